@@ -1,0 +1,228 @@
+//! The CloudTrail record model, borrowed from the input buffer.
+//!
+//! Only the fields every rule needs are typed. The nested documents (`requestParameters`,
+//! `responseElements`, `additionalEventData`) stay as raw JSON slices until a rule asks for them, because
+//! most records in a real trail are read-only calls no rule looks inside.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One CloudTrail event, as delivered in `{"Records":[...]}` files, JSON lines or EventBridge `detail`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record<'a> {
+    #[serde(borrow, default)]
+    pub event_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_time: Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_source: Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_identity: UserIdentity<'a>,
+    #[serde(borrow, default)]
+    pub error_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub error_message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub additional_event_data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "eventID")]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "requestID")]
+    pub request_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub read_only: Option<bool>,
+    #[serde(default)]
+    pub management_event: Option<bool>,
+    #[serde(borrow, default)]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_category: Option<Cow<'a, str>>,
+    /// The whole record as it appeared in the input; Sigma rules and evidence read arbitrary paths from it.
+    /// Filled by the reader, not by serde.
+    #[serde(skip)]
+    pub raw: Option<&'a RawValue>,
+}
+
+/// `userIdentity`: who made the call.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    pub identity_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub session_context: Option<SessionContext<'a>>,
+}
+
+/// `userIdentity.sessionContext`: temporary-credential details, including whether MFA was used.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    pub session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow, default)]
+    pub attributes: Option<SessionAttributes<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer<'a> {
+    #[serde(borrow, default, rename = "type")]
+    pub issuer_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAttributes<'a> {
+    /// CloudTrail writes this as the string `"true"`/`"false"`.
+    #[serde(borrow, default)]
+    pub mfa_authenticated: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub creation_date: Option<Cow<'a, str>>,
+}
+
+impl<'a> Record<'a> {
+    /// Parses one record from its JSON text, keeping the text as [`Record::raw`].
+    pub fn from_raw(raw: &'a RawValue) -> Result<Self, serde_json::Error> {
+        let mut record: Record<'a> = serde_json::from_str(raw.get())?;
+        record.raw = Some(raw);
+        Ok(record)
+    }
+
+    /// The call failed (for example `AccessDenied`): an attempt, not a change.
+    pub fn is_error(&self) -> bool {
+        self.error_code.as_deref().is_some_and(|c| !c.is_empty())
+    }
+
+    /// The account the event belongs to: `recipientAccountId`, else the caller's account.
+    pub fn account_id(&self) -> Option<&str> {
+        self.recipient_account_id
+            .as_deref()
+            .or(self.user_identity.account_id.as_deref())
+    }
+
+    /// `requestParameters` parsed as a JSON value (`None` when absent or `null`).
+    pub fn request_parameters(&self) -> Option<serde_json::Value> {
+        parse_nested(self.request_parameters)
+    }
+
+    /// `responseElements` parsed as a JSON value (`None` when absent or `null`).
+    pub fn response_elements(&self) -> Option<serde_json::Value> {
+        parse_nested(self.response_elements)
+    }
+
+    /// `additionalEventData` parsed as a JSON value (`None` when absent or `null`).
+    pub fn additional_event_data(&self) -> Option<serde_json::Value> {
+        parse_nested(self.additional_event_data)
+    }
+
+    /// The whole record as a JSON value, for rules that read arbitrary paths (Sigma).
+    pub fn to_value(&self) -> Option<serde_json::Value> {
+        self.raw.and_then(|r| serde_json::from_str(r.get()).ok())
+    }
+
+    /// A string field of `requestParameters`, e.g. `req_str("userName")`.
+    pub fn request_str(&self, key: &str) -> Option<String> {
+        self.request_parameters()?
+            .get(key)?
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+impl UserIdentity<'_> {
+    /// Whether the caller's session was MFA-authenticated; `None` when CloudTrail does not say.
+    pub fn mfa_authenticated(&self) -> Option<bool> {
+        let flag = self
+            .session_context
+            .as_ref()?
+            .attributes
+            .as_ref()?
+            .mfa_authenticated
+            .as_deref()?;
+        Some(flag.eq_ignore_ascii_case("true"))
+    }
+
+    /// The caller's ARN, or for an assumed role the role it came from when that is all CloudTrail gives.
+    pub fn best_arn(&self) -> Option<&str> {
+        self.arn.as_deref().or_else(|| {
+            self.session_context
+                .as_ref()?
+                .session_issuer
+                .as_ref()?
+                .arn
+                .as_deref()
+        })
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.identity_type.as_deref() == Some("Root")
+    }
+}
+
+fn parse_nested(raw: Option<&RawValue>) -> Option<serde_json::Value> {
+    let raw = raw?;
+    match serde_json::from_str(raw.get()) {
+        Ok(serde_json::Value::Null) | Err(_) => None,
+        Ok(v) => Some(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREATE_USER: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAX:alice","arn":"arn:aws:sts::111122223333:assumed-role/Admin/alice","accountId":"111122223333","accessKeyId":"ASIAX","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/Admin","userName":"Admin"},"attributes":{"creationDate":"2024-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2024-01-01T00:01:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2","requestParameters":{"userName":"bob"},"responseElements":null,"eventID":"e1","readOnly":false,"recipientAccountId":"111122223333"}"#;
+
+    #[test]
+    fn parses_borrowed_record_with_session_mfa() {
+        let raw: &RawValue = serde_json::from_str(CREATE_USER).unwrap();
+        let rec = Record::from_raw(raw).unwrap();
+        assert_eq!(rec.event_name, "CreateUser");
+        assert!(matches!(rec.event_name, Cow::Borrowed(_)));
+        assert_eq!(rec.user_identity.mfa_authenticated(), Some(true));
+        assert_eq!(rec.request_str("userName").as_deref(), Some("bob"));
+        assert!(rec.response_elements().is_none());
+        assert_eq!(rec.account_id(), Some("111122223333"));
+        assert!(!rec.is_error());
+    }
+
+    #[test]
+    fn missing_event_name_is_an_error() {
+        let raw: &RawValue =
+            serde_json::from_str(r#"{"eventTime":"x","eventSource":"iam.amazonaws.com"}"#).unwrap();
+        let err = Record::from_raw(raw).unwrap_err();
+        assert!(err.to_string().contains("eventName"), "{err}");
+    }
+}

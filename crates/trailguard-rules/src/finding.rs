@@ -1,0 +1,260 @@
+//! One model for every finding: from a CloudTrail record, a Sigma rule, a posture check or a policy check.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::remediation::FixAction;
+
+/// How bad a finding is. Ordered, so `--fail-on high` means `>= High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// One step up, saturating at critical (e.g. a policy version that is also set as default).
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Info => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
+        }
+    }
+
+    /// One step down, saturating at info (e.g. a denied attempt rather than a change).
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown severity `{0}` (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" | "informational" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" | "moderate" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(UnknownSeverity(s.to_owned())),
+        }
+    }
+}
+
+/// Which producer made the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingSource {
+    Cloudtrail,
+    Sigma,
+    Posture,
+    Policy,
+}
+
+/// Whether the activity behind a finding took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The call succeeded (or the finding is about a state, not a call).
+    Success,
+    /// The call failed, e.g. `AccessDenied`: an attempt worth knowing about, but nothing changed.
+    Attempt { error_code: String },
+}
+
+/// Who did it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// CloudTrail `userIdentity.type`: Root, IAMUser, AssumedRole, FederatedUser, AWSService, ...
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Whether the session was MFA-authenticated; `None` when the record does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<bool>,
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// e.g. `AwsIamPolicy`, `AwsIamUser`, `AwsIamRole`, `AwsAccount`, `AwsCloudTrailTrail`, `PolicyDocument`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// ARN or, where no ARN exists (an account alias, a file), the best identifier.
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The exact field or statement that triggered a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Where it was found, e.g. `requestParameters.policyDocument.Statement[0]`.
+    pub path: String,
+    pub value: serde_json::Value,
+}
+
+/// How to fix it: prose, exact commands for this very finding, a knowledge-base link and, when the fix
+/// is mechanical, an action `trailguard fix` can carry out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Knowledge-base entry name (an event name such as `CreatePolicyVersion`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kb_entry: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<FixAction>,
+}
+
+/// A file position, for findings about policy files (SARIF needs it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// JSON path inside the document, e.g. `Statement[2].Condition`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+}
+
+/// A finding from any producer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable id: the same rule on the same event and resource gives the same id across runs.
+    pub id: String,
+    /// Rule code, e.g. `CT001`, `PA003`, `PC010`, or a Sigma rule's UUID.
+    pub rule_id: String,
+    /// Rule slug, e.g. `create-policy-version-admin`.
+    pub rule_name: String,
+    pub title: String,
+    pub severity: Severity,
+    pub source: FindingSource,
+    pub outcome: Outcome,
+    /// What happened, in one or two sentences specific to this finding.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Resource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// MITRE ATT&CK technique ids, e.g. `T1098.003`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attack: Vec<String>,
+    /// Compliance controls, e.g. `CIS-1.14`, `IAM.3`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compliance: Vec<String>,
+    pub fix: Fix,
+    /// Caveats such as a Sigma rule's known false positives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    /// A stable finding id from the parts that identify it (rule, event id, resource, ...).
+    pub fn stable_id(parts: &[&str]) -> String {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        let digest = hasher.finalize();
+        format!("tg-{}", hex::encode(&digest[..10]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Low > Severity::Info);
+        assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+        assert!("severe".parse::<Severity>().is_err());
+        assert_eq!(Severity::High.raised(), Severity::Critical);
+        assert_eq!(Severity::Critical.raised(), Severity::Critical);
+        assert_eq!(Severity::Info.lowered(), Severity::Info);
+    }
+
+    #[test]
+    fn stable_id_depends_on_every_part() {
+        let a = Finding::stable_id(&["CT001", "event-1"]);
+        assert_eq!(a, Finding::stable_id(&["CT001", "event-1"]));
+        assert_ne!(a, Finding::stable_id(&["CT001", "event-2"]));
+        // The separator keeps ("ab","c") apart from ("a","bc").
+        assert_ne!(
+            Finding::stable_id(&["ab", "c"]),
+            Finding::stable_id(&["a", "bc"])
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The detection catalog and everything that speaks in findings.
+//!
+//! Every producer — CloudTrail rules, Sigma rules, posture checks, policy checks — emits the same
+//! [`Finding`], so every output format, the store and `trailguard fix` work for all of them.
+//!
+//! - [`finding`]: the `Finding` model, severity, actor, resource, evidence, fix.
+//! - [`meta`]: the metadata and doc every rule or check declares beside its code.
+//! - [`remediation`]: machine-readable fix actions that `trailguard fix` turns into API calls.
+//! - [`rules`]: one file per rule, grouped by family (`cloudtrail/`, `posture/`, `policy/`).
+//! - [`sigma`]: SigmaHQ rules compiled into matchers.
+//! - [`output`]: text, JSON lines, OCSF, ASFF and SARIF writers.
+
+pub mod finding;
+pub mod meta;
+pub mod output;
+pub mod remediation;
+pub mod rules;
+pub mod sigma;
+
+pub use finding::{Actor, Evidence, Finding, FindingSource, Fix, Outcome, Resource, Severity};
+pub use meta::{Family, RuleDoc, RuleMeta};
+pub use remediation::FixAction;

@@ -1,0 +1,1 @@
+//! Output formats: text, JSON lines, OCSF, ASFF, SARIF (placeholder).

@@ -1,0 +1,103 @@
+//! Machine-readable fixes. A rule that knows how to undo what it saw attaches a [`FixAction`] to its
+//! finding; `trailguard fix` turns actions into a plan of exact API calls, applies them on request and
+//! journals every change. Actions carry the facts they need, so a saved findings file is enough.
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of IAM principal a policy is attached to or embedded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    User,
+    Group,
+    Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum FixAction {
+    /// Undo CreatePolicyVersion / SetDefaultPolicyVersion: make `restore_version` (or, when unknown,
+    /// the newest other version) the default again and delete `bad_version`.
+    RevertPolicyVersion {
+        policy_arn: String,
+        bad_version: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        restore_version: Option<String>,
+    },
+    /// Detach a managed policy attached by a flagged event.
+    DetachPolicy {
+        principal_kind: PrincipalKind,
+        principal_name: String,
+        policy_arn: String,
+    },
+    /// Delete an inline policy put by a flagged event (saved to the journal first).
+    DeleteInlinePolicy {
+        principal_kind: PrincipalKind,
+        principal_name: String,
+        policy_name: String,
+    },
+    /// Deactivate (not delete) an access key.
+    DeactivateAccessKey {
+        user_name: String,
+        access_key_id: String,
+    },
+    /// Delete a console login profile created for another user.
+    DeleteLoginProfile { user_name: String },
+    /// Raise the account password policy to CIS values, keeping stricter current settings.
+    SetCisPasswordPolicy,
+    /// Force a password change at next sign-in.
+    RequirePasswordReset { user_name: String },
+    /// Remove an unused user, after saving everything about it.
+    DeleteUnusedUser { user_name: String },
+    /// Create a multi-region trail with log file validation when none exists.
+    CreateMultiRegionTrail {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bucket_name: Option<String>,
+    },
+    /// Restart logging on a trail that was stopped.
+    StartLogging { trail_name: String },
+    /// Put back an account alias that was deleted.
+    RestoreAccountAlias { alias: String },
+    /// Remove an MFA deactivation's effect is not possible by API; this asks the user to re-enroll.
+    /// Kept as an action so plans can list it as manual.
+    Manual { description: String },
+}
+
+impl FixAction {
+    /// Short, stable kind name used in plans and the journal.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FixAction::RevertPolicyVersion { .. } => "revert_policy_version",
+            FixAction::DetachPolicy { .. } => "detach_policy",
+            FixAction::DeleteInlinePolicy { .. } => "delete_inline_policy",
+            FixAction::DeactivateAccessKey { .. } => "deactivate_access_key",
+            FixAction::DeleteLoginProfile { .. } => "delete_login_profile",
+            FixAction::SetCisPasswordPolicy => "set_cis_password_policy",
+            FixAction::RequirePasswordReset { .. } => "require_password_reset",
+            FixAction::DeleteUnusedUser { .. } => "delete_unused_user",
+            FixAction::CreateMultiRegionTrail { .. } => "create_multi_region_trail",
+            FixAction::StartLogging { .. } => "start_logging",
+            FixAction::RestoreAccountAlias { .. } => "restore_account_alias",
+            FixAction::Manual { .. } => "manual",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_json_with_a_tag() {
+        let action = FixAction::RevertPolicyVersion {
+            policy_arn: "arn:aws:iam::111122223333:policy/p".into(),
+            bad_version: "v3".into(),
+            restore_version: Some("v2".into()),
+        };
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(json["action"], "revert_policy_version");
+        let back: FixAction = serde_json::from_value(json).unwrap();
+        assert_eq!(back, action);
+        assert_eq!(back.kind(), "revert_policy_version");
+    }
+}

@@ -1,0 +1,1 @@
+//! Sigma rules for CloudTrail: parse, compile, match (placeholder).

@@ -1,0 +1,133 @@
+//! Test support shared by the crates' integration tests.
+//!
+//! - [`MotoServer`]: a real `python3 -m moto.server` on 127.0.0.1 and a free port, killed on drop.
+//! - [`shared_data`]: the reference data folder (`../shared/data` beside the checkout).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// `../shared/data` beside the checkout, or `$TRAILGUARD_SHARED_DATA` when set.
+pub fn shared_data() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TRAILGUARD_SHARED_DATA") {
+        return PathBuf::from(dir);
+    }
+    workspace_root().join("../shared/data")
+}
+
+/// A moto server for one test (or one test binary). Each instance has its own port and so its own state.
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+impl MotoServer {
+    /// Starts `python3 -m moto.server` on 127.0.0.1 and waits until it answers.
+    ///
+    /// Panics with a clear message when moto is not installed: run `scripts/setup.sh`.
+    pub fn start() -> MotoServer {
+        let port = free_port();
+        let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{python} -m moto.server`: {e}; run scripts/setup.sh")
+            });
+        let server = MotoServer { child, port };
+        server.wait_ready(Duration::from_secs(60));
+        server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`, for `--endpoint-url` and `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for child processes (aws cli, boto3, our binary) so they talk to this server only.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_SESSION_TOKEN".into(), "testing".into()),
+            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
+        ]
+    }
+
+    /// Wipes all state (moto's reset endpoint), so one server can serve several tests in turn.
+    pub fn reset(&self) {
+        let _ = http_request(self.port, "POST", "/moto-api/reset");
+    }
+
+    fn wait_ready(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if http_request(self.port, "GET", "/moto-api/").is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "moto server on port {} did not answer within {limit:?}",
+            self.port
+        );
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// A minimal HTTP/1.0 request; returns the status line when the server answered.
+fn http_request(port: u16, method: &str, path: &str) -> Option<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    stream.read_to_string(&mut buf).ok()?;
+    buf.lines().next().map(str::to_owned)
+}

@@ -1,0 +1,10 @@
+//! One file per command. Each exposes `XxxArgs` (clap) and `run(args) -> anyhow::Result<ExitCode>`.
+
+pub mod audit;
+pub mod bench;
+pub mod docs;
+pub mod explain;
+pub mod fix;
+pub mod policy;
+pub mod rules;
+pub mod scan;

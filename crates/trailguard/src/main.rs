@@ -1,0 +1,63 @@
+//! `trailguard`: watch and fix AWS IAM.
+//!
+//! This file only parses the command line and dispatches; each command lives in its own file under
+//! [`cmd`], and exit codes follow one rule: 0 nothing at or above `--fail-on`, 1 findings, 2 errors only.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailguard",
+    version,
+    about = "Watch and fix AWS IAM: CloudTrail detections, policy analysis, posture audit, remediation",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan CloudTrail logs (files, directories, .json.gz, JSON lines, stdin) for risky IAM activity.
+    Scan(cmd::scan::ScanArgs),
+    /// List the built-in rules (and loaded Sigma rules) with their docs.
+    Rules(cmd::rules::RulesArgs),
+    /// Explain a CloudTrail event: what it means, how it is abused, how to fix it.
+    Explain(cmd::explain::ExplainArgs),
+    /// Export the knowledge base and rule docs as a static HTML site.
+    Docs(cmd::docs::DocsArgs),
+    /// Analyse IAM policy documents: check, diff.
+    Policy(cmd::policy::PolicyArgs),
+    /// Audit an account's IAM posture, live or from saved API output.
+    Audit(cmd::audit::AuditArgs),
+    /// Plan, apply and undo fixes for findings.
+    Fix(cmd::fix::FixArgs),
+    /// Measure scan throughput and peak memory on a generated corpus.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
+        Command::Policy(args) => cmd::policy::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
+        Command::Fix(args) => cmd::fix::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
