@@ -3,7 +3,39 @@
 //! A [`Record`] borrows its strings from the buffer it was parsed from, so scanning a large trail does not
 //! allocate per field. Sources (files, `.json.gz`, JSON lines, EventBridge envelopes, stdin) and the
 //! parallel streaming pipeline live in [`source`] and [`pipeline`]; neither knows anything about findings.
+//!
+//! ```no_run
+//! use trailguard_event::{scan, NoopObserver, Record, RecordVisitor, ScanOptions};
+//!
+//! #[derive(Default)]
+//! struct Count(u64);
+//! impl RecordVisitor for Count {
+//!     fn visit(&mut self, _record: &Record<'_>) { self.0 += 1; }
+//! }
+//!
+//! let opts = ScanOptions { inputs: vec!["logs/".into()], ..ScanOptions::default() };
+//! let (workers, stats) = scan(&opts, Count::default, &NoopObserver)?;
+//! let total: u64 = workers.iter().map(|c| c.0).sum();
+//! assert_eq!(total, stats.records_matched);
+//! # Ok::<(), trailguard_event::ScanError>(())
+//! ```
 
+mod classify;
+pub mod error;
+mod fast;
+pub mod filter;
+pub mod pipeline;
 pub mod record;
+pub mod source;
+pub mod split;
+pub mod stats;
+pub mod synth;
 
+pub use error::{InputError, ScanError, SkipReason};
+pub use filter::{parse_event_time, Filter, FilterOutcome};
+pub use pipeline::{
+    scan, scan_one, scan_sources, CollectErrors, NoopObserver, Observer, Origin, RecordVisitor,
+    ScanOptions,
+};
 pub use record::{Record, SessionContext, UserIdentity};
+pub use stats::ScanStats;

@@ -10,6 +10,7 @@
 //! - [`sigma`]: SigmaHQ rules compiled into matchers.
 //! - [`output`]: text, JSON lines, OCSF, ASFF and SARIF writers.
 
+pub mod engine;
 pub mod finding;
 pub mod meta;
 pub mod output;

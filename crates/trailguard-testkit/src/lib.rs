@@ -47,6 +47,8 @@ impl MotoServer {
                 "-p",
                 &port.to_string(),
             ])
+            // AWS managed policies (AdministratorAccess, ReadOnlyAccess, ...) exist only when asked for.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

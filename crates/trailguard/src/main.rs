@@ -3,7 +3,12 @@
 //! This file only parses the command line and dispatches; each command lives in its own file under
 //! [`cmd`], and exit codes follow one rule: 0 nothing at or above `--fail-on`, 1 findings, 2 errors only.
 
+mod aws;
 mod cmd;
+mod fix;
+mod remote;
+mod store;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -21,6 +26,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scan CloudTrail logs (files, directories, .json.gz, JSON lines, stdin) for risky IAM activity.

@@ -1,10 +1,579 @@
-//! `trailguard bench` (placeholder until its issue lands).
+//! `trailguard bench`: scan throughput and peak memory on a generated corpus, beside the machine's raw
+//! limits.
+//!
+//! The corpus is generated once, deterministically: 1,000-record `.json.gz` files in the S3 layout
+//! (`gz/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`) and a plain-JSON copy (`json/`). Each phase
+//! then runs in a child process (`trailguard bench --phase ...`) so that its peak memory (`VmHWM`) is
+//! its own:
+//! - `decompress`: read and decompress every file, nothing else (for plain JSON: read only);
+//! - `parse`: decompress, parse each whole file with serde_json and every record with
+//!   `Record::from_raw`: the raw limit any scanner built on these records has;
+//! - `pipeline`: the streaming pipeline with a visitor that only counts;
+//! - `scan`: the full scan, every built-in rule on (`Engine::builtin()`);
+//! - `scan+sigma`: the same plus the Sigma rules from `--sigma`.
 
-use std::process::ExitCode;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Duration, Utc};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use trailguard_event::source::{self, open_decoded, Source};
+use trailguard_event::synth::{Rng, Synth};
+use trailguard_event::{scan, NoopObserver, Record, RecordVisitor, ScanOptions};
+use trailguard_rules::engine::{Engine, EngineWorker};
+use trailguard_rules::sigma::SigmaRuleSet;
+use trailguard_rules::Finding;
 
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Corpus directory: `gz/` and `json/` copies of the same records in the S3 layout.
+    #[arg(long, default_value = "bench-data")]
+    corpus: PathBuf,
+    /// Generate the corpus when it is missing or was made with other settings (deterministic).
+    #[arg(long)]
+    generate: bool,
+    /// Uncompressed size of the generated corpus, in MB (10^6 bytes).
+    #[arg(long, default_value_t = 600)]
+    size_mb: u64,
+    /// Also run the Sigma rules in this directory, to show their extra cost.
+    #[arg(long)]
+    sigma: Option<PathBuf>,
+    /// Worker threads for every phase (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Formats to measure.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Format::Gz, Format::Json])]
+    formats: Vec<Format>,
+    /// Print one JSON object per phase instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write one JSON object per phase to this file.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Run one phase in this process and print its result as JSON (the bench runs itself this way).
+    #[arg(long, value_enum, hide = true)]
+    phase: Option<Phase>,
+    /// The format for `--phase`.
+    #[arg(long, value_enum, hide = true, default_value_t = Format::Gz)]
+    format: Format,
+}
 
-pub fn run(_args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`trailguard bench` is not built yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Format {
+    Gz,
+    Json,
+}
+
+impl Format {
+    fn dir(self) -> &'static str {
+        match self {
+            Format::Gz => "gz",
+            Format::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Phase {
+    Decompress,
+    Parse,
+    Pipeline,
+    Scan,
+    #[value(name = "scan-sigma")]
+    ScanSigma,
+}
+
+impl Phase {
+    fn label(self) -> &'static str {
+        match self {
+            Phase::Decompress => "decompress",
+            Phase::Parse => "decompress+parse",
+            Phase::Pipeline => "pipeline (count)",
+            Phase::Scan => "scan, all rules",
+            Phase::ScanSigma => "scan, rules+sigma",
+        }
+    }
+
+    fn arg(self) -> &'static str {
+        match self {
+            Phase::Decompress => "decompress",
+            Phase::Parse => "parse",
+            Phase::Pipeline => "pipeline",
+            Phase::Scan => "scan",
+            Phase::ScanSigma => "scan-sigma",
+        }
+    }
+}
+
+/// One phase's measurement, printed by the child as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PhaseResult {
+    phase: Phase,
+    format: Format,
+    threads: usize,
+    files: u64,
+    records: u64,
+    /// Bytes as stored on disk.
+    stored_bytes: u64,
+    /// Bytes of JSON text after decompression.
+    json_bytes: u64,
+    seconds: f64,
+    peak_rss_mb: f64,
+    findings: u64,
+    errors: u64,
+}
+
+impl PhaseResult {
+    fn records_per_sec(&self) -> f64 {
+        self.records as f64 / self.seconds.max(1e-9)
+    }
+
+    fn mb_per_sec(&self) -> f64 {
+        self.json_bytes as f64 / 1e6 / self.seconds.max(1e-9)
+    }
+}
+
+/// What the corpus holds, written beside it so later runs can reuse it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    seed: u64,
+    size_mb: u64,
+    files: u64,
+    records: u64,
+    json_bytes: u64,
+    gz_bytes: u64,
+}
+
+const SEED: u64 = 0x7261_696c_6775_6172;
+const RECORDS_PER_FILE: usize = 1000;
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let threads = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if let Some(phase) = args.phase {
+        let result = run_phase(&args, phase, threads)?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let manifest = ensure_corpus(&args)?;
+    if !args.json {
+        println!(
+            "corpus {}: {} files, {} records, {:.0} MB JSON, {:.0} MB gzip; {threads} threads",
+            args.corpus.display(),
+            manifest.files,
+            manifest.records,
+            manifest.json_bytes as f64 / 1e6,
+            manifest.gz_bytes as f64 / 1e6
+        );
+        println!(
+            "{:<6} {:<20} {:>9} {:>8} {:>11} {:>9} {:>9} {:>9}",
+            "format", "phase", "records", "seconds", "records/s", "MB/s", "peak MB", "findings"
+        );
+    }
+    let mut phases = vec![
+        Phase::Decompress,
+        Phase::Parse,
+        Phase::Pipeline,
+        Phase::Scan,
+    ];
+    if args.sigma.is_some() {
+        phases.push(Phase::ScanSigma);
+    }
+    let mut failed = false;
+    let mut saved = String::new();
+    for &format in &args.formats {
+        let mut results = Vec::new();
+        for &phase in &phases {
+            let result = run_child(&args, phase, format, threads)?;
+            let line = serde_json::to_string(&result)?;
+            saved.push_str(&line);
+            saved.push('\n');
+            if args.json {
+                println!("{line}");
+            } else {
+                println!(
+                    "{:<6} {:<20} {:>9} {:>8.2} {:>11.0} {:>9.0} {:>9.1} {:>9}",
+                    format.dir(),
+                    phase.label(),
+                    result.records,
+                    result.seconds,
+                    result.records_per_sec(),
+                    result.mb_per_sec(),
+                    result.peak_rss_mb,
+                    result.findings
+                );
+            }
+            if result.records != manifest.records || result.errors > 0 {
+                eprintln!(
+                    "bench: phase `{}` on {} saw {} records and {} errors; the corpus has {} records",
+                    phase.arg(),
+                    format.dir(),
+                    result.records,
+                    result.errors,
+                    manifest.records
+                );
+                failed = true;
+            }
+            results.push(result);
+        }
+        if !args.json {
+            print_summary(format, &results);
+        }
+    }
+    if let Some(path) = &args.save {
+        std::fs::write(path, saved)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_summary(format: Format, results: &[PhaseResult]) {
+    let find = |p: Phase| results.iter().find(|r| r.phase == p);
+    if let (Some(parse), Some(scan)) = (find(Phase::Parse), find(Phase::Scan)) {
+        let ratio = scan.seconds / parse.seconds.max(1e-9);
+        println!(
+            "{:<6} full scan takes {ratio:.2}x the raw decompress+parse time (target <= 1.5x): {}",
+            format.dir(),
+            if ratio <= 1.5 { "met" } else { "NOT met" }
+        );
+    }
+    let peak = results.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+    let scan_peak = results
+        .iter()
+        .filter(|r| matches!(r.phase, Phase::Pipeline | Phase::Scan | Phase::ScanSigma))
+        .map(|r| r.peak_rss_mb)
+        .fold(0.0, f64::max);
+    println!(
+        "{:<6} peak memory of the scan phases {scan_peak:.1} MB (target < 200 MB): {}; any phase {peak:.1} MB",
+        format.dir(),
+        if scan_peak < 200.0 { "met" } else { "NOT met" }
+    );
+}
+
+/// Runs one phase in a child process and reads its JSON result.
+fn run_child(
+    args: &BenchArgs,
+    phase: Phase,
+    format: Format,
+    threads: usize,
+) -> anyhow::Result<PhaseResult> {
+    let exe = std::env::current_exe().context("cannot find the trailguard executable")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("bench")
+        .arg("--corpus")
+        .arg(&args.corpus)
+        .args(["--phase", phase.arg(), "--format", format.dir()])
+        .args(["--threads", &threads.to_string()]);
+    if let Some(sigma) = &args.sigma {
+        command.arg("--sigma").arg(sigma);
+    }
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run bench phase `{}`", phase.arg()))?;
+    if !output.status.success() {
+        bail!(
+            "bench phase `{}` on {} failed: {}",
+            phase.arg(),
+            format.dir(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line)
+        .with_context(|| format!("bench phase `{}` printed `{line}`", phase.arg()))
+}
+
+fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<PhaseResult> {
+    let root = args.corpus.join(args.format.dir());
+    if !root.is_dir() {
+        bail!(
+            "no corpus at `{}`: run `trailguard bench --generate`",
+            root.display()
+        );
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the thread pool")?;
+    let found = source::discover(std::slice::from_ref(&root))?;
+    let sources = found.sources;
+    let mut result = PhaseResult {
+        phase,
+        format: args.format,
+        threads,
+        files: sources.len() as u64,
+        records: 0,
+        stored_bytes: sources.iter().filter_map(|s| s.size_hint()).sum(),
+        json_bytes: 0,
+        seconds: 0.0,
+        peak_rss_mb: 0.0,
+        findings: 0,
+        errors: 0,
+    };
+    let started = Instant::now();
+    match phase {
+        Phase::Decompress => {
+            let (bytes, errors) = pool.install(|| {
+                sources
+                    .par_iter()
+                    .map_init(Vec::new, |buf, source| {
+                        match read_decoded(source.as_ref(), buf) {
+                            Ok(()) => (buf.len() as u64, 0),
+                            Err(_) => (0, 1),
+                        }
+                    })
+                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            });
+            result.json_bytes = bytes;
+            result.errors = errors;
+            // Every generated file holds exactly this many records.
+            result.records = result.files * RECORDS_PER_FILE as u64;
+        }
+        Phase::Parse => {
+            let (bytes, records, errors) = pool.install(|| {
+                sources
+                    .par_iter()
+                    .map_init(Vec::new, |buf, source| {
+                        parse_whole_file(source.as_ref(), buf)
+                    })
+                    .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
+            });
+            result.json_bytes = bytes;
+            result.records = records;
+            result.errors = errors;
+        }
+        Phase::Pipeline | Phase::Scan | Phase::ScanSigma => {
+            let opts = ScanOptions {
+                inputs: vec![root.clone()],
+                threads,
+                ..ScanOptions::default()
+            };
+            let engine = Engine::builtin();
+            let sigma = match (phase, &args.sigma) {
+                (Phase::ScanSigma, Some(dir)) => {
+                    let (set, errors) = SigmaRuleSet::load_dirs(std::slice::from_ref(dir));
+                    for err in &errors {
+                        eprintln!("sigma: {err}");
+                    }
+                    Some(set)
+                }
+                _ => None,
+            };
+            let stats = match phase {
+                Phase::Pipeline => {
+                    let (_, stats) = scan(&opts, CountVisitor::default, &NoopObserver)?;
+                    stats
+                }
+                _ => {
+                    let make = || RuleVisitor {
+                        worker: engine.new_worker(),
+                        sigma: sigma.as_ref(),
+                        sigma_findings: Vec::new(),
+                    };
+                    let (visitors, stats) = scan(&opts, make, &NoopObserver)?;
+                    let mut sigma_findings = 0;
+                    let workers = visitors
+                        .into_iter()
+                        .map(|v| {
+                            sigma_findings += v.sigma_findings.len() as u64;
+                            v.worker
+                        })
+                        .collect();
+                    result.findings = engine.finish(workers).len() as u64 + sigma_findings;
+                    stats
+                }
+            };
+            result.records = stats.records_matched;
+            result.json_bytes = stats.bytes_uncompressed;
+            result.errors = stats.errors;
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result.peak_rss_mb = peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
+    Ok(result)
+}
+
+fn read_decoded(source: &dyn Source, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    open_decoded(source)?.reader.read_to_end(buf)?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct RecordsFile<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+/// The simplest correct reader: a whole file in memory, parsed at once, then every record.
+fn parse_whole_file(source: &dyn Source, buf: &mut Vec<u8>) -> (u64, u64, u64) {
+    if read_decoded(source, buf).is_err() {
+        return (0, 0, 1);
+    }
+    let Ok(file) = serde_json::from_slice::<RecordsFile<'_>>(buf) else {
+        return (buf.len() as u64, 0, 1);
+    };
+    let mut records = 0;
+    let mut errors = 0;
+    for raw in file.records {
+        match Record::from_raw(raw) {
+            Ok(record) => {
+                std::hint::black_box(&record);
+                records += 1;
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    (buf.len() as u64, records, errors)
+}
+
+#[derive(Default)]
+struct CountVisitor(u64);
+
+impl RecordVisitor for CountVisitor {
+    fn visit(&mut self, record: &Record<'_>) {
+        std::hint::black_box(record);
+        self.0 += 1;
+    }
+}
+
+/// Every built-in rule, plus Sigma rules when loaded.
+struct RuleVisitor<'e> {
+    worker: EngineWorker<'e>,
+    sigma: Option<&'e SigmaRuleSet>,
+    sigma_findings: Vec<Finding>,
+}
+
+impl RecordVisitor for RuleVisitor<'_> {
+    fn visit(&mut self, record: &Record<'_>) {
+        self.worker.visit(record);
+        if let Some(sigma) = self.sigma {
+            sigma.evaluate(record, &mut self.sigma_findings);
+        }
+    }
+}
+
+/// Peak resident memory of this process (`VmHWM`), in KiB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Makes the corpus unless a matching one is already there.
+fn ensure_corpus(args: &BenchArgs) -> anyhow::Result<Manifest> {
+    let manifest_path = args.corpus.join("manifest.json");
+    if let Ok(text) = std::fs::read_to_string(&manifest_path) {
+        if let Ok(manifest) = serde_json::from_str::<Manifest>(&text) {
+            if !args.generate || (manifest.seed == SEED && manifest.size_mb == args.size_mb) {
+                return Ok(manifest);
+            }
+        }
+    }
+    if !args.generate {
+        bail!(
+            "no corpus at `{}`: add `--generate` to make one ({} MB)",
+            args.corpus.display(),
+            args.size_mb
+        );
+    }
+    eprintln!(
+        "generating a {} MB corpus in {} ...",
+        args.size_mb,
+        args.corpus.display()
+    );
+    for format in [Format::Gz, Format::Json] {
+        let dir = args.corpus.join(format.dir());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear `{}`", dir.display()))?;
+        }
+    }
+    let target = args.size_mb * 1_000_000;
+    // Size the corpus from the first file, then top up if it falls short.
+    let first = write_trail_file(&args.corpus, 0)?;
+    let estimate = (target / first.0.max(1) + 1).max(1);
+    let mut sizes: Vec<(u64, u64)> = vec![first];
+    let rest: anyhow::Result<Vec<(u64, u64)>> = (1..estimate)
+        .into_par_iter()
+        .map(|i| write_trail_file(&args.corpus, i))
+        .collect();
+    sizes.extend(rest?);
+    let mut index = estimate;
+    while sizes.iter().map(|s| s.0).sum::<u64>() < target {
+        sizes.push(write_trail_file(&args.corpus, index)?);
+        index += 1;
+    }
+    let manifest = Manifest {
+        seed: SEED,
+        size_mb: args.size_mb,
+        files: sizes.len() as u64,
+        records: sizes.len() as u64 * RECORDS_PER_FILE as u64,
+        json_bytes: sizes.iter().map(|s| s.0).sum(),
+        gz_bytes: sizes.iter().map(|s| s.1).sum(),
+    };
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)?)
+        .with_context(|| format!("cannot write `{}`", manifest_path.display()))?;
+    Ok(manifest)
+}
+
+/// Writes file number `index` in both formats; returns its JSON and gzip sizes.
+fn write_trail_file(corpus: &Path, index: u64) -> anyhow::Result<(u64, u64)> {
+    let accounts = Synth::accounts();
+    let regions = Synth::regions();
+    let account = accounts[(index % accounts.len() as u64) as usize];
+    let region = regions[((index / accounts.len() as u64) % regions.len() as u64) as usize];
+    let start: DateTime<Utc> = DateTime::from_timestamp(1_709_251_200, 0).unwrap_or_default()
+        + Duration::seconds(index as i64 * 60);
+    let mut synth =
+        Synth::new(SEED ^ index.wrapping_mul(0x9E37_79B9), start).for_trail(account, region);
+    let mut text = String::with_capacity(RECORDS_PER_FILE * 1500);
+    text.push_str("{\"Records\":[");
+    for i in 0..RECORDS_PER_FILE {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&synth.next_record());
+    }
+    text.push_str("]}");
+    let mut rng = Rng::new(index);
+    let suffix: String = (0..16)
+        .map(|_| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [rng.below(62) as usize],
+            )
+        })
+        .collect();
+    let day = start.format("%Y/%m/%d");
+    let stamp = start.format("%Y%m%dT%H%MZ");
+    let rel = format!("AWSLogs/{account}/CloudTrail/{region}/{day}");
+    let name = format!("{account}_CloudTrail_{region}_{stamp}_{suffix}");
+    let json_dir = corpus.join("json").join(&rel);
+    let gz_dir = corpus.join("gz").join(&rel);
+    std::fs::create_dir_all(&json_dir)?;
+    std::fs::create_dir_all(&gz_dir)?;
+    std::fs::write(json_dir.join(format!("{name}.json")), &text)?;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::new(6));
+    std::io::Write::write_all(&mut encoder, text.as_bytes())?;
+    let gz = encoder.finish()?;
+    std::fs::write(gz_dir.join(format!("{name}.json.gz")), &gz)?;
+    Ok((text.len() as u64, gz.len() as u64))
 }

@@ -1,10 +1,448 @@
-//! `trailguard policy` (placeholder until its issue lands).
+//! `trailguard policy`: check IAM policy documents (`check`), show the effective permission delta
+//! between two versions (`diff`), list the actions a pattern names (`expand`), and decide one request
+//! against a set of policies (`simulate`).
+//!
+//! Exit codes: 0 nothing at or above `--fail-on`, 1 findings at or above it (for `diff`: the new
+//! version adds risk and `--fail-on-risk` was given), 2 nothing could be read.
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{SecondsFormat, Utc};
+use trailguard_policy::catalog::Catalog;
+use trailguard_policy::diff::{diff, PolicyDiff};
+use trailguard_policy::eval::{evaluate, Decision, PolicySet, Request};
+use trailguard_policy::input::extract_policies;
+use trailguard_policy::PolicyDocument;
+use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+use trailguard_rules::rules::policy::{check_text, VersionSelection};
+use trailguard_rules::Severity;
+
+use crate::ui::{self, ColorChoice};
 
 #[derive(Debug, clap::Args)]
-pub struct PolicyArgs {}
+#[command(after_help = "Examples:
+  trailguard policy check policy.json
+  trailguard policy check policies/ --format sarif --output trailguard.sarif --fail-on high
+  aws iam get-account-authorization-details > auth.json && trailguard policy check auth.json
+  trailguard policy diff v1.json v2.json
+  trailguard policy expand 'iam:Create*'
+  trailguard policy simulate --action iam:CreateUser --context aws:MultiFactorAuthPresent=true policy.json")]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
 
-pub fn run(_args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`trailguard policy` is not built yet")
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Lint and analyse policy documents: errors, security warnings, privilege escalation, MFA, suggestions.
+    Check(CheckArgs),
+    /// Effective permission delta between two versions of a policy, with the risks it adds.
+    Diff(DiffArgs),
+    /// List the actions an action pattern matches (case-insensitive wildcards).
+    Expand(ExpandArgs),
+    /// Decide one request against identity policies, a permissions boundary and SCPs.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Policy files or directories (`.json` files inside), or `-` for stdin. Each may be a policy, a
+    /// URL-encoded policy, `aws iam get-policy-version` output or `get-account-authorization-details` output.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format: text, json (one finding per line), sarif, ocsf or asff.
+    #[arg(long, default_value = "text", value_parser = parse_format)]
+    pub format: Format,
+
+    /// Exit 1 when a finding is at or above this severity (`never` to always exit 0).
+    #[arg(long = "fail-on", default_value = "high", value_name = "SEVERITY", value_parser = parse_fail_on)]
+    pub fail_on: Option<Severity>,
+
+    /// Report only findings at or above this severity.
+    #[arg(long = "min-severity", value_name = "SEVERITY")]
+    pub min_severity: Option<Severity>,
+
+    /// Only these checks (comma-separated codes, e.g. `PC010,PC019`).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Vec<String>,
+
+    /// Skip these checks (comma-separated codes).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+
+    /// Check every version of managed policies in saved API output, not only the default one.
+    #[arg(long = "all-versions")]
+    pub all_versions: bool,
+
+    /// Write the report here instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// No summary on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The old version (a policy or `get-policy-version` output).
+    pub old: PathBuf,
+    /// The new version.
+    pub new: PathBuf,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: DiffFormat,
+    /// Exit 1 when the new version adds a risk (admin, privilege escalation, exposure, ...).
+    #[arg(long = "fail-on-risk")]
+    pub fail_on_risk: bool,
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExpandArgs {
+    /// Action patterns, e.g. `iam:Create*`, `s3:*Object*`, `*`.
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Identity policies of the caller.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The action, e.g. `iam:CreateUser`.
+    #[arg(long)]
+    pub action: String,
+    /// The resource ARN (default `*`).
+    #[arg(long, default_value = "*")]
+    pub resource: String,
+    /// The caller's ARN (for resource policies and `Principal`).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Request context, `key=value` (repeat the key for several values).
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Treat condition keys missing from `--context` as unknown (answer "allowed only if ...").
+    #[arg(long = "unknown-missing")]
+    pub unknown_missing: bool,
+    /// A permissions boundary.
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+    /// SCPs, one per organization level (root first).
+    #[arg(long, value_name = "FILE")]
+    pub scp: Vec<PathBuf>,
+    /// Resource-based policies of the target.
+    #[arg(long = "resource-policy", value_name = "FILE")]
+    pub resource_policy: Vec<PathBuf>,
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    Format::from_str(text).map_err(|e| e.to_string())
+}
+
+fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "never" | "none" | "off" => Ok(None),
+        other => Severity::from_str(other).map(Some).map_err(|e| format!("{e}, or never")),
+    }
+}
+
+pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        PolicyCommand::Check(args) => run_check(args),
+        PolicyCommand::Diff(args) => run_diff(args),
+        PolicyCommand::Expand(args) => run_expand(args),
+        PolicyCommand::Simulate(args) => run_simulate(args),
+    }
+}
+
+/// Files named on the command line, with directories expanded to the `.json` files inside (sorted).
+fn collect_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            walk_json(path, &mut found);
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk_json(&path, out);
+        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            out.push(path);
+        }
+    }
+}
+
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+        return Ok(text);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    String::from_utf8(bytes).with_context(|| format!("`{}` is not UTF-8 text", path.display()))
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut summary = RunSummary::new("policy check");
+    summary.started_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    summary.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
+    summary.rules = trailguard_rules::rules::policy::metas().len() as u64;
+    let versions = if args.all_versions { VersionSelection::All } else { VersionSelection::DefaultOnly };
+    let select: Vec<String> = args.select.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+    let ignore: Vec<String> = args.ignore.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+
+    let mut findings = Vec::new();
+    let mut policies = 0usize;
+    let mut parse_errors = 0usize;
+    for path in collect_inputs(&args.files) {
+        summary.files += 1;
+        let text = match read_input(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                summary.files_failed += 1;
+                summary.errors += 1;
+                continue;
+            }
+        };
+        let label = if path.as_os_str() == "-" { "<stdin>".to_owned() } else { path.display().to_string() };
+        let report = check_text(&label, &text, versions);
+        policies += report.policies;
+        parse_errors += report.parse_errors;
+        if report.parse_errors > 0 {
+            summary.errors += report.parse_errors as u64;
+            *summary.skipped.entry("malformed policy".to_owned()).or_default() += report.parse_errors as u64;
+        }
+        findings.extend(report.findings.into_iter().filter(|f| {
+            (select.is_empty() || select.contains(&f.rule_id))
+                && !ignore.contains(&f.rule_id)
+                && args.min_severity.is_none_or(|min| f.severity >= min)
+        }));
+    }
+    summary.records = policies as u64;
+    summary.notes.push(format!("{policies} policies checked, {parse_errors} could not be parsed"));
+
+    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
+    let options = OutputOptions {
+        color: args.color.resolve(to_terminal),
+        ..OutputOptions::default()
+    };
+    let mut buffer: Vec<u8> = Vec::new();
+    {
+        let mut writer = output::new_writer(args.format, Box::new(&mut buffer), &options);
+        for f in &findings {
+            summary.count_finding(f);
+            writer.write(f)?;
+        }
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+        writer.finish(&summary)?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &buffer).with_context(|| format!("cannot write `{}`", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buffer).and_then(|_| out.flush()).context("cannot write to stdout")?;
+        }
+    }
+    if !args.quiet && !args.format.is_human() {
+        let color = args.color.resolve(ui::stderr_is_terminal());
+        eprint!("{}", output::text::render_summary(&summary, color));
+    }
+    if policies == 0 || (summary.files_failed == summary.files && summary.files > 0) {
+        return Ok(ExitCode::from(2));
+    }
+    let failing = args.fail_on.is_some_and(|t| summary.findings_at_or_above(t) > 0);
+    Ok(if failing { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Reads the first policy of a file (a policy, `get-policy-version` output, ...).
+fn load_document(path: &Path) -> anyhow::Result<PolicyDocument> {
+    let text = read_input(path)?;
+    let file = extract_policies(&text);
+    let policy = file
+        .policies
+        .iter()
+        .find(|p| p.is_default_version)
+        .or(file.policies.first())
+        .with_context(|| format!("no policy found in `{}`", path.display()))?;
+    policy
+        .parse()
+        .with_context(|| format!("`{}` ({}) is not a valid policy", path.display(), policy.name))
+}
+
+fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let old = load_document(&args.old)?;
+    let new = load_document(&args.new)?;
+    let delta = diff(&old, &new);
+    let text = match args.format {
+        DiffFormat::Json => serde_json::to_string_pretty(&delta)? + "\n",
+        DiffFormat::Text => render_diff(&delta, args.color.resolve(ui::stdout_is_terminal())),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).context("cannot write to stdout")?;
+    Ok(if args.fail_on_risk && !delta.new_risks.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The readable diff: added and removed actions per resource, then the risks added.
+pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
+    use owo_colors::OwoColorize;
+    let paint = |s: String, f: fn(&String) -> String| if color { f(&s) } else { s };
+    let mut out = String::new();
+    if delta.is_empty() {
+        out.push_str("No effective change in permissions.\n");
+        return out;
+    }
+    out.push_str(&format!(
+        "{} action(s) newly allowed, {} no longer allowed.\n",
+        delta.added_action_count, delta.removed_action_count
+    ));
+    for (sign, changes, paint_fn) in [
+        ("+", &delta.added, (|s: &String| s.green().to_string()) as fn(&String) -> String),
+        ("-", &delta.removed, (|s: &String| s.red().to_string()) as fn(&String) -> String),
+    ] {
+        for change in changes {
+            let cond = if change.conditional { " (with conditions)" } else { "" };
+            out.push_str(&format!("\n{} on {}{cond}: {} action(s)\n", sign, change.resource, change.action_count));
+            let shown = change.actions.iter().take(40);
+            for action in shown {
+                out.push_str(&paint(format!("  {sign} {action}"), paint_fn));
+                out.push('\n');
+            }
+            if change.actions.len() > 40 {
+                out.push_str(&format!("  ... and {} more (use --format json)\n", change.actions.len() - 40));
+            }
+        }
+    }
+    let r = &delta.new_risks;
+    if r.is_empty() {
+        out.push_str("\nNo new risk categories.\n");
+    } else {
+        out.push_str("\nRisks added by the new version:\n");
+        if r.became_admin {
+            out.push_str("  - full administrator access\n");
+        }
+        let mut line = |label: &str, items: &[String]| {
+            if !items.is_empty() {
+                let shown: Vec<&str> = items.iter().take(8).map(String::as_str).collect();
+                let more = if items.len() > 8 { format!(" and {} more", items.len() - 8) } else { String::new() };
+                out.push_str(&format!("  - {label}: {}{more}\n", shown.join(", ")));
+            }
+        };
+        line("privilege escalation", &r.privilege_escalation);
+        line("resource exposure", &r.resource_exposure);
+        line("credentials exposure", &r.credentials_exposure);
+        line("data exfiltration", &r.data_exfiltration);
+        line("sensitive service wildcards", &r.sensitive_wildcards);
+        if r.passrole_star {
+            out.push_str("  - iam:PassRole on every role\n");
+        }
+        if r.allow_not_action {
+            out.push_str("  - Allow with NotAction\n");
+        }
+        if r.infrastructure_modification > 0 {
+            out.push_str(&format!("  - {} more write action(s) on every resource\n", r.infrastructure_modification));
+        }
+    }
+    if delta.lost_admin {
+        out.push_str("\nThe new version is no longer full administrator access.\n");
+    }
+    out
+}
+
+fn run_expand(args: ExpandArgs) -> anyhow::Result<ExitCode> {
+    let catalog = Catalog::get();
+    let mut result: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut text = String::new();
+    let mut any = false;
+    for pattern in &args.patterns {
+        let ids = catalog.expand(pattern);
+        any |= !ids.is_empty();
+        text.push_str(&format!("{pattern}: {} action(s)\n", ids.len()));
+        let mut rows = Vec::new();
+        for id in ids {
+            let action = catalog.action(id);
+            let levels: Vec<&str> = action.levels().iter().map(|l| l.as_str()).collect();
+            let name = catalog.full_name(id);
+            text.push_str(&format!("  {name:<60} {}{}\n", levels.join(", "), if action.deprecated { " (deprecated)" } else { "" }));
+            rows.push(serde_json::json!({"action": name, "access_levels": levels, "deprecated": action.deprecated}));
+        }
+        result.insert(pattern.clone(), rows);
+    }
+    let out_text = match args.format {
+        DiffFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        DiffFormat::Text => text,
+    };
+    std::io::stdout().lock().write_all(out_text.as_bytes())?;
+    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let identity: Vec<PolicyDocument> = args.files.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
+    let boundary = args.boundary.as_deref().map(load_document).transpose()?;
+    let scps: Vec<PolicyDocument> = args.scp.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
+    let resource: Vec<PolicyDocument> = args.resource_policy.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
+    let mut request = Request::new(&args.action, &args.resource);
+    if let Some(principal) = &args.principal {
+        request = request.with_principal(principal);
+    }
+    for pair in &args.context {
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("`--context {pair}`: expected KEY=VALUE"))?;
+        request.context.entry(key.trim().to_ascii_lowercase()).or_default().push(value.to_owned());
+    }
+    if args.unknown_missing {
+        request = request.treat_missing_as_unknown();
+    }
+    let set = PolicySet {
+        identity: identity.iter().collect(),
+        resource: resource.iter().collect(),
+        boundary: boundary.as_ref(),
+        scps: scps.iter().map(|s| vec![s]).collect(),
+    };
+    let decision = evaluate(&set, &request);
+    let line = match &decision {
+        Decision::Allow { by } => format!("ALLOW ({:?} policy #{}, Statement[{}])", by.layer, by.policy + 1, by.statement),
+        Decision::ExplicitDeny { by } => format!("DENY, explicit ({:?} policy #{}, Statement[{}])", by.layer, by.policy + 1, by.statement),
+        Decision::ImplicitDeny { missing } => format!("DENY, implicit (no Allow in the {missing:?} policies)"),
+        Decision::Conditional { keys } => format!("ALLOWED ONLY DEPENDING ON {}", keys.join(", ")),
+    };
+    println!("{} {} on {}: {line}", "decision:", args.action, args.resource);
+    Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -1,8 +1,386 @@
-//! policy rules: one file per rule (placeholder, filled in by the policy work).
+//! Policy checks (`PC001`..), one file per check, run on every policy document `trailguard policy
+//! check` reads (and on documents the CloudTrail rules and the posture audit pass in).
+//!
+//! Each check file declares `pub const META: RuleMeta` and `pub fn check(ctx: &PolicyContext, out: &mut
+//! Vec<Finding>)`. [`check_policy`] runs them all on one parsed document; [`check_text`] takes a whole
+//! input file (a policy, `get-policy-version` output, `get-account-authorization-details` output, a
+//! URL-encoded string), finds every policy in it and reports parse errors as `PC001` findings.
 
+pub mod admin_access;
+pub mod allow_not_action;
+pub mod allow_with_not_resource_or_principal;
+pub mod condition_type_mismatch;
+pub mod credentials_exposure;
+pub mod data_exfiltration;
+pub mod deprecated_action;
+pub mod infrastructure_modification;
+pub mod invalid_condition_operator;
+pub mod invalid_resource_arn;
+pub mod invalid_sid;
+pub mod malformed_policy;
+pub mod mfa_condition_inverted;
+pub mod mfa_missing_on_sensitive_actions;
+pub mod passrole_on_any_role;
+pub mod privilege_escalation;
+pub mod public_principal;
+pub mod redundant_statement;
+pub mod resource_exposure;
+pub mod resource_star_where_scopable;
+pub mod resource_type_mismatch;
+pub mod sensitive_service_wildcard;
+pub mod unknown_action;
+pub mod unknown_condition_key;
+pub mod unknown_service;
+pub mod version_invalid;
+
+use trailguard_policy::analysis::{analyze, ActionHit, PolicyAnalysis};
+use trailguard_policy::input::{extract_policies, NamedPolicy, PolicyFile};
+use trailguard_policy::json::LineIndex;
+use trailguard_policy::{PolicyDocument, Span, Statement};
+
+use crate::finding::{Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource};
 use crate::meta::RuleMeta;
 
-/// Metadata of every policy rule, in code order.
+/// Metadata of every policy check, in code order.
 pub fn metas() -> Vec<&'static RuleMeta> {
-    Vec::new()
+    let mut metas = vec![
+        &malformed_policy::META,
+        &version_invalid::META,
+        &unknown_service::META,
+        &unknown_action::META,
+        &invalid_condition_operator::META,
+        &invalid_resource_arn::META,
+        &unknown_condition_key::META,
+        &condition_type_mismatch::META,
+        &invalid_sid::META,
+        &admin_access::META,
+        &allow_not_action::META,
+        &allow_with_not_resource_or_principal::META,
+        &passrole_on_any_role::META,
+        &resource_exposure::META,
+        &credentials_exposure::META,
+        &data_exfiltration::META,
+        &infrastructure_modification::META,
+        &sensitive_service_wildcard::META,
+        &privilege_escalation::META,
+        &mfa_missing_on_sensitive_actions::META,
+        &mfa_condition_inverted::META,
+        &redundant_statement::META,
+        &deprecated_action::META,
+        &resource_type_mismatch::META,
+        &public_principal::META,
+        &resource_star_where_scopable::META,
+    ];
+    metas.sort_by_key(|m| m.code);
+    metas
+}
+
+type CheckFn = fn(&PolicyContext<'_>, &mut Vec<Finding>);
+
+/// Every check that runs on a parsed document (PC001 runs on parse errors instead).
+const CHECKS: &[CheckFn] = &[
+    version_invalid::check,
+    unknown_service::check,
+    unknown_action::check,
+    invalid_condition_operator::check,
+    invalid_resource_arn::check,
+    unknown_condition_key::check,
+    condition_type_mismatch::check,
+    invalid_sid::check,
+    admin_access::check,
+    allow_not_action::check,
+    allow_with_not_resource_or_principal::check,
+    passrole_on_any_role::check,
+    resource_exposure::check,
+    credentials_exposure::check,
+    data_exfiltration::check,
+    infrastructure_modification::check,
+    sensitive_service_wildcard::check,
+    privilege_escalation::check,
+    mfa_missing_on_sensitive_actions::check,
+    mfa_condition_inverted::check,
+    redundant_statement::check,
+    deprecated_action::check,
+    resource_type_mismatch::check,
+    public_principal::check,
+    resource_star_where_scopable::check,
+];
+
+/// Everything a check sees about one policy.
+pub struct PolicyContext<'a> {
+    /// The file as the user named it (or a label such as `cloudtrail:requestParameters.policyDocument`).
+    pub file: &'a str,
+    pub policy: &'a NamedPolicy,
+    /// Line index of the whole file.
+    pub lines: &'a LineIndex,
+    pub document: &'a PolicyDocument,
+    pub analysis: &'a PolicyAnalysis,
+}
+
+impl PolicyContext<'_> {
+    /// File location of a span inside the document, with its JSON path.
+    pub fn location(&self, span: Span, inner_path: &str) -> Location {
+        let offset = self.policy.file_offset_of(span.start);
+        let (line, column) = self.lines.line_col(offset);
+        Location {
+            file: self.file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            json_path: Some(self.policy.path_in_file(inner_path)),
+        }
+    }
+
+    pub fn statement(&self, index: usize) -> Option<&Statement> {
+        self.document.statements.get(index)
+    }
+
+    /// Builds a finding for `meta` about something at `span`/`inner_path`; `key` distinguishes
+    /// several findings of one check on one policy (stable across runs).
+    pub fn finding(&self, meta: &RuleMeta, span: Span, inner_path: &str, key: &str, message: String) -> Finding {
+        let policy_id = self
+            .policy
+            .arn
+            .clone()
+            .unwrap_or_else(|| format!("{}#{}", self.file, self.policy.path_in_file("")));
+        let evidence_value = self
+            .policy
+            .text
+            .get(span.start..span.end)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_else(|| serde_json::Value::String(self.policy.text.get(span.start..span.end).unwrap_or("").to_owned()));
+        Finding {
+            id: Finding::stable_id(&[meta.code, self.file, &self.policy.name, inner_path, key]),
+            rule_id: meta.code.to_owned(),
+            rule_name: meta.name.to_owned(),
+            title: meta.title.to_owned(),
+            severity: meta.severity,
+            source: FindingSource::Policy,
+            outcome: Outcome::Success,
+            message,
+            event_time: None,
+            event_name: None,
+            event_source: None,
+            event_id: None,
+            account: None,
+            region: None,
+            actor: None,
+            resource: Some(Resource {
+                kind: "PolicyDocument".to_owned(),
+                id: policy_id,
+                name: Some(self.policy.name.clone()),
+            }),
+            evidence: vec![Evidence {
+                path: self.policy.path_in_file(inner_path),
+                value: evidence_value,
+            }],
+            attack: meta.attack.iter().map(|s| (*s).to_owned()).collect(),
+            compliance: meta.compliance.iter().map(|s| (*s).to_owned()).collect(),
+            fix: Fix {
+                summary: first_paragraph(meta.doc.fix),
+                ..Fix::default()
+            },
+            notes: Vec::new(),
+            location: Some(self.location(span, inner_path)),
+        }
+    }
+
+    /// A finding about a whole statement.
+    pub fn statement_finding(&self, meta: &RuleMeta, statement: usize, key: &str, message: String) -> Option<Finding> {
+        let s = self.statement(statement)?;
+        Some(self.finding(meta, s.span, &s.path(), key, message))
+    }
+}
+
+fn first_paragraph(text: &str) -> String {
+    text.split("\n\n").next().unwrap_or(text).trim().to_owned()
+}
+
+/// Lists up to `max` action names, then "and N more".
+pub fn list_actions(hits: &[&ActionHit], max: usize) -> String {
+    let mut names: Vec<&str> = hits.iter().map(|h| h.action.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown: Vec<String> = names.iter().take(max).map(|n| format!("`{n}`")).collect();
+    if names.len() > max {
+        format!("{} and {} more", shown.join(", "), names.len() - max)
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Groups category hits by statement, in statement order.
+pub fn by_statement(hits: &[ActionHit]) -> Vec<(usize, Vec<&ActionHit>)> {
+    let mut groups: Vec<(usize, Vec<&ActionHit>)> = Vec::new();
+    for hit in hits {
+        match groups.iter_mut().find(|(s, _)| *s == hit.statement) {
+            Some((_, list)) => list.push(hit),
+            None => groups.push((hit.statement, vec![hit])),
+        }
+    }
+    groups.sort_by_key(|(s, _)| *s);
+    groups
+}
+
+/// One finding per statement for a risk category (resource exposure, credentials exposure, ...):
+/// lists the actions, lowers the severity when every grant is conditional. Skipped for admin
+/// policies, which PC010 already reports.
+pub fn category_check(ctx: &PolicyContext<'_>, meta: &RuleMeta, hits: &[ActionHit], what: &str, out: &mut Vec<Finding>) {
+    if ctx.analysis.is_admin {
+        return;
+    }
+    for (statement, list) in by_statement(hits) {
+        let Some(s) = ctx.statement(statement) else { continue };
+        let conditional = list.iter().all(|h| h.conditional);
+        let count = list.len();
+        let message = format!(
+            "Allows {count} {what} action{} on every resource{}: {}.",
+            if count == 1 { "" } else { "s" },
+            if conditional { " (under conditions)" } else { "" },
+            list_actions(&list, 8)
+        );
+        let mut f = ctx.finding(meta, s.span, &s.path(), "", message);
+        if conditional {
+            f.severity = f.severity.lowered();
+        }
+        out.push(f);
+    }
+}
+
+/// Runs every check on one parsed document.
+pub fn check_policy(ctx: &PolicyContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for check in CHECKS {
+        check(ctx, &mut out);
+    }
+    out
+}
+
+/// The result of checking every policy in one input.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub findings: Vec<Finding>,
+    /// Policies found in the input.
+    pub policies: usize,
+    /// Policies that could not be parsed (each also reported as a `PC001` finding).
+    pub parse_errors: usize,
+    /// What the input was recognised as.
+    pub format: &'static str,
+}
+
+/// Which policies of an input to check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionSelection {
+    /// Every version of every managed policy.
+    All,
+    /// Only default versions (what is in force).
+    #[default]
+    DefaultOnly,
+}
+
+/// Finds every policy in `text` and checks it. `file` names the input in locations.
+pub fn check_text(file: &str, text: &str, versions: VersionSelection) -> CheckReport {
+    let input: PolicyFile = extract_policies(text);
+    let mut report = CheckReport {
+        format: input.format,
+        ..CheckReport::default()
+    };
+    for policy in &input.policies {
+        if versions == VersionSelection::DefaultOnly && !policy.is_default_version {
+            continue;
+        }
+        report.policies += 1;
+        match policy.parse() {
+            Ok(document) => {
+                let analysis = analyze(&document);
+                let ctx = PolicyContext {
+                    file,
+                    policy,
+                    lines: &input.lines,
+                    document: &document,
+                    analysis: &analysis,
+                };
+                report.findings.extend(check_policy(&ctx));
+            }
+            Err(err) => {
+                report.parse_errors += 1;
+                report
+                    .findings
+                    .push(malformed_policy::finding(file, policy, &input.lines, &err));
+            }
+        }
+    }
+    report
+}
+
+/// Checks one policy document given as text (e.g. a CloudTrail `policyDocument`, URL-encoded or not).
+pub fn check_document_text(label: &str, text: &str) -> CheckReport {
+    let decoded = trailguard_policy::decode_policy_text(text);
+    check_text(label, &decoded, VersionSelection::All)
+}
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! Helpers for the check tests: run every check on a policy and pick one check's findings.
+    use super::*;
+
+    pub fn run(text: &str) -> Vec<Finding> {
+        check_text("policy.json", text, VersionSelection::All).findings
+    }
+
+    pub fn codes(text: &str, code: &str) -> Vec<Finding> {
+        run(text).into_iter().filter(|f| f.rule_id == code).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_a_unique_code_and_full_doc() {
+        let metas = metas();
+        assert_eq!(metas.len(), 26);
+        for (i, meta) in metas.iter().enumerate() {
+            assert_eq!(meta.code, format!("PC{:03}", i + 1));
+            assert_eq!(meta.family, crate::meta::Family::Policy);
+            assert!(!meta.doc.what.is_empty() && !meta.doc.why.is_empty() && !meta.doc.fix.is_empty());
+            assert!(!meta.doc.example.is_empty() && !meta.doc.references.is_empty(), "{}", meta.code);
+            assert!(metas[..i].iter().all(|m| m.name != meta.name));
+        }
+    }
+
+    #[test]
+    fn a_clean_policy_has_no_findings() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadReports","Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::reports-bucket/*"}]}"#;
+        assert_eq!(testkit::run(text), Vec::<Finding>::new());
+    }
+
+    #[test]
+    fn findings_point_at_file_line_and_path() {
+        let text = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::b/*\"},\n    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"}\n  ]\n}";
+        let admin = testkit::codes(text, "PC010");
+        assert_eq!(admin.len(), 1);
+        let location = admin[0].location.as_ref().unwrap();
+        assert_eq!((location.line, location.column), (Some(5), Some(5)));
+        assert_eq!(location.json_path.as_deref(), Some("Statement[1]"));
+        assert_eq!(admin[0].evidence[0].value["Action"], "*");
+    }
+
+    #[test]
+    fn authorization_details_report_every_policy_by_name() {
+        let path = trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json");
+        let text = std::fs::read_to_string(path).unwrap();
+        let report = check_text("example.json", &text, VersionSelection::DefaultOnly);
+        assert_eq!(report.format, "get-account-authorization-details output");
+        assert_eq!(report.parse_errors, 0);
+        assert!(report.policies > 150, "{}", report.policies);
+        let admin: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "PC010").collect();
+        assert!(admin.iter().any(|f| f.resource.as_ref().unwrap().name.as_deref() == Some("policy/AdministratorAccess (v1, default)")));
+        let privesc = report.findings.iter().find(|f| {
+            f.rule_id == "PC019" && f.resource.as_ref().unwrap().name.as_deref().is_some_and(|n| n.starts_with("policy/privesc4-CreateAccessKey"))
+        });
+        let privesc = privesc.expect("privesc4-CreateAccessKey is flagged");
+        assert!(privesc.message.contains("CreateAccessKey"));
+        assert!(privesc.location.as_ref().unwrap().line.unwrap() > 1);
+    }
 }

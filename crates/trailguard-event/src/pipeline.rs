@@ -1,0 +1,725 @@
+//! The parallel streaming scan.
+//!
+//! `threads` workers each own one visitor. They take whole files from a shared queue (one small file per
+//! task: decompress, split and parse in one place, reusing one buffer) and, for a large file or stdin, the
+//! worker that opens it becomes its reader: it splits the stream into buffers of complete records and
+//! hands them to the other workers through a small bounded channel, parsing a buffer itself when the
+//! channel is full. Memory is therefore bounded by a few buffers per worker, whatever the input size.
+//!
+//! Records are parsed borrowing from the buffer ([`Record::from_raw`]); the visitor sees each record once,
+//! in file order within a file, but files (and a large file's buffers) are spread over workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
+
+use crate::classify::{classify, classify_raw, Classified};
+use crate::error::{InputError, ScanError, SkipReason};
+use crate::fast;
+use crate::filter::{Filter, FilterOutcome};
+use crate::record::Record;
+use crate::source::{self, open_decoded, Encoding, Opened, Source};
+use crate::split::{SplitError, Splitter, Unit, UnitKind, DEFAULT_BUFFER, DEFAULT_MAX_VALUE};
+use crate::stats::ScanStats;
+
+/// What to scan and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Files and directories; `-` is stdin.
+    pub inputs: Vec<PathBuf>,
+    pub filter: Filter,
+    /// Worker threads; 0 uses every core.
+    pub threads: usize,
+}
+
+/// Receives every record that passes the filter. One visitor per worker thread, so no locking.
+pub trait RecordVisitor: Send {
+    fn visit(&mut self, record: &Record<'_>);
+
+    /// Like [`RecordVisitor::visit`], with where the record came from. The pipeline calls this one;
+    /// override it when findings need the file and position.
+    fn visit_at(&mut self, record: &Record<'_>, origin: &Origin<'_>) {
+        let _ = origin;
+        self.visit(record);
+    }
+}
+
+/// Where a record sits in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub file: &'a Path,
+    /// 0-based position of the value in the file (`Records[i]`, the i-th JSON line).
+    pub record_index: usize,
+    /// Offset of the record in the decompressed file.
+    pub byte_offset: u64,
+}
+
+/// Hears about problems and progress while a scan runs. Called from worker threads.
+pub trait Observer: Sync {
+    /// One problem with the input; `Display` gives one clear line for the user.
+    fn on_input_error(&self, err: &InputError) {
+        let _ = err;
+    }
+    /// Stored bytes read so far and in total (0 when unknown, e.g. stdin).
+    fn on_progress(&self, bytes_done: u64, bytes_total: u64) {
+        let _ = (bytes_done, bytes_total);
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopObserver;
+
+impl Observer for NoopObserver {}
+
+/// An observer that keeps every input error, for tests and for callers that report at the end.
+#[derive(Debug, Default)]
+pub struct CollectErrors {
+    errors: Mutex<Vec<InputError>>,
+}
+
+impl CollectErrors {
+    /// The errors seen so far, sorted by file and position.
+    pub fn take(&self) -> Vec<InputError> {
+        let mut errors = match self.errors.lock() {
+            Ok(mut guard) => std::mem::take(&mut *guard),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        errors.sort_by(|a, b| {
+            (&a.file, a.byte_offset, a.record_index).cmp(&(&b.file, b.byte_offset, b.record_index))
+        });
+        errors
+    }
+}
+
+impl Observer for CollectErrors {
+    fn on_input_error(&self, err: &InputError) {
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push(err.clone());
+        }
+    }
+}
+
+/// Files at least this large (as stored) are split across workers instead of read by one.
+const SPLIT_LARGE_FILE: u64 = 32 << 20;
+/// With fewer files than workers, files at least this large are split too.
+const SPLIT_FEW_FILES: u64 = 4 << 20;
+
+/// Scans the inputs in parallel. Returns one visitor per worker (merge them) and the counters.
+pub fn scan<V: RecordVisitor>(
+    opts: &ScanOptions,
+    make_visitor: impl Fn() -> V + Sync,
+    observer: &dyn Observer,
+) -> Result<(Vec<V>, ScanStats), ScanError> {
+    let found = source::discover(&opts.inputs)?;
+    let mut stats = ScanStats {
+        files_ignored: found.ignored,
+        ..ScanStats::default()
+    };
+    for _ in &found.digest_files {
+        stats.skip_file(SkipReason::DigestFile);
+    }
+    for err in &found.errors {
+        stats.skip_file(err.reason);
+        stats.errors += 1;
+        observer.on_input_error(err);
+    }
+    let (visitors, worker_stats) = scan_sources(
+        found.sources,
+        &opts.filter,
+        opts.threads,
+        make_visitor,
+        observer,
+    )?;
+    stats.merge(&worker_stats);
+    Ok((visitors, stats))
+}
+
+/// Scans already-built sources (files, memory, streams) in parallel.
+pub fn scan_sources<V: RecordVisitor>(
+    sources: Vec<Box<dyn Source>>,
+    filter: &Filter,
+    threads: usize,
+    make_visitor: impl Fn() -> V + Sync,
+    observer: &dyn Observer,
+) -> Result<(Vec<V>, ScanStats), ScanError> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let bytes_total = sources.iter().filter_map(|s| s.size_hint()).sum();
+    let few_files = sources.len() < threads;
+    let (file_tx, file_rx) = unbounded();
+    for source in sources {
+        // Cannot fail: the receiver is alive.
+        let _ = file_tx.send(source);
+    }
+    drop(file_tx);
+    let (batch_tx, batch_rx) = bounded(threads);
+    let (pool_tx, pool_rx) = bounded(threads * 2);
+    let shared = Shared {
+        files: file_rx,
+        batch_tx,
+        batch_rx,
+        pool_tx,
+        pool_rx,
+        active_readers: AtomicUsize::new(0),
+        progress: AtomicU64::new(0),
+        bytes_total,
+        filter,
+        observer,
+        split_threshold: if few_files {
+            SPLIT_FEW_FILES
+        } else {
+            SPLIT_LARGE_FILE
+        },
+    };
+    let results = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let shared = &shared;
+            let make_visitor = &make_visitor;
+            let handle = std::thread::Builder::new()
+                .name(format!("trailguard-scan-{i}"))
+                .spawn_scoped(scope, move || {
+                    let mut worker = Worker::new(shared, make_visitor());
+                    worker.run();
+                    (worker.visitor, worker.stats)
+                })
+                .map_err(ScanError::Thread)?;
+            handles.push(handle);
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| ScanError::WorkerPanicked))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut stats = ScanStats::default();
+    let mut visitors = Vec::with_capacity(results.len());
+    for (visitor, worker_stats) in results {
+        stats.merge(&worker_stats);
+        visitors.push(visitor);
+    }
+    Ok((visitors, stats))
+}
+
+/// Reads one source on the calling thread, feeding `visitor`. For tests and small tools.
+pub fn scan_one<V: RecordVisitor>(
+    source: Box<dyn Source>,
+    filter: &Filter,
+    visitor: V,
+    observer: &dyn Observer,
+) -> Result<(V, ScanStats), ScanError> {
+    let cell = Mutex::new(Some(visitor));
+    let (mut visitors, stats) = scan_sources(
+        vec![source],
+        filter,
+        1,
+        || {
+            cell.lock()
+                .ok()
+                .and_then(|mut v| v.take())
+                .expect("one worker takes the one visitor")
+        },
+        observer,
+    )?;
+    visitors
+        .pop()
+        .map(|v| (v, stats))
+        .ok_or(ScanError::WorkerPanicked)
+}
+
+struct Shared<'s> {
+    files: Receiver<Box<dyn Source>>,
+    batch_tx: Sender<Batch>,
+    batch_rx: Receiver<Batch>,
+    pool_tx: Sender<Vec<u8>>,
+    pool_rx: Receiver<Vec<u8>>,
+    active_readers: AtomicUsize,
+    progress: AtomicU64,
+    bytes_total: u64,
+    filter: &'s Filter,
+    observer: &'s dyn Observer,
+    split_threshold: u64,
+}
+
+/// Complete records of one large input, in a buffer handed from its reader to a worker.
+struct Batch {
+    buf: Vec<u8>,
+    units: Vec<Unit>,
+    file: Arc<Path>,
+}
+
+/// What is known about the file being read.
+struct FileState<'f> {
+    file: &'f Path,
+    /// A CloudTrail event was found: later oddities are record errors, not a reason to skip the file.
+    seen_cloudtrail: bool,
+    /// The whole file is skipped for this reason (set on its first value).
+    skipped: Option<SkipReason>,
+    /// Reading stopped early for this reason after some values were read.
+    truncated: Option<SkipReason>,
+}
+
+impl<'f> FileState<'f> {
+    fn new(file: &'f Path) -> Self {
+        FileState {
+            file,
+            seen_cloudtrail: false,
+            skipped: None,
+            truncated: None,
+        }
+    }
+}
+
+struct Worker<'s, V> {
+    shared: &'s Shared<'s>,
+    visitor: V,
+    stats: ScanStats,
+    buffer: Vec<u8>,
+    units: Vec<Unit>,
+}
+
+impl<'s, V: RecordVisitor> Worker<'s, V> {
+    fn new(shared: &'s Shared<'s>, visitor: V) -> Self {
+        Worker {
+            shared,
+            visitor,
+            stats: ScanStats::default(),
+            buffer: Vec::new(),
+            units: Vec::new(),
+        }
+    }
+
+    fn run(&mut self) {
+        let shared = self.shared;
+        loop {
+            if let Ok(batch) = shared.batch_rx.try_recv() {
+                self.run_batch(batch);
+                continue;
+            }
+            match shared.files.try_recv() {
+                Ok(source) => {
+                    self.run_source(source.as_ref());
+                    continue;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            }
+            // No files left: help with the large inputs still being read, then stop.
+            if shared.active_readers.load(Ordering::SeqCst) == 0 && shared.batch_rx.is_empty() {
+                return;
+            }
+            if let Ok(batch) = shared.batch_rx.recv_timeout(Duration::from_millis(2)) {
+                self.run_batch(batch);
+            }
+        }
+    }
+
+    fn report(&mut self, err: InputError) {
+        self.stats.errors += 1;
+        self.shared.observer.on_input_error(&err);
+    }
+
+    fn run_source(&mut self, source: &dyn Source) {
+        let file = source.name();
+        let mut state = FileState::new(file);
+        let opened = match open_decoded(source) {
+            Ok(opened) => opened,
+            Err(err) => {
+                self.stats.skip_file(SkipReason::Unreadable);
+                self.report(InputError::file(
+                    file,
+                    SkipReason::Unreadable,
+                    format!("cannot open: {err}"),
+                ));
+                return;
+            }
+        };
+        let split = source
+            .size_hint()
+            .is_none_or(|size| size >= self.shared.split_threshold);
+        let buffer = std::mem::take(&mut self.buffer);
+        let Opened {
+            reader,
+            encoding,
+            stored_bytes,
+        } = opened;
+        let mut splitter = Splitter::with_buffer(reader, buffer, DEFAULT_MAX_VALUE);
+        let shared_name: Arc<Path> = Arc::from(file);
+        if split {
+            self.shared.active_readers.fetch_add(1, Ordering::SeqCst);
+        }
+        let mut stored_reported = 0;
+        // Values already handed out by the fast path; the splitter skips them if it has to take over.
+        let mut done_fast = 0;
+        if !split {
+            match splitter.prefill() {
+                Ok(Some(whole)) => match self.fast_records(whole, &mut state) {
+                    Some(Ok(_)) => {
+                        self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
+                        return;
+                    }
+                    Some(Err(count)) => done_fast = count,
+                    None => {}
+                },
+                Ok(None) => {}
+                Err(err) => {
+                    let stored = stored_bytes.load(Ordering::Relaxed);
+                    self.split_error(err, &mut state, encoding, stored, 0);
+                    self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
+                    return;
+                }
+            }
+        }
+        loop {
+            let result = splitter.next_units(&mut self.units);
+            let stored = stored_bytes.load(Ordering::Relaxed);
+            self.add_progress(stored - stored_reported);
+            stored_reported = stored;
+            match result {
+                Ok(more) => {
+                    if split && state.seen_cloudtrail && !self.units.is_empty() {
+                        let fresh = self.shared.pool_rx.try_recv().unwrap_or_default();
+                        let batch = Batch {
+                            buf: splitter.take_buffer(fresh),
+                            units: std::mem::take(&mut self.units),
+                            file: Arc::clone(&shared_name),
+                        };
+                        match self.shared.batch_tx.try_send(batch) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
+                                self.run_batch(batch)
+                            }
+                        }
+                    } else {
+                        let units = std::mem::take(&mut self.units);
+                        for unit in units.iter().filter(|u| u.index >= done_fast) {
+                            self.handle_unit(splitter.buffer(), unit, &mut state);
+                            if state.skipped.is_some() {
+                                break;
+                            }
+                        }
+                        self.units = units;
+                    }
+                    if !more || state.skipped.is_some() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    self.split_error(err, &mut state, encoding, stored, splitter.values_seen());
+                    break;
+                }
+            }
+        }
+        if split {
+            self.shared.active_readers.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
+    }
+
+    /// Reads a whole `Records` document in one serde pass. See [`crate::fast`].
+    fn fast_records(
+        &mut self,
+        whole: &[u8],
+        state: &mut FileState<'_>,
+    ) -> Option<Result<usize, usize>> {
+        let base = whole.as_ptr() as usize;
+        let filter = self.shared.filter;
+        fast::for_each_record(whole, |index, raw| {
+            let offset = (raw.get().as_ptr() as usize - base) as u64;
+            if state.seen_cloudtrail && !filter.may_match_raw(raw.get().as_bytes()) {
+                self.stats.records_seen += 1;
+                self.stats.records_filtered += 1;
+                return;
+            }
+            match classify_raw(raw, UnitKind::RecordsElement) {
+                Classified::Record(record) => {
+                    state.seen_cloudtrail = true;
+                    self.deliver(&record, state.file, index, offset);
+                }
+                Classified::Skip(reason, message) => {
+                    self.skip_record(state.file, index, offset, reason, message)
+                }
+                _ => self.skip_record(
+                    state.file,
+                    index,
+                    offset,
+                    SkipReason::NotAnEvent,
+                    "not a CloudTrail event".into(),
+                ),
+            }
+        })
+    }
+
+    /// Counts what was read of one source and keeps its buffer for the next.
+    fn finish_source<R: std::io::Read>(
+        &mut self,
+        source: &dyn Source,
+        stored_bytes: &AtomicU64,
+        splitter: Splitter<R>,
+        mut state: FileState<'_>,
+        stored_reported: u64,
+    ) {
+        let stored = stored_bytes.load(Ordering::Relaxed);
+        self.add_progress(stored.saturating_sub(stored_reported));
+        if state.skipped.is_none() && !splitter.saw_content() && state.truncated.is_none() {
+            state.skipped = Some(SkipReason::EmptyInput);
+            self.report(InputError::file(
+                source.name(),
+                SkipReason::EmptyInput,
+                "empty input: no JSON in it",
+            ));
+        }
+        self.stats.bytes_read += stored;
+        self.stats.bytes_uncompressed += splitter.bytes_read();
+        match (state.skipped, state.truncated) {
+            (Some(reason), _) => self.stats.skip_file(reason),
+            (None, Some(reason)) => {
+                self.stats.files_read += 1;
+                self.stats.truncate_file(reason);
+            }
+            (None, None) => self.stats.files_read += 1,
+        }
+        let mut buffer = splitter.into_buffer();
+        if buffer.len() > DEFAULT_BUFFER {
+            // A huge value grew it; do not keep that memory for the next file.
+            buffer = Vec::new();
+        }
+        self.buffer = buffer;
+    }
+
+    fn add_progress(&self, delta: u64) {
+        if delta == 0 {
+            return;
+        }
+        let done = self.shared.progress.fetch_add(delta, Ordering::Relaxed) + delta;
+        self.shared
+            .observer
+            .on_progress(done, self.shared.bytes_total);
+    }
+
+    fn run_batch(&mut self, batch: Batch) {
+        let mut state = FileState::new(&batch.file);
+        state.seen_cloudtrail = true;
+        for unit in &batch.units {
+            self.handle_unit(&batch.buf, unit, &mut state);
+        }
+        let _ = self.shared.pool_tx.try_send(batch.buf);
+    }
+
+    fn split_error(
+        &mut self,
+        err: SplitError,
+        state: &mut FileState<'_>,
+        encoding: Encoding,
+        stored: u64,
+        values: usize,
+    ) {
+        let file = state.file;
+        let (reason, error) = match err {
+            SplitError::Read(io) if encoding == Encoding::Gzip => {
+                let message = if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "the gzip stream ends early (truncated file)".to_owned()
+                } else {
+                    io.to_string()
+                };
+                (
+                    SkipReason::CorruptGzip,
+                    InputError::file(file, SkipReason::CorruptGzip, message).at_byte(stored),
+                )
+            }
+            SplitError::Read(io) => (
+                SkipReason::Unreadable,
+                InputError::file(file, SkipReason::Unreadable, format!("read failed: {io}"))
+                    .at_byte(stored),
+            ),
+            SplitError::Truncated { offset, index } => {
+                let error = match index {
+                    Some(index) => InputError::file(
+                        file,
+                        SkipReason::TruncatedJson,
+                        "truncated JSON: the input ends inside this record",
+                    )
+                    .at_record(index),
+                    None => InputError::file(
+                        file,
+                        SkipReason::TruncatedJson,
+                        "truncated JSON: the input ends before the closing bracket",
+                    ),
+                };
+                (SkipReason::TruncatedJson, error.at_byte(offset))
+            }
+            SplitError::Syntax { offset, message } => (
+                SkipReason::InvalidJson,
+                InputError::file(
+                    file,
+                    SkipReason::InvalidJson,
+                    format!("invalid JSON: {message}"),
+                )
+                .at_byte(offset),
+            ),
+            SplitError::NotJson { offset, found } => {
+                let shown = if found.is_ascii_graphic() {
+                    format!("`{}`", char::from(found))
+                } else {
+                    format!("byte 0x{found:02x}")
+                };
+                (
+                    SkipReason::NotCloudTrail,
+                    InputError::file(
+                        file,
+                        SkipReason::NotCloudTrail,
+                        format!("not a CloudTrail log: not JSON (starts with {shown})"),
+                    )
+                    .at_byte(offset),
+                )
+            }
+            SplitError::TooLarge { offset, limit } => (
+                SkipReason::ValueTooLarge,
+                InputError::file(
+                    file,
+                    SkipReason::ValueTooLarge,
+                    format!(
+                        "a value is larger than {} MiB; the rest of the file is skipped",
+                        limit >> 20
+                    ),
+                )
+                .at_byte(offset),
+            ),
+        };
+        if values == 0 && !state.seen_cloudtrail {
+            state.skipped = Some(reason);
+        } else {
+            state.truncated = Some(reason);
+        }
+        self.report(error);
+    }
+
+    fn handle_unit(&mut self, buf: &[u8], unit: &Unit, state: &mut FileState<'_>) {
+        let bytes = &buf[unit.start..unit.end];
+        if state.seen_cloudtrail && !self.shared.filter.may_match_raw(bytes) {
+            self.stats.records_seen += 1;
+            self.stats.records_filtered += 1;
+            return;
+        }
+        let first_value = unit.index == 0 && !state.seen_cloudtrail;
+        match classify(bytes, unit.kind) {
+            Classified::Record(record) => {
+                state.seen_cloudtrail = true;
+                self.deliver(&record, state.file, unit.index, unit.offset);
+            }
+            Classified::Records(list) => {
+                state.seen_cloudtrail = true;
+                for (index, raw) in list.iter().enumerate() {
+                    let text = raw.get().as_bytes();
+                    let offset =
+                        unit.offset + (text.as_ptr() as usize - bytes.as_ptr() as usize) as u64;
+                    if !self.shared.filter.may_match_raw(text) {
+                        self.stats.records_seen += 1;
+                        self.stats.records_filtered += 1;
+                        continue;
+                    }
+                    match classify(text, UnitKind::RecordsElement) {
+                        Classified::Record(record) => {
+                            self.deliver(&record, state.file, index, offset)
+                        }
+                        Classified::Skip(reason, message) => {
+                            self.skip_record(state.file, index, offset, reason, message)
+                        }
+                        _ => self.skip_record(
+                            state.file,
+                            index,
+                            offset,
+                            SkipReason::NotAnEvent,
+                            "not a CloudTrail event".into(),
+                        ),
+                    }
+                }
+            }
+            Classified::Digest if first_value => state.skipped = Some(SkipReason::DigestFile),
+            Classified::Digest => self.skip_record(
+                state.file,
+                unit.index,
+                unit.offset,
+                SkipReason::NotAnEvent,
+                "a CloudTrail digest, not an event".into(),
+            ),
+            Classified::NotCloudTrail(message) if first_value => self.skip_file(state, message),
+            Classified::Skip(SkipReason::NotJson | SkipReason::NotAnObject, message)
+                if first_value =>
+            {
+                self.skip_file(state, message)
+            }
+            Classified::NotCloudTrail(message) => self.skip_record(
+                state.file,
+                unit.index,
+                unit.offset,
+                SkipReason::NotAnEvent,
+                message,
+            ),
+            Classified::Skip(reason, message) => {
+                self.skip_record(state.file, unit.index, unit.offset, reason, message)
+            }
+        }
+    }
+
+    fn skip_file(&mut self, state: &mut FileState<'_>, message: String) {
+        state.skipped = Some(SkipReason::NotCloudTrail);
+        self.report(InputError::file(
+            state.file,
+            SkipReason::NotCloudTrail,
+            format!("not a CloudTrail log: {message}"),
+        ));
+    }
+
+    fn skip_record(
+        &mut self,
+        file: &Path,
+        index: usize,
+        offset: u64,
+        reason: SkipReason,
+        message: String,
+    ) {
+        self.stats.records_seen += 1;
+        self.stats.skip_record(reason);
+        self.report(
+            InputError::file(file, reason, message)
+                .at_record(index)
+                .at_byte(offset),
+        );
+    }
+
+    fn deliver(&mut self, record: &Record<'_>, file: &Path, index: usize, offset: u64) {
+        self.stats.records_seen += 1;
+        match self.shared.filter.check(record) {
+            FilterOutcome::Keep => {
+                self.stats.records_matched += 1;
+                let origin = Origin {
+                    file,
+                    record_index: index,
+                    byte_offset: offset,
+                };
+                self.visitor.visit_at(record, &origin);
+            }
+            FilterOutcome::Drop => self.stats.records_filtered += 1,
+            FilterOutcome::BadTime => {
+                self.stats.skip_record(SkipReason::InvalidEventTime);
+                self.report(
+                    InputError::file(
+                        file,
+                        SkipReason::InvalidEventTime,
+                        format!(
+                            "`eventTime` `{}` is not an RFC 3339 time",
+                            record.event_time
+                        ),
+                    )
+                    .at_record(index)
+                    .at_byte(offset),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,757 @@
+//! The incremental record splitter: finds record boundaries in a byte stream without parsing records.
+//!
+//! It reads into one buffer (4 MiB by default, grown only while a single value does not fit, up to a
+//! limit) and hands out the byte ranges of complete values:
+//! - elements of `{"Records":[...]}` (CloudTrail's S3 files; several such objects may follow each other),
+//! - elements of a top-level array (`[{...},{...}]`),
+//! - top-level values one after another (JSON lines, concatenated JSON, a single event).
+//!
+//! Only strings (with their escapes) and bracket depth are tracked, with `memchr` jumping through string
+//! bodies, so splitting costs a small fraction of parsing. Records are parsed afterwards, borrowing from
+//! the buffer. Values that are not valid JSON are still cut at their boundary and fail when parsed, so
+//! one bad record does not lose the rest of the file.
+
+use std::io::{self, Read};
+
+/// Default buffer size. Big enough for a 1,000-record CloudTrail file in one read.
+pub const DEFAULT_BUFFER: usize = 4 << 20;
+/// Default limit for one value (and so for the buffer). CloudTrail records are far smaller.
+pub const DEFAULT_MAX_VALUE: usize = 64 << 20;
+
+/// Where a value sits in the input; decides how it is interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKind {
+    /// An element of a `Records` array: must be a CloudTrail event.
+    RecordsElement,
+    /// A top-level value or an element of a top-level array: an event, an envelope around one, or
+    /// something else.
+    Value,
+}
+
+/// One complete value in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub start: usize,
+    pub end: usize,
+    pub kind: UnitKind,
+    /// 0-based position among the values of the input.
+    pub index: usize,
+    /// Offset of the value's first byte in the (decompressed) stream.
+    pub offset: u64,
+}
+
+/// Why splitting stopped early.
+#[derive(Debug)]
+pub enum SplitError {
+    /// The reader failed (for gzip input: the stream is corrupt or cut short).
+    Read(io::Error),
+    /// The input ends inside a value; `index` is the value that was cut.
+    Truncated { offset: u64, index: Option<usize> },
+    /// The structure around the values is broken.
+    Syntax { offset: u64, message: String },
+    /// The input does not start like JSON at all.
+    NotJson { offset: u64, found: u8 },
+    /// One value does not fit in the largest buffer allowed.
+    TooLarge { offset: u64, limit: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between top-level values.
+    TopLevel,
+    /// Inside an array whose elements we hand out: waiting for an element or `]`.
+    ArrayStart(ArrayKind),
+    /// After an element: waiting for `,` or `]`.
+    AfterElement(ArrayKind),
+    /// After a `,`: waiting for an element.
+    AfterComma(ArrayKind),
+    /// After the `Records` array: skipping the rest of its object.
+    RecordsTail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayKind {
+    Records,
+    Top,
+}
+
+impl ArrayKind {
+    fn unit_kind(self) -> UnitKind {
+        match self {
+            ArrayKind::Records => UnitKind::RecordsElement,
+            ArrayKind::Top => UnitKind::Value,
+        }
+    }
+}
+
+/// Splits a reader into values. Call [`Splitter::next_units`] until it returns `Ok(false)` or an error.
+pub struct Splitter<R> {
+    reader: R,
+    buf: Vec<u8>,
+    filled: usize,
+    pos: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    /// A read error met while filling; reported once the data before it has been handed out.
+    pending_error: Option<io::Error>,
+    /// A structural error met after some values; reported on the next call.
+    pending_split: Option<SplitError>,
+    state: State,
+    next_index: usize,
+    max_value: usize,
+    seen_first_byte: bool,
+    done: bool,
+}
+
+enum Step {
+    Unit(usize),
+    NeedMore,
+}
+
+impl<R: Read> Splitter<R> {
+    pub fn new(reader: R) -> Self {
+        Self::with_buffer(reader, Vec::new(), DEFAULT_MAX_VALUE)
+    }
+
+    /// A splitter reusing `buffer` (grown to [`DEFAULT_BUFFER`] if smaller) and limiting one value to
+    /// `max_value` bytes.
+    pub fn with_buffer(reader: R, mut buffer: Vec<u8>, max_value: usize) -> Self {
+        let size = DEFAULT_BUFFER.min(max_value).max(buffer.len());
+        buffer.resize(size, 0);
+        Splitter {
+            reader,
+            buf: buffer,
+            filled: 0,
+            pos: 0,
+            base: 0,
+            eof: false,
+            pending_error: None,
+            pending_split: None,
+            state: State::TopLevel,
+            next_index: 0,
+            max_value: max_value.max(16),
+            seen_first_byte: false,
+            done: false,
+        }
+    }
+
+    /// The buffer the last units point into.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Gives the buffer back for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Total bytes read from the reader so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.base + self.filled as u64
+    }
+
+    /// Whether anything other than whitespace was read.
+    pub fn saw_content(&self) -> bool {
+        self.seen_first_byte
+            || self.buf[self.pos..self.filled]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF)
+    }
+
+    /// Number of values handed out so far.
+    pub fn values_seen(&self) -> usize {
+        self.next_index
+    }
+
+    /// Reads more input and appends the complete values found to `out` (cleared first).
+    ///
+    /// Returns `Ok(true)` while input may remain and `Ok(false)` at a clean end. The ranges in `out`
+    /// point into [`Splitter::buffer`] and stay valid until the next call. An error is returned only
+    /// after every value before it has been handed out.
+    pub fn next_units(&mut self, out: &mut Vec<Unit>) -> Result<bool, SplitError> {
+        out.clear();
+        if let Some(err) = self.pending_split.take() {
+            return Err(err);
+        }
+        if self.done {
+            return Ok(false);
+        }
+        loop {
+            self.fill()?;
+            if let Err(err) = self.scan(out) {
+                if out.is_empty() {
+                    return Err(err);
+                }
+                // Hand out the values before the error first.
+                self.pending_split = Some(err);
+                return Ok(true);
+            }
+            if !out.is_empty() {
+                return Ok(true);
+            }
+            if self.eof {
+                return self.finish();
+            }
+        }
+    }
+
+    /// Reads the first buffer-full. When that is the whole input, returns it, so that a caller can try
+    /// a faster whole-document parse first; [`Splitter::next_units`] then starts from the beginning.
+    pub fn prefill(&mut self) -> Result<Option<&[u8]>, SplitError> {
+        self.fill()?;
+        let complete = self.eof && self.pending_error.is_none() && self.base == 0 && self.pos == 0;
+        Ok(complete.then(|| &self.buf[..self.filled]))
+    }
+
+    /// Swaps in `fresh` as the working buffer, moving the unconsumed tail into it, and returns the old
+    /// buffer: the units from the last [`Splitter::next_units`] still point into it. Lets a reader
+    /// thread hand whole buffers to workers without copying records.
+    pub fn take_buffer(&mut self, mut fresh: Vec<u8>) -> Vec<u8> {
+        let tail = self.filled - self.pos;
+        if fresh.len() < self.buf.len() {
+            fresh.resize(self.buf.len(), 0);
+        }
+        fresh[..tail].copy_from_slice(&self.buf[self.pos..self.filled]);
+        self.base += self.pos as u64;
+        self.filled = tail;
+        self.pos = 0;
+        std::mem::replace(&mut self.buf, fresh)
+    }
+
+    /// Called at end of input when nothing more can be split.
+    fn finish(&mut self) -> Result<bool, SplitError> {
+        self.done = true;
+        if let Some(err) = self.pending_error.take() {
+            return Err(SplitError::Read(err));
+        }
+        let rest = &self.buf[self.pos..self.filled];
+        let only_space = rest.iter().all(|b| b.is_ascii_whitespace());
+        if self.state == State::TopLevel && only_space {
+            return Ok(false);
+        }
+        let index = match self.state {
+            State::TopLevel | State::ArrayStart(_) | State::AfterComma(_) if !only_space => {
+                Some(self.next_index)
+            }
+            _ => None,
+        };
+        Err(SplitError::Truncated {
+            offset: self.base + self.pos as u64,
+            index,
+        })
+    }
+
+    /// Drops consumed bytes and reads until the buffer is full or the input ends.
+    fn fill(&mut self) -> Result<(), SplitError> {
+        if self.eof {
+            return Ok(());
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.base += self.pos as u64;
+            self.filled -= self.pos;
+            self.pos = 0;
+        }
+        if self.filled == self.buf.len() {
+            // One value fills the whole buffer: grow, up to the limit.
+            if self.buf.len() >= self.max_value {
+                self.done = true;
+                return Err(SplitError::TooLarge {
+                    offset: self.base,
+                    limit: self.max_value,
+                });
+            }
+            let grown = (self.buf.len() * 2).min(self.max_value);
+            self.buf.resize(grown, 0);
+        }
+        while self.filled < self.buf.len() {
+            match self.reader.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.pending_error = Some(e);
+                    self.eof = true;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, out: &mut Vec<Unit>, start: usize, end: usize, kind: UnitKind) {
+        out.push(Unit {
+            start,
+            end,
+            kind,
+            index: self.next_index,
+            offset: self.base + start as u64,
+        });
+        self.next_index += 1;
+        self.pos = end;
+    }
+
+    fn skip_space(&mut self) {
+        if !self.seen_first_byte && self.base == 0 && self.pos == 0 {
+            if self.filled < 3 && !self.eof {
+                return;
+            }
+            if self.buf[..self.filled].starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.pos = 3;
+            }
+        }
+        while self.pos < self.filled && self.buf[self.pos].is_ascii_whitespace() {
+            self.pos += 1;
+        }
+    }
+
+    /// Hands out every complete value in the buffer; stops at the first incomplete one.
+    fn scan(&mut self, out: &mut Vec<Unit>) -> Result<(), SplitError> {
+        loop {
+            self.skip_space();
+            if self.pos >= self.filled {
+                return Ok(());
+            }
+            let first = self.buf[self.pos];
+            let at_start = !self.seen_first_byte;
+            self.seen_first_byte = true;
+            match self.state {
+                State::TopLevel => {
+                    if first == b'{' {
+                        match records_header(&self.buf[self.pos..self.filled], self.eof) {
+                            Header::Records(len) => {
+                                self.pos += len;
+                                self.state = State::ArrayStart(ArrayKind::Records);
+                                continue;
+                            }
+                            Header::NeedMore => {
+                                self.seen_first_byte = !at_start;
+                                return Ok(());
+                            }
+                            Header::Other => {}
+                        }
+                    } else if first == b'[' {
+                        self.pos += 1;
+                        self.state = State::ArrayStart(ArrayKind::Top);
+                        continue;
+                    } else if at_start && !starts_json_value(first) {
+                        self.done = true;
+                        return Err(SplitError::NotJson {
+                            offset: self.base + self.pos as u64,
+                            found: first,
+                        });
+                    }
+                    let step = if matches!(first, b'{' | b'"') {
+                        value_end(&self.buf[..self.filled], self.pos, self.eof)
+                    } else {
+                        // A scalar or not JSON: cut the line so the next line (JSON lines) is still read.
+                        line_end(&self.buf[..self.filled], self.pos, self.eof)
+                    };
+                    match step {
+                        Step::Unit(end) => self.push(out, self.pos, end, UnitKind::Value),
+                        Step::NeedMore => return Ok(()),
+                    }
+                }
+                State::ArrayStart(kind) | State::AfterComma(kind) => {
+                    if first == b']' {
+                        self.close_array(kind);
+                        continue;
+                    }
+                    match value_end(&self.buf[..self.filled], self.pos, self.eof) {
+                        Step::Unit(end) => {
+                            self.push(out, self.pos, end, kind.unit_kind());
+                            self.state = State::AfterElement(kind);
+                        }
+                        Step::NeedMore => return Ok(()),
+                    }
+                }
+                State::AfterElement(kind) => match first {
+                    b',' => {
+                        self.pos += 1;
+                        self.state = State::AfterComma(kind);
+                    }
+                    b']' => self.close_array(kind),
+                    other => {
+                        self.done = true;
+                        return Err(SplitError::Syntax {
+                            offset: self.base + self.pos as u64,
+                            message: format!(
+                                "expected `,` or `]` after record {}, found `{}`",
+                                self.next_index.saturating_sub(1),
+                                char::from(other).escape_default()
+                            ),
+                        });
+                    }
+                },
+                State::RecordsTail => match balanced_end(&self.buf[..self.filled], self.pos, 1) {
+                    Some(end) => {
+                        self.pos = end;
+                        self.state = State::TopLevel;
+                    }
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+
+    fn close_array(&mut self, kind: ArrayKind) {
+        self.pos += 1;
+        self.state = match kind {
+            ArrayKind::Records => State::RecordsTail,
+            ArrayKind::Top => State::TopLevel,
+        };
+    }
+}
+
+pub(crate) enum Header {
+    /// `{"Records":[`: the number of bytes up to and including `[`.
+    Records(usize),
+    Other,
+    NeedMore,
+}
+
+/// Recognises `{ "Records" : [` at the start of `bytes`.
+pub(crate) fn records_header(bytes: &[u8], eof: bool) -> Header {
+    const KEY: &[u8] = b"\"Records\"";
+    let short = if eof { Header::Other } else { Header::NeedMore };
+    let skip = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip(1);
+    let available = (bytes.len() - i).min(KEY.len());
+    if bytes[i..i + available] != KEY[..available] {
+        return Header::Other;
+    }
+    if available < KEY.len() {
+        return short;
+    }
+    i = skip(i + KEY.len());
+    match bytes.get(i) {
+        None => return short,
+        Some(b':') => {}
+        Some(_) => return Header::Other,
+    }
+    i = skip(i + 1);
+    match bytes.get(i) {
+        None => short,
+        Some(b'[') => Header::Records(i + 1),
+        Some(_) => Header::Other,
+    }
+}
+
+/// Bytes a JSON value may start with (besides objects and arrays, handled by the caller).
+fn starts_json_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+    )
+}
+
+/// The end of the value starting at `start`, or `NeedMore` when the buffer ends first.
+fn value_end(buf: &[u8], start: usize, eof: bool) -> Step {
+    match buf[start] {
+        b'{' | b'[' => match balanced_end(buf, start, 0) {
+            Some(end) => Step::Unit(end),
+            None => Step::NeedMore,
+        },
+        b'"' => match string_end(buf, start + 1) {
+            Some(end) => Step::Unit(end),
+            None => Step::NeedMore,
+        },
+        _ => {
+            // A scalar, or garbage: up to the next delimiter. Whatever it is, the parser judges it.
+            let rest = &buf[start..];
+            match rest.iter().position(|&b| {
+                matches!(b, b',' | b']' | b'}' | b'{' | b'[') || b.is_ascii_whitespace()
+            }) {
+                Some(0) => Step::Unit(start + 1),
+                Some(len) => Step::Unit(start + len),
+                None if eof => Step::Unit(buf.len()),
+                None => Step::NeedMore,
+            }
+        }
+    }
+}
+
+/// The end of the line starting at `start` (excluding the newline).
+fn line_end(buf: &[u8], start: usize, eof: bool) -> Step {
+    match memchr::memchr(b'\n', &buf[start..]) {
+        Some(len) => Step::Unit(start + len.max(1)),
+        None if eof => Step::Unit(buf.len()),
+        None => Step::NeedMore,
+    }
+}
+
+/// Scans from `start` with `depth` brackets already open; returns the index just past the bracket that
+/// closes them all.
+fn balanced_end(buf: &[u8], start: usize, mut depth: usize) -> Option<usize> {
+    let mut i = start;
+    while i < buf.len() {
+        match buf[i] {
+            b'"' => {
+                i = string_end(buf, i + 1)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// From inside a string, the index just past its closing quote.
+fn string_end(buf: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let found = i + memchr::memchr2(b'"', b'\\', buf.get(i..)?)?;
+        if buf[found] == b'\\' {
+            i = found + 2;
+        } else {
+            return Some(found + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that returns at most `chunk` bytes per call, to cut values at every possible place.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.chunk.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// A value's text, kind, index and offset.
+    type Found = (String, UnitKind, usize, u64);
+
+    fn split_all(data: &[u8], chunk: usize, buffer: usize) -> (Vec<Found>, Option<SplitError>) {
+        let mut splitter = Splitter::with_buffer(Trickle { data, chunk }, vec![0; buffer], 1 << 20);
+        splitter.buf.truncate(buffer);
+        let mut units = Vec::new();
+        let mut found = Vec::new();
+        loop {
+            match splitter.next_units(&mut units) {
+                Ok(more) => {
+                    for u in &units {
+                        let text =
+                            String::from_utf8(splitter.buffer()[u.start..u.end].to_vec()).unwrap();
+                        found.push((text, u.kind, u.index, u.offset));
+                    }
+                    if !more {
+                        return (found, None);
+                    }
+                }
+                Err(e) => return (found, Some(e)),
+            }
+        }
+    }
+
+    fn texts(found: &[Found]) -> Vec<&str> {
+        found.iter().map(|f| f.0.as_str()).collect()
+    }
+
+    const RECORDS: &str = r#"{"Records":[{"eventName":"A","x":"}]\"{"},{"eventName":"B","n":[1,{"y":2}]} ,
+        {"eventName":"C"}]}"#;
+
+    #[test]
+    fn splits_records_file_at_every_buffer_and_read_size() {
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            for buffer in [16, 40, 4096] {
+                let (found, err) = split_all(RECORDS.as_bytes(), chunk, buffer);
+                assert!(err.is_none(), "chunk {chunk} buffer {buffer}: {err:?}");
+                assert_eq!(
+                    texts(&found),
+                    [
+                        r#"{"eventName":"A","x":"}]\"{"}"#,
+                        r#"{"eventName":"B","n":[1,{"y":2}]}"#,
+                        r#"{"eventName":"C"}"#
+                    ],
+                    "chunk {chunk} buffer {buffer}"
+                );
+                assert!(found.iter().all(|f| f.1 == UnitKind::RecordsElement));
+                assert_eq!(found.iter().map(|f| f.2).collect::<Vec<_>>(), [0, 1, 2]);
+                for (text, _, _, offset) in &found {
+                    let at = *offset as usize;
+                    assert_eq!(&RECORDS[at..at + text.len()], text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn splits_json_lines_arrays_and_concatenated_files() {
+        let input = "\u{feff}{\"eventName\":\"A\"}\r\n{\"eventName\":\"B\"}\n[{\"eventName\":\"C\"}, {\"eventName\":\"D\"}]\n{\"Records\" : [ {\"eventName\":\"E\"} ], \"extra\": {\"k\": [\"]\"]}}{\"Records\":[]}\n";
+        for chunk in [1, 5, 1000] {
+            let (found, err) = split_all(input.as_bytes(), chunk, 32);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(
+                texts(&found),
+                [
+                    r#"{"eventName":"A"}"#,
+                    r#"{"eventName":"B"}"#,
+                    r#"{"eventName":"C"}"#,
+                    r#"{"eventName":"D"}"#,
+                    r#"{"eventName":"E"}"#
+                ]
+            );
+            let kinds: Vec<_> = found.iter().map(|f| f.1).collect();
+            assert_eq!(kinds[..4], [UnitKind::Value; 4]);
+            assert_eq!(kinds[4], UnitKind::RecordsElement);
+        }
+    }
+
+    #[test]
+    fn object_without_leading_records_key_is_one_value() {
+        let input = r#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"A"}}"#;
+        let (found, err) = split_all(input.as_bytes(), 3, 16);
+        assert!(err.is_none());
+        assert_eq!(texts(&found), [input]);
+    }
+
+    #[test]
+    fn truncation_keeps_records_before_the_cut() {
+        let cut = &RECORDS[..RECORDS.find("{\"eventName\":\"C\"").unwrap() + 5];
+        let (found, err) = split_all(cut.as_bytes(), 7, 4096);
+        assert_eq!(found.len(), 2);
+        match err {
+            Some(SplitError::Truncated {
+                index: Some(2),
+                offset,
+            }) => {
+                assert_eq!(
+                    offset as usize,
+                    RECORDS.find("{\"eventName\":\"C\"").unwrap()
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // Cut right after a complete element: truncated, but no record is lost.
+        let cut = &RECORDS[..RECORDS.find(" ,").unwrap()];
+        let (found, err) = split_all(cut.as_bytes(), 7, 4096);
+        assert_eq!(found.len(), 2);
+        assert!(
+            matches!(err, Some(SplitError::Truncated { index: None, .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn empty_and_whitespace_inputs_end_cleanly() {
+        for input in ["", "  \n\t", "\u{feff}"] {
+            let (found, err) = split_all(input.as_bytes(), 4, 64);
+            assert!(found.is_empty() && err.is_none(), "{input:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_rejected_at_once() {
+        let (found, err) = split_all(b"MIT License\n\nCopyright", 4, 64);
+        assert!(found.is_empty());
+        assert!(
+            matches!(
+                err,
+                Some(SplitError::NotJson {
+                    offset: 0,
+                    found: b'M'
+                })
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn garbage_line_in_json_lines_is_cut_and_the_rest_read() {
+        let input = "{\"eventName\":\"A\"}\nnot json at all\n{\"eventName\":\"B\"}\n";
+        let (found, err) = split_all(input.as_bytes(), 3, 64);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            texts(&found),
+            [
+                r#"{"eventName":"A"}"#,
+                "not json at all",
+                r#"{"eventName":"B"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_comma_between_records_is_a_syntax_error_after_the_good_ones() {
+        let input = r#"{"Records":[{"eventName":"A"} {"eventName":"B"}]}"#;
+        let (found, err) = split_all(input.as_bytes(), 100, 4096);
+        assert_eq!(texts(&found), [r#"{"eventName":"A"}"#]);
+        match err {
+            Some(SplitError::Syntax { offset, message }) => {
+                assert_eq!(offset, 30);
+                assert!(
+                    message.contains("expected `,` or `]` after record 0"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn value_larger_than_the_limit_is_reported() {
+        let big = format!("[{{\"eventName\":\"{}\"}}]", "x".repeat(5000));
+        let mut splitter = Splitter::with_buffer(big.as_bytes(), Vec::new(), 1024);
+        let mut units = Vec::new();
+        let err = loop {
+            match splitter.next_units(&mut units) {
+                Ok(true) => continue,
+                Ok(false) => panic!("no error"),
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(err, SplitError::TooLarge { limit: 1024, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn take_buffer_keeps_units_valid_and_moves_the_tail() {
+        let mut splitter = Splitter::with_buffer(
+            Trickle {
+                data: RECORDS.as_bytes(),
+                chunk: 50,
+            },
+            Vec::new(),
+            1 << 20,
+        );
+        splitter.buf.truncate(60);
+        let mut units = Vec::new();
+        let mut found = Vec::new();
+        while splitter.next_units(&mut units).unwrap() {
+            let old = splitter.take_buffer(Vec::new());
+            for u in &units {
+                found.push(String::from_utf8(old[u.start..u.end].to_vec()).unwrap());
+            }
+        }
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[2], r#"{"eventName":"C"}"#);
+    }
+}

@@ -1,0 +1,295 @@
+//! The pipeline end to end: error lines, positions, envelopes, filters and the parallel split of one
+//! large stream, on records shaped like real CloudTrail events.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use trailguard_event::source::{MemorySource, ReaderSource, Source};
+use trailguard_event::synth::Synth;
+use trailguard_event::{
+    scan, scan_sources, CollectErrors, Filter, Origin, Record, RecordVisitor, ScanOptions,
+    ScanStats, SkipReason,
+};
+
+/// Keeps each record's eventID with where the pipeline says it came from.
+#[derive(Default)]
+struct Located(Vec<(String, String, usize, u64)>);
+
+impl RecordVisitor for Located {
+    fn visit(&mut self, _record: &Record<'_>) {
+        unreachable!("the pipeline calls visit_at");
+    }
+
+    fn visit_at(&mut self, record: &Record<'_>, origin: &Origin<'_>) {
+        self.0.push((
+            record.event_id.as_deref().unwrap_or("").to_owned(),
+            origin.file.display().to_string(),
+            origin.record_index,
+            origin.byte_offset,
+        ));
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn synth_records(seed: u64, n: usize) -> Vec<String> {
+    let mut synth = Synth::new(seed, start());
+    (0..n).map(|_| synth.next_record()).collect()
+}
+
+fn event_id(text: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    value["eventID"].as_str().unwrap().to_owned()
+}
+
+fn run(
+    sources: Vec<Box<dyn Source>>,
+    filter: &Filter,
+    threads: usize,
+) -> (Vec<(String, String, usize, u64)>, ScanStats, Vec<String>) {
+    let errors = CollectErrors::default();
+    let (visitors, stats) =
+        scan_sources(sources, filter, threads, Located::default, &errors).unwrap();
+    let mut got: Vec<_> = visitors.into_iter().flat_map(|v| v.0).collect();
+    got.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+    let lines = errors.take().iter().map(|e| e.to_string()).collect();
+    (got, stats, lines)
+}
+
+#[test]
+fn error_lines_name_file_record_and_byte() {
+    let records = synth_records(1, 14);
+    let mut texts = records.clone();
+    // Record 12 loses its eventName; record 13 is not an object.
+    texts[12] = texts[12].replacen("\"eventName\":", "\"eventNameX\":", 1);
+    texts[13] = "[\"not\",\"a\",\"record\"]".to_owned();
+    let body = format!("{{\"Records\":[{}]}}", texts.join(","));
+    let offset_12 = body.find(&texts[12]).unwrap();
+    let offset_13 = body.find(&texts[13]).unwrap();
+    let source = MemorySource::new("samples/x.json", body.clone().into_bytes());
+    let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 1);
+    assert_eq!(
+        lines,
+        [
+            format!("samples/x.json: record 12 (byte {offset_12}): missing field `eventName`"),
+            format!("samples/x.json: record 13 (byte {offset_13}): expected a JSON object, found an array"),
+        ]
+    );
+    assert_eq!(got.len(), 12);
+    for (id, file, index, offset) in &got {
+        assert_eq!(file, "samples/x.json");
+        assert_eq!(*id, event_id(&records[*index]));
+        // The offset points at the record's own text.
+        assert!(body[*offset as usize..].starts_with(&records[*index]));
+    }
+    assert_eq!(
+        stats.records_skipped.get(&SkipReason::MissingEventName),
+        Some(&1)
+    );
+    assert_eq!(
+        stats.records_skipped.get(&SkipReason::NotAnObject),
+        Some(&1)
+    );
+    assert_eq!(stats.records_seen, 14);
+    assert_eq!(stats.errors, 2);
+}
+
+#[test]
+fn truncated_json_keeps_the_records_before_the_cut() {
+    let records = synth_records(2, 20);
+    let body = format!("{{\"Records\":[{}]}}", records.join(","));
+    let cut_at = body.find(&records[17]).unwrap() + 100;
+    let source = MemorySource::new("cut.json", body[..cut_at].as_bytes().to_vec());
+    let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 1);
+    assert_eq!(got.len(), 17);
+    let at = body.find(&records[17]).unwrap();
+    assert_eq!(
+        lines,
+        [format!(
+            "cut.json: record 17 (byte {at}): truncated JSON: the input ends inside this record"
+        )]
+    );
+    assert_eq!(stats.files_read, 1);
+    assert_eq!(
+        stats.files_truncated.get(&SkipReason::TruncatedJson),
+        Some(&1)
+    );
+}
+
+#[test]
+fn json_lines_with_envelopes_and_a_garbage_line() {
+    let records = synth_records(3, 4);
+    let lines_in = [
+        records[0].clone(),
+        format!(
+            r#"{{"version":"0","id":"a1","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2024-03-01T00:00:01Z","region":"us-east-1","resources":[],"detail":{}}}"#,
+            records[1]
+        ),
+        "this line is not json".to_owned(),
+        format!(r#"{{"source":"docs","event":{}}}"#, records[2]),
+        format!(
+            r#"{{"version":"0","id":"a2","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{{"instance-id":"i-1","state":"running"}}}}"#
+        ),
+        records[3].clone(),
+    ];
+    let body = lines_in.join("\n");
+    let source = MemorySource::new("events.jsonl", body.into_bytes());
+    let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 1);
+    let ids: Vec<_> = got.iter().map(|g| g.0.clone()).collect();
+    assert_eq!(ids, records.iter().map(|r| event_id(r)).collect::<Vec<_>>());
+    assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), [0, 1, 3, 5]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("events.jsonl: record 2 (byte "),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("not valid JSON"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("record 4")
+            && lines[1].contains("`EC2 Instance State-change Notification`"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(stats.records_skipped.get(&SkipReason::NotAnEvent), Some(&1));
+}
+
+#[test]
+fn one_large_stream_is_split_across_workers_without_loss() {
+    // ~20 MB through a one-shot stream (as stdin): the reader splits, workers parse.
+    let records = synth_records(4, 15_000);
+    let mut texts = records.clone();
+    for bad in [5, 7_777, 14_999] {
+        texts[bad] = texts[bad].replacen("\"eventTime\":", "\"eventTimeX\":", 1);
+    }
+    let body = format!("{{\"Records\":[{}]}}", texts.join(",\n"));
+    let source = ReaderSource::new("-", std::io::Cursor::new(body.clone().into_bytes()));
+    let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 4);
+    assert_eq!(got.len(), 15_000 - 3);
+    let mut indexes: Vec<_> = got.iter().map(|g| g.2).collect();
+    indexes.dedup();
+    assert_eq!(indexes.len(), got.len(), "each record once");
+    for (id, _, index, offset) in &got {
+        assert_eq!(*id, event_id(&records[*index]));
+        assert!(body[*offset as usize..].starts_with(&records[*index]));
+    }
+    assert_eq!(lines.len(), 3);
+    for (line, bad) in lines.iter().zip([5, 7_777, 14_999]) {
+        let at = body.find(&texts[bad]).unwrap();
+        assert_eq!(
+            line,
+            &format!("-: record {bad} (byte {at}): missing field `eventTime`")
+        );
+    }
+    assert_eq!(stats.bytes_uncompressed, body.len() as u64);
+}
+
+#[test]
+fn filters_count_what_they_leave_out() {
+    let records = synth_records(5, 3_000);
+    let values: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    let filter = Filter {
+        event_names: vec!["AssumeRole".into(), "CreateUser".into(), "Decrypt".into()],
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        accounts: vec!["111122223333".into()],
+        since: Some(
+            DateTime::parse_from_rfc3339("2024-03-01T00:05:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        ),
+        until: Some(
+            DateTime::parse_from_rfc3339("2024-03-01T00:40:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        ),
+    };
+    let want: Vec<String> = values
+        .iter()
+        .filter(|v| {
+            let time = v["eventTime"].as_str().unwrap();
+            ["AssumeRole", "CreateUser", "Decrypt"].contains(&v["eventName"].as_str().unwrap())
+                && ["us-east-1", "eu-west-1"].contains(&v["awsRegion"].as_str().unwrap())
+                && (v["recipientAccountId"] == "111122223333"
+                    || v["userIdentity"]["accountId"] == "111122223333")
+                && time >= "2024-03-01T00:05:00Z"
+                && time < "2024-03-01T00:40:00Z"
+        })
+        .map(|v| v["eventID"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(want.len() > 30, "{}", want.len());
+    // Split over several files so that several workers filter.
+    let sources: Vec<Box<dyn Source>> = records
+        .chunks(500)
+        .enumerate()
+        .map(|(i, chunk)| {
+            Box::new(MemorySource::new(
+                format!("part{i}.json"),
+                format!("{{\"Records\":[{}]}}", chunk.join(",")).into_bytes(),
+            )) as Box<dyn Source>
+        })
+        .collect();
+    let (got, stats, lines) = run(sources, &filter, 3);
+    assert!(lines.is_empty(), "{lines:?}");
+    let mut got_ids: Vec<_> = got.into_iter().map(|g| g.0).collect();
+    let mut want = want;
+    got_ids.sort();
+    want.sort();
+    assert_eq!(got_ids, want);
+    assert_eq!(stats.records_matched, want.len() as u64);
+    assert_eq!(stats.records_filtered, 3_000 - want.len() as u64);
+    assert_eq!(stats.records_seen, 3_000);
+}
+
+#[test]
+fn directory_scan_counts_digests_ignored_and_missing_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01");
+    let digest = dir
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::create_dir_all(&digest).unwrap();
+    let records = synth_records(6, 10);
+    std::fs::write(
+        day.join("a.json"),
+        format!("{{\"Records\":[{}]}}", records[..6].join(",")),
+    )
+    .unwrap();
+    std::fs::write(day.join("b.json"), format!("[{}]", records[6..].join(","))).unwrap();
+    std::fs::write(
+        digest.join("111122223333_CloudTrail-Digest_us-east-1_x.json.gz"),
+        b"ignored",
+    )
+    .unwrap();
+    std::fs::write(day.join("NOTES.txt"), b"not a log").unwrap();
+    let missing = dir.path().join("missing.json.gz");
+    let errors = CollectErrors::default();
+    let opts = ScanOptions {
+        inputs: vec![dir.path().to_path_buf(), missing.clone()],
+        filter: Filter::default(),
+        threads: 2,
+    };
+    let (visitors, stats) = scan(&opts, Located::default, &errors).unwrap();
+    assert_eq!(visitors.iter().map(|v| v.0.len()).sum::<usize>(), 10);
+    assert_eq!(stats.files_read, 2);
+    assert_eq!(stats.files_skipped.get(&SkipReason::DigestFile), Some(&1));
+    assert_eq!(stats.files_skipped.get(&SkipReason::Unreadable), Some(&1));
+    assert_eq!(stats.files_ignored, 1);
+    let errors = errors.take();
+    assert_eq!(errors.len(), 1);
+    let line = errors[0].to_string();
+    assert!(
+        line.starts_with(&format!("{}: cannot read input: ", missing.display())),
+        "{line}"
+    );
+    assert!(Path::new(&errors[0].file) == missing);
+}

@@ -1,0 +1,731 @@
+//! The rule engine: dispatches CloudTrail records to the rules that asked for them.
+//!
+//! Built once ([`Engine::builtin`]) and shared by every worker thread of the scan pipeline. Each worker gets an
+//! [`EngineWorker`] (a record visitor) that keeps its own findings and its own *observations*: small owned
+//! copies of the few events sequence rules need (CreateUser, CreateAccessKey, failed ConsoleLogin, ...).
+//! [`Engine::finish`] merges the workers, sorts the observations by time, runs every sequence rule over
+//! them (sliding windows per principal, pruned as time advances), then sorts and de-duplicates the findings.
+//!
+//! Dispatch is a table keyed by `eventName` then `eventSource`: a record only meets the rules that declared
+//! its `(eventSource, eventName)` pair in their [`RuleMeta::events`]. Most records in a real trail are
+//! read-only calls no rule wants, so they cost one hash lookup. A rule that declares the pair
+//! [`ANY_EVENT`] (`("*", "*")`) sees every record and must reject cheaply (root activity does, on
+//! `userIdentity.type`).
+//!
+//! Memory is bounded: each worker keeps at most [`Engine::observation_cap`] observations; the rest are
+//! counted in [`EngineStats::observations_dropped`] and a note is attached to sequence findings.
+
+use std::collections::HashMap;
+
+use trailguard_event::Record;
+
+use crate::finding::{Actor, Finding, FindingSource, Fix, Outcome, Severity};
+use crate::meta::RuleMeta;
+
+pub use crate::rules::cloudtrail::common::{finding_for, finding_from_event};
+
+/// The `(eventSource, eventName)` pair meaning "every record".
+pub const ANY_EVENT: (&str, &str) = ("*", "*");
+
+/// Default bound on observations each worker keeps for sequence rules (a few hundred bytes each).
+pub const DEFAULT_OBSERVATION_CAP: usize = 200_000;
+
+/// A rule that looks at one record at a time.
+pub trait CloudTrailRule: Send + Sync {
+    /// The rule's metadata; `META.events` lists the `(eventSource, eventName)` pairs it wants.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Appends zero or more findings for `record`. Called only for the events the rule declared.
+    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>);
+}
+
+/// A rule that needs state across records (e.g. a burst of failed logins, a user created then keyed).
+///
+/// Workers call [`SequenceRule::observe`] for the declared events and keep the compact observations;
+/// [`Engine::finish`] then calls [`SequenceRule::evaluate`] once with every observation sorted by time.
+pub trait SequenceRule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// A compact owned copy of what the rule needs from `record`, or `None` when the record is irrelevant.
+    fn observe(&self, record: &Record<'_>) -> Option<Observation>;
+    /// Runs over this rule's observations, sorted by `(at, rank)`.
+    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>);
+}
+
+/// The facts of one event a finding needs, owned, so sequence rules can build findings after the input
+/// buffers are gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventContext {
+    pub event_time: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub event_id: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub actor: Actor,
+    pub error_code: Option<String>,
+}
+
+impl EventContext {
+    pub fn from_record(record: &Record<'_>) -> EventContext {
+        let identity = &record.user_identity;
+        let actor = Actor {
+            arn: identity.best_arn().map(str::to_owned),
+            identity_type: identity.identity_type.as_deref().map(str::to_owned),
+            user_name: identity
+                .user_name
+                .as_deref()
+                .or_else(|| {
+                    identity
+                        .session_context
+                        .as_ref()?
+                        .session_issuer
+                        .as_ref()?
+                        .user_name
+                        .as_deref()
+                })
+                .map(str::to_owned),
+            access_key_id: identity
+                .access_key_id
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+            source_ip: record.source_ip_address.as_deref().map(str::to_owned),
+            user_agent: record.user_agent.as_deref().map(str::to_owned),
+            mfa: identity.mfa_authenticated(),
+        };
+        EventContext {
+            event_time: record.event_time.to_string(),
+            event_name: record.event_name.to_string(),
+            event_source: record.event_source.to_string(),
+            event_id: record.event_id.as_deref().map(str::to_owned),
+            account: record.account_id().map(str::to_owned),
+            region: record.aws_region.as_deref().map(str::to_owned),
+            actor,
+            error_code: record
+                .error_code
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+        }
+    }
+
+    /// `Attempt` when the call failed, else `Success`.
+    pub fn outcome(&self) -> Outcome {
+        match &self.error_code {
+            Some(code) => Outcome::Attempt {
+                error_code: code.clone(),
+            },
+            None => Outcome::Success,
+        }
+    }
+}
+
+/// What a sequence rule keeps of one record.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Event time in milliseconds since the Unix epoch.
+    pub at: i64,
+    /// Tie-break at equal times: CloudTrail times have one-second resolution, so a CreateUser and the
+    /// CreateAccessKey that follows often share a second; a lower rank sorts first.
+    pub rank: u8,
+    /// Rule-defined kind of event.
+    pub kind: u8,
+    /// Grouping key, usually the caller (ARN) or a target user or source IP.
+    pub principal: Box<str>,
+    /// Rule-defined: e.g. the user created or keyed.
+    pub subject: Box<str>,
+    /// Rule-defined extra detail (policy ARN, access key id, ...).
+    pub detail: Box<str>,
+    pub event: Box<EventContext>,
+    /// Index of the sequence rule that made it; set by the engine.
+    pub(crate) rule: u16,
+}
+
+impl Observation {
+    /// An observation of `record`, or `None` when its `eventTime` cannot be read (the engine counts these).
+    pub fn new(
+        record: &Record<'_>,
+        kind: u8,
+        rank: u8,
+        principal: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Option<Observation> {
+        let at = parse_event_time(&record.event_time)?;
+        Some(Observation {
+            at,
+            rank,
+            kind,
+            principal: principal.into(),
+            subject: subject.into(),
+            detail: detail.into(),
+            event: Box::new(EventContext::from_record(record)),
+            rule: 0,
+        })
+    }
+}
+
+/// `eventTime` (RFC 3339, e.g. `2024-08-01T13:33:28Z`) in milliseconds since the epoch.
+pub fn parse_event_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Counters the engine keeps besides findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Records the workers visited.
+    pub records_seen: u64,
+    /// Records that met at least one built-in rule.
+    pub records_dispatched: u64,
+    /// Observations kept for sequence rules.
+    pub observations: u64,
+    /// Observations dropped because a worker reached its cap (sequence results may be incomplete).
+    pub observations_dropped: u64,
+    /// Duplicate findings removed (the same event delivered twice).
+    pub duplicates_removed: u64,
+}
+
+/// Findings of a whole run plus the engine's counters.
+#[derive(Debug, Clone, Default)]
+pub struct EngineReport {
+    pub findings: Vec<Finding>,
+    pub stats: EngineStats,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Rule(u16),
+    Sequence(u16),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    source: &'static str,
+    target: Target,
+}
+
+/// The rule engine, built once and shared by all workers.
+pub struct Engine {
+    rules: Vec<Box<dyn CloudTrailRule>>,
+    sequences: Vec<Box<dyn SequenceRule>>,
+    /// eventName → routes (each with its eventSource).
+    dispatch: HashMap<&'static str, Vec<Route>>,
+    /// Rules (single-record or sequence) that declared [`ANY_EVENT`].
+    every_record: Vec<Target>,
+    sigma: Option<crate::sigma::SigmaRuleSet>,
+    observation_cap: usize,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.rule_codes())
+            .field("observation_cap", &self.observation_cap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Every built-in CloudTrail rule (CT001..), no Sigma rules.
+    pub fn builtin() -> Engine {
+        Engine::from_rules(
+            crate::rules::cloudtrail::builtin_rules(),
+            crate::rules::cloudtrail::builtin_sequences(),
+        )
+    }
+
+    /// An engine running exactly these rules (tests, `--rule` selections).
+    pub fn from_rules(
+        rules: Vec<Box<dyn CloudTrailRule>>,
+        sequences: Vec<Box<dyn SequenceRule>>,
+    ) -> Engine {
+        let mut engine = Engine {
+            rules,
+            sequences,
+            dispatch: HashMap::new(),
+            every_record: Vec::new(),
+            sigma: None,
+            observation_cap: DEFAULT_OBSERVATION_CAP,
+        };
+        engine.rebuild_dispatch();
+        engine
+    }
+
+    /// Adds Sigma rules: every record the rule set wants is evaluated by it as well.
+    pub fn with_sigma(mut self, sigma: crate::sigma::SigmaRuleSet) -> Engine {
+        self.sigma = Some(sigma);
+        self
+    }
+
+    /// The Sigma rules this engine runs, if any.
+    pub fn sigma(&self) -> Option<&crate::sigma::SigmaRuleSet> {
+        self.sigma.as_ref()
+    }
+
+    /// Keeps only the built-in rules for which `keep` returns true (e.g. `--rule CT001,CT005`).
+    pub fn retain(mut self, keep: impl Fn(&RuleMeta) -> bool) -> Engine {
+        self.rules.retain(|r| keep(r.meta()));
+        self.sequences.retain(|r| keep(r.meta()));
+        self.rebuild_dispatch();
+        self
+    }
+
+    /// Changes the per-worker bound on observations kept for sequence rules.
+    pub fn with_observation_cap(mut self, cap: usize) -> Engine {
+        self.observation_cap = cap;
+        self
+    }
+
+    pub fn observation_cap(&self) -> usize {
+        self.observation_cap
+    }
+
+    /// Codes of the built-in rules this engine runs, single-record rules first.
+    pub fn rule_codes(&self) -> Vec<&'static str> {
+        self.rules
+            .iter()
+            .map(|r| r.meta().code)
+            .chain(self.sequences.iter().map(|r| r.meta().code))
+            .collect()
+    }
+
+    /// Whether any built-in rule (or the Sigma set) wants this event; lets a caller skip work early.
+    pub fn wants(&self, event_source: &str, event_name: &str) -> bool {
+        if !self.every_record.is_empty() {
+            return true;
+        }
+        let builtin = self
+            .dispatch
+            .get(event_name)
+            .is_some_and(|routes| routes.iter().any(|r| r.source == event_source));
+        builtin
+            || self
+                .sigma
+                .as_ref()
+                .is_some_and(|s| s.wants(event_source, event_name))
+    }
+
+    pub fn new_worker(&self) -> EngineWorker<'_> {
+        EngineWorker {
+            engine: self,
+            findings: Vec::new(),
+            observations: Vec::new(),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// Merges the workers, runs the sequence rules and returns every finding, sorted and de-duplicated.
+    pub fn finish(&self, workers: Vec<EngineWorker<'_>>) -> Vec<Finding> {
+        self.finish_report(workers).findings
+    }
+
+    /// Like [`Engine::finish`], with the engine's counters.
+    pub fn finish_report(&self, workers: Vec<EngineWorker<'_>>) -> EngineReport {
+        let mut stats = EngineStats::default();
+        let mut findings = Vec::new();
+        let mut observations = Vec::new();
+        for worker in workers {
+            stats.records_seen += worker.stats.records_seen;
+            stats.records_dispatched += worker.stats.records_dispatched;
+            stats.observations_dropped += worker.stats.observations_dropped;
+            findings.extend(worker.findings);
+            observations.extend(worker.observations);
+        }
+        stats.observations = observations.len() as u64;
+
+        // Group by rule, then time order; the event id makes the order independent of how records were
+        // split across workers.
+        observations.sort_by(|a, b| {
+            (a.rule, a.at, a.rank, &a.event.event_id).cmp(&(
+                b.rule,
+                b.at,
+                b.rank,
+                &b.event.event_id,
+            ))
+        });
+        let mut start = 0;
+        while start < observations.len() {
+            let rule = observations[start].rule;
+            let end = observations[start..]
+                .iter()
+                .position(|o| o.rule != rule)
+                .map_or(observations.len(), |n| start + n);
+            if let Some(sequence) = self.sequences.get(usize::from(rule)) {
+                let before = findings.len();
+                sequence.evaluate(&observations[start..end], &mut findings);
+                if stats.observations_dropped > 0 {
+                    for finding in &mut findings[before..] {
+                        finding.notes.push(format!(
+                            "{} observations were dropped at the memory cap; this sequence may be incomplete",
+                            stats.observations_dropped
+                        ));
+                    }
+                }
+            }
+            start = end;
+        }
+
+        sort_findings(&mut findings);
+        let before = findings.len();
+        findings.dedup_by(|later, earlier| later.id == earlier.id);
+        stats.duplicates_removed = (before - findings.len()) as u64;
+        EngineReport { findings, stats }
+    }
+
+    fn rebuild_dispatch(&mut self) {
+        self.dispatch.clear();
+        self.every_record.clear();
+        let rule_events = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Target::Rule(i as u16), r.meta().events));
+        let sequence_events = self
+            .sequences
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Target::Sequence(i as u16), r.meta().events));
+        for (target, events) in rule_events.chain(sequence_events).collect::<Vec<_>>() {
+            for &(source, name) in events {
+                if (source, name) == ANY_EVENT {
+                    self.every_record.push(target);
+                    continue;
+                }
+                self.dispatch
+                    .entry(name)
+                    .or_default()
+                    .push(Route { source, target });
+            }
+        }
+    }
+}
+
+/// Time order, then rule, then id: stable whatever the number of workers.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.event_time, &a.rule_id, &a.id, &a.event_id).cmp(&(
+            &b.event_time,
+            &b.rule_id,
+            &b.id,
+            &b.event_id,
+        ))
+    });
+}
+
+/// One worker's share of a scan: visit records, then hand the worker to [`Engine::finish`].
+pub struct EngineWorker<'e> {
+    engine: &'e Engine,
+    findings: Vec<Finding>,
+    observations: Vec<Observation>,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for EngineWorker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineWorker")
+            .field("findings", &self.findings.len())
+            .field("observations", &self.observations.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl trailguard_event::pipeline::RecordVisitor for EngineWorker<'_> {
+    fn visit(&mut self, record: &Record<'_>) {
+        EngineWorker::visit(self, record);
+    }
+}
+
+impl EngineWorker<'_> {
+    /// Runs every rule that wants this record.
+    pub fn visit(&mut self, record: &Record<'_>) {
+        self.stats.records_seen += 1;
+        let engine = self.engine;
+        let mut dispatched = false;
+        for &target in &engine.every_record {
+            self.run(target, record);
+        }
+        if let Some(routes) = engine.dispatch.get(record.event_name.as_ref()) {
+            for route in routes {
+                if route.source != record.event_source {
+                    continue;
+                }
+                dispatched = true;
+                self.run(route.target, record);
+            }
+        }
+        if dispatched {
+            self.stats.records_dispatched += 1;
+        }
+        if let Some(sigma) = &engine.sigma {
+            if sigma.wants(&record.event_source, &record.event_name) {
+                sigma.evaluate(record, &mut self.findings);
+            }
+        }
+    }
+
+    /// Findings so far (single-record rules only; sequences run in [`Engine::finish`]).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    fn run(&mut self, target: Target, record: &Record<'_>) {
+        match target {
+            Target::Rule(i) => {
+                if let Some(rule) = self.engine.rules.get(usize::from(i)) {
+                    rule.check(record, &mut self.findings);
+                }
+            }
+            Target::Sequence(i) => self.observe(i, record),
+        }
+    }
+
+    fn observe(&mut self, index: u16, record: &Record<'_>) {
+        let Some(sequence) = self.engine.sequences.get(usize::from(index)) else {
+            return;
+        };
+        let Some(mut observation) = sequence.observe(record) else {
+            return;
+        };
+        if self.observations.len() >= self.engine.observation_cap {
+            self.stats.observations_dropped += 1;
+            return;
+        }
+        observation.rule = index;
+        self.observations.push(observation);
+    }
+}
+
+/// A finding with the parts every CloudTrail finding shares; rules fill in message, resource, evidence
+/// and fix. Used by [`finding_for`] and [`finding_from_event`].
+pub(crate) fn base_finding(
+    meta: &'static RuleMeta,
+    event: &EventContext,
+    severity: Severity,
+) -> Finding {
+    let attempted = event.error_code.is_some();
+    let title = if attempted {
+        format!("Attempted: {}", meta.title)
+    } else {
+        meta.title.to_owned()
+    };
+    let id_fallback = format!(
+        "{}|{}|{}",
+        event.event_time,
+        event.event_name,
+        event.actor.arn.as_deref().unwrap_or_default()
+    );
+    Finding {
+        id: Finding::stable_id(&[meta.code, event.event_id.as_deref().unwrap_or(&id_fallback)]),
+        rule_id: meta.code.to_owned(),
+        rule_name: meta.name.to_owned(),
+        title,
+        severity: if attempted {
+            severity.lowered()
+        } else {
+            severity
+        },
+        source: FindingSource::Cloudtrail,
+        outcome: event.outcome(),
+        message: String::new(),
+        event_time: Some(event.event_time.clone()),
+        event_name: Some(event.event_name.clone()),
+        event_source: Some(event.event_source.clone()),
+        event_id: event.event_id.clone(),
+        account: event.account.clone(),
+        region: event.region.clone(),
+        actor: Some(event.actor.clone()),
+        resource: None,
+        evidence: Vec::new(),
+        attack: meta.attack.iter().map(|s| (*s).to_owned()).collect(),
+        compliance: meta.compliance.iter().map(|s| (*s).to_owned()).collect(),
+        fix: Fix {
+            kb_entry: Some(event.event_name.clone()),
+            ..Fix::default()
+        },
+        notes: Vec::new(),
+        location: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::meta::{Family, RuleDoc};
+    use crate::rules::cloudtrail::common::testing::{with_record, TestEvent};
+
+    const DOC: RuleDoc = RuleDoc {
+        what: "test",
+        why: "test",
+        example: "test",
+        fix: "test",
+        references: &[],
+    };
+
+    const CREATE_USER_META: RuleMeta = RuleMeta {
+        code: "T001",
+        name: "counts-create-user",
+        title: "Counted",
+        family: Family::Cloudtrail,
+        severity: Severity::High,
+        attack: &[],
+        compliance: &[],
+        events: &[("iam.amazonaws.com", "CreateUser")],
+        kb_entries: &[],
+        doc: DOC,
+    };
+
+    /// Counts its calls and emits one finding per record.
+    struct Counting(Arc<AtomicUsize>);
+
+    impl CloudTrailRule for Counting {
+        fn meta(&self) -> &'static RuleMeta {
+            &CREATE_USER_META
+        }
+        fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            out.push(finding_for(&CREATE_USER_META, record, Severity::High));
+        }
+    }
+
+    fn visit_all(worker: &mut EngineWorker<'_>, events: &[TestEvent]) {
+        for event in events {
+            with_record(&event.json(), |r| worker.visit(r));
+        }
+    }
+
+    #[test]
+    fn records_meet_only_the_rules_that_asked_for_their_event() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let engine = Engine::from_rules(vec![Box::new(Counting(calls.clone()))], Vec::new());
+        let mut worker = engine.new_worker();
+        visit_all(
+            &mut worker,
+            &[
+                TestEvent::iam("CreateUser")
+                    .request(r#"{"userName":"a"}"#)
+                    .id("e1"),
+                TestEvent::iam("ListUsers").id("e2"),
+                // Same name, other service: not dispatched.
+                TestEvent::new("cognito-idp.amazonaws.com", "CreateUser").id("e3"),
+            ],
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(worker.stats().records_seen, 3);
+        assert_eq!(worker.stats().records_dispatched, 1);
+        assert!(engine.wants("iam.amazonaws.com", "CreateUser"));
+        assert!(!engine.wants("iam.amazonaws.com", "ListUsers"));
+    }
+
+    #[test]
+    fn attempts_lower_severity_and_say_so() {
+        let engine = Engine::from_rules(vec![Box::new(Counting(Arc::default()))], Vec::new());
+        let mut worker = engine.new_worker();
+        visit_all(
+            &mut worker,
+            &[TestEvent::iam("CreateUser")
+                .request(r#"{"userName":"a"}"#)
+                .denied()],
+        );
+        let f = &engine.finish(vec![worker])[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert_eq!(f.title, "Attempted: Counted");
+        assert!(
+            matches!(&f.outcome, Outcome::Attempt { error_code } if error_code == "AccessDenied")
+        );
+        let actor = f.actor.as_ref().unwrap();
+        assert_eq!(actor.access_key_id.as_deref(), Some("AKIAOZUDECYXYM4ONAN4"));
+        assert_eq!(actor.user_name.as_deref(), Some("christophe"));
+        assert_eq!(f.fix.kb_entry.as_deref(), Some("CreateUser"));
+    }
+
+    #[test]
+    fn finish_sorts_by_time_and_removes_duplicate_deliveries() {
+        let engine = Engine::from_rules(vec![Box::new(Counting(Arc::default()))], Vec::new());
+        let late = TestEvent::iam("CreateUser")
+            .time("2024-08-01T15:00:00Z")
+            .id("late");
+        let early = TestEvent::iam("CreateUser")
+            .time("2024-08-01T09:00:00Z")
+            .id("early");
+        let mut first = engine.new_worker();
+        visit_all(&mut first, &[late.clone(), early.clone()]);
+        let mut second = engine.new_worker();
+        // The same event delivered twice (CloudTrail can), seen by another worker.
+        visit_all(&mut second, &[late]);
+        let report = engine.finish_report(vec![first, second]);
+        let ids: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| f.event_id.clone().unwrap())
+            .collect();
+        assert_eq!(ids, vec!["early", "late"]);
+        assert_eq!(report.stats.duplicates_removed, 1);
+        assert_eq!(report.stats.records_seen, 3);
+    }
+
+    #[test]
+    fn observations_beyond_the_cap_are_counted_and_noted() {
+        let engine = Engine::builtin().with_observation_cap(3);
+        let mut worker = engine.new_worker();
+        let events: Vec<TestEvent> = (0..6)
+            .map(|i| {
+                TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
+                    .identity(r#"{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE","accountId":"229654561268","userName":"bob"}"#)
+                    .time(&format!("2024-08-02T08:0{i}:00Z"))
+                    .id(&format!("login-{i}"))
+                    .response(r#"{"ConsoleLogin":"Failure"}"#)
+            })
+            .collect();
+        visit_all(&mut worker, &events);
+        let report = engine.finish_report(vec![worker]);
+        assert_eq!(report.stats.observations, 3);
+        assert_eq!(report.stats.observations_dropped, 3);
+    }
+
+    #[test]
+    fn builtin_has_every_cloudtrail_rule_once() {
+        let engine = Engine::builtin();
+        let mut codes = engine.rule_codes();
+        codes.sort_unstable();
+        let expected: Vec<String> = (1..=23).map(|n| format!("CT{n:03}")).collect();
+        assert_eq!(
+            codes,
+            expected.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let only = Engine::builtin().retain(|m| m.code == "CT017");
+        assert_eq!(only.rule_codes(), vec!["CT017"]);
+        assert!(only.wants("cloudtrail.amazonaws.com", "StopLogging"));
+        assert!(!only.wants("iam.amazonaws.com", "CreateUser"));
+    }
+
+    #[test]
+    fn every_rule_has_a_full_doc_and_declares_events() {
+        for meta in crate::rules::cloudtrail::metas() {
+            assert!(
+                meta.code.starts_with("CT") && meta.code.len() == 5,
+                "{}",
+                meta.code
+            );
+            assert!(!meta.events.is_empty(), "{} declares no events", meta.code);
+            for section in [meta.doc.what, meta.doc.why, meta.doc.example, meta.doc.fix] {
+                assert!(section.len() > 20, "{} has a thin doc section", meta.code);
+            }
+            assert!(
+                !meta.doc.references.is_empty(),
+                "{} has no references",
+                meta.code
+            );
+            assert!(!meta.attack.is_empty(), "{} has no ATT&CK id", meta.code);
+            assert_eq!(meta.family, Family::Cloudtrail);
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Helpers shared by the CloudTrail rules: the common part of a finding, who the caller is, shell-safe
+//! command arguments, the list of privileged AWS managed policies, and policy-document decoding.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+use trailguard_event::Record;
+
+use crate::engine::{base_finding, EventContext};
+use crate::finding::{Evidence, Finding, Severity};
+use crate::meta::RuleMeta;
+
+/// A finding about `record` with everything rules share filled in: rule id/name/title, actor (ARN, type,
+/// user, access key, source IP, user agent, MFA), account, region, event time/name/source/id, ATT&CK and
+/// compliance ids, `fix.kb_entry` = the event name. When the call failed (`errorCode` set) the outcome is
+/// an attempt, `severity` is lowered one step and the title starts with "Attempted:".
+pub fn finding_for(meta: &'static RuleMeta, record: &Record<'_>, severity: Severity) -> Finding {
+    base_finding(meta, &EventContext::from_record(record), severity)
+}
+
+/// [`finding_for`] from an owned [`EventContext`] (sequence rules, after the input is gone).
+pub fn finding_from_event(
+    meta: &'static RuleMeta,
+    event: &EventContext,
+    severity: Severity,
+) -> Finding {
+    base_finding(meta, event, severity)
+}
+
+/// An evidence item.
+pub fn evidence(path: impl Into<String>, value: impl Into<Value>) -> Evidence {
+    Evidence {
+        path: path.into(),
+        value: value.into(),
+    }
+}
+
+/// Quotes `value` for a POSIX shell when it holds anything beyond the characters IAM names, ARNs and
+/// ids use. Record values are attacker-controlled, so a copied command must never run more than itself.
+pub fn sh(value: &str) -> Cow<'_, str> {
+    let safe = !value.is_empty()
+        && value.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '+' | '=' | ',')
+        });
+    if safe {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("'{}'", value.replace('\'', r"'\''")))
+    }
+}
+
+/// A grouping key for the caller: its ARN, else principal id, else access key, else `unknown`.
+pub fn caller_key(record: &Record<'_>) -> String {
+    let identity = &record.user_identity;
+    identity
+        .best_arn()
+        .or(identity.principal_id.as_deref())
+        .or(identity.access_key_id.as_deref())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// The caller's own IAM user name when the caller is an IAM user.
+pub fn caller_iam_user<'r>(record: &'r Record<'_>) -> Option<&'r str> {
+    let identity = &record.user_identity;
+    if identity.identity_type.as_deref() == Some("IAMUser") {
+        identity.user_name.as_deref().or_else(|| {
+            identity
+                .arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit_once(":user/"))
+                .map(|(_, path_name)| path_name.rsplit('/').next().unwrap_or(path_name))
+        })
+    } else {
+        None
+    }
+}
+
+/// A short human description of the caller, e.g. ``IAM user `alice` from 203.0.113.9 (no MFA)``.
+pub fn describe_caller(event: &EventContext) -> String {
+    let actor = &event.actor;
+    let kind = match actor.identity_type.as_deref() {
+        Some("Root") => "the root user".to_owned(),
+        Some("IAMUser") => format!(
+            "IAM user `{}`",
+            actor.user_name.as_deref().unwrap_or("unknown")
+        ),
+        Some("AssumedRole") => format!(
+            "role session `{}`",
+            actor.arn.as_deref().unwrap_or("unknown")
+        ),
+        Some("FederatedUser") => format!(
+            "federated user `{}`",
+            actor.arn.as_deref().unwrap_or("unknown")
+        ),
+        Some("AWSService") => "an AWS service".to_owned(),
+        Some(other) => format!(
+            "{other} principal `{}`",
+            actor.arn.as_deref().unwrap_or("unknown")
+        ),
+        None => format!("`{}`", actor.arn.as_deref().unwrap_or("an unknown caller")),
+    };
+    let from = actor
+        .source_ip
+        .as_deref()
+        .map(|ip| format!(" from {ip}"))
+        .unwrap_or_default();
+    let mfa = match actor.mfa {
+        Some(true) => " (MFA)",
+        Some(false) => " (no MFA)",
+        None => "",
+    };
+    format!("{kind}{from}{mfa}")
+}
+
+/// `--region R` for regional services (CloudTrail, Access Analyzer), empty when unknown.
+pub fn region_arg(record: &Record<'_>) -> String {
+    record
+        .aws_region
+        .as_deref()
+        .map(|r| format!(" --region {}", sh(r)))
+        .unwrap_or_default()
+}
+
+/// A string field of `requestParameters` (owned; the nested document is parsed on demand).
+pub fn request_field(params: Option<&Value>, key: &str) -> Option<String> {
+    params?.get(key)?.as_str().map(str::to_owned)
+}
+
+/// The ARN of IAM user `name` in `account` (without path: CloudTrail's requestParameters carry none).
+pub fn user_arn(account: Option<&str>, name: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:user/{name}",
+        account.unwrap_or("ACCOUNT_ID")
+    )
+}
+
+/// An AWS managed policy that grants broad power when attached to a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivilegedPolicy {
+    pub name: &'static str,
+    pub severity: Severity,
+    pub why: &'static str,
+}
+
+/// AWS managed policies whose attachment is itself a privilege grant worth a finding: full admin, near
+/// admin, or control over identities, credentials or logging. Matched on the managed policy name under
+/// `arn:<partition>:iam::aws:policy/` (any path, e.g. `job-function/`).
+const PRIVILEGED_POLICIES: &[PrivilegedPolicy] = &[
+    PrivilegedPolicy {
+        name: "AdministratorAccess",
+        severity: Severity::Critical,
+        why: "full access to every service and resource",
+    },
+    PrivilegedPolicy {
+        name: "PowerUserAccess",
+        severity: Severity::High,
+        why: "full access to every service except IAM and Organizations user management",
+    },
+    PrivilegedPolicy {
+        name: "IAMFullAccess",
+        severity: Severity::Critical,
+        why: "full control of IAM, enough to grant itself any permission",
+    },
+    PrivilegedPolicy {
+        name: "AWSOrganizationsFullAccess",
+        severity: Severity::High,
+        why: "full control of the organization, its accounts and policies",
+    },
+    PrivilegedPolicy {
+        name: "AdministratorAccess-Amplify",
+        severity: Severity::High,
+        why: "broad write access including IAM role creation and PassRole",
+    },
+    PrivilegedPolicy {
+        name: "AdministratorAccess-AWSElasticBeanstalk",
+        severity: Severity::High,
+        why: "broad write access including IAM PassRole and instance profiles",
+    },
+    PrivilegedPolicy {
+        name: "SystemAdministrator",
+        severity: Severity::High,
+        why: "wide infrastructure control including PassRole",
+    },
+    PrivilegedPolicy {
+        name: "SecurityAudit",
+        severity: Severity::Low,
+        why: "read access to the configuration of every service (reconnaissance)",
+    },
+    PrivilegedPolicy {
+        name: "AWSCloudTrail_FullAccess",
+        severity: Severity::High,
+        why: "can stop, delete and reconfigure the audit trail",
+    },
+    PrivilegedPolicy {
+        name: "AWSKeyManagementServicePowerUser",
+        severity: Severity::Medium,
+        why: "can create and manage KMS keys and their policies",
+    },
+    PrivilegedPolicy {
+        name: "IAMUserSSHKeys",
+        severity: Severity::Low,
+        why: "can manage SSH keys for CodeCommit",
+    },
+    PrivilegedPolicy {
+        name: "AWSSSOMasterAccountAdministrator",
+        severity: Severity::High,
+        why: "administers IAM Identity Center for the organization",
+    },
+];
+
+/// The privileged AWS managed policy `policy_arn` names, if any.
+pub fn privileged_policy(policy_arn: &str) -> Option<&'static PrivilegedPolicy> {
+    let (_, rest) = policy_arn.split_once(":iam::aws:policy/")?;
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    PRIVILEGED_POLICIES.iter().find(|p| p.name == name)
+}
+
+/// The text of a policy document as CloudTrail records it in `requestParameters`: a JSON string holding
+/// the document (plain or URL-encoded), or, in some producers, the document object itself.
+pub fn policy_text(params: Option<&Value>, key: &str) -> Option<String> {
+    match params?.get(key)? {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(_) => params?.get(key).map(Value::to_string),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Test support: real-shaped CloudTrail records and a one-rule runner.
+
+    use serde_json::value::RawValue;
+    use trailguard_event::Record;
+
+    use crate::engine::{CloudTrailRule, Engine, SequenceRule};
+    use crate::finding::Finding;
+
+    pub const ACCOUNT: &str = "229654561268";
+
+    /// An IAM user calling with long-term keys, as in the Stratus Red Team detonation logs.
+    pub const IAM_USER: &str = r#"{"accessKeyId":"AKIAOZUDECYXYM4ONAN4","accountId":"229654561268","arn":"arn:aws:iam::229654561268:user/christophe","principalId":"AIDAZ49AHUAJ9OEK73O5","type":"IAMUser","userName":"christophe"}"#;
+    /// A role session with MFA.
+    pub const ASSUMED_ROLE_MFA: &str = r#"{"type":"AssumedRole","principalId":"AROAHKPEEQ9BHUOX4D93T:alice","arn":"arn:aws:sts::229654561268:assumed-role/Admin/alice","accountId":"229654561268","accessKeyId":"ASIA36EV31F1RB3OA8IG","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAHKPEEQ9BHUOX4D93T","arn":"arn:aws:iam::229654561268:role/Admin","accountId":"229654561268","userName":"Admin"},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"true"}}}"#;
+    /// The root user without MFA (console session).
+    pub const ROOT: &str = r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":"ASIAROOTSESSION00001","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"false"}}}"#;
+    /// A federated user (GetFederationToken session).
+    pub const FEDERATED: &str = r#"{"type":"FederatedUser","principalId":"229654561268:ops","arn":"arn:aws:sts::229654561268:federated-user/ops","accountId":"229654561268","accessKeyId":"ASIASTJKC5GCM7ZE6LUP","sessionContext":{"sessionIssuer":{"type":"IAMUser","principalId":"AIDAN7SEM6PEVTNQR8M4","arn":"arn:aws:iam::229654561268:user/ops","accountId":"229654561268","userName":"ops"},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"false"}}}"#;
+
+    /// A CloudTrail management event with every field a real one has.
+    #[derive(Debug, Clone)]
+    pub struct TestEvent {
+        pub source: String,
+        pub name: String,
+        pub identity: String,
+        pub request: String,
+        pub response: String,
+        pub error: Option<(String, String)>,
+        pub additional: Option<String>,
+        pub time: String,
+        pub id: String,
+        pub region: String,
+        pub ip: String,
+        pub event_type: String,
+        pub read_only: bool,
+    }
+
+    impl TestEvent {
+        pub fn new(source: &str, name: &str) -> TestEvent {
+            TestEvent {
+                source: source.to_owned(),
+                name: name.to_owned(),
+                identity: IAM_USER.to_owned(),
+                request: "null".to_owned(),
+                response: "null".to_owned(),
+                error: None,
+                additional: None,
+                time: "2024-08-01T13:33:28Z".to_owned(),
+                id: format!("0b7c1a53-{:08x}-4e6f-9d1c-5a2f3e4d6c7b", fxhash(name)),
+                region: "us-east-1".to_owned(),
+                ip: "198.51.100.23".to_owned(),
+                read_only: false,
+                event_type: "AwsApiCall".to_owned(),
+            }
+        }
+        pub fn iam(name: &str) -> TestEvent {
+            TestEvent::new("iam.amazonaws.com", name)
+        }
+        pub fn request(mut self, json: &str) -> Self {
+            self.request = json.to_owned();
+            self
+        }
+        pub fn response(mut self, json: &str) -> Self {
+            self.response = json.to_owned();
+            self
+        }
+        pub fn identity(mut self, json: &str) -> Self {
+            self.identity = json.to_owned();
+            self
+        }
+        pub fn additional(mut self, json: &str) -> Self {
+            self.additional = Some(json.to_owned());
+            self
+        }
+        pub fn time(mut self, time: &str) -> Self {
+            self.time = time.to_owned();
+            self
+        }
+        pub fn id(mut self, id: &str) -> Self {
+            self.id = id.to_owned();
+            self
+        }
+        pub fn read_only(mut self, read_only: bool) -> Self {
+            self.read_only = read_only;
+            self
+        }
+        pub fn source_ip(mut self, ip: &str) -> Self {
+            self.ip = ip.to_owned();
+            self
+        }
+        pub fn event_type(mut self, event_type: &str) -> Self {
+            self.event_type = event_type.to_owned();
+            self
+        }
+        /// The call was refused: `AccessDenied`, no response, as CloudTrail writes it.
+        pub fn denied(mut self) -> Self {
+            let action = format!(
+                "{}:{}",
+                self.source.trim_end_matches(".amazonaws.com"),
+                self.name
+            );
+            self.error = Some((
+                "AccessDenied".to_owned(),
+                format!("User: arn:aws:iam::229654561268:user/christophe is not authorized to perform: {action} on resource: * because no identity-based policy allows the {action} action"),
+            ));
+            self.response = "null".to_owned();
+            self
+        }
+        pub fn json(&self) -> String {
+            let error = self
+                .error
+                .as_ref()
+                .map(|(code, message)| {
+                    format!(
+                        r#""errorCode":{},"errorMessage":{},"#,
+                        serde_json::Value::from(code.as_str()),
+                        serde_json::Value::from(message.as_str())
+                    )
+                })
+                .unwrap_or_default();
+            let additional = self
+                .additional
+                .as_ref()
+                .map(|a| format!(r#""additionalEventData":{a},"#))
+                .unwrap_or_default();
+            format!(
+                r#"{{{additional}"awsRegion":"{region}","eventCategory":"Management",{error}"eventID":"{id}","eventName":"{name}","eventSource":"{source}","eventTime":"{time}","eventType":"{event_type}","eventVersion":"1.09","managementEvent":true,"readOnly":{read_only},"recipientAccountId":"{ACCOUNT}","requestID":"6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d","requestParameters":{request},"responseElements":{response},"sourceIPAddress":"{ip}","tlsDetails":{{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{host}","tlsVersion":"TLSv1.3"}},"userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/{cmd}","userIdentity":{identity}}}"#,
+                region = self.region,
+                ip = self.ip,
+                read_only = self.read_only,
+                id = self.id,
+                name = self.name,
+                source = self.source,
+                time = self.time,
+                event_type = self.event_type,
+                request = self.request,
+                response = self.response,
+                host = self.source,
+                cmd = self.name.to_ascii_lowercase(),
+                identity = self.identity,
+            )
+        }
+    }
+
+    fn fxhash(text: &str) -> u32 {
+        text.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    }
+
+    /// Parses `json` as a record and runs it through `f`.
+    pub fn with_record<T>(json: &str, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        let raw: &RawValue = serde_json::from_str(json).expect("test record is JSON");
+        let record = Record::from_raw(raw).expect("test record parses");
+        f(&record)
+    }
+
+    /// Runs one single-record rule on one event.
+    pub fn check(rule: &dyn CloudTrailRule, event: &TestEvent) -> Vec<Finding> {
+        let json = event.json();
+        with_record(&json, |record| {
+            let declared = rule.meta().events.iter().any(|&(s, n)| {
+                (s, n) == crate::engine::ANY_EVENT
+                    || (s == record.event_source && n == record.event_name)
+            });
+            assert!(declared, "rule does not declare {}", record.event_name);
+            let mut out = Vec::new();
+            rule.check(record, &mut out);
+            out
+        })
+    }
+
+    /// Runs events through a whole engine made of one sequence rule.
+    pub fn run_sequence(rule: Box<dyn SequenceRule>, events: &[TestEvent]) -> Vec<Finding> {
+        let engine = Engine::from_rules(Vec::new(), vec![rule]);
+        let mut worker = engine.new_worker();
+        for event in events {
+            let json = event.json();
+            with_record(&json, |record| worker.visit(record));
+        }
+        engine.finish(vec![worker])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_keeps_names_and_quotes_the_rest() {
+        assert_eq!(sh("malicious-iam-user"), "malicious-iam-user");
+        assert_eq!(
+            sh("arn:aws:iam::aws:policy/AdministratorAccess"),
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        );
+        assert_eq!(sh("a b"), "'a b'");
+        assert_eq!(sh("x'; rm -rf /"), r"'x'\''; rm -rf /'");
+        assert_eq!(sh("$(id)"), "'$(id)'");
+        assert_eq!(sh(""), "''");
+    }
+
+    #[test]
+    fn privileged_policies_match_managed_arns_only() {
+        let admin = privileged_policy("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
+        assert_eq!(admin.severity, Severity::Critical);
+        assert!(privileged_policy("arn:aws-us-gov:iam::aws:policy/IAMFullAccess").is_some());
+        assert!(
+            privileged_policy("arn:aws:iam::aws:policy/job-function/SystemAdministrator").is_some()
+        );
+        // A customer policy with the same name is not the AWS managed one.
+        assert!(
+            privileged_policy("arn:aws:iam::111122223333:policy/AdministratorAccess").is_none()
+        );
+        assert!(privileged_policy("arn:aws:iam::aws:policy/ReadOnlyAccess").is_none());
+    }
+}

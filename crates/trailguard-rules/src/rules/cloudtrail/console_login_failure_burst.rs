@@ -1,0 +1,422 @@
+//! CT016 console-login-failure-burst: many failed console sign-ins for one user, or from one address
+//! against several users (password spraying), within a sliding window. A sequence rule.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use trailguard_event::Record;
+
+use super::common::{evidence, finding_from_event};
+use crate::engine::{EventContext, Observation, SequenceRule};
+use crate::finding::{Outcome, Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT016",
+    name: "console-login-failure-burst",
+    title: "Burst of failed console sign-ins",
+    family: Family::Cloudtrail,
+    severity: Severity::Medium,
+    attack: &["T1110.001", "T1110.003"],
+    compliance: &["CIS-4.6", "CloudWatch.6"],
+    events: &[("signin.amazonaws.com", "ConsoleLogin")],
+    kb_entries: &["ConsoleLogin"],
+    doc: RuleDoc {
+        what: "At least 5 failed `ConsoleLogin` events for one user within 10 minutes (password guessing), or at \
+               least 10 failures from one source address against 3 or more user names within 10 minutes \
+               (password spraying). One finding per burst, however long it lasts, with the count, the time \
+               span, the addresses and the user names involved. A successful sign-in for the same user during \
+               or right after the burst raises the severity to **high**: the guessing may have worked.",
+        why: "Failed sign-ins in bulk are password guessing or spraying against the console (ATT&CK T1110). CIS \
+              asks for an alarm on console authentication failures. A success at the end of a burst is the \
+              moment an attacker gets in.",
+        example: "Eight `ConsoleLogin` events with `\"ConsoleLogin\": \"Failure\"` and `Failed authentication` for \
+                  user `alice` from 203.0.113.50 between 10:00 and 10:04.",
+        fix: "If a success followed, reset that user's password, check MFA, and review the session. Block the \
+              source addresses where you can, and require MFA for every console user so a guessed password is \
+              not enough.",
+        references: &[
+            "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html",
+            "https://attack.mitre.org/techniques/T1110/",
+        ],
+    },
+};
+
+/// Failures for one user that make a burst.
+pub const USER_THRESHOLD: usize = 5;
+/// Failures from one address that make a spraying burst, when they hit at least [`SPRAY_MIN_USERS`] users.
+pub const IP_THRESHOLD: usize = 10;
+pub const SPRAY_MIN_USERS: usize = 3;
+/// Sliding window length.
+pub const WINDOW_MS: i64 = 10 * 60 * 1000;
+/// How many addresses or user names a finding lists.
+const LIST_CAP: usize = 20;
+
+const FAILURE: u8 = 0;
+const SUCCESS: u8 = 1;
+
+/// Console sign-in failures in bulk.
+#[derive(Debug, Default)]
+pub struct ConsoleLoginFailureBurst;
+
+fn login_result(record: &Record<'_>) -> Option<u8> {
+    let result = record
+        .response_elements()
+        .and_then(|r| r.get("ConsoleLogin")?.as_str().map(str::to_owned));
+    match result.as_deref() {
+        Some("Success") if !record.is_error() => Some(SUCCESS),
+        Some("Failure") => Some(FAILURE),
+        _ if record.error_message.as_deref() == Some("Failed authentication") => Some(FAILURE),
+        _ => None,
+    }
+}
+
+impl SequenceRule for ConsoleLoginFailureBurst {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        let kind = login_result(record)?;
+        let identity = &record.user_identity;
+        // Unknown user names are hidden by CloudTrail; they still count towards the address.
+        let user = identity
+            .user_name
+            .as_deref()
+            .or(identity.arn.as_deref())
+            .or(identity.principal_id.as_deref())
+            .unwrap_or("HIDDEN_DUE_TO_SECURITY_REASONS");
+        let account = record.account_id().unwrap_or("");
+        let principal = format!("{account}/{user}");
+        let ip = record.source_ip_address.as_deref().unwrap_or("unknown");
+        Observation::new(record, kind, kind, &principal, ip, user)
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+        let mut users: HashMap<&str, Tracker<'_>> = HashMap::new();
+        let mut ips: HashMap<&str, Tracker<'_>> = HashMap::new();
+        for (n, obs) in observations.iter().enumerate() {
+            if n % 1024 == 0 {
+                prune(&mut users, obs.at, Scope::User, out);
+                prune(&mut ips, obs.at, Scope::Address, out);
+            }
+            let user_hidden = obs.detail.as_ref() == "HIDDEN_DUE_TO_SECURITY_REASONS";
+            if obs.kind == SUCCESS {
+                if let Some(tracker) = users.get_mut(obs.principal.as_ref()) {
+                    if tracker.burst.is_some() && obs.at - tracker.last_at <= WINDOW_MS {
+                        if let Some(burst) = tracker.burst.as_mut() {
+                            burst.success = Some(obs);
+                        }
+                        tracker.close(Scope::User, out);
+                    }
+                }
+                continue;
+            }
+            if !user_hidden {
+                users
+                    .entry(obs.principal.as_ref())
+                    .or_default()
+                    .failure(obs, Scope::User, out);
+            }
+            ips.entry(obs.subject.as_ref())
+                .or_default()
+                .failure(obs, Scope::Address, out);
+        }
+        for tracker in users.values_mut() {
+            tracker.close(Scope::User, out);
+        }
+        for tracker in ips.values_mut() {
+            tracker.close(Scope::Address, out);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    User,
+    Address,
+}
+
+#[derive(Default)]
+struct Tracker<'o> {
+    window: VecDeque<&'o Observation>,
+    last_at: i64,
+    burst: Option<Burst<'o>>,
+}
+
+struct Burst<'o> {
+    first: &'o Observation,
+    last: &'o Observation,
+    count: usize,
+    users: BTreeSet<&'o str>,
+    ips: BTreeSet<&'o str>,
+    success: Option<&'o Observation>,
+}
+
+impl<'o> Tracker<'o> {
+    fn failure(&mut self, obs: &'o Observation, scope: Scope, out: &mut Vec<Finding>) {
+        if self.burst.is_some() && obs.at - self.last_at > WINDOW_MS {
+            self.close(scope, out);
+        }
+        self.last_at = obs.at;
+        if let Some(burst) = self.burst.as_mut() {
+            burst.count += 1;
+            burst.last = obs;
+            if burst.users.len() < LIST_CAP {
+                burst.users.insert(&obs.detail);
+            }
+            if burst.ips.len() < LIST_CAP {
+                burst.ips.insert(&obs.subject);
+            }
+            return;
+        }
+        self.window.push_back(obs);
+        while self
+            .window
+            .front()
+            .is_some_and(|o| obs.at - o.at > WINDOW_MS)
+        {
+            self.window.pop_front();
+        }
+        let users: BTreeSet<&str> = self.window.iter().map(|o| o.detail.as_ref()).collect();
+        let starts = match scope {
+            Scope::User => self.window.len() >= USER_THRESHOLD,
+            Scope::Address => self.window.len() >= IP_THRESHOLD && users.len() >= SPRAY_MIN_USERS,
+        };
+        if starts {
+            let first = self.window.front().copied().unwrap_or(obs);
+            self.burst = Some(Burst {
+                first,
+                last: obs,
+                count: self.window.len(),
+                users: users.into_iter().take(LIST_CAP).collect(),
+                ips: self
+                    .window
+                    .iter()
+                    .map(|o| o.subject.as_ref())
+                    .take(LIST_CAP)
+                    .collect(),
+                success: None,
+            });
+            self.window.clear();
+        }
+    }
+
+    fn close(&mut self, scope: Scope, out: &mut Vec<Finding>) {
+        self.window.clear();
+        if let Some(burst) = self.burst.take() {
+            out.push(burst_finding(&burst, scope));
+        }
+    }
+}
+
+fn prune(
+    trackers: &mut HashMap<&str, Tracker<'_>>,
+    now: i64,
+    scope: Scope,
+    out: &mut Vec<Finding>,
+) {
+    trackers.retain(|_, tracker| {
+        if now - tracker.last_at > WINDOW_MS {
+            tracker.close(scope, out);
+            false
+        } else {
+            true
+        }
+    });
+}
+
+fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
+    let first: &EventContext = &burst.first.event;
+    let severity = if burst.success.is_some() {
+        Severity::High
+    } else {
+        META.severity
+    };
+    let mut finding = finding_from_event(&META, first, severity);
+    finding.severity = severity;
+    finding.title = META.title.to_owned();
+    finding.outcome = Outcome::Success;
+    let key = match scope {
+        Scope::User => burst.first.principal.as_ref(),
+        Scope::Address => burst.first.subject.as_ref(),
+    };
+    finding.id = Finding::stable_id(&[
+        META.code,
+        if scope == Scope::User {
+            "user"
+        } else {
+            "address"
+        },
+        key,
+        first.event_id.as_deref().unwrap_or(&first.event_time),
+    ]);
+    let users = burst.users.iter().copied().collect::<Vec<_>>().join(", ");
+    let ips = burst.ips.iter().copied().collect::<Vec<_>>().join(", ");
+    let span = format!(
+        "between {} and {}",
+        first.event_time, burst.last.event.event_time
+    );
+    finding.message = match scope {
+        Scope::User => format!(
+            "{} failed console sign-ins for user `{}` {span}, from {ips}.",
+            burst.count, burst.first.detail
+        ),
+        Scope::Address => format!(
+            "{} failed console sign-ins from {} {span} against {} user names ({users}): password spraying.",
+            burst.count,
+            burst.first.subject,
+            burst.users.len()
+        ),
+    };
+    if let Some(success) = burst.success {
+        finding.message.push_str(&format!(
+            " A successful sign-in for `{}` followed at {} from {}.",
+            success.detail, success.event.event_time, success.subject
+        ));
+        finding.evidence.push(evidence(
+            "success.eventID",
+            success.event.event_id.clone().unwrap_or_default(),
+        ));
+    }
+    finding.resource = Some(match scope {
+        Scope::User => Resource {
+            kind: "AwsIamUser".to_owned(),
+            id: format!(
+                "arn:aws:iam::{}:user/{}",
+                first.account.as_deref().unwrap_or("ACCOUNT_ID"),
+                burst.first.detail
+            ),
+            name: Some(burst.first.detail.to_string()),
+        },
+        Scope::Address => Resource {
+            kind: "IpAddress".to_owned(),
+            id: burst.first.subject.to_string(),
+            name: None,
+        },
+    });
+    finding
+        .evidence
+        .insert(0, evidence("failures", burst.count as u64));
+    finding.evidence.insert(1, evidence("sourceIPAddress", ips));
+    finding
+        .evidence
+        .insert(2, evidence("userIdentity.userName", users));
+    finding.fix.summary = if burst.success.is_some() {
+        "A sign-in succeeded after the failures: reset the user's password, check MFA and review the session.".to_owned()
+    } else {
+        "Block the source addresses if you can and make sure every console user has MFA.".to_owned()
+    };
+    if let (Scope::User, Some(_)) = (scope, burst.success) {
+        let user = super::common::sh(&burst.first.detail).into_owned();
+        finding.fix.commands = vec![
+            format!("aws iam update-login-profile --user-name {user} --password-reset-required"),
+            format!("aws iam list-mfa-devices --user-name {user}"),
+        ];
+        finding
+            .fix
+            .actions
+            .push(crate::remediation::FixAction::RequirePasswordReset {
+                user_name: burst.first.detail.to_string(),
+            });
+    }
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent};
+
+    /// A console sign-in shaped like the AWS documentation's examples; failures carry an errorMessage and
+    /// no errorCode, as CloudTrail writes them.
+    fn login(user: &str, ip: &str, minute: u32, second: u32, ok: bool) -> TestEvent {
+        let identity = format!(
+            r#"{{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE","accountId":"229654561268","accessKeyId":"","userName":"{user}"}}"#
+        );
+        TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
+            .identity(&identity)
+            .source_ip(ip)
+            .event_type("AwsConsoleSignIn")
+            .time(&format!("2024-08-02T08:{minute:02}:{second:02}Z"))
+            .id(&format!("d38ce1b3-4575-4cb8-a632-{user:0>6.6}{minute:02}{second:02}{}", ip.len()))
+            .response(if ok { r#"{"ConsoleLogin":"Success"}"# } else { r#"{"ConsoleLogin":"Failure"}"# })
+            .additional(r#"{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"No"}"#)
+    }
+
+    #[test]
+    fn five_failures_in_ten_minutes_make_one_burst() {
+        let events: Vec<TestEvent> = (0..7)
+            .map(|i| login("alice", "203.0.113.50", i, 5, false))
+            .collect();
+        let findings = run_sequence(Box::new(ConsoleLoginFailureBurst), &events);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(
+            f.message
+                .starts_with("7 failed console sign-ins for user `alice`"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.evidence[0].value, 7);
+    }
+
+    #[test]
+    fn four_failures_or_spread_out_failures_are_not_a_burst() {
+        let four: Vec<TestEvent> = (0..4)
+            .map(|i| login("alice", "203.0.113.50", i, 0, false))
+            .collect();
+        assert!(run_sequence(Box::new(ConsoleLoginFailureBurst), &four).is_empty());
+        // Five failures, each 11 minutes apart: never five inside one window.
+        let spread: Vec<TestEvent> = (0..5)
+            .map(|i| login("alice", "203.0.113.50", i * 11, 0, false))
+            .collect();
+        assert!(run_sequence(Box::new(ConsoleLoginFailureBurst), &spread).is_empty());
+    }
+
+    #[test]
+    fn a_success_after_the_burst_raises_severity() {
+        let mut events: Vec<TestEvent> = (0..5)
+            .map(|i| login("bob", "203.0.113.50", i, 0, false))
+            .collect();
+        events.push(login("bob", "203.0.113.50", 6, 0, true));
+        let findings = run_sequence(Box::new(ConsoleLoginFailureBurst), &events);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::High);
+        assert!(
+            findings[0].message.contains("successful sign-in"),
+            "{}",
+            findings[0].message
+        );
+        assert_eq!(
+            findings[0].fix.commands[0],
+            "aws iam update-login-profile --user-name bob --password-reset-required"
+        );
+    }
+
+    #[test]
+    fn spraying_from_one_address_across_users() {
+        let users = ["ann", "ben", "cat", "dan", "eve"];
+        let events: Vec<TestEvent> = (0..10)
+            .map(|i| {
+                login(
+                    users[i as usize % users.len()],
+                    "198.51.100.7",
+                    i / 2,
+                    i % 60,
+                    false,
+                )
+            })
+            .collect();
+        let findings = run_sequence(Box::new(ConsoleLoginFailureBurst), &events);
+        let spray: Vec<_> = findings
+            .iter()
+            .filter(|f| f.message.contains("password spraying"))
+            .collect();
+        assert_eq!(spray.len(), 1, "{findings:#?}");
+        assert!(spray[0].message.contains("198.51.100.7"));
+        // Two failures per user: no single-user burst.
+        assert_eq!(findings.len(), 1);
+    }
+}

@@ -1,0 +1,216 @@
+//! The risk of a policy document carried in a CloudTrail record, for CT001, CT003, CT004 and the sequence
+//! rules. A thin mapping from [`trailguard_policy::analysis::PolicyAnalysis`] (the one policy analyser) to
+//! finding severity, reasons and evidence.
+
+use trailguard_policy::analysis::{analyze, PolicyAnalysis};
+use trailguard_policy::PolicyDocument;
+
+use super::common::evidence;
+use crate::finding::{Evidence, Severity};
+
+/// Why a document is risky, most severe first.
+#[derive(Debug, Clone)]
+pub struct DocumentRisk {
+    /// Severity of the worst reason, before the rule adjusts it (e.g. not yet in effect).
+    pub severity: Severity,
+    pub reasons: Vec<String>,
+    /// The statements behind the reasons, at `PREFIX.Statement[i]`.
+    pub evidence: Vec<Evidence>,
+    pub analysis: PolicyAnalysis,
+}
+
+/// Why a document could not be analysed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentError(pub String);
+
+/// Decodes (URL-encoded or plain) and analyses `text`; `Ok(None)` when nothing in it is risky.
+/// `prefix` is the record path of the document, e.g. `requestParameters.policyDocument`.
+pub fn assess(text: &str, prefix: &str) -> Result<Option<DocumentRisk>, DocumentError> {
+    let decoded = trailguard_policy::decode_policy_text(text);
+    let doc = PolicyDocument::parse(&decoded).map_err(|e| DocumentError(e.to_string()))?;
+    let analysis = analyze(&doc);
+    let mut reasons: Vec<(Severity, String, Vec<usize>)> = Vec::new();
+    if analysis.is_admin {
+        reasons.push((
+            Severity::Critical,
+            "grants every action on every resource (administrator)".to_owned(),
+            analysis.admin_statements.clone(),
+        ));
+    }
+    if !analysis.allow_not_action.is_empty() {
+        reasons.push((
+            Severity::High,
+            "allows everything except a list of actions (`Allow` with `NotAction`)".to_owned(),
+            analysis.allow_not_action.clone(),
+        ));
+    }
+    let sensitive: Vec<_> = analysis
+        .service_wildcards
+        .iter()
+        .filter(|w| w.sensitive)
+        .collect();
+    if !sensitive.is_empty() {
+        let mut names: Vec<String> = sensitive
+            .iter()
+            .map(|w| format!("{}:*", w.service))
+            .collect();
+        names.dedup();
+        reasons.push((
+            Severity::High,
+            format!(
+                "grants service-wide wildcards on sensitive services ({})",
+                names.join(", ")
+            ),
+            sensitive.iter().map(|w| w.statement).collect(),
+        ));
+    }
+    if !analysis.privilege_escalation.is_empty() {
+        let unrestricted = analysis.privilege_escalation.iter().any(|p| p.unrestricted);
+        let mut names: Vec<&str> = analysis
+            .privilege_escalation
+            .iter()
+            .map(|p| p.method.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let shown = names.iter().take(6).copied().collect::<Vec<_>>().join(", ");
+        let more = if names.len() > 6 {
+            format!(" and {} more", names.len() - 6)
+        } else {
+            String::new()
+        };
+        reasons.push((
+            if unrestricted {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            format!("enables privilege escalation ({shown}{more})"),
+            analysis
+                .privilege_escalation
+                .iter()
+                .flat_map(|p| p.statements.iter().copied())
+                .collect(),
+        ));
+    }
+    if !analysis.passrole_star.is_empty() {
+        reasons.push((
+            Severity::Medium,
+            "allows `iam:PassRole` on every role without an `iam:PassedToService` limit".to_owned(),
+            analysis.passrole_star.clone(),
+        ));
+    }
+    if !analysis.mfa_missing.is_empty() {
+        let mut actions: Vec<&str> = analysis
+            .mfa_missing
+            .iter()
+            .map(|h| h.action.as_str())
+            .collect();
+        actions.sort_unstable();
+        actions.dedup();
+        let shown = actions
+            .iter()
+            .take(5)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if actions.len() > 5 {
+            format!(" and {} more", actions.len() - 5)
+        } else {
+            String::new()
+        };
+        reasons.push((
+            Severity::Low,
+            format!("allows sensitive actions without an MFA condition ({shown}{more})"),
+            analysis.mfa_missing.iter().map(|h| h.statement).collect(),
+        ));
+    }
+    let Some(severity) = reasons.iter().map(|(s, _, _)| *s).max() else {
+        return Ok(None);
+    };
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
+    // Administrator access implies everything else; below that, missing MFA is noise next to a real grant.
+    if analysis.is_admin {
+        reasons.truncate(1);
+    } else if severity >= Severity::High {
+        reasons.retain(|(s, _, _)| *s > Severity::Low);
+    }
+    let mut statements: Vec<usize> = reasons
+        .iter()
+        .flat_map(|(_, _, s)| s.iter().copied())
+        .collect();
+    statements.sort_unstable();
+    statements.dedup();
+    let evidence = doc
+        .statements
+        .iter()
+        .filter(|s| statements.contains(&s.index))
+        .map(|s| evidence(format!("{prefix}.{}", s.path()), s.to_json(&decoded)))
+        .collect();
+    Ok(Some(DocumentRisk {
+        severity,
+        reasons: reasons.into_iter().map(|(_, r, _)| r).collect(),
+        evidence,
+        analysis,
+    }))
+}
+
+/// An info finding for a successful call whose policy document our parser could not read: AWS accepted it,
+/// so the gap is ours, and the user should look at the document by hand.
+pub fn unreadable(
+    meta: &'static crate::meta::RuleMeta,
+    record: &trailguard_event::Record<'_>,
+    resource: &str,
+    error: &str,
+) -> crate::Finding {
+    let mut finding = super::common::finding_for(meta, record, Severity::Info);
+    finding.message = format!(
+        "The policy document of `{resource}` could not be analysed ({error}); review it by hand."
+    );
+    finding
+        .notes
+        .push(format!("policy document not analysed: {error}"));
+    finding.fix.summary = "Review the policy document in the record by hand.".to_owned();
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_is_critical_with_the_statement_as_evidence() {
+        let risk = assess(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            "requestParameters.policyDocument",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(risk.severity, Severity::Critical);
+        assert!(risk.reasons[0].contains("administrator"));
+        assert_eq!(
+            risk.evidence[0].path,
+            "requestParameters.policyDocument.Statement[1]"
+        );
+        assert_eq!(risk.evidence[0].value["Action"], "*");
+    }
+
+    #[test]
+    fn url_encoded_iam_wildcard_is_high_and_narrow_reads_are_clean() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22iam%3A*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
+        let risk = assess(encoded, "p").unwrap().unwrap();
+        assert_eq!(risk.severity, Severity::High);
+        assert!(
+            risk.reasons.iter().any(|r| r.contains("iam:*")),
+            "{:?}",
+            risk.reasons
+        );
+        let clean = assess(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::reports/*"}]}"#,
+            "p",
+        )
+        .unwrap();
+        assert!(clean.is_none());
+        assert!(assess("{not json", "p").is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! CT009 login-profile-for-another-user: CreateLoginProfile / UpdateLoginProfile for a user other than the caller.
+
+use trailguard_event::Record;
+
+use super::common::{
+    caller_iam_user, describe_caller, evidence, finding_for, request_field, sh, user_arn,
+};
+use crate::engine::{CloudTrailRule, EventContext};
+use crate::finding::{Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::remediation::FixAction;
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT009",
+    name: "login-profile-for-another-user",
+    title: "Console password set for another user",
+    family: Family::Cloudtrail,
+    severity: Severity::High,
+    attack: &["T1098", "T1078.004"],
+    compliance: &[],
+    events: &[
+        ("iam.amazonaws.com", "CreateLoginProfile"),
+        ("iam.amazonaws.com", "UpdateLoginProfile"),
+    ],
+    kb_entries: &["CreateLoginProfile", "UpdateLoginProfile"],
+    doc: RuleDoc {
+        what: "`CreateLoginProfile` (gives a user a console password) or `UpdateLoginProfile` (changes it) where \
+               the target user is not the caller. A password created without `passwordResetRequired` is called \
+               out, because the person who set it keeps knowing it.",
+        why: "Setting a console password for another user lets the caller sign in as that user: persistence \
+              through a second identity (Stratus Red Team `iam-create-user-login-profile`) or privilege \
+              escalation when the target holds more rights than the caller (`iam-update-user-login-profile`). \
+              Both are in the published lists of IAM privilege-escalation methods.",
+        example: "IAM user `christophe` calls `aws iam update-login-profile --user-name admin-alice --password ...`.",
+        fix: "For a created profile: delete it unless the user asked for console access. For a changed password: \
+              force a reset and tell the real owner; check the user's console sign-ins (`ConsoleLogin`) since. \
+              Allow `iam:CreateLoginProfile` and `iam:UpdateLoginProfile` only on `${aws:username}` or to an \
+              identity-admin role.",
+        references: &[
+            "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateLoginProfile.html",
+            "https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateLoginProfile.html",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.privilege-escalation.iam-update-user-login-profile/",
+        ],
+    },
+};
+
+/// Flags console passwords set for a user other than the caller.
+#[derive(Debug, Default)]
+pub struct LoginProfileForAnotherUser;
+
+impl CloudTrailRule for LoginProfileForAnotherUser {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+        let params = record.request_parameters();
+        let Some(target) = request_field(params.as_ref(), "userName") else {
+            return;
+        };
+        if caller_iam_user(record) == Some(target.as_str()) {
+            return;
+        }
+        let creating = record.event_name == "CreateLoginProfile";
+        let reset_required = params
+            .as_ref()
+            .and_then(|p| p.get("passwordResetRequired"))
+            .and_then(serde_json::Value::as_bool);
+        let mut finding = finding_for(&META, record, META.severity);
+        finding.id = crate::Finding::stable_id(&[
+            META.code,
+            record.event_id.as_deref().unwrap_or(&record.event_time),
+            &target,
+        ]);
+        let who = describe_caller(&EventContext::from_record(record));
+        let action = if creating {
+            "create a console password for"
+        } else {
+            "change the console password of"
+        };
+        finding.message = if record.is_error() {
+            format!("{who} tried to {action} user `{target}`; the call failed.")
+        } else {
+            let done = if creating {
+                "created a console password for"
+            } else {
+                "changed the console password of"
+            };
+            let mut m = format!("{who} {done} user `{target}`");
+            if reset_required != Some(true) {
+                m.push_str(
+                    " without requiring a reset at next sign-in, so the caller knows the password",
+                );
+            }
+            m.push('.');
+            m
+        };
+        finding.resource = Some(Resource {
+            kind: "AwsIamUser".to_owned(),
+            id: user_arn(record.account_id(), &target),
+            name: Some(target.clone()),
+        });
+        finding
+            .evidence
+            .push(evidence("requestParameters.userName", target.as_str()));
+        if let Some(reset) = reset_required {
+            finding
+                .evidence
+                .push(evidence("requestParameters.passwordResetRequired", reset));
+        }
+        let user = sh(&target).into_owned();
+        if record.is_error() {
+            finding.fix.summary =
+                "Nothing changed; find out why this principal tried to.".to_owned();
+        } else if creating {
+            finding.fix.summary =
+                format!("Delete the console password of `{target}` unless the user asked for console access.");
+            finding.fix.commands = vec![format!("aws iam delete-login-profile --user-name {user}")];
+            finding
+                .fix
+                .actions
+                .push(FixAction::DeleteLoginProfile { user_name: target });
+        } else {
+            finding.fix.summary = format!(
+                "Force `{target}` to choose a new password at next sign-in and tell the account owner."
+            );
+            finding.fix.commands = vec![format!(
+                "aws iam update-login-profile --user-name {user} --password-reset-required"
+            )];
+            finding
+                .fix
+                .actions
+                .push(FixAction::RequirePasswordReset { user_name: target });
+        }
+        out.push(finding);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{check, TestEvent};
+
+    #[test]
+    fn creating_a_password_for_another_user_is_flagged_with_a_delete_fix() {
+        let e = TestEvent::iam("CreateLoginProfile")
+            .request(r#"{"passwordResetRequired":false,"userName":"stratus-red-team-login-profile-user"}"#)
+            .response(r#"{"loginProfile":{"createDate":"Aug 1, 2024 1:42:21 PM","passwordResetRequired":false,"userName":"stratus-red-team-login-profile-user"}}"#);
+        let f = &check(&LoginProfileForAnotherUser, &e)[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.message.contains("caller knows the password"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            f.fix.commands,
+            vec!["aws iam delete-login-profile --user-name stratus-red-team-login-profile-user"]
+        );
+        assert!(matches!(
+            f.fix.actions[0],
+            FixAction::DeleteLoginProfile { .. }
+        ));
+    }
+
+    #[test]
+    fn changing_another_users_password_forces_a_reset() {
+        let e = TestEvent::iam("UpdateLoginProfile").request(r#"{"userName":"admin-alice"}"#);
+        let f = &check(&LoginProfileForAnotherUser, &e)[0];
+        assert_eq!(
+            f.fix.commands,
+            vec!["aws iam update-login-profile --user-name admin-alice --password-reset-required"]
+        );
+        assert!(matches!(
+            f.fix.actions[0],
+            FixAction::RequirePasswordReset { .. }
+        ));
+    }
+
+    #[test]
+    fn own_password_changes_are_ignored_and_denials_are_attempts() {
+        let own = TestEvent::iam("UpdateLoginProfile").request(r#"{"userName":"christophe"}"#);
+        assert!(check(&LoginProfileForAnotherUser, &own).is_empty());
+        let denied = TestEvent::iam("CreateLoginProfile")
+            .request(r#"{"userName":"bob"}"#)
+            .denied();
+        let f = &check(&LoginProfileForAnotherUser, &denied)[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f.fix.actions.is_empty());
+    }
+}

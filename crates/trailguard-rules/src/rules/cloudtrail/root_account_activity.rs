@@ -1,0 +1,476 @@
+//! CT014 root-account-activity: calls made by the root user, except AWS-internal noise, grouped into one
+//! finding per root session. A sequence rule, so a console session of hundreds of calls is one finding.
+
+use std::collections::{BTreeMap, HashMap};
+
+use trailguard_event::Record;
+
+use super::common::{describe_caller, evidence, finding_from_event, sh};
+use crate::engine::{Observation, SequenceRule, ANY_EVENT};
+use crate::finding::{Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::remediation::FixAction;
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT014",
+    name: "root-account-activity",
+    title: "Root user activity",
+    family: Family::Cloudtrail,
+    severity: Severity::High,
+    attack: &["T1078.004"],
+    compliance: &["CIS-1.7", "CIS-4.3", "CloudWatch.1"],
+    events: &[ANY_EVENT],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "Any event whose `userIdentity.type` is `Root`, following the CIS 4.3 metric filter: events with \
+               `userIdentity.invokedBy` set (an AWS service acting on the root user's behalf, e.g. \
+               `support.amazonaws.com`) and events of type `AwsServiceEvent` are left out as AWS-internal noise. \
+               Read-only calls are **medium**, changes **high**, and a few calls are **critical**: creating \
+               root access keys, removing the root MFA device, changing the root password (`PasswordUpdated`) \
+               and root console sign-in without MFA. A failed root sign-in (`ConsoleLogin: Failure`) is \
+               reported as an attempt. Calls are grouped per root session (the same credentials, or the same \
+               address for sign-ins, with no gap over an hour): one finding per session, at the severity of its \
+               worst call, listing every call made with its count.",
+        why: "The root user cannot be limited by IAM policies or permission boundaries and can close the \
+              account. AWS and CIS recommend locking it away and using it only for the handful of tasks that \
+              need it; any other use is either a process failure or a compromise. Root access keys in \
+              particular must not exist (CIS 1.4).",
+        example: "The root user signs in to the console and calls `CreateAccessKey`.",
+        fix: "Confirm the activity with the account owner. If it was not expected, change the root password, \
+              rotate or enable MFA (hardware key), delete any root access keys and review everything the session \
+              did. Prevent future use with an SCP that denies the root user in member accounts, or centralised \
+              root access management.",
+        references: &[
+            "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html",
+            "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html",
+            "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html",
+        ],
+    },
+};
+
+/// Root calls treated as critical, because they create or strip root credentials.
+const CRITICAL_ROOT_EVENTS: &[&str] = &[
+    "CreateAccessKey",
+    "PasswordUpdated",
+    "DeactivateMFADevice",
+    "DeleteVirtualMFADevice",
+    "UpdateLoginProfile",
+    "CreateLoginProfile",
+];
+
+/// A session ends after this long without a call.
+pub const SESSION_GAP_MS: i64 = 60 * 60 * 1000;
+/// How many distinct calls a finding lists by name.
+const NAMES_CAP: usize = 40;
+/// `kind` bit set on observations of failed calls.
+const FAILED: u8 = 0x10;
+/// `kind` bit set on a console sign-in without MFA.
+const NO_MFA_LOGIN: u8 = 0x20;
+
+fn severity_code(severity: Severity) -> u8 {
+    severity as u8
+}
+
+fn severity_from_code(code: u8) -> Severity {
+    match code & 0x0f {
+        0 => Severity::Info,
+        1 => Severity::Low,
+        2 => Severity::Medium,
+        3 => Severity::High,
+        _ => Severity::Critical,
+    }
+}
+
+/// Groups the root user's calls into sessions.
+#[derive(Debug, Default)]
+pub struct RootAccountActivity;
+
+impl SequenceRule for RootAccountActivity {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        let identity = &record.user_identity;
+        if !identity.is_root() {
+            return None;
+        }
+        // CIS 4.3: skip calls AWS services make on the root user's behalf and service events.
+        if identity
+            .invoked_by
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+            || record.event_type.as_deref() == Some("AwsServiceEvent")
+        {
+            return None;
+        }
+        let event_name = record.event_name.as_ref();
+        // A failed root sign-in carries no errorCode, only `ConsoleLogin: Failure`: still an attempt.
+        let failed_login = event_name == "ConsoleLogin"
+            && record
+                .response_elements()
+                .and_then(|r| r.get("ConsoleLogin")?.as_str().map(|v| v == "Failure"))
+                .unwrap_or(false);
+        let login_without_mfa = event_name == "ConsoleLogin"
+            && !failed_login
+            && record
+                .additional_event_data()
+                .and_then(|d| {
+                    d.get("MFAUsed")?
+                        .as_str()
+                        .map(|v| !v.eq_ignore_ascii_case("yes"))
+                })
+                .unwrap_or(false);
+        let severity = if CRITICAL_ROOT_EVENTS.contains(&event_name) || login_without_mfa {
+            Severity::Critical
+        } else if record.read_only == Some(true) {
+            Severity::Medium
+        } else {
+            META.severity
+        };
+        let failed = failed_login || record.is_error();
+        let mut kind = severity_code(severity);
+        if failed {
+            kind |= FAILED;
+        }
+        if login_without_mfa {
+            kind |= NO_MFA_LOGIN;
+        }
+        let account = record.account_id().unwrap_or("");
+        // Console calls use short-lived ASIA keys that change; the sign-in itself has none: fall back to the
+        // address so a sign-in and the calls after it from the same place form one session.
+        let credential = identity
+            .access_key_id
+            .as_deref()
+            .filter(|k| !k.is_empty() && !k.starts_with("ASIA"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!(
+                    "ip:{}",
+                    record.source_ip_address.as_deref().unwrap_or("unknown")
+                )
+            });
+        let session = format!(
+            "{account}|{credential}|{}",
+            if failed { "failed" } else { "ok" }
+        );
+        let call = format!(
+            "{}:{event_name}",
+            record.event_source.trim_end_matches(".amazonaws.com")
+        );
+        let root_key = if event_name == "CreateAccessKey" && !failed {
+            record
+                .response_elements()
+                .and_then(|r| {
+                    r.pointer("/accessKey/accessKeyId")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mut observation = Observation::new(record, kind, 0, &session, &call, &root_key)?;
+        if failed_login && observation.event.error_code.is_none() {
+            observation.event.error_code = Some(
+                record
+                    .error_message
+                    .as_deref()
+                    .unwrap_or("Failed authentication")
+                    .to_owned(),
+            );
+        }
+        Some(observation)
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+        let mut sessions: HashMap<&str, Session<'_>> = HashMap::new();
+        for (n, obs) in observations.iter().enumerate() {
+            if n % 1024 == 0 {
+                sessions.retain(|_, session| {
+                    if obs.at - session.last.at > SESSION_GAP_MS {
+                        out.push(session.finding());
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+            match sessions.get_mut(obs.principal.as_ref()) {
+                Some(session) if obs.at - session.last.at <= SESSION_GAP_MS => session.add(obs),
+                Some(session) => {
+                    out.push(session.finding());
+                    *session = Session::new(obs);
+                }
+                None => {
+                    sessions.insert(&obs.principal, Session::new(obs));
+                }
+            }
+        }
+        for session in sessions.values() {
+            out.push(session.finding());
+        }
+    }
+}
+
+/// One root session: calls with no gap over [`SESSION_GAP_MS`].
+struct Session<'o> {
+    first: &'o Observation,
+    last: &'o Observation,
+    /// The first call of the highest severity: the finding is about it.
+    worst: &'o Observation,
+    count: u64,
+    calls: BTreeMap<&'o str, u64>,
+    other_calls: u64,
+    root_keys: Vec<&'o str>,
+    login_without_mfa: bool,
+}
+
+impl<'o> Session<'o> {
+    fn new(obs: &'o Observation) -> Session<'o> {
+        let mut session = Session {
+            first: obs,
+            last: obs,
+            worst: obs,
+            count: 0,
+            calls: BTreeMap::new(),
+            other_calls: 0,
+            root_keys: Vec::new(),
+            login_without_mfa: false,
+        };
+        session.add(obs);
+        session
+    }
+
+    fn add(&mut self, obs: &'o Observation) {
+        self.count += 1;
+        self.last = obs;
+        if severity_from_code(obs.kind) > severity_from_code(self.worst.kind) {
+            self.worst = obs;
+        }
+        if self.calls.len() < NAMES_CAP || self.calls.contains_key(obs.subject.as_ref()) {
+            *self.calls.entry(&obs.subject).or_default() += 1;
+        } else {
+            self.other_calls += 1;
+        }
+        if !obs.detail.is_empty() {
+            self.root_keys.push(&obs.detail);
+        }
+        self.login_without_mfa |= obs.kind & NO_MFA_LOGIN != 0;
+    }
+
+    fn finding(&self) -> Finding {
+        let event = &self.worst.event;
+        let failed = self.worst.kind & FAILED != 0;
+        let mut finding = finding_from_event(&META, event, severity_from_code(self.worst.kind));
+        finding.id = Finding::stable_id(&[
+            META.code,
+            &self.first.principal,
+            self.first
+                .event
+                .event_id
+                .as_deref()
+                .unwrap_or(&self.first.event.event_time),
+        ]);
+        let account = event
+            .account
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
+        let who = describe_caller(event);
+        let list = self
+            .calls
+            .iter()
+            .map(|(call, n)| {
+                if *n > 1 {
+                    format!("{call} ×{n}")
+                } else {
+                    (*call).to_owned()
+                }
+            })
+            .chain((self.other_calls > 0).then(|| format!("{} more", self.other_calls)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let single = self.count == 1;
+        finding.message = match (failed, single) {
+            (true, true) if event.event_name == "ConsoleLogin" => {
+                format!("{who} failed to sign in to the console of account {account}.")
+            }
+            (true, true) => {
+                format!("{who} tried to call {list} in account {account}; the call failed.")
+            }
+            (true, false) => format!(
+                "{who} made {} failed calls in account {account} between {} and {}: {list}.",
+                self.count, self.first.event.event_time, self.last.event.event_time
+            ),
+            (false, true) => format!("{who} called {list} in account {account}."),
+            (false, false) => format!(
+                "{who} made {} calls in account {account} between {} and {}: {list}.",
+                self.count, self.first.event.event_time, self.last.event.event_time
+            ),
+        };
+        if self.login_without_mfa {
+            finding
+                .message
+                .push_str(" The root user signed in without MFA.");
+        }
+        finding.resource = Some(Resource {
+            kind: "AwsAccount".to_owned(),
+            id: account,
+            name: None,
+        });
+        finding.evidence.push(evidence("userIdentity.type", "Root"));
+        if let Some(key) = &event.actor.access_key_id {
+            finding
+                .evidence
+                .push(evidence("userIdentity.accessKeyId", key.as_str()));
+        }
+        if !single {
+            finding.evidence.push(evidence("calls", self.count));
+            finding.evidence.push(evidence(
+                "eventNames",
+                serde_json::to_value(&self.calls).unwrap_or_default(),
+            ));
+            finding.evidence.push(evidence(
+                "firstEventID",
+                self.first.event.event_id.clone().unwrap_or_default(),
+            ));
+        }
+        finding.fix.summary = "Confirm the root activity with the account owner; if unexpected, secure the root user \
+                               (new password, MFA, no access keys) and review the session."
+            .to_owned();
+        finding.fix.commands = vec![
+            "aws iam get-account-summary --query 'SummaryMap.[AccountAccessKeysPresent,AccountMFAEnabled]'".to_owned(),
+            "aws iam generate-credential-report && aws iam get-credential-report --query Content --output text | base64 -d | head -2".to_owned(),
+        ];
+        for key in &self.root_keys {
+            finding
+                .evidence
+                .push(evidence("responseElements.accessKey.accessKeyId", *key));
+            finding.fix.commands.push(format!(
+                "aws iam update-access-key --access-key-id {} --status Inactive  # run as root",
+                sh(key)
+            ));
+        }
+        finding.fix.actions.push(FixAction::Manual {
+            description:
+                "Confirm root activity with the account owner; secure the root user if unexpected."
+                    .to_owned(),
+        });
+        finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent, IAM_USER, ROOT};
+
+    fn run(events: &[TestEvent]) -> Vec<Finding> {
+        run_sequence(Box::new(RootAccountActivity), events)
+    }
+
+    #[test]
+    fn root_changes_are_high_and_reads_medium() {
+        let write = TestEvent::new("s3.amazonaws.com", "PutBucketPolicy")
+            .identity(ROOT)
+            .request(r#"{"bucketName":"logs","bucketPolicy":{}}"#);
+        let f = &run(&[write.clone()])[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.message.contains("called s3:PutBucketPolicy"),
+            "{}",
+            f.message
+        );
+        let read = write.read_only(true);
+        assert_eq!(run(&[read])[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn a_session_is_one_finding_at_its_worst_call() {
+        let calls: Vec<TestEvent> = (0..5)
+            .map(|i| {
+                TestEvent::new("s3.amazonaws.com", "ListBuckets")
+                    .identity(ROOT)
+                    .read_only(true)
+                    .time(&format!("2024-08-01T13:{:02}:00Z", 10 + i))
+                    .id(&format!("list-{i}"))
+            })
+            .chain(std::iter::once(
+                TestEvent::iam("CreateAccessKey")
+                    .identity(ROOT)
+                    .request("{}")
+                    .time("2024-08-01T13:20:00Z")
+                    .id("root-key")
+                    .response(r#"{"accessKey":{"accessKeyId":"AKIAROOTKEY000000001","createDate":"Aug 1, 2024 1:33:28 PM","status":"Active"}}"#),
+            ))
+            .collect();
+        let findings = run(&calls);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.event_id.as_deref(), Some("root-key"));
+        assert!(f.message.contains("made 6 calls"), "{}", f.message);
+        assert!(f.message.contains("s3:ListBuckets ×5"), "{}", f.message);
+        assert!(f
+            .fix
+            .commands
+            .iter()
+            .any(|c| c.contains("AKIAROOTKEY000000001")));
+        // Two hours later: a new session.
+        let mut later = calls.clone();
+        later.push(
+            TestEvent::new("s3.amazonaws.com", "ListBuckets")
+                .identity(ROOT)
+                .read_only(true)
+                .time("2024-08-01T15:30:00Z")
+                .id("list-late"),
+        );
+        assert_eq!(run(&later).len(), 2);
+    }
+
+    #[test]
+    fn root_console_login_without_mfa_is_critical() {
+        let e = TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
+            .identity(r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":""}"#)
+            .event_type("AwsConsoleSignIn")
+            .response(r#"{"ConsoleLogin":"Success"}"#)
+            .additional(r#"{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"No"}"#);
+        let f = &run(&[e])[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(f.message.contains("without MFA"));
+    }
+
+    #[test]
+    fn non_root_service_invoked_and_service_events_are_ignored() {
+        let user = TestEvent::iam("CreateUser").identity(IAM_USER);
+        let invoked = TestEvent::iam("CreateServiceLinkedRole").identity(
+            r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","invokedBy":"support.amazonaws.com"}"#,
+        );
+        let service_event = TestEvent::iam("CreateUser")
+            .identity(ROOT)
+            .event_type("AwsServiceEvent");
+        assert!(run(&[user, invoked, service_event]).is_empty());
+    }
+
+    #[test]
+    fn denied_root_calls_are_an_attempt_session_apart_from_successes() {
+        let denied = TestEvent::iam("CreateUser")
+            .identity(ROOT)
+            .request(r#"{"userName":"x"}"#)
+            .id("denied")
+            .denied();
+        let ok = TestEvent::iam("ListUsers")
+            .identity(ROOT)
+            .read_only(true)
+            .id("ok");
+        let findings = run(&[denied, ok]);
+        assert_eq!(findings.len(), 2);
+        let attempt = findings
+            .iter()
+            .find(|f| f.event_id.as_deref() == Some("denied"))
+            .unwrap();
+        assert_eq!(attempt.severity, Severity::Medium);
+        assert!(attempt.title.starts_with("Attempted:"));
+    }
+}

@@ -1,0 +1,99 @@
+//! PC001: the document is not a valid IAM policy (not JSON, or JSON missing required elements).
+
+use trailguard_policy::input::NamedPolicy;
+use trailguard_policy::json::LineIndex;
+use trailguard_policy::ParseError;
+
+use crate::finding::{Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+
+pub const META: RuleMeta = RuleMeta {
+    code: "PC001",
+    name: "policy-malformed",
+    title: "Policy document is malformed",
+    family: Family::Policy,
+    severity: Severity::Medium,
+    attack: &[],
+    compliance: &[],
+    events: &[],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "A policy that cannot be read: invalid JSON, a missing `Statement`, `Effect` or `Action`, an `Effect` other than `Allow`/`Deny`, both `Action` and `NotAction`, or a value of the wrong shape. The finding gives the JSON path (e.g. `Statement[2].Condition`) and the line and column.",
+        why: "IAM rejects such a document, so a deployment that carries it fails; when a tool silently repairs it, what is in force differs from what was reviewed.",
+        example: "```json\n{\"Version\": \"2012-10-17\", \"Statement\": {\"Effect\": \"Allow\", \"Resource\": \"*\"}}\n```\nhas no `Action`.",
+        fix: "Correct the element named in the message; validate with `aws accessanalyzer validate-policy --policy-type IDENTITY_POLICY --policy-document file://policy.json`.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"],
+    },
+};
+
+/// The finding for a policy that could not be parsed.
+pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseError) -> Finding {
+    let offset = policy.file_offset_of(err.offset);
+    let (line, column) = lines.line_col(offset);
+    let path = policy.path_in_file(&err.path);
+    Finding {
+        id: Finding::stable_id(&[META.code, file, &policy.name, &err.path]),
+        rule_id: META.code.to_owned(),
+        rule_name: META.name.to_owned(),
+        title: META.title.to_owned(),
+        severity: META.severity,
+        source: FindingSource::Policy,
+        outcome: Outcome::Success,
+        message: if err.path.is_empty() {
+            format!("{} is not a valid policy: {}.", policy.name, err.message)
+        } else {
+            format!("{} is not a valid policy: {} at `{}`.", policy.name, err.message, err.path)
+        },
+        event_time: None,
+        event_name: None,
+        event_source: None,
+        event_id: None,
+        account: None,
+        region: None,
+        actor: None,
+        resource: Some(Resource {
+            kind: "PolicyDocument".to_owned(),
+            id: policy.arn.clone().unwrap_or_else(|| format!("{file}#{}", policy.path_in_file(""))),
+            name: Some(policy.name.clone()),
+        }),
+        evidence: vec![Evidence {
+            path: path.clone(),
+            value: serde_json::Value::String(err.message.clone()),
+        }],
+        attack: Vec::new(),
+        compliance: Vec::new(),
+        fix: Fix {
+            summary: META.doc.fix.to_owned(),
+            ..Fix::default()
+        },
+        notes: Vec::new(),
+        location: Some(Location {
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            json_path: Some(path),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::policy::testkit::codes;
+
+    #[test]
+    fn reports_path_and_position() {
+        let f = codes("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Resource\": \"*\"}\n  ]\n}", "PC001");
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("missing `Action`"), "{}", f[0].message);
+        let loc = f[0].location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column, loc.json_path.as_deref()), (Some(4), Some(5), Some("Statement[0]")));
+    }
+
+    #[test]
+    fn not_json_at_all() {
+        let f = codes("not json", "PC001");
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("invalid JSON"));
+        assert!(codes(r#"{"Version":"2012-10-17","Statement":[]}"#, "PC001").is_empty());
+    }
+}

@@ -1,0 +1,125 @@
+//! PC022: statements or action entries already covered by others.
+
+use trailguard_policy::analysis::statement_actions;
+use trailguard_policy::catalog::{ActionSet, Catalog};
+use trailguard_policy::Statement;
+
+use crate::finding::{Finding, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rules::policy::PolicyContext;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "PC022",
+    name: "redundant-statement",
+    title: "Redundant statement or action",
+    family: Family::Policy,
+    severity: Severity::Info,
+    attack: &[],
+    compliance: &[],
+    events: &[],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "A statement whose actions and resources are wholly covered by another unconditional statement of the same effect, or an action entry covered by another entry of the same statement (`s3:GetObject` next to `s3:*`).",
+        why: "Redundancy hides the real scope: removing the narrow entry during a review changes nothing, while it looks like a restriction. Policies also have a size limit (6,144 characters for managed policies).",
+        example: "```json\n{\"Effect\": \"Allow\", \"Action\": [\"s3:*\", \"s3:GetObject\"], \"Resource\": \"*\"}\n```",
+        fix: "Delete the covered statement or entry, or narrow the broader one if it was not meant to cover it.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"],
+    },
+};
+
+fn plain(s: &Statement) -> bool {
+    !s.has_conditions() && !s.action.negated && s.principal.is_none() && s.resource.as_ref().is_none_or(|r| !r.negated)
+}
+
+fn is_subset(a: &ActionSet, b: &ActionSet) -> bool {
+    let mut rest = a.clone();
+    rest.difference_with(b);
+    rest.is_empty()
+}
+
+fn resources_covered(inner: &Statement, outer: &Statement) -> bool {
+    match (&inner.resource, &outer.resource) {
+        (_, None) => true,
+        (None, Some(o)) => o.is_star(),
+        (Some(i), Some(o)) => o.is_star() || i.patterns.iter().all(|p| o.patterns.contains(p)),
+    }
+}
+
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+    let catalog = Catalog::get();
+    let statements = &ctx.document.statements;
+    let sets: Vec<ActionSet> = statements.iter().map(|s| statement_actions(catalog, s)).collect();
+    for (i, s) in statements.iter().enumerate() {
+        // Entries of one statement covered by another entry of it.
+        if !s.action.negated {
+            let entry_sets: Vec<ActionSet> = s
+                .action
+                .patterns
+                .iter()
+                .map(|p| {
+                    let mut set = ActionSet::new();
+                    catalog.expand_set(&p.raw, &mut set);
+                    set
+                })
+                .collect();
+            for (j, set) in entry_sets.iter().enumerate() {
+                if set.is_empty() {
+                    continue;
+                }
+                let cover = entry_sets.iter().enumerate().find(|(k, other)| {
+                    *k != j && is_subset(set, other) && (set.len() < other.len() || *k < j)
+                });
+                if let Some((k, _)) = cover {
+                    let element = format!("{}.Action[{j}]", s.path());
+                    let span = s.action.item_spans.get(j).copied().unwrap_or(s.action.span);
+                    out.push(ctx.finding(&META, span, &element, &s.action.patterns[j].raw, format!(
+                        "`{}` is already covered by `{}` in the same statement.",
+                        s.action.patterns[j].raw, s.action.patterns[k].raw
+                    )));
+                }
+            }
+        }
+        if !plain(s) || sets[i].is_empty() {
+            continue;
+        }
+        let cover = statements.iter().enumerate().find(|(j, o)| {
+            *j != i
+                && o.effect == s.effect
+                && !o.has_conditions()
+                && o.principal.is_none()
+                && o.resource.as_ref().is_none_or(|r| !r.negated)
+                && is_subset(&sets[i], &sets[*j])
+                && resources_covered(s, o)
+                // Of two identical statements, report the later one.
+                && (!(is_subset(&sets[*j], &sets[i]) && resources_covered(o, s)) || *j < i)
+        });
+        if let Some((j, o)) = cover {
+            if let Some(f) = ctx.statement_finding(&META, i, "statement", format!(
+                "{} adds nothing: {} already {}s these actions on these resources.",
+                s.path(), o.path(), if s.effect == trailguard_policy::Effect::Allow { "allow" } else { "denie" }
+            )) {
+                let _ = j;
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::policy::testkit::codes;
+
+    #[test]
+    fn covered_entries_and_statements() {
+        let f = codes(r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:*","s3:GetObject"],"Resource":"*"},
+            {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b"},
+            {"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#, "PC022");
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(f[0].message.contains("`s3:GetObject` is already covered by `s3:*`"));
+        assert!(f[1].message.starts_with("Statement[1] adds nothing"));
+        let twins = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#, "PC022");
+        assert_eq!(twins.len(), 1);
+        assert_eq!(twins[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[1]"));
+    }
+}

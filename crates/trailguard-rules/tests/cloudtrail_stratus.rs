@@ -1,0 +1,210 @@
+//! Real-data evidence: the Stratus Red Team detonation logs and the Invictus IR attack dataset in
+//! `../shared/data/cloudtrail/` run through the whole built-in engine. For each technique file we assert
+//! exactly which rule codes fire; techniques outside IAM, logging and sign-in fire none.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::value::RawValue;
+use trailguard_event::Record;
+use trailguard_rules::engine::Engine;
+use trailguard_rules::{Finding, Outcome, Severity};
+
+fn scan_records(engine: &Engine, text: &str) -> Vec<Finding> {
+    let raws: Vec<&RawValue> = serde_json::from_str(text).expect("a JSON array of records");
+    let mut worker = engine.new_worker();
+    for raw in raws {
+        let record = Record::from_raw(raw).expect("a CloudTrail record");
+        worker.visit(&record);
+    }
+    engine.finish(vec![worker])
+}
+
+fn stratus_dir() -> std::path::PathBuf {
+    trailguard_testkit::shared_data().join("cloudtrail/stratus-red-team/docs/detonation-logs")
+}
+
+/// Rule codes each technique must produce; every other technique must produce none.
+fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
+    BTreeMap::from([
+        (
+            "aws.persistence.iam-create-admin-user",
+            vec!["CT005", "CT008", "CT019", "CT020"],
+        ),
+        (
+            "aws.persistence.iam-create-user-login-profile",
+            vec!["CT009"],
+        ),
+        ("aws.persistence.iam-backdoor-user", vec!["CT008"]),
+        ("aws.persistence.iam-backdoor-role", vec!["CT010"]),
+        (
+            "aws.persistence.iam-create-backdoor-role",
+            vec!["CT005", "CT010"],
+        ),
+        (
+            "aws.privilege-escalation.iam-update-user-login-profile",
+            vec!["CT009"],
+        ),
+        ("aws.defense-evasion.cloudtrail-stop", vec!["CT017"]),
+        ("aws.defense-evasion.cloudtrail-delete", vec!["CT017"]),
+        (
+            "aws.defense-evasion.cloudtrail-event-selectors",
+            vec!["CT018"],
+        ),
+        ("aws.defense-evasion.organizations-leave", vec!["CT021"]),
+        (
+            "aws.initial-access.console-login-without-mfa",
+            vec!["CT015"],
+        ),
+        ("aws.persistence.sts-federation-token", vec!["CT023"]),
+    ])
+}
+
+#[test]
+fn each_stratus_technique_fires_exactly_its_rules() {
+    let dir = stratus_dir();
+    let engine = Engine::builtin();
+    let expected = expected();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 35, "only {} technique files", files.len());
+    let mut seen = BTreeSet::new();
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let technique = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let findings = scan_records(&engine, &text);
+        let fired: BTreeSet<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
+        let want: BTreeSet<&str> = expected
+            .get(technique.as_str())
+            .map(|v| v.iter().copied().collect())
+            .unwrap_or_default();
+        if fired != want {
+            mismatches.push(format!("{technique}: expected {want:?}, fired {fired:?}"));
+        }
+        if expected.contains_key(technique.as_str()) {
+            seen.insert(technique);
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(
+        seen.len(),
+        expected.len(),
+        "some expected technique files are missing"
+    );
+}
+
+fn stratus(technique: &str) -> Vec<Finding> {
+    let text = std::fs::read_to_string(stratus_dir().join(format!("{technique}.json"))).unwrap();
+    scan_records(&Engine::builtin(), &text)
+}
+
+#[test]
+fn create_admin_user_findings_carry_real_values() {
+    let findings = stratus("aws.persistence.iam-create-admin-user");
+    let admin = findings.iter().find(|f| f.rule_id == "CT005").unwrap();
+    assert_eq!(admin.severity, Severity::Critical);
+    assert_eq!(
+        admin.event_id.as_deref(),
+        Some("083dc4ad-e264-46bc-a407-d0dd31b58bdc")
+    );
+    assert_eq!(admin.account.as_deref(), Some("229654561268"));
+    let actor = admin.actor.as_ref().unwrap();
+    assert_eq!(actor.access_key_id.as_deref(), Some("AKIAOZUDECYXYM4ONAN4"));
+    assert_eq!(actor.source_ip.as_deref(), Some("075.050.255.67"));
+    assert_eq!(
+        admin.fix.commands,
+        vec!["aws iam detach-user-policy --user-name malicious-iam-user --policy-arn arn:aws:iam::aws:policy/AdministratorAccess"]
+    );
+    let sequence = findings.iter().find(|f| f.rule_id == "CT020").unwrap();
+    assert_eq!(sequence.severity, Severity::Critical);
+    assert!(
+        sequence.message.contains("AKIAXAFZN8JEPF6L682H"),
+        "{}",
+        sequence.message
+    );
+    let key = findings.iter().find(|f| f.rule_id == "CT008").unwrap();
+    assert!(key.fix.commands[0].contains("--access-key-id AKIAXAFZN8JEPF6L682H --status Inactive"));
+}
+
+#[test]
+fn leave_organization_was_denied_and_is_an_attempt() {
+    let findings = stratus("aws.defense-evasion.organizations-leave");
+    assert_eq!(findings.len(), 1);
+    assert!(
+        matches!(&findings[0].outcome, Outcome::Attempt { error_code } if error_code == "AccessDenied")
+    );
+    assert_eq!(findings[0].severity, Severity::Medium);
+    assert!(findings[0].title.starts_with("Attempted:"));
+}
+
+#[test]
+fn backdoor_role_evidence_is_the_external_statement() {
+    let findings = stratus("aws.persistence.iam-backdoor-role");
+    let f = &findings[0];
+    assert_eq!(f.evidence.len(), 1);
+    assert_eq!(
+        f.evidence[0].value["Principal"]["AWS"],
+        "arn:aws:iam::193672423079:root"
+    );
+    assert!(f.message.contains("193672423079"));
+}
+
+#[test]
+fn federation_token_with_admin_session_policy_is_high() {
+    let findings = stratus("aws.persistence.sts-federation-token");
+    assert_eq!(findings[0].severity, Severity::High);
+    assert_eq!(
+        findings[0].resource.as_ref().unwrap().id,
+        "arn:aws:sts::742491224508:federated-user/stratus_red_team"
+    );
+}
+
+#[test]
+fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
+    let dir = trailguard_testkit::shared_data().join("cloudtrail/invictus-ir/CloudTrail");
+    let engine = Engine::builtin();
+    let mut worker = engine.new_worker();
+    let mut records = 0;
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let Ok(doc) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+        else {
+            continue;
+        };
+        let Some(list) = doc.get("Records") else {
+            continue;
+        };
+        let list = serde_json::to_string(list).unwrap();
+        let raws: Vec<&RawValue> = serde_json::from_str(&list).unwrap();
+        for raw in raws {
+            if let Ok(record) = Record::from_raw(raw) {
+                records += 1;
+                worker.visit(&record);
+            }
+        }
+    }
+    assert!(records > 2500, "only {records} records");
+    let findings = engine.finish(vec![worker]);
+    let by_rule: BTreeMap<&str, usize> = findings.iter().fold(BTreeMap::new(), |mut m, f| {
+        *m.entry(f.rule_id.as_str()).or_default() += 1;
+        m
+    });
+    insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
+    for code in [
+        "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021",
+    ] {
+        assert!(
+            by_rule.contains_key(code),
+            "{code} did not fire on the Invictus dataset: {by_rule:?}"
+        );
+    }
+}

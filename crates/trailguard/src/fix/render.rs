@@ -1,0 +1,193 @@
+//! A plan, shown four ways: a diff-like list for review, a shell script of AWS CLI commands, a boto3
+//! script, or JSON. All four come from the same calls, so what is reviewed is what `--apply` runs.
+
+use std::fmt::Write as _;
+
+use super::call::Call;
+use super::plan::{Plan, Reversibility};
+
+/// `-` removes or disables, `+` creates or attaches, `~` changes in place.
+fn marker(call: &Call) -> char {
+    let op = call.api_form().operation;
+    if ["Delete", "Detach", "Remove", "Deactivate", "Stop"]
+        .iter()
+        .any(|p| op.starts_with(p))
+    {
+        '-'
+    } else if ["Create", "Attach", "Put", "Add", "Start"]
+        .iter()
+        .any(|p| op.starts_with(p))
+    {
+        '+'
+    } else {
+        '~'
+    }
+}
+
+fn reversibility_text(r: &Reversibility) -> String {
+    match r {
+        Reversibility::Full => "reversible with `trailguard fix undo`".into(),
+        Reversibility::Partial(why) => format!("partly reversible: {why}"),
+        Reversibility::None(why) => format!("NOT reversible: {why}"),
+    }
+}
+
+pub fn text(plan: &Plan) -> String {
+    let pending = plan.pending_steps().count();
+    let done = plan.steps.len() - pending;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan: {pending} change(s) to make, {done} already in place, {} skipped, {} finding(s) with no automatic fix",
+        plan.skipped.len(),
+        plan.not_fixable
+    );
+    for step in &plan.steps {
+        let _ = writeln!(out);
+        if step.calls.is_empty() {
+            let _ = writeln!(
+                out,
+                "= {}  {}  (already in place)",
+                step.id, step.description
+            );
+            continue;
+        }
+        let _ = writeln!(out, "~ {}  {}", step.id, step.description);
+        let _ = writeln!(out, "    findings: {}", step.finding_ids.join(", "));
+        for call in &step.calls {
+            let _ = writeln!(out, "  {} {}", marker(call), call.to_cli());
+        }
+        let _ = writeln!(out, "    {}", reversibility_text(&step.reversibility));
+        for note in &step.notes {
+            let _ = writeln!(out, "    note: {note}");
+        }
+        if step.prior.is_null() {
+            let _ = writeln!(
+                out,
+                "    note: planned offline; the current state was not read"
+            );
+        }
+    }
+    for skipped in &plan.skipped {
+        let _ = writeln!(
+            out,
+            "\n! skipped ({}): {}",
+            skipped.finding_ids.join(", "),
+            skipped.reason
+        );
+    }
+    if pending > 0 {
+        let _ = writeln!(
+            out,
+            "\nNothing has changed. Run again with --apply to make these changes."
+        );
+    }
+    out
+}
+
+pub fn cli(plan: &Plan) -> String {
+    let mut out = String::from(
+        "#!/usr/bin/env bash\n# trailguard fix plan as AWS CLI commands. Review before running.\nset -euo pipefail\n",
+    );
+    for step in plan.pending_steps() {
+        let _ = writeln!(
+            out,
+            "\n# {} {} (findings: {})",
+            step.id,
+            step.description,
+            step.finding_ids.join(", ")
+        );
+        let _ = writeln!(out, "# {}", reversibility_text(&step.reversibility));
+        for call in &step.calls {
+            let _ = writeln!(out, "{}", call.to_cli());
+        }
+    }
+    out
+}
+
+pub fn python(plan: &Plan) -> String {
+    let mut out = String::from(
+        "#!/usr/bin/env python3\n\"\"\"trailguard fix plan as boto3 calls. Review before running.\"\"\"\nimport boto3\n\n\
+         iam = boto3.client(\"iam\")\ncloudtrail = boto3.client(\"cloudtrail\")\n",
+    );
+    for step in plan.pending_steps() {
+        let _ = writeln!(
+            out,
+            "\n# {} {} (findings: {})",
+            step.id,
+            step.description,
+            step.finding_ids.join(", ")
+        );
+        for call in &step.calls {
+            let _ = writeln!(out, "{}", call.to_python());
+        }
+    }
+    out
+}
+
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::plan::{build, PlanOptions};
+    use trailguard_rules::remediation::{FixAction, PrincipalKind};
+    use trailguard_rules::{Finding, FindingSource, Fix, Outcome, Severity};
+
+    fn finding(id: &str, actions: Vec<FixAction>) -> Finding {
+        Finding {
+            id: id.into(),
+            rule_id: "CT005".into(),
+            rule_name: "privileged-policy-attached".into(),
+            title: "Administrator policy attached".into(),
+            severity: Severity::High,
+            source: FindingSource::Cloudtrail,
+            outcome: Outcome::Success,
+            message: "m".into(),
+            event_time: None,
+            event_name: None,
+            event_source: None,
+            event_id: None,
+            account: None,
+            region: None,
+            actor: None,
+            resource: None,
+            evidence: vec![],
+            attack: vec![],
+            compliance: vec![],
+            fix: Fix {
+                actions,
+                ..Default::default()
+            },
+            notes: vec![],
+            location: None,
+        }
+    }
+
+    #[test]
+    fn offline_plan_renders_in_every_format() {
+        let findings = vec![
+            finding(
+                "tg-attach",
+                vec![FixAction::DetachPolicy {
+                    principal_kind: PrincipalKind::User,
+                    principal_name: "mallory".into(),
+                    policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+                }],
+            ),
+            finding("tg-pw", vec![FixAction::SetCisPasswordPolicy]),
+            finding(
+                "tg-manual",
+                vec![FixAction::Manual {
+                    description: "re-enroll the MFA device".into(),
+                }],
+            ),
+        ];
+        let plan = build(&findings, None, &PlanOptions::default()).unwrap();
+        insta::assert_snapshot!("plan_text", text(&plan));
+        insta::assert_snapshot!("plan_cli", cli(&plan));
+        insta::assert_snapshot!("plan_python", python(&plan));
+    }
+}

@@ -1,0 +1,187 @@
+//! `trailguard findings`: query the findings store that `scan --store` fills.
+//!
+//! Wiring it up takes one variant in `main.rs` (`Findings(store::cli::FindingsArgs)` dispatched to
+//! [`run`]); until then the command is built and tested but not reachable from the command line.
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use anyhow::Context;
+use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+use trailguard_rules::Severity;
+
+use super::{FindingQuery, StoredRun};
+use crate::ui::{self, ColorChoice};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  trailguard findings --store .trailguard/trailguard.db
+  trailguard findings --store .trailguard/trailguard.db --min-severity high --format json
+  trailguard findings --store .trailguard/trailguard.db --runs")]
+pub struct FindingsArgs {
+    /// The store `scan --store` wrote.
+    #[arg(long, value_name = "PATH", default_value = ".trailguard/trailguard.db")]
+    pub store: String,
+
+    /// Only findings at or above this severity.
+    #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+
+    /// Only findings of this rule (code or name).
+    #[arg(long, value_name = "CODE")]
+    pub rule: Option<String>,
+
+    /// Only findings of this account.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// Only findings a given run reported (see --runs); `last` for the latest run.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+
+    /// At most this many findings, worst first.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// List the recorded runs instead of findings.
+    #[arg(long)]
+    pub runs: bool,
+
+    /// Output format for findings (text, json, ocsf, asff).
+    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    pub format: Format,
+
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::from_str(text).map_err(|e| e.to_string())
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    Format::from_str(text).map_err(|e| e.to_string())
+}
+
+#[allow(dead_code)] // Reached once `main.rs` dispatches `trailguard findings` here.
+pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
+    if !args.store.contains("://") && !std::path::Path::new(&args.store).exists() {
+        anyhow::bail!(
+            "no store at `{}`: run `trailguard scan PATH --store {}` first",
+            args.store,
+            args.store
+        );
+    }
+    let store = super::open(&args.store)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.runs {
+        let runs = store.runs(args.limit.unwrap_or(20))?;
+        out.write_all(render_runs(&runs).as_bytes())?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = match args.run.as_deref() {
+        None => None,
+        Some("last") => store.runs(1)?.first().map(|r| r.id),
+        Some(id) => Some(
+            id.parse()
+                .with_context(|| format!("--run `{id}` is not a run number or `last`"))?,
+        ),
+    };
+    let query = FindingQuery {
+        min_severity: args.min_severity,
+        rule_id: args.rule.clone(),
+        account: args.account.clone(),
+        run,
+        since: None,
+        limit: args.limit,
+    };
+    let stored = store.findings(&query)?;
+    let mut summary = RunSummary::new("findings");
+    summary.inputs = vec![args.store.clone()];
+    for item in &stored {
+        summary.count_finding(&item.finding);
+    }
+    let options = OutputOptions {
+        color: args.color.resolve(ui::stdout_is_terminal()),
+        ..OutputOptions::default()
+    };
+    let mut writer = output::new_writer(args.format, Box::new(out), &options);
+    for item in &stored {
+        writer.write(&item.finding)?;
+    }
+    writer.finish(&summary)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per run: id, command, start, duration, findings, inputs.
+pub fn render_runs(runs: &[StoredRun]) -> String {
+    if runs.is_empty() {
+        return "no runs recorded yet\n".to_owned();
+    }
+    let mut text = format!(
+        "{:>5}  {:<8} {:<20} {:>9} {:>8}  {}\n",
+        "run", "command", "started", "records", "findings", "inputs"
+    );
+    for run in runs {
+        let records = run
+            .summary
+            .as_ref()
+            .map_or("-".to_owned(), |s| s.records.to_string());
+        let state = if run.finished_at.is_some() {
+            ""
+        } else {
+            " (unfinished)"
+        };
+        text.push_str(&format!(
+            "{:>5}  {:<8} {:<20} {:>9} {:>8}  {}{}\n",
+            run.id,
+            run.command,
+            run.started_at,
+            records,
+            run.findings,
+            run.inputs.join(", "),
+            state
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_render_one_line_each() {
+        let mut summary = RunSummary::new("scan");
+        summary.records = 384;
+        let runs = vec![
+            StoredRun {
+                id: 2,
+                command: "scan".into(),
+                started_at: "2024-03-02T00:00:00Z".into(),
+                finished_at: None,
+                inputs: vec!["logs".into()],
+                summary: None,
+                findings: 0,
+            },
+            StoredRun {
+                id: 1,
+                command: "scan".into(),
+                started_at: "2024-03-01T00:00:00Z".into(),
+                finished_at: Some("2024-03-01T00:00:01Z".into()),
+                inputs: vec!["samples/cloudtrail".into()],
+                summary: Some(summary),
+                findings: 19,
+            },
+        ];
+        let text = render_runs(&runs);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains("(unfinished)"));
+        assert!(lines[2].contains("384") && lines[2].contains("19"));
+        assert_eq!(render_runs(&[]), "no runs recorded yet\n");
+    }
+}

@@ -1,0 +1,374 @@
+//! Knowledge-base correctness: every entry parses, every required event has one, every example record is
+//! a valid CloudTrail record for its event, and rule ↔ entry links resolve both ways.
+
+mod kb_support;
+
+use std::collections::BTreeSet;
+
+use serde_json::value::RawValue;
+use trailguard_event::Record;
+use trailguard_kb::Kb;
+
+fn kb() -> &'static Kb {
+    let kb = Kb::builtin();
+    let errors: Vec<String> = kb.errors().iter().map(ToString::to_string).collect();
+    assert!(
+        errors.is_empty(),
+        "entries that do not parse:\n{}",
+        errors.join("\n")
+    );
+    kb
+}
+
+#[test]
+fn every_entry_on_disk_is_embedded_and_parses() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../trailguard-kb/entries");
+    let mut on_disk = BTreeSet::new();
+    for service in std::fs::read_dir(&dir).expect("entries dir") {
+        let service = service.expect("dir entry").path();
+        for file in std::fs::read_dir(&service).into_iter().flatten().flatten() {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "md") {
+                let relative = path
+                    .strip_prefix(&dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                on_disk.insert(relative);
+            }
+        }
+    }
+    let embedded: BTreeSet<String> = trailguard_kb::embedded_sources()
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    assert_eq!(
+        on_disk, embedded,
+        "build.rs must embed exactly the files in entries/"
+    );
+    assert!(!on_disk.is_empty());
+    assert_eq!(kb().entries().len(), on_disk.len());
+}
+
+#[test]
+fn every_iam_write_event_has_an_entry() {
+    let data = kb_support::botocore_data();
+    let operations = kb_support::iam_write_operations(&data);
+    // Sanity check on the derivation itself: the IAM API has well over a hundred write operations.
+    assert!(
+        operations.len() >= 100,
+        "only {} IAM write operations derived",
+        operations.len()
+    );
+    assert!(operations.iter().any(|o| o == "CreatePolicyVersion"));
+    assert!(!operations.iter().any(|o| o.starts_with("List")));
+    let kb = kb();
+    let missing: Vec<&String> = operations
+        .iter()
+        .filter(|op| kb.get("iam.amazonaws.com", op).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} IAM write events have no entry in entries/iam/:\n{}",
+        missing.len(),
+        operations.len(),
+        missing
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn every_required_non_iam_event_has_an_entry() {
+    let kb = kb();
+    let missing: Vec<String> = kb_support::REQUIRED_NON_IAM
+        .iter()
+        .filter(|(service, event)| kb.get(&format!("{service}.amazonaws.com"), event).is_none())
+        .map(|(service, event)| format!("{service}/{event}.md"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing non-IAM entries:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// Keys a real management-event record always carries (ConsoleLogin has no `requestParameters` value,
+/// but the key is still there as `null`).
+const RECORD_KEYS: &[&str] = &[
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "requestParameters",
+    "responseElements",
+    "eventID",
+    "readOnly",
+    "eventType",
+    "managementEvent",
+    "recipientAccountId",
+    "eventCategory",
+];
+
+#[test]
+fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
+    let mut problems = Vec::new();
+    for entry in kb().entries() {
+        let text = &entry.sections.example_record;
+        let place = &entry.file;
+        let raw: &RawValue = match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                problems.push(format!("{place}: not JSON: {e}"));
+                continue;
+            }
+        };
+        let record = match Record::from_raw(raw) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{place}: not a CloudTrail record: {e}"));
+                continue;
+            }
+        };
+        if record.event_name != entry.event || record.event_source != entry.source {
+            problems.push(format!(
+                "{place}: record is {}:{}, entry is {}:{}",
+                record.event_source, record.event_name, entry.source, entry.event
+            ));
+        }
+        let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        for key in RECORD_KEYS {
+            if value.get(key).is_none() {
+                problems.push(format!("{place}: record lacks `{key}`"));
+            }
+        }
+        if chrono::DateTime::parse_from_rfc3339(&record.event_time).is_err() {
+            problems.push(format!(
+                "{place}: eventTime `{}` is not RFC 3339",
+                record.event_time
+            ));
+        }
+        if !record
+            .event_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("1."))
+        {
+            problems.push(format!("{place}: eventVersion should be `1.0x`"));
+        }
+        if record.user_identity.identity_type.is_none() {
+            problems.push(format!("{place}: userIdentity.type missing"));
+        }
+        let expected_type = if entry.event == "ConsoleLogin" {
+            "AwsConsoleSignIn"
+        } else {
+            "AwsApiCall"
+        };
+        if record.event_type.as_deref() != Some(expected_type) {
+            problems.push(format!("{place}: eventType should be `{expected_type}`"));
+        }
+        if record.event_category.as_deref() != Some("Management")
+            || record.management_event != Some(true)
+        {
+            problems.push(format!(
+                "{place}: should be a management event (eventCategory Management)"
+            ));
+        }
+        if !record
+            .recipient_account_id
+            .as_deref()
+            .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            problems.push(format!(
+                "{place}: recipientAccountId should be a 12-digit account id"
+            ));
+        }
+        // Fields the entry says matter must be in the record (fields the entry itself calls absent excepted).
+        for field in &entry.sections.fields {
+            let path = field.path.as_str();
+            let checked = [
+                "requestParameters.",
+                "responseElements.",
+                "additionalEventData.",
+                "userIdentity.",
+            ];
+            if !checked.iter().any(|p| path.starts_with(p)) {
+                continue;
+            }
+            if lookup_path(&value, path).is_none()
+                && !field.meaning.to_ascii_lowercase().contains("absent")
+            {
+                problems.push(format!(
+                    "{place}: field `{path}` listed under \"Fields that matter\" is not in the example record \
+                     (say \"absent ...\" in its meaning when it only appears sometimes)"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Follows a dotted path; `name[]` steps into the first element of an array.
+fn lookup_path<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut current = value;
+    for segment in path.split('.') {
+        match segment.strip_suffix("[]") {
+            Some(name) => current = current.get(name)?.as_array()?.first()?,
+            None => current = current.get(segment)?,
+        }
+    }
+    Some(current)
+}
+
+#[test]
+fn lookup_path_walks_objects_and_arrays() {
+    let value = serde_json::json!({"a": {"b": [{"c": 1}]}, "n": null});
+    assert_eq!(lookup_path(&value, "a.b[].c"), Some(&serde_json::json!(1)));
+    assert!(lookup_path(&value, "a.b[].d").is_none());
+    assert!(lookup_path(&value, "a.x").is_none());
+    assert!(lookup_path(&value, "n").is_some());
+}
+
+#[test]
+fn rule_codes_in_entries_exist_and_rules_link_back_to_entries() {
+    let kb = kb();
+    let metas = trailguard_rules::rules::all_metas();
+    let codes: BTreeSet<&str> = metas.iter().map(|m| m.code).collect();
+    let mut problems = Vec::new();
+    for entry in kb.entries() {
+        for code in &entry.rules {
+            if !codes.contains(code.as_str()) {
+                problems.push(format!(
+                    "{}: rules: `{code}` is not a built-in rule",
+                    entry.file
+                ));
+            }
+        }
+    }
+    for meta in &metas {
+        for event in meta.kb_entries {
+            if kb.lookup(event).is_none() {
+                problems.push(format!(
+                    "rule {} links to `{event}`, which has no entry",
+                    meta.code
+                ));
+            }
+        }
+        // A CloudTrail rule's events should list the rule in their entries.
+        for (source, event) in meta.events {
+            if let Some(entry) = kb.get(source, event) {
+                if !entry.rules.iter().any(|c| c == meta.code) {
+                    problems.push(format!(
+                        "{}: rule {} detects this event but `rules:` omits it",
+                        entry.file, meta.code
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} broken link(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn related_events_are_real_event_names() {
+    let data = kb_support::botocore_data();
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    for service in [
+        "iam",
+        "sts",
+        "organizations",
+        "cloudtrail",
+        "accessanalyzer",
+        "signin",
+    ] {
+        let model = kb_support::service_model(&data, service);
+        known.extend(
+            model["operations"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
+    }
+    let kb = kb();
+    known.extend(kb.entries().iter().map(|e| e.event.clone()));
+    // Sign-in events are not API operations; CloudTrail records them under signin.amazonaws.com.
+    known.extend(
+        [
+            "ConsoleLogin",
+            "CheckMfa",
+            "SwitchRole",
+            "ExitRole",
+            "PasswordRecoveryRequested",
+        ]
+        .map(String::from),
+    );
+    let mut problems = Vec::new();
+    for entry in kb.entries() {
+        for related in &entry.related {
+            if !known.contains(related) {
+                problems.push(format!(
+                    "{}: related `{related}` is not an event name",
+                    entry.file
+                ));
+            }
+            if related == &entry.event {
+                problems.push(format!("{}: related lists the entry itself", entry.file));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn flagship_entries_cover_what_the_issue_promises() {
+    let kb = kb();
+    let version = kb
+        .get("iam.amazonaws.com", "CreatePolicyVersion")
+        .expect("CreatePolicyVersion entry");
+    let body = version.body.to_ascii_lowercase();
+    for needle in [
+        "five",
+        "setasdefault",
+        "set-default-policy-version",
+        "delete-policy-version",
+        "roll back",
+    ] {
+        assert!(
+            body.contains(needle),
+            "CreatePolicyVersion entry does not mention `{needle}`"
+        );
+    }
+    let alias = kb
+        .get("iam.amazonaws.com", "CreateAccountAlias")
+        .expect("CreateAccountAlias entry");
+    let body = alias.body.to_ascii_lowercase();
+    for needle in [
+        "iam:createaccountalias",
+        "service control policy",
+        "eventbridge",
+        "metric filter",
+        "put-metric-filter",
+        "put-rule",
+    ] {
+        assert!(
+            body.contains(needle),
+            "CreateAccountAlias entry does not mention `{needle}`"
+        );
+    }
+}

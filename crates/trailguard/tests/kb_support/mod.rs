@@ -1,0 +1,77 @@
+//! Shared helpers for the knowledge-base correctness tests (`kb_*.rs`).
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The non-IAM events the knowledge base must cover, as `(service directory, event name)`.
+pub const REQUIRED_NON_IAM: &[(&str, &str)] = &[
+    ("signin", "ConsoleLogin"),
+    ("sts", "AssumeRole"),
+    ("sts", "AssumeRoleWithSAML"),
+    ("sts", "AssumeRoleWithWebIdentity"),
+    ("sts", "GetFederationToken"),
+    ("sts", "GetSessionToken"),
+    ("organizations", "LeaveOrganization"),
+    ("cloudtrail", "StopLogging"),
+    ("cloudtrail", "DeleteTrail"),
+    ("cloudtrail", "UpdateTrail"),
+    ("cloudtrail", "PutEventSelectors"),
+    ("access-analyzer", "DeleteAnalyzer"),
+    ("access-analyzer", "DeleteArchiveRule"),
+];
+
+/// botocore's `data/` directory (the service models the AWS CLI and boto3 are generated from).
+pub fn botocore_data() -> PathBuf {
+    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{python}`: {e}; botocore is needed for these tests")
+        });
+    assert!(
+        out.status.success(),
+        "botocore is not importable: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        dir.join("iam").is_dir(),
+        "no iam model under {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The newest `service-2.json` of a botocore service directory, parsed (plain or gzipped).
+pub fn service_model(data: &std::path::Path, service: &str) -> serde_json::Value {
+    trailguard_kb::awscli::service_json(data, service).unwrap_or_else(|| {
+        panic!(
+            "no readable botocore model for `{service}` under {}",
+            data.display()
+        )
+    })
+}
+
+/// The IAM write operations CloudTrail records as management events: every operation of the IAM API
+/// that does not start with Get, List, Simulate or Generate.
+pub fn iam_write_operations(data: &std::path::Path) -> Vec<String> {
+    let model = service_model(data, "iam");
+    let ops = model["operations"].as_object().expect("operations object");
+    let mut names: Vec<String> = ops
+        .keys()
+        .filter(|n| {
+            !["Get", "List", "Simulate", "Generate"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
