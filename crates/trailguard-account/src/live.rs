@@ -112,17 +112,28 @@ pub async fn collect_async(
                             .map(|k| AccessKeyMetadata {
                                 user_name: owned(k.user_name()),
                                 access_key_id: owned(k.access_key_id()),
-                                status: k.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                                status: k
+                                    .status()
+                                    .map(|s| s.as_str().to_owned())
+                                    .unwrap_or_default(),
                                 create_date: time(k.create_date()),
                             })
                             .collect(),
                     };
                     raw.insert_json(
-                        format!("{}/{}", snapshot::ACCESS_KEYS_DIR, snapshot::safe_file_name(&user)),
+                        format!(
+                            "{}/{}",
+                            snapshot::ACCESS_KEYS_DIR,
+                            snapshot::safe_file_name(&user)
+                        ),
                         &to_json(&file),
                     );
                 }
-                Err(e) => problem(&mut raw, &format!("iam:ListAccessKeys {user}"), error_text(&e)),
+                Err(e) => problem(
+                    &mut raw,
+                    &format!("iam:ListAccessKeys {user}"),
+                    error_text(&e),
+                ),
             }
         }
     }
@@ -235,10 +246,12 @@ async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
     // IAM is global; an account with no configured region still needs one to sign requests.
     let region = match &options.region {
         Some(region) => Some(Region::new(region.clone())),
-        None => aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(Region::from_static("us-east-1"))
-            .region()
-            .await,
+        None => {
+            aws_config::meta::region::RegionProviderChain::default_provider()
+                .or_else(Region::from_static("us-east-1"))
+                .region()
+                .await
+        }
     };
     loader = loader.region(region);
     loader.load().await
@@ -276,8 +289,9 @@ fn owned(s: Option<&str>) -> String {
 /// The API returns documents URL-encoded; the CLI (and so a snapshot) holds them as JSON objects.
 fn document(text: Option<&str>) -> Value {
     match text {
-        Some(text) => snapshot::decode_policy_document(text)
-            .unwrap_or_else(|| Value::String(text.to_owned())),
+        Some(text) => {
+            snapshot::decode_policy_document(text).unwrap_or_else(|| Value::String(text.to_owned()))
+        }
         None => Value::Null,
     }
 }
@@ -300,7 +314,9 @@ fn attached(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<AttachedPolicy> 
         .collect()
 }
 
-fn boundary(b: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>) -> Option<PermissionsBoundary> {
+fn boundary(
+    b: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>,
+) -> Option<PermissionsBoundary> {
     b.map(|b| PermissionsBoundary {
         permissions_boundary_type: b
             .permissions_boundary_type()
@@ -455,8 +471,10 @@ async fn credential_report(iam: &aws_sdk_iam::Client) -> Result<CredentialReport
 /// Users (not root) that the saved credential report shows with an active key.
 fn users_with_active_keys(report_json: &str) -> Vec<String> {
     let mut raw = RawSnapshot::default();
-    raw.files
-        .insert(snapshot::CREDENTIAL_REPORT.to_owned(), report_json.to_owned());
+    raw.files.insert(
+        snapshot::CREDENTIAL_REPORT.to_owned(),
+        report_json.to_owned(),
+    );
     let parsed = crate::AccountSnapshot::from_raw(&raw);
     parsed
         .credential_report
@@ -523,14 +541,15 @@ async fn server_certificates(iam: &aws_sdk_iam::Client) -> Result<ServerCertific
             .await
             .map_err(|e| error_text(&e))?;
         for c in out.server_certificate_metadata_list() {
-            file.server_certificate_metadata_list.push(ServerCertificate {
-                path: c.path().to_owned(),
-                server_certificate_name: c.server_certificate_name().to_owned(),
-                server_certificate_id: c.server_certificate_id().to_owned(),
-                arn: c.arn().to_owned(),
-                upload_date: time(c.upload_date()),
-                expiration: opt_time(c.expiration()),
-            });
+            file.server_certificate_metadata_list
+                .push(ServerCertificate {
+                    path: c.path().to_owned(),
+                    server_certificate_name: c.server_certificate_name().to_owned(),
+                    server_certificate_id: c.server_certificate_id().to_owned(),
+                    arn: c.arn().to_owned(),
+                    upload_date: time(c.upload_date()),
+                    expiration: opt_time(c.expiration()),
+                });
         }
         match (out.is_truncated(), out.marker()) {
             (true, Some(next)) => marker = Some(next.to_owned()),
@@ -603,9 +622,7 @@ async fn trail_details(client: &aws_sdk_cloudtrail::Client, t: &Trail, raw: &mut
                         data_resources: s
                             .data_resources()
                             .iter()
-                            .map(|d| {
-                                serde_json::json!({"Type": d.r#type(), "Values": d.values()})
-                            })
+                            .map(|d| serde_json::json!({"Type": d.r#type(), "Values": d.values()}))
                             .collect(),
                     })
                     .collect(),

@@ -317,11 +317,14 @@ impl AccountSnapshot {
     /// The id of the access key in credential-report slot `slot` of `user`: the key whose creation time
     /// equals the slot's `last_rotated` time (that is how the report defines it).
     pub fn access_key_id(&self, user: &str, last_rotated: &str) -> Option<&str> {
-        let rotated = crate::time::parse_aws_time(last_rotated)?;
+        // The report has whole seconds; `list-access-keys` may print fractions.
+        let rotated = crate::time::parse_aws_time(last_rotated)?.timestamp();
         self.access_keys
             .get(user)?
             .iter()
-            .find(|k| crate::time::parse_aws_time(&k.create_date) == Some(rotated))
+            .find(|k| {
+                crate::time::parse_aws_time(&k.create_date).map(|t| t.timestamp()) == Some(rotated)
+            })
             .map(|k| k.access_key_id.as_str())
     }
 
@@ -467,7 +470,9 @@ fn decode_documents(details: &mut AuthorizationDetails, problems: &mut Vec<Snaps
                 None => {
                     problems.push(SnapshotProblem {
                         file: AUTHORIZATION_DETAILS.to_owned(),
-                        message: format!("{path}: policy document is neither JSON nor URL-encoded JSON"),
+                        message: format!(
+                            "{path}: policy document is neither JSON nor URL-encoded JSON"
+                        ),
                     });
                     *doc = Value::Null;
                 }
@@ -544,7 +549,10 @@ mod tests {
 
     #[test]
     fn a_missing_file_leaves_its_part_unset_and_no_problem() {
-        let snap = AccountSnapshot::from_raw(&raw(&[(ACCOUNT_ALIASES, r#"{"AccountAliases":["acme-prod"]}"#)]));
+        let snap = AccountSnapshot::from_raw(&raw(&[(
+            ACCOUNT_ALIASES,
+            r#"{"AccountAliases":["acme-prod"]}"#,
+        )]));
         assert_eq!(snap.aliases, Some(vec!["acme-prod".to_owned()]));
         assert!(snap.authorization.is_none());
         assert!(snap.password_policy.is_none());
@@ -561,7 +569,11 @@ mod tests {
         assert_eq!(snap.password_policy, Some(None));
         assert_eq!(snap.problems.len(), 1);
         assert_eq!(snap.problems[0].file, ACCOUNT_ALIASES);
-        assert!(snap.problems[0].message.contains("line 3"), "{}", snap.problems[0]);
+        assert!(
+            snap.problems[0].message.contains("line 3"),
+            "{}",
+            snap.problems[0]
+        );
     }
 
     #[test]
@@ -582,7 +594,10 @@ alice,arn:aws:iam::111122223333:user/alice,2021-01-01T00:00:00+00:00,true,2024-0
         assert!(alice.access_keys()[0].active && !alice.access_keys()[1].active);
         assert_eq!(from_json.account_id.as_deref(), Some("111122223333"));
         assert_eq!(
-            from_json.generated_time().map(crate::time::format_aws_time).as_deref(),
+            from_json
+                .generated_time()
+                .map(crate::time::format_aws_time)
+                .as_deref(),
             Some("2024-06-01T00:00:00+00:00")
         );
 
@@ -605,9 +620,15 @@ alice,arn:aws:iam::111122223333:user/alice,2021-01-01T00:00:00+00:00,true,2024-0
     #[test]
     fn trail_files_are_matched_by_trail_name() {
         let snap = AccountSnapshot::from_raw(&raw(&[
-            (DESCRIBE_TRAILS, r#"{"trailList":[{"Name":"main","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/main","IsMultiRegionTrail":true}]}"#),
+            (
+                DESCRIBE_TRAILS,
+                r#"{"trailList":[{"Name":"main","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/main","IsMultiRegionTrail":true}]}"#,
+            ),
             ("get-trail-status/main.json", r#"{"IsLogging":true}"#),
-            ("get-event-selectors/main.json", r#"{"TrailARN":"x","EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#),
+            (
+                "get-event-selectors/main.json",
+                r#"{"TrailARN":"x","EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#,
+            ),
         ]));
         assert!(snap.trail_status["main"].is_logging);
         assert!(!snap.event_selectors["main"].logs_all_management_events());
@@ -615,8 +636,8 @@ alice,arn:aws:iam::111122223333:user/alice,2021-01-01T00:00:00+00:00,true,2024-0
 
     #[test]
     fn cloudsplaining_example_loads_whole() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/peer-suites/cloudsplaining/example.json");
+        let path =
+            trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             panic!("reference data missing at {}", path.display());
         };

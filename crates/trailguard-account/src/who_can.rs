@@ -79,10 +79,13 @@ impl<'p> ParsedPrincipal<'p> {
         let mut request = Request::new(action, resource)
             .with_principal(&p.arn)
             .with("aws:PrincipalArn", &[&p.arn])
-            .with("aws:PrincipalType", &[match p.kind {
-                PrincipalKind::User => "User",
-                PrincipalKind::Role => "AssumedRole",
-            }])
+            .with(
+                "aws:PrincipalType",
+                &[match p.kind {
+                    PrincipalKind::User => "User",
+                    PrincipalKind::Role => "AssumedRole",
+                }],
+            )
             .treat_missing_as_unknown();
         if p.kind == PrincipalKind::User {
             request = request.with("aws:username", &[&p.name]);
@@ -124,7 +127,10 @@ fn parse_value(value: &Value) -> Result<PolicyDocument, String> {
     PolicyDocument::parse(&text).map_err(|e| e.to_string())
 }
 
-fn combine(principal: &EffectivePrincipal, documents: &[(usize, PolicyDocument)]) -> Option<CombinedPolicy> {
+fn combine(
+    principal: &EffectivePrincipal,
+    documents: &[(usize, PolicyDocument)],
+) -> Option<CombinedPolicy> {
     let mut statements = Vec::new();
     let mut origins = Vec::new();
     for (index, _) in documents {
@@ -158,7 +164,9 @@ fn combine(principal: &EffectivePrincipal, documents: &[(usize, PolicyDocument)]
 pub enum Access {
     Allowed,
     /// Allowed only if conditions on these keys hold (MFA, source IP, tags...).
-    Conditional { keys: Vec<String> },
+    Conditional {
+        keys: Vec<String>,
+    },
 }
 
 /// One principal allowed to perform the action.
@@ -191,7 +199,11 @@ pub struct WhoCanReport {
 }
 
 /// Every user and role allowed to perform `action` on `resource` (any resource when `None`).
-pub fn who_can(principals: &[EffectivePrincipal], action: &str, resource: Option<&str>) -> WhoCanReport {
+pub fn who_can(
+    principals: &[EffectivePrincipal],
+    action: &str,
+    resource: Option<&str>,
+) -> WhoCanReport {
     let mut entries = Vec::new();
     let mut incomplete = Vec::new();
     for principal in principals {
@@ -220,7 +232,11 @@ pub fn who_can(principals: &[EffectivePrincipal], action: &str, resource: Option
 
 /// Decides one principal; with no resource asked, tries `*` and then each resource pattern the
 /// principal's own Allow statements name (so a grant on `arn:aws:iam::*:policy/team-*` counts).
-pub fn decide(parsed: &ParsedPrincipal<'_>, action: &str, resource: Option<&str>) -> Option<WhoCanEntry> {
+pub fn decide(
+    parsed: &ParsedPrincipal<'_>,
+    action: &str,
+    resource: Option<&str>,
+) -> Option<WhoCanEntry> {
     let candidates: Vec<String> = match resource {
         Some(r) => vec![r.to_owned()],
         None => {
@@ -346,7 +362,10 @@ mod tests {
         let names: Vec<&str> = any.entries.iter().map(|e| e.name.as_str()).collect();
         // `denied` is an administrator whose only Deny is on CreateAccountAlias.
         assert_eq!(names, ["admin", "denied", "team"]);
-        assert_eq!(any.entries[2].resource, "arn:aws:iam::111122223333:policy/team-*");
+        assert_eq!(
+            any.entries[2].resource,
+            "arn:aws:iam::111122223333:policy/team-*"
+        );
 
         let other = who_can(
             &principals,

@@ -19,6 +19,11 @@ pub(crate) enum Classified<'a> {
     /// An object holding `Records` that was not its first key, so the splitter did not open it.
     Records(Vec<&'a RawValue>),
     Digest,
+    /// A CloudWatch Logs subscription message (CloudTrail delivered to CloudWatch Logs, then exported
+    /// through a subscription or Firehose): each log event's `message` is one CloudTrail record as text.
+    Embedded(Vec<Cow<'a, str>>),
+    /// A CloudWatch Logs `CONTROL_MESSAGE` (a delivery health check): no records, nothing wrong.
+    Control,
     /// JSON that is not CloudTrail at all; the text says what was found.
     NotCloudTrail(String),
     /// A value that should have been an event but is broken.
@@ -36,6 +41,10 @@ struct Probe<'a> {
     event: Option<&'a RawValue>,
     #[serde(rename = "Records", borrow, default)]
     records: Option<&'a RawValue>,
+    #[serde(rename = "messageType", borrow, default)]
+    message_type: Option<Cow<'a, str>>,
+    #[serde(rename = "logEvents", borrow, default)]
+    log_events: Option<Vec<LogEvent<'a>>>,
     #[serde(rename = "digestStartTime", default)]
     digest_start_time: Option<IgnoredAny>,
     #[serde(rename = "digestS3Bucket", default)]
@@ -50,6 +59,12 @@ struct Probe<'a> {
     event_version: Option<IgnoredAny>,
     #[serde(rename = "userIdentity", default)]
     user_identity: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct LogEvent<'a> {
+    #[serde(borrow)]
+    message: Cow<'a, str>,
 }
 
 impl Probe<'_> {
@@ -91,6 +106,12 @@ pub(crate) fn classify_raw(raw: &RawValue, kind: UnitKind) -> Classified<'_> {
     };
     if probe.digest_start_time.is_some() || probe.digest_s3_bucket.is_some() {
         return Classified::Digest;
+    }
+    if let Some(events) = probe.log_events {
+        if probe.message_type.as_deref() == Some("CONTROL_MESSAGE") {
+            return Classified::Control;
+        }
+        return Classified::Embedded(events.into_iter().map(|e| e.message).collect());
     }
     if let Some(detail) = probe.detail {
         let via_cloudtrail = probe
@@ -184,6 +205,8 @@ mod tests {
             Classified::NotCloudTrail(msg) => format!("not cloudtrail: {msg}"),
             Classified::Digest => "digest".into(),
             Classified::Records(list) => format!("records {}", list.len()),
+            Classified::Embedded(list) => format!("embedded {}", list.len()),
+            Classified::Control => "control".into(),
         }
     }
 
@@ -241,6 +264,26 @@ mod tests {
         );
         assert!(event_name(classify(b"{\"a\":tru}", UnitKind::Value))
             .starts_with("skip not_json: not valid JSON"));
+    }
+
+    #[test]
+    fn cloudwatch_logs_messages_are_unwrapped() {
+        let escaped = serde_json::to_string(EVENT).unwrap();
+        let data = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"aws-cloudtrail-logs","logStream":"111122223333_CloudTrail_us-east-1","subscriptionFilters":["to-s3"],"logEvents":[{{"id":"1","timestamp":1704067200000,"message":{escaped}}},{{"id":"2","timestamp":1704067200001,"message":{escaped}}}]}}"#
+        );
+        match classify(data.as_bytes(), UnitKind::Value) {
+            Classified::Embedded(messages) => {
+                assert_eq!(messages.len(), 2);
+                assert_eq!(messages[0], EVENT);
+            }
+            other => panic!("{}", event_name(other)),
+        }
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        assert_eq!(
+            event_name(classify(control.as_bytes(), UnitKind::Value)),
+            "control"
+        );
     }
 
     #[test]

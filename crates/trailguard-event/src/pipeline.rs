@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
+use serde_json::value::RawValue;
 
 use crate::classify::{classify, classify_raw, Classified};
 use crate::error::{InputError, ScanError, SkipReason};
@@ -600,7 +601,10 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
 
     fn handle_unit(&mut self, buf: &[u8], unit: &Unit, state: &mut FileState<'_>) {
         let bytes = &buf[unit.start..unit.end];
-        if state.seen_cloudtrail && !self.shared.filter.may_match_raw(bytes) {
+        // CloudWatch Logs envelopes hold records as escaped text, which the raw check cannot read.
+        let plain = unit.kind == UnitKind::RecordsElement
+            || memchr::memmem::find(bytes, b"\"logEvents\"").is_none();
+        if state.seen_cloudtrail && plain && !self.shared.filter.may_match_raw(bytes) {
             self.stats.records_seen += 1;
             self.stats.records_filtered += 1;
             return;
@@ -639,6 +643,44 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                     }
                 }
             }
+            Classified::Embedded(messages) => {
+                state.seen_cloudtrail = true;
+                for (i, message) in messages.into_iter().enumerate() {
+                    let raw = match RawValue::from_string(message.into_owned()) {
+                        Ok(raw) => raw,
+                        Err(err) => {
+                            self.skip_record(
+                                state.file,
+                                unit.index,
+                                unit.offset,
+                                SkipReason::NotJson,
+                                format!("`logEvents[{i}].message` is not valid JSON: {err}"),
+                            );
+                            continue;
+                        }
+                    };
+                    match classify_raw(&raw, UnitKind::RecordsElement) {
+                        Classified::Record(record) => {
+                            self.deliver(&record, state.file, unit.index, unit.offset)
+                        }
+                        Classified::Skip(reason, message) => self.skip_record(
+                            state.file,
+                            unit.index,
+                            unit.offset,
+                            reason,
+                            format!("`logEvents[{i}].message`: {message}"),
+                        ),
+                        _ => self.skip_record(
+                            state.file,
+                            unit.index,
+                            unit.offset,
+                            SkipReason::NotAnEvent,
+                            format!("`logEvents[{i}].message` is not a CloudTrail event"),
+                        ),
+                    }
+                }
+            }
+            Classified::Control => state.seen_cloudtrail = true,
             Classified::Digest if first_value => state.skipped = Some(SkipReason::DigestFile),
             Classified::Digest => self.skip_record(
                 state.file,

@@ -11,9 +11,12 @@ use trailguard_event::{
     ScanStats, SkipReason,
 };
 
+/// A record's eventID, file, index and byte offset.
+type Seen = (String, String, usize, u64);
+
 /// Keeps each record's eventID with where the pipeline says it came from.
 #[derive(Default)]
-struct Located(Vec<(String, String, usize, u64)>);
+struct Located(Vec<Seen>);
 
 impl RecordVisitor for Located {
     fn visit(&mut self, _record: &Record<'_>) {
@@ -50,7 +53,7 @@ fn run(
     sources: Vec<Box<dyn Source>>,
     filter: &Filter,
     threads: usize,
-) -> (Vec<(String, String, usize, u64)>, ScanStats, Vec<String>) {
+) -> (Vec<Seen>, ScanStats, Vec<String>) {
     let errors = CollectErrors::default();
     let (visitors, stats) =
         scan_sources(sources, filter, threads, Located::default, &errors).unwrap();
@@ -103,7 +106,7 @@ fn truncated_json_keeps_the_records_before_the_cut() {
     let records = synth_records(2, 20);
     let body = format!("{{\"Records\":[{}]}}", records.join(","));
     let cut_at = body.find(&records[17]).unwrap() + 100;
-    let source = MemorySource::new("cut.json", body[..cut_at].as_bytes().to_vec());
+    let source = MemorySource::new("cut.json", body.as_bytes()[..cut_at].to_vec());
     let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 1);
     assert_eq!(got.len(), 17);
     let at = body.find(&records[17]).unwrap();
@@ -131,9 +134,7 @@ fn json_lines_with_envelopes_and_a_garbage_line() {
         ),
         "this line is not json".to_owned(),
         format!(r#"{{"source":"docs","event":{}}}"#, records[2]),
-        format!(
-            r#"{{"version":"0","id":"a2","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{{"instance-id":"i-1","state":"running"}}}}"#
-        ),
+        r#"{"version":"0","id":"a2","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{"instance-id":"i-1","state":"running"}}"#.to_owned(),
         records[3].clone(),
     ];
     let body = lines_in.join("\n");
@@ -218,8 +219,7 @@ fn filters_count_what_they_leave_out() {
                 && ["us-east-1", "eu-west-1"].contains(&v["awsRegion"].as_str().unwrap())
                 && (v["recipientAccountId"] == "111122223333"
                     || v["userIdentity"]["accountId"] == "111122223333")
-                && time >= "2024-03-01T00:05:00Z"
-                && time < "2024-03-01T00:40:00Z"
+                && ("2024-03-01T00:05:00Z".."2024-03-01T00:40:00Z").contains(&time)
         })
         .map(|v| v["eventID"].as_str().unwrap().to_owned())
         .collect();
@@ -292,4 +292,167 @@ fn directory_scan_counts_digests_ignored_and_missing_inputs() {
         "{line}"
     );
     assert!(Path::new(&errors[0].file) == missing);
+}
+
+#[test]
+fn damaged_inputs_never_panic_and_keep_the_counts_straight() {
+    let records = synth_records(7, 40);
+    let body = format!("{{\"Records\":[{}]}}", records.join(",\n")).into_bytes();
+    let mut rng = trailguard_event::synth::Rng::new(42);
+    let specials = [
+        b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'\n', 0xff, b' ',
+    ];
+    for round in 0..300 {
+        let mut damaged = body.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(damaged.len() as u64) as usize;
+            match rng.below(4) {
+                0 => damaged[at] = *rng.pick(&specials),
+                1 => damaged.insert(at, *rng.pick(&specials)),
+                2 => {
+                    damaged.remove(at);
+                }
+                _ => damaged.truncate(at),
+            }
+        }
+        let damaged_copy = damaged.clone();
+        let source = MemorySource::new(format!("round{round}.json"), damaged);
+        let (got, stats, _) = run(vec![Box::new(source)], &Filter::default(), 1 + round % 2);
+        assert!(got.len() <= 40, "round {round}");
+        assert_eq!(
+            stats.records_seen,
+            stats.records_matched + stats.records_filtered + stats.records_skipped_total(),
+            "round {round}: {stats:?}"
+        );
+        assert_eq!(stats.records_matched, got.len() as u64);
+        // Damage may shift or cut records, but never makes one record come out twice.
+        let mut ids: Vec<_> = got.iter().map(|g| g.0.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            got.len(),
+            "round {round}: a record delivered twice"
+        );
+        // Records before the first damaged byte are delivered unchanged.
+        let first_damage = body
+            .iter()
+            .zip(&damaged_copy)
+            .position(|(a, b)| a != b)
+            .unwrap_or(damaged_copy.len().min(body.len()));
+        let text = String::from_utf8_lossy(&body);
+        for (index, record) in records.iter().enumerate() {
+            let end = text.find(record.as_str()).unwrap() + record.len();
+            if end < first_damage {
+                assert!(
+                    got.iter().any(|g| g.2 == index && g.0 == event_id(record)),
+                    "round {round}: record {index} before the damage at {first_damage} was lost"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn progress_reaches_the_total_stored_size() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[derive(Default)]
+    struct Progress {
+        done: AtomicU64,
+        total: AtomicU64,
+    }
+    impl trailguard_event::Observer for Progress {
+        fn on_progress(&self, done: u64, total: u64) {
+            self.done.fetch_max(done, Ordering::Relaxed);
+            self.total.store(total, Ordering::Relaxed);
+        }
+    }
+    let records = synth_records(8, 300);
+    let sources: Vec<Box<dyn Source>> = records
+        .chunks(100)
+        .enumerate()
+        .map(|(i, chunk)| {
+            Box::new(MemorySource::new(
+                format!("p{i}.json"),
+                format!("[{}]", chunk.join(",")).into_bytes(),
+            )) as Box<dyn Source>
+        })
+        .collect();
+    let total: u64 = sources.iter().filter_map(|s| s.size_hint()).sum();
+    let progress = Progress::default();
+    let (_, stats) =
+        scan_sources(sources, &Filter::default(), 2, Located::default, &progress).unwrap();
+    assert_eq!(stats.records_matched, 300);
+    assert_eq!(progress.total.load(Ordering::Relaxed), total);
+    assert_eq!(progress.done.load(Ordering::Relaxed), total);
+    assert_eq!(stats.bytes_read, total);
+}
+
+#[test]
+fn cloudwatch_logs_firehose_export_is_read() {
+    use std::io::Write;
+
+    let records = synth_records(9, 6);
+    let envelope = |events: &[String]| {
+        let log_events: Vec<serde_json::Value> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| serde_json::json!({"id": i.to_string(), "timestamp": 1_709_251_200_000u64 + i as u64, "message": e}))
+            .collect();
+        serde_json::json!({
+            "messageType": "DATA_MESSAGE",
+            "owner": "111122223333",
+            "logGroup": "aws-cloudtrail-logs-111122223333",
+            "logStream": "111122223333_CloudTrail_us-east-1",
+            "subscriptionFilters": ["cloudtrail-to-firehose"],
+            "logEvents": log_events,
+        })
+        .to_string()
+    };
+    let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1709251200000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+    // Firehose concatenates the objects with no separator, then gzips the batch.
+    let body = format!(
+        "{control}{}{}",
+        envelope(&records[..4]),
+        envelope(&records[4..])
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let (got, stats, lines) = run(
+        vec![Box::new(MemorySource::new("firehose-batch", bytes.clone()))],
+        &Filter::default(),
+        1,
+    );
+    assert!(lines.is_empty(), "{lines:?}");
+    let mut ids: Vec<_> = got.iter().map(|g| g.0.clone()).collect();
+    let mut want: Vec<_> = records.iter().map(|r| event_id(r)).collect();
+    ids.sort();
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(stats.files_read, 1);
+
+    // Filtering by event name still finds records inside the escaped messages.
+    let name = serde_json::from_str::<serde_json::Value>(&records[5]).unwrap()["eventName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filter = Filter {
+        event_names: vec![name.clone()],
+        ..Filter::default()
+    };
+    let (got, _, _) = run(
+        vec![Box::new(MemorySource::new("firehose-batch", bytes))],
+        &filter,
+        1,
+    );
+    let expected = records
+        .iter()
+        .filter(|r| {
+            serde_json::from_str::<serde_json::Value>(r).unwrap()["eventName"] == name.as_str()
+        })
+        .count();
+    assert_eq!(got.len(), expected);
+    assert!(expected >= 1);
 }

@@ -17,6 +17,9 @@ Two ways to use it:
    {"entry": str, "setup": str, "code": str} on stdin, talks to the moto server named by
    $AWS_ENDPOINT_URL, and writes a JSON list of {"entry", "ok", "error", "seconds"} on stdout.
 
+Both ways run moto without AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES unset here, "false" in the
+Rust test): a setup block that needs one, e.g. AdministratorAccess, creates a customer managed stand-in.
+
 Each snippet gets a fresh namespace and a reset moto (POST /moto-api/reset), so snippets cannot depend on
 each other. Snippet stdout is captured (not mixed into the report); a snippet has 60 seconds.
 """
@@ -132,6 +135,7 @@ def moto_server():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -71,35 +71,89 @@ const SERVICE_DIRS: &[(&str, &str)] = &[
 /// Names botocore transforms by a fixed table instead of its regular expressions (its `_xform_cache`
 /// is seeded with these), in their `-` form.
 const XFORM_EXCEPTIONS: &[(&str, &str)] = &[
-    ("AssociateWhatsAppBusinessAccount", "associate-whatsapp-business-account"),
+    (
+        "AssociateWhatsAppBusinessAccount",
+        "associate-whatsapp-business-account",
+    ),
     ("CreateCachediSCSIVolume", "create-cached-iscsi-volume"),
     ("CreateStorediSCSIVolume", "create-stored-iscsi-volume"),
-    ("CreateWhatsAppMessageTemplate", "create-whatsapp-message-template"),
-    ("CreateWhatsAppMessageTemplateFromLibrary", "create-whatsapp-message-template-from-library"),
-    ("CreateWhatsAppMessageTemplateMedia", "create-whatsapp-message-template-media"),
-    ("DeleteWhatsAppMessageMedia", "delete-whatsapp-message-media"),
-    ("DeleteWhatsAppMessageTemplate", "delete-whatsapp-message-template"),
-    ("DescribeCachediSCSIVolumes", "describe-cached-iscsi-volumes"),
-    ("DescribeStorediSCSIVolumes", "describe-stored-iscsi-volumes"),
-    ("DisassociateWhatsAppBusinessAccount", "disassociate-whatsapp-business-account"),
+    (
+        "CreateWhatsAppMessageTemplate",
+        "create-whatsapp-message-template",
+    ),
+    (
+        "CreateWhatsAppMessageTemplateFromLibrary",
+        "create-whatsapp-message-template-from-library",
+    ),
+    (
+        "CreateWhatsAppMessageTemplateMedia",
+        "create-whatsapp-message-template-media",
+    ),
+    (
+        "DeleteWhatsAppMessageMedia",
+        "delete-whatsapp-message-media",
+    ),
+    (
+        "DeleteWhatsAppMessageTemplate",
+        "delete-whatsapp-message-template",
+    ),
+    (
+        "DescribeCachediSCSIVolumes",
+        "describe-cached-iscsi-volumes",
+    ),
+    (
+        "DescribeStorediSCSIVolumes",
+        "describe-stored-iscsi-volumes",
+    ),
+    (
+        "DisassociateWhatsAppBusinessAccount",
+        "disassociate-whatsapp-business-account",
+    ),
     ("ExecutePartiQLBatch", "execute-partiql-batch"),
     ("ExecutePartiQLStatement", "execute-partiql-statement"),
     ("ExecutePartiQLTransaction", "execute-partiql-transaction"),
-    ("GetLinkedWhatsAppBusinessAccount", "get-linked-whatsapp-business-account"),
-    ("GetLinkedWhatsAppBusinessAccountPhoneNumber", "get-linked-whatsapp-business-account-phone-number"),
+    (
+        "GetLinkedWhatsAppBusinessAccount",
+        "get-linked-whatsapp-business-account",
+    ),
+    (
+        "GetLinkedWhatsAppBusinessAccountPhoneNumber",
+        "get-linked-whatsapp-business-account-phone-number",
+    ),
     ("GetOTelEnrichment", "get-otel-enrichment"),
     ("GetWhatsAppMessageMedia", "get-whatsapp-message-media"),
-    ("GetWhatsAppMessageTemplate", "get-whatsapp-message-template"),
-    ("ListHITsForQualificationType", "list-hits-for-qualification-type"),
-    ("ListLinkedWhatsAppBusinessAccounts", "list-linked-whatsapp-business-accounts"),
-    ("ListWhatsAppMessageTemplates", "list-whatsapp-message-templates"),
-    ("ListWhatsAppTemplateLibrary", "list-whatsapp-template-library"),
+    (
+        "GetWhatsAppMessageTemplate",
+        "get-whatsapp-message-template",
+    ),
+    (
+        "ListHITsForQualificationType",
+        "list-hits-for-qualification-type",
+    ),
+    (
+        "ListLinkedWhatsAppBusinessAccounts",
+        "list-linked-whatsapp-business-accounts",
+    ),
+    (
+        "ListWhatsAppMessageTemplates",
+        "list-whatsapp-message-templates",
+    ),
+    (
+        "ListWhatsAppTemplateLibrary",
+        "list-whatsapp-template-library",
+    ),
     ("PostWhatsAppMessageMedia", "post-whatsapp-message-media"),
-    ("PutWhatsAppBusinessAccountEventDestinations", "put-whatsapp-business-account-event-destinations"),
+    (
+        "PutWhatsAppBusinessAccountEventDestinations",
+        "put-whatsapp-business-account-event-destinations",
+    ),
     ("SendWhatsAppMessage", "send-whatsapp-message"),
     ("StartOTelEnrichment", "start-otel-enrichment"),
     ("StopOTelEnrichment", "stop-otel-enrichment"),
-    ("UpdateWhatsAppMessageTemplate", "update-whatsapp-message-template"),
+    (
+        "UpdateWhatsAppMessageTemplate",
+        "update-whatsapp-message-template",
+    ),
 ];
 
 /// botocore's `xform_name`: `CreateOpenIDConnectProvider` → `create-open-id-connect-provider`.
@@ -376,7 +430,11 @@ fn load_model(service_dir: &Path, cli_name: &str) -> Option<ServiceModel> {
     let newest = newest_version_dir(service_dir)?;
     let service = read_json(&newest, "service-2.json")?;
     let paginators = read_json(&newest, "paginators-1.json");
-    Some(ServiceModel::from_json(cli_name, &service, paginators.as_ref()))
+    Some(ServiceModel::from_json(
+        cli_name,
+        &service,
+        paginators.as_ref(),
+    ))
 }
 
 /// The newest API version directory of a botocore service (`data/iam/2010-05-08`).
@@ -396,12 +454,18 @@ pub fn read_json(dir: &Path, name: &str) -> Option<Value> {
         return serde_json::from_str(&text).ok();
     }
     let file = fs::File::open(dir.join(format!("{name}.gz"))).ok()?;
-    serde_json::from_reader(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file))).ok()
+    serde_json::from_reader(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+        file,
+    )))
+    .ok()
 }
 
 /// The newest `service-2.json` of a botocore service, parsed (`data_dir` is botocore's `data/`).
 pub fn service_json(data_dir: &Path, service: &str) -> Option<Value> {
-    read_json(&newest_version_dir(&data_dir.join(service))?, "service-2.json")
+    read_json(
+        &newest_version_dir(&data_dir.join(service))?,
+        "service-2.json",
+    )
 }
 
 /// Splits a command line into words the way a POSIX shell would for the simple cases entries use:

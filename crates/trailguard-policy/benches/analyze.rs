@@ -25,7 +25,10 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/managed-policies/iam-dataset"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/data/managed-policies/iam-dataset")
+        });
     let load = Instant::now();
     let catalog = Catalog::get();
     let load_ms = load.elapsed().as_secs_f64() * 1000.0;
@@ -45,14 +48,21 @@ fn main() {
 
     let mut documents = Vec::new();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("cannot read `{}`: pass the iam-dataset directory", dir.display());
+        eprintln!(
+            "cannot read `{}`: pass the iam-dataset directory",
+            dir.display()
+        );
         std::process::exit(2);
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "json") {
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
             documents.push(serde_json::to_string_pretty(&value["document"]).unwrap_or_default());
         }
     }
@@ -73,7 +83,10 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     let analysed = documents.len() * rounds;
-    println!("catalog: {} actions, loaded in {load_ms:.1} ms", catalog.len());
+    println!(
+        "catalog: {} actions, loaded in {load_ms:.1} ms",
+        catalog.len()
+    );
     println!("expand(\"*\"): {expand_us:.1} µs; expand(\"iam:Create*\"): {prefix_us:.1} µs ({total} ids)");
     println!(
         "analyse: {} policies x {rounds} in {secs:.2} s = {:.0} policies/s ({errors} parse errors, {flagged} privesc flags)",

@@ -120,7 +120,11 @@ pub fn statement_actions(catalog: &Catalog, statement: &Statement) -> ActionSet 
 pub fn unconditionally_denied(catalog: &Catalog, doc: &PolicyDocument) -> ActionSet {
     let mut denied = ActionSet::new();
     for s in &doc.statements {
-        if s.effect == Effect::Deny && !s.has_conditions() && s.resource_is_star() && s.principal.is_none() {
+        if s.effect == Effect::Deny
+            && !s.has_conditions()
+            && s.resource_is_star()
+            && s.principal.is_none()
+        {
             denied.union_with(&statement_actions(catalog, s));
         }
     }
@@ -131,8 +135,9 @@ pub fn unconditionally_denied(catalog: &Catalog, doc: &PolicyDocument) -> Action
 pub fn has_mfa_condition(statement: &Statement) -> bool {
     statement.conditions.iter().any(|c| {
         let key = c.key.to_ascii_lowercase();
-        (key == "aws:multifactorauthpresent" && c.values.iter().all(|v| v.eq_ignore_ascii_case("true")))
-            || (key == "aws:multifactorauthpresent" && c.operator.kind == crate::condition::OperatorKind::Null)
+        (key == "aws:multifactorauthpresent"
+            && (c.values.iter().all(|v| v.eq_ignore_ascii_case("true"))
+                || c.operator.kind == crate::condition::OperatorKind::Null))
             || key == "aws:multifactorauthage"
     })
 }
@@ -141,7 +146,10 @@ fn primitive_ids() -> &'static Vec<ActionId> {
     static IDS: OnceLock<Vec<ActionId>> = OnceLock::new();
     IDS.get_or_init(|| {
         let catalog = Catalog::get();
-        crate::privesc::primitive_actions().iter().filter_map(|a| catalog.lookup(a)).collect()
+        crate::privesc::primitive_actions()
+            .iter()
+            .filter_map(|a| catalog.lookup(a))
+            .collect()
     })
 }
 
@@ -183,7 +191,8 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
             if pattern.service == "*" && pattern.action == "*" {
                 continue;
             }
-            let known_service = !pattern.service.contains(['*', '?']) && catalog.service(&pattern.service).is_some();
+            let known_service = !pattern.service.contains(['*', '?'])
+                && catalog.service(&pattern.service).is_some();
             if catalog.expand(&pattern.raw).is_empty() {
                 out.unknown_actions.push(UnknownAction {
                     pattern: pattern.raw.clone(),
@@ -213,7 +222,11 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
         }
         if !s.action.negated {
             for p in &s.action.patterns {
-                if !p.service.contains(['*', '?']) && !p.service.is_empty() && p.action.bytes().all(|b| b == b'*') && !p.action.is_empty() {
+                if !p.service.contains(['*', '?'])
+                    && !p.service.is_empty()
+                    && p.action.bytes().all(|b| b == b'*')
+                    && !p.action.is_empty()
+                {
                     if let Some(service) = catalog.service(&p.service) {
                         out.service_wildcards.push(ServiceWildcard {
                             service: service.prefix.clone(),
@@ -229,7 +242,8 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
         let packed = (s.index as u32 + 1).min(INDEX_MASK)
             | if star { STAR } else { 0 }
             | if unconditional { UNCONDITIONAL } else { 0 };
-        let rank = |g: u32| (g & STAR != 0) as u8 * 2 + (g & UNCONDITIONAL != 0) as u8 * 1 + (g != 0) as u8;
+        let rank =
+            |g: u32| (g & STAR != 0) as u8 * 2 + (g & UNCONDITIONAL != 0) as u8 + (g != 0) as u8;
         for id in actions.iter() {
             let slot = &mut grants[id.0 as usize];
             if rank(packed) > rank(*slot) {
@@ -250,7 +264,7 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
             out.passrole_star.push(s.index);
         }
     }
-    out.is_admin = catalog.len() > 0 && unrestricted.len() == catalog.len();
+    out.is_admin = !catalog.is_empty() && unrestricted.len() == catalog.len();
 
     let hit = |id: ActionId, g: u32| ActionHit {
         action: catalog.full_name(id),
@@ -304,9 +318,10 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
             let best = group
                 .iter()
                 .filter(|id| grants[id.0 as usize] != 0)
-                .max_by_key(|id| {
+                // Broadest grant first; among equals, the earliest statement, then the group's order.
+                .min_by_key(|id| {
                     let g = grants[id.0 as usize];
-                    (g & STAR != 0, g & UNCONDITIONAL != 0)
+                    (g & STAR == 0, g & UNCONDITIONAL == 0, g & INDEX_MASK)
                 });
             match best {
                 Some(id) => chosen.push(hit(*id, grants[id.0 as usize])),
@@ -343,27 +358,39 @@ mod tests {
 
     #[test]
     fn admin_is_everything_on_everything() {
-        let a = analyze_text(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
+        let a = analyze_text(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        );
         assert!(a.is_admin);
         assert_eq!(a.admin_statements, vec![0]);
         assert!(a.privilege_escalation.len() > 50);
-        let scoped = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#);
+        let scoped = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+        );
         assert!(!scoped.is_admin);
-        let denied = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#);
+        let denied = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#,
+        );
         assert!(!denied.is_admin);
         assert!(!method_ids(&denied).contains(&"create-policy-version"));
     }
 
     #[test]
     fn finds_named_privilege_escalation_methods() {
-        let a = analyze_text(r#"{"Statement":[
+        let a = analyze_text(
+            r#"{"Statement":[
             {"Effect":"Allow","Action":["iam:PassRole"],"Resource":"arn:aws:iam::111122223333:role/lambda-*"},
-            {"Effect":"Allow","Action":["lambda:CreateFunction","lambda:InvokeFunction","iam:CreatePolicyVersion"],"Resource":"*"}]}"#);
+            {"Effect":"Allow","Action":["lambda:CreateFunction","lambda:InvokeFunction","iam:CreatePolicyVersion"],"Resource":"*"}]}"#,
+        );
         let ids = method_ids(&a);
         assert!(ids.contains(&"passrole-lambda-invoke"), "{ids:?}");
         assert!(ids.contains(&"create-policy-version"));
         assert!(!ids.contains(&"passrole-ec2"));
-        let lambda = a.privilege_escalation.iter().find(|p| p.method.id == "passrole-lambda-invoke").unwrap();
+        let lambda = a
+            .privilege_escalation
+            .iter()
+            .find(|p| p.method.id == "passrole-lambda-invoke")
+            .unwrap();
         assert_eq!(lambda.statements, vec![0, 1]);
         assert!(!lambda.unrestricted, "PassRole is scoped to lambda-* roles");
         assert!(a.passrole_star.is_empty());
@@ -371,9 +398,11 @@ mod tests {
 
     #[test]
     fn categories_count_actions_on_star() {
-        let a = analyze_text(r#"{"Statement":[
+        let a = analyze_text(
+            r#"{"Statement":[
             {"Effect":"Allow","Action":["s3:GetObject","s3:PutBucketPolicy","iam:CreateAccessKey","ec2:RunInstances"],"Resource":"*"},
-            {"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:1:secret:x"}]}"#);
+            {"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":"arn:aws:secretsmanager:us-east-1:1:secret:x"}]}"#,
+        );
         let names = |hits: &[ActionHit]| hits.iter().map(|h| h.action.clone()).collect::<Vec<_>>();
         assert_eq!(names(&a.data_exfiltration), vec!["s3:GetObject"]);
         assert_eq!(names(&a.credentials_exposure), vec!["iam:CreateAccessKey"]);
@@ -385,38 +414,60 @@ mod tests {
 
     #[test]
     fn not_action_and_wildcards() {
-        let a = analyze_text(r#"{"Statement":[
+        let a = analyze_text(
+            r#"{"Statement":[
             {"Effect":"Allow","NotAction":["iam:*","organizations:*"],"Resource":"*"},
-            {"Effect":"Allow","Action":["kms:*","s3:*"],"NotResource":"arn:aws:s3:::x"}]}"#);
+            {"Effect":"Allow","Action":["kms:*","s3:*"],"NotResource":"arn:aws:s3:::x"}]}"#,
+        );
         assert_eq!(a.allow_not_action, vec![0]);
         assert_eq!(a.allow_not_resource, vec![1]);
         assert!(!a.is_admin);
-        let kms = a.service_wildcards.iter().find(|w| w.service == "kms").unwrap();
+        let kms = a
+            .service_wildcards
+            .iter()
+            .find(|w| w.service == "kms")
+            .unwrap();
         assert!(kms.sensitive);
-        assert!(!a.service_wildcards.iter().find(|w| w.service == "s3").unwrap().sensitive);
+        assert!(
+            !a.service_wildcards
+                .iter()
+                .find(|w| w.service == "s3")
+                .unwrap()
+                .sensitive
+        );
         assert!(method_ids(&a).contains(&"lambda-update-code"));
         assert!(!method_ids(&a).contains(&"attach-user-policy"));
     }
 
     #[test]
     fn passrole_star_needs_unlimited_passrole() {
-        let a = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#);
+        let a = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#,
+        );
         assert_eq!(a.passrole_star, vec![0]);
-        let limited = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}}]}"#);
+        let limited = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}}]}"#,
+        );
         assert!(limited.passrole_star.is_empty());
     }
 
     #[test]
     fn mfa_condition_silences_mfa_missing() {
-        let a = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#);
+        let a = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#,
+        );
         assert!(a.mfa_missing.is_empty());
-        let bad = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}]}"#);
+        let bad = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}]}"#,
+        );
         assert_eq!(bad.mfa_missing.len(), 1);
     }
 
     #[test]
     fn unknown_actions_are_reported() {
-        let a = analyze_text(r#"{"Statement":[{"Effect":"Allow","Action":["iam:listusers","iam:list","nosuch:Thing"],"Resource":"*"}]}"#);
+        let a = analyze_text(
+            r#"{"Statement":[{"Effect":"Allow","Action":["iam:listusers","iam:list","nosuch:Thing"],"Resource":"*"}]}"#,
+        );
         assert_eq!(a.unknown_actions.len(), 2);
         assert!(!a.unknown_actions[0].unknown_service);
         assert!(a.unknown_actions[1].unknown_service);

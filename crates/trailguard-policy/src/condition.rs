@@ -72,8 +72,14 @@ pub struct ConditionOperator {
 const OPERATORS: [(&str, OperatorKind); 27] = [
     ("StringEquals", OperatorKind::StringEquals),
     ("StringNotEquals", OperatorKind::StringNotEquals),
-    ("StringEqualsIgnoreCase", OperatorKind::StringEqualsIgnoreCase),
-    ("StringNotEqualsIgnoreCase", OperatorKind::StringNotEqualsIgnoreCase),
+    (
+        "StringEqualsIgnoreCase",
+        OperatorKind::StringEqualsIgnoreCase,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        OperatorKind::StringNotEqualsIgnoreCase,
+    ),
     ("StringLike", OperatorKind::StringLike),
     ("StringNotLike", OperatorKind::StringNotLike),
     ("NumericEquals", OperatorKind::NumericEquals),
@@ -81,7 +87,10 @@ const OPERATORS: [(&str, OperatorKind); 27] = [
     ("NumericLessThan", OperatorKind::NumericLessThan),
     ("NumericLessThanEquals", OperatorKind::NumericLessThanEquals),
     ("NumericGreaterThan", OperatorKind::NumericGreaterThan),
-    ("NumericGreaterThanEquals", OperatorKind::NumericGreaterThanEquals),
+    (
+        "NumericGreaterThanEquals",
+        OperatorKind::NumericGreaterThanEquals,
+    ),
     ("DateEquals", OperatorKind::DateEquals),
     ("DateNotEquals", OperatorKind::DateNotEquals),
     ("DateLessThan", OperatorKind::DateLessThan),
@@ -139,11 +148,23 @@ impl ConditionOperator {
     pub fn value_type(&self) -> Option<ValueType> {
         use OperatorKind::*;
         Some(match self.kind {
-            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase
-            | StringLike | StringNotLike => ValueType::String,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-            | NumericGreaterThan | NumericGreaterThanEquals => ValueType::Numeric,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
+            | StringNotLike => ValueType::String,
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => ValueType::Numeric,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => ValueType::Date,
             Bool => ValueType::Bool,
             BinaryEquals => ValueType::Binary,
@@ -209,14 +230,22 @@ fn value_matches(kind: OperatorKind, actual: &str, expected: &str) -> bool {
         StringEquals | StringNotEquals => actual == expected,
         StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => actual.eq_ignore_ascii_case(expected),
         StringLike | StringNotLike => glob_match(expected.as_bytes(), actual.as_bytes(), false),
-        NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-        | NumericGreaterThan | NumericGreaterThanEquals => {
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => {
             match (actual.trim().parse::<f64>(), expected.trim().parse::<f64>()) {
                 (Ok(a), Ok(e)) => compare(kind, a.partial_cmp(&e)),
                 _ => false,
             }
         }
-        DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
         | DateGreaterThanEquals => match (parse_date(actual), parse_date(expected)) {
             (Some(a), Some(e)) => compare(kind, Some(a.cmp(&e))),
             _ => false,
@@ -361,7 +390,12 @@ mod tests {
     fn eval(op: &str, expected: &[&str], actual: Option<&[&str]>) -> Tri {
         let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
         let actual: Option<Vec<String>> = actual.map(|a| a.iter().map(|s| s.to_string()).collect());
-        evaluate(&ConditionOperator::parse(op), &expected, actual.as_deref(), false)
+        evaluate(
+            &ConditionOperator::parse(op),
+            &expected,
+            actual.as_deref(),
+            false,
+        )
     }
 
     #[test]
@@ -373,28 +407,93 @@ mod tests {
         assert!(!ConditionOperator::parse("stringequals").is_known());
         assert!(!ConditionOperator::parse("NullIfExists").is_known());
         assert!(!ConditionOperator::parse("bad").is_known());
-        assert_eq!(ConditionOperator::parse("DateGreaterThan").value_type(), Some(ValueType::Date));
+        assert_eq!(
+            ConditionOperator::parse("DateGreaterThan").value_type(),
+            Some(ValueType::Date)
+        );
     }
 
     #[test]
     fn every_family_matches() {
         assert_eq!(eval("StringEquals", &["a"], Some(&["a"])), Tri::True);
         assert_eq!(eval("StringEquals", &["a"], Some(&["A"])), Tri::False);
-        assert_eq!(eval("StringEqualsIgnoreCase", &["a"], Some(&["A"])), Tri::True);
-        assert_eq!(eval("StringLike", &["home/*"], Some(&["home/bob/x"])), Tri::True);
-        assert_eq!(eval("StringNotLike", &["home/*"], Some(&["tmp/x"])), Tri::True);
-        assert_eq!(eval("NumericLessThan", &["3600"], Some(&["100"])), Tri::True);
-        assert_eq!(eval("NumericGreaterThan", &["28800"], Some(&["100"])), Tri::False);
-        assert_eq!(eval("DateGreaterThan", &["2019-07-16T12:00:00Z"], Some(&["2020-01-01T00:00:00Z"])), Tri::True);
-        assert_eq!(eval("DateLessThan", &["2019-07-16T12:00:00Z"], Some(&["1500000000"])), Tri::True);
+        assert_eq!(
+            eval("StringEqualsIgnoreCase", &["a"], Some(&["A"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("StringLike", &["home/*"], Some(&["home/bob/x"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("StringNotLike", &["home/*"], Some(&["tmp/x"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("NumericLessThan", &["3600"], Some(&["100"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("NumericGreaterThan", &["28800"], Some(&["100"])),
+            Tri::False
+        );
+        assert_eq!(
+            eval(
+                "DateGreaterThan",
+                &["2019-07-16T12:00:00Z"],
+                Some(&["2020-01-01T00:00:00Z"])
+            ),
+            Tri::True
+        );
+        assert_eq!(
+            eval(
+                "DateLessThan",
+                &["2019-07-16T12:00:00Z"],
+                Some(&["1500000000"])
+            ),
+            Tri::True
+        );
         assert_eq!(eval("Bool", &["true"], Some(&["true"])), Tri::True);
-        assert_eq!(eval("BinaryEquals", &["QmluYXJ5"], Some(&["QmluYXJ5"])), Tri::True);
-        assert_eq!(eval("IpAddress", &["203.0.113.0/24"], Some(&["203.0.113.9"])), Tri::True);
-        assert_eq!(eval("NotIpAddress", &["203.0.113.0/24"], Some(&["198.51.100.1"])), Tri::True);
-        assert_eq!(eval("IpAddress", &["2001:db8::/32"], Some(&["2001:db8::1"])), Tri::True);
-        assert_eq!(eval("ArnLike", &["arn:aws:iam::*:role/ops-*"], Some(&["arn:aws:iam::123:role/ops-x"])), Tri::True);
-        assert_eq!(eval("ArnEquals", &["arn:aws:iam::*:role/ops"], Some(&["arn:aws:s3:::role/ops"])), Tri::False);
-        assert_eq!(eval("ArnNotLike", &["arn:aws:iam::*:role/ops-*"], Some(&["arn:aws:iam::1:role/dev"])), Tri::True);
+        assert_eq!(
+            eval("BinaryEquals", &["QmluYXJ5"], Some(&["QmluYXJ5"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("IpAddress", &["203.0.113.0/24"], Some(&["203.0.113.9"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("NotIpAddress", &["203.0.113.0/24"], Some(&["198.51.100.1"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("IpAddress", &["2001:db8::/32"], Some(&["2001:db8::1"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval(
+                "ArnLike",
+                &["arn:aws:iam::*:role/ops-*"],
+                Some(&["arn:aws:iam::123:role/ops-x"])
+            ),
+            Tri::True
+        );
+        assert_eq!(
+            eval(
+                "ArnEquals",
+                &["arn:aws:iam::*:role/ops"],
+                Some(&["arn:aws:s3:::role/ops"])
+            ),
+            Tri::False
+        );
+        assert_eq!(
+            eval(
+                "ArnNotLike",
+                &["arn:aws:iam::*:role/ops-*"],
+                Some(&["arn:aws:iam::1:role/dev"])
+            ),
+            Tri::True
+        );
     }
 
     #[test]
@@ -413,17 +512,35 @@ mod tests {
 
     #[test]
     fn set_operators() {
-        assert_eq!(eval("ForAllValues:StringEquals", &["a", "b"], Some(&["a", "b"])), Tri::True);
-        assert_eq!(eval("ForAllValues:StringEquals", &["a"], Some(&["a", "c"])), Tri::False);
-        assert_eq!(eval("ForAnyValue:StringEquals", &["a"], Some(&["c", "a"])), Tri::True);
-        assert_eq!(eval("ForAnyValue:StringNotEquals", &["a"], Some(&["a"])), Tri::False);
-        assert_eq!(eval("ForAllValues:StringNotEquals", &["a"], Some(&["b", "c"])), Tri::True);
+        assert_eq!(
+            eval("ForAllValues:StringEquals", &["a", "b"], Some(&["a", "b"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("ForAllValues:StringEquals", &["a"], Some(&["a", "c"])),
+            Tri::False
+        );
+        assert_eq!(
+            eval("ForAnyValue:StringEquals", &["a"], Some(&["c", "a"])),
+            Tri::True
+        );
+        assert_eq!(
+            eval("ForAnyValue:StringNotEquals", &["a"], Some(&["a"])),
+            Tri::False
+        );
+        assert_eq!(
+            eval("ForAllValues:StringNotEquals", &["a"], Some(&["b", "c"])),
+            Tri::True
+        );
     }
 
     #[test]
     fn bad_values_never_match_and_are_flagged() {
         assert_eq!(eval("NumericEquals", &["abc"], Some(&["1"])), Tri::False);
-        assert_eq!(eval("DateEquals", &["bad"], Some(&["2020-01-01"])), Tri::False);
+        assert_eq!(
+            eval("DateEquals", &["bad"], Some(&["2020-01-01"])),
+            Tri::False
+        );
         assert!(!value_fits(ValueType::Numeric, "home/x"));
         assert!(!value_fits(ValueType::Date, "bad"));
         assert!(value_fits(ValueType::Date, "2019-07-16T12:00:00Z"));

@@ -67,7 +67,10 @@ impl PolicyDiff {
 }
 
 /// Effective grants: scope -> actions.
-pub fn effective_grants(catalog: &Catalog, doc: &PolicyDocument) -> BTreeMap<Scope, BTreeSet<ActionId>> {
+pub fn effective_grants(
+    catalog: &Catalog,
+    doc: &PolicyDocument,
+) -> BTreeMap<Scope, BTreeSet<ActionId>> {
     let denied = unconditionally_denied(catalog, doc);
     let mut out: BTreeMap<Scope, BTreeSet<ActionId>> = BTreeMap::new();
     for s in &doc.statements {
@@ -87,7 +90,9 @@ pub fn effective_grants(catalog: &Catalog, doc: &PolicyDocument) -> BTreeMap<Sco
             for d in &doc.statements {
                 if d.effect == Effect::Deny
                     && !d.has_conditions()
-                    && d.resource.as_ref().is_some_and(|r| !r.negated && r.patterns.contains(&resource))
+                    && d.resource
+                        .as_ref()
+                        .is_some_and(|r| !r.negated && r.patterns.contains(&resource))
                 {
                     actions.difference_with(&statement_actions(catalog, d));
                 }
@@ -112,7 +117,10 @@ pub fn compact_actions(catalog: &Catalog, actions: &BTreeSet<ActionId>) -> Vec<S
     }
     let mut per_service: BTreeMap<u16, Vec<ActionId>> = BTreeMap::new();
     for id in actions {
-        per_service.entry(catalog.action(*id).service).or_default().push(*id);
+        per_service
+            .entry(catalog.action(*id).service)
+            .or_default()
+            .push(*id);
     }
     let mut out = Vec::new();
     for (service, ids) in per_service {
@@ -151,7 +159,10 @@ fn changes(
     (out, all)
 }
 
-fn names_added(old: &[crate::analysis::ActionHit], new: &[crate::analysis::ActionHit]) -> Vec<String> {
+fn names_added(
+    old: &[crate::analysis::ActionHit],
+    new: &[crate::analysis::ActionHit],
+) -> Vec<String> {
     let before: BTreeSet<&str> = old.iter().map(|h| h.action.as_str()).collect();
     let mut out: Vec<String> = new
         .iter()
@@ -165,8 +176,17 @@ fn names_added(old: &[crate::analysis::ActionHit], new: &[crate::analysis::Actio
 
 /// Risk categories present in `new` and absent from `old`.
 pub fn risk_delta(old: &PolicyAnalysis, new: &PolicyAnalysis) -> RiskDelta {
-    let old_methods: BTreeSet<&str> = old.privilege_escalation.iter().map(|p| p.method.id).collect();
-    let old_wild: BTreeSet<&str> = old.service_wildcards.iter().filter(|w| w.sensitive).map(|w| w.service.as_str()).collect();
+    let old_methods: BTreeSet<&str> = old
+        .privilege_escalation
+        .iter()
+        .map(|p| p.method.id)
+        .collect();
+    let old_wild: BTreeSet<&str> = old
+        .service_wildcards
+        .iter()
+        .filter(|w| w.sensitive)
+        .map(|w| w.service.as_str())
+        .collect();
     let mut sensitive_wildcards: Vec<String> = new
         .service_wildcards
         .iter()
@@ -175,7 +195,11 @@ pub fn risk_delta(old: &PolicyAnalysis, new: &PolicyAnalysis) -> RiskDelta {
         .collect();
     sensitive_wildcards.sort();
     sensitive_wildcards.dedup();
-    let old_infra: BTreeSet<&str> = old.infrastructure_modification.iter().map(|h| h.action.as_str()).collect();
+    let old_infra: BTreeSet<&str> = old
+        .infrastructure_modification
+        .iter()
+        .map(|h| h.action.as_str())
+        .collect();
     RiskDelta {
         became_admin: new.is_admin && !old.is_admin,
         privilege_escalation: new
@@ -227,28 +251,43 @@ mod tests {
 
     #[test]
     fn reports_added_and_removed_per_resource() {
-        let old = doc(r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"}]}"#);
-        let new = doc(r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::b/*"},
-            {"Effect":"Allow","Action":["iam:CreatePolicyVersion","iam:PassRole"],"Resource":"*"}]}"#);
+        let old = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"}]}"#,
+        );
+        let new = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::b/*"},
+            {"Effect":"Allow","Action":["iam:CreatePolicyVersion","iam:PassRole"],"Resource":"*"}]}"#,
+        );
         let d = diff(&old, &new);
         assert_eq!(d.added.len(), 1);
         assert_eq!(d.added[0].resource, "*");
-        assert_eq!(d.added[0].actions, vec!["iam:CreatePolicyVersion", "iam:PassRole"]);
+        assert_eq!(
+            d.added[0].actions,
+            vec!["iam:CreatePolicyVersion", "iam:PassRole"]
+        );
         assert_eq!(d.removed.len(), 1);
         assert_eq!(d.removed[0].actions, vec!["s3:PutObject"]);
-        assert!(d.new_risks.privilege_escalation.contains(&"CreateNewPolicyVersion".to_owned()));
+        assert!(d
+            .new_risks
+            .privilege_escalation
+            .contains(&"CreateNewPolicyVersion".to_owned()));
         assert!(d.new_risks.passrole_star);
         assert!(!d.new_risks.became_admin);
     }
 
     #[test]
     fn admin_gain_is_compacted() {
-        let old = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#);
+        let old = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
+        );
         let new = doc(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
         let d = diff(&old, &new);
         assert!(d.new_risks.became_admin);
         assert!(d.added[0].actions.contains(&"iam:*".to_owned()));
-        assert!(!d.added[0].actions.contains(&"s3:*".to_owned()), "s3:ListAllMyBuckets was already there");
+        assert!(
+            !d.added[0].actions.contains(&"s3:*".to_owned()),
+            "s3:ListAllMyBuckets was already there"
+        );
         let from_nothing = diff(&doc(r#"{"Statement":[]}"#), &new);
         assert_eq!(from_nothing.added[0].actions, vec!["*"]);
         assert_eq!(d.added_action_count, Catalog::get().len() - 1);
@@ -261,17 +300,29 @@ mod tests {
     fn wildcard_and_explicit_lists_are_equal() {
         let a = doc(r#"{"Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}]}"#);
         let catalog = Catalog::get();
-        let names: Vec<String> = catalog.expand("iam:Get*").into_iter().map(|id| catalog.full_name(id)).collect();
-        let b = doc(&serde_json::json!({"Statement":[{"Effect":"Allow","Action":names,"Resource":"*"}]}).to_string());
+        let names: Vec<String> = catalog
+            .expand("iam:Get*")
+            .into_iter()
+            .map(|id| catalog.full_name(id))
+            .collect();
+        let b = doc(
+            &serde_json::json!({"Statement":[{"Effect":"Allow","Action":names,"Resource":"*"}]})
+                .to_string(),
+        );
         assert!(diff(&a, &b).is_empty());
     }
 
     #[test]
     fn deny_is_taken_into_account() {
         let old = doc(r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#);
-        let new = doc(r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"},{"Effect":"Deny","Action":"iam:Create*","Resource":"*"}]}"#);
+        let new = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"},{"Effect":"Deny","Action":"iam:Create*","Resource":"*"}]}"#,
+        );
         let d = diff(&old, &new);
         assert!(d.added.is_empty());
-        assert_eq!(d.removed_action_count, Catalog::get().expand("iam:Create*").len());
+        assert_eq!(
+            d.removed_action_count,
+            Catalog::get().expand("iam:Create*").len()
+        );
     }
 }

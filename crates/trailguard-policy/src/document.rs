@@ -154,10 +154,9 @@ impl PrincipalSpec {
     /// True when the principal is everyone: `"*"` or `{"AWS": "*"}`.
     pub fn is_public(&self) -> bool {
         self.any
-            || self
-                .entries
-                .iter()
-                .any(|(kind, _, values)| *kind == PrincipalKind::Aws && values.iter().any(|v| v == "*"))
+            || self.entries.iter().any(|(kind, _, values)| {
+                *kind == PrincipalKind::Aws && values.iter().any(|v| v == "*")
+            })
     }
 }
 
@@ -305,7 +304,11 @@ impl Builder<'_> {
         });
     }
 
-    fn members<'n>(&mut self, node: &'n Node, path: &str) -> Result<&'n [json::Member], ParseError> {
+    fn members<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+    ) -> Result<&'n [json::Member], ParseError> {
         match &node.value {
             Value::Object(members) => {
                 for (i, m) in members.iter().enumerate() {
@@ -315,12 +318,20 @@ impl Builder<'_> {
                             end: m.node.end,
                         };
                         let at = join(path, &m.key);
-                        self.note(at, span, format!("duplicate key `{}`: only the last one counts", m.key));
+                        self.note(
+                            at,
+                            span,
+                            format!("duplicate key `{}`: only the last one counts", m.key),
+                        );
                     }
                 }
                 Ok(members)
             }
-            other => Err(self.error(path, node.start, format!("expected an object, found {}", other.kind()))),
+            other => Err(self.error(
+                path,
+                node.start,
+                format!("expected an object, found {}", other.kind()),
+            )),
         }
     }
 
@@ -340,7 +351,11 @@ impl Builder<'_> {
                 "Statement" => statement_node = Some(&m.node),
                 other => {
                     let span = Span::of(&m.node);
-                    self.note(other.to_owned(), span, format!("unknown top-level key `{other}`"));
+                    self.note(
+                        other.to_owned(),
+                        span,
+                        format!("unknown top-level key `{other}`"),
+                    );
                 }
             }
         }
@@ -360,7 +375,10 @@ impl Builder<'_> {
                 return Err(self.error(
                     "Statement",
                     statement_node.start,
-                    format!("expected an object or an array of objects, found {}", other.kind()),
+                    format!(
+                        "expected an object or an array of objects, found {}",
+                        other.kind()
+                    ),
                 ))
             }
         };
@@ -370,7 +388,11 @@ impl Builder<'_> {
     fn string(&self, node: &Node, path: &str) -> Result<String, ParseError> {
         match &node.value {
             Value::String(s) => Ok(s.clone()),
-            other => Err(self.error(path, node.start, format!("expected a string, found {}", other.kind()))),
+            other => Err(self.error(
+                path,
+                node.start,
+                format!("expected a string, found {}", other.kind()),
+            )),
         }
     }
 
@@ -390,12 +412,20 @@ impl Builder<'_> {
             other => Err(self.error(
                 path,
                 node.start,
-                format!("expected a string or an array of strings, found {}", other.kind()),
+                format!(
+                    "expected a string or an array of strings, found {}",
+                    other.kind()
+                ),
             )),
         }
     }
 
-    fn statement(&mut self, node: &Node, index: usize, in_array: bool) -> Result<Statement, ParseError> {
+    fn statement(
+        &mut self,
+        node: &Node,
+        index: usize,
+        in_array: bool,
+    ) -> Result<Statement, ParseError> {
         let path = if in_array {
             format!("Statement[{index}]")
         } else {
@@ -429,7 +459,11 @@ impl Builder<'_> {
                 }
                 "Action" | "NotAction" => {
                     if action.is_some() {
-                        return Err(self.error(&at, m.key_start, "a statement may have `Action` or `NotAction`, not both"));
+                        return Err(self.error(
+                            &at,
+                            m.key_start,
+                            "a statement may have `Action` or `NotAction`, not both",
+                        ));
                     }
                     let (values, item_spans) = self.strings(&m.node, &at)?;
                     action = Some(ActionSpec {
@@ -441,7 +475,11 @@ impl Builder<'_> {
                 }
                 "Resource" | "NotResource" => {
                     if resource.is_some() {
-                        return Err(self.error(&at, m.key_start, "a statement may have `Resource` or `NotResource`, not both"));
+                        return Err(self.error(
+                            &at,
+                            m.key_start,
+                            "a statement may have `Resource` or `NotResource`, not both",
+                        ));
                     }
                     let (patterns, item_spans) = self.strings(&m.node, &at)?;
                     resource = Some(ResourceSpec {
@@ -453,7 +491,11 @@ impl Builder<'_> {
                 }
                 "Principal" | "NotPrincipal" => {
                     if principal.is_some() {
-                        return Err(self.error(&at, m.key_start, "a statement may have `Principal` or `NotPrincipal`, not both"));
+                        return Err(self.error(
+                            &at,
+                            m.key_start,
+                            "a statement may have `Principal` or `NotPrincipal`, not both",
+                        ));
                     }
                     principal = Some(self.principal(&m.node, &at, m.key == "NotPrincipal")?);
                 }
@@ -487,7 +529,12 @@ impl Builder<'_> {
         })
     }
 
-    fn principal(&mut self, node: &Node, path: &str, negated: bool) -> Result<PrincipalSpec, ParseError> {
+    fn principal(
+        &mut self,
+        node: &Node,
+        path: &str,
+        negated: bool,
+    ) -> Result<PrincipalSpec, ParseError> {
         match &node.value {
             Value::String(s) if s == "*" => Ok(PrincipalSpec {
                 negated,
@@ -512,7 +559,11 @@ impl Builder<'_> {
                         "CanonicalUser" => PrincipalKind::CanonicalUser,
                         other => {
                             let span = Span::of(&m.node);
-                            self.note(at.clone(), span, format!("unknown principal type `{other}`"));
+                            self.note(
+                                at.clone(),
+                                span,
+                                format!("unknown principal type `{other}`"),
+                            );
                             PrincipalKind::Other
                         }
                     };
@@ -529,7 +580,10 @@ impl Builder<'_> {
             other => Err(self.error(
                 path,
                 node.start,
-                format!("expected `*` or an object of principals, found {}", other.kind()),
+                format!(
+                    "expected `*` or an object of principals, found {}",
+                    other.kind()
+                ),
             )),
         }
     }
@@ -567,14 +621,22 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    fn condition_values(&self, node: &Node, path: &str) -> Result<(Vec<String>, Vec<bool>), ParseError> {
+    fn condition_values(
+        &self,
+        node: &Node,
+        path: &str,
+    ) -> Result<(Vec<String>, Vec<bool>), ParseError> {
         let scalar = |n: &Node, p: &str| -> Result<(String, bool), ParseError> {
             match &n.value {
                 Value::String(s) => Ok((s.clone(), true)),
                 Value::Bool(b) => Ok((b.to_string(), false)),
                 Value::Number(s) => Ok((s.clone(), false)),
                 Value::Null => Ok(("null".to_owned(), false)),
-                other => Err(self.error(p, n.start, format!("expected a condition value, found {}", other.kind()))),
+                other => Err(self.error(
+                    p,
+                    n.start,
+                    format!("expected a condition value, found {}", other.kind()),
+                )),
             }
         };
         match &node.value {
@@ -667,15 +729,51 @@ mod tests {
     fn errors_carry_json_path_and_position() {
         let cases = [
             (r#"{"Version":"2012-10-17"}"#, "", "missing `Statement`"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Maybe","Action":"*"}]}"#, "Statement[1].Effect", "must be"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"a:b"},{"Effect":"Allow","Resource":"*"}]}"#, "Statement[1]", "missing `Action`"),
-            (r#"{"Statement":{"Effect":"Allow","Action":"a:b","NotAction":"a:c"}}"#, "Statement.NotAction", "not both"),
-            (r#"{"Statement":[{},{},{"Effect":"Allow","Action":"a:b","Condition":[1]}]}"#, "Statement[0]", "missing `Effect`"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Condition":{"StringEquals":{"k":{"x":1}}}}]}"#, "Statement[0].Condition.StringEquals.k", "expected a condition value"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Condition":"x"}]}"#, "Statement[0].Condition", "expected an object"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Resource":[{"Fn::Sub":"x"}]}]}"#, "Statement[0].Resource[0]", "expected a string"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Principal":"arn:aws:iam::1:root"}]}"#, "Statement[0].Principal", "principal string"),
-            (r#"{"Statement":5}"#, "Statement", "expected an object or an array"),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Maybe","Action":"*"}]}"#,
+                "Statement[1].Effect",
+                "must be",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"a:b"},{"Effect":"Allow","Resource":"*"}]}"#,
+                "Statement[1]",
+                "missing `Action`",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"a:b","NotAction":"a:c"}}"#,
+                "Statement.NotAction",
+                "not both",
+            ),
+            (
+                r#"{"Statement":[{},{},{"Effect":"Allow","Action":"a:b","Condition":[1]}]}"#,
+                "Statement[0]",
+                "missing `Effect`",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Condition":{"StringEquals":{"k":{"x":1}}}}]}"#,
+                "Statement[0].Condition.StringEquals.k",
+                "expected a condition value",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Condition":"x"}]}"#,
+                "Statement[0].Condition",
+                "expected an object",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Resource":[{"Fn::Sub":"x"}]}]}"#,
+                "Statement[0].Resource[0]",
+                "expected a string",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Principal":"arn:aws:iam::1:root"}]}"#,
+                "Statement[0].Principal",
+                "principal string",
+            ),
+            (
+                r#"{"Statement":5}"#,
+                "Statement",
+                "expected an object or an array",
+            ),
             (r#"[1]"#, "", "expected an object"),
         ];
         for (text, path, message) in cases {
@@ -696,9 +794,15 @@ mod tests {
         )
         .unwrap();
         let messages: Vec<_> = doc.notes.iter().map(|n| n.message.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("unknown top-level key `Statment`")));
-        assert!(messages.iter().any(|m| m.contains("duplicate key `Effect`")));
-        assert!(messages.iter().any(|m| m.contains("unknown statement key `Resources`")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("unknown top-level key `Statment`")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("duplicate key `Effect`")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("unknown statement key `Resources`")));
         // The last duplicate wins, as in AWS.
         assert_eq!(doc.statements[0].effect, Effect::Deny);
     }

@@ -63,7 +63,9 @@ impl Request {
     }
 
     fn value(&self, key: &str) -> Option<&[String]> {
-        self.context.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.context
+            .get(&key.to_ascii_lowercase())
+            .map(Vec::as_slice)
     }
 }
 
@@ -98,12 +100,20 @@ pub enum Layer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Allow { by: StatementRef },
-    ExplicitDeny { by: StatementRef },
+    Allow {
+        by: StatementRef,
+    },
+    ExplicitDeny {
+        by: StatementRef,
+    },
     /// No applicable Allow (or a boundary/SCP lacks one).
-    ImplicitDeny { missing: Layer },
+    ImplicitDeny {
+        missing: Layer,
+    },
     /// Allowed or denied depending on condition keys the request left unknown.
-    Conditional { keys: Vec<String> },
+    Conditional {
+        keys: Vec<String>,
+    },
 }
 
 impl Decision {
@@ -113,12 +123,14 @@ impl Decision {
 }
 
 /// Whether a statement applies to the request: True, False or Unknown (conditions on unknown keys).
-pub fn statement_matches(statement: &Statement, request: &Request, unknown_keys: &mut Vec<String>) -> Tri {
-    let action_hit = statement
-        .action
-        .patterns
-        .iter()
-        .any(|p| glob_match(p.raw.trim().as_bytes(), request.action.as_bytes(), true) || (p.is_everything()));
+pub fn statement_matches(
+    statement: &Statement,
+    request: &Request,
+    unknown_keys: &mut Vec<String>,
+) -> Tri {
+    let action_hit = statement.action.patterns.iter().any(|p| {
+        glob_match(p.raw.trim().as_bytes(), request.action.as_bytes(), true) || (p.is_everything())
+    });
     if action_hit == statement.action.negated {
         return Tri::False;
     }
@@ -232,7 +244,11 @@ struct LayerResult {
     allow_unknown: bool,
 }
 
-fn evaluate_layer(policies: &[&PolicyDocument], request: &Request, unknown: &mut Vec<String>) -> LayerResult {
+fn evaluate_layer(
+    policies: &[&PolicyDocument],
+    request: &Request,
+    unknown: &mut Vec<String>,
+) -> LayerResult {
     let mut r = LayerResult {
         deny: None,
         deny_unknown: false,
@@ -265,7 +281,10 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Decision {
         layers.push((Layer::Scp, evaluate_layer(level, request, &mut unknown)));
     }
     if let Some(boundary) = policies.boundary {
-        layers.push((Layer::Boundary, evaluate_layer(&[boundary], request, &mut unknown)));
+        layers.push((
+            Layer::Boundary,
+            evaluate_layer(&[boundary], request, &mut unknown),
+        ));
     }
     let identity = evaluate_layer(&policies.identity, request, &mut unknown);
     let resource = evaluate_layer(&policies.resource, request, &mut unknown);
@@ -279,7 +298,11 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Decision {
     for (layer, r) in all {
         if let Some((policy, statement)) = r.deny {
             return Decision::ExplicitDeny {
-                by: StatementRef { layer, policy, statement },
+                by: StatementRef {
+                    layer,
+                    policy,
+                    statement,
+                },
             };
         }
         possible_deny |= r.deny_unknown;
@@ -302,10 +325,16 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Decision {
         .or(resource.allow.map(|(p, s)| (Layer::Resource, p, s)));
     match allow {
         Some((layer, policy, statement)) if !conditional => Decision::Allow {
-            by: StatementRef { layer, policy, statement },
+            by: StatementRef {
+                layer,
+                policy,
+                statement,
+            },
         },
         Some(_) => Decision::Conditional { keys: unknown },
-        None if identity.allow_unknown || resource.allow_unknown => Decision::Conditional { keys: unknown },
+        None if identity.allow_unknown || resource.allow_unknown => {
+            Decision::Conditional { keys: unknown }
+        }
         None => Decision::ImplicitDeny {
             missing: Layer::Identity,
         },
@@ -323,48 +352,87 @@ mod tests {
     #[test]
     fn explicit_deny_wins_and_allow_is_needed() {
         let allow = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
-        let deny = doc(r#"{"Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::prod-*"}]}"#);
-        let set = PolicySet { identity: vec![&allow, &deny], ..Default::default() };
-        assert!(evaluate(&set, &Request::new("s3:GetObject", "arn:aws:s3:::prod-a/k")).is_allowed());
+        let deny = doc(
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::prod-*"}]}"#,
+        );
+        let set = PolicySet {
+            identity: vec![&allow, &deny],
+            ..Default::default()
+        };
+        assert!(
+            evaluate(&set, &Request::new("s3:GetObject", "arn:aws:s3:::prod-a/k")).is_allowed()
+        );
         assert!(matches!(
-            evaluate(&set, &Request::new("s3:deletebucket", "arn:aws:s3:::prod-a")),
-            Decision::ExplicitDeny { by: StatementRef { policy: 1, statement: 0, .. } }
+            evaluate(
+                &set,
+                &Request::new("s3:deletebucket", "arn:aws:s3:::prod-a")
+            ),
+            Decision::ExplicitDeny {
+                by: StatementRef {
+                    policy: 1,
+                    statement: 0,
+                    ..
+                }
+            }
         ));
         assert!(evaluate(&set, &Request::new("s3:DeleteBucket", "arn:aws:s3:::dev")).is_allowed());
         assert!(matches!(
             evaluate(&set, &Request::new("iam:CreateUser", "*")),
-            Decision::ImplicitDeny { missing: Layer::Identity }
+            Decision::ImplicitDeny {
+                missing: Layer::Identity
+            }
         ));
     }
 
     #[test]
     fn not_action_and_not_resource() {
-        let p = doc(r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","NotResource":"arn:aws:s3:::secret/*"}]}"#);
-        let set = PolicySet { identity: vec![&p], ..Default::default() };
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","NotResource":"arn:aws:s3:::secret/*"}]}"#,
+        );
+        let set = PolicySet {
+            identity: vec![&p],
+            ..Default::default()
+        };
         assert!(evaluate(&set, &Request::new("ec2:RunInstances", "*")).is_allowed());
         assert!(!evaluate(&set, &Request::new("iam:CreateUser", "*")).is_allowed());
-        assert!(!evaluate(&set, &Request::new("s3:GetObject", "arn:aws:s3:::secret/x")).is_allowed());
+        assert!(
+            !evaluate(&set, &Request::new("s3:GetObject", "arn:aws:s3:::secret/x")).is_allowed()
+        );
     }
 
     #[test]
     fn mfa_only_allow_is_conditional_when_unknown() {
-        let p = doc(r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#);
-        let set = PolicySet { identity: vec![&p], ..Default::default() };
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#,
+        );
+        let set = PolicySet {
+            identity: vec![&p],
+            ..Default::default()
+        };
         let req = Request::new("iam:CreateUser", "*");
         assert!(!evaluate(&set, &req).is_allowed());
-        assert!(evaluate(&set, &req.clone().with("aws:MultiFactorAuthPresent", &["true"])).is_allowed());
+        assert!(evaluate(
+            &set,
+            &req.clone().with("aws:MultiFactorAuthPresent", &["true"])
+        )
+        .is_allowed());
         assert_eq!(
             evaluate(&set, &req.treat_missing_as_unknown()),
-            Decision::Conditional { keys: vec!["aws:MultiFactorAuthPresent".into()] }
+            Decision::Conditional {
+                keys: vec!["aws:MultiFactorAuthPresent".into()]
+            }
         );
     }
 
     #[test]
     fn boundaries_and_scps_must_allow() {
         let admin = doc(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
-        let boundary = doc(r#"{"Statement":[{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}]}"#);
+        let boundary =
+            doc(r#"{"Statement":[{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}]}"#);
         let scp_root = doc(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
-        let scp_ou = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#);
+        let scp_ou = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#,
+        );
         let set = PolicySet {
             identity: vec![&admin],
             boundary: Some(&boundary),
@@ -372,26 +440,65 @@ mod tests {
             ..Default::default()
         };
         assert!(evaluate(&set, &Request::new("s3:GetObject", "arn:aws:s3:::b/k")).is_allowed());
-        assert!(matches!(evaluate(&set, &Request::new("ec2:RunInstances", "*")), Decision::ImplicitDeny { missing: Layer::Scp }));
-        assert!(matches!(evaluate(&set, &Request::new("s3:DeleteBucket", "*")), Decision::ExplicitDeny { by: StatementRef { layer: Layer::Scp, .. } }));
-        let no_scp = PolicySet { identity: vec![&admin], boundary: Some(&boundary), ..Default::default() };
-        assert!(matches!(evaluate(&no_scp, &Request::new("iam:CreateUser", "*")), Decision::ImplicitDeny { missing: Layer::Boundary }));
+        assert!(matches!(
+            evaluate(&set, &Request::new("ec2:RunInstances", "*")),
+            Decision::ImplicitDeny {
+                missing: Layer::Scp
+            }
+        ));
+        assert!(matches!(
+            evaluate(&set, &Request::new("s3:DeleteBucket", "*")),
+            Decision::ExplicitDeny {
+                by: StatementRef {
+                    layer: Layer::Scp,
+                    ..
+                }
+            }
+        ));
+        let no_scp = PolicySet {
+            identity: vec![&admin],
+            boundary: Some(&boundary),
+            ..Default::default()
+        };
+        assert!(matches!(
+            evaluate(&no_scp, &Request::new("iam:CreateUser", "*")),
+            Decision::ImplicitDeny {
+                missing: Layer::Boundary
+            }
+        ));
     }
 
     #[test]
     fn policy_variables_and_resource_policies() {
-        let p = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#);
-        let set = PolicySet { identity: vec![&p], ..Default::default() };
-        let req = Request::new("s3:GetObject", "arn:aws:s3:::home/bob/notes").with("aws:username", &["bob"]);
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#,
+        );
+        let set = PolicySet {
+            identity: vec![&p],
+            ..Default::default()
+        };
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::home/bob/notes")
+            .with("aws:username", &["bob"]);
         assert!(evaluate(&set, &req).is_allowed());
-        let other = Request::new("s3:GetObject", "arn:aws:s3:::home/alice/notes").with("aws:username", &["bob"]);
+        let other = Request::new("s3:GetObject", "arn:aws:s3:::home/alice/notes")
+            .with("aws:username", &["bob"]);
         assert!(!evaluate(&set, &other).is_allowed());
-        let bucket = doc(r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#);
-        let set = PolicySet { resource: vec![&bucket], ..Default::default() };
-        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k").with_principal("arn:aws:iam::111122223333:user/u");
+        let bucket = doc(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        );
+        let set = PolicySet {
+            resource: vec![&bucket],
+            ..Default::default()
+        };
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k")
+            .with_principal("arn:aws:iam::111122223333:user/u");
         assert!(evaluate(&set, &req).is_allowed());
-        let stranger = Request::new("s3:GetObject", "arn:aws:s3:::b/k").with_principal("arn:aws:iam::999999999999:user/u");
+        let stranger = Request::new("s3:GetObject", "arn:aws:s3:::b/k")
+            .with_principal("arn:aws:iam::999999999999:user/u");
         assert!(!evaluate(&set, &stranger).is_allowed());
-        assert_eq!(substitute("a/${*}/${aws:x, 'd'}", &Request::default()), "a/*/d");
+        assert_eq!(
+            substitute("a/${*}/${aws:x, 'd'}", &Request::default()),
+            "a/*/d"
+        );
     }
 }

@@ -13,7 +13,9 @@ pub fn glob_match(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || (pattern[p] != b'*' && eq(pattern[p], text[t]))) {
+        if p < pattern.len()
+            && (pattern[p] == b'?' || (pattern[p] != b'*' && eq(pattern[p], text[t])))
+        {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == b'*' {
@@ -47,6 +49,10 @@ mod tests {
         assert!(!glob_match(b"Get?bject", b"getObject", false));
         assert!(glob_match(b"a*b*c", b"aXbYbZc", false));
         assert!(!glob_match(b"a*b*c", b"aXbYbZ", false));
-        assert!(glob_match(b"arn:aws:s3:::b/*", b"arn:aws:s3:::b/k/x", false));
+        assert!(glob_match(
+            b"arn:aws:s3:::b/*",
+            b"arn:aws:s3:::b/k/x",
+            false
+        ));
     }
 }

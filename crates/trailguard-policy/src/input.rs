@@ -100,28 +100,74 @@ pub fn extract_policies(text: &str) -> PolicyFile {
     } else if let Some(version) = root.get("PolicyVersion") {
         if let Some(doc) = version.get("Document") {
             let id = str_of(version.get("VersionId")).unwrap_or("?");
-            let default = version.get("IsDefaultVersion").is_some_and(|n| n.value == Value::Bool(true));
-            let name = format!("policy version {id}{}", if default { " (default)" } else { "" });
-            out.push(embedded(text, doc, "PolicyVersion.Document", name, PolicyKind::Identity, None, default));
+            let default = version
+                .get("IsDefaultVersion")
+                .is_some_and(|n| n.value == Value::Bool(true));
+            let name = format!(
+                "policy version {id}{}",
+                if default { " (default)" } else { "" }
+            );
+            out.push(embedded(
+                text,
+                doc,
+                "PolicyVersion.Document",
+                name,
+                PolicyKind::Identity,
+                None,
+                default,
+            ));
         }
         "get-policy-version output"
-    } else if ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
-        .iter()
-        .any(|k| root.get(k).is_some())
+    } else if [
+        "UserDetailList",
+        "GroupDetailList",
+        "RoleDetailList",
+        "Policies",
+    ]
+    .iter()
+    .any(|k| root.get(k).is_some())
     {
         authorization_details(text, &root, &mut out);
         "get-account-authorization-details output"
     } else if let Some(doc) = root.get("PolicyDocument") {
         let owner = ["UserName", "GroupName", "RoleName"]
             .iter()
-            .find_map(|k| str_of(root.get(k)).map(|v| format!("{}/{v} ", k.trim_end_matches("Name").to_lowercase())))
+            .find_map(|k| {
+                str_of(root.get(k))
+                    .map(|v| format!("{}/{v} ", k.trim_end_matches("Name").to_lowercase()))
+            })
             .unwrap_or_default();
-        let name = format!("{owner}inline policy {}", str_of(root.get("PolicyName")).unwrap_or("?"));
-        out.push(embedded(text, doc, "PolicyDocument", name, PolicyKind::Identity, None, true));
+        let name = format!(
+            "{owner}inline policy {}",
+            str_of(root.get("PolicyName")).unwrap_or("?")
+        );
+        out.push(embedded(
+            text,
+            doc,
+            "PolicyDocument",
+            name,
+            PolicyKind::Identity,
+            None,
+            true,
+        ));
         "get-*-policy output"
-    } else if let Some(doc) = root.get("Role").and_then(|r| r.get("AssumeRolePolicyDocument")) {
-        let name = format!("role/{} trust policy", str_of(root.get("Role").and_then(|r| r.get("RoleName"))).unwrap_or("?"));
-        out.push(embedded(text, doc, "Role.AssumeRolePolicyDocument", name, PolicyKind::Trust, None, true));
+    } else if let Some(doc) = root
+        .get("Role")
+        .and_then(|r| r.get("AssumeRolePolicyDocument"))
+    {
+        let name = format!(
+            "role/{} trust policy",
+            str_of(root.get("Role").and_then(|r| r.get("RoleName"))).unwrap_or("?")
+        );
+        out.push(embedded(
+            text,
+            doc,
+            "Role.AssumeRolePolicyDocument",
+            name,
+            PolicyKind::Trust,
+            None,
+            true,
+        ));
         "get-role output"
     } else {
         // An object without Statement: let the parser say what is missing.
@@ -226,14 +272,21 @@ fn authorization_details(text: &str, root: &Node, out: &mut Vec<NamedPolicy>) {
         let name = str_of(policy.get("PolicyName")).unwrap_or("?");
         let arn = str_of(policy.get("Arn")).map(str::to_owned);
         for (j, version) in items(policy.get("PolicyVersionList")).iter().enumerate() {
-            let Some(doc) = version.get("Document") else { continue };
+            let Some(doc) = version.get("Document") else {
+                continue;
+            };
             let id = str_of(version.get("VersionId")).unwrap_or("?");
-            let default = version.get("IsDefaultVersion").is_some_and(|n| n.value == Value::Bool(true));
+            let default = version
+                .get("IsDefaultVersion")
+                .is_some_and(|n| n.value == Value::Bool(true));
             out.push(embedded(
                 text,
                 doc,
                 &format!("Policies[{i}].PolicyVersionList[{j}].Document"),
-                format!("policy/{name} ({id}{})", if default { ", default" } else { "" }),
+                format!(
+                    "policy/{name} ({id}{})",
+                    if default { ", default" } else { "" }
+                ),
                 PolicyKind::Identity,
                 arn.clone(),
                 default,
@@ -266,7 +319,10 @@ mod tests {
         let doc = policy.parse().unwrap();
         let offset = policy.file_offset_of(doc.statements[0].span.start);
         assert_eq!(file.lines.line_col(offset), (3, 30));
-        assert_eq!(policy.path_in_file("Statement[0]"), "PolicyVersion.Document.Statement[0]");
+        assert_eq!(
+            policy.path_in_file("Statement[0]"),
+            "PolicyVersion.Document.Statement[0]"
+        );
     }
 
     #[test]

@@ -25,8 +25,8 @@ pub mod risk;
 use std::borrow::Cow;
 
 pub use document::{
-    ActionPattern, ActionSpec, Condition, Effect, ParseError, ParseNote, PolicyDocument, PrincipalKind,
-    PrincipalSpec, ResourceSpec, Span, Statement,
+    ActionPattern, ActionSpec, Condition, Effect, ParseError, ParseNote, PolicyDocument,
+    PrincipalKind, PrincipalSpec, ResourceSpec, Span, Statement,
 };
 
 /// Returns the policy JSON, URL-decoded when it was percent-encoded (as in CloudTrail's

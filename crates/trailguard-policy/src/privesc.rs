@@ -139,10 +139,20 @@ mod tests {
         let catalog = Catalog::get();
         assert!(METHODS.len() >= 60, "{} methods", METHODS.len());
         for (i, m) in METHODS.iter().enumerate() {
-            assert!(METHODS[..i].iter().all(|o| o.id != m.id && o.name != m.name), "duplicate {}", m.id);
+            assert!(
+                METHODS[..i]
+                    .iter()
+                    .all(|o| o.id != m.id && o.name != m.name),
+                "duplicate {}",
+                m.id
+            );
             for group in m.requires {
                 for action in *group {
-                    assert!(catalog.lookup(action).is_some(), "{}: {action} not in the catalog", m.id);
+                    assert!(
+                        catalog.lookup(action).is_some(),
+                        "{}: {action} not in the catalog",
+                        m.id
+                    );
                     assert_eq!(*action, action.to_ascii_lowercase());
                 }
             }

@@ -94,7 +94,9 @@ pub fn classify(catalog: &Catalog, id: ActionId) -> ActionRisk {
     let name = catalog.full_name(id).to_ascii_lowercase();
     // A few read calls are filed under Permissions management (e.g. QuickSight's
     // `Describe*Permissions`); reading who has access changes nobody's access.
-    let reads = ["Get", "Describe", "List", "View", "Search"].iter().any(|p| action.name.starts_with(p));
+    let reads = ["Get", "Describe", "List", "View", "Search"]
+        .iter()
+        .any(|p| action.name.starts_with(p));
     let permissions = action.has_level(AccessLevel::PermissionsManagement) && !reads;
     let credentials = CREDENTIALS_EXPOSURE.contains(&name.as_str());
     ActionRisk {
@@ -113,7 +115,9 @@ pub fn risk_table() -> &'static [ActionRisk] {
     static TABLE: std::sync::OnceLock<Vec<ActionRisk>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let catalog = Catalog::get();
-        (0..catalog.len() as u32).map(|i| classify(catalog, ActionId(i))).collect()
+        (0..catalog.len() as u32)
+            .map(|i| classify(catalog, ActionId(i)))
+            .collect()
     })
 }
 
@@ -130,8 +134,15 @@ mod tests {
     #[test]
     fn lists_name_real_actions() {
         let catalog = Catalog::get();
-        for name in CREDENTIALS_EXPOSURE.iter().chain(DATA_EXFILTRATION).chain(MFA_SENSITIVE_EXTRA) {
-            assert!(catalog.lookup(name).is_some(), "{name} is not in the catalog");
+        for name in CREDENTIALS_EXPOSURE
+            .iter()
+            .chain(DATA_EXFILTRATION)
+            .chain(MFA_SENSITIVE_EXTRA)
+        {
+            assert!(
+                catalog.lookup(name).is_some(),
+                "{name} is not in the catalog"
+            );
         }
         for service in SENSITIVE_SERVICES {
             assert!(catalog.service(service).is_some());

@@ -33,7 +33,12 @@ fn default_document(policy: &Value) -> Option<&Value> {
 fn ours(a: &PolicyAnalysis) -> [(&'static str, bool); 4] {
     [
         // Cloudsplaining counts only actions granted on `*`.
-        ("privilege_escalation", a.privilege_escalation.iter().any(|p| p.actions.iter().all(|h| h.resource_star))),
+        (
+            "privilege_escalation",
+            a.privilege_escalation
+                .iter()
+                .any(|p| p.actions.iter().all(|h| h.resource_star)),
+        ),
         ("resource_exposure", !a.resource_exposure.is_empty()),
         ("data_exfiltration", !a.data_exfiltration.is_empty()),
         ("credentials_exposure", !a.credentials_exposure.is_empty()),
@@ -52,15 +57,21 @@ fn theirs(policy: &Value) -> [(&'static str, bool); 4] {
 
 #[test]
 fn flags_agree_with_cloudsplaining_per_policy() {
-    let path = trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/iam-results-example.json");
+    let path = trailguard_testkit::shared_data()
+        .join("peer-suites/cloudsplaining/iam-results-example.json");
     let results: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut compared = 0;
     let mut disagreements = Vec::new();
-    for group in ["aws_managed_policies", "customer_managed_policies", "inline_policies"] {
+    for group in [
+        "aws_managed_policies",
+        "customer_managed_policies",
+        "inline_policies",
+    ] {
         for policy in results[group].as_object().unwrap().values() {
             let name = policy["PolicyName"].as_str().unwrap();
             let doc = default_document(policy).unwrap_or_else(|| panic!("{name}: no document"));
-            let doc = PolicyDocument::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let doc =
+                PolicyDocument::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{name}: {e}"));
             let analysis = analyze(&doc);
             for ((category, ours), (_, theirs)) in ours(&analysis).into_iter().zip(theirs(policy)) {
                 compared += 1;
@@ -78,5 +89,8 @@ fn flags_agree_with_cloudsplaining_per_policy() {
         .iter()
         .filter(|(name, category, _, _)| !KNOWN_DISAGREEMENTS.contains(&(name.as_str(), *category)))
         .collect();
-    assert!(unexplained.is_empty(), "undocumented disagreements: {unexplained:#?}");
+    assert!(
+        unexplained.is_empty(),
+        "undocumented disagreements: {unexplained:#?}"
+    );
 }

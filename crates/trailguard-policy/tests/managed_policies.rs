@@ -15,8 +15,12 @@ fn dataset() -> Vec<(String, Value)> {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
-            let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), value));
+            let value: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            out.push((
+                path.file_stem().unwrap().to_string_lossy().into_owned(),
+                value,
+            ));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -26,7 +30,11 @@ fn dataset() -> Vec<(String, Value)> {
 #[test]
 fn every_managed_policy_parses_and_agrees_on_privesc() {
     let policies = dataset();
-    assert_eq!(policies.len(), 1641, "the dataset's 1,642 files are 1,641 policies and a licence");
+    assert_eq!(
+        policies.len(),
+        1641,
+        "the dataset's 1,642 files are 1,641 policies and a licence"
+    );
     let mut agree = 0;
     let mut strict_agree = 0;
     let mut disagreements = Vec::new();
@@ -46,7 +54,11 @@ fn every_managed_policy_parses_and_agrees_on_privesc() {
                 .filter(|a| a["privesc"] == Value::Bool(true))
                 .filter_map(|a| a["effective_action"].as_str())
                 .collect();
-            let methods: Vec<&str> = analysis.privilege_escalation.iter().map(|p| p.method.id).collect();
+            let methods: Vec<&str> = analysis
+                .privilege_escalation
+                .iter()
+                .map(|p| p.method.id)
+                .collect();
             disagreements.push(format!("{name}: ours={ours} theirs={theirs} our methods={methods:?} their actions={their_actions:?}"));
         }
         if analysis.has_privilege_escalation() == theirs {
@@ -72,15 +84,28 @@ fn administrator_access_is_admin_and_read_only_is_not() {
     // AdministratorAccess and PowerUserAccess are not in the iam-dataset snapshot; the Cloudsplaining
     // example account carries their real documents.
     let account: Value = serde_json::from_str(
-        &std::fs::read_to_string(trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json")).unwrap(),
+        &std::fs::read_to_string(
+            trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let get = |n: &str| {
         let doc = match policies.iter().find(|(name, _)| name == n) {
             Some((_, entry)) => entry["document"].clone(),
             None => {
-                let policy = account["Policies"].as_array().unwrap().iter().find(|p| p["PolicyName"] == n).unwrap();
-                let version = policy["PolicyVersionList"].as_array().unwrap().iter().find(|v| v["IsDefaultVersion"] == Value::Bool(true)).unwrap();
+                let policy = account["Policies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["PolicyName"] == n)
+                    .unwrap();
+                let version = policy["PolicyVersionList"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["IsDefaultVersion"] == Value::Bool(true))
+                    .unwrap();
                 version["Document"].clone()
             }
         };
@@ -90,17 +115,41 @@ fn administrator_access_is_admin_and_read_only_is_not() {
     assert!(admin.is_admin);
     let read_only = get("ReadOnlyAccess");
     assert!(!read_only.is_admin);
-    assert!(read_only.privilege_escalation.is_empty(), "{:?}", read_only.privilege_escalation.iter().map(|p| p.method.id).collect::<Vec<_>>());
+    assert!(
+        read_only.privilege_escalation.is_empty(),
+        "{:?}",
+        read_only
+            .privilege_escalation
+            .iter()
+            .map(|p| p.method.id)
+            .collect::<Vec<_>>()
+    );
     assert!(read_only.resource_exposure.is_empty());
     let power_user = get("PowerUserAccess");
     assert!(!power_user.is_admin);
     assert_eq!(power_user.allow_not_action.len(), 1);
     let iam_full = get("IAMFullAccess");
-    let methods: Vec<&str> = iam_full.privilege_escalation.iter().map(|p| p.method.id).collect();
-    for expected in ["create-policy-version", "attach-user-policy", "put-user-policy", "create-access-key", "update-login-profile"] {
-        assert!(methods.contains(&expected), "IAMFullAccess lacks {expected}: {methods:?}");
+    let methods: Vec<&str> = iam_full
+        .privilege_escalation
+        .iter()
+        .map(|p| p.method.id)
+        .collect();
+    for expected in [
+        "create-policy-version",
+        "attach-user-policy",
+        "put-user-policy",
+        "create-access-key",
+        "update-login-profile",
+    ] {
+        assert!(
+            methods.contains(&expected),
+            "IAMFullAccess lacks {expected}: {methods:?}"
+        );
     }
-    assert!(iam_full.service_wildcards.iter().any(|w| w.service == "iam" && w.sensitive));
+    assert!(iam_full
+        .service_wildcards
+        .iter()
+        .any(|w| w.service == "iam" && w.sensitive));
 }
 
 #[test]
@@ -110,12 +159,27 @@ fn expanded_actions_match_the_dataset() {
     let catalog = trailguard_policy::catalog::Catalog::get();
     let policies = dataset();
     let mut checked = 0;
-    for (name, entry) in policies.iter().filter(|(n, _)| ["AmazonS3ReadOnlyAccess", "IAMReadOnlyAccess", "AmazonEC2FullAccess", "SecurityAudit"].contains(&n.as_str())) {
+    for (name, entry) in policies.iter().filter(|(n, _)| {
+        [
+            "AmazonS3ReadOnlyAccess",
+            "IAMReadOnlyAccess",
+            "AmazonEC2FullAccess",
+            "SecurityAudit",
+        ]
+        .contains(&n.as_str())
+    }) {
         let doc = PolicyDocument::parse(&entry["document"].to_string()).unwrap();
         let grants = trailguard_policy::diff::effective_grants(catalog, &doc);
-        let ours: BTreeSet<String> = grants.values().flatten().map(|id| catalog.full_name(*id).to_ascii_lowercase()).collect();
+        let ours: BTreeSet<String> = grants
+            .values()
+            .flatten()
+            .map(|id| catalog.full_name(*id).to_ascii_lowercase())
+            .collect();
         for action in entry["effective_actions"].as_array().unwrap() {
-            let action = action["effective_action"].as_str().unwrap().to_ascii_lowercase();
+            let action = action["effective_action"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase();
             if catalog.lookup(&action).is_some() {
                 assert!(ours.contains(&action), "{name}: {action} missing");
                 checked += 1;

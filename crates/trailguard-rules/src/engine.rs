@@ -12,10 +12,12 @@
 //! [`ANY_EVENT`] (`("*", "*")`) sees every record and must reject cheaply (root activity does, on
 //! `userIdentity.type`).
 //!
-//! Memory is bounded: each worker keeps at most [`Engine::observation_cap`] observations; the rest are
-//! counted in [`EngineStats::observations_dropped`] and a note is attached to sequence findings.
+//! Memory is bounded: all workers together keep at most [`Engine::observation_cap`] observations (a shared
+//! atomic counter, touched only for the rare events sequences want); the rest are counted in
+//! [`EngineStats::observations_dropped`] and a note is attached to sequence findings.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trailguard_event::Record;
 
@@ -27,8 +29,9 @@ pub use crate::rules::cloudtrail::common::{finding_for, finding_from_event};
 /// The `(eventSource, eventName)` pair meaning "every record".
 pub const ANY_EVENT: (&str, &str) = ("*", "*");
 
-/// Default bound on observations each worker keeps for sequence rules (a few hundred bytes each).
-pub const DEFAULT_OBSERVATION_CAP: usize = 200_000;
+/// Default bound on observations all workers together keep for sequence rules. One observation takes
+/// about 0.8 KB (it owns the event's actor and ids), so the cap keeps them under ~55 MB whatever the input.
+pub const DEFAULT_OBSERVATION_CAP: usize = 64_000;
 
 /// A rule that looks at one record at a time.
 pub trait CloudTrailRule: Send + Sync {
@@ -141,7 +144,11 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// An observation of `record`, or `None` when its `eventTime` cannot be read (the engine counts these).
+    /// `at` of an observation whose `eventTime` could not be read.
+    pub const UNREADABLE_TIME: i64 = i64::MIN;
+
+    /// An observation of `record`. When its `eventTime` cannot be read, `at` is [`Observation::UNREADABLE_TIME`]
+    /// and the engine counts and drops it (a sequence cannot place it in time).
     pub fn new(
         record: &Record<'_>,
         kind: u8,
@@ -150,7 +157,7 @@ impl Observation {
         subject: &str,
         detail: &str,
     ) -> Option<Observation> {
-        let at = parse_event_time(&record.event_time)?;
+        let at = parse_event_time(&record.event_time).unwrap_or(Observation::UNREADABLE_TIME);
         Some(Observation {
             at,
             rank,
@@ -180,8 +187,10 @@ pub struct EngineStats {
     pub records_dispatched: u64,
     /// Observations kept for sequence rules.
     pub observations: u64,
-    /// Observations dropped because a worker reached its cap (sequence results may be incomplete).
+    /// Observations dropped because the cap was reached (sequence results may be incomplete).
     pub observations_dropped: u64,
+    /// Observations dropped because their `eventTime` could not be read.
+    pub observations_bad_time: u64,
     /// Duplicate findings removed (the same event delivered twice).
     pub duplicates_removed: u64,
 }
@@ -215,6 +224,8 @@ pub struct Engine {
     every_record: Vec<Target>,
     sigma: Option<crate::sigma::SigmaRuleSet>,
     observation_cap: usize,
+    /// Observations kept by all workers of the current run.
+    observations_kept: AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -247,6 +258,7 @@ impl Engine {
             every_record: Vec::new(),
             sigma: None,
             observation_cap: DEFAULT_OBSERVATION_CAP,
+            observations_kept: AtomicUsize::new(0),
         };
         engine.rebuild_dispatch();
         engine
@@ -271,7 +283,7 @@ impl Engine {
         self
     }
 
-    /// Changes the per-worker bound on observations kept for sequence rules.
+    /// Changes the bound on observations kept for sequence rules (all workers together).
     pub fn with_observation_cap(mut self, cap: usize) -> Engine {
         self.observation_cap = cap;
         self
@@ -322,6 +334,8 @@ impl Engine {
 
     /// Like [`Engine::finish`], with the engine's counters.
     pub fn finish_report(&self, workers: Vec<EngineWorker<'_>>) -> EngineReport {
+        // The next run starts with a fresh budget.
+        self.observations_kept.store(0, Ordering::Relaxed);
         let mut stats = EngineStats::default();
         let mut findings = Vec::new();
         let mut observations = Vec::new();
@@ -329,6 +343,7 @@ impl Engine {
             stats.records_seen += worker.stats.records_seen;
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
+            stats.observations_bad_time += worker.stats.observations_bad_time;
             findings.extend(worker.findings);
             observations.extend(worker.observations);
         }
@@ -492,7 +507,16 @@ impl EngineWorker<'_> {
         let Some(mut observation) = sequence.observe(record) else {
             return;
         };
-        if self.observations.len() >= self.engine.observation_cap {
+        if observation.at == Observation::UNREADABLE_TIME {
+            self.stats.observations_bad_time += 1;
+            return;
+        }
+        if self
+            .engine
+            .observations_kept
+            .fetch_add(1, Ordering::Relaxed)
+            >= self.engine.observation_cap
+        {
             self.stats.observations_dropped += 1;
             return;
         }
@@ -555,7 +579,6 @@ pub(crate) fn base_finding(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use super::*;
@@ -685,10 +708,20 @@ mod tests {
                     .response(r#"{"ConsoleLogin":"Failure"}"#)
             })
             .collect();
-        visit_all(&mut worker, &events);
-        let report = engine.finish_report(vec![worker]);
+        // Two workers share one budget.
+        let mut other = engine.new_worker();
+        visit_all(&mut worker, &events[..3]);
+        visit_all(&mut other, &events[3..]);
+        let report = engine.finish_report(vec![worker, other]);
         assert_eq!(report.stats.observations, 3);
         assert_eq!(report.stats.observations_dropped, 3);
+        // The burst rule saw only 3 failures: below its threshold, so nothing fires, and nothing is noted.
+        assert!(report.findings.is_empty());
+        // The budget is back for the next run.
+        let mut again = engine.new_worker();
+        visit_all(&mut again, &events[..5]);
+        let report = engine.finish_report(vec![again]);
+        assert_eq!(report.stats.observations_dropped, 2);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Sigma rules added, on the AWS documentation's example events, and with results that do not depend on
 //! how records were split across workers.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::value::RawValue;
 use trailguard_event::pipeline::{scan, NoopObserver, ScanOptions};
@@ -168,4 +168,73 @@ fn sigma_rules_run_beside_the_builtin_rules() {
     );
     let builtin = findings.iter().find(|f| f.rule_id == "CT017").unwrap();
     assert_eq!(builtin.severity, Severity::High);
+}
+
+/// Every event a rule asks for, with malformed or unexpected shapes in every nested document: the engine
+/// must not panic, and whatever it reports must still be a complete finding.
+#[test]
+fn odd_shapes_never_panic() {
+    let engine = Engine::builtin();
+    let odd_params = [
+        "null",
+        "{}",
+        r#""a string""#,
+        "[1,2,3]",
+        r#"{"policyDocument":5,"userName":[],"eventSelectors":"x","advancedEventSelectors":{},"name":{"a":1}}"#,
+        r#"{"policyDocument":"not json %7B","assumeRolePolicyDocument":"{\"Statement\":7}","policyArn":"arn:aws:iam::aws:policy/","userName":"","accountAlias":""}"#,
+        r#"{"eventSelectors":[null,{"includeManagementEvents":"no","readWriteType":5}],"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":"Management"}]},7]}"#,
+        r#"{"minimumPasswordLength":"x","passwordReusePrevention":-5,"requireSymbols":"true","serialNumber":"","policy":"{\"Statement\":[{\"Effect\":\"Allow\"}]}"}"#,
+    ];
+    let odd_responses = [
+        "null",
+        r#"{"accessKey":{"accessKeyId":7}}"#,
+        r#"{"ConsoleLogin":"Failure"}"#,
+        r#""x""#,
+    ];
+    let identities = [
+        r#"{"type":"Root"}"#,
+        r#"{"type":"IAMUser","userName":"a"}"#,
+        r#"{"type":"AssumedRole","sessionContext":{"attributes":{"mfaAuthenticated":"maybe"}}}"#,
+        r#"{}"#,
+    ];
+    let mut events = BTreeSet::new();
+    for meta in trailguard_rules::rules::cloudtrail::metas() {
+        for &(source, name) in meta.events {
+            if source != "*" {
+                events.insert((source, name));
+            }
+        }
+    }
+    let mut worker = engine.new_worker();
+    let mut n = 0;
+    for &(source, name) in &events {
+        for params in odd_params {
+            for response in odd_responses {
+                for identity in identities {
+                    n += 1;
+                    let text = format!(
+                        r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"2024-08-01T13:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.23","userAgent":"x","requestParameters":{params},"responseElements":{response},"additionalEventData":{{"MFAUsed":7}},"eventID":"odd-{n}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"229654561268"}}"#,
+                        (n / 60) % 60,
+                        n % 60
+                    );
+                    let raw: &RawValue = serde_json::from_str(&text).unwrap();
+                    let record = Record::from_raw(raw).unwrap();
+                    worker.visit(&record);
+                }
+            }
+        }
+    }
+    // A bad eventTime reaches the engine too: sequences skip it, single-record rules still work.
+    let bad_time = r#"{"eventTime":"yesterday","eventSource":"iam.amazonaws.com","eventName":"CreateUser","userIdentity":{"type":"Root"},"requestParameters":{"userName":"x"}}"#;
+    let raw: &RawValue = serde_json::from_str(bad_time).unwrap();
+    worker.visit(&Record::from_raw(raw).unwrap());
+    let report = engine.finish_report(vec![worker]);
+    // Three sequence rules wanted that record (root activity, new user keyed, admin user play).
+    assert_eq!(report.stats.observations_bad_time, 3);
+    let findings = report.findings;
+    assert!(n > 1000, "only {n} odd records");
+    assert!(!findings.is_empty());
+    for f in &findings {
+        assert!(!f.message.is_empty() && !f.title.is_empty(), "{f:#?}");
+    }
 }

@@ -35,7 +35,14 @@ const MAPPING: &[(&str, &[&str])] = &[
     ("PRIVILEGE_ESCALATION", &["PC019"]),
 ];
 
-const COMMUNITY: &[&str] = &["NOTRESOURCE_WITH_ALLOW", "NOTPRINCIPAL_WITH_ALLOW", "CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS", "PRIVILEGE_ESCALATION", "SENSITIVE_ACCESS"];
+const COMMUNITY: &[&str] = &[
+    "NOTRESOURCE_WITH_ALLOW",
+    "NOTPRINCIPAL_WITH_ALLOW",
+    "CREDENTIALS_EXPOSURE",
+    "PERMISSIONS_MANAGEMENT_ACTIONS",
+    "PRIVILEGE_ESCALATION",
+    "SENSITIVE_ACCESS",
+];
 
 /// Ids with no counterpart: configuration-driven checks.
 const NOT_COVERED: &[&str] = &["SENSITIVE_ACCESS"];
@@ -51,7 +58,10 @@ const KNOWN_DIFFERENCES: &[(&str, usize)] = &[
     // An unknown operator has no type; we report the operator (PC005), not a type mismatch too.
     ("test_condition_operator", 1),
     // PC014 counts permissions-management actions on `*` only (bucket-scoped grants are not exposure of every resource).
-    ("test_resource_policy_privilege_escalation_at_bucket_level", 0),
+    (
+        "test_resource_policy_privilege_escalation_at_bucket_level",
+        0,
+    ),
 ];
 
 /// Ids whose concept our code implies but does not equal: an expectation of them is met by the code,
@@ -59,12 +69,17 @@ const KNOWN_DIFFERENCES: &[(&str, usize)] = &[
 const IMPLIED_ONLY: &[&str] = &["RESOURCE_POLICY_PRIVILEGE_ESCALATION"];
 
 fn codes_for(id: &str) -> &'static [&'static str] {
-    MAPPING.iter().find(|(i, _)| *i == id).map(|(_, c)| *c).unwrap_or(&[])
+    MAPPING
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, c)| *c)
+        .unwrap_or(&[])
 }
 
 #[test]
 fn parliament_expectations_hold_for_covered_concepts() {
-    let path = trailguard_testkit::shared_data().join("peer-suites/parliament/parliament_policy_tests.jsonl");
+    let path = trailguard_testkit::shared_data()
+        .join("peer-suites/parliament/parliament_policy_tests.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     let mut passed = 0;
     let mut not_covered = 0;
@@ -84,7 +99,9 @@ fn parliament_expectations_hold_for_covered_concepts() {
             continue;
         };
         let expected: Vec<&str> = expected.iter().filter_map(Value::as_str).collect();
-        if expected.iter().any(|id| NOT_COVERED.contains(id)) || case["kwargs"].get("config").is_some() {
+        if expected.iter().any(|id| NOT_COVERED.contains(id))
+            || case["kwargs"].get("config").is_some()
+        {
             not_covered += 1;
             continue;
         }
@@ -94,19 +111,32 @@ fn parliament_expectations_hold_for_covered_concepts() {
             .filter(|(id, _)| (community || !COMMUNITY.contains(id)) && !IMPLIED_ONLY.contains(id))
             .flat_map(|(_, codes)| codes.iter().copied())
             .collect();
-        let ours: BTreeSet<&str> = findings.iter().map(|f| f.rule_id.as_str()).filter(|c| considered.contains(c)).collect();
+        let ours: BTreeSet<&str> = findings
+            .iter()
+            .map(|f| f.rule_id.as_str())
+            .filter(|c| considered.contains(c))
+            .collect();
         let all_ours: BTreeSet<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
         let missing: Vec<&str> = expected
             .iter()
             .filter(|id| !codes_for(id).iter().any(|c| all_ours.contains(c)))
             .copied()
             .collect();
-        let explained: BTreeSet<&str> = expected.iter().flat_map(|id| codes_for(id).iter().copied()).collect();
-        let extra: Vec<&str> = ours.iter().filter(|c| !explained.contains(*c)).copied().collect();
+        let explained: BTreeSet<&str> = expected
+            .iter()
+            .flat_map(|id| codes_for(id).iter().copied())
+            .collect();
+        let extra: Vec<&str> = ours
+            .iter()
+            .filter(|c| !explained.contains(*c))
+            .copied()
+            .collect();
         if missing.is_empty() && extra.is_empty() {
             passed += 1;
         } else if !KNOWN_DIFFERENCES.contains(&(test.as_str(), index)) {
-            failures.push(format!("{test}#{index}: expected {expected:?}, missing {missing:?}, extra {extra:?}"));
+            failures.push(format!(
+                "{test}#{index}: expected {expected:?}, missing {missing:?}, extra {extra:?}"
+            ));
         }
     }
     eprintln!("parliament: {passed} passed, {} known differences, {not_covered} not covered, {no_expectation} without expectation", KNOWN_DIFFERENCES.len());

@@ -34,7 +34,10 @@ impl AwsTarget {
         }
         let config = runtime.block_on(loader.load());
         if config.region().is_none() {
-            config.into_builder().region(Region::new("us-east-1")).build()
+            config
+                .into_builder()
+                .region(Region::new("us-east-1"))
+                .build()
         } else {
             config
         }

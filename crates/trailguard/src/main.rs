@@ -42,6 +42,8 @@ enum Command {
     Policy(cmd::policy::PolicyArgs),
     /// Audit an account's IAM posture, live or from saved API output.
     Audit(cmd::audit::AuditArgs),
+    /// Query the findings store that `scan --store` keeps: findings and runs.
+    Findings(store::cli::FindingsArgs),
     /// Plan, apply and undo fixes for findings.
     Fix(cmd::fix::FixArgs),
     /// Measure scan throughput and peak memory on a generated corpus.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Docs(args) => cmd::docs::run(args),
         Command::Policy(args) => cmd::policy::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Findings(args) => store::cli::run(args),
         Command::Fix(args) => cmd::fix::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     };

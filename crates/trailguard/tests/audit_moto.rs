@@ -48,6 +48,8 @@ iam.attach_user_policy(UserName="eve", PolicyArn=pv)
 trust = doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
 iam.create_role(RoleName="app", AssumeRolePolicyDocument=trust)
 iam.put_role_policy(RoleName="app", PolicyName="s3-all", PolicyDocument=doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+boto3.client("s3").create_bucket(Bucket="audit-trail-logs")
+boto3.client("cloudtrail").create_trail(Name="regional", S3BucketName="audit-trail-logs", IsMultiRegionTrail=False)
 "#;
 
 fn python(server: &MotoServer, code: &str) {
@@ -104,21 +106,21 @@ fn keys(findings: &[Finding]) -> BTreeSet<(String, String, Severity)> {
 
 fn expected() -> BTreeSet<(String, String, Severity)> {
     [
-        ("PA001", "-", Severity::Medium),       // length 8, reuse 5, no symbols
-        ("PA002", "-", Severity::Critical),     // AccountMFAEnabled = 0
-        ("PA003", "-", Severity::High),         // so no hardware MFA either
-        ("PA006", "alice", Severity::High),     // password, no MFA (bob has MFA)
-        ("PA007", "orphan", Severity::Low),     // created, never enabled
-        ("PA011", "carol", Severity::Medium),   // two active keys
-        ("PA013", "dave", Severity::Low),       // inline policy on the user
-        ("PA013", "eve", Severity::Low),        // managed policy on the user
-        ("PA014", "dave", Severity::High),      // *:* inline
-        ("PA015", "app", Severity::Medium),     // s3:* on *: exposure and exfiltration, no privesc
-        ("PA015", "eve", Severity::High),       // iam:CreatePolicyVersion on *
-        ("PA016", "app", Severity::Medium),     // inline s3:* on a role
-        ("PA017", "-", Severity::Low),          // no AWSSupportAccess anywhere
-        ("PA018", "-", Severity::High),         // no trail at all
-        ("PA024", "-", Severity::Low),          // no alias
+        ("PA001", "-", Severity::Medium),   // length 8, reuse 5, no symbols
+        ("PA002", "-", Severity::Critical), // AccountMFAEnabled = 0
+        ("PA003", "-", Severity::High),     // so no hardware MFA either
+        ("PA006", "alice", Severity::High), // password, no MFA (bob has MFA)
+        ("PA007", "orphan", Severity::Low), // created, never enabled
+        ("PA011", "carol", Severity::Medium), // two active keys
+        ("PA013", "dave", Severity::Low),   // inline policy on the user
+        ("PA013", "eve", Severity::Low),    // managed policy on the user
+        ("PA014", "dave", Severity::High),  // *:* inline
+        ("PA015", "app", Severity::Medium), // s3:* on *: exposure and exfiltration, no privesc
+        ("PA015", "eve", Severity::High),   // iam:CreatePolicyVersion on *
+        ("PA016", "app", Severity::Medium), // inline s3:* on a role
+        ("PA017", "-", Severity::Low),      // no AWSSupportAccess anywhere
+        ("PA018", "-", Severity::High),     // no trail at all
+        ("PA024", "-", Severity::Low),      // no alias
     ]
     .into_iter()
     .map(|(r, n, s)| (r.to_owned(), n.to_owned(), s))
@@ -168,7 +170,11 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
             .iter()
             .find(|f| {
                 f.rule_id == rule
-                    && f.resource.as_ref().and_then(|r| r.name.as_deref()).unwrap_or("-") == name
+                    && f.resource
+                        .as_ref()
+                        .and_then(|r| r.name.as_deref())
+                        .unwrap_or("-")
+                        == name
             })
             .unwrap_or_else(|| panic!("{rule} {name}"))
             .clone()
@@ -182,8 +188,12 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         pa001.fix.actions,
         [
             FixAction::SetCisPasswordPolicy,
-            FixAction::RequirePasswordReset { user_name: "alice".into() },
-            FixAction::RequirePasswordReset { user_name: "bob".into() },
+            FixAction::RequirePasswordReset {
+                user_name: "alice".into()
+            },
+            FixAction::RequirePasswordReset {
+                user_name: "bob".into()
+            },
         ]
     );
     let carol = by_rule("PA011", "carol");
@@ -194,8 +204,16 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         carol.fix.actions
     );
     let eve = by_rule("PA015", "eve");
-    assert!(eve.message.contains("CreateNewPolicyVersion"), "{}", eve.message);
+    assert!(
+        eve.message.contains("CreateNewPolicyVersion"),
+        "{}",
+        eve.message
+    );
     let trail = by_rule("PA018", "-");
+    assert_eq!(
+        trail.message,
+        "No trail is multi-region, logging and recording all management events (`regional`: single-region, not logging)."
+    );
     assert_eq!(
         trail.fix.actions,
         [FixAction::CreateMultiRegionTrail { bucket_name: None }]
@@ -210,11 +228,24 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
     // 2. The binary, live.
     let endpoint = server.endpoint();
     let live_args = [
-        "audit", "--endpoint-url", &endpoint, "--region", "us-east-1", "--max-attempts", "2",
-        "--format", "json", "--quiet",
+        "audit",
+        "--endpoint-url",
+        &endpoint,
+        "--region",
+        "us-east-1",
+        "--max-attempts",
+        "2",
+        "--format",
+        "json",
+        "--quiet",
     ];
     let out = trailguard(&server, &live_args);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (live_findings, summary) = parse_json_report(&out.stdout);
     assert_eq!(live_findings, report.findings, "binary and library agree");
     assert_eq!(summary["account"], "123456789012");
@@ -227,9 +258,19 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         .collect();
     assert_eq!(
         sections,
-        ["password_policy", "root", "users_and_credentials", "principals_and_policies", "logging", "account"]
+        [
+            "password_policy",
+            "root",
+            "users_and_credentials",
+            "principals_and_policies",
+            "logging",
+            "account"
+        ]
     );
-    assert_eq!(summary["sections"][0]["score"], 0, "the only password check failed");
+    assert_eq!(
+        summary["sections"][0]["score"], 0,
+        "the only password check failed"
+    );
 
     // 3. Snapshot, then offline: the same findings, byte for byte.
     let dir = tempfile::tempdir().unwrap();
@@ -237,11 +278,24 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
     let snap = trailguard(
         &server,
         &[
-            "audit", "snapshot", "--out", out_dir.to_str().unwrap(), "--endpoint-url", &endpoint,
-            "--region", "us-east-1", "--max-attempts", "2", "--quiet",
+            "audit",
+            "snapshot",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            "us-east-1",
+            "--max-attempts",
+            "2",
+            "--quiet",
         ],
     );
-    assert!(snap.status.success(), "{}", String::from_utf8_lossy(&snap.stderr));
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
     for file in [
         "get-account-authorization-details.json",
         "get-credential-report.json",
@@ -253,13 +307,25 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         "get-caller-identity.json",
         "describe-trails.json",
         "list-access-keys/carol.json",
+        "get-trail-status/regional.json",
+        "get-event-selectors/regional.json",
     ] {
         assert!(out_dir.join(file).is_file(), "{file} saved");
     }
-    assert!(!out_dir.join("list-analyzers.json").exists(), "failed calls save nothing");
+    assert!(
+        !out_dir.join("list-analyzers.json").exists(),
+        "failed calls save nothing"
+    );
     let offline = trailguard(
         &server,
-        &["audit", "--offline", out_dir.to_str().unwrap(), "--format", "json", "--quiet"],
+        &[
+            "audit",
+            "--offline",
+            out_dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+        ],
     );
     assert_eq!(offline.status.code(), Some(1));
     let (offline_findings, offline_summary) = parse_json_report(&offline.stdout);
@@ -271,10 +337,21 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         vec!["--endpoint-url", endpoint.as_str(), "--max-attempts", "2"],
         vec!["--offline", out_dir.to_str().unwrap()],
     ] {
-        let mut args = vec!["audit", "who-can", "iam:CreatePolicyVersion", "--format", "json", "--quiet"];
+        let mut args = vec![
+            "audit",
+            "who-can",
+            "iam:CreatePolicyVersion",
+            "--format",
+            "json",
+            "--quiet",
+        ];
         args.extend(source.iter().copied());
         let out = trailguard(&server, &args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
         let names: Vec<&str> = answer["entries"]
             .as_array()
@@ -286,13 +363,103 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         assert_eq!(answer["principals_checked"], 6);
     }
     write_text_report(&server, &out_dir);
+
+    // 5. The same files saved by the AWS CLI itself give the same findings: one shape, two writers.
+    let cli_dir = dir.path().join("cli");
+    save_with_aws_cli(&server, &cli_dir);
+    let from_cli = trailguard(
+        &server,
+        &[
+            "audit",
+            "--offline",
+            cli_dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    let (cli_findings, _) = parse_json_report(&from_cli.stdout);
+    assert_eq!(
+        cli_findings, live_findings,
+        "AWS CLI output audits like ours"
+    );
+}
+
+/// Saves a snapshot with `aws` (CLI v1) commands, as an auditor would.
+fn save_with_aws_cli(server: &MotoServer, dir: &Path) {
+    std::fs::create_dir_all(dir.join("list-access-keys")).unwrap();
+    let aws = |args: &[&str], file: Option<&str>| {
+        let out = Command::new("aws")
+            .args(args)
+            .args(["--output", "json"])
+            .envs(server.env())
+            .output()
+            .expect("the aws CLI runs");
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(file) = file {
+            std::fs::write(dir.join(file), &out.stdout).unwrap();
+        }
+    };
+    aws(
+        &["iam", "get-account-authorization-details"],
+        Some("get-account-authorization-details.json"),
+    );
+    aws(&["iam", "generate-credential-report"], None);
+    aws(
+        &["iam", "get-credential-report"],
+        Some("get-credential-report.json"),
+    );
+    aws(
+        &["iam", "get-account-password-policy"],
+        Some("get-account-password-policy.json"),
+    );
+    aws(
+        &["iam", "get-account-summary"],
+        Some("get-account-summary.json"),
+    );
+    aws(
+        &["iam", "list-account-aliases"],
+        Some("list-account-aliases.json"),
+    );
+    aws(
+        &["iam", "list-virtual-mfa-devices"],
+        Some("list-virtual-mfa-devices.json"),
+    );
+    aws(
+        &["iam", "list-server-certificates"],
+        Some("list-server-certificates.json"),
+    );
+    aws(
+        &["iam", "list-access-keys", "--user-name", "carol"],
+        Some("list-access-keys/carol.json"),
+    );
+    aws(
+        &["sts", "get-caller-identity"],
+        Some("get-caller-identity.json"),
+    );
+    aws(
+        &["cloudtrail", "describe-trails"],
+        Some("describe-trails.json"),
+    );
 }
 
 /// The text report names every finding and ends with the section scores.
 fn write_text_report(server: &MotoServer, dir: &Path) {
     let out = trailguard(
         server,
-        &["audit", "--offline", dir.to_str().unwrap(), "--color", "never", "--fail-on", "never"],
+        &[
+            "audit",
+            "--offline",
+            dir.to_str().unwrap(),
+            "--color",
+            "never",
+            "--fail-on",
+            "never",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "--fail-on never");
     let text = String::from_utf8_lossy(&out.stdout);

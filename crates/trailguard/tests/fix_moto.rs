@@ -526,19 +526,86 @@ fn a_scanned_create_policy_version_is_reverted_end_to_end() {
     std::fs::write(&log, CREATE_POLICY_VERSION_EVENT).unwrap();
     let findings_path = dir.path().join("findings.jsonl");
     let scan = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args(["scan", "--format", "json", "--output", findings_path.to_str().unwrap(), log.to_str().unwrap()])
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--output",
+            findings_path.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert_eq!(scan.status.code(), Some(1), "an admin policy version is a finding: {}", String::from_utf8_lossy(&scan.stderr));
+    assert_eq!(
+        scan.status.code(),
+        Some(1),
+        "an admin policy version is a finding: {}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
     let findings = std::fs::read_to_string(&findings_path).unwrap();
     assert!(findings.contains("revert_policy_version"), "{findings}");
+
+    // The same finding, kept in the store by `scan --store`, is fixed by its id alone.
+    let store = dir.path().join("store.db");
+    let stored = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args([
+            "scan",
+            "--quiet",
+            "--store",
+            store.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stored.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    let finding: Value = findings
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|f| f["rule_id"] == "CT001")
+        .unwrap();
+    let id = finding["id"].as_str().unwrap();
+    let planned = trailguard(&server, &["fix", id, "--store", store.to_str().unwrap()]);
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    assert!(
+        stdout(&planned).contains("Plan: 1 change(s) to make"),
+        "{}",
+        stdout(&planned)
+    );
+    assert!(
+        stdout(&planned).contains("--version-id v1"),
+        "{}",
+        stdout(&planned)
+    );
 
     let journal = dir.path().join("j.db");
     let applied = trailguard(
         &server,
-        &["fix", "--from", findings_path.to_str().unwrap(), "--journal", journal.to_str().unwrap(), "--apply", "--yes"],
+        &[
+            "fix",
+            id,
+            "--store",
+            store.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "--apply",
+            "--yes",
+        ],
     );
-    assert!(applied.status.success(), "{}\n{}", stdout(&applied), String::from_utf8_lossy(&applied.stderr));
+    assert!(
+        applied.status.success(),
+        "{}\n{}",
+        stdout(&applied),
+        String::from_utf8_lossy(&applied.stderr)
+    );
     let state = python(&server, DUMP);
     assert_eq!(state["default"], "v1");
     assert_eq!(state["versions"], json!(["v1"]));

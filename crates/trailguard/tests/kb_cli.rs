@@ -43,6 +43,9 @@ fn every_cli_command_in_every_entry_matches_the_cli_model() {
     );
 }
 
+/// Recognises the problem a broken command must produce.
+type ProblemMatcher = fn(&CliProblem) -> bool;
+
 #[test]
 fn checker_rejects_broken_commands_on_the_real_models() {
     let mut checker = Checker::new(kb_support::botocore_data());
@@ -60,7 +63,7 @@ fn checker_rejects_broken_commands_on_the_real_models() {
     for command in ok {
         assert_eq!(checker.check(command), [], "{command}");
     }
-    let bad: [(&str, fn(&CliProblem) -> bool); 8] = [
+    let bad: [(&str, ProblemMatcher); 8] = [
         ("aws iam create-policy-verison --policy-arn a --policy-document d", |p| matches!(p, CliProblem::UnknownOperation { .. })),
         ("aws iam create-policy-version --policy-arn a", |p| matches!(p, CliProblem::MissingRequired { parameter, .. } if parameter == "policy-document")),
         ("aws iam create-policy-version --policy-arn a --policy-document d --default", |p| matches!(p, CliProblem::UnknownParameter { parameter, .. } if parameter == "default")),

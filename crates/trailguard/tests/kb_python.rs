@@ -15,6 +15,7 @@ struct SnippetResult {
     entry: String,
     ok: bool,
     error: Option<String>,
+    seconds: f64,
 }
 
 fn runner() -> std::path::PathBuf {
@@ -74,7 +75,9 @@ fn every_python_snippet_runs_against_moto() {
         }
     }
     assert!(!snippets.is_empty(), "no runnable snippets");
-    let moto = MotoServer::start();
+    // Without AWS managed policies, as `run_snippets.py FILE` runs them by hand; with them every reset
+    // costs about a second.
+    let moto = MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")]);
     let results = run_snippets(&moto, &serde_json::Value::Array(snippets.clone()));
     assert_eq!(results.len(), snippets.len(), "one result per snippet");
     eprintln!(
@@ -82,6 +85,11 @@ fn every_python_snippet_runs_against_moto() {
         skipped.len(),
         skipped.join("\n  ")
     );
+    let mut slowest: Vec<&SnippetResult> = results.iter().collect();
+    slowest.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    for r in slowest.iter().take(3) {
+        eprintln!("slowest: {} {:.2}s", r.entry, r.seconds);
+    }
     let failures: Vec<String> = results
         .iter()
         .filter(|r| !r.ok)
@@ -105,7 +113,7 @@ fn every_python_snippet_runs_against_moto() {
 /// The runner must report failures, isolate snippets from each other and reset moto between them.
 #[test]
 fn runner_reports_failures_and_resets_state() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")]);
     let snippets = serde_json::json!([
         {"entry": "creates", "setup": "", "code": "import boto3\nboto3.client('iam').create_user(UserName='left-over')\n"},
         {"entry": "isolated", "setup": "", "code": "import boto3\nusers = boto3.client('iam').list_users()['Users']\nassert users == [], users\n"},

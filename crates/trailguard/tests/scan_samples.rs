@@ -187,13 +187,41 @@ fn exit_codes_follow_fail_on() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let out = run(&["scan", samples, "--quiet", "--fail-on", "never"]);
     assert_eq!(out.status.code(), Some(0));
-    // Nothing below critical can fail a run that only looks at the benign login.
+    // The threshold is inclusive: a run whose worst finding is S fails on S and passes one step above.
+    let (_, policy) = scan_json(&["--event-name", "UpdateAccountPasswordPolicy"]);
+    let worst = policy
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .expect("a password-policy finding");
+    assert!(worst < Severity::Critical, "{worst}");
+    let at = run(&[
+        "scan",
+        samples,
+        "--quiet",
+        "--event-name",
+        "UpdateAccountPasswordPolicy",
+        "--fail-on",
+        worst.as_str(),
+    ]);
+    assert_eq!(at.status.code(), Some(1));
+    let above = run(&[
+        "scan",
+        samples,
+        "--quiet",
+        "--event-name",
+        "UpdateAccountPasswordPolicy",
+        "--fail-on",
+        worst.raised().as_str(),
+    ]);
+    assert_eq!(above.status.code(), Some(0), "{}", stdout(&above));
+    // Read-only calls fail nothing, even at --fail-on info.
     let out = run(&[
         "scan",
         samples,
         "--quiet",
         "--event-name",
-        "GetCallerIdentity",
+        "DescribeRouteTables",
         "--fail-on",
         "info",
     ]);
@@ -430,4 +458,46 @@ fn sigma_rules_add_their_findings() {
         .iter()
         .all(|f| f.source != trailguard_rules::FindingSource::Sigma));
     assert!(findings.len() > builtin.len());
+}
+
+#[test]
+fn rule_selection_and_output_errors() {
+    let (_, only) = scan_json(&["--rule", "CT017"]);
+    assert!(!only.is_empty());
+    assert!(only.iter().all(|f| f.rule_id == "CT017"), "{only:?}");
+    // By name too, case-insensitively.
+    let (_, by_name) = scan_json(&["--rule", "CLOUDTRAIL-LOGGING-STOPPED"]);
+    assert_eq!(by_name, only);
+
+    let samples = samples();
+    let out = run(&["scan", samples.to_str().unwrap(), "--rule", "CT999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CT999"), "{}", stderr(&out));
+
+    let out = run(&[
+        "scan",
+        samples.to_str().unwrap(),
+        "--output",
+        "/nonexistent-dir/findings.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/nonexistent-dir/findings.jsonl"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let (out, _) = scan_json(&[]);
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\r'),
+        "progress drawing leaked into a pipe: {err:?}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes leaked into a pipe: {err:?}"
+    );
 }

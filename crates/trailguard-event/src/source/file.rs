@@ -20,6 +20,15 @@ impl FileSource {
         FileSource { path, size }
     }
 
+    /// A named pipe or device (`<(zcat ...)`, `/dev/stdin`): no size, so it is read as a stream and
+    /// split across workers.
+    pub fn stream(path: impl Into<PathBuf>) -> Self {
+        FileSource {
+            path: path.into(),
+            size: None,
+        }
+    }
+
     /// A file whose size is already known (from a directory walk).
     pub fn with_size(path: impl Into<PathBuf>, size: u64) -> Self {
         FileSource {

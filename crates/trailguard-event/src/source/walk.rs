@@ -51,10 +51,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovered, ScanError> {
             Ok(meta) => {
                 if is_digest_path(input) {
                     found.digest_files.push(input.clone());
-                } else {
+                } else if meta.is_file() {
                     found
                         .sources
                         .push(Box::new(FileSource::with_size(input, meta.len())));
+                } else {
+                    found.sources.push(Box::new(FileSource::stream(input)));
                 }
             }
             Err(err) => found.errors.push(InputError::file(

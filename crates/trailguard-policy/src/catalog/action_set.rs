@@ -36,7 +36,7 @@ impl ActionSet {
         for w in &mut self.words[..full] {
             *w = u64::MAX;
         }
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             self.words[full] |= (1u64 << (len % 64)) - 1;
         }
     }
@@ -69,6 +69,14 @@ impl ActionSet {
         all.insert_all(len);
         all.difference_with(self);
         all
+    }
+
+    /// Whether every action of this set is in `other`.
+    pub fn is_subset_of(&self, other: &ActionSet) -> bool {
+        self.words.iter().enumerate().all(|(i, w)| {
+            let o = other.words.get(i).copied().unwrap_or(0);
+            w & !o == 0
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -111,8 +119,13 @@ mod tests {
         assert_eq!(a.len(), 129);
         a.union_with(&b);
         assert_eq!(a.len(), 131);
-        assert_eq!(b.iter().collect::<Vec<_>>(), vec![ActionId(5), ActionId(200)]);
+        assert_eq!(
+            b.iter().collect::<Vec<_>>(),
+            vec![ActionId(5), ActionId(200)]
+        );
         assert_eq!(b.complement(10).len(), 9);
         assert!(ActionSet::new().is_empty());
+        assert!(b.is_subset_of(&a) && !a.is_subset_of(&b));
+        assert!(ActionSet::new().is_subset_of(&b));
     }
 }

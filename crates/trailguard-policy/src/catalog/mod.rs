@@ -171,8 +171,11 @@ impl Catalog {
             match fields[0] {
                 "V" => catalog.version = fields.get(1).unwrap_or(&"").to_string(),
                 "S" => {
-                    let prefix = fields.get(1).ok_or_else(|| err(n, "service without prefix"))?;
-                    let id = u16::try_from(catalog.services.len()).map_err(|_| err(n, "too many services"))?;
+                    let prefix = fields
+                        .get(1)
+                        .ok_or_else(|| err(n, "service without prefix"))?;
+                    let id = u16::try_from(catalog.services.len())
+                        .map_err(|_| err(n, "too many services"))?;
                     catalog.by_service.insert(prefix.to_ascii_lowercase(), id);
                     catalog.services.push(Service {
                         prefix: prefix.to_string(),
@@ -184,15 +187,25 @@ impl Catalog {
                     });
                 }
                 "K" | "R" | "A" => {
-                    let service_id = catalog.services.len().checked_sub(1).ok_or_else(|| err(n, "entry before any service"))?;
+                    let service_id = catalog
+                        .services
+                        .len()
+                        .checked_sub(1)
+                        .ok_or_else(|| err(n, "entry before any service"))?;
                     let service = &mut catalog.services[service_id];
                     match fields[0] {
                         "K" => service.condition_keys.push(ConditionKey {
-                            name: fields.get(1).ok_or_else(|| err(n, "key without name"))?.to_string(),
+                            name: fields
+                                .get(1)
+                                .ok_or_else(|| err(n, "key without name"))?
+                                .to_string(),
                             key_type: fields.get(2).unwrap_or(&"String").to_string(),
                         }),
                         "R" => service.resource_types.push(ResourceType {
-                            name: fields.get(1).ok_or_else(|| err(n, "resource without name"))?.to_string(),
+                            name: fields
+                                .get(1)
+                                .ok_or_else(|| err(n, "resource without name"))?
+                                .to_string(),
                             arn: fields.get(2).unwrap_or(&"").to_string(),
                             condition_keys: index_list(fields.get(3).unwrap_or(&""), n)?,
                         }),
@@ -214,12 +227,16 @@ impl Catalog {
                             if !fields[3].is_empty() {
                                 for r in fields[3].split(',') {
                                     let required = r.ends_with('*');
-                                    let idx = r.trim_end_matches('*').parse::<u16>().map_err(|_| err(n, "bad resource index"))?;
+                                    let idx = r
+                                        .trim_end_matches('*')
+                                        .parse::<u16>()
+                                        .map_err(|_| err(n, "bad resource index"))?;
                                     resource_types.push((idx, required));
                                 }
                             }
                             let id = ActionId(catalog.actions.len() as u32);
-                            let lower = format!("{}:{}", service.prefix, fields[1]).to_ascii_lowercase();
+                            let lower =
+                                format!("{}:{}", service.prefix, fields[1]).to_ascii_lowercase();
                             catalog.by_name.insert(lower.clone(), id);
                             catalog.lower_names.push(lower);
                             service.count += 1;
@@ -286,7 +303,10 @@ impl Catalog {
             return global_keys().iter().find(|k| key_matches(&k.name, key));
         }
         let service = self.service(prefix)?;
-        service.condition_keys.iter().find(|k| key_matches(&k.name, key))
+        service
+            .condition_keys
+            .iter()
+            .find(|k| key_matches(&k.name, key))
     }
 
     /// Every action matching `pattern` (`iam:Create*`, `s3:*Object*`, `*`), case-insensitively,
@@ -334,7 +354,10 @@ impl Catalog {
                 continue;
             }
             if !action_pat.contains(['*', '?']) {
-                if let Some(id) = self.by_name.get(&format!("{}:{}", service.prefix, action_pat)) {
+                if let Some(id) = self
+                    .by_name
+                    .get(&format!("{}:{}", service.prefix, action_pat))
+                {
                     emit(*id);
                 }
                 continue;
@@ -421,7 +444,9 @@ fn key_matches(template: &str, key: &str) -> bool {
     match cut {
         Some(i) => {
             let head = &template[..i];
-            key.len() > head.len() && key.is_char_boundary(head.len()) && key[..head.len()].eq_ignore_ascii_case(head)
+            key.len() > head.len()
+                && key.is_char_boundary(head.len())
+                && key[..head.len()].eq_ignore_ascii_case(head)
         }
         None => false,
     }
@@ -441,7 +466,9 @@ mod tests {
         assert_eq!(catalog.full_name(pass_role), "iam:PassRole");
         assert!(catalog.action(pass_role).has_level(AccessLevel::Write));
         let attach = catalog.lookup("iam:AttachUserPolicy").unwrap();
-        assert!(catalog.action(attach).has_level(AccessLevel::PermissionsManagement));
+        assert!(catalog
+            .action(attach)
+            .has_level(AccessLevel::PermissionsManagement));
         let get_object = catalog.lookup("s3:GetObject").unwrap();
         assert_eq!(catalog.action(get_object).levels(), vec![AccessLevel::Read]);
         assert!(catalog.lookup("iam:list").is_none());
@@ -451,17 +478,30 @@ mod tests {
     fn expands_wildcards_case_insensitively() {
         let catalog = Catalog::get();
         assert_eq!(catalog.expand("*").len(), catalog.len());
-        let creates: Vec<String> = catalog.expand("IAM:Create*").into_iter().map(|id| catalog.full_name(id)).collect();
+        let creates: Vec<String> = catalog
+            .expand("IAM:Create*")
+            .into_iter()
+            .map(|id| catalog.full_name(id))
+            .collect();
         assert!(creates.contains(&"iam:CreatePolicyVersion".to_owned()));
         assert!(creates.contains(&"iam:CreateUser".to_owned()));
         assert!(creates.iter().all(|n| n.starts_with("iam:Create")));
         let objects = catalog.expand("s3:*object*");
-        assert!(objects.iter().any(|id| catalog.full_name(*id) == "s3:GetObjectAcl"));
-        assert!(objects.iter().all(|id| catalog.full_name(*id).to_lowercase().contains("object")));
+        assert!(objects
+            .iter()
+            .any(|id| catalog.full_name(*id) == "s3:GetObjectAcl"));
+        assert!(objects
+            .iter()
+            .all(|id| catalog.full_name(*id).to_lowercase().contains("object")));
         assert_eq!(catalog.expand("s3:GetObjec?").len(), 1);
-        assert_eq!(catalog.expand("iam:*").len(), catalog.service("iam").unwrap().count as usize);
+        assert_eq!(
+            catalog.expand("iam:*").len(),
+            catalog.service("iam").unwrap().count as usize
+        );
         let sts_and_ssm = catalog.expand("s*:Get*");
-        assert!(sts_and_ssm.iter().any(|id| catalog.full_name(*id) == "sts:GetSessionToken"));
+        assert!(sts_and_ssm
+            .iter()
+            .any(|id| catalog.full_name(*id) == "sts:GetSessionToken"));
         assert!(catalog.expand("nosuchservice:*").is_empty());
         assert!(catalog.expand("s3").is_empty());
     }
@@ -469,11 +509,23 @@ mod tests {
     #[test]
     fn finds_condition_keys_with_templates() {
         let catalog = Catalog::get();
-        assert_eq!(catalog.condition_key("iam:PassedToService").unwrap().key_type, "String");
+        assert_eq!(
+            catalog
+                .condition_key("iam:PassedToService")
+                .unwrap()
+                .key_type,
+            "String"
+        );
         assert!(catalog.condition_key("aws:RequestTag/Owner").is_some());
         assert!(catalog.condition_key("s3:prefix").is_some());
         assert!(catalog.condition_key("s3:nonsense").is_none());
-        assert_eq!(catalog.condition_key("aws:MultiFactorAuthAge").unwrap().key_type, "Numeric");
+        assert_eq!(
+            catalog
+                .condition_key("aws:MultiFactorAuthAge")
+                .unwrap()
+                .key_type,
+            "Numeric"
+        );
         assert!(catalog.condition_key("aws:bad").is_none());
     }
 
@@ -482,7 +534,11 @@ mod tests {
         let catalog = Catalog::get();
         let id = catalog.lookup("es:UpgradeElasticsearchDomain").unwrap();
         assert!(catalog.action(id).deprecated);
-        assert!(!catalog.action(catalog.lookup("s3:GetObject").unwrap()).deprecated);
+        assert!(
+            !catalog
+                .action(catalog.lookup("s3:GetObject").unwrap())
+                .deprecated
+        );
     }
 
     #[test]

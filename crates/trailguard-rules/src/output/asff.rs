@@ -312,6 +312,12 @@ fn product_fields(finding: &Finding) -> Value {
         if let Some(key) = &actor.access_key_id {
             put("trailguard/AccessKeyId", key.clone());
         }
+        if let Some(kind) = &actor.identity_type {
+            put("trailguard/ActorType", kind.clone());
+        }
+        if let Some(ip) = &actor.source_ip {
+            put("trailguard/SourceIp", ip.clone());
+        }
         if let Some(mfa) = actor.mfa {
             put("trailguard/MfaAuthenticated", mfa.to_string());
         }
@@ -342,15 +348,29 @@ fn action(finding: &Finding) -> Option<Value> {
     if let Some(service) = &finding.event_source {
         call.insert("ServiceName".into(), json!(service));
     }
-    if let Some(actor) = &finding.actor {
-        if let Some(kind) = &actor.identity_type {
-            call.insert("CallerType".into(), json!(kind));
-        }
-        if let Some(ip) = &actor.source_ip {
-            if ip.parse::<std::net::Ipv4Addr>().is_ok() {
-                call.insert("RemoteIpDetails".into(), json!({"IpAddressV4": ip}));
+    // CallerType says where the call came from: an IP address, or a domain (an AWS service calling
+    // on someone's behalf puts its name, e.g. `cloudformation.amazonaws.com`, in sourceIPAddress).
+    if let Some(source) = finding.actor.as_ref().and_then(|a| a.source_ip.as_deref()) {
+        match source.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => {
+                call.insert("CallerType".into(), json!("remoteip"));
+                call.insert("RemoteIpDetails".into(), json!({"IpAddressV4": source}));
+            }
+            // ActionRemoteIpDetails has no IPv6 field: the address stays in ProductFields.
+            Ok(std::net::IpAddr::V6(_)) => {
+                call.insert("CallerType".into(), json!("remoteip"));
+            }
+            Err(_) => {
+                call.insert("CallerType".into(), json!("domain"));
+                call.insert("DomainDetails".into(), json!({"Domain": source}));
             }
         }
+    }
+    if let Some(resource) = &finding.resource {
+        call.insert(
+            "AffectedResources".into(),
+            json!({ resource.kind.clone(): resource.id.clone() }),
+        );
     }
     if let Some(time) = &finding.event_time {
         call.insert("FirstSeen".into(), json!(time));
@@ -490,6 +510,27 @@ mod tests {
         assert_eq!(
             critical["Action"]["AwsApiCallAction"]["RemoteIpDetails"]["IpAddressV4"],
             "198.51.100.23"
+        );
+        assert_eq!(
+            critical["Action"]["AwsApiCallAction"]["CallerType"],
+            "remoteip"
+        );
+        assert_eq!(
+            critical["Action"]["AwsApiCallAction"]["AffectedResources"]["AwsIamPolicy"],
+            "arn:aws:iam::111122223333:policy/ops-readonly"
+        );
+        // IPv6 has no ASFF field: the caller type still says remoteip, the address is in ProductFields.
+        let denied = to_asff(&sample_findings()[1], fixed_now(), None, None);
+        assert_eq!(
+            denied["Action"]["AwsApiCallAction"]["CallerType"],
+            "remoteip"
+        );
+        assert!(denied["Action"]["AwsApiCallAction"]
+            .get("RemoteIpDetails")
+            .is_none());
+        assert_eq!(
+            denied["ProductFields"]["trailguard/SourceIp"],
+            "2001:db8::7"
         );
         assert_eq!(critical["CreatedAt"], "2024-03-01T10:15:42.000Z");
         // A policy-file finding has no account: the options supply one, else a placeholder.

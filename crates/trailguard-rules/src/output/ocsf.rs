@@ -99,6 +99,13 @@ pub fn to_ocsf(finding: &Finding, now: DateTime<Utc>) -> Value {
         json!(time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
     );
     event.insert("message".into(), json!(finding.message));
+    // Built-in rules match exact API facts (high confidence); community Sigma rules are broader.
+    let (confidence_id, confidence) = match finding.source {
+        crate::finding::FindingSource::Sigma => (2, "Medium"),
+        _ => (3, "High"),
+    };
+    event.insert("confidence_id".into(), json!(confidence_id));
+    event.insert("confidence".into(), json!(confidence));
     event.insert(
         "is_alert".into(),
         json!(finding.severity >= Severity::High && matches!(finding.outcome, Outcome::Success)),
@@ -417,6 +424,7 @@ mod tests {
                 finding.rule_id.as_str()
             );
             assert_eq!(event["finding_info"]["analytic"]["type_id"], 1);
+            assert!((1..=3).contains(&event["confidence_id"].as_u64().unwrap()));
             assert!(event["remediation"]["desc"]
                 .as_str()
                 .is_some_and(|d| !d.is_empty()));

@@ -105,10 +105,16 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
         }
         location.insert("physicalLocation".into(), physical);
         if let Some(path) = &loc.json_path {
-            location.insert("logicalLocations".into(), json!([{"fullyQualifiedName": path, "kind": "member"}]));
+            location.insert(
+                "logicalLocations".into(),
+                json!([{"fullyQualifiedName": path, "kind": "member"}]),
+            );
         }
     } else if let Some(resource) = &finding.resource {
-        location.insert("logicalLocations".into(), json!([{"fullyQualifiedName": resource.id, "kind": "resource"}]));
+        location.insert(
+            "logicalLocations".into(),
+            json!([{"fullyQualifiedName": resource.id, "kind": "resource"}]),
+        );
     }
     if !location.is_empty() {
         result["locations"] = json!([Value::Object(location)]);
@@ -129,15 +135,24 @@ fn file_uri(path: &str) -> String {
     path.replace(' ', "%20")
 }
 
-/// The whole SARIF log for a set of findings.
+/// The whole SARIF log for a set of findings, with rule docs from the built-in catalog.
 pub fn sarif_log(findings: &[Finding], summary: &RunSummary) -> Value {
-    let metas: BTreeMap<&str, &RuleMeta> = crate::rules::all_metas().into_iter().map(|m| (m.code, m)).collect();
+    sarif_log_with(findings, summary, &crate::rules::all_metas())
+}
+
+/// The SARIF log, taking rule docs from `metas` (rules not in it get a descriptor from the finding).
+pub fn sarif_log_with(findings: &[Finding], summary: &RunSummary, metas: &[&RuleMeta]) -> Value {
+    let metas: BTreeMap<&str, &RuleMeta> = metas.iter().map(|m| (m.code, *m)).collect();
     let mut rule_order: Vec<&str> = Vec::new();
     let mut rules = Vec::new();
     for f in findings {
         if !rule_order.contains(&f.rule_id.as_str()) {
             rule_order.push(&f.rule_id);
-            rules.push(rule_descriptor(&f.rule_id, f, metas.get(f.rule_id.as_str()).copied()));
+            rules.push(rule_descriptor(
+                &f.rule_id,
+                f,
+                metas.get(f.rule_id.as_str()).copied(),
+            ));
         }
     }
     let results: Vec<Value> = findings
@@ -219,13 +234,23 @@ mod tests {
             assert_eq!(rules[index]["id"], r["ruleId"]);
             assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
             assert!(!r["message"]["text"].as_str().unwrap().is_empty());
-            assert!(r["locations"].as_array().is_some_and(|l| !l.is_empty()), "{r}");
+            assert!(
+                r["locations"].as_array().is_some_and(|l| !l.is_empty()),
+                "{r}"
+            );
         }
         for rule in rules {
-            let sev: f64 = rule["properties"]["security-severity"].as_str().unwrap().parse().unwrap();
+            let sev: f64 = rule["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!((0.0..=10.0).contains(&sev));
         }
-        let with_file = results.iter().find(|r| r["locations"][0]["physicalLocation"].is_object()).unwrap();
+        let with_file = results
+            .iter()
+            .find(|r| r["locations"][0]["physicalLocation"].is_object())
+            .unwrap();
         let region = &with_file["locations"][0]["physicalLocation"]["region"];
         assert!(region["startLine"].as_u64().unwrap() >= 1);
     }
@@ -242,17 +267,27 @@ mod tests {
         assert_eq!(result["ruleId"], "PC010");
         assert_eq!(result["level"], "error");
         let loc = &result["locations"][0];
-        assert_eq!(loc["physicalLocation"]["artifactLocation"]["uri"], "policies/admin.json");
+        assert_eq!(
+            loc["physicalLocation"]["artifactLocation"]["uri"],
+            "policies/admin.json"
+        );
         assert_eq!(loc["physicalLocation"]["region"]["startLine"], 4);
         assert_eq!(loc["physicalLocation"]["region"]["startColumn"], 5);
-        assert_eq!(loc["logicalLocations"][0]["fullyQualifiedName"], "Statement[0]");
+        assert_eq!(
+            loc["logicalLocations"][0]["fullyQualifiedName"],
+            "Statement[0]"
+        );
         let rule = &log["runs"][0]["tool"]["driver"]["rules"][0];
-        assert!(rule["help"]["markdown"].as_str().unwrap().contains("**Fix.**"));
+        assert!(rule["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("**Fix.**"));
     }
 
     #[test]
     fn snapshot() {
-        let mut log = render();
+        // Descriptors from the findings only, so other rules' doc edits do not churn this snapshot.
+        let mut log = sarif_log_with(&sample_findings(), &RunSummary::new("policy check"), &[]);
         // Keep the snapshot stable across version bumps.
         log["runs"][0]["tool"]["driver"]["version"] = "[version]".into();
         log["runs"][0]["tool"]["driver"]["semanticVersion"] = "[version]".into();

@@ -176,6 +176,7 @@ fn render_finding(text: &mut String, finding: &Finding, painter: &Painter, width
         // Never split ARNs and names at hyphens, nor break long words (URLs, ARNs): overflow instead.
         let options = textwrap::Options::new(width.saturating_sub(indent.len()).max(20))
             .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
             .word_splitter(textwrap::WordSplitter::NoHyphenation);
         textwrap::wrap(body, options).join(&format!("\n{indent}"))
     };

@@ -867,6 +867,15 @@ mod tests {
         assert!(!check(&det, &r));
         let det = detection("keywords: 'GETOBJECT'\ncondition: keywords").unwrap();
         assert!(check(&det, &r));
+        // Keywords with modifiers: a map with an empty field name.
+        let det =
+            detection("keywords:\n  '|all':\n    - botocore\n    - linux\ncondition: keywords")
+                .unwrap();
+        assert!(check(&det, &r));
+        let det =
+            detection("keywords:\n  '|all':\n    - botocore\n    - windows\ncondition: keywords")
+                .unwrap();
+        assert!(!check(&det, &r));
     }
 
     #[test]

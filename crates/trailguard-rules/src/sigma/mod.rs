@@ -12,6 +12,16 @@
 //! require, so a record only meets the rules that could match it; rules that pin neither (root activity,
 //! user-agent rules) see every record and read only typed fields unless they ask for more. A rule that
 //! cannot be loaded becomes a [`SigmaLoadError`] naming its file and the reason; the others still load.
+//!
+//! Matching semantics, where the Sigma specification leaves room:
+//! - strings compare ignoring case unless `cased`; `re` is case-sensitive unless `re|i` (as the spec says);
+//! - `field: null` matches an absent field or JSON `null`; `exists` treats `null` as absent;
+//! - arrays are walked at every step of a dotted path, and a value matches if any element does;
+//! - a string test against an object (`requestParameters|contains: x`) matches any value nested in it, or
+//!   the object's compact JSON text;
+//! - booleans and numbers compare as the text they print as (`'true'` matches JSON `true`);
+//! - keywords search the record's raw JSON text (so they see escaped quotes as `\"`);
+//! - names from Elastic's schema (`event.action`, `source.ip`, ...) are accepted as aliases ([`fields`]).
 
 pub mod condition;
 pub mod error;
@@ -597,6 +607,41 @@ level: high
         a.merge(b);
         assert_eq!(a.len(), 2);
         assert!(a.wants("cloudtrail.amazonaws.com", "PutEventSelectors"));
+    }
+
+    #[test]
+    fn multi_document_files_and_elastic_field_names() {
+        let second = RULE
+            .replace(
+                "11111111-2222-3333-4444-555555555555",
+                "33333333-2222-3333-4444-555555555555",
+            )
+            .replace(
+                "eventSource: cloudtrail.amazonaws.com",
+                "event.provider: cloudtrail.amazonaws.com",
+            )
+            .replace("eventName:", "event.action:")
+            .replace("- StopLogging", "- PutEventSelectors");
+        let set = SigmaRuleSet::load_str(&format!("{RULE}\n---\n{second}"), "two.yml").unwrap();
+        assert_eq!(set.len(), 2);
+        // The alias pins eventName too, so the second rule is pre-filtered like the first.
+        assert!(set.wants("cloudtrail.amazonaws.com", "PutEventSelectors"));
+        assert!(set.every_record_rules().next().is_none());
+        record(
+            r#"{"eventTime":"2024-02-01T09:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"PutEventSelectors","eventID":"ev-2"}"#,
+            |rec| {
+                let mut out = Vec::new();
+                set.evaluate(rec, &mut out);
+                assert_eq!(out.len(), 1);
+                assert_eq!(out[0].rule_id, "33333333-2222-3333-4444-555555555555");
+                assert_eq!(out[0].evidence[0].path, "event.provider");
+            },
+        );
+        let dup = SigmaRuleSet::load_str(&format!("{RULE}\n---\n{RULE}"), "dup.yml").unwrap_err();
+        assert!(
+            matches!(dup.kind, SigmaErrorKind::DuplicateId { .. }),
+            "{dup}"
+        );
     }
 
     #[test]

@@ -28,6 +28,25 @@ use trailguard_rules::{Finding, Severity};
 
 use crate::ui::{self, ColorChoice};
 
+/// The files a snapshot holds; an auditor may also save them with the AWS CLI.
+const SNAPSHOT_FILES_HELP: &str =
+    "Files (each the exact output of the AWS CLI command; all optional, \
+a missing one makes the checks that need it \"not evaluated\"):
+  get-account-authorization-details.json   aws iam get-account-authorization-details
+  get-credential-report.json               aws iam get-credential-report
+  credential-report.csv                    the same report's decoded CSV, instead
+  get-account-password-policy.json         aws iam get-account-password-policy ({} when none is set)
+  get-account-summary.json                 aws iam get-account-summary
+  list-account-aliases.json                aws iam list-account-aliases
+  list-virtual-mfa-devices.json            aws iam list-virtual-mfa-devices
+  list-server-certificates.json            aws iam list-server-certificates
+  list-access-keys/<user>.json             aws iam list-access-keys --user-name <user>
+  get-caller-identity.json                 aws sts get-caller-identity
+  describe-trails.json                     aws cloudtrail describe-trails
+  get-trail-status/<trail>.json            aws cloudtrail get-trail-status --name <trail>
+  get-event-selectors/<trail>.json         aws cloudtrail get-event-selectors --trail-name <trail>
+  list-analyzers.json                      aws accessanalyzer list-analyzers";
+
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
@@ -42,6 +61,7 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Save the account's IAM, CloudTrail and Access Analyzer API output to a directory, for
     /// `audit --offline DIR` later or elsewhere.
+    #[command(after_long_help = SNAPSHOT_FILES_HELP)]
     Snapshot(SnapshotArgs),
     /// List every user and role the policy engine says may perform ACTION (through groups, managed
     /// and inline policies, permissions boundaries).
@@ -346,7 +366,8 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Text => buffer.extend_from_slice(scores.as_bytes()),
         Format::Json => {
-            let line = serde_json::to_string(&serde_json::json!({ "audit_summary": &audit_summary }))?;
+            let line =
+                serde_json::to_string(&serde_json::json!({ "audit_summary": &audit_summary }))?;
             buffer.extend_from_slice(line.as_bytes());
             buffer.push(b'\n');
         }
@@ -361,9 +382,11 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write `{}`", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&buffer)
-                .and_then(|_| out.flush())
-                .context("cannot write the report")?;
+            match out.write_all(&buffer).and_then(|_| out.flush()) {
+                // `| head` closing the pipe early is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("cannot write the report")?,
+            }
         }
     }
     let failing = match args.fail_on {
@@ -387,10 +410,10 @@ pub fn render_scores(summary: &AuditSummary) -> String {
     for section in &summary.sections {
         let score = section
             .score
-            .map_or("  n/a".to_owned(), |s| format!("{s:>3}/100"));
+            .map_or("n/a".to_owned(), |s| format!("{s}/100"));
         let _ = writeln!(
             text,
-            "  {:<24} {score}  {} passed, {} failed, {} not evaluated, {} finding(s)",
+            "  {:<24} {score:>7}  {} passed, {} failed, {} not evaluated, {} finding(s)",
             section.title,
             section.checks_passed,
             section.checks_failed,
@@ -417,7 +440,9 @@ pub fn render_scores(summary: &AuditSummary) -> String {
 
 fn run_snapshot(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
     if args.source.offline.is_some() {
-        anyhow::bail!("`audit snapshot` collects from a live account; `--offline` makes no sense here");
+        anyhow::bail!(
+            "`audit snapshot` collects from a live account; `--offline` makes no sense here"
+        );
     }
     let raw = load_raw(&args.source, args.quiet)?;
     report_problems(&raw.problems);
@@ -451,8 +476,7 @@ fn run_who_can(args: WhoCanArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let principals = effective_principals(details);
-    let report =
-        trailguard_account::who_can(&principals, &args.action, args.resource.as_deref());
+    let report = trailguard_account::who_can(&principals, &args.action, args.resource.as_deref());
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Text => render_who_can(&report),
@@ -479,26 +503,31 @@ pub fn render_who_can(report: &WhoCanReport) -> String {
         report.entries.len(),
         report.principals_checked
     );
+    let width = report
+        .entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(0);
     for entry in &report.entries {
         let access = match &entry.access {
             trailguard_account::Access::Allowed => "allowed".to_owned(),
             trailguard_account::Access::Conditional { keys } => {
-                format!("if {}", keys.join(", "))
+                format!("only if {}", keys.join(", "))
             }
         };
-        let _ = writeln!(
-            text,
-            "  {:<4} {:<40} {:<10} {}{}",
+        let mut line = format!(
+            "  {:<4} {:<width$}  {access}",
             entry.kind.as_str(),
-            entry.name,
-            access,
-            entry.via.as_deref().unwrap_or(""),
-            if entry.resource == "*" {
-                String::new()
-            } else {
-                format!(" (on {})", entry.resource)
-            }
+            entry.name
         );
+        if let Some(via) = &entry.via {
+            let _ = write!(line, " via {via}");
+        }
+        if entry.resource != "*" {
+            let _ = write!(line, " (on {})", entry.resource);
+        }
+        let _ = writeln!(text, "{line}");
     }
     if !report.incomplete.is_empty() {
         let _ = writeln!(text, "May be incomplete ({}):", report.incomplete.len());

@@ -407,6 +407,9 @@ const SEARCH_JS: &str = r#"// Client-side search over window.TRAILGUARD_INDEX (s
       list.appendChild(none);
     }
   }
+  // `index.html?q=stoplogging` opens with that search, so searches can be linked.
+  var match = /[?&]q=([^&]*)/.exec(window.location.search);
+  if (match) input.value = decodeURIComponent(match[1].replace(/\+/g, " "));
   input.addEventListener("input", function () { render(input.value); });
   render(input.value);
 })();

@@ -212,14 +212,21 @@ const DIM: &str = "\x1b[2m";
 const DIM_END: &str = "\x1b[22m";
 const COLOR_END: &str = "\x1b[39m";
 
-fn severity_label(severity: Severity) -> String {
-    let color = match severity {
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
         Severity::Critical | Severity::High => RED,
         Severity::Medium => YELLOW,
         Severity::Low => CYAN,
         Severity::Info => GREEN,
-    };
-    format!("{color}{:<8}{COLOR_END}", severity.as_str())
+    }
+}
+
+fn severity_label(severity: Severity) -> String {
+    format!(
+        "{}{:<8}{COLOR_END}",
+        severity_color(severity),
+        severity.as_str()
+    )
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -243,10 +250,11 @@ pub fn render_entry(entry: &Entry, width: usize) -> String {
         .collect();
     let mut out = String::new();
     out.push_str(&format!(
-        "{BOLD}{}{BOLD_END}  {DIM}{}{DIM_END}  severity {}\n",
+        "{BOLD}{}{BOLD_END}  {DIM}{}{DIM_END}  severity {}{}{COLOR_END}\n",
         entry.event,
         entry.source,
-        severity_label(entry.severity).trim_end()
+        severity_color(entry.severity),
+        entry.severity
     ));
     out.push_str(&format!("{}\n\n", entry.title));
     let none = || "none".to_owned();
@@ -280,7 +288,8 @@ pub fn render_entry(entry: &Entry, width: usize) -> String {
     for (label, value) in rows {
         let options = textwrap::Options::new(width)
             .initial_indent("")
-            .subsequent_indent("             ");
+            .subsequent_indent("             ")
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
         let line = format!("  {MAGENTA}{label:<9}{COLOR_END}  {value}");
         out.push_str(&textwrap::fill(&line, options));
         out.push('\n');
@@ -324,8 +333,11 @@ pub fn render_markdown(markdown: &str, width: usize) -> String {
         text.push_str(line.trim_end());
         text.push('\n');
     }
-    text.trim_end().to_owned() + "\n"
+    text.trim_end().replace(CODE_BLANK, "") + "\n"
 }
+
+/// Stands for an empty line inside a code block until output.
+const CODE_BLANK: &str = "\u{1}";
 
 struct TermRenderer {
     width: usize,
@@ -418,6 +430,8 @@ impl TermRenderer {
                 self.code = Some((lang, String::new()));
             }
             Event::Code(code) => {
+                // Inline code never breaks across lines: its spaces become no-break spaces until output.
+                let code = code.replace(' ', "\u{a0}");
                 self.inline.push_str(&format!("{CYAN}{code}{COLOR_END}"));
             }
             Event::Start(Tag::Strong) => self.inline.push_str(BOLD),
@@ -469,12 +483,15 @@ impl TermRenderer {
             }
             None => (String::new(), String::new()),
         };
+        // No hyphenation: `sign-in` or `list-policy-versions` must never be split across lines.
         let options = textwrap::Options::new(self.width)
             .initial_indent(&first)
             .subsequent_indent(&rest)
-            .break_words(false);
+            .break_words(false)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
         for line in text.split('\n') {
-            self.out.push_str(&textwrap::fill(line.trim(), &options));
+            self.out
+                .push_str(&textwrap::fill(line.trim(), &options).replace('\u{a0}', " "));
             self.out.push('\n');
         }
     }
@@ -498,7 +515,13 @@ impl TermRenderer {
             self.out.push_str(&format!("{pad}{DIM}# {lang}{DIM_END}\n"));
         }
         for line in code.lines() {
-            self.out.push_str(&format!("{pad}{color}{line}{end}\n"));
+            if line.trim().is_empty() {
+                // Kept through the blank-line folding in `render_markdown`: code keeps its own spacing.
+                self.out.push_str(CODE_BLANK);
+                self.out.push('\n');
+            } else {
+                self.out.push_str(&format!("{pad}{color}{line}{end}\n"));
+            }
         }
         self.out.push('\n');
     }
@@ -548,5 +571,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("inline code"), "{text}");
+        // Inline code with spaces stays on one line.
+        let narrow = plain(&render_markdown(
+            "Run `aws iam list-entities-for-policy` first, then `aws iam get-policy` later on.",
+            30,
+        ));
+        assert!(
+            narrow
+                .lines()
+                .any(|l| l.contains("aws iam list-entities-for-policy")),
+            "{narrow}"
+        );
     }
 }

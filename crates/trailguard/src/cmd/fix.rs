@@ -72,6 +72,9 @@ struct PlanArgs {
     /// Findings file: the JSON-lines output of `trailguard scan --format json` or `audit --format json`.
     #[arg(long = "from", value_name = "FINDINGS.json")]
     from: Vec<PathBuf>,
+    /// Findings store written by `scan --store` (read when no --from is given).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_STORE)]
+    store: String,
     /// How to show the plan.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     format: PlanFormat,
@@ -233,10 +236,10 @@ pub fn run(args: FixArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    if args.from.is_empty() {
-        bail!("no findings given: pass --from FINDINGS.json (the output of `trailguard scan --format json`)");
-    }
     let mut findings = Vec::new();
+    if args.from.is_empty() {
+        findings = stored_findings(&args.store)?;
+    }
     for path in &args.from {
         let loaded = load_findings(path)?;
         for problem in &loaded.problems {
@@ -307,6 +310,24 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         args.journal.path.display()
     );
     Ok(exit_for(&results))
+}
+
+/// Where `scan --store` keeps findings by default (the demo uses it).
+const DEFAULT_STORE: &str = ".trailguard/trailguard.db";
+
+/// Every finding in the store, for `fix FINDING_ID` without `--from`.
+fn stored_findings(spec: &str) -> anyhow::Result<Vec<Finding>> {
+    let path = spec.strip_prefix("sqlite://").unwrap_or(spec);
+    if !spec.contains("://") && !Path::new(path).exists() {
+        bail!(
+            "no findings given: pass --from FINDINGS.json (the output of `trailguard scan --format json`), \
+             or scan with --store first (no store at `{spec}`)"
+        );
+    }
+    let store = crate::store::open(spec)
+        .with_context(|| format!("cannot open the findings store `{spec}`"))?;
+    let stored = store.findings(&crate::store::FindingQuery::default())?;
+    Ok(stored.into_iter().map(|s| s.finding).collect())
 }
 
 fn print_results(results: &[StepResult]) {

@@ -63,7 +63,7 @@ pub struct CheckArgs {
 
     /// Exit 1 when a finding is at or above this severity (`never` to always exit 0).
     #[arg(long = "fail-on", default_value = "high", value_name = "SEVERITY", value_parser = parse_fail_on)]
-    pub fail_on: Option<Severity>,
+    pub fail_on: FailOn,
 
     /// Report only findings at or above this severity.
     #[arg(long = "min-severity", value_name = "SEVERITY")]
@@ -162,10 +162,19 @@ fn parse_format(text: &str) -> Result<Format, String> {
     Format::from_str(text).map_err(|e| e.to_string())
 }
 
-fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {
+/// `--fail-on`: a severity threshold, or never fail on findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    AtOrAbove(Severity),
+    Never,
+}
+
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     match text.to_ascii_lowercase().as_str() {
-        "never" | "none" | "off" => Ok(None),
-        other => Severity::from_str(other).map(Some).map_err(|e| format!("{e}, or never")),
+        "never" | "none" | "off" => Ok(FailOn::Never),
+        other => Severity::from_str(other)
+            .map(FailOn::AtOrAbove)
+            .map_err(|e| format!("{e}, or never")),
     }
 }
 
@@ -195,12 +204,17 @@ fn collect_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
             walk_json(&path, out);
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             out.push(path);
         }
     }
@@ -209,7 +223,9 @@ fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) {
 fn read_input(path: &Path) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
         return Ok(text);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -222,9 +238,21 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     summary.started_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     summary.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.rules = trailguard_rules::rules::policy::metas().len() as u64;
-    let versions = if args.all_versions { VersionSelection::All } else { VersionSelection::DefaultOnly };
-    let select: Vec<String> = args.select.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
-    let ignore: Vec<String> = args.ignore.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+    let versions = if args.all_versions {
+        VersionSelection::All
+    } else {
+        VersionSelection::DefaultOnly
+    };
+    let select: Vec<String> = args
+        .select
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .collect();
+    let ignore: Vec<String> = args
+        .ignore
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .collect();
 
     let mut findings = Vec::new();
     let mut policies = 0usize;
@@ -240,13 +268,20 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let label = if path.as_os_str() == "-" { "<stdin>".to_owned() } else { path.display().to_string() };
+        let label = if path.as_os_str() == "-" {
+            "<stdin>".to_owned()
+        } else {
+            path.display().to_string()
+        };
         let report = check_text(&label, &text, versions);
         policies += report.policies;
         parse_errors += report.parse_errors;
         if report.parse_errors > 0 {
             summary.errors += report.parse_errors as u64;
-            *summary.skipped.entry("malformed policy".to_owned()).or_default() += report.parse_errors as u64;
+            *summary
+                .skipped
+                .entry("malformed policy".to_owned())
+                .or_default() += report.parse_errors as u64;
         }
         findings.extend(report.findings.into_iter().filter(|f| {
             (select.is_empty() || select.contains(&f.rule_id))
@@ -254,8 +289,9 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 && args.min_severity.is_none_or(|min| f.severity >= min)
         }));
     }
-    summary.records = policies as u64;
-    summary.notes.push(format!("{policies} policies checked, {parse_errors} could not be parsed"));
+    summary.notes.push(format!(
+        "{policies} policies checked, {parse_errors} could not be parsed"
+    ));
 
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
@@ -274,21 +310,35 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         writer.finish(&summary)?;
     }
     match &args.output {
-        Some(path) => std::fs::write(path, &buffer).with_context(|| format!("cannot write `{}`", path.display()))?,
+        Some(path) => std::fs::write(path, &buffer)
+            .with_context(|| format!("cannot write `{}`", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&buffer).and_then(|_| out.flush()).context("cannot write to stdout")?;
+            out.write_all(&buffer)
+                .and_then(|_| out.flush())
+                .context("cannot write to stdout")?;
         }
     }
     if !args.quiet && !args.format.is_human() {
         let color = args.color.resolve(ui::stderr_is_terminal());
         eprint!("{}", output::text::render_summary(&summary, color));
     }
-    if policies == 0 || (summary.files_failed == summary.files && summary.files > 0) {
+    // Nothing could be read: no file, or every policy found was malformed.
+    if policies == 0
+        || parse_errors == policies
+        || (summary.files_failed == summary.files && summary.files > 0)
+    {
         return Ok(ExitCode::from(2));
     }
-    let failing = args.fail_on.is_some_and(|t| summary.findings_at_or_above(t) > 0);
-    Ok(if failing { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let failing = match args.fail_on {
+        FailOn::AtOrAbove(threshold) => summary.findings_at_or_above(threshold) > 0,
+        FailOn::Never => false,
+    };
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Reads the first policy of a file (a policy, `get-policy-version` output, ...).
@@ -301,9 +351,13 @@ fn load_document(path: &Path) -> anyhow::Result<PolicyDocument> {
         .find(|p| p.is_default_version)
         .or(file.policies.first())
         .with_context(|| format!("no policy found in `{}`", path.display()))?;
-    policy
-        .parse()
-        .with_context(|| format!("`{}` ({}) is not a valid policy", path.display(), policy.name))
+    policy.parse().with_context(|| {
+        format!(
+            "`{}` ({}) is not a valid policy",
+            path.display(),
+            policy.name
+        )
+    })
 }
 
 fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
@@ -315,8 +369,14 @@ fn run_diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Text => render_diff(&delta, args.color.resolve(ui::stdout_is_terminal())),
     };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|_| out.flush()).context("cannot write to stdout")?;
-    Ok(if args.fail_on_risk && !delta.new_risks.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .context("cannot write to stdout")?;
+    Ok(if args.fail_on_risk && !delta.new_risks.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The readable diff: added and removed actions per resource, then the risks added.
@@ -333,19 +393,37 @@ pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
         delta.added_action_count, delta.removed_action_count
     ));
     for (sign, changes, paint_fn) in [
-        ("+", &delta.added, (|s: &String| s.green().to_string()) as fn(&String) -> String),
-        ("-", &delta.removed, (|s: &String| s.red().to_string()) as fn(&String) -> String),
+        (
+            "+",
+            &delta.added,
+            (|s: &String| s.green().to_string()) as fn(&String) -> String,
+        ),
+        (
+            "-",
+            &delta.removed,
+            (|s: &String| s.red().to_string()) as fn(&String) -> String,
+        ),
     ] {
         for change in changes {
-            let cond = if change.conditional { " (with conditions)" } else { "" };
-            out.push_str(&format!("\n{} on {}{cond}: {} action(s)\n", sign, change.resource, change.action_count));
+            let cond = if change.conditional {
+                " (with conditions)"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "\n{} on {}{cond}: {} action(s)\n",
+                sign, change.resource, change.action_count
+            ));
             let shown = change.actions.iter().take(40);
             for action in shown {
                 out.push_str(&paint(format!("  {sign} {action}"), paint_fn));
                 out.push('\n');
             }
             if change.actions.len() > 40 {
-                out.push_str(&format!("  ... and {} more (use --format json)\n", change.actions.len() - 40));
+                out.push_str(&format!(
+                    "  ... and {} more (use --format json)\n",
+                    change.actions.len() - 40
+                ));
             }
         }
     }
@@ -360,7 +438,11 @@ pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
         let mut line = |label: &str, items: &[String]| {
             if !items.is_empty() {
                 let shown: Vec<&str> = items.iter().take(8).map(String::as_str).collect();
-                let more = if items.len() > 8 { format!(" and {} more", items.len() - 8) } else { String::new() };
+                let more = if items.len() > 8 {
+                    format!(" and {} more", items.len() - 8)
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!("  - {label}: {}{more}\n", shown.join(", ")));
             }
         };
@@ -376,7 +458,10 @@ pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
             out.push_str("  - Allow with NotAction\n");
         }
         if r.infrastructure_modification > 0 {
-            out.push_str(&format!("  - {} more write action(s) on every resource\n", r.infrastructure_modification));
+            out.push_str(&format!(
+                "  - {} more write action(s) on every resource\n",
+                r.infrastructure_modification
+            ));
         }
     }
     if delta.lost_admin {
@@ -399,7 +484,15 @@ fn run_expand(args: ExpandArgs) -> anyhow::Result<ExitCode> {
             let action = catalog.action(id);
             let levels: Vec<&str> = action.levels().iter().map(|l| l.as_str()).collect();
             let name = catalog.full_name(id);
-            text.push_str(&format!("  {name:<60} {}{}\n", levels.join(", "), if action.deprecated { " (deprecated)" } else { "" }));
+            text.push_str(&format!(
+                "  {name:<60} {}{}\n",
+                levels.join(", "),
+                if action.deprecated {
+                    " (deprecated)"
+                } else {
+                    ""
+                }
+            ));
             rows.push(serde_json::json!({"action": name, "access_levels": levels, "deprecated": action.deprecated}));
         }
         result.insert(pattern.clone(), rows);
@@ -409,14 +502,30 @@ fn run_expand(args: ExpandArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Text => text,
     };
     std::io::stdout().lock().write_all(out_text.as_bytes())?;
-    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if any {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let identity: Vec<PolicyDocument> = args.files.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
+    let identity: Vec<PolicyDocument> = args
+        .files
+        .iter()
+        .map(|p| load_document(p))
+        .collect::<anyhow::Result<_>>()?;
     let boundary = args.boundary.as_deref().map(load_document).transpose()?;
-    let scps: Vec<PolicyDocument> = args.scp.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
-    let resource: Vec<PolicyDocument> = args.resource_policy.iter().map(|p| load_document(p)).collect::<anyhow::Result<_>>()?;
+    let scps: Vec<PolicyDocument> = args
+        .scp
+        .iter()
+        .map(|p| load_document(p))
+        .collect::<anyhow::Result<_>>()?;
+    let resource: Vec<PolicyDocument> = args
+        .resource_policy
+        .iter()
+        .map(|p| load_document(p))
+        .collect::<anyhow::Result<_>>()?;
     let mut request = Request::new(&args.action, &args.resource);
     if let Some(principal) = &args.principal {
         request = request.with_principal(principal);
@@ -425,7 +534,11 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         let (key, value) = pair
             .split_once('=')
             .with_context(|| format!("`--context {pair}`: expected KEY=VALUE"))?;
-        request.context.entry(key.trim().to_ascii_lowercase()).or_default().push(value.to_owned());
+        request
+            .context
+            .entry(key.trim().to_ascii_lowercase())
+            .or_default()
+            .push(value.to_owned());
     }
     if args.unknown_missing {
         request = request.treat_missing_as_unknown();
@@ -438,11 +551,27 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let decision = evaluate(&set, &request);
     let line = match &decision {
-        Decision::Allow { by } => format!("ALLOW ({:?} policy #{}, Statement[{}])", by.layer, by.policy + 1, by.statement),
-        Decision::ExplicitDeny { by } => format!("DENY, explicit ({:?} policy #{}, Statement[{}])", by.layer, by.policy + 1, by.statement),
-        Decision::ImplicitDeny { missing } => format!("DENY, implicit (no Allow in the {missing:?} policies)"),
+        Decision::Allow { by } => format!(
+            "ALLOW ({:?} policy #{}, Statement[{}])",
+            by.layer,
+            by.policy + 1,
+            by.statement
+        ),
+        Decision::ExplicitDeny { by } => format!(
+            "DENY, explicit ({:?} policy #{}, Statement[{}])",
+            by.layer,
+            by.policy + 1,
+            by.statement
+        ),
+        Decision::ImplicitDeny { missing } => {
+            format!("DENY, implicit (no Allow in the {missing:?} policies)")
+        }
         Decision::Conditional { keys } => format!("ALLOWED ONLY DEPENDING ON {}", keys.join(", ")),
     };
-    println!("{} {} on {}: {line}", "decision:", args.action, args.resource);
-    Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    println!("decision: {} on {}: {line}", args.action, args.resource);
+    Ok(if decision.is_allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -183,7 +183,7 @@ fn text_list(
         for meta in rules {
             let _ = writeln!(
                 text,
-                "  {:<7} {:<8} {:<44} {}",
+                "  {:<7} {:<9} {:<44} {}",
                 meta.code,
                 meta.severity.as_str(),
                 meta.name,
@@ -204,7 +204,7 @@ fn text_list(
         for rule in sigma.rules() {
             let _ = writeln!(
                 text,
-                "  {:<36} {:<8} {}",
+                "  {:<36} {:<9} {}",
                 rule.id,
                 rule.level.as_str(),
                 rule.title

@@ -48,27 +48,6 @@ pub struct ScanArgs {
     #[arg(required_unless_present = "lookup_events", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Also read the CloudTrail LookupEvents API (the last 90 days of management events of --aws-region),
-    /// narrowed by --since/--until and a single --event-name.
-    #[arg(long = "lookup-events")]
-    pub lookup_events: bool,
-
-    /// With --lookup-events: stop after this many events.
-    #[arg(long = "max-events", value_name = "N", requires = "lookup_events")]
-    pub max_events: Option<u64>,
-
-    /// AWS profile for `s3://` inputs and --lookup-events (default: the usual credential chain).
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-
-    /// AWS region to call for `s3://` inputs and --lookup-events (`--region` filters events instead).
-    #[arg(long = "aws-region", value_name = "REGION")]
-    pub aws_region: Option<String>,
-
-    /// Send `s3://` and --lookup-events calls to this endpoint (e.g. a local moto server).
-    #[arg(long = "endpoint-url", value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
     /// Keep events at or after this time: RFC 3339 (`2024-03-01T12:00:00Z`), a date (`2024-03-01`),
     /// or an age (`90m`, `36h`, `7d`).
     #[arg(long, value_name = "TIME")]
@@ -135,6 +114,36 @@ pub struct ScanArgs {
     /// ASFF: the Security Hub region (default: each finding's region).
     #[arg(long = "asff-region", value_name = "REGION")]
     pub asff_region: Option<String>,
+
+    /// Also read the CloudTrail LookupEvents API (the last 90 days of management events of --aws-region),
+    /// narrowed by --since/--until and a single --event-name.
+    #[arg(long = "lookup-events", help_heading = "AWS inputs")]
+    pub lookup_events: bool,
+
+    /// With --lookup-events: stop after this many events.
+    #[arg(
+        long = "max-events",
+        value_name = "N",
+        requires = "lookup_events",
+        help_heading = "AWS inputs"
+    )]
+    pub max_events: Option<u64>,
+
+    /// AWS profile for `s3://` inputs and --lookup-events (default: the usual credential chain).
+    #[arg(long, value_name = "NAME", help_heading = "AWS inputs")]
+    pub profile: Option<String>,
+
+    /// AWS region to call for `s3://` inputs and --lookup-events (`--region` filters events instead).
+    #[arg(
+        long = "aws-region",
+        value_name = "REGION",
+        help_heading = "AWS inputs"
+    )]
+    pub aws_region: Option<String>,
+
+    /// Send `s3://` and --lookup-events calls to this endpoint (e.g. a local moto server).
+    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
+    pub endpoint_url: Option<String>,
 }
 
 /// `--fail-on`: a severity threshold, or never fail on findings.
@@ -273,6 +282,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(set)
     };
 
+    // Open the output first: a path that cannot be written fails now, not after a long scan.
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create `{}`", path.display())
+            })?))
+        }
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };
     let (sources, found) = gather_sources(&args, &filter, &observer)?;
@@ -337,14 +355,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         },
         asff_product_account: args.asff_account.clone(),
         asff_region: args.asff_region.clone(),
-    };
-    let sink: Box<dyn Write> = match &args.output {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| {
-                format!("cannot create `{}`", path.display())
-            })?))
-        }
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     write_findings(
         output::new_writer(args.format, sink, &output_options),

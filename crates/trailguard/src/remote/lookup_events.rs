@@ -37,8 +37,15 @@ pub struct LookupEventsSource {
 }
 
 impl LookupEventsSource {
-    pub fn new(config: &aws_config::SdkConfig, runtime: Arc<tokio::runtime::Runtime>, query: LookupQuery) -> Self {
-        let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        runtime: Arc<tokio::runtime::Runtime>,
+        query: LookupQuery,
+    ) -> Self {
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
         LookupEventsSource {
             name: PathBuf::from(format!("cloudtrail:lookup-events:{region}")),
             client: Client::new(config),
@@ -59,7 +66,10 @@ impl Source for LookupEventsSource {
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        let mut opened = self.opened.lock().map_err(|_| io::Error::other("lookup source lock poisoned"))?;
+        let mut opened = self
+            .opened
+            .lock()
+            .map_err(|_| io::Error::other("lookup source lock poisoned"))?;
         if *opened {
             return Err(io::Error::other("the LookupEvents stream can be read once"));
         }
@@ -99,7 +109,11 @@ impl PageReader {
             }
         }
         self.last_request = Some(Instant::now());
-        let mut request = self.client.lookup_events().max_results(50).set_next_token(self.next_token.take());
+        let mut request = self
+            .client
+            .lookup_events()
+            .max_results(50)
+            .set_next_token(self.next_token.take());
         if let Some(start) = self.query.start {
             request = request.start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()));
         }
@@ -114,10 +128,12 @@ impl PageReader {
                 .map_err(io::Error::other)?;
             request = request.lookup_attributes(attribute);
         }
-        let page = self
-            .runtime
-            .block_on(request.send())
-            .map_err(|e| io::Error::other(format!("LookupEvents: {}", aws_sdk_cloudtrail::Error::from(e))))?;
+        let page = self.runtime.block_on(request.send()).map_err(|e| {
+            io::Error::other(format!(
+                "LookupEvents: {}",
+                aws_sdk_cloudtrail::Error::from(e)
+            ))
+        })?;
         self.buffer.clear();
         self.position = 0;
         for event in page.events() {

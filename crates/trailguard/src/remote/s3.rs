@@ -26,23 +26,34 @@ impl S3Location {
         if bucket.is_empty() {
             bail!("`{url}` names no bucket (expected s3://bucket/prefix)");
         }
-        Ok(S3Location { bucket: bucket.to_owned(), prefix: prefix.to_owned() })
+        Ok(S3Location {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        })
     }
 }
 
 /// An S3 client; path-style addressing when a custom endpoint (a local server) is used.
 pub fn client(config: &aws_config::SdkConfig, custom_endpoint: bool) -> Client {
-    let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(custom_endpoint).build();
+    let conf = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(custom_endpoint)
+        .build();
     Client::from_conf(conf)
 }
 
 /// Keys CloudTrail writes for events (digests are separate, under `CloudTrail-Digest/`).
 fn is_log_key(key: &str) -> bool {
-    [".json.gz", ".json", ".jsonl", ".jsonl.gz", ".gz"].iter().any(|ext| key.ends_with(ext))
+    [".json.gz", ".json", ".jsonl", ".jsonl.gz", ".gz"]
+        .iter()
+        .any(|ext| key.ends_with(ext))
 }
 
 /// Lists every object under the location, paginating.
-pub fn list(client: &Client, runtime: &Arc<tokio::runtime::Runtime>, location: &S3Location) -> anyhow::Result<RemoteSources> {
+pub fn list(
+    client: &Client,
+    runtime: &Arc<tokio::runtime::Runtime>,
+    location: &S3Location,
+) -> anyhow::Result<RemoteSources> {
     let mut found = RemoteSources::default();
     let mut token: Option<String> = None;
     loop {
@@ -114,7 +125,9 @@ impl Source for S3ObjectSource {
                 .key(&self.key)
                 .send()
                 .await
-                .map_err(|e| io::Error::other(format!("GetObject: {}", aws_sdk_s3::Error::from(e))))?;
+                .map_err(|e| {
+                    io::Error::other(format!("GetObject: {}", aws_sdk_s3::Error::from(e)))
+                })?;
             object
                 .body
                 .collect()
@@ -142,7 +155,9 @@ mod tests {
 
     #[test]
     fn recognises_log_keys() {
-        assert!(is_log_key("AWSLogs/1/CloudTrail/us-east-1/2024/01/01/1_CloudTrail_us-east-1_x.json.gz"));
+        assert!(is_log_key(
+            "AWSLogs/1/CloudTrail/us-east-1/2024/01/01/1_CloudTrail_us-east-1_x.json.gz"
+        ));
         assert!(!is_log_key("AWSLogs/README.txt"));
     }
 }

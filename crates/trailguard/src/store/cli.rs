@@ -65,7 +65,6 @@ fn parse_format(text: &str) -> Result<Format, String> {
     Format::from_str(text).map_err(|e| e.to_string())
 }
 
-#[allow(dead_code)] // Reached once `main.rs` dispatches `trailguard findings` here.
 pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
     if !args.store.contains("://") && !std::path::Path::new(&args.store).exists() {
         anyhow::bail!(

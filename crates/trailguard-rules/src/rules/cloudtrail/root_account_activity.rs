@@ -375,7 +375,7 @@ mod tests {
         let write = TestEvent::new("s3.amazonaws.com", "PutBucketPolicy")
             .identity(ROOT)
             .request(r#"{"bucketName":"logs","bucketPolicy":{}}"#);
-        let f = &run(&[write.clone()])[0];
+        let f = &run(std::slice::from_ref(&write))[0];
         assert_eq!(f.severity, Severity::High);
         assert!(
             f.message.contains("called s3:PutBucketPolicy"),

@@ -182,13 +182,25 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
         "" => "an access key".to_owned(),
         key => format!("access key {key}"),
     };
-    finding.message = format!(
-        "`{}` created user `{user}` at {}, gave it {credential_text} at {} and {admin_text} at {}: a new administrator with its own credentials.",
-        created.principal,
-        created.event.event_time,
-        credential.event.event_time,
-        admin.event.event_time,
-    );
+    let first = [created, credential, admin]
+        .into_iter()
+        .min_by_key(|o| (o.at, o.rank))
+        .unwrap_or(created);
+    let span_seconds = (last.at - first.at) / 1000;
+    finding.message = if span_seconds < 60 {
+        format!(
+            "`{}` created user `{user}`, gave it {credential_text} and {admin_text}, all within {span_seconds} s from {}: a new administrator with its own credentials.",
+            created.principal, first.event.event_time,
+        )
+    } else {
+        format!(
+            "`{}` created user `{user}` at {}, gave it {credential_text} at {} and {admin_text} at {}: a new administrator with its own credentials.",
+            created.principal,
+            created.event.event_time,
+            credential.event.event_time,
+            admin.event.event_time,
+        )
+    };
     finding.resource = Some(Resource {
         kind: "AwsIamUser".to_owned(),
         id: user_arn(created.event.account.as_deref(), &user),
@@ -207,7 +219,7 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
             format!("{}.eventID", admin.event.event_name),
             admin.event.event_id.clone().unwrap_or_default(),
         ),
-        evidence("last step", last.event.event_time.clone()),
+        evidence("spanSeconds", span_seconds),
     ];
     let u = sh(&user).into_owned();
     finding.fix.summary = format!(

@@ -13,7 +13,7 @@ pub const META: RuleMeta = RuleMeta {
     attack: &["T1098.003", "T1078.004"],
     compliance: &["CIS-1.16", "IAM.1"],
     events: &[],
-    kb_entries: &["CreatePolicyVersion", "PutUserPolicy", "AttachUserPolicy"],
+    kb_entries: &[],
     doc: RuleDoc {
         what: "An Allow of `*` (or `*:*`) on `Resource: *` without conditions, or statements that together allow every action of every service on every resource.",
         why: "Whoever holds the policy can do anything in the account, including erasing logs and creating backdoor users and roles; one leaked key is a full account compromise. CIS 1.16 forbids such customer policies.",
@@ -26,7 +26,13 @@ pub const META: RuleMeta = RuleMeta {
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let a = ctx.analysis;
     for &index in &a.admin_statements {
-        if let Some(f) = ctx.statement_finding(&META, index, "", "Allows every action on every resource without conditions: full administrator access.".to_owned()) {
+        if let Some(f) = ctx.statement_finding(
+            &META,
+            index,
+            "",
+            "Allows every action on every resource without conditions: full administrator access."
+                .to_owned(),
+        ) {
             out.push(f);
         }
     }
@@ -45,7 +51,10 @@ mod tests {
     #[test]
     fn direct_and_combined_admin() {
         assert_eq!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*:*","Resource":"*"}]}"#, "PC010").len(), 1);
-        let combined = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#, "PC010");
+        let combined = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#,
+            "PC010",
+        );
         assert_eq!(combined.len(), 1);
         assert!(combined[0].message.contains("Together"));
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#, "PC010").is_empty());

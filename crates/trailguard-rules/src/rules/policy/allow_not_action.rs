@@ -28,9 +28,15 @@ pub const META: RuleMeta = RuleMeta {
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let catalog = Catalog::get();
     for &index in &ctx.analysis.allow_not_action {
-        let Some(s) = ctx.statement(index) else { continue };
+        let Some(s) = ctx.statement(index) else {
+            continue;
+        };
         let allowed = trailguard_policy::analysis::statement_actions(catalog, s).len();
-        let scope = if s.resource_is_star() { "on every resource" } else { "on the listed resources" };
+        let scope = if s.resource_is_star() {
+            "on every resource"
+        } else {
+            "on the listed resources"
+        };
         let mut f = ctx.finding(&META, s.action.span, &format!("{}.NotAction", s.path()), "", format!(
             "Allows every action except {} ({allowed} of {} actions today, and every future one) {scope}.",
             s.action.patterns.iter().map(|p| format!("`{}`", p.raw)).collect::<Vec<_>>().join(", "),
@@ -50,9 +56,15 @@ mod tests {
 
     #[test]
     fn allow_only() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}]}"#, "PC011");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"},{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}]}"#,
+            "PC011",
+        );
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::High);
-        assert_eq!(f[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[0].NotAction"));
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0].NotAction")
+        );
     }
 }

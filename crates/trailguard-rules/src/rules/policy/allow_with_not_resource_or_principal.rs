@@ -25,12 +25,23 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    for s in ctx.document.statements.iter().filter(|s| s.effect == Effect::Allow) {
+    for s in ctx
+        .document
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+    {
         if let Some(r) = s.resource.as_ref().filter(|r| r.negated) {
-            out.push(ctx.finding(&META, r.span, &format!("{}.NotResource", s.path()), "NotResource", format!(
+            out.push(ctx.finding(
+                &META,
+                r.span,
+                &format!("{}.NotResource", s.path()),
+                "NotResource",
+                format!(
                 "Allows the actions on every resource except {}.",
                 r.patterns.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
-            )));
+            ),
+            ));
         }
         if let Some(p) = s.principal.as_ref().filter(|p| p.negated) {
             let mut f = ctx.finding(&META, p.span, &format!("{}.NotPrincipal", s.path()), "NotPrincipal",
@@ -47,10 +58,13 @@ mod tests {
 
     #[test]
     fn not_resource_and_not_principal_with_allow() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[
             {"Effect":"Allow","Action":"s3:GetObject","NotResource":"arn:aws:s3:::payroll/*"},
             {"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
-            {"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::b/*"}]}"#, "PC012");
+            {"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::b/*"}]}"#,
+            "PC012",
+        );
         assert_eq!(f.len(), 2);
         assert!(f[1].message.contains("anonymous"));
     }

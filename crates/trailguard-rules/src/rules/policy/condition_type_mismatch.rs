@@ -44,12 +44,16 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let catalog = Catalog::get();
     for s in &ctx.document.statements {
         for c in &s.conditions {
-            let Some(op_type) = c.operator.value_type() else { continue };
+            let Some(op_type) = c.operator.value_type() else {
+                continue;
+            };
             if op_type == ValueType::Null {
                 continue;
             }
             let path = format!("{}.Condition.{}.{}", s.path(), c.operator.raw, c.key);
-            let key_type = catalog.condition_key(&c.key).and_then(|k| expected_type(&k.key_type));
+            let key_type = catalog
+                .condition_key(&c.key)
+                .and_then(|k| expected_type(&k.key_type));
             if let Some(key_type) = key_type {
                 if key_type != op_type {
                     let usable = key_type == ValueType::Arn && op_type == ValueType::String;
@@ -82,7 +86,10 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                     c.span,
                     &path,
                     "value",
-                    format!("`{}` cannot read `{first}` as a {:?} value: the comparison never matches.", c.operator.raw, op_type),
+                    format!(
+                        "`{}` cannot read `{first}` as a {:?} value: the comparison never matches.",
+                        c.operator.raw, op_type
+                    ),
                 ));
             }
         }
@@ -95,22 +102,69 @@ mod tests {
     use crate::rules::policy::testkit::codes;
 
     fn run(condition: &str, action: &str) -> Vec<crate::finding::Finding> {
-        let text = format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"{action}","Resource":"*","Condition":{condition}}}}}"#);
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"{action}","Resource":"*","Condition":{condition}}}}}"#
+        );
         codes(&text, "PC008")
     }
 
     #[test]
     fn types_and_values() {
-        assert_eq!(run(r#"{"StringEquals":{"s3:signatureage":"bad"}}"#, "s3:ListBucket").len(), 1);
-        assert_eq!(run(r#"{"NumericEquals":{"s3:prefix":"home/"}}"#, "s3:ListBucket").len(), 1);
-        assert_eq!(run(r#"{"DateGreaterThan":{"aws:CurrentTime":"bad"}}"#, "s3:ListBucket").len(), 1);
-        assert!(run(r#"{"DateGreaterThan":{"aws:CurrentTime":"2019-07-16T12:00:00Z"}}"#, "s3:ListBucket").is_empty());
-        assert!(run(r#"{"NumericGreaterThan":{"aws:MultiFactorAuthAge":"28800"}}"#, "s3:ListBucket").is_empty());
-        assert!(run(r#"{"Bool":{"kms:GrantIsForAWSResource":true}}"#, "kms:CreateGrant").is_empty());
-        assert!(run(r#"{"Null":{"aws:MultiFactorAuthAge":true}}"#, "s3:ListBucket").is_empty());
-        let usable = run(r#"{"StringEquals":{"ec2:InstanceProfile":"arn:aws:iam::1:instance-profile/r"}}"#, "ec2:TerminateInstances");
+        assert_eq!(
+            run(
+                r#"{"StringEquals":{"s3:signatureage":"bad"}}"#,
+                "s3:ListBucket"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            run(
+                r#"{"NumericEquals":{"s3:prefix":"home/"}}"#,
+                "s3:ListBucket"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            run(
+                r#"{"DateGreaterThan":{"aws:CurrentTime":"bad"}}"#,
+                "s3:ListBucket"
+            )
+            .len(),
+            1
+        );
+        assert!(run(
+            r#"{"DateGreaterThan":{"aws:CurrentTime":"2019-07-16T12:00:00Z"}}"#,
+            "s3:ListBucket"
+        )
+        .is_empty());
+        assert!(run(
+            r#"{"NumericGreaterThan":{"aws:MultiFactorAuthAge":"28800"}}"#,
+            "s3:ListBucket"
+        )
+        .is_empty());
+        assert!(run(
+            r#"{"Bool":{"kms:GrantIsForAWSResource":true}}"#,
+            "kms:CreateGrant"
+        )
+        .is_empty());
+        assert!(run(
+            r#"{"Null":{"aws:MultiFactorAuthAge":true}}"#,
+            "s3:ListBucket"
+        )
+        .is_empty());
+        let usable = run(
+            r#"{"StringEquals":{"ec2:InstanceProfile":"arn:aws:iam::1:instance-profile/r"}}"#,
+            "ec2:TerminateInstances",
+        );
         assert_eq!(usable.len(), 1);
         assert_eq!(usable[0].severity, Severity::Info);
-        assert!(run(r#"{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","not-an-ip"]}}"#, "s3:ListBucket")[0].message.contains("not-an-ip"));
+        assert!(run(
+            r#"{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","not-an-ip"]}}"#,
+            "s3:ListBucket"
+        )[0]
+        .message
+        .contains("not-an-ip"));
     }
 }

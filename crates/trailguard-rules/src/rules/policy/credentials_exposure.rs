@@ -24,7 +24,13 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    category_check(ctx, &META, &ctx.analysis.credentials_exposure, "credentials-exposure", out);
+    category_check(
+        ctx,
+        &META,
+        &ctx.analysis.credentials_exposure,
+        "credentials-exposure",
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -33,9 +39,17 @@ mod tests {
 
     #[test]
     fn credential_actions_on_star() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["redshift:getclustercredentials","ecr:getauthorizationtoken","ecr:DescribeImages"],"Resource":"*"}]}"#, "PC015");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["redshift:getclustercredentials","ecr:getauthorizationtoken","ecr:DescribeImages"],"Resource":"*"}]}"#,
+            "PC015",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("Allows 2 credentials-exposure actions"), "{}", f[0].message);
+        assert!(
+            f[0].message
+                .starts_with("Allows 2 credentials-exposure actions"),
+            "{}",
+            f[0].message
+        );
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateAccessKey","Resource":"arn:aws:iam::1:user/${aws:username}"}]}"#, "PC015").is_empty());
     }
 }

@@ -24,7 +24,13 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    category_check(ctx, &META, &ctx.analysis.data_exfiltration, "data-exfiltration", out);
+    category_check(
+        ctx,
+        &META,
+        &ctx.analysis.data_exfiltration,
+        "data-exfiltration",
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -33,9 +39,14 @@ mod tests {
 
     #[test]
     fn secret_reads_on_star() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","ssm:GetParameters"],"Resource":"*"}]}"#, "PC016");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","ssm:GetParameters"],"Resource":"*"}]}"#,
+            "PC016",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("`s3:GetObject`") && f[0].message.contains("`ssm:GetParameters`"));
+        assert!(
+            f[0].message.contains("`s3:GetObject`") && f[0].message.contains("`ssm:GetParameters`")
+        );
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#, "PC016").is_empty());
     }
 }

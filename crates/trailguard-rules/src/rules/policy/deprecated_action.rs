@@ -32,13 +32,26 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
             if p.has_wildcard() {
                 continue;
             }
-            let Some(id) = catalog.lookup(p.raw.trim()) else { continue };
+            let Some(id) = catalog.lookup(p.raw.trim()) else {
+                continue;
+            };
             if catalog.action(id).deprecated {
                 let span = s.action.item_spans.get(i).copied().unwrap_or(s.action.span);
-                let element = if s.action.negated { "NotAction" } else { "Action" };
-                out.push(ctx.finding(&META, span, &format!("{}.{element}[{i}]", s.path()), &p.raw, format!(
-                    "`{}` is deprecated; use the action that replaced it.", catalog.full_name(id)
-                )));
+                let element = if s.action.negated {
+                    "NotAction"
+                } else {
+                    "Action"
+                };
+                out.push(ctx.finding(
+                    &META,
+                    span,
+                    &format!("{}.{element}[{i}]", s.path()),
+                    &p.raw,
+                    format!(
+                        "`{}` is deprecated; use the action that replaced it.",
+                        catalog.full_name(id)
+                    ),
+                ));
             }
         }
     }
@@ -50,7 +63,10 @@ mod tests {
 
     #[test]
     fn explicit_deprecated_actions() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["es:UpgradeElasticsearchDomain","es:*","s3:GetObject"],"Resource":"*"}]}"#, "PC023");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["es:UpgradeElasticsearchDomain","es:*","s3:GetObject"],"Resource":"*"}]}"#,
+            "PC023",
+        );
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("es:UpgradeElasticsearchDomain"));
     }

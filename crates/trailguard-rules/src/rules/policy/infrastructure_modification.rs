@@ -24,7 +24,13 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    category_check(ctx, &META, &ctx.analysis.infrastructure_modification, "write", out);
+    category_check(
+        ctx,
+        &META,
+        &ctx.analysis.infrastructure_modification,
+        "write",
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -33,9 +39,16 @@ mod tests {
 
     #[test]
     fn write_actions_on_star() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:PutObjectAcl","s3:GetObject"],"Resource":"*"}]}"#, "PC017");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:PutObjectAcl","s3:GetObject"],"Resource":"*"}]}"#,
+            "PC017",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("Allows 2 write actions"), "{}", f[0].message);
+        assert!(
+            f[0].message.starts_with("Allows 2 write actions"),
+            "{}",
+            f[0].message
+        );
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#, "PC017").is_empty());
     }
 }

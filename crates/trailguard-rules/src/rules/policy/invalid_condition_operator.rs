@@ -46,11 +46,33 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
 
 fn case_fix(raw: &str) -> Option<String> {
     const NAMES: [&str; 27] = [
-        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-        "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-        "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan",
-        "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress",
-        "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "DateEquals",
+        "DateNotEquals",
+        "DateLessThan",
+        "DateLessThanEquals",
+        "DateGreaterThan",
+        "DateGreaterThanEquals",
+        "Bool",
+        "BinaryEquals",
+        "IpAddress",
+        "NotIpAddress",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "Null",
     ];
     let (prefix, rest) = match raw.split_once(':') {
         Some((p, r)) => (Some(p), r),
@@ -78,9 +100,15 @@ mod tests {
 
     #[test]
     fn flags_unknown_and_suggests_case() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"stringequals":{"s3:prefix":"a"},"bad":{"s3:prefix":"b"},"StringLikeIfExists":{"s3:prefix":"c"}}}]}"#, "PC005");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"stringequals":{"s3:prefix":"a"},"bad":{"s3:prefix":"b"},"StringLikeIfExists":{"s3:prefix":"c"}}}]}"#,
+            "PC005",
+        );
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("`StringEquals`"), "{}", f[0].message);
-        assert_eq!(f[1].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[0].Condition.bad"));
+        assert_eq!(
+            f[1].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0].Condition.bad")
+        );
     }
 }

@@ -33,7 +33,9 @@ pub fn arn_problem(arn: &str) -> Option<String> {
         return None;
     }
     if arn.contains("${AWS::") || arn.contains("Fn::") {
-        return Some(format!("`{arn}` holds an unresolved CloudFormation expression"));
+        return Some(format!(
+            "`{arn}` holds an unresolved CloudFormation expression"
+        ));
     }
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     if parts.len() < 6 || parts[0] != "arn" {
@@ -43,7 +45,10 @@ pub fn arn_problem(arn: &str) -> Option<String> {
         return Some(format!("`{arn}` has unknown partition `{}`", parts[1]));
     }
     let service = parts[2];
-    if !service.contains(['*', '?']) && Catalog::get().service(service).is_none() && !KNOWN_ARN_SERVICES.contains(&service) {
+    if !service.contains(['*', '?'])
+        && Catalog::get().service(service).is_none()
+        && !KNOWN_ARN_SERVICES.contains(&service)
+    {
         return Some(format!("`{arn}` names unknown service `{service}`"));
     }
     if parts[5].is_empty() {
@@ -53,15 +58,38 @@ pub fn arn_problem(arn: &str) -> Option<String> {
 }
 
 /// ARN service namespaces that differ from IAM action prefixes.
-const KNOWN_ARN_SERVICES: &[&str] = &["logs", "elasticloadbalancing", "execute-api", "rds-db", "s3-object-lambda"];
+const KNOWN_ARN_SERVICES: &[&str] = &[
+    "logs",
+    "elasticloadbalancing",
+    "execute-api",
+    "rds-db",
+    "s3-object-lambda",
+];
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     for s in &ctx.document.statements {
-        let Some(resource) = &s.resource else { continue };
-        let element = if resource.negated { "NotResource" } else { "Resource" };
-        for (i, (arn, span)) in resource.patterns.iter().zip(&resource.item_spans).enumerate() {
+        let Some(resource) = &s.resource else {
+            continue;
+        };
+        let element = if resource.negated {
+            "NotResource"
+        } else {
+            "Resource"
+        };
+        for (i, (arn, span)) in resource
+            .patterns
+            .iter()
+            .zip(&resource.item_spans)
+            .enumerate()
+        {
             if let Some(problem) = arn_problem(arn) {
-                out.push(ctx.finding(&META, *span, &format!("{}.{element}[{i}]", s.path()), arn, format!("{problem}.")));
+                out.push(ctx.finding(
+                    &META,
+                    *span,
+                    &format!("{}.{element}[{i}]", s.path()),
+                    arn,
+                    format!("{problem}."),
+                ));
             }
         }
     }
@@ -79,15 +107,27 @@ mod tests {
         assert!(arn_problem("arn:*:cloudtrail:*:*:trail/*").is_none());
         assert!(arn_problem("arn:aws:logs:us-east-1:1:log-group:x").is_none());
         assert!(arn_problem("s3").unwrap().contains("not `*` or an ARN"));
-        assert!(arn_problem("arn:aws:ssm:*:${AWS::AccountId}:*").unwrap().contains("CloudFormation"));
-        assert!(arn_problem("arn:amazon:s3:::b").unwrap().contains("partition"));
-        assert!(arn_problem("arn:aws:s4:::b").unwrap().contains("service `s4`"));
+        assert!(arn_problem("arn:aws:ssm:*:${AWS::AccountId}:*")
+            .unwrap()
+            .contains("CloudFormation"));
+        assert!(arn_problem("arn:amazon:s3:::b")
+            .unwrap()
+            .contains("partition"));
+        assert!(arn_problem("arn:aws:s4:::b")
+            .unwrap()
+            .contains("service `s4`"));
     }
 
     #[test]
     fn reports_each_bad_entry() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":["s3","*"]}}"#, "PC006");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":["s3","*"]}}"#,
+            "PC006",
+        );
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement.Resource[0]"));
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement.Resource[0]")
+        );
     }
 }

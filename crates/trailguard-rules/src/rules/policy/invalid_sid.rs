@@ -28,12 +28,26 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     for (i, s) in statements.iter().enumerate() {
         let Some(sid) = &s.sid else { continue };
         if !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            if let Some(f) = ctx.statement_finding(&META, s.index, "chars", format!("Sid `{sid}` may contain only ASCII letters and digits.")) {
+            if let Some(f) = ctx.statement_finding(
+                &META,
+                s.index,
+                "chars",
+                format!("Sid `{sid}` may contain only ASCII letters and digits."),
+            ) {
                 out.push(f);
             }
         }
-        if !sid.is_empty() && statements[..i].iter().any(|o| o.sid.as_deref() == Some(sid)) {
-            if let Some(f) = ctx.statement_finding(&META, s.index, "duplicate", format!("Sid `{sid}` is used by an earlier statement too.")) {
+        if !sid.is_empty()
+            && statements[..i]
+                .iter()
+                .any(|o| o.sid.as_deref() == Some(sid))
+        {
+            if let Some(f) = ctx.statement_finding(
+                &META,
+                s.index,
+                "duplicate",
+                format!("Sid `{sid}` is used by an earlier statement too."),
+            ) {
                 out.push(f);
             }
         }
@@ -46,10 +60,16 @@ mod tests {
 
     #[test]
     fn characters_and_duplicates() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Bad Sid!","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"A1","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"A1","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#, "PC009");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Bad Sid!","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"A1","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"A1","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},{"Sid":"","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
+            "PC009",
+        );
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("`Bad Sid!`"));
         assert!(f[1].message.contains("earlier"));
-        assert_eq!(f[1].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[2]"));
+        assert_eq!(
+            f[1].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[2]")
+        );
     }
 }

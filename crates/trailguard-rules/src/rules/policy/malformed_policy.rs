@@ -4,7 +4,9 @@ use trailguard_policy::input::NamedPolicy;
 use trailguard_policy::json::LineIndex;
 use trailguard_policy::ParseError;
 
-use crate::finding::{Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource, Severity};
+use crate::finding::{
+    Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource, Severity,
+};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 
 pub const META: RuleMeta = RuleMeta {
@@ -42,7 +44,10 @@ pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseE
         message: if err.path.is_empty() {
             format!("{} is not a valid policy: {}.", policy.name, err.message)
         } else {
-            format!("{} is not a valid policy: {} at `{}`.", policy.name, err.message, err.path)
+            format!(
+                "{} is not a valid policy: {} at `{}`.",
+                policy.name, err.message, err.path
+            )
         },
         event_time: None,
         event_name: None,
@@ -53,7 +58,7 @@ pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseE
         actor: None,
         resource: Some(Resource {
             kind: "PolicyDocument".to_owned(),
-            id: policy.arn.clone().unwrap_or_else(|| format!("{file}#{}", policy.path_in_file(""))),
+            id: crate::rules::policy::policy_resource_id(file, policy),
             name: Some(policy.name.clone()),
         }),
         evidence: vec![Evidence {
@@ -84,9 +89,16 @@ mod tests {
     fn reports_path_and_position() {
         let f = codes("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Resource\": \"*\"}\n  ]\n}", "PC001");
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("missing `Action`"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("missing `Action`"),
+            "{}",
+            f[0].message
+        );
         let loc = f[0].location.as_ref().unwrap();
-        assert_eq!((loc.line, loc.column, loc.json_path.as_deref()), (Some(4), Some(5), Some("Statement[0]")));
+        assert_eq!(
+            (loc.line, loc.column, loc.json_path.as_deref()),
+            (Some(4), Some(5), Some("Statement[0]"))
+        );
     }
 
     #[test]

@@ -52,7 +52,11 @@ mod tests {
 
     #[test]
     fn allow_false_and_deny_without_if_exists() {
-        let cond = |effect: &str, op: &str| format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","Action":"*","Resource":"*","Condition":{{"{op}":{{"aws:MultiFactorAuthPresent":"false"}}}}}}}}"#);
+        let cond = |effect: &str, op: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","Action":"*","Resource":"*","Condition":{{"{op}":{{"aws:MultiFactorAuthPresent":"false"}}}}}}}}"#
+            )
+        };
         assert_eq!(codes(&cond("Allow", "Bool"), "PC021").len(), 1);
         assert_eq!(codes(&cond("Deny", "Bool"), "PC021").len(), 1);
         assert!(codes(&cond("Deny", "BoolIfExists"), "PC021").is_empty());

@@ -136,18 +136,20 @@ impl PolicyContext<'_> {
 
     /// Builds a finding for `meta` about something at `span`/`inner_path`; `key` distinguishes
     /// several findings of one check on one policy (stable across runs).
-    pub fn finding(&self, meta: &RuleMeta, span: Span, inner_path: &str, key: &str, message: String) -> Finding {
-        let policy_id = self
-            .policy
-            .arn
-            .clone()
-            .unwrap_or_else(|| format!("{}#{}", self.file, self.policy.path_in_file("")));
-        let evidence_value = self
-            .policy
-            .text
-            .get(span.start..span.end)
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_else(|| serde_json::Value::String(self.policy.text.get(span.start..span.end).unwrap_or("").to_owned()));
+    pub fn finding(
+        &self,
+        meta: &RuleMeta,
+        span: Span,
+        inner_path: &str,
+        key: &str,
+        message: String,
+    ) -> Finding {
+        let policy_id = policy_resource_id(self.file, self.policy);
+        let slice = self.policy.text.get(span.start..span.end).unwrap_or("");
+        // A member span (`"key": value`) reads as JSON once wrapped in braces.
+        let evidence_value = serde_json::from_str(slice)
+            .or_else(|_| serde_json::from_str(&format!("{{{slice}}}")))
+            .unwrap_or_else(|_| serde_json::Value::String(slice.to_owned()));
         Finding {
             id: Finding::stable_id(&[meta.code, self.file, &self.policy.name, inner_path, key]),
             rule_id: meta.code.to_owned(),
@@ -185,9 +187,26 @@ impl PolicyContext<'_> {
     }
 
     /// A finding about a whole statement.
-    pub fn statement_finding(&self, meta: &RuleMeta, statement: usize, key: &str, message: String) -> Option<Finding> {
+    pub fn statement_finding(
+        &self,
+        meta: &RuleMeta,
+        statement: usize,
+        key: &str,
+        message: String,
+    ) -> Option<Finding> {
         let s = self.statement(statement)?;
         Some(self.finding(meta, s.span, &s.path(), key, message))
+    }
+}
+
+/// The id findings use for a policy: its ARN, else the file (plus the JSON path when embedded).
+pub fn policy_resource_id(file: &str, policy: &NamedPolicy) -> String {
+    if let Some(arn) = &policy.arn {
+        return arn.clone();
+    }
+    match policy.path_in_file("").as_str() {
+        "" => file.to_owned(),
+        path => format!("{file}#{path}"),
     }
 }
 
@@ -224,18 +243,30 @@ pub fn by_statement(hits: &[ActionHit]) -> Vec<(usize, Vec<&ActionHit>)> {
 /// One finding per statement for a risk category (resource exposure, credentials exposure, ...):
 /// lists the actions, lowers the severity when every grant is conditional. Skipped for admin
 /// policies, which PC010 already reports.
-pub fn category_check(ctx: &PolicyContext<'_>, meta: &RuleMeta, hits: &[ActionHit], what: &str, out: &mut Vec<Finding>) {
+pub fn category_check(
+    ctx: &PolicyContext<'_>,
+    meta: &RuleMeta,
+    hits: &[ActionHit],
+    what: &str,
+    out: &mut Vec<Finding>,
+) {
     if ctx.analysis.is_admin {
         return;
     }
     for (statement, list) in by_statement(hits) {
-        let Some(s) = ctx.statement(statement) else { continue };
+        let Some(s) = ctx.statement(statement) else {
+            continue;
+        };
         let conditional = list.iter().all(|h| h.conditional);
         let count = list.len();
         let message = format!(
             "Allows {count} {what} action{} on every resource{}: {}.",
             if count == 1 { "" } else { "s" },
-            if conditional { " (under conditions)" } else { "" },
+            if conditional {
+                " (under conditions)"
+            } else {
+                ""
+            },
             list_actions(&list, 8)
         );
         let mut f = ctx.finding(meta, s.span, &s.path(), "", message);
@@ -328,7 +359,10 @@ pub(crate) mod testkit {
     }
 
     pub fn codes(text: &str, code: &str) -> Vec<Finding> {
-        run(text).into_iter().filter(|f| f.rule_id == code).collect()
+        run(text)
+            .into_iter()
+            .filter(|f| f.rule_id == code)
+            .collect()
     }
 }
 
@@ -343,8 +377,14 @@ mod tests {
         for (i, meta) in metas.iter().enumerate() {
             assert_eq!(meta.code, format!("PC{:03}", i + 1));
             assert_eq!(meta.family, crate::meta::Family::Policy);
-            assert!(!meta.doc.what.is_empty() && !meta.doc.why.is_empty() && !meta.doc.fix.is_empty());
-            assert!(!meta.doc.example.is_empty() && !meta.doc.references.is_empty(), "{}", meta.code);
+            assert!(
+                !meta.doc.what.is_empty() && !meta.doc.why.is_empty() && !meta.doc.fix.is_empty()
+            );
+            assert!(
+                !meta.doc.example.is_empty() && !meta.doc.references.is_empty(),
+                "{}",
+                meta.code
+            );
             assert!(metas[..i].iter().all(|m| m.name != meta.name));
         }
     }
@@ -368,19 +408,70 @@ mod tests {
 
     #[test]
     fn authorization_details_report_every_policy_by_name() {
-        let path = trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json");
+        let path =
+            trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json");
         let text = std::fs::read_to_string(path).unwrap();
         let report = check_text("example.json", &text, VersionSelection::DefaultOnly);
         assert_eq!(report.format, "get-account-authorization-details output");
         assert_eq!(report.parse_errors, 0);
         assert!(report.policies > 150, "{}", report.policies);
-        let admin: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "PC010").collect();
-        assert!(admin.iter().any(|f| f.resource.as_ref().unwrap().name.as_deref() == Some("policy/AdministratorAccess (v1, default)")));
+        let admin: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "PC010")
+            .collect();
+        assert!(admin
+            .iter()
+            .any(|f| f.resource.as_ref().unwrap().name.as_deref()
+                == Some("policy/AdministratorAccess (v1, default)")));
         let privesc = report.findings.iter().find(|f| {
-            f.rule_id == "PC019" && f.resource.as_ref().unwrap().name.as_deref().is_some_and(|n| n.starts_with("policy/privesc4-CreateAccessKey"))
+            f.rule_id == "PC019"
+                && f.resource
+                    .as_ref()
+                    .unwrap()
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("policy/privesc4-CreateAccessKey"))
         });
         let privesc = privesc.expect("privesc4-CreateAccessKey is flagged");
         assert!(privesc.message.contains("CreateAccessKey"));
         assert!(privesc.location.as_ref().unwrap().line.unwrap() > 1);
+    }
+}
+
+#[cfg(test)]
+mod tmp_timing {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn time_checks() {
+        let dir = trailguard_testkit::shared_data().join("managed-policies/iam-dataset");
+        let mut docs = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().take(400) {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                docs.push(serde_json::to_string_pretty(&v["document"]).unwrap());
+            }
+        }
+        let mut times = vec![std::time::Duration::ZERO; CHECKS.len()];
+        let mut analysis_time = std::time::Duration::ZERO;
+        for text in &docs {
+            let input = extract_policies(text);
+            let policy = &input.policies[0];
+            let document = policy.parse().unwrap();
+            let t = std::time::Instant::now();
+            let analysis = analyze(&document);
+            analysis_time += t.elapsed();
+            let ctx = PolicyContext { file: "x", policy, lines: &input.lines, document: &document, analysis: &analysis };
+            for (i, c) in CHECKS.iter().enumerate() {
+                let t = std::time::Instant::now();
+                let mut out = Vec::new();
+                c(&ctx, &mut out);
+                times[i] += t.elapsed();
+            }
+        }
+        eprintln!("analysis {analysis_time:?}");
+        for (i, t) in times.iter().enumerate() { eprintln!("check {i}: {t:?}"); }
     }
 }

@@ -13,7 +13,7 @@ pub const META: RuleMeta = RuleMeta {
     attack: &["T1098.003", "T1548"],
     compliance: &[],
     events: &[],
-    kb_entries: &["PassRole"],
+    kb_entries: &[],
     doc: RuleDoc {
         what: "An Allow of `iam:PassRole` (directly or through `iam:*`, `*` or `NotAction`) on `Resource: *` with no `iam:PassedToService` condition.",
         why: "Passing any role to a compute service (EC2, Lambda, Glue, ECS, CloudFormation, ...) is the most common privilege-escalation step: the principal runs code as the most privileged role in the account.",

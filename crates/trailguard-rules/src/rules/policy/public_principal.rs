@@ -26,13 +26,26 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    for s in ctx.document.statements.iter().filter(|s| s.effect == Effect::Allow && !s.has_conditions()) {
-        let Some(p) = s.principal.as_ref().filter(|p| !p.negated && p.is_public()) else { continue };
-        out.push(ctx.finding(&META, p.span, &format!("{}.Principal", s.path()), "", format!(
+    for s in ctx
+        .document
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && !s.has_conditions())
+    {
+        let Some(p) = s.principal.as_ref().filter(|p| !p.negated && p.is_public()) else {
+            continue;
+        };
+        out.push(ctx.finding(
+            &META,
+            p.span,
+            &format!("{}.Principal", s.path()),
+            "",
+            format!(
             "Allows anyone ({}) to call {} with no condition on the caller.",
             if p.any { "`Principal: *`" } else { "`AWS: *`" },
             s.action.patterns.iter().map(|a| format!("`{}`", a.raw)).collect::<Vec<_>>().join(", ")
-        )));
+        ),
+        ));
     }
 }
 

@@ -28,13 +28,14 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 fn plain(s: &Statement) -> bool {
-    !s.has_conditions() && !s.action.negated && s.principal.is_none() && s.resource.as_ref().is_none_or(|r| !r.negated)
+    !s.has_conditions()
+        && !s.action.negated
+        && s.principal.is_none()
+        && s.resource.as_ref().is_none_or(|r| !r.negated)
 }
 
 fn is_subset(a: &ActionSet, b: &ActionSet) -> bool {
-    let mut rest = a.clone();
-    rest.difference_with(b);
-    rest.is_empty()
+    a.is_subset_of(b)
 }
 
 fn resources_covered(inner: &Statement, outer: &Statement) -> bool {
@@ -48,7 +49,10 @@ fn resources_covered(inner: &Statement, outer: &Statement) -> bool {
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let catalog = Catalog::get();
     let statements = &ctx.document.statements;
-    let sets: Vec<ActionSet> = statements.iter().map(|s| statement_actions(catalog, s)).collect();
+    let sets: Vec<ActionSet> = statements
+        .iter()
+        .map(|s| statement_actions(catalog, s))
+        .collect();
     for (i, s) in statements.iter().enumerate() {
         // Entries of one statement covered by another entry of it.
         if !s.action.negated {
@@ -62,20 +66,27 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                     set
                 })
                 .collect();
+            let lens: Vec<usize> = entry_sets.iter().map(ActionSet::len).collect();
             for (j, set) in entry_sets.iter().enumerate() {
                 if set.is_empty() {
                     continue;
                 }
                 let cover = entry_sets.iter().enumerate().find(|(k, other)| {
-                    *k != j && is_subset(set, other) && (set.len() < other.len() || *k < j)
+                    *k != j
+                        && lens[*k] >= lens[j]
+                        && (lens[j] < lens[*k] || *k < j)
+                        && is_subset(set, other)
                 });
                 if let Some((k, _)) = cover {
                     let element = format!("{}.Action[{j}]", s.path());
                     let span = s.action.item_spans.get(j).copied().unwrap_or(s.action.span);
-                    out.push(ctx.finding(&META, span, &element, &s.action.patterns[j].raw, format!(
-                        "`{}` is already covered by `{}` in the same statement.",
-                        s.action.patterns[j].raw, s.action.patterns[k].raw
-                    )));
+                    let (this, other) = (&s.action.patterns[j].raw, &s.action.patterns[k].raw);
+                    let message = if this.eq_ignore_ascii_case(other) {
+                        format!("`{this}` is listed twice in the same statement.")
+                    } else {
+                        format!("`{this}` is already covered by `{other}` in the same statement.")
+                    };
+                    out.push(ctx.finding(&META, span, &element, this, message));
                 }
             }
         }
@@ -94,10 +105,21 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                 && (!(is_subset(&sets[*j], &sets[i]) && resources_covered(o, s)) || *j < i)
         });
         if let Some((j, o)) = cover {
-            if let Some(f) = ctx.statement_finding(&META, i, "statement", format!(
-                "{} adds nothing: {} already {}s these actions on these resources.",
-                s.path(), o.path(), if s.effect == trailguard_policy::Effect::Allow { "allow" } else { "denie" }
-            )) {
+            if let Some(f) = ctx.statement_finding(
+                &META,
+                i,
+                "statement",
+                format!(
+                    "{} adds nothing: {} already {}s these actions on these resources.",
+                    s.path(),
+                    o.path(),
+                    if s.effect == trailguard_policy::Effect::Allow {
+                        "allow"
+                    } else {
+                        "denie"
+                    }
+                ),
+            ) {
                 let _ = j;
                 out.push(f);
             }
@@ -111,15 +133,26 @@ mod tests {
 
     #[test]
     fn covered_entries_and_statements() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[
             {"Effect":"Allow","Action":["s3:*","s3:GetObject"],"Resource":"*"},
             {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b"},
-            {"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#, "PC022");
+            {"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#,
+            "PC022",
+        );
         assert_eq!(f.len(), 2, "{f:#?}");
-        assert!(f[0].message.contains("`s3:GetObject` is already covered by `s3:*`"));
+        assert!(f[0]
+            .message
+            .contains("`s3:GetObject` is already covered by `s3:*`"));
         assert!(f[1].message.starts_with("Statement[1] adds nothing"));
-        let twins = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#, "PC022");
+        let twins = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            "PC022",
+        );
         assert_eq!(twins.len(), 1);
-        assert_eq!(twins[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[1]"));
+        assert_eq!(
+            twins[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[1]")
+        );
     }
 }

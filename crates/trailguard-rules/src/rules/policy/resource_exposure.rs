@@ -24,7 +24,13 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    category_check(ctx, &META, &ctx.analysis.resource_exposure, "resource-exposure (permissions management)", out);
+    category_check(
+        ctx,
+        &META,
+        &ctx.analysis.resource_exposure,
+        "resource-exposure (permissions management)",
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -34,13 +40,27 @@ mod tests {
 
     #[test]
     fn permissions_management_on_star() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:addpermission","s3:putbucketacl","s3:GetObject"],"Resource":"*"},{"Effect":"Allow","Action":"s3:PutBucketPolicy","Resource":"arn:aws:s3:::b"}]}"#, "PC014");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:addpermission","s3:putbucketacl","s3:GetObject"],"Resource":"*"},{"Effect":"Allow","Action":"s3:PutBucketPolicy","Resource":"arn:aws:s3:::b"}]}"#,
+            "PC014",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("`lambda:AddPermission`") && f[0].message.contains("`s3:PutBucketAcl`"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("`lambda:AddPermission`")
+                && f[0].message.contains("`s3:PutBucketAcl`"),
+            "{}",
+            f[0].message
+        );
         assert!(!f[0].message.contains("GetObject"));
-        let conditional = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"sec"}}}]}"#, "PC014");
+        let conditional = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"sec"}}}]}"#,
+            "PC014",
+        );
         assert_eq!(conditional[0].severity, Severity::Medium);
-        let denied = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutBucketPolicy","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, "PC014");
+        let denied = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutBucketPolicy","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            "PC014",
+        );
         assert!(denied.is_empty());
     }
 }

@@ -33,14 +33,24 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     }
     let catalog = Catalog::get();
     for s in &ctx.document.statements {
-        if s.effect != Effect::Allow || s.action.negated || s.action.patterns.iter().any(|p| p.is_everything()) {
+        if s.effect != Effect::Allow
+            || s.action.negated
+            || s.action.patterns.iter().any(|p| p.is_everything())
+        {
             continue;
         }
-        let Some(resource) = &s.resource else { continue };
+        let Some(resource) = &s.resource else {
+            continue;
+        };
         if resource.negated {
             continue;
         }
-        let actions: Vec<_> = s.action.patterns.iter().flat_map(|p| catalog.expand(&p.raw)).collect();
+        let actions: Vec<_> = s
+            .action
+            .patterns
+            .iter()
+            .flat_map(|p| catalog.expand(&p.raw))
+            .collect();
         if resource.is_star() {
             let mut scopable: Vec<String> = actions
                 .iter()
@@ -53,10 +63,27 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let shown: Vec<String> = scopable.iter().take(6).map(|a| format!("`{a}`")).collect();
-            let more = if scopable.len() > 6 { format!(" and {} more", scopable.len() - 6) } else { String::new() };
-            out.push(ctx.finding(&META, resource.span, &format!("{}.Resource", s.path()), "star", format!(
-                "{}{more} support resource-level permissions but are granted on `*`.", shown.join(", ")
-            )));
+            let more = if scopable.len() > 6 {
+                format!(" and {} more", scopable.len() - 6)
+            } else {
+                String::new()
+            };
+            out.push(ctx.finding(
+                &META,
+                resource.span,
+                &format!("{}.Resource", s.path()),
+                "star",
+                format!(
+                    "{}{more} {} resource-level permissions but {} granted on `*`.",
+                    shown.join(", "),
+                    if scopable.len() == 1 {
+                        "supports"
+                    } else {
+                        "support"
+                    },
+                    if scopable.len() == 1 { "is" } else { "are" }
+                ),
+            ));
             continue;
         }
         for (i, arn) in resource.patterns.iter().enumerate() {
@@ -67,14 +94,23 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                 let a = catalog.action(*id);
                 let service = &catalog.services[a.service as usize];
                 a.resource_types.iter().any(|(r, _)| {
-                    service.resource_types.get(*r as usize).is_some_and(|rt| is_all_wildcards(arn, &rt.arn))
+                    service
+                        .resource_types
+                        .get(*r as usize)
+                        .is_some_and(|rt| is_all_wildcards(arn, &rt.arn))
                 })
             });
             if effectively_star {
                 let span = resource.item_spans.get(i).copied().unwrap_or(resource.span);
-                out.push(ctx.finding(&META, span, &format!("{}.Resource[{i}]", s.path()), arn, format!(
-                    "`{arn}` wildcards every part of the ARN: it is `*` for these actions."
-                )));
+                out.push(ctx.finding(
+                    &META,
+                    span,
+                    &format!("{}.Resource[{i}]", s.path()),
+                    arn,
+                    format!(
+                        "`{arn}` wildcards every part of the ARN: it is `*` for these actions."
+                    ),
+                ));
             }
         }
     }

@@ -1,5 +1,7 @@
 //! PC024: actions whose resource types match none of the statement's resources.
 
+use std::collections::HashMap;
+
 use trailguard_policy::catalog::{ActionId, Catalog};
 use trailguard_policy::Effect;
 
@@ -31,7 +33,9 @@ pub const META: RuleMeta = RuleMeta {
 enum Tok {
     Lit(u8),
     /// A variable; `slash` when its value may contain `/` (paths, object keys).
-    Var { slash: bool },
+    Var {
+        slash: bool,
+    },
 }
 
 fn tokens(template: &str) -> Vec<Tok> {
@@ -42,7 +46,9 @@ fn tokens(template: &str) -> Vec<Tok> {
         let after = &rest[start + 2..];
         let end = after.find('}').unwrap_or(after.len());
         let name = &after[..end];
-        let slash = ["Path", "ObjectName", "Key", "Name"].iter().any(|k| name.ends_with(k))
+        let slash = ["Path", "ObjectName", "Key", "Name"]
+            .iter()
+            .any(|k| name.ends_with(k))
             && !["BucketName", "TableName", "KeyName"].contains(&name)
             || name.contains("WithPath")
             || name.ends_with("Id") && name.contains("Resource");
@@ -57,7 +63,13 @@ fn tokens(template: &str) -> Vec<Tok> {
 /// and a `*` in the pattern takes any run of the template.
 fn arn_fits(template: &[Tok], arn: &[u8]) -> bool {
     let mut failed = std::collections::HashSet::new();
-    fn go(t: &[Tok], a: &[u8], ti: usize, ai: usize, failed: &mut std::collections::HashSet<(usize, usize)>) -> bool {
+    fn go(
+        t: &[Tok],
+        a: &[u8],
+        ti: usize,
+        ai: usize,
+        failed: &mut std::collections::HashSet<(usize, usize)>,
+    ) -> bool {
         if ti == t.len() && ai == a.len() {
             return true;
         }
@@ -66,12 +78,19 @@ fn arn_fits(template: &[Tok], arn: &[u8]) -> bool {
         }
         let ok = (|| {
             // A pattern `*` may cover template tokens (or nothing).
-            if ai < a.len() && a[ai] == b'*' && (go(t, a, ti, ai + 1, failed) || (ti < t.len() && go(t, a, ti + 1, ai, failed))) {
+            if ai < a.len()
+                && a[ai] == b'*'
+                && (go(t, a, ti, ai + 1, failed) || (ti < t.len() && go(t, a, ti + 1, ai, failed)))
+            {
                 return true;
             }
             match t.get(ti) {
                 None => false,
-                Some(Tok::Lit(c)) => ai < a.len() && (a[ai] == *c || a[ai] == b'?') && go(t, a, ti + 1, ai + 1, failed),
+                Some(Tok::Lit(c)) => {
+                    ai < a.len()
+                        && (a[ai] == *c || a[ai] == b'?')
+                        && go(t, a, ti + 1, ai + 1, failed)
+                }
                 Some(Tok::Var { slash }) => {
                     // At least one character; stop at `/` unless the variable allows it.
                     let mut j = ai;
@@ -98,37 +117,65 @@ fn arn_fits(template: &[Tok], arn: &[u8]) -> bool {
 
 /// Whether `action` can act on the resource pattern `arn`.
 pub fn action_fits(catalog: &Catalog, action: ActionId, arn: &str) -> bool {
+    action_fits_cached(catalog, action, arn, &mut HashMap::new())
+}
+
+/// Results per `(service, resource type, arn)`: many actions of a service share resource types.
+type FitCache<'a> = HashMap<(u16, u16, &'a str), bool>;
+
+fn action_fits_cached<'a>(
+    catalog: &Catalog,
+    action: ActionId,
+    arn: &'a str,
+    cache: &mut FitCache<'a>,
+) -> bool {
     if arn == "*" {
         return true;
     }
     let a = catalog.action(action);
     let service = &catalog.services[a.service as usize];
     a.resource_types.iter().any(|(r, _)| {
-        service
-            .resource_types
-            .get(*r as usize)
-            .is_some_and(|rt| arn_fits(&tokens(&rt.arn), arn.as_bytes()))
+        *cache.entry((a.service, *r, arn)).or_insert_with(|| {
+            service
+                .resource_types
+                .get(*r as usize)
+                .is_some_and(|rt| arn_fits(&tokens(&rt.arn), arn.as_bytes()))
+        })
     })
 }
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let catalog = Catalog::get();
+    let mut cache = FitCache::new();
     for s in &ctx.document.statements {
-        if s.effect != Effect::Allow || s.action.negated || s.action.patterns.iter().any(|p| p.is_everything()) {
+        if s.effect != Effect::Allow
+            || s.action.negated
+            || s.action.patterns.iter().any(|p| p.is_everything())
+        {
             continue;
         }
-        let Some(resource) = &s.resource else { continue };
+        let Some(resource) = &s.resource else {
+            continue;
+        };
         if resource.negated || resource.is_star() {
             continue;
         }
         // Unresolvable ARNs are PC006's matter.
-        if resource.patterns.iter().any(|p| crate::rules::policy::invalid_resource_arn::arn_problem(p).is_some()) {
+        if resource
+            .patterns
+            .iter()
+            .any(|p| crate::rules::policy::invalid_resource_arn::arn_problem(p).is_some())
+        {
             continue;
         }
         let mut misfits: Vec<String> = Vec::new();
         for p in &s.action.patterns {
             for id in catalog.expand(&p.raw) {
-                if !resource.patterns.iter().any(|arn| action_fits(catalog, id, arn)) {
+                if !resource
+                    .patterns
+                    .iter()
+                    .any(|arn| action_fits_cached(catalog, id, arn, &mut cache))
+                {
                     misfits.push(catalog.full_name(id));
                 }
             }
@@ -139,13 +186,27 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let shown: Vec<String> = misfits.iter().take(6).map(|m| format!("`{m}`")).collect();
-        let more = if misfits.len() > 6 { format!(" and {} more", misfits.len() - 6) } else { String::new() };
-        out.push(ctx.finding(&META, resource.span, &format!("{}.Resource", s.path()), "", format!(
-            "{}{more} act{} on none of the listed resources, so {} not granted.",
-            shown.join(", "),
-            if misfits.len() == 1 { "s" } else { "" },
-            if misfits.len() == 1 { "it is" } else { "they are" }
-        )));
+        let more = if misfits.len() > 6 {
+            format!(" and {} more", misfits.len() - 6)
+        } else {
+            String::new()
+        };
+        out.push(ctx.finding(
+            &META,
+            resource.span,
+            &format!("{}.Resource", s.path()),
+            "",
+            format!(
+                "{}{more} act{} on none of the listed resources, so {} not granted.",
+                shown.join(", "),
+                if misfits.len() == 1 { "s" } else { "" },
+                if misfits.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                }
+            ),
+        ));
     }
 }
 
@@ -166,15 +227,25 @@ mod tests {
         assert!(arn_fits(&object, b"arn:aws:s3:::*"));
         assert!(arn_fits(&bucket, b"arn:*:s3:::rep*"));
         let role = tokens("arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}");
-        assert!(arn_fits(&role, b"arn:aws:iam::123456789012:role/service/app"));
+        assert!(arn_fits(
+            &role,
+            b"arn:aws:iam::123456789012:role/service/app"
+        ));
         assert!(!arn_fits(&role, b"arn:aws:iam::123456789012:user/bob"));
     }
 
     #[test]
     fn bucket_and_object_shapes() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":"arn:aws:s3:::reports/*"}]}"#, "PC024");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":"arn:aws:s3:::reports/*"}]}"#,
+            "PC024",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("`s3:ListBucket` acts on none"), "{}", f[0].message);
+        assert!(
+            f[0].message.starts_with("`s3:ListBucket` acts on none"),
+            "{}",
+            f[0].message
+        );
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}"#, "PC024").is_empty());
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateVirtualMFADevice","Resource":"arn:aws:iam::*:mfa/${aws:username}"}]}"#, "PC024").is_empty());
         assert_eq!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"arn:aws:s3:::b"}]}"#, "PC024").len(), 1);

@@ -27,10 +27,30 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     if ctx.analysis.is_admin {
         return;
     }
-    for w in ctx.analysis.service_wildcards.iter().filter(|w| w.sensitive) {
-        let Some(s) = ctx.statement(w.statement) else { continue };
-        let scope = if s.resource_is_star() { "every resource" } else { "the listed resources" };
-        let mut f = ctx.finding(&META, s.action.span, &format!("{}.Action", s.path()), &w.service, format!("Allows every `{}` action (`{}:*`) on {scope}.", w.service, w.service));
+    for w in ctx
+        .analysis
+        .service_wildcards
+        .iter()
+        .filter(|w| w.sensitive)
+    {
+        let Some(s) = ctx.statement(w.statement) else {
+            continue;
+        };
+        let scope = if s.resource_is_star() {
+            "every resource"
+        } else {
+            "the listed resources"
+        };
+        let mut f = ctx.finding(
+            &META,
+            s.action.span,
+            &format!("{}.Action", s.path()),
+            &w.service,
+            format!(
+                "Allows every `{}` action (`{}:*`) on {scope}.",
+                w.service, w.service
+            ),
+        );
         if s.has_conditions() || !s.resource_is_star() {
             f.severity = Severity::Medium;
         }
@@ -45,10 +65,16 @@ mod tests {
 
     #[test]
     fn sensitive_services_only() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["IAM:*","s3:*","kms:*"],"Resource":"*"}]}"#, "PC018");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["IAM:*","s3:*","kms:*"],"Resource":"*"}]}"#,
+            "PC018",
+        );
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("`iam:*`"));
-        let scoped = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:1:key/abc"}]}"#, "PC018");
+        let scoped = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:1:key/abc"}]}"#,
+            "PC018",
+        );
         assert_eq!(scoped[0].severity, Severity::Medium);
     }
 }

@@ -27,17 +27,36 @@ pub const META: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let catalog = Catalog::get();
-    for unknown in ctx.analysis.unknown_actions.iter().filter(|u| !u.unknown_service) {
-        let Some(s) = ctx.statement(unknown.statement) else { continue };
-        let Some(span) = s.action.item_spans.get(unknown.item) else { continue };
-        let element = if s.action.negated { "NotAction" } else { "Action" };
+    for unknown in ctx
+        .analysis
+        .unknown_actions
+        .iter()
+        .filter(|u| !u.unknown_service)
+    {
+        let Some(s) = ctx.statement(unknown.statement) else {
+            continue;
+        };
+        let Some(span) = s.action.item_spans.get(unknown.item) else {
+            continue;
+        };
+        let element = if s.action.negated {
+            "NotAction"
+        } else {
+            "Action"
+        };
         let mut message = format!("`{}` matches no action", unknown.pattern);
         if let Some(suggestion) = closest(catalog, &unknown.pattern) {
             message.push_str(&format!("; did you mean `{suggestion}`?"));
         } else {
             message.push('.');
         }
-        out.push(ctx.finding(&META, *span, &format!("{}.{element}[{}]", s.path(), unknown.item), &unknown.pattern, message));
+        out.push(ctx.finding(
+            &META,
+            *span,
+            &format!("{}.{element}[{}]", s.path(), unknown.item),
+            &unknown.pattern,
+            message,
+        ));
     }
 }
 
@@ -54,7 +73,8 @@ fn closest(catalog: &Catalog, pattern: &str) -> Option<String> {
             best = Some((d, format!("{}:{}", service.prefix, name)));
         }
     }
-    best.filter(|(d, _)| *d <= 3.max(wanted.len() / 4)).map(|(_, n)| n)
+    best.filter(|(d, _)| *d <= 3.max(wanted.len() / 4))
+        .map(|(_, n)| n)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -63,7 +83,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -76,10 +98,20 @@ mod tests {
 
     #[test]
     fn flags_and_suggests() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:listusers","iam:DeleteUsers","s3:Get*"],"Resource":"*"}]}"#, "PC004");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:listusers","iam:DeleteUsers","s3:Get*"],"Resource":"*"}]}"#,
+            "PC004",
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("did you mean `iam:DeleteUser`"), "{}", f[0].message);
-        assert_eq!(f[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[0].Action[1]"));
+        assert!(
+            f[0].message.contains("did you mean `iam:DeleteUser`"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0].Action[1]")
+        );
         assert_eq!(super::edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -28,13 +28,22 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Whether `key` may appear in a request for one of `actions`.
 fn supported(catalog: &Catalog, key: &str, actions: &[ActionId]) -> bool {
-    let Some((prefix, _)) = key.split_once(':') else { return false };
+    let Some((prefix, _)) = key.split_once(':') else {
+        return false;
+    };
     if prefix.eq_ignore_ascii_case("aws") {
         return catalog.condition_key(key).is_some();
     }
-    let Some(service) = catalog.service(prefix) else { return false };
-    let template = service.condition_keys.iter().position(|k| key_matches(&k.name, key));
-    let Some(template) = template else { return false };
+    let Some(service) = catalog.service(prefix) else {
+        return false;
+    };
+    let template = service
+        .condition_keys
+        .iter()
+        .position(|k| key_matches(&k.name, key));
+    let Some(template) = template else {
+        return false;
+    };
     let template = template as u16;
     actions.iter().any(|id| {
         let action = catalog.action(*id);
@@ -43,7 +52,10 @@ fn supported(catalog: &Catalog, key: &str, actions: &[ActionId]) -> bool {
         }
         action.condition_keys.contains(&template)
             || action.resource_types.iter().any(|(r, _)| {
-                service.resource_types.get(*r as usize).is_some_and(|rt| rt.condition_keys.contains(&template))
+                service
+                    .resource_types
+                    .get(*r as usize)
+                    .is_some_and(|rt| rt.condition_keys.contains(&template))
             })
     })
 }
@@ -53,7 +65,11 @@ fn key_matches(template: &str, key: &str) -> bool {
         return true;
     }
     match template.find("${").or_else(|| template.find('<')) {
-        Some(i) => key.len() > i && key.is_char_boundary(i) && key[..i].eq_ignore_ascii_case(&template[..i]),
+        Some(i) => {
+            key.len() > i
+                && key.is_char_boundary(i)
+                && key[..i].eq_ignore_ascii_case(&template[..i])
+        }
         None => false,
     }
 }
@@ -62,7 +78,13 @@ fn statement_action_ids(catalog: &Catalog, s: &Statement) -> Option<Vec<ActionId
     if s.action.negated || s.action.patterns.iter().any(|p| p.is_everything()) {
         return None;
     }
-    Some(s.action.patterns.iter().flat_map(|p| catalog.expand(&p.raw)).collect())
+    Some(
+        s.action
+            .patterns
+            .iter()
+            .flat_map(|p| catalog.expand(&p.raw))
+            .collect(),
+    )
 }
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
@@ -99,20 +121,76 @@ mod tests {
     use crate::rules::policy::testkit::codes;
 
     fn one(condition: &str, action: &str) -> usize {
-        let text = format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":{action},"Resource":"*","Condition":{condition}}}}}"#);
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":{action},"Resource":"*","Condition":{condition}}}}}"#
+        );
         codes(&text, "PC007").len()
     }
 
     #[test]
     fn keys_must_fit_the_actions() {
-        assert_eq!(one(r#"{"StringEquals":{"s3:prefix":"home/"}}"#, r#""s3:ListBucket""#), 0);
-        assert_eq!(one(r#"{"StringEquals":{"s3:x-amz-storage-class":"bad"}}"#, r#""s3:ListBucket""#), 1);
-        assert_eq!(one(r#"{"StringNotEquals":{"iam:ResourceTag/status":"prod"}}"#, r#"["ec2:*","s3:*"]"#), 1);
-        assert_eq!(one(r#"{"DateGreaterThan":{"aws:CurrentTime":"2019-07-16T12:00:00Z"}}"#, r#""s3:ListBucket""#), 0);
-        assert_eq!(one(r#"{"DateGreaterThan":{"bad":"2019-07-16T12:00:00Z"}}"#, r#""s3:ListBucket""#), 1);
-        assert_eq!(one(r#"{"StringEquals":{"aws:ResourceTag/team":"a"}}"#, r#""ec2:StartInstances""#), 0);
-        assert_eq!(one(r#"{"StringEquals":{"ec2:ResourceTag/team":"a"}}"#, r#""ec2:StartInstances""#), 0);
-        assert_eq!(one(r#"{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#, r#""iam:PassRole""#), 0);
-        assert_eq!(one(r#"{"Bool":{"kms:GrantIsForAWSResource":true}}"#, r#""kms:CreateGrant""#), 0);
+        assert_eq!(
+            one(
+                r#"{"StringEquals":{"s3:prefix":"home/"}}"#,
+                r#""s3:ListBucket""#
+            ),
+            0
+        );
+        assert_eq!(
+            one(
+                r#"{"StringEquals":{"s3:x-amz-storage-class":"bad"}}"#,
+                r#""s3:ListBucket""#
+            ),
+            1
+        );
+        assert_eq!(
+            one(
+                r#"{"StringNotEquals":{"iam:ResourceTag/status":"prod"}}"#,
+                r#"["ec2:*","s3:*"]"#
+            ),
+            1
+        );
+        assert_eq!(
+            one(
+                r#"{"DateGreaterThan":{"aws:CurrentTime":"2019-07-16T12:00:00Z"}}"#,
+                r#""s3:ListBucket""#
+            ),
+            0
+        );
+        assert_eq!(
+            one(
+                r#"{"DateGreaterThan":{"bad":"2019-07-16T12:00:00Z"}}"#,
+                r#""s3:ListBucket""#
+            ),
+            1
+        );
+        assert_eq!(
+            one(
+                r#"{"StringEquals":{"aws:ResourceTag/team":"a"}}"#,
+                r#""ec2:StartInstances""#
+            ),
+            0
+        );
+        assert_eq!(
+            one(
+                r#"{"StringEquals":{"ec2:ResourceTag/team":"a"}}"#,
+                r#""ec2:StartInstances""#
+            ),
+            0
+        );
+        assert_eq!(
+            one(
+                r#"{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#,
+                r#""iam:PassRole""#
+            ),
+            0
+        );
+        assert_eq!(
+            one(
+                r#"{"Bool":{"kms:GrantIsForAWSResource":true}}"#,
+                r#""kms:CreateGrant""#
+            ),
+            0
+        );
     }
 }

@@ -24,16 +24,39 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
-    for unknown in ctx.analysis.unknown_actions.iter().filter(|u| u.unknown_service) {
-        let Some(s) = ctx.statement(unknown.statement) else { continue };
-        let Some(span) = s.action.item_spans.get(unknown.item) else { continue };
-        let element = if s.action.negated { "NotAction" } else { "Action" };
+    for unknown in ctx
+        .analysis
+        .unknown_actions
+        .iter()
+        .filter(|u| u.unknown_service)
+    {
+        let Some(s) = ctx.statement(unknown.statement) else {
+            continue;
+        };
+        let Some(span) = s.action.item_spans.get(unknown.item) else {
+            continue;
+        };
+        let element = if s.action.negated {
+            "NotAction"
+        } else {
+            "Action"
+        };
         let message = if unknown.pattern.contains(':') {
-            format!("`{}` names service `{}`, which does not exist.", unknown.pattern, unknown.pattern.split(':').next().unwrap_or(""))
+            format!(
+                "`{}` names service `{}`, which does not exist.",
+                unknown.pattern,
+                unknown.pattern.split(':').next().unwrap_or("")
+            )
         } else {
             format!("`{}` is not of the form `service:action`.", unknown.pattern)
         };
-        out.push(ctx.finding(&META, *span, &format!("{}.{element}[{}]", s.path(), unknown.item), &unknown.pattern, message));
+        out.push(ctx.finding(
+            &META,
+            *span,
+            &format!("{}.{element}[{}]", s.path(), unknown.item),
+            &unknown.pattern,
+            message,
+        ));
     }
 }
 
@@ -43,10 +66,16 @@ mod tests {
 
     #[test]
     fn flags_unknown_prefixes_only() {
-        let f = codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["cloudtrial:StopLogging","s3","iam:Nope"],"Resource":"*"}]}"#, "PC003");
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["cloudtrial:StopLogging","s3","iam:Nope"],"Resource":"*"}]}"#,
+            "PC003",
+        );
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("`cloudtrial`"));
-        assert_eq!(f[0].location.as_ref().unwrap().json_path.as_deref(), Some("Statement[0].Action[0]"));
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0].Action[0]")
+        );
         assert!(f[1].message.contains("service:action"));
     }
 }

@@ -41,12 +41,22 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                     "No `Version`: IAM assumes 2008-10-17; declare 2012-10-17.".to_owned()
                 },
             );
-            f.severity = if uses_variables { Severity::Medium } else { Severity::Low };
+            f.severity = if uses_variables {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
             f.evidence[0].value = serde_json::Value::Null;
             out.push(f);
         }
         (Some(v), Some(span)) if !VERSIONS.contains(&v.as_str()) => {
-            let mut f = ctx.finding(&META, span, "Version", "invalid", format!("`Version` is `{v}`; IAM accepts only `2012-10-17` or `2008-10-17`."));
+            let mut f = ctx.finding(
+                &META,
+                span,
+                "Version",
+                "invalid",
+                format!("`Version` is `{v}`; IAM accepts only `2012-10-17` or `2008-10-17`."),
+            );
             f.severity = Severity::Medium;
             out.push(f);
         }
@@ -61,11 +71,17 @@ mod tests {
 
     #[test]
     fn missing_invalid_and_valid() {
-        let missing = codes(r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::h/${aws:username}/*"}]}"#, "PC002");
+        let missing = codes(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::h/${aws:username}/*"}]}"#,
+            "PC002",
+        );
         assert_eq!(missing.len(), 1);
         assert_eq!(missing[0].severity, Severity::Medium);
         let bad = codes(r#"{"Version":"2012-10-18","Statement":[]}"#, "PC002");
-        assert_eq!(bad[0].location.as_ref().unwrap().json_path.as_deref(), Some("Version"));
+        assert_eq!(
+            bad[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Version")
+        );
         assert!(codes(r#"{"Version":"2008-10-17","Statement":[]}"#, "PC002").is_empty());
     }
 }

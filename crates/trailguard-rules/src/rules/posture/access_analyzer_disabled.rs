@@ -23,7 +23,8 @@ pub const META: RuleMeta = RuleMeta {
         why: "Access Analyzer continuously reports buckets, keys, roles, queues and secrets shared outside the \
               account or organisation. Without it, a resource policy that opens data to the world is found by \
               whoever looks first.",
-        example: "`{\"analyzers\": []}`",
+        example: "`aws accessanalyzer list-analyzers` in `us-east-1` returns `{\"analyzers\": []}`, or only an \
+                  analyzer whose status is `FAILED`.",
         fix: "`aws accessanalyzer create-analyzer --analyzer-name account-analyzer --type ACCOUNT` in every \
               region you use (or an ORGANIZATION analyzer from the delegated administrator).",
         references: &[
@@ -39,7 +40,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     };
     let active = analyzers.iter().any(|a| {
         a.status.eq_ignore_ascii_case("ACTIVE")
-            && matches!(a.analyzer_type.to_ascii_uppercase().as_str(), "ACCOUNT" | "ORGANIZATION")
+            && matches!(
+                a.analyzer_type.to_ascii_uppercase().as_str(),
+                "ACCOUNT" | "ORGANIZATION"
+            )
     });
     if active {
         return CheckOutcome::Evaluated(Vec::new());
@@ -59,7 +63,8 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         serde_json::to_value(analyzers).unwrap_or_default(),
     ));
     finding.fix.commands.push(
-        "aws accessanalyzer create-analyzer --analyzer-name account-analyzer --type ACCOUNT".to_owned(),
+        "aws accessanalyzer create-analyzer --analyzer-name account-analyzer --type ACCOUNT"
+            .to_owned(),
     );
     finding.fix.actions.push(FixAction::Manual {
         description: "Create an ACCOUNT (or ORGANIZATION) analyzer in each region in use.".into(),
@@ -74,11 +79,25 @@ mod tests {
 
     #[test]
     fn only_an_active_external_access_analyzer_passes() {
-        assert_eq!(testkit::run(run, &[(ANALYZERS, r#"{"analyzers":[]}"#)]).findings().len(), 1);
+        assert_eq!(
+            testkit::run(run, &[(ANALYZERS, r#"{"analyzers":[]}"#)])
+                .findings()
+                .len(),
+            1
+        );
         let failed = r#"{"analyzers":[{"arn":"arn:aws:access-analyzer:us-east-1:111122223333:analyzer/a","name":"a","type":"ACCOUNT","status":"FAILED"}]}"#;
-        assert_eq!(testkit::run(run, &[(ANALYZERS, failed)]).findings().len(), 1);
+        assert_eq!(
+            testkit::run(run, &[(ANALYZERS, failed)]).findings().len(),
+            1
+        );
         let active = r#"{"analyzers":[{"arn":"arn:aws:access-analyzer:us-east-1:111122223333:analyzer/a","name":"a","type":"ACCOUNT","status":"ACTIVE"}]}"#;
-        assert_eq!(testkit::run(run, &[(ANALYZERS, active)]), CheckOutcome::Evaluated(Vec::new()));
-        assert!(matches!(testkit::run(run, &[]), CheckOutcome::NotEvaluated(_)));
+        assert_eq!(
+            testkit::run(run, &[(ANALYZERS, active)]),
+            CheckOutcome::Evaluated(Vec::new())
+        );
+        assert!(matches!(
+            testkit::run(run, &[]),
+            CheckOutcome::NotEvaluated(_)
+        ));
     }
 }

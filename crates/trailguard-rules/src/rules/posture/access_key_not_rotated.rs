@@ -42,7 +42,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     let mut findings = Vec::new();
     for user in report.users() {
         for key in user.access_keys().iter().filter(|k| k.active) {
-            let Some(age) = ctx.days_since(key.last_rotated).filter(|d| *d > MAX_AGE_DAYS) else {
+            let Some(age) = ctx
+                .days_since(key.last_rotated)
+                .filter(|d| *d > MAX_AGE_DAYS)
+            else {
                 continue;
             };
             let mut finding = ctx.finding(
@@ -55,10 +58,16 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 ),
             );
             finding.evidence.push(evidence(
-                format!("credential_report[{}].access_key_{}_last_rotated", user.user, key.slot),
+                format!(
+                    "credential_report[{}].access_key_{}_last_rotated",
+                    user.user, key.slot
+                ),
                 key.last_rotated,
             ));
-            finding.fix.commands.push(format!("aws iam create-access-key --user-name {}", sh(&user.user)));
+            finding.fix.commands.push(format!(
+                "aws iam create-access-key --user-name {}",
+                sh(&user.user)
+            ));
             if let Some(id) = ctx.snapshot.access_key_id(&user.user, key.last_rotated) {
                 finding.evidence.push(evidence("AccessKeyId", id));
                 finding.fix.commands.push(format!(
@@ -89,13 +98,39 @@ mod tests {
         let outcome = testkit::run_report(
             run,
             &[
-                row("old", &[("access_key_1_active", "true"), ("access_key_1_last_rotated", &days_ago(91))]),
-                row("edge", &[("access_key_1_active", "true"), ("access_key_1_last_rotated", &days_ago(90))]),
-                row("inactive", &[("access_key_2_active", "false"), ("access_key_2_last_rotated", &days_ago(500))]),
-                row("<root_account>", &[("access_key_1_active", "true"), ("access_key_1_last_rotated", &days_ago(500))]),
+                row(
+                    "old",
+                    &[
+                        ("access_key_1_active", "true"),
+                        ("access_key_1_last_rotated", &days_ago(91)),
+                    ],
+                ),
+                row(
+                    "edge",
+                    &[
+                        ("access_key_1_active", "true"),
+                        ("access_key_1_last_rotated", &days_ago(90)),
+                    ],
+                ),
+                row(
+                    "inactive",
+                    &[
+                        ("access_key_2_active", "false"),
+                        ("access_key_2_last_rotated", &days_ago(500)),
+                    ],
+                ),
+                row(
+                    "<root_account>",
+                    &[
+                        ("access_key_1_active", "true"),
+                        ("access_key_1_last_rotated", &days_ago(500)),
+                    ],
+                ),
             ],
         );
         assert_eq!(testkit::names(&outcome), ["old"]);
-        assert!(outcome.findings()[0].message.starts_with("Access key 1 of `old` is 91 days old"));
+        assert!(outcome.findings()[0]
+            .message
+            .starts_with("Access key 1 of `old` is 91 days old"));
     }
 }

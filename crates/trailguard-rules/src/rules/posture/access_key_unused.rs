@@ -98,7 +98,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 message,
             );
             finding.evidence.push(evidence(
-                format!("credential_report[{}].access_key_{}_last_used_date", user.user, key.slot),
+                format!(
+                    "credential_report[{}].access_key_{}_last_used_date",
+                    user.user, key.slot
+                ),
                 key.last_used_date,
             ));
             deactivate_key(ctx, &mut finding, user, key);
@@ -118,31 +121,67 @@ mod tests {
     fn stale_and_never_used_active_keys_are_flagged_with_their_ids() {
         let created = days_ago(100);
         let report = testkit::credential_report(&[
-            row("ci", &[
-                ("access_key_1_active", "true"), ("access_key_1_last_rotated", &created),
-                ("access_key_1_last_used_date", &days_ago(50)), ("access_key_1_last_used_service", "s3"),
-                ("access_key_2_active", "true"), ("access_key_2_last_rotated", &days_ago(10)),
-            ]),
-            row("busy", &[("access_key_1_active", "true"), ("access_key_1_last_used_date", &days_ago(1))]),
-            row("off", &[("access_key_1_active", "false"), ("access_key_1_last_used_date", &days_ago(300))]),
-            row("idle", &[("access_key_2_active", "true"), ("access_key_2_last_rotated", &days_ago(46))]),
+            row(
+                "ci",
+                &[
+                    ("access_key_1_active", "true"),
+                    ("access_key_1_last_rotated", &created),
+                    ("access_key_1_last_used_date", &days_ago(50)),
+                    ("access_key_1_last_used_service", "s3"),
+                    ("access_key_2_active", "true"),
+                    ("access_key_2_last_rotated", &days_ago(10)),
+                ],
+            ),
+            row(
+                "busy",
+                &[
+                    ("access_key_1_active", "true"),
+                    ("access_key_1_last_used_date", &days_ago(1)),
+                ],
+            ),
+            row(
+                "off",
+                &[
+                    ("access_key_1_active", "false"),
+                    ("access_key_1_last_used_date", &days_ago(300)),
+                ],
+            ),
+            row(
+                "idle",
+                &[
+                    ("access_key_2_active", "true"),
+                    ("access_key_2_last_rotated", &days_ago(46)),
+                ],
+            ),
         ]);
         let keys = format!(
             r#"{{"AccessKeyMetadata":[{{"UserName":"ci","AccessKeyId":"AKIAEXAMPLECI0000001","Status":"Active","CreateDate":"{created}"}}]}}"#
         );
         let outcome = testkit::run(
             run,
-            &[(CREDENTIAL_REPORT, &report), ("list-access-keys/ci.json", &keys)],
+            &[
+                (CREDENTIAL_REPORT, &report),
+                ("list-access-keys/ci.json", &keys),
+            ],
         );
         assert_eq!(testkit::names(&outcome), ["ci", "idle"]);
         let ci = &outcome.findings()[0];
-        assert_eq!(ci.message, "Access key 1 of `ci` has not been used for 50 days (last: s3).");
+        assert_eq!(
+            ci.message,
+            "Access key 1 of `ci` has not been used for 50 days (last: s3)."
+        );
         assert_eq!(
             ci.fix.actions,
-            [FixAction::DeactivateAccessKey { user_name: "ci".into(), access_key_id: "AKIAEXAMPLECI0000001".into() }]
+            [FixAction::DeactivateAccessKey {
+                user_name: "ci".into(),
+                access_key_id: "AKIAEXAMPLECI0000001".into()
+            }]
         );
         let idle = &outcome.findings()[1];
-        assert_eq!(idle.message, "Access key 2 of `idle` was created 46 days ago and never used.");
+        assert_eq!(
+            idle.message,
+            "Access key 2 of `idle` was created 46 days ago and never used."
+        );
         assert!(matches!(idle.fix.actions[0], FixAction::Manual { .. }));
     }
 }

@@ -29,7 +29,8 @@ pub const META: RuleMeta = RuleMeta {
         why: "The alias is the console sign-in URL. A guessable one confirms the account exists and invites \
               password spraying; no alias means sign-in pages show the bare account id. Few principals should be \
               able to change it: a renamed alias breaks bookmarks and can send users to a look-alike page.",
-        example: "`{\"AccountAliases\": [\"prod\"]}`",
+        example: "`aws iam list-account-aliases` returns `{\"AccountAliases\": [\"prod\"]}`, and three users \
+                  with AdministratorAccess may delete it.",
         fix: "Set an alias that identifies the account to your staff but is not a guessable word or the company \
               name (`aws iam create-account-alias --account-alias NAME`), and keep the alias permissions to \
               administrators.",
@@ -43,7 +44,8 @@ pub const META: RuleMeta = RuleMeta {
 /// `(action, principals allowed)` for the two alias actions; `None` without authorization details.
 fn alias_changers(ctx: &PostureContext<'_>) -> Option<Vec<(String, Vec<String>)>> {
     ctx.snapshot.authorization.as_ref()?;
-    let parsed: Vec<ParsedPrincipal<'_>> = ctx.principals.iter().map(ParsedPrincipal::parse).collect();
+    let parsed: Vec<ParsedPrincipal<'_>> =
+        ctx.principals.iter().map(ParsedPrincipal::parse).collect();
     let mut out = Vec::new();
     for action in ["iam:CreateAccountAlias", "iam:DeleteAccountAlias"] {
         let names = parsed
@@ -63,12 +65,14 @@ fn attach_changers(finding: &mut Finding, changers: &Option<Vec<(String, Vec<Str
     match changers {
         Some(list) => {
             for (action, principals) in list {
-                finding.evidence.push(evidence(format!("who_can.{action}"), principals.clone()));
+                finding
+                    .evidence
+                    .push(evidence(format!("who_can.{action}"), principals.clone()));
             }
         }
-        None => finding
-            .notes
-            .push("Who may change the alias is unknown: the authorization details are missing.".into()),
+        None => finding.notes.push(
+            "Who may change the alias is unknown: the authorization details are missing.".into(),
+        ),
     }
 }
 
@@ -77,7 +81,13 @@ fn summary(changers: &Option<Vec<(String, Vec<String>)>>) -> String {
         Some(list) => {
             let counts: Vec<String> = list
                 .iter()
-                .map(|(action, p)| format!("{} principal(s) may {}", p.len(), action.trim_start_matches("iam:")))
+                .map(|(action, p)| {
+                    format!(
+                        "{} principal(s) may {}",
+                        p.len(),
+                        action.trim_start_matches("iam:")
+                    )
+                })
                 .collect();
             format!(" {}.", counts.join(", "))
         }
@@ -121,10 +131,15 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         format!("{message}{}", summary(&changers)),
     );
     finding.severity = severity;
-    finding.evidence.push(evidence("AccountAliases", aliases.clone()));
+    finding
+        .evidence
+        .push(evidence("AccountAliases", aliases.clone()));
     attach_changers(&mut finding, &changers);
     if severity > Severity::Info {
-        finding.fix.commands.push("aws iam create-account-alias --account-alias NEW_ALIAS".to_owned());
+        finding
+            .fix
+            .commands
+            .push("aws iam create-account-alias --account-alias NEW_ALIAS".to_owned());
         finding.fix.actions.push(FixAction::Manual {
             description: "Choose a non-guessable alias and set it; limit who may change it.".into(),
         });
@@ -150,7 +165,10 @@ mod tests {
     fn a_guessable_alias_lists_who_can_change_it() {
         let outcome = testkit::run(
             run,
-            &[(ACCOUNT_ALIASES, r#"{"AccountAliases":["prod"]}"#), (AUTHORIZATION_DETAILS, DETAILS)],
+            &[
+                (ACCOUNT_ALIASES, r#"{"AccountAliases":["prod"]}"#),
+                (AUTHORIZATION_DETAILS, DETAILS),
+            ],
         );
         let f = &outcome.findings()[0];
         assert_eq!(f.severity, Severity::Medium);
@@ -162,7 +180,10 @@ mod tests {
         assert_eq!(f.evidence[1].path, "who_can.iam:CreateAccountAlias");
         assert_eq!(
             f.evidence[1].value,
-            serde_json::json!(["arn:aws:iam::111122223333:user/admin", "arn:aws:iam::111122223333:user/aliaser"])
+            serde_json::json!([
+                "arn:aws:iam::111122223333:user/admin",
+                "arn:aws:iam::111122223333:user/aliaser"
+            ])
         );
     }
 
@@ -170,10 +191,16 @@ mod tests {
     fn a_sound_alias_is_an_observation_and_no_alias_is_low() {
         let sound = testkit::run(
             run,
-            &[(ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#), (AUTHORIZATION_DETAILS, DETAILS)],
+            &[
+                (ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#),
+                (AUTHORIZATION_DETAILS, DETAILS),
+            ],
         );
         assert_eq!(sound.findings()[0].severity, Severity::Info);
-        let sound_alone = testkit::run(run, &[(ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#)]);
+        let sound_alone = testkit::run(
+            run,
+            &[(ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#)],
+        );
         assert_eq!(sound_alone, CheckOutcome::Evaluated(Vec::new()));
         let none = testkit::run(run, &[(ACCOUNT_ALIASES, r#"{"AccountAliases":[]}"#)]);
         assert_eq!(none.findings()[0].severity, Severity::Low);

@@ -86,6 +86,9 @@ mod tests {
     #[test]
     fn when_no_trail_includes_them_every_trail_is_flagged() {
         let trails = r#"{"trailList":[{"Name":"regional","TrailARN":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/regional"}]}"#;
-        assert_eq!(testkit::names(&testkit::run(run, &[(DESCRIBE_TRAILS, trails)])), ["regional"]);
+        assert_eq!(
+            testkit::names(&testkit::run(run, &[(DESCRIBE_TRAILS, trails)])),
+            ["regional"]
+        );
     }
 }

@@ -48,7 +48,9 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 "",
                 format!("Trail `{}` does not validate its log files.", trail.name),
             );
-            finding.evidence.push(evidence("LogFileValidationEnabled", false));
+            finding
+                .evidence
+                .push(evidence("LogFileValidationEnabled", false));
             finding.fix.commands.push(format!(
                 "aws cloudtrail update-trail --name {} --enable-log-file-validation",
                 sh(&trail.name)
@@ -66,7 +68,11 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
 pub fn trail_resource(trail: &trailguard_account::model::Trail) -> Resource {
     Resource {
         kind: "AwsCloudTrailTrail".into(),
-        id: if trail.trail_arn.is_empty() { trail.name.clone() } else { trail.trail_arn.clone() },
+        id: if trail.trail_arn.is_empty() {
+            trail.name.clone()
+        } else {
+            trail.trail_arn.clone()
+        },
         name: Some(trail.name.clone()),
     }
 }

@@ -42,7 +42,13 @@ pub fn unique_trails(trails: &[Trail]) -> Vec<&Trail> {
     let mut seen = std::collections::HashSet::new();
     trails
         .iter()
-        .filter(|t| seen.insert(if t.trail_arn.is_empty() { &t.name } else { &t.trail_arn }))
+        .filter(|t| {
+            seen.insert(if t.trail_arn.is_empty() {
+                &t.name
+            } else {
+                &t.trail_arn
+            })
+        })
         .collect()
 }
 
@@ -82,7 +88,8 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         problems.push(format!("`{}`: {}", trail.name, lacks.join(", ")));
     }
     let message = if trails.is_empty() {
-        "The account has no CloudTrail trail: API activity is kept only 90 days in Event history.".to_owned()
+        "The account has no CloudTrail trail: API activity is kept only 90 days in Event history."
+            .to_owned()
     } else {
         format!(
             "No trail is multi-region, logging and recording all management events ({}).",
@@ -95,8 +102,13 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         serde_json::to_value(&trails).unwrap_or_default(),
     ));
     for name in &stopped_multi_region {
-        finding.fix.commands.push(format!("aws cloudtrail start-logging --name {}", sh(name)));
-        finding.fix.actions.push(FixAction::StartLogging { trail_name: name.clone() });
+        finding
+            .fix
+            .commands
+            .push(format!("aws cloudtrail start-logging --name {}", sh(name)));
+        finding.fix.actions.push(FixAction::StartLogging {
+            trail_name: name.clone(),
+        });
     }
     if stopped_multi_region.is_empty() {
         finding.fix.commands.push(
@@ -104,7 +116,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
              --enable-log-file-validation --include-global-service-events && aws cloudtrail start-logging --name org-audit"
                 .to_owned(),
         );
-        finding.fix.actions.push(FixAction::CreateMultiRegionTrail { bucket_name: None });
+        finding
+            .fix
+            .actions
+            .push(FixAction::CreateMultiRegionTrail { bucket_name: None });
     }
     CheckOutcome::Evaluated(vec![finding])
 }
@@ -121,7 +136,10 @@ mod tests {
     fn a_logging_multi_region_trail_passes() {
         let outcome = testkit::run(
             run,
-            &[(DESCRIBE_TRAILS, MULTI), ("get-trail-status/main.json", r#"{"IsLogging":true}"#)],
+            &[
+                (DESCRIBE_TRAILS, MULTI),
+                ("get-trail-status/main.json", r#"{"IsLogging":true}"#),
+            ],
         );
         assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
     }
@@ -130,17 +148,28 @@ mod tests {
     fn a_stopped_trail_gets_start_logging_and_no_trail_gets_a_new_one() {
         let stopped = testkit::run(
             run,
-            &[(DESCRIBE_TRAILS, MULTI), ("get-trail-status/main.json", r#"{"IsLogging":false}"#)],
+            &[
+                (DESCRIBE_TRAILS, MULTI),
+                ("get-trail-status/main.json", r#"{"IsLogging":false}"#),
+            ],
         );
         let f = &stopped.findings()[0];
         assert_eq!(
             f.message,
             "No trail is multi-region, logging and recording all management events (`main`: not logging)."
         );
-        assert_eq!(f.fix.actions, [FixAction::StartLogging { trail_name: "main".into() }]);
+        assert_eq!(
+            f.fix.actions,
+            [FixAction::StartLogging {
+                trail_name: "main".into()
+            }]
+        );
 
         let none = testkit::run(run, &[(DESCRIBE_TRAILS, r#"{"trailList":[]}"#)]);
-        assert_eq!(none.findings()[0].fix.actions, [FixAction::CreateMultiRegionTrail { bucket_name: None }]);
+        assert_eq!(
+            none.findings()[0].fix.actions,
+            [FixAction::CreateMultiRegionTrail { bucket_name: None }]
+        );
     }
 
     #[test]
@@ -150,9 +179,14 @@ mod tests {
             &[
                 (DESCRIBE_TRAILS, MULTI),
                 ("get-trail-status/main.json", r#"{"IsLogging":true}"#),
-                ("get-event-selectors/main.json", r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#),
+                (
+                    "get-event-selectors/main.json",
+                    r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#,
+                ),
             ],
         );
-        assert!(outcome.findings()[0].message.contains("not all management events"));
+        assert!(outcome.findings()[0]
+            .message
+            .contains("not all management events"));
     }
 }

@@ -47,15 +47,23 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 &META,
                 trail_resource(trail),
                 "",
-                format!("Trail `{}` does not encrypt its logs with a KMS key.", trail.name),
+                format!(
+                    "Trail `{}` does not encrypt its logs with a KMS key.",
+                    trail.name
+                ),
             );
-            finding.evidence.push(evidence("KmsKeyId", serde_json::Value::Null));
+            finding
+                .evidence
+                .push(evidence("KmsKeyId", serde_json::Value::Null));
             finding.fix.commands.push(format!(
                 "aws cloudtrail update-trail --name {} --kms-key-id KEY_ARN",
                 sh(&trail.name)
             ));
             finding.fix.actions.push(FixAction::Manual {
-                description: format!("Create a KMS key for CloudTrail and set it on trail `{}`.", trail.name),
+                description: format!(
+                    "Create a KMS key for CloudTrail and set it on trail `{}`.",
+                    trail.name
+                ),
             });
             finding
         })

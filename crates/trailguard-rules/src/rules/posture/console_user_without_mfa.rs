@@ -43,7 +43,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         .filter(|u| u.password_enabled() && !u.mfa_active())
         .map(|user| {
             let last = match ctx.days_since(&user.password_last_used) {
-                Some(days) => format!("last signed in {days} days ago"),
+                Some(days) => format!("last signed in {}", super::ago(days)),
                 None => "has never signed in".to_owned(),
             };
             let mut finding = ctx.finding(
@@ -85,7 +85,10 @@ mod tests {
             &[
                 row("<root_account>", &[("mfa_active", "false")]),
                 row("alice", &[("password_enabled", "true")]),
-                row("bob", &[("password_enabled", "true"), ("mfa_active", "true")]),
+                row(
+                    "bob",
+                    &[("password_enabled", "true"), ("mfa_active", "true")],
+                ),
                 row("ci", &[("access_key_1_active", "true")]),
             ],
         );
@@ -95,6 +98,9 @@ mod tests {
             f.message,
             "IAM user `alice` has a console password and no MFA device (has never signed in)."
         );
-        assert_eq!(f.resource.as_ref().unwrap().id, "arn:aws:iam::111122223333:user/alice");
+        assert_eq!(
+            f.resource.as_ref().unwrap().id,
+            "arn:aws:iam::111122223333:user/alice"
+        );
     }
 }

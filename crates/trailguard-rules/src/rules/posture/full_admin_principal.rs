@@ -86,7 +86,8 @@ mod tests {
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
         let outcome = run(&ctx);
         // Checked by hand in example.json: these have AdministratorAccess attached (directly or via
-        // group `admin`). `fp2-allow-and-deny-multiple-policies-user` has `*:*` but also `deny-all`,
+        // group `admin`), or a customer policy of `*` on `*` (privesc-AssumeRole-high-priv-policy,
+        // privesc-high-priv-service-policy). `fp2-allow-and-deny-multiple-policies-user` has `*:*` but also `deny-all`,
         // and `privesc-sre-user` has `iam:*`, `ec2:*`, `s3:*` only: neither is full admin.
         assert_eq!(
             testkit::names(&outcome),
@@ -96,6 +97,8 @@ mod tests {
                 "AWS-QuickSetup-StackSet-Local-ExecutionRole",
                 "AWSReservedSSO_AdministratorAccess_dc6414f7f2ab04fc",
                 "OrganizationAccountAccessRole",
+                "privesc-AssumeRole-ending-role",
+                "privesc-high-priv-service-role",
                 "stacksets-exec-b5520cb2730c2f54b523d6375a319abb",
             ]
         );

@@ -46,8 +46,12 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     let mut findings = Vec::new();
     for role in &details.role_detail_list {
         for policy in &role.role_policy_list {
-            let Ok(text) = serde_json::to_string(&policy.policy_document) else { continue };
-            let Ok(doc) = PolicyDocument::parse(&text) else { continue };
+            let Ok(text) = serde_json::to_string(&policy.policy_document) else {
+                continue;
+            };
+            let Ok(doc) = PolicyDocument::parse(&text) else {
+                continue;
+            };
             let analysis = analyze(&doc);
             let mut reasons = Vec::new();
             let mut severity = META.severity;
@@ -56,13 +60,20 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 severity = Severity::High;
             }
             if !analysis.privilege_escalation.is_empty() {
-                let methods: Vec<&str> = analysis.privilege_escalation.iter().map(|p| p.method.name).collect();
+                let methods: Vec<&str> = analysis
+                    .privilege_escalation
+                    .iter()
+                    .map(|p| p.method.name)
+                    .collect();
                 reasons.push(format!("privilege escalation ({})", methods.join(", ")));
                 severity = Severity::High;
             }
             if !analysis.service_wildcards.is_empty() && !analysis.is_admin {
-                let mut services: Vec<String> =
-                    analysis.service_wildcards.iter().map(|w| format!("{}:*", w.service)).collect();
+                let mut services: Vec<String> = analysis
+                    .service_wildcards
+                    .iter()
+                    .map(|w| format!("{}:*", w.service))
+                    .collect();
                 services.dedup();
                 reasons.push(format!("service-wide wildcards {}", services.join(", ")));
             }
@@ -92,7 +103,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             );
             finding.severity = severity;
             finding.evidence.push(evidence(
-                format!("RoleDetailList[{}].RolePolicyList[{}]", role.role_name, policy.policy_name),
+                format!(
+                    "RoleDetailList[{}].RolePolicyList[{}]",
+                    role.role_name, policy.policy_name
+                ),
                 policy.policy_document.clone(),
             ));
             finding.fix.commands.push(format!(
@@ -133,8 +147,17 @@ mod tests {
         let names = testkit::names(&outcome);
         // MyRole's and MyOtherRole's inline policies grant iam:PassRole on `*` (read by hand).
         for role in ["MyRole", "MyOtherRole"] {
-            let i = names.iter().position(|n| n == role).unwrap_or_else(|| panic!("{role} in {names:?}"));
-            assert!(outcome.findings()[i].message.contains("iam:PassRole on every role"), "{}", outcome.findings()[i].message);
+            let i = names
+                .iter()
+                .position(|n| n == role)
+                .unwrap_or_else(|| panic!("{role} in {names:?}"));
+            assert!(
+                outcome.findings()[i]
+                    .message
+                    .contains("iam:PassRole on every role"),
+                "{}",
+                outcome.findings()[i].message
+            );
         }
     }
 
@@ -147,10 +170,22 @@ mod tests {
               "PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}},
               {"PolicyName":"s3","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}}]}]}"#;
         let outcome = testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]);
-        let messages: Vec<(&str, Severity)> = outcome.findings().iter().map(|f| (f.message.as_str(), f.severity)).collect();
+        let messages: Vec<(&str, Severity)> = outcome
+            .findings()
+            .iter()
+            .map(|f| (f.message.as_str(), f.severity))
+            .collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert_eq!(messages[0].1, Severity::High);
-        assert!(messages[0].0.starts_with("Inline policy `all` of role `wide` grants full administrator access"));
-        assert_eq!(messages[1], ("Inline policy `s3` of role `wide` grants service-wide wildcards s3:*.", Severity::Medium));
+        assert!(messages[0]
+            .0
+            .starts_with("Inline policy `all` of role `wide` grants full administrator access"));
+        assert_eq!(
+            messages[1],
+            (
+                "Inline policy `s3` of role `wide` grants service-wide wildcards s3:*.",
+                Severity::Medium
+            )
+        );
     }
 }

@@ -76,7 +76,9 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             sh(&device.serial_number)
         ));
         finding.fix.actions.push(FixAction::Manual {
-            description: "Finish the MFA enrolment with its user, or delete the unused virtual device.".into(),
+            description:
+                "Finish the MFA enrolment with its user, or delete the unused virtual device."
+                    .into(),
         });
         findings.push(finding);
     }
@@ -96,7 +98,10 @@ mod tests {
             {"SerialNumber":"arn:aws:iam::111122223333:mfa/bob","User":{"UserName":"bob","Arn":"arn:aws:iam::111122223333:user/bob"},"EnableDate":"2024-01-01T00:00:00Z"},
             {"SerialNumber":"arn:aws:iam::111122223333:mfa/carol","User":{"UserName":"carol","Arn":"arn:aws:iam::111122223333:user/carol"},"EnableDate":"2024-01-01T00:00:00Z"}]}"#;
         let report = testkit::credential_report(&[
-            row("bob", &[("password_enabled", "true"), ("mfa_active", "true")]),
+            row(
+                "bob",
+                &[("password_enabled", "true"), ("mfa_active", "true")],
+            ),
             row("carol", &[("password_enabled", "true")]),
         ]);
         let outcome = testkit::run(

@@ -123,7 +123,11 @@ impl<'a> PostureContext<'a> {
         Resource {
             kind: "AwsAccount".into(),
             id: format!("arn:aws:iam::{account}:root"),
-            name: self.snapshot.aliases.as_ref().and_then(|a| a.first().cloned()),
+            name: self
+                .snapshot
+                .aliases
+                .as_ref()
+                .and_then(|a| a.first().cloned()),
         }
     }
 
@@ -170,6 +174,15 @@ impl<'a> PostureContext<'a> {
             notes: Vec::new(),
             location: None,
         }
+    }
+}
+
+/// `today`, `1 day ago`, `N days ago`, for messages.
+pub fn ago(days: i64) -> String {
+    match days {
+        i64::MIN..=0 => "today".to_owned(),
+        1 => "1 day ago".to_owned(),
+        n => format!("{n} days ago"),
     }
 }
 
@@ -359,7 +372,8 @@ pub fn run_checks(ctx: &PostureContext<'_>, checks: &[PostureCheck]) -> PostureR
             }
         }
     }
-    let score = |passed: f64, total: f64| (total > 0.0).then(|| (100.0 * passed / total).round() as u32);
+    let score =
+        |passed: f64, total: f64| (total > 0.0).then(|| (100.0 * passed / total).round() as u32);
     let sections = Section::ALL
         .iter()
         .zip(&tallies)
@@ -396,7 +410,11 @@ mod tests {
         assert!(metas.len() >= 24);
         let mut seen = HashSet::new();
         for (i, meta) in metas.iter().enumerate() {
-            assert_eq!(meta.code, format!("PA{:03}", i + 1), "codes follow check order");
+            assert_eq!(
+                meta.code,
+                format!("PA{:03}", i + 1),
+                "codes follow check order"
+            );
             assert!(seen.insert(meta.name), "duplicate name {}", meta.name);
             assert_eq!(meta.family, crate::meta::Family::Posture);
             for (section, text) in [
@@ -405,9 +423,17 @@ mod tests {
                 ("example", meta.doc.example),
                 ("fix", meta.doc.fix),
             ] {
-                assert!(text.len() > 40, "{} doc section {section} is too thin", meta.code);
+                assert!(
+                    text.len() > 40,
+                    "{} doc section {section} is too thin",
+                    meta.code
+                );
             }
-            assert!(!meta.doc.references.is_empty(), "{} has no references", meta.code);
+            assert!(
+                !meta.doc.references.is_empty(),
+                "{} has no references",
+                meta.code
+            );
             assert!(
                 meta.compliance.iter().any(|c| c.starts_with("CIS-"))
                     || meta.compliance.iter().any(|c| c.contains('.')),

@@ -77,14 +77,27 @@ mod tests {
         let outcome = testkit::run_report(
             run,
             &[
-                row("two", &[
-                    ("access_key_1_active", "true"), ("access_key_1_last_used_date", &days_ago(1)),
-                    ("access_key_2_active", "true"), ("access_key_2_last_used_date", "N/A"),
-                ]),
-                row("one", &[("access_key_1_active", "true"), ("access_key_2_active", "false")]),
+                row(
+                    "two",
+                    &[
+                        ("access_key_1_active", "true"),
+                        ("access_key_1_last_used_date", &days_ago(1)),
+                        ("access_key_2_active", "true"),
+                        ("access_key_2_last_used_date", "N/A"),
+                    ],
+                ),
+                row(
+                    "one",
+                    &[
+                        ("access_key_1_active", "true"),
+                        ("access_key_2_active", "false"),
+                    ],
+                ),
             ],
         );
         assert_eq!(testkit::names(&outcome), ["two"]);
-        assert!(outcome.findings()[0].message.ends_with("key 2 is the less recently used."));
+        assert!(outcome.findings()[0]
+            .message
+            .ends_with("key 2 is the less recently used."));
     }
 }

@@ -21,12 +21,14 @@ pub const META: RuleMeta = RuleMeta {
     events: &[],
     kb_entries: &["CreatePolicyVersion", "AttachUserPolicy", "PassRole"],
     doc: RuleDoc {
-        what: "Users and roles (not already full administrators, see PA014) whose combined identity policies — \
+        what: "Users and roles (not already full administrators, see PA014, and not AWS service-linked roles, whose \
+               policies AWS owns) whose combined identity policies — \
                own, groups', inline and managed, narrowed by their permissions boundary — enable a known \
                privilege-escalation method (CreatePolicyVersion, AttachUserPolicy, PassRole with a compute \
                service, ...), resource exposure (changing resource policies on every resource), credentials \
-               exposure, or data exfiltration (reading data on every resource). Privilege escalation is \
-               **high**; the others alone are **medium**. Policies are combined first, so a method split across \
+               exposure, or data exfiltration (reading data on every resource). Privilege escalation with every \
+               needed action on every resource and unconditioned is **high**; escalation limited by a resource \
+               or condition, and the other categories alone, are **medium**. Policies are combined first, so a method split across \
                two policies is found.",
         why: "A principal that can escalate is an administrator with extra steps; one that can rewrite resource \
               policies can open buckets, keys and queues to the internet; one that can read every object or \
@@ -58,11 +60,21 @@ fn unrestricted(hits: &[ActionHit]) -> Vec<&str> {
 }
 
 fn named(actions: &[&str]) -> String {
-    let mut text = actions.iter().take(MAX_NAMED).copied().collect::<Vec<_>>().join(", ");
+    let mut text = actions
+        .iter()
+        .take(MAX_NAMED)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
     if actions.len() > MAX_NAMED {
         text.push_str(&format!(" and {} more", actions.len() - MAX_NAMED));
     }
     text
+}
+
+/// Service-linked roles live under the `/aws-service-role/` path.
+pub fn is_service_linked(arn: &str) -> bool {
+    arn.contains(":role/aws-service-role/")
 }
 
 pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
@@ -71,8 +83,14 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     }
     let mut findings = Vec::new();
     for facts in ctx.facts().iter().filter(|f| !f.is_admin) {
-        let Some(analysis) = &facts.analysis else { continue };
+        let Some(analysis) = &facts.analysis else {
+            continue;
+        };
         let principal = &ctx.principals[facts.index];
+        // Service-linked roles belong to AWS: their policies cannot be changed by the account.
+        if is_service_linked(&principal.arn) {
+            continue;
+        }
         let privesc: Vec<&str> = analysis
             .privilege_escalation
             .iter()
@@ -81,12 +99,27 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         let exposure = unrestricted(&analysis.resource_exposure);
         let credentials = unrestricted(&analysis.credentials_exposure);
         let exfiltration = unrestricted(&analysis.data_exfiltration);
-        if privesc.is_empty() && exposure.is_empty() && credentials.is_empty() && exfiltration.is_empty() {
+        if privesc.is_empty()
+            && exposure.is_empty()
+            && credentials.is_empty()
+            && exfiltration.is_empty()
+        {
             continue;
         }
         let mut parts = Vec::new();
+        // Unrestricted: every needed action on `*` without conditions. Otherwise a resource or
+        // condition limits it, which may or may not stop the method: flagged, one step lower.
+        let unrestricted_privesc = analysis.privilege_escalation.iter().any(|p| p.unrestricted);
         if !privesc.is_empty() {
-            parts.push(format!("privilege escalation ({})", named(&privesc)));
+            let scoped = if unrestricted_privesc {
+                ""
+            } else {
+                ", scoped or conditional"
+            };
+            parts.push(format!(
+                "privilege escalation ({}{scoped})",
+                named(&privesc)
+            ));
         }
         if !exposure.is_empty() {
             parts.push(format!("resource exposure ({})", named(&exposure)));
@@ -111,7 +144,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             "",
             format!("{label} `{}` allows {}.", principal.name, parts.join("; ")),
         );
-        if privesc.is_empty() {
+        if !unrestricted_privesc {
             finding.severity = Severity::Medium;
         }
         for p in &analysis.privilege_escalation {
@@ -174,9 +207,7 @@ mod tests {
             "privesc4-CreateAccessKey-user",
             "privesc5-CreateLoginProfile-user",
             "privesc7-AttachUserPolicy-user",
-            "privesc9-AttachRolePolicy-user",
             "privesc10-PutUserPolicy-user",
-            "privesc12-PutRolePolicy-user",
             "privesc-sre-user",
             // PassRole (fn1-passrole-star) and RunInstances (fn1-privesc3-partial) in two policies.
             "fn1-privesc3-partial-user",
@@ -185,20 +216,78 @@ mod tests {
                 panic!("{user} missing from {names:?}");
             };
             assert_eq!(outcome.findings()[i].severity, Severity::High, "{user}");
-            assert!(outcome.findings()[i].message.contains("privilege escalation"), "{user}");
+            assert!(
+                outcome.findings()[i]
+                    .message
+                    .contains("privilege escalation"),
+                "{user}"
+            );
+        }
+        // Scoped by resource or condition (Cloudsplaining's fp4/fp5 and fn2/fn3 cases): still
+        // flagged, but medium and said to be scoped.
+        for user in [
+            "fp4-nonExploitableResourceConstraint-user",
+            "fn3-exploitableConditionConstraint-user",
+        ] {
+            let f = &outcome.findings()[names.iter().position(|n| n == user).unwrap()];
+            assert_eq!(f.severity, Severity::Medium, "{user}");
+            assert!(f.message.contains("scoped or conditional"), "{}", f.message);
+        }
+        // AttachRolePolicy and PutRolePolicy alone needs sts:AssumeRole on the role too (Rhino method 9), so it is
+        // resource exposure (permissions management on `*`), not escalation.
+        for (user, action) in [
+            ("privesc9-AttachRolePolicy-user", "iam:AttachRolePolicy"),
+            ("privesc12-PutRolePolicy-user", "iam:PutRolePolicy"),
+        ] {
+            let f = &outcome.findings()[names.iter().position(|n| n == user).unwrap()];
+            assert_eq!(f.severity, Severity::Medium, "{user}");
+            assert_eq!(
+                f.message,
+                format!("IAM user `{user}` allows resource exposure ({action}).")
+            );
         }
         // Full admins are PA014's; `fp3-deny-iam-user` only has a Deny.
-        for absent in ["obama", "fp3-deny-iam-user", "fp2-allow-and-deny-multiple-policies-user"] {
-            assert!(!names.contains(&absent.to_owned()), "{absent} should not be flagged");
+        for absent in [
+            "obama",
+            "fp3-deny-iam-user",
+            "fp2-allow-and-deny-multiple-policies-user",
+        ] {
+            assert!(
+                !names.contains(&absent.to_owned()),
+                "{absent} should not be flagged"
+            );
         }
         let v1 = &outcome.findings()[names
             .iter()
             .position(|n| n == "privesc1-CreateNewPolicyVersion-user")
             .unwrap()];
-        assert!(v1.message.contains("CreateNewPolicyVersion"), "{}", v1.message);
-        // `userwithlotsofpermissions`' inline s3:PutObjectAcl on * is resource exposure... but it is admin.
+        assert!(
+            v1.message.contains("CreateNewPolicyVersion"),
+            "{}",
+            v1.message
+        );
+        // biden's inline InsecureUserPolicy grants s3:PutObjectAcl on `*` (resource exposure); the
+        // message names five actions per category, the evidence all of them.
         let biden = &outcome.findings()[names.iter().position(|n| n == "biden").unwrap()];
-        assert!(biden.message.contains("resource exposure (") && biden.message.contains("s3:PutObjectAcl"), "{}", biden.message);
+        let exposure = biden
+            .evidence
+            .iter()
+            .find(|e| e.path == "resource_exposure")
+            .unwrap();
+        assert!(
+            exposure
+                .value
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "s3:PutObjectAcl"),
+            "{exposure:?}"
+        );
+        assert!(
+            biden.message.contains("resource exposure (") && biden.message.contains(" more)"),
+            "{}",
+            biden.message
+        );
     }
 
     #[test]

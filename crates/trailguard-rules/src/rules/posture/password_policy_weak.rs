@@ -48,7 +48,8 @@ pub const MIN_LENGTH: i64 = 14;
 pub const MIN_REUSE_PREVENTION: i64 = 24;
 pub const MAX_AGE_DAYS: i64 = 90;
 
-pub const UPDATE_COMMAND: &str = "aws iam update-account-password-policy --minimum-password-length 14 \
+pub const UPDATE_COMMAND: &str =
+    "aws iam update-account-password-policy --minimum-password-length 14 \
 --password-reuse-prevention 24 --require-uppercase-characters --require-lowercase-characters \
 --require-numbers --require-symbols --allow-users-to-change-password";
 

@@ -88,13 +88,43 @@ mod tests {
         let outcome = testkit::run_report(
             run,
             &[
-                row("old", &[("password_enabled", "true"), ("password_last_used", &days_ago(60))]),
-                row("edge", &[("password_enabled", "true"), ("password_last_used", &days_ago(45))]),
-                row("recent", &[("password_enabled", "true"), ("password_last_used", &days_ago(44))]),
-                row("never", &[("password_enabled", "true"), ("password_last_used", "no_information"),
-                               ("password_last_changed", &days_ago(100))]),
-                row("fresh", &[("password_enabled", "true"), ("password_last_used", "no_information"),
-                               ("password_last_changed", &days_ago(3))]),
+                row(
+                    "old",
+                    &[
+                        ("password_enabled", "true"),
+                        ("password_last_used", &days_ago(60)),
+                    ],
+                ),
+                row(
+                    "edge",
+                    &[
+                        ("password_enabled", "true"),
+                        ("password_last_used", &days_ago(45)),
+                    ],
+                ),
+                row(
+                    "recent",
+                    &[
+                        ("password_enabled", "true"),
+                        ("password_last_used", &days_ago(44)),
+                    ],
+                ),
+                row(
+                    "never",
+                    &[
+                        ("password_enabled", "true"),
+                        ("password_last_used", "no_information"),
+                        ("password_last_changed", &days_ago(100)),
+                    ],
+                ),
+                row(
+                    "fresh",
+                    &[
+                        ("password_enabled", "true"),
+                        ("password_last_used", "no_information"),
+                        ("password_last_changed", &days_ago(3)),
+                    ],
+                ),
                 row("nopass", &[("password_last_used", &days_ago(300))]),
             ],
         );
@@ -105,7 +135,9 @@ mod tests {
         );
         assert_eq!(
             outcome.findings()[0].fix.actions,
-            [FixAction::DeleteLoginProfile { user_name: "old".into() }]
+            [FixAction::DeleteLoginProfile {
+                user_name: "old".into()
+            }]
         );
     }
 }

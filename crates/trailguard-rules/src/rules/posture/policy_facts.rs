@@ -150,7 +150,11 @@ mod tests {
         .unwrap();
         let facts = compute(&effective_principals(&details));
         let split = facts[0].analysis.as_ref().unwrap();
-        assert!(split.has_privilege_escalation(), "{:?}", split.privilege_escalation);
+        assert!(
+            split.has_privilege_escalation(),
+            "{:?}",
+            split.privilege_escalation
+        );
         assert!(!facts[0].is_admin);
 
         assert!(!facts[1].is_admin, "the boundary allows only s3:GetObject");
@@ -158,6 +162,9 @@ mod tests {
         let bounded = facts[1].analysis.as_ref().unwrap();
         assert!(!bounded.has_privilege_escalation());
         assert!(bounded.resource_exposure.is_empty());
-        assert!(bounded.data_exfiltration.iter().all(|h| h.action == "s3:GetObject"));
+        assert!(bounded
+            .data_exfiltration
+            .iter()
+            .all(|h| h.action == "s3:GetObject"));
     }
 }

@@ -49,17 +49,25 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             .filter(|k| k.active)
             .map(|key| {
                 let used = match ctx.days_since(key.last_used_date) {
-                    Some(days) => format!("last used {days} days ago ({})", key.last_used_service),
+                    Some(days) => {
+                        format!("last used {} ({})", super::ago(days), key.last_used_service)
+                    }
                     None => "never used".to_owned(),
                 };
                 let mut finding = ctx.finding(
                     &META,
                     ctx.account_resource(),
                     &key.slot.to_string(),
-                    format!("The root user has an active access key in slot {}, {used}.", key.slot),
+                    format!(
+                        "The root user has an active access key in slot {}, {used}.",
+                        key.slot
+                    ),
                 );
                 finding.evidence.push(evidence(
-                    format!("credential_report[<root_account>].access_key_{}_active", key.slot),
+                    format!(
+                        "credential_report[<root_account>].access_key_{}_active",
+                        key.slot
+                    ),
                     true,
                 ));
                 finding.fix.actions.push(manual());
@@ -114,7 +122,11 @@ mod tests {
                 ],
             )],
         );
-        let messages: Vec<&str> = outcome.findings().iter().map(|f| f.message.as_str()).collect();
+        let messages: Vec<&str> = outcome
+            .findings()
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect();
         assert_eq!(
             messages,
             [
@@ -127,7 +139,13 @@ mod tests {
 
     #[test]
     fn summary_is_the_fallback_and_no_keys_pass() {
-        let summary = testkit::run(run, &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountAccessKeysPresent":1}}"#)]);
+        let summary = testkit::run(
+            run,
+            &[(
+                ACCOUNT_SUMMARY,
+                r#"{"SummaryMap":{"AccountAccessKeysPresent":1}}"#,
+            )],
+        );
         assert_eq!(summary.findings().len(), 1);
         let clean = testkit::run_report(run, &[row("<root_account>", &[])]);
         assert_eq!(clean, CheckOutcome::Evaluated(Vec::new()));

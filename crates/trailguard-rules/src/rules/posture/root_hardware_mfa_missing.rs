@@ -83,16 +83,24 @@ mod tests {
             {"SerialNumber":"arn:aws:iam::111122223333:mfa/root-account-mfa-device",
              "User":{"UserName":"","Arn":"arn:aws:iam::111122223333:root"},"EnableDate":"2020-01-01T00:00:00Z"},
             {"SerialNumber":"arn:aws:iam::111122223333:mfa/alice","User":{"UserName":"alice","Arn":"arn:aws:iam::111122223333:user/alice"}}]}"#;
-        let outcome = testkit::run(run, &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)]);
+        let outcome = testkit::run(
+            run,
+            &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)],
+        );
         assert_eq!(outcome.findings().len(), 1);
-        assert!(outcome.findings()[0].message.contains("root-account-mfa-device"));
+        assert!(outcome.findings()[0]
+            .message
+            .contains("root-account-mfa-device"));
     }
 
     #[test]
     fn mfa_on_with_no_virtual_root_device_is_hardware() {
         let devices = r#"{"VirtualMFADevices":[{"SerialNumber":"arn:aws:iam::111122223333:mfa/alice",
             "User":{"UserName":"alice","Arn":"arn:aws:iam::111122223333:user/alice"}}]}"#;
-        let outcome = testkit::run(run, &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)]);
+        let outcome = testkit::run(
+            run,
+            &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)],
+        );
         assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
         assert!(matches!(
             testkit::run(run, &[(ACCOUNT_SUMMARY, MFA_ON)]),

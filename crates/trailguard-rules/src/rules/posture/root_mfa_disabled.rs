@@ -77,10 +77,16 @@ mod tests {
 
     #[test]
     fn summary_decides_first() {
-        let off = testkit::run(run, &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":0}}"#)]);
+        let off = testkit::run(
+            run,
+            &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":0}}"#)],
+        );
         assert_eq!(off.findings().len(), 1);
         assert_eq!(off.findings()[0].severity, Severity::Critical);
-        let on = testkit::run(run, &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":1}}"#)]);
+        let on = testkit::run(
+            run,
+            &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":1}}"#)],
+        );
         assert_eq!(on, CheckOutcome::Evaluated(Vec::new()));
     }
 
@@ -90,6 +96,9 @@ mod tests {
         assert_eq!(off.findings().len(), 1);
         let on = testkit::run_report(run, &[row("<root_account>", &[("mfa_active", "true")])]);
         assert!(on.findings().is_empty());
-        assert!(matches!(testkit::run(run, &[]), CheckOutcome::NotEvaluated(_)));
+        assert!(matches!(
+            testkit::run(run, &[]),
+            CheckOutcome::NotEvaluated(_)
+        ));
     }
 }

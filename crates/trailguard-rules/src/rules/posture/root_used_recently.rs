@@ -46,9 +46,15 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         return CheckOutcome::missing(CREDENTIAL_REPORT);
     };
     let mut uses: Vec<(String, &str)> = Vec::new();
-    uses.push(("password_last_used".into(), root.password_last_used.as_str()));
+    uses.push((
+        "password_last_used".into(),
+        root.password_last_used.as_str(),
+    ));
     for key in root.access_keys() {
-        uses.push((format!("access_key_{}_last_used_date", key.slot), key.last_used_date));
+        uses.push((
+            format!("access_key_{}_last_used_date", key.slot),
+            key.last_used_date,
+        ));
     }
     let latest = uses
         .iter()
@@ -66,14 +72,15 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         &META,
         ctx.account_resource(),
         "",
-        format!("Someone {what} {days} days ago ({text})."),
+        format!("Someone {what} {} ({text}).", super::ago(days)),
     );
     if days <= RECENT_DAYS {
         finding.severity = Severity::High;
     }
-    finding
-        .evidence
-        .push(evidence(format!("credential_report[<root_account>].{field}"), text));
+    finding.evidence.push(evidence(
+        format!("credential_report[<root_account>].{field}"),
+        text,
+    ));
     finding.fix.actions.push(FixAction::Manual {
         description: "Review root activity in CloudTrail and move those tasks to IAM roles.".into(),
     });
@@ -93,13 +100,27 @@ mod tests {
             run,
             &[row(
                 "<root_account>",
-                &[("password_last_used", &old), ("access_key_1_last_used_date", &recent)],
+                &[
+                    ("password_last_used", &old),
+                    ("access_key_1_last_used_date", &recent),
+                ],
             )],
         );
         let f = &outcome.findings()[0];
         assert_eq!(f.severity, Severity::High);
-        assert!(f.message.starts_with("Someone used a root access key 2 days ago"), "{}", f.message);
-        let medium = testkit::run_report(run, &[row("<root_account>", &[("password_last_used", &days_ago(30))])]);
+        assert!(
+            f.message
+                .starts_with("Someone used a root access key 2 days ago"),
+            "{}",
+            f.message
+        );
+        let medium = testkit::run_report(
+            run,
+            &[row(
+                "<root_account>",
+                &[("password_last_used", &days_ago(30))],
+            )],
+        );
         assert_eq!(medium.findings()[0].severity, Severity::Medium);
     }
 
@@ -111,7 +132,13 @@ mod tests {
             &[row("<root_account>", &[("password_last_used", &old)])],
         );
         assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
-        let never = testkit::run_report(run, &[row("<root_account>", &[("password_last_used", "no_information")])]);
+        let never = testkit::run_report(
+            run,
+            &[row(
+                "<root_account>",
+                &[("password_last_used", "no_information")],
+            )],
+        );
         assert!(never.findings().is_empty());
     }
 }

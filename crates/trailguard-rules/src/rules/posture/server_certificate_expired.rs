@@ -38,10 +38,15 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     };
     let mut findings = Vec::new();
     for cert in certificates {
-        let Some(expiration) = cert.expiration.as_deref() else { continue };
-        let Some(days) = ctx.days_since(expiration).filter(|d| *d >= 0) else { continue };
+        let Some(expiration) = cert.expiration.as_deref() else {
+            continue;
+        };
+        let Some(days) = ctx.days_since(expiration).filter(|d| *d >= 0) else {
+            continue;
+        };
         // `days_since` counts whole days; the same day after the expiry instant is still expired.
-        let expired = trailguard_account::time::parse_aws_time(expiration).is_some_and(|t| t < ctx.now);
+        let expired =
+            trailguard_account::time::parse_aws_time(expiration).is_some_and(|t| t < ctx.now);
         if !expired {
             continue;
         }
@@ -90,6 +95,8 @@ mod tests {
         );
         let outcome = testkit::run(run, &[(SERVER_CERTIFICATES, &file)]);
         assert_eq!(testkit::names(&outcome), ["old"]);
-        assert!(outcome.findings()[0].message.starts_with("Server certificate `old` expired 30 days ago"));
+        assert!(outcome.findings()[0]
+            .message
+            .starts_with("Server certificate `old` expired 30 days ago"));
     }
 }

@@ -45,8 +45,18 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         .user_detail_list
         .iter()
         .flat_map(|u| &u.attached_managed_policies)
-        .chain(details.group_detail_list.iter().flat_map(|g| &g.attached_managed_policies))
-        .chain(details.role_detail_list.iter().flat_map(|r| &r.attached_managed_policies))
+        .chain(
+            details
+                .group_detail_list
+                .iter()
+                .flat_map(|g| &g.attached_managed_policies),
+        )
+        .chain(
+            details
+                .role_detail_list
+                .iter()
+                .flat_map(|r| &r.attached_managed_policies),
+        )
         .any(|p| is_support(&p.policy_arn));
     if attached {
         return CheckOutcome::Evaluated(Vec::new());
@@ -61,7 +71,8 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         "aws iam attach-role-policy --role-name aws-support --policy-arn {SUPPORT_POLICY}"
     ));
     finding.fix.actions.push(FixAction::Manual {
-        description: "Create a support role trusted by your responders and attach AWSSupportAccess.".into(),
+        description:
+            "Create a support role trusted by your responders and attach AWSSupportAccess.".into(),
     });
     CheckOutcome::Evaluated(vec![finding])
 }

@@ -100,8 +100,14 @@ pub fn names(outcome: &CheckOutcome) -> Vec<String> {
 
 /// The Cloudsplaining example account as a snapshot (authorization details only).
 pub fn cloudsplaining() -> AccountSnapshot {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/peer-suites/cloudsplaining/example.json");
+    // The same place `trailguard_testkit::shared_data()` looks: `$TRAILGUARD_SHARED_DATA`, else
+    // `../shared/data` beside the checkout.
+    let data = std::env::var_os("TRAILGUARD_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+        });
+    let path = data.join("peer-suites/cloudsplaining/example.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reference data {}: {e}", path.display()));
     snapshot(&[(snapshot::AUTHORIZATION_DETAILS, &text)])

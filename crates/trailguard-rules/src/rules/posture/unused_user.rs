@@ -94,9 +94,21 @@ mod tests {
         let outcome = testkit::run_report(
             run,
             &[
-                row("dormant", &[("password_last_used", &days_ago(120)), ("access_key_1_last_used_date", &days_ago(95))]),
+                row(
+                    "dormant",
+                    &[
+                        ("password_last_used", &days_ago(120)),
+                        ("access_key_1_last_used_date", &days_ago(95)),
+                    ],
+                ),
                 row("ghost", &[]),
-                row("keyuser", &[("password_last_used", &days_ago(400)), ("access_key_2_last_used_date", &days_ago(5))]),
+                row(
+                    "keyuser",
+                    &[
+                        ("password_last_used", &days_ago(400)),
+                        ("access_key_2_last_used_date", &days_ago(5)),
+                    ],
+                ),
                 row("newbie", &[("user_creation_time", &days_ago(10))]),
                 row("<root_account>", &[]),
             ],
@@ -108,7 +120,9 @@ mod tests {
         );
         assert_eq!(
             outcome.findings()[1].fix.actions,
-            [FixAction::DeleteUnusedUser { user_name: "ghost".into() }]
+            [FixAction::DeleteUnusedUser {
+                user_name: "ghost".into()
+            }]
         );
     }
 }

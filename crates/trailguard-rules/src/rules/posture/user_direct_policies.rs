@@ -40,7 +40,11 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     };
     let mut findings = Vec::new();
     for user in &details.user_detail_list {
-        let inline: Vec<&str> = user.user_policy_list.iter().map(|p| p.policy_name.as_str()).collect();
+        let inline: Vec<&str> = user
+            .user_policy_list
+            .iter()
+            .map(|p| p.policy_name.as_str())
+            .collect();
         let managed: Vec<&str> = user
             .attached_managed_policies
             .iter()
@@ -71,7 +75,9 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             serde_json::to_value(&user.attached_managed_policies).unwrap_or_default(),
         ));
         if !inline.is_empty() {
-            finding.evidence.push(evidence("UserPolicyList[].PolicyName", inline.clone()));
+            finding
+                .evidence
+                .push(evidence("UserPolicyList[].PolicyName", inline.clone()));
         }
         for arn in &managed {
             finding.fix.commands.push(format!(
@@ -104,7 +110,10 @@ mod tests {
         let outcome = run(&ctx);
         let names = testkit::names(&outcome);
         // Verified by hand in example.json: users with AttachedManagedPolicies or UserPolicyList.
-        assert!(names.contains(&"fn1-privesc3-partial-user".to_owned()), "{names:?}");
+        assert!(
+            names.contains(&"fn1-privesc3-partial-user".to_owned()),
+            "{names:?}"
+        );
         let expected = snap
             .authorization
             .as_ref()
@@ -115,7 +124,10 @@ mod tests {
             .count();
         assert_eq!(names.len(), expected);
         assert!(expected > 10 && expected < 44, "{expected}");
-        let f = &outcome.findings()[names.iter().position(|n| n == "fn1-privesc3-partial-user").unwrap()];
+        let f = &outcome.findings()[names
+            .iter()
+            .position(|n| n == "fn1-privesc3-partial-user")
+            .unwrap()];
         assert_eq!(
             f.message,
             "IAM user `fn1-privesc3-partial-user` has policies of its own instead of through a group: managed \

@@ -1,16 +1,14 @@
-//! `trailguard scan` on inputs that live in AWS: an S3 bucket in the CloudTrail layout (against moto)
-//! and the LookupEvents API (against a loopback fake that speaks CloudTrail's JSON protocol, because moto
-//! does not implement LookupEvents).
+//! `trailguard scan --lookup-events`, against a loopback fake that speaks CloudTrail's JSON protocol,
+//! because moto does not implement LookupEvents. (S3 inputs are tested against moto in `scan_s3.rs`.)
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use trailguard_testkit::{shared_data, MotoServer};
+use trailguard_testkit::shared_data;
 
 fn trailguard(args: &[&str], env: &[(String, String)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailguard"))
@@ -31,80 +29,6 @@ fn finding_ids(out: &Output) -> BTreeSet<String> {
                 .map(str::to_owned)
         })
         .collect()
-}
-
-/// Uploads the Invictus logs to a moto bucket in the S3 layout (gzipped, as CloudTrail delivers them),
-/// with a digest file and a stray object that must be passed over.
-fn seed_bucket(server: &MotoServer, source_dir: &Path) {
-    let code = format!(
-        r#"
-import boto3, gzip, os
-s3 = boto3.client("s3")
-s3.create_bucket(Bucket="trail-logs")
-src = {src:?}
-prefix = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/"
-for name in sorted(os.listdir(src)):
-    if name.endswith(".json"):
-        with open(os.path.join(src, name), "rb") as f:
-            s3.put_object(Bucket="trail-logs", Key=prefix + name + ".gz", Body=gzip.compress(f.read()))
-s3.put_object(Bucket="trail-logs", Key="AWSLogs/218007301253/CloudTrail-Digest/us-east-1/2023/07/10/x_CloudTrail-Digest_us-east-1_t.json.gz", Body=gzip.compress(b'{{"awsAccountId":"218007301253","digestStartTime":"x"}}'))
-s3.put_object(Bucket="trail-logs", Key="AWSLogs/README.txt", Body=b"not a log")
-"#,
-        src = source_dir.display().to_string()
-    );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .envs(server.env())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn scanning_an_s3_bucket_finds_what_scanning_the_same_files_finds() {
-    let logs = shared_data().join("cloudtrail/invictus-ir/CloudTrail");
-    let server = MotoServer::start();
-    seed_bucket(&server, &logs);
-    let env = server.env();
-
-    let local = trailguard(
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "critical",
-            logs.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let remote = trailguard(
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "critical",
-            "--endpoint-url",
-            &server.endpoint(),
-            "s3://trail-logs/AWSLogs/",
-        ],
-        &env,
-    );
-    let stderr = String::from_utf8_lossy(&remote.stderr);
-    assert_ne!(remote.status.code(), Some(2), "{stderr}");
-    let local_ids = finding_ids(&local);
-    let remote_ids = finding_ids(&remote);
-    assert!(!local_ids.is_empty(), "the Invictus logs raise findings");
-    assert_eq!(
-        local_ids, remote_ids,
-        "same records, same findings: {stderr}"
-    );
 }
 
 /// A loopback stand-in for the CloudTrail JSON API that serves LookupEvents in two pages.
