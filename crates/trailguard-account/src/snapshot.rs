@@ -96,7 +96,7 @@ pub enum SnapshotIoError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{path}` is not a directory")]
+    #[error("`{path}` is neither a snapshot directory nor a file")]
     NotADirectory { path: PathBuf },
     #[error("cannot write `{path}`: {source}")]
     Write {
@@ -118,6 +118,17 @@ impl RawSnapshot {
     pub fn insert_json(&mut self, name: impl Into<String>, value: &Value) {
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
         self.files.insert(name.into(), text + "\n");
+    }
+
+    /// Reads a snapshot directory, or a single saved `get-account-authorization-details` file (as
+    /// Cloudsplaining and similar tools take), which then stands for the whole snapshot.
+    pub fn read_path(path: &Path) -> Result<RawSnapshot, SnapshotIoError> {
+        if path.is_file() {
+            let mut raw = RawSnapshot::default();
+            raw.read_one(path, AUTHORIZATION_DETAILS.to_owned());
+            return Ok(raw);
+        }
+        RawSnapshot::read_dir(path)
     }
 
     /// Reads every known file from `dir`; unreadable files become problems, unknown files are ignored.
@@ -614,6 +625,30 @@ alice,arn:aws:iam::111122223333:user/alice,2021-01-01T00:00:00+00:00,true,2024-0
         assert_eq!(
             auth.user_detail_list[0].user_policy_list[0].policy_document["Version"],
             "2012-10-17"
+        );
+    }
+
+    #[test]
+    fn a_single_file_is_read_as_the_authorization_details() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.json");
+        std::fs::write(
+            &file,
+            r#"{"UserDetailList":[{"UserName":"u","Arn":"arn:aws:iam::111122223333:user/u"}]}"#,
+        )
+        .unwrap();
+        let raw = RawSnapshot::read_path(&file).unwrap();
+        let snap = AccountSnapshot::from_raw(&raw);
+        assert_eq!(
+            snap.authorization.unwrap().user_detail_list[0].user_name,
+            "u"
+        );
+        let missing = RawSnapshot::read_path(&dir.path().join("nope")).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("neither a snapshot directory nor a file"),
+            "{missing}"
         );
     }
 

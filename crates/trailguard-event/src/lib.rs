@@ -25,6 +25,7 @@ mod classify;
 pub mod error;
 mod fast;
 pub mod filter;
+pub mod peek;
 pub mod pipeline;
 pub mod record;
 pub mod source;

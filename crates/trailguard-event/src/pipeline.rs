@@ -8,6 +8,11 @@
 //!
 //! Records are parsed borrowing from the buffer ([`Record::from_raw`]); the visitor sees each record once,
 //! in file order within a file, but files (and a large file's buffers) are spread over workers.
+//!
+//! Work is saved where it can be: a small `{"Records":[...]}` file is read by one serde pass with no
+//! splitting (the `fast` module, falling back to the splitter at the first broken byte); a filter rejects
+//! records from their raw text before parsing ([`Filter::may_match_raw`]); and a visitor may decline
+//! records it has no use for before they are parsed ([`RecordVisitor::wants_raw`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -39,6 +44,16 @@ pub struct ScanOptions {
 /// Receives every record that passes the filter. One visitor per worker thread, so no locking.
 pub trait RecordVisitor: Send {
     fn visit(&mut self, record: &Record<'_>);
+
+    /// Whether this record is worth parsing, judged from its raw JSON text before any parse (use
+    /// [`crate::peek::peek_str`] for `eventName`/`eventSource`). Returning `false` skips the parse: the
+    /// record is counted in [`ScanStats::records_unparsed`] and not validated. A hint: it is asked only
+    /// when no filter is set, and the first record of each input is parsed (and visited) anyway, to
+    /// judge the input. Answer `true` when unsure. The default wants everything.
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        let _ = raw;
+        true
+    }
 
     /// Like [`RecordVisitor::visit`], with where the record came from. The pipeline calls this one;
     /// override it when findings need the file and position.
@@ -428,12 +443,9 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         state: &mut FileState<'_>,
     ) -> Option<Result<usize, usize>> {
         let base = whole.as_ptr() as usize;
-        let filter = self.shared.filter;
         fast::for_each_record(whole, |index, raw| {
             let offset = (raw.get().as_ptr() as usize - base) as u64;
-            if state.seen_cloudtrail && !filter.may_match_raw(raw.get().as_bytes()) {
-                self.stats.records_seen += 1;
-                self.stats.records_filtered += 1;
+            if self.settled_raw(raw.get().as_bytes(), state) {
                 return;
             }
             match classify_raw(raw, UnitKind::RecordsElement) {
@@ -604,9 +616,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         // CloudWatch Logs envelopes hold records as escaped text, which the raw check cannot read.
         let plain = unit.kind == UnitKind::RecordsElement
             || memchr::memmem::find(bytes, b"\"logEvents\"").is_none();
-        if state.seen_cloudtrail && plain && !self.shared.filter.may_match_raw(bytes) {
-            self.stats.records_seen += 1;
-            self.stats.records_filtered += 1;
+        if plain && self.settled_raw(bytes, state) {
             return;
         }
         let first_value = unit.index == 0 && !state.seen_cloudtrail;
@@ -621,9 +631,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                     let text = raw.get().as_bytes();
                     let offset =
                         unit.offset + (text.as_ptr() as usize - bytes.as_ptr() as usize) as u64;
-                    if !self.shared.filter.may_match_raw(text) {
-                        self.stats.records_seen += 1;
-                        self.stats.records_filtered += 1;
+                    if self.settled_raw(text, state) {
                         continue;
                     }
                     match classify(text, UnitKind::RecordsElement) {
@@ -706,6 +714,30 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 self.skip_record(state.file, unit.index, unit.offset, reason, message)
             }
         }
+    }
+
+    /// Settles a record from its raw text, before parsing, when it can be: the filter certainly rejects
+    /// it, or (no filter set) the visitor does not want it. Counts it and returns `true` then.
+    fn settled_raw(&mut self, raw: &[u8], state: &FileState<'_>) -> bool {
+        // Until a file shows a CloudTrail record, every value is parsed so the file is judged right.
+        if !state.seen_cloudtrail {
+            return false;
+        }
+        let filter = self.shared.filter;
+        if filter.is_empty() {
+            if self.visitor.wants_raw(raw) {
+                return false;
+            }
+            self.stats.records_seen += 1;
+            self.stats.records_unparsed += 1;
+            return true;
+        }
+        if filter.may_match_raw(raw) {
+            return false;
+        }
+        self.stats.records_seen += 1;
+        self.stats.records_filtered += 1;
+        true
     }
 
     fn skip_file(&mut self, state: &mut FileState<'_>, message: String) {

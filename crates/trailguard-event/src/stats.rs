@@ -23,6 +23,9 @@ pub struct ScanStats {
     pub records_matched: u64,
     /// Valid records the filters left out.
     pub records_filtered: u64,
+    /// Records the visitor declined from their raw text ([`crate::RecordVisitor::wants_raw`]): not
+    /// parsed, so not validated either.
+    pub records_unparsed: u64,
     /// Records skipped, by reason (not JSON, missing `eventName`, ...).
     pub records_skipped: BTreeMap<SkipReason, u64>,
     /// Bytes read from files and stdin as stored (compressed for `.gz`).
@@ -43,6 +46,7 @@ impl ScanStats {
         self.records_seen += other.records_seen;
         self.records_matched += other.records_matched;
         self.records_filtered += other.records_filtered;
+        self.records_unparsed += other.records_unparsed;
         add_counts(&mut self.records_skipped, &other.records_skipped);
         self.bytes_read += other.bytes_read;
         self.bytes_uncompressed += other.bytes_uncompressed;

@@ -456,3 +456,62 @@ fn cloudwatch_logs_firehose_export_is_read() {
     assert_eq!(got.len(), expected);
     assert!(expected >= 1);
 }
+
+#[test]
+fn records_the_visitor_declines_are_not_parsed() {
+    use trailguard_event::peek::peek_str;
+
+    /// Wants IAM events only, like a rule engine whose rules all watch IAM.
+    #[derive(Default)]
+    struct IamOnly(Vec<String>);
+    impl RecordVisitor for IamOnly {
+        fn wants_raw(&self, raw: &[u8]) -> bool {
+            peek_str(raw, "eventSource").is_none_or(|s| s == "iam.amazonaws.com")
+        }
+        fn visit(&mut self, record: &Record<'_>) {
+            // A hint, not a guarantee: the first record of each input is always parsed and visited.
+            if record.event_source == "iam.amazonaws.com" {
+                self.0
+                    .push(record.event_id.as_deref().unwrap_or("").to_owned());
+            }
+        }
+    }
+    let records = synth_records(10, 4_000);
+    let iam: Vec<String> = records
+        .iter()
+        .filter(|r| r.contains(r#""eventSource":"iam.amazonaws.com""#))
+        .map(|r| event_id(r))
+        .collect();
+    assert!(iam.len() > 50);
+    for threads in [1, 2] {
+        // One file parsed whole (fast path) and one stream split across workers.
+        let body = format!("{{\"Records\":[{}]}}", records.join(","));
+        let sources: Vec<Box<dyn Source>> = vec![
+            Box::new(MemorySource::new("whole.json", body.clone().into_bytes())),
+            Box::new(ReaderSource::new(
+                "-",
+                std::io::Cursor::new(body.into_bytes()),
+            )),
+        ];
+        let errors = CollectErrors::default();
+        let (visitors, stats) = scan_sources(
+            sources,
+            &Filter::default(),
+            threads,
+            IamOnly::default,
+            &errors,
+        )
+        .unwrap();
+        assert!(errors.take().is_empty());
+        let mut got: Vec<_> = visitors.into_iter().flat_map(|v| v.0).collect();
+        got.sort();
+        let mut want: Vec<_> = iam.iter().chain(&iam).cloned().collect();
+        want.sort();
+        assert_eq!(got, want);
+        // The first record (not IAM) of each of the two inputs was parsed to judge the input.
+        assert!(!records[0].contains(r#""eventSource":"iam.amazonaws.com""#));
+        assert_eq!(stats.records_matched, want.len() as u64 + 2);
+        assert_eq!(stats.records_unparsed, 2 * (4_000 - iam.len() as u64) - 2);
+        assert_eq!(stats.records_seen, 8_000);
+    }
+}

@@ -76,7 +76,10 @@ fn run(source: Box<dyn Source>, threads: usize) -> (Vec<String>, ScanStats, Vec<
 fn check_invariants(stats: &ScanStats) {
     assert_eq!(
         stats.records_seen,
-        stats.records_matched + stats.records_filtered + stats.records_skipped_total(),
+        stats.records_matched
+            + stats.records_filtered
+            + stats.records_unparsed
+            + stats.records_skipped_total(),
         "{stats:?}"
     );
 }

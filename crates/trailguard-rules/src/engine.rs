@@ -39,6 +39,13 @@ pub trait CloudTrailRule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// Appends zero or more findings for `record`. Called only for the events the rule declared.
     fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>);
+    /// For a rule on [`ANY_EVENT`]: whether a record may concern it, judged from its raw JSON text
+    /// before parsing (e.g. it mentions `"Root"`). `false` lets the scan skip parsing records no rule
+    /// wants. Answer `true` when unsure; the default does.
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        let _ = raw;
+        true
+    }
 }
 
 /// A rule that needs state across records (e.g. a burst of failed logins, a user created then keyed).
@@ -51,6 +58,11 @@ pub trait SequenceRule: Send + Sync {
     fn observe(&self, record: &Record<'_>) -> Option<Observation>;
     /// Runs over this rule's observations, sorted by `(at, rank)`.
     fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>);
+    /// See [`CloudTrailRule::wants_raw`].
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        let _ = raw;
+        true
+    }
 }
 
 /// The facts of one event a finding needs, owned, so sequence rules can build findings after the input
@@ -318,6 +330,34 @@ impl Engine {
                 .is_some_and(|s| s.wants(event_source, event_name))
     }
 
+    /// Whether any rule may want this record, from its raw JSON text (`eventSource`/`eventName` read
+    /// without parsing; every-record rules asked through their `wants_raw`). Lets the scan skip parsing
+    /// the read-only bulk of a trail. `true` whenever the text cannot be read cheaply.
+    pub fn wants_raw(&self, raw: &[u8]) -> bool {
+        use trailguard_event::peek::peek_str;
+        let (Some(source), Some(name)) = (peek_str(raw, "eventSource"), peek_str(raw, "eventName"))
+        else {
+            return true;
+        };
+        if self
+            .dispatch
+            .get(name)
+            .is_some_and(|routes| routes.iter().any(|r| r.source == source))
+        {
+            return true;
+        }
+        self.every_record.iter().any(|&target| match target {
+            Target::Rule(i) => self
+                .rules
+                .get(usize::from(i))
+                .is_none_or(|r| r.wants_raw(raw)),
+            Target::Sequence(i) => self
+                .sequences
+                .get(usize::from(i))
+                .is_none_or(|r| r.wants_raw(raw)),
+        })
+    }
+
     pub fn new_worker(&self) -> EngineWorker<'_> {
         EngineWorker {
             engine: self,
@@ -449,6 +489,10 @@ impl std::fmt::Debug for EngineWorker<'_> {
 impl trailguard_event::pipeline::RecordVisitor for EngineWorker<'_> {
     fn visit(&mut self, record: &Record<'_>) {
         EngineWorker::visit(self, record);
+    }
+
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        self.engine.wants_raw(raw)
     }
 }
 

@@ -119,7 +119,9 @@ fn expected() -> BTreeSet<(String, String, Severity)> {
         ("PA015", "eve", Severity::High),   // iam:CreatePolicyVersion on *
         ("PA016", "app", Severity::Medium), // inline s3:* on a role
         ("PA017", "-", Severity::Low),      // no AWSSupportAccess anywhere
-        ("PA018", "-", Severity::High),     // no trail at all
+        ("PA018", "-", Severity::High),     // one single-region trail, never started
+        ("PA019", "regional", Severity::Medium), // no log file validation
+        ("PA020", "regional", Severity::Medium), // no KMS key
         ("PA024", "-", Severity::Low),      // no alias
     ]
     .into_iter()
@@ -444,6 +446,21 @@ fn save_with_aws_cli(server: &MotoServer, dir: &Path) {
     aws(
         &["cloudtrail", "describe-trails"],
         Some("describe-trails.json"),
+    );
+    std::fs::create_dir_all(dir.join("get-trail-status")).unwrap();
+    std::fs::create_dir_all(dir.join("get-event-selectors")).unwrap();
+    aws(
+        &["cloudtrail", "get-trail-status", "--name", "regional"],
+        Some("get-trail-status/regional.json"),
+    );
+    aws(
+        &[
+            "cloudtrail",
+            "get-event-selectors",
+            "--trail-name",
+            "regional",
+        ],
+        Some("get-event-selectors/regional.json"),
     );
 }
 

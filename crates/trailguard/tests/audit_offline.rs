@@ -183,6 +183,31 @@ fn who_can_change_the_account_alias_in_the_cloudsplaining_account() {
 }
 
 #[test]
+fn a_single_authorization_details_file_is_enough() {
+    let file = shared_data().join("peer-suites/cloudsplaining/example.json");
+    let out = trailguard(&[
+        "audit",
+        "who-can",
+        "iam:CreateAccountAlias",
+        "--offline",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "Who can iam:CreateAccountAlias on any resource: 10 of 122 principal(s)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  user obama"), "{text}");
+}
+
+#[test]
 fn who_can_create_policy_versions_in_the_cloudsplaining_account() {
     let dir = cloudsplaining_dir();
     let answer = who_can(dir.path(), "iam:CreatePolicyVersion");
@@ -423,7 +448,9 @@ fn an_empty_or_missing_directory_is_an_error() {
     let missing = dir.path().join("nope");
     let out = trailguard(&["audit", "--offline", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither a snapshot directory nor a file")
+    );
     let out = trailguard(&[
         "audit",
         "who-can",

@@ -611,3 +611,91 @@ fn a_scanned_create_policy_version_is_reverted_end_to_end() {
     assert_eq!(state["versions"], json!(["v1"]));
     assert_eq!(state["default_allows_all"], false);
 }
+
+/// `audit` finds a weak password policy and a directly attached admin policy in moto; `fix --from` the
+/// audit's JSON repairs both; a second audit no longer reports them.
+#[test]
+fn audit_findings_are_fixed_and_the_next_audit_is_clean_of_them() {
+    let server = MotoServer::start();
+    python(&server, SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("audit.jsonl");
+    let audit = |out: &Path| {
+        let result = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+            .args([
+                "audit",
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+                "--output",
+                out.to_str().unwrap(),
+            ])
+            .args([
+                "--endpoint-url",
+                &server.endpoint(),
+                "--region",
+                "us-east-1",
+            ])
+            .envs(server.env())
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let text = std::fs::read_to_string(out).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Finding>(l).ok())
+            .collect::<Vec<_>>()
+    };
+    let before = audit(&report);
+    let weak_policy = |findings: &[Finding]| findings.iter().any(|f| f.rule_id == "PA001");
+    assert!(weak_policy(&before), "the 8-character policy is reported");
+    assert!(
+        before
+            .iter()
+            .any(|f| f.fix.actions.contains(&FixAction::SetCisPasswordPolicy)),
+        "and carries the fix action"
+    );
+
+    let journal = dir.path().join("j.db");
+    let fixed = trailguard(
+        &server,
+        &[
+            "fix",
+            "--from",
+            report.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "--apply",
+            "--yes",
+        ],
+    );
+    let fixed_out = stdout(&fixed);
+    assert!(
+        fixed.status.success(),
+        "{fixed_out}\n{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    assert!(
+        fixed_out.contains("update-account-password-policy"),
+        "{fixed_out}"
+    );
+    let state = python(&server, DUMP);
+    assert_eq!(state["min_length"], 14);
+    assert_eq!(state["reuse"], 24);
+
+    let after = audit(&dir.path().join("audit2.jsonl"));
+    assert!(
+        !weak_policy(&after),
+        "the password policy finding is gone after the fix"
+    );
+    assert!(
+        after.len() < before.len(),
+        "{} findings before, {} after",
+        before.len(),
+        after.len()
+    );
+}

@@ -4,7 +4,7 @@
 //! sniffs the content (gzip magic bytes, not the file name) and decompresses multi-member gzip. The
 //! pipeline never needs to know which kind of source it reads.
 //!
-//! - [`file`]: a file on disk (`.json`, `.json.gz`, JSON lines, anything sniffed as JSON or gzip).
+//! - [`file`](mod@file): a file on disk (`.json`, `.json.gz`, JSON lines, anything sniffed as JSON or gzip).
 //! - [`reader`]: a one-shot stream, such as stdin (`-`).
 //! - [`memory`]: bytes already in memory (tests, data fetched elsewhere).
 //! - [`walk`]: turns the command-line inputs into sources, walking directories in the S3 layout.

@@ -71,7 +71,8 @@ pub enum AuditCommand {
 /// Where the account comes from.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SourceArgs {
-    /// Read saved API output from DIR instead of calling AWS (see `audit snapshot` for the file names).
+    /// Read saved API output from DIR instead of calling AWS (see `audit snapshot --help` for the
+    /// file names); a single file is read as `get-account-authorization-details` output.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["profile", "region", "endpoint_url"])]
     pub offline: Option<PathBuf>,
 
@@ -244,7 +245,7 @@ impl Progress for Spinner {
 /// Reads the snapshot from disk or collects it live.
 fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
     match &source.offline {
-        Some(dir) => RawSnapshot::read_dir(dir).map_err(anyhow::Error::from),
+        Some(dir) => RawSnapshot::read_path(dir).map_err(anyhow::Error::from),
         None => {
             let spinner = Spinner::new(!quiet);
             let raw = live::collect(&source.live_options(), &spinner);

@@ -256,7 +256,8 @@ pub fn render_entry(entry: &Entry, width: usize) -> String {
         severity_color(entry.severity),
         entry.severity
     ));
-    out.push_str(&format!("{}\n\n", entry.title));
+    out.push_str(&textwrap::fill(&entry.title, width));
+    out.push_str("\n\n");
     let none = || "none".to_owned();
     let rows = [
         ("Risks", entry.risks.join(", ")),
@@ -333,7 +334,10 @@ pub fn render_markdown(markdown: &str, width: usize) -> String {
         text.push_str(line.trim_end());
         text.push('\n');
     }
-    text.trim_end().replace(CODE_BLANK, "") + "\n"
+    text.trim_start_matches('\n')
+        .trim_end()
+        .replace(CODE_BLANK, "")
+        + "\n"
 }
 
 /// Stands for an empty line inside a code block until output.
@@ -430,8 +434,13 @@ impl TermRenderer {
                 self.code = Some((lang, String::new()));
             }
             Event::Code(code) => {
-                // Inline code never breaks across lines: its spaces become no-break spaces until output.
-                let code = code.replace(' ', "\u{a0}");
+                // Short inline code (a command, a field) never breaks across lines: its spaces become
+                // no-break spaces until output. Long code (a JSON fragment) may wrap at its spaces.
+                let code = if code.chars().count() <= 40 {
+                    code.replace(' ', "\u{a0}")
+                } else {
+                    code.to_string()
+                };
                 self.inline.push_str(&format!("{CYAN}{code}{COLOR_END}"));
             }
             Event::Start(Tag::Strong) => self.inline.push_str(BOLD),
@@ -546,6 +555,42 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn every_entry_renders_within_the_width_without_its_setup_block() {
+        let kb = Kb::builtin();
+        assert!(!kb.entries().is_empty());
+        for entry in kb.entries() {
+            for width in [60, 100] {
+                let text = plain(&render_entry(entry, width));
+                assert!(text.starts_with(&entry.event), "{}", entry.file);
+                for heading in ["EVENT INFORMATION", "RISKS", "REMEDIATION", "PREVENTION"] {
+                    assert!(
+                        text.contains(&format!("\n{heading}\n")),
+                        "{}: no {heading}",
+                        entry.file
+                    );
+                }
+                // Prose wraps; code (indented four or more) and long unbreakable words may not.
+                // The one-line header (event, source, severity) is not wrapped.
+                for line in text.lines().skip(1).filter(|l| !l.starts_with("    ")) {
+                    let fits = line.chars().count() <= width || !line.trim().contains(' ');
+                    let long_word = line.split(' ').any(|w| w.chars().count() > width / 2);
+                    assert!(fits || long_word, "{} at {width}: {line:?}", entry.file);
+                }
+                if let Some(setup) = &entry.sections.python_setup {
+                    let first = setup.lines().find(|l| l.contains('(')).unwrap_or("");
+                    if !first.is_empty() && !entry.sections.python.contains(first.trim()) {
+                        assert!(
+                            !text.contains(first.trim()),
+                            "{}: setup shown: {first}",
+                            entry.file
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

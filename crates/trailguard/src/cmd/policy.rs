@@ -276,6 +276,22 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let report = check_text(&label, &text, versions);
         policies += report.policies;
         parse_errors += report.parse_errors;
+        // Malformed policies are input errors: always said on stderr, whatever the filters.
+        for f in report.findings.iter().filter(|f| f.rule_id == "PC001") {
+            let at = f
+                .location
+                .as_ref()
+                .map(|l| {
+                    format!(
+                        "{}:{}:{}",
+                        l.file,
+                        l.line.unwrap_or(1),
+                        l.column.unwrap_or(1)
+                    )
+                })
+                .unwrap_or_else(|| label.clone());
+            eprintln!("error: {at}: {}", f.message);
+        }
         if report.parse_errors > 0 {
             summary.errors += report.parse_errors as u64;
             *summary

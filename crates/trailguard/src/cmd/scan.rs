@@ -212,6 +212,22 @@ struct ScanVisitor<'e> {
 }
 
 impl RecordVisitor for ScanVisitor<'_> {
+    /// Parse only records some rule may want (most of a trail is read-only noise): the engine judges
+    /// from the raw text, Sigma from the peeked `eventSource`/`eventName`.
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        if self.engine.wants_raw(raw) {
+            return true;
+        }
+        let Some(sigma) = self.sigma else {
+            return false;
+        };
+        use trailguard_event::peek::peek_str;
+        match (peek_str(raw, "eventSource"), peek_str(raw, "eventName")) {
+            (Some(source), Some(name)) => sigma.wants(source, name),
+            _ => true,
+        }
+    }
+
     fn visit(&mut self, record: &Record<'_>) {
         self.engine.visit(record);
         if let Some(sigma) = self.sigma {
@@ -528,7 +544,8 @@ fn summarize(
         .filter(|(reason, _)| **reason != SkipReason::DigestFile)
         .map(|(_, n)| n)
         .sum();
-    summary.records = stats.records_matched + stats.records_filtered;
+    // Records no rule wanted were read but not parsed; they count as scanned.
+    summary.records = stats.records_matched + stats.records_filtered + stats.records_unparsed;
     summary.records_filtered = stats.records_filtered;
     for (reason, count) in &stats.files_skipped {
         summary

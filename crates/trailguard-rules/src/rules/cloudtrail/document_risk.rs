@@ -1,6 +1,12 @@
 //! The risk of a policy document carried in a CloudTrail record, for CT001, CT003, CT004 and the sequence
 //! rules. A thin mapping from [`trailguard_policy::analysis::PolicyAnalysis`] (the one policy analyser) to
 //! finding severity, reasons and evidence.
+//!
+//! Analysing a broad document takes about a millisecond, and trails repeat the same documents (pipelines
+//! re-apply them), so results are kept in a small per-thread cache keyed by the document text.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use trailguard_policy::analysis::{analyze, PolicyAnalysis};
 use trailguard_policy::PolicyDocument;
@@ -23,9 +29,40 @@ pub struct DocumentRisk {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentError(pub String);
 
+/// Documents remembered per worker thread; the cache is emptied when it reaches this size.
+const CACHE_CAP: usize = 256;
+
+type Assessment = Result<Option<DocumentRisk>, DocumentError>;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, Assessment>> = RefCell::new(HashMap::new());
+}
+
 /// Decodes (URL-encoded or plain) and analyses `text`; `Ok(None)` when nothing in it is risky.
 /// `prefix` is the record path of the document, e.g. `requestParameters.policyDocument`.
-pub fn assess(text: &str, prefix: &str) -> Result<Option<DocumentRisk>, DocumentError> {
+pub fn assess(text: &str, prefix: &str) -> Assessment {
+    let key = format!("{prefix}\u{0}{text}");
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let result = assess_uncached(text, prefix);
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= CACHE_CAP {
+            cache.clear();
+        }
+        cache.insert(key, result.clone());
+    });
+    result
+}
+
+/// Whether `text` (plain or URL-encoded) grants every action on every resource. Shares the cache entry of
+/// the same document read as `requestParameters.policyDocument` (CT004 and CT020 both look at PutUserPolicy).
+pub fn is_admin_document(text: &str) -> bool {
+    matches!(assess(text, "requestParameters.policyDocument"), Ok(Some(risk)) if risk.analysis.is_admin)
+}
+
+fn assess_uncached(text: &str, prefix: &str) -> Assessment {
     let decoded = trailguard_policy::decode_policy_text(text);
     let doc = PolicyDocument::parse(&decoded).map_err(|e| DocumentError(e.to_string()))?;
     let analysis = analyze(&doc);
@@ -177,6 +214,28 @@ pub fn unreadable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_documents_come_from_the_cache_with_the_same_answer() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
+        let first = assess(doc, "p").unwrap().unwrap();
+        let again = assess(doc, "p").unwrap().unwrap();
+        assert_eq!(first.reasons, again.reasons);
+        assert_eq!(first.evidence, again.evidence);
+        let other_prefix = assess(doc, "q").unwrap().unwrap();
+        assert_eq!(other_prefix.evidence[0].path, "q.Statement[0]");
+        assert!(!is_admin_document(doc));
+        assert!(is_admin_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        ));
+        // More documents than the cache holds: still right.
+        for n in 0..(CACHE_CAP + 10) {
+            let d = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S{n}","Effect":"Allow","Action":"kms:*","Resource":"*"}}]}}"#
+            );
+            assert!(assess(&d, "p").unwrap().is_some());
+        }
+    }
 
     #[test]
     fn admin_is_critical_with_the_statement_as_evidence() {

@@ -45,14 +45,6 @@ pub const META: RuleMeta = RuleMeta {
 #[derive(Debug, Default)]
 pub struct FederationTokenPersistence;
 
-/// Whether a session policy allows every action (its `Action` is `*` in an Allow statement).
-fn allows_everything(policy_text: &str) -> bool {
-    let Some(doc) = trailguard_policy::PolicyDocument::parse(policy_text).ok() else {
-        return false;
-    };
-    trailguard_policy::analysis::analyze(&doc).is_admin
-}
-
 impl CloudTrailRule for FederationTokenPersistence {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -65,7 +57,9 @@ impl CloudTrailRule for FederationTokenPersistence {
         let params = record.request_parameters();
         let name = request_field(params.as_ref(), "name").unwrap_or_else(|| "unknown".to_owned());
         let session_policy = policy_text(params.as_ref(), "policy");
-        let admin_session = session_policy.as_deref().is_some_and(allows_everything);
+        let admin_session = session_policy
+            .as_deref()
+            .is_some_and(super::document_risk::is_admin_document);
         let severity = if admin_session {
             Severity::High
         } else {

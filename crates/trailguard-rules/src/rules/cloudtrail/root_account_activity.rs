@@ -21,7 +21,7 @@ pub const META: RuleMeta = RuleMeta {
     attack: &["T1078.004"],
     compliance: &["CIS-1.7", "CIS-4.3", "CloudWatch.1"],
     events: &[ANY_EVENT],
-    kb_entries: &[],
+    kb_entries: &["ConsoleLogin"],
     doc: RuleDoc {
         what: "Any event whose `userIdentity.type` is `Root`, following the CIS 4.3 metric filter: events with \
                `userIdentity.invokedBy` set (an AWS service acting on the root user's behalf, e.g. \
@@ -89,6 +89,12 @@ pub struct RootAccountActivity;
 impl SequenceRule for RootAccountActivity {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    /// Root calls carry `"type":"Root"`; any other record can skip parsing (unless escapes hide it).
+    fn wants_raw(&self, raw: &[u8]) -> bool {
+        use trailguard_event::peek::{contains, has_escapes};
+        contains(raw, br#""Root""#) || has_escapes(raw)
     }
 
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {

@@ -31,7 +31,7 @@ pub const META: RuleMeta = RuleMeta {
         ("iam.amazonaws.com", "AttachUserPolicy"),
         ("iam.amazonaws.com", "PutUserPolicy"),
     ],
-    kb_entries: &["CreateUser", "CreateAccessKey", "AttachUserPolicy"],
+    kb_entries: &["CreateUser", "CreateAccessKey", "CreateLoginProfile", "AttachUserPolicy", "PutUserPolicy"],
     doc: RuleDoc {
         what: "Within one hour, the same principal (a) creates an IAM user, (b) gives it a credential \
                (`CreateAccessKey` or `CreateLoginProfile`) and (c) makes it an administrator, by attaching a \
@@ -98,9 +98,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
             _ => {
                 // PutUserPolicy: only documents that grant everything count as "made admin".
                 let text = policy_text(params.as_ref(), "policyDocument")?;
-                let decoded = trailguard_policy::decode_policy_text(&text);
-                let doc = trailguard_policy::PolicyDocument::parse(&decoded).ok()?;
-                if !trailguard_policy::analysis::analyze(&doc).is_admin {
+                if !super::document_risk::is_admin_document(&text) {
                     return None;
                 }
                 let name = request_field(params.as_ref(), "policyName").unwrap_or_default();

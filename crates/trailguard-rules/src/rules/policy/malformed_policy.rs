@@ -41,13 +41,21 @@ pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseE
         severity: META.severity,
         source: FindingSource::Policy,
         outcome: Outcome::Success,
-        message: if err.path.is_empty() {
-            format!("{} is not a valid policy: {}.", policy.name, err.message)
-        } else {
-            format!(
-                "{} is not a valid policy: {} at `{}`.",
-                policy.name, err.message, err.path
-            )
+        message: {
+            // A bare file is "the document"; embedded ones are named by where they sit.
+            let what = if policy.json_path.is_empty() {
+                "The document".to_owned()
+            } else {
+                policy.name.clone()
+            };
+            if err.path.is_empty() {
+                format!("{what} is not a valid policy: {}.", err.message)
+            } else {
+                format!(
+                    "{what} is not a valid policy: {} at `{}`.",
+                    err.message, err.path
+                )
+            }
         },
         event_time: None,
         event_name: None,

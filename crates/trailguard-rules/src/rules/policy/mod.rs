@@ -277,11 +277,31 @@ pub fn category_check(
     }
 }
 
+/// Checks about what a policy lets *its holder* do. Trust and resource policies (statements with a
+/// `Principal`) grant to others, so these do not apply to them; PC012 and PC025 cover those.
+const IDENTITY_ONLY: &[&str] = &[
+    "PC010", "PC011", "PC013", "PC014", "PC015", "PC016", "PC017", "PC018", "PC019", "PC020",
+    "PC026",
+];
+
+/// Whether the document is a trust or resource-based policy rather than an identity policy.
+pub fn is_resource_policy(ctx: &PolicyContext<'_>) -> bool {
+    ctx.policy.kind == trailguard_policy::input::PolicyKind::Trust
+        || ctx
+            .document
+            .statements
+            .iter()
+            .any(|s| s.principal.is_some())
+}
+
 /// Runs every check on one parsed document.
 pub fn check_policy(ctx: &PolicyContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for check in CHECKS {
         check(ctx, &mut out);
+    }
+    if is_resource_policy(ctx) {
+        out.retain(|f| !IDENTITY_ONLY.contains(&f.rule_id.as_str()));
     }
     out
 }
@@ -390,6 +410,20 @@ mod tests {
     }
 
     #[test]
+    fn trust_policies_get_only_the_checks_that_apply() {
+        let trust = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}},
+            {"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:saml-provider/okta"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}"#;
+        assert_eq!(testkit::run(trust), Vec::<Finding>::new());
+        let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#;
+        let codes: Vec<String> = testkit::run(public)
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect();
+        assert_eq!(codes, vec!["PC025"]);
+    }
+
+    #[test]
     fn a_clean_policy_has_no_findings() {
         let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadReports","Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::reports-bucket/*"}]}"#;
         assert_eq!(testkit::run(text), Vec::<Finding>::new());
@@ -436,42 +470,5 @@ mod tests {
         let privesc = privesc.expect("privesc4-CreateAccessKey is flagged");
         assert!(privesc.message.contains("CreateAccessKey"));
         assert!(privesc.location.as_ref().unwrap().line.unwrap() > 1);
-    }
-}
-
-#[cfg(test)]
-mod tmp_timing {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn time_checks() {
-        let dir = trailguard_testkit::shared_data().join("managed-policies/iam-dataset");
-        let mut docs = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap().take(400) {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "json") {
-                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-                docs.push(serde_json::to_string_pretty(&v["document"]).unwrap());
-            }
-        }
-        let mut times = vec![std::time::Duration::ZERO; CHECKS.len()];
-        let mut analysis_time = std::time::Duration::ZERO;
-        for text in &docs {
-            let input = extract_policies(text);
-            let policy = &input.policies[0];
-            let document = policy.parse().unwrap();
-            let t = std::time::Instant::now();
-            let analysis = analyze(&document);
-            analysis_time += t.elapsed();
-            let ctx = PolicyContext { file: "x", policy, lines: &input.lines, document: &document, analysis: &analysis };
-            for (i, c) in CHECKS.iter().enumerate() {
-                let t = std::time::Instant::now();
-                let mut out = Vec::new();
-                c(&ctx, &mut out);
-                times[i] += t.elapsed();
-            }
-        }
-        eprintln!("analysis {analysis_time:?}");
-        for (i, t) in times.iter().enumerate() { eprintln!("check {i}: {t:?}"); }
     }
 }

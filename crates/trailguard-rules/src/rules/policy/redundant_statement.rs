@@ -1,7 +1,10 @@
 //! PC022: statements or action entries already covered by others.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use trailguard_policy::analysis::statement_actions;
-use trailguard_policy::catalog::{ActionSet, Catalog};
+
+use trailguard_policy::catalog::{ActionId, ActionSet, Catalog};
 use trailguard_policy::Statement;
 
 use crate::finding::{Finding, Severity};
@@ -67,17 +70,33 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                 })
                 .collect();
             let lens: Vec<usize> = entry_sets.iter().map(ActionSet::len).collect();
+            // Wildcard entries are few; single actions are checked against them and each other by
+            // lookup, so a policy listing hundreds of actions stays linear.
+            let wide: Vec<usize> = (0..lens.len()).filter(|k| lens[*k] > 1).collect();
+            let mut first_single: HashMap<ActionId, usize> = HashMap::new();
             for (j, set) in entry_sets.iter().enumerate() {
-                if set.is_empty() {
-                    continue;
-                }
-                let cover = entry_sets.iter().enumerate().find(|(k, other)| {
-                    *k != j
-                        && lens[*k] >= lens[j]
-                        && (lens[j] < lens[*k] || *k < j)
-                        && is_subset(set, other)
-                });
-                if let Some((k, _)) = cover {
+                let cover = match lens[j] {
+                    0 => None,
+                    1 => set.iter().next().and_then(|id| {
+                        wide.iter()
+                            .copied()
+                            .find(|k| entry_sets[*k].contains(id))
+                            .or_else(|| match first_single.entry(id) {
+                                Entry::Occupied(e) => Some(*e.get()),
+                                Entry::Vacant(v) => {
+                                    v.insert(j);
+                                    None
+                                }
+                            })
+                    }),
+                    _ => wide.iter().copied().find(|&k| {
+                        k != j
+                            && lens[k] >= lens[j]
+                            && (lens[j] < lens[k] || k < j)
+                            && is_subset(set, &entry_sets[k])
+                    }),
+                };
+                if let Some(k) = cover {
                     let element = format!("{}.Action[{j}]", s.path());
                     let span = s.action.item_spans.get(j).copied().unwrap_or(s.action.span);
                     let (this, other) = (&s.action.patterns[j].raw, &s.action.patterns[k].raw);

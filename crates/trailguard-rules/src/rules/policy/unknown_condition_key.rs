@@ -96,6 +96,12 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
         let actions = statement_action_ids(catalog, s);
         for c in &s.conditions {
             let key = c.key.as_str();
+            // Keys set by identity providers in trust policies: `accounts.google.com:aud`,
+            // `token.actions.githubusercontent.com:sub`, `SAML:aud`, `cognito-identity.amazonaws.com:amr`.
+            let prefix = key.split(':').next().unwrap_or("");
+            if prefix.contains('.') || prefix.eq_ignore_ascii_case("saml") {
+                continue;
+            }
             let exists = catalog.condition_key(key).is_some();
             let ok = match &actions {
                 // Every action: only require the key to exist somewhere.

@@ -43,7 +43,7 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
         };
         let message = if unknown.pattern.contains(':') {
             format!(
-                "`{}` names service `{}`, which does not exist.",
+                "`{}` names service `{}`, which is not in the AWS action catalog (misspelled, or retired).",
                 unknown.pattern,
                 unknown.pattern.split(':').next().unwrap_or("")
             )

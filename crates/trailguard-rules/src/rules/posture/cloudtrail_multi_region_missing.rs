@@ -59,6 +59,8 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     let trails = unique_trails(trails);
     let mut problems = Vec::new();
     let mut stopped_multi_region = Vec::new();
+    // Trails that would pass but for a missing status or selectors file.
+    let mut undecided = Vec::new();
     for trail in &trails {
         let status = ctx.snapshot.trail_status.get(&trail.name);
         let selectors = ctx.snapshot.event_selectors.get(&trail.name);
@@ -85,7 +87,16 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         if lacks.is_empty() {
             return CheckOutcome::Evaluated(Vec::new());
         }
+        if lacks.iter().all(|l| l.ends_with("unknown")) {
+            undecided.push(trail.name.clone());
+        }
         problems.push(format!("`{}`: {}", trail.name, lacks.join(", ")));
+    }
+    if !undecided.is_empty() {
+        return CheckOutcome::NotEvaluated(format!(
+            "the status or event selectors of trail(s) {} are missing from the snapshot",
+            undecided.join(", ")
+        ));
     }
     let message = if trails.is_empty() {
         "The account has no CloudTrail trail: API activity is kept only 90 days in Event history."
@@ -169,6 +180,15 @@ mod tests {
         assert_eq!(
             none.findings()[0].fix.actions,
             [FixAction::CreateMultiRegionTrail { bucket_name: None }]
+        );
+    }
+
+    #[test]
+    fn a_missing_status_file_leaves_the_check_undecided() {
+        let outcome = testkit::run(run, &[(DESCRIBE_TRAILS, MULTI)]);
+        assert!(
+            matches!(&outcome, CheckOutcome::NotEvaluated(reason) if reason.contains("main")),
+            "{outcome:?}"
         );
     }
 

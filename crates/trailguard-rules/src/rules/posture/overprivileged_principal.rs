@@ -19,7 +19,7 @@ pub const META: RuleMeta = RuleMeta {
     attack: &["T1098", "T1548", "T1530"],
     compliance: &["CIS-1.16", "IAM.21"],
     events: &[],
-    kb_entries: &["CreatePolicyVersion", "AttachUserPolicy", "PassRole"],
+    kb_entries: &["CreatePolicyVersion", "AttachUserPolicy"],
     doc: RuleDoc {
         what: "Users and roles (not already full administrators, see PA014, and not AWS service-linked roles, whose \
                policies AWS owns) whose combined identity policies — \
