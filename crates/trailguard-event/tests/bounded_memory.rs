@@ -106,7 +106,11 @@ fn scan_stream(source: ReaderSource) -> (u64, u64, usize) {
         scan_sources(sources, &Filter::default(), 2, Count::default, &errors).unwrap();
     assert!(errors.take().is_empty());
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    eprintln!("peak heap {} KiB for {} MB of input", peak >> 10, stats.bytes_uncompressed / 1_000_000);
+    eprintln!(
+        "peak heap {} KiB for {} MB of input",
+        peak >> 10,
+        stats.bytes_uncompressed / 1_000_000
+    );
     (
         visitors.iter().map(|v| v.0).sum(),
         stats.bytes_uncompressed,
