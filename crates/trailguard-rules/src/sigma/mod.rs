@@ -23,6 +23,7 @@
 //! - keywords search the record's raw JSON text (so they see escaped quotes as `\"`);
 //! - names from Elastic's schema (`event.action`, `source.ip`, ...) are accepted as aliases ([`fields`]).
 
+pub mod collect;
 pub mod condition;
 pub mod error;
 pub mod fields;
@@ -317,21 +318,23 @@ impl SigmaRuleSet {
     /// Runs every rule that could match `record` and appends a finding for each that does.
     pub fn evaluate(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
         let view = RecordView::new(record);
-        let mut run = |indexes: &[u32]| {
-            for &i in indexes {
-                let rule = &self.rules[i as usize];
-                if rule.detection.matches(&view) {
-                    out.push(finding::build(rule, &view));
-                }
+        self.for_each_candidate(record, |i| {
+            let rule = &self.rules[i as usize];
+            if rule.detection.matches(&view) {
+                out.push(finding::build(rule, &view));
             }
-        };
+        });
+    }
+
+    /// Calls `f` with the index of every rule that can match the record (by the pre-filter index).
+    pub(crate) fn for_each_candidate(&self, record: &Record<'_>, mut f: impl FnMut(u32)) {
         if let Some(list) = self.by_name.get(&record.event_name) {
-            run(list);
+            list.iter().copied().for_each(&mut f);
         }
         if let Some(list) = self.by_source.get(&record.event_source) {
-            run(list);
+            list.iter().copied().for_each(&mut f);
         }
-        run(&self.every_record);
+        self.every_record.iter().copied().for_each(&mut f);
     }
 
     /// Adds `other`'s rules after this set's (e.g. several `--sigma` directories). Rules are kept as

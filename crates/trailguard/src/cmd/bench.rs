@@ -24,13 +24,13 @@ use flate2::Compression;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use trailguard_event::peek::peek_str;
 use trailguard_event::source::{self, open_decoded, Source};
 use trailguard_event::synth::{Rng, Synth};
 use trailguard_event::{scan, NoopObserver, Record, RecordVisitor, ScanOptions};
-use trailguard_rules::engine::{Engine, EngineWorker};
+use trailguard_rules::engine::Engine;
+
+use crate::cmd::scan::ScanVisitor;
 use trailguard_rules::sigma::SigmaRuleSet;
-use trailguard_rules::Finding;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -390,21 +390,11 @@ fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<P
                     stats
                 }
                 _ => {
-                    let make = || RuleVisitor {
-                        worker: engine.new_worker(),
-                        sigma: sigma.as_ref(),
-                        sigma_findings: Vec::new(),
-                    };
+                    let make = || ScanVisitor::new(&engine, sigma.as_ref());
                     let (visitors, stats) = scan(&opts, make, &NoopObserver)?;
-                    let mut sigma_findings = 0;
-                    let workers = visitors
-                        .into_iter()
-                        .map(|v| {
-                            sigma_findings += v.sigma_findings.len() as u64;
-                            v.worker
-                        })
-                        .collect();
-                    result.findings = engine.finish(workers).len() as u64 + sigma_findings;
+                    let (workers, sigma_matches) = ScanVisitor::split(visitors);
+                    let sigma_findings = sigma_matches.map_or(0, |c| c.into_findings().len());
+                    result.findings = (engine.finish(workers).len() + sigma_findings) as u64;
                     stats
                 }
             };
@@ -460,36 +450,6 @@ impl RecordVisitor for CountVisitor {
     fn visit(&mut self, record: &Record<'_>) {
         std::hint::black_box(record);
         self.0 += 1;
-    }
-}
-
-/// Every built-in rule, plus Sigma rules when loaded.
-struct RuleVisitor<'e> {
-    worker: EngineWorker<'e>,
-    sigma: Option<&'e SigmaRuleSet>,
-    sigma_findings: Vec<Finding>,
-}
-
-impl RecordVisitor for RuleVisitor<'_> {
-    /// Parse only what some rule may want, as `trailguard scan` does.
-    fn wants_raw(&self, raw: &[u8]) -> bool {
-        if self.worker.wants_raw(raw) {
-            return true;
-        }
-        let Some(sigma) = self.sigma else {
-            return false;
-        };
-        match (peek_str(raw, "eventSource"), peek_str(raw, "eventName")) {
-            (Some(source), Some(name)) => sigma.wants(source, name),
-            _ => true,
-        }
-    }
-
-    fn visit(&mut self, record: &Record<'_>) {
-        self.worker.visit(record);
-        if let Some(sigma) = self.sigma {
-            sigma.evaluate(record, &mut self.sigma_findings);
-        }
     }
 }
 

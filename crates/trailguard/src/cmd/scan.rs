@@ -24,6 +24,7 @@ use trailguard_event::{
 };
 use trailguard_rules::engine::{Engine, EngineWorker};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+use trailguard_rules::sigma::collect::SigmaCollector;
 use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::{Finding, Severity};
 
@@ -204,11 +205,38 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTi
     )
 }
 
-/// One engine worker per pipeline thread, plus the Sigma rules when loaded.
-struct ScanVisitor<'e> {
-    engine: EngineWorker<'e>,
-    sigma: Option<&'e SigmaRuleSet>,
-    sigma_findings: Vec<Finding>,
+/// One engine worker per pipeline thread, plus the Sigma rules when loaded. `trailguard bench` uses the
+/// same visitor, so it measures exactly what a scan runs.
+pub(crate) struct ScanVisitor<'e> {
+    pub(crate) engine: EngineWorker<'e>,
+    sigma: Option<SigmaCollector<'e>>,
+}
+
+impl<'e> ScanVisitor<'e> {
+    pub(crate) fn new(engine: &'e Engine, sigma: Option<&'e SigmaRuleSet>) -> Self {
+        ScanVisitor {
+            engine: engine.new_worker(),
+            sigma: sigma.map(SigmaCollector::new),
+        }
+    }
+
+    /// Splits the workers into the engine's and one collector of all Sigma matches (folded repeats).
+    pub(crate) fn split(
+        workers: Vec<ScanVisitor<'e>>,
+    ) -> (Vec<EngineWorker<'e>>, Option<SigmaCollector<'e>>) {
+        let mut engines = Vec::with_capacity(workers.len());
+        let mut sigma: Option<SigmaCollector<'e>> = None;
+        for worker in workers {
+            engines.push(worker.engine);
+            if let Some(theirs) = worker.sigma {
+                match sigma.as_mut() {
+                    Some(ours) => ours.merge(theirs),
+                    None => sigma = Some(theirs),
+                }
+            }
+        }
+        (engines, sigma)
+    }
 }
 
 impl RecordVisitor for ScanVisitor<'_> {
@@ -218,7 +246,7 @@ impl RecordVisitor for ScanVisitor<'_> {
         if self.engine.wants_raw(raw) {
             return true;
         }
-        let Some(sigma) = self.sigma else {
+        let Some(sigma) = &self.sigma else {
             return false;
         };
         use trailguard_event::peek::peek_str;
@@ -230,8 +258,8 @@ impl RecordVisitor for ScanVisitor<'_> {
 
     fn visit(&mut self, record: &Record<'_>) {
         self.engine.visit(record);
-        if let Some(sigma) = self.sigma {
-            sigma.evaluate(record, &mut self.sigma_findings);
+        if let Some(sigma) = self.sigma.as_mut() {
+            sigma.evaluate(record);
         }
     }
 }
@@ -315,23 +343,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         sources,
         &filter,
         args.threads,
-        || ScanVisitor {
-            engine: engine.new_worker(),
-            sigma: sigma_ref,
-            sigma_findings: Vec::new(),
-        },
+        || ScanVisitor::new(&engine, sigma_ref),
         &observer,
     )
     .context("scan failed")?;
     stats.merge(&found);
     bar.finish_and_clear();
 
-    let mut engine_workers = Vec::with_capacity(workers.len());
-    let mut findings = Vec::new();
-    for worker in workers {
-        engine_workers.push(worker.engine);
-        findings.extend(worker.sigma_findings);
-    }
+    let (engine_workers, sigma_matches) = ScanVisitor::split(workers);
+    let mut findings = sigma_matches
+        .map(SigmaCollector::into_findings)
+        .unwrap_or_default();
     let report = engine.finish_report(engine_workers);
     if report.stats.observations_dropped > 0 {
         notes.push(format!(
