@@ -70,7 +70,10 @@ fn repeated_sigma_matches_fold_and_do_not_depend_on_threads() {
         matches >= 100,
         "the hunting rule matches routinely: {matches}"
     );
-    assert!(findings < matches as usize, "{matches} matches fold into {findings} findings");
+    assert!(
+        findings < matches as usize,
+        "{matches} matches fold into {findings} findings"
+    );
     let folded = sigma
         .iter()
         .find(|f| {
