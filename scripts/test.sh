@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo test --workspace --locked "$@"
+# --no-fail-fast: one failing suite must not hide the others.
+cargo test --workspace --locked --no-fail-fast "$@"
