@@ -113,8 +113,15 @@ fn pipeline_with_workers_matches_a_single_worker() {
     let (workers, stats) = scan(&opts, || engine.new_worker(), &NoopObserver).expect("scan runs");
     // Every record is seen; records no rule wants are declined from their raw text, unparsed.
     assert_eq!(stats.records_seen, 310, "{stats:?}");
-    assert_eq!(stats.records_matched + stats.records_unparsed, 310, "{stats:?}");
-    assert!(stats.records_unparsed > 0, "read-only records are declined: {stats:?}");
+    assert_eq!(
+        stats.records_matched + stats.records_unparsed,
+        310,
+        "{stats:?}"
+    );
+    assert!(
+        stats.records_unparsed > 0,
+        "read-only records are declined: {stats:?}"
+    );
     let parallel = engine.finish(workers);
 
     let mut single = engine.new_worker();

@@ -1,4 +1,4 @@
-//! Sigma matches are folded per rule, principal, event name, account, region and day: on the real logs
+//! Sigma matches are folded per rule, principal, account, region and day: on the real logs
 //! the noisy SigmaHQ AssumeRole hunting rule becomes a few findings with counts, and the result does not
 //! depend on how many threads scanned.
 

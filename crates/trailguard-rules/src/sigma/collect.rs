@@ -3,9 +3,9 @@
 //! Some SigmaHQ rules are hunting rules that match routine traffic (the STS AssumeRole one matches every
 //! assumed-role call), so a busy trail yields one match per record. Reporting each would bury the
 //! findings that matter and hold them all in memory. [`SigmaCollector`] keeps one finding per rule,
-//! principal, event name, account, region and UTC day, with the number of matches and the last one's time
-//! and event id. A repeat costs a hash lookup, not a finding, and memory grows with distinct
-//! principal-days, not with records.
+//! principal, account, region and UTC day, with the number of matches and the last one's time and event
+//! id. A repeat costs one hash of those parts (no allocation), not a finding, and memory grows with
+//! distinct principal-days, not with records.
 //!
 //! The finding shown is built from the group's earliest record (ties broken by event id), so the result
 //! does not depend on how records were split across workers.
@@ -20,14 +20,15 @@ use super::fields::RecordView;
 use super::{finding, SigmaRuleSet};
 use trailguard_event::Record;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct GroupKey {
-    rule: u32,
-    actor: String,
-    event_name: String,
-    account: String,
-    region: String,
-    day: String,
+/// A group: the rule's index and a 64-bit hash of principal, account, region and day (collisions between
+/// distinct principal-days of one rule are negligible at 64 bits).
+type GroupKey = (u32, u64);
+
+fn group_hash(parts: [&str; 4]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[derive(Debug, Clone)]
@@ -83,16 +84,15 @@ impl<'s> SigmaCollector<'s> {
             .or(identity.identity_type.as_deref())
             .unwrap_or_default();
         let order = order_key(record);
+        let hash = group_hash([
+            actor,
+            record.account_id().unwrap_or_default(),
+            record.aws_region.as_deref().unwrap_or_default(),
+            record.event_time.get(..10).unwrap_or_default(),
+        ]);
         for index in matches {
             self.matched += 1;
-            let key = GroupKey {
-                rule: index,
-                actor: actor.to_owned(),
-                event_name: record.event_name.to_string(),
-                account: record.account_id().unwrap_or_default().to_owned(),
-                region: record.aws_region.as_deref().unwrap_or_default().to_owned(),
-                day: record.event_time.get(..10).unwrap_or_default().to_owned(),
-            };
+            let key = (index, hash);
             match self.groups.get_mut(&key) {
                 Some(group) => {
                     group.count += 1;
@@ -120,9 +120,9 @@ impl<'s> SigmaCollector<'s> {
         }
     }
 
-    /// Whether any rule could match a record with this source and name (the cheap pre-filter).
-    pub fn wants(&self, event_source: &str, event_name: &str) -> bool {
-        self.set.wants(event_source, event_name)
+    /// Whether any rule could match the record with this raw text, judged without parsing it.
+    pub fn wants_raw(&self, raw: &[u8]) -> bool {
+        self.set.wants_raw(raw)
     }
 
     /// Rule matches seen (before folding).
@@ -161,7 +161,7 @@ impl<'s> SigmaCollector<'s> {
                 let mut finding = group.finding;
                 if group.count > 1 {
                     finding.message.push_str(&format!(
-                        " Matched {} times by this principal that day; the last at {} (event {}).",
+                        " Matched {} times by this principal that day (any event); the last at {} (event {}).",
                         group.count, group.last.0, group.last.1
                     ));
                     finding.evidence.push(Evidence {
@@ -242,6 +242,14 @@ level: low
         let split = left.into_findings();
         assert_eq!(whole, split, "folding does not depend on the split");
         assert_eq!(whole.len(), 3, "a on day 1, a on day 2, b on day 1");
+        assert_eq!(
+            whole
+                .iter()
+                .map(|f| f.rule_id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            1
+        );
         let day_one = &whole[0];
         assert_eq!(
             day_one.event_id.as_deref(),

@@ -178,6 +178,25 @@ impl Detection {
         }
     }
 
+    /// Texts (lower case) one of which a record's raw JSON must contain for the rule to match, or `None`
+    /// when the rule does not pin any down. Used to decline records without parsing them.
+    pub fn required_substrings(&self) -> Option<BTreeSet<String>> {
+        self.substrings_of(&self.condition)
+    }
+
+    fn substrings_of(&self, cond: &Condition) -> Option<BTreeSet<String>> {
+        let sel = |i: usize| self.selections[i].substrings();
+        match cond {
+            Condition::Selection(i) => sel(*i),
+            Condition::Not(_) => None,
+            // Every part must match, so any part's requirement is one of the rule's.
+            Condition::And(items) => items.iter().find_map(|c| self.substrings_of(c)),
+            Condition::Or(items) => union_all(items.iter().map(|c| self.substrings_of(c))),
+            Condition::All(targets) => targets.iter().find_map(|&i| sel(i)),
+            Condition::AtLeast(_, targets) => union_all(targets.iter().map(|&i| sel(i))),
+        }
+    }
+
     /// Every field matcher, for evidence.
     pub fn field_matchers(&self) -> Vec<&FieldMatcher> {
         fn collect<'d>(sel: &'d Selection, out: &mut Vec<&'d FieldMatcher>) {
@@ -232,6 +251,13 @@ impl Selection {
         match self {
             Selection::AllOf(fields) => fields.iter().all(|f| f.matches(view)),
             Selection::AnyOf(items) => items.iter().any(|s| s.matches(view)),
+        }
+    }
+
+    fn substrings(&self) -> Option<BTreeSet<String>> {
+        match self {
+            Selection::AllOf(fields) => fields.iter().find_map(FieldMatcher::substring_set),
+            Selection::AnyOf(items) => union_all(items.iter().map(Selection::substrings)),
         }
     }
 
@@ -452,6 +478,29 @@ impl FieldMatcher {
     }
 
     /// The values this field must literally equal (for the pre-filter), if they are all plain.
+    /// Texts (lower case) one of which the record's JSON text must contain for this field to match.
+    /// Text JSON would escape (quotes, backslashes, control characters) is not used: it would not
+    /// appear as written.
+    fn substring_set(&self) -> Option<BTreeSet<String>> {
+        let mut out = BTreeSet::new();
+        for value in &self.values {
+            let text = match value {
+                ValueMatcher::Str(m) => m.required_text(),
+                ValueMatcher::Regex(re) => re.needle(),
+                _ => None,
+            }?;
+            if text.is_empty() || text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                return None;
+            }
+            out.insert(text.to_ascii_lowercase());
+            if self.all {
+                // Every value must match: one of them is already a requirement.
+                break;
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     fn literal_set(&self) -> Option<BTreeSet<String>> {
         let literals: Option<Vec<String>> = self
             .values

@@ -186,6 +186,14 @@ pub struct SigmaRuleSet {
     by_source: CaselessIndex,
     /// Rules that pin neither: they see every record.
     every_record: Vec<u32>,
+    /// Per rule (by index): texts, lower case, one of which a record's raw JSON must contain for the rule
+    /// to match, when the rule pins any down; searched with precompiled finders.
+    required_texts: Vec<Option<Vec<memchr::memmem::Finder<'static>>>>,
+}
+
+thread_local! {
+    /// A lower-cased copy of the record being judged, reused across records.
+    static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl SigmaRuleSet {
@@ -348,6 +356,18 @@ impl SigmaRuleSet {
         self.by_name.clear();
         self.by_source.clear();
         self.every_record.clear();
+        self.required_texts = self
+            .rules
+            .iter()
+            .map(|rule| {
+                rule.detection.required_substrings().map(|texts| {
+                    texts
+                        .into_iter()
+                        .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned())
+                        .collect()
+                })
+            })
+            .collect();
         for (i, rule) in self.rules.iter().enumerate() {
             let index = i as u32;
             if let Some(names) = &rule.event_names {
@@ -362,6 +382,41 @@ impl SigmaRuleSet {
                 self.every_record.push(index);
             }
         }
+    }
+
+    /// Whether any rule could match the record whose raw JSON text this is, judged without parsing it:
+    /// rules pinned to the record's eventName are wanted; rules pinned only to its eventSource, and rules
+    /// that pin neither, are wanted when the text holds one of the texts the rule requires (ignoring case).
+    /// Text with JSON escapes that could hide a value is always wanted.
+    pub fn wants_raw(&self, raw: &[u8]) -> bool {
+        use trailguard_event::peek::peek_str;
+        let (Some(source), Some(name)) = (peek_str(raw, "eventSource"), peek_str(raw, "eventName"))
+        else {
+            return true;
+        };
+        if self.by_name.get(name).is_some() {
+            return true;
+        }
+        let by_source = self.by_source.get(source).unwrap_or(&[]);
+        if by_source.is_empty() && self.every_record.is_empty() {
+            return false;
+        }
+        if memchr::memmem::find(raw, b"\\u").is_some()
+            || memchr::memmem::find(raw, b"\\/").is_some()
+        {
+            return true;
+        }
+        LOWERED.with(|cell| {
+            let mut lowered = cell.borrow_mut();
+            lowered.clear();
+            lowered.extend(raw.iter().map(u8::to_ascii_lowercase));
+            by_source.iter().chain(&self.every_record).any(|&i| {
+                match &self.required_texts[i as usize] {
+                    None => true,
+                    Some(finders) => finders.iter().any(|f| f.find(&lowered).is_some()),
+                }
+            })
+        })
     }
 }
 
@@ -498,6 +553,93 @@ level: high
         assert!(set.wants("cloudtrail.amazonaws.com", "StopLogging"));
         assert!(set.wants("cloudtrail.amazonaws.com", "stoplogging"));
         assert!(!set.wants("s3.amazonaws.com", "GetObject"));
+    }
+
+    #[test]
+    fn rules_without_an_event_name_prefilter_on_the_values_they_require() {
+        let set = SigmaRuleSet::load_str(
+            r#"
+title: Root use
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection: {userIdentity.type: Root}
+  condition: selection
+"#,
+            "root.yml",
+        )
+        .unwrap();
+        let root = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"Root"}}"#;
+        let lower = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"root"}}"#;
+        let role = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"AssumedRole"}}"#;
+        let escaped = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"\u0052oot"}}"#;
+        assert!(set.wants_raw(root));
+        assert!(
+            set.wants_raw(lower),
+            "Sigma matching ignores case, so does the pre-filter"
+        );
+        assert!(
+            !set.wants_raw(role),
+            "no `root` in the text: the rule cannot match"
+        );
+        assert!(set.wants_raw(escaped), "an escape could hide the value");
+        assert!(set.wants_raw(b"{}"), "no event name to judge by: parse it");
+
+        let denied = SigmaRuleSet::load_str(
+            r#"
+title: Any denied call
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection: {errorMessage|contains: denied}
+  condition: selection
+"#,
+            "denied.yml",
+        )
+        .unwrap();
+        assert!(
+            !denied.wants_raw(role),
+            "`contains` pins a text the record lacks"
+        );
+        let refused = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","errorMessage":"Access Denied"}"#;
+        assert!(denied.wants_raw(refused));
+
+        let unpinned = SigmaRuleSet::load_str(
+            r#"
+title: Calls from a private range
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection: {sourceIPAddress|cidr: 10.0.0.0/8}
+  condition: selection
+"#,
+            "private.yml",
+        )
+        .unwrap();
+        assert!(
+            unpinned.wants_raw(role),
+            "a rule with no required text sees every record"
+        );
+    }
+
+    #[test]
+    fn the_sigmahq_rules_without_an_event_name_all_get_a_raw_prefilter() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/sigma-aws/rules");
+        if !dir.is_dir() {
+            return; // The shared data is beside the checkout in CI and on developer machines.
+        }
+        let (set, errors) = SigmaRuleSet::load_dirs(&[dir]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let unpinned: Vec<(&str, bool)> = set
+            .every_record
+            .iter()
+            .map(|&i| {
+                (
+                    set.rules[i as usize].name.as_str(),
+                    set.required_texts[i as usize].is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(unpinned.len(), 4, "{unpinned:?}");
+        assert!(unpinned.iter().all(|(_, pinned)| *pinned), "{unpinned:?}");
     }
 
     #[test]

@@ -168,6 +168,14 @@ impl StrMatcher {
     }
 
     /// The exact (lower-cased unless cased) text this matcher accepts, if it accepts only one.
+    /// The literal text every match contains (exact, prefix, suffix or contains patterns).
+    pub fn required_text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Exact(s) | Kind::Prefix(s) | Kind::Suffix(s) | Kind::Contains(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn exact_literal(&self) -> Option<&str> {
         match &self.kind {
             Kind::Exact(s) => Some(s),

@@ -240,20 +240,15 @@ impl<'e> ScanVisitor<'e> {
 }
 
 impl RecordVisitor for ScanVisitor<'_> {
-    /// Parse only records some rule may want (most of a trail is read-only noise): the engine judges
-    /// from the raw text, Sigma from the peeked `eventSource`/`eventName`.
+    /// Parse only records some rule may want (most of a trail is read-only noise): the engine and the
+    /// Sigma rules each judge from the raw text.
     fn wants_raw(&self, raw: &[u8]) -> bool {
         if self.engine.wants_raw(raw) {
             return true;
         }
-        let Some(sigma) = &self.sigma else {
-            return false;
-        };
-        use trailguard_event::peek::peek_str;
-        match (peek_str(raw, "eventSource"), peek_str(raw, "eventName")) {
-            (Some(source), Some(name)) => sigma.wants(source, name),
-            _ => true,
-        }
+        self.sigma
+            .as_ref()
+            .is_some_and(|sigma| sigma.wants_raw(raw))
     }
 
     fn visit(&mut self, record: &Record<'_>) {
