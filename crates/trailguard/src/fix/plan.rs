@@ -195,12 +195,21 @@ pub fn resolve(
                     policy_arn: policy_arn.clone(),
                     version_id: bad_version.clone(),
                 });
-                return Ok(step(
+                let mut notes = Vec::new();
+                if restore_version.is_none() {
+                    notes.push(format!(
+                        "the version to restore is not known offline: run `aws iam list-policy-versions \
+                         --policy-arn {policy_arn}` and set the previous one as default first (IAM refuses to \
+                         delete the default version)"
+                    ));
+                }
+                return Ok(Resolution::Step {
                     description,
-                    Value::Null,
+                    prior: Value::Null,
                     calls,
-                    revert_reversibility(),
-                ));
+                    reversibility: revert_reversibility(),
+                    notes,
+                });
             };
             let Some(versions) = aws.policy_versions(policy_arn)? else {
                 return Ok(Resolution::Skip(format!(
