@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -23,6 +22,8 @@ use trailguard_account::live::{self, LiveOptions, Progress};
 use trailguard_account::snapshot::{RawSnapshot, SnapshotProblem};
 use trailguard_account::{effective_principals, AccountSnapshot, WhoCanReport};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+
+use super::args::{parse_fail_on, parse_format, FailOn};
 use trailguard_rules::rules::posture::{self, NotEvaluated, PostureContext, SectionScore};
 use trailguard_rules::{Finding, Severity};
 
@@ -183,26 +184,6 @@ pub struct WhoCanArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-}
-
-/// `--fail-on`: a severity threshold, or never fail on findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    AtOrAbove(Severity),
-    Never,
-}
-
-fn parse_fail_on(text: &str) -> Result<FailOn, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "never" | "none" | "off" => Ok(FailOn::Never),
-        other => Severity::from_str(other)
-            .map(FailOn::AtOrAbove)
-            .map_err(|e| format!("{e}, or never")),
-    }
-}
-
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::from_str(text).map_err(|e| e.to_string())
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -390,10 +371,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let failing = match args.fail_on {
-        FailOn::Never => 0,
-        FailOn::AtOrAbove(threshold) => summary.findings_at_or_above(threshold),
-    };
+    let failing = args.fail_on.failing(&summary);
     Ok(if failing > 0 {
         ExitCode::from(1)
     } else {

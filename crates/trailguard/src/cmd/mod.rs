@@ -1,5 +1,6 @@
 //! One file per command. Each exposes `XxxArgs` (clap) and `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod args;
 pub mod audit;
 pub mod bench;
 pub mod docs;

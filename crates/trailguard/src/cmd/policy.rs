@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -20,6 +19,8 @@ use trailguard_policy::eval::{evaluate, Decision, PolicySet, Request};
 use trailguard_policy::input::extract_policies;
 use trailguard_policy::PolicyDocument;
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+
+use super::args::{parse_fail_on, parse_format, FailOn};
 use trailguard_rules::rules::policy::{check_text, VersionSelection};
 use trailguard_rules::Severity;
 
@@ -156,26 +157,6 @@ pub struct SimulateArgs {
     /// Resource-based policies of the target.
     #[arg(long = "resource-policy", value_name = "FILE")]
     pub resource_policy: Vec<PathBuf>,
-}
-
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::from_str(text).map_err(|e| e.to_string())
-}
-
-/// `--fail-on`: a severity threshold, or never fail on findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    AtOrAbove(Severity),
-    Never,
-}
-
-fn parse_fail_on(text: &str) -> Result<FailOn, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "never" | "none" | "off" => Ok(FailOn::Never),
-        other => Severity::from_str(other)
-            .map(FailOn::AtOrAbove)
-            .map_err(|e| format!("{e}, or never")),
-    }
 }
 
 pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
@@ -346,10 +327,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     {
         return Ok(ExitCode::from(2));
     }
-    let failing = match args.fail_on {
-        FailOn::AtOrAbove(threshold) => summary.findings_at_or_above(threshold) > 0,
-        FailOn::Never => false,
-    };
+    let failing = args.fail_on.failing(&summary) > 0;
     Ok(if failing {
         ExitCode::from(1)
     } else {

@@ -12,7 +12,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -24,9 +23,11 @@ use trailguard_event::{
 };
 use trailguard_rules::engine::{Engine, EngineWorker};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
+
+use super::args::{parse_fail_on, parse_format, FailOn};
 use trailguard_rules::sigma::collect::SigmaCollector;
 use trailguard_rules::sigma::SigmaRuleSet;
-use trailguard_rules::{Finding, Severity};
+use trailguard_rules::Finding;
 
 use crate::aws::AwsTarget;
 use crate::remote::{self, lookup_events::LookupEventsSource, lookup_events::LookupQuery};
@@ -145,26 +146,6 @@ pub struct ScanArgs {
     /// Send `s3://` and --lookup-events calls to this endpoint (e.g. a local moto server).
     #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
     pub endpoint_url: Option<String>,
-}
-
-/// `--fail-on`: a severity threshold, or never fail on findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    AtOrAbove(Severity),
-    Never,
-}
-
-fn parse_fail_on(text: &str) -> Result<FailOn, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "never" | "none" | "off" => Ok(FailOn::Never),
-        other => Severity::from_str(other)
-            .map(FailOn::AtOrAbove)
-            .map_err(|e| format!("{e}, or never")),
-    }
-}
-
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Parses `--since/--until`: RFC 3339, a date (midnight UTC), or an age before `now`.
@@ -414,10 +395,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    let failing = match args.fail_on {
-        FailOn::Never => 0,
-        FailOn::AtOrAbove(threshold) => summary.findings_at_or_above(threshold),
-    };
+    let failing = args.fail_on.failing(&summary);
     Ok(if failing > 0 {
         ExitCode::from(1)
     } else {
@@ -688,6 +666,7 @@ fn join_paths(paths: &[PathBuf]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trailguard_rules::Severity;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2024-03-10T12:00:00Z")
@@ -778,15 +757,5 @@ mod tests {
         unknown.event_name = Some("NoSuchEvent".into());
         link_knowledge_base(&mut unknown, kb);
         assert!(unknown.fix.kb_entry.is_none());
-    }
-
-    #[test]
-    fn fail_on_takes_severities_and_never() {
-        assert_eq!(
-            parse_fail_on("HIGH").unwrap(),
-            FailOn::AtOrAbove(Severity::High)
-        );
-        assert_eq!(parse_fail_on("never").unwrap(), FailOn::Never);
-        assert!(parse_fail_on("severe").unwrap_err().contains("`severe`"));
     }
 }
