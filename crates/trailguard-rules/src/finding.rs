@@ -219,6 +219,43 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with what every producer sets; event, actor, resource, evidence, mappings, fix and
+    /// location start empty for the producer to fill. The outcome is a success (a state or a change).
+    pub fn new(
+        id: impl Into<String>,
+        rule_id: impl Into<String>,
+        rule_name: impl Into<String>,
+        title: impl Into<String>,
+        severity: Severity,
+        source: FindingSource,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id: id.into(),
+            rule_id: rule_id.into(),
+            rule_name: rule_name.into(),
+            title: title.into(),
+            severity,
+            source,
+            outcome: Outcome::Success,
+            message: message.into(),
+            event_time: None,
+            event_name: None,
+            event_source: None,
+            event_id: None,
+            account: None,
+            region: None,
+            actor: None,
+            resource: None,
+            evidence: Vec::new(),
+            attack: Vec::new(),
+            compliance: Vec::new(),
+            fix: Fix::default(),
+            notes: Vec::new(),
+            location: None,
+        }
+    }
+
     /// A stable finding id from the parts that identify it (rule, event id, resource, ...).
     pub fn stable_id(parts: &[&str]) -> String {
         let mut hasher = Sha256::new();

@@ -78,6 +78,24 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Runs a Python snippet (`python3 -c`) with boto3 pointed at this server and returns its stdout.
+    /// Panics with the snippet's stderr when it fails: the state a test builds must exist.
+    pub fn python(&self, code: &str) -> String {
+        let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let out = Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .envs(self.env())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `{python}`: {e}"));
+        assert!(
+            out.status.success(),
+            "python failed: {}\n{code}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Environment for child processes (aws cli, boto3, our binary) so they talk to this server only.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![

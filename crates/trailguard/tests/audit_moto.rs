@@ -52,20 +52,6 @@ boto3.client("s3").create_bucket(Bucket="audit-trail-logs")
 boto3.client("cloudtrail").create_trail(Name="regional", S3BucketName="audit-trail-logs", IsMultiRegionTrail=False)
 "#;
 
-fn python(server: &MotoServer, code: &str) {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .envs(server.env())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn trailguard(server: &MotoServer, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailguard"))
         .args(args)
@@ -139,7 +125,7 @@ fn set_env(server: &MotoServer) {
 #[test]
 fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
     let server = MotoServer::start();
-    python(&server, SETUP);
+    server.python(SETUP);
     set_env(&server);
 
     // 1. The library: collect live, parse, audit.

@@ -7,25 +7,14 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 use trailguard_rules::remediation::{FixAction, PrincipalKind};
-use trailguard_rules::{Finding, FindingSource, Fix, Outcome, Severity};
+use trailguard_rules::{Finding, FindingSource, Fix, Severity};
 use trailguard_testkit::MotoServer;
 
 const ACCOUNT: &str = "123456789012";
 
-/// Runs a Python snippet with boto3 pointed at the server; returns its stdout parsed as JSON when it prints any.
+/// Runs a Python snippet against the server; its stdout parsed as JSON when it prints any.
 fn python(server: &MotoServer, code: &str) -> Value {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .envs(server.env())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed: {}\n{code}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = server.python(code);
     if stdout.trim().is_empty() {
         Value::Null
     } else {
@@ -93,33 +82,21 @@ print(json.dumps({
 "#;
 
 fn finding(id: &str, rule: &str, action: FixAction) -> Finding {
-    Finding {
-        id: id.into(),
-        rule_id: rule.into(),
-        rule_name: "test".into(),
-        title: format!("{rule} finding"),
-        severity: Severity::High,
-        source: FindingSource::Cloudtrail,
-        outcome: Outcome::Success,
-        message: "seeded by the test".into(),
-        event_time: None,
-        event_name: None,
-        event_source: None,
-        event_id: None,
-        account: Some(ACCOUNT.into()),
-        region: None,
-        actor: None,
-        resource: None,
-        evidence: vec![],
-        attack: vec![],
-        compliance: vec![],
-        fix: Fix {
-            actions: vec![action],
-            ..Default::default()
-        },
-        notes: vec![],
-        location: None,
-    }
+    let mut finding = Finding::new(
+        id,
+        rule,
+        "test",
+        format!("{rule} finding"),
+        Severity::High,
+        FindingSource::Cloudtrail,
+        "seeded by the test",
+    );
+    finding.account = Some(ACCOUNT.into());
+    finding.fix = Fix {
+        actions: vec![action],
+        ..Default::default()
+    };
+    finding
 }
 
 fn write_findings(path: &Path, findings: &[Finding]) {

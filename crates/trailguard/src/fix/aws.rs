@@ -55,6 +55,15 @@ fn api_error<E: ProvideErrorMetadata + std::fmt::Debug>(
     }
 }
 
+/// Reads of something that may not exist: IAM's `NoSuchEntity` becomes `None`, other errors stay errors.
+fn missing_as_none<T>(result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.code.as_deref() == Some("NoSuchEntity") => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// IAM returns policy documents URL-encoded; the SDK passes them through as they are.
 pub fn decode_document(doc: &str) -> String {
     if doc.trim_start().starts_with('{') {
@@ -197,12 +206,7 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| arns(o.attached_policies()))
-                .map_err(|e| {
-                    (
-                        e.code().map(str::to_owned),
-                        api_error("ListAttachedUserPolicies", &e),
-                    )
-                }),
+                .map_err(|e| api_error("ListAttachedUserPolicies", &e)),
             PrincipalKind::Group => self
                 .block(
                     self.iam
@@ -212,12 +216,7 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| arns(o.attached_policies()))
-                .map_err(|e| {
-                    (
-                        e.code().map(str::to_owned),
-                        api_error("ListAttachedGroupPolicies", &e),
-                    )
-                }),
+                .map_err(|e| api_error("ListAttachedGroupPolicies", &e)),
             PrincipalKind::Role => self
                 .block(
                     self.iam
@@ -227,18 +226,9 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| arns(o.attached_policies()))
-                .map_err(|e| {
-                    (
-                        e.code().map(str::to_owned),
-                        api_error("ListAttachedRolePolicies", &e),
-                    )
-                }),
+                .map_err(|e| api_error("ListAttachedRolePolicies", &e)),
         };
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err((Some(code), _)) if code == "NoSuchEntity" => Ok(None),
-            Err((_, e)) => Err(e),
-        }
+        missing_as_none(result)
     }
 
     pub fn inline_policy(
@@ -257,7 +247,7 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| o.policy_document().to_owned())
-                .map_err(|e| (e.code().map(str::to_owned), api_error("GetUserPolicy", &e))),
+                .map_err(|e| api_error("GetUserPolicy", &e)),
             PrincipalKind::Group => self
                 .block(
                     self.iam
@@ -267,7 +257,7 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| o.policy_document().to_owned())
-                .map_err(|e| (e.code().map(str::to_owned), api_error("GetGroupPolicy", &e))),
+                .map_err(|e| api_error("GetGroupPolicy", &e)),
             PrincipalKind::Role => self
                 .block(
                     self.iam
@@ -277,13 +267,9 @@ impl Aws {
                         .send(),
                 )
                 .map(|o| o.policy_document().to_owned())
-                .map_err(|e| (e.code().map(str::to_owned), api_error("GetRolePolicy", &e))),
+                .map_err(|e| api_error("GetRolePolicy", &e)),
         };
-        match result {
-            Ok(doc) => Ok(Some(decode_document(&doc))),
-            Err((Some(code), _)) if code == "NoSuchEntity" => Ok(None),
-            Err((_, e)) => Err(e),
-        }
+        Ok(missing_as_none(result)?.map(|doc| decode_document(&doc)))
     }
 
     /// The user's access keys; `None` when the user does not exist.

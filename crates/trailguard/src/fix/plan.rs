@@ -720,32 +720,21 @@ mod tests {
             user_name: "bob".into(),
             access_key_id: "AKIAEXAMPLE".into(),
         };
-        let mk = |id: &str, actions: Vec<FixAction>| Finding {
-            id: id.into(),
-            rule_id: "CT008".into(),
-            rule_name: "access-key-created-for-another-user".into(),
-            title: "t".into(),
-            severity: trailguard_rules::Severity::High,
-            source: trailguard_rules::FindingSource::Cloudtrail,
-            outcome: trailguard_rules::Outcome::Success,
-            message: "m".into(),
-            event_time: None,
-            event_name: None,
-            event_source: None,
-            event_id: None,
-            account: None,
-            region: None,
-            actor: None,
-            resource: None,
-            evidence: vec![],
-            attack: vec![],
-            compliance: vec![],
-            fix: trailguard_rules::Fix {
+        let mk = |id: &str, actions: Vec<FixAction>| {
+            let mut finding = Finding::new(
+                id,
+                "CT008",
+                "access-key-created-for-another-user",
+                "t",
+                trailguard_rules::Severity::High,
+                trailguard_rules::FindingSource::Cloudtrail,
+                "m",
+            );
+            finding.fix = trailguard_rules::Fix {
                 actions,
                 ..Default::default()
-            },
-            notes: vec![],
-            location: None,
+            };
+            finding
         };
         let findings = vec![
             mk("a", vec![action.clone()]),

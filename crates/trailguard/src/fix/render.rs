@@ -134,36 +134,23 @@ mod tests {
     use super::*;
     use crate::fix::plan::{build, PlanOptions};
     use trailguard_rules::remediation::{FixAction, PrincipalKind};
-    use trailguard_rules::{Finding, FindingSource, Fix, Outcome, Severity};
+    use trailguard_rules::{Finding, FindingSource, Fix, Severity};
 
     fn finding(id: &str, actions: Vec<FixAction>) -> Finding {
-        Finding {
-            id: id.into(),
-            rule_id: "CT005".into(),
-            rule_name: "privileged-policy-attached".into(),
-            title: "Administrator policy attached".into(),
-            severity: Severity::High,
-            source: FindingSource::Cloudtrail,
-            outcome: Outcome::Success,
-            message: "m".into(),
-            event_time: None,
-            event_name: None,
-            event_source: None,
-            event_id: None,
-            account: None,
-            region: None,
-            actor: None,
-            resource: None,
-            evidence: vec![],
-            attack: vec![],
-            compliance: vec![],
-            fix: Fix {
-                actions,
-                ..Default::default()
-            },
-            notes: vec![],
-            location: None,
-        }
+        let mut finding = Finding::new(
+            id,
+            "CT005",
+            "privileged-policy-attached",
+            "Administrator policy attached",
+            Severity::High,
+            FindingSource::Cloudtrail,
+            "m",
+        );
+        finding.fix = Fix {
+            actions,
+            ..Default::default()
+        };
+        finding
     }
 
     #[test]
