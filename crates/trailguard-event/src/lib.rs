@@ -23,7 +23,6 @@
 
 mod classify;
 pub mod error;
-mod fast;
 pub mod filter;
 pub mod peek;
 pub mod pipeline;
@@ -31,7 +30,9 @@ pub mod record;
 pub mod source;
 pub mod split;
 pub mod stats;
+mod structural;
 pub mod synth;
+pub mod typed_peek;
 
 pub use error::{InputError, ScanError, SkipReason};
 pub use filter::{parse_event_time, Filter, FilterOutcome};

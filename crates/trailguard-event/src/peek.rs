@@ -1,5 +1,90 @@
-//! Reads one top-level string field of a raw record without parsing it, so that a visitor can decline
-//! a record (most of a trail is read-only calls no rule looks at) before it is fully parsed.
+//! Reads top-level string fields of a raw record without parsing it, so that a visitor can decline a
+//! record (most of a trail is read-only calls no rule looks at) before it is fully parsed.
+//!
+//! [`RawRecord`] reads `eventSource` and `eventName` in one walk over the record's top-level keys, once
+//! per record, for every consumer (built-in rules, Sigma rules); nested values are skipped 64 bytes at
+//! a time ([`crate::structural`]).
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use crate::structural::{string_end, string_end_plain};
+
+/// A record's raw JSON text and the fields the scan dispatches on, read without parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    text: &'a [u8],
+    event_source: Option<&'a str>,
+    event_name: Option<&'a str>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Reads `eventSource` and `eventName` from `text` (a JSON object), stopping once both are found.
+    ///
+    /// ```
+    /// let raw = trailguard_event::peek::RawRecord::new(
+    ///     br#"{"userIdentity":{"eventName":"x"},"eventSource":"iam.amazonaws.com","eventName":"CreateUser"}"#,
+    /// );
+    /// assert_eq!(raw.event_name(), Some("CreateUser"));
+    /// assert_eq!(raw.event_source(), Some("iam.amazonaws.com"));
+    /// ```
+    pub fn new(text: &'a [u8]) -> Self {
+        let mut event_source = None;
+        let mut event_name = None;
+        Cursor::new(text).object(|key, cursor| {
+            let slot = match key {
+                Some(b"eventSource") => &mut event_source,
+                Some(b"eventName") => &mut event_name,
+                _ => {
+                    cursor.value()?;
+                    return Some(Step::Next);
+                }
+            };
+            match cursor.text() {
+                Some(text) => *slot = text,
+                // An escaped or non-string value: unknown, parse to know.
+                None => drop(cursor.value()?),
+            }
+            Some(if event_source.is_some() && event_name.is_some() {
+                Step::Stop
+            } else {
+                Step::Next
+            })
+        });
+        RawRecord {
+            text,
+            event_source,
+            event_name,
+        }
+    }
+
+    /// The record's JSON text.
+    pub fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
+    /// Top-level `eventSource` when it is a string without escapes; `None` means "parse to know".
+    pub fn event_source(&self) -> Option<&'a str> {
+        self.event_source
+    }
+
+    /// Top-level `eventName` when it is a string without escapes; `None` means "parse to know".
+    pub fn event_name(&self) -> Option<&'a str> {
+        self.event_name
+    }
+
+    /// Both dispatch fields, when both could be read.
+    pub fn source_and_name(&self) -> Option<(&'a str, &'a str)> {
+        Some((self.event_source?, self.event_name?))
+    }
+
+    /// Whether the text may spell characters as `\u` escapes (or escape `/`), so that substring tests
+    /// on it cannot rule anything out.
+    pub fn has_escapes(&self) -> bool {
+        has_escapes(self.text)
+    }
+}
 
 /// The value of top-level `key` in the JSON object `raw` when it is a string without escapes;
 /// `None` when the key is absent, nested only, not a string, or escaped (then parse the record).
@@ -10,52 +95,181 @@
 /// ```
 pub fn peek_str<'a>(raw: &'a [u8], key: &str) -> Option<&'a str> {
     let key = key.as_bytes();
-    let mut i = raw.iter().position(|b| !b.is_ascii_whitespace())?;
-    if raw[i] != b'{' {
-        return None;
-    }
-    i += 1;
-    loop {
-        // At depth 1, expecting a key (or the end of the object).
-        i = skip_space(raw, i);
-        match raw.get(i)? {
-            b'}' => return None,
-            b'"' => {}
-            _ => return None,
+    let mut found = None;
+    walk_top_level(raw, |this_key, value| {
+        if this_key == key {
+            found = Some(plain_str(value));
+            return true;
         }
-        let key_end = string_end(raw, i + 1)?;
-        let this_key = &raw[i + 1..key_end - 1];
-        i = skip_space(raw, key_end);
-        if raw.get(i)? != &b':' {
+        false
+    });
+    found.flatten()
+}
+
+/// Calls `visit(key, value)` with the raw bytes of each top-level key (without quotes) and value of the
+/// object `raw`, until `visit` returns `true` or the object ends. Stops silently at anything that is not
+/// well-formed: the caller then knows less, never something wrong. Returns whether the walk ended well:
+/// `visit` stopped it, or the object closed after a well-formed last member.
+pub(crate) fn walk_top_level<'a>(
+    raw: &'a [u8],
+    mut visit: impl FnMut(&'a [u8], &'a [u8]) -> bool,
+) -> bool {
+    Cursor::new(raw)
+        .object(|key, cursor| {
+            let value = cursor.value()?;
+            // A key with escapes or non-ASCII bytes is none a caller asks for by name.
+            let Some(key) = key else {
+                return Some(Step::Next);
+            };
+            Some(if visit(key, value) {
+                Step::Stop
+            } else {
+                Step::Next
+            })
+        })
+        .is_some()
+}
+
+/// What an object walk does after a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Next,
+    Stop,
+}
+
+/// A position in a JSON text, to walk objects member by member and descend into the values of interest
+/// in the same pass (skipping a nested object first and then walking it would read it twice).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cursor<'a> {
+    raw: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// At the first value in `raw`.
+    pub(crate) fn new(raw: &'a [u8]) -> Self {
+        Cursor {
+            raw,
+            at: skip_space(raw, 0),
+        }
+    }
+
+    /// Whether the value here is `null`, consuming it if so.
+    pub(crate) fn null(&mut self) -> bool {
+        let null = self.raw[self.at..].starts_with(b"null");
+        if null {
+            self.at += 4;
+        }
+        null
+    }
+
+    /// Consumes the string or `null` here: `Some(None)` for `null`, `Some(Some(text))` for a string
+    /// without escapes. `None`, consuming nothing, for anything else (an escaped string, another
+    /// type, a cut).
+    #[inline]
+    pub(crate) fn text(&mut self) -> Option<Option<&'a str>> {
+        let raw = self.raw;
+        match raw.get(self.at)? {
+            b'"' => {
+                let (end, plain) = string_end_plain(raw, self.at + 1)?;
+                let inner = &raw[self.at + 1..end - 1];
+                let text = if plain {
+                    // SAFETY: plain means ASCII only, which is valid UTF-8.
+                    unsafe { std::str::from_utf8_unchecked(inner) }
+                } else if memchr::memchr(b'\\', inner).is_some() {
+                    return None;
+                } else {
+                    std::str::from_utf8(inner).ok()?
+                };
+                self.at = end;
+                Some(Some(text))
+            }
+            b'n' if self.null() => Some(None),
+            _ => None,
+        }
+    }
+
+    /// Consumes the value here and returns its text; `None` when it is cut short.
+    pub(crate) fn value(&mut self) -> Option<&'a [u8]> {
+        let start = self.at;
+        let end = value_end(self.raw, start)?;
+        self.at = end;
+        Some(&self.raw[start..end])
+    }
+
+    /// Walks the object here: `member(key, cursor)` is called with the cursor at each member's value
+    /// and must consume it ([`Cursor::value`], or a nested walk), then says whether to go on. The key
+    /// is `None` when it holds an escape or a byte outside ASCII (it may not be what it looks like).
+    /// `None` when the text is not a well-formed object here or `member` gave up; after
+    /// [`Step::Stop`] the cursor is left inside the object.
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(Option<&'a [u8]>, &mut Cursor<'a>) -> Option<Step>,
+    ) -> Option<()> {
+        let raw = self.raw;
+        if raw.get(self.at) != Some(&b'{') {
             return None;
         }
-        i = skip_space(raw, i + 1);
-        let value_end = value_end(raw, i)?;
-        if this_key == key {
-            let value = &raw[i..value_end];
-            let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-            if memchr::memchr(b'\\', inner).is_some() {
+        let mut i = skip_space(raw, self.at + 1);
+        if raw.get(i) == Some(&b'}') {
+            self.at = i + 1;
+            return Some(());
+        }
+        loop {
+            if raw.get(i) != Some(&b'"') {
                 return None;
             }
-            return std::str::from_utf8(inner).ok();
-        }
-        i = skip_space(raw, value_end);
-        match raw.get(i)? {
-            b',' => i += 1,
-            _ => return None,
+            let (key_end, plain) = string_end_plain(raw, i + 1)?;
+            let key = plain.then(|| &raw[i + 1..key_end - 1]);
+            i = skip_space(raw, key_end);
+            if raw.get(i) != Some(&b':') {
+                return None;
+            }
+            self.at = skip_space(raw, i + 1);
+            if member(key, self)? == Step::Stop {
+                return Some(());
+            }
+            i = skip_space(raw, self.at);
+            match raw.get(i) {
+                Some(b',') => i = skip_space(raw, i + 1),
+                Some(b'}') => {
+                    self.at = i + 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
         }
     }
+}
+
+/// A JSON string value's text when it holds no escapes.
+#[inline]
+pub(crate) fn plain_str(value: &[u8]) -> Option<&str> {
+    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if crate::structural::is_plain_ascii(inner) {
+        // SAFETY: ASCII bytes only (checked just above), which is valid UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(inner) });
+    }
+    if memchr::memchr(b'\\', inner).is_some() {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
 }
 
 /// Whether `needle` occurs in `raw` (SIMD substring search), for raw-text hints such as `"Root"`.
 /// JSON may spell characters as `\u` escapes, so a hint should also accept [`has_escapes`] text.
+/// For a needle tested on every record, keep a [`Finder`] instead (building one has a cost).
 pub fn contains(raw: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(raw, needle).is_some()
 }
 
-/// Whether the raw text holds any `\u` escape (then substring hints cannot rule anything out).
+/// Whether the raw text may hold a `\u` escape or an escaped `/` (then substring hints cannot rule
+/// anything out). Errs on the side of `true`.
 pub fn has_escapes(raw: &[u8]) -> bool {
-    contains(raw, b"\\u")
+    static ESCAPE_U: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u"));
+    static ESCAPE_SLASH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\/"));
+    memchr::memchr(b'\\', raw).is_some()
+        && (ESCAPE_U.find(raw).is_some() || ESCAPE_SLASH.find(raw).is_some())
 }
 
 fn skip_space(raw: &[u8], mut i: usize) -> usize {
@@ -65,44 +279,14 @@ fn skip_space(raw: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// From inside a string, the index just past its closing quote.
-fn string_end(raw: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let found = i + memchr::memchr2(b'"', b'\\', raw.get(i..)?)?;
-        if raw[found] == b'\\' {
-            i = found + 2;
-        } else {
-            return Some(found + 1);
-        }
-    }
-}
-
 /// The end of the value starting at `i`.
 fn value_end(raw: &[u8], i: usize) -> Option<usize> {
     match raw.get(i)? {
         b'"' => string_end(raw, i + 1),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < raw.len() {
-                match raw[j] {
-                    b'"' => {
-                        j = string_end(raw, j + 1)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
+        // Empty objects and arrays are common (`"webIdFederationData":{}`): no block scan for them.
+        b'{' if raw.get(i + 1) == Some(&b'}') => Some(i + 2),
+        b'[' if raw.get(i + 1) == Some(&b']') => Some(i + 2),
+        b'{' | b'[' => crate::structural::container_end(raw, i, 0),
         _ => Some(
             i + raw[i..]
                 .iter()
@@ -131,6 +315,16 @@ mod tests {
             "escaped values need a real parse"
         );
         assert_eq!(peek_str(raw, "missing"), None);
+        let record = RawRecord::new(raw);
+        assert_eq!(
+            record.source_and_name(),
+            Some(("iam.amazonaws.com", "CreateUser")),
+            "the nested and listed `eventName`s come first but are not top level"
+        );
+        let escaped =
+            RawRecord::new(br#"{"eventSource":"iam.amazonaws.com","eventName":"Create\u0055ser"}"#);
+        assert_eq!(escaped.event_name(), None, "escaped: parse to know");
+        assert_eq!(escaped.source_and_name(), None);
     }
 
     #[test]
@@ -153,6 +347,9 @@ mod tests {
                     "{key} in {text}"
                 );
             }
+            let raw = RawRecord::new(text.as_bytes());
+            assert_eq!(raw.event_name(), value["eventName"].as_str());
+            assert_eq!(raw.event_source(), value["eventSource"].as_str());
         }
     }
 

@@ -9,10 +9,10 @@
 //! Records are parsed borrowing from the buffer ([`Record::from_raw`]); the visitor sees each record once,
 //! in file order within a file, but files (and a large file's buffers) are spread over workers.
 //!
-//! Work is saved where it can be: a small `{"Records":[...]}` file is read by one serde pass with no
-//! splitting (the `fast` module, falling back to the splitter at the first broken byte); a filter rejects
-//! records from their raw text before parsing ([`Filter::may_match_raw`]); and a visitor may decline
-//! records it has no use for before they are parsed ([`RecordVisitor::wants_raw`]).
+//! Work is saved where it can be: records are cut from the buffer by a structural scan, 64 bytes at a
+//! time, with no parse ([`crate::split`]); a filter rejects records from their raw text before parsing
+//! ([`Filter::may_match_raw`]); and a visitor may decline records it has no use for before they are
+//! parsed ([`RecordVisitor::wants_raw`], given the record's `eventSource`/`eventName` read once).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,8 +24,8 @@ use serde_json::value::RawValue;
 
 use crate::classify::{classify, classify_raw, Classified};
 use crate::error::{InputError, ScanError, SkipReason};
-use crate::fast;
 use crate::filter::{Filter, FilterOutcome};
+use crate::peek::RawRecord;
 use crate::record::Record;
 use crate::source::{self, open_decoded, Encoding, Opened, Source};
 use crate::split::{SplitError, Splitter, Unit, UnitKind, DEFAULT_BUFFER, DEFAULT_MAX_VALUE};
@@ -45,12 +45,15 @@ pub struct ScanOptions {
 pub trait RecordVisitor: Send {
     fn visit(&mut self, record: &Record<'_>);
 
-    /// Whether this record is worth parsing, judged from its raw JSON text before any parse (use
-    /// [`crate::peek::peek_str`] for `eventName`/`eventSource`). Returning `false` skips the parse: the
-    /// record is counted in [`ScanStats::records_unparsed`] and not validated. A hint: it is asked only
+    /// Whether this record is worth parsing, judged from its raw JSON text before any parse
+    /// (`eventSource`/`eventName` are already read: [`RawRecord::source_and_name`]). Returning `false`
+    /// settles the record without a parse: the visitor had no use for it, or took what it needed from
+    /// the raw text (for example with [`Record::peek_typed`]). It is counted in
+    /// [`ScanStats::records_unparsed`] and not validated beyond its structure. A hint: it is asked only
     /// when no filter is set, and the first record of each input is parsed (and visited) anyway, to
-    /// judge the input. Answer `true` when unsure. The default wants everything.
-    fn wants_raw(&self, raw: &[u8]) -> bool {
+    /// judge the input; a record the visitor wants is then visited as usual. Answer `true` when
+    /// unsure. The default wants everything.
+    fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
     }
@@ -369,27 +372,6 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
             self.shared.active_readers.fetch_add(1, Ordering::SeqCst);
         }
         let mut stored_reported = 0;
-        // Values already handed out by the fast path; the splitter skips them if it has to take over.
-        let mut done_fast = 0;
-        if !split {
-            match splitter.prefill() {
-                Ok(Some(whole)) => match self.fast_records(whole, &mut state) {
-                    Some(Ok(_)) => {
-                        self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
-                        return;
-                    }
-                    Some(Err(count)) => done_fast = count,
-                    None => {}
-                },
-                Ok(None) => {}
-                Err(err) => {
-                    let stored = stored_bytes.load(Ordering::Relaxed);
-                    self.split_error(err, &mut state, encoding, stored, 0);
-                    self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
-                    return;
-                }
-            }
-        }
         loop {
             let result = splitter.next_units(&mut self.units);
             let stored = stored_bytes.load(Ordering::Relaxed);
@@ -412,7 +394,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         }
                     } else {
                         let units = std::mem::take(&mut self.units);
-                        for unit in units.iter().filter(|u| u.index >= done_fast) {
+                        for unit in &units {
                             self.handle_unit(splitter.buffer(), unit, &mut state);
                             if state.skipped.is_some() {
                                 break;
@@ -434,37 +416,6 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
             self.shared.active_readers.fetch_sub(1, Ordering::SeqCst);
         }
         self.finish_source(source, &stored_bytes, splitter, state, stored_reported);
-    }
-
-    /// Reads a whole `Records` document in one serde pass. See [`crate::fast`].
-    fn fast_records(
-        &mut self,
-        whole: &[u8],
-        state: &mut FileState<'_>,
-    ) -> Option<Result<usize, usize>> {
-        let base = whole.as_ptr() as usize;
-        fast::for_each_record(whole, |index, raw| {
-            let offset = (raw.get().as_ptr() as usize - base) as u64;
-            if self.settled_raw(raw.get().as_bytes(), state) {
-                return;
-            }
-            match classify_raw(raw, UnitKind::RecordsElement) {
-                Classified::Record(record) => {
-                    state.seen_cloudtrail = true;
-                    self.deliver(&record, state.file, index, offset);
-                }
-                Classified::Skip(reason, message) => {
-                    self.skip_record(state.file, index, offset, reason, message)
-                }
-                _ => self.skip_record(
-                    state.file,
-                    index,
-                    offset,
-                    SkipReason::NotAnEvent,
-                    "not a CloudTrail event".into(),
-                ),
-            }
-        })
     }
 
     /// Counts what was read of one source and keeps its buffer for the next.
@@ -725,7 +676,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         }
         let filter = self.shared.filter;
         if filter.is_empty() {
-            if self.visitor.wants_raw(raw) {
+            if self.visitor.wants_raw(&RawRecord::new(raw)) {
                 return false;
             }
             self.stats.records_seen += 1;

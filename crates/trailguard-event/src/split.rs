@@ -6,8 +6,8 @@
 //! - elements of a top-level array (`[{...},{...}]`),
 //! - top-level values one after another (JSON lines, concatenated JSON, a single event).
 //!
-//! Only strings (with their escapes) and bracket depth are tracked, with `memchr` jumping through string
-//! bodies, so splitting costs a small fraction of parsing. Records are parsed afterwards, borrowing from
+//! Only strings (with their escapes) and bracket depth are tracked, 64 bytes at a time
+//! ([`crate::structural`]), so splitting costs a small fraction of parsing. Records are parsed afterwards, borrowing from
 //! the buffer. Values that are not valid JSON are still cut at their boundary and fail when parsed, so
 //! one bad record does not lose the rest of the file.
 
@@ -491,26 +491,8 @@ fn line_end(buf: &[u8], start: usize, eof: bool) -> Step {
 
 /// Scans from `start` with `depth` brackets already open; returns the index just past the bracket that
 /// closes them all.
-fn balanced_end(buf: &[u8], start: usize, mut depth: usize) -> Option<usize> {
-    let mut i = start;
-    while i < buf.len() {
-        match buf[i] {
-            b'"' => {
-                i = string_end(buf, i + 1)?;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+fn balanced_end(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
+    crate::structural::container_end(buf, start, depth)
 }
 
 /// From inside a string, the index just past its closing quote.

@@ -23,8 +23,8 @@ pub struct ScanStats {
     pub records_matched: u64,
     /// Valid records the filters left out.
     pub records_filtered: u64,
-    /// Records the visitor declined from their raw text ([`crate::RecordVisitor::wants_raw`]): not
-    /// parsed, so not validated either.
+    /// Records the visitor settled from their raw text ([`crate::RecordVisitor::wants_raw`]): declined,
+    /// or judged from their typed fields without a parse. Not validated beyond their structure.
     pub records_unparsed: u64,
     /// Records skipped, by reason (not JSON, missing `eventName`, ...).
     pub records_skipped: BTreeMap<SkipReason, u64>,

@@ -459,14 +459,14 @@ fn cloudwatch_logs_firehose_export_is_read() {
 
 #[test]
 fn records_the_visitor_declines_are_not_parsed() {
-    use trailguard_event::peek::peek_str;
+    use trailguard_event::peek::RawRecord;
 
     /// Wants IAM events only, like a rule engine whose rules all watch IAM.
     #[derive(Default)]
     struct IamOnly(Vec<String>);
     impl RecordVisitor for IamOnly {
-        fn wants_raw(&self, raw: &[u8]) -> bool {
-            peek_str(raw, "eventSource").is_none_or(|s| s == "iam.amazonaws.com")
+        fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
+            raw.event_source().is_none_or(|s| s == "iam.amazonaws.com")
         }
         fn visit(&mut self, record: &Record<'_>) {
             // A hint, not a guarantee: the first record of each input is always parsed and visited.
@@ -484,7 +484,7 @@ fn records_the_visitor_declines_are_not_parsed() {
         .collect();
     assert!(iam.len() > 50);
     for threads in [1, 2] {
-        // One file parsed whole (fast path) and one stream split across workers.
+        // One file read whole and one stream split across workers.
         let body = format!("{{\"Records\":[{}]}}", records.join(","));
         let sources: Vec<Box<dyn Source>> = vec![
             Box::new(MemorySource::new("whole.json", body.clone().into_bytes())),

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use trailguard_event::peek::RawRecord;
 
 use trailguard_event::Record;
 
@@ -42,7 +43,7 @@ pub trait CloudTrailRule: Send + Sync {
     /// For a rule on [`ANY_EVENT`]: whether a record may concern it, judged from its raw JSON text
     /// before parsing (e.g. it mentions `"Root"`). `false` lets the scan skip parsing records no rule
     /// wants. Answer `true` when unsure; the default does.
-    fn wants_raw(&self, raw: &[u8]) -> bool {
+    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
     }
@@ -59,7 +60,7 @@ pub trait SequenceRule: Send + Sync {
     /// Runs over this rule's observations, sorted by `(at, rank)`.
     fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>);
     /// See [`CloudTrailRule::wants_raw`].
-    fn wants_raw(&self, raw: &[u8]) -> bool {
+    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
     }
@@ -333,10 +334,8 @@ impl Engine {
     /// Whether any rule may want this record, from its raw JSON text (`eventSource`/`eventName` read
     /// without parsing; every-record rules asked through their `wants_raw`). Lets the scan skip parsing
     /// the read-only bulk of a trail. `true` whenever the text cannot be read cheaply.
-    pub fn wants_raw(&self, raw: &[u8]) -> bool {
-        use trailguard_event::peek::peek_str;
-        let (Some(source), Some(name)) = (peek_str(raw, "eventSource"), peek_str(raw, "eventName"))
-        else {
+    pub fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
+        let Some((source, name)) = raw.source_and_name() else {
             return true;
         };
         if self
@@ -491,7 +490,7 @@ impl trailguard_event::pipeline::RecordVisitor for EngineWorker<'_> {
         EngineWorker::visit(self, record);
     }
 
-    fn wants_raw(&self, raw: &[u8]) -> bool {
+    fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
         self.engine.wants_raw(raw)
     }
 }

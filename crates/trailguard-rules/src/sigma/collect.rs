@@ -18,6 +18,7 @@ use crate::finding::{Evidence, Finding};
 
 use super::fields::RecordView;
 use super::{finding, SigmaRuleSet};
+use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 /// A group: the rule's index and a 64-bit hash of principal, account, region and day (collisions between
@@ -29,6 +30,22 @@ fn group_hash(parts: [&str; 4]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut hasher);
     hasher.finish()
+}
+
+/// The group hash of a record's principal, account, region and UTC day.
+fn group_hash_of(record: &Record<'_>) -> u64 {
+    let identity = &record.user_identity;
+    let actor = identity
+        .best_arn()
+        .or(identity.principal_id.as_deref())
+        .or(identity.identity_type.as_deref())
+        .unwrap_or_default();
+    group_hash([
+        actor,
+        record.account_id().unwrap_or_default(),
+        record.aws_region.as_deref().unwrap_or_default(),
+        record.event_time.get(..10).unwrap_or_default(),
+    ])
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +63,8 @@ pub struct SigmaCollector<'s> {
     set: &'s SigmaRuleSet,
     groups: HashMap<GroupKey, Group>,
     matched: u64,
+    /// The rules matched by the record being folded, reused across records.
+    scratch: Vec<u32>,
 }
 
 fn order_key(record: &Record<'_>) -> (String, String) {
@@ -61,6 +80,7 @@ impl<'s> SigmaCollector<'s> {
             set,
             groups: HashMap::new(),
             matched: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -77,19 +97,8 @@ impl<'s> SigmaCollector<'s> {
         if matches.is_empty() {
             return;
         }
-        let identity = &record.user_identity;
-        let actor = identity
-            .best_arn()
-            .or(identity.principal_id.as_deref())
-            .or(identity.identity_type.as_deref())
-            .unwrap_or_default();
         let order = order_key(record);
-        let hash = group_hash([
-            actor,
-            record.account_id().unwrap_or_default(),
-            record.aws_region.as_deref().unwrap_or_default(),
-            record.event_time.get(..10).unwrap_or_default(),
-        ]);
+        let hash = group_hash_of(record);
         for index in matches {
             self.matched += 1;
             let key = (index, hash);
@@ -121,8 +130,76 @@ impl<'s> SigmaCollector<'s> {
     }
 
     /// Whether any rule could match the record with this raw text, judged without parsing it.
-    pub fn wants_raw(&self, raw: &[u8]) -> bool {
+    pub fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         self.set.wants_raw(raw)
+    }
+
+    /// Evaluates the record from its raw text when that settles it, so that it need not be parsed.
+    ///
+    /// `true`: done. Every rule that could match was either ruled out by the texts it requires or
+    /// reads typed fields only and was judged on [`Record::peek_typed`], and each match fell into a
+    /// group that already exists, at or after its first record, so it only adds to the count (the
+    /// finding shown is built from the earliest record, and building one needs the parsed record).
+    /// `false`: parse the record and [`SigmaCollector::evaluate`] it; nothing was counted.
+    pub fn fold_raw(&mut self, raw: &RawRecord<'_>) -> bool {
+        let set = self.set;
+        let Some((source, name)) = raw.source_and_name() else {
+            return false;
+        };
+        let (by_name, others) = set.candidates_raw(source, name);
+        if by_name.iter().any(|&i| !set.typed_only[i as usize]) {
+            return false;
+        }
+        let typed = !by_name.is_empty() || others.clone().any(|i| set.typed_only[i as usize]);
+        if set.text_may_match(raw, others.clone().filter(|&i| !set.typed_only[i as usize])) {
+            return false;
+        }
+        if !typed {
+            return true;
+        }
+        let Some(record) = Record::peek_typed(raw.text()) else {
+            return false;
+        };
+        let view = RecordView::new(&record);
+        self.scratch.clear();
+        // The same candidates as `for_each_candidate` would give: the record's name and source are the
+        // raw ones read above.
+        for index in by_name.iter().copied().chain(others) {
+            if set.typed_only[index as usize] && set.rules[index as usize].detection.matches(&view)
+            {
+                self.scratch.push(index);
+            }
+        }
+        if self.scratch.is_empty() {
+            return true;
+        }
+        let hash = group_hash_of(&record);
+        let order = (
+            &*record.event_time,
+            record.event_id.as_deref().unwrap_or_default(),
+        );
+        let folds = self.scratch.iter().all(|&index| {
+            self.groups
+                .get(&(index, hash))
+                .is_some_and(|group| order >= (group.first.0.as_str(), group.first.1.as_str()))
+        });
+        if !folds {
+            return false;
+        }
+        for &index in &self.scratch {
+            self.matched += 1;
+            if let Some(group) = self.groups.get_mut(&(index, hash)) {
+                group.count += 1;
+                if order > (group.last.0.as_str(), group.last.1.as_str()) {
+                    // Reuses the strings' buffers: no allocation per record.
+                    group.last.0.clear();
+                    group.last.0.push_str(order.0);
+                    group.last.1.clear();
+                    group.last.1.push_str(order.1);
+                }
+            }
+        }
+        true
     }
 
     /// Rule matches seen (before folding).
@@ -273,5 +350,69 @@ level: low
             !single.message.contains("Matched"),
             "a single match reads as one event"
         );
+    }
+
+    /// Runs `records` through a collector the way a scan does: settled raw when `fold_raw` can,
+    /// parsed and evaluated otherwise. Returns the findings, matches and how many were settled raw.
+    fn scan_like(
+        set: &SigmaRuleSet,
+        records: &[String],
+        raw_first: bool,
+    ) -> (Vec<Finding>, u64, usize) {
+        let mut collector = SigmaCollector::new(set);
+        let mut settled = 0;
+        for text in records {
+            if raw_first && collector.fold_raw(&RawRecord::new(text.as_bytes())) {
+                settled += 1;
+                continue;
+            }
+            feed(&mut collector, text);
+        }
+        let matched = collector.matched();
+        (collector.into_findings(), matched, settled)
+    }
+
+    #[test]
+    fn folding_raw_gives_what_parsing_every_record_gives() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/sigma-aws/rules");
+        let (sigmahq, errors) = SigmaRuleSet::load_dirs(&[dir]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(
+            sigmahq.len() > 40,
+            "the SigmaHQ rules sit beside the checkout"
+        );
+        let start = chrono::DateTime::from_timestamp(1_709_251_200, 0).unwrap();
+        let mut synth = trailguard_event::synth::Synth::new(3, start);
+        let mut records: Vec<String> = (0..4000).map(|_| synth.next_record()).collect();
+        // Out of time order too: an earlier repeat must take over its group's finding.
+        records[100..1100].reverse();
+        // And records the raw reading must leave to the parser.
+        let assumed = records
+            .iter()
+            .find(|r| r.contains("\"AssumedRole\""))
+            .expect("the corpus has assumed-role calls");
+        let escaped = assumed.replacen("\"AssumedRole\"", "\"Assumed\\u0052ole\"", 1);
+        assert!(RawRecord::new(escaped.as_bytes())
+            .source_and_name()
+            .is_some());
+        assert!(Record::peek_typed(escaped.as_bytes()).is_none());
+        records.insert(2000, escaped);
+        for set in [&sigmahq, &SigmaRuleSet::load_str(RULE, "test.yml").unwrap()] {
+            let (parsed, parsed_matches, none) = scan_like(set, &records, false);
+            let (folded, folded_matches, settled) = scan_like(set, &records, true);
+            assert_eq!(none, 0);
+            assert!(
+                parsed_matches > 100,
+                "the rules match routine records: {parsed_matches}"
+            );
+            assert_eq!(folded_matches, parsed_matches);
+            assert_eq!(folded, parsed, "same findings, counts and first records");
+            assert!(
+                settled > records.len() / 2,
+                "most records are settled without a parse: {settled} of {}",
+                records.len()
+            );
+        }
     }
 }

@@ -210,6 +210,18 @@ impl Detection {
         out
     }
 
+    /// Whether every field the rule reads (fieldref targets included) is typed by the record, so that a
+    /// record read without a parse ([`trailguard_event::Record::peek_typed`]) judges it exactly.
+    pub fn reads_typed_fields_only(&self) -> bool {
+        self.field_matchers().iter().all(|m| {
+            matches!(m.field, FieldRef::Typed(_))
+                && m.values.iter().all(|v| match v {
+                    ValueMatcher::FieldRef { other, .. } => matches!(other, FieldRef::Typed(_)),
+                    _ => true,
+                })
+        })
+    }
+
     pub fn selection_names(&self) -> &[String] {
         &self.names
     }

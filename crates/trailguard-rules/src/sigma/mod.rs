@@ -38,6 +38,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use crate::finding::{Finding, Severity};
@@ -189,6 +190,8 @@ pub struct SigmaRuleSet {
     /// Per rule (by index): texts, lower case, one of which a record's raw JSON must contain for the rule
     /// to match, when the rule pins any down; searched with precompiled finders.
     required_texts: Vec<Option<Vec<memchr::memmem::Finder<'static>>>>,
+    /// Per rule (by index): it reads typed fields only, so a record read without a parse judges it.
+    typed_only: Vec<bool>,
 }
 
 thread_local! {
@@ -368,6 +371,11 @@ impl SigmaRuleSet {
                 })
             })
             .collect();
+        self.typed_only = self
+            .rules
+            .iter()
+            .map(|rule| rule.detection.reads_typed_fields_only())
+            .collect();
         for (i, rule) in self.rules.iter().enumerate() {
             let index = i as u32;
             if let Some(names) = &rule.event_names {
@@ -388,33 +396,45 @@ impl SigmaRuleSet {
     /// rules pinned to the record's eventName are wanted; rules pinned only to its eventSource, and rules
     /// that pin neither, are wanted when the text holds one of the texts the rule requires (ignoring case).
     /// Text with JSON escapes that could hide a value is always wanted.
-    pub fn wants_raw(&self, raw: &[u8]) -> bool {
-        use trailguard_event::peek::peek_str;
-        let (Some(source), Some(name)) = (peek_str(raw, "eventSource"), peek_str(raw, "eventName"))
-        else {
+    pub fn wants_raw(&self, record: &RawRecord<'_>) -> bool {
+        let Some((source, name)) = record.source_and_name() else {
             return true;
         };
         if self.by_name.get(name).is_some() {
             return true;
         }
         let by_source = self.by_source.get(source).unwrap_or(&[]);
-        if by_source.is_empty() && self.every_record.is_empty() {
+        self.text_may_match(record, by_source.iter().chain(&self.every_record).copied())
+    }
+
+    /// The rules pinned to this eventName, and those pinned only to this eventSource or to nothing.
+    fn candidates_raw(
+        &self,
+        source: &str,
+        name: &str,
+    ) -> (&[u32], impl Iterator<Item = u32> + Clone + '_) {
+        let by_name = self.by_name.get(name).unwrap_or(&[]);
+        let by_source = self.by_source.get(source).unwrap_or(&[]);
+        (by_name, by_source.iter().chain(&self.every_record).copied())
+    }
+
+    /// Whether one of `rules` may match the record, judged by the texts each requires (ignoring case).
+    /// Text with JSON escapes that could hide a value may match anything.
+    fn text_may_match(&self, record: &RawRecord<'_>, rules: impl Iterator<Item = u32>) -> bool {
+        let mut rules = rules.peekable();
+        if rules.peek().is_none() {
             return false;
         }
-        if memchr::memmem::find(raw, b"\\u").is_some()
-            || memchr::memmem::find(raw, b"\\/").is_some()
-        {
+        if record.has_escapes() {
             return true;
         }
         LOWERED.with(|cell| {
             let mut lowered = cell.borrow_mut();
             lowered.clear();
-            lowered.extend(raw.iter().map(u8::to_ascii_lowercase));
-            by_source.iter().chain(&self.every_record).any(|&i| {
-                match &self.required_texts[i as usize] {
-                    None => true,
-                    Some(finders) => finders.iter().any(|f| f.find(&lowered).is_some()),
-                }
+            lowered.extend(record.text().iter().map(u8::to_ascii_lowercase));
+            rules.any(|i| match &self.required_texts[i as usize] {
+                None => true,
+                Some(finders) => finders.iter().any(|f| f.find(&lowered).is_some()),
             })
         })
     }
@@ -572,17 +592,23 @@ detection:
         let lower = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"root"}}"#;
         let role = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"AssumedRole"}}"#;
         let escaped = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"\u0052oot"}}"#;
-        assert!(set.wants_raw(root));
+        assert!(set.wants_raw(&RawRecord::new(root)));
         assert!(
-            set.wants_raw(lower),
+            set.wants_raw(&RawRecord::new(lower)),
             "Sigma matching ignores case, so does the pre-filter"
         );
         assert!(
-            !set.wants_raw(role),
+            !set.wants_raw(&RawRecord::new(role)),
             "no `root` in the text: the rule cannot match"
         );
-        assert!(set.wants_raw(escaped), "an escape could hide the value");
-        assert!(set.wants_raw(b"{}"), "no event name to judge by: parse it");
+        assert!(
+            set.wants_raw(&RawRecord::new(escaped)),
+            "an escape could hide the value"
+        );
+        assert!(
+            set.wants_raw(&RawRecord::new(b"{}")),
+            "no event name to judge by: parse it"
+        );
 
         let denied = SigmaRuleSet::load_str(
             r#"
@@ -596,11 +622,11 @@ detection:
         )
         .unwrap();
         assert!(
-            !denied.wants_raw(role),
+            !denied.wants_raw(&RawRecord::new(role)),
             "`contains` pins a text the record lacks"
         );
         let refused = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","errorMessage":"Access Denied"}"#;
-        assert!(denied.wants_raw(refused));
+        assert!(denied.wants_raw(&RawRecord::new(refused)));
 
         let unpinned = SigmaRuleSet::load_str(
             r#"
@@ -614,7 +640,7 @@ detection:
         )
         .unwrap();
         assert!(
-            unpinned.wants_raw(role),
+            unpinned.wants_raw(&RawRecord::new(role)),
             "a rule with no required text sees every record"
         );
     }

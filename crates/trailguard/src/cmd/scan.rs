@@ -221,15 +221,16 @@ impl<'e> ScanVisitor<'e> {
 }
 
 impl RecordVisitor for ScanVisitor<'_> {
-    /// Parse only records some rule may want (most of a trail is read-only noise): the engine and the
-    /// Sigma rules each judge from the raw text.
-    fn wants_raw(&self, raw: &[u8]) -> bool {
+    /// Parse only records some rule may want (most of a trail is read-only noise): the engine judges
+    /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
+    /// rule's match only adds to a count).
+    fn wants_raw(&mut self, raw: &trailguard_event::peek::RawRecord<'_>) -> bool {
         if self.engine.wants_raw(raw) {
             return true;
         }
         self.sigma
-            .as_ref()
-            .is_some_and(|sigma| sigma.wants_raw(raw))
+            .as_mut()
+            .is_some_and(|sigma| !sigma.fold_raw(raw))
     }
 
     fn visit(&mut self, record: &Record<'_>) {

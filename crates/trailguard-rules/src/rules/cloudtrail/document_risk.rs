@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use trailguard_policy::analysis::{analyze, PolicyAnalysis};
 use trailguard_policy::PolicyDocument;
@@ -32,26 +33,37 @@ pub struct DocumentError(pub String);
 /// Documents remembered per worker thread; the cache is emptied when it reaches this size.
 const CACHE_CAP: usize = 256;
 
-type Assessment = Result<Option<DocumentRisk>, DocumentError>;
+/// Shared, not copied: a cache hit costs a hash of the text and a reference count.
+type Assessment = Result<Option<Rc<DocumentRisk>>, DocumentError>;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Assessment>> = RefCell::new(HashMap::new());
+    /// Per record path (`requestParameters.policyDocument`, ...), per document text: looked up by `&str`
+    /// so a hit allocates nothing.
+    static CACHE: RefCell<HashMap<String, HashMap<String, Assessment>>> = RefCell::new(HashMap::new());
 }
 
 /// Decodes (URL-encoded or plain) and analyses `text`; `Ok(None)` when nothing in it is risky.
 /// `prefix` is the record path of the document, e.g. `requestParameters.policyDocument`.
 pub fn assess(text: &str, prefix: &str) -> Assessment {
-    let key = format!("{prefix}\u{0}{text}");
-    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .get(prefix)
+            .and_then(|docs| docs.get(text))
+            .cloned()
+    });
+    if let Some(hit) = hit {
         return hit;
     }
-    let result = assess_uncached(text, prefix);
+    let result = assess_uncached(text, prefix).map(|risk| risk.map(Rc::new));
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
-        if cache.len() >= CACHE_CAP {
+        if cache.values().map(HashMap::len).sum::<usize>() >= CACHE_CAP {
             cache.clear();
         }
-        cache.insert(key, result.clone());
+        cache
+            .entry(prefix.to_owned())
+            .or_default()
+            .insert(text.to_owned(), result.clone());
     });
     result
 }
@@ -62,7 +74,7 @@ pub fn is_admin_document(text: &str) -> bool {
     matches!(assess(text, "requestParameters.policyDocument"), Ok(Some(risk)) if risk.analysis.is_admin)
 }
 
-fn assess_uncached(text: &str, prefix: &str) -> Assessment {
+fn assess_uncached(text: &str, prefix: &str) -> Result<Option<DocumentRisk>, DocumentError> {
     let decoded = trailguard_policy::decode_policy_text(text);
     let doc = PolicyDocument::parse(&decoded).map_err(|e| DocumentError(e.to_string()))?;
     let analysis = analyze(&doc);

@@ -103,7 +103,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             id: principal_arn,
             name: Some(principal.clone()),
         });
-        finding.evidence = risk.evidence;
+        finding.evidence = risk.evidence.clone();
         if record.is_error() {
             finding.fix.summary = "Nothing was put; find out why this principal tried.".to_owned();
         } else {

@@ -92,7 +92,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
             id: arn.clone(),
             name: Some(name.clone()),
         });
-        finding.evidence = risk.evidence;
+        finding.evidence = risk.evidence.clone();
         if record.is_error() {
             finding.fix.summary =
                 "No policy was created; find out why this principal tried.".to_owned();

@@ -110,7 +110,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
             id: policy_arn.clone(),
             name: policy_arn.rsplit('/').next().map(str::to_owned),
         });
-        finding.evidence = risk.evidence;
+        finding.evidence = risk.evidence.clone();
         finding
             .evidence
             .push(evidence("requestParameters.setAsDefault", as_default));

@@ -92,9 +92,11 @@ impl SequenceRule for RootAccountActivity {
     }
 
     /// Root calls carry `"type":"Root"`; any other record can skip parsing (unless escapes hide it).
-    fn wants_raw(&self, raw: &[u8]) -> bool {
-        use trailguard_event::peek::{contains, has_escapes};
-        contains(raw, br#""Root""#) || has_escapes(raw)
+    fn wants_raw(&self, raw: &trailguard_event::peek::RawRecord<'_>) -> bool {
+        use memchr::memmem::Finder;
+        use std::sync::LazyLock;
+        static ROOT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Root""#));
+        ROOT.find(raw.text()).is_some() || raw.has_escapes()
     }
 
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {

@@ -1,0 +1,508 @@
+//! Finds where a JSON object or array ends, 64 bytes at a time.
+//!
+//! Splitting a trail into records and skipping nested values while peeking at a record only need the
+//! brackets that lie outside strings. Each 64-byte block is turned into bit masks (quotes, backslashes,
+//! opening and closing brackets) with SIMD compares; escaped quotes are removed with carry arithmetic on
+//! the backslash runs, the inside of strings is the prefix XOR of the remaining quotes, and the brackets
+//! outside strings are counted. A block that cannot close the value (fewer closing brackets than are
+//! open) is passed with two popcounts, so the bits are walked one by one only near the end of a value.
+//!
+//! The scan checks structure only (strings closed, brackets balanced); the parser judges the rest. A
+//! backslash escapes the byte after it wherever it stands (outside a string it is invalid JSON, which
+//! the parser reports): an escaped quote never opens or closes a string, so the masks need not know
+//! where strings are to find the escapes.
+
+/// Bit masks of one 64-byte block: bit `i` stands for byte `i`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    /// `{` and `[`.
+    open: u64,
+    /// `}` and `]`.
+    close: u64,
+}
+
+/// The masks, one byte at a time: the reference the SIMD versions are tested against, and the fallback
+/// on processors without them.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_scalar(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => m.quote |= bit,
+            b'\\' => m.backslash |= bit,
+            b'{' | b'[' => m.open |= bit,
+            b'}' | b']' => m.close |= bit,
+            _ => {}
+        }
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Masks;
+    use std::arch::x86_64::*;
+
+    /// SSE2 is part of x86_64, so this needs no detection. `{`/`[` and `}`/`]` differ only in bit 0x20,
+    /// so one OR and one compare finds each pair.
+    #[inline(always)]
+    pub(super) fn classify_sse2(block: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        // SAFETY: SSE2 is always available on x86_64; the loads read 16 of the block's 64 bytes.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let case = _mm_set1_epi8(0x20);
+            let open = _mm_set1_epi8(b'{' as i8);
+            let close = _mm_set1_epi8(b'}' as i8);
+            for k in 0..4 {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
+                let folded = _mm_or_si128(v, case);
+                let shift = 16 * k;
+                m.quote |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16) << shift;
+                m.backslash |=
+                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) as u16) << shift;
+                m.open |=
+                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, open)) as u16) << shift;
+                m.close |=
+                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, close)) as u16) << shift;
+            }
+        }
+        m
+    }
+
+    /// The same with two 32-byte loads. Only inlined into functions compiled for AVX2.
+    #[inline(always)]
+    pub(super) unsafe fn classify_avx2(block: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        let quote = _mm256_set1_epi8(b'"' as i8);
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let case = _mm256_set1_epi8(0x20);
+        let open = _mm256_set1_epi8(b'{' as i8);
+        let close = _mm256_set1_epi8(b'}' as i8);
+        for k in 0..2 {
+            let v = _mm256_loadu_si256(block.as_ptr().add(32 * k).cast());
+            let folded = _mm256_or_si256(v, case);
+            let shift = 32 * k;
+            m.quote |= u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote)) as u32) << shift;
+            m.backslash |=
+                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, backslash)) as u32) << shift;
+            m.open |=
+                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(folded, open)) as u32) << shift;
+            m.close |=
+                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(folded, close)) as u32) << shift;
+        }
+        m
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn container_end_avx2(
+        buf: &[u8],
+        start: usize,
+        depth: usize,
+    ) -> Option<usize> {
+        super::container_end_with(buf, start, depth, |b| unsafe { classify_avx2(b) })
+    }
+
+    pub(super) fn container_end_sse2(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
+        super::container_end_with(buf, start, depth, classify_sse2)
+    }
+}
+
+/// String state carried from one block to the next.
+#[derive(Debug, Default, Clone, Copy)]
+struct Strings {
+    /// All ones when the previous block ended inside a string.
+    inside: u64,
+    /// 1 when the previous block ended with an odd run of backslashes (its next byte is escaped).
+    escape_carry: u64,
+}
+
+const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
+
+impl Strings {
+    /// The bytes of this block that a backslash escapes.
+    #[inline(always)]
+    fn escaped(&mut self, backslash: u64) -> u64 {
+        if backslash == 0 && self.escape_carry == 0 {
+            return 0;
+        }
+        // A backslash escaped by the previous block's last one starts no escape of its own.
+        let backslash = backslash & !self.escape_carry;
+        let follows = (backslash << 1) | self.escape_carry;
+        // Runs of backslashes: the bytes right after a run escape where the run has odd length. Adding
+        // the run starts on odd positions to the backslashes carries through each run; comparing the
+        // parity of where a run ends with where it started tells odd from even.
+        let odd_starts = backslash & !EVEN_BITS & !follows;
+        let (carried, overflow) = odd_starts.overflowing_add(backslash);
+        self.escape_carry = u64::from(overflow);
+        let inverted = carried << 1;
+        (EVEN_BITS ^ inverted) & follows
+    }
+
+    /// Marks the bytes inside strings (the opening quote included, the closing one not).
+    #[inline(always)]
+    fn inside(&mut self, quotes: u64) -> u64 {
+        let mut x = quotes;
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        let inside = x ^ self.inside;
+        // Broadcast the last bit: still inside a string at the block's end?
+        self.inside = ((inside as i64) >> 63) as u64;
+        inside
+    }
+}
+
+/// The index just past the bracket that closes the value, scanning from `start` (outside any string)
+/// with `depth` brackets already open before it. With `depth == 0`, `buf[start]` is the value's own
+/// opening bracket. `None` when `buf` ends first.
+pub(crate) fn container_end(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2 (checked just above).
+            return unsafe { x86::container_end_avx2(buf, start, depth) };
+        }
+        x86::container_end_sse2(buf, start, depth)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        container_end_with(buf, start, depth, classify_scalar)
+    }
+}
+
+#[inline(always)]
+fn container_end_with(
+    buf: &[u8],
+    start: usize,
+    mut depth: usize,
+    classify: impl Fn(&[u8; 64]) -> Masks,
+) -> Option<usize> {
+    let mut strings = Strings::default();
+    let mut pos = start;
+    let mut tail = [b' '; 64];
+    while pos < buf.len() {
+        let block: &[u8; 64] = match buf.get(pos..pos + 64) {
+            Some(b) => b.try_into().ok()?,
+            None => {
+                // The last, partial block, padded with spaces (which are never structural).
+                let rest = &buf[pos..];
+                tail[..rest.len()].copy_from_slice(rest);
+                tail[rest.len()..].fill(b' ');
+                &tail
+            }
+        };
+        let m = classify(block);
+        let escaped = strings.escaped(m.backslash);
+        let inside = strings.inside(m.quote & !escaped);
+        let open = m.open & !inside;
+        let close = m.close & !inside;
+        let closes = close.count_ones() as usize;
+        if closes < depth {
+            // This block cannot bring the depth to zero.
+            depth = depth + open.count_ones() as usize - closes;
+        } else {
+            let mut bits = open | close;
+            while bits != 0 {
+                let i = bits.trailing_zeros();
+                let bit = 1u64 << i;
+                if open & bit != 0 {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        let end = pos + i as usize + 1;
+                        return (end <= buf.len()).then_some(end);
+                    }
+                }
+                bits &= bits - 1;
+            }
+        }
+        pos += 64;
+    }
+    None
+}
+
+/// From inside a string starting at `i`, the index just past its closing quote; `None` when `buf` ends
+/// first. Record strings are short, so this looks at 16 bytes at a time without a call into a search
+/// routine (whose set-up costs more than the search on a 20-byte string).
+#[inline]
+pub(crate) fn string_end(buf: &[u8], i: usize) -> Option<usize> {
+    string_end_plain(buf, i).map(|(end, _)| end)
+}
+
+/// [`string_end`], and whether the string is plain: ASCII without a backslash, so that its bytes are
+/// the text it spells (found in the same pass).
+#[inline]
+pub(crate) fn string_end_plain(buf: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut plain = true;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while i + 16 <= buf.len() {
+            // SAFETY: SSE2 is part of x86_64; the load reads buf[i..i + 16], in bounds (checked above).
+            let (hits, high) = unsafe {
+                let v = _mm_loadu_si128(buf.as_ptr().add(i).cast());
+                let hits = _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+                );
+                (_mm_movemask_epi8(hits) as u32, _mm_movemask_epi8(v) as u32)
+            };
+            if hits == 0 {
+                plain &= high == 0;
+                i += 16;
+                continue;
+            }
+            let first = hits.trailing_zeros();
+            plain &= high & ((1u32 << first) - 1) == 0;
+            let at = i + first as usize;
+            if buf[at] == b'"' {
+                return Some((at + 1, plain));
+            }
+            plain = false;
+            i = at + 2;
+        }
+    }
+    while i < buf.len() {
+        match buf[i] {
+            b'"' => return Some((i + 1, plain)),
+            b'\\' => {
+                plain = false;
+                i += 2;
+            }
+            b => {
+                plain &= b.is_ascii();
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// Whether `text` holds neither a backslash nor a byte outside ASCII: then it is the string it spells,
+/// and valid UTF-8.
+#[inline]
+pub(crate) fn is_plain_ascii(text: &[u8]) -> bool {
+    let mut chunks = text.chunks_exact(16);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        for chunk in chunks.by_ref() {
+            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `chunk`.
+            let bad = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
+                _mm_movemask_epi8(v)
+                    | _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)))
+            };
+            if bad != 0 {
+                return false;
+            }
+        }
+    }
+    let plain = |b: &u8| *b != b'\\' && b.is_ascii();
+    chunks.by_ref().all(|c| c.iter().all(plain)) && chunks.remainder().iter().all(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The obvious byte-at-a-time answer.
+    fn reference(buf: &[u8], start: usize, mut depth: usize) -> Option<usize> {
+        let mut i = start;
+        let mut in_string = false;
+        while i < buf.len() {
+            let b = buf[i];
+            if b == b'\\' {
+                // The next byte is escaped, in a string or not (outside one it is invalid anyway): it
+                // neither ends a string nor escapes, but outside a string a bracket still counts.
+                i += 1;
+                if !in_string && i < buf.len() {
+                    match buf[i] {
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                return Some(i + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            if in_string {
+                if b == b'"' {
+                    in_string = false;
+                }
+            } else {
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    fn all_versions(buf: &[u8], start: usize, depth: usize) -> Vec<Option<usize>> {
+        let mut out = vec![
+            container_end(buf, start, depth),
+            container_end_with(buf, start, depth, classify_scalar),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        {
+            out.push(container_end_with(buf, start, depth, x86::classify_sse2));
+            if std::arch::is_x86_feature_detected!("avx2") {
+                out.push(unsafe { x86::container_end_avx2(buf, start, depth) });
+            }
+        }
+        out
+    }
+
+    fn check(text: &[u8], start: usize, depth: usize) {
+        let want = reference(text, start, depth);
+        for (v, got) in all_versions(text, start, depth).into_iter().enumerate() {
+            assert_eq!(
+                got,
+                want,
+                "version {v} on {:?} from {start}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_and_brackets_in_strings_at_every_block_offset() {
+        let pieces = [
+            r#"{"a":"}]"}"#,
+            r#"{"a":"\"}"}"#,
+            r#"{"a":"\\"}"#,
+            r#"{"a":"\\\"}\\"}"#,
+            r#"{"a":["x",{"b":"\\\\\\"}]}"#,
+            r#"[1,[2,[3]],"]"]"#,
+            r#"{"k\"ey":{"x":"\u0022"}}"#,
+        ];
+        for piece in pieces {
+            // Shift the value across block boundaries, with backslash runs just before them.
+            for pad in 0..130 {
+                let mut text = vec![b' '; pad];
+                text.extend_from_slice(piece.as_bytes());
+                text.extend_from_slice(br#" ,{"after":"}"}"#);
+                check(&text, pad, 0);
+                let end = reference(&text, pad, 0).unwrap();
+                assert_eq!(&text[pad..end], piece.as_bytes(), "pad {pad}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_backslash_runs_across_blocks() {
+        for run in 0..140 {
+            for pad in [0usize, 1, 31, 62, 63] {
+                let mut text = vec![b'{', b'"', b'a', b'"', b':', b'"'];
+                text.extend(std::iter::repeat_n(b'x', pad));
+                text.extend(std::iter::repeat_n(b'\\', run));
+                text.extend_from_slice(b"\"}\"}");
+                check(&text, 0, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn unfinished_values_and_open_depth() {
+        check(br#"{"a":{"b":1}"#, 0, 0);
+        check(br#"{"a":"}"#, 0, 0);
+        check(br#""x":1}],"y""#, 0, 2);
+        check(br#"1}"#, 0, 1);
+        check(b"", 0, 0);
+    }
+
+    #[test]
+    fn agrees_with_the_reference_on_real_shaped_records_and_damaged_copies() {
+        let start = chrono::DateTime::from_timestamp(1_709_251_200, 0).unwrap();
+        let mut synth = crate::synth::Synth::new(11, start);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..400 {
+            let text = synth.next_record().into_bytes();
+            check(&text, 0, 0);
+            assert_eq!(container_end(&text, 0, 0), Some(text.len()));
+            // Damage: flip bytes into structural characters at pseudo-random places.
+            let mut damaged = text.clone();
+            for _ in 0..4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed as usize) % damaged.len();
+                damaged[at] = b"\"\\{}[]"[(seed >> 32) as usize % 6];
+            }
+            check(&damaged, 0, 0);
+        }
+    }
+
+    #[test]
+    fn string_ends_and_plain_text_agree_with_a_byte_loop() {
+        fn reference_end(buf: &[u8], mut i: usize) -> Option<usize> {
+            while i < buf.len() {
+                match buf[i] {
+                    b'"' => return Some(i + 1),
+                    b'\\' => i += 2,
+                    _ => i += 1,
+                }
+            }
+            None
+        }
+        let pieces: [&[u8]; 7] = [
+            b"abc\"",
+            b"a\\\"b\"",
+            b"\\\\\"",
+            b"caf\xc3\xa9\"",
+            b"no end",
+            b"ends in a backslash \\",
+            b"",
+        ];
+        for piece in pieces {
+            for pad in 0..40 {
+                let mut text = vec![b'x'; pad];
+                text.extend_from_slice(piece);
+                text.extend_from_slice(b",\"next\"");
+                for start in [0, pad] {
+                    let end = reference_end(&text, start);
+                    assert_eq!(
+                        string_end(&text, start),
+                        end,
+                        "{:?} from {start}",
+                        String::from_utf8_lossy(&text)
+                    );
+                    if let Some(end) = end {
+                        let inner = &text[start..end - 1];
+                        assert_eq!(
+                            string_end_plain(&text, start).map(|(_, plain)| plain),
+                            Some(!inner.iter().any(|&b| b == b'\\' || b >= 0x80)),
+                            "{inner:?}"
+                        );
+                    }
+                }
+                let plain = !text.iter().any(|&b| b == b'\\' || b >= 0x80);
+                assert_eq!(is_plain_ascii(&text), plain, "{text:?}");
+            }
+        }
+    }
+}
