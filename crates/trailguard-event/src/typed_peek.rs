@@ -267,11 +267,8 @@ mod tests {
 
     #[test]
     fn agrees_with_serde_on_the_real_logs() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/cloudtrail");
-        if !dir.is_dir() {
-            return; // The shared data sits beside the checkout in CI and on developer machines.
-        }
+        let dir = trailguard_testkit::shared_data().join("cloudtrail");
+        assert!(dir.is_dir(), "the shared data sits beside the checkout");
         let mut files = Vec::new();
         let mut stack = vec![dir];
         while let Some(dir) = stack.pop() {
