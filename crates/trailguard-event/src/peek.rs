@@ -96,38 +96,16 @@ impl<'a> RawRecord<'a> {
 pub fn peek_str<'a>(raw: &'a [u8], key: &str) -> Option<&'a str> {
     let key = key.as_bytes();
     let mut found = None;
-    walk_top_level(raw, |this_key, value| {
-        if this_key == key {
-            found = Some(plain_str(value));
-            return true;
+    Cursor::new(raw).object(|this_key, cursor| {
+        if this_key == Some(key) {
+            // Not a plain string (escaped, another type): unknown, as if absent.
+            found = cursor.text().flatten();
+            return Some(Step::Stop);
         }
-        false
+        cursor.value()?;
+        Some(Step::Next)
     });
-    found.flatten()
-}
-
-/// Calls `visit(key, value)` with the raw bytes of each top-level key (without quotes) and value of the
-/// object `raw`, until `visit` returns `true` or the object ends. Stops silently at anything that is not
-/// well-formed: the caller then knows less, never something wrong. Returns whether the walk ended well:
-/// `visit` stopped it, or the object closed after a well-formed last member.
-pub(crate) fn walk_top_level<'a>(
-    raw: &'a [u8],
-    mut visit: impl FnMut(&'a [u8], &'a [u8]) -> bool,
-) -> bool {
-    Cursor::new(raw)
-        .object(|key, cursor| {
-            let value = cursor.value()?;
-            // A key with escapes or non-ASCII bytes is none a caller asks for by name.
-            let Some(key) = key else {
-                return Some(Step::Next);
-            };
-            Some(if visit(key, value) {
-                Step::Stop
-            } else {
-                Step::Next
-            })
-        })
-        .is_some()
+    found
 }
 
 /// What an object walk does after a member.
@@ -240,20 +218,6 @@ impl<'a> Cursor<'a> {
             }
         }
     }
-}
-
-/// A JSON string value's text when it holds no escapes.
-#[inline]
-pub(crate) fn plain_str(value: &[u8]) -> Option<&str> {
-    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    if crate::structural::is_plain_ascii(inner) {
-        // SAFETY: ASCII bytes only (checked just above), which is valid UTF-8.
-        return Some(unsafe { std::str::from_utf8_unchecked(inner) });
-    }
-    if memchr::memchr(b'\\', inner).is_some() {
-        return None;
-    }
-    std::str::from_utf8(inner).ok()
 }
 
 /// Whether `needle` occurs in `raw` (SIMD substring search), for raw-text hints such as `"Root"`.

@@ -13,6 +13,8 @@
 
 use std::io::{self, Read};
 
+use crate::structural::{container_end, string_end};
+
 /// Default buffer size. Big enough for a 1,000-record CloudTrail file in one read.
 pub const DEFAULT_BUFFER: usize = 4 << 20;
 /// Default limit for one value (and so for the buffer). CloudTrail records are far smaller.
@@ -194,14 +196,6 @@ impl<R: Read> Splitter<R> {
                 return self.finish();
             }
         }
-    }
-
-    /// Reads the first buffer-full. When that is the whole input, returns it, so that a caller can try
-    /// a faster whole-document parse first; [`Splitter::next_units`] then starts from the beginning.
-    pub fn prefill(&mut self) -> Result<Option<&[u8]>, SplitError> {
-        self.fill()?;
-        let complete = self.eof && self.pending_error.is_none() && self.base == 0 && self.pos == 0;
-        Ok(complete.then(|| &self.buf[..self.filled]))
     }
 
     /// Swaps in `fresh` as the working buffer, moving the unconsumed tail into it, and returns the old
@@ -387,7 +381,7 @@ impl<R: Read> Splitter<R> {
                         });
                     }
                 },
-                State::RecordsTail => match balanced_end(&self.buf[..self.filled], self.pos, 1) {
+                State::RecordsTail => match container_end(&self.buf[..self.filled], self.pos, 1) {
                     Some(end) => {
                         self.pos = end;
                         self.state = State::TopLevel;
@@ -457,7 +451,7 @@ fn starts_json_value(b: u8) -> bool {
 /// The end of the value starting at `start`, or `NeedMore` when the buffer ends first.
 fn value_end(buf: &[u8], start: usize, eof: bool) -> Step {
     match buf[start] {
-        b'{' | b'[' => match balanced_end(buf, start, 0) {
+        b'{' | b'[' => match container_end(buf, start, 0) {
             Some(end) => Step::Unit(end),
             None => Step::NeedMore,
         },
@@ -486,24 +480,6 @@ fn line_end(buf: &[u8], start: usize, eof: bool) -> Step {
         Some(len) => Step::Unit(start + len.max(1)),
         None if eof => Step::Unit(buf.len()),
         None => Step::NeedMore,
-    }
-}
-
-/// Scans from `start` with `depth` brackets already open; returns the index just past the bracket that
-/// closes them all.
-fn balanced_end(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
-    crate::structural::container_end(buf, start, depth)
-}
-
-/// From inside a string, the index just past its closing quote.
-fn string_end(buf: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let found = i + memchr::memchr2(b'"', b'\\', buf.get(i..)?)?;
-        if buf[found] == b'\\' {
-            i = found + 2;
-        } else {
-            return Some(found + 1);
-        }
     }
 }
 

@@ -287,30 +287,6 @@ pub(crate) fn string_end_plain(buf: &[u8], mut i: usize) -> Option<(usize, bool)
     None
 }
 
-/// Whether `text` holds neither a backslash nor a byte outside ASCII: then it is the string it spells,
-/// and valid UTF-8.
-#[inline]
-pub(crate) fn is_plain_ascii(text: &[u8]) -> bool {
-    let mut chunks = text.chunks_exact(16);
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        for chunk in chunks.by_ref() {
-            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `chunk`.
-            let bad = unsafe {
-                let v = _mm_loadu_si128(chunk.as_ptr().cast());
-                _mm_movemask_epi8(v)
-                    | _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)))
-            };
-            if bad != 0 {
-                return false;
-            }
-        }
-    }
-    let plain = |b: &u8| *b != b'\\' && b.is_ascii();
-    chunks.by_ref().all(|c| c.iter().all(plain)) && chunks.remainder().iter().all(plain)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn string_ends_and_plain_text_agree_with_a_byte_loop() {
+    fn string_ends_and_plainness_agree_with_a_byte_loop() {
         fn reference_end(buf: &[u8], mut i: usize) -> Option<usize> {
             while i < buf.len() {
                 match buf[i] {
@@ -500,8 +476,6 @@ mod tests {
                         );
                     }
                 }
-                let plain = !text.iter().any(|&b| b == b'\\' || b >= 0x80);
-                assert_eq!(is_plain_ascii(&text), plain, "{text:?}");
             }
         }
     }

@@ -18,8 +18,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use trailguard_event::peek::RawRecord;
 
+use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use crate::finding::{Actor, Finding, FindingSource, Fix, Outcome, Severity};

@@ -129,11 +129,6 @@ impl<'s> SigmaCollector<'s> {
         }
     }
 
-    /// Whether any rule could match the record with this raw text, judged without parsing it.
-    pub fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        self.set.wants_raw(raw)
-    }
-
     /// Evaluates the record from its raw text when that settles it, so that it need not be parsed.
     ///
     /// `true`: done. Every rule that could match was either ruled out by the texts it requires or
@@ -146,7 +141,7 @@ impl<'s> SigmaCollector<'s> {
         let Some((source, name)) = raw.source_and_name() else {
             return false;
         };
-        let (by_name, others) = set.candidates_raw(source, name);
+        let (by_name, others) = set.candidates(source, name);
         if by_name.iter().any(|&i| !set.typed_only[i as usize]) {
             return false;
         }
@@ -162,8 +157,7 @@ impl<'s> SigmaCollector<'s> {
         };
         let view = RecordView::new(&record);
         self.scratch.clear();
-        // The same candidates as `for_each_candidate` would give: the record's name and source are the
-        // raw ones read above.
+        // The candidates `for_each_candidate` gives: the peeked name and source are the raw ones.
         for index in by_name.iter().copied().chain(others) {
             if set.typed_only[index as usize] && set.rules[index as usize].detection.matches(&view)
             {

@@ -338,14 +338,9 @@ impl SigmaRuleSet {
     }
 
     /// Calls `f` with the index of every rule that can match the record (by the pre-filter index).
-    pub(crate) fn for_each_candidate(&self, record: &Record<'_>, mut f: impl FnMut(u32)) {
-        if let Some(list) = self.by_name.get(&record.event_name) {
-            list.iter().copied().for_each(&mut f);
-        }
-        if let Some(list) = self.by_source.get(&record.event_source) {
-            list.iter().copied().for_each(&mut f);
-        }
-        self.every_record.iter().copied().for_each(&mut f);
+    pub(crate) fn for_each_candidate(&self, record: &Record<'_>, f: impl FnMut(u32)) {
+        let (by_name, others) = self.candidates(&record.event_source, &record.event_name);
+        by_name.iter().copied().chain(others).for_each(f);
     }
 
     /// Adds `other`'s rules after this set's (e.g. several `--sigma` directories). Rules are kept as
@@ -400,15 +395,13 @@ impl SigmaRuleSet {
         let Some((source, name)) = record.source_and_name() else {
             return true;
         };
-        if self.by_name.get(name).is_some() {
-            return true;
-        }
-        let by_source = self.by_source.get(source).unwrap_or(&[]);
-        self.text_may_match(record, by_source.iter().chain(&self.every_record).copied())
+        let (by_name, others) = self.candidates(source, name);
+        !by_name.is_empty() || self.text_may_match(record, others)
     }
 
-    /// The rules pinned to this eventName, and those pinned only to this eventSource or to nothing.
-    fn candidates_raw(
+    /// The rules that can match an event with this source and name: those pinned to the eventName,
+    /// then those pinned only to the eventSource or to nothing.
+    fn candidates(
         &self,
         source: &str,
         name: &str,
