@@ -190,9 +190,9 @@ impl Detection {
             Condition::Selection(i) => sel(*i),
             Condition::Not(_) => None,
             // Every part must match, so any part's requirement is one of the rule's.
-            Condition::And(items) => items.iter().find_map(|c| self.substrings_of(c)),
+            Condition::And(items) => most_selective(items.iter().map(|c| self.substrings_of(c))),
             Condition::Or(items) => union_all(items.iter().map(|c| self.substrings_of(c))),
-            Condition::All(targets) => targets.iter().find_map(|&i| sel(i)),
+            Condition::All(targets) => most_selective(targets.iter().map(|&i| sel(i))),
             Condition::AtLeast(_, targets) => union_all(targets.iter().map(|&i| sel(i))),
         }
     }
@@ -225,6 +225,16 @@ impl Detection {
     pub fn selection_names(&self) -> &[String] {
         &self.names
     }
+}
+
+/// Of several requirements that all hold, the one that rules out most records: the one whose
+/// shortest text is longest (`"assumedrole"` rather than `"role"`, which most records hold).
+fn most_selective(
+    parts: impl Iterator<Item = Option<BTreeSet<String>>>,
+) -> Option<BTreeSet<String>> {
+    parts
+        .flatten()
+        .max_by_key(|texts| texts.iter().map(String::len).min().unwrap_or(0))
 }
 
 fn intersect_all(
@@ -268,7 +278,9 @@ impl Selection {
 
     fn substrings(&self) -> Option<BTreeSet<String>> {
         match self {
-            Selection::AllOf(fields) => fields.iter().find_map(FieldMatcher::substring_set),
+            Selection::AllOf(fields) => {
+                most_selective(fields.iter().map(FieldMatcher::substring_set))
+            }
             Selection::AnyOf(items) => union_all(items.iter().map(Selection::substrings)),
         }
     }
@@ -635,6 +647,34 @@ mod tests {
 
     fn rec(body: &str) -> String {
         format!("{{{BASE},{body}}}")
+    }
+
+    #[test]
+    fn the_required_text_is_the_most_selective_one() {
+        let cases: [(&str, &[&str]); 3] = [
+            // Both fields must match; "role" is in most records, "assumedrole" in far fewer.
+            (
+                "selection:\n  userIdentity.sessionContext.sessionIssuer.type: Role\n  userIdentity.type: AssumedRole\ncondition: selection",
+                &["assumedrole"],
+            ),
+            (
+                "a: {userAgent|contains: curl}\nb: {errorCode: AccessDenied}\ncondition: a and b",
+                &["accessdenied"],
+            ),
+            // Alternatives still need one of all their texts.
+            (
+                "a: {userAgent|contains: curl}\nb: {errorCode: AccessDenied}\ncondition: a or b",
+                &["accessdenied", "curl"],
+            ),
+        ];
+        for (yaml, texts) in cases {
+            let wanted = texts.iter().map(|t| t.to_string()).collect();
+            assert_eq!(
+                detection(yaml).unwrap().required_substrings(),
+                Some(wanted),
+                "{yaml}"
+            );
+        }
     }
 
     #[test]
