@@ -435,7 +435,7 @@ impl SigmaRuleSet {
 
 /// A map from ASCII-case-insensitive strings to rule indexes, looked up without copying or lower-casing
 /// the record's text: the hash folds case as it reads, then candidates are compared ignoring case.
-/// Keys are short trusted rule literals, so a fast non-keyed hash (FNV-1a) is safe here.
+/// Keys are short trusted rule literals, so a fast non-keyed hash is safe here.
 #[derive(Debug, Clone, Default)]
 struct CaselessIndex {
     buckets: HashMap<u64, Vec<IndexEntry>, BuildHasherDefault<PassThrough>>,
@@ -445,10 +445,25 @@ struct CaselessIndex {
 type IndexEntry = (Box<str>, Vec<u32>);
 
 impl CaselessIndex {
+    /// Eight bytes at a time (two lookups run on every record). Setting bit 0x20 of every byte lower-cases
+    /// ASCII letters and changes other bytes alike in both spellings, so texts equal ignoring ASCII case
+    /// hash the same; the few others it conflates are told apart by the comparison after the lookup.
     fn hash(text: &str) -> u64 {
-        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
-        })
+        const CASE: u64 = 0x2020_2020_2020_2020;
+        let mut h = text.len() as u64;
+        let mut add =
+            |word: u64| h = (h.rotate_left(23) ^ (word | CASE)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut chunks = text.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            add(u64::from_le_bytes(last));
+        }
+        h ^ (h >> 29)
     }
 
     fn insert(&mut self, key: &str, rule: u32) {
@@ -475,7 +490,7 @@ impl CaselessIndex {
     }
 }
 
-/// The keys are already FNV hashes: use them as they are.
+/// The keys are already hashes: use them as they are.
 #[derive(Debug, Clone, Copy, Default)]
 struct PassThrough(u64);
 
@@ -839,6 +854,17 @@ detection:
         assert!(index.get("").is_none());
         index.insert("Überwachung", 9);
         assert_eq!(index.get("Überwachung"), Some(&[9][..]));
+        // Bytes that only the hash's case bit conflates are still told apart.
+        index.insert("Get@Item", 6);
+        assert!(index.get("Get`Item").is_none());
+        assert_eq!(index.get("GET@ITEM"), Some(&[6][..]));
+        // Long names (several 8-byte words) and names that differ only in their last word.
+        index.insert("UpdateFunctionConfiguration20150331v2", 7);
+        assert_eq!(
+            index.get("updatefunctionconfiguration20150331V2"),
+            Some(&[7][..])
+        );
+        assert!(index.get("UpdateFunctionConfiguration20150331v3").is_none());
         index.clear();
         assert!(index.get("deletetrail").is_none());
     }
