@@ -450,19 +450,7 @@ impl CaselessIndex {
     /// hash the same; the few others it conflates are told apart by the comparison after the lookup.
     fn hash(text: &str) -> u64 {
         const CASE: u64 = 0x2020_2020_2020_2020;
-        let mut h = text.len() as u64;
-        let mut add =
-            |word: u64| h = (h.rotate_left(23) ^ (word | CASE)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut chunks = text.as_bytes().chunks_exact(8);
-        for chunk in &mut chunks {
-            add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            add(u64::from_le_bytes(last));
-        }
+        let h = mix_words(text.len() as u64, text.as_bytes(), CASE);
         h ^ (h >> 29)
     }
 
@@ -488,6 +476,24 @@ impl CaselessIndex {
     fn clear(&mut self) {
         self.buckets.clear();
     }
+}
+
+/// Folds `bytes` into `h` eight bytes at a time (the last word padded with zeros), each word OR-ed with
+/// `or` first. A multiply-rotate step, not a finaliser: callers mix the result as their use needs.
+pub(crate) fn mix_words(mut h: u64, bytes: &[u8], or: u64) -> u64 {
+    let mut add =
+        |word: u64| h = (h.rotate_left(23) ^ (word | or)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        add(u64::from_le_bytes(last));
+    }
+    h
 }
 
 /// The keys are already hashes: use them as they are.
