@@ -43,29 +43,8 @@ fn group_hash(parts: [&str; 4]) -> u64 {
     h ^ (h >> 33)
 }
 
-/// Hashes a [`GroupKey`], whose second half is already a well-mixed hash: a multiply, not SipHash.
-#[derive(Default)]
-struct GroupKeyHasher(u64);
-
-impl std::hash::Hasher for GroupKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only the integer writes below are used; anything else still hashes correctly.
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type Groups = HashMap<GroupKey, Group, std::hash::BuildHasherDefault<GroupKeyHasher>>;
+/// The groups, hashed cheaply: the key's second half is already a well-mixed hash.
+type Groups = HashMap<GroupKey, Group, std::hash::BuildHasherDefault<super::PreHashed>>;
 
 /// The group hash of a record's principal, account, region and UTC day.
 fn group_hash_of(record: &Record<'_>) -> u64 {

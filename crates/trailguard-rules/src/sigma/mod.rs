@@ -438,7 +438,7 @@ impl SigmaRuleSet {
 /// Keys are short trusted rule literals, so a fast non-keyed hash is safe here.
 #[derive(Debug, Clone, Default)]
 struct CaselessIndex {
-    buckets: HashMap<u64, Vec<IndexEntry>, BuildHasherDefault<PassThrough>>,
+    buckets: HashMap<u64, Vec<IndexEntry>, BuildHasherDefault<PreHashed>>,
 }
 
 /// A key as the rule wrote it and the rules it selects.
@@ -496,22 +496,26 @@ pub(crate) fn mix_words(mut h: u64, bytes: &[u8], or: u64) -> u64 {
     h
 }
 
-/// The keys are already hashes: use them as they are.
+/// A hasher for keys that are, or hold, hashes already (the index's words, the Sigma groups' (rule, hash)
+/// pairs): each integer written is combined with a rotate and a multiply, not SipHash.
 #[derive(Debug, Clone, Copy, Default)]
-struct PassThrough(u64);
+pub(crate) struct PreHashed(u64);
 
-impl Hasher for PassThrough {
+impl Hasher for PreHashed {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; fold anything else in so the hasher stays correct.
+        // Only integer writes are used; fold anything else in so the hasher stays correct.
         for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            self.write_u64(u64::from(b));
         }
     }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
     fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
