@@ -9,6 +9,88 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+/// Where CloudTrail puts each member it writes, in a record and in its `userIdentity` (read off the real
+/// logs in the shared data); members it does not rank follow, in name order.
+const CLOUDTRAIL_ORDER: &[&str] = &[
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "sharedEventID",
+    "eventCategory",
+    "tlsDetails",
+    "sessionCredentialFromConsole",
+    // Inside userIdentity and its session context.
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "sessionContext",
+    "invokedBy",
+    "sessionIssuer",
+    "webIdFederationData",
+    "attributes",
+    "creationDate",
+    "mfaAuthenticated",
+];
+
+/// Compact JSON with each object's members in [`CLOUDTRAIL_ORDER`] (`serde_json`'s own maps sort them).
+fn write_in_cloudtrail_order(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let rank = |key: &str| {
+                CLOUDTRAIL_ORDER
+                    .iter()
+                    .position(|k| *k == key)
+                    .unwrap_or(CLOUDTRAIL_ORDER.len())
+            };
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            // Stable: unranked members keep the map's name order.
+            members.sort_by_key(|(key, _)| rank(key));
+            out.push('{');
+            for (i, (key, value)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                write_in_cloudtrail_order(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_in_cloudtrail_order(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// A small, fast, deterministic generator (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -154,9 +236,13 @@ impl Synth {
         self.time
     }
 
-    /// The next record as compact JSON, the way CloudTrail writes it to S3.
+    /// The next record as compact JSON, the way CloudTrail writes it to S3: members in CloudTrail's
+    /// own order (`userIdentity` second, `eventID` and `recipientAccountId` near the end), which
+    /// decides how far a reader must go for a field.
     pub fn next_record(&mut self) -> String {
-        self.next_value().to_string()
+        let mut out = String::with_capacity(1536);
+        write_in_cloudtrail_order(&self.next_value(), &mut out);
+        out
     }
 
     /// The next record as a JSON value.
@@ -581,5 +667,35 @@ mod tests {
         assert!(sources.len() >= 10, "{sources:?}");
         assert!(read_only > 2500 && read_only < 2950, "{read_only}");
         assert!(Synth::new(8, start()).next_record() != Synth::new(7, start()).next_record());
+    }
+
+    #[test]
+    fn records_are_written_in_cloudtrail_member_order() {
+        let mut synth = Synth::new(3, start());
+        for _ in 0..500 {
+            let text = synth.next_record();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(text.len(), value.to_string().len(), "same members, compact");
+            assert!(
+                text.starts_with(r#"{"eventVersion":"1.08","userIdentity":{"type":""#),
+                "{text}"
+            );
+            let at = |key: &str| text.find(&format!(r#","{key}":"#));
+            let order = [
+                "eventTime",
+                "eventSource",
+                "eventName",
+                "awsRegion",
+                "requestID",
+                "eventID",
+                "readOnly",
+                "eventType",
+                "managementEvent",
+                "recipientAccountId",
+                "eventCategory",
+            ];
+            let places: Vec<_> = order.iter().map(|k| at(k).expect(k)).collect();
+            assert!(places.windows(2).all(|w| w[0] < w[1]), "{text}");
+        }
     }
 }
