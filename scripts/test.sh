@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, set-up included: Python test dependencies, then every crate's tests.
+# The whole test suite, set-up included: the Python test helpers in their own virtual environment
+# (scripts/setup.sh), then every crate's tests with that environment's python and `aws` first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+venv=$(bash scripts/setup.sh)
+if [ -n "$venv" ]; then
+  export TRAILGUARD_PYTHON="$venv/bin/python"
+  export PATH="$venv/bin:$PATH"
+fi
 # --no-fail-fast: one failing suite must not hide the others.
 cargo test --workspace --locked --no-fail-fast "$@"

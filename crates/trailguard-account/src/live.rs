@@ -33,8 +33,8 @@ pub struct LiveOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
     #[error("cannot identify the caller (sts:GetCallerIdentity failed; check credentials, `--profile` and `--endpoint-url`): {0}")]
     Identity(String),
 }

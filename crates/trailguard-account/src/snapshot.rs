@@ -91,14 +91,14 @@ impl fmt::Display for SnapshotProblem {
 /// Errors reading or writing a snapshot directory as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotIoError {
-    #[error("cannot read snapshot directory `{path}`: {source}")]
+    #[error("cannot read snapshot directory `{path}`")]
     ReadDir {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("`{path}` is neither a snapshot directory nor a file")]
     NotADirectory { path: PathBuf },
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     Write {
         path: PathBuf,
         source: std::io::Error,

@@ -160,7 +160,7 @@ pub enum ScanError {
     NoInputs,
     #[error("`-` (stdin) given more than once")]
     StdinTwice,
-    #[error("cannot start scan worker thread: {0}")]
+    #[error("cannot start a scan worker thread")]
     Thread(#[source] std::io::Error),
     #[error("a scan worker thread panicked")]
     WorkerPanicked,

@@ -1,6 +1,8 @@
 //! Test support shared by the crates' integration tests.
 //!
-//! - [`MotoServer`]: a real `python3 -m moto.server` on 127.0.0.1 and a free port, killed on drop.
+//! - [`MotoServer`]: a real `python -m moto.server` on 127.0.0.1 and a free port, killed on drop.
+//! - [`python`]: the interpreter with the test packages (moto, boto3, botocore, the AWS CLI), which
+//!   `scripts/setup.sh` installs into a virtual environment of its own.
 //! - [`shared_data`]: the reference data folder (`../shared/data` beside the checkout).
 
 use std::io::{Read, Write};
@@ -25,6 +27,32 @@ pub fn shared_data() -> PathBuf {
     workspace_root().join("../shared/data")
 }
 
+/// The Python interpreter for tests: `$TRAILGUARD_PYTHON` (set by `scripts/test.sh`), else the work tree's
+/// `.venv/bin/python` (the link `scripts/setup.sh` leaves to its environment), else `python3` from PATH.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("TRAILGUARD_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
+/// PATH for child processes with the test environment's `bin/` (where `aws` and `cfn-lint` live) first,
+/// so a command such as `aws` resolves there even when the tests were not started by `scripts/test.sh`.
+pub fn path_with_python_bin() -> std::ffi::OsString {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(bin) = python().parent().filter(|d| !d.as_os_str().is_empty()) {
+        dirs.push(bin.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
 /// A moto server for one test (or one test binary). Each instance has its own port and so its own state.
 pub struct MotoServer {
     child: Child,
@@ -32,7 +60,7 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
-    /// Starts `python3 -m moto.server` on 127.0.0.1 and waits until it answers.
+    /// Starts `python -m moto.server` ([`python`]) on 127.0.0.1 and waits until it answers.
     ///
     /// Panics with a clear message when moto is not installed: run `scripts/setup.sh`.
     pub fn start() -> MotoServer {
@@ -44,7 +72,7 @@ impl MotoServer {
     /// policies (loading them makes every reset cost about a second).
     pub fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
         let port = free_port();
-        let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let python = python();
         let child = Command::new(&python)
             .args([
                 "-m",
@@ -62,7 +90,10 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start `{python} -m moto.server`: {e}; run scripts/setup.sh")
+                panic!(
+                    "cannot start `{} -m moto.server`: {e}; run scripts/setup.sh",
+                    python.display()
+                )
             });
         let server = MotoServer { child, port };
         server.wait_ready(Duration::from_secs(60));
@@ -81,13 +112,13 @@ impl MotoServer {
     /// Runs a Python snippet (`python3 -c`) with boto3 pointed at this server and returns its stdout.
     /// Panics with the snippet's stderr when it fails: the state a test builds must exist.
     pub fn python(&self, code: &str) -> String {
-        let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let python = python();
         let out = Command::new(&python)
             .arg("-c")
             .arg(code)
             .envs(self.env())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run `{python}`: {e}"));
+            .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", python.display()));
         assert!(
             out.status.success(),
             "python failed: {}\n{code}",
@@ -96,9 +127,14 @@ impl MotoServer {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Environment for child processes (aws cli, boto3, our binary) so they talk to this server only.
+    /// Environment for child processes (aws cli, boto3, our binary) so they talk to this server only,
+    /// with PATH leading to the test environment's `aws` ([`path_with_python_bin`]).
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
+            (
+                "PATH".into(),
+                path_with_python_bin().to_string_lossy().into_owned(),
+            ),
             ("AWS_ENDPOINT_URL".into(), self.endpoint()),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),

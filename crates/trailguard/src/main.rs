@@ -1,7 +1,10 @@
 //! `trailguard`: watch and fix AWS IAM.
 //!
 //! This file only parses the command line and dispatches; each command lives in its own file under
-//! [`cmd`], and exit codes follow one rule: 0 nothing at or above `--fail-on`, 1 findings, 2 errors only.
+//! [`cmd`] (`findings` beside the store it queries, in `store::cli`), and exit codes follow one rule:
+//! 0 nothing at or above `--fail-on`, 1 findings, 2 errors only. An error is printed once, as one line:
+//! the error and its causes in order (`error: outer: cause`); error types keep their source out of their
+//! own message, so no cause is printed twice.
 
 mod aws;
 mod cmd;
@@ -38,13 +41,13 @@ enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// Export the knowledge base and rule docs as a static HTML site.
     Docs(cmd::docs::DocsArgs),
-    /// Analyse IAM policy documents: check, diff.
+    /// Analyse IAM policy documents: check, diff, expand, simulate.
     Policy(cmd::policy::PolicyArgs),
-    /// Audit an account's IAM posture, live or from saved API output.
+    /// Audit an account's IAM posture, live or from saved API output (snapshot, who-can).
     Audit(cmd::audit::AuditArgs),
     /// Query the findings store that `scan --store` keeps: findings and runs.
     Findings(store::cli::FindingsArgs),
-    /// Plan, apply and undo fixes for findings.
+    /// Plan, apply and undo fixes for findings; resume an interrupted apply; the journal of changes.
     Fix(cmd::fix::FixArgs),
     /// Measure scan throughput and peak memory on a generated corpus.
     Bench(cmd::bench::BenchArgs),

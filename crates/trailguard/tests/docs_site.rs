@@ -177,3 +177,84 @@ fn search_index_lists_every_page_and_the_index_loads_it() {
     assert!(html.contains("<script src=\"search.js\"></script>"));
     assert!(html.contains("id=\"q\""));
 }
+
+/// Runs the site's own `search.js` (with its `search-index.js`) under Node.js and returns the names of the
+/// hits for `query`, best first.
+fn search_with_site_script(site: &Path, query: &str) -> Vec<String> {
+    let harness = format!(
+        "var window = {{ location: {{ search: '' }} }}; var document = {{ getElementById: function () {{ return null; }} }};\n\
+         eval(require('fs').readFileSync({index:?}, 'utf8'));\n\
+         eval(require('fs').readFileSync({script:?}, 'utf8'));\n\
+         console.log(JSON.stringify(window.TRAILGUARD_SEARCH(window.TRAILGUARD_INDEX, {query:?}).map(function (i) {{ return i.name; }})));\n",
+        index = site.join("search-index.js").to_string_lossy(),
+        script = site.join("search.js").to_string_lossy(),
+    );
+    let out = Command::new("node")
+        .args(["-e", &harness])
+        .output()
+        .expect("node runs (Node.js is part of the development machine)");
+    assert!(
+        out.status.success(),
+        "search.js failed under node: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON list of names")
+}
+
+#[test]
+fn search_finds_words_that_only_the_page_bodies_contain() {
+    let (_tmp, out) = build_site();
+    let index: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(out.join("search-index.json")).expect("index"),
+    )
+    .expect("JSON");
+    let head_text: String = index
+        .iter()
+        .map(|i| {
+            ["name", "title", "service", "tags"]
+                .iter()
+                .map(|k| i[*k].as_str().unwrap_or("").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    // For one event page and one rule page: a word of the body that no name, title or tag contains.
+    for (kind, name) in [("event", "StopLogging"), ("rule", "CT001")] {
+        let item = index
+            .iter()
+            .find(|i| i["kind"] == kind && i["name"] == name)
+            .unwrap_or_else(|| panic!("{name} indexed"));
+        let text = item["text"].as_str().expect("the page's words are indexed");
+        let word = text
+            .split(' ')
+            .find(|w| {
+                w.len() >= 7
+                    && w.chars().all(|c| c.is_ascii_alphabetic())
+                    && !head_text.contains(*w)
+            })
+            .unwrap_or_else(|| panic!("{name}: no body-only word in {text}"));
+        let hits = search_with_site_script(&out, word);
+        assert!(
+            hits.iter().any(|h| h == name),
+            "searching `{word}` (from the body of {name}) does not find it: {hits:?}"
+        );
+        // Every hit really holds the word: the body match is not a match-everything.
+        for hit in &hits {
+            let hit_item = index.iter().find(|i| i["name"] == hit.as_str()).unwrap();
+            assert!(
+                hit_item.to_string().to_lowercase().contains(word),
+                "{hit} matched `{word}` without containing it"
+            );
+        }
+        assert!(hits.len() < index.len(), "`{word}` matched every page");
+    }
+    // Names still rank first: the page named by the query leads its results.
+    assert_eq!(
+        search_with_site_script(&out, "stoplogging")
+            .first()
+            .map(String::as_str),
+        Some("StopLogging")
+    );
+    assert!(search_with_site_script(&out, "zzqxj-no-such-word").is_empty());
+}

@@ -43,6 +43,32 @@ fn every_cli_command_in_every_entry_matches_the_cli_model() {
     );
 }
 
+/// The README promises `lookup-events` commands to triage every event: each entry carries at least one
+/// (checked against the CLI model with the others above), and one of them looks up the entry's own event
+/// or someone or something it names.
+#[test]
+fn every_entry_has_a_lookup_events_triage_command() {
+    let kb = Kb::builtin();
+    let missing: Vec<&str> = kb
+        .entries()
+        .iter()
+        .filter(|entry| {
+            !entry.cli_commands.iter().any(|c| {
+                c.command.starts_with("aws cloudtrail lookup-events ")
+                    && c.command.contains("--lookup-attributes AttributeKey=")
+            })
+        })
+        .map(|entry| entry.file.as_str())
+        .collect();
+    assert!(kb.entries().len() > 100);
+    assert!(
+        missing.is_empty(),
+        "{} entries have no `aws cloudtrail lookup-events --lookup-attributes ...` triage command:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
+
 /// Recognises the problem a broken command must produce.
 type ProblemMatcher = fn(&CliProblem) -> bool;
 
@@ -97,7 +123,7 @@ for svc in ["iam", "sts", "organizations", "cloudtrail", "accessanalyzer", "even
             names.update(shape.members)
 print(json.dumps({n: xform_name(n, "-") for n in sorted(names)}))
 "#;
-    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = trailguard_testkit::python();
     let out = Command::new(python)
         .args(["-c", script])
         .output()

@@ -24,7 +24,7 @@ fn runner() -> std::path::PathBuf {
 }
 
 fn run_snippets(moto: &MotoServer, snippets: &serde_json::Value) -> Vec<SnippetResult> {
-    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = trailguard_testkit::python();
     let mut child = Command::new(python)
         .arg(runner())
         .arg("--json")

@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn securityhub_model() -> Value {
-    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = trailguard_testkit::python();
     let out = Command::new(python)
         .args([
             "-c",
@@ -33,7 +33,7 @@ fn securityhub_model() -> Value {
     let gz = version.join("service-2.json.gz");
     let mut text = String::new();
     if gz.exists() {
-        flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap())
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(gz).unwrap())
             .read_to_string(&mut text)
             .unwrap();
     } else {

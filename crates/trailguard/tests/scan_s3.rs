@@ -28,7 +28,7 @@ for dirpath, _, files in os.walk(root):
         path = os.path.join(dirpath, name)
         s3.upload_file(path, bucket, os.path.relpath(path, root))
 "#;
-    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = trailguard_testkit::python();
     let out = Command::new(python)
         .args(["-c", script, samples().to_str().unwrap(), bucket])
         .envs(moto.env())

@@ -1,9 +1,14 @@
 //! `trailguard docs --out DIR`: the knowledge base and the rule docs as a static site.
 //!
 //! One page per event (`events/<service>/<Event>.html`) and per rule (`rules/<CODE>.html`), an index with
-//! client-side search over a small JSON index (also shipped as `search-index.js`, so the search works from
+//! client-side search over a JSON index (also shipped as `search-index.js`, so the search works from
 //! `file://` where browsers refuse to fetch), one stylesheet and one script. No external assets, nothing
 //! fetched from the network. Rules link to their entries and entries to the rules that detect them.
+//!
+//! The search covers each page's whole text, not only its name: every index item carries `text`, the
+//! distinct words of the entry's body (or the rule's doc) in lower case, and `search.js` matches the typed
+//! words against name, title, service, tags and that text, ranking name and title hits first. The matching
+//! function is `window.TRAILGUARD_SEARCH(index, query)`, so it can be run outside a browser (the tests do).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -75,6 +80,7 @@ pub fn write_site(out: &Path, kb: &Kb, metas: &[&RuleMeta]) -> anyhow::Result<Si
             "severity": entry.severity,
             "tags": format!("{} {} {}", entry.risks.join(" "), entry.attack.join(" "), entry.rules.join(" ")),
             "url": event_path(entry),
+            "text": search_words(&entry.body_without_setup()),
         }));
     }
     for meta in metas {
@@ -88,6 +94,7 @@ pub fn write_site(out: &Path, kb: &Kb, metas: &[&RuleMeta]) -> anyhow::Result<Si
             "severity": meta.severity,
             "tags": format!("{} {}", meta.attack.join(" "), meta.kb_entries.join(" ")),
             "url": rule_path(meta),
+            "text": search_words(&[meta.doc.what, meta.doc.why, meta.doc.example, meta.doc.fix].join("\n")),
         }));
     }
     let index_json = serde_json::to_string(&index)?;
@@ -125,6 +132,30 @@ fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+/// The distinct words of a Markdown text (prose, inline code and code blocks), lower-cased, in order of
+/// first use: what the search matches page bodies against, without shipping every page twice.
+fn search_words(markdown: &str) -> String {
+    use pulldown_cmark::Event;
+    let mut seen = std::collections::HashSet::new();
+    let mut words = Vec::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        let (Event::Text(text) | Event::Code(text)) = event else {
+            continue;
+        };
+        let lower = text.to_lowercase();
+        for word in lower
+            .split(|c: char| c.is_whitespace() || "\"'`,;()[]{}<>".contains(c))
+            .map(|w| w.trim_matches(|c: char| c == '.' || c == ':'))
+            .filter(|w| !w.is_empty())
+        {
+            if seen.insert(word.to_owned()) {
+                words.push(word.to_owned());
+            }
+        }
+    }
+    words.join(" ")
 }
 
 fn markdown_to_html(markdown: &str) -> String {
@@ -300,7 +331,7 @@ fn rule_page(meta: &RuleMeta, kb: &Kb) -> String {
 fn index_page(kb: &Kb, metas: &[&RuleMeta]) -> String {
     let mut body = String::from(
         "<h1>Knowledge base and rules</h1>\n\
-         <input id=\"q\" type=\"search\" placeholder=\"Search events, rules, ATT&amp;CK ids, risks…\" autofocus>\n\
+         <input id=\"q\" type=\"search\" placeholder=\"Search events, rules, ATT&amp;CK ids, risks, commands, any word of a page…\" autofocus>\n\
          <ol id=\"results\" class=\"results\"></ol>\n",
     );
     body.push_str(&format!("<h2>Events ({})</h2>\n<table class=\"list\">\n<tr><th>Event</th><th>Service</th><th>Severity</th><th>Risks</th><th>Rules</th></tr>\n", kb.entries().len()));
@@ -367,28 +398,34 @@ table.list .title { color: var(--muted); font-size: .9em; }
 "#;
 
 const SEARCH_JS: &str = r#"// Client-side search over window.TRAILGUARD_INDEX (search-index.js): every word typed must appear in an
-// item's name, title, service or tags; names that start with the query rank first.
+// item's name, title, service, tags or page text. Items whose name starts with the first word rank first,
+// then items matched on name, title, service or tags alone, then those matched through their page text.
 (function () {
-  var index = window.TRAILGUARD_INDEX || [];
-  var input = document.getElementById("q");
-  var list = document.getElementById("results");
-  if (!input || !list) return;
-  function haystack(item) {
-    return (item.name + " " + item.title + " " + item.service + " " + item.tags).toLowerCase();
+  function search(index, query) {
+    var words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    var scored = [];
+    index.forEach(function (item) {
+      var head = (item.name + " " + item.title + " " + item.service + " " + item.tags).toLowerCase();
+      var text = head + " " + (item.text || "");
+      if (!words.every(function (w) { return text.indexOf(w) >= 0; })) return;
+      var rank = item.name.toLowerCase().indexOf(words[0]) === 0 ? 0
+        : words.every(function (w) { return head.indexOf(w) >= 0; }) ? 1 : 2;
+      scored.push({ item: item, rank: rank });
+    });
+    scored.sort(function (a, b) { return a.rank - b.rank || a.item.name.localeCompare(b.item.name); });
+    return scored.map(function (s) { return s.item; });
   }
+  window.TRAILGUARD_SEARCH = search;
+
+  var index = window.TRAILGUARD_INDEX || [];
+  var input = typeof document !== "undefined" && document.getElementById("q");
+  var list = typeof document !== "undefined" && document.getElementById("results");
+  if (!input || !list) return;
   function render(query) {
     list.textContent = "";
-    var words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    if (!words.length) return;
-    var hits = index.filter(function (item) {
-      var text = haystack(item);
-      return words.every(function (w) { return text.indexOf(w) >= 0; });
-    });
-    hits.sort(function (a, b) {
-      var pa = a.name.toLowerCase().indexOf(words[0]) === 0 ? 0 : 1;
-      var pb = b.name.toLowerCase().indexOf(words[0]) === 0 ? 0 : 1;
-      return pa - pb || a.name.localeCompare(b.name);
-    });
+    if (!query.trim()) return;
+    var hits = search(index, query);
     hits.slice(0, 50).forEach(function (item) {
       var li = document.createElement("li");
       var a = document.createElement("a");

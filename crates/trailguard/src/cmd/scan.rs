@@ -72,7 +72,7 @@ pub struct ScanArgs {
     pub event_name: Vec<String>,
 
     /// Output format: text (terminal report), json (JSON lines of findings), ocsf (OCSF 1.3 Detection
-    /// Finding, JSON lines), asff (Security Hub batches of 100, JSON lines).
+    /// Finding, JSON lines), asff (Security Hub batches of 100, JSON lines), sarif (SARIF 2.1.0 document).
     #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
     pub format: Format,
 

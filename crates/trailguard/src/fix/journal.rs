@@ -78,14 +78,14 @@ pub struct ChangeRecord {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("journal `{path}`: {source}")]
+    #[error("cannot open the journal `{path}`")]
     Open {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("journal: {0}")]
+    #[error("journal query failed")]
     Sql(#[from] rusqlite::Error),
-    #[error("journal: stored step of change `{id}` is unreadable: {source}")]
+    #[error("journal: stored step of change `{id}` is unreadable")]
     Corrupt {
         id: String,
         source: serde_json::Error,

@@ -1,7 +1,5 @@
-//! `trailguard findings`: query the findings store that `scan --store` fills.
-//!
-//! Wiring it up takes one variant in `main.rs` (`Findings(store::cli::FindingsArgs)` dispatched to
-//! [`run`]); until then the command is built and tested but not reachable from the command line.
+//! `trailguard findings`: query the findings store that `scan --store` fills (filters, the recorded runs,
+//! any output format of `scan`). `main.rs` dispatches the `findings` subcommand to [`run`].
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -49,7 +47,7 @@ pub struct FindingsArgs {
     #[arg(long)]
     pub runs: bool,
 
-    /// Output format for findings (text, json, ocsf, asff).
+    /// Output format for findings (text, json, ocsf, asff, sarif).
     #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
     pub format: Format,
 

@@ -19,13 +19,13 @@ pub type RunId = i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open store `{path}`: {source}")]
+    #[error("cannot open store `{path}`")]
     Open {
         path: String,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("cannot create the directory for store `{path}`: {source}")]
+    #[error("cannot create the directory for store `{path}`")]
     CreateDir {
         path: String,
         #[source]
@@ -41,15 +41,15 @@ pub enum StoreError {
         "store `{0}` is not supported: only SQLite file paths are built in (Postgres is planned)"
     )]
     Unsupported(String),
-    #[error("store query failed: {0}")]
+    #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
-    #[error("stored finding `{id}` is not valid JSON: {source}")]
+    #[error("stored finding `{id}` is not valid JSON")]
     Corrupt {
         id: String,
         #[source]
         source: serde_json::Error,
     },
-    #[error("cannot encode finding `{id}` as JSON: {source}")]
+    #[error("cannot encode finding `{id}` as JSON")]
     Encode {
         id: String,
         #[source]

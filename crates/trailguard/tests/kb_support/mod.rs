@@ -24,7 +24,7 @@ pub const REQUIRED_NON_IAM: &[(&str, &str)] = &[
 
 /// botocore's `data/` directory (the service models the AWS CLI and boto3 are generated from).
 pub fn botocore_data() -> PathBuf {
-    let python = std::env::var("TRAILGUARD_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = trailguard_testkit::python();
     let out = Command::new(&python)
         .args([
             "-c",
@@ -32,7 +32,10 @@ pub fn botocore_data() -> PathBuf {
         ])
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run `{python}`: {e}; botocore is needed for these tests")
+            panic!(
+                "cannot run `{}`: {e}; botocore is needed for these tests (scripts/setup.sh)",
+                python.display()
+            )
         });
     assert!(
         out.status.success(),
