@@ -3,6 +3,7 @@
 //! - [`MotoServer`]: a real `python -m moto.server` on 127.0.0.1 and a free port, killed on drop.
 //! - [`python`]: the interpreter with the test packages (moto, boto3, botocore, the AWS CLI), which
 //!   `scripts/setup.sh` installs into a virtual environment of its own.
+//! - [`pinned_python_version`]: what `scripts/requirements.lock` pins, for tests that must run on exactly that.
 //! - [`shared_data`]: the reference data folder (`../shared/data` beside the checkout).
 
 use std::io::{Read, Write};
@@ -38,6 +39,17 @@ pub fn python() -> PathBuf {
         return venv;
     }
     PathBuf::from("python3")
+}
+
+/// The version `scripts/requirements.lock` pins for a Python package (`botocore` → `1.44.8`).
+pub fn pinned_python_version(package: &str) -> String {
+    let lock = workspace_root().join("scripts/requirements.lock");
+    let text = std::fs::read_to_string(&lock)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", lock.display()));
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{package}==")))
+        .map(|rest| rest.trim_end_matches('\\').trim().to_owned())
+        .unwrap_or_else(|| panic!("{package} is not pinned in {}", lock.display()))
 }
 
 /// PATH for child processes with the test environment's `bin/` (where `aws` and `cfn-lint` live) first,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
-use trailguard_testkit::workspace_root;
+use trailguard_testkit::{pinned_python_version, workspace_root};
 
 fn script(name: &str) -> PathBuf {
     workspace_root().join("scripts").join(name)
@@ -122,14 +122,7 @@ fn setup_makes_a_virtual_environment_with_the_pinned_test_packages() {
         cfg.contains("include-system-site-packages = false"),
         "{cfg}"
     );
-    let lock =
-        fs::read_to_string(workspace_root().join("scripts/requirements.lock")).expect("lock");
-    let pinned = |name: &str| {
-        lock.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}==")))
-            .map(|v| v.trim_end_matches('\\').trim().to_owned())
-            .unwrap_or_else(|| panic!("{name} is not pinned"))
-    };
+    let pinned = pinned_python_version;
     let versions = stdout_line(&run(Command::new(venv.join("bin/python")).args([
         "-c",
         "import sys, moto, boto3, botocore; assert sys.prefix != sys.base_prefix; \

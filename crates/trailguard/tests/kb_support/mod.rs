@@ -22,13 +22,16 @@ pub const REQUIRED_NON_IAM: &[(&str, &str)] = &[
     ("access-analyzer", "DeleteArchiveRule"),
 ];
 
-/// botocore's `data/` directory (the service models the AWS CLI and boto3 are generated from).
+/// botocore's `data/` directory (the service models the AWS CLI and boto3 are generated from), of exactly
+/// the version `scripts/requirements.lock` pins: the knowledge base is kept current against that model,
+/// so checking it against another botocore would test something else.
 pub fn botocore_data() -> PathBuf {
     let python = trailguard_testkit::python();
     let out = Command::new(&python)
         .args([
             "-c",
-            "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
+            "import botocore, os; print(botocore.__version__); \
+             print(os.path.join(os.path.dirname(botocore.__file__), 'data'))",
         ])
         .output()
         .unwrap_or_else(|e| {
@@ -42,7 +45,18 @@ pub fn botocore_data() -> PathBuf {
         "botocore is not importable: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    let version = lines.next().unwrap_or_default().trim();
+    let pinned = trailguard_testkit::pinned_python_version("botocore");
+    assert_eq!(
+        version,
+        pinned,
+        "`{}` has botocore {version}, but scripts/requirements.lock pins {pinned}: run the tests through \
+         scripts/test.sh (or scripts/setup.sh once, then set TRAILGUARD_PYTHON to its python)",
+        python.display()
+    );
+    let dir = PathBuf::from(lines.next().unwrap_or_default().trim());
     assert!(
         dir.join("iam").is_dir(),
         "no iam model under {}",
