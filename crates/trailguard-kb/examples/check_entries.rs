@@ -2,7 +2,7 @@
 //! `aws ...` command against botocore's service models. Handy while writing entries:
 //!
 //! ```text
-//! cargo run -p trailguard-kb --example check_entries -- "$(python3 -c 'import botocore,os;print(os.path.dirname(botocore.__file__))')/data"
+//! cargo run -p trailguard-kb --example check_entries -- "$(.venv/bin/python -c 'import botocore,os;print(os.path.dirname(botocore.__file__))')/data"
 //! ```
 //!
 //! The authoritative checks are the `kb_*` tests of the `trailguard` crate; this is the quick loop.

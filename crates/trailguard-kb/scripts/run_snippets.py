@@ -5,8 +5,8 @@ Two ways to use it:
 
 1. By hand, while writing an entry (starts its own moto server on a free port):
 
-       python3 crates/trailguard-kb/scripts/run_snippets.py crates/trailguard-kb/entries/iam/CreateUser.md
-       python3 crates/trailguard-kb/scripts/run_snippets.py crates/trailguard-kb/entries/iam/*.md
+       .venv/bin/python crates/trailguard-kb/scripts/run_snippets.py crates/trailguard-kb/entries/iam/CreateUser.md
+       .venv/bin/python crates/trailguard-kb/scripts/run_snippets.py crates/trailguard-kb/entries/iam/*.md
 
    For each file it takes the ```python setup block (optional) and the ```python block under
    "## Remediation" -> "### Python", resets moto, runs setup then code in a fresh namespace, and prints
