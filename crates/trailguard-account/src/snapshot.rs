@@ -184,6 +184,66 @@ impl RawSnapshot {
         }
     }
 
+    /// Files that are not the API output their name claims: valid JSON of another shape (a policy
+    /// document, `{}`, another command's output) or a CSV that is not a credential report. Such a file
+    /// would parse as an empty account and score well, so an offline audit refuses it. Files that are
+    /// not JSON at all are left to [`AccountSnapshot::from_raw`], which reports them with their position.
+    pub fn shape_problems(&self) -> Vec<SnapshotProblem> {
+        let mut problems = Vec::new();
+        for (name, text) in &self.files {
+            if name == CREDENTIAL_REPORT_CSV {
+                let header = text
+                    .trim_start_matches('\u{feff}')
+                    .lines()
+                    .next()
+                    .unwrap_or("");
+                let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+                if !(columns.contains(&"user") && columns.contains(&"arn")) {
+                    problems.push(SnapshotProblem {
+                        file: name.clone(),
+                        message: format!(
+                            "not a credential report: expected the CSV header of `aws iam get-credential-report` (user,arn,...), found `{}`",
+                            shorten(header, 60)
+                        ),
+                    });
+                }
+                continue;
+            }
+            let Some(expected) = expected_shape(name) else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let found = match &value {
+                Value::Object(map) if expected.keys.iter().any(|k| map.contains_key(*k)) => {
+                    continue
+                }
+                Value::Object(map) if map.is_empty() && expected.empty_allowed => continue,
+                Value::Object(map) if map.is_empty() => "an empty object".to_owned(),
+                Value::Object(map) => {
+                    let keys: Vec<&str> = map.keys().take(6).map(String::as_str).collect();
+                    let mut found = format!("an object with {}", keys.join(", "));
+                    if map.contains_key("Statement") {
+                        found.push_str(" (a policy document?)");
+                    }
+                    found
+                }
+                Value::Array(_) => "an array".to_owned(),
+                other => format!("a JSON {}", json_kind(other)),
+            };
+            problems.push(SnapshotProblem {
+                file: name.clone(),
+                message: format!(
+                    "not the output of `{}`: expected a JSON object with {}, found {found}",
+                    expected.command,
+                    expected.keys.join(" or ")
+                ),
+            });
+        }
+        problems
+    }
+
     /// Writes every file under `dir` (created if needed). Returns the paths written.
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, SnapshotIoError> {
         let mut written = Vec::new();
@@ -202,6 +262,79 @@ impl RawSnapshot {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+/// What a snapshot file must look like: the command that writes it and its top-level keys (any one).
+struct ExpectedShape {
+    command: &'static str,
+    keys: &'static [&'static str],
+    /// `{}` is a real answer (no password policy set).
+    empty_allowed: bool,
+}
+
+fn shape(command: &'static str, keys: &'static [&'static str]) -> ExpectedShape {
+    ExpectedShape {
+        command,
+        keys,
+        empty_allowed: false,
+    }
+}
+
+fn expected_shape(name: &str) -> Option<ExpectedShape> {
+    let dir = name.split_once('/').map(|(dir, _)| dir);
+    Some(match (name, dir) {
+        (AUTHORIZATION_DETAILS, _) => shape(
+            "aws iam get-account-authorization-details",
+            &[
+                "UserDetailList",
+                "GroupDetailList",
+                "RoleDetailList",
+                "Policies",
+            ],
+        ),
+        (CREDENTIAL_REPORT, _) => shape("aws iam get-credential-report", &["Content"]),
+        (PASSWORD_POLICY, _) => ExpectedShape {
+            empty_allowed: true,
+            ..shape("aws iam get-account-password-policy", &["PasswordPolicy"])
+        },
+        (ACCOUNT_SUMMARY, _) => shape("aws iam get-account-summary", &["SummaryMap"]),
+        (ACCOUNT_ALIASES, _) => shape("aws iam list-account-aliases", &["AccountAliases"]),
+        (VIRTUAL_MFA_DEVICES, _) => {
+            shape("aws iam list-virtual-mfa-devices", &["VirtualMFADevices"])
+        }
+        (SERVER_CERTIFICATES, _) => shape(
+            "aws iam list-server-certificates",
+            &["ServerCertificateMetadataList"],
+        ),
+        (CALLER_IDENTITY, _) => shape("aws sts get-caller-identity", &["Account"]),
+        (DESCRIBE_TRAILS, _) => shape("aws cloudtrail describe-trails", &["trailList"]),
+        (ANALYZERS, _) => shape("aws accessanalyzer list-analyzers", &["analyzers"]),
+        (_, Some(TRAIL_STATUS_DIR)) => shape("aws cloudtrail get-trail-status", &["IsLogging"]),
+        (_, Some(EVENT_SELECTORS_DIR)) => shape(
+            "aws cloudtrail get-event-selectors",
+            &["EventSelectors", "AdvancedEventSelectors"],
+        ),
+        (_, Some(ACCESS_KEYS_DIR)) => shape("aws iam list-access-keys", &["AccessKeyMetadata"]),
+        _ => return None,
+    })
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -649,6 +782,34 @@ alice,arn:aws:iam::111122223333:user/alice,2021-01-01T00:00:00+00:00,true,2024-0
                 .to_string()
                 .contains("neither a snapshot directory nor a file"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn files_of_another_shape_are_named_with_what_was_expected() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let raw = raw(&[
+            (AUTHORIZATION_DETAILS, policy),
+            (ACCOUNT_SUMMARY, "{}"),
+            (ACCOUNT_ALIASES, r#"{"SummaryMap":{"Users":2}}"#),
+            (PASSWORD_POLICY, "{}"),
+            (DESCRIBE_TRAILS, "[]"),
+            ("get-trail-status/main.json", r#"{"IsLogging":false}"#),
+            ("list-access-keys/bob.json", r#"{"AccountAliases":[]}"#),
+            (CREDENTIAL_REPORT_CSV, "name,value\na,b\n"),
+            (VIRTUAL_MFA_DEVICES, "{ not json"),
+        ]);
+        let problems: Vec<String> = raw.shape_problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            problems,
+            [
+                "credential-report.csv: not a credential report: expected the CSV header of `aws iam get-credential-report` (user,arn,...), found `name,value`",
+                "describe-trails.json: not the output of `aws cloudtrail describe-trails`: expected a JSON object with trailList, found an array",
+                "get-account-authorization-details.json: not the output of `aws iam get-account-authorization-details`: expected a JSON object with UserDetailList or GroupDetailList or RoleDetailList or Policies, found an object with Statement, Version (a policy document?)",
+                "get-account-summary.json: not the output of `aws iam get-account-summary`: expected a JSON object with SummaryMap, found an empty object",
+                "list-access-keys/bob.json: not the output of `aws iam list-access-keys`: expected a JSON object with AccessKeyMetadata, found an object with AccountAliases",
+                "list-account-aliases.json: not the output of `aws iam list-account-aliases`: expected a JSON object with AccountAliases, found an object with SummaryMap",
+            ]
         );
     }
 

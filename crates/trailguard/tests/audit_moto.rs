@@ -260,6 +260,30 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         "the only password check failed"
     );
 
+    // 2b. A live text report speaks of API calls, not snapshot files.
+    let text_args: Vec<&str> = live_args[..7]
+        .iter()
+        .copied()
+        .chain(["--fail-on", "never", "--color", "never"])
+        .collect();
+    let text = trailguard(&server, &text_args);
+    assert_eq!(text.status.code(), Some(0));
+    let report = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        report.contains(
+            "PA022 IAM Access Analyzer not enabled: no answer from the `list-analyzers` call"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("API answers collected"), "{report}");
+    assert!(
+        report.contains("check(s) not evaluated (their API calls failed or were not allowed)"),
+        "{report}"
+    );
+    for offline_words in ["snapshot", " files, 0 records"] {
+        assert!(!report.contains(offline_words), "{offline_words}: {report}");
+    }
+
     // 3. Snapshot, then offline: the same findings, byte for byte.
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("snap");

@@ -460,3 +460,100 @@ fn an_empty_or_missing_directory_is_an_error() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Input that is not the saved output it claims to be is refused, naming the file and what was
+/// expected, with exit 2 and no score: it would otherwise read as an empty account that scores well.
+#[test]
+fn input_that_is_not_what_it_claims_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A policy document, and `{}`, given as the authorization details file.
+    let policy = dir.path().join("admin-policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+    for (file, found) in [
+        (
+            &policy,
+            "found an object with Statement, Version (a policy document?)",
+        ),
+        (&empty, "found an empty object"),
+    ] {
+        let out = trailguard(&["audit", "--offline", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(out.stdout.is_empty(), "no report, no score");
+        assert!(
+            err.contains(&format!(
+                "`{}`: not the output of `aws iam get-account-authorization-details`: expected a JSON object with UserDetailList or GroupDetailList or RoleDetailList or Policies, {found}",
+                file.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("Posture score"), "{err}");
+    }
+
+    // A wrong file under a known name inside an otherwise good snapshot.
+    let snap = tempfile::tempdir().unwrap();
+    full_snapshot(snap.path());
+    std::fs::copy(
+        snap.path().join("get-account-summary.json"),
+        snap.path().join("list-account-aliases.json"),
+    )
+    .unwrap();
+    let out = trailguard(&["audit", "--offline", snap.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    let named = snap.path().join("list-account-aliases.json");
+    assert!(
+        err.contains(&format!(
+            "`{}`: not the output of `aws iam list-account-aliases`: expected a JSON object with AccountAliases, found an object with SummaryMap",
+            named.display()
+        )),
+        "{err}"
+    );
+    // who-can reads the same input and refuses it the same way.
+    let out = trailguard(&[
+        "audit",
+        "who-can",
+        "iam:CreateUser",
+        "--offline",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the output of"));
+}
+
+#[test]
+fn min_severity_drops_lower_findings_but_not_the_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    full_snapshot(dir.path());
+    let path = dir.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--offline",
+            path,
+            "--format",
+            "json",
+            "--now",
+            "2024-06-01T00:00:00Z",
+        ];
+        args.extend_from_slice(extra);
+        findings_of(&trailguard(&args).stdout)
+    };
+    let (all, all_summary) = run(&[]);
+    let (high, high_summary) = run(&["--min-severity", "high"]);
+    assert!(all.iter().any(|f| f.severity < Severity::High));
+    let expected: Vec<&Finding> = all
+        .iter()
+        .filter(|f| f.severity >= Severity::High)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(high.iter().collect::<Vec<_>>(), expected);
+    assert_eq!(high_summary["sections"], all_summary["sections"]);
+}

@@ -183,3 +183,27 @@ fn text_list_has_one_line_per_entry() {
         "{text}"
     );
 }
+
+#[test]
+fn listing_a_service_the_knowledge_base_lacks_names_the_ones_it_has() {
+    let out = explain(&["--list", "--service", "s3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no knowledge-base entries for service `s3`"),
+        "{err}"
+    );
+    let services: Vec<String> = list(&[])
+        .iter()
+        .map(|e| e["service"].as_str().unwrap().to_owned())
+        .collect();
+    for service in ["iam", "sts"] {
+        assert!(services.iter().any(|s| s == service));
+        assert!(err.contains(service), "{service} in {err}");
+    }
+    // The full event source names a covered service as well.
+    assert!(explain(&["--list", "--service", "iam.amazonaws.com"])
+        .status
+        .success());
+}

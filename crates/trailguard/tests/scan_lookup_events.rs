@@ -50,6 +50,7 @@ fn fake_lookup_server(events: Vec<String>) -> FakeLookup {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut length = 0usize;
             let mut target = String::new();
+            let mut signed_for = String::new();
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -62,12 +63,23 @@ fn fake_lookup_server(events: Vec<String>) -> FakeLookup {
                 if lower.starts_with("x-amz-target:") {
                     target = line.trim().to_owned();
                 }
+                // SigV4's credential scope names the region the call was signed for.
+                if lower.starts_with("authorization:") {
+                    signed_for = lower
+                        .split("credential=")
+                        .nth(1)
+                        .and_then(|c| c.split('/').nth(2))
+                        .map(|region| format!(" signed-for={region}"))
+                        .unwrap_or_default();
+                }
             }
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body).unwrap();
             let body = String::from_utf8_lossy(&body).into_owned();
             let page = if body.contains("\"NextToken\"") { 1 } else { 0 };
-            seen.lock().unwrap().push(format!("{target} {body}"));
+            seen.lock()
+                .unwrap()
+                .push(format!("{target}{signed_for} {body}"));
             let items: Vec<Value> = pages[page]
                 .iter()
                 .enumerate()
@@ -88,16 +100,9 @@ fn fake_lookup_server(events: Vec<String>) -> FakeLookup {
     FakeLookup { url, requests }
 }
 
-#[test]
-fn lookup_events_are_scanned_like_log_records() {
-    // Real records from the Stratus detonation logs, served as LookupEvents returns them.
-    let path = shared_data().join("cloudtrail/stratus-red-team/docs/detonation-logs/aws.persistence.iam-create-admin-user.json");
-    let records: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let events: Vec<String> = records.iter().map(Value::to_string).collect();
-    assert!(events.len() >= 2);
-    let fake = fake_lookup_server(events);
-    let env = vec![
+/// Test credentials, and no config file or instance metadata to find others.
+fn fake_env() -> Vec<(String, String)> {
+    vec![
         ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
         ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
@@ -107,7 +112,48 @@ fn lookup_events_are_scanned_like_log_records() {
             "/dev/null".to_owned(),
         ),
         ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-    ];
+    ]
+}
+
+/// `--region` is the API region, as in `audit` and `fix`; `--aws-region` is its old spelling.
+#[test]
+fn region_picks_the_api_region() {
+    for flag in ["--region", "--aws-region"] {
+        let fake = fake_lookup_server(vec!["{}".to_owned(), "{}".to_owned()]);
+        let out = trailguard(
+            &[
+                "scan",
+                "--lookup-events",
+                flag,
+                "eu-west-2",
+                "--format",
+                "json",
+                "--endpoint-url",
+                &fake.url,
+            ],
+            &fake_env(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let requests = fake.requests.lock().unwrap();
+        assert!(!requests.is_empty(), "{flag}: {stderr}");
+        assert!(
+            requests[0].contains("signed-for=eu-west-2"),
+            "{flag}: {}",
+            requests[0]
+        );
+    }
+}
+
+#[test]
+fn lookup_events_are_scanned_like_log_records() {
+    // Real records from the Stratus detonation logs, served as LookupEvents returns them.
+    let path = shared_data().join("cloudtrail/stratus-red-team/docs/detonation-logs/aws.persistence.iam-create-admin-user.json");
+    let records: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events: Vec<String> = records.iter().map(Value::to_string).collect();
+    assert!(events.len() >= 2);
+    let fake = fake_lookup_server(events);
+    let env = fake_env();
     let from_api = trailguard(
         &[
             "scan",

@@ -28,9 +28,15 @@ for dirpath, _, files in os.walk(root):
         path = os.path.join(dirpath, name)
         s3.upload_file(path, bucket, os.path.relpath(path, root))
 "#;
+    upload(moto, script, &[samples().to_str().unwrap(), bucket]);
+}
+
+/// Runs a boto3 upload script against the moto server.
+fn upload(moto: &MotoServer, script: &str, args: &[&str]) {
     let python = trailguard_testkit::python();
     let out = Command::new(python)
-        .args(["-c", script, samples().to_str().unwrap(), bucket])
+        .args(["-c", script])
+        .args(args)
         .envs(moto.env())
         .output()
         .expect("python3 runs");
@@ -110,4 +116,105 @@ fn a_missing_bucket_is_an_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-bucket"));
+}
+
+/// A trail bucket over six days, two regions and two accounts; each log file holds one CreateUser
+/// record (the AWS documentation's example, re-dated and re-homed like CloudTrail would deliver it).
+fn upload_six_days(moto: &MotoServer, bucket: &str) {
+    let script = r#"
+import gzip, io, json, sys, boto3
+example, bucket = sys.argv[1], sys.argv[2]
+event = None
+for line in open(example):
+    doc = json.loads(line)
+    if doc["event"]["eventName"] == "CreateUser":
+        event = doc["event"]
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket=bucket)
+layout = [("111122223333", region, day) for region in ("us-east-1", "eu-west-1") for day in range(1, 7)]
+layout += [("444455556666", "us-east-1", day) for day in (5, 6)]
+for n, (account, region, day) in enumerate(layout):
+    record = dict(event, eventTime="2024-03-%02dT10:00:00Z" % day, awsRegion=region,
+                  recipientAccountId=account, eventID="00000000-0000-4000-8000-%012d" % n)
+    record["userIdentity"] = dict(event["userIdentity"], accountId=account,
+                                  arn="arn:aws:iam::%s:user/Alice" % account)
+    body = gzip.compress(json.dumps({"Records": [record]}).encode())
+    key = "AWSLogs/%s/CloudTrail/%s/2024/03/%02d/%s_CloudTrail_%s_202403%02dT1005Z_%016d.json.gz" % (
+        account, region, day, account, region, day, n)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+"#;
+    let example = trailguard_testkit::shared_data()
+        .join("cloudtrail/aws-docs-examples/aws_docs_cloudtrail_examples.jsonl");
+    upload(moto, script, &[example.to_str().unwrap(), bucket]);
+}
+
+/// The summary's `read` line (`N files, M records`) and its s3 note, from a scan of the bucket.
+fn scan_bucket(moto: &MotoServer, extra: &[&str]) -> (String, String) {
+    let endpoint = moto.endpoint();
+    let mut args = vec![
+        "scan",
+        "s3://six-days/AWSLogs/",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--endpoint-url",
+        &endpoint,
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(&args)
+        .envs(moto.env())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let line = |label: &str, text: &str| {
+        err.lines()
+            .find(|l| l.trim_start().starts_with(label) && l.contains(text))
+            .unwrap_or_else(|| panic!("no `{label}` line with `{text}` in {err}"))
+            .to_owned()
+    };
+    let read = line("read", "files");
+    let note = line("note", "s3:");
+    (read, note)
+}
+
+#[test]
+fn since_account_and_region_prune_folders_before_listing() {
+    let moto = MotoServer::start();
+    upload_six_days(&moto, "six-days");
+
+    let (read, note) = scan_bucket(&moto, &[]);
+    assert!(read.contains("14 files, 14 records"), "{read}");
+    assert!(note.contains("0 folders"), "{note}");
+
+    // Days before 2024-03-05 are never listed: only the 05 and 06 folders of each account and region
+    // are fetched (6 objects of 14).
+    let (read, note) = scan_bucket(&moto, &["--since", "2024-03-05T00:00:00Z"]);
+    assert!(read.contains("6 files, 6 records"), "{read}");
+    assert!(
+        !read.contains("left out"),
+        "nothing fetched needed filtering: {read}"
+    );
+    assert!(note.contains("6 log objects listed"), "{note}");
+    // 111122223333: 4 days in each of 2 regions; 444455556666 has only the days in range.
+    assert!(note.contains("8 folders"), "{note}");
+
+    // Account and region folders: one account, one region, two days.
+    let (read, note) = scan_bucket(
+        &moto,
+        &[
+            "--since",
+            "2024-03-05",
+            "--account",
+            "111122223333",
+            "--event-region",
+            "us-east-1",
+        ],
+    );
+    assert!(read.contains("2 files, 2 records"), "{read}");
+    assert!(note.contains("2 log objects listed"), "{note}");
+    // 444455556666, eu-west-1, and days 01-04 of us-east-1.
+    assert!(note.contains("6 folders"), "{note}");
 }

@@ -343,7 +343,7 @@ fn output_file_gets_findings_and_stderr_gets_the_summary() {
 fn filters_narrow_the_findings() {
     let (_, all) = scan_json(&[]);
 
-    let (_, west) = scan_json(&["--region", "eu-west-1"]);
+    let (_, west) = scan_json(&["--event-region", "eu-west-1"]);
     assert!(!west.is_empty());
     assert!(west.len() < all.len());
     assert!(

@@ -109,3 +109,194 @@ fn an_unusable_store_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot open store"), "{err}");
 }
+
+fn trailguard(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Scans racing to create one new store: each migrates it or waits for the one that does, and every
+/// run is kept. Three rounds of four processes, each round on a fresh store, to give the race chances.
+#[test]
+fn concurrent_scans_into_a_new_store_keep_every_run() {
+    let samples = samples();
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(format!("round{round}.db"));
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_trailguard"))
+                    .args([
+                        "scan",
+                        samples.to_str().unwrap(),
+                        "--format",
+                        "json",
+                        "--fail-on",
+                        "never",
+                        "--store",
+                        db.to_str().unwrap(),
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "round {round}: {err}");
+            assert!(err.contains("stored run"), "{err}");
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM runs"), 4, "round {round}");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL"),
+            4
+        );
+        assert_eq!(count("SELECT MIN(times_seen) FROM findings"), 4);
+    }
+}
+
+#[test]
+fn a_damaged_stored_finding_is_skipped_and_named_and_the_rest_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tg.db");
+    let findings = scan_into(&db);
+    assert!(findings.len() >= 2);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (row, id): (i64, String) = conn
+        .query_row(
+            "SELECT rowid, id FROM findings ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    conn.execute(
+        "UPDATE findings SET body = substr(body, 1, 40) WHERE id = ?1",
+        [&id],
+    )
+    .unwrap();
+    drop(conn);
+
+    let out = trailguard(&[
+        "findings",
+        "--store",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("stored finding row {row} (`{id}`) skipped: ")),
+        "{err}"
+    );
+    assert!(err.contains("not valid JSON"), "{err}");
+    let listed: Vec<Finding> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), findings.len() - 1);
+    assert!(listed.iter().all(|f| f.id != id));
+
+    // `fix` reads the same store: it plans from the good findings and names the bad row too.
+    let out = trailguard(&[
+        "fix",
+        "--store",
+        db.to_str().unwrap(),
+        "--offline",
+        "--format",
+        "json",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("stored finding row {row} (`{id}`) skipped")),
+        "{err}"
+    );
+    assert!(!err.contains("error:"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// A store from a newer trailguard fails the scan before it starts (nothing on stdout) and is left
+/// byte for byte as it was.
+#[test]
+fn a_newer_store_is_refused_before_the_scan_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("newer.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE runs (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;")
+            .unwrap();
+    }
+    let before = std::fs::read(&db).unwrap();
+    let samples = samples();
+    let out = trailguard(&[
+        "scan",
+        samples.to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("schema version 99, newer"), "{err}");
+    assert!(out.stdout.is_empty(), "no report: the scan never ran");
+    assert!(!err.contains("Summary"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert!(!dir.path().join("newer.db-wal").exists());
+}
+
+/// A scan killed while it runs leaves its run unfinished; `findings --runs` tells it apart from a
+/// running one.
+#[test]
+fn a_killed_run_reads_back_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tg.db");
+    // Reading stdin that never ends keeps the scan (and its open run) waiting until it is killed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["scan", "-", "--quiet", "--store", db.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let runs_listing = || {
+        let out = trailguard(&["findings", "--store", db.to_str().unwrap(), "--runs"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    loop {
+        if db.exists() && runs_listing().contains("(running)") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never began");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let listing = runs_listing();
+    let line = listing
+        .lines()
+        .find(|l| l.contains("scan"))
+        .unwrap_or_default();
+    assert!(line.ends_with("(interrupted)"), "{listing}");
+}
+
+#[test]
+fn findings_for_a_run_that_does_not_exist_say_so_and_list_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tg.db");
+    scan_into(&db);
+    let out = trailguard(&["findings", "--store", db.to_str().unwrap(), "--run", "99"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--run 99: no such run"), "{err}");
+    assert!(
+        err.contains("    1  scan"),
+        "the latest runs are listed: {err}"
+    );
+    assert!(out.stdout.is_empty());
+}

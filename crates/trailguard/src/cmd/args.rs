@@ -1,4 +1,9 @@
-//! Flags several commands share, parsed one way: `--fail-on` and `--format`.
+//! Flags several commands share, parsed one way: `--fail-on`, `--format` and `--min-severity`.
+//!
+//! The conventions every subcommand follows (AWS CLI habits): `--region` is the AWS API region (event
+//! filters say what they filter, e.g. `scan --event-region`), `--profile` and `--endpoint-url` pick the
+//! credentials and endpoint, `--rule CODE` selects rules (repeatable or comma-separated; `policy check`
+//! also takes its old `--select`), and `--min-severity` drops findings below a severity from the report.
 
 use std::str::FromStr;
 
@@ -31,6 +36,44 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     }
 }
 
+pub fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Checks `--event-name` values before a scan. Names are matched exactly, as CloudTrail writes them:
+/// an event name is an API operation's name (`CreatePolicyVersion`), and Athena, CloudTrail Lake and the
+/// LookupEvents API all compare it exactly, so a filter here keeps the same meaning as there (and the
+/// raw pre-filter stays a byte search). A name that differs from a known event only in case can never
+/// match and is refused with the right spelling; an unknown name close to a known one gets a warning
+/// (the knowledge base does not list every API), and the scan goes on.
+pub fn check_event_names(names: &[String]) -> anyhow::Result<Vec<String>> {
+    let kb = trailguard_kb::Kb::builtin();
+    let mut warnings = Vec::new();
+    for name in names {
+        match kb.lookup(name) {
+            Some(entry) if entry.event == *name => {}
+            Some(entry) => anyhow::bail!(
+                "--event-name `{name}` would match nothing: event names are case-sensitive in CloudTrail; did you mean `{}`?",
+                entry.event
+            ),
+            None => {
+                let close = kb.suggest(name);
+                if !close.is_empty() {
+                    warnings.push(format!(
+                        "--event-name `{name}` is not an event trailguard knows; did you mean {}? (event names are case-sensitive)",
+                        close
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(warnings)
+}
+
 pub fn parse_format(text: &str) -> Result<Format, String> {
     Format::from_str(text).map_err(|e| e.to_string())
 }
@@ -49,5 +92,25 @@ mod tests {
         assert!(parse_fail_on("severe").unwrap_err().contains("`severe`"));
         assert!(parse_format("sarif").is_ok());
         assert!(parse_format("yaml").is_err());
+    }
+
+    #[test]
+    fn event_names_in_the_wrong_case_are_refused_with_the_right_spelling() {
+        let err = check_event_names(&["createpolicyversion".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `CreatePolicyVersion`?"), "{err}");
+        assert!(err.contains("case-sensitive"), "{err}");
+        assert!(check_event_names(&["CreatePolicyVersion".into()])
+            .unwrap()
+            .is_empty());
+        let warnings = check_event_names(&["CreatePolicyVersoin".into()]).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("`CreatePolicyVersion`"),
+            "{warnings:?}"
+        );
+        // Events the knowledge base does not list are scanned for as given.
+        assert!(check_event_names(&["GetObject".into()]).unwrap().is_empty());
     }
 }

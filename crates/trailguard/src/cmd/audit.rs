@@ -4,6 +4,11 @@
 //! Live and offline audits share one path: the live collector produces the same files `snapshot`
 //! saves, and both are parsed by `AccountSnapshot::from_raw`, so their findings are identical.
 //!
+//! Offline input is checked before it is used: a file that is valid JSON but not the API output its
+//! name claims (a policy document, `{}`, another command's output) is refused with the file and what
+//! was expected, exit 2 and no score, because it would read as an empty, well-scored account. Live
+//! audits speak of API calls, not files.
+//!
 //! Output: the shared finding writers, then the per-section scores — after the report in text
 //! mode, as a last JSON line `{"audit_summary": {...}}` in JSON mode (see [`AuditSummary`]), and on
 //! stderr for OCSF and ASFF (unless `--quiet`).
@@ -23,7 +28,7 @@ use trailguard_account::snapshot::{RawSnapshot, SnapshotProblem};
 use trailguard_account::{effective_principals, AccountSnapshot, WhoCanReport};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 
-use super::args::{parse_fail_on, parse_format, FailOn};
+use super::args::{parse_fail_on, parse_format, parse_severity, FailOn};
 use trailguard_rules::rules::posture::{self, NotEvaluated, PostureContext, SectionScore};
 use trailguard_rules::{Finding, Severity};
 
@@ -134,6 +139,10 @@ pub struct AuditRunArgs {
     #[arg(long, default_value = "high", value_name = "SEVERITY", value_parser = parse_fail_on)]
     pub fail_on: FailOn,
 
+    /// Report only findings at or above this severity (scores still count every check).
+    #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -226,7 +235,21 @@ impl Progress for Spinner {
 /// Reads the snapshot from disk or collects it live.
 fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
     match &source.offline {
-        Some(dir) => RawSnapshot::read_path(dir).map_err(anyhow::Error::from),
+        Some(path) => {
+            let raw = RawSnapshot::read_path(path)?;
+            let wrong = raw.shape_problems();
+            if !wrong.is_empty() {
+                let lines: Vec<String> = wrong
+                    .iter()
+                    .map(|p| format!("`{}`: {}", snapshot_file_path(path, &p.file), p.message))
+                    .collect();
+                anyhow::bail!(
+                    "refusing the snapshot: {}\n(see `trailguard audit snapshot --help` for the files and the commands that write them)",
+                    lines.join("\n  ")
+                );
+            }
+            Ok(raw)
+        }
         None => {
             let spinner = Spinner::new(!quiet);
             let raw = live::collect(&source.live_options(), &spinner);
@@ -234,6 +257,30 @@ fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
             Ok(raw?)
         }
     }
+}
+
+/// Where a snapshot file name points on disk: the file itself when one file was given.
+fn snapshot_file_path(offline: &std::path::Path, name: &str) -> String {
+    if offline.is_file() {
+        offline.display().to_string()
+    } else {
+        offline.join(name).display().to_string()
+    }
+}
+
+/// A "not evaluated" reason in live terms: the offline wording names snapshot files, a live audit made
+/// API calls (`` `list-analyzers.json` missing from the snapshot `` → `` no answer from the `list-analyzers` call ``).
+fn live_reason(reason: &str) -> String {
+    if let Some(file) = reason
+        .strip_suffix(" missing from the snapshot")
+        .and_then(|f| f.strip_prefix('`'))
+        .and_then(|f| f.strip_suffix(".json`"))
+    {
+        return format!("no answer from the `{file}` call (see the warnings)");
+    }
+    reason
+        .replace(" are missing from the snapshot", " could not be collected")
+        .replace(".json`", "`")
 }
 
 fn report_problems(problems: &[SnapshotProblem]) {
@@ -289,32 +336,59 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let raw = load_raw(&args.source, args.quiet)?;
+    let live = args.source.offline.is_none();
     if raw.files.is_empty() {
         report_problems(&raw.problems);
-        eprintln!(
-            "error: no snapshot files found in {} (expected e.g. get-account-authorization-details.json)",
-            args.source.describe()
-        );
+        if live {
+            eprintln!(
+                "error: no API call to the {} succeeded (see the warnings above)",
+                args.source.describe()
+            );
+        } else {
+            eprintln!(
+                "error: no snapshot files found in {} (expected e.g. get-account-authorization-details.json)",
+                args.source.describe()
+            );
+        }
         return Ok(ExitCode::from(2));
     }
     let snapshot = AccountSnapshot::from_raw(&raw);
     if !args.quiet {
         report_problems(&snapshot.problems);
     }
-    let (findings, parts) = audit_snapshot(&snapshot, args.now);
+    let (mut findings, mut parts) = audit_snapshot(&snapshot, args.now);
+    if let Some(min) = args.min_severity {
+        findings.retain(|f| f.severity >= min);
+    }
+    if live {
+        for skipped in &mut parts.not_evaluated {
+            skipped.reason = live_reason(&skipped.reason);
+        }
+    }
 
     let mut summary = RunSummary::new("audit");
     summary.started_at = Some(started_at);
     summary.inputs = vec![args.source.describe()];
-    summary.files = raw.files.len() as u64;
+    if live {
+        summary
+            .notes
+            .push(format!("{} API answers collected", raw.files.len()));
+    } else {
+        summary.files = raw.files.len() as u64;
+    }
     summary.errors = snapshot.problems.len() as u64;
     summary.rules = posture::checks().len() as u64;
     for finding in &findings {
         summary.count_finding(finding);
     }
     if !parts.not_evaluated.is_empty() {
+        let why = if live {
+            "their API calls failed or were not allowed"
+        } else {
+            "snapshot files missing"
+        };
         summary.notes.push(format!(
-            "{} check(s) not evaluated (snapshot files missing)",
+            "{} check(s) not evaluated ({why})",
             parts.not_evaluated.len()
         ));
     }

@@ -102,6 +102,19 @@ fn list(kb: &Kb, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    if let Some(service) = &args.service {
+        let wanted = service
+            .trim_end_matches(".amazonaws.com")
+            .to_ascii_lowercase();
+        let mut services: Vec<&str> = kb.entries().iter().map(|e| e.service.as_str()).collect();
+        services.dedup();
+        if !services.contains(&wanted.as_str()) {
+            anyhow::bail!(
+                "no knowledge-base entries for service `{service}`: the knowledge base covers {}",
+                services.join(", ")
+            );
+        }
+    }
     let filter = ListFilter {
         service: args.service.clone(),
         risk: args.risk.clone(),
@@ -158,7 +171,7 @@ fn list(kb: &Kb, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
                 ));
             }
             if entries.is_empty() {
-                eprintln!("no entries match");
+                eprintln!("no entries match these filters (`trailguard explain --list` lists all)");
             } else {
                 eprintln!("{} of {} entries", entries.len(), kb.entries().len());
             }

@@ -327,7 +327,8 @@ fn stored_findings(spec: &str) -> anyhow::Result<Vec<Finding>> {
     let store = crate::store::open(spec)
         .with_context(|| format!("cannot open the findings store `{spec}`"))?;
     let stored = store.findings(&crate::store::FindingQuery::default())?;
-    Ok(stored.into_iter().map(|s| s.finding).collect())
+    stored.warn_damaged(spec);
+    Ok(stored.findings.into_iter().map(|s| s.finding).collect())
 }
 
 fn print_results(results: &[StepResult]) {

@@ -70,8 +70,13 @@ pub struct CheckArgs {
     #[arg(long = "min-severity", value_name = "SEVERITY")]
     pub min_severity: Option<Severity>,
 
-    /// Only these checks (comma-separated codes, e.g. `PC010,PC019`).
-    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    /// Only these checks (codes, repeatable or comma-separated, e.g. `PC010,PC019`; `--select` also works).
+    #[arg(
+        long = "rule",
+        alias = "select",
+        value_delimiter = ',',
+        value_name = "CODE"
+    )]
     pub select: Vec<String>,
 
     /// Skip these checks (comma-separated codes).
@@ -254,6 +259,12 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         } else {
             path.display().to_string()
         };
+        if text.trim().is_empty() {
+            eprintln!("error: {label}: empty input, no policy to check");
+            summary.files_failed += 1;
+            summary.errors += 1;
+            continue;
+        }
         let report = check_text(&label, &text, versions);
         policies += report.policies;
         parse_errors += report.parse_errors;
@@ -290,6 +301,13 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         "{policies} policies checked, {parse_errors} could not be parsed"
     ));
 
+    // Nothing read at all: the errors above are the answer, not an empty report that reads as a pass.
+    if policies == 0 {
+        if summary.files_failed == 0 {
+            eprintln!("error: no policy found in the inputs");
+        }
+        return Ok(ExitCode::from(2));
+    }
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
         color: args.color.resolve(to_terminal),

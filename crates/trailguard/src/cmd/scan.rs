@@ -24,10 +24,10 @@ use trailguard_event::{
 use trailguard_rules::engine::{Engine, EngineWorker};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 
-use super::args::{parse_fail_on, parse_format, FailOn};
+use super::args::{parse_fail_on, parse_format, parse_severity, FailOn};
 use trailguard_rules::sigma::collect::SigmaCollector;
 use trailguard_rules::sigma::SigmaRuleSet;
-use trailguard_rules::Finding;
+use trailguard_rules::{Finding, Severity};
 
 use crate::aws::AwsTarget;
 use crate::remote::{self, lookup_events::LookupEventsSource, lookup_events::LookupQuery};
@@ -38,10 +38,10 @@ use crate::ui::{self, ColorChoice};
 #[command(after_help = "\
 Examples:
   trailguard scan samples/cloudtrail
-  trailguard scan s3-export/AWSLogs --since 2024-03-01 --region us-east-1 --fail-on critical
+  trailguard scan s3-export/AWSLogs --since 2024-03-01 --event-region us-east-1 --fail-on critical
   trailguard scan logs/ --format json --output findings.jsonl --store .trailguard/trailguard.db
   trailguard scan s3://my-trail-bucket/AWSLogs/111122223333/CloudTrail/ --since 2d
-  trailguard scan --lookup-events --aws-region eu-west-1 --since 24h
+  trailguard scan --lookup-events --region eu-west-1 --since 24h
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 nothing could be read.")]
 pub struct ScanArgs {
@@ -63,11 +63,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "ID")]
     pub account: Vec<String>,
 
-    /// Keep events of this region (awsRegion). Repeatable.
-    #[arg(long, value_name = "REGION")]
-    pub region: Vec<String>,
+    /// Keep events of this region (awsRegion). Repeatable. (`--region` is the AWS API region, as in
+    /// every other command.)
+    #[arg(long = "event-region", value_name = "REGION")]
+    pub event_region: Vec<String>,
 
-    /// Keep events with this eventName (exact, e.g. CreatePolicyVersion). Repeatable.
+    /// Keep events with this eventName (exact and case-sensitive as CloudTrail writes it, e.g.
+    /// CreatePolicyVersion). Repeatable.
     #[arg(long = "event-name", value_name = "NAME")]
     pub event_name: Vec<String>,
 
@@ -89,9 +91,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
 
-    /// Run only these built-in rules (code like CT001 or name). Repeatable; default all.
-    #[arg(long, value_name = "CODE")]
+    /// Run only these built-in rules (code like CT001 or name). Repeatable or comma-separated; default all.
+    #[arg(long, value_name = "CODE", value_delimiter = ',')]
     pub rule: Vec<String>,
+
+    /// Report only findings at or above this severity (info, low, medium, high, critical).
+    #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
 
     /// Save the run and its findings in this SQLite file (created if missing); re-scans update, never duplicate.
     #[arg(long, value_name = "PATH")]
@@ -117,7 +123,7 @@ pub struct ScanArgs {
     #[arg(long = "asff-region", value_name = "REGION")]
     pub asff_region: Option<String>,
 
-    /// Also read the CloudTrail LookupEvents API (the last 90 days of management events of --aws-region),
+    /// Also read the CloudTrail LookupEvents API (the last 90 days of management events of --region),
     /// narrowed by --since/--until and a single --event-name.
     #[arg(long = "lookup-events", help_heading = "AWS inputs")]
     pub lookup_events: bool,
@@ -135,13 +141,14 @@ pub struct ScanArgs {
     #[arg(long, value_name = "NAME", help_heading = "AWS inputs")]
     pub profile: Option<String>,
 
-    /// AWS region to call for `s3://` inputs and --lookup-events (`--region` filters events instead).
+    /// AWS region to call for `s3://` inputs and --lookup-events (`--event-region` filters events).
     #[arg(
-        long = "aws-region",
+        long,
+        alias = "aws-region",
         value_name = "REGION",
         help_heading = "AWS inputs"
     )]
-    pub aws_region: Option<String>,
+    pub region: Option<String>,
 
     /// Send `s3://` and --lookup-events calls to this endpoint (e.g. a local moto server).
     #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
@@ -262,6 +269,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let started_at = Utc::now();
     let filter = build_filter(&args, started_at)?;
+    for warning in super::args::check_event_names(&args.event_name)? {
+        eprintln!("warning: {warning}");
+    }
 
     let mut engine = Engine::builtin();
     if !args.rule.is_empty() {
@@ -312,9 +322,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    // The store too: one that cannot be used (read-only, from a newer trailguard) fails before the scan.
+    let recorder = args
+        .store
+        .as_deref()
+        .map(|spec| {
+            let started = started_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+            store::RunRecorder::start(spec, "scan", &started, &run_inputs(&args))
+        })
+        .transpose()?;
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };
-    let (sources, found) = gather_sources(&args, &filter, &observer)?;
+    let (sources, found) = gather_sources(&args, &filter, &observer, &mut notes)?;
     let sigma_ref = sigma.as_ref();
     let (workers, mut stats) = scan_sources(
         sources,
@@ -343,6 +362,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         (&a.event_time, &a.rule_id, &a.id).cmp(&(&b.event_time, &b.rule_id, &b.id))
     });
     findings.dedup_by(|later, earlier| later.id == earlier.id);
+    if let Some(min) = args.min_severity {
+        findings.retain(|f| f.severity >= min);
+    }
     let kb = trailguard_kb::Kb::builtin();
     for finding in &mut findings {
         link_knowledge_base(finding, kb);
@@ -357,8 +379,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
 
-    // Nothing could be read at all: an error, whatever else happened.
+    // Nothing could be read at all: an error, whatever else happened, and no report that could pass
+    // for an empty one.
     let nothing_read = stats.files_read == 0 && stats.records_seen == 0;
+    if !filter.is_empty() && summary.records > 0 && summary.records_filtered == summary.records {
+        summary.notes.push(format!(
+            "no record matched the filters: all {} were left out",
+            summary.records
+        ));
+    }
 
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let output_options = OutputOptions {
@@ -371,18 +400,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         asff_product_account: args.asff_account.clone(),
         asff_region: args.asff_region.clone(),
     };
-    write_findings(
-        output::new_writer(args.format, sink, &output_options),
-        &findings,
-        &summary,
-    )?;
-    if !args.quiet && (!args.format.is_human() || args.output.is_some()) {
+    if !nothing_read {
+        write_findings(
+            output::new_writer(args.format, sink, &output_options),
+            &findings,
+            &summary,
+        )?;
+    }
+    if !nothing_read && !args.quiet && (!args.format.is_human() || args.output.is_some()) {
         let color = args.color.resolve(ui::stderr_is_terminal());
         eprint!("{}", output::text::render_summary(&summary, color));
     }
 
-    if let Some(spec) = &args.store {
-        save_run(spec, &summary, &findings, args.quiet)?;
+    if let Some(recorder) = recorder {
+        recorder.finish(&summary, &findings, args.quiet)?;
     }
 
     if nothing_read {
@@ -428,6 +459,7 @@ fn gather_sources(
     args: &ScanArgs,
     filter: &Filter,
     observer: &dyn Observer,
+    notes: &mut Vec<String>,
 ) -> anyhow::Result<(Vec<Box<dyn Source>>, ScanStats)> {
     let mut stats = ScanStats::default();
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
@@ -457,12 +489,18 @@ fn gather_sources(
     }
     let target = AwsTarget {
         profile: args.profile.clone(),
-        region: args.aws_region.clone(),
+        region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
     if !s3.is_empty() {
         let urls: Vec<String> = s3.iter().map(|p| p.display().to_string()).collect();
-        let remote = remote::s3_sources(&urls, &target)?;
+        let remote = remote::s3_sources(&urls, &target, filter)?;
+        notes.push(format!(
+            "s3: {} log objects listed in {} requests; {} folders outside --since/--account/--event-region skipped unlisted",
+            remote.sources.len(),
+            remote.list_requests,
+            remote.pruned_folders
+        ));
         stats.files_ignored += remote.ignored;
         if remote.digest_files > 0 {
             *stats
@@ -513,9 +551,18 @@ fn build_filter(args: &ScanArgs, now: DateTime<Utc>) -> anyhow::Result<Filter> {
         since,
         until,
         accounts: args.account.clone(),
-        regions: args.region.clone(),
+        regions: args.event_region.clone(),
         event_names: args.event_name.clone(),
     })
+}
+
+/// The run's inputs as the summary and the store name them.
+fn run_inputs(args: &ScanArgs) -> Vec<String> {
+    let mut inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    if args.lookup_events {
+        inputs.push("CloudTrail LookupEvents API".to_owned());
+    }
+    inputs
 }
 
 /// Turns the pipeline's counters into the summary every output and the store share.
@@ -527,12 +574,7 @@ fn summarize(
 ) -> RunSummary {
     let mut summary = RunSummary::new("scan");
     summary.started_at = Some(started_at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    summary.inputs = args.paths.iter().map(|p| p.display().to_string()).collect();
-    if args.lookup_events {
-        summary
-            .inputs
-            .push("CloudTrail LookupEvents API".to_owned());
-    }
+    summary.inputs = run_inputs(args);
     summary.files = stats.files_read + stats.files_skipped_total();
     summary.files_failed = stats
         .files_skipped
@@ -630,30 +672,6 @@ fn link_knowledge_base(finding: &mut Finding, kb: &trailguard_kb::Kb) {
             ));
         }
     }
-}
-
-fn save_run(
-    spec: &str,
-    summary: &RunSummary,
-    findings: &[Finding],
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let mut store = store::open(spec)?;
-    let started_at = summary.started_at.clone().unwrap_or_default();
-    let run = store.begin_run("scan", &started_at, &summary.inputs)?;
-    let seen_at = summary
-        .finished_at
-        .clone()
-        .unwrap_or_else(|| started_at.clone());
-    let saved = store.save_findings(run, &seen_at, findings)?;
-    store.finish_run(run, summary)?;
-    if !quiet {
-        eprintln!(
-            "stored run {run} in {spec}: {} new findings, {} seen before",
-            saved.inserted, saved.updated
-        );
-    }
-    Ok(())
 }
 
 fn join_paths(paths: &[PathBuf]) -> String {

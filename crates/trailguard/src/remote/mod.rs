@@ -11,6 +11,7 @@ pub mod s3;
 use std::sync::Arc;
 
 use trailguard_event::source::Source;
+use trailguard_event::Filter;
 
 use crate::aws::AwsTarget;
 
@@ -22,6 +23,10 @@ pub struct RemoteSources {
     pub digest_files: u64,
     /// Objects that are not log files by name (e.g. a README in the bucket).
     pub ignored: u64,
+    /// Folders skipped unlisted because nothing in them can pass the filter (see [`s3::Prune`]).
+    pub pruned_folders: u64,
+    /// ListObjectsV2 requests made.
+    pub list_requests: u64,
 }
 
 /// A shared multi-thread runtime: pipeline workers block on it from their own threads.
@@ -39,18 +44,25 @@ pub fn is_s3_url(input: &str) -> bool {
     input.starts_with("s3://")
 }
 
-/// Resolves every `s3://` input into sources.
-pub fn s3_sources(inputs: &[String], target: &AwsTarget) -> anyhow::Result<RemoteSources> {
+/// Resolves every `s3://` input into sources, leaving out the folders `filter` rules out.
+pub fn s3_sources(
+    inputs: &[String],
+    target: &AwsTarget,
+    filter: &Filter,
+) -> anyhow::Result<RemoteSources> {
     let runtime = runtime()?;
     let config = target.load(&runtime);
     let client = s3::client(&config, target.endpoint_url.is_some());
+    let prune = s3::Prune::from_filter(filter);
     let mut all = RemoteSources::default();
     for input in inputs {
         let location = s3::S3Location::parse(input)?;
-        let found = s3::list(&client, &runtime, &location)?;
+        let found = s3::list(&client, &runtime, &location, &prune)?;
         all.sources.extend(found.sources);
         all.digest_files += found.digest_files;
         all.ignored += found.ignored;
+        all.pruned_folders += found.pruned_folders;
+        all.list_requests += found.list_requests;
     }
     Ok(all)
 }

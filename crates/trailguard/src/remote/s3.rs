@@ -1,4 +1,11 @@
-//! CloudTrail logs in S3: `s3://bucket/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/…json.gz`.
+//! CloudTrail logs in S3: `s3://bucket/[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/…json.gz`.
+//!
+//! Listing prunes that layout by the scan's filter before it lists a folder's objects ([`Prune`]): with
+//! `--since`, day folders published before the day of `--since` (a file holds only records written
+//! before it was published, so nothing there can be that recent); with `--account` and
+//! `--event-region`, other accounts' and regions' folders. `--until` prunes nothing: a file published
+//! after it may still hold older records (delivery is usually minutes late, but AWS guarantees no bound).
+//! Without such a filter, or below the day folders, keys are listed flat (one request per 1,000 keys).
 
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -6,7 +13,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use aws_sdk_s3::Client;
+use chrono::{Datelike, NaiveDate};
 use trailguard_event::source::Source;
+use trailguard_event::Filter;
 
 use super::RemoteSources;
 
@@ -48,13 +57,145 @@ fn is_log_key(key: &str) -> bool {
         .any(|ext| key.ends_with(ext))
 }
 
-/// Lists every object under the location, paginating.
+/// Which folders of the CloudTrail layout a scan can skip without listing them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prune {
+    /// Day folders before this date hold nothing at or after `--since`.
+    pub first_day: Option<NaiveDate>,
+    /// Account folders to keep (empty: all).
+    pub accounts: Vec<String>,
+    /// Region folders to keep (empty: all).
+    pub regions: Vec<String>,
+}
+
+/// What to do with one folder (a common prefix ending in `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Skip it: nothing under it can pass the filter.
+    Skip,
+    /// List it folder by folder: a level below it may still be pruned.
+    Descend,
+    /// List everything under it: nothing below it can be pruned.
+    ListAll,
+}
+
+/// Folders above `AWSLogs` (the trail's own key prefix) walked one level at a time before giving up on
+/// finding the layout and listing flat.
+const MAX_UNKNOWN_DEPTH: usize = 4;
+
+impl Prune {
+    pub fn from_filter(filter: &Filter) -> Prune {
+        Prune {
+            first_day: filter.since.map(|since| since.date_naive()),
+            accounts: filter.accounts.clone(),
+            regions: filter.regions.clone(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first_day.is_none() && self.accounts.is_empty() && self.regions.is_empty()
+    }
+
+    /// Judges a folder by where it sits in the layout (`segments`: the key's folders, bucket-relative).
+    fn judge(&self, segments: &[&str]) -> Verdict {
+        let Some(logs) = segments.iter().position(|s| *s == "AWSLogs") else {
+            return if segments.len() < MAX_UNKNOWN_DEPTH {
+                Verdict::Descend
+            } else {
+                Verdict::ListAll
+            };
+        };
+        let mut rest = &segments[logs + 1..];
+        // An organization trail puts the organization id before the account.
+        if rest.first().is_some_and(|s| s.starts_with("o-")) {
+            rest = &rest[1..];
+        }
+        let [account, rest @ ..] = rest else {
+            return Verdict::Descend;
+        };
+        if !self.accounts.is_empty() && !self.accounts.iter().any(|a| a == *account) {
+            return Verdict::Skip;
+        }
+        // `CloudTrail`, `CloudTrail-Digest`, `CloudTrail-Insight`: the same layout below.
+        let [kind, rest @ ..] = rest else {
+            return Verdict::Descend;
+        };
+        if !kind.starts_with("CloudTrail") {
+            return Verdict::ListAll;
+        }
+        let [region, dates @ ..] = rest else {
+            return Verdict::Descend;
+        };
+        if !self.regions.is_empty() && !self.regions.iter().any(|r| r == *region) {
+            return Verdict::Skip;
+        }
+        let Some(first) = self.first_day else {
+            return Verdict::ListAll;
+        };
+        let numbers: Option<Vec<u32>> = dates.iter().map(|d| d.parse().ok()).collect();
+        let Some(numbers) = numbers else {
+            return Verdict::ListAll;
+        };
+        let wanted = [first.year() as u32, first.month(), first.day()];
+        // Compare as far as the folder goes: year, then year and month, then the day.
+        let depth = numbers.len().min(3);
+        if numbers[..depth] < wanted[..depth] {
+            return Verdict::Skip;
+        }
+        if depth < 3 {
+            Verdict::Descend
+        } else {
+            Verdict::ListAll
+        }
+    }
+}
+
+/// Lists the log objects under the location, skipping the folders `prune` rules out.
 pub fn list(
     client: &Client,
     runtime: &Arc<tokio::runtime::Runtime>,
     location: &S3Location,
+    prune: &Prune,
 ) -> anyhow::Result<RemoteSources> {
     let mut found = RemoteSources::default();
+    if prune.is_empty() {
+        list_prefix(
+            client,
+            runtime,
+            location,
+            &location.prefix,
+            None,
+            &mut found,
+        )?;
+        return Ok(found);
+    }
+    let mut pending = vec![location.prefix.clone()];
+    while let Some(prefix) = pending.pop() {
+        let folders = list_prefix(client, runtime, location, &prefix, Some('/'), &mut found)?;
+        for folder in folders {
+            let segments: Vec<&str> = folder.trim_end_matches('/').split('/').collect();
+            match prune.judge(&segments) {
+                Verdict::Skip => found.pruned_folders += 1,
+                Verdict::Descend => pending.push(folder),
+                Verdict::ListAll => {
+                    list_prefix(client, runtime, location, &folder, None, &mut found)?;
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Lists one prefix, paginating: its objects become sources; with a delimiter, returns its sub-folders.
+fn list_prefix(
+    client: &Client,
+    runtime: &Arc<tokio::runtime::Runtime>,
+    location: &S3Location,
+    prefix: &str,
+    delimiter: Option<char>,
+    found: &mut RemoteSources,
+) -> anyhow::Result<Vec<String>> {
+    let mut folders = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = runtime
@@ -62,12 +203,19 @@ pub fn list(
                 client
                     .list_objects_v2()
                     .bucket(&location.bucket)
-                    .prefix(&location.prefix)
+                    .prefix(prefix)
+                    .set_delimiter(delimiter.map(String::from))
                     .set_continuation_token(token.clone())
                     .send(),
             )
             .map_err(aws_sdk_s3::Error::from)
-            .with_context(|| format!("cannot list s3://{}/{}", location.bucket, location.prefix))?;
+            .with_context(|| format!("cannot list s3://{}/{}", location.bucket, prefix))?;
+        found.list_requests += 1;
+        folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
         for object in page.contents() {
             let Some(key) = object.key() else { continue };
             if key.ends_with('/') {
@@ -93,7 +241,7 @@ pub fn list(
             break;
         }
     }
-    Ok(found)
+    Ok(folders)
 }
 
 /// One S3 object, fetched when a worker opens it. CloudTrail objects are small (a few MB), so each is
@@ -159,5 +307,51 @@ mod tests {
             "AWSLogs/1/CloudTrail/us-east-1/2024/01/01/1_CloudTrail_us-east-1_x.json.gz"
         ));
         assert!(!is_log_key("AWSLogs/README.txt"));
+    }
+
+    fn judge(prune: &Prune, key: &str) -> Verdict {
+        let segments: Vec<&str> = key.trim_end_matches('/').split('/').collect();
+        prune.judge(&segments)
+    }
+
+    #[test]
+    fn prunes_days_before_since_and_other_accounts_and_regions() {
+        let prune = Prune {
+            first_day: NaiveDate::from_ymd_opt(2024, 3, 5),
+            accounts: vec!["111122223333".into()],
+            regions: vec!["us-east-1".into()],
+        };
+        let base = "logs/AWSLogs/111122223333/CloudTrail/us-east-1";
+        assert_eq!(judge(&prune, "logs/"), Verdict::Descend);
+        assert_eq!(judge(&prune, "logs/AWSLogs/"), Verdict::Descend);
+        assert_eq!(judge(&prune, "logs/AWSLogs/444455556666/"), Verdict::Skip);
+        assert_eq!(
+            judge(&prune, "logs/AWSLogs/o-abc123/111122223333/"),
+            Verdict::Descend
+        );
+        assert_eq!(
+            judge(&prune, "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/"),
+            Verdict::Skip
+        );
+        assert_eq!(judge(&prune, &format!("{base}/2023/")), Verdict::Skip);
+        assert_eq!(judge(&prune, &format!("{base}/2024/")), Verdict::Descend);
+        assert_eq!(judge(&prune, &format!("{base}/2024/02/")), Verdict::Skip);
+        assert_eq!(judge(&prune, &format!("{base}/2024/03/")), Verdict::Descend);
+        assert_eq!(judge(&prune, &format!("{base}/2024/03/04/")), Verdict::Skip);
+        assert_eq!(
+            judge(&prune, &format!("{base}/2024/03/05/")),
+            Verdict::ListAll
+        );
+        assert_eq!(
+            judge(&prune, &format!("{base}/2025/01/01/")),
+            Verdict::ListAll
+        );
+        // Not the layout: listed whole rather than guessed at.
+        assert_eq!(
+            judge(&prune, "logs/AWSLogs/111122223333/elasticloadbalancing/"),
+            Verdict::ListAll
+        );
+        assert_eq!(judge(&prune, &format!("{base}/latest/")), Verdict::ListAll);
+        assert_eq!(judge(&prune, "a/b/c/d/"), Verdict::ListAll);
     }
 }

@@ -1,15 +1,18 @@
 //! `trailguard findings`: query the findings store that `scan --store` fills (filters, the recorded runs,
 //! any output format of `scan`). `main.rs` dispatches the `findings` subcommand to [`run`].
+//!
+//! A filter that names something the store does not have (`--run 99`) is an error that says so and
+//! shows what there is; a stored finding that cannot be read is skipped with a warning naming its row.
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use anyhow::Context;
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 use trailguard_rules::Severity;
 
-use super::{FindingQuery, StoredRun};
+use super::{FindingQuery, RunStatus, StoredRun};
+use crate::cmd::args::{parse_format, parse_severity};
 use crate::ui::{self, ColorChoice};
 
 #[derive(Debug, clap::Args)]
@@ -55,14 +58,6 @@ pub struct FindingsArgs {
     pub color: ColorChoice,
 }
 
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    Severity::from_str(text).map_err(|e| e.to_string())
-}
-
-fn parse_format(text: &str) -> Result<Format, String> {
-    Format::from_str(text).map_err(|e| e.to_string())
-}
-
 pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
     if !args.store.contains("://") && !std::path::Path::new(&args.store).exists() {
         anyhow::bail!(
@@ -81,11 +76,25 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
     }
     let run = match args.run.as_deref() {
         None => None,
-        Some("last") => store.runs(1)?.first().map(|r| r.id),
-        Some(id) => Some(
-            id.parse()
-                .with_context(|| format!("--run `{id}` is not a run number or `last`"))?,
-        ),
+        Some("last") => match store.runs(1)?.first() {
+            Some(run) => Some(run.id),
+            None => anyhow::bail!("--run last: no runs recorded yet in `{}`", args.store),
+        },
+        Some(id) => {
+            let id: super::RunId = id
+                .parse()
+                .with_context(|| format!("--run `{id}` is not a run number or `last`"))?;
+            let runs = store.runs(u64::MAX)?;
+            if !runs.iter().any(|r| r.id == id) {
+                let latest: Vec<StoredRun> = runs.into_iter().take(5).collect();
+                anyhow::bail!(
+                    "--run {id}: no such run in `{}`; the latest runs:\n{}",
+                    args.store,
+                    render_runs(&latest).trim_end()
+                );
+            }
+            Some(id)
+        }
     };
     let query = FindingQuery {
         min_severity: args.min_severity,
@@ -95,9 +104,18 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         since: None,
         limit: args.limit,
     };
-    let stored = store.findings(&query)?;
+    let read = store.findings(&query)?;
+    read.warn_damaged(&args.store);
+    let stored = read.findings;
     let mut summary = RunSummary::new("findings");
     summary.inputs = vec![args.store.clone()];
+    if !read.damaged.is_empty() {
+        summary.errors += read.damaged.len() as u64;
+        summary.skipped.insert(
+            "damaged stored findings".to_owned(),
+            read.damaged.len() as u64,
+        );
+    }
     for item in &stored {
         summary.count_finding(&item.finding);
     }
@@ -127,10 +145,9 @@ pub fn render_runs(runs: &[StoredRun]) -> String {
             .summary
             .as_ref()
             .map_or("-".to_owned(), |s| s.records.to_string());
-        let state = if run.finished_at.is_some() {
-            ""
-        } else {
-            " (unfinished)"
+        let state = match run.status {
+            RunStatus::Finished => String::new(),
+            other => format!(" ({})", other.as_str()),
         };
         text.push_str(&format!(
             "{:>5}  {:<8} {:<20} {:>9} {:>8}  {}{}\n",
@@ -163,6 +180,7 @@ mod tests {
                 inputs: vec!["logs".into()],
                 summary: None,
                 findings: 0,
+                status: RunStatus::Interrupted,
             },
             StoredRun {
                 id: 1,
@@ -172,12 +190,13 @@ mod tests {
                 inputs: vec!["samples/cloudtrail".into()],
                 summary: Some(summary),
                 findings: 19,
+                status: RunStatus::Finished,
             },
         ];
         let text = render_runs(&runs);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[1].contains("(unfinished)"));
+        assert!(lines[1].ends_with("(interrupted)"), "{}", lines[1]);
         assert!(lines[2].contains("384") && lines[2].contains("19"));
         assert_eq!(render_runs(&[]), "no runs recorded yet\n");
     }

@@ -5,6 +5,13 @@
 //! `last_seen` and `times_seen` instead of adding duplicates. SQLite ([`sqlite::SqliteStore`]) is the
 //! embedded default; the [`FindingStore`] trait is what another backend (Postgres) would implement, and
 //! [`open`] picks one from the `--store` value.
+//!
+//! The contract every backend keeps: concurrent runs into one store never lose a run (writers wait for
+//! each other); a store the backend cannot use (unreadable, read-only, from a newer trailguard) is
+//! refused at [`open`], untouched, so a scan fails before it starts rather than after; a run that never
+//! finished reads back as [`RunStatus::Interrupted`] once its process is gone; and a stored finding that
+//! cannot be read is skipped and reported as a [`DamagedRow`], never fatal to the query. [`RunRecorder`]
+//! is how a command uses it: open and begin the run up front, save and finish at the end.
 
 pub mod cli;
 pub mod sqlite;
@@ -38,17 +45,15 @@ pub enum StoreError {
         supported: i64,
     },
     #[error(
+        "store `{path}` is read-only: trailguard must write to it (check the file's permissions)"
+    )]
+    ReadOnly { path: String },
+    #[error(
         "store `{0}` is not supported: only SQLite file paths are built in (Postgres is planned)"
     )]
     Unsupported(String),
     #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
-    #[error("stored finding `{id}` is not valid JSON")]
-    Corrupt {
-        id: String,
-        #[source]
-        source: serde_json::Error,
-    },
     #[error("cannot encode finding `{id}` as JSON")]
     Encode {
         id: String,
@@ -75,6 +80,67 @@ pub struct StoredRun {
     pub summary: Option<RunSummary>,
     /// Findings this run reported (new or seen before).
     pub findings: u64,
+    pub status: RunStatus,
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Finished,
+    /// Not finished, and its process is still running.
+    Running,
+    /// Not finished, and its process is gone (killed, crashed, or stopped by an error).
+    Interrupted,
+    /// Not finished, and this host cannot tell whether its process is alive (another host, or a run
+    /// recorded before processes were).
+    Unknown,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Finished => "finished",
+            RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Unknown => "unfinished",
+        }
+    }
+}
+
+/// A stored finding row that could not be read, and why; the rest of the query is still answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DamagedRow {
+    /// The row's SQLite rowid.
+    pub row: i64,
+    /// The finding id, when that column could be read.
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for DamagedRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stored finding row {}", self.row)?;
+        if let Some(id) = &self.id {
+            write!(f, " (`{id}`)")?;
+        }
+        write!(f, " skipped: {}", self.reason)
+    }
+}
+
+/// The answer to [`FindingStore::findings`]: the readable findings and the rows that were skipped.
+#[derive(Debug, Clone, Default)]
+pub struct FindingsRead {
+    pub findings: Vec<StoredFinding>,
+    pub damaged: Vec<DamagedRow>,
+}
+
+impl FindingsRead {
+    /// One warning line per skipped row, on stderr.
+    pub fn warn_damaged(&self, store: &str) {
+        for row in &self.damaged {
+            eprintln!("warning: store `{store}`: {row}");
+        }
+    }
 }
 
 /// A finding as the store keeps it: the finding plus when it was seen.
@@ -119,8 +185,8 @@ pub trait FindingStore {
     ) -> Result<SaveStats, StoreError>;
     /// Records the end of a run with its summary.
     fn finish_run(&mut self, run: RunId, summary: &RunSummary) -> Result<(), StoreError>;
-    /// Stored findings, worst first, then newest event first.
-    fn findings(&self, query: &FindingQuery) -> Result<Vec<StoredFinding>, StoreError>;
+    /// Stored findings, worst first, then newest event first; unreadable rows are skipped and listed.
+    fn findings(&self, query: &FindingQuery) -> Result<FindingsRead, StoreError>;
     /// The most recent runs, newest first.
     fn runs(&self, limit: u64) -> Result<Vec<StoredRun>, StoreError>;
 }
@@ -134,4 +200,54 @@ pub fn open(spec: &str) -> Result<Box<dyn FindingStore>, StoreError> {
     }
     let path = spec.strip_prefix("sqlite://").unwrap_or(spec);
     Ok(Box::new(sqlite::SqliteStore::open(Path::new(path))?))
+}
+
+/// One command's run in the store: [`RunRecorder::start`] opens the store and records the run before
+/// the work begins (so a store that cannot be used fails first), [`RunRecorder::finish`] saves the
+/// findings and the summary.
+pub struct RunRecorder {
+    store: Box<dyn FindingStore>,
+    spec: String,
+    run: RunId,
+    started_at: String,
+}
+
+impl RunRecorder {
+    pub fn start(
+        spec: &str,
+        command: &str,
+        started_at: &str,
+        inputs: &[String],
+    ) -> Result<RunRecorder, StoreError> {
+        let mut store = open(spec)?;
+        let run = store.begin_run(command, started_at, inputs)?;
+        Ok(RunRecorder {
+            store,
+            spec: spec.to_owned(),
+            run,
+            started_at: started_at.to_owned(),
+        })
+    }
+
+    /// Saves the findings and closes the run; says what was stored unless `quiet`.
+    pub fn finish(
+        mut self,
+        summary: &RunSummary,
+        findings: &[Finding],
+        quiet: bool,
+    ) -> Result<SaveStats, StoreError> {
+        let seen_at = summary
+            .finished_at
+            .clone()
+            .unwrap_or_else(|| self.started_at.clone());
+        let saved = self.store.save_findings(self.run, &seen_at, findings)?;
+        self.store.finish_run(self.run, summary)?;
+        if !quiet {
+            eprintln!(
+                "stored run {} in {}: {} new findings, {} seen before",
+                self.run, self.spec, saved.inserted, saved.updated
+            );
+        }
+        Ok(saved)
+    }
 }

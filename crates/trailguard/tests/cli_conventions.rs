@@ -1,0 +1,218 @@
+//! One convention across subcommands, and answers that never pass for an empty result: `--region` is the
+//! AWS API region everywhere (`scan --event-region` filters events), rules are picked with `--rule`,
+//! `--min-severity` trims reports, a failed read prints an error and no report, and a filter spelled in
+//! a way that can match nothing says how to spell it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use trailguard_rules::{Finding, Severity};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples/cloudtrail")
+        .canonicalize()
+        .expect("samples/cloudtrail exists")
+}
+
+fn trailguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("trailguard runs")
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scan_findings(extra: &[&str]) -> Vec<Finding> {
+    let samples = samples();
+    let mut args = vec![
+        "scan",
+        samples.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    let out = trailguard(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn scan_filters_events_with_event_region_and_region_is_the_api_region() {
+    let all = scan_findings(&[]);
+    let west = scan_findings(&["--event-region", "eu-west-1"]);
+    assert!(!west.is_empty() && west.len() < all.len());
+    assert!(west
+        .iter()
+        .all(|f| f.region.as_deref() == Some("eu-west-1")));
+    // `--region` (and its old spelling `--aws-region`) picks where API calls go: local files are
+    // not filtered by it.
+    assert_eq!(scan_findings(&["--region", "eu-west-1"]), all);
+    assert_eq!(scan_findings(&["--aws-region", "eu-west-1"]), all);
+
+    let help = String::from_utf8_lossy(&trailguard(&["scan", "--help"]).stdout).into_owned();
+    for flag in ["--event-region", "--region", "--min-severity", "--rule"] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+    assert!(!help.contains("--aws-region"), "a hidden alias: {help}");
+}
+
+#[test]
+fn min_severity_trims_scan_reports_and_their_exit_code() {
+    let all = scan_findings(&[]);
+    let high = scan_findings(&["--min-severity", "high"]);
+    assert!(all.iter().any(|f| f.severity < Severity::High));
+    let expected: Vec<Finding> = all
+        .iter()
+        .filter(|f| f.severity >= Severity::High)
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(high, expected);
+    let out = trailguard(&[
+        "scan",
+        samples().to_str().unwrap(),
+        "--min-severity",
+        "sever",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn rules_are_picked_with_rule_everywhere() {
+    let one = scan_findings(&["--rule", "CT001,CT010"]);
+    assert!(!one.is_empty());
+    assert!(one
+        .iter()
+        .all(|f| f.rule_id == "CT001" || f.rule_id == "CT010"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let admin = dir.path().join("admin.json");
+    std::fs::write(
+        &admin,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let codes = |flag: &str| -> Vec<String> {
+        let out = trailguard(&[
+            "policy",
+            "check",
+            admin.to_str().unwrap(),
+            "--format",
+            "json",
+            flag,
+            "PC010",
+        ]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"].to_string())
+            .collect()
+    };
+    let by_rule = codes("--rule");
+    assert!(!by_rule.is_empty());
+    assert!(by_rule.iter().all(|c| c == "\"PC010\""), "{by_rule:?}");
+    assert_eq!(codes("--select"), by_rule, "the old spelling still works");
+}
+
+#[test]
+fn a_failed_read_prints_an_error_and_no_report() {
+    let missing = trailguard(&["scan", "/nonexistent-trailguard-input"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        missing.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&missing.stdout)
+    );
+    assert!(stderr(&missing).contains("error:"), "{}", stderr(&missing));
+    assert!(!stderr(&missing).contains("No findings"));
+
+    let empty = with_stdin(&["scan", "-"], b"");
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(
+        empty.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&empty.stdout)
+    );
+    assert!(stderr(&empty).contains("error:"), "{}", stderr(&empty));
+
+    let empty = with_stdin(&["policy", "check", "-"], b"\n");
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(
+        empty.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&empty.stdout)
+    );
+    assert!(
+        stderr(&empty).contains("<stdin>: empty input"),
+        "{}",
+        stderr(&empty)
+    );
+
+    let policy = trailguard(&["policy", "check", "/nonexistent-trailguard.json"]);
+    assert_eq!(policy.status.code(), Some(2));
+    assert!(
+        policy.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&policy.stdout)
+    );
+    assert!(
+        stderr(&policy).contains("nonexistent-trailguard.json"),
+        "{}",
+        stderr(&policy)
+    );
+    assert!(!stderr(&policy).contains("No findings"));
+}
+
+#[test]
+fn an_event_name_in_the_wrong_case_is_refused_with_the_right_spelling() {
+    let samples = samples();
+    let out = trailguard(&[
+        "scan",
+        samples.to_str().unwrap(),
+        "--event-name",
+        "createpolicyversion",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(err.contains("did you mean `CreatePolicyVersion`?"), "{err}");
+    assert!(err.contains("case-sensitive"), "{err}");
+
+    // A filter that matches no record says so in the summary.
+    let out = trailguard(&[
+        "scan",
+        samples.to_str().unwrap(),
+        "--account",
+        "999988887777",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no record matched the filters"),
+        "{}",
+        stderr(&out)
+    );
+}
