@@ -166,6 +166,9 @@ pub enum Access {
     /// Allowed only if conditions on these keys hold (MFA, source IP, tags...).
     Conditional {
         keys: Vec<String>,
+        /// The undecided conditions with operator and value, e.g.
+        /// `aws:TokenIssueTime DateGreaterThan 2024-01-01T00:00:00Z`.
+        conditions: Vec<String>,
     },
 }
 
@@ -261,11 +264,14 @@ pub fn decide(
         let decision = evaluate(&set, &parsed.request(action, &candidate));
         let access = match &decision {
             Decision::Allow { .. } => Access::Allowed,
-            Decision::Conditional { keys } => {
+            Decision::Conditional { keys, conditions } => {
                 let mut keys = keys.clone();
                 keys.sort();
                 keys.dedup();
-                Access::Conditional { keys }
+                Access::Conditional {
+                    keys,
+                    conditions: conditions.clone(),
+                }
             }
             _ => continue,
         };
@@ -342,7 +348,8 @@ mod tests {
                 (
                     "mfa",
                     &Access::Conditional {
-                        keys: vec!["aws:MultiFactorAuthPresent".to_owned()]
+                        keys: vec!["aws:MultiFactorAuthPresent".to_owned()],
+                        conditions: vec!["aws:MultiFactorAuthPresent Bool true".to_owned()],
                     }
                 ),
             ]

@@ -221,6 +221,18 @@ pub struct ParseNote {
     pub path: String,
     pub message: String,
     pub span: Span,
+    pub kind: NoteKind,
+}
+
+/// What a [`ParseNote`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// A key given twice in one object: only the last one counts.
+    DuplicateKey,
+    /// A key the grammar does not have (often a typo such as `Resources`).
+    UnknownKey,
+    /// Anything else (e.g. several values for a single-valued operator).
+    Other,
 }
 
 /// A parsed IAM policy document.
@@ -297,10 +309,15 @@ impl Builder<'_> {
     }
 
     fn note(&mut self, path: String, span: Span, message: impl Into<String>) {
+        self.note_of(NoteKind::Other, path, span, message);
+    }
+
+    fn note_of(&mut self, kind: NoteKind, path: String, span: Span, message: impl Into<String>) {
         self.notes.push(ParseNote {
             path,
             message: message.into(),
             span,
+            kind,
         });
     }
 
@@ -311,14 +328,17 @@ impl Builder<'_> {
     ) -> Result<&'n [json::Member], ParseError> {
         match &node.value {
             Value::Object(members) => {
-                for (i, m) in members.iter().enumerate() {
-                    if members[..i].iter().any(|o| o.key == m.key) {
+                // A set, not a scan of the earlier keys: objects from outside may have many keys.
+                let mut seen = std::collections::HashSet::with_capacity(members.len());
+                for m in members {
+                    if !seen.insert(m.key.as_str()) {
                         let span = Span {
                             start: m.key_start,
                             end: m.node.end,
                         };
                         let at = join(path, &m.key);
-                        self.note(
+                        self.note_of(
+                            NoteKind::DuplicateKey,
                             at,
                             span,
                             format!("duplicate key `{}`: only the last one counts", m.key),
@@ -351,7 +371,8 @@ impl Builder<'_> {
                 "Statement" => statement_node = Some(&m.node),
                 other => {
                     let span = Span::of(&m.node);
-                    self.note(
+                    self.note_of(
+                        NoteKind::UnknownKey,
                         other.to_owned(),
                         span,
                         format!("unknown top-level key `{other}`"),
@@ -458,7 +479,12 @@ impl Builder<'_> {
                     });
                 }
                 "Action" | "NotAction" => {
-                    if action.is_some() {
+                    // The same key twice is a duplicate (noted, the last counts, as in AWS); only
+                    // `Action` beside `NotAction` is a conflict.
+                    if action
+                        .as_ref()
+                        .is_some_and(|a| a.negated != (m.key == "NotAction"))
+                    {
                         return Err(self.error(
                             &at,
                             m.key_start,
@@ -474,7 +500,10 @@ impl Builder<'_> {
                     });
                 }
                 "Resource" | "NotResource" => {
-                    if resource.is_some() {
+                    if resource
+                        .as_ref()
+                        .is_some_and(|r| r.negated != (m.key == "NotResource"))
+                    {
                         return Err(self.error(
                             &at,
                             m.key_start,
@@ -490,7 +519,10 @@ impl Builder<'_> {
                     });
                 }
                 "Principal" | "NotPrincipal" => {
-                    if principal.is_some() {
+                    if principal
+                        .as_ref()
+                        .is_some_and(|p: &PrincipalSpec| p.negated != (m.key == "NotPrincipal"))
+                    {
                         return Err(self.error(
                             &at,
                             m.key_start,
@@ -505,7 +537,12 @@ impl Builder<'_> {
                 }
                 other => {
                     let span = Span::of(&m.node);
-                    self.note(at.clone(), span, format!("unknown statement key `{other}`"));
+                    self.note_of(
+                        NoteKind::UnknownKey,
+                        at.clone(),
+                        span,
+                        format!("unknown statement key `{other}`"),
+                    );
                 }
             }
         }

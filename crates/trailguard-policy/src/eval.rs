@@ -113,6 +113,9 @@ pub enum Decision {
     /// Allowed or denied depending on condition keys the request left unknown.
     Conditional {
         keys: Vec<String>,
+        /// Each undecided condition as written: key, operator and value(s), e.g.
+        /// `aws:TokenIssueTime DateGreaterThan 2024-01-01T00:00:00Z`.
+        conditions: Vec<String>,
     },
 }
 
@@ -122,11 +125,37 @@ impl Decision {
     }
 }
 
-/// Whether a statement applies to the request: True, False or Unknown (conditions on unknown keys).
+/// The conditions a request left undecided (their keys were unknown), in the order met.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Undecided {
+    /// Each key once, as first written.
+    pub keys: Vec<String>,
+    /// Each condition once: `key Operator value` (values in brackets when several).
+    pub conditions: Vec<String>,
+}
+
+impl Undecided {
+    fn add(&mut self, c: &crate::document::Condition) {
+        if !self.keys.iter().any(|k| k.eq_ignore_ascii_case(&c.key)) {
+            self.keys.push(c.key.clone());
+        }
+        let values = match c.values.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let text = format!("{} {} {values}", c.key, c.operator.raw);
+        if !self.conditions.contains(&text) {
+            self.conditions.push(text);
+        }
+    }
+}
+
+/// Whether a statement applies to the request: True, False or Unknown (conditions on unknown keys,
+/// which are added to `undecided`).
 pub fn statement_matches(
     statement: &Statement,
     request: &Request,
-    unknown_keys: &mut Vec<String>,
+    undecided: &mut Undecided,
 ) -> Tri {
     let action_hit = statement.action.patterns.iter().any(|p| {
         glob_match(p.raw.trim().as_bytes(), request.action.as_bytes(), true) || (p.is_everything())
@@ -159,8 +188,8 @@ pub fn statement_matches(
             actual,
             request.missing_keys == MissingKeys::Unknown,
         );
-        if r == Tri::Unknown && !unknown_keys.iter().any(|k| k.eq_ignore_ascii_case(&c.key)) {
-            unknown_keys.push(c.key.clone());
+        if r == Tri::Unknown {
+            undecided.add(c);
         }
         result = result.and(r);
         if result == Tri::False {
@@ -247,7 +276,7 @@ struct LayerResult {
 fn evaluate_layer(
     policies: &[&PolicyDocument],
     request: &Request,
-    unknown: &mut Vec<String>,
+    unknown: &mut Undecided,
 ) -> LayerResult {
     let mut r = LayerResult {
         deny: None,
@@ -275,7 +304,7 @@ fn evaluate_layer(
 
 /// Decides one request against a policy set.
 pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Decision {
-    let mut unknown = Vec::new();
+    let mut unknown = Undecided::default();
     let mut layers: Vec<(Layer, LayerResult)> = Vec::new();
     for level in &policies.scps {
         layers.push((Layer::Scp, evaluate_layer(level, request, &mut unknown)));
@@ -331,10 +360,14 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Decision {
                 statement,
             },
         },
-        Some(_) => Decision::Conditional { keys: unknown },
-        None if identity.allow_unknown || resource.allow_unknown => {
-            Decision::Conditional { keys: unknown }
-        }
+        Some(_) => Decision::Conditional {
+            keys: unknown.keys,
+            conditions: unknown.conditions,
+        },
+        None if identity.allow_unknown || resource.allow_unknown => Decision::Conditional {
+            keys: unknown.keys,
+            conditions: unknown.conditions,
+        },
         None => Decision::ImplicitDeny {
             missing: Layer::Identity,
         },
@@ -419,7 +452,8 @@ mod tests {
         assert_eq!(
             evaluate(&set, &req.treat_missing_as_unknown()),
             Decision::Conditional {
-                keys: vec!["aws:MultiFactorAuthPresent".into()]
+                keys: vec!["aws:MultiFactorAuthPresent".into()],
+                conditions: vec!["aws:MultiFactorAuthPresent Bool true".into()],
             }
         );
     }

@@ -3,19 +3,19 @@
 /// Matches `text` against `pattern`. With `ignore_case`, ASCII letters compare case-insensitively
 /// (action names); without, exactly (resources, condition values). Linear-time backtracking.
 pub fn glob_match(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if ignore_case {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
+    glob_match_by(pattern, text, |p, t| {
+        p == b'?' || (ignore_case && p.eq_ignore_ascii_case(&t)) || p == t
+    })
+}
+
+/// [`glob_match`] with the rule for one pattern byte other than `*` against one text byte given by
+/// `one` (e.g. a `?` that must not stand for a `*` of the text, when the text is itself a pattern).
+/// Backtracks only to the last `*`: at most pattern length times text length steps, never exponential.
+pub fn glob_match_by(pattern: &[u8], text: &[u8], one: impl Fn(u8, u8) -> bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len()
-            && (pattern[p] == b'?' || (pattern[p] != b'*' && eq(pattern[p], text[t])))
-        {
+        if p < pattern.len() && pattern[p] != b'*' && one(pattern[p], text[t]) {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == b'*' {

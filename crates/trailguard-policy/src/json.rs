@@ -89,12 +89,13 @@ impl fmt::Display for JsonError {
 /// Nesting limit: policies are shallow; this keeps hostile input from overflowing the stack.
 const MAX_DEPTH: usize = 64;
 
-/// Parses one JSON value filling the whole text (surrounding whitespace allowed).
+/// Parses one JSON value filling the whole text (surrounding whitespace allowed, and a leading UTF-8
+/// byte-order mark, which editors on Windows write; offsets still count it, so they stay file offsets).
 pub fn parse(text: &str) -> Result<Node, JsonError> {
     let mut reader = Reader {
         bytes: text.as_bytes(),
         text,
-        pos: 0,
+        pos: if text.starts_with('\u{feff}') { 3 } else { 0 },
     };
     reader.skip_ws();
     let node = reader.value(0)?;
@@ -419,6 +420,15 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert_eq!(err.offset, offset, "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_and_counted_in_offsets() {
+        let node = parse("\u{feff}{\"a\": 1}").unwrap();
+        assert_eq!(node.start, 3);
+        assert!(node.get("a").is_some());
+        // Only at the start: anywhere else it is not JSON.
+        assert!(parse("{\"a\": \u{feff}1}").is_err());
     }
 
     #[test]

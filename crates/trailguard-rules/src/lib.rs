@@ -8,6 +8,7 @@
 //! - [`remediation`]: machine-readable fix actions that `trailguard fix` turns into API calls.
 //! - [`rules`]: one file per rule, grouped by family (`cloudtrail/`, `posture/`, `policy/`).
 //! - [`sigma`]: SigmaHQ rules compiled into matchers.
+//! - [`secrets`]: the fields that carry credentials, redacted wherever a record value becomes evidence.
 //! - [`output`]: text, JSON lines, OCSF, ASFF and SARIF writers.
 
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod meta;
 pub mod output;
 pub mod remediation;
 pub mod rules;
+pub mod secrets;
 pub mod sigma;
 
 pub use finding::{Actor, Evidence, Finding, FindingSource, Fix, Outcome, Resource, Severity};

@@ -57,3 +57,39 @@ pub struct RuleMeta {
     pub kb_entries: &'static [&'static str],
     pub doc: RuleDoc,
 }
+
+/// Resolves rule codes or names a user typed (`--rule`, `--select`, `--ignore`), case-insensitively, to
+/// codes. Any unknown entry is an error naming it with the closest codes and names, so a typo never
+/// silently selects nothing (or everything).
+pub fn resolve_codes(
+    metas: &[&'static RuleMeta],
+    wanted: &[String],
+) -> Result<Vec<&'static str>, String> {
+    let mut codes = Vec::new();
+    // `--rule CT001,CT002` may arrive as one value: each comma-separated entry counts.
+    let entries = wanted.iter().flat_map(|w| w.split(','));
+    for entry in entries.map(str::trim).filter(|w| !w.is_empty()) {
+        let found = metas
+            .iter()
+            .find(|m| m.code.eq_ignore_ascii_case(entry) || m.name.eq_ignore_ascii_case(entry));
+        match found {
+            Some(meta) => {
+                if !codes.contains(&meta.code) {
+                    codes.push(meta.code);
+                }
+            }
+            None => {
+                let candidates = metas.iter().flat_map(|m| [m.code, m.name]);
+                let close = trailguard_policy::suggest::closest(entry, candidates, 3);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    let named: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();
+                    format!(" (did you mean {}?)", named.join(", "))
+                };
+                return Err(format!("unknown rule `{entry}`{hint}"));
+            }
+        }
+    }
+    Ok(codes)
+}

@@ -5,6 +5,7 @@
 //!   `scripts/setup.sh` installs into a virtual environment of its own.
 //! - [`pinned_python_version`]: what `scripts/requirements.lock` pins, for tests that must run on exactly that.
 //! - [`shared_data`]: the reference data folder (`../shared/data` beside the checkout).
+//! - [`within`]: a deadline for work on hostile input.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -206,4 +207,15 @@ fn http_request(port: u16, method: &str, path: &str) -> Option<String> {
     let mut buf = String::new();
     stream.read_to_string(&mut buf).ok()?;
     buf.lines().next().map(str::to_owned)
+}
+
+/// Runs `f` on its own thread (default stack) and waits at most `secs` seconds for its answer, so a
+/// hang or a runaway computation on hostile input fails the test instead of stalling the suite.
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("did not finish within {secs} s"))
 }

@@ -159,7 +159,7 @@ fn expand_and_simulate() {
     assert!(actions.iter().any(|a| a["action"] == "iam:CreateUser"));
     assert_eq!(
         trailguard(&["policy", "expand", "nosuch:*"]).status.code(),
-        Some(1)
+        Some(2)
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -194,4 +194,166 @@ fn expand_and_simulate() {
     );
     let denied = trailguard(&["policy", "simulate", &mfa, "--action", "iam:CreateUser"]);
     assert_eq!(denied.status.code(), Some(1));
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn unknown_check_codes_and_names_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = write(&dir, "admin.json", ADMIN);
+    for (flag, value, hint) in [
+        ("--select", "PC999", "did you mean"),
+        ("--select", "privilege-escalatoin", "`privilege-escalation`"),
+        ("--ignore", "PC010,XX001", "`XX001`"),
+    ] {
+        let out = trailguard(&["policy", "check", &admin, flag, value]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains(hint),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+        assert!(!stdout(&out).contains("No findings"), "{}", stdout(&out));
+    }
+    // A rule name selects that rule, as a code does.
+    let out = trailguard(&[
+        "policy",
+        "check",
+        &admin,
+        "--select",
+        "admin-access",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let codes: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(codes, ["PC010"]);
+}
+
+#[test]
+fn check_accepts_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = write(&dir, "bom.json", &format!("\u{feff}{ADMIN}"));
+    let out = trailguard(&["policy", "check", &admin, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"PC010\""), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("\"PC001\""), "{}", stdout(&out));
+}
+
+#[test]
+fn diff_from_read_only_to_everything_lists_only_gains() {
+    let dir = tempfile::tempdir().unwrap();
+    let read_only = write(
+        &dir,
+        "ro.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}"#,
+    );
+    let admin = write(
+        &dir,
+        "admin.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    let out = trailguard(&["policy", "diff", &read_only, &admin]);
+    let text = stdout(&out);
+    assert!(text.contains(", 0 no longer allowed"), "{text}");
+    assert!(!text.contains("\n- on"), "{text}");
+    assert!(text.contains("full administrator access"), "{text}");
+    assert!(
+        text.contains("+ on * except arn:aws:s3:::reports or arn:aws:s3:::reports/*"),
+        "{text}"
+    );
+}
+
+#[test]
+fn misspelled_actions_are_refused_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = write(&dir, "admin.json", ADMIN);
+    let out = trailguard(&["policy", "expand", "iam:CreatUser"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `iam:CreateUser`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = trailguard(&["policy", "expand", "iamm:CreateUser"]);
+    assert!(
+        stderr(&out).contains("did you mean `iam:CreateUser`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = trailguard(&["policy", "simulate", &admin, "--action", "iam:CreateUsr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `iam:CreateUser`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("decision"), "{}", stdout(&out));
+
+    let details = shared_data_file("peer-suites/cloudsplaining/example.json");
+    let out = trailguard(&[
+        "audit",
+        "who-can",
+        "iam:CreatAccountAlias",
+        "--offline",
+        &details,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("did you mean `iam:CreateAccountAlias`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn shared_data_file(path: &str) -> String {
+    trailguard_testkit::shared_data()
+        .join(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn who_can_shows_each_condition_with_operator_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let details = write(
+        &dir,
+        "details.json",
+        r#"{"UserDetailList": [{"UserName": "fresh", "Arn": "arn:aws:iam::111122223333:user/fresh", "UserId": "AIDAFRESH",
+            "UserPolicyList": [{"PolicyName": "recent-sessions", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+              {"Effect": "Allow", "Action": "iam:CreateAccountAlias", "Resource": "*",
+               "Condition": {"DateGreaterThan": {"aws:TokenIssueTime": "2024-01-01T00:00:00Z"}}}]}}],
+            "GroupList": [], "AttachedManagedPolicies": []}],
+          "GroupDetailList": [], "RoleDetailList": [], "Policies": []}"#,
+    );
+    let out = trailguard(&[
+        "audit",
+        "who-can",
+        "iam:CreateAccountAlias",
+        "--offline",
+        &details,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("only if aws:TokenIssueTime DateGreaterThan 2024-01-01T00:00:00Z"),
+        "{text}"
+    );
 }

@@ -57,6 +57,13 @@ impl ActionSet {
         }
     }
 
+    pub fn intersect_with(&mut self, other: &ActionSet) {
+        self.words.truncate(other.words.len());
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= b;
+        }
+    }
+
     pub fn difference_with(&mut self, other: &ActionSet) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a &= !b;
@@ -127,5 +134,11 @@ mod tests {
         assert!(ActionSet::new().is_empty());
         assert!(b.is_subset_of(&a) && !a.is_subset_of(&b));
         assert!(ActionSet::new().is_subset_of(&b));
+        let mut c = a.clone();
+        c.intersect_with(&b);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![ActionId(5), ActionId(200)]
+        );
     }
 }

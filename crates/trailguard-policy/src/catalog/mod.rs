@@ -309,6 +309,60 @@ impl Catalog {
             .find(|k| key_matches(&k.name, key))
     }
 
+    /// The real action closest to a misspelled `service:Action` (the service's prefix corrected
+    /// first when it is unknown), as AWS spells it; `None` when nothing is close.
+    pub fn suggest(&self, name: &str) -> Option<String> {
+        let (service, action) = name.trim().split_once(':')?;
+        let (service, corrected) = match self.service(service) {
+            Some(found) => (found, false),
+            None => {
+                let prefix = crate::suggest::closest(
+                    service,
+                    self.services.iter().map(|s| s.prefix.as_str()),
+                    1,
+                )
+                .pop()?;
+                (self.service(prefix)?, true)
+            }
+        };
+        let respelled = format!("{}:{action}", service.prefix);
+        if corrected && !self.expand(&respelled).is_empty() {
+            // Only the service was wrong; keep the action (or pattern) as typed.
+            return Some(match self.lookup(&respelled) {
+                Some(id) => self.full_name(id),
+                None => respelled,
+            });
+        }
+        let range = service.first as usize..(service.first + service.count) as usize;
+        crate::suggest::closest(
+            action,
+            self.actions[range].iter().map(|a| a.name.as_str()),
+            1,
+        )
+        .pop()
+        .map(|a| format!("{}:{a}", service.prefix))
+    }
+
+    /// Checks an action (or wildcard pattern) a user typed: `Ok` when it names at least one action,
+    /// else a one-line reason with the closest real action, for usage errors.
+    pub fn check_action(&self, name: &str) -> Result<(), String> {
+        if !self.expand(name).is_empty() {
+            return Ok(());
+        }
+        let what = if name.contains(['*', '?']) {
+            "matches no action"
+        } else {
+            "is not an action"
+        };
+        Err(match self.suggest(name) {
+            Some(s) => format!("`{name}` {what} (did you mean `{s}`?)"),
+            None if !name.contains(':') => {
+                format!("`{name}` {what}: expected `service:Action`, e.g. `iam:CreateUser`")
+            }
+            None => format!("`{name}` {what} in the AWS action catalog"),
+        })
+    }
+
     /// Every action matching `pattern` (`iam:Create*`, `s3:*Object*`, `*`), case-insensitively,
     /// in catalog order.
     pub fn expand(&self, pattern: &str) -> Vec<ActionId> {
@@ -371,6 +425,49 @@ impl Catalog {
             }
         }
     }
+}
+
+/// Service prefixes AWS has retired (or renamed away), with the service's name: they are gone from the
+/// service reference the catalog is generated from, yet AWS managed policies still name them. An action
+/// of one of these grants nothing; it is dead text, not a typo.
+pub const RETIRED_SERVICES: &[(&str, &str)] = &[
+    ("applicationwizard", "AWS Application Wizard"),
+    ("builderid", "AWS Builder ID (legacy prefix)"),
+    ("catalog-admin", "AWS Service Catalog (legacy admin prefix)"),
+    (
+        "catalog-user",
+        "AWS Service Catalog (legacy end-user prefix)",
+    ),
+    ("codestar", "AWS CodeStar"),
+    (
+        "crowd",
+        "Amazon Mechanical Turk crowd tasks (legacy Ground Truth prefix)",
+    ),
+    ("datazonecontrol", "Amazon DataZone (legacy control prefix)"),
+    ("deepcomposer", "AWS DeepComposer"),
+    ("deeplens", "AWS DeepLens"),
+    ("deepracer", "AWS DeepRacer (legacy prefix)"),
+    ("ec2-reports", "Amazon EC2 usage reports"),
+    ("elastic-inference", "Amazon Elastic Inference"),
+    ("evidently", "Amazon CloudWatch Evidently"),
+    ("iot1click", "AWS IoT 1-Click"),
+    ("iotevents", "AWS IoT Events"),
+    ("iotroborunner", "AWS IoT RoboRunner"),
+    ("mobilehub", "AWS Mobile Hub"),
+    (
+        "sagemaker-groundtruth-synthetic",
+        "Amazon SageMaker Ground Truth synthetic data",
+    ),
+    ("sumerian", "Amazon Sumerian"),
+    ("zocalo", "Amazon WorkDocs (legacy prefix)"),
+];
+
+/// The name of a retired service by its prefix (case-insensitive), see [`RETIRED_SERVICES`].
+pub fn retired_service(prefix: &str) -> Option<&'static str> {
+    RETIRED_SERVICES
+        .iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case(prefix))
+        .map(|(_, name)| *name)
 }
 
 /// Global condition keys (`aws:*`), available in every request where AWS sets them.

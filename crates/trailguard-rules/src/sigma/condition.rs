@@ -3,6 +3,10 @@
 //! Parsed once at load into a [`Condition`] whose leaves are selection indexes, so matching a record never
 //! looks at a name. Precedence (loosest first): `or`, `and`, `not`. Aggregations (`| count() ...`) are the
 //! old correlation syntax and are reported as unsupported.
+//!
+//! Rules come from outside, so nothing here may cost more than the text's length: nesting (parentheses
+//! and `not` chains) is bounded by [`MAX_NESTING`] (a deeper condition is an error, not a stack
+//! overflow), and `1 of name*pattern*` matches selection names without exponential backtracking.
 
 use super::error::SigmaErrorKind;
 
@@ -92,11 +96,17 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, SigmaErrorKind> {
     Ok(tokens)
 }
 
+/// How deep parentheses and `not` may nest. Real rules use three or four levels; the bound keeps the
+/// recursive parser (and the recursive matcher and `Drop` of the tree) far from the stack's end.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser<'s, 'n> {
     tokens: Vec<Token<'s>>,
     pos: usize,
     text: &'s str,
     names: &'n [String],
+    /// Parentheses and `not`s open around the token being parsed.
+    depth: usize,
 }
 
 /// Parses `text` against the rule's selection names (in order; indexes refer to this slice).
@@ -116,6 +126,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Condition, SigmaE
         pos: 0,
         text,
         names,
+        depth: 0,
     };
     let cond = parser.or_expr()?;
     if let Some(extra) = parser.tokens.get(parser.pos) {
@@ -185,10 +196,28 @@ impl<'s> Parser<'s, '_> {
         })
     }
 
+    /// Enters one level of nesting (a parenthesis or a `not`), refusing to go past [`MAX_NESTING`].
+    fn nest<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, SigmaErrorKind>,
+    ) -> Result<T, SigmaErrorKind> {
+        if self.depth >= MAX_NESTING {
+            // The whole text may be megabytes: name the limit, not the condition.
+            return Err(SigmaErrorKind::Invalid(format!(
+                "condition nests parentheses and `not` more than {MAX_NESTING} deep (at token {})",
+                self.pos + 1
+            )));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     fn not_expr(&mut self) -> Result<Condition, SigmaErrorKind> {
         if self.peek() == Some(&Token::Not) {
             self.pos += 1;
-            return Ok(Condition::Not(Box::new(self.not_expr()?)));
+            return self.nest(|p| Ok(Condition::Not(Box::new(p.not_expr()?))));
         }
         self.primary()
     }
@@ -196,7 +225,7 @@ impl<'s> Parser<'s, '_> {
     fn primary(&mut self) -> Result<Condition, SigmaErrorKind> {
         match self.next() {
             Some(Token::LParen) => {
-                let inner = self.or_expr()?;
+                let inner = self.nest(Self::or_expr)?;
                 match self.next() {
                     Some(Token::RParen) => Ok(inner),
                     Some(other) => {
@@ -262,16 +291,11 @@ enum Quantifier {
     All,
 }
 
-/// Selection-name patterns: `*` matches any run of characters; everything else is literal.
+/// Selection-name patterns: `*` matches any run of characters, everything else is literal (the tokenizer
+/// lets no `?` through). The policy engine's glob backtracks only to the last `*`, so a hostile
+/// `a*a*a*...b*` costs at most name length times pattern length, never exponential time.
 fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|k| go(rest, &n[k..])),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
+    trailguard_policy::glob::glob_match(pattern.as_bytes(), name.as_bytes(), false)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! The common part (actor, account, region, event fields, outcome) comes from the engine's
 //! [`EventContext`], so Sigma findings read like the built-in CloudTrail ones. The rule supplies the title,
 //! id, level, ATT&CK techniques (from `attack.tNNNN` tags), false positives (as notes) and description
-//! (as the fix summary). Evidence lists the record's values for the fields the rule tests.
+//! (as the fix summary). Evidence lists the record's values for the fields the rule tests, with secret
+//! fields redacted ([`crate::secrets`]).
 
 use serde_json::Value;
 
@@ -202,9 +203,10 @@ pub fn build(rule: &CompiledRule, view: &RecordView<'_, '_>) -> Finding {
         .iter()
         .filter_map(|(name, field)| {
             let value = view.json_value(field)?;
+            // A rule may test a secret field; its value still never leaves the record.
             (value != Value::Null).then(|| Evidence {
                 path: name.clone(),
-                value,
+                value: crate::secrets::redact(name, value),
             })
         })
         .collect();

@@ -33,7 +33,7 @@ pub mod modifiers;
 pub mod pattern;
 pub mod yaml;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -212,16 +212,17 @@ impl SigmaRuleSet {
                 files.push(dir.clone());
                 continue;
             }
-            if let Err(e) = collect_rule_files(dir, &mut files, 0) {
-                errors.push(SigmaLoadError::new(
-                    dir.display().to_string(),
-                    SigmaErrorKind::Io(e.to_string()),
-                ));
+            RuleWalk {
+                files: &mut files,
+                errors: &mut errors,
+                visited: HashSet::new(),
+                ancestors: Vec::new(),
             }
+            .walk(dir);
         }
         files.sort();
         // The same file reached twice (listed twice, or through a symlink) loads once.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         files.retain(|path| {
             seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
         });
@@ -519,25 +520,78 @@ impl Hasher for PreHashed {
     }
 }
 
-/// Rule trees are shallow; the bound stops a symlink loop from recursing forever.
+/// Rule trees are shallow; deeper directories are not walked (and said so).
 const MAX_DEPTH: usize = 16;
 
-fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if depth < MAX_DEPTH {
-                collect_rule_files(&path, out, depth + 1)?;
-            }
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
-        {
-            out.push(path);
-        }
+/// The `--sigma` directory walk. Symbolic links are followed, but each real directory is walked once:
+/// a link back to a directory being walked (a loop) is reported and not followed, and a directory
+/// reached again by another path is skipped (its files would load once anyway), so three links to `.`
+/// cost three checks, not 3^16 walks.
+struct RuleWalk<'a> {
+    files: &'a mut Vec<PathBuf>,
+    errors: &'a mut Vec<SigmaLoadError>,
+    /// Canonical paths of the directories walked so far.
+    visited: HashSet<PathBuf>,
+    /// Canonical paths of the directories from the root down to the current one.
+    ancestors: Vec<PathBuf>,
+}
+
+impl RuleWalk<'_> {
+    fn error(&mut self, path: &Path, message: String) {
+        self.errors.push(SigmaLoadError::new(
+            path.display().to_string(),
+            SigmaErrorKind::Io(message),
+        ));
     }
-    Ok(())
+
+    fn walk(&mut self, dir: &Path) {
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(path) => path,
+            Err(e) => return self.error(dir, e.to_string()),
+        };
+        if self.ancestors.contains(&canonical) {
+            return self.error(
+                dir,
+                format!(
+                    "directory loop: leads back to `{}`; not followed",
+                    canonical.display()
+                ),
+            );
+        }
+        if !self.visited.insert(canonical.clone()) {
+            return;
+        }
+        if self.ancestors.len() > MAX_DEPTH {
+            return self.error(
+                dir,
+                format!("more than {MAX_DEPTH} directories deep; not walked"),
+            );
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.error(dir, e.to_string()),
+        };
+        self.ancestors.push(canonical);
+        for entry in entries {
+            let path = match entry {
+                Ok(entry) => entry.path(),
+                Err(e) => {
+                    self.error(dir, format!("cannot list directory entry: {e}"));
+                    continue;
+                }
+            };
+            if path.is_dir() {
+                self.walk(&path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+            {
+                self.files.push(path);
+            }
+        }
+        self.ancestors.pop();
+    }
 }
 
 #[cfg(test)]
@@ -846,9 +900,18 @@ detection:
         #[cfg(unix)]
         std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
         let (set, errors) = SigmaRuleSet::load_dirs(&[dir.path().to_path_buf()]);
-        // The rule loads once, and the copies seen through the loop are the same file, not duplicates.
+        // The rule loads once; the loop is reported (naming the link) and not followed.
         assert_eq!(set.len(), 1);
-        assert!(errors.is_empty(), "{errors:?}");
+        #[cfg(unix)]
+        {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].file.ends_with("loop"), "{}", errors[0]);
+            assert!(
+                errors[0].to_string().contains("directory loop"),
+                "{}",
+                errors[0]
+            );
+        }
     }
 
     #[test]

@@ -516,6 +516,10 @@ fn run_snapshot(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_who_can(args: WhoCanArgs) -> anyhow::Result<ExitCode> {
+    // A misspelled action would match no statement but `*`: the answer would list only the admins.
+    trailguard_policy::catalog::Catalog::get()
+        .check_action(&args.action)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let raw = load_raw(&args.source, args.quiet)?;
     let snapshot = AccountSnapshot::from_raw(&raw);
     if !args.quiet {
@@ -565,8 +569,13 @@ pub fn render_who_can(report: &WhoCanReport) -> String {
     for entry in &report.entries {
         let access = match &entry.access {
             trailguard_account::Access::Allowed => "allowed".to_owned(),
-            trailguard_account::Access::Conditional { keys } => {
-                format!("only if {}", keys.join(", "))
+            trailguard_account::Access::Conditional { keys, conditions } => {
+                let shown = if conditions.is_empty() {
+                    keys
+                } else {
+                    conditions
+                };
+                format!("only if {}", shown.join(" and "))
             }
         };
         let mut line = format!(

@@ -14,10 +14,11 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{SecondsFormat, Utc};
 use trailguard_policy::catalog::Catalog;
-use trailguard_policy::diff::{diff, PolicyDiff};
+use trailguard_policy::diff::{diff, Permission, PolicyDiff};
 use trailguard_policy::eval::{evaluate, Decision, PolicySet, Request};
 use trailguard_policy::input::extract_policies;
 use trailguard_policy::PolicyDocument;
+use trailguard_rules::meta::resolve_codes;
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 
 use super::args::{parse_fail_on, parse_format, FailOn};
@@ -70,7 +71,7 @@ pub struct CheckArgs {
     #[arg(long = "min-severity", value_name = "SEVERITY")]
     pub min_severity: Option<Severity>,
 
-    /// Only these checks (codes, repeatable or comma-separated, e.g. `PC010,PC019`; `--select` also works).
+    /// Only these checks (codes or names, repeatable or comma-separated, e.g. `PC010,privilege-escalation`; `--select` also works).
     #[arg(
         long = "rule",
         alias = "select",
@@ -79,7 +80,7 @@ pub struct CheckArgs {
     )]
     pub select: Vec<String>,
 
-    /// Skip these checks (comma-separated codes).
+    /// Skip these checks (comma-separated codes or names).
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     pub ignore: Vec<String>,
 
@@ -229,16 +230,14 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         VersionSelection::DefaultOnly
     };
-    let select: Vec<String> = args
-        .select
-        .iter()
-        .map(|c| c.trim().to_ascii_uppercase())
-        .collect();
-    let ignore: Vec<String> = args
-        .ignore
-        .iter()
-        .map(|c| c.trim().to_ascii_uppercase())
-        .collect();
+    // Unknown codes are usage errors: a CI gate with a typo must fail, not silently check nothing.
+    let metas = trailguard_rules::rules::policy::metas();
+    let select = resolve_codes(&metas, &args.select).map_err(|e| {
+        anyhow::anyhow!("--select: {e}: `trailguard rules --family policy` lists them")
+    })?;
+    let ignore = resolve_codes(&metas, &args.ignore).map_err(|e| {
+        anyhow::anyhow!("--ignore: {e}: `trailguard rules --family policy` lists them")
+    })?;
 
     let mut findings = Vec::new();
     let mut policies = 0usize;
@@ -292,8 +291,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 .or_default() += report.parse_errors as u64;
         }
         findings.extend(report.findings.into_iter().filter(|f| {
-            (select.is_empty() || select.contains(&f.rule_id))
-                && !ignore.contains(&f.rule_id)
+            (select.is_empty() || select.contains(&f.rule_id.as_str()))
+                && !ignore.contains(&f.rule_id.as_str())
                 && args.min_severity.is_none_or(|min| f.severity >= min)
         }));
     }
@@ -417,10 +416,12 @@ pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
         ),
     ] {
         for change in changes {
-            let cond = if change.conditional {
-                " (with conditions)"
-            } else {
-                ""
+            let cond = match (change.from, change.to) {
+                (Permission::Denied, Permission::Conditional) => " (with conditions)",
+                (Permission::Conditional, Permission::Denied) => " (was with conditions)",
+                (Permission::Conditional, Permission::Allowed) => " (conditions no longer needed)",
+                (Permission::Allowed, Permission::Conditional) => " (now only with conditions)",
+                _ => "",
             };
             out.push_str(&format!(
                 "\n{} on {}{cond}: {} action(s)\n",
@@ -484,6 +485,12 @@ pub fn render_diff(delta: &PolicyDiff, color: bool) -> String {
 
 fn run_expand(args: ExpandArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::get();
+    // A pattern that names nothing is a usage error with the closest real spelling, not an empty list.
+    for pattern in &args.patterns {
+        catalog
+            .check_action(pattern)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let mut result: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     let mut text = String::new();
     let mut any = false;
@@ -522,6 +529,10 @@ fn run_expand(args: ExpandArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    // A misspelled action matches no statement but `*`: refuse it before deciding anything.
+    Catalog::get()
+        .check_action(&args.action)
+        .map_err(|e| anyhow::anyhow!("--action: {e}"))?;
     let identity: Vec<PolicyDocument> = args
         .files
         .iter()
@@ -578,7 +589,9 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         Decision::ImplicitDeny { missing } => {
             format!("DENY, implicit (no Allow in the {missing:?} policies)")
         }
-        Decision::Conditional { keys } => format!("ALLOWED ONLY DEPENDING ON {}", keys.join(", ")),
+        Decision::Conditional { conditions, .. } => {
+            format!("ALLOWED ONLY DEPENDING ON {}", conditions.join(" and "))
+        }
     };
     println!("decision: {} on {}: {line}", args.action, args.resource);
     Ok(if decision.is_allowed() {

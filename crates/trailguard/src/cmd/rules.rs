@@ -1,5 +1,8 @@
 //! `trailguard rules [CODE]`: the built-in rules with their docs, and any Sigma rules loaded with `--sigma`
 //! (with the files that failed to load). Text for people, JSON for tools, Markdown for docs sites.
+//!
+//! Exit codes: 0 listed; 2 an unknown rule was asked for, or `--sigma` loaded no rule at all (each
+//! failure is then also said on stderr).
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -8,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use trailguard_rules::meta::{Family, RuleMeta};
+use trailguard_rules::meta::{resolve_codes, Family, RuleMeta};
 use trailguard_rules::rules::all_metas;
 use trailguard_rules::sigma::{CompiledRule, SigmaLoadError, SigmaRuleSet};
 
@@ -98,13 +101,10 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
                         RulesFormat::Md | RulesFormat::Text => text_sigma_rule(rule),
                     }
                 } else {
-                    let hints = suggestions(wanted, &metas);
-                    let hint = if hints.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (did you mean {}?)", hints.join(", "))
-                    };
-                    anyhow::bail!("no rule `{wanted}`{hint}: run `trailguard rules` for the list");
+                    let reason = resolve_codes(&metas, &[wanted.to_owned()])
+                        .err()
+                        .unwrap_or_else(|| format!("unknown rule `{wanted}`"));
+                    anyhow::bail!("{reason}: run `trailguard rules` for the list");
                 }
             }
             None => match args.format {
@@ -139,6 +139,24 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .context("cannot write to stdout")?;
+    // `--sigma` that yields no rule at all is a failed load, not an empty list: a CI step that
+    // validates a rules directory must see it fail.
+    if !args.sigma.is_empty() && sigma.is_empty() {
+        for err in sigma_errors.iter().filter(|e| !e.is_skip()) {
+            eprintln!("error: sigma: {err}");
+        }
+        let skipped = sigma_errors.iter().filter(|e| e.is_skip()).count();
+        eprintln!(
+            "error: no Sigma rule could be loaded from {} ({} failed to load, {skipped} for other log sources)",
+            args.sigma
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sigma_errors.len() - skipped
+        );
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -375,20 +393,4 @@ fn indent(body: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Codes or names that contain what was typed, or start the same way.
-fn suggestions(wanted: &str, metas: &[&RuleMeta]) -> Vec<String> {
-    let wanted = wanted.to_ascii_lowercase();
-    metas
-        .iter()
-        .filter(|m| {
-            let name = m.name.to_ascii_lowercase();
-            let code = m.code.to_ascii_lowercase();
-            (wanted.len() >= 3 && (name.contains(&wanted) || code.starts_with(&wanted)))
-                || (wanted.len() >= 4 && wanted.contains(&code))
-        })
-        .take(5)
-        .map(|m| format!("{} ({})", m.code, m.name))
-        .collect()
 }

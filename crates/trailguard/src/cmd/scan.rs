@@ -275,12 +275,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
     let mut engine = Engine::builtin();
     if !args.rule.is_empty() {
-        let wanted: Vec<String> = args.rule.iter().map(|r| r.to_ascii_lowercase()).collect();
-        engine = engine.retain(|meta| {
-            wanted
-                .iter()
-                .any(|w| meta.code.eq_ignore_ascii_case(w) || meta.name.eq_ignore_ascii_case(w))
-        });
+        // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
+        let metas = trailguard_rules::rules::cloudtrail::metas();
+        let wanted = trailguard_rules::meta::resolve_codes(&metas, &args.rule)
+            .map_err(|e| anyhow::anyhow!("--rule: {e}: see `trailguard rules`"))?;
+        engine = engine.retain(|meta| wanted.contains(&meta.code));
         if engine.rule_codes().is_empty() {
             bail!(
                 "no built-in rule matches --rule {}: see `trailguard rules`",
@@ -289,6 +288,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut notes = Vec::new();
+    // A mistyped `--sigma` path is a usage error, said before any scanning.
+    if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
+        bail!("--sigma `{}`: no such file or directory", missing.display());
+    }
     let sigma = if args.sigma.is_empty() {
         None
     } else {

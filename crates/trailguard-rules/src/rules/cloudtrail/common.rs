@@ -29,10 +29,10 @@ pub fn finding_from_event(
 
 /// An evidence item.
 pub fn evidence(path: impl Into<String>, value: impl Into<Value>) -> Evidence {
-    Evidence {
-        path: path.into(),
-        value: value.into(),
-    }
+    let path = path.into();
+    // Record values are copied into every output and the store: never a credential (`crate::secrets`).
+    let value = crate::secrets::redact(&path, value.into());
+    Evidence { path, value }
 }
 
 /// Quotes `value` for a POSIX shell when it holds anything beyond the characters IAM names, ARNs and

@@ -3,7 +3,8 @@
 //! finding severity, reasons and evidence.
 //!
 //! Analysing a broad document takes about a millisecond, and trails repeat the same documents (pipelines
-//! re-apply them), so results are kept in a small per-thread cache keyed by the document text.
+//! re-apply them), so results are kept in a small per-thread cache keyed by the document text, bounded
+//! both in entries and in bytes (documents come from records, so their size is the attacker's choice).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,16 +31,28 @@ pub struct DocumentRisk {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentError(pub String);
 
-/// Documents remembered per worker thread; the cache is emptied when it reaches this size.
+/// Documents remembered per worker thread; the cache is emptied when it reaches this many entries.
 const CACHE_CAP: usize = 256;
+
+/// Bytes the cache may hold per worker thread (keys and results, estimated): the cache is emptied
+/// before it would pass this, whatever the documents' sizes. A document above a quarter of it is
+/// analysed every time rather than cached (one such document would evict everything else).
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Shared, not copied: a cache hit costs a hash of the text and a reference count.
 type Assessment = Result<Option<Rc<DocumentRisk>>, DocumentError>;
 
-thread_local! {
+#[derive(Default)]
+struct Cache {
     /// Per record path (`requestParameters.policyDocument`, ...), per document text: looked up by `&str`
     /// so a hit allocates nothing.
-    static CACHE: RefCell<HashMap<String, HashMap<String, Assessment>>> = RefCell::new(HashMap::new());
+    entries: HashMap<String, HashMap<String, Assessment>>,
+    len: usize,
+    bytes: usize,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
 /// Decodes (URL-encoded or plain) and analyses `text`; `Ok(None)` when nothing in it is risky.
@@ -47,6 +60,7 @@ thread_local! {
 pub fn assess(text: &str, prefix: &str) -> Assessment {
     let hit = CACHE.with(|c| {
         c.borrow()
+            .entries
             .get(prefix)
             .and_then(|docs| docs.get(text))
             .cloned()
@@ -55,17 +69,79 @@ pub fn assess(text: &str, prefix: &str) -> Assessment {
         return hit;
     }
     let result = assess_uncached(text, prefix).map(|risk| risk.map(Rc::new));
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.values().map(HashMap::len).sum::<usize>() >= CACHE_CAP {
-            cache.clear();
-        }
-        cache
-            .entry(prefix.to_owned())
-            .or_default()
-            .insert(text.to_owned(), result.clone());
-    });
+    let cost = text.len() + prefix.len() + assessment_bytes(&result);
+    if cost <= CACHE_BYTES / 4 {
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            if cache.len >= CACHE_CAP || cache.bytes + cost > CACHE_BYTES {
+                *cache = Cache::default();
+            }
+            cache.len += 1;
+            cache.bytes += cost;
+            cache
+                .entries
+                .entry(prefix.to_owned())
+                .or_default()
+                .insert(text.to_owned(), result.clone());
+        });
+    }
     result
+}
+
+/// The estimated bytes this thread's cache holds.
+#[cfg(test)]
+fn cached_bytes() -> usize {
+    CACHE.with(|c| {
+        c.borrow()
+            .entries
+            .iter()
+            .flat_map(|(prefix, docs)| docs.iter().map(move |(text, a)| (prefix, text, a)))
+            .map(|(prefix, text, a)| prefix.len() + text.len() + assessment_bytes(a))
+            .sum()
+    })
+}
+
+/// A generous estimate of the heap an assessment holds: its texts, evidence values and analysis lists.
+fn assessment_bytes(assessment: &Assessment) -> usize {
+    const NODE: usize = 48;
+    fn value_bytes(v: &serde_json::Value) -> usize {
+        NODE + match v {
+            serde_json::Value::String(s) => s.len(),
+            serde_json::Value::Array(items) => items.iter().map(value_bytes).sum(),
+            serde_json::Value::Object(map) => {
+                map.iter().map(|(k, v)| k.len() + value_bytes(v)).sum()
+            }
+            _ => 0,
+        }
+    }
+    match assessment {
+        Err(DocumentError(message)) => message.len(),
+        Ok(None) => 0,
+        Ok(Some(risk)) => {
+            let a = &risk.analysis;
+            let hits = a.resource_exposure.len()
+                + a.credentials_exposure.len()
+                + a.data_exfiltration.len()
+                + a.infrastructure_modification.len()
+                + a.mfa_missing.len()
+                + a.escalation_primitives.len()
+                + a.privilege_escalation
+                    .iter()
+                    .map(|p| p.actions.len() + 2)
+                    .sum::<usize>();
+            risk.reasons.iter().map(|r| r.len() + NODE).sum::<usize>()
+                + risk
+                    .evidence
+                    .iter()
+                    .map(|e| e.path.len() + value_bytes(&e.value))
+                    .sum::<usize>()
+                + hits * 2 * NODE
+                + a.unknown_actions
+                    .iter()
+                    .map(|u| u.pattern.len() + NODE)
+                    .sum::<usize>()
+        }
+    }
 }
 
 /// Whether `text` (plain or URL-encoded) grants every action on every resource. Shares the cache entry of
@@ -193,7 +269,7 @@ fn assess_uncached(text: &str, prefix: &str) -> Result<Option<DocumentRisk>, Doc
     let evidence = doc
         .statements
         .iter()
-        .filter(|s| statements.contains(&s.index))
+        .filter(|s| statements.binary_search(&s.index).is_ok())
         .map(|s| evidence(format!("{prefix}.{}", s.path()), s.to_json(&decoded)))
         .collect();
     Ok(Some(DocumentRisk {
@@ -247,6 +323,42 @@ mod tests {
             );
             assert!(assess(&d, "p").unwrap().is_some());
         }
+    }
+
+    #[test]
+    fn the_cache_is_bounded_by_bytes_not_only_by_count() {
+        // 60 distinct documents of about 1 MB each: far fewer than the entry cap, far more than the
+        // byte budget. Each is still assessed right, and the cache never holds more than its budget.
+        let arns: Vec<String> = (0..20_000)
+            .map(|i| format!("arn:aws:s3:::bucket-{i:06}/*"))
+            .collect();
+        let mut peak = 0;
+        for n in 0..60 {
+            let d = serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": format!("S{n}"), "Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": arns}]})
+            .to_string();
+            assert!(d.len() > 500_000);
+            let risk = assess(&d, "requestParameters.policyDocument")
+                .unwrap()
+                .unwrap();
+            assert!(
+                risk.reasons.iter().any(|r| r.contains("kms:*")),
+                "{:?}",
+                risk.reasons
+            );
+            peak = peak.max(cached_bytes());
+        }
+        assert!(peak > 0);
+        assert!(peak <= CACHE_BYTES, "the cache held {peak} bytes");
+        // One document bigger than a quarter of the budget is answered but not kept.
+        let huge = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": vec![arns[0].clone(); 200_000]}]})
+        .to_string();
+        let before = cached_bytes();
+        assert!(assess(&huge, "p").unwrap().is_some());
+        assert_eq!(cached_bytes(), before);
     }
 
     #[test]

@@ -27,10 +27,33 @@ pub const META: RuleMeta = RuleMeta {
 
 const PARTITIONS: [&str; 6] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "*"];
 
+/// The longest ARN IAM accepts in a policy.
+const MAX_ARN_LEN: usize = 2048;
+
+/// `arn` for a message: whole when short, else its start and its length, so a hostile 8 MB
+/// resource costs a line, not megabytes per finding.
+pub fn shown_arn(arn: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 120;
+    if arn.len() <= SHOWN * 2 {
+        return arn.into();
+    }
+    let mut end = SHOWN;
+    while !arn.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} characters)", &arn[..end], arn.len()).into()
+}
+
 /// Why `arn` is malformed, if it is.
 pub fn arn_problem(arn: &str) -> Option<String> {
     if arn == "*" {
         return None;
+    }
+    if arn.len() > MAX_ARN_LEN {
+        return Some(format!(
+            "`{}` is longer than any ARN IAM accepts ({MAX_ARN_LEN} characters)",
+            shown_arn(arn)
+        ));
     }
     if arn.contains("${AWS::") || arn.contains("Fn::") {
         return Some(format!(

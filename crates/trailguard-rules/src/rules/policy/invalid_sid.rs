@@ -25,7 +25,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     let statements = &ctx.document.statements;
-    for (i, s) in statements.iter().enumerate() {
+    // Sids seen so far: a set, so thousands of statements stay linear.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for s in statements {
         let Some(sid) = &s.sid else { continue };
         if !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
             if let Some(f) = ctx.statement_finding(
@@ -37,11 +39,7 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                 out.push(f);
             }
         }
-        if !sid.is_empty()
-            && statements[..i]
-                .iter()
-                .any(|o| o.sid.as_deref() == Some(sid))
-        {
+        if !seen.insert(sid.as_str()) && !sid.is_empty() {
             if let Some(f) = ctx.statement_finding(
                 &META,
                 s.index,

@@ -2,12 +2,13 @@
 
 use trailguard_policy::input::NamedPolicy;
 use trailguard_policy::json::LineIndex;
-use trailguard_policy::ParseError;
+use trailguard_policy::{NoteKind, ParseError};
 
 use crate::finding::{
     Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource, Severity,
 };
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rules::policy::PolicyContext;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC001",
@@ -20,13 +21,35 @@ pub const META: RuleMeta = RuleMeta {
     events: &[],
     kb_entries: &[],
     doc: RuleDoc {
-        what: "A policy that cannot be read: invalid JSON, a missing `Statement`, `Effect` or `Action`, an `Effect` other than `Allow`/`Deny`, both `Action` and `NotAction`, or a value of the wrong shape. The finding gives the JSON path (e.g. `Statement[2].Condition`) and the line and column.",
+        what: "A policy that cannot be read: invalid JSON, a missing `Statement`, `Effect` or `Action`, an `Effect` other than `Allow`/`Deny`, both `Action` and `NotAction`, a value of the wrong shape, or a key given twice in one object (AWS keeps only the last). The finding gives the JSON path (e.g. `Statement[2].Condition`) and the line and column.",
         why: "IAM rejects such a document, so a deployment that carries it fails; when a tool silently repairs it, what is in force differs from what was reviewed.",
         example: "```json\n{\"Version\": \"2012-10-17\", \"Statement\": {\"Effect\": \"Allow\", \"Resource\": \"*\"}}\n```\nhas no `Action`.",
         fix: "Correct the element named in the message; validate with `aws accessanalyzer validate-policy --policy-type IDENTITY_POLICY --policy-document file://policy.json`.",
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"],
     },
 };
+
+/// Keys given twice in one object (a parsed policy): AWS keeps only the last, so what a reviewer reads
+/// first is not what is in force. Reported as duplicates with their path, never as another error.
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+    for note in ctx
+        .document
+        .notes
+        .iter()
+        .filter(|n| n.kind == NoteKind::DuplicateKey)
+    {
+        out.push(ctx.finding(
+            &META,
+            note.span,
+            &note.path,
+            &note.path,
+            format!(
+                "The document repeats a key: {} at `{}`.",
+                note.message, note.path
+            ),
+        ));
+    }
+}
 
 /// The finding for a policy that could not be parsed.
 pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseError) -> Finding {
@@ -107,6 +130,40 @@ mod tests {
             (loc.line, loc.column, loc.json_path.as_deref()),
             (Some(4), Some(5), Some("Statement[0]"))
         );
+    }
+
+    #[test]
+    fn a_repeated_action_key_is_a_duplicate_not_a_conflict() {
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Action":"iam:*","Resource":"*"}]}"#,
+            "PC001",
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].message.contains("duplicate key `Action`"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].message.contains("not both"), "{}", f[0].message);
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0].Action")
+        );
+        // The last one counts, as in AWS: the statement grants iam:*.
+        assert_eq!(
+            codes(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Action":"iam:*","Resource":"*"}]}"#,
+                "PC018"
+            )
+            .len(),
+            1
+        );
+        // Action beside NotAction is still the conflict it is.
+        let both = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","NotAction":"iam:*","Resource":"*"}]}"#,
+            "PC001",
+        );
+        assert!(both[0].message.contains("not both"), "{}", both[0].message);
     }
 
     #[test]

@@ -77,8 +77,9 @@ pub fn metas() -> Vec<&'static RuleMeta> {
 
 type CheckFn = fn(&PolicyContext<'_>, &mut Vec<Finding>);
 
-/// Every check that runs on a parsed document (PC001 runs on parse errors instead).
+/// Every check that runs on a parsed document (PC001 also runs on parse errors).
 const CHECKS: &[CheckFn] = &[
+    malformed_policy::check,
     version_invalid::check,
     unknown_service::check,
     unknown_action::check,
@@ -146,10 +147,23 @@ impl PolicyContext<'_> {
     ) -> Finding {
         let policy_id = policy_resource_id(self.file, self.policy);
         let slice = self.policy.text.get(span.start..span.end).unwrap_or("");
-        // A member span (`"key": value`) reads as JSON once wrapped in braces.
-        let evidence_value = serde_json::from_str(slice)
-            .or_else(|_| serde_json::from_str(&format!("{{{slice}}}")))
-            .unwrap_or_else(|_| serde_json::Value::String(slice.to_owned()));
+        // A member span (`"key": value`) reads as JSON once wrapped in braces. A huge span (a hostile
+        // multi-megabyte resource) is shown by its start only, so findings stay small.
+        let evidence_value = if slice.len() > MAX_EVIDENCE {
+            let mut end = MAX_EVIDENCE;
+            while !slice.is_char_boundary(end) {
+                end -= 1;
+            }
+            serde_json::Value::String(format!(
+                "{}… (truncated: {} bytes)",
+                &slice[..end],
+                slice.len()
+            ))
+        } else {
+            serde_json::from_str(slice)
+                .or_else(|_| serde_json::from_str(&format!("{{{slice}}}")))
+                .unwrap_or_else(|_| serde_json::Value::String(slice.to_owned()))
+        };
         Finding {
             id: Finding::stable_id(&[meta.code, self.file, &self.policy.name, inner_path, key]),
             rule_id: meta.code.to_owned(),
@@ -199,6 +213,9 @@ impl PolicyContext<'_> {
     }
 }
 
+/// The longest evidence text a policy finding copies from the document.
+const MAX_EVIDENCE: usize = 16 * 1024;
+
 /// The id findings use for a policy: its ARN, else the file (plus the JSON path when embedded).
 pub fn policy_resource_id(file: &str, policy: &NamedPolicy) -> String {
     if let Some(arn) = &policy.arn {
@@ -227,17 +244,13 @@ pub fn list_actions(hits: &[&ActionHit], max: usize) -> String {
     }
 }
 
-/// Groups category hits by statement, in statement order.
+/// Groups category hits by statement, in statement order (a map, so thousands of statements stay linear).
 pub fn by_statement(hits: &[ActionHit]) -> Vec<(usize, Vec<&ActionHit>)> {
-    let mut groups: Vec<(usize, Vec<&ActionHit>)> = Vec::new();
+    let mut groups: std::collections::BTreeMap<usize, Vec<&ActionHit>> = Default::default();
     for hit in hits {
-        match groups.iter_mut().find(|(s, _)| *s == hit.statement) {
-            Some((_, list)) => list.push(hit),
-            None => groups.push((hit.statement, vec![hit])),
-        }
+        groups.entry(hit.statement).or_default().push(hit);
     }
-    groups.sort_by_key(|(s, _)| *s);
-    groups
+    groups.into_iter().collect()
 }
 
 /// One finding per statement for a risk category (resource exposure, credentials exposure, ...):

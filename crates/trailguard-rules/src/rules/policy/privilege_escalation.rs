@@ -1,4 +1,7 @@
-//! PC019: the policy enables a known privilege-escalation method (one finding per method).
+//! PC019: the policy enables a known privilege-escalation method. Methods enabled by the same
+//! statements, all unrestricted or all not, are one finding listing them.
+
+use trailguard_policy::analysis::PrivescFinding;
 
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -15,7 +18,7 @@ pub const META: RuleMeta = RuleMeta {
     events: &[],
     kb_entries: &[],
     doc: RuleDoc {
-        what: "The policy grants every permission of a published privilege-escalation method (63 methods: Rhino Security Labs' 21 IAM methods and the later ones through Lambda, Glue, CloudFormation, Data Pipeline, CodeBuild, SageMaker, ECS, SSM, EC2, Step Functions, Batch, App Runner, permissions boundaries, KMS grants...). Each finding names the method and the statements that grant its permissions; it is critical when every permission is granted on `*` without conditions, high when some are scoped or conditional (the escalation then depends on which resources are reachable).",
+        what: "The policy grants every permission of a published privilege-escalation method (63 methods: Rhino Security Labs' 21 IAM methods and the later ones through Lambda, Glue, CloudFormation, Data Pipeline, CodeBuild, SageMaker, ECS, SSM, EC2, Step Functions, Batch, App Runner, permissions boundaries, KMS grants...). Each finding names the method (or, when the same statements enable several, every method, in one finding) and the statements that grant its permissions; it is critical when every permission is granted on `*` without conditions, high when some are scoped or conditional (the escalation then depends on which resources are reachable).",
         why: "A principal that can escalate has, in effect, the permissions of the most privileged identity it can reach, usually administrator. Reviewing its visible permissions understates its real access.",
         example: "```json\n{\"Effect\": \"Allow\", \"Action\": [\"iam:PassRole\", \"lambda:CreateFunction\", \"lambda:InvokeFunction\"], \"Resource\": \"*\"}\n```\nenables *PassExistingRoleToNewLambdaThenInvoke*.",
         fix: "Remove one permission of the method, or scope it: limit `iam:PassRole` to specific roles with `iam:PassedToService`, limit IAM write actions to the principal's own resources, put a permissions boundary on principals that may create or modify roles.",
@@ -28,48 +31,87 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
     if ctx.analysis.is_admin {
         return;
     }
+    // Methods enabled by the same statements with the same reach read as one finding: a broad
+    // `Allow NotAction iam:*` enables twenty methods through one statement, and twenty findings
+    // with one evidence would bury the point.
+    let mut groups: Vec<(&[usize], bool, Vec<&PrivescFinding>)> = Vec::new();
     for p in &ctx.analysis.privilege_escalation {
-        let Some(first) = p.statements.first().and_then(|i| ctx.statement(*i)) else {
+        match groups.iter_mut().find(|(statements, unrestricted, _)| {
+            *statements == p.statements.as_slice() && *unrestricted == p.unrestricted
+        }) {
+            Some((_, _, methods)) => methods.push(p),
+            None => groups.push((&p.statements, p.unrestricted, vec![p])),
+        }
+    }
+    for (statements, unrestricted, methods) in groups {
+        let Some(first) = statements.first().and_then(|i| ctx.statement(*i)) else {
             continue;
         };
-        let grants: Vec<String> = p
-            .actions
-            .iter()
-            .map(|h| {
-                let path = ctx
-                    .statement(h.statement)
-                    .map(|s| s.path())
-                    .unwrap_or_default();
-                let mut note = String::new();
-                if !h.resource_star {
-                    note.push_str(", scoped");
-                }
-                if h.conditional {
-                    note.push_str(", conditional");
-                }
-                format!("`{}` ({path}{note})", h.action)
-            })
-            .collect();
-        let mut f = ctx.finding(
-            &META,
-            first.span,
-            &first.path(),
-            p.method.id,
+        let mut grants: Vec<String> = Vec::new();
+        for h in methods.iter().flat_map(|p| &p.actions) {
+            let path = ctx
+                .statement(h.statement)
+                .map(|s| s.path())
+                .unwrap_or_default();
+            let mut note = String::new();
+            if !h.resource_star {
+                note.push_str(", scoped");
+            }
+            if h.conditional {
+                note.push_str(", conditional");
+            }
+            let grant = format!("`{}` ({path}{note})", h.action);
+            if !grants.contains(&grant) {
+                grants.push(grant);
+            }
+        }
+        let shown_grants = if grants.len() > MAX_GRANTS_SHOWN {
             format!(
-                "Enables {} ({}): {} Granted by {}.",
-                p.method.name,
-                p.method.id,
-                p.method.description,
-                grants.join(", ")
+                "{} and {} more",
+                grants[..MAX_GRANTS_SHOWN].join(", "),
+                grants.len() - MAX_GRANTS_SHOWN
+            )
+        } else {
+            grants.join(", ")
+        };
+        let (key, message) = match methods.as_slice() {
+            [p] => (
+                p.method.id.to_owned(),
+                format!(
+                    "Enables {} ({}): {} Granted by {shown_grants}.",
+                    p.method.name, p.method.id, p.method.description
+                ),
             ),
-        );
-        if !p.unrestricted {
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|p| format!("{} ({})", p.method.name, p.method.id))
+                    .collect();
+                let ids: Vec<&str> = many.iter().map(|p| p.method.id).collect();
+                (
+                    ids.join("+"),
+                    format!(
+                        "Enables {} privilege-escalation methods: {}. Granted by {shown_grants}.",
+                        many.len(),
+                        names.join(", ")
+                    ),
+                )
+            }
+        };
+        let mut f = ctx.finding(&META, first.span, &first.path(), &key, message);
+        if !unrestricted {
             f.severity = Severity::High;
         }
-        f.notes.push(format!("Source: {}.", p.method.source));
+        let mut sources: Vec<&str> = methods.iter().map(|p| p.method.source).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        f.notes.push(format!("Source: {}.", sources.join("; ")));
         out.push(f);
     }
 }
+
+/// Grants listed in one finding before "and N more".
+const MAX_GRANTS_SHOWN: usize = 12;
 
 #[cfg(test)]
 mod tests {
@@ -79,7 +121,7 @@ mod tests {
     #[test]
     fn names_each_method_with_its_statements() {
         let f = codes(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["glue:updatedevendpoint","lambda:updatefunctioncode"],"Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["glue:updatedevendpoint"],"Resource":"*"},{"Effect":"Allow","Action":["lambda:updatefunctioncode"],"Resource":"*"}]}"#,
             "PC019",
         );
         let names: Vec<&str> = f
@@ -108,5 +150,38 @@ mod tests {
             scoped[0].message
         );
         assert!(codes(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, "PC019").is_empty());
+    }
+
+    #[test]
+    fn one_statement_enabling_many_methods_is_one_finding() {
+        let f = codes(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#,
+            "PC019",
+        );
+        assert_eq!(
+            f.len(),
+            1,
+            "{:#?}",
+            f.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+        let message = &f[0].message;
+        assert!(message.starts_with("Enables "), "{message}");
+        assert!(
+            message.contains("privilege-escalation methods:"),
+            "{message}"
+        );
+        assert!(
+            message.contains("EditExistingLambdaFunctionWithRole"),
+            "{message}"
+        );
+        assert!(
+            message.contains("UpdateExistingGlueDevEndpoint"),
+            "{message}"
+        );
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert_eq!(
+            f[0].location.as_ref().unwrap().json_path.as_deref(),
+            Some("Statement[0]")
+        );
     }
 }

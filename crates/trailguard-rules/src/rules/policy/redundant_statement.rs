@@ -56,6 +56,7 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
         .iter()
         .map(|s| statement_actions(catalog, s))
         .collect();
+    let outers = Outers::new(statements, &sets);
     for (i, s) in statements.iter().enumerate() {
         // Entries of one statement covered by another entry of it.
         if !s.action.negated {
@@ -112,18 +113,17 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
         if !plain(s) || sets[i].is_empty() {
             continue;
         }
-        let cover = statements.iter().enumerate().find(|(j, o)| {
-            *j != i
-                && o.effect == s.effect
-                && !o.has_conditions()
-                && o.principal.is_none()
-                && o.resource.as_ref().is_none_or(|r| !r.negated)
-                && is_subset(&sets[i], &sets[*j])
+        let covers = |j: usize| {
+            let o = &statements[j];
+            j != i
+                && is_subset(&sets[i], &sets[j])
                 && resources_covered(s, o)
                 // Of two identical statements, report the later one.
-                && (!(is_subset(&sets[*j], &sets[i]) && resources_covered(o, s)) || *j < i)
-        });
-        if let Some((j, o)) = cover {
+                && (!(is_subset(&sets[j], &sets[i]) && resources_covered(o, s)) || j < i)
+        };
+        let cover = outers.candidates(anchor(&sets[i]), s).find(|&j| covers(j));
+        if let Some(j) = cover {
+            let o = &statements[j];
             if let Some(f) = ctx.statement_finding(
                 &META,
                 i,
@@ -139,10 +139,84 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                     }
                 ),
             ) {
-                let _ = j;
                 out.push(f);
             }
         }
+    }
+}
+
+/// The statements that may cover others (same effect, no condition, no principal, no `NotResource`),
+/// indexed so that finding a statement's cover looks at a few candidates, not at every statement: a
+/// candidate must hold the statement's first action and apply to `*` or to the statement's first
+/// resource. A policy of thousands of statements is checked in about linear time, not quadratic.
+struct Outers {
+    /// `(effect is Allow, action, resource or "*")` → covering candidates, in statement order.
+    index: HashMap<(bool, ActionId, String), Vec<usize>>,
+}
+
+/// The action a statement is looked up by: its first (lowest id).
+fn anchor(set: &ActionSet) -> Option<ActionId> {
+    set.iter().next()
+}
+
+impl Outers {
+    fn new(statements: &[Statement], sets: &[ActionSet]) -> Outers {
+        // Only anchors of statements that can be covered matter, so an outer registers under those of
+        // its actions, found with one pass over its bitset.
+        let mut anchors = ActionSet::new();
+        for (s, set) in statements.iter().zip(sets) {
+            if plain(s) {
+                if let Some(a) = anchor(set) {
+                    anchors.insert(a);
+                }
+            }
+        }
+        let mut index: HashMap<(bool, ActionId, String), Vec<usize>> = HashMap::new();
+        for (j, (o, set)) in statements.iter().zip(sets).enumerate() {
+            let eligible = !o.has_conditions()
+                && o.principal.is_none()
+                && o.resource.as_ref().is_none_or(|r| !r.negated);
+            if !eligible {
+                continue;
+            }
+            let allow = o.effect == trailguard_policy::Effect::Allow;
+            let resources: Vec<&str> = match &o.resource {
+                Some(r) if !r.is_star() => r.patterns.iter().map(String::as_str).collect(),
+                _ => vec!["*"],
+            };
+            let mut shared = set.clone();
+            shared.intersect_with(&anchors);
+            for a in shared.iter() {
+                for r in &resources {
+                    let list = index.entry((allow, a, (*r).to_owned())).or_default();
+                    if list.last() != Some(&j) {
+                        list.push(j);
+                    }
+                }
+            }
+        }
+        Outers { index }
+    }
+
+    /// Statements that might cover `s` (whose first action is `anchor_id`), in statement order per bucket.
+    fn candidates<'o>(
+        &'o self,
+        anchor_id: Option<ActionId>,
+        s: &Statement,
+    ) -> impl Iterator<Item = usize> + 'o {
+        let allow = s.effect == trailguard_policy::Effect::Allow;
+        let first_resource = match &s.resource {
+            Some(r) if !r.is_star() => r.patterns.first().cloned(),
+            _ => None,
+        };
+        let star = anchor_id.and_then(|a| self.index.get(&(allow, a, "*".to_owned())));
+        let named = anchor_id
+            .zip(first_resource)
+            .and_then(|(a, r)| self.index.get(&(allow, a, r)));
+        star.into_iter()
+            .flatten()
+            .chain(named.into_iter().flatten())
+            .copied()
     }
 }
 

@@ -108,7 +108,8 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
                     &format!("{}.Resource[{i}]", s.path()),
                     arn,
                     format!(
-                        "`{arn}` wildcards every part of the ARN: it is `*` for these actions."
+                        "`{}` wildcards every part of the ARN: it is `*` for these actions.",
+                        crate::rules::policy::invalid_resource_arn::shown_arn(arn)
                     ),
                 ));
             }

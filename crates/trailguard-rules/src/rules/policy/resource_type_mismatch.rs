@@ -59,60 +59,76 @@ fn tokens(template: &str) -> Vec<Tok> {
     out
 }
 
-/// Two-sided match: a template variable takes any run of the pattern (no `/` unless it is a path),
-/// and a `*` in the pattern takes any run of the template.
+/// Two-sided match: a template variable takes any run of the pattern (at least one character, no `/`
+/// unless it is a path), and a `*` in the pattern takes any run of the template.
+///
+/// Computed template token by template token over the set of pattern positions reachable so far, so
+/// time is template length times pattern length and memory is two rows, with no recursion: a hostile
+/// `Resource` of 100,000 `*` or an 8 MB string cannot overflow the stack or blow up memory.
 fn arn_fits(template: &[Tok], arn: &[u8]) -> bool {
-    let mut failed = std::collections::HashSet::new();
-    fn go(
-        t: &[Tok],
-        a: &[u8],
-        ti: usize,
-        ai: usize,
-        failed: &mut std::collections::HashSet<(usize, usize)>,
-    ) -> bool {
-        if ti == t.len() && ai == a.len() {
-            return true;
-        }
-        if failed.contains(&(ti, ai)) {
-            return false;
-        }
-        let ok = (|| {
-            // A pattern `*` may cover template tokens (or nothing).
-            if ai < a.len()
-                && a[ai] == b'*'
-                && (go(t, a, ti, ai + 1, failed) || (ti < t.len() && go(t, a, ti + 1, ai, failed)))
-            {
-                return true;
+    let n = arn.len();
+    // row[p]: the template tokens consumed so far can produce pattern positions `..p`.
+    let mut row = vec![false; n + 1];
+    let mut next = vec![false; n + 1];
+    row[0] = true;
+    for tok in template {
+        // A pattern `*` may also end (cover no more template): move past it within the same row.
+        for p in 0..n {
+            if row[p] && arn[p] == b'*' {
+                row[p + 1] = true;
             }
-            match t.get(ti) {
-                None => false,
-                Some(Tok::Lit(c)) => {
-                    ai < a.len()
-                        && (a[ai] == *c || a[ai] == b'?')
-                        && go(t, a, ti + 1, ai + 1, failed)
-                }
-                Some(Tok::Var { slash }) => {
-                    // At least one character; stop at `/` unless the variable allows it.
-                    let mut j = ai;
-                    while j < a.len() {
-                        if a[j] == b'/' && !slash {
-                            break;
+        }
+        next.iter_mut().for_each(|x| *x = false);
+        let mut any = false;
+        match *tok {
+            Tok::Lit(c) => {
+                for p in 0..n {
+                    if row[p] {
+                        // A `*` covers this template character and stays open.
+                        if arn[p] == b'*' {
+                            next[p] = true;
+                            any = true;
                         }
-                        j += 1;
-                        if go(t, a, ti + 1, j, failed) {
-                            return true;
+                        if arn[p] == c || arn[p] == b'?' {
+                            next[p + 1] = true;
+                            any = true;
                         }
                     }
-                    false
                 }
             }
-        })();
-        if !ok {
-            failed.insert((ti, ai));
+            Tok::Var { slash } => {
+                // The variable consumes a run of at least one pattern character, never past a `/`
+                // unless it may hold one; a `*` may also cover the whole variable.
+                let mut open = false;
+                for p in 0..n {
+                    if row[p] {
+                        open = true;
+                        if arn[p] == b'*' {
+                            next[p] = true;
+                            any = true;
+                        }
+                    }
+                    if arn[p] == b'/' && !slash {
+                        open = false;
+                    } else if open {
+                        next[p + 1] = true;
+                        any = true;
+                    }
+                }
+            }
         }
-        ok
+        if !any {
+            return false;
+        }
+        std::mem::swap(&mut row, &mut next);
     }
-    go(template, arn, 0, 0, &mut failed)
+    // Trailing pattern `*`s cover nothing.
+    (0..n).for_each(|p| {
+        if row[p] && arn[p] == b'*' {
+            row[p + 1] = true;
+        }
+    });
+    row[n]
 }
 
 /// Whether `action` can act on the resource pattern `arn`.
@@ -232,6 +248,21 @@ mod tests {
             b"arn:aws:iam::123456789012:role/service/app"
         ));
         assert!(!arn_fits(&role, b"arn:aws:iam::123456789012:user/bob"));
+        assert!(arn_fits(&role, b"*"));
+        assert!(arn_fits(&role, b"arn:aws:iam::*"));
+        assert!(arn_fits(&bucket, b"arn:aws:s3:::a?c"));
+        assert!(!arn_fits(&bucket, b"arn:aws:s3:::"));
+        assert!(!arn_fits(&bucket, b"arn:aws:s3:::x*/y"));
+    }
+
+    #[test]
+    fn hostile_resources_are_linear_and_shallow() {
+        // Deep recursion used to overflow the stack here; now two rows of booleans.
+        let object = tokens("arn:${Partition}:s3:::${BucketName}/${ObjectName}");
+        let stars = format!("arn:aws:s3:::{}", "*".repeat(100_000));
+        assert!(arn_fits(&object, stars.as_bytes()));
+        let long = format!("arn:aws:s3:::{}", "a".repeat(200_000));
+        assert!(!arn_fits(&object, long.as_bytes()));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
             "Action"
         };
         let mut message = format!("`{}` matches no action", unknown.pattern);
-        if let Some(suggestion) = closest(catalog, &unknown.pattern) {
+        if let Some(suggestion) = catalog.suggest(&unknown.pattern) {
             message.push_str(&format!("; did you mean `{suggestion}`?"));
         } else {
             message.push('.');
@@ -58,38 +58,6 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
             message,
         ));
     }
-}
-
-/// The action of the same service with the smallest edit distance, if close enough.
-fn closest(catalog: &Catalog, pattern: &str) -> Option<String> {
-    let (service, action) = pattern.split_once(':')?;
-    let service = catalog.service(service)?;
-    let wanted = action.to_ascii_lowercase();
-    let mut best: Option<(usize, String)> = None;
-    for i in service.first..service.first + service.count {
-        let name = &catalog.actions[i as usize].name;
-        let d = edit_distance(&wanted, &name.to_ascii_lowercase());
-        if best.as_ref().is_none_or(|(bd, _)| d < *bd) {
-            best = Some((d, format!("{}:{}", service.prefix, name)));
-        }
-    }
-    best.filter(|(d, _)| *d <= 3.max(wanted.len() / 4))
-        .map(|(_, n)| n)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -112,6 +80,5 @@ mod tests {
             f[0].location.as_ref().unwrap().json_path.as_deref(),
             Some("Statement[0].Action[1]")
         );
-        assert_eq!(super::edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -53,7 +53,9 @@ fn alias_changers(ctx: &PostureContext<'_>) -> Option<Vec<(String, Vec<String>)>
             .filter_map(|p| decide(p, action, Some("*")))
             .map(|entry| match entry.access {
                 Access::Allowed => entry.arn,
-                Access::Conditional { keys } => format!("{} (if {})", entry.arn, keys.join(", ")),
+                Access::Conditional { keys, .. } => {
+                    format!("{} (if {})", entry.arn, keys.join(", "))
+                }
             })
             .collect();
         out.push((action.to_owned(), names));
