@@ -150,6 +150,20 @@ fn apply_fix(server: &MotoServer, from: &str, journal: &str) -> Output {
     )
 }
 
+/// `fix undo ID --journal JOURNAL --yes` against the server.
+fn undo_change(server: &MotoServer, id: &str, journal: &str) -> Output {
+    trailguard(server, &["fix", "undo", id, "--journal", journal, "--yes"])
+}
+
+/// The id of the newest change in the journal (listed first).
+fn newest_change(journal: &str) -> String {
+    journal_listing(journal, &[])
+        .split_whitespace()
+        .next()
+        .expect("the journal lists a change")
+        .to_owned()
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -317,10 +331,7 @@ fn plan_apply_reapply_and_undo_against_moto() {
     );
     for change in &changes {
         let id = change["id"].as_str().unwrap();
-        let undo = trailguard(
-            &server,
-            &["fix", "undo", id, "--journal", journal_s, "--yes"],
-        );
+        let undo = undo_change(&server, id, journal_s);
         if change["step"]["action"]["action"] == "delete_login_profile" {
             assert_eq!(
                 undo.status.code(),
@@ -434,10 +445,7 @@ fn an_interrupted_apply_resumes_from_the_journal() {
 
     // The change journaled by the interrupted run undoes with the prior state saved before it started.
     let id = listing.split_whitespace().next().unwrap();
-    let undo = trailguard(
-        &server,
-        &["fix", "undo", id, "--journal", journal_s, "--yes"],
-    );
+    let undo = undo_change(&server, id, journal_s);
     assert!(
         undo.status.success(),
         "{}",
@@ -875,10 +883,7 @@ fn a_change_whose_target_was_already_gone_has_nothing_to_undo() {
     assert_eq!(detach["status"], "unchanged", "{detach}");
     let id = detach["id"].as_str().unwrap();
 
-    let undo = trailguard(
-        &server,
-        &["fix", "undo", id, "--journal", journal_s, "--yes"],
-    );
+    let undo = undo_change(&server, id, journal_s);
     assert_eq!(undo.status.code(), Some(2));
     assert!(stderr(&undo).contains("made no call"), "{}", stderr(&undo));
     assert!(
@@ -894,19 +899,13 @@ fn a_change_whose_target_was_already_gone_has_nothing_to_undo() {
         .unwrap()["id"]
         .as_str()
         .unwrap();
-    let first = trailguard(
-        &server,
-        &["fix", "undo", user_change, "--journal", journal_s, "--yes"],
-    );
+    let first = undo_change(&server, user_change, journal_s);
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(
         python(&server, DUMP)["stale"]["attached"],
         json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
     );
-    let again = trailguard(
-        &server,
-        &["fix", "undo", user_change, "--journal", journal_s, "--yes"],
-    );
+    let again = undo_change(&server, user_change, journal_s);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("undone"), "{}", stderr(&again));
     assert!(!stdout(&again).contains("aws iam"), "{}", stdout(&again));
@@ -1064,15 +1063,8 @@ fn two_versions_of_one_policy_are_reverted_in_one_step() {
     assert_eq!(state["default"], "v1");
 
     // Undo puts both documents back, the last default as the default again.
-    let id = journal_listing(journal_s, &[])
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let undo = trailguard(
-        &server,
-        &["fix", "undo", &id, "--journal", journal_s, "--yes"],
-    );
+    let id = newest_change(journal_s);
+    let undo = undo_change(&server, &id, journal_s);
     assert!(undo.status.success(), "{}", stderr(&undo));
     let state = python(&server, VERSIONS);
     assert_eq!(state["versions"].as_array().unwrap().len(), 3);
@@ -1100,15 +1092,8 @@ fn after_undo_the_same_fix_reverts_the_recreated_document() {
     let from = findings_path.to_str().unwrap();
     let apply = || apply_fix(&server, from, journal_s);
     assert!(apply().status.success());
-    let id = journal_listing(journal_s, &[])
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let undo = trailguard(
-        &server,
-        &["fix", "undo", &id, "--journal", journal_s, "--yes"],
-    );
+    let id = newest_change(journal_s);
+    let undo = undo_change(&server, &id, journal_s);
     assert!(undo.status.success(), "{}", stderr(&undo));
     let undone = python(&server, DUMP);
     assert_eq!(undone["default"], "v3");
@@ -1296,10 +1281,7 @@ fn a_single_region_trail_is_updated_in_place_and_validation_enabled() {
     assert_eq!(changes.len(), 2, "{changes:?}");
     for change in &changes {
         let id = change["id"].as_str().unwrap();
-        let undo = trailguard(
-            &server,
-            &["fix", "undo", id, "--journal", journal_s, "--yes"],
-        );
+        let undo = undo_change(&server, id, journal_s);
         assert!(undo.status.success(), "{}", stderr(&undo));
     }
     assert_eq!(
