@@ -17,11 +17,24 @@ pub enum PrincipalKind {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum FixAction {
     /// Undo CreatePolicyVersion / SetDefaultPolicyVersion: make `restore_version` (or, when unknown,
-    /// the newest other version) the default again and delete `bad_version`.
+    /// the newest other version) the default again and delete `bad_version`. Several of these for one
+    /// policy are planned as one step (restore once, then delete every bad version).
     RevertPolicyVersion {
         policy_arn: String,
         bad_version: String,
         #[serde(skip_serializing_if = "Option::is_none")]
+        restore_version: Option<String>,
+        /// Whether the event made `bad_version` the default (`None`: not known). An offline plan needs it:
+        /// IAM refuses to delete the default version, so another one must be made default first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bad_version_was_default: Option<bool>,
+    },
+    /// Several [`FixAction::RevertPolicyVersion`]s of one policy, as `trailguard fix` plans them: one step
+    /// makes a good version the default once, then deletes every bad version.
+    RevertPolicyVersions {
+        policy_arn: String,
+        bad_versions: Vec<BadPolicyVersion>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         restore_version: Option<String>,
     },
     /// Detach a managed policy attached by a flagged event.
@@ -54,6 +67,11 @@ pub enum FixAction {
         #[serde(skip_serializing_if = "Option::is_none")]
         bucket_name: Option<String>,
     },
+    /// Turn an existing single-region trail multi-region (`update-trail`), rather than paying for a
+    /// second trail.
+    MakeTrailMultiRegion { trail_name: String },
+    /// Turn on log file integrity validation on an existing trail (`update-trail`).
+    EnableLogFileValidation { trail_name: String },
     /// Restart logging on a trail that was stopped.
     StartLogging { trail_name: String },
     /// Put back an account alias that was deleted.
@@ -63,11 +81,20 @@ pub enum FixAction {
     Manual { description: String },
 }
 
+/// One version to revert, and whether it was made the default (`None`: not known).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadPolicyVersion {
+    pub version_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was_default: Option<bool>,
+}
+
 impl FixAction {
     /// Short, stable kind name used in plans and the journal.
     pub fn kind(&self) -> &'static str {
         match self {
             FixAction::RevertPolicyVersion { .. } => "revert_policy_version",
+            FixAction::RevertPolicyVersions { .. } => "revert_policy_versions",
             FixAction::DetachPolicy { .. } => "detach_policy",
             FixAction::DeleteInlinePolicy { .. } => "delete_inline_policy",
             FixAction::DeactivateAccessKey { .. } => "deactivate_access_key",
@@ -76,6 +103,8 @@ impl FixAction {
             FixAction::RequirePasswordReset { .. } => "require_password_reset",
             FixAction::DeleteUnusedUser { .. } => "delete_unused_user",
             FixAction::CreateMultiRegionTrail { .. } => "create_multi_region_trail",
+            FixAction::MakeTrailMultiRegion { .. } => "make_trail_multi_region",
+            FixAction::EnableLogFileValidation { .. } => "enable_log_file_validation",
             FixAction::StartLogging { .. } => "start_logging",
             FixAction::RestoreAccountAlias { .. } => "restore_account_alias",
             FixAction::Manual { .. } => "manual",
@@ -93,6 +122,7 @@ mod tests {
             policy_arn: "arn:aws:iam::111122223333:policy/p".into(),
             bad_version: "v3".into(),
             restore_version: Some("v2".into()),
+            bad_version_was_default: Some(true),
         };
         let json = serde_json::to_value(&action).unwrap();
         assert_eq!(json["action"], "revert_policy_version");

@@ -202,9 +202,17 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         trail.message,
         "No trail is multi-region, logging and recording all management events (`regional`: single-region, not logging)."
     );
+    // The existing trail is made multi-region and started: no second, paid trail.
     assert_eq!(
         trail.fix.actions,
-        [FixAction::CreateMultiRegionTrail { bucket_name: None }]
+        [
+            FixAction::MakeTrailMultiRegion {
+                trail_name: "regional".into()
+            },
+            FixAction::StartLogging {
+                trail_name: "regional".into()
+            }
+        ]
     );
     let alias = by_rule("PA024", "-");
     assert_eq!(alias.evidence[1].path, "who_can.iam:CreateAccountAlias");

@@ -134,6 +134,36 @@ fn journal_listing(journal: &str, extra: &[&str]) -> String {
     stdout(&out)
 }
 
+/// `fix --from FROM --journal JOURNAL --apply --yes` against the server.
+fn apply_fix(server: &MotoServer, from: &str, journal: &str) -> Output {
+    trailguard(
+        server,
+        &[
+            "fix",
+            "--from",
+            from,
+            "--journal",
+            journal,
+            "--apply",
+            "--yes",
+        ],
+    )
+}
+
+/// `fix undo ID --journal JOURNAL --yes` against the server.
+fn undo_change(server: &MotoServer, id: &str, journal: &str) -> Output {
+    trailguard(server, &["fix", "undo", id, "--journal", journal, "--yes"])
+}
+
+/// The id of the newest change in the journal (listed first).
+fn newest_change(journal: &str) -> String {
+    journal_listing(journal, &[])
+        .split_whitespace()
+        .next()
+        .expect("the journal lists a change")
+        .to_owned()
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -147,6 +177,7 @@ fn all_findings(policy_arn: &str, victim_key: &str) -> Vec<Finding> {
                 policy_arn: policy_arn.into(),
                 bad_version: "v2".into(),
                 restore_version: None,
+                bad_version_was_default: None,
             },
         ),
         finding(
@@ -254,18 +285,7 @@ fn plan_apply_reapply_and_undo_against_moto() {
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(python(&server, DUMP), before);
 
-    let applied = trailguard(
-        &server,
-        &[
-            "fix",
-            "--from",
-            from,
-            "--journal",
-            journal_s,
-            "--apply",
-            "--yes",
-        ],
-    );
+    let applied = apply_fix(&server, from, journal_s);
     assert!(
         applied.status.success(),
         "{}\n{}",
@@ -289,18 +309,7 @@ fn plan_apply_reapply_and_undo_against_moto() {
     assert_eq!(after["aliases"], json!(["acme-prod"]));
 
     // Idempotent: planning again finds everything in place, applying again changes nothing.
-    let again = trailguard(
-        &server,
-        &[
-            "fix",
-            "--from",
-            from,
-            "--journal",
-            journal_s,
-            "--apply",
-            "--yes",
-        ],
-    );
+    let again = apply_fix(&server, from, journal_s);
     assert!(again.status.success());
     assert!(
         stdout(&again).contains("Plan: 0 change(s) to make"),
@@ -322,10 +331,7 @@ fn plan_apply_reapply_and_undo_against_moto() {
     );
     for change in &changes {
         let id = change["id"].as_str().unwrap();
-        let undo = trailguard(
-            &server,
-            &["fix", "undo", id, "--journal", journal_s, "--yes"],
-        );
+        let undo = undo_change(&server, id, journal_s);
         if change["step"]["action"]["action"] == "delete_login_profile" {
             assert_eq!(
                 undo.status.code(),
@@ -386,6 +392,7 @@ fn an_interrupted_apply_resumes_from_the_journal() {
             policy_arn: policy_arn.into(),
             bad_version: "v2".into(),
             restore_version: Some("v1".into()),
+            bad_version_was_default: Some(true),
         },
     );
     write_findings(&findings_path, &[revert]);
@@ -438,10 +445,7 @@ fn an_interrupted_apply_resumes_from_the_journal() {
 
     // The change journaled by the interrupted run undoes with the prior state saved before it started.
     let id = listing.split_whitespace().next().unwrap();
-    let undo = trailguard(
-        &server,
-        &["fix", "undo", id, "--journal", journal_s, "--yes"],
-    );
+    let undo = undo_change(&server, id, journal_s);
     assert!(
         undo.status.success(),
         "{}",
@@ -674,5 +678,614 @@ fn audit_findings_are_fixed_and_the_next_audit_is_clean_of_them() {
         "{} findings before, {} after",
         before.len(),
         after.len()
+    );
+}
+
+/// A finding as JSON, for fix actions whose newer fields the typed model may not have everywhere.
+fn finding_json(id: &str, account: &str, action: Value) -> String {
+    let mut finding =
+        serde_json::to_value(finding(id, "CT001", FixAction::SetCisPasswordPolicy)).unwrap();
+    finding["account"] = json!(account);
+    finding["fix"]["actions"] = json!([action]);
+    finding.to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Findings from account 111122223333 against credentials for moto's 123456789012: refused before any
+/// change, whatever the same-named user in this account has; `--account-map` says the mapping is meant.
+#[test]
+fn a_finding_from_another_account_is_refused_unless_mapped() {
+    let server = MotoServer::start();
+    python(&server, SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    let detach = json!({"action": "detach_policy", "principal_kind": "user", "principal_name": "mallory",
+        "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+    std::fs::write(
+        &findings_path,
+        finding_json("tg-other-account", "111122223333", detach) + "\n",
+    )
+    .unwrap();
+    let from = findings_path.to_str().unwrap();
+    let journal = dir.path().join("j.db");
+    let journal_s = journal.to_str().unwrap();
+    let apply = |extra: &[&str]| {
+        let mut args = vec![
+            "fix",
+            "--from",
+            from,
+            "--journal",
+            journal_s,
+            "--apply",
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        trailguard(&server, &args)
+    };
+
+    let refused = apply(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("111122223333") && message.contains("123456789012"),
+        "{message}"
+    );
+    assert!(
+        message.contains("--account-map 111122223333=123456789012"),
+        "{message}"
+    );
+    assert!(
+        stdout(&refused).is_empty(),
+        "no plan printed: {}",
+        stdout(&refused)
+    );
+    assert_eq!(
+        python(&server, DUMP)["mallory"],
+        json!(["arn:aws:iam::aws:policy/AdministratorAccess"]),
+        "the same-named user in the other account keeps its policy"
+    );
+    assert!(!journal.exists(), "nothing journaled");
+
+    // A map to another account than the caller's changes nothing.
+    let wrong_map = apply(&["--account-map", "111122223333=444455556666"]);
+    assert_eq!(wrong_map.status.code(), Some(2));
+    let bad_flag = apply(&["--account-map", "111122223333"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+    assert!(
+        stderr(&bad_flag).contains("FROM=TO"),
+        "{}",
+        stderr(&bad_flag)
+    );
+
+    let mapped = apply(&["--account-map", "111122223333=123456789012"]);
+    assert!(mapped.status.success(), "{}", stderr(&mapped));
+    assert_eq!(python(&server, DUMP)["mallory"], json!([]));
+}
+
+/// Users, roles and policies a finding names but the account does not have are reported missing, never
+/// "already in place".
+#[test]
+fn targets_missing_in_the_account_are_reported_missing() {
+    let server = MotoServer::start();
+    python(&server, SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    let ghost = |id: &str, action: FixAction| finding(id, "CT005", action);
+    write_findings(
+        &findings_path,
+        &[
+            ghost(
+                "tg-detach",
+                FixAction::DetachPolicy {
+                    principal_kind: PrincipalKind::User,
+                    principal_name: "ghost".into(),
+                    policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+                },
+            ),
+            ghost(
+                "tg-inline",
+                FixAction::DeleteInlinePolicy {
+                    principal_kind: PrincipalKind::Role,
+                    principal_name: "ghost-role".into(),
+                    policy_name: "backdoor".into(),
+                },
+            ),
+            ghost(
+                "tg-login",
+                FixAction::DeleteLoginProfile {
+                    user_name: "ghost".into(),
+                },
+            ),
+            ghost(
+                "tg-user",
+                FixAction::DeleteUnusedUser {
+                    user_name: "ghost".into(),
+                },
+            ),
+            // Present and already fixed: that one is in place.
+            ghost(
+                "tg-real",
+                FixAction::DeleteLoginProfile {
+                    user_name: "mallory".into(),
+                },
+            ),
+        ],
+    );
+    let plan = trailguard(&server, &["fix", "--from", findings_path.to_str().unwrap()]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(
+        text.contains("Plan: 0 change(s) to make, 1 already in place, 4 skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing: user `ghost` does not exist in account 123456789012"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing: role `ghost-role` does not exist"),
+        "{text}"
+    );
+}
+
+/// Two findings ask to remove the same policy from `stale`: deleting the user removes it, so the detach
+/// finds nothing to do. That change is `unchanged`, not `applied`, and undo refuses it before showing any
+/// call: it would otherwise attach a policy trailguard never detached.
+#[test]
+fn a_change_whose_target_was_already_gone_has_nothing_to_undo() {
+    let server = MotoServer::start();
+    python(&server, SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    let journal = dir.path().join("j.db");
+    let journal_s = journal.to_str().unwrap();
+    write_findings(
+        &findings_path,
+        &[
+            finding(
+                "tg-stale",
+                "PA010",
+                FixAction::DeleteUnusedUser {
+                    user_name: "stale".into(),
+                },
+            ),
+            finding(
+                "tg-detach",
+                "CT005",
+                FixAction::DetachPolicy {
+                    principal_kind: PrincipalKind::User,
+                    principal_name: "stale".into(),
+                    policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+                },
+            ),
+        ],
+    );
+    let from = findings_path.to_str().unwrap();
+    let applied = apply_fix(&server, from, journal_s);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let out = stdout(&applied);
+    assert!(out.contains("Plan: 2 change(s) to make"), "{out}");
+    assert!(
+        !out.contains("Nothing has changed"),
+        "an applied plan does not say nothing changed: {out}"
+    );
+    let changes: Vec<Value> = journal_listing(journal_s, &["--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let detach = changes
+        .iter()
+        .find(|c| c["step"]["action"]["action"] == "detach_policy")
+        .unwrap();
+    assert_eq!(detach["status"], "unchanged", "{detach}");
+    let id = detach["id"].as_str().unwrap();
+
+    let undo = undo_change(&server, id, journal_s);
+    assert_eq!(undo.status.code(), Some(2));
+    assert!(stderr(&undo).contains("made no call"), "{}", stderr(&undo));
+    assert!(
+        !stdout(&undo).contains("aws iam"),
+        "refused before printing calls: {}",
+        stdout(&undo)
+    );
+
+    // The user's own change undoes (recreating it), and a second undo of it is refused before any call.
+    let user_change = changes
+        .iter()
+        .find(|c| c["step"]["action"]["action"] == "delete_unused_user")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let first = undo_change(&server, user_change, journal_s);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(
+        python(&server, DUMP)["stale"]["attached"],
+        json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
+    );
+    let again = undo_change(&server, user_change, journal_s);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("undone"), "{}", stderr(&again));
+    assert!(!stdout(&again).contains("aws iam"), "{}", stdout(&again));
+}
+
+/// With nothing listening at the endpoint, `fix --apply` stops at once with one readable line: the call,
+/// the cause and a hint, no SDK debug dump and no minute of retries.
+#[test]
+fn an_unreachable_endpoint_fails_fast_with_one_readable_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    write_findings(
+        &findings_path,
+        &all_findings("arn:aws:iam::123456789012:policy/app-policy", "AKIAEXAMPLE"),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["fix", "--from", findings_path.to_str().unwrap()])
+        .args(["--journal", dir.path().join("j.db").to_str().unwrap()])
+        .args(["--apply", "--yes", "--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{message}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "failed after {elapsed:?}: {message}"
+    );
+    // The findings file's summary line is warned about; everything else is the one error line.
+    let errors: Vec<&str> = message
+        .lines()
+        .filter(|l| !l.starts_with("warning:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "one line: {message}");
+    assert!(errors[0].starts_with("error: "), "{message}");
+    assert!(errors[0].contains("failed:"), "{message}");
+    assert!(errors[0].contains("hint"), "{message}");
+    assert!(
+        !message.contains("DispatchFailure")
+            && !message.contains("ConnectorError")
+            && !message.contains(" {"),
+        "no debug dump: {message}"
+    );
+}
+
+const TWO_VERSIONS: &str = r#"
+import boto3, json
+iam = boto3.client("iam")
+def doc(action):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+arn = iam.create_policy(PolicyName="two-bad", PolicyDocument=doc("s3:GetObject"))["Policy"]["Arn"]
+iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc("iam:*"), SetAsDefault=True)
+iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc("*"), SetAsDefault=True)
+print(json.dumps({"arn": arn}))
+"#;
+
+const VERSIONS: &str = r#"
+import boto3, json
+iam = boto3.client("iam")
+arn = "arn:aws:iam::123456789012:policy/two-bad"
+versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+default = [v["VersionId"] for v in versions if v["IsDefaultVersion"]][0]
+doc = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"]
+print(json.dumps({"versions": sorted(v["VersionId"] for v in versions), "default": default,
+    "action": doc["Statement"][0]["Action"]}))
+"#;
+
+fn two_version_findings(path: &Path, arn: &str) {
+    let revert = |id: &str, version: &str| {
+        finding_json(
+            id,
+            ACCOUNT,
+            json!({"action": "revert_policy_version", "policy_arn": arn, "bad_version": version,
+                "bad_version_was_default": true}),
+        )
+    };
+    std::fs::write(
+        path,
+        format!("{}\n{}\n", revert("tg-v2", "v2"), revert("tg-v3", "v3")),
+    )
+    .unwrap();
+}
+
+/// Two versions of one policy, each created as the default: the offline plan (no AWS access) makes v1 the
+/// default before deleting either (IAM refuses to delete the default version), in one step, and the AWS
+/// CLI script it writes runs cleanly; the live plan is one step too.
+#[test]
+fn two_versions_of_one_policy_are_reverted_in_one_step() {
+    let server = MotoServer::start();
+    let arn = python(&server, TWO_VERSIONS)["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    two_version_findings(&findings_path, &arn);
+    let from = findings_path.to_str().unwrap();
+
+    let offline = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["fix", "--offline", "--format", "cli", "--from", from])
+        .output()
+        .unwrap();
+    let script = stdout(&offline);
+    let aws_lines: Vec<&str> = script.lines().filter(|l| l.starts_with("aws ")).collect();
+    assert_eq!(aws_lines.len(), 3, "{script}");
+    assert!(
+        aws_lines[0].starts_with("aws iam set-default-policy-version")
+            && aws_lines[0].ends_with("--version-id v1"),
+        "{script}"
+    );
+    let script_path = dir.path().join("plan.sh");
+    std::fs::write(&script_path, &script).unwrap();
+    let run = Command::new("bash")
+        .arg(&script_path)
+        .envs(server.env())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}\n{script}", stderr(&run));
+    let state = python(&server, VERSIONS);
+    assert_eq!(state["versions"], json!(["v1"]));
+    assert_eq!(state["action"], "s3:GetObject");
+
+    // Live, against a fresh copy of the bad state.
+    server.reset();
+    python(&server, TWO_VERSIONS);
+    let journal = dir.path().join("j.db");
+    let journal_s = journal.to_str().unwrap();
+    let applied = apply_fix(&server, from, journal_s);
+    assert!(
+        applied.status.success(),
+        "{}\n{}",
+        stdout(&applied),
+        stderr(&applied)
+    );
+    assert!(
+        stdout(&applied).contains("Plan: 1 change(s) to make"),
+        "{}",
+        stdout(&applied)
+    );
+    let state = python(&server, VERSIONS);
+    assert_eq!(state["versions"], json!(["v1"]));
+    assert_eq!(state["default"], "v1");
+
+    // Undo puts both documents back, the last default as the default again.
+    let id = newest_change(journal_s);
+    let undo = undo_change(&server, &id, journal_s);
+    assert!(undo.status.success(), "{}", stderr(&undo));
+    let state = python(&server, VERSIONS);
+    assert_eq!(state["versions"].as_array().unwrap().len(), 3);
+    assert_eq!(state["action"], "*");
+}
+
+/// After `fix undo` recreated the admin document as v3, the same fix must see it (by its document) and
+/// revert it again, not call the fix "already in place" because v2 is gone.
+#[test]
+fn after_undo_the_same_fix_reverts_the_recreated_document() {
+    let server = MotoServer::start();
+    let seeded = python(&server, SETUP);
+    let policy_arn = seeded["policy_arn"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("f.jsonl");
+    let journal = dir.path().join("j.db");
+    let journal_s = journal.to_str().unwrap();
+    let revert = json!({"action": "revert_policy_version", "policy_arn": policy_arn, "bad_version": "v2",
+        "bad_version_was_default": true});
+    std::fs::write(
+        &findings_path,
+        finding_json("tg-version", ACCOUNT, revert) + "\n",
+    )
+    .unwrap();
+    let from = findings_path.to_str().unwrap();
+    let apply = || apply_fix(&server, from, journal_s);
+    assert!(apply().status.success());
+    let id = newest_change(journal_s);
+    let undo = undo_change(&server, &id, journal_s);
+    assert!(undo.status.success(), "{}", stderr(&undo));
+    let undone = python(&server, DUMP);
+    assert_eq!(undone["default"], "v3");
+    assert_eq!(undone["default_allows_all"], true);
+
+    let again = apply();
+    let out = stdout(&again);
+    assert!(again.status.success(), "{out}\n{}", stderr(&again));
+    assert!(out.contains("Plan: 1 change(s) to make"), "{out}");
+    assert!(out.contains("--version-id v3"), "{out}");
+    let fixed = python(&server, DUMP);
+    assert_eq!(fixed["default"], "v1");
+    assert_eq!(fixed["versions"], json!(["v1"]));
+}
+
+/// Without --journal, the journal is `$XDG_STATE_HOME/trailguard/journal.db`: `fix journal` in an empty
+/// directory creates nothing there, a change applied in one directory is undone from another, and the
+/// listing shows the newest change first.
+#[test]
+fn the_journal_lives_in_the_state_directory_and_lists_newest_first() {
+    let server = MotoServer::start();
+    let seeded = python(&server, SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (here, there) = (dir.path().join("here"), dir.path().join("there"));
+    std::fs::create_dir(&here).unwrap();
+    std::fs::create_dir(&there).unwrap();
+    let run = |cwd: &Path, args: &[&str], endpoint: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailguard"));
+        cmd.args(args)
+            .current_dir(cwd)
+            .envs(server.env())
+            .env("XDG_STATE_HOME", &state)
+            .env("HOME", dir.path().join("home"));
+        if endpoint {
+            cmd.args(["--endpoint-url", &server.endpoint()]);
+        }
+        cmd.output().unwrap()
+    };
+    let empty = run(&here, &["fix", "journal"], false);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert!(stdout(&empty).contains("The journal is empty"));
+    assert_eq!(
+        std::fs::read_dir(&here).unwrap().count(),
+        0,
+        "nothing created in the working directory"
+    );
+    assert!(!state.exists(), "listing creates no journal");
+    let journal = state.join("trailguard").join("journal.db");
+    assert!(
+        stderr(&empty).contains(&journal.display().to_string()),
+        "the path is printed: {}",
+        stderr(&empty)
+    );
+
+    let findings_path = dir.path().join("f.jsonl");
+    let detach = finding(
+        "tg-attach",
+        "CT005",
+        FixAction::DetachPolicy {
+            principal_kind: PrincipalKind::User,
+            principal_name: "mallory".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        },
+    );
+    let key = finding(
+        "tg-key",
+        "CT008",
+        FixAction::DeactivateAccessKey {
+            user_name: "victim".into(),
+            access_key_id: seeded["victim_key"].as_str().unwrap().into(),
+        },
+    );
+    let from = findings_path.to_str().unwrap();
+    write_findings(&findings_path, &[detach]);
+    let first = run(&here, &["fix", "--from", from, "--apply", "--yes"], true);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains(&journal.display().to_string()));
+    write_findings(&findings_path, &[key]);
+    let second = run(&here, &["fix", "--from", from, "--apply", "--yes"], true);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(journal.exists());
+    assert_eq!(std::fs::read_dir(&here).unwrap().count(), 0);
+
+    let listing = stdout(&run(&there, &["fix", "journal"], false));
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 2, "{listing}");
+    assert!(
+        lines[0].contains("deactivate access key"),
+        "newest first: {listing}"
+    );
+    assert!(lines[1].contains("detach"), "{listing}");
+
+    let id = lines[1].split_whitespace().next().unwrap();
+    let undo = run(&there, &["fix", "undo", id, "--yes"], true);
+    assert!(undo.status.success(), "{}", stderr(&undo));
+    assert_eq!(
+        python(&server, DUMP)["mallory"],
+        json!(["arn:aws:iam::aws:policy/AdministratorAccess"])
+    );
+}
+
+const SINGLE_REGION_TRAIL: &str = r#"
+import boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="audit-logs")
+ct = boto3.client("cloudtrail")
+ct.create_trail(Name="main", S3BucketName="audit-logs", IsMultiRegionTrail=False, EnableLogFileValidation=False)
+ct.start_logging(Name="main")
+"#;
+
+const TRAILS: &str = r#"
+import boto3, json
+ct = boto3.client("cloudtrail")
+trails = ct.describe_trails()["trailList"]
+print(json.dumps([{"name": t["Name"], "multi": t["IsMultiRegionTrail"], "validation": t["LogFileValidationEnabled"]}
+    for t in trails]))
+"#;
+
+/// An audit of an account with one single-region trail without log file validation: the fix makes that
+/// trail multi-region and turns validation on with `update-trail` (no second, paid trail), and undo puts
+/// both settings back.
+#[test]
+fn a_single_region_trail_is_updated_in_place_and_validation_enabled() {
+    let server = MotoServer::start();
+    python(&server, SINGLE_REGION_TRAIL);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("audit.jsonl");
+    let audit = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["audit", "--format", "json", "--fail-on", "never"])
+        .args(["--output", report.to_str().unwrap()])
+        .args([
+            "--endpoint-url",
+            &server.endpoint(),
+            "--region",
+            "us-east-1",
+        ])
+        .envs(server.env())
+        .output()
+        .unwrap();
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains("\"PA018\"") && text.contains("\"PA019\""),
+        "{text}"
+    );
+
+    let journal = dir.path().join("j.db");
+    let journal_s = journal.to_str().unwrap();
+    let fixed = trailguard(
+        &server,
+        &[
+            "fix",
+            "--from",
+            report.to_str().unwrap(),
+            "--journal",
+            journal_s,
+            "--trail-bucket",
+            "audit-logs",
+            "--apply",
+            "--yes",
+        ],
+    );
+    let out = stdout(&fixed);
+    assert!(fixed.status.success(), "{out}\n{}", stderr(&fixed));
+    assert!(
+        out.contains("aws cloudtrail update-trail --name main --is-multi-region-trail"),
+        "{out}"
+    );
+    assert!(
+        out.contains("aws cloudtrail update-trail --name main --enable-log-file-validation"),
+        "{out}"
+    );
+    assert!(!out.contains("create-trail"), "{out}");
+    assert_eq!(
+        python(&server, TRAILS),
+        json!([{"name": "main", "multi": true, "validation": true}])
+    );
+
+    let changes: Vec<Value> = journal_listing(journal_s, &["--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|c: &Value| c["step"]["description"].as_str().unwrap().contains("trail"))
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    for change in &changes {
+        let id = change["id"].as_str().unwrap();
+        let undo = undo_change(&server, id, journal_s);
+        assert!(undo.status.success(), "{}", stderr(&undo));
+    }
+    assert_eq!(
+        python(&server, TRAILS),
+        json!([{"name": "main", "multi": false, "validation": false}])
     );
 }

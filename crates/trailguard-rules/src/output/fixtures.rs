@@ -73,6 +73,7 @@ fn policy_version_admin() -> Finding {
                 policy_arn: "arn:aws:iam::111122223333:policy/ops-readonly".into(),
                 bad_version: "v2".into(),
                 restore_version: Some("v1".into()),
+                bad_version_was_default: None,
             }],
         },
         notes: vec![],

@@ -1,13 +1,18 @@
 //! Carrying out a plan, resuming an interrupted one, and undoing a change, all through the journal.
+//!
+//! The journal is the truth about what happened: a change whose calls all found their target state already
+//! there is `unchanged`, not `applied`, and undo inverts only the calls the journal records as made (never
+//! re-creating what trailguard did not delete). When the endpoint stops answering or the credentials are
+//! refused, the remaining steps are not attempted: they are reported, and the run ends.
 
 use serde::Serialize;
 use serde_json::Value;
 use trailguard_rules::remediation::FixAction;
 use trailguard_rules::Finding;
 
-use super::aws::{Aws, CallOutcome, InlinePolicy, UserSnapshot};
+use super::aws::{Aws, CallOutcome, UserSnapshot};
 use super::call::{Call, KeyStatus, PasswordPolicySettings};
-use super::journal::{ChangeStatus, Journal, JournalError, Phase};
+use super::journal::{ChangeRecord, ChangeStatus, Journal, JournalError, Phase};
 use super::plan::{self, PlanOptions, Resolution, Reversibility, Step};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +27,8 @@ pub enum FixError {
     Irreversible { id: String, reason: String },
     #[error("change `{id}` is {status}, not applied: nothing to undo")]
     NotApplied { id: String, status: String },
+    #[error("change `{id}` made no call (its target state was already there): nothing to undo")]
+    NothingMade { id: String },
 }
 
 /// What happened to one step.
@@ -43,9 +50,35 @@ pub struct Interrupt {
     pub after_calls: Option<usize>,
 }
 
-pub struct Interrupted;
+/// How a run of steps ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every step was attempted.
+    Finished,
+    /// The simulated crash of [`Interrupt`] left a change pending.
+    Interrupted,
+    /// A call failed in a way no later call can avoid (endpoint unreachable, credentials missing or
+    /// refused): these steps were not attempted.
+    Halted { not_attempted: Vec<String> },
+}
 
-/// Applies every step that has calls. A failing step is journaled as failed and the run goes on.
+impl RunEnd {
+    fn halted<'d>(not_attempted: impl Iterator<Item = &'d str>) -> RunEnd {
+        RunEnd::Halted {
+            not_attempted: not_attempted.map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// Whether `run_calls` may go on to the next step.
+enum Flow {
+    Continue,
+    Interrupted,
+    Halt,
+}
+
+/// Applies every step that has calls. A failing step is journaled as failed and the run goes on, unless
+/// the failure means no later call can work either.
 pub fn apply(
     steps: &[&Step],
     findings: &[Finding],
@@ -53,16 +86,16 @@ pub fn apply(
     journal: &Journal,
     run_id: &str,
     interrupt: Interrupt,
-) -> Result<(Vec<StepResult>, Option<Interrupted>), FixError> {
+) -> Result<(Vec<StepResult>, RunEnd), FixError> {
     let mut results = Vec::new();
     let mut budget = interrupt.after_calls;
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
         let related: Vec<&Finding> = findings
             .iter()
             .filter(|f| step.finding_ids.contains(&f.id))
             .collect();
         let change_id = journal.begin_change(run_id, step, &related)?;
-        let (result, stopped) = run_calls(
+        let (result, flow) = run_calls(
             aws,
             journal,
             &change_id,
@@ -72,11 +105,16 @@ pub fn apply(
             &mut budget,
         )?;
         results.push(result);
-        if stopped {
-            return Ok((results, Some(Interrupted)));
+        match flow {
+            Flow::Continue => {}
+            Flow::Interrupted => return Ok((results, RunEnd::Interrupted)),
+            Flow::Halt => {
+                let rest = steps[i + 1..].iter().map(|s| s.description.as_str());
+                return Ok((results, RunEnd::halted(rest)));
+            }
         }
     }
-    Ok((results, None))
+    Ok((results, RunEnd::Finished))
 }
 
 /// Finishes what an interrupted or failed apply left: each unfinished change's action is resolved again
@@ -85,9 +123,10 @@ pub fn resume(
     aws: &Aws,
     journal: &Journal,
     opts: &PlanOptions,
-) -> Result<Vec<StepResult>, FixError> {
+) -> Result<(Vec<StepResult>, RunEnd), FixError> {
     let mut results = Vec::new();
-    for change in journal.unfinished()? {
+    let unfinished = journal.unfinished()?;
+    for (i, change) in unfinished.iter().enumerate() {
         let mut step = change.step.clone();
         match plan::resolve(&step.action, Some(aws), opts)? {
             Resolution::Step { calls, .. } => step.calls = calls,
@@ -109,7 +148,7 @@ pub fn resume(
         let remaining = step.calls.clone();
         step.calls = change.step.calls.clone();
         journal.update_step(&change.id, &step)?;
-        let (result, _) = run_calls(
+        let (result, flow) = run_calls(
             aws,
             journal,
             &change.id,
@@ -119,25 +158,58 @@ pub fn resume(
             &mut None,
         )?;
         results.push(result);
+        if let Flow::Halt = flow {
+            let rest = unfinished[i + 1..]
+                .iter()
+                .map(|c| c.step.description.as_str());
+            return Ok((results, RunEnd::halted(rest)));
+        }
     }
-    Ok(results)
+    Ok((results, RunEnd::Finished))
 }
 
-/// Undoes an applied change from its saved prior state.
-pub fn undo(aws: &Aws, journal: &Journal, change_id: &str) -> Result<StepResult, FixError> {
+/// The change and the calls that would undo it, or why it cannot be undone. `fix undo` shows these calls
+/// only after every check has passed, and [`undo`] makes exactly these.
+pub fn undo_preview(
+    journal: &Journal,
+    change_id: &str,
+) -> Result<(ChangeRecord, Vec<Call>), FixError> {
     let change = journal
         .get(change_id)?
         .ok_or_else(|| FixError::UnknownChange(change_id.to_owned()))?;
-    if change.status != ChangeStatus::Applied && change.status != ChangeStatus::UndoFailed {
+    if change.status == ChangeStatus::Unchanged {
+        return Err(FixError::NothingMade { id: change.id });
+    }
+    let undoable = matches!(
+        change.status,
+        ChangeStatus::Applied | ChangeStatus::UndoFailed | ChangeStatus::Failed
+    );
+    if !undoable {
         return Err(FixError::NotApplied {
             id: change.id,
-            status: format!("{:?}", change.status).to_lowercase(),
+            status: change.status.as_str().replace('_', " "),
         });
     }
-    let calls = undo_calls(&change.step).map_err(|reason| FixError::Irreversible {
+    let made = made_calls(journal, &change.id)?;
+    if made.is_empty() {
+        return Err(match change.status {
+            ChangeStatus::Failed => FixError::NotApplied {
+                id: change.id,
+                status: "failed before its first call".into(),
+            },
+            _ => FixError::NothingMade { id: change.id },
+        });
+    }
+    let calls = undo_calls(&change.step, &made).map_err(|reason| FixError::Irreversible {
         id: change.id.clone(),
         reason,
     })?;
+    Ok((change, calls))
+}
+
+/// Undoes an applied change from its saved prior state: the inverse of each call it made, newest first.
+pub fn undo(aws: &Aws, journal: &Journal, change_id: &str) -> Result<StepResult, FixError> {
+    let (change, calls) = undo_preview(journal, change_id)?;
     let (mut result, _) = run_calls(
         aws,
         journal,
@@ -156,6 +228,22 @@ pub fn undo(aws: &Aws, journal: &Journal, change_id: &str) -> Result<StepResult,
     Ok(result)
 }
 
+/// The calls of a change that the journal records as made (applying, not undoing): only these are undone.
+fn made_calls(journal: &Journal, change_id: &str) -> Result<Vec<Call>, FixError> {
+    let mut made = Vec::new();
+    for (phase, _, call, status) in journal.calls(change_id)? {
+        if phase == "apply" && status == "ok" {
+            let call: Call =
+                serde_json::from_str(&call).map_err(|source| JournalError::Corrupt {
+                    id: change_id.to_owned(),
+                    source,
+                })?;
+            made.push(call);
+        }
+    }
+    Ok(made)
+}
+
 fn run_calls(
     aws: &Aws,
     journal: &Journal,
@@ -164,7 +252,7 @@ fn run_calls(
     calls: &[Call],
     phase: Phase,
     budget: &mut Option<usize>,
-) -> Result<(StepResult, bool), FixError> {
+) -> Result<(StepResult, Flow), FixError> {
     let mut result = StepResult {
         change_id: change_id.to_owned(),
         step_id: step.id.clone(),
@@ -174,12 +262,13 @@ fn run_calls(
         calls_already_in_state: 0,
         error: None,
     };
+    let mut flow = Flow::Continue;
     for (seq, call) in calls.iter().enumerate() {
         if let Some(left) = budget {
             if *left == 0 {
                 // Simulated crash: the change stays pending in the journal.
                 result.status = ChangeStatus::Pending;
-                return Ok((result, true));
+                return Ok((result, Flow::Interrupted));
             }
             *left -= 1;
         }
@@ -198,147 +287,358 @@ fn run_calls(
                 journal.log_call(change_id, phase, seq, call, "failed", Some(&message))?;
                 result.error = Some(message);
                 result.status = ChangeStatus::Failed;
+                if err.stops_everything() {
+                    flow = Flow::Halt;
+                }
                 break;
             }
         }
     }
     if phase == Phase::Apply {
+        // Nothing made, here or by an earlier interrupted run: the target was already so.
+        if result.status == ChangeStatus::Applied && made_calls(journal, change_id)?.is_empty() {
+            result.status = ChangeStatus::Unchanged;
+        }
         journal.set_status(change_id, result.status, result.error.as_deref())?;
     }
-    Ok((result, false))
+    Ok((result, flow))
 }
 
-/// The calls that put back what a step changed, from its saved prior state.
-pub fn undo_calls(step: &Step) -> Result<Vec<Call>, String> {
+/// The calls that put back what a step's `made` calls changed, from its saved prior state: the inverse of
+/// each made call, newest first. A call AWS offers no inverse for (a deleted password or access key) is
+/// left out; the plan marked the step partly reversible or irreversible before it was applied.
+pub fn undo_calls(step: &Step, made: &[Call]) -> Result<Vec<Call>, String> {
     if let Reversibility::None(reason) = &step.reversibility {
         return Err(reason.clone());
     }
-    if step.calls.is_empty() {
+    if made.is_empty() {
         return Ok(Vec::new());
     }
-    let prior = &step.prior;
-    if prior.is_null() {
+    if step.prior.is_null() {
         return Err("no prior state was saved".into());
     }
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    Ok(match &step.action {
-        FixAction::RevertPolicyVersion { policy_arn, .. } => {
-            let document = text(&prior["bad_document"])
-                .ok_or("the reverted version's document was not saved")?;
-            vec![Call::CreatePolicyVersion {
-                policy_arn: policy_arn.clone(),
-                policy_document: document,
-                set_as_default: prior["bad_version_was_default"].as_bool().unwrap_or(false),
-            }]
+    if matches!(
+        step.action,
+        FixAction::DeleteLoginProfile { .. } | FixAction::Manual { .. }
+    ) {
+        return Err("AWS offers no way to put this back".into());
+    }
+    let mut calls = Vec::new();
+    for call in made.iter().rev() {
+        if let Some(inverse) = inverse(call, &step.prior, made)? {
+            calls.push(inverse);
         }
-        FixAction::DetachPolicy {
+    }
+    Ok(calls)
+}
+
+/// The call that reverses `call`, given the state saved before the step and every call the step made.
+fn inverse(call: &Call, prior: &Value, made: &[Call]) -> Result<Option<Call>, String> {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    Ok(Some(match call {
+        Call::DetachPolicy {
             principal_kind,
             principal_name,
             policy_arn,
-        } => vec![Call::AttachPolicy {
+        } => Call::AttachPolicy {
             principal_kind: *principal_kind,
             principal_name: principal_name.clone(),
             policy_arn: policy_arn.clone(),
-        }],
-        FixAction::DeleteInlinePolicy {
+        },
+        Call::DeleteInlinePolicy {
             principal_kind,
             principal_name,
             policy_name,
         } => {
-            let document =
-                text(&prior["document"]).ok_or("the inline policy's document was not saved")?;
-            vec![Call::PutInlinePolicy {
+            let saved_user: Option<UserSnapshot> =
+                serde_json::from_value(prior["user"].clone()).ok();
+            let document = text(&prior["document"])
+                .or_else(|| {
+                    saved_user?
+                        .inline_policies
+                        .into_iter()
+                        .find(|p| &p.name == policy_name)
+                        .map(|p| p.document)
+                })
+                .ok_or("the inline policy's document was not saved")?;
+            Call::PutInlinePolicy {
                 principal_kind: *principal_kind,
                 principal_name: principal_name.clone(),
                 policy_name: policy_name.clone(),
                 policy_document: document,
-            }]
+            }
         }
-        FixAction::DeactivateAccessKey {
+        Call::UpdateAccessKey {
             user_name,
             access_key_id,
-        } => vec![Call::UpdateAccessKey {
+            status: KeyStatus::Inactive,
+        } => Call::UpdateAccessKey {
             user_name: user_name.clone(),
             access_key_id: access_key_id.clone(),
             status: KeyStatus::Active,
-        }],
-        FixAction::SetCisPasswordPolicy => match &prior["password_policy"] {
-            Value::Null => vec![Call::DeleteAccountPasswordPolicy],
+        },
+        Call::UpdateLoginProfile {
+            user_name,
+            password_reset_required: true,
+        } => Call::UpdateLoginProfile {
+            user_name: user_name.clone(),
+            password_reset_required: false,
+        },
+        Call::UpdateAccountPasswordPolicy(_) => match &prior["password_policy"] {
+            Value::Null => Call::DeleteAccountPasswordPolicy,
             value => {
                 let policy: PasswordPolicySettings = serde_json::from_value(value.clone())
                     .map_err(|e| format!("saved password policy: {e}"))?;
-                vec![Call::UpdateAccountPasswordPolicy(policy)]
+                Call::UpdateAccountPasswordPolicy(policy)
             }
         },
-        FixAction::RequirePasswordReset { user_name } => {
-            vec![Call::UpdateLoginProfile {
-                user_name: user_name.clone(),
-                password_reset_required: false,
-            }]
-        }
-        FixAction::DeleteUnusedUser { .. } => {
+        Call::DeleteUser { .. } => {
             let user: UserSnapshot = serde_json::from_value(prior["user"].clone())
                 .map_err(|e| format!("saved user state is unreadable: {e}"))?;
-            recreate_user_calls(&user)
-        }
-        FixAction::CreateMultiRegionTrail { .. } => vec![Call::DeleteTrail {
-            name: plan::TRAIL_NAME.into(),
-        }],
-        FixAction::StartLogging { trail_name } => vec![Call::StopLogging {
-            name: trail_name.clone(),
-        }],
-        FixAction::RestoreAccountAlias { alias } => {
-            let mut calls = vec![Call::DeleteAccountAlias {
-                alias: alias.clone(),
-            }];
-            if let Some(previous) = prior["aliases"]
-                .as_array()
-                .and_then(|a| a.first())
-                .and_then(text)
-            {
-                calls.push(Call::CreateAccountAlias { alias: previous });
+            Call::CreateUser {
+                user_name: user.user_name,
+                path: user.path,
+                permissions_boundary: user.permissions_boundary,
+                tags: user.tags,
             }
-            calls
         }
-        FixAction::DeleteLoginProfile { .. } | FixAction::Manual { .. } => {
-            return Err("AWS offers no way to put this back".into())
+        Call::RemoveUserFromGroup {
+            group_name,
+            user_name,
+        } => Call::AddUserToGroup {
+            group_name: group_name.clone(),
+            user_name: user_name.clone(),
+        },
+        Call::DeletePolicyVersion {
+            policy_arn,
+            version_id,
+        } => {
+            let saved = saved_version(prior, version_id)
+                .ok_or("the reverted version's document was not saved")?;
+            Call::CreatePolicyVersion {
+                policy_arn: policy_arn.clone(),
+                policy_document: text(&saved["document"])
+                    .ok_or("the reverted version's document was not saved")?,
+                set_as_default: saved["was_default"].as_bool().unwrap_or(false),
+            }
         }
-    })
+        Call::SetDefaultPolicyVersion { policy_arn, .. } => {
+            let Some(previous) = text(&prior["default_version"]) else {
+                return Ok(None);
+            };
+            // When the previous default was deleted too, recreating it as default puts it back.
+            let deleted = made.iter().any(|c| {
+                matches!(c, Call::DeletePolicyVersion { version_id, .. } if version_id == &previous)
+            });
+            if deleted {
+                return Ok(None);
+            }
+            Call::SetDefaultPolicyVersion {
+                policy_arn: policy_arn.clone(),
+                version_id: previous,
+            }
+        }
+        Call::CreateTrail { name, .. } => Call::DeleteTrail { name: name.clone() },
+        Call::StartLogging { name } => {
+            // A trail this step created is deleted on undo; stopping it first is pointless.
+            if made
+                .iter()
+                .any(|c| matches!(c, Call::CreateTrail { name: created, .. } if created == name))
+            {
+                return Ok(None);
+            }
+            Call::StopLogging { name: name.clone() }
+        }
+        Call::UpdateTrail {
+            name,
+            is_multi_region_trail,
+            include_global_service_events,
+            enable_log_file_validation,
+        } => {
+            let before: super::aws::TrailInfo = serde_json::from_value(prior["trail"].clone())
+                .map_err(|e| format!("the trail's settings were not saved: {e}"))?;
+            Call::UpdateTrail {
+                name: name.clone(),
+                is_multi_region_trail: is_multi_region_trail.map(|_| before.is_multi_region),
+                include_global_service_events: include_global_service_events
+                    .map(|_| before.include_global_service_events),
+                enable_log_file_validation: enable_log_file_validation
+                    .map(|_| before.log_file_validation),
+            }
+        }
+        Call::CreateAccountAlias { alias } => Call::DeleteAccountAlias {
+            alias: alias.clone(),
+        },
+        Call::DeleteAccountAlias { alias } => Call::CreateAccountAlias {
+            alias: alias.clone(),
+        },
+        // Credentials AWS never returns (passwords, keys, MFA, certificates): not recreatable.
+        _ => return Ok(None),
+    }))
 }
 
-fn recreate_user_calls(user: &UserSnapshot) -> Vec<Call> {
+/// The saved state of a reverted policy version.
+fn saved_version<'p>(prior: &'p Value, version_id: &str) -> Option<&'p Value> {
+    prior["reverted"]
+        .as_array()?
+        .iter()
+        .find(|v| v["version_id"] == version_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
     use trailguard_rules::remediation::PrincipalKind;
-    let name = &user.user_name;
-    let mut calls = vec![Call::CreateUser {
-        user_name: name.clone(),
-        path: user.path.clone(),
-        permissions_boundary: user.permissions_boundary.clone(),
-        tags: user.tags.clone(),
-    }];
-    for group in &user.groups {
-        calls.push(Call::AddUserToGroup {
-            group_name: group.clone(),
-            user_name: name.clone(),
-        });
+    use trailguard_rules::{FindingSource, Fix, Severity};
+
+    fn detach(id: &str, user: &str) -> Finding {
+        let mut finding = Finding::new(
+            id,
+            "CT005",
+            "privileged-policy-attached",
+            "t",
+            Severity::High,
+            FindingSource::Cloudtrail,
+            "m",
+        );
+        finding.fix = Fix {
+            actions: vec![FixAction::DetachPolicy {
+                principal_kind: PrincipalKind::User,
+                principal_name: user.into(),
+                policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+            }],
+            ..Default::default()
+        };
+        finding
     }
-    for arn in &user.attached_policies {
-        calls.push(Call::AttachPolicy {
-            principal_kind: PrincipalKind::User,
-            principal_name: name.clone(),
-            policy_arn: arn.clone(),
-        });
+
+    /// Nothing listens at the endpoint: the first call fails at once (no retries of a refused
+    /// connection), as one line with a hint, and the second step is reported, never begun.
+    #[test]
+    fn an_unreachable_endpoint_halts_the_run_at_once() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let aws = Aws::for_test(&format!("http://127.0.0.1:{port}"));
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let findings = [detach("tg-a", "alice"), detach("tg-b", "bob")];
+        let plan = plan::build(&findings, None, &PlanOptions::default()).unwrap();
+        let steps: Vec<&Step> = plan.pending_steps().collect();
+        assert_eq!(steps.len(), 2);
+
+        let started = Instant::now();
+        let (results, end) = apply(
+            &steps,
+            &findings,
+            &aws,
+            &journal,
+            "run-test",
+            Interrupt::default(),
+        )
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].status, ChangeStatus::Failed);
+        let error = results[0].error.as_deref().unwrap();
+        assert!(error.starts_with("DetachUserPolicy failed: "), "{error}");
+        assert!(
+            error.contains("hint: the endpoint did not answer"),
+            "{error}"
+        );
+        assert!(
+            !error.contains('\n') && !error.contains("DispatchFailure"),
+            "{error}"
+        );
+        assert_eq!(
+            end,
+            RunEnd::Halted {
+                not_attempted: vec![steps[1].description.clone()]
+            }
+        );
+        assert_eq!(
+            journal.list().unwrap().len(),
+            1,
+            "the second step was never begun"
+        );
     }
-    for InlinePolicy {
-        name: policy_name,
-        document,
-    } in &user.inline_policies
-    {
-        calls.push(Call::PutInlinePolicy {
-            principal_kind: PrincipalKind::User,
-            principal_name: name.clone(),
-            policy_name: policy_name.clone(),
-            policy_document: document.clone(),
-        });
+
+    fn applied_step(action: FixAction, prior: Value, calls: Vec<Call>) -> Step {
+        Step {
+            id: plan::step_id(&action),
+            finding_ids: vec![],
+            action,
+            description: "d".into(),
+            prior,
+            calls,
+            reversibility: Reversibility::Full,
+            notes: vec![],
+            account: None,
+        }
     }
-    calls
+
+    #[test]
+    fn undo_inverts_only_the_calls_made() {
+        let arn = "arn:aws:iam::111122223333:policy/p";
+        let action = FixAction::RevertPolicyVersions {
+            policy_arn: arn.into(),
+            bad_versions: vec![],
+            restore_version: None,
+        };
+        let prior = serde_json::json!({
+            "default_version": "v3",
+            "reverted": [
+                {"version_id": "v2", "was_default": false, "document": "{\"two\":2}"},
+                {"version_id": "v3", "was_default": true, "document": "{\"three\":3}"},
+            ],
+        });
+        let set_default = Call::SetDefaultPolicyVersion {
+            policy_arn: arn.into(),
+            version_id: "v1".into(),
+        };
+        let delete = |v: &str| Call::DeletePolicyVersion {
+            policy_arn: arn.into(),
+            version_id: v.into(),
+        };
+        let step = applied_step(
+            action,
+            prior,
+            vec![set_default.clone(), delete("v2"), delete("v3")],
+        );
+        // Everything made: both documents come back, the old default last and as default.
+        let all = undo_calls(&step, &step.calls).unwrap();
+        assert_eq!(
+            all,
+            [
+                Call::CreatePolicyVersion {
+                    policy_arn: arn.into(),
+                    policy_document: "{\"three\":3}".into(),
+                    set_as_default: true
+                },
+                Call::CreatePolicyVersion {
+                    policy_arn: arn.into(),
+                    policy_document: "{\"two\":2}".into(),
+                    set_as_default: false
+                },
+            ]
+        );
+        // Only the default switched before the deletes failed: only the default goes back.
+        let partial = undo_calls(&step, std::slice::from_ref(&set_default)).unwrap();
+        assert_eq!(
+            partial,
+            [Call::SetDefaultPolicyVersion {
+                policy_arn: arn.into(),
+                version_id: "v3".into()
+            }]
+        );
+        assert!(undo_calls(&step, &[]).unwrap().is_empty());
+    }
 }

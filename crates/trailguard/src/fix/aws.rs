@@ -1,26 +1,189 @@
 //! The AWS side of `fix`: SDK clients, the read-only calls a plan needs to see the current state, and
 //! the execution of [`Call`]s. Errors that mean "already in that state" (deleting what is gone, creating
 //! what exists) count as done, which is what makes re-applying a plan change nothing.
+//!
+//! Every failure is one [`ApiError`] line: the operation, AWS's error code and message (or, when no answer
+//! came, the connection's own one-line cause) and a hint for missing credentials or an unreachable
+//! endpoint. Only throttling is retried: a refused connection or a server error fails the call at once,
+//! and [`ApiError::stops_everything`] tells a caller to stop the remaining steps too.
 
 use std::future::Future;
 
+use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::Client as CloudTrailClient;
-use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::Client as IamClient;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
+use aws_smithy_types::retry::ErrorKind;
 use serde::{Deserialize, Serialize};
 use trailguard_rules::remediation::PrincipalKind;
 
 use super::call::{Call, KeyStatus, PasswordPolicySettings, Tag};
 pub use crate::aws::AwsTarget;
 
-/// An API error, with AWS's error code when there is one.
+/// What kind of failure an [`ApiError`] is, which decides whether the remaining calls can still work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiErrorKind {
+    /// The service answered with an error (its code and message are in the error).
+    Service,
+    /// No answer: the endpoint refused the connection, timed out or could not be resolved.
+    Unreachable,
+    /// The request could not be signed or the service rejected the credentials.
+    Credentials,
+    /// Anything else (a response that could not be read, a request that could not be built).
+    Other,
+}
+
+/// An API error, with AWS's error code when there is one. Displays as one line.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation} failed: {message}")]
+#[error("{operation} failed: {message}{}", hint_text(*kind))]
 pub struct ApiError {
     pub operation: &'static str,
     pub code: Option<String>,
     pub message: String,
+    pub kind: ApiErrorKind,
+}
+
+impl ApiError {
+    /// True when no later call can succeed either (endpoint down, credentials missing or refused).
+    pub fn stops_everything(&self) -> bool {
+        matches!(
+            self.kind,
+            ApiErrorKind::Unreachable | ApiErrorKind::Credentials
+        )
+    }
+}
+
+fn hint_text(kind: ApiErrorKind) -> &'static str {
+    match kind {
+        ApiErrorKind::Unreachable => {
+            " (hint: the endpoint did not answer; check the network, --region and --endpoint-url)"
+        }
+        ApiErrorKind::Credentials => {
+            " (hint: no usable AWS credentials; set AWS_PROFILE or pass --profile, or run `aws configure`)"
+        }
+        ApiErrorKind::Service | ApiErrorKind::Other => "",
+    }
+}
+
+/// Service error codes that mean the credentials, not the request, are wrong.
+const CREDENTIAL_CODES: &[&str] = &[
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+    "MissingAuthenticationToken",
+];
+
+/// The error and its causes, joined on one line (`a: b: c`), without repeating a cause a parent already
+/// quoted; line breaks inside a cause are flattened.
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = current {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+pub(crate) fn api_error<E, R>(operation: &'static str, err: &SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().map(str::to_owned);
+    let (message, kind) = match err {
+        SdkError::ServiceError(_) => {
+            let message = match (err.code(), err.message()) {
+                (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                (Some(code), None) => code.to_owned(),
+                (None, Some(msg)) => msg.to_owned(),
+                (None, None) => causes(err),
+            };
+            let kind = if code
+                .as_deref()
+                .is_some_and(|c| CREDENTIAL_CODES.contains(&c))
+            {
+                ApiErrorKind::Credentials
+            } else {
+                ApiErrorKind::Service
+            };
+            (message, kind)
+        }
+        SdkError::TimeoutError(_) => (causes(err), ApiErrorKind::Unreachable),
+        SdkError::DispatchFailure(failure) => {
+            let text = causes(err);
+            let kind = if failure.is_io() || failure.is_timeout() {
+                ApiErrorKind::Unreachable
+            } else if text.to_lowercase().contains("credential") {
+                ApiErrorKind::Credentials
+            } else {
+                ApiErrorKind::Other
+            };
+            (text, kind)
+        }
+        _ => {
+            let text = causes(err);
+            let kind = if text.to_lowercase().contains("credential") {
+                ApiErrorKind::Credentials
+            } else {
+                ApiErrorKind::Other
+            };
+            (text, kind)
+        }
+    };
+    ApiError {
+        operation,
+        code,
+        message,
+        kind,
+    }
+}
+
+/// Retries throttling and nothing else: the SDK would also retry a refused connection or a 5xx eight
+/// times with backoff, which held every step of an apply for most of a minute once the endpoint was down.
+#[derive(Debug)]
+struct RetryThrottlingOnly;
+
+impl ClassifyRetry for RetryThrottlingOnly {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        match previous {
+            RetryAction::RetryIndicated(RetryReason::RetryableError {
+                kind: ErrorKind::ThrottlingError,
+                ..
+            }) => previous.clone(),
+            RetryAction::RetryIndicated(_) => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "retry throttling only"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // Runs after the SDK's own classifiers, so it sees (and may veto) their verdict.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
 }
 
 /// What executing a call did.
@@ -36,23 +199,8 @@ pub struct Aws {
     runtime: tokio::runtime::Runtime,
     iam: IamClient,
     cloudtrail: CloudTrailClient,
-}
-
-fn api_error<E: ProvideErrorMetadata + std::fmt::Debug>(
-    operation: &'static str,
-    err: &E,
-) -> ApiError {
-    let code = err.code().map(str::to_owned);
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        (Some(code), None) => code.to_owned(),
-        _ => format!("{err:?}"),
-    };
-    ApiError {
-        operation,
-        code,
-        message,
-    }
+    sts: aws_sdk_sts::Client,
+    region: Option<String>,
 }
 
 /// Reads of something that may not exist: IAM's `NoSuchEntity` becomes `None`, other errors stay errors.
@@ -119,6 +267,13 @@ pub struct TrailInfo {
     pub name: String,
     pub is_multi_region: bool,
     pub is_logging: bool,
+    #[serde(default)]
+    pub include_global_service_events: bool,
+    #[serde(default)]
+    pub log_file_validation: bool,
+    /// The region the trail was created in: `UpdateTrail` must be called there.
+    #[serde(default)]
+    pub home_region: Option<String>,
 }
 
 impl Aws {
@@ -127,11 +282,80 @@ impl Aws {
             .enable_all()
             .build()?;
         let config = target.load(&runtime);
-        Ok(Aws {
-            iam: IamClient::new(&config),
-            cloudtrail: CloudTrailClient::new(&config),
+        Ok(Aws::with_config(runtime, &config))
+    }
+
+    fn with_config(runtime: tokio::runtime::Runtime, config: &SdkConfig) -> Aws {
+        let iam = aws_sdk_iam::config::Builder::from(config)
+            .retry_classifier(RetryThrottlingOnly)
+            .build();
+        let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(config)
+            .retry_classifier(RetryThrottlingOnly)
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .retry_classifier(RetryThrottlingOnly)
+            .build();
+        Aws {
+            iam: IamClient::from_conf(iam),
+            cloudtrail: CloudTrailClient::from_conf(cloudtrail),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            region: config.region().map(|r| r.to_string()),
             runtime,
-        })
+        }
+    }
+
+    /// A connection with fixed test credentials to `endpoint`, configured as [`Aws::connect`] does.
+    #[cfg(test)]
+    pub fn for_test(endpoint: &str) -> Aws {
+        use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let target = AwsTarget {
+            profile: None,
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint.into()),
+        };
+        let credentials = Credentials::new("testing", "testing", None, None, "test");
+        let config = target
+            .load(&runtime)
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+        Aws::with_config(runtime, &config)
+    }
+
+    /// The region calls are signed for and CloudTrail calls go to.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// The account the credentials belong to (`sts:GetCallerIdentity`).
+    pub fn caller_account(&self) -> Result<String, ApiError> {
+        let out = self
+            .block(self.sts.get_caller_identity().send())
+            .map_err(|e| api_error("GetCallerIdentity", &e))?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+
+    /// Whether a user, group or role of that name exists.
+    pub fn principal_exists(&self, kind: PrincipalKind, name: &str) -> Result<bool, ApiError> {
+        let result = match kind {
+            PrincipalKind::User => self
+                .block(self.iam.get_user().user_name(name).send())
+                .map(|_| ())
+                .map_err(|e| api_error("GetUser", &e)),
+            PrincipalKind::Group => self
+                .block(self.iam.get_group().group_name(name).max_items(1).send())
+                .map(|_| ())
+                .map_err(|e| api_error("GetGroup", &e)),
+            PrincipalKind::Role => self
+                .block(self.iam.get_role().role_name(name).send())
+                .map(|_| ())
+                .map_err(|e| api_error("GetRole", &e)),
+        };
+        Ok(missing_as_none(result)?.is_some())
     }
 
     fn block<F: Future>(&self, f: F) -> F::Output {
@@ -435,6 +659,11 @@ impl Aws {
                 name,
                 is_multi_region: trail.is_multi_region_trail().unwrap_or(false),
                 is_logging,
+                include_global_service_events: trail
+                    .include_global_service_events()
+                    .unwrap_or(false),
+                log_file_validation: trail.log_file_validation_enabled().unwrap_or(false),
+                home_region: trail.home_region().map(str::to_owned),
             });
         }
         Ok(trails)
@@ -692,6 +921,7 @@ impl Aws {
                             operation: op,
                             code: None,
                             message: e.to_string(),
+                            kind: ApiErrorKind::Other,
                         })?;
                     req = req.tags(tag);
                 }
@@ -767,6 +997,19 @@ impl Aws {
                 .is_multi_region_trail(true)
                 .include_global_service_events(true)
                 .enable_log_file_validation(true)
+                .send()),
+            UpdateTrail {
+                name,
+                is_multi_region_trail,
+                include_global_service_events,
+                enable_log_file_validation,
+            } => run!(self
+                .cloudtrail
+                .update_trail()
+                .name(name)
+                .set_is_multi_region_trail(*is_multi_region_trail)
+                .set_include_global_service_events(*include_global_service_events)
+                .set_enable_log_file_validation(*enable_log_file_validation)
                 .send()),
             StartLogging { name } => run!(self.cloudtrail.start_logging().name(name).send()),
             StopLogging { name } => run!(self.cloudtrail.stop_logging().name(name).send()),

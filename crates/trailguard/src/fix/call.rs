@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use trailguard_rules::remediation::PrincipalKind;
 
+use super::quote;
+
 /// Access key status, as IAM spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyStatus {
@@ -134,6 +136,16 @@ pub enum Call {
     CreateTrail {
         name: String,
         s3_bucket_name: String,
+    },
+    /// `UpdateTrail` with only the settings a fix changes (`None`: left as it is).
+    UpdateTrail {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        is_multi_region_trail: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        include_global_service_events: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enable_log_file_validation: Option<bool>,
     },
     StartLogging {
         name: String,
@@ -468,6 +480,25 @@ impl Call {
                         ("EnableLogFileValidation", json!(true)),
                     ],
                 ),
+                UpdateTrail {
+                    name,
+                    is_multi_region_trail,
+                    include_global_service_events,
+                    enable_log_file_validation,
+                } => {
+                    let mut params = vec![("Name", json!(name))];
+                    let settings = [
+                        ("IsMultiRegionTrail", is_multi_region_trail),
+                        ("IncludeGlobalServiceEvents", include_global_service_events),
+                        ("EnableLogFileValidation", enable_log_file_validation),
+                    ];
+                    for (param, value) in settings {
+                        if let Some(on) = value {
+                            params.push((param, json!(on)));
+                        }
+                    }
+                    ("cloudtrail", "UpdateTrail", params)
+                }
                 StartLogging { name } => {
                     ("cloudtrail", "StartLogging", vec![("Name", json!(name))])
                 }
@@ -491,21 +522,39 @@ impl Call {
         }
     }
 
-    /// The AWS CLI command that makes this call.
+    /// The AWS CLI command that makes this call, every value one shell word ([`quote::shell_word`]). A
+    /// value holding NUL (which no shell word can carry) is shown as `<NUL: ...>`; [`Call::holds_nul`]
+    /// lets plans and scripts refuse such a call.
     pub fn to_cli(&self) -> String {
         let form = self.api_form();
         let mut cmd = format!("aws {} {}", form.service, cli_name(form.operation, '-'));
+        let word = |s: &str| {
+            quote::shell_word(s).unwrap_or_else(|| format!("<NUL: {}>", quote::comment_text(s)))
+        };
         for (name, value) in &form.params {
             let flag = cli_name(name, '-');
             match value {
                 Value::Bool(true) => cmd.push_str(&format!(" --{flag}")),
                 Value::Bool(false) => cmd.push_str(&format!(" --no-{flag}")),
-                Value::String(s) => cmd.push_str(&format!(" --{flag} {}", shell_quote(s))),
+                Value::String(s) => cmd.push_str(&format!(" --{flag} {}", word(s))),
                 Value::Number(n) => cmd.push_str(&format!(" --{flag} {n}")),
-                other => cmd.push_str(&format!(" --{flag} {}", shell_quote(&other.to_string()))),
+                other => cmd.push_str(&format!(" --{flag} {}", word(&other.to_string()))),
             }
         }
         cmd
+    }
+
+    /// Whether any value of the call holds NUL: no AWS name can, and no shell word can carry one.
+    pub fn holds_nul(&self) -> bool {
+        fn nul(value: &Value) -> bool {
+            match value {
+                Value::String(s) => s.contains('\0'),
+                Value::Array(items) => items.iter().any(nul),
+                Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || nul(v)),
+                _ => false,
+            }
+        }
+        self.api_form().params.iter().any(|(_, value)| nul(value))
     }
 
     /// The boto3 line that makes this call, on a client variable named after the service.
@@ -546,25 +595,13 @@ pub fn cli_name(api_name: &str, sep: char) -> String {
     out
 }
 
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 fn python_literal(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
-        // A JSON string literal is a valid Python string literal.
-        Value::String(s) => Value::String(s.clone()).to_string(),
+        Value::String(s) => quote::python_str(s),
         Value::Array(items) => format!(
             "[{}]",
             items
@@ -576,7 +613,7 @@ fn python_literal(value: &Value) -> String {
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
-                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_literal(v)))
+                .map(|(k, v)| format!("{}: {}", quote::python_str(k), python_literal(v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

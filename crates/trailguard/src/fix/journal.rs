@@ -1,8 +1,13 @@
 //! The change journal: a local SQLite file in which every applied change is written before its first
 //! call (with the prior state and the planned calls) and after every call. `fix undo` reads the prior
 //! state back; `fix resume` finds changes an interrupted run left pending.
+//!
+//! It lives in a per-user state directory ([`default_path`]: `$XDG_STATE_HOME/trailguard/journal.db`, else
+//! `~/.local/state/trailguard/journal.db`), so `fix undo` finds a change from any working directory. Only
+//! applying creates it: commands that read it ([`Journal::open_existing`]) leave a missing journal missing.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -21,16 +26,20 @@ pub enum ChangeStatus {
     /// Written before the first call; still pending after a crash or interrupt.
     Pending,
     Applied,
+    /// Every call found its target state already there (it changed between plan and apply): nothing
+    /// was made, so there is nothing to undo.
+    Unchanged,
     Failed,
     Undone,
     UndoFailed,
 }
 
 impl ChangeStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ChangeStatus::Pending => "pending",
             ChangeStatus::Applied => "applied",
+            ChangeStatus::Unchanged => "unchanged",
             ChangeStatus::Failed => "failed",
             ChangeStatus::Undone => "undone",
             ChangeStatus::UndoFailed => "undo_failed",
@@ -40,6 +49,7 @@ impl ChangeStatus {
     fn parse(s: &str) -> ChangeStatus {
         match s {
             "applied" => ChangeStatus::Applied,
+            "unchanged" => ChangeStatus::Unchanged,
             "failed" => ChangeStatus::Failed,
             "undone" => ChangeStatus::Undone,
             "undo_failed" => ChangeStatus::UndoFailed,
@@ -98,11 +108,35 @@ pub struct Journal {
     conn: Connection,
 }
 
+/// The journal's default place: `$XDG_STATE_HOME/trailguard/journal.db` when that is an absolute path
+/// (the XDG rule), else `$HOME/.local/state/trailguard/journal.db`; `None` with neither set.
+pub fn default_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".local/state"))
+        })?;
+    Some(state.join("trailguard").join("journal.db"))
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl Journal {
+    /// Opens the journal for reading when it exists; `None` (and nothing created) when it does not.
+    pub fn open_existing(path: &Path) -> Result<Option<Journal>, JournalError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        Journal::open(path).map(Some)
+    }
+
+    /// Opens the journal, creating it (and its directory) when missing.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
@@ -246,8 +280,37 @@ impl Journal {
         row.map(to_record).transpose()
     }
 
+    /// Every change, newest first.
     pub fn list(&self) -> Result<Vec<ChangeRecord>, JournalError> {
-        self.query("SELECT id, run_id, step, status, error, started_at, finished_at, undone_at FROM changes ORDER BY started_at, rowid")
+        self.query("SELECT id, run_id, step, status, error, started_at, finished_at, undone_at FROM changes ORDER BY started_at DESC, rowid DESC")
+    }
+
+    /// The documents of policy versions that applied reverts deleted, by policy ARN. Planning reverts
+    /// against them too, so a version `fix undo` recreated under a new id is still recognised.
+    pub fn reverted_documents(&self) -> Result<BTreeMap<String, Vec<String>>, JournalError> {
+        use trailguard_rules::remediation::FixAction;
+        let mut documents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for change in self.list()? {
+            let policy_arn = match &change.step.action {
+                FixAction::RevertPolicyVersion { policy_arn, .. }
+                | FixAction::RevertPolicyVersions { policy_arn, .. } => policy_arn,
+                _ => continue,
+            };
+            let made = matches!(
+                change.status,
+                ChangeStatus::Applied | ChangeStatus::Undone | ChangeStatus::UndoFailed
+            );
+            let saved = change.step.prior["reverted"].as_array().filter(|_| made);
+            for version in saved.into_iter().flatten() {
+                if let Some(document) = version["document"].as_str() {
+                    let known = documents.entry(policy_arn.clone()).or_default();
+                    if !known.iter().any(|d| d == document) {
+                        known.push(document.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(documents)
     }
 
     /// Changes an interrupted or failed apply left unfinished.
@@ -344,6 +407,7 @@ mod tests {
             }],
             reversibility: Reversibility::None("no".into()),
             notes: vec![],
+            account: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`apply`]: applying, resuming an interrupted apply, undoing a change.
 //! - [`journal`]: the SQLite journal written before and after every call.
 //! - [`render`]: the plan as a diff-like list, a shell script of AWS CLI commands, a boto3 script, or JSON.
+//! - [`quote`]: shell words, Python literals and comment text for the scripts (values are attacker-chosen).
 //! - [`aws`]: SDK clients, state readers and call execution (idempotent: "already so" counts as done).
 
 pub mod apply;
@@ -12,4 +13,5 @@ pub mod aws;
 pub mod call;
 pub mod journal;
 pub mod plan;
+pub mod quote;
 pub mod render;

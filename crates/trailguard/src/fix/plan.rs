@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use trailguard_rules::remediation::FixAction;
 use trailguard_rules::Finding;
 
-use super::aws::{ApiError, Aws, UserSnapshot};
+use trailguard_rules::remediation::{BadPolicyVersion, PrincipalKind};
+
+use super::aws::{decode_document, ApiError, Aws, PolicyVersionInfo, TrailInfo, UserSnapshot};
 use super::call::{Call, KeyStatus, PasswordPolicySettings};
 
 /// CIS AWS Foundations 1.8 / 1.9: minimum length 14, remember 24 passwords.
@@ -42,6 +44,9 @@ pub struct Step {
     pub reversibility: Reversibility,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The account the plan was resolved in (the caller's); `undo` and `resume` refuse other accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A fixable finding that could not be planned, and why.
@@ -71,6 +76,23 @@ impl Plan {
 pub struct PlanOptions {
     /// S3 bucket for a new trail (`--trail-bucket`).
     pub trail_bucket: Option<String>,
+    /// The account the calls go to (the caller's, from `GetCallerIdentity`), named in messages and
+    /// recorded in each step.
+    pub target_account: Option<String>,
+    /// Documents of policy versions trailguard reverted before (from the journal), by policy ARN. A
+    /// version that holds one of them again (`fix undo` recreates it under a new id) is reverted again:
+    /// a revert is resolved against the document, not only the version id.
+    pub reverted_documents: BTreeMap<String, Vec<String>>,
+}
+
+impl PlanOptions {
+    /// "in account 123456789012", or "in the target account" when it is not known.
+    fn in_account(&self) -> String {
+        match &self.target_account {
+            Some(account) => format!("in account {account}"),
+            None => "in the target account".to_owned(),
+        }
+    }
 }
 
 pub fn step_id(action: &FixAction) -> String {
@@ -98,7 +120,98 @@ pub fn actions_of(findings: &[Finding]) -> (Vec<(FixAction, Vec<String>)>, usize
             }
         }
     }
-    (order, not_fixable)
+    (merge_policy_reverts(order), not_fixable)
+}
+
+/// Several reverts of one policy become one [`FixAction::RevertPolicyVersions`]: two steps would each
+/// pick a version to restore, and the second could pick the version the first deletes.
+fn merge_policy_reverts(actions: Vec<(FixAction, Vec<String>)>) -> Vec<(FixAction, Vec<String>)> {
+    let mut per_policy: BTreeMap<String, usize> = BTreeMap::new();
+    for (action, _) in &actions {
+        if let FixAction::RevertPolicyVersion { policy_arn, .. } = action {
+            *per_policy.entry(policy_arn.clone()).or_default() += 1;
+        }
+    }
+    let mut merged: Vec<(FixAction, Vec<String>)> = Vec::new();
+    let mut slot: BTreeMap<String, usize> = BTreeMap::new();
+    for (action, finding_ids) in actions {
+        let FixAction::RevertPolicyVersion {
+            policy_arn,
+            bad_version,
+            restore_version,
+            bad_version_was_default,
+        } = &action
+        else {
+            merged.push((action, finding_ids));
+            continue;
+        };
+        if per_policy[policy_arn] < 2 {
+            merged.push((action, finding_ids));
+            continue;
+        }
+        let bad = BadPolicyVersion {
+            version_id: bad_version.clone(),
+            was_default: *bad_version_was_default,
+        };
+        match slot.get(policy_arn) {
+            None => {
+                slot.insert(policy_arn.clone(), merged.len());
+                merged.push((
+                    FixAction::RevertPolicyVersions {
+                        policy_arn: policy_arn.clone(),
+                        bad_versions: vec![bad],
+                        restore_version: restore_version.clone(),
+                    },
+                    finding_ids,
+                ));
+            }
+            Some(&i) => {
+                let (group, ids) = &mut merged[i];
+                if let FixAction::RevertPolicyVersions {
+                    bad_versions,
+                    restore_version: restore,
+                    ..
+                } = group
+                {
+                    match bad_versions
+                        .iter_mut()
+                        .find(|b| b.version_id == bad.version_id)
+                    {
+                        Some(known) => {
+                            known.was_default = known.was_default.or(bad.was_default);
+                        }
+                        None => bad_versions.push(bad),
+                    }
+                    if restore.is_none() {
+                        restore.clone_from(restore_version);
+                    }
+                }
+                for id in finding_ids {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+    }
+    for (action, _) in &mut merged {
+        if let FixAction::RevertPolicyVersions {
+            bad_versions,
+            restore_version,
+            ..
+        } = action
+        {
+            bad_versions.sort_by_key(|b| version_number(&b.version_id));
+            // A version flagged as bad is never the one to restore.
+            if restore_version
+                .as_ref()
+                .is_some_and(|r| bad_versions.iter().any(|b| &b.version_id == r))
+            {
+                *restore_version = None;
+            }
+        }
+    }
+    merged
 }
 
 /// Builds the plan. With `aws`, each action is resolved against the live state; without it (offline),
@@ -121,16 +234,31 @@ pub fn build(
                 calls,
                 reversibility,
                 notes,
-            } => plan.steps.push(Step {
-                id: step_id(&action),
-                finding_ids,
-                action,
-                description,
-                prior,
-                calls,
-                reversibility,
-                notes,
-            }),
+            } => {
+                let mut notes = notes;
+                if calls.iter().any(Call::holds_nul) {
+                    plan.skipped.push(Skipped {
+                        finding_ids,
+                        action: Some(action),
+                        reason: "a value holds a NUL character, which no AWS name can hold and no shell \
+                                 word can carry: not a real target"
+                            .into(),
+                    });
+                    continue;
+                }
+                notes.dedup();
+                plan.steps.push(Step {
+                    id: step_id(&action),
+                    finding_ids,
+                    action,
+                    description,
+                    prior,
+                    calls,
+                    reversibility,
+                    notes,
+                    account: opts.target_account.clone(),
+                })
+            }
             Resolution::Skip(reason) => plan.skipped.push(Skipped {
                 finding_ids,
                 action: Some(action),
@@ -179,89 +307,28 @@ pub fn resolve(
             policy_arn,
             bad_version,
             restore_version,
-        } => {
-            let description = format!(
-                "revert policy {policy_arn}: restore the previous default and delete {bad_version}"
-            );
-            let Some(aws) = aws else {
-                let mut calls = Vec::new();
-                if let Some(v) = restore_version {
-                    calls.push(Call::SetDefaultPolicyVersion {
-                        policy_arn: policy_arn.clone(),
-                        version_id: v.clone(),
-                    });
-                }
-                calls.push(Call::DeletePolicyVersion {
-                    policy_arn: policy_arn.clone(),
-                    version_id: bad_version.clone(),
-                });
-                let mut notes = Vec::new();
-                if restore_version.is_none() {
-                    notes.push(format!(
-                        "the version to restore is not known offline: run `aws iam list-policy-versions \
-                         --policy-arn {policy_arn}` and set the previous one as default first (IAM refuses to \
-                         delete the default version)"
-                    ));
-                }
-                return Ok(Resolution::Step {
-                    description,
-                    prior: Value::Null,
-                    calls,
-                    reversibility: revert_reversibility(),
-                    notes,
-                });
-            };
-            let Some(versions) = aws.policy_versions(policy_arn)? else {
-                return Ok(Resolution::Skip(format!(
-                    "policy `{policy_arn}` no longer exists"
-                )));
-            };
-            let Some(bad) = versions.iter().find(|v| &v.version_id == bad_version) else {
-                // Already reverted (or deleted by someone else): nothing to do.
-                return Ok(step(
-                    description,
-                    json!({"versions": versions}),
-                    Vec::new(),
-                    revert_reversibility(),
-                ));
-            };
-            let mut calls = Vec::new();
-            if bad.is_default {
-                let restore = restore_version
-                    .as_ref()
-                    .filter(|r| versions.iter().any(|v| &&v.version_id == r))
-                    .cloned()
-                    .or_else(|| {
-                        versions
-                            .iter()
-                            .filter(|v| &v.version_id != bad_version)
-                            .max_by_key(|v| (v.created, version_number(&v.version_id)))
-                            .map(|v| v.version_id.clone())
-                    });
-                let Some(restore) = restore else {
-                    return Ok(Resolution::Skip(format!(
-                        "`{bad_version}` is the only version of `{policy_arn}`: there is nothing to revert to; \
-                         detach or delete the policy instead"
-                    )));
-                };
-                calls.push(Call::SetDefaultPolicyVersion {
-                    policy_arn: policy_arn.clone(),
-                    version_id: restore,
-                });
-            }
-            calls.push(Call::DeletePolicyVersion {
-                policy_arn: policy_arn.clone(),
+            bad_version_was_default,
+        } => revert_versions(
+            policy_arn,
+            &[BadPolicyVersion {
                 version_id: bad_version.clone(),
-            });
-            let document = aws.policy_version_document(policy_arn, bad_version)?;
-            let prior = json!({
-                "versions": versions,
-                "bad_version": bad_version,
-                "bad_version_was_default": bad.is_default,
-                "bad_document": document,
-            });
-            step(description, prior, calls, revert_reversibility())
-        }
+                was_default: *bad_version_was_default,
+            }],
+            restore_version.as_ref(),
+            aws,
+            opts,
+        )?,
+        RevertPolicyVersions {
+            policy_arn,
+            bad_versions,
+            restore_version,
+        } => revert_versions(
+            policy_arn,
+            bad_versions,
+            restore_version.as_ref(),
+            aws,
+            opts,
+        )?,
         DetachPolicy {
             principal_kind,
             principal_name,
@@ -284,9 +351,7 @@ pub fn resolve(
                 ));
             };
             match aws.attached_policies(*principal_kind, principal_name)? {
-                None => Resolution::Skip(format!(
-                    "{principal_kind:?} `{principal_name}` no longer exists"
-                )),
+                None => missing(*principal_kind, principal_name, opts),
                 Some(attached) if !attached.contains(policy_arn) => step(
                     description,
                     json!({"attached": attached}),
@@ -323,6 +388,9 @@ pub fn resolve(
                 ));
             };
             match aws.inline_policy(*principal_kind, principal_name, policy_name)? {
+                None if !aws.principal_exists(*principal_kind, principal_name)? => {
+                    missing(*principal_kind, principal_name, opts)
+                }
                 None => step(
                     description,
                     json!({"document": null}),
@@ -355,13 +423,13 @@ pub fn resolve(
                     Reversibility::Full,
                 ));
             };
-            let keys = aws.access_keys(user_name)?;
-            match keys
-                .as_ref()
-                .and_then(|k| k.iter().find(|k| &k.access_key_id == access_key_id))
-            {
+            let Some(keys) = aws.access_keys(user_name)? else {
+                return Ok(missing(PrincipalKind::User, user_name, opts));
+            };
+            match keys.iter().find(|k| &k.access_key_id == access_key_id) {
                 None => Resolution::Skip(format!(
-                    "access key `{access_key_id}` of `{user_name}` no longer exists"
+                    "access key `{access_key_id}` of user `{user_name}` does not exist {}",
+                    opts.in_account()
                 )),
                 Some(key) if key.status == KeyStatus::Inactive => step(
                     description,
@@ -391,6 +459,9 @@ pub fn resolve(
                 return Ok(step(description, Value::Null, vec![call], irreversible));
             };
             match aws.login_profile(user_name)? {
+                None if !aws.principal_exists(PrincipalKind::User, user_name)? => {
+                    missing(PrincipalKind::User, user_name, opts)
+                }
                 None => step(
                     description,
                     json!({"login_profile": false}),
@@ -443,6 +514,9 @@ pub fn resolve(
                 ));
             };
             match aws.login_profile(user_name)? {
+                None if !aws.principal_exists(PrincipalKind::User, user_name)? => {
+                    missing(PrincipalKind::User, user_name, opts)
+                }
                 None => Resolution::Skip(format!(
                     "user `{user_name}` has no console password to reset"
                 )),
@@ -474,7 +548,7 @@ pub fn resolve(
                 )));
             };
             match aws.user_snapshot(user_name)? {
-                None => step(description, json!({"user": null}), Vec::new(), partial),
+                None => missing(PrincipalKind::User, user_name, opts),
                 Some(snapshot) => {
                     let calls = delete_user_calls(&snapshot);
                     step(description, json!({"user": snapshot}), calls, partial)
@@ -482,34 +556,115 @@ pub fn resolve(
             }
         }
         CreateMultiRegionTrail { bucket_name } => {
+            let create = |bucket: String| {
+                vec![
+                    Call::CreateTrail {
+                        name: TRAIL_NAME.into(),
+                        s3_bucket_name: bucket,
+                    },
+                    Call::StartLogging {
+                        name: TRAIL_NAME.into(),
+                    },
+                ]
+            };
             let description =
                 format!("create multi-region trail {TRAIL_NAME} with log file validation");
-            let Some(bucket) = bucket_name.clone().or_else(|| opts.trail_bucket.clone()) else {
-                return Ok(Resolution::Skip(
-                    "a new trail needs an S3 bucket with a CloudTrail bucket policy: pass --trail-bucket NAME".into(),
-                ));
-            };
-            let calls = vec![
-                Call::CreateTrail {
-                    name: TRAIL_NAME.into(),
-                    s3_bucket_name: bucket,
-                },
-                Call::StartLogging {
-                    name: TRAIL_NAME.into(),
-                },
-            ];
+            let bucket = bucket_name.clone().or_else(|| opts.trail_bucket.clone());
             let Some(aws) = aws else {
-                return Ok(step(description, Value::Null, calls, Reversibility::Full));
+                let Some(bucket) = bucket else {
+                    return Ok(Resolution::Skip(NEEDS_BUCKET.into()));
+                };
+                let mut resolution = step(
+                    description,
+                    Value::Null,
+                    create(bucket),
+                    Reversibility::Full,
+                );
+                add_note(
+                    &mut resolution,
+                    "planned offline: with AWS access, an existing single-region trail is made multi-region \
+                     instead of creating a second one",
+                );
+                return Ok(resolution);
             };
             let trails = aws.trails()?;
-            let covered = trails.iter().any(|t| t.is_multi_region && t.is_logging);
-            let calls = if covered { Vec::new() } else { calls };
-            step(
-                description,
-                json!({"trails": trails}),
-                calls,
-                Reversibility::Full,
-            )
+            if trails.iter().any(|t| t.is_multi_region && t.is_logging) {
+                return Ok(step(
+                    description,
+                    json!({"trails": trails}),
+                    Vec::new(),
+                    Reversibility::Full,
+                ));
+            }
+            // An existing trail is changed in place rather than paying for a second one: a stopped
+            // multi-region trail is restarted, else a single-region one (logging preferred) made multi-region.
+            let existing = trails
+                .iter()
+                .filter(|t| t.is_multi_region)
+                .chain(trails.iter().filter(|t| !t.is_multi_region && t.is_logging))
+                .chain(trails.iter().filter(|t| !t.is_multi_region))
+                .next();
+            match existing {
+                Some(trail) => update_trail_to_multi_region(trail, aws)?,
+                None => match bucket {
+                    Some(bucket) => step(
+                        description,
+                        json!({"trails": trails}),
+                        create(bucket),
+                        Reversibility::Full,
+                    ),
+                    None => Resolution::Skip(NEEDS_BUCKET.into()),
+                },
+            }
+        }
+        MakeTrailMultiRegion { trail_name } => {
+            let Some(aws) = aws else {
+                return Ok(step(
+                    format!("make trail {trail_name} multi-region"),
+                    Value::Null,
+                    vec![make_multi_region_call(trail_name, None)],
+                    Reversibility::Full,
+                ));
+            };
+            match find_trail(&aws.trails()?, trail_name) {
+                None => missing_trail(trail_name, opts),
+                Some(trail) => update_trail_to_multi_region(trail, aws)?,
+            }
+        }
+        EnableLogFileValidation { trail_name } => {
+            let description = format!("enable log file validation on trail {trail_name}");
+            let call = |name: &str| Call::UpdateTrail {
+                name: name.to_owned(),
+                is_multi_region_trail: None,
+                include_global_service_events: None,
+                enable_log_file_validation: Some(true),
+            };
+            let Some(aws) = aws else {
+                return Ok(step(
+                    description,
+                    Value::Null,
+                    vec![call(trail_name)],
+                    Reversibility::Full,
+                ));
+            };
+            match find_trail(&aws.trails()?, trail_name) {
+                None => missing_trail(trail_name, opts),
+                Some(trail) if trail.log_file_validation => step(
+                    description,
+                    json!({"trail": trail}),
+                    Vec::new(),
+                    Reversibility::Full,
+                ),
+                Some(trail) => match wrong_region(trail, aws) {
+                    Some(skip) => skip,
+                    None => step(
+                        description,
+                        json!({"trail": trail}),
+                        vec![call(&trail.name)],
+                        Reversibility::Full,
+                    ),
+                },
+            }
         }
         StartLogging { trail_name } => {
             let description = format!("restart logging on trail {trail_name}");
@@ -525,11 +680,8 @@ pub fn resolve(
                 ));
             };
             let trails = aws.trails()?;
-            match trails
-                .iter()
-                .find(|t| &t.name == trail_name || trail_name.ends_with(&format!("/{}", t.name)))
-            {
-                None => Resolution::Skip(format!("trail `{trail_name}` no longer exists")),
+            match find_trail(&trails, trail_name) {
+                None => missing_trail(trail_name, opts),
                 Some(t) if t.is_logging => step(
                     description,
                     json!({"is_logging": true}),
@@ -582,6 +734,242 @@ pub fn resolve(
         }
         Manual { description } => Resolution::Skip(format!("manual fix: {description}")),
     })
+}
+
+const NEEDS_BUCKET: &str =
+    "a new trail needs an S3 bucket with a CloudTrail bucket policy: pass --trail-bucket NAME";
+
+/// A target the finding names that is not in the account the credentials reach: reported, never
+/// mistaken for "already in place" (the finding may come from another account).
+fn missing(kind: PrincipalKind, name: &str, opts: &PlanOptions) -> Resolution {
+    let kind = format!("{kind:?}").to_lowercase();
+    Resolution::Skip(format!(
+        "missing: {kind} `{name}` does not exist {}",
+        opts.in_account()
+    ))
+}
+
+fn missing_trail(name: &str, opts: &PlanOptions) -> Resolution {
+    Resolution::Skip(format!(
+        "missing: trail `{name}` does not exist {}",
+        opts.in_account()
+    ))
+}
+
+fn add_note(resolution: &mut Resolution, note: &str) {
+    if let Resolution::Step { notes, .. } = resolution {
+        notes.push(note.to_owned());
+    }
+}
+
+/// A trail by name, or by an ARN ending in `/NAME`.
+fn find_trail<'t>(trails: &'t [TrailInfo], name: &str) -> Option<&'t TrailInfo> {
+    trails
+        .iter()
+        .find(|t| t.name == name || name.ends_with(&format!("/{}", t.name)))
+}
+
+/// `UpdateTrail` only works in the trail's home region: a plan for another region is refused up front.
+fn wrong_region(trail: &TrailInfo, aws: &Aws) -> Option<Resolution> {
+    let home = trail.home_region.as_deref()?;
+    let here = aws.region()?;
+    (home != here).then(|| {
+        Resolution::Skip(format!(
+            "trail `{}` lives in {home}: plan again with --region {home} (UpdateTrail must be called there)",
+            trail.name
+        ))
+    })
+}
+
+fn make_multi_region_call(name: &str, current: Option<&TrailInfo>) -> Call {
+    Call::UpdateTrail {
+        name: name.to_owned(),
+        is_multi_region_trail: Some(true),
+        // AWS requires global service events on a multi-region trail.
+        include_global_service_events: match current {
+            Some(t) if t.include_global_service_events => None,
+            _ => Some(true),
+        },
+        enable_log_file_validation: None,
+    }
+}
+
+/// Makes an existing trail multi-region (and restarts it when stopped), saving its settings for undo.
+fn update_trail_to_multi_region(trail: &TrailInfo, aws: &Aws) -> Result<Resolution, ApiError> {
+    let mut calls = Vec::new();
+    if !trail.is_multi_region {
+        calls.push(make_multi_region_call(&trail.name, Some(trail)));
+    }
+    if !trail.is_logging {
+        calls.push(Call::StartLogging {
+            name: trail.name.clone(),
+        });
+    }
+    let description = if trail.is_multi_region {
+        format!("restart logging on multi-region trail {}", trail.name)
+    } else {
+        format!(
+            "make trail {} multi-region with update-trail (no second trail)",
+            trail.name
+        )
+    };
+    if let Some(skip) = wrong_region(trail, aws).filter(|_| !calls.is_empty()) {
+        return Ok(skip);
+    }
+    Ok(step(
+        description,
+        json!({"trail": trail}),
+        calls,
+        Reversibility::Full,
+    ))
+}
+
+/// Reverts one or more versions of a policy: makes a good version the default when a bad one is (IAM
+/// refuses to delete the default version), then deletes every bad version. Live, the bad versions are
+/// the named ids that still exist plus any version whose document trailguard reverted before; offline,
+/// the version to restore is `restore` or, when unknown, the newest version number below the bad ones.
+fn revert_versions(
+    policy_arn: &str,
+    bad: &[BadPolicyVersion],
+    restore: Option<&String>,
+    aws: Option<&Aws>,
+    opts: &PlanOptions,
+) -> Result<Resolution, ApiError> {
+    let ids: Vec<&str> = bad.iter().map(|b| b.version_id.as_str()).collect();
+    let description = format!(
+        "revert policy {policy_arn}: restore the previous default and delete {}",
+        ids.join(", ")
+    );
+    let delete = |id: &str| Call::DeletePolicyVersion {
+        policy_arn: policy_arn.to_owned(),
+        version_id: id.to_owned(),
+    };
+    let set_default = |id: &str| Call::SetDefaultPolicyVersion {
+        policy_arn: policy_arn.to_owned(),
+        version_id: id.to_owned(),
+    };
+    let Some(aws) = aws else {
+        let mut calls = Vec::new();
+        let mut notes = Vec::new();
+        // Unknown counts as default: deleting a default version fails, setting a default first does not.
+        if bad.iter().any(|b| b.was_default != Some(false)) {
+            let given = restore.filter(|r| !ids.contains(&r.as_str())).cloned();
+            let guessed = given.is_none();
+            let Some(restore) = given.or_else(|| previous_version(&ids)) else {
+                return Ok(Resolution::Skip(format!(
+                    "no version of `{policy_arn}` older than {} is known offline to restore; plan with AWS \
+                     access, or detach or delete the policy instead",
+                    ids.join(", ")
+                )));
+            };
+            if guessed {
+                notes.push(format!(
+                    "planned offline: {restore}, the version numbered just before, is assumed to be the previous \
+                     default; check with `aws iam list-policy-versions --policy-arn {policy_arn}`"
+                ));
+            }
+            calls.push(set_default(&restore));
+        }
+        calls.extend(ids.iter().map(|id| delete(id)));
+        return Ok(Resolution::Step {
+            description,
+            prior: Value::Null,
+            calls,
+            reversibility: revert_reversibility(),
+            notes,
+        });
+    };
+    let Some(versions) = aws.policy_versions(policy_arn)? else {
+        return Ok(Resolution::Skip(format!(
+            "missing: policy `{policy_arn}` does not exist {}",
+            opts.in_account()
+        )));
+    };
+    let mut notes = Vec::new();
+    let mut reverted: Vec<(&PolicyVersionInfo, String)> = Vec::new();
+    let known = opts
+        .reverted_documents
+        .get(policy_arn)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for version in &versions {
+        let named = ids.contains(&version.version_id.as_str());
+        if !named && known.is_empty() {
+            continue;
+        }
+        let document = aws.policy_version_document(policy_arn, &version.version_id)?;
+        let seen_before = !named && known.iter().any(|k| same_document(k, &document));
+        if seen_before {
+            notes.push(format!(
+                "{} holds a document trailguard reverted before (recreated since, e.g. by `fix undo`)",
+                version.version_id
+            ));
+        }
+        if named || seen_before {
+            reverted.push((version, document));
+        }
+    }
+    reverted.sort_by_key(|(v, _)| version_number(&v.version_id));
+    let mut calls = Vec::new();
+    if reverted.iter().any(|(v, _)| v.is_default) {
+        let is_bad = |id: &str| reverted.iter().any(|(v, _)| v.version_id == id);
+        let restore = restore
+            .filter(|r| versions.iter().any(|v| &&v.version_id == r) && !is_bad(r))
+            .cloned()
+            .or_else(|| {
+                versions
+                    .iter()
+                    .filter(|v| !is_bad(&v.version_id))
+                    .max_by_key(|v| (v.created, version_number(&v.version_id)))
+                    .map(|v| v.version_id.clone())
+            });
+        let Some(restore) = restore else {
+            return Ok(Resolution::Skip(format!(
+                "every version of `{policy_arn}` is one to revert: there is nothing to restore; detach or \
+                 delete the policy instead"
+            )));
+        };
+        calls.push(set_default(&restore));
+    }
+    calls.extend(reverted.iter().map(|(v, _)| delete(&v.version_id)));
+    let prior = json!({
+        "versions": versions,
+        "default_version": versions.iter().find(|v| v.is_default).map(|v| &v.version_id),
+        "reverted": reverted
+            .iter()
+            .map(|(v, document)| json!({
+                "version_id": v.version_id,
+                "was_default": v.is_default,
+                "document": document,
+            }))
+            .collect::<Vec<_>>(),
+    });
+    Ok(Resolution::Step {
+        description,
+        prior,
+        calls,
+        reversibility: revert_reversibility(),
+        notes,
+    })
+}
+
+/// The highest version number below the newest bad version that is not itself bad (`v1` for `v2, v3`).
+fn previous_version(bad: &[&str]) -> Option<String> {
+    let numbers: Vec<u32> = bad.iter().map(|id| version_number(id)).collect();
+    let newest = *numbers.iter().max()?;
+    (1..newest)
+        .rev()
+        .find(|n| !numbers.contains(n))
+        .map(|n| format!("v{n}"))
+}
+
+/// Two policy documents are the same when they parse to the same JSON (IAM re-encodes what it stores).
+pub fn same_document(a: &str, b: &str) -> bool {
+    let parse = |d: &str| serde_json::from_str::<Value>(&decode_document(d)).ok();
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 fn revert_reversibility() -> Reversibility {
@@ -714,32 +1102,33 @@ mod tests {
         assert_eq!(fresh.max_password_age, None);
     }
 
+    fn finding_with(id: &str, actions: Vec<FixAction>) -> Finding {
+        let mut finding = Finding::new(
+            id,
+            "CT008",
+            "test",
+            "t",
+            trailguard_rules::Severity::High,
+            trailguard_rules::FindingSource::Cloudtrail,
+            "m",
+        );
+        finding.fix = trailguard_rules::Fix {
+            actions,
+            ..Default::default()
+        };
+        finding
+    }
+
     #[test]
     fn offline_plan_groups_findings_by_action() {
         let action = FixAction::DeactivateAccessKey {
             user_name: "bob".into(),
             access_key_id: "AKIAEXAMPLE".into(),
         };
-        let mk = |id: &str, actions: Vec<FixAction>| {
-            let mut finding = Finding::new(
-                id,
-                "CT008",
-                "access-key-created-for-another-user",
-                "t",
-                trailguard_rules::Severity::High,
-                trailguard_rules::FindingSource::Cloudtrail,
-                "m",
-            );
-            finding.fix = trailguard_rules::Fix {
-                actions,
-                ..Default::default()
-            };
-            finding
-        };
         let findings = vec![
-            mk("a", vec![action.clone()]),
-            mk("b", vec![action.clone()]),
-            mk("c", vec![]),
+            finding_with("a", vec![action.clone()]),
+            finding_with("b", vec![action.clone()]),
+            finding_with("c", vec![]),
         ];
         let plan = build(&findings, None, &PlanOptions::default()).unwrap();
         assert_eq!(plan.steps.len(), 1);
@@ -749,6 +1138,58 @@ mod tests {
             plan.steps[0].calls[0].to_cli(),
             "aws iam update-access-key --user-name bob --access-key-id AKIAEXAMPLE --status Inactive"
         );
+    }
+
+    fn revert(version: &str, was_default: Option<bool>) -> Finding {
+        finding_with(
+            version,
+            vec![FixAction::RevertPolicyVersion {
+                policy_arn: "arn:aws:iam::111122223333:policy/p".into(),
+                bad_version: version.into(),
+                restore_version: None,
+                bad_version_was_default: was_default,
+            }],
+        )
+    }
+
+    #[test]
+    fn offline_reverts_of_one_policy_restore_once_then_delete_each() {
+        let plan = build(
+            &[revert("v3", Some(true)), revert("v2", Some(true))],
+            None,
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(plan.steps.len(), 1);
+        let ops: Vec<String> = plan.steps[0]
+            .calls
+            .iter()
+            .map(|c| c.to_cli().rsplit(' ').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(ops, ["v1", "v2", "v3"]);
+        assert_eq!(
+            plan.steps[0].calls[0].api_form().operation,
+            "SetDefaultPolicyVersion"
+        );
+        assert_eq!(plan.steps[0].finding_ids, ["v3", "v2"]);
+
+        // Created without becoming the default: deleted as it is, the default left alone.
+        let plan = build(&[revert("v4", Some(false))], None, &PlanOptions::default()).unwrap();
+        assert_eq!(plan.steps[0].calls.len(), 1);
+        // The first version has nothing before it to restore.
+        let plan = build(&[revert("v1", None)], None, &PlanOptions::default()).unwrap();
+        assert_eq!(plan.skipped.len(), 1);
+    }
+
+    #[test]
+    fn the_version_to_restore_is_the_newest_older_good_one() {
+        assert_eq!(previous_version(&["v2", "v3"]).as_deref(), Some("v1"));
+        assert_eq!(previous_version(&["v2", "v4"]).as_deref(), Some("v3"));
+        assert_eq!(previous_version(&["v1"]), None);
+        assert!(same_document(
+            r#"{"Version": "2012-10-17", "Statement": []}"#,
+            "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D"
+        ));
     }
 
     #[test]

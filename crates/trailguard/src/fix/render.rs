@@ -1,10 +1,14 @@
 //! A plan, shown four ways: a diff-like list for review, a shell script of AWS CLI commands, a boto3
 //! script, or JSON. All four come from the same calls, so what is reviewed is what `--apply` runs.
+//!
+//! The scripts are code built from attacker-chosen strings: every value reaches them through
+//! [`super::quote`] (one shell word, one Python literal, or comment text that cannot end its line).
 
 use std::fmt::Write as _;
 
 use super::call::Call;
 use super::plan::{Plan, Reversibility};
+use super::quote::comment_text;
 
 /// `-` removes or disables, `+` creates or attaches, `~` changes in place.
 fn marker(call: &Call) -> char {
@@ -32,7 +36,9 @@ fn reversibility_text(r: &Reversibility) -> String {
     }
 }
 
-pub fn text(plan: &Plan) -> String {
+/// The plan for review. `applying`: the plan is about to be carried out, so it does not end with
+/// "Nothing has changed".
+pub fn text(plan: &Plan, applying: bool) -> String {
     let pending = plan.pending_steps().count();
     let done = plan.steps.len() - pending;
     let mut out = String::new();
@@ -76,7 +82,7 @@ pub fn text(plan: &Plan) -> String {
             skipped.reason
         );
     }
-    if pending > 0 {
+    if pending > 0 && !applying {
         let _ = writeln!(
             out,
             "\nNothing has changed. Run again with --apply to make these changes."
@@ -90,19 +96,33 @@ pub fn cli(plan: &Plan) -> String {
         "#!/usr/bin/env bash\n# trailguard fix plan as AWS CLI commands. Review before running.\nset -euo pipefail\n",
     );
     for step in plan.pending_steps() {
+        step_comment(&mut out, step);
         let _ = writeln!(
             out,
-            "\n# {} {} (findings: {})",
-            step.id,
-            step.description,
-            step.finding_ids.join(", ")
+            "# {}",
+            comment_text(&reversibility_text(&step.reversibility))
         );
-        let _ = writeln!(out, "# {}", reversibility_text(&step.reversibility));
         for call in &step.calls {
-            let _ = writeln!(out, "{}", call.to_cli());
+            if call.holds_nul() {
+                // Plans skip such calls; a script must never run a value cut short at the NUL.
+                let _ = writeln!(out, "echo 'a value holds NUL: not run' >&2; exit 1");
+            } else {
+                let _ = writeln!(out, "{}", call.to_cli());
+            }
         }
     }
     out
+}
+
+/// `# STEP_ID DESCRIPTION (findings: ...)`, one comment line whatever the values hold.
+fn step_comment(out: &mut String, step: &super::plan::Step) {
+    let _ = writeln!(
+        out,
+        "\n# {} {} (findings: {})",
+        comment_text(&step.id),
+        comment_text(&step.description),
+        comment_text(&step.finding_ids.join(", "))
+    );
 }
 
 pub fn python(plan: &Plan) -> String {
@@ -111,13 +131,7 @@ pub fn python(plan: &Plan) -> String {
          iam = boto3.client(\"iam\")\ncloudtrail = boto3.client(\"cloudtrail\")\n",
     );
     for step in plan.pending_steps() {
-        let _ = writeln!(
-            out,
-            "\n# {} {} (findings: {})",
-            step.id,
-            step.description,
-            step.finding_ids.join(", ")
-        );
+        step_comment(&mut out, step);
         for call in &step.calls {
             let _ = writeln!(out, "{}", call.to_python());
         }
@@ -173,7 +187,7 @@ mod tests {
             ),
         ];
         let plan = build(&findings, None, &PlanOptions::default()).unwrap();
-        insta::assert_snapshot!("plan_text", text(&plan));
+        insta::assert_snapshot!("plan_text", text(&plan, false));
         insta::assert_snapshot!("plan_cli", cli(&plan));
         insta::assert_snapshot!("plan_python", python(&plan));
     }

@@ -93,6 +93,7 @@ impl CloudTrailRule for DefaultPolicyVersionChanged {
                 policy_arn,
                 bad_version: version,
                 restore_version: None,
+                bad_version_was_default: Some(true),
             });
         } else {
             finding.fix.summary =

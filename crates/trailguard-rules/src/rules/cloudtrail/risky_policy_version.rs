@@ -147,6 +147,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
                     policy_arn,
                     bad_version,
                     restore_version: None,
+                    bad_version_was_default: Some(as_default),
                 });
             }
         }

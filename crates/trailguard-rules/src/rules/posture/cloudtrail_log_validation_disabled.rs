@@ -55,9 +55,12 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 "aws cloudtrail update-trail --name {} --enable-log-file-validation",
                 sh(&trail.name)
             ));
-            finding.fix.actions.push(FixAction::Manual {
-                description: format!("Enable log file validation on trail `{}`.", trail.name),
-            });
+            finding
+                .fix
+                .actions
+                .push(FixAction::EnableLogFileValidation {
+                    trail_name: trail.name.clone(),
+                });
             finding
         })
         .collect();
@@ -93,6 +96,12 @@ mod tests {
         assert_eq!(
             outcome.findings()[0].fix.commands,
             ["aws cloudtrail update-trail --name a --enable-log-file-validation"]
+        );
+        assert_eq!(
+            outcome.findings()[0].fix.actions,
+            [FixAction::EnableLogFileValidation {
+                trail_name: "a".into()
+            }]
         );
     }
 }

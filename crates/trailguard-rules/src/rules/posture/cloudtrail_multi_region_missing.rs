@@ -28,8 +28,10 @@ pub const META: RuleMeta = RuleMeta {
               miners) is not recorded at all, and IAM changes leave no audit trail. A stopped trail is the classic \
               defence-evasion step.",
         example: "A single-region trail in `eu-west-1`, or a multi-region trail with `IsLogging: false`.",
-        fix: "Create a multi-region trail with log file validation into a dedicated bucket (`trailguard fix` can), \
-              or start logging on the existing one: `aws cloudtrail start-logging --name TRAIL`.",
+        fix: "Make an existing single-region trail multi-region (`aws cloudtrail update-trail --name TRAIL \
+              --is-multi-region-trail`; a second trail would bill every event twice), start logging on a stopped \
+              one (`aws cloudtrail start-logging --name TRAIL`), or, with no trail at all, create a multi-region \
+              trail with log file validation into a dedicated bucket. `trailguard fix` can do each.",
         references: &[
             "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/receive-cloudtrail-log-files-from-multiple-regions.html",
             "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1",
@@ -121,7 +123,36 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             trail_name: name.clone(),
         });
     }
-    if stopped_multi_region.is_empty() {
+    // A single-region trail is made multi-region in place: a second trail would bill a second copy of
+    // every management event. The one already logging is preferred.
+    let single_region = trails
+        .iter()
+        .filter(|t| !t.is_multi_region_trail)
+        .max_by_key(|t| {
+            ctx.snapshot
+                .trail_status
+                .get(&t.name)
+                .is_some_and(|s| s.is_logging)
+        });
+    if let (true, Some(trail)) = (stopped_multi_region.is_empty(), single_region) {
+        let name = sh(&trail.name);
+        finding.fix.commands.push(format!(
+            "aws cloudtrail update-trail --name {name} --is-multi-region-trail --include-global-service-events"
+        ));
+        finding.fix.actions.push(FixAction::MakeTrailMultiRegion {
+            trail_name: trail.name.clone(),
+        });
+        let logging = ctx.snapshot.trail_status.get(&trail.name);
+        if logging.is_some_and(|s| !s.is_logging) {
+            finding
+                .fix
+                .commands
+                .push(format!("aws cloudtrail start-logging --name {name}"));
+            finding.fix.actions.push(FixAction::StartLogging {
+                trail_name: trail.name.clone(),
+            });
+        }
+    } else if stopped_multi_region.is_empty() {
         finding.fix.commands.push(
             "aws cloudtrail create-trail --name org-audit --s3-bucket-name BUCKET --is-multi-region-trail \
              --enable-log-file-validation --include-global-service-events && aws cloudtrail start-logging --name org-audit"
@@ -180,6 +211,48 @@ mod tests {
         assert_eq!(
             none.findings()[0].fix.actions,
             [FixAction::CreateMultiRegionTrail { bucket_name: None }]
+        );
+    }
+
+    #[test]
+    fn a_single_region_trail_is_made_multi_region_not_duplicated() {
+        const SINGLE: &str = r#"{"trailList":[{"Name":"eu","TrailARN":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/eu",
+            "IsMultiRegionTrail":false,"IncludeGlobalServiceEvents":false,"LogFileValidationEnabled":true,"HomeRegion":"eu-west-1"}]}"#;
+        let logging = testkit::run(
+            run,
+            &[
+                (DESCRIBE_TRAILS, SINGLE),
+                ("get-trail-status/eu.json", r#"{"IsLogging":true}"#),
+            ],
+        );
+        let f = &logging.findings()[0];
+        assert_eq!(
+            f.fix.actions,
+            [FixAction::MakeTrailMultiRegion {
+                trail_name: "eu".into()
+            }]
+        );
+        assert_eq!(
+            f.fix.commands,
+            ["aws cloudtrail update-trail --name eu --is-multi-region-trail --include-global-service-events"]
+        );
+        let stopped = testkit::run(
+            run,
+            &[
+                (DESCRIBE_TRAILS, SINGLE),
+                ("get-trail-status/eu.json", r#"{"IsLogging":false}"#),
+            ],
+        );
+        assert_eq!(
+            stopped.findings()[0].fix.actions,
+            [
+                FixAction::MakeTrailMultiRegion {
+                    trail_name: "eu".into()
+                },
+                FixAction::StartLogging {
+                    trail_name: "eu".into()
+                }
+            ]
         );
     }
 
