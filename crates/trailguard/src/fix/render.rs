@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use trailguard_rules::output::visible;
+
 use super::call::Call;
 use super::plan::{Plan, Reversibility};
 
@@ -32,6 +34,7 @@ fn reversibility_text(r: &Reversibility) -> String {
     }
 }
 
+/// For review by people: names from the findings are shown with [`visible`], so one cannot break a line.
 pub fn text(plan: &Plan) -> String {
     let pending = plan.pending_steps().count();
     let done = plan.steps.len() - pending;
@@ -48,18 +51,27 @@ pub fn text(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "= {}  {}  (already in place)",
-                step.id, step.description
+                step.id,
+                visible(&step.description)
             );
             continue;
         }
-        let _ = writeln!(out, "~ {}  {}", step.id, step.description);
-        let _ = writeln!(out, "    findings: {}", step.finding_ids.join(", "));
+        let _ = writeln!(out, "~ {}  {}", step.id, visible(&step.description));
+        let _ = writeln!(
+            out,
+            "    findings: {}",
+            visible(&step.finding_ids.join(", "))
+        );
         for call in &step.calls {
-            let _ = writeln!(out, "  {} {}", marker(call), call.to_cli());
+            let _ = writeln!(out, "  {} {}", marker(call), visible(&call.to_cli()));
         }
-        let _ = writeln!(out, "    {}", reversibility_text(&step.reversibility));
+        let _ = writeln!(
+            out,
+            "    {}",
+            visible(&reversibility_text(&step.reversibility))
+        );
         for note in &step.notes {
-            let _ = writeln!(out, "    note: {note}");
+            let _ = writeln!(out, "    note: {}", visible(note));
         }
         if step.prior.is_null() {
             let _ = writeln!(
@@ -72,8 +84,8 @@ pub fn text(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "\n! skipped ({}): {}",
-            skipped.finding_ids.join(", "),
-            skipped.reason
+            visible(&skipped.finding_ids.join(", ")),
+            visible(&skipped.reason)
         );
     }
     if pending > 0 {
