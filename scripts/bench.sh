@@ -2,13 +2,15 @@
 # Throughput benchmark: builds trailguard in release mode, generates the corpus once (bench-data/,
 # gitignored), runs `trailguard bench` (raw limits, pipeline, full scan with every rule, peak memory, each
 # phase in its own process), then a plain Python `json` loop over the same files doing the same filter,
-# and prints the speed-ups against the targets.
+# and prints the speed-ups against the targets. Last, a repeated-record bomb: a .json.gz that inflates to
+# BOMB_MB of one CreateAccessKey record repeated (generated, never committed), scanned by `trailguard scan`
+# beside the corpus: records/s and peak memory of both, which must stay flat.
 #
 #   scripts/bench.sh                   # 600 MB corpus, all cores, built-in rules + SigmaHQ rules
 #   SIZE_MB=100 THREADS=1 scripts/bench.sh
 #
 # Environment: SIZE_MB (600), CORPUS (bench-data), THREADS (0 = all cores), SIGMA (Sigma rule directory,
-# empty to skip), PYTHON (python3).
+# empty to skip), PYTHON (python3), BOMB_MB (1024; 0 skips the bomb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ CORPUS=${CORPUS:-bench-data}
 THREADS=${THREADS:-0}
 SIGMA=${SIGMA-../shared/data/sigma-aws/rules}
 PYTHON=${PYTHON:-python3}
+BOMB_MB=${BOMB_MB:-1024}
 
 cargo build --release -p trailguard
 bin=target/release/trailguard
@@ -83,4 +86,53 @@ for fmt in ("gz", "json"):
           f"{scan['seconds']:>8.2f} {speedup:>8.1f}x {targets[fmt]:>6.0f}x {verdict}")
     if py["records"] != scan["records"]:
         print(f"  warning: python saw {py['records']} records, trailguard {scan['records']}")
+PY
+
+if [[ "$BOMB_MB" == 0 ]]; then
+    exit 0
+fi
+echo
+echo "== Repeated-record bomb: one CreateAccessKey record repeated to $BOMB_MB MiB, beside the corpus (trailguard scan)"
+"$PYTHON" - "$CORPUS/bomb-$BOMB_MB.json.gz" "$BOMB_MB" ../shared/data/cloudtrail <<'PY'
+import gzip, json, os, sys
+path, mib, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if os.path.exists(path):
+    sys.exit(0)
+source = f"{data}/stratus-red-team/docs/detonation-logs/aws.persistence.iam-backdoor-user.json"
+record = next(r for r in json.load(open(source)) if r["eventName"] == "CreateAccessKey")
+text = json.dumps(record, separators=(",", ":")).encode()
+chunk = b",".join([text] * 1000)
+# Concatenated gzip members: `{"Records":[` chunk, then `,` chunk as often as needed, then `]}`.
+middle = gzip.compress(b"," + chunk, 6)
+members = (mib << 20) // len(chunk) + 1
+with open(path + ".tmp", "wb") as out:
+    out.write(gzip.compress(b'{"Records":[' + chunk, 6))
+    for _ in range(members - 1):
+        out.write(middle)
+    out.write(gzip.compress(b"]}", 6))
+os.rename(path + ".tmp", path)
+print(f"wrote {path}: {os.path.getsize(path) / 1e6:.1f} MB gzip, {members * 1000} records, {members * len(chunk) / 2**20:.0f} MiB inflated")
+PY
+
+"$PYTHON" - "$bin" "$CORPUS/gz" "$CORPUS/bomb-$BOMB_MB.json.gz" "$THREADS" <<'PY'
+import re, subprocess, sys, time
+binary, corpus, bomb, threads = sys.argv[1:5]
+print(f"{'input':<28} {'records':>11} {'seconds':>8} {'records/s':>11} {'peak MB':>8} {'findings':>9}")
+peaks = {}
+for label, path in (("bench corpus (gz)", corpus), ("repeated-record bomb", bomb)):
+    # A fresh wrapper per scan, so that its children's peak memory is this scan's alone.
+    wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.stderr.write(r.stderr)")
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", wrapper, binary, "scan", path, "--format", "json", "--fail-on",
+                          "never", "--threads", threads, "-o", "/dev/null"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak = int(run.stdout) / 1024
+    records = int(re.search(r"([0-9]+) records", run.stderr).group(1))
+    findings = int(re.search(r"findings\s+([0-9]+)", run.stderr).group(1))
+    peaks[label] = peak
+    print(f"{label:<28} {records:>11} {seconds:>8.2f} {records / seconds:>11.0f} {peak:>8.1f} {findings:>9}")
+flat = peaks["repeated-record bomb"] <= peaks["bench corpus (gz)"] * 1.25 + 16
+print(f"peak memory on the bomb is {'flat' if flat else 'NOT flat'} against the corpus "
+      f"({peaks['repeated-record bomb']:.1f} MB vs {peaks['bench corpus (gz)']:.1f} MB)")
 PY

@@ -31,6 +31,8 @@ pub enum SkipReason {
     ValueTooLarge,
     /// The input holds no bytes (or only whitespace).
     EmptyInput,
+    /// A FIFO, socket or device in a scanned directory: reading it could block or never end.
+    NotRegularFile,
     // Record level: one value was skipped, the rest of the file goes on.
     /// The record is not valid JSON.
     NotJson,
@@ -48,6 +50,9 @@ pub enum SkipReason {
     InvalidEventTime,
     /// A value inside a CloudTrail file that is not a CloudTrail event.
     NotAnEvent,
+    /// A nested document (`requestParameters`, ...) nests deeper than the JSON parser reads
+    /// (128 levels), so no rule could judge the record.
+    NestedTooDeep,
 }
 
 impl SkipReason {
@@ -63,6 +68,7 @@ impl SkipReason {
                 | SkipReason::InvalidJson
                 | SkipReason::ValueTooLarge
                 | SkipReason::EmptyInput
+                | SkipReason::NotRegularFile
         )
     }
 
@@ -77,6 +83,7 @@ impl SkipReason {
             SkipReason::InvalidJson => "invalid_json",
             SkipReason::ValueTooLarge => "value_too_large",
             SkipReason::EmptyInput => "empty_input",
+            SkipReason::NotRegularFile => "not_regular_file",
             SkipReason::NotJson => "not_json",
             SkipReason::NotAnObject => "not_an_object",
             SkipReason::MissingEventName => "missing_event_name",
@@ -85,6 +92,7 @@ impl SkipReason {
             SkipReason::InvalidField => "invalid_field",
             SkipReason::InvalidEventTime => "invalid_event_time",
             SkipReason::NotAnEvent => "not_an_event",
+            SkipReason::NestedTooDeep => "nested_too_deep",
         }
     }
 }
@@ -104,6 +112,9 @@ impl fmt::Display for SkipReason {
 pub struct InputError {
     pub file: PathBuf,
     pub record_index: Option<usize>,
+    /// 1-based line, for values of JSON lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     pub byte_offset: Option<u64>,
     pub reason: SkipReason,
     pub message: String,
@@ -118,6 +129,7 @@ impl InputError {
         InputError {
             file: file.into(),
             record_index: None,
+            line: None,
             byte_offset: None,
             reason,
             message: message.into(),
@@ -133,13 +145,21 @@ impl InputError {
         self.record_index = Some(index);
         self
     }
+
+    pub(crate) fn at_line(mut self, line: Option<u64>) -> Self {
+        self.line = line;
+        self
+    }
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.file.display())?;
         match (self.record_index, self.byte_offset) {
-            (Some(index), Some(offset)) => write!(f, "record {index} (byte {offset}): ")?,
+            (Some(index), Some(offset)) => match self.line {
+                Some(line) => write!(f, "line {line}, record {index} (byte {offset}): ")?,
+                None => write!(f, "record {index} (byte {offset}): ")?,
+            },
             (Some(index), None) => write!(f, "record {index}: ")?,
             (None, Some(offset)) if self.reason == SkipReason::CorruptGzip => {
                 write!(f, "corrupt gzip at byte {offset}: ")?

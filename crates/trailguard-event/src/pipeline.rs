@@ -281,6 +281,9 @@ struct FileState<'f> {
     skipped: Option<SkipReason>,
     /// Reading stopped early for this reason after some values were read.
     truncated: Option<SkipReason>,
+    /// Top-level values before any CloudTrail record that were not CloudTrail, with why: bad records
+    /// if a CloudTrail record follows, else the reason the file is not a CloudTrail log.
+    doubts: Vec<(At, SkipReason, String)>,
 }
 
 impl<'f> FileState<'f> {
@@ -290,6 +293,7 @@ impl<'f> FileState<'f> {
             seen_cloudtrail: false,
             skipped: None,
             truncated: None,
+            doubts: Vec::new(),
         }
     }
 }
@@ -429,6 +433,12 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
     ) {
         let stored = stored_bytes.load(Ordering::Relaxed);
         self.add_progress(stored.saturating_sub(stored_reported));
+        if state.skipped.is_none() && !state.doubts.is_empty() {
+            // No CloudTrail record came: the file is not a log, for its first value's reason.
+            let message = state.doubts.swap_remove(0).2;
+            state.doubts.clear();
+            self.skip_file(&mut state, message);
+        }
         if state.skipped.is_none() && !splitter.saw_content() && state.truncated.is_none() {
             state.skipped = Some(SkipReason::EmptyInput);
             self.report(InputError::file(
@@ -570,32 +580,41 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         if plain && self.settled_raw(bytes, state) {
             return;
         }
-        let first_value = unit.index == 0 && !state.seen_cloudtrail;
+        let at = At {
+            index: unit.index,
+            line: unit.line,
+            offset: unit.offset,
+        };
+        // Until a CloudTrail record shows, a top-level value that is not one may be the file's shape or
+        // one bad record: judged by the values after it (see `FileState::doubts`).
+        let judging = unit.kind == UnitKind::Value && !state.seen_cloudtrail;
         match classify(bytes, unit.kind) {
             Classified::Record(record) => {
-                state.seen_cloudtrail = true;
-                self.deliver(&record, state.file, unit.index, unit.offset);
+                self.cloudtrail_seen(state);
+                self.deliver(&record, state.file, at);
             }
             Classified::Records(list) => {
-                state.seen_cloudtrail = true;
+                self.cloudtrail_seen(state);
                 for (index, raw) in list.iter().enumerate() {
                     let text = raw.get().as_bytes();
                     let offset =
                         unit.offset + (text.as_ptr() as usize - bytes.as_ptr() as usize) as u64;
+                    let at = At {
+                        index,
+                        line: None,
+                        offset,
+                    };
                     if self.settled_raw(text, state) {
                         continue;
                     }
                     match classify(text, UnitKind::RecordsElement) {
-                        Classified::Record(record) => {
-                            self.deliver(&record, state.file, index, offset)
-                        }
+                        Classified::Record(record) => self.deliver(&record, state.file, at),
                         Classified::Skip(reason, message) => {
-                            self.skip_record(state.file, index, offset, reason, message)
+                            self.skip_record(state.file, at, reason, message)
                         }
                         _ => self.skip_record(
                             state.file,
-                            index,
-                            offset,
+                            at,
                             SkipReason::NotAnEvent,
                             "not a CloudTrail event".into(),
                         ),
@@ -603,15 +622,14 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 }
             }
             Classified::Embedded(messages) => {
-                state.seen_cloudtrail = true;
+                self.cloudtrail_seen(state);
                 for (i, message) in messages.into_iter().enumerate() {
                     let raw = match RawValue::from_string(message.into_owned()) {
                         Ok(raw) => raw,
                         Err(err) => {
                             self.skip_record(
                                 state.file,
-                                unit.index,
-                                unit.offset,
+                                at,
                                 SkipReason::NotJson,
                                 format!("`logEvents[{i}].message` is not valid JSON: {err}"),
                             );
@@ -619,51 +637,65 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         }
                     };
                     match classify_raw(&raw, UnitKind::RecordsElement) {
-                        Classified::Record(record) => {
-                            self.deliver(&record, state.file, unit.index, unit.offset)
-                        }
+                        Classified::Record(record) => self.deliver(&record, state.file, at),
                         Classified::Skip(reason, message) => self.skip_record(
                             state.file,
-                            unit.index,
-                            unit.offset,
+                            at,
                             reason,
                             format!("`logEvents[{i}].message`: {message}"),
                         ),
                         _ => self.skip_record(
                             state.file,
-                            unit.index,
-                            unit.offset,
+                            at,
                             SkipReason::NotAnEvent,
                             format!("`logEvents[{i}].message` is not a CloudTrail event"),
                         ),
                     }
                 }
             }
-            Classified::Control => state.seen_cloudtrail = true,
-            Classified::Digest if first_value => state.skipped = Some(SkipReason::DigestFile),
+            Classified::Control => self.cloudtrail_seen(state),
+            Classified::Digest if judging && unit.index == 0 => {
+                state.skipped = Some(SkipReason::DigestFile)
+            }
             Classified::Digest => self.skip_record(
                 state.file,
-                unit.index,
-                unit.offset,
+                at,
                 SkipReason::NotAnEvent,
                 "a CloudTrail digest, not an event".into(),
             ),
-            Classified::NotCloudTrail(message) if first_value => self.skip_file(state, message),
-            Classified::Skip(SkipReason::NotJson | SkipReason::NotAnObject, message)
-                if first_value =>
+            Classified::NotCloudTrail(message) if judging => {
+                self.doubt(state, at, SkipReason::NotAnEvent, message)
+            }
+            Classified::Skip(reason @ (SkipReason::NotJson | SkipReason::NotAnObject), message)
+                if judging =>
             {
-                self.skip_file(state, message)
+                self.doubt(state, at, reason, message)
             }
-            Classified::NotCloudTrail(message) => self.skip_record(
-                state.file,
-                unit.index,
-                unit.offset,
-                SkipReason::NotAnEvent,
-                message,
-            ),
-            Classified::Skip(reason, message) => {
-                self.skip_record(state.file, unit.index, unit.offset, reason, message)
+            Classified::NotCloudTrail(message) => {
+                self.skip_record(state.file, at, SkipReason::NotAnEvent, message)
             }
+            Classified::Skip(reason, message) => self.skip_record(state.file, at, reason, message),
+        }
+    }
+
+    /// A top-level value that is not CloudTrail before any CloudTrail record: kept aside until the
+    /// values after it tell whether the file is CloudTrail (then it is one bad record) or not (then the
+    /// file is skipped, with the first value's reason).
+    fn doubt(&mut self, state: &mut FileState<'_>, at: At, reason: SkipReason, message: String) {
+        if state.doubts.len() < SNIFF_VALUES {
+            state.doubts.push((at, reason, message));
+            return;
+        }
+        let message = state.doubts.swap_remove(0).2;
+        state.doubts.clear();
+        self.skip_file(state, message);
+    }
+
+    /// The file shows a CloudTrail record: the values doubted before it were bad records.
+    fn cloudtrail_seen(&mut self, state: &mut FileState<'_>) {
+        state.seen_cloudtrail = true;
+        for (at, reason, message) in std::mem::take(&mut state.doubts) {
+            self.skip_record(state.file, at, reason, message);
         }
     }
 
@@ -700,27 +732,34 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         ));
     }
 
-    fn skip_record(
-        &mut self,
-        file: &Path,
-        index: usize,
-        offset: u64,
-        reason: SkipReason,
-        message: String,
-    ) {
+    fn skip_record(&mut self, file: &Path, at: At, reason: SkipReason, message: String) {
         self.stats.records_seen += 1;
         self.stats.skip_record(reason);
         self.report(
             InputError::file(file, reason, message)
-                .at_record(index)
-                .at_byte(offset),
+                .at_record(at.index)
+                .at_line(at.line)
+                .at_byte(at.offset),
         );
     }
 
-    fn deliver(&mut self, record: &Record<'_>, file: &Path, index: usize, offset: u64) {
-        self.stats.records_seen += 1;
+    fn deliver(&mut self, record: &Record<'_>, file: &Path, at: At) {
+        let At { index, offset, .. } = at;
         match self.shared.filter.check(record) {
             FilterOutcome::Keep => {
+                if let Some(field) = record.nested_too_deep() {
+                    // serde_json stops at 128 levels: no rule (nor Sigma rule) could read the field.
+                    return self.skip_record(
+                        file,
+                        at,
+                        SkipReason::NestedTooDeep,
+                        format!(
+                            "`{field}` nests deeper than 128 levels, more than the JSON parser reads: \
+                             no rule could judge this record"
+                        ),
+                    );
+                }
+                self.stats.records_seen += 1;
                 self.stats.records_matched += 1;
                 let origin = Origin {
                     file,
@@ -729,8 +768,12 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 };
                 self.visitor.visit_at(record, &origin);
             }
-            FilterOutcome::Drop => self.stats.records_filtered += 1,
+            FilterOutcome::Drop => {
+                self.stats.records_seen += 1;
+                self.stats.records_filtered += 1;
+            }
             FilterOutcome::BadTime => {
+                self.stats.records_seen += 1;
                 self.stats.skip_record(SkipReason::InvalidEventTime);
                 self.report(
                     InputError::file(
@@ -742,9 +785,22 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         ),
                     )
                     .at_record(index)
+                    .at_line(at.line)
                     .at_byte(offset),
                 );
             }
         }
     }
 }
+
+/// Where a value sits in its file, for messages.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    index: usize,
+    line: Option<u64>,
+    offset: u64,
+}
+
+/// Top-level values that are not CloudTrail, before any record that is, after which a file is judged
+/// not to be a CloudTrail log: one bad first record does not make a log "not CloudTrail".
+const SNIFF_VALUES: usize = 8;

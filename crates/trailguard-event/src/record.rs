@@ -152,6 +152,29 @@ impl<'a> Record<'a> {
         self.raw.and_then(|r| serde_json::from_str(r.get()).ok())
     }
 
+    /// The field that nests deeper than `serde_json` reads (128 levels), if any: such a field cannot be
+    /// parsed ([`Record::request_parameters`] and [`Record::to_value`] would answer `None`), so rules
+    /// would silently miss the record. The scan counts and reports it instead. Costs one count of
+    /// brackets; only a record with that many brackets is parsed to be sure.
+    pub fn nested_too_deep(&self) -> Option<&'static str> {
+        let raw = self.raw?.get();
+        let brackets = memchr::memchr2_iter(b'{', b'[', raw.as_bytes()).count();
+        if brackets < NESTING_LIMIT || !too_deep(raw) {
+            return None;
+        }
+        let fields = [
+            ("requestParameters", self.request_parameters),
+            ("responseElements", self.response_elements),
+            ("additionalEventData", self.additional_event_data),
+        ];
+        Some(
+            fields
+                .into_iter()
+                .find(|(_, value)| value.is_some_and(|v| too_deep(v.get())))
+                .map_or("the record", |(name, _)| name),
+        )
+    }
+
     /// A string field of `requestParameters`, e.g. `req_str("userName")`.
     pub fn request_str(&self, key: &str) -> Option<String> {
         self.request_parameters()?
@@ -191,6 +214,16 @@ impl UserIdentity<'_> {
     }
 }
 
+/// Nesting `serde_json` refuses to parse (its recursion limit), counted from the outer value.
+const NESTING_LIMIT: usize = 127;
+
+/// Whether parsing `text` into a value fails on its depth.
+fn too_deep(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .err()
+        .is_some_and(|err| err.to_string().starts_with("recursion limit exceeded"))
+}
+
 fn parse_nested(raw: Option<&RawValue>) -> Option<serde_json::Value> {
     let raw = raw?;
     match serde_json::from_str(raw.get()) {
@@ -202,6 +235,27 @@ fn parse_nested(raw: Option<&RawValue>) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_too_deep_for_the_parser_is_named() {
+        let nested = |depth: usize| {
+            format!(
+                r#"{{"eventTime":"2024-08-01T13:33:28Z","eventSource":"iam.amazonaws.com","eventName":"PutUserPolicy","userIdentity":{{"type":"IAMUser"}},"requestParameters":{{"userName":"a","policyDocument":{}{}}}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let deep = nested(200);
+        let raw: &RawValue = serde_json::from_str(&deep).unwrap();
+        let record = Record::from_raw(raw).unwrap();
+        assert!(record.request_parameters().is_none());
+        assert_eq!(record.nested_too_deep(), Some("requestParameters"));
+        let shallow = nested(100);
+        let raw: &RawValue = serde_json::from_str(&shallow).unwrap();
+        let record = Record::from_raw(raw).unwrap();
+        assert!(record.request_parameters().is_some());
+        assert_eq!(record.nested_too_deep(), None);
+    }
 
     const CREATE_USER: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAX:alice","arn":"arn:aws:sts::111122223333:assumed-role/Admin/alice","accountId":"111122223333","accessKeyId":"ASIAX","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/Admin","userName":"Admin"},"attributes":{"creationDate":"2024-01-01T00:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2024-01-01T00:01:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2","requestParameters":{"userName":"bob"},"responseElements":null,"eventID":"e1","readOnly":false,"recipientAccountId":"111122223333"}"#;
 

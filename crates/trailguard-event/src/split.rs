@@ -40,6 +40,9 @@ pub struct Unit {
     pub index: usize,
     /// Offset of the value's first byte in the (decompressed) stream.
     pub offset: u64,
+    /// 1-based line of the value's first byte, while every value so far stood at the top level (JSON
+    /// lines, concatenated JSON); `None` inside arrays, where the record index says where it is.
+    pub line: Option<u64>,
 }
 
 /// Why splitting stopped early.
@@ -104,6 +107,8 @@ pub struct Splitter<R> {
     max_value: usize,
     seen_first_byte: bool,
     done: bool,
+    /// Newlines before `pos`, counted while the input is top-level values only (`None` after).
+    lines: Option<u64>,
 }
 
 enum Step {
@@ -135,6 +140,7 @@ impl<R: Read> Splitter<R> {
             max_value: max_value.max(16),
             seen_first_byte: false,
             done: false,
+            lines: Some(0),
         }
     }
 
@@ -278,13 +284,21 @@ impl<R: Read> Splitter<R> {
     }
 
     fn push(&mut self, out: &mut Vec<Unit>, start: usize, end: usize, kind: UnitKind) {
+        let top_level = self.state == State::TopLevel;
+        if !top_level {
+            self.lines = None;
+        }
         out.push(Unit {
             start,
             end,
             kind,
             index: self.next_index,
             offset: self.base + start as u64,
+            line: self.lines.map(|n| n + 1),
         });
+        if let Some(lines) = self.lines.as_mut() {
+            *lines += memchr::memchr_iter(b'\n', &self.buf[start..end]).count() as u64;
+        }
         self.next_index += 1;
         self.pos = end;
     }
@@ -298,8 +312,12 @@ impl<R: Read> Splitter<R> {
                 self.pos = 3;
             }
         }
+        let from = self.pos;
         while self.pos < self.filled && self.buf[self.pos].is_ascii_whitespace() {
             self.pos += 1;
+        }
+        if let Some(lines) = self.lines.as_mut() {
+            *lines += memchr::memchr_iter(b'\n', &self.buf[from..self.pos]).count() as u64;
         }
     }
 
@@ -318,6 +336,7 @@ impl<R: Read> Splitter<R> {
                     if first == b'{' {
                         match records_header(&self.buf[self.pos..self.filled], self.eof) {
                             Header::Records(len) => {
+                                self.lines = None;
                                 self.pos += len;
                                 self.state = State::ArrayStart(ArrayKind::Records);
                                 continue;
@@ -329,6 +348,7 @@ impl<R: Read> Splitter<R> {
                             Header::Other => {}
                         }
                     } else if first == b'[' {
+                        self.lines = None;
                         self.pos += 1;
                         self.state = State::ArrayStart(ArrayKind::Top);
                         continue;
@@ -339,7 +359,12 @@ impl<R: Read> Splitter<R> {
                             found: first,
                         });
                     }
-                    let step = if matches!(first, b'{' | b'"') {
+                    let step = if first == b'{' {
+                        match broken_line(&self.buf[..self.filled], self.pos, self.eof) {
+                            Some(step) => step,
+                            None => value_end(&self.buf[..self.filled], self.pos, self.eof),
+                        }
+                    } else if first == b'"' {
                         value_end(&self.buf[..self.filled], self.pos, self.eof)
                     } else {
                         // A scalar or not JSON: cut the line so the next line (JSON lines) is still read.
@@ -471,6 +496,33 @@ fn value_end(buf: &[u8], start: usize, eof: bool) -> Step {
                 None => Step::NeedMore,
             }
         }
+    }
+}
+
+/// A top-level object that a line starting with `{` interrupts before it closes: in JSON lines, a record
+/// cut short (the next line is the next record). Returns its line, so the bad record is reported alone
+/// and reading resumes at the next line; `None` when the value is whole on its line or spans lines as
+/// pretty-printed JSON does (inner lines are indented or start with a key). `NeedMore` when the line
+/// after the first newline is not in the buffer yet.
+fn broken_line(buf: &[u8], start: usize, eof: bool) -> Option<Step> {
+    let newline = start + memchr::memchr(b'\n', &buf[start..])?;
+    let line = &buf[start..newline];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Some(end) = container_end(line, 0, 0) {
+        // The value is whole on its line.
+        return Some(Step::Unit(start + end));
+    }
+    match buf.get(newline + 1) {
+        Some(b'{') => Some(Step::Unit(start + line.len())),
+        Some(b'\r') => match buf.get(newline + 2) {
+            Some(b'{') => Some(Step::Unit(start + line.len())),
+            Some(_) => None,
+            None if eof => None,
+            None => Some(Step::NeedMore),
+        },
+        Some(_) => None,
+        None if eof => None,
+        None => Some(Step::NeedMore),
     }
 }
 
@@ -653,6 +705,39 @@ mod tests {
                 r#"{"eventName":"B"}"#
             ]
         );
+    }
+
+    #[test]
+    fn json_lines_resume_at_the_line_after_a_record_cut_short() {
+        let input = "{\"eventName\":\"A\",\"x\":{\"y\":1\n{\"eventName\":\"B\"}\r\n{\"eventName\":\"C\",\"n\":[1\r\n{\"eventName\":\"D\"}\n";
+        for chunk in [1, 3, 1000] {
+            for buffer in [24, 4096] {
+                let (found, err) = split_all(input.as_bytes(), chunk, buffer);
+                assert!(err.is_none(), "chunk {chunk} buffer {buffer}: {err:?}");
+                assert_eq!(
+                    texts(&found),
+                    [
+                        r#"{"eventName":"A","x":{"y":1"#,
+                        r#"{"eventName":"B"}"#,
+                        r#"{"eventName":"C","n":[1"#,
+                        r#"{"eventName":"D"}"#
+                    ],
+                    "chunk {chunk} buffer {buffer}"
+                );
+                assert_eq!(found.iter().map(|f| f.2).collect::<Vec<_>>(), [0, 1, 2, 3]);
+            }
+        }
+        let after_blank_line = format!("\n{input}");
+        let mut splitter = Splitter::new(after_blank_line.as_bytes());
+        let mut units = Vec::new();
+        splitter.next_units(&mut units).unwrap();
+        let lines: Vec<_> = units.iter().map(|u| u.line).collect();
+        assert_eq!(lines, [Some(2), Some(3), Some(4), Some(5)]);
+        // Pretty-printed JSON spans lines and stays one value; cut at the end, it is truncated.
+        let pretty = "{\n  \"eventName\": \"A\",\n  \"x\": {\n    \"y\": 1\n  }\n}\n{\n  \"eventName\": \"B\"\n";
+        let (found, err) = split_all(pretty.as_bytes(), 5, 4096);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(matches!(err, Some(SplitError::Truncated { .. })), "{err:?}");
     }
 
     #[test]

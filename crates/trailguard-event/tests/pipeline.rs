@@ -145,7 +145,7 @@ fn json_lines_with_envelopes_and_a_garbage_line() {
     assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), [0, 1, 3, 5]);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
-        lines[0].starts_with("events.jsonl: record 2 (byte "),
+        lines[0].starts_with("events.jsonl: line 3, record 2 (byte "),
         "{}",
         lines[0]
     );

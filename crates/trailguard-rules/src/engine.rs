@@ -1,4 +1,5 @@
-//! The rule engine: dispatches CloudTrail records to the rules that asked for them.
+//! The rule engine: dispatches CloudTrail records to the rules that asked for them, and the one flow a
+//! scan's findings take from the rules to the outputs.
 //!
 //! Built once ([`Engine::builtin`]) and shared by every worker thread of the scan pipeline. Each worker gets an
 //! [`EngineWorker`] (a record visitor) that keeps its own findings and its own *observations*: small owned
@@ -12,18 +13,38 @@
 //! [`ANY_EVENT`] (`("*", "*")`) sees every record and must reject cheaply (root activity does, on
 //! `userIdentity.type`).
 //!
-//! Memory is bounded: all workers together keep at most [`Engine::observation_cap`] observations (a shared
-//! atomic counter, touched only for the rare events sequences want); the rest are counted in
-//! [`EngineStats::observations_dropped`] and a note is attached to sequence findings.
+//! ## Memory stays flat whatever the input repeats
+//! - A finding is folded the moment it is found: a worker drops a finding whose stable id it already
+//!   produced ([`FindingFold`]), so a record delivered a million times costs one finding and a counter.
+//! - [`scan_findings`] is the one flow of a scan (`trailguard scan` and `trailguard bench` both call it):
+//!   workers hand each new finding over a bounded channel as they find it, one more [`FindingFold`] drops
+//!   the repeats different workers found, and the caller's callback gets each distinct finding once, in
+//!   the order they were found. Streaming formats write it at once; only the text report orders them
+//!   (and keeps a bounded number: see [`crate::output::text`]). What the folds keep is one id per distinct
+//!   finding, never the findings.
+//! - Sequence rules keep observations for [`Engine::finish`], all workers together at most
+//!   [`Engine::observation_cap`] (a shared atomic counter, touched only for the rare events sequences
+//!   want); the rest are counted. A sequence rule whose state is a summary per key (root activity: one
+//!   per root session) folds observations as they come instead ([`SequenceRule::fold`]), so its state
+//!   grows with sessions, not events, up to its own limit.
+//! - Any rule that reaches a limit says so: [`EngineReport::limits`] lists each with what was left out,
+//!   and `scan` prints it in the run summary. Results are never silently incomplete.
 
-use std::collections::HashMap;
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use trailguard_event::peek::RawRecord;
-use trailguard_event::Record;
+use trailguard_event::source::Source;
+use trailguard_event::{
+    scan_sources, Filter, Observer, Record, RecordVisitor, ScanError, ScanStats,
+};
 
 use crate::finding::{Actor, Finding, FindingSource, Fix, Outcome, Severity};
 use crate::meta::RuleMeta;
+use crate::sigma::collect::SigmaCollector;
+use crate::sigma::SigmaRuleSet;
 
 pub use crate::rules::cloudtrail::common::{finding_for, finding_from_event};
 
@@ -63,6 +84,73 @@ pub trait SequenceRule: Send + Sync {
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
+    }
+    /// A fresh fold for a rule whose state is a summary per key (e.g. one per session) rather than every
+    /// event: the engine then hands it each observation as it comes ([`SequenceFold::add`]) instead of
+    /// keeping them, so the state grows with keys, not events. `None` (the default): keep observations
+    /// and call [`SequenceRule::evaluate`] at the end.
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        None
+    }
+}
+
+/// The state of a folding sequence rule (see [`SequenceRule::fold`]): one per worker, merged at the end.
+/// It must stay bounded on its own and report, from [`SequenceFold::finish`], what it had to leave out.
+pub trait SequenceFold: Send + Any {
+    /// Folds one observation in; observations come in any order.
+    fn add(&mut self, observation: Observation);
+    /// Folds in another worker's state of the same rule.
+    fn merge(&mut self, other: Box<dyn SequenceFold>);
+    /// The findings, and the limit reached on the way, if any.
+    fn finish(self: Box<Self>, out: &mut Vec<Finding>) -> Option<StateLimit>;
+    /// For [`SequenceFold::merge`]: the concrete state behind the trait object.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// A rule that reached the bound on the state it may keep: some events were left out, so its findings
+/// may be incomplete. The run summary prints each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateLimit {
+    /// The rule's code (`CT014`).
+    pub rule: &'static str,
+    /// Events the rule could not take into account.
+    pub events_left_out: u64,
+    /// What the limit is, for people (`more than 4096 root sessions`).
+    pub limit: String,
+}
+
+impl std::fmt::Display for StateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: state limit reached ({}): {} events were left out, so its findings may be incomplete",
+            self.rule, self.limit, self.events_left_out
+        )
+    }
+}
+
+/// Folds repeated findings as they arrive: a finding whose stable id was already seen is dropped and
+/// counted. Keeps one id per distinct finding, nothing else.
+#[derive(Debug, Default)]
+pub struct FindingFold {
+    seen: HashSet<Box<str>>,
+    folded: u64,
+}
+
+impl FindingFold {
+    /// Whether `finding` is new; a repeat is counted in [`FindingFold::folded`].
+    pub fn first_time(&mut self, finding: &Finding) -> bool {
+        if self.seen.contains(finding.id.as_str()) {
+            self.folded += 1;
+            return false;
+        }
+        self.seen.insert(finding.id.as_str().into());
+        true
+    }
+
+    /// Repeats dropped so far.
+    pub fn folded(&self) -> u64 {
+        self.folded
     }
 }
 
@@ -204,7 +292,8 @@ pub struct EngineStats {
     pub observations_dropped: u64,
     /// Observations dropped because their `eventTime` could not be read.
     pub observations_bad_time: u64,
-    /// Duplicate findings removed (the same event delivered twice).
+    /// Repeated findings folded (the same event delivered more than once, or the same finding found by
+    /// two workers).
     pub duplicates_removed: u64,
 }
 
@@ -213,6 +302,8 @@ pub struct EngineStats {
 pub struct EngineReport {
     pub findings: Vec<Finding>,
     pub stats: EngineStats,
+    /// Rules that reached their state limit (their findings may be incomplete).
+    pub limits: Vec<StateLimit>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -235,7 +326,6 @@ pub struct Engine {
     dispatch: HashMap<&'static str, Vec<Route>>,
     /// Rules (single-record or sequence) that declared [`ANY_EVENT`].
     every_record: Vec<Target>,
-    sigma: Option<crate::sigma::SigmaRuleSet>,
     observation_cap: usize,
     /// Observations kept by all workers of the current run.
     observations_kept: AtomicUsize,
@@ -269,23 +359,11 @@ impl Engine {
             sequences,
             dispatch: HashMap::new(),
             every_record: Vec::new(),
-            sigma: None,
             observation_cap: DEFAULT_OBSERVATION_CAP,
             observations_kept: AtomicUsize::new(0),
         };
         engine.rebuild_dispatch();
         engine
-    }
-
-    /// Adds Sigma rules: every record the rule set wants is evaluated by it as well.
-    pub fn with_sigma(mut self, sigma: crate::sigma::SigmaRuleSet) -> Engine {
-        self.sigma = Some(sigma);
-        self
-    }
-
-    /// The Sigma rules this engine runs, if any.
-    pub fn sigma(&self) -> Option<&crate::sigma::SigmaRuleSet> {
-        self.sigma.as_ref()
     }
 
     /// Keeps only the built-in rules for which `keep` returns true (e.g. `--rule CT001,CT005`).
@@ -315,20 +393,14 @@ impl Engine {
             .collect()
     }
 
-    /// Whether any built-in rule (or the Sigma set) wants this event; lets a caller skip work early.
+    /// Whether any built-in rule wants this event; lets a caller skip work early.
     pub fn wants(&self, event_source: &str, event_name: &str) -> bool {
         if !self.every_record.is_empty() {
             return true;
         }
-        let builtin = self
-            .dispatch
+        self.dispatch
             .get(event_name)
-            .is_some_and(|routes| routes.iter().any(|r| r.source == event_source));
-        builtin
-            || self
-                .sigma
-                .as_ref()
-                .is_some_and(|s| s.wants(event_source, event_name))
+            .is_some_and(|routes| routes.iter().any(|r| r.source == event_source))
     }
 
     /// Whether any rule may want this record, from its raw JSON text (`eventSource`/`eventName` read
@@ -361,7 +433,10 @@ impl Engine {
         EngineWorker {
             engine: self,
             findings: Vec::new(),
+            fold: FindingFold::default(),
             observations: Vec::new(),
+            folds: self.sequences.iter().map(|rule| rule.fold()).collect(),
+            dropped: vec![0; self.sequences.len()],
             stats: EngineStats::default(),
         }
     }
@@ -371,22 +446,41 @@ impl Engine {
         self.finish_report(workers).findings
     }
 
-    /// Like [`Engine::finish`], with the engine's counters.
+    /// Like [`Engine::finish`], with the engine's counters and the rules that reached a state limit.
     pub fn finish_report(&self, workers: Vec<EngineWorker<'_>>) -> EngineReport {
         // The next run starts with a fresh budget.
         self.observations_kept.store(0, Ordering::Relaxed);
         let mut stats = EngineStats::default();
         let mut findings = Vec::new();
         let mut observations = Vec::new();
+        let mut folds: Vec<Option<Box<dyn SequenceFold>>> =
+            self.sequences.iter().map(|_| None).collect();
+        let mut dropped = vec![0u64; self.sequences.len()];
         for worker in workers {
             stats.records_seen += worker.stats.records_seen;
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
             stats.observations_bad_time += worker.stats.observations_bad_time;
+            stats.duplicates_removed += worker.fold.folded();
             findings.extend(worker.findings);
             observations.extend(worker.observations);
+            for (slot, theirs) in folds.iter_mut().zip(worker.folds) {
+                let Some(theirs) = theirs else { continue };
+                match slot {
+                    Some(ours) => ours.merge(theirs),
+                    None => *slot = Some(theirs),
+                }
+            }
+            for (total, theirs) in dropped.iter_mut().zip(worker.dropped) {
+                *total += theirs;
+            }
         }
         stats.observations = observations.len() as u64;
+
+        let mut limits = Vec::new();
+        for fold in folds.into_iter().flatten() {
+            limits.extend(fold.finish(&mut findings));
+        }
 
         // Group by rule, then time order; the event id makes the order independent of how records were
         // split across workers.
@@ -419,12 +513,28 @@ impl Engine {
             }
             start = end;
         }
+        for (rule, left_out) in self.sequences.iter().zip(dropped) {
+            if left_out > 0 {
+                limits.push(StateLimit {
+                    rule: rule.meta().code,
+                    events_left_out: left_out,
+                    limit: format!(
+                        "{} events kept for sequence rules in all",
+                        self.observation_cap
+                    ),
+                });
+            }
+        }
 
         sort_findings(&mut findings);
         let before = findings.len();
         findings.dedup_by(|later, earlier| later.id == earlier.id);
-        stats.duplicates_removed = (before - findings.len()) as u64;
-        EngineReport { findings, stats }
+        stats.duplicates_removed += (before - findings.len()) as u64;
+        EngineReport {
+            findings,
+            stats,
+            limits,
+        }
     }
 
     fn rebuild_dispatch(&mut self) {
@@ -470,8 +580,15 @@ fn sort_findings(findings: &mut [Finding]) {
 /// One worker's share of a scan: visit records, then hand the worker to [`Engine::finish`].
 pub struct EngineWorker<'e> {
     engine: &'e Engine,
+    /// Distinct findings not yet handed on ([`EngineWorker::take_findings`]).
     findings: Vec<Finding>,
+    /// Every finding this worker produced, by id: repeats are dropped as they are found.
+    fold: FindingFold,
     observations: Vec<Observation>,
+    /// Per sequence rule: its fold, for rules that fold ([`SequenceRule::fold`]).
+    folds: Vec<Option<Box<dyn SequenceFold>>>,
+    /// Per sequence rule: observations dropped at the cap.
+    dropped: Vec<u64>,
     stats: EngineStats,
 }
 
@@ -516,30 +633,47 @@ impl EngineWorker<'_> {
         if dispatched {
             self.stats.records_dispatched += 1;
         }
-        if let Some(sigma) = &engine.sigma {
-            if sigma.wants(&record.event_source, &record.event_name) {
-                sigma.evaluate(record, &mut self.findings);
-            }
-        }
     }
 
-    /// Findings so far (single-record rules only; sequences run in [`Engine::finish`]).
+    /// Findings not yet taken (single-record rules only; sequences run in [`Engine::finish`]), each
+    /// distinct: a repeat of one this worker already found is never kept.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }
 
+    /// Hands over the findings found since the last call, so they can be written while the scan goes on.
+    pub fn take_findings(&mut self) -> std::vec::Drain<'_, Finding> {
+        self.findings.drain(..)
+    }
+
     pub fn stats(&self) -> EngineStats {
-        self.stats
+        let mut stats = self.stats;
+        stats.duplicates_removed = self.fold.folded();
+        stats
     }
 
     fn run(&mut self, target: Target, record: &Record<'_>) {
         match target {
             Target::Rule(i) => {
                 if let Some(rule) = self.engine.rules.get(usize::from(i)) {
+                    let before = self.findings.len();
                     rule.check(record, &mut self.findings);
+                    if self.findings.len() > before {
+                        self.fold_new(before);
+                    }
                 }
             }
             Target::Sequence(i) => self.observe(i, record),
+        }
+    }
+
+    /// Drops the findings from `start` on that this worker already produced.
+    fn fold_new(&mut self, start: usize) {
+        let fresh: Vec<Finding> = self.findings.drain(start..).collect();
+        for finding in fresh {
+            if self.fold.first_time(&finding) {
+                self.findings.push(finding);
+            }
         }
     }
 
@@ -554,6 +688,11 @@ impl EngineWorker<'_> {
             self.stats.observations_bad_time += 1;
             return;
         }
+        observation.rule = index;
+        if let Some(Some(fold)) = self.folds.get_mut(usize::from(index)) {
+            fold.add(observation);
+            return;
+        }
         if self
             .engine
             .observations_kept
@@ -561,11 +700,147 @@ impl EngineWorker<'_> {
             >= self.engine.observation_cap
         {
             self.stats.observations_dropped += 1;
+            if let Some(dropped) = self.dropped.get_mut(usize::from(index)) {
+                *dropped += 1;
+            }
             return;
         }
-        observation.rule = index;
         self.observations.push(observation);
     }
+}
+
+/// One pipeline worker of a scan: the built-in rules, the Sigma rules when loaded, and where to hand each
+/// new finding as soon as it is found.
+pub struct ScanWorker<'e> {
+    pub engine: EngineWorker<'e>,
+    sigma: Option<SigmaCollector<'e>>,
+    sink: Option<&'e SyncSender<Finding>>,
+}
+
+impl<'e> ScanWorker<'e> {
+    /// A worker that keeps its findings until [`Engine::finish`] (tests, measurements).
+    pub fn new(engine: &'e Engine, sigma: Option<&'e SigmaRuleSet>) -> Self {
+        ScanWorker {
+            engine: engine.new_worker(),
+            sigma: sigma.map(SigmaCollector::new),
+            sink: None,
+        }
+    }
+
+    /// Splits the workers into the engine's and one collector of all Sigma matches (folded repeats).
+    pub fn split(
+        workers: Vec<ScanWorker<'e>>,
+    ) -> (Vec<EngineWorker<'e>>, Option<SigmaCollector<'e>>) {
+        let mut engines = Vec::with_capacity(workers.len());
+        let mut sigma: Option<SigmaCollector<'e>> = None;
+        for worker in workers {
+            engines.push(worker.engine);
+            if let Some(theirs) = worker.sigma {
+                match sigma.as_mut() {
+                    Some(ours) => ours.merge(theirs),
+                    None => sigma = Some(theirs),
+                }
+            }
+        }
+        (engines, sigma)
+    }
+}
+
+impl RecordVisitor for ScanWorker<'_> {
+    /// Parse only records some rule may want (most of a trail is read-only noise): the engine judges
+    /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
+    /// rule's match only adds to a count).
+    fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
+        if self.engine.engine.wants_raw(raw) {
+            return true;
+        }
+        self.sigma
+            .as_mut()
+            .is_some_and(|sigma| !sigma.fold_raw(raw))
+    }
+
+    fn visit(&mut self, record: &Record<'_>) {
+        self.engine.visit(record);
+        if let Some(sink) = self.sink {
+            for finding in self.engine.take_findings() {
+                // The receiver only goes away when the caller panicked; nothing is left to tell.
+                let _ = sink.send(finding);
+            }
+        }
+        if let Some(sigma) = self.sigma.as_mut() {
+            sigma.evaluate(record);
+        }
+    }
+}
+
+/// What a scan did besides its findings.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOutcome {
+    /// The pipeline's counters (files, records, skipped input).
+    pub stats: ScanStats,
+    /// The engine's counters; `duplicates_removed` counts every repeat folded, wherever it was caught.
+    pub engine: EngineStats,
+    /// Rules that reached their state limit.
+    pub limits: Vec<StateLimit>,
+    /// Sigma rule matches before folding.
+    pub sigma_matches: u64,
+}
+
+/// How many found findings may wait for the caller before the workers wait for it.
+const FINDINGS_IN_FLIGHT: usize = 1024;
+
+/// Scans `sources` with the built-in rules (and the Sigma rules) and gives `on_finding` each distinct
+/// finding once, as soon as it is found: single-record findings while the scan runs, sequence and Sigma
+/// findings (which need the whole input) when it ends. Repeats (same stable id) are folded on arrival
+/// and counted in [`ScanOutcome::engine`]. The one flow of a scan's findings: `trailguard scan` and
+/// `trailguard bench` both run it.
+pub fn scan_findings(
+    engine: &Engine,
+    sigma: Option<&SigmaRuleSet>,
+    sources: Vec<Box<dyn Source>>,
+    filter: &Filter,
+    threads: usize,
+    observer: &dyn Observer,
+    mut on_finding: impl FnMut(Finding),
+) -> Result<ScanOutcome, ScanError> {
+    let (sink, found) = sync_channel::<Finding>(FINDINGS_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<ScanOutcome, ScanError> {
+            let sink = &sink;
+            let (workers, stats) = scan_sources(
+                sources,
+                filter,
+                threads,
+                || ScanWorker {
+                    sink: Some(sink),
+                    ..ScanWorker::new(engine, sigma)
+                },
+                observer,
+            )?;
+            let (engines, sigma) = ScanWorker::split(workers);
+            let report = engine.finish_report(engines);
+            let sigma_matches = sigma.as_ref().map_or(0, SigmaCollector::matched);
+            let sigma_findings = sigma.map(SigmaCollector::into_findings).unwrap_or_default();
+            for finding in report.findings.into_iter().chain(sigma_findings) {
+                let _ = sink.send(finding);
+            }
+            Ok(ScanOutcome {
+                stats,
+                engine: report.stats,
+                limits: report.limits,
+                sigma_matches,
+            })
+        });
+        let mut fold = FindingFold::default();
+        for finding in found {
+            if fold.first_time(&finding) {
+                on_finding(finding);
+            }
+        }
+        let mut outcome = producer.join().map_err(|_| ScanError::WorkerPanicked)??;
+        outcome.engine.duplicates_removed += fold.folded();
+        Ok(outcome)
+    })
 }
 
 /// A finding with the parts every CloudTrail finding shares; rules fill in message, resource, evidence

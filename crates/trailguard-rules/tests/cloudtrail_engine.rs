@@ -157,16 +157,19 @@ fn sigma_rules_run_beside_the_builtin_rules() {
         sigma.len(),
         errors.len()
     );
-    let engine = Engine::builtin().with_sigma(sigma);
+    // Sigma runs beside the engine through one door: the scan's worker.
+    let engine = Engine::builtin();
     let path = cloudtrail_data()
         .join("stratus-red-team/docs/detonation-logs/aws.defense-evasion.cloudtrail-stop.json");
     let text = std::fs::read_to_string(path).unwrap();
     let raws: Vec<&RawValue> = serde_json::from_str(&text).unwrap();
-    let mut worker = engine.new_worker();
+    let mut worker = trailguard_rules::engine::ScanWorker::new(&engine, Some(&sigma));
     for raw in raws {
-        worker.visit(&Record::from_raw(raw).unwrap());
+        trailguard_event::RecordVisitor::visit(&mut worker, &Record::from_raw(raw).unwrap());
     }
-    let findings = engine.finish(vec![worker]);
+    let (workers, collected) = trailguard_rules::engine::ScanWorker::split(vec![worker]);
+    let mut findings = engine.finish(workers);
+    findings.extend(collected.map(|c| c.into_findings()).unwrap_or_default());
     let sources: HashSet<FindingSource> = findings.iter().map(|f| f.source).collect();
     assert!(
         sources.contains(&FindingSource::Cloudtrail),

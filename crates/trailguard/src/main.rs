@@ -54,6 +54,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    ui::exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
@@ -68,6 +69,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): it has what it wanted.
+        Err(err) if ui::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

@@ -1,5 +1,6 @@
-//! Terminal helpers shared by commands: when to use colour, and a progress bar that only appears when a
-//! person is watching (stderr is a TTY) and never pollutes pipes, files or CI logs.
+//! Terminal helpers shared by commands: when to use colour, a progress bar that only appears when a
+//! person is watching (stderr is a TTY) and never pollutes pipes, files or CI logs, and a quiet exit
+//! when the reader of stdout goes away (`trailguard ... | head`).
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -32,6 +33,34 @@ fn color_allowed_by_env() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     !no_color && !dumb
+}
+
+/// Whether `err` comes from writing to a pipe whose reader has gone (`trailguard ... | head -1`): the
+/// reader has what it wanted, so that is no error to report.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Makes `print!`/`println!` to a closed pipe end the program quietly (exit 0) instead of panicking
+/// with "failed printing to stdout: Broken pipe"; every other panic is reported as before.
+pub fn exit_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }
 
 /// The terminal's width in columns when stdout is a terminal (for wrapping the text report).

@@ -42,9 +42,12 @@ fn scan_into(store: &Path) -> Vec<Finding> {
 fn store_keeps_runs_and_rescans_do_not_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state").join("trailguard.db");
-    let first = scan_into(&db);
+    let mut first = scan_into(&db);
     assert!(!first.is_empty());
-    let second = scan_into(&db);
+    let mut second = scan_into(&db);
+    // Findings stream in the order found: compare them by id.
+    first.sort_by(|a, b| a.id.cmp(&b.id));
+    second.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(first, second);
 
     let conn = rusqlite::Connection::open(&db).unwrap();

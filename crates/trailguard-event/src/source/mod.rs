@@ -4,6 +4,14 @@
 //! sniffs the content (gzip magic bytes, not the file name) and decompresses multi-member gzip. The
 //! pipeline never needs to know which kind of source it reads.
 //!
+//! Gzip bytes are handed on only once their member passed its CRC check ([`CheckedGz`]): a damaged
+//! member's records are never read, so corrupted values cannot become findings (nor replace a good
+//! stored one); the read fails instead, naming the member, and the file is reported as damaged. A
+//! file cut short is different: what was inflated before the cut is intact (only the check is
+//! missing), so it is handed on and the read fails after it. A member larger than
+//! [`CHECKED_MEMBER_MAX`] decompressed cannot be held back whole: it streams, and its check still fails
+//! the read at its end.
+//!
 //! - [`file`](mod@file): a file on disk (`.json`, `.json.gz`, JSON lines, anything sniffed as JSON or gzip).
 //! - [`reader`]: a one-shot stream, such as stdin (`-`).
 //! - [`memory`]: bytes already in memory (tests, data fetched elsewhere).
@@ -14,12 +22,12 @@ pub mod memory;
 pub mod reader;
 pub mod walk;
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 pub use file::FileSource;
 pub use memory::MemorySource;
@@ -65,8 +73,10 @@ pub fn open_decoded(source: &dyn Source) -> io::Result<Opened> {
     let is_gzip = head.starts_with(&[0x1f, 0x8b]);
     let joined = io::Cursor::new(head).chain(counted);
     let (reader, encoding): (Box<dyn Read + Send>, _) = if is_gzip {
-        // MultiGzDecoder buffers its input itself.
-        (Box::new(MultiGzDecoder::new(joined)), Encoding::Gzip)
+        (
+            Box::new(CheckedGz::new(BufReader::new(joined))),
+            Encoding::Gzip,
+        )
     } else {
         (Box::new(joined), Encoding::Plain)
     };
@@ -75,6 +85,124 @@ pub fn open_decoded(source: &dyn Source) -> io::Result<Opened> {
         encoding,
         stored_bytes,
     })
+}
+
+/// Decompressed bytes of one gzip member held back until its CRC check passed.
+pub const CHECKED_MEMBER_MAX: usize = 8 << 20;
+
+/// Decompresses concatenated gzip members (as `MultiGzDecoder` does), handing out a member's bytes
+/// only after its trailer (CRC-32 and length) checked out; see the module doc.
+pub struct CheckedGz<R: BufRead> {
+    /// The compressed input between members.
+    input: Option<R>,
+    /// The member being read, when it is too large to hold back and streams.
+    streaming: Option<GzDecoder<R>>,
+    /// Checked bytes not yet handed out.
+    ready: Vec<u8>,
+    pos: usize,
+    /// Members read so far (for messages).
+    members: u64,
+    /// The input ended inside a member: reported once the intact bytes before the cut are read.
+    cut: Option<io::Error>,
+}
+
+impl<R: BufRead> CheckedGz<R> {
+    pub fn new(input: R) -> Self {
+        CheckedGz {
+            input: Some(input),
+            streaming: None,
+            ready: Vec::new(),
+            pos: 0,
+            members: 0,
+            cut: None,
+        }
+    }
+
+    fn damaged(&self, err: &io::Error) -> io::Error {
+        let message = if err.kind() == io::ErrorKind::UnexpectedEof {
+            format!("gzip member {} ends early (truncated file)", self.members)
+        } else {
+            format!(
+                "gzip member {} is damaged ({err}); its records were not read",
+                self.members
+            )
+        };
+        io::Error::new(err.kind(), message)
+    }
+
+    /// Decompresses the next member into `ready`, or starts streaming it when it is too large.
+    /// `Ok(false)` at the end of the input.
+    fn next_member(&mut self) -> io::Result<bool> {
+        let Some(mut input) = self.input.take() else {
+            return Ok(false);
+        };
+        if input.fill_buf()?.is_empty() {
+            return Ok(false);
+        }
+        self.members += 1;
+        self.ready.clear();
+        self.pos = 0;
+        let mut decoder = GzDecoder::new(input);
+        let mut chunk = [0u8; 64 << 10];
+        loop {
+            match decoder.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.ready.extend_from_slice(&chunk[..n]);
+                    if self.ready.len() >= CHECKED_MEMBER_MAX {
+                        self.streaming = Some(decoder);
+                        return Ok(true);
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.cut = Some(self.damaged(&err));
+                    return Ok(true);
+                }
+                Err(err) => {
+                    self.ready.clear();
+                    return Err(self.damaged(&err));
+                }
+            }
+        }
+        self.input = Some(decoder.into_inner());
+        Ok(true)
+    }
+}
+
+impl<R: BufRead> Read for CheckedGz<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.ready.len() {
+                let n = out.len().min(self.ready.len() - self.pos);
+                out[..n].copy_from_slice(&self.ready[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if let Some(decoder) = self.streaming.as_mut() {
+                match decoder.read(out) {
+                    Ok(0) => {
+                        if let Some(decoder) = self.streaming.take() {
+                            self.input = Some(decoder.into_inner());
+                        }
+                    }
+                    Ok(n) => return Ok(n),
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => {
+                        self.streaming = None;
+                        return Err(self.damaged(&err));
+                    }
+                }
+                continue;
+            }
+            if let Some(cut) = self.cut.take() {
+                return Err(cut);
+            }
+            if !self.next_member()? {
+                return Ok(0);
+            }
+        }
+    }
 }
 
 /// Reads up to `n` bytes (fewer only at end of input), retrying short reads from pipes.

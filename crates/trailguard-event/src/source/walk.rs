@@ -88,7 +88,17 @@ fn walk_dir(dir: &Path, found: &mut Discovered) {
                 continue;
             }
         };
-        if !entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            // Opening a FIFO blocks until a writer comes; a device may never end. Counted, not read.
+            found.errors.push(InputError::file(
+                entry.path(),
+                SkipReason::NotRegularFile,
+                format!("skipped: {}, not a regular file", special_kind(&kind)),
+            ));
             continue;
         }
         let path = entry.path();
@@ -105,6 +115,25 @@ fn walk_dir(dir: &Path, found: &mut Discovered) {
             .sources
             .push(Box::new(FileSource::with_size(path, size)));
     }
+}
+
+/// What a non-regular directory entry is, for the warning.
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = kind;
+    "a special file"
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -190,6 +219,31 @@ mod tests {
         assert_eq!(found.digest_files.len(), 1);
         assert_eq!(found.ignored, 2);
         assert!(found.errors.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_a_directory_is_counted_with_its_reason_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.json"), b"{}").unwrap();
+        let fifo = dir.path().join("pipe.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(names(&found, dir.path()), ["a.json"]);
+        assert_eq!(found.errors.len(), 1, "{:?}", found.errors);
+        assert_eq!(found.errors[0].file, fifo);
+        assert_eq!(found.errors[0].reason, SkipReason::NotRegularFile);
+        assert!(
+            found.errors[0]
+                .to_string()
+                .contains("a FIFO (named pipe), not a regular file"),
+            "{}",
+            found.errors[0]
+        );
     }
 
     #[test]

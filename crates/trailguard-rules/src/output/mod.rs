@@ -19,6 +19,7 @@ pub mod text;
 #[cfg(test)]
 pub(crate) mod fixtures;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
@@ -108,6 +109,9 @@ pub struct OutputOptions {
     pub color: bool,
     /// Text report width for wrapping; `None` means 100 columns.
     pub width: Option<usize>,
+    /// Shorten long values (user agents, evidence) in the text report: for a terminal only. Written to a
+    /// pipe or a file, the report keeps every value whole.
+    pub truncate: bool,
     /// ASFF: the account that imports the findings (`ProductArn`); defaults to each finding's account.
     pub asff_product_account: Option<String>,
     /// ASFF: the Security Hub region (`ProductArn`); defaults to each finding's region, else `us-east-1`.
@@ -169,6 +173,10 @@ pub struct RunSummary {
     /// Findings by severity.
     #[serde(default)]
     pub findings: BTreeMap<Severity, u64>,
+    /// Repeats of a finding (same stable id: the same event delivered or stored more than once) folded
+    /// into the first as they were found.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_folded: u64,
     /// Free-form lines worth showing under the summary (e.g. Sigma load errors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -205,6 +213,10 @@ impl RunSummary {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The MITRE ATT&CK tactic a technique most often serves in AWS IAM attacks: `(tactic id, name)`.
 /// Used where a format wants a tactic (OCSF `attacks`, ASFF `Types`); `None` for techniques we do not know.
 pub fn attack_tactic(technique: &str) -> Option<(&'static str, &'static str)> {
@@ -231,8 +243,45 @@ pub fn attack_tactic(technique: &str) -> Option<(&'static str, &'static str)> {
     Some(tactic)
 }
 
+/// Text from the input (any string of a CloudTrail record, a policy or a Sigma rule can be chosen by an
+/// attacker) made safe to print for people: every control character (C0 such as ESC, CR and LF, DEL, C1),
+/// every bidirectional override or isolate and the Unicode line separators are written as a visible
+/// escape (`\n`, `\r`, `\t`, `\u{1b}`, `\u{202e}`), so a value can neither drive the terminal (retitle,
+/// clear, recolour) nor start a line of its own that passes for the report's (a forged `$ aws ...` fix
+/// line). The one function every human output (text reports, `explain`, `rules`, fix plans) uses for
+/// such values; machine formats (JSON, OCSF, ASFF, SARIF) escape by their own syntax instead.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                use fmt::Write as _;
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters [`visible`] escapes.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{2028}' | '\u{2029}'
+        )
+}
+
 /// Truncates `text` to at most `max` characters (not bytes), marking the cut with `…`.
-pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
+pub fn truncate_chars(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -280,6 +329,26 @@ mod tests {
             Some("Defense Evasion")
         );
         assert_eq!(attack_tactic("T9999"), None);
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_not_obeyed() {
+        assert!(matches!(visible("dev-alice"), Cow::Borrowed("dev-alice")));
+        assert_eq!(visible("héllo wörld ✓"), "héllo wörld ✓");
+        assert_eq!(
+            visible("a\u{1b}]0;pwned\u{7}b\r\nc\td"),
+            "a\\u{1b}]0;pwned\\u{7}b\\r\\nc\\td"
+        );
+        assert_eq!(visible("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
+        assert_eq!(visible("\u{9b}31m\u{7f}"), "\\u{9b}31m\\u{7f}");
+        assert_eq!(visible("l\u{2028}m"), "l\\u{2028}m");
+        for c in (0u32..0x20).chain(0x7f..0xa0) {
+            let c = char::from_u32(c).unwrap();
+            assert!(
+                !visible(&c.to_string()).chars().any(|o| o.is_control()),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

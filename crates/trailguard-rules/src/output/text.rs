@@ -1,27 +1,40 @@
 //! The terminal report: findings grouped by severity (critical first), each with what happened, who did
 //! it, to what, the evidence and the exact fix commands, then a summary of the run.
 //!
-//! Findings are buffered until [`FindingWriter::finish`] because grouping needs them all; a scan keeps
-//! only findings in memory, never records, so this stays small. Colour is the caller's choice
-//! ([`OutputOptions::color`]): on a TTY and without `NO_COLOR`.
+//! Findings are buffered until [`FindingWriter::finish`] because grouping needs them all, and the buffer
+//! is bounded: the report keeps the [`REPORT_LIMIT`] findings that come first in its order (worst, then
+//! earliest) and says how many more there were; the summary still counts every one, and the streaming
+//! formats (`--format json`, ...) carry them all. Colour is the caller's choice
+//! ([`OutputOptions::color`]): on a TTY and without `NO_COLOR`. Long values are shortened only for a
+//! terminal ([`OutputOptions::truncate`]).
+//!
+//! Every value from the input goes through [`visible`] before it is printed: a record cannot drive the
+//! terminal or forge a line of the report.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use crate::finding::{Actor, Finding, Outcome, Severity};
-use crate::output::{truncate_chars, FindingWriter, OutputOptions, RunSummary};
+use crate::finding::{Actor, Evidence, Finding, Fix, Location, Outcome, Resource, Severity};
+use crate::output::{truncate_chars, visible, FindingWriter, OutputOptions, RunSummary};
 
-/// Longest evidence value shown inline; the JSON output keeps the whole value.
+/// Longest evidence value shown inline on a terminal; the JSON output keeps the whole value.
 const EVIDENCE_MAX_CHARS: usize = 240;
+/// Longest user agent shown on a terminal.
+const USER_AGENT_MAX_CHARS: usize = 80;
 const LABEL_WIDTH: usize = 10;
+/// Findings the report lists at most; the rest are counted (the summary has every one).
+pub const REPORT_LIMIT: usize = 10_000;
 
 pub struct TextWriter<W: Write> {
     out: W,
     color: bool,
     width: usize,
+    truncate: bool,
     findings: Vec<Finding>,
+    /// Findings dropped from the report to stay within [`REPORT_LIMIT`].
+    not_listed: u64,
 }
 
 impl<W: Write> TextWriter<W> {
@@ -30,28 +43,48 @@ impl<W: Write> TextWriter<W> {
             out,
             color: options.color,
             width: options.width.unwrap_or(100).max(40),
+            truncate: options.truncate,
             findings: Vec::new(),
+            not_listed: 0,
         }
     }
+
+    /// Keeps the first [`REPORT_LIMIT`] findings in report order.
+    fn trim(&mut self) {
+        if self.findings.len() <= REPORT_LIMIT {
+            return;
+        }
+        self.findings.sort_by(report_order);
+        self.not_listed += (self.findings.len() - REPORT_LIMIT) as u64;
+        self.findings.truncate(REPORT_LIMIT);
+    }
+}
+
+/// Worst first, then by time so a story reads in order within a severity.
+fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then_with(|| a.event_time.cmp(&b.event_time))
+        .then_with(|| a.rule_id.cmp(&b.rule_id))
+        .then_with(|| a.id.cmp(&b.id))
 }
 
 impl<W: Write> FindingWriter for TextWriter<W> {
     fn write(&mut self, finding: &Finding) -> io::Result<()> {
         self.findings.push(finding.clone());
+        // Trimming at twice the limit keeps the cost of sorting small per finding.
+        if self.findings.len() >= 2 * REPORT_LIMIT {
+            self.trim();
+        }
         Ok(())
     }
 
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
+        self.trim();
         let mut findings = std::mem::take(&mut self.findings);
-        // Worst first, then by time so a story reads in order within a severity.
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.event_time.cmp(&b.event_time))
-                .then_with(|| a.rule_id.cmp(&b.rule_id))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        findings.sort_by(report_order);
         let painter = Painter { color: self.color };
+        let truncate = self.truncate;
         let mut text = String::new();
         for severity in Severity::ALL {
             let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
@@ -62,8 +95,22 @@ impl<W: Write> FindingWriter for TextWriter<W> {
             let _ = writeln!(text, "{}", painter.severity(severity, &heading));
             let _ = writeln!(text, "{}", "─".repeat(heading.chars().count()));
             for finding in group {
-                render_finding(&mut text, finding, &painter, self.width);
+                render_finding(
+                    &mut text,
+                    &displayable(finding),
+                    &painter,
+                    self.width,
+                    truncate,
+                );
             }
+        }
+        if self.not_listed > 0 {
+            let _ = writeln!(
+                text,
+                "… and {} more findings not listed: the report lists the {REPORT_LIMIT} worst (then earliest); \
+                 `--format json` carries every one.\n",
+                self.not_listed
+            );
         }
         if findings.is_empty() {
             let _ = writeln!(
@@ -84,7 +131,11 @@ pub fn render_summary(summary: &RunSummary, color: bool) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "{}", painter.paint(Style::new().bold(), "Summary"));
     if !summary.inputs.is_empty() {
-        let _ = writeln!(text, "{}", field("inputs", &summary.inputs.join(", ")));
+        let _ = writeln!(
+            text,
+            "{}",
+            field("inputs", &visible(&summary.inputs.join(", ")))
+        );
     }
     let mut read = plural(summary.files, "file", "files");
     if summary.files_failed > 0 {
@@ -143,6 +194,19 @@ pub fn render_summary(summary: &RunSummary, color: bool) -> String {
             &format!("{} ({})", summary.total_findings(), by_severity.join(", "))
         )
     );
+    if summary.findings_folded > 0 {
+        let _ = writeln!(
+            text,
+            "{}",
+            field(
+                "repeats",
+                &format!(
+                    "{} (the same finding again, e.g. an event delivered twice: folded into the first)",
+                    summary.findings_folded
+                )
+            )
+        );
+    }
     if summary.duration_ms > 0 {
         let _ = writeln!(
             text,
@@ -154,12 +218,117 @@ pub fn render_summary(summary: &RunSummary, color: bool) -> String {
         );
     }
     for note in &summary.notes {
-        let _ = writeln!(text, "{}", field("note", note));
+        let _ = writeln!(text, "{}", field("note", &visible(note)));
     }
     text
 }
 
-fn render_finding(text: &mut String, finding: &Finding, painter: &Painter, width: usize) {
+/// `value` made [`visible`]; a value that needed escaping also keeps its spaces from line wrapping (they
+/// become no-break spaces), so it stays on one line and reads as one value, never as a report line.
+fn one_value(value: &str) -> String {
+    match visible(value) {
+        std::borrow::Cow::Borrowed(plain) => plain.to_owned(),
+        std::borrow::Cow::Owned(escaped) => escaped.replace(' ', "\u{a0}"),
+    }
+}
+
+/// A copy of `finding` with every string made [`visible`]. Every field is named, so a new field of
+/// `Finding` cannot reach the terminal without a decision here.
+fn displayable(finding: &Finding) -> Finding {
+    let Finding {
+        id,
+        rule_id,
+        rule_name,
+        title,
+        severity,
+        source,
+        outcome,
+        message,
+        event_time,
+        event_name,
+        event_source,
+        event_id,
+        account,
+        region,
+        actor,
+        resource,
+        evidence,
+        attack,
+        compliance,
+        fix,
+        notes,
+        location,
+    } = finding;
+    let text = |s: &String| one_value(s);
+    let opt = |s: &Option<String>| s.as_deref().map(one_value);
+    let list = |l: &Vec<String>| l.iter().map(text).collect::<Vec<_>>();
+    Finding {
+        id: text(id),
+        rule_id: text(rule_id),
+        rule_name: text(rule_name),
+        title: text(title),
+        severity: *severity,
+        source: *source,
+        outcome: match outcome {
+            Outcome::Attempt { error_code } => Outcome::Attempt {
+                error_code: text(error_code),
+            },
+            other => other.clone(),
+        },
+        message: text(message),
+        event_time: opt(event_time),
+        event_name: opt(event_name),
+        event_source: opt(event_source),
+        event_id: opt(event_id),
+        account: opt(account),
+        region: opt(region),
+        actor: actor.as_ref().map(|a| Actor {
+            arn: opt(&a.arn),
+            identity_type: opt(&a.identity_type),
+            user_name: opt(&a.user_name),
+            access_key_id: opt(&a.access_key_id),
+            source_ip: opt(&a.source_ip),
+            user_agent: opt(&a.user_agent),
+            mfa: a.mfa,
+        }),
+        resource: resource.as_ref().map(|r| Resource {
+            kind: text(&r.kind),
+            id: text(&r.id),
+            name: opt(&r.name),
+        }),
+        // Values are rendered (and made visible) when printed: JSON text keeps their types apparent.
+        evidence: evidence
+            .iter()
+            .map(|e| Evidence {
+                path: text(&e.path),
+                value: e.value.clone(),
+            })
+            .collect(),
+        attack: list(attack),
+        compliance: list(compliance),
+        fix: Fix {
+            summary: text(&fix.summary),
+            commands: list(&fix.commands),
+            kb_entry: opt(&fix.kb_entry),
+            actions: fix.actions.clone(),
+        },
+        notes: list(notes),
+        location: location.as_ref().map(|l| Location {
+            file: text(&l.file),
+            line: l.line,
+            column: l.column,
+            json_path: opt(&l.json_path),
+        }),
+    }
+}
+
+fn render_finding(
+    text: &mut String,
+    finding: &Finding,
+    painter: &Painter,
+    width: usize,
+    truncate: bool,
+) {
     let badge = format!("[{}]", finding.severity.as_str().to_uppercase());
     let _ = writeln!(
         text,
@@ -214,7 +383,7 @@ fn render_finding(text: &mut String, finding: &Finding, painter: &Painter, width
         );
     }
     if let Some(actor) = &finding.actor {
-        for (i, line) in actor_lines(actor).into_iter().enumerate() {
+        for (i, line) in actor_lines(actor, truncate).into_iter().enumerate() {
             let label = if i == 0 { "actor" } else { "" };
             let _ = writeln!(text, "{}", field(label, &line));
         }
@@ -246,11 +415,13 @@ fn render_finding(text: &mut String, finding: &Finding, painter: &Painter, width
             serde_json::Value::String(s) => format!("{s:?}"),
             other => other.to_string(),
         };
-        let line = format!(
-            "{} = {}",
-            evidence.path,
+        let value = visible(&value);
+        let value = if truncate {
             truncate_chars(&value, EVIDENCE_MAX_CHARS)
-        );
+        } else {
+            value.into_owned()
+        };
+        let line = format!("{} = {value}", evidence.path);
         let label = if i == 0 { "evidence" } else { "" };
         let _ = writeln!(text, "{}", field(label, &wrap(&line)));
     }
@@ -314,7 +485,7 @@ fn render_finding(text: &mut String, finding: &Finding, painter: &Painter, width
 }
 
 /// The actor's identity on one line, then how it connected on a second.
-fn actor_lines(actor: &Actor) -> Vec<String> {
+fn actor_lines(actor: &Actor, truncate: bool) -> Vec<String> {
     let mut who = actor
         .arn
         .clone()
@@ -336,7 +507,11 @@ fn actor_lines(actor: &Actor) -> Vec<String> {
         None => {}
     }
     if let Some(agent) = &actor.user_agent {
-        how.push(truncate_chars(agent, 80));
+        how.push(if truncate {
+            truncate_chars(agent, USER_AGENT_MAX_CHARS)
+        } else {
+            agent.clone()
+        });
     }
     let mut lines = vec![who];
     if !how.is_empty() {
@@ -440,6 +615,31 @@ mod tests {
             !text.contains('\u{1b}'),
             "plain text must carry no ANSI escapes"
         );
+    }
+
+    #[test]
+    fn long_values_are_shortened_for_a_terminal_only() {
+        let findings = sample_findings();
+        let agent = findings
+            .iter()
+            .filter_map(|f| f.actor.as_ref()?.user_agent.as_deref())
+            .find(|a| a.chars().count() > USER_AGENT_MAX_CHARS)
+            .expect("a sample with a long user agent")
+            .to_owned();
+        assert!(render(false, &findings).contains(&agent));
+        let mut buf = Vec::new();
+        let options = OutputOptions {
+            truncate: true,
+            ..OutputOptions::default()
+        };
+        let mut writer = TextWriter::new(&mut buf, &options);
+        for finding in &findings {
+            writer.write(finding).unwrap();
+        }
+        writer.finish(&sample_summary()).unwrap();
+        let on_terminal = String::from_utf8(buf).unwrap();
+        assert!(!on_terminal.contains(&agent));
+        assert!(on_terminal.contains(&truncate_chars(&agent, USER_AGENT_MAX_CHARS)));
     }
 
     #[test]

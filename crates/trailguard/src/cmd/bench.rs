@@ -27,9 +27,7 @@ use serde_json::value::RawValue;
 use trailguard_event::source::{self, open_decoded, Source};
 use trailguard_event::synth::{Rng, Synth};
 use trailguard_event::{scan, NoopObserver, Record, RecordVisitor, ScanOptions};
-use trailguard_rules::engine::Engine;
-
-use crate::cmd::scan::ScanVisitor;
+use trailguard_rules::engine::{scan_findings, Engine};
 use trailguard_rules::sigma::SigmaRuleSet;
 
 #[derive(Debug, clap::Args)]
@@ -390,12 +388,20 @@ fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<P
                     stats
                 }
                 _ => {
-                    let make = || ScanVisitor::new(&engine, sigma.as_ref());
-                    let (visitors, stats) = scan(&opts, make, &NoopObserver)?;
-                    let (workers, sigma_matches) = ScanVisitor::split(visitors);
-                    let sigma_findings = sigma_matches.map_or(0, |c| c.into_findings().len());
-                    result.findings = (engine.finish(workers).len() + sigma_findings) as u64;
-                    stats
+                    // Exactly what `trailguard scan` runs, with a callback that only counts.
+                    let found = source::discover(std::slice::from_ref(&root))?;
+                    let mut findings = 0u64;
+                    let outcome = scan_findings(
+                        &engine,
+                        sigma.as_ref(),
+                        found.sources,
+                        &opts.filter,
+                        threads,
+                        &NoopObserver,
+                        |_| findings += 1,
+                    )?;
+                    result.findings = findings;
+                    outcome.stats
                 }
             };
             // Records the rules had no use for were read but not parsed: still scanned.
@@ -564,6 +570,7 @@ fn write_trail_file(corpus: &Path, index: u64) -> anyhow::Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trailguard_rules::engine::ScanWorker;
 
     fn args(corpus: &Path, generate: bool) -> BenchArgs {
         BenchArgs {
@@ -581,7 +588,7 @@ mod tests {
     }
 
     /// The scan's visitor without the raw-text shortcut: parses and visits every record.
-    struct ParseAll<'e>(ScanVisitor<'e>);
+    struct ParseAll<'e>(ScanWorker<'e>);
 
     impl RecordVisitor for ParseAll<'_> {
         fn visit(&mut self, record: &Record<'_>) {
@@ -590,8 +597,8 @@ mod tests {
     }
 
     /// Finding ids of a scan, built-in and Sigma, sorted.
-    fn finding_ids(engine: &Engine, visitors: Vec<ScanVisitor<'_>>) -> Vec<String> {
-        let (workers, sigma) = ScanVisitor::split(visitors);
+    fn finding_ids(engine: &Engine, visitors: Vec<ScanWorker<'_>>) -> Vec<String> {
+        let (workers, sigma) = ScanWorker::split(visitors);
         let mut ids: Vec<String> = engine.finish(workers).into_iter().map(|f| f.id).collect();
         ids.extend(
             sigma
@@ -620,12 +627,12 @@ mod tests {
             ..ScanOptions::default()
         };
         for sigma in [None, Some(&sigma)] {
-            let make = || ScanVisitor::new(&engine, sigma);
+            let make = || ScanWorker::new(&engine, sigma);
             let (fast, fast_stats) = scan(&opts, make, &NoopObserver).unwrap();
             let fast = finding_ids(&engine, fast);
             let (all, all_stats) = scan(
                 &opts,
-                || ParseAll(ScanVisitor::new(&engine, sigma)),
+                || ParseAll(ScanWorker::new(&engine, sigma)),
                 &NoopObserver,
             )
             .unwrap();

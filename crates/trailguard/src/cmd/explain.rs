@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use trailguard_kb::{Entry, Kb, ListFilter, Severity, RISK_KINDS};
+use trailguard_rules::output::{truncate_chars, visible};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainFormat {
@@ -73,7 +74,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     }
     let name = args.event.as_deref().unwrap_or_default();
     let Some(entry) = kb.lookup(name) else {
-        eprintln!("error: no knowledge-base entry for `{name}`");
+        eprintln!("error: no knowledge-base entry for `{}`", visible(name));
         let suggestions = kb.suggest(name);
         if !suggestions.is_empty() {
             eprintln!("  did you mean: {}?", suggestions.join(", "));
@@ -157,17 +158,25 @@ fn list(kb: &Kb, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
                 .max()
                 .unwrap_or(5)
                 .max(5);
+            // Columns are shortened for a terminal only: a pipe or a file gets every value whole.
+            let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let mut out = String::new();
             for e in &entries {
+                let risks = e.risks.join(",");
+                let risks = if on_terminal {
+                    truncate_chars(&risks, 30)
+                } else {
+                    risks
+                };
                 out.push_str(&format!(
                     "{}{:<width$}{}  {:<15}  {}  {:<30}  {}\n",
                     BOLD,
-                    e.event,
+                    visible(&e.event),
                     BOLD_END,
-                    e.service,
+                    visible(&e.service),
                     severity_label(e.severity),
-                    truncate(&e.risks.join(","), 30),
-                    e.title
+                    visible(&risks),
+                    visible(&e.title)
                 ));
             }
             if entries.is_empty() {
@@ -240,14 +249,6 @@ fn severity_label(severity: Severity) -> String {
         severity_color(severity),
         severity.as_str()
     )
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
-    }
 }
 
 /// The whole entry for a terminal: a header with the front matter, then the body.

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 use trailguard_rules::meta::{resolve_codes, Family, RuleMeta};
+use trailguard_rules::output::visible;
 use trailguard_rules::rules::all_metas;
 use trailguard_rules::sigma::{CompiledRule, SigmaLoadError, SigmaRuleSet};
 
@@ -223,9 +224,9 @@ fn text_list(
             let _ = writeln!(
                 text,
                 "  {:<36} {:<9} {}",
-                rule.id,
+                visible(&rule.id),
                 rule.level.as_str(),
-                rule.title
+                visible(&rule.title)
             );
         }
         let broken: Vec<&SigmaLoadError> = errors.iter().filter(|e| !e.is_skip()).collect();
@@ -237,7 +238,7 @@ fn text_list(
                 bold(&format!("sigma load errors ({})", broken.len()))
             );
             for err in broken {
-                let _ = writeln!(text, "  {err}");
+                let _ = writeln!(text, "  {}", visible(&err.to_string()));
             }
         }
         if skipped > 0 {
@@ -350,33 +351,41 @@ fn sigma_json(rule: &CompiledRule) -> serde_json::Value {
 
 fn text_sigma_rule(rule: &CompiledRule) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "{} (sigma {})", rule.title, rule.id);
-    let _ = writeln!(text, "file {}", rule.file);
+    // Everything here comes from the rule file: shown, never obeyed (`visible`).
+    let _ = writeln!(
+        text,
+        "{} (sigma {})",
+        visible(&rule.title),
+        visible(&rule.id)
+    );
+    let _ = writeln!(text, "file {}", visible(&rule.file));
     let _ = writeln!(
         text,
         "level {}{}",
         rule.level,
         rule.status
             .as_deref()
-            .map(|s| format!(" · status {s}"))
+            .map(|s| format!(" · status {}", visible(s)))
             .unwrap_or_default()
     );
     if !rule.attack.is_empty() {
-        let _ = writeln!(text, "ATT&CK {}", rule.attack.join(", "));
+        let _ = writeln!(text, "ATT&CK {}", visible(&rule.attack.join(", ")));
     }
     if let Some(description) = &rule.description {
-        let _ = writeln!(text, "\n{}", indent(description.trim()));
+        // The description's own line breaks are kept; anything else in a line is escaped.
+        let lines: Vec<_> = description.trim().lines().map(visible).collect();
+        let _ = writeln!(text, "\n{}", indent(&lines.join("\n")));
     }
     if !rule.falsepositives.is_empty() {
         let _ = writeln!(text, "\nKnown false positives");
         for fp in &rule.falsepositives {
-            let _ = writeln!(text, "  {fp}");
+            let _ = writeln!(text, "  {}", visible(fp));
         }
     }
     if !rule.references.is_empty() {
         let _ = writeln!(text, "\nReferences");
         for reference in &rule.references {
-            let _ = writeln!(text, "  {reference}");
+            let _ = writeln!(text, "  {}", visible(reference));
         }
     }
     text

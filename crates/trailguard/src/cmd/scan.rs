@@ -18,14 +18,11 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 use trailguard_event::source::{discover, Source};
-use trailguard_event::{
-    scan_sources, Filter, InputError, Observer, Record, RecordVisitor, ScanStats, SkipReason,
-};
-use trailguard_rules::engine::{Engine, EngineWorker};
+use trailguard_event::{Filter, InputError, Observer, ScanStats, SkipReason};
+use trailguard_rules::engine::{scan_findings, Engine};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 
 use super::args::{parse_fail_on, parse_format, parse_severity, FailOn};
-use trailguard_rules::sigma::collect::SigmaCollector;
 use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::{Finding, Severity};
 
@@ -193,60 +190,8 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTi
     )
 }
 
-/// One engine worker per pipeline thread, plus the Sigma rules when loaded. `trailguard bench` uses the
-/// same visitor, so it measures exactly what a scan runs.
-pub(crate) struct ScanVisitor<'e> {
-    pub(crate) engine: EngineWorker<'e>,
-    sigma: Option<SigmaCollector<'e>>,
-}
-
-impl<'e> ScanVisitor<'e> {
-    pub(crate) fn new(engine: &'e Engine, sigma: Option<&'e SigmaRuleSet>) -> Self {
-        ScanVisitor {
-            engine: engine.new_worker(),
-            sigma: sigma.map(SigmaCollector::new),
-        }
-    }
-
-    /// Splits the workers into the engine's and one collector of all Sigma matches (folded repeats).
-    pub(crate) fn split(
-        workers: Vec<ScanVisitor<'e>>,
-    ) -> (Vec<EngineWorker<'e>>, Option<SigmaCollector<'e>>) {
-        let mut engines = Vec::with_capacity(workers.len());
-        let mut sigma: Option<SigmaCollector<'e>> = None;
-        for worker in workers {
-            engines.push(worker.engine);
-            if let Some(theirs) = worker.sigma {
-                match sigma.as_mut() {
-                    Some(ours) => ours.merge(theirs),
-                    None => sigma = Some(theirs),
-                }
-            }
-        }
-        (engines, sigma)
-    }
-}
-
-impl RecordVisitor for ScanVisitor<'_> {
-    /// Parse only records some rule may want (most of a trail is read-only noise): the engine judges
-    /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
-    /// rule's match only adds to a count).
-    fn wants_raw(&mut self, raw: &trailguard_event::peek::RawRecord<'_>) -> bool {
-        if self.engine.wants_raw(raw) {
-            return true;
-        }
-        self.sigma
-            .as_mut()
-            .is_some_and(|sigma| !sigma.fold_raw(raw))
-    }
-
-    fn visit(&mut self, record: &Record<'_>) {
-        self.engine.visit(record);
-        if let Some(sigma) = self.sigma.as_mut() {
-            sigma.evaluate(record);
-        }
-    }
-}
+/// How the LookupEvents API is named among a run's inputs.
+const LOOKUP_EVENTS_INPUT: &str = "CloudTrail LookupEvents API";
 
 /// Prints input errors as they happen (above the progress bar) and drives the bar.
 struct ConsoleObserver {
@@ -255,7 +200,8 @@ struct ConsoleObserver {
 
 impl Observer for ConsoleObserver {
     fn on_input_error(&self, err: &InputError) {
-        let line = format!("warning: {err}");
+        // File names and record values in the message come from the input.
+        let line = format!("warning: {}", output::visible(&err.to_string()));
         self.bar.suspend(|| eprintln!("{line}"));
     }
 
@@ -316,7 +262,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(set)
     };
 
-    // Open the output first: a path that cannot be written fails now, not after a long scan.
+    // Open the output first: a path that cannot be written fails now, not after a long scan. Never over
+    // an input: that would destroy the logs before they are read.
+    if let Some(path) = &args.output {
+        refuse_output_over_input(path, &args.paths)?;
+    }
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => {
             Box::new(BufWriter::new(File::create(path).with_context(|| {
@@ -325,8 +275,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    // The store too: one that cannot be used (read-only, from a newer trailguard) fails before the scan.
-    let recorder = args
+    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
+    let output_options = OutputOptions {
+        color: args.color.resolve(to_terminal),
+        width: if to_terminal {
+            ui::stdout_width()
+        } else {
+            None
+        },
+        truncate: to_terminal,
+        asff_product_account: args.asff_account.clone(),
+        asff_region: args.asff_region.clone(),
+    };
+    let mut writer = output::new_writer(args.format, sink, &output_options);
+    // The store too: one that cannot be used (read-only, from a newer trailguard) fails before the scan,
+    // and the run is recorded first so findings are saved as they are found.
+    let mut recorder = args
         .store
         .as_deref()
         .map(|spec| {
@@ -334,51 +298,45 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             store::RunRecorder::start(spec, "scan", &started, &run_inputs(&args))
         })
         .transpose()?;
+
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };
     let (sources, found) = gather_sources(&args, &filter, &observer, &mut notes)?;
-    let sigma_ref = sigma.as_ref();
-    let (workers, mut stats) = scan_sources(
+    let kb = trailguard_kb::Kb::builtin();
+    let mut by_severity = std::collections::BTreeMap::new();
+    let mut output = OutputState::default();
+    let outcome = scan_findings(
+        &engine,
+        sigma.as_ref(),
         sources,
         &filter,
         args.threads,
-        || ScanVisitor::new(&engine, sigma_ref),
         &observer,
+        |mut finding| {
+            if args.min_severity.is_some_and(|min| finding.severity < min) {
+                return;
+            }
+            link_knowledge_base(&mut finding, kb);
+            *by_severity.entry(finding.severity).or_insert(0u64) += 1;
+            output.write(writer.as_mut(), &finding);
+            if let Some(recorder) = recorder.as_mut() {
+                recorder.save(finding);
+            }
+        },
     )
     .context("scan failed")?;
+    let mut stats = outcome.stats;
     stats.merge(&found);
     bar.finish_and_clear();
 
-    let (engine_workers, sigma_matches) = ScanVisitor::split(workers);
-    let mut findings = sigma_matches
-        .map(SigmaCollector::into_findings)
-        .unwrap_or_default();
-    let report = engine.finish_report(engine_workers);
-    if report.stats.observations_dropped > 0 {
-        notes.push(format!(
-            "{} events were not kept for sequence rules (memory cap); sequence findings may be incomplete",
-            report.stats.observations_dropped
-        ));
+    for limit in &outcome.limits {
+        notes.push(limit.to_string());
     }
-    findings.extend(report.findings);
-    findings.sort_by(|a, b| {
-        (&a.event_time, &a.rule_id, &a.id).cmp(&(&b.event_time, &b.rule_id, &b.id))
-    });
-    findings.dedup_by(|later, earlier| later.id == earlier.id);
-    if let Some(min) = args.min_severity {
-        findings.retain(|f| f.severity >= min);
-    }
-    let kb = trailguard_kb::Kb::builtin();
-    for finding in &mut findings {
-        link_knowledge_base(finding, kb);
-    }
-
     let mut summary = summarize(&args, &stats, &notes, started_at);
     summary.rules =
         (engine.rule_codes().len() + sigma.as_ref().map_or(0, SigmaRuleSet::len)) as u64;
-    for finding in &findings {
-        summary.count_finding(finding);
-    }
+    summary.findings = by_severity;
+    summary.findings_folded = outcome.engine.duplicates_removed;
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
 
@@ -392,23 +350,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         ));
     }
 
-    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
-    let output_options = OutputOptions {
-        color: args.color.resolve(to_terminal),
-        width: if to_terminal {
-            ui::stdout_width()
-        } else {
-            None
-        },
-        asff_product_account: args.asff_account.clone(),
-        asff_region: args.asff_region.clone(),
-    };
     if !nothing_read {
-        write_findings(
-            output::new_writer(args.format, sink, &output_options),
-            &findings,
-            &summary,
-        )?;
+        output.finish(writer.as_mut(), &summary)?;
     }
     if !nothing_read && !args.quiet && (!args.format.is_human() || args.output.is_some()) {
         let color = args.color.resolve(ui::stderr_is_terminal());
@@ -416,7 +359,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
 
     if let Some(recorder) = recorder {
-        recorder.finish(&summary, &findings, args.quiet)?;
+        recorder.finish(&summary, args.quiet)?;
     }
 
     if nothing_read {
@@ -438,21 +381,71 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Writes every finding and the summary. A closed pipe (`trailguard scan ... | head`) is not an error:
-/// the reader has what it wanted, and the run still saves to the store and sets its exit code.
-fn write_findings(
-    mut writer: Box<dyn output::FindingWriter + '_>,
-    findings: &[Finding],
-    summary: &RunSummary,
-) -> anyhow::Result<()> {
-    let result = findings
-        .iter()
-        .try_for_each(|finding| writer.write(finding))
-        .and_then(|()| writer.finish(summary));
-    match result {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write findings"),
+/// Writes findings as they come. A closed pipe (`trailguard scan ... | head`) is not an error: the
+/// reader has what it wanted, so writing stops quietly while the run still saves to the store and sets
+/// its exit code; any other write error is kept and reported once the scan is done.
+#[derive(Default)]
+struct OutputState {
+    closed: bool,
+    error: Option<std::io::Error>,
+}
+
+impl OutputState {
+    fn write(&mut self, writer: &mut dyn output::FindingWriter, finding: &Finding) {
+        if self.closed || self.error.is_some() {
+            return;
+        }
+        if let Err(err) = writer.write(finding) {
+            self.fail(err);
+        }
     }
+
+    fn finish(
+        mut self,
+        writer: &mut dyn output::FindingWriter,
+        summary: &RunSummary,
+    ) -> anyhow::Result<()> {
+        if !self.closed && self.error.is_none() {
+            if let Err(err) = writer.finish(summary) {
+                self.fail(err);
+            }
+        }
+        match self.error {
+            Some(err) => Err(anyhow::Error::new(err).context("cannot write findings")),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, err: std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            self.closed = true;
+        } else {
+            self.error = Some(err);
+        }
+    }
+}
+
+/// Refuses `--output` when it names an input (or a file inside an input directory): creating the
+/// output truncates it before the scan could read it.
+fn refuse_output_over_input(output: &std::path::Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
+    let Ok(target) = std::fs::canonicalize(output) else {
+        // Not there yet: it cannot be an input.
+        return Ok(());
+    };
+    for input in inputs {
+        let Ok(input_path) = std::fs::canonicalize(input) else {
+            continue;
+        };
+        if target == input_path || (input_path.is_dir() && target.starts_with(&input_path)) {
+            bail!(
+                "refusing to write the output to `{}`: it is {} input `{}`, and writing would destroy it before it is read",
+                output.display(),
+                if target == input_path { "the" } else { "inside the" },
+                input.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Turns the inputs into sources: local paths through the walker (digest files, non-log files and
@@ -563,7 +556,7 @@ fn build_filter(args: &ScanArgs, now: DateTime<Utc>) -> anyhow::Result<Filter> {
 fn run_inputs(args: &ScanArgs) -> Vec<String> {
     let mut inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     if args.lookup_events {
-        inputs.push("CloudTrail LookupEvents API".to_owned());
+        inputs.push(LOOKUP_EVENTS_INPUT.to_owned());
     }
     inputs
 }
@@ -627,6 +620,8 @@ fn skipped_file_label(reason: &str, count: u64) -> String {
         "empty_input" => "empty file".to_owned(),
         "unreadable" if plural => "unreadable files".to_owned(),
         "unreadable" => "unreadable file".to_owned(),
+        "not_regular_file" if plural => "special files (FIFOs, sockets, devices)".to_owned(),
+        "not_regular_file" => "special file (FIFO, socket or device)".to_owned(),
         other => {
             let noun = if plural { "files" } else { "file" };
             format!("{noun} {}", human_reason(other))
@@ -644,6 +639,7 @@ fn human_reason(reason: &str) -> String {
         "missing_event_time" => "missing eventTime".to_owned(),
         "missing_event_source" => "missing eventSource".to_owned(),
         "invalid_event_time" => "with an unreadable eventTime".to_owned(),
+        "nested_too_deep" => "nested too deep to read".to_owned(),
         other => other.replace('_', " "),
     }
 }

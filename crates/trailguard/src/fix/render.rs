@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use trailguard_rules::output::visible;
+
 use super::call::Call;
 use super::plan::{Plan, Reversibility};
 use super::quote::comment_text;
@@ -36,8 +38,8 @@ fn reversibility_text(r: &Reversibility) -> String {
     }
 }
 
-/// The plan for review. `applying`: the plan is about to be carried out, so it does not end with
-/// "Nothing has changed".
+/// The plan for review by people: names from the findings are shown with [`visible`], so one cannot break a
+/// line. `applying`: the plan is about to be carried out, so it does not end with "Nothing has changed".
 pub fn text(plan: &Plan, applying: bool) -> String {
     let pending = plan.pending_steps().count();
     let done = plan.steps.len() - pending;
@@ -54,18 +56,27 @@ pub fn text(plan: &Plan, applying: bool) -> String {
             let _ = writeln!(
                 out,
                 "= {}  {}  (already in place)",
-                step.id, step.description
+                step.id,
+                visible(&step.description)
             );
             continue;
         }
-        let _ = writeln!(out, "~ {}  {}", step.id, step.description);
-        let _ = writeln!(out, "    findings: {}", step.finding_ids.join(", "));
+        let _ = writeln!(out, "~ {}  {}", step.id, visible(&step.description));
+        let _ = writeln!(
+            out,
+            "    findings: {}",
+            visible(&step.finding_ids.join(", "))
+        );
         for call in &step.calls {
-            let _ = writeln!(out, "  {} {}", marker(call), call.to_cli());
+            let _ = writeln!(out, "  {} {}", marker(call), visible(&call.to_cli()));
         }
-        let _ = writeln!(out, "    {}", reversibility_text(&step.reversibility));
+        let _ = writeln!(
+            out,
+            "    {}",
+            visible(&reversibility_text(&step.reversibility))
+        );
         for note in &step.notes {
-            let _ = writeln!(out, "    note: {note}");
+            let _ = writeln!(out, "    note: {}", visible(note));
         }
         if step.prior.is_null() {
             let _ = writeln!(
@@ -78,8 +89,8 @@ pub fn text(plan: &Plan, applying: bool) -> String {
         let _ = writeln!(
             out,
             "\n! skipped ({}): {}",
-            skipped.finding_ids.join(", "),
-            skipped.reason
+            visible(&skipped.finding_ids.join(", ")),
+            visible(&skipped.reason)
         );
     }
     if pending > 0 && !applying {

@@ -202,15 +202,22 @@ pub fn open(spec: &str) -> Result<Box<dyn FindingStore>, StoreError> {
     Ok(Box::new(sqlite::SqliteStore::open(Path::new(path))?))
 }
 
-/// One command's run in the store: [`RunRecorder::start`] opens the store and records the run before
-/// the work begins (so a store that cannot be used fails first), [`RunRecorder::finish`] saves the
-/// findings and the summary.
+/// One command's run in the store. [`RunRecorder::start`] opens the store and records the run before
+/// the work begins (so a store that cannot be used fails first); [`RunRecorder::save`] takes findings as
+/// they are found and writes them in batches, one transaction each; [`RunRecorder::finish`] writes the
+/// rest and the summary. A store error stops saving and is returned by `finish`, after the work is done.
 pub struct RunRecorder {
     store: Box<dyn FindingStore>,
     spec: String,
     run: RunId,
-    started_at: String,
+    seen_at: String,
+    batch: Vec<Finding>,
+    saved: SaveStats,
+    error: Option<StoreError>,
 }
+
+/// Findings saved per store transaction.
+const SAVE_BATCH: usize = 512;
 
 impl RunRecorder {
     pub fn start(
@@ -225,29 +232,54 @@ impl RunRecorder {
             store,
             spec: spec.to_owned(),
             run,
-            started_at: started_at.to_owned(),
+            seen_at: started_at.to_owned(),
+            batch: Vec::new(),
+            saved: SaveStats::default(),
+            error: None,
         })
     }
 
-    /// Saves the findings and closes the run; says what was stored unless `quiet`.
-    pub fn finish(
-        mut self,
-        summary: &RunSummary,
-        findings: &[Finding],
-        quiet: bool,
-    ) -> Result<SaveStats, StoreError> {
-        let seen_at = summary
-            .finished_at
-            .clone()
-            .unwrap_or_else(|| self.started_at.clone());
-        let saved = self.store.save_findings(self.run, &seen_at, findings)?;
+    /// Queues one finding; a full batch is written at once.
+    pub fn save(&mut self, finding: Finding) {
+        if self.error.is_some() {
+            return;
+        }
+        self.batch.push(finding);
+        if self.batch.len() >= SAVE_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() || self.error.is_some() {
+            return;
+        }
+        match self
+            .store
+            .save_findings(self.run, &self.seen_at, &self.batch)
+        {
+            Ok(saved) => {
+                self.saved.inserted += saved.inserted;
+                self.saved.updated += saved.updated;
+            }
+            Err(err) => self.error = Some(err),
+        }
+        self.batch.clear();
+    }
+
+    /// Saves what is queued and closes the run; says what was stored unless `quiet`.
+    pub fn finish(mut self, summary: &RunSummary, quiet: bool) -> Result<SaveStats, StoreError> {
+        self.flush();
+        if let Some(err) = self.error {
+            return Err(err);
+        }
         self.store.finish_run(self.run, summary)?;
         if !quiet {
             eprintln!(
                 "stored run {} in {}: {} new findings, {} seen before",
-                self.run, self.spec, saved.inserted, saved.updated
+                self.run, self.spec, self.saved.inserted, self.saved.updated
             );
         }
-        Ok(saved)
+        Ok(self.saved)
     }
 }

@@ -1,12 +1,20 @@
 //! CT014 root-account-activity: calls made by the root user, except AWS-internal noise, grouped into one
 //! finding per root session. A sequence rule, so a console session of hundreds of calls is one finding.
+//!
+//! Its state is folded as calls arrive ([`SequenceRule::fold`]): one summary per session (first, last and
+//! worst call, counts per call name), never the calls themselves, so memory grows with sessions, not
+//! events. Calls may arrive in any order (workers read files in parallel): a call joins every session it
+//! falls within [`SESSION_GAP_MS`] of, merging them, which gives the same sessions as walking the calls
+//! in time order. At most [`SESSION_CAP`] sessions are kept; calls that would open more are counted and
+//! the run summary says the limit was reached.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 
 use trailguard_event::Record;
 
 use super::common::{describe_caller, evidence, finding_from_event, sh};
-use crate::engine::{Observation, SequenceRule, ANY_EVENT};
+use crate::engine::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -63,6 +71,10 @@ const CRITICAL_ROOT_EVENTS: &[&str] = &[
 pub const SESSION_GAP_MS: i64 = 60 * 60 * 1000;
 /// How many distinct calls a finding lists by name.
 const NAMES_CAP: usize = 40;
+/// Root sessions kept in one run (all accounts and credentials together); a session's summary is a few KB.
+pub const SESSION_CAP: usize = 4096;
+/// Root access keys a session's finding lists (each gets a command to deactivate it).
+const KEYS_CAP: usize = 16;
 /// `kind` bit set on observations of failed calls.
 const FAILED: u8 = 0x10;
 /// `kind` bit set on a console sign-in without MFA.
@@ -192,80 +204,162 @@ impl SequenceRule for RootAccountActivity {
         Some(observation)
     }
 
+    /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
-        let mut sessions: HashMap<&str, Session<'_>> = HashMap::new();
-        for (n, obs) in observations.iter().enumerate() {
-            if n % 1024 == 0 {
-                sessions.retain(|_, session| {
-                    if obs.at - session.last.at > SESSION_GAP_MS {
-                        out.push(session.finding());
-                        false
-                    } else {
-                        true
-                    }
-                });
-            }
-            match sessions.get_mut(obs.principal.as_ref()) {
-                Some(session) if obs.at - session.last.at <= SESSION_GAP_MS => session.add(obs),
-                Some(session) => {
-                    out.push(session.finding());
-                    *session = Session::new(obs);
-                }
-                None => {
-                    sessions.insert(&obs.principal, Session::new(obs));
-                }
-            }
+        let mut sessions = RootSessions::default();
+        for observation in observations {
+            sessions.add(observation.clone());
         }
-        for session in sessions.values() {
-            out.push(session.finding());
-        }
+        let _limit = Box::new(sessions).finish(out);
+    }
+
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        Some(Box::new(RootSessions::default()))
     }
 }
 
-/// One root session: calls with no gap over [`SESSION_GAP_MS`].
-struct Session<'o> {
-    first: &'o Observation,
-    last: &'o Observation,
+/// Every root session of a run, per principal (account, credential, failed or not), by first call time.
+/// Sessions of one principal never overlap: two within [`SESSION_GAP_MS`] of each other are one.
+#[derive(Default)]
+struct RootSessions {
+    by_principal: HashMap<Box<str>, BTreeMap<i64, Session>>,
+    sessions: usize,
+    calls_left_out: u64,
+}
+
+impl RootSessions {
+    fn insert(&mut self, principal: Box<str>, session: Session) {
+        let known = self.by_principal.contains_key(&principal);
+        if !known && self.sessions >= SESSION_CAP {
+            self.calls_left_out += session.count;
+            return;
+        }
+        let list = self.by_principal.entry(principal).or_default();
+        // Sessions that start before this one ends (plus the gap) and end after it starts (less the gap).
+        let touching: Vec<i64> = list
+            .range(..=session.last.at.saturating_add(SESSION_GAP_MS))
+            .rev()
+            .take_while(|(_, s)| s.last.at.saturating_add(SESSION_GAP_MS) >= session.first.at)
+            .map(|(start, _)| *start)
+            .collect();
+        if touching.is_empty() && self.sessions >= SESSION_CAP {
+            self.calls_left_out += session.count;
+            return;
+        }
+        let mut merged = session;
+        for start in &touching {
+            if let Some(other) = list.remove(start) {
+                merged.absorb(other);
+            }
+        }
+        self.sessions = self.sessions + 1 - touching.len();
+        list.insert(merged.first.at, merged);
+    }
+}
+
+impl SequenceFold for RootSessions {
+    fn add(&mut self, observation: Observation) {
+        let principal = observation.principal.clone();
+        self.insert(principal, Session::new(observation));
+    }
+
+    fn merge(&mut self, other: Box<dyn SequenceFold>) {
+        let Ok(other) = other.into_any().downcast::<RootSessions>() else {
+            return;
+        };
+        self.calls_left_out += other.calls_left_out;
+        for (principal, sessions) in other.by_principal {
+            for session in sessions.into_values() {
+                self.insert(principal.clone(), session);
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, out: &mut Vec<Finding>) -> Option<StateLimit> {
+        for sessions in self.by_principal.values() {
+            out.extend(sessions.values().map(Session::finding));
+        }
+        (self.calls_left_out > 0).then(|| StateLimit {
+            rule: META.code,
+            events_left_out: self.calls_left_out,
+            limit: format!("{SESSION_CAP} root sessions"),
+        })
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Where an observation sorts in time: the engine's order (time, rank, event id).
+fn order(obs: &Observation) -> (i64, u8, Option<&str>) {
+    (obs.at, obs.rank, obs.event.event_id.as_deref())
+}
+
+/// One root session: calls with no gap over [`SESSION_GAP_MS`], summarised.
+struct Session {
+    first: Observation,
+    last: Observation,
     /// The first call of the highest severity: the finding is about it.
-    worst: &'o Observation,
+    worst: Observation,
     count: u64,
-    calls: BTreeMap<&'o str, u64>,
+    calls: BTreeMap<Box<str>, u64>,
     other_calls: u64,
-    root_keys: Vec<&'o str>,
+    root_keys: Vec<Box<str>>,
     login_without_mfa: bool,
 }
 
-impl<'o> Session<'o> {
-    fn new(obs: &'o Observation) -> Session<'o> {
-        let mut session = Session {
-            first: obs,
-            last: obs,
-            worst: obs,
-            count: 0,
-            calls: BTreeMap::new(),
-            other_calls: 0,
-            root_keys: Vec::new(),
-            login_without_mfa: false,
+impl Session {
+    fn new(obs: Observation) -> Session {
+        let mut calls = BTreeMap::new();
+        calls.insert(obs.subject.clone(), 1);
+        let root_keys = if obs.detail.is_empty() {
+            Vec::new()
+        } else {
+            vec![obs.detail.clone()]
         };
-        session.add(obs);
-        session
+        Session {
+            login_without_mfa: obs.kind & NO_MFA_LOGIN != 0,
+            first: obs.clone(),
+            last: obs.clone(),
+            worst: obs,
+            count: 1,
+            calls,
+            other_calls: 0,
+            root_keys,
+        }
     }
 
-    fn add(&mut self, obs: &'o Observation) {
-        self.count += 1;
-        self.last = obs;
-        if severity_from_code(obs.kind) > severity_from_code(self.worst.kind) {
-            self.worst = obs;
+    /// Takes in another session of the same principal that touches this one.
+    fn absorb(&mut self, other: Session) {
+        self.count += other.count;
+        if order(&other.first) < order(&self.first) {
+            self.first = other.first;
         }
-        if self.calls.len() < NAMES_CAP || self.calls.contains_key(obs.subject.as_ref()) {
-            *self.calls.entry(&obs.subject).or_default() += 1;
-        } else {
-            self.other_calls += 1;
+        if order(&other.last) > order(&self.last) {
+            self.last = other.last;
         }
-        if !obs.detail.is_empty() {
-            self.root_keys.push(&obs.detail);
+        let (ours, theirs) = (
+            severity_from_code(self.worst.kind),
+            severity_from_code(other.worst.kind),
+        );
+        if theirs > ours || (theirs == ours && order(&other.worst) < order(&self.worst)) {
+            self.worst = other.worst;
         }
-        self.login_without_mfa |= obs.kind & NO_MFA_LOGIN != 0;
+        for (call, n) in other.calls {
+            if self.calls.len() < NAMES_CAP || self.calls.contains_key(&call) {
+                *self.calls.entry(call).or_default() += n;
+            } else {
+                self.other_calls += n;
+            }
+        }
+        self.other_calls += other.other_calls;
+        for key in other.root_keys {
+            if self.root_keys.len() < KEYS_CAP && !self.root_keys.contains(&key) {
+                self.root_keys.push(key);
+            }
+        }
+        self.login_without_mfa |= other.login_without_mfa;
     }
 
     fn finding(&self) -> Finding {
@@ -293,7 +387,7 @@ impl<'o> Session<'o> {
                 if *n > 1 {
                     format!("{call} ×{n}")
                 } else {
-                    (*call).to_owned()
+                    call.to_string()
                 }
             })
             .chain((self.other_calls > 0).then(|| format!("{} more", self.other_calls)))
@@ -352,9 +446,10 @@ impl<'o> Session<'o> {
             "aws iam generate-credential-report && aws iam get-credential-report --query Content --output text | base64 -d | head -2".to_owned(),
         ];
         for key in &self.root_keys {
-            finding
-                .evidence
-                .push(evidence("responseElements.accessKey.accessKeyId", *key));
+            finding.evidence.push(evidence(
+                "responseElements.accessKey.accessKeyId",
+                key.as_ref(),
+            ));
             finding.fix.commands.push(format!(
                 "aws iam update-access-key --access-key-id {} --status Inactive  # run as root",
                 sh(key)

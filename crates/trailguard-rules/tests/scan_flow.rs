@@ -1,0 +1,222 @@
+//! The one flow of a scan's findings (`engine::scan_findings`): repeats folded as they are found, findings
+//! handed on while the scan still reads, and rule state bounded (CT014 by sessions) with its limit said.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use trailguard_event::source::{MemorySource, Source};
+use trailguard_event::{CollectErrors, Filter, NoopObserver};
+use trailguard_rules::engine::{scan_findings, Engine, ScanOutcome};
+use trailguard_rules::rules::cloudtrail::root_account_activity::SESSION_CAP;
+use trailguard_rules::{Finding, Severity};
+
+/// A real CreateAccessKey record (christophe makes a key for another user: CT rule material), one line.
+fn create_access_key() -> String {
+    let path = trailguard_testkit::shared_data().join(
+        "cloudtrail/stratus-red-team/docs/detonation-logs/aws.persistence.iam-backdoor-user.json",
+    );
+    let records: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let record = records
+        .into_iter()
+        .find(|r| r["eventName"] == "CreateAccessKey")
+        .unwrap();
+    serde_json::to_string(&record).unwrap()
+}
+
+fn scan(engine: &Engine, sources: Vec<Box<dyn Source>>) -> (Vec<Finding>, ScanOutcome) {
+    let mut found = Vec::new();
+    let outcome = scan_findings(
+        engine,
+        None,
+        sources,
+        &Filter::default(),
+        2,
+        &NoopObserver,
+        |f| found.push(f),
+    )
+    .unwrap();
+    (found, outcome)
+}
+
+#[test]
+fn repeated_records_give_one_finding_and_count_the_repeats() {
+    let record = create_access_key();
+    let copies = 20_000;
+    // JSON lines and a Records file, read by two workers: repeats meet in one worker and across both.
+    let lines = format!("{record}\n").repeat(copies / 2);
+    let records = format!(
+        "{{\"Records\":[{}]}}",
+        vec![record.as_str(); copies / 2].join(",")
+    );
+    let sources: Vec<Box<dyn Source>> = vec![
+        Box::new(MemorySource::new("a.jsonl", lines.into_bytes())),
+        Box::new(MemorySource::new("b.json", records.into_bytes())),
+    ];
+    let (found, outcome) = scan(&Engine::builtin(), sources);
+    assert_eq!(outcome.stats.records_matched, copies as u64);
+    let ids: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(ids, ["CT008"], "{found:#?}");
+    assert_eq!(outcome.engine.duplicates_removed, copies as u64 - 1);
+}
+
+/// Serves `head`, then waits until the test says a finding arrived (or gives up after a while, noting
+/// it), then serves `tail`: a finding that only arrives at the end of the scan cannot arrive in time.
+struct GatedSource {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    gate: Mutex<Option<mpsc::Receiver<()>>>,
+    waited_in_vain: Arc<Mutex<bool>>,
+}
+
+struct GatedReader {
+    head: io::Cursor<Vec<u8>>,
+    tail: io::Cursor<Vec<u8>>,
+    gate: Option<mpsc::Receiver<()>>,
+    waited_in_vain: Arc<Mutex<bool>>,
+}
+
+impl Read for GatedReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(out)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if let Some(gate) = self.gate.take() {
+            if gate.recv_timeout(Duration::from_secs(20)).is_err() {
+                *self.waited_in_vain.lock().unwrap() = true;
+            }
+        }
+        self.tail.read(out)
+    }
+}
+
+impl Source for GatedSource {
+    fn name(&self) -> &Path {
+        Path::new("gated.jsonl")
+    }
+
+    fn size_hint(&self) -> Option<u64> {
+        // Small: read by one worker, which judges each buffer before it reads the next.
+        Some(1)
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(GatedReader {
+            head: io::Cursor::new(self.head.clone()),
+            tail: io::Cursor::new(self.tail.clone()),
+            gate: self.gate.lock().unwrap().take(),
+            waited_in_vain: Arc::clone(&self.waited_in_vain),
+        }))
+    }
+}
+
+#[test]
+fn findings_reach_the_caller_while_the_scan_is_still_reading() {
+    let record = create_access_key();
+    // Enough read-only records after the finding to fill the reader's first buffer (4 MiB).
+    let filler = record
+        .replace("\"CreateAccessKey\"", "\"ListAccessKeys\"")
+        .replace("c64c4ded", "0000beef");
+    let mut head = format!("{record}\n");
+    while head.len() < 6 << 20 {
+        head.push_str(&filler);
+        head.push('\n');
+    }
+    let tail = format!("{}\n", record.replace("c64c4ded", "11112222"));
+    let (open_gate, gate) = mpsc::channel();
+    let waited_in_vain = Arc::new(Mutex::new(false));
+    let source = GatedSource {
+        head: head.into_bytes(),
+        tail: tail.into_bytes(),
+        gate: Mutex::new(Some(gate)),
+        waited_in_vain: Arc::clone(&waited_in_vain),
+    };
+    let mut found = Vec::new();
+    scan_findings(
+        &Engine::builtin(),
+        None,
+        vec![Box::new(source)],
+        &Filter::default(),
+        1,
+        &NoopObserver,
+        |finding| {
+            let _ = open_gate.send(());
+            found.push(finding);
+        },
+    )
+    .unwrap();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        !*waited_in_vain.lock().unwrap(),
+        "the first finding was not handed on until the input ended"
+    );
+}
+
+/// A root call of `ip` at `minute` minutes after midnight (sessions end after an hour without calls).
+fn root_call(n: usize, ip: &str, minute: u64) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333","accessKeyId":""}},"eventTime":"2024-08-{:02}T{:02}:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"console.amazonaws.com","requestParameters":null,"responseElements":null,"requestID":"r{n}","eventID":"root-{n}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}}"#,
+        1 + minute / 1440,
+        (minute / 60) % 24,
+        minute % 60,
+        n % 60
+    )
+}
+
+#[test]
+fn root_activity_state_grows_with_sessions_not_calls() {
+    // One long root session of 100,000 calls (one a minute would span days: keep them in one hour).
+    let calls = 100_000;
+    let body: String = (0..calls)
+        .map(|n| root_call(n, "198.51.100.7", (n as u64 * 59) / calls as u64) + "\n")
+        .collect();
+    let engine = Engine::builtin().retain(|m| m.code == "CT014");
+    let (found, outcome) = scan(
+        &engine,
+        vec![Box::new(MemorySource::new("root.jsonl", body.into_bytes()))],
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].message.contains(&format!("made {calls} calls")),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[0].severity, Severity::Medium);
+    assert!(outcome.limits.is_empty(), "{:?}", outcome.limits);
+    assert_eq!(outcome.engine.observations, 0, "folded, not kept");
+}
+
+#[test]
+fn root_activity_says_when_its_session_limit_is_reached() {
+    // Sessions two hours apart from distinct addresses: more than the rule keeps.
+    let sessions = SESSION_CAP + 50;
+    let body: String = (0..sessions)
+        .map(|n| root_call(n, &format!("198.51.{}.{}", n / 256, n % 256), 0) + "\n")
+        .collect();
+    let engine = Engine::builtin().retain(|m| m.code == "CT014");
+    let errors = CollectErrors::default();
+    let mut found = Vec::new();
+    let outcome = scan_findings(
+        &engine,
+        None,
+        vec![Box::new(MemorySource::new(
+            PathBuf::from("roots.jsonl"),
+            body.into_bytes(),
+        ))],
+        &Filter::default(),
+        2,
+        &errors,
+        |f| found.push(f),
+    )
+    .unwrap();
+    assert_eq!(found.len(), SESSION_CAP);
+    assert_eq!(outcome.limits.len(), 1, "{:?}", outcome.limits);
+    let limit = &outcome.limits[0];
+    assert_eq!(limit.rule, "CT014");
+    assert_eq!(limit.events_left_out, 50);
+    assert!(limit.to_string().contains("may be incomplete"), "{limit}");
+}
