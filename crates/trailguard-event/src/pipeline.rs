@@ -719,7 +719,17 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
 
     fn deliver(&mut self, record: &Record<'_>, file: &Path, index: usize, offset: u64) {
         self.stats.records_seen += 1;
-        match self.shared.filter.check(record) {
+        let outcome = match self.shared.filter.check(record) {
+            // Without a time bound the filter does not read the time. A record no rule can place in time
+            // is bad input all the same: counted and reported here, not dropped later without a word.
+            FilterOutcome::Keep
+                if crate::filter::parse_event_time(&record.event_time).is_none() =>
+            {
+                FilterOutcome::BadTime
+            }
+            outcome => outcome,
+        };
+        match outcome {
             FilterOutcome::Keep => {
                 self.stats.records_matched += 1;
                 let origin = Origin {
