@@ -25,7 +25,8 @@ pub const META: RuleMeta = RuleMeta {
         what: "At least 20 read calls (`Get*`, `List*`, `Describe*`) to IAM, STS, Organizations, Account, \
                IAM Identity Center (`sso`, `identitystore`) by one principal within 10 minutes, covering at \
                least 8 different API names: users, roles, policies, keys, the organization's accounts, contact \
-               details. One finding per burst with every API called and how many were refused. **low**; \
+               details (`sts:GetCallerIdentity`, which every SDK calls to learn who it is, does not count). One \
+               finding per burst with every API called and how many were refused. **low**; \
                **medium** when the caller is an IAM user calling with a long-term key, or when a quarter or \
                more of the calls were refused. AWS service-linked roles (`AWSServiceRoleFor*`) and calls AWS \
                services make on a principal's behalf (`invokedBy`) are left out.",
@@ -65,7 +66,10 @@ const SHAPE: BurstShape = BurstShape {
 };
 
 fn is_discovery(source: &str, name: &str) -> bool {
+    // Every SDK and CLI asks `GetCallerIdentity` who it is, all day: alone it tells nothing, and a real
+    // sweep shows itself through the calls that follow.
     IDENTITY_SOURCES.contains(&source)
+        && name != "GetCallerIdentity"
         && ["Get", "List", "Describe"]
             .iter()
             .any(|prefix| name.starts_with(prefix))
@@ -203,6 +207,14 @@ mod tests {
             &sweep(ASSUMED_ROLE_MFA, 5),
         );
         assert_eq!(role[0].severity, Severity::Low);
+    }
+
+    #[test]
+    fn get_caller_identity_alone_is_not_discovery() {
+        assert!(!is_discovery("sts.amazonaws.com", "GetCallerIdentity"));
+        assert!(is_discovery("sts.amazonaws.com", "GetAccessKeyInfo"));
+        assert!(is_discovery("organizations.amazonaws.com", "ListAccounts"));
+        assert!(!is_discovery("ec2.amazonaws.com", "DescribeInstances"));
     }
 
     #[test]
