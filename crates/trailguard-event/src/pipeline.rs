@@ -745,7 +745,17 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
 
     fn deliver(&mut self, record: &Record<'_>, file: &Path, at: At) {
         let At { index, offset, .. } = at;
-        match self.shared.filter.check(record) {
+        let outcome = match self.shared.filter.check(record) {
+            // Without a time bound the filter does not read the time. A record no rule can place in time
+            // is bad input all the same: counted and reported here, not dropped later without a word.
+            FilterOutcome::Keep
+                if crate::filter::parse_event_time(&record.event_time).is_none() =>
+            {
+                FilterOutcome::BadTime
+            }
+            outcome => outcome,
+        };
+        match outcome {
             FilterOutcome::Keep => {
                 if let Some(field) = record.nested_too_deep() {
                     // serde_json stops at 128 levels: no rule (nor Sigma rule) could read the field.

@@ -45,9 +45,10 @@ pub struct Record<'a> {
     pub request_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub event_type: Option<Cow<'a, str>>,
-    #[serde(default)]
+    /// A JSON boolean, or the strings `"true"`/`"false"` (any case) some exports write: see [`flag`].
+    #[serde(default, deserialize_with = "flag")]
     pub read_only: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     pub management_event: Option<bool>,
     #[serde(borrow, default)]
     pub recipient_account_id: Option<Cow<'a, str>>,
@@ -224,6 +225,28 @@ fn too_deep(text: &str) -> bool {
         .is_some_and(|err| err.to_string().starts_with("recursion limit exceeded"))
 }
 
+/// A CloudTrail flag (`readOnly`, `managementEvent`): a JSON boolean, `null`, or the same value written as
+/// a string (`"True"`, `"false"`), as some exports and the Lake/Athena tables do. Any other value is an
+/// invalid field.
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag<'a> {
+        Bool(bool),
+        #[serde(borrow)]
+        Text(Cow<'a, str>),
+    }
+    match Option::<Flag<'de>>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Flag::Bool(value)) => Ok(Some(value)),
+        Some(Flag::Text(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Flag::Text(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(Flag::Text(text)) => Err(serde::de::Error::custom(format!(
+            "expected true or false, found `{text}`"
+        ))),
+    }
+}
+
 fn parse_nested(raw: Option<&RawValue>) -> Option<serde_json::Value> {
     let raw = raw?;
     match serde_json::from_str(raw.get()) {
@@ -270,6 +293,22 @@ mod tests {
         assert!(rec.response_elements().is_none());
         assert_eq!(rec.account_id(), Some("111122223333"));
         assert!(!rec.is_error());
+    }
+
+    #[test]
+    fn flags_written_as_strings_read_as_booleans() {
+        let text = CREATE_USER.replace(
+            r#""readOnly":false"#,
+            r#""readOnly":"True","managementEvent":"false""#,
+        );
+        let raw: &RawValue = serde_json::from_str(&text).unwrap();
+        let rec = Record::from_raw(raw).unwrap();
+        assert_eq!(rec.read_only, Some(true));
+        assert_eq!(rec.management_event, Some(false));
+        let odd = CREATE_USER.replace(r#""readOnly":false"#, r#""readOnly":"maybe""#);
+        let raw: &RawValue = serde_json::from_str(&odd).unwrap();
+        let err = Record::from_raw(raw).unwrap_err();
+        assert!(err.to_string().contains("`maybe`"), "{err}");
     }
 
     #[test]

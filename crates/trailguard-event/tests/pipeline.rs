@@ -102,6 +102,47 @@ fn error_lines_name_file_record_and_byte() {
 }
 
 #[test]
+fn unreadable_event_time_is_reported_without_a_filter_and_string_flags_are_read() {
+    let records = synth_records(3, 4);
+    let mut texts = records.clone();
+    // Record 1's time cannot be placed; record 2 writes its flags as strings, as some exports do.
+    let time_start = texts[1].find("\"eventTime\":\"").unwrap() + "\"eventTime\":\"".len();
+    let time_end = time_start + texts[1][time_start..].find('"').unwrap();
+    texts[1].replace_range(time_start..time_end, "10/07/2023 12:20");
+    let value: serde_json::Value = serde_json::from_str(&texts[2]).unwrap();
+    let read_only = value["readOnly"].as_bool().unwrap();
+    texts[2] = texts[2].replacen(
+        &format!("\"readOnly\":{read_only}"),
+        &format!(
+            "\"readOnly\":\"{}\"",
+            if read_only { "True" } else { "False" }
+        ),
+        1,
+    );
+    assert_ne!(texts[2], records[2], "the flag was rewritten");
+    let body = format!("{{\"Records\":[{}]}}", texts.join(","));
+    let offset_1 = body.find(&texts[1]).unwrap();
+    let source = MemorySource::new("logs/t.json", body.clone().into_bytes());
+    let (got, stats, lines) = run(vec![Box::new(source)], &Filter::default(), 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "logs/t.json: record 1 (byte {offset_1}): `eventTime` `10/07/2023 12:20` is not an RFC 3339 time"
+        )]
+    );
+    let ids: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(
+        ids,
+        [&records[0], &records[2], &records[3]].map(|r| event_id(r))
+    );
+    assert_eq!(
+        stats.records_skipped.get(&SkipReason::InvalidEventTime),
+        Some(&1)
+    );
+    assert_eq!(stats.records_seen, 4);
+}
+
+#[test]
 fn truncated_json_keeps_the_records_before_the_cut() {
     let records = synth_records(2, 20);
     let body = format!("{{\"Records\":[{}]}}", records.join(","));

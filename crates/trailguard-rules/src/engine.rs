@@ -204,11 +204,7 @@ impl EventContext {
             account: record.account_id().map(str::to_owned),
             region: record.aws_region.as_deref().map(str::to_owned),
             actor,
-            error_code: record
-                .error_code
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+            error_code: crate::rules::cloudtrail::common::call_failure(record),
         }
     }
 
@@ -1047,7 +1043,7 @@ mod tests {
         let engine = Engine::builtin();
         let mut codes = engine.rule_codes();
         codes.sort_unstable();
-        let expected: Vec<String> = (1..=23).map(|n| format!("CT{n:03}")).collect();
+        let expected: Vec<String> = (1..=50).map(|n| format!("CT{n:03}")).collect();
         assert_eq!(
             codes,
             expected.iter().map(String::as_str).collect::<Vec<_>>()

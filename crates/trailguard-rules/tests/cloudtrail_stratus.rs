@@ -1,6 +1,7 @@
 //! Real-data evidence: the Stratus Red Team detonation logs and the Invictus IR attack dataset in
 //! `../shared/data/cloudtrail/` run through the whole built-in engine. For each technique file we assert
-//! exactly which rule codes fire; techniques outside IAM, logging and sign-in fire none.
+//! exactly which rule codes fire; techniques outside identity, logging, network monitoring and credential
+//! access fire none.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,34 +29,52 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
     BTreeMap::from([
         (
             "aws.persistence.iam-create-admin-user",
-            vec!["CT005", "CT008", "CT019", "CT020"],
+            vec!["CT005", "CT008", "CT019", "CT020", "CT050"],
         ),
         (
             "aws.persistence.iam-create-user-login-profile",
-            vec!["CT009"],
+            vec!["CT009", "CT050"],
         ),
-        ("aws.persistence.iam-backdoor-user", vec!["CT008"]),
-        ("aws.persistence.iam-backdoor-role", vec!["CT010"]),
+        ("aws.persistence.iam-backdoor-user", vec!["CT008", "CT050"]),
+        ("aws.persistence.iam-backdoor-role", vec!["CT010", "CT050"]),
         (
             "aws.persistence.iam-create-backdoor-role",
-            vec!["CT005", "CT010"],
+            vec!["CT005", "CT010", "CT050"],
         ),
         (
             "aws.privilege-escalation.iam-update-user-login-profile",
-            vec!["CT009"],
+            vec!["CT009", "CT050"],
         ),
-        ("aws.defense-evasion.cloudtrail-stop", vec!["CT017"]),
-        ("aws.defense-evasion.cloudtrail-delete", vec!["CT017"]),
+        (
+            "aws.defense-evasion.cloudtrail-stop",
+            vec!["CT017", "CT040"],
+        ),
+        (
+            "aws.defense-evasion.cloudtrail-delete",
+            vec!["CT017", "CT040"],
+        ),
         (
             "aws.defense-evasion.cloudtrail-event-selectors",
             vec!["CT018"],
         ),
-        ("aws.defense-evasion.organizations-leave", vec!["CT021"]),
+        (
+            "aws.defense-evasion.organizations-leave",
+            vec!["CT021", "CT049"],
+        ),
         (
             "aws.initial-access.console-login-without-mfa",
             vec!["CT015"],
         ),
         ("aws.persistence.sts-federation-token", vec!["CT023"]),
+        ("aws.credential-access.ec2-get-password-data", vec!["CT032"]),
+        (
+            "aws.exfiltration.ec2-security-group-open-port-22-ingress",
+            vec!["CT044"],
+        ),
+        (
+            "aws.persistence.rolesanywhere-create-trust-anchor",
+            vec!["CT027"],
+        ),
     ])
 }
 
@@ -132,7 +151,10 @@ fn create_admin_user_findings_carry_real_values() {
 
 #[test]
 fn leave_organization_was_denied_and_is_an_attempt() {
-    let findings = stratus("aws.defense-evasion.organizations-leave");
+    let findings: Vec<_> = stratus("aws.defense-evasion.organizations-leave")
+        .into_iter()
+        .filter(|f| f.rule_id == "CT021")
+        .collect();
     assert_eq!(findings.len(), 1);
     assert!(
         matches!(&findings[0].outcome, Outcome::Attempt { error_code } if error_code == "AccessDenied")
@@ -200,7 +222,8 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     });
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
-        "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021",
+        "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
+        "CT044",
     ] {
         assert!(
             by_rule.contains_key(code),

@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, region_arg, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
+};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -76,7 +78,7 @@ impl CloudTrailRule for AccessAnalyzerDeleted {
             "CreateArchiveRule" => "created",
             _ => "updated",
         };
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to change{rule_text} analyzer `{analyzer}` in {region} ({event}); the call failed.")
         } else if event == "DeleteAnalyzer" {
             format!("{who} deleted IAM Access Analyzer `{analyzer}` in {region}; external access there is no longer analysed.")
@@ -106,7 +108,7 @@ impl CloudTrailRule for AccessAnalyzerDeleted {
             evidence("requestParameters.analyzerName", analyzer.as_str()),
         );
         let region_flag = region_arg(record);
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else if event == "DeleteAnalyzer" {

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    caller_iam_user, describe_caller, evidence, finding_for, request_field, sh, user_arn,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
+    user_arn,
 };
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -67,7 +68,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
         });
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = match (&key_id, record.is_error()) {
+        finding.message = match (&key_id, call_failed(record)) {
             (_, true) => {
                 format!("{who} tried to create an access key for user `{target}`; the call failed.")
             }
@@ -88,7 +89,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
                 key.as_str(),
             ));
         }
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "No key was created; find out why this principal tried to.".to_owned();
         } else {

@@ -3,7 +3,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, request_field, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -146,7 +146,7 @@ impl CloudTrailRule for AccountAliasCreated {
         let context = EventContext::from_record(record);
         let who = describe_caller(&context);
         let mut finding = finding_for(&META, record, severity);
-        let verb = if record.is_error() {
+        let verb = if call_failed(record) {
             "tried to create"
         } else {
             "created"
@@ -185,7 +185,7 @@ impl CloudTrailRule for AccountAliasCreated {
                 .evidence
                 .push(evidence("sourceIPAddress", ip.as_str()));
         }
-        if let Some(reason) = guessable.filter(|_| !record.is_error()) {
+        if let Some(reason) = guessable.filter(|_| !call_failed(record)) {
             finding.fix.summary =
                 format!("Replace the guessable alias ({reason}) with one that cannot be guessed.");
             finding.fix.commands = vec![

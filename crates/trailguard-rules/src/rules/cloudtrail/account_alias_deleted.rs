@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, request_field, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -52,7 +52,7 @@ impl CloudTrailRule for AccountAliasDeleted {
         let account = record.account_id().unwrap_or("unknown").to_owned();
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to delete account alias `{alias}` of account {account}; the call failed.")
         } else {
             format!(
@@ -68,7 +68,7 @@ impl CloudTrailRule for AccountAliasDeleted {
         finding
             .evidence
             .push(evidence("requestParameters.accountAlias", alias.as_str()));
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to delete the alias."
                     .to_owned();

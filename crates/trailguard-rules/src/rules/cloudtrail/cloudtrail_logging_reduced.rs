@@ -3,7 +3,9 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, region_arg, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
+};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -275,7 +277,7 @@ impl CloudTrailRule for CloudtrailLoggingReduced {
             .map(|r| r.description.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to reduce logging on trail `{trail}` ({list}); the call failed.")
         } else {
             format!("{who} reduced logging on trail `{trail}`: {list}.")
@@ -290,7 +292,7 @@ impl CloudTrailRule for CloudtrailLoggingReduced {
         });
         finding.evidence = reductions.into_iter().map(|r| r.evidence).collect();
         let region = region_arg(record);
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else if selectors {

@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, region_arg, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
+};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -66,7 +68,7 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
         } else {
             "stop logging on"
         };
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!(
                 "{who} tried to {what} trail `{trail}`; the call failed ({}).",
                 record.error_code.as_deref().unwrap_or("error")
@@ -94,7 +96,7 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
             .evidence
             .push(evidence("requestParameters.name", trail.as_str()));
         let region = region_arg(record);
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else if deleting {

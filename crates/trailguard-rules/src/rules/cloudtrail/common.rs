@@ -4,11 +4,13 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
+use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use crate::engine::{base_finding, EventContext};
-use crate::finding::{Evidence, Finding, Severity};
+use crate::finding::{Evidence, Finding, Resource, Severity};
 use crate::meta::RuleMeta;
+use crate::remediation::FixAction;
 
 /// A finding about `record` with everything rules share filled in: rule id/name/title, actor (ARN, type,
 /// user, access key, source IP, user agent, MFA), account, region, event time/name/source/id, ATT&CK and
@@ -25,6 +27,105 @@ pub fn finding_from_event(
     severity: Severity,
 ) -> Finding {
     base_finding(meta, event, severity)
+}
+
+/// Why the call did not take effect, or `None` when it did. CloudTrail records a failure in three ways:
+/// `errorCode` on API calls; a `"Failure"` value at the top of `responseElements` on sign-in events
+/// (`ConsoleLogin`, `PasswordUpdated`, `SwitchRole`, `CheckMfa`, ...), which carry no error code; and an
+/// `errorMessage` alone. Rules judge the outcome through this, never through `errorCode` alone, so a
+/// failed root password change is an attempt, not a change. [`finding_for`] marks such findings as
+/// attempts (title, outcome, one severity lower).
+pub fn call_failure(record: &Record<'_>) -> Option<String> {
+    if let Some(code) = record.error_code.as_deref().filter(|c| !c.is_empty()) {
+        return Some(code.to_owned());
+    }
+    let message = record.error_message.as_deref().filter(|m| !m.is_empty());
+    // The raw text is searched first: most responses hold no "Failure" and are never parsed here.
+    let says_failure = record
+        .response_elements
+        .is_some_and(|raw| memchr::memmem::find(raw.get().as_bytes(), b"\"Failure\"").is_some())
+        && record.response_elements().is_some_and(|response| {
+            response
+                .as_object()
+                .is_some_and(|fields| fields.values().any(|v| v.as_str() == Some("Failure")))
+        });
+    match (says_failure, message) {
+        (_, Some(message)) => Some(message.to_owned()),
+        (true, None) => Some("Failure".to_owned()),
+        (false, None) => None,
+    }
+}
+
+/// Whether the call failed; see [`call_failure`].
+pub fn call_failed(record: &Record<'_>) -> bool {
+    call_failure(record).is_some()
+}
+
+/// What a rule says about one call it reports as it is (no judgement beyond the event itself).
+pub struct Change<'a> {
+    /// What the caller did, past tense, e.g. ``created account `dev` ``.
+    pub done: String,
+    /// What the caller tried, infinitive, e.g. ``create account `dev` ``.
+    pub tried: String,
+    pub resource: Resource,
+    /// Top-level `requestParameters` members copied into the evidence when present.
+    pub evidence_keys: &'a [&'a str],
+    /// The fix summary for a change that took effect.
+    pub summary: String,
+}
+
+/// The finding of a rule that reports a call as it is: the caller and the change (or the attempt, when
+/// [`call_failed`]), the named request members as evidence, and for a change that took effect the summary
+/// and a manual fix action saying to confirm it.
+pub fn change_finding(
+    meta: &'static RuleMeta,
+    record: &Record<'_>,
+    severity: Severity,
+    change: Change<'_>,
+) -> Finding {
+    let mut finding = finding_for(meta, record, severity);
+    let who = describe_caller(&EventContext::from_record(record));
+    let failed = call_failed(record);
+    finding.message = if failed {
+        format!("{who} tried to {}; the call failed.", change.tried)
+    } else {
+        format!("{who} {}.", change.done)
+    };
+    let params = record.request_parameters();
+    for key in change.evidence_keys {
+        if let Some(value) = params.as_ref().and_then(|p| p.get(*key)) {
+            finding
+                .evidence
+                .push(evidence(format!("requestParameters.{key}"), value.clone()));
+        }
+    }
+    finding.resource = Some(change.resource);
+    if failed {
+        finding.fix.summary = "Nothing changed; find out why this principal tried to.".to_owned();
+    } else {
+        finding.fix.actions.push(FixAction::Manual {
+            description: change.summary.clone(),
+        });
+        finding.fix.summary = change.summary;
+    }
+    finding
+}
+
+/// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller
+/// type, an outcome): it declares [`crate::engine::ANY_EVENT`] and lists its events in a `WATCHED` table,
+/// so the knowledge-base entry of each event need not show a record the rule fires on. This is the raw
+/// test for its `wants_raw` (one comparison of the already-read dispatch fields; `true` when they could not
+/// be read, so the parsed record decides).
+pub fn raw_event_in(raw: &RawRecord<'_>, watched: &[(&str, &str)]) -> bool {
+    raw.source_and_name()
+        .is_none_or(|pair| watched.contains(&pair))
+}
+
+/// The parsed-record side of [`raw_event_in`]: whether `record` is one of the `watched` events.
+pub fn event_in(record: &Record<'_>, watched: &[(&str, &str)]) -> bool {
+    watched
+        .iter()
+        .any(|&(source, name)| record.event_source == source && record.event_name == name)
 }
 
 /// An evidence item.
@@ -75,6 +176,39 @@ pub fn caller_iam_user<'r>(record: &'r Record<'_>) -> Option<&'r str> {
     } else {
         None
     }
+}
+
+/// The caller's role session when the caller is an assumed role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleSession<'r> {
+    pub role_name: &'r str,
+    pub session_name: &'r str,
+    /// The role is one IAM Identity Center manages (`AWSReservedSSO_...` under
+    /// `aws-reserved/sso.amazonaws.com/`): AWS sets its session name to the Identity Center user name, so the
+    /// name says who signed in. For any other role the name is whatever the caller of `AssumeRole` chose.
+    pub identity_center: bool,
+}
+
+/// The caller's role session, read from `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+pub fn role_session<'r>(record: &'r Record<'_>) -> Option<RoleSession<'r>> {
+    let identity = &record.user_identity;
+    if identity.identity_type.as_deref() != Some("AssumedRole") {
+        return None;
+    }
+    let (_, rest) = identity.arn.as_deref()?.split_once(":assumed-role/")?;
+    let (role_name, session_name) = rest.split_once('/')?;
+    let issuer = identity
+        .session_context
+        .as_ref()
+        .and_then(|c| c.session_issuer.as_ref())
+        .and_then(|i| i.arn.as_deref())
+        .unwrap_or_default();
+    Some(RoleSession {
+        role_name,
+        session_name,
+        identity_center: role_name.starts_with("AWSReservedSSO_")
+            && (issuer.is_empty() || issuer.contains("/aws-reserved/sso.amazonaws.com/")),
+    })
 }
 
 /// A short human description of the caller, e.g. ``IAM user `alice` from 203.0.113.9 (no MFA)``.
@@ -428,6 +562,43 @@ mod tests {
         assert_eq!(sh("x'; rm -rf /"), r"'x'\''; rm -rf /'");
         assert_eq!(sh("$(id)"), "'$(id)'");
         assert_eq!(sh(""), "''");
+    }
+
+    #[test]
+    fn failures_are_read_from_error_codes_and_failure_responses() {
+        use testing::{with_record, TestEvent};
+        let outcome = |e: TestEvent| with_record(&e.json(), call_failure);
+        assert_eq!(
+            outcome(TestEvent::iam("CreateUser").denied()).as_deref(),
+            Some("AccessDenied")
+        );
+        let password = TestEvent::new("signin.amazonaws.com", "PasswordUpdated");
+        assert_eq!(
+            outcome(
+                password
+                    .clone()
+                    .response(r#"{"PasswordUpdated":"Failure"}"#)
+            )
+            .as_deref(),
+            Some("Failure")
+        );
+        assert_eq!(
+            outcome(
+                password
+                    .clone()
+                    .response(r#"{"PasswordUpdated":"Success"}"#)
+            ),
+            None
+        );
+        // "Failure" deeper in the response (a user-chosen name) is not an outcome.
+        assert_eq!(
+            outcome(TestEvent::iam("CreateUser").response(r#"{"user":{"userName":"Failure"}}"#)),
+            None
+        );
+        let mut login = TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
+            .response(r#"{"ConsoleLogin":"Failure"}"#);
+        login.error = None;
+        assert_eq!(outcome(login).as_deref(), Some("Failure"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::common::{evidence, finding_from_event};
+use super::common::{call_failed, evidence, finding_from_event};
 use crate::engine::{EventContext, Observation, SequenceRule};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -64,7 +64,7 @@ fn login_result(record: &Record<'_>) -> Option<u8> {
         .response_elements()
         .and_then(|r| r.get("ConsoleLogin")?.as_str().map(str::to_owned));
     match result.as_deref() {
-        Some("Success") if !record.is_error() => Some(SUCCESS),
+        Some("Success") if !call_failed(record) => Some(SUCCESS),
         Some("Failure") => Some(FAILURE),
         _ if record.error_message.as_deref() == Some("Failed authentication") => Some(FAILURE),
         _ => None,

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, sh, user_arn};
+use super::common::{call_failed, describe_caller, evidence, finding_for, sh, user_arn};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -58,7 +58,7 @@ impl CloudTrailRule for ConsoleLoginWithoutMfa {
             .response_elements()
             .and_then(|r| r.get("ConsoleLogin")?.as_str().map(|s| s == "Success"))
             .unwrap_or(false);
-        if !success || record.is_error() {
+        if !success || call_failed(record) {
             return;
         }
         let data = record.additional_event_data();

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_for, sh};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -59,7 +59,7 @@ impl CloudTrailRule for DefaultPolicyVersionChanged {
             .unwrap_or_else(|| "unknown".to_owned());
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to make version {version} the default of `{policy_arn}`; the call failed.")
         } else {
             format!(
@@ -75,7 +75,7 @@ impl CloudTrailRule for DefaultPolicyVersionChanged {
         finding
             .evidence
             .push(evidence("requestParameters.versionId", version.as_str()));
-        if !record.is_error() {
+        if !call_failed(record) {
             let arn = sh(&policy_arn);
             let ver = sh(&version);
             finding.fix.summary = format!(

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    caller_iam_user, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, policy_text,
+    request_field, sh,
 };
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -71,7 +72,7 @@ impl CloudTrailRule for FederationTokenPersistence {
             .and_then(|r| r.pointer("/federatedUser/arn")?.as_str().map(str::to_owned));
         let mut finding = finding_for(&META, record, severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to get a federation token named `{name}`; the call failed.")
         } else {
             let mut m = format!(
@@ -100,7 +101,7 @@ impl CloudTrailRule for FederationTokenPersistence {
                 .evidence
                 .push(evidence("requestParameters.policy", policy.as_str()));
         }
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary = "No token was issued; check why this user tried.".to_owned();
         } else {
             let key = record

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    caller_iam_user, describe_caller, evidence, finding_for, request_field, sh, user_arn,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
+    role_session, sh, user_arn,
 };
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -27,7 +28,11 @@ pub const META: RuleMeta = RuleMeta {
     doc: RuleDoc {
         what: "`CreateLoginProfile` (gives a user a console password) or `UpdateLoginProfile` (changes it) where \
                the target user is not the caller. A password created without `passwordResetRequired` is called \
-               out, because the person who set it keeps knowing it.",
+               out, because the person who set it keeps knowing it. A role session whose name equals the target \
+               user is judged deliberately: through an IAM Identity Center role (`AWSReservedSSO_*`, whose session \
+               name AWS sets to the signed-in user) it is the usual single-sign-on pattern of a person managing \
+               their own IAM user, reported at **low**; through any other role the session name is chosen by \
+               whoever assumed it, so it proves nothing and the finding stays **high**. The evidence says which.",
         why: "Setting a console password for another user lets the caller sign in as that user: persistence \
               through a second identity (Stratus Red Team `iam-create-user-login-profile`) or privilege \
               escalation when the target holds more rights than the caller (`iam-update-user-login-profile`). \
@@ -62,12 +67,23 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         if caller_iam_user(record) == Some(target.as_str()) {
             return;
         }
+        // A role session named like the target: through IAM Identity Center that is the same person
+        // managing their own IAM user (AWS sets the session name), so it is low; through any other role the
+        // session name is chosen by whoever assumed it and proves nothing, so the rule stays high. Either
+        // way the evidence says which.
+        let same_name_session = role_session(record).filter(|s| s.session_name == target);
+        let same_person = same_name_session.is_some_and(|s| s.identity_center);
+        let severity = if same_person {
+            Severity::Low
+        } else {
+            META.severity
+        };
         let creating = record.event_name == "CreateLoginProfile";
         let reset_required = params
             .as_ref()
             .and_then(|p| p.get("passwordResetRequired"))
             .and_then(serde_json::Value::as_bool);
-        let mut finding = finding_for(&META, record, META.severity);
+        let mut finding = finding_for(&META, record, severity);
         finding.id = crate::Finding::stable_id(&[
             META.code,
             record.event_id.as_deref().unwrap_or(&record.event_time),
@@ -79,7 +95,7 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         } else {
             "change the console password of"
         };
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to {action} user `{target}`; the call failed.")
         } else {
             let done = if creating {
@@ -96,6 +112,18 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
             m.push('.');
             m
         };
+        match same_name_session {
+            Some(session) if session.identity_center => finding.message.push_str(
+                " The caller signed in through IAM Identity Center as the same name, so this is most \
+                 likely that person managing their own IAM user; confirm they still need it.",
+            ),
+            Some(session) => finding.message.push_str(&format!(
+                " The session name `{}` equals the user name, but it was chosen by whoever assumed role \
+                 `{}`, so it does not show the caller is that user.",
+                session.session_name, session.role_name
+            )),
+            None => {}
+        }
         finding.resource = Some(Resource {
             kind: "AwsIamUser".to_owned(),
             id: user_arn(record.account_id(), &target),
@@ -104,13 +132,23 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));
+        if let Some(session) = same_name_session {
+            finding.evidence.push(evidence(
+                "userIdentity.sessionName",
+                serde_json::json!({
+                    "sessionName": session.session_name,
+                    "matchesTargetUser": true,
+                    "identityCenterSession": session.identity_center,
+                }),
+            ));
+        }
         if let Some(reset) = reset_required {
             finding
                 .evidence
                 .push(evidence("requestParameters.passwordResetRequired", reset));
         }
         let user = sh(&target).into_owned();
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else if creating {
@@ -176,6 +214,34 @@ mod tests {
             f.fix.actions[0],
             FixAction::RequirePasswordReset { .. }
         ));
+    }
+
+    #[test]
+    fn a_role_session_named_like_the_user_is_judged_by_who_set_the_name() {
+        let sso = r#"{"type":"AssumedRole","principalId":"AROAHKPEEQ9BHUOX4D93T:alice","arn":"arn:aws:sts::229654561268:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice","accountId":"229654561268","accessKeyId":"ASIA36EV31F1RB3OA8IG","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAHKPEEQ9BHUOX4D93T","arn":"arn:aws:iam::229654561268:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef","accountId":"229654561268","userName":"AWSReservedSSO_AdministratorAccess_0123456789abcdef"},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"false"}}}"#;
+        let own_via_sso = TestEvent::iam("UpdateLoginProfile")
+            .identity(sso)
+            .request(r#"{"userName":"alice","passwordResetRequired":false}"#);
+        let f = &check(&LoginProfileForAnotherUser, &own_via_sso)[0];
+        assert_eq!(f.severity, Severity::Low);
+        assert!(f.message.contains("IAM Identity Center"), "{}", f.message);
+        let session = f
+            .evidence
+            .iter()
+            .find(|e| e.path == "userIdentity.sessionName")
+            .expect("the decision is in the evidence");
+        assert_eq!(session.value["identityCenterSession"], true);
+        // Any other role: the session name was chosen by whoever assumed it.
+        let chosen = TestEvent::iam("UpdateLoginProfile")
+            .identity(crate::rules::cloudtrail::common::testing::ASSUMED_ROLE_MFA)
+            .request(r#"{"userName":"alice","passwordResetRequired":false}"#);
+        let f = &check(&LoginProfileForAnotherUser, &chosen)[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.message.contains("chosen by whoever assumed role `Admin`"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    caller_iam_user, describe_caller, evidence, finding_for, request_field, sh, user_arn,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
+    user_arn,
 };
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -27,7 +28,12 @@ pub const META: RuleMeta = RuleMeta {
     doc: RuleDoc {
         what: "`DeactivateMFADevice` (detaches an MFA device from a user, which then signs in with a password \
                alone) and `DeleteVirtualMFADevice` (deletes a virtual device). Severity: **critical** for the root \
-               user's device, **high** when the caller removes another user's device, **medium** otherwise.",
+               user's device whoever removes it; for another user's device **high** when the caller's session \
+               carries no MFA and **medium** when it does; for the caller's own device **medium** without MFA \
+               and **low** with it. The split follows who can do it: a caller signed in with MFA proved a \
+               second factor, so the removal is most likely an owner or admin replacing a device, while a \
+               caller without MFA (long-term keys, or a password-only session) is exactly what a stolen \
+               credential looks like. The evidence records `mfaAuthenticated`.",
         why: "Removing MFA is how an attacker who has a password, or who controls an admin identity, makes an \
               account usable without the second factor (ATT&CK T1556.006). It also breaks policies that require \
               `aws:MultiFactorAuthPresent`, quietly turning MFA-protected actions into ordinary ones. CIS asks \
@@ -69,12 +75,14 @@ impl CloudTrailRule for MfaDeviceRemoved {
             (Some(_), None) => !record.user_identity.is_root(),
             _ => false,
         };
-        let severity = if is_root_device {
-            Severity::Critical
-        } else if for_other {
-            Severity::High
-        } else {
-            META.severity
+        // A caller who proved a second factor is far less likely to be someone holding only a stolen
+        // password or key; long-term keys never carry MFA, so "unknown" counts as without.
+        let caller_mfa = record.user_identity.mfa_authenticated() == Some(true);
+        let severity = match (is_root_device, for_other, caller_mfa) {
+            (true, _, _) => Severity::Critical,
+            (false, true, false) => Severity::High,
+            (false, true, true) | (false, false, false) => Severity::Medium,
+            (false, false, true) => Severity::Low,
         };
         let mut finding = finding_for(&META, record, severity);
         let who = describe_caller(&EventContext::from_record(record));
@@ -91,7 +99,7 @@ impl CloudTrailRule for MfaDeviceRemoved {
         } else {
             "deactivate MFA device"
         };
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to {action} `{serial}` of {owner}; the call failed.")
         } else {
             format!("{who} did {action} `{serial}` of {owner}; that identity can now sign in without a second factor.")
@@ -113,7 +121,11 @@ impl CloudTrailRule for MfaDeviceRemoved {
         finding
             .evidence
             .push(evidence("requestParameters.serialNumber", serial.as_str()));
-        if record.is_error() {
+        finding.evidence.push(evidence(
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+            caller_mfa,
+        ));
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to remove MFA.".to_owned();
         } else {
@@ -191,6 +203,34 @@ mod tests {
         assert_eq!(
             check(&MfaDeviceRemoved, &delete)[0].severity,
             Severity::Critical
+        );
+    }
+
+    #[test]
+    fn a_caller_signed_in_with_mfa_ranks_one_step_lower() {
+        use crate::rules::cloudtrail::common::testing::ASSUMED_ROLE_MFA;
+        let with_mfa = deactivate("bob").identity(ASSUMED_ROLE_MFA);
+        let f = &check(&MfaDeviceRemoved, &with_mfa)[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.path.ends_with("mfaAuthenticated") && e.value == true));
+        let without_mfa = deactivate("bob").identity(&ASSUMED_ROLE_MFA.replace(
+            r#""mfaAuthenticated":"true""#,
+            r#""mfaAuthenticated":"false""#,
+        ));
+        assert_eq!(
+            check(&MfaDeviceRemoved, &without_mfa)[0].severity,
+            Severity::High
+        );
+        // Own device: medium with long-term keys (no MFA), low from an MFA session.
+        let own_console = deactivate("christophe").identity(
+            r#"{"type":"IAMUser","principalId":"AIDAZ49AHUAJ9OEK73O5","arn":"arn:aws:iam::229654561268:user/christophe","accountId":"229654561268","accessKeyId":"ASIAZ49AHUAJCONSOLE1","userName":"christophe","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"true"}}}"#,
+        );
+        assert_eq!(
+            check(&MfaDeviceRemoved, &own_console)[0].severity,
+            Severity::Low
         );
     }
 

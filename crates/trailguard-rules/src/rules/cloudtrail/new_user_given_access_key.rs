@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh, user_arn,
+    call_failed, caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh,
+    user_arn,
 };
 use crate::engine::{Observation, SequenceRule};
 use crate::finding::{Resource, Severity};
@@ -68,7 +69,7 @@ impl SequenceRule for NewUserGivenAccessKey {
     }
 
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
-        if record.is_error() {
+        if call_failed(record) {
             return None;
         }
         let kind = if record.event_name == "CreateUser" {

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, finding_for, sh};
+use super::common::{call_failed, describe_caller, finding_for, sh};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -50,7 +50,7 @@ impl CloudTrailRule for OrganizationLeft {
         let account = record.account_id().unwrap_or("unknown").to_owned();
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!(
                 "{who} tried to take account {account} out of its organization; the call failed ({}).",
                 record.error_code.as_deref().unwrap_or("error")
@@ -63,7 +63,7 @@ impl CloudTrailRule for OrganizationLeft {
             id: account.clone(),
             name: None,
         });
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried, and deny the action with an SCP.".to_owned();
         } else {

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, finding_for};
+use super::common::{call_failed, describe_caller, finding_for};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -54,7 +54,7 @@ impl CloudTrailRule for PasswordPolicyDeleted {
         let account = record.account_id().unwrap_or("unknown").to_owned();
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!(
                 "{who} tried to delete the password policy of account {account}; the call failed."
             )
@@ -69,7 +69,7 @@ impl CloudTrailRule for PasswordPolicyDeleted {
             id: account,
             name: None,
         });
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for};
+use super::common::{call_failed, describe_caller, evidence, finding_for};
 use super::password_policy_deleted::CIS_PASSWORD_POLICY_COMMAND;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -109,7 +109,7 @@ impl CloudTrailRule for PasswordPolicyWeakened {
             .map(|(_, _, why)| why.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        finding.message = if record.is_error() {
+        finding.message = if call_failed(record) {
             format!("{who} tried to set a weak password policy on account {account} ({list}); the call failed.")
         } else {
             format!("{who} set the password policy of account {account} below CIS: {list}.")
@@ -123,7 +123,7 @@ impl CloudTrailRule for PasswordPolicyWeakened {
             .into_iter()
             .map(|(path, value, _)| evidence(path, value))
             .collect();
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else {

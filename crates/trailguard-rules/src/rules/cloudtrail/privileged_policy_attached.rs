@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, privileged_policy, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field, sh,
+};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -96,7 +98,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
             &policy_arn,
         ]);
         let who = describe_caller(&EventContext::from_record(record));
-        let verb = if record.is_error() {
+        let verb = if call_failed(record) {
             "tried to attach"
         } else {
             "attached"
@@ -113,7 +115,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         finding
             .evidence
             .push(evidence("requestParameters.policyArn", policy_arn.as_str()));
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing was attached; find out why this principal tried to grant administrator rights.".to_owned();
         } else {

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, finding_for, policy_text, request_field, sh};
+use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
 use super::document_risk::{assess, unreadable};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -75,7 +75,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             Ok(Some(risk)) => risk,
             Ok(None) => return,
             Err(err) => {
-                if !record.is_error() {
+                if !call_failed(record) {
                     out.push(unreadable(&META, record, &principal_arn, &err.0));
                 }
                 return;
@@ -89,7 +89,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             &policy_name,
         ]);
         let who = describe_caller(&EventContext::from_record(record));
-        let verb = if record.is_error() {
+        let verb = if call_failed(record) {
             "tried to put"
         } else {
             "put"
@@ -104,7 +104,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             name: Some(principal.clone()),
         });
         finding.evidence = risk.evidence.clone();
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary = "Nothing was put; find out why this principal tried.".to_owned();
         } else {
             let (p, n) = (sh(&principal).into_owned(), sh(&policy_name).into_owned());

@@ -2,7 +2,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, finding_for, policy_text, request_field, sh};
+use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
 use super::document_risk::{assess, unreadable};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -70,7 +70,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
             Ok(Some(risk)) => risk,
             Ok(None) => return,
             Err(err) => {
-                if !record.is_error() {
+                if !call_failed(record) {
                     out.push(unreadable(&META, record, &arn, &err.0));
                 }
                 return;
@@ -78,7 +78,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
         };
         let mut finding = finding_for(&META, record, risk.severity.lowered());
         let who = describe_caller(&EventContext::from_record(record));
-        let verb = if record.is_error() {
+        let verb = if call_failed(record) {
             "tried to create"
         } else {
             "created"
@@ -93,7 +93,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
             name: Some(name.clone()),
         });
         finding.evidence = risk.evidence.clone();
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "No policy was created; find out why this principal tried.".to_owned();
         } else {

@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, policy_text, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+};
 use super::document_risk::assess;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
@@ -74,7 +76,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
             Ok(Some(risk)) => risk,
             Ok(None) => return,
             Err(err) => {
-                if !record.is_error() {
+                if !call_failed(record) {
                     out.push(super::document_risk::unreadable(
                         &META,
                         record,
@@ -95,7 +97,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
             .as_deref()
             .map(|v| format!("version {v}"))
             .unwrap_or_else(|| "a version".to_owned());
-        let (verb, default_text) = match (record.is_error(), as_default) {
+        let (verb, default_text) = match (call_failed(record), as_default) {
             (false, true) => ("created", " and made it the default"),
             (false, false) => ("created", " (not set as default)"),
             (true, true) => ("tried to create", " as the default"),
@@ -114,7 +116,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
         finding
             .evidence
             .push(evidence("requestParameters.setAsDefault", as_default));
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "No version was created; find out why this principal tried.".to_owned();
         } else {

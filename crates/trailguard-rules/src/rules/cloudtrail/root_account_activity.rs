@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_from_event, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
 use crate::engine::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -33,11 +33,14 @@ pub const META: RuleMeta = RuleMeta {
     doc: RuleDoc {
         what: "Any event whose `userIdentity.type` is `Root`, following the CIS 4.3 metric filter: events with \
                `userIdentity.invokedBy` set (an AWS service acting on the root user's behalf, e.g. \
-               `support.amazonaws.com`) and events of type `AwsServiceEvent` are left out as AWS-internal noise. \
+               `support.amazonaws.com`) and events of type `AwsServiceEvent` are left out as AWS-internal noise, \
+               except the calls that create or strip root credentials, which are kept whoever relays them (the \
+               console relays a root access key creation). \
                Read-only calls are **medium**, changes **high**, and a few calls are **critical**: creating \
                root access keys, removing the root MFA device, changing the root password (`PasswordUpdated`) \
-               and root console sign-in without MFA. A failed root sign-in (`ConsoleLogin: Failure`) is \
-               reported as an attempt. Calls are grouped per root session (the same credentials, or the same \
+               and root console sign-in without MFA. A failed root sign-in is left to CT024, which reports \
+               each one. A failed call (see `call_failure`: error code, or a `Failure` response such as \
+               `PasswordUpdated: Failure`) is an attempt, one severity lower. Calls are grouped per root session (the same credentials, or the same \
                address for sign-ins, with no gap over an hour): one finding per session, at the severity of its \
                worst call, listing every call made with its count.",
         why: "The root user cannot be limited by IAM policies or permission boundaries and can close the \
@@ -116,24 +119,25 @@ impl SequenceRule for RootAccountActivity {
         if !identity.is_root() {
             return None;
         }
-        // CIS 4.3: skip calls AWS services make on the root user's behalf and service events.
-        if identity
+        let event_name = record.event_name.as_ref();
+        // CIS 4.3: skip calls AWS services make on the root user's behalf and service events. Calls that
+        // create or strip root credentials are kept whoever relays them: the console sets `invokedBy` on
+        // some of them (a root access key created in the console), and they are what this rule is for.
+        let relayed = identity
             .invoked_by
             .as_deref()
-            .is_some_and(|s| !s.is_empty())
+            .is_some_and(|s| !s.is_empty());
+        if (relayed && !CRITICAL_ROOT_EVENTS.contains(&event_name))
             || record.event_type.as_deref() == Some("AwsServiceEvent")
         {
             return None;
         }
-        let event_name = record.event_name.as_ref();
-        // A failed root sign-in carries no errorCode, only `ConsoleLogin: Failure`: still an attempt.
-        let failed_login = event_name == "ConsoleLogin"
-            && record
-                .response_elements()
-                .and_then(|r| r.get("ConsoleLogin")?.as_str().map(|v| v == "Failure"))
-                .unwrap_or(false);
+        let failed = call_failed(record);
+        // A failed root sign-in is someone failing to become root: CT024 reports each one on its own.
+        if event_name == "ConsoleLogin" && failed {
+            return None;
+        }
         let login_without_mfa = event_name == "ConsoleLogin"
-            && !failed_login
             && record
                 .additional_event_data()
                 .and_then(|d| {
@@ -149,7 +153,6 @@ impl SequenceRule for RootAccountActivity {
         } else {
             META.severity
         };
-        let failed = failed_login || record.is_error();
         let mut kind = severity_code(severity);
         if failed {
             kind |= FAILED;
@@ -191,17 +194,7 @@ impl SequenceRule for RootAccountActivity {
         } else {
             String::new()
         };
-        let mut observation = Observation::new(record, kind, 0, &session, &call, &root_key)?;
-        if failed_login && observation.event.error_code.is_none() {
-            observation.event.error_code = Some(
-                record
-                    .error_message
-                    .as_deref()
-                    .unwrap_or("Failed authentication")
-                    .to_owned(),
-            );
-        }
-        Some(observation)
+        Observation::new(record, kind, 0, &session, &call, &root_key)
     }
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
@@ -554,6 +547,46 @@ mod tests {
             .identity(ROOT)
             .event_type("AwsServiceEvent");
         assert!(run(&[user, invoked, service_event]).is_empty());
+    }
+
+    #[test]
+    fn a_root_access_key_created_in_the_console_is_kept_despite_invoked_by() {
+        let console_key = TestEvent::iam("CreateAccessKey")
+            .identity(r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":"ASIAROOTSESSION00001","invokedBy":"signin.amazonaws.com","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"true"}}}"#)
+            .request("{}")
+            .response(r#"{"accessKey":{"accessKeyId":"AKIAROOTKEY000000002","createDate":"Aug 1, 2024 1:33:28 PM","status":"Active"}}"#);
+        let findings = run(&[console_key]);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Critical);
+        assert!(findings[0]
+            .fix
+            .commands
+            .iter()
+            .any(|c| c.contains("AKIAROOTKEY000000002")));
+    }
+
+    #[test]
+    fn a_failed_root_password_change_is_an_attempt_not_a_critical_change() {
+        let failed = TestEvent::new("signin.amazonaws.com", "PasswordUpdated")
+            .identity(r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":""}"#)
+            .event_type("AwsConsoleSignIn")
+            .response(r#"{"PasswordUpdated":"Failure"}"#);
+        let f = &run(std::slice::from_ref(&failed))[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(f.title.starts_with("Attempted:"), "{}", f.title);
+        let done = failed.response(r#"{"PasswordUpdated":"Success"}"#);
+        let f = &run(&[done])[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(!f.title.starts_with("Attempted:"));
+    }
+
+    #[test]
+    fn failed_root_sign_ins_are_left_to_ct024() {
+        let failed = TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
+            .identity(r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":""}"#)
+            .event_type("AwsConsoleSignIn")
+            .response(r#"{"ConsoleLogin":"Failure"}"#);
+        assert!(run(&[failed]).is_empty());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use trailguard_event::Record;
 use trailguard_policy::{Effect, PolicyDocument, PrincipalKind, Statement};
 
-use super::common::{describe_caller, evidence, finding_for, policy_text, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -242,7 +244,7 @@ impl CloudTrailRule for TrustPolicyOpened {
             .map(|o| o.reason.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        let verb = match (creating, record.is_error()) {
+        let verb = match (creating, call_failed(record)) {
             (true, false) => "created role",
             (true, true) => "tried to create role",
             (false, false) => "changed the trust policy of role",
@@ -271,7 +273,7 @@ impl CloudTrailRule for TrustPolicyOpened {
             })
             .collect();
         let r = sh(&role).into_owned();
-        if record.is_error() {
+        if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to open the role.".to_owned();
         } else if creating {

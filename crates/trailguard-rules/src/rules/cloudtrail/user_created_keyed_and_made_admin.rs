@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    caller_key, evidence, finding_from_event, policy_text, privileged_policy, request_field, sh,
-    user_arn,
+    call_failed, caller_key, evidence, finding_from_event, policy_text, privileged_policy,
+    request_field, sh, user_arn,
 };
 use super::new_user_given_access_key::target_user;
 use crate::engine::{Observation, SequenceRule};
@@ -69,7 +69,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
     }
 
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
-        if record.is_error() {
+        if call_failed(record) {
             return None;
         }
         let params = record.request_parameters();

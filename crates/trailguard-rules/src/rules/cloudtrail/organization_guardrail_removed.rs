@@ -1,0 +1,164 @@
+//! CT036 organization-guardrail-removed: service control (and other) policies detached, deleted or
+//! rewritten, policy types disabled, accounts removed from the organization.
+
+use trailguard_event::Record;
+
+use super::common::{change_finding, request_field, Change};
+use crate::engine::CloudTrailRule;
+use crate::finding::{Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT036",
+    name: "organization-guardrail-removed",
+    title: "Organization guardrail removed",
+    family: Family::Cloudtrail,
+    severity: Severity::High,
+    attack: &["T1562.001", "T1484.001"],
+    compliance: &["CIS-4.15", "CloudWatch.15"],
+    events: &[
+        ("organizations.amazonaws.com", "DetachPolicy"),
+        ("organizations.amazonaws.com", "DisablePolicyType"),
+        ("organizations.amazonaws.com", "RemoveAccountFromOrganization"),
+        ("organizations.amazonaws.com", "DeletePolicy"),
+        ("organizations.amazonaws.com", "UpdatePolicy"),
+    ],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "Guardrails of an AWS Organization taken away. **high**: a policy detached from a root, OU or \
+               account (`DetachPolicy`), a policy type disabled for a root (`DisablePolicyType`, e.g. \
+               `SERVICE_CONTROL_POLICY`: every SCP stops applying at once), an account removed from the \
+               organization (`RemoveAccountFromOrganization`). **medium**: a policy deleted (`DeletePolicy`, only \
+               possible once detached) or its content replaced (`UpdatePolicy`, which may weaken it).",
+        why: "SCPs and resource control policies are the limits no one in a member account can lift: deny \
+              leaving the organization, deny disabling CloudTrail or GuardDuty, region locks. An attacker with \
+              management-account access removes them first, then acts in the member accounts unhindered \
+              (ATT&CK T1562.001, T1484.001).",
+        example: "`aws organizations detach-policy --policy-id p-examplescp1 --target-id ou-ab12-prod0001`.",
+        fix: "Re-attach the policy or re-enable the policy type (`enable-policy-type --root-id r-... \
+              --policy-type SERVICE_CONTROL_POLICY`), then review what the affected accounts did while \
+              unguarded. Limit `organizations:*Policy*` to a break-glass role.",
+        references: &[
+            "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html",
+            "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DisablePolicyType.html",
+        ],
+    },
+};
+
+/// Flags organization guardrails being removed or weakened.
+#[derive(Debug, Default)]
+pub struct OrganizationGuardrailRemoved;
+
+impl CloudTrailRule for OrganizationGuardrailRemoved {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+        let params = record.request_parameters();
+        let field =
+            |key: &str| request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
+        let (severity, done, tried, id) = match record.event_name.as_ref() {
+            "DetachPolicy" => {
+                let (policy, target) = (field("policyId"), field("targetId"));
+                (
+                    META.severity,
+                    format!("detached organization policy `{policy}` from `{target}`"),
+                    format!("detach organization policy `{policy}` from `{target}`"),
+                    policy,
+                )
+            }
+            "DisablePolicyType" => {
+                let (kind, root) = (field("policyType"), field("rootId"));
+                (
+                    META.severity,
+                    format!("disabled policy type `{kind}` for root `{root}`: no policy of that type applies any more"),
+                    format!("disable policy type `{kind}` for root `{root}`"),
+                    root,
+                )
+            }
+            "RemoveAccountFromOrganization" => {
+                let account = field("accountId");
+                (
+                    META.severity,
+                    format!("removed account `{account}` from the organization and its guardrails"),
+                    format!("remove account `{account}` from the organization"),
+                    account,
+                )
+            }
+            "DeletePolicy" => {
+                let policy = field("policyId");
+                (
+                    Severity::Medium,
+                    format!("deleted organization policy `{policy}`"),
+                    format!("delete organization policy `{policy}`"),
+                    policy,
+                )
+            }
+            _ => {
+                let policy = field("policyId");
+                (
+                    Severity::Medium,
+                    format!("replaced organization policy `{policy}`"),
+                    format!("change organization policy `{policy}`"),
+                    policy,
+                )
+            }
+        };
+        out.push(change_finding(
+            &META,
+            record,
+            severity,
+            Change {
+                done,
+                tried,
+                resource: Resource {
+                    kind: "AwsOrganizationsPolicy".to_owned(),
+                    id,
+                    name: None,
+                },
+                evidence_keys: &["policyId", "targetId", "policyType", "rootId", "accountId", "content"],
+                summary: "Restore the guardrail (re-attach the policy or re-enable the policy type) and review \
+                          what the affected accounts did meanwhile."
+                    .to_owned(),
+            },
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{check, TestEvent};
+
+    #[test]
+    fn detaching_and_disabling_are_high_deleting_medium() {
+        let detach = TestEvent::new("organizations.amazonaws.com", "DetachPolicy")
+            .request(r#"{"policyId":"p-examplescp1","targetId":"ou-ab12-prod0001"}"#);
+        let f = &check(&OrganizationGuardrailRemoved, &detach)[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.message
+                .contains("detached organization policy `p-examplescp1` from `ou-ab12-prod0001`"),
+            "{}",
+            f.message
+        );
+        let disable = TestEvent::new("organizations.amazonaws.com", "DisablePolicyType")
+            .request(r#"{"policyType":"SERVICE_CONTROL_POLICY","rootId":"r-ab12"}"#);
+        assert_eq!(
+            check(&OrganizationGuardrailRemoved, &disable)[0].severity,
+            Severity::High
+        );
+        let delete = TestEvent::new("organizations.amazonaws.com", "DeletePolicy")
+            .request(r#"{"policyId":"p-examplescp1"}"#);
+        assert_eq!(
+            check(&OrganizationGuardrailRemoved, &delete)[0].severity,
+            Severity::Medium
+        );
+        let denied = detach.denied();
+        let f = &check(&OrganizationGuardrailRemoved, &denied)[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f.fix.actions.is_empty());
+    }
+}

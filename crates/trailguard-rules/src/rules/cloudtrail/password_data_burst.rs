@@ -1,0 +1,148 @@
+//! CT032 password-data-burst: one principal retrieving many EC2 Windows administrator passwords
+//! (`GetPasswordData`) in a short time. A sequence rule.
+
+use trailguard_event::Record;
+
+use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
+use super::common::{call_failed, caller_key, describe_caller, evidence};
+use crate::engine::{Observation, SequenceRule};
+use crate::finding::Severity;
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT032",
+    name: "password-data-burst",
+    title: "Burst of EC2 password retrievals",
+    family: Family::Cloudtrail,
+    severity: Severity::Medium,
+    attack: &["T1552.005", "T1555"],
+    compliance: &[],
+    events: &[("ec2.amazonaws.com", "GetPasswordData")],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "At least 5 `GetPasswordData` calls by one principal within 10 minutes: the encrypted Windows \
+               administrator password of EC2 instances fetched in bulk. One finding per burst with the count, \
+               how many were refused (`Client.UnauthorizedOperation`) and the instances asked for. **medium**; \
+               **high** when at least one call succeeded and three or more instances were asked for.",
+        why: "An administrator fetches the password of the one instance they are about to connect to. Many in a \
+              row, or one refusal after another, is credential harvesting by a tool trying every instance in \
+              the region (ATT&CK T1552.005; Stratus Red Team `ec2-get-password-data` makes dozens of calls). \
+              Whoever also holds the instance's key pair can then decrypt each password.",
+        example: "A role session calls `GetPasswordData` for 30 instance ids within two minutes, every call \
+                  refused.",
+        fix: "Find out who the principal is and why it enumerates passwords. If it is not expected, revoke its \
+              credentials, rotate the Windows administrator passwords of the instances that answered, and \
+              restrict `ec2:GetPasswordData` to the operators who need it.",
+        references: &[
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetPasswordData.html",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.credential-access.ec2-get-password-data/",
+        ],
+    },
+};
+
+const SHAPE: BurstShape = BurstShape {
+    window_ms: 10 * 60 * 1000,
+    threshold: 5,
+    min_kinds: 1,
+};
+
+/// Bursts of EC2 password retrievals.
+#[derive(Debug, Default)]
+pub struct PasswordDataBurst;
+
+impl SequenceRule for PasswordDataBurst {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        let instance = record
+            .request_parameters()
+            .and_then(|p| p.get("instanceId")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let kind = if call_failed(record) { FAILED } else { 0 };
+        Observation::new(
+            record,
+            kind,
+            0,
+            &caller_key(record),
+            &instance,
+            "GetPasswordData",
+        )
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+        bursts(observations, SHAPE, |burst| out.push(finding(burst)));
+    }
+}
+
+fn finding(burst: &Burst<'_>) -> Finding {
+    let event = &burst.first.event;
+    let succeeded = burst.count - burst.failed;
+    let severity = if succeeded > 0 && burst.subjects.len() >= 3 {
+        Severity::High
+    } else {
+        META.severity
+    };
+    let mut finding = burst_finding(&META, burst, severity);
+    let instances = burst.subjects.iter().copied().collect::<Vec<_>>();
+    finding.message = format!(
+        "{} called GetPasswordData {} times between {} and {} ({} refused) for {} instance(s): {}.",
+        describe_caller(event),
+        burst.count,
+        event.event_time,
+        burst.last.event.event_time,
+        burst.failed,
+        instances.len(),
+        instances.join(", ")
+    );
+    finding
+        .evidence
+        .push(evidence("requestParameters.instanceId", instances));
+    finding.evidence.push(evidence(
+        "eventNames",
+        list_counts(&burst.details, burst.other_details),
+    ));
+    finding.fix.summary = "Find out why this principal fetches instance passwords in bulk; if unexpected, \
+                           revoke its credentials and rotate the passwords of instances that answered."
+        .to_owned();
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent};
+
+    fn get_password(i: usize, minute: usize) -> TestEvent {
+        TestEvent::new("ec2.amazonaws.com", "GetPasswordData")
+            .request(&format!(r#"{{"instanceId":"i-0a1b2c3d4e5f6{i:04}"}}"#))
+            .read_only(true)
+            .time(&format!("2024-07-30T21:{minute:02}:21Z"))
+            .id(&format!("gpd-{i}"))
+    }
+
+    #[test]
+    fn many_retrievals_in_a_window_are_one_burst() {
+        let events: Vec<_> = (0..8).map(|i| get_password(i, 31).denied()).collect();
+        let findings = run_sequence(Box::new(PasswordDataBurst), &events);
+        assert_eq!(findings.len(), 1);
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::Medium);
+        assert!(f.message.contains("8 times"), "{}", f.message);
+        assert!(f.message.contains("8 refused"), "{}", f.message);
+        let served: Vec<_> = (0..4).map(|i| get_password(i, 31)).collect();
+        let findings = run_sequence(Box::new(PasswordDataBurst), &[served, events].concat());
+        assert_eq!(findings[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn a_few_retrievals_or_a_slow_trickle_are_not_a_burst() {
+        let few: Vec<_> = (0..3).map(|i| get_password(i, 31)).collect();
+        assert!(run_sequence(Box::new(PasswordDataBurst), &few).is_empty());
+        // One every three minutes: a single run, but never five within ten minutes.
+        let trickle: Vec<_> = (0..6).map(|i| get_password(i, i * 3)).collect();
+        assert!(run_sequence(Box::new(PasswordDataBurst), &trickle).is_empty());
+    }
+}
