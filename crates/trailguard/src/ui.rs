@@ -57,6 +57,8 @@ pub fn exit_quietly_when_stdout_closes() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            // A panic hook cannot return to `main`: exiting here is the only way to end quietly.
+            #[allow(clippy::exit)]
             std::process::exit(0);
         }
         report(info);

@@ -27,6 +27,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+// One member at a time, on purpose: `CheckedGz` checks each member's trailer before handing its bytes on
+// and then starts the next member itself, so no member is dropped (clippy.toml bans it elsewhere).
+#[allow(clippy::disallowed_types)]
 use flate2::bufread::GzDecoder;
 
 pub use file::FileSource;
@@ -92,6 +95,7 @@ pub const CHECKED_MEMBER_MAX: usize = 8 << 20;
 
 /// Decompresses concatenated gzip members (as `MultiGzDecoder` does), handing out a member's bytes
 /// only after its trailer (CRC-32 and length) checked out; see the module doc.
+#[allow(clippy::disallowed_types)] // one member at a time; see the `use` above
 pub struct CheckedGz<R: BufRead> {
     /// The compressed input between members.
     input: Option<R>,
@@ -106,6 +110,7 @@ pub struct CheckedGz<R: BufRead> {
     cut: Option<io::Error>,
 }
 
+#[allow(clippy::disallowed_types)] // one member at a time; see the `use` above
 impl<R: BufRead> CheckedGz<R> {
     pub fn new(input: R) -> Self {
         CheckedGz {
@@ -143,7 +148,7 @@ impl<R: BufRead> CheckedGz<R> {
         self.ready.clear();
         self.pos = 0;
         let mut decoder = GzDecoder::new(input);
-        let mut chunk = [0u8; 64 << 10];
+        let mut chunk = vec![0u8; 64 << 10];
         loop {
             match decoder.read(&mut chunk) {
                 Ok(0) => break,
