@@ -288,6 +288,9 @@ pub struct EngineStats {
     pub observations_dropped: u64,
     /// Observations dropped because their `eventTime` could not be read.
     pub observations_bad_time: u64,
+    /// Observations of an event a sequence rule had already seen (same `eventID`: CloudTrail delivers some
+    /// events twice, and a file may be scanned twice). A repeat must not count twice towards a burst.
+    pub observations_repeated: u64,
     /// Repeated findings folded (the same event delivered more than once, or the same finding found by
     /// two workers).
     pub duplicates_removed: u64,
@@ -433,6 +436,7 @@ impl Engine {
             observations: Vec::new(),
             folds: self.sequences.iter().map(|rule| rule.fold()).collect(),
             dropped: vec![0; self.sequences.len()],
+            seen_events: vec![HashSet::new(); self.sequences.len()],
             stats: EngineStats::default(),
         }
     }
@@ -457,6 +461,7 @@ impl Engine {
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
             stats.observations_bad_time += worker.stats.observations_bad_time;
+            stats.observations_repeated += worker.stats.observations_repeated;
             stats.duplicates_removed += worker.fold.folded();
             findings.extend(worker.findings);
             observations.extend(worker.observations);
@@ -488,6 +493,18 @@ impl Engine {
                 &b.event.event_id,
             ))
         });
+        // The same event seen by two workers (a file listed twice, a duplicate delivery in another file) is
+        // adjacent now: keep one.
+        let before_dedup = observations.len();
+        observations.dedup_by(|later, earlier| {
+            later.rule == earlier.rule
+                && later.at == earlier.at
+                && later.rank == earlier.rank
+                && later.event.event_id.is_some()
+                && later.event.event_id == earlier.event.event_id
+        });
+        stats.observations_repeated += (before_dedup - observations.len()) as u64;
+        stats.observations = observations.len() as u64;
         let mut start = 0;
         while start < observations.len() {
             let rule = observations[start].rule;
@@ -585,6 +602,9 @@ pub struct EngineWorker<'e> {
     folds: Vec<Option<Box<dyn SequenceFold>>>,
     /// Per sequence rule: observations dropped at the cap.
     dropped: Vec<u64>,
+    /// Per sequence rule: the `eventID`s it has observed, so a repeated event is observed once; at most
+    /// the observation cap of them, so the set stays bounded whatever the input.
+    seen_events: Vec<HashSet<Box<str>>>,
     stats: EngineStats,
 }
 
@@ -685,6 +705,18 @@ impl EngineWorker<'_> {
             return;
         }
         observation.rule = index;
+        if let (Some(id), Some(seen)) = (
+            observation.event.event_id.as_deref(),
+            self.seen_events.get_mut(usize::from(index)),
+        ) {
+            if seen.contains(id) {
+                self.stats.observations_repeated += 1;
+                return;
+            }
+            if seen.len() < self.engine.observation_cap {
+                seen.insert(id.into());
+            }
+        }
         if let Some(Some(fold)) = self.folds.get_mut(usize::from(index)) {
             fold.add(observation);
             return;

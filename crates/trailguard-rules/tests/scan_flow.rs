@@ -56,7 +56,9 @@ fn repeated_records_give_one_finding_and_count_the_repeats() {
         Box::new(MemorySource::new("a.jsonl", lines.into_bytes())),
         Box::new(MemorySource::new("b.json", records.into_bytes())),
     ];
-    let (found, outcome) = scan(&Engine::builtin(), sources);
+    // CT008 alone: the inventory rule (CT050) finds the same event, and one rule makes the count plain.
+    let engine = Engine::builtin().retain(|meta| meta.code == "CT008");
+    let (found, outcome) = scan(&engine, sources);
     assert_eq!(outcome.stats.records_matched, copies as u64);
     let ids: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
     assert_eq!(ids, ["CT008"], "{found:#?}");
@@ -136,8 +138,9 @@ fn findings_reach_the_caller_while_the_scan_is_still_reading() {
         waited_in_vain: Arc::clone(&waited_in_vain),
     };
     let mut found = Vec::new();
+    // CT008 alone: the inventory rule (CT050) would find each key event a second time.
     scan_findings(
-        &Engine::builtin(),
+        &Engine::builtin().retain(|meta| meta.code == "CT008"),
         None,
         vec![Box::new(source)],
         &Filter::default(),
@@ -219,4 +222,64 @@ fn root_activity_says_when_its_session_limit_is_reached() {
     assert_eq!(limit.rule, "CT014");
     assert_eq!(limit.events_left_out, 50);
     assert!(limit.to_string().contains("may be incomplete"), "{limit}");
+}
+
+/// A failed console sign-in of IAM user `alice`, shaped like CloudTrail's, `n` seconds after 10:00.
+fn failed_sign_in(event_id: &str, n: u64) -> String {
+    serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEALICE", "accountId": "111122223333",
+                         "userName": "alice", "arn": "arn:aws:iam::111122223333:user/alice"},
+        "eventTime": format!("2024-05-02T10:00:{:02}Z", n % 60),
+        "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.50",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "errorMessage": "Failed authentication",
+        "requestParameters": null,
+        "responseElements": {"ConsoleLogin": "Failure"},
+        "additionalEventData": {"MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/console/home"},
+        "eventID": event_id,
+        "readOnly": false,
+        "eventType": "AwsConsoleSignIn",
+        "managementEvent": true,
+        "recipientAccountId": "111122223333",
+        "eventCategory": "Management"
+    })
+    .to_string()
+}
+
+#[test]
+fn a_repeated_event_counts_once_towards_a_burst() {
+    let engine = Engine::builtin().retain(|meta| meta.code == "CT016");
+    // One failure delivered many times, in two files read by two workers: not a burst.
+    let once = failed_sign_in("0f1e2d3c-0000-4000-8000-000000000001", 1);
+    let sources: Vec<Box<dyn Source>> = vec![
+        Box::new(MemorySource::new(
+            "a.jsonl",
+            format!("{once}\n").repeat(6).into_bytes(),
+        )),
+        Box::new(MemorySource::new(
+            "b.jsonl",
+            format!("{once}\n").repeat(6).into_bytes(),
+        )),
+    ];
+    let (found, outcome) = scan(&engine, sources);
+    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(outcome.engine.observations_repeated, 11);
+
+    // Six distinct failures are (the positive control for the same rule and record shape).
+    let distinct: String = (1..=6)
+        .map(|n| failed_sign_in(&format!("0f1e2d3c-0000-4000-8000-00000000000{n}"), n) + "\n")
+        .collect();
+    let (found, _) = scan(
+        &engine,
+        vec![Box::new(MemorySource::new(
+            "c.jsonl",
+            distinct.into_bytes(),
+        ))],
+    );
+    let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(rules, ["CT016"], "{found:#?}");
 }

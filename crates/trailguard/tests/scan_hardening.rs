@@ -79,6 +79,8 @@ fn output_over_an_input_is_refused_before_anything_is_written() {
         fresh.to_str().unwrap(),
         "--format",
         "json",
+        "--rule",
+        "CT008",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&fresh).unwrap().lines().count(), 1);
@@ -263,6 +265,8 @@ fn a_gzip_member_failing_its_check_never_replaces_a_stored_finding() {
             db_str,
             "--format",
             "json",
+            "--rule",
+            "CT008",
         ])
     };
     let out = scan_into_store(&good);
@@ -287,7 +291,14 @@ fn repeated_records_print_one_finding_and_count_the_repeats() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("repeats.jsonl");
     std::fs::write(&log, format!("{record}\n").repeat(5000)).unwrap();
-    let out = run(&["scan", log.to_str().unwrap(), "--format", "json"]);
+    let out = run(&[
+        "scan",
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+        "--rule",
+        "CT008",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout).lines().count(), 1);
     let err = text(&out.stderr);
