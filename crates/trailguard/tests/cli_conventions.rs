@@ -53,10 +53,13 @@ fn scan_findings(extra: &[&str]) -> Vec<Finding> {
     args.extend_from_slice(extra);
     let out = trailguard(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout)
+    let mut findings: Vec<Finding> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    // Findings stream in the order found, which parallel workers do not fix: compare them by id.
+    findings.sort_by(|a, b| a.id.cmp(&b.id));
+    findings
 }
 
 #[test]

@@ -137,9 +137,9 @@ pub fn gone_run(row: &impl RowRead) -> Result<Option<RunId>, StoreError> {
         start.as_deref(),
         host.as_deref(),
     );
-    Ok((alive == Some(false))
+    (alive == Some(false))
         .then(|| row.int(0).map_err(damaged))
-        .transpose()?)
+        .transpose()
 }
 
 /// This process, as a run records it: pid, start time (so a reused pid is not taken for it) and host.
