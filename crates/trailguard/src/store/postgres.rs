@@ -436,3 +436,61 @@ impl FindingStore for PostgresStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStatus;
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place() {
+        let db = trailguard_testkit::postgres().fresh_database();
+        db.sql(MIGRATIONS[0].postgres);
+        db.sql(
+            "CREATE TABLE trailguard_schema (version BIGINT NOT NULL);
+             INSERT INTO trailguard_schema VALUES (1);
+             INSERT INTO runs (command, tool_version, started_at, inputs)
+                 VALUES ('scan', '0.1', 'x', '[]');",
+        );
+        let store = PostgresStore::open(db.url()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let runs = store.runs(10).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, RunStatus::Unknown, "no process recorded");
+    }
+
+    #[test]
+    fn a_read_only_database_is_refused_at_open_untouched() {
+        let db = trailguard_testkit::postgres().fresh_database();
+        let name = db.sql("SELECT current_database()");
+        db.sql(&format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = on"
+        ));
+        let err = PostgresStore::open(db.url()).err().unwrap();
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+        assert!(err.to_string().contains("is read-only"), "{err}");
+        assert_eq!(
+            db.sql("SELECT to_regclass('trailguard_schema') IS NULL"),
+            "t",
+            "nothing was created"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_only_for_loopback_unless_asked_for() {
+        let refused = |url: &str| {
+            let config = Config::from_str(url).unwrap();
+            check_transport(&config, url).is_err()
+        };
+        assert!(!refused("postgres://u@127.0.0.1/db"));
+        assert!(!refused("postgres://u@localhost/db"));
+        assert!(!refused("postgres://u@[::1]/db"));
+        assert!(!refused("postgres://u@db.internal/db?sslmode=disable"));
+        assert!(!refused(
+            "postgres://u@localhost/db?host=/var/run/postgresql"
+        ));
+        assert!(refused("postgres://u@db.internal/db"));
+        assert!(refused("postgres://u@db.internal/db?sslmode=prefer"));
+        assert!(refused("postgres://u@127.0.0.1/db?sslmode=require"));
+    }
+}
