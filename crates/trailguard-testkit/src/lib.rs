@@ -6,11 +6,15 @@
 //! - [`pinned_python_version`]: what `scripts/requirements.lock` pins, for tests that must run on exactly that.
 //! - [`shared_data`]: the reference data folder (`../shared/data` beside the checkout).
 //! - [`within`]: a deadline for work on hostile input.
+//! - [`postgres`]: the PostgreSQL server of this test run (one for all tests), and a fresh database in it
+//!   per test ([`Postgres::fresh_database`]).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The workspace root (two levels above this crate).
@@ -218,4 +222,152 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
     });
     rx.recv_timeout(Duration::from_secs(secs))
         .unwrap_or_else(|_| panic!("did not finish within {secs} s"))
+}
+
+/// The PostgreSQL server of this test run: `$TRAILGUARD_TEST_PG_URL` (an administrator URL: `scripts/test.sh`
+/// starts one cluster per run with `scripts/test-postgres.sh` and exports it), else a cluster this test
+/// binary starts with the same script on first use, stopped and removed when the binary exits. Every test
+/// takes a database of its own from it ([`Postgres::fresh_database`]), so tests never see each other's rows.
+pub fn postgres() -> &'static Postgres {
+    static SERVER: OnceLock<Postgres> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Some(url) = std::env::var("TRAILGUARD_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            return Postgres { admin_url: url };
+        }
+        let script = workspace_root().join("scripts/test-postgres.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(["start", "--watch", &std::process::id().to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let url = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("TRAILGUARD_TEST_PG_URL="))
+            .filter(|_| out.status.success())
+            .unwrap_or_else(|| panic!("{} start failed: {stdout}", script.display()));
+        Postgres {
+            admin_url: url.trim().to_owned(),
+        }
+    })
+}
+
+/// A PostgreSQL server the tests may create databases in (see [`postgres`]).
+pub struct Postgres {
+    admin_url: String,
+}
+
+impl Postgres {
+    /// The URL of the server's `postgres` database, as its superuser.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// A new, empty database, dropped when the value is.
+    pub fn fresh_database(&self) -> PgDatabase {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "tg_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        psql(&self.admin_url, &format!("CREATE DATABASE {name}"));
+        PgDatabase {
+            url: with_database(&self.admin_url, &name),
+            admin_url: self.admin_url.clone(),
+            name,
+        }
+    }
+}
+
+/// A database of its own for one test (see [`Postgres::fresh_database`]).
+pub struct PgDatabase {
+    url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// The `postgres://` URL for `--store`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs SQL with `psql` in this database and returns its unaligned, tuples-only output, trimmed
+    /// (`SELECT COUNT(*) FROM runs` → `"4"`). Panics with psql's message when the SQL fails.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.url, sql)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new(pg_tool("psql"))
+            .args(["-X", "-q", "-d", &self.admin_url, "-c"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let (prefix, _) = base.rsplit_once('/').expect("a postgres:// URL");
+    if query.is_empty() {
+        format!("{prefix}/{name}")
+    } else {
+        format!("{prefix}/{name}?{query}")
+    }
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let psql = pg_tool("psql");
+    let out = Command::new(&psql)
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", psql.display()));
+    assert!(
+        out.status.success(),
+        "psql failed: {}\n{sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A PostgreSQL client program: from the newest `/usr/lib/postgresql/*/bin` (Debian), else PATH.
+fn pg_tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort_by_key(|d| {
+        d.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    dirs.into_iter()
+        .rev()
+        .map(|d| d.join("bin").join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }

@@ -1,5 +1,6 @@
-//! End-to-end: `scan --store` saves the run and its findings in SQLite; scanning the same logs again
-//! updates what is there instead of adding duplicates.
+//! End-to-end: `scan --store` saves the run and its findings in SQLite or PostgreSQL; scanning the same
+//! logs again updates what is there instead of adding duplicates; `findings` and `fix` read either.
+//! The PostgreSQL cases take a fresh database of the test run's server (`trailguard_testkit::postgres`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,10 @@ fn samples() -> PathBuf {
 }
 
 fn scan_into(store: &Path) -> Vec<Finding> {
+    scan_into_spec(store.to_str().unwrap())
+}
+
+fn scan_into_spec(store: &str) -> Vec<Finding> {
     let samples = samples();
     let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
         .args([
@@ -24,7 +29,7 @@ fn scan_into(store: &Path) -> Vec<Finding> {
             "--fail-on",
             "never",
             "--store",
-            store.to_str().unwrap(),
+            store,
         ])
         .output()
         .unwrap();
@@ -258,9 +263,19 @@ fn a_newer_store_is_refused_before_the_scan_and_left_untouched() {
 fn a_killed_run_reads_back_as_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tg.db");
+    killed_run_reads_back_as_interrupted(db.to_str().unwrap(), || db.exists());
+}
+
+#[test]
+fn a_killed_run_reads_back_as_interrupted_in_postgres() {
+    let db = trailguard_testkit::postgres().fresh_database();
+    killed_run_reads_back_as_interrupted(db.url(), || true);
+}
+
+fn killed_run_reads_back_as_interrupted(db: &str, exists: impl Fn() -> bool) {
     // Reading stdin that never ends keeps the scan (and its open run) waiting until it is killed.
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args(["scan", "-", "--quiet", "--store", db.to_str().unwrap()])
+        .args(["scan", "-", "--quiet", "--store", db])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -268,11 +283,11 @@ fn a_killed_run_reads_back_as_interrupted() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let runs_listing = || {
-        let out = trailguard(&["findings", "--store", db.to_str().unwrap(), "--runs"]);
+        let out = trailguard(&["findings", "--store", db, "--runs"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     loop {
-        if db.exists() && runs_listing().contains("(running)") {
+        if exists() && runs_listing().contains("(running)") {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the run never began");
@@ -302,4 +317,136 @@ fn findings_for_a_run_that_does_not_exist_say_so_and_list_the_latest() {
         "the latest runs are listed: {err}"
     );
     assert!(out.stdout.is_empty());
+}
+
+/// The README's PostgreSQL walk-through: `scan --store postgres://…` twice, then `findings` and `fix`
+/// from the same database.
+#[test]
+fn postgres_store_end_to_end_scan_findings_fix() {
+    let db = trailguard_testkit::postgres().fresh_database();
+    let url = db.url();
+    let mut first = scan_into_spec(url);
+    assert!(!first.is_empty());
+    let mut second = scan_into_spec(url);
+    first.sort_by(|a, b| a.id.cmp(&b.id));
+    second.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(first, second);
+
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM findings"),
+        first.len().to_string()
+    );
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL"),
+        "2"
+    );
+    assert_eq!(db.sql("SELECT MIN(times_seen) FROM findings"), "2");
+    assert_eq!(db.sql("SELECT version FROM trailguard_schema"), "2");
+    let summary: serde_json::Value =
+        serde_json::from_str(&db.sql("SELECT summary FROM runs ORDER BY id DESC LIMIT 1")).unwrap();
+    assert_eq!(summary["records"], 384);
+
+    let out = trailguard(&["findings", "--store", url, "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let mut listed: Vec<Finding> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(listed, first);
+
+    let out = trailguard(&["findings", "--store", url, "--runs"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("  scan  ")).count(),
+        2,
+        "{text}"
+    );
+
+    // A damaged row is skipped and named by `findings` and `fix` alike.
+    let id = db.sql("SELECT id FROM findings ORDER BY id LIMIT 1");
+    db.sql(&format!(
+        "UPDATE findings SET body = left(body, 40) WHERE id = '{id}'"
+    ));
+    let out = trailguard(&["fix", "--store", url, "--offline", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("(`{id}`) skipped")), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// Four scans at once into one fresh PostgreSQL database: one migrates it, and every run is kept.
+#[test]
+fn concurrent_scans_into_a_new_postgres_database_keep_every_run() {
+    let db = trailguard_testkit::postgres().fresh_database();
+    let samples = samples();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_trailguard"))
+                .args([
+                    "scan",
+                    samples.to_str().unwrap(),
+                    "--format",
+                    "json",
+                    "--fail-on",
+                    "never",
+                    "--store",
+                    db.url(),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("stored run"), "{err}");
+    }
+    assert_eq!(db.sql("SELECT COUNT(*) FROM runs"), "4");
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL"),
+        "4"
+    );
+    assert_eq!(db.sql("SELECT MIN(times_seen) FROM findings"), "4");
+    assert_eq!(db.sql("SELECT COUNT(*) FROM trailguard_schema"), "1");
+}
+
+/// A PostgreSQL store that cannot be used is one readable line naming it, never its password.
+#[test]
+fn postgres_errors_are_one_line_without_the_password() {
+    let samples = samples();
+    let cases = [
+        // Nothing listens on port 1.
+        (
+            "postgres://alice:s3cret@127.0.0.1:1/tg?sslmode=disable&connect_timeout=5",
+            "error: cannot connect to store `postgres://alice@127.0.0.1:1/tg?sslmode=disable&connect_timeout=5`: ",
+        ),
+        // A remote host without TLS is refused before anything is sent.
+        (
+            "postgres://alice:s3cret@db.example.invalid/tg",
+            "error: store `postgres://alice@db.example.invalid/tg` refused: this build connects without TLS",
+        ),
+        (
+            "postgresql://alice@127.0.0.1/tg?password=s3cret&sslmode=require",
+            "error: store `postgresql://alice@127.0.0.1/tg?sslmode=require` refused: sslmode=require needs TLS",
+        ),
+    ];
+    for (url, expected) in cases {
+        for args in [
+            vec!["scan", samples.to_str().unwrap(), "--quiet", "--store", url],
+            vec!["findings", "--store", url],
+        ] {
+            let out = trailguard(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.starts_with(expected), "{err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+            assert!(out.stdout.is_empty());
+        }
+    }
 }

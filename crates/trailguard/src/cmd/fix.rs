@@ -84,8 +84,9 @@ struct PlanArgs {
     /// be the caller's.
     #[arg(long, value_name = "FROM=TO", value_parser = parse_account_mapping)]
     account_map: Vec<AccountMapping>,
-    /// Findings store written by `scan --store` (read when no --from is given).
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_STORE)]
+    /// Findings store written by `scan --store` (read when no --from is given): a SQLite file or a
+    /// postgres:// URL.
+    #[arg(long, value_name = "PATH|URL", default_value = DEFAULT_STORE)]
     store: String,
     /// How to show the plan.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
@@ -492,10 +493,11 @@ fn stored_findings(spec: &str) -> anyhow::Result<Vec<Finding>> {
              or scan with --store first (no store at `{spec}`)"
         );
     }
+    let shown = crate::store::display_name(spec);
     let store = crate::store::open(spec)
-        .with_context(|| format!("cannot open the findings store `{spec}`"))?;
+        .with_context(|| format!("cannot open the findings store `{shown}`"))?;
     let stored = store.findings(&crate::store::FindingQuery::default())?;
-    stored.warn_damaged(spec);
+    stored.warn_damaged(&shown);
     Ok(stored.findings.into_iter().map(|s| s.finding).collect())
 }
 

@@ -96,8 +96,9 @@ pub struct ScanArgs {
     #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
     pub min_severity: Option<Severity>,
 
-    /// Save the run and its findings in this SQLite file (created if missing); re-scans update, never duplicate.
-    #[arg(long, value_name = "PATH")]
+    /// Save the run and its findings in this SQLite file (created if missing) or PostgreSQL database
+    /// (postgres://USER@HOST/DB); re-scans update, never duplicate.
+    #[arg(long, value_name = "PATH|URL")]
     pub store: Option<String>,
 
     /// Worker threads (0 = one per core).

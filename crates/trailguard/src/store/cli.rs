@@ -20,10 +20,15 @@ use crate::ui::{self, ColorChoice};
 Examples:
   trailguard findings --store .trailguard/trailguard.db
   trailguard findings --store .trailguard/trailguard.db --min-severity high --format json
-  trailguard findings --store .trailguard/trailguard.db --runs")]
+  trailguard findings --store .trailguard/trailguard.db --runs
+  trailguard findings --store postgres://trailguard@db.internal/trailguard?sslmode=disable")]
 pub struct FindingsArgs {
-    /// The store `scan --store` wrote.
-    #[arg(long, value_name = "PATH", default_value = ".trailguard/trailguard.db")]
+    /// The store `scan --store` wrote: a SQLite file or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        default_value = ".trailguard/trailguard.db"
+    )]
     pub store: String,
 
     /// Only findings at or above this severity.
@@ -67,6 +72,8 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = super::open(&args.store)?;
+    // Messages name the store without its password.
+    let shown = super::display_name(&args.store);
     let mut out = BufWriter::new(std::io::stdout().lock());
     if args.runs {
         let runs = store.runs(args.limit.unwrap_or(20))?;
@@ -78,7 +85,7 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         None => None,
         Some("last") => match store.runs(1)?.first() {
             Some(run) => Some(run.id),
-            None => anyhow::bail!("--run last: no runs recorded yet in `{}`", args.store),
+            None => anyhow::bail!("--run last: no runs recorded yet in `{shown}`"),
         },
         Some(id) => {
             let id: super::RunId = id
@@ -88,8 +95,7 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
             if !runs.iter().any(|r| r.id == id) {
                 let latest: Vec<StoredRun> = runs.into_iter().take(5).collect();
                 anyhow::bail!(
-                    "--run {id}: no such run in `{}`; the latest runs:\n{}",
-                    args.store,
+                    "--run {id}: no such run in `{shown}`; the latest runs:\n{}",
                     render_runs(&latest).trim_end()
                 );
             }
@@ -105,10 +111,10 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
     };
     let read = store.findings(&query)?;
-    read.warn_damaged(&args.store);
+    read.warn_damaged(&shown);
     let stored = read.findings;
     let mut summary = RunSummary::new("findings");
-    summary.inputs = vec![args.store.clone()];
+    summary.inputs = vec![shown.clone()];
     if !read.damaged.is_empty() {
         summary.errors += read.damaged.len() as u64;
         summary.skipped.insert(

@@ -3,8 +3,11 @@
 //!
 //! Findings are keyed by their stable id ([`Finding::stable_id`]): scanning the same logs again updates
 //! `last_seen` and `times_seen` instead of adding duplicates. SQLite ([`sqlite::SqliteStore`]) is the
-//! embedded default; the [`FindingStore`] trait is what another backend (Postgres) would implement, and
-//! [`open`] picks one from the `--store` value.
+//! embedded default; PostgreSQL ([`postgres::PostgresStore`], `--store postgres://…`) serves many
+//! processes on many hosts. Both implement [`FindingStore`] on one schema ([`schema`]: the versioned
+//! migrations, numbered alike, and the SQL both run) and read rows one way ([`row`]); [`open`] picks
+//! one from the `--store` value, and [`display_name`] is how a store is named in messages (never with
+//! its password).
 //!
 //! The contract every backend keeps: concurrent runs into one store never lose a run (writers wait for
 //! each other); a store the backend cannot use (unreadable, read-only, from a newer trailguard) is
@@ -14,6 +17,11 @@
 //! is how a command uses it: open and begin the run up front, save and finish at the end.
 
 pub mod cli;
+#[cfg(test)]
+mod contract;
+pub mod postgres;
+pub mod row;
+pub mod schema;
 pub mod sqlite;
 
 use std::path::Path;
@@ -48,12 +56,26 @@ pub enum StoreError {
         "store `{path}` is read-only: trailguard must write to it (check the file's permissions)"
     )]
     ReadOnly { path: String },
-    #[error(
-        "store `{0}` is not supported: only SQLite file paths are built in (Postgres is planned)"
-    )]
+    #[error("store `{0}` is not supported: give a SQLite file path or a postgres:// URL")]
     Unsupported(String),
     #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot connect to store `{store}`")]
+    Connect {
+        store: String,
+        #[source]
+        source: PgCause,
+    },
+    #[error("store `{store}` refused: {why}")]
+    Transport { store: String, why: String },
+    #[error("store `{store}`: query failed")]
+    Query {
+        store: String,
+        #[source]
+        source: PgCause,
+    },
+    #[error("a stored run cannot be read: {0}")]
+    DamagedRun(String),
     #[error("cannot encode finding `{id}` as JSON")]
     Encode {
         id: String,
@@ -61,6 +83,42 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 }
+
+/// A PostgreSQL error as one line: the server's message (with its detail and hint, when it sends them),
+/// or the client's reason (connection refused, timed out, bad URL). `postgres::Error` itself prints its
+/// cause separately and a server error over several lines.
+#[derive(Debug)]
+pub struct PgCause(String);
+
+impl From<::postgres::Error> for PgCause {
+    fn from(error: ::postgres::Error) -> PgCause {
+        if let Some(db) = error.as_db_error() {
+            let mut text = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            return PgCause(text.replace('\n', " "));
+        }
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(inner) = cause {
+            text.push_str(&format!(": {inner}"));
+            cause = inner.source();
+        }
+        PgCause(text.replace('\n', " "))
+    }
+}
+
+impl std::fmt::Display for PgCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PgCause {}
 
 /// What a run saved: new findings and findings seen before.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -110,7 +168,7 @@ impl RunStatus {
 /// A stored finding row that could not be read, and why; the rest of the query is still answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DamagedRow {
-    /// The row's SQLite rowid.
+    /// The row's `rowid` (SQLite's own; an identity column of the same name in Postgres).
     pub row: i64,
     /// The finding id, when that column could be read.
     pub id: Option<String>,
@@ -189,17 +247,63 @@ pub trait FindingStore {
     fn findings(&self, query: &FindingQuery) -> Result<FindingsRead, StoreError>;
     /// The most recent runs, newest first.
     fn runs(&self, limit: u64) -> Result<Vec<StoredRun>, StoreError>;
+    /// Tests only: runs one statement in the backend's own connection and returns the first column of
+    /// the first row as text (write `CAST(x AS TEXT)` for other types), so a contract test can damage a
+    /// row or look under the trait the same way on every backend.
+    #[cfg(test)]
+    fn test_sql(&mut self, sql: &str) -> Result<Option<String>, StoreError>;
 }
 
-/// Opens the store named by `--store`: a SQLite file path (created with its parent directories).
+/// Whether `--store` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
+/// Opens the store named by `--store`: a `postgres://` (or `postgresql://`) URL, or a SQLite file path
+/// (`sqlite://` optional; created with its parent directories).
 pub fn open(spec: &str) -> Result<Box<dyn FindingStore>, StoreError> {
-    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-        // Name the scheme only: the URL may hold a password.
-        let scheme = spec.split("://").next().unwrap_or("postgres");
-        return Err(StoreError::Unsupported(format!("{scheme}://…")));
+    if is_postgres(spec) {
+        return Ok(Box::new(postgres::PostgresStore::open(spec)?));
+    }
+    if spec.contains("://") && !spec.starts_with("sqlite://") {
+        return Err(StoreError::Unsupported(display_name(spec)));
     }
     let path = spec.strip_prefix("sqlite://").unwrap_or(spec);
     Ok(Box::new(sqlite::SqliteStore::open(Path::new(path))?))
+}
+
+/// The store as messages name it: a path as given, a URL without its password (in the user part or a
+/// `password=` parameter).
+pub fn display_name(spec: &str) -> String {
+    let Some((scheme, rest)) = spec.split_once("://") else {
+        return spec.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{user}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.to_ascii_lowercase().starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// One command's run in the store. [`RunRecorder::start`] opens the store and records the run before
@@ -277,9 +381,47 @@ impl RunRecorder {
         if !quiet {
             eprintln!(
                 "stored run {} in {}: {} new findings, {} seen before",
-                self.run, self.spec, self.saved.inserted, self.saved.updated
+                self.run,
+                display_name(&self.spec),
+                self.saved.inserted,
+                self.saved.updated
             );
         }
         Ok(self.saved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_named_without_its_password() {
+        for (spec, shown) in [
+            (".trailguard/trailguard.db", ".trailguard/trailguard.db"),
+            (
+                "postgres://alice:s3cret@db:5432/tg?sslmode=disable",
+                "postgres://alice@db:5432/tg?sslmode=disable",
+            ),
+            (
+                "postgresql://alice@db/tg?password=s3cret&sslmode=disable",
+                "postgresql://alice@db/tg?sslmode=disable",
+            ),
+            ("postgres://db/tg?PASSWORD=s3cret", "postgres://db/tg"),
+            ("postgres://a:b:c@d@host", "postgres://a@host"),
+            ("postgres://alice:s3cret@db", "postgres://alice@db"),
+        ] {
+            assert_eq!(display_name(spec), shown, "{spec}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_refused_not_taken_for_a_path() {
+        let err = open("mysql://root:s3cret@db/tg").err().unwrap();
+        assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("mysql://root@db/tg"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(!Path::new("mysql:").exists());
     }
 }

@@ -1,0 +1,407 @@
+//! The contract every findings store keeps, run against each backend: SQLite on a temporary file and
+//! PostgreSQL on a fresh database of the test run's server ([`trailguard_testkit::postgres`]).
+//! `store_contract!` writes one test per backend for each case, so a new backend is one more line.
+
+use std::path::PathBuf;
+
+use trailguard_rules::output::RunSummary;
+use trailguard_rules::{Actor, Finding, FindingSource, Fix, Outcome, Resource, Severity};
+use trailguard_testkit::PgDatabase;
+
+use super::schema::SCHEMA_VERSION;
+use super::{FindingQuery, FindingStore, RunStatus, SaveStats, StoreError};
+
+/// A fresh, empty store of one backend.
+pub(super) enum Fixture {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres(PgDatabase),
+}
+
+impl Fixture {
+    pub(super) fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tg.db");
+        Fixture::Sqlite { _dir: dir, path }
+    }
+
+    pub(super) fn postgres() -> Fixture {
+        Fixture::Postgres(trailguard_testkit::postgres().fresh_database())
+    }
+
+    /// The `--store` value.
+    pub(super) fn spec(&self) -> String {
+        match self {
+            Fixture::Sqlite { path, .. } => path.display().to_string(),
+            Fixture::Postgres(db) => db.url().to_owned(),
+        }
+    }
+
+    pub(super) fn open(&self) -> Box<dyn FindingStore> {
+        super::open(&self.spec()).unwrap()
+    }
+
+    /// The statement that sets the store's schema version.
+    fn set_version(&self, version: i64) -> String {
+        match self {
+            Fixture::Sqlite { .. } => format!("PRAGMA user_version = {version}"),
+            Fixture::Postgres(_) => format!("UPDATE trailguard_schema SET version = {version}"),
+        }
+    }
+}
+
+pub(super) fn finding(rule: &str, event: &str, severity: Severity) -> Finding {
+    Finding {
+        id: Finding::stable_id(&[rule, event]),
+        rule_id: rule.to_owned(),
+        rule_name: format!("{}-rule", rule.to_lowercase()),
+        title: format!("{rule} fired"),
+        severity,
+        source: FindingSource::Cloudtrail,
+        outcome: Outcome::Success,
+        message: "something risky".into(),
+        event_time: Some(format!("2024-03-01T10:{:02}:00Z", event.len())),
+        event_name: Some("CreateAccessKey".into()),
+        event_source: Some("iam.amazonaws.com".into()),
+        event_id: Some(event.to_owned()),
+        account: Some("111122223333".into()),
+        region: Some("us-east-1".into()),
+        actor: Some(Actor {
+            arn: Some("arn:aws:iam::111122223333:user/alice".into()),
+            ..Actor::default()
+        }),
+        resource: Some(Resource {
+            kind: "AwsIamUser".into(),
+            id: "arn:aws:iam::111122223333:user/bob".into(),
+            name: Some("bob".into()),
+        }),
+        evidence: vec![],
+        attack: vec![],
+        compliance: vec![],
+        fix: Fix::default(),
+        notes: vec![],
+        location: None,
+    }
+}
+
+macro_rules! store_contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $case() { super::$case(super::Fixture::sqlite()) })*
+        }
+        mod postgres {
+            $(#[test] fn $case() { super::$case(super::Fixture::postgres()) })*
+        }
+    };
+}
+
+store_contract!(
+    rescanning_updates_instead_of_duplicating,
+    reopening_keeps_the_data_and_a_newer_schema_is_refused,
+    a_damaged_row_is_skipped_and_named,
+    a_run_whose_process_is_gone_reads_back_interrupted,
+    concurrent_writers_lose_no_run,
+    filters_and_order_are_the_same_everywhere,
+);
+
+fn rescanning_updates_instead_of_duplicating(fixture: Fixture) {
+    let mut store = fixture.open();
+    let findings = vec![
+        finding("CT001", "e1", Severity::Critical),
+        finding("CT010", "e22", Severity::Medium),
+    ];
+    let run1 = store
+        .begin_run("scan", "2024-03-02T00:00:00Z", &["logs".into()])
+        .unwrap();
+    let first = store
+        .save_findings(run1, "2024-03-02T00:00:01Z", &findings)
+        .unwrap();
+    assert_eq!(
+        first,
+        SaveStats {
+            inserted: 2,
+            updated: 0
+        }
+    );
+    let mut summary = RunSummary::new("scan");
+    summary.records = 10;
+    store.finish_run(run1, &summary).unwrap();
+
+    let run2 = store
+        .begin_run("scan", "2024-03-03T00:00:00Z", &["logs".into()])
+        .unwrap();
+    let mut again = findings.clone();
+    again.push(finding("CT020", "e333", Severity::Low));
+    let second = store
+        .save_findings(run2, "2024-03-03T00:00:01Z", &again)
+        .unwrap();
+    assert_eq!(
+        second,
+        SaveStats {
+            inserted: 1,
+            updated: 2
+        }
+    );
+    // The same finding twice in one run counts one sighting.
+    store
+        .save_findings(run2, "2024-03-03T00:00:02Z", &findings[..1])
+        .unwrap();
+
+    let all = store.findings(&FindingQuery::default()).unwrap().findings;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].finding, findings[0], "worst first, stored whole");
+    assert_eq!(all[0].times_seen, 2);
+    assert_eq!(all[0].first_seen_run, run1);
+    assert_eq!(all[0].last_seen_run, run2);
+    assert_eq!(all[0].first_seen_at, "2024-03-02T00:00:01Z");
+    assert_eq!(all[0].last_seen_at, "2024-03-03T00:00:02Z");
+    assert_eq!(all[2].times_seen, 1);
+
+    let count = |query: FindingQuery| store.findings(&query).unwrap().findings.len();
+    assert_eq!(
+        count(FindingQuery {
+            min_severity: Some(Severity::High),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        count(FindingQuery {
+            run: Some(run1),
+            ..Default::default()
+        }),
+        2
+    );
+    assert_eq!(
+        count(FindingQuery {
+            rule_id: Some("ct010-rule".into()),
+            ..Default::default()
+        }),
+        1
+    );
+
+    let runs = store.runs(10).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].id, run2);
+    assert_eq!(runs[0].findings, 3);
+    assert_eq!(runs[0].inputs, ["logs"]);
+    assert_eq!(runs[1].summary.as_ref().unwrap().records, 10);
+    assert!(runs[0].finished_at.is_none());
+    assert_eq!(runs[0].status, RunStatus::Running, "this process is alive");
+    assert_eq!(runs[1].status, RunStatus::Finished);
+}
+
+fn reopening_keeps_the_data_and_a_newer_schema_is_refused(fixture: Fixture) {
+    {
+        let mut store = fixture.open();
+        let run = store
+            .begin_run("scan", "2024-03-02T00:00:00Z", &[])
+            .unwrap();
+        store
+            .save_findings(
+                run,
+                "2024-03-02T00:00:00Z",
+                &[finding("CT001", "e1", Severity::High)],
+            )
+            .unwrap();
+    }
+    let mut store = fixture.open();
+    assert_eq!(
+        store
+            .findings(&FindingQuery::default())
+            .unwrap()
+            .findings
+            .len(),
+        1,
+        "reopening applies no migration twice and keeps the data"
+    );
+    store
+        .test_sql(&fixture.set_version(SCHEMA_VERSION + 1))
+        .unwrap();
+    drop(store);
+    let err = super::open(&fixture.spec()).err().unwrap();
+    assert!(
+        matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 1),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("newer than this trailguard"),
+        "{err}"
+    );
+}
+
+fn a_damaged_row_is_skipped_and_named(fixture: Fixture) {
+    let mut store = fixture.open();
+    let run = store
+        .begin_run("scan", "2024-03-02T00:00:00Z", &[])
+        .unwrap();
+    let good = finding("CT001", "e1", Severity::High);
+    let bad = finding("CT010", "e22", Severity::Critical);
+    store
+        .save_findings(run, "2024-03-02T00:00:01Z", &[good.clone(), bad.clone()])
+        .unwrap();
+    store
+        .test_sql(&format!(
+            "UPDATE findings SET body = '{{\"id\": truncated' WHERE id = '{}'",
+            bad.id
+        ))
+        .unwrap();
+    let bad_row: i64 = store
+        .test_sql(&format!(
+            "SELECT CAST(rowid AS TEXT) FROM findings WHERE id = '{}'",
+            bad.id
+        ))
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let read = store.findings(&FindingQuery::default()).unwrap();
+    assert_eq!(read.findings.len(), 1);
+    assert_eq!(read.findings[0].finding, good);
+    assert_eq!(read.damaged.len(), 1);
+    assert_eq!(read.damaged[0].row, bad_row);
+    assert_eq!(read.damaged[0].id.as_deref(), Some(bad.id.as_str()));
+    let text = read.damaged[0].to_string();
+    assert!(
+        text.contains("not valid JSON") && text.contains("line 1"),
+        "{text}"
+    );
+}
+
+fn a_run_whose_process_is_gone_reads_back_interrupted(fixture: Fixture) {
+    let mut store = fixture.open();
+    let run = store
+        .begin_run("scan", "2024-03-02T00:00:00Z", &[])
+        .unwrap();
+    // Hand the run to a process that has exited.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let gone = child.id();
+    let start = super::row::process_start(i64::from(gone));
+    child.wait().unwrap();
+    let Some(start) = start else {
+        return; // no /proc here: this host cannot tell, and says "unfinished"
+    };
+    store
+        .test_sql(&format!(
+            "UPDATE runs SET pid = {gone}, process_start = '{start}' WHERE id = {run}"
+        ))
+        .unwrap();
+    assert_eq!(store.runs(1).unwrap()[0].status, RunStatus::Interrupted);
+    // The next run records the mark, so a reused pid cannot bring it back to life.
+    store
+        .begin_run("scan", "2024-03-03T00:00:00Z", &[])
+        .unwrap();
+    let status = store
+        .test_sql(&format!("SELECT status FROM runs WHERE id = {run}"))
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("interrupted"));
+    // A run recorded on another host cannot be judged from here.
+    store
+        .test_sql(&format!(
+            "UPDATE runs SET status = NULL, host = 'elsewhere.invalid' WHERE id = {run}"
+        ))
+        .unwrap();
+    let runs = store.runs(10).unwrap();
+    let other = runs.iter().find(|r| r.id == run).unwrap();
+    assert_eq!(other.status, RunStatus::Unknown);
+}
+
+/// Four writers, each with its own connection, racing to create the schema and saving the same
+/// findings in different orders: every run is recorded and finished, every finding counted by all.
+fn concurrent_writers_lose_no_run(fixture: Fixture) {
+    let spec = fixture.spec();
+    let findings: Vec<Finding> = (0..300)
+        .map(|i| finding("CT001", &format!("event-{i}"), Severity::High))
+        .collect();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let spec = spec.clone();
+            let mut mine = findings.clone();
+            if w % 2 == 1 {
+                mine.reverse();
+            }
+            std::thread::spawn(move || {
+                let mut store = super::open(&spec).unwrap();
+                let run = store
+                    .begin_run("scan", "2024-03-02T00:00:00Z", &[])
+                    .unwrap();
+                for chunk in mine.chunks(50) {
+                    store
+                        .save_findings(run, "2024-03-02T00:00:01Z", chunk)
+                        .unwrap();
+                }
+                store.finish_run(run, &RunSummary::new("scan")).unwrap();
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let store = fixture.open();
+    let runs = store.runs(100).unwrap();
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r.status == RunStatus::Finished));
+    assert!(runs.iter().all(|r| r.findings == 300));
+    let stored = store.findings(&FindingQuery::default()).unwrap();
+    assert_eq!(stored.findings.len(), 300);
+    assert!(stored.findings.iter().all(|f| f.times_seen == 4));
+}
+
+fn filters_and_order_are_the_same_everywhere(fixture: Fixture) {
+    let mut store = fixture.open();
+    let run = store
+        .begin_run("scan", "2024-03-02T00:00:00Z", &[])
+        .unwrap();
+    let mut undated = finding("CT003", "e4444", Severity::High);
+    undated.event_time = None;
+    let mut other_account = finding("CT002", "e55555", Severity::High);
+    other_account.account = Some("999999999999".into());
+    let batch = vec![
+        finding("CT001", "e1", Severity::High),
+        undated.clone(),
+        finding("CT001", "e333", Severity::High),
+        other_account.clone(),
+        finding("CT009", "e22", Severity::Low),
+    ];
+    store
+        .save_findings(run, "2024-03-02T00:00:01Z", &batch)
+        .unwrap();
+    let ids = |query: FindingQuery| -> Vec<String> {
+        store
+            .findings(&query)
+            .unwrap()
+            .findings
+            .into_iter()
+            .map(|f| f.finding.event_id.unwrap_or_default())
+            .collect()
+    };
+    // Worst first, then newest event first, undated last.
+    assert_eq!(
+        ids(FindingQuery::default()),
+        ["e55555", "e333", "e1", "e4444", "e22"]
+    );
+    assert_eq!(
+        ids(FindingQuery {
+            account: Some("999999999999".into()),
+            ..Default::default()
+        }),
+        ["e55555"]
+    );
+    assert_eq!(
+        ids(FindingQuery {
+            since: Some("2024-03-01T10:04".into()),
+            ..Default::default()
+        }),
+        ["e55555", "e333"]
+    );
+    assert_eq!(
+        ids(FindingQuery {
+            rule_id: Some("CT001".into()),
+            limit: Some(1),
+            ..Default::default()
+        }),
+        ["e333"]
+    );
+}
