@@ -22,8 +22,8 @@ use trailguard_rules::output::RunSummary;
 use trailguard_rules::{Finding, Outcome, Severity};
 
 use super::{
-    DamagedRow, FindingQuery, FindingStore, FindingsRead, RunId, RunStatus, SaveStats, StoreError,
-    StoredFinding, StoredRun,
+    DamagedRow, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion, RunId,
+    RunStatus, SaveStats, StoreError, StoredFinding, StoredRun,
 };
 
 /// How long a write waits for another process's write lock before giving up.
@@ -82,6 +82,21 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN process_start TEXT;
     ALTER TABLE runs ADD COLUMN host TEXT;
     ALTER TABLE runs ADD COLUMN status TEXT;
+    "#,
+    // 3: `serve`'s processed objects: one row per object version whose findings are committed, written
+    // in the findings' transaction, so a repeated notification is a no-op. Portable SQL on purpose (the
+    // same table in PostgreSQL: TEXT, BIGINT, a composite primary key).
+    r#"
+    CREATE TABLE processed_objects (
+        bucket       TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        etag         TEXT NOT NULL,
+        run_id       INTEGER NOT NULL REFERENCES runs(id),
+        processed_at TEXT NOT NULL,
+        records      INTEGER NOT NULL,
+        findings     INTEGER NOT NULL,
+        PRIMARY KEY (bucket, key, etag)
+    );
     "#,
 ];
 
@@ -151,6 +166,17 @@ impl SqliteStore {
             .map_err(open_err)?;
         migrate(&mut conn, shown)?;
         Ok(SqliteStore { conn })
+    }
+
+    /// How many objects `serve` recorded as processed.
+    #[cfg(test)]
+    pub fn processed_objects(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            self.conn
+                .query_row("SELECT COUNT(*) FROM processed_objects", [], |row| {
+                    row.get(0)
+                })?;
+        Ok(count.max(0) as u64)
     }
 
     /// The schema version of the open database.
@@ -408,6 +434,48 @@ impl FindingStore for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn object_processed(&self, object: &ObjectVersion) -> Result<bool, StoreError> {
+        let found: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM processed_objects WHERE bucket = ?1 AND key = ?2 AND etag = ?3",
+            params![object.bucket, object.key, object.etag],
+            |row| row.get(0),
+        )?;
+        Ok(found > 0)
+    }
+
+    fn commit_object(
+        &mut self,
+        run: RunId,
+        seen_at: &str,
+        object: &ObjectVersion,
+        records: u64,
+        findings: &[Finding],
+    ) -> Result<ObjectCommit, StoreError> {
+        let tx = self.write()?;
+        // The row first: the primary key settles which worker commits the object; the loser's
+        // transaction is dropped (rolled back) with nothing written.
+        let claimed = tx.execute(
+            "INSERT INTO processed_objects (bucket, key, etag, run_id, processed_at, records, findings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            params![
+                object.bucket,
+                object.key,
+                object.etag,
+                run,
+                seen_at,
+                records.min(i64::MAX as u64) as i64,
+                findings.len() as i64
+            ],
+        )?;
+        if claimed == 0 {
+            return Ok(ObjectCommit::AlreadyProcessed);
+        }
+        let mut stats = SaveStats::default();
+        save_batch(&tx, run, seen_at, findings, &mut stats)?;
+        tx.commit()?;
+        Ok(ObjectCommit::Committed(stats))
     }
 }
 
@@ -867,6 +935,61 @@ mod tests {
         );
         holder.join().unwrap();
         assert_eq!(saved.unwrap().inserted, 1);
+    }
+
+    #[test]
+    fn an_object_is_committed_once_with_its_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tg.db");
+        let mut first = SqliteStore::open(&path).unwrap();
+        let mut second = SqliteStore::open(&path).unwrap();
+        let run = first
+            .begin_run("serve", "2024-03-02T00:00:00Z", &[])
+            .unwrap();
+        let object = ObjectVersion {
+            bucket: "trail".into(),
+            key: "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/x.json.gz".into(),
+            etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+        };
+        let findings = [
+            finding("CT001", "e1", Severity::High),
+            finding("CT010", "e22", Severity::Low),
+        ];
+        assert!(!first.object_processed(&object).unwrap());
+        assert_eq!(
+            first
+                .commit_object(run, "2024-03-02T00:00:01Z", &object, 7, &findings)
+                .unwrap(),
+            ObjectCommit::Committed(SaveStats {
+                inserted: 2,
+                updated: 0
+            })
+        );
+        // Another worker with the same notification: nothing written, not even a sighting.
+        assert!(second.object_processed(&object).unwrap());
+        assert_eq!(
+            second
+                .commit_object(run, "2024-03-02T00:00:02Z", &object, 7, &findings[..1])
+                .unwrap(),
+            ObjectCommit::AlreadyProcessed
+        );
+        let stored = first.findings(&FindingQuery::default()).unwrap().findings;
+        assert_eq!(stored.len(), 2);
+        assert!(stored
+            .iter()
+            .all(|f| f.last_seen_at == "2024-03-02T00:00:01Z"));
+        // A new version of the object (another ETag) is new work.
+        let newer = ObjectVersion {
+            etag: "0123456789abcdef0123456789abcdef".into(),
+            ..object.clone()
+        };
+        assert!(matches!(
+            second
+                .commit_object(run, "2024-03-02T00:00:03Z", &newer, 1, &[])
+                .unwrap(),
+            ObjectCommit::Committed(_)
+        ));
+        assert_eq!(first.processed_objects().unwrap(), 2);
     }
 
     #[test]
