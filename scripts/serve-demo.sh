@@ -4,13 +4,14 @@
 # queue after 3 receives), the sample trail uploaded into it, and two workers that drain the queue into the
 # embedded SQLite store. Then `trailguard findings` lists what they stored. moto is stopped on exit.
 #
-#   bash scripts/serve-demo.sh            # store: .trailguard/serve-demo.db
+#   bash scripts/serve-demo.sh            # store: .trailguard/serve-demo.db (made afresh)
 #   PORT=5123 bash scripts/serve-demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${PORT:-5077}
 store=.trailguard/serve-demo.db
+rm -f "$store" "$store-wal" "$store-shm"
 venv=$(bash scripts/setup.sh)
 python=$venv/bin/python
 

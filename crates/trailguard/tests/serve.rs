@@ -396,6 +396,12 @@ fn a_corrupt_object_and_a_missing_one_go_to_the_dead_letter_queue() {
         corrupt_lines[0].starts_with("error: s3://serve-bad/"),
         "{err}"
     );
+    assert_eq!(
+        corrupt_lines[0].matches("corrupt.json.gz").count(),
+        1,
+        "named once: {err}"
+    );
+    assert!(corrupt_lines[0].contains("gzip"), "{err}");
     assert!(
         corrupt_lines.iter().any(|l| l.contains("receive count 2")),
         "{err}"

@@ -450,8 +450,14 @@ impl Service<'_> {
             .chain(stats.files_truncated.keys())
             .find(|reason| **reason != SkipReason::EmptyInput);
         if let Some(reason) = unreadable {
+            // The reader's message starts with the object's name, which the report already gives.
             let detail = observer
                 .first_file_error()
+                .map(|e| {
+                    e.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix(": "))
+                        .map_or_else(|| e.clone(), str::to_owned)
+                })
                 .unwrap_or_else(|| reason.as_str().replace('_', " "));
             return Err(Failure::new("unreadable_object", detail));
         }
