@@ -49,7 +49,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
 
-    /// Work until every queue is empty (nothing visible or in flight), then exit.
+    /// Work until every queue is empty (nothing visible or in flight), then exit. A message that keeps
+    /// failing holds the queue open until SQS moves it to the dead-letter queue: give the queue a redrive
+    /// policy.
     #[arg(long)]
     pub drain: bool,
 
