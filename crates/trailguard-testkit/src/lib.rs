@@ -1,6 +1,7 @@
 //! Test support shared by the crates' integration tests.
 //!
-//! - [`MotoServer`]: a real `python -m moto.server` on 127.0.0.1 and a free port, killed on drop.
+//! - [`MotoServer`]: a real `python -m moto.server` on 127.0.0.1 and a free port, killed on drop;
+//!   [`MotoServer::shared`] is one server for a whole test binary, which exits with it.
 //! - [`python`]: the interpreter with the test packages (moto, boto3, botocore, the AWS CLI), which
 //!   `scripts/setup.sh` installs into a virtual environment of its own.
 //! - [`pinned_python_version`]: what `scripts/requirements.lock` pins, for tests that must run on exactly that.
@@ -115,6 +116,43 @@ impl MotoServer {
         let server = MotoServer { child, port };
         server.wait_ready(Duration::from_secs(60));
         server
+    }
+
+    /// One server for every test of this test binary, started on first use. Tests that share it must
+    /// name their buckets and queues uniquely and never [`MotoServer::reset`] it. Statics are never
+    /// dropped, so this server watches its parent instead: it exits when the test process is gone.
+    pub fn shared() -> &'static MotoServer {
+        static SHARED: std::sync::OnceLock<MotoServer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let port = free_port();
+            let python = python();
+            let script = r#"
+import os, sys, time
+from moto.server import ThreadedMotoServer
+parent = os.getppid()
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+while os.getppid() == parent:
+    time.sleep(0.5)
+os._exit(0)
+"#;
+            let child = Command::new(&python)
+                .args(["-c", script, &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start moto with `{}`: {e}; run scripts/setup.sh",
+                        python.display()
+                    )
+                });
+            let server = MotoServer { child, port };
+            server.wait_ready(Duration::from_secs(60));
+            server
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -10,6 +10,7 @@ mod aws;
 mod cmd;
 mod fix;
 mod remote;
+mod serve;
 mod store;
 mod ui;
 
@@ -51,6 +52,8 @@ enum Command {
     Fix(cmd::fix::FixArgs),
     /// Measure scan throughput and peak memory on a generated corpus.
     Bench(cmd::bench::BenchArgs),
+    /// Run as a service: SQS workers scan each CloudTrail log file as it is delivered, into the store.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Findings(args) => store::cli::run(args),
         Command::Fix(args) => cmd::fix::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

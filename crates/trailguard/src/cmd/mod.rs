@@ -9,3 +9,4 @@ pub mod fix;
 pub mod policy;
 pub mod rules;
 pub mod scan;
+pub mod serve;

@@ -647,7 +647,7 @@ fn human_reason(reason: &str) -> String {
 
 /// Links a finding to its knowledge-base entry and, when the rule gave no commands, embeds the entry's
 /// remediation commands (they are the entry's examples, so the finding says to adapt the names).
-fn link_knowledge_base(finding: &mut Finding, kb: &trailguard_kb::Kb) {
+pub(crate) fn link_knowledge_base(finding: &mut Finding, kb: &trailguard_kb::Kb) {
     let (Some(source), Some(event)) = (&finding.event_source, &finding.event_name) else {
         return;
     };

@@ -51,7 +51,7 @@ pub fn client(config: &aws_config::SdkConfig, custom_endpoint: bool) -> Client {
 }
 
 /// Keys CloudTrail writes for events (digests are separate, under `CloudTrail-Digest/`).
-fn is_log_key(key: &str) -> bool {
+pub(crate) fn is_log_key(key: &str) -> bool {
     [".json.gz", ".json", ".jsonl", ".jsonl.gz", ".gz"]
         .iter()
         .any(|ext| key.ends_with(ext))

@@ -9,7 +9,9 @@ use trailguard_rules::{Actor, Finding, FindingSource, Fix, Outcome, Resource, Se
 use trailguard_testkit::PgDatabase;
 
 use super::schema::SCHEMA_VERSION;
-use super::{FindingQuery, FindingStore, RunStatus, SaveStats, StoreError};
+use super::{
+    FindingQuery, FindingStore, ObjectCommit, ObjectVersion, RunStatus, SaveStats, StoreError,
+};
 
 /// A fresh, empty store of one backend.
 pub(super) enum Fixture {
@@ -104,6 +106,7 @@ store_contract!(
     a_run_whose_process_is_gone_reads_back_interrupted,
     concurrent_writers_lose_no_run,
     filters_and_order_are_the_same_everywhere,
+    an_object_is_committed_once_with_its_findings,
 );
 
 fn rescanning_updates_instead_of_duplicating(fixture: Fixture) {
@@ -404,4 +407,60 @@ fn filters_and_order_are_the_same_everywhere(fixture: Fixture) {
         }),
         ["e333"]
     );
+}
+
+/// `serve`'s commit: an object version's findings go in once, with its row, whichever worker comes first.
+fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
+    let mut first = fixture.open();
+    let mut second = fixture.open();
+    let run = first
+        .begin_run("serve", "2024-03-02T00:00:00Z", &[])
+        .unwrap();
+    let object = ObjectVersion {
+        bucket: "trail".into(),
+        key: "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/x.json.gz".into(),
+        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+    };
+    let findings = [
+        finding("CT001", "e1", Severity::High),
+        finding("CT010", "e22", Severity::Low),
+    ];
+    assert!(!first.object_processed(&object).unwrap());
+    assert_eq!(
+        first
+            .commit_object(run, "2024-03-02T00:00:01Z", &object, 7, &findings)
+            .unwrap(),
+        ObjectCommit::Committed(SaveStats {
+            inserted: 2,
+            updated: 0
+        })
+    );
+    // Another worker with the same notification: nothing written, not even a sighting.
+    assert!(second.object_processed(&object).unwrap());
+    assert_eq!(
+        second
+            .commit_object(run, "2024-03-02T00:00:02Z", &object, 7, &findings[..1])
+            .unwrap(),
+        ObjectCommit::AlreadyProcessed
+    );
+    let stored = first.findings(&FindingQuery::default()).unwrap().findings;
+    assert_eq!(stored.len(), 2);
+    assert!(stored
+        .iter()
+        .all(|f| f.last_seen_at == "2024-03-02T00:00:01Z"));
+    // A new version of the object (another ETag) is new work.
+    let newer = ObjectVersion {
+        etag: "0123456789abcdef0123456789abcdef".into(),
+        ..object.clone()
+    };
+    assert!(matches!(
+        second
+            .commit_object(run, "2024-03-02T00:00:03Z", &newer, 1, &[])
+            .unwrap(),
+        ObjectCommit::Committed(_)
+    ));
+    let rows = first
+        .test_sql("SELECT CAST(COUNT(*) AS TEXT) FROM processed_objects")
+        .unwrap();
+    assert_eq!(rows.as_deref(), Some("2"));
 }

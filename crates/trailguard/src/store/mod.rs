@@ -225,6 +225,25 @@ pub struct FindingQuery {
     pub limit: Option<u64>,
 }
 
+/// An S3 object `serve` has worked on, as the processed-objects table keys it: a notification for the
+/// same bucket, key and ETag (or, for an event delivered inline, its EventBridge id) is a no-op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub bucket: String,
+    pub key: String,
+    /// The ETag without quotes; the version id when the bucket is versioned and the ETag unknown.
+    pub etag: String,
+}
+
+/// What [`FindingStore::commit_object`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectCommit {
+    /// The object's findings and its processed-object row were committed together.
+    Committed(SaveStats),
+    /// Another worker (or an earlier delivery) committed this object first: nothing was written.
+    AlreadyProcessed,
+}
+
 /// A findings store backend.
 pub trait FindingStore {
     /// Records the start of a run and returns its id.
@@ -252,6 +271,25 @@ pub trait FindingStore {
     /// row or look under the trait the same way on every backend.
     #[cfg(test)]
     fn test_sql(&mut self, sql: &str) -> Result<Option<String>, StoreError>;
+
+    // `serve`'s processed objects (schema version 3, table `processed_objects`). A backend keeps one
+    // row per (bucket, key, etag), written in the same transaction as the object's findings, so a
+    // finding is never committed without its row nor a row without its findings.
+
+    /// Whether the object's findings are already committed (checked before fetching it; the commit
+    /// itself is what settles a race between workers).
+    fn object_processed(&self, object: &ObjectVersion) -> Result<bool, StoreError>;
+    /// Commits one object: inserts its processed-object row (with `records`, the number of records
+    /// read from it) and, only when the row is new, upserts `findings` and links them to `run`, all in
+    /// one transaction. When the row exists, writes nothing and returns [`ObjectCommit::AlreadyProcessed`].
+    fn commit_object(
+        &mut self,
+        run: RunId,
+        seen_at: &str,
+        object: &ObjectVersion,
+        records: u64,
+        findings: &[Finding],
+    ) -> Result<ObjectCommit, StoreError>;
 }
 
 /// Whether `--store` names a PostgreSQL database rather than a SQLite file.

@@ -35,8 +35,8 @@ use trailguard_rules::Finding;
 use super::row::{self, FindingColumns, ProcessId, RowRead};
 use super::schema::{self, Param, MIGRATIONS, SCHEMA_VERSION};
 use super::{
-    DamagedRow, FindingQuery, FindingStore, FindingsRead, PgCause, RunId, SaveStats, StoreError,
-    StoredRun,
+    DamagedRow, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion, PgCause,
+    RunId, SaveStats, StoreError, StoredRun,
 };
 
 /// Findings per write transaction, as in SQLite: short transactions keep row locks short.
@@ -182,6 +182,66 @@ impl PostgresStore {
     }
 }
 
+/// Upserts one batch of findings (sorted by id: one lock order for every writer) and links them to `run`,
+/// inside the caller's transaction.
+fn upsert_batch(
+    tx: &mut Transaction<'_>,
+    run: RunId,
+    seen_at: &str,
+    batch: &[FindingColumns<'_>],
+) -> Result<SaveStats, postgres::Error> {
+    let insert = tx.prepare(schema::INSERT_FINDING)?;
+    let update = tx.prepare(schema::UPDATE_FINDING)?;
+    let link = tx.prepare(schema::LINK_FINDING)?;
+    let mut saved = SaveStats::default();
+    for c in batch {
+        let inserted = tx.execute(
+            &insert,
+            &[
+                &c.id,
+                &c.rule_id,
+                &c.rule_name,
+                &c.title,
+                &c.severity,
+                &c.severity_rank,
+                &c.source,
+                &c.outcome,
+                &c.event_time,
+                &c.event_name,
+                &c.event_id,
+                &c.account,
+                &c.region,
+                &c.actor_arn,
+                &c.resource_id,
+                &c.body,
+                &run,
+                &seen_at,
+            ],
+        )?;
+        if inserted == 1 {
+            saved.inserted += 1;
+        } else {
+            tx.execute(
+                &update,
+                &[
+                    &c.rule_name,
+                    &c.title,
+                    &c.severity,
+                    &c.severity_rank,
+                    &c.outcome,
+                    &c.body,
+                    &run,
+                    &seen_at,
+                    &c.id,
+                ],
+            )?;
+            saved.updated += 1;
+        }
+        tx.execute(&link, &[&run, &c.id])?;
+    }
+    Ok(saved)
+}
+
 /// Refuses a connection that would send credentials and findings in plain text over a network.
 fn check_transport(config: &Config, shown: &str) -> Result<(), StoreError> {
     let refuse = |why: &str| {
@@ -320,58 +380,7 @@ impl FindingStore for PostgresStore {
         columns.sort_by(|a, b| a.id.cmp(b.id));
         let mut stats = SaveStats::default();
         for batch in columns.chunks(SAVE_BATCH) {
-            let saved = self.write(|tx| {
-                let insert = tx.prepare(schema::INSERT_FINDING)?;
-                let update = tx.prepare(schema::UPDATE_FINDING)?;
-                let link = tx.prepare(schema::LINK_FINDING)?;
-                let mut saved = SaveStats::default();
-                for c in batch {
-                    let inserted = tx.execute(
-                        &insert,
-                        &[
-                            &c.id,
-                            &c.rule_id,
-                            &c.rule_name,
-                            &c.title,
-                            &c.severity,
-                            &c.severity_rank,
-                            &c.source,
-                            &c.outcome,
-                            &c.event_time,
-                            &c.event_name,
-                            &c.event_id,
-                            &c.account,
-                            &c.region,
-                            &c.actor_arn,
-                            &c.resource_id,
-                            &c.body,
-                            &run,
-                            &seen_at,
-                        ],
-                    )?;
-                    if inserted == 1 {
-                        saved.inserted += 1;
-                    } else {
-                        tx.execute(
-                            &update,
-                            &[
-                                &c.rule_name,
-                                &c.title,
-                                &c.severity,
-                                &c.severity_rank,
-                                &c.outcome,
-                                &c.body,
-                                &run,
-                                &seen_at,
-                                &c.id,
-                            ],
-                        )?;
-                        saved.updated += 1;
-                    }
-                    tx.execute(&link, &[&run, &c.id])?;
-                }
-                Ok(saved)
-            })?;
+            let saved = self.write(|tx| upsert_batch(tx, run, seen_at, batch))?;
             stats.inserted += saved.inserted;
             stats.updated += saved.updated;
         }
@@ -419,6 +428,62 @@ impl FindingStore for PostgresStore {
             .query(schema::LATEST_RUNS, &[&limit])
             .map_err(|e| self.query_err(e))?;
         rows.iter().map(row::stored_run).collect()
+    }
+
+    fn object_processed(&self, object: &ObjectVersion) -> Result<bool, StoreError> {
+        let found: i64 = self
+            .client
+            .borrow_mut()
+            .query_one(
+                schema::OBJECT_PROCESSED,
+                &[&object.bucket, &object.key, &object.etag],
+            )
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.query_err(e))?;
+        Ok(found > 0)
+    }
+
+    fn commit_object(
+        &mut self,
+        run: RunId,
+        seen_at: &str,
+        object: &ObjectVersion,
+        records: u64,
+        findings: &[Finding],
+    ) -> Result<ObjectCommit, StoreError> {
+        let mut columns = findings
+            .iter()
+            .map(FindingColumns::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        columns.sort_by(|a, b| a.id.cmp(b.id));
+        let records = records.min(i64::MAX as u64) as i64;
+        let count = columns.len() as i64;
+        // The row first: the primary key settles which worker commits the object, and the loser's
+        // transaction writes nothing. One transaction for the row and every finding, however many.
+        self.write(|tx| {
+            let claimed = tx.execute(
+                schema::CLAIM_OBJECT,
+                &[
+                    &object.bucket,
+                    &object.key,
+                    &object.etag,
+                    &run,
+                    &seen_at,
+                    &records,
+                    &count,
+                ],
+            )?;
+            if claimed == 0 {
+                return Ok(ObjectCommit::AlreadyProcessed);
+            }
+            let mut stats = SaveStats::default();
+            for batch in columns.chunks(SAVE_BATCH) {
+                let saved = upsert_batch(tx, run, seen_at, batch)?;
+                stats.inserted += saved.inserted;
+                stats.updated += saved.updated;
+            }
+            Ok(ObjectCommit::Committed(stats))
+        })
     }
 
     #[cfg(test)]

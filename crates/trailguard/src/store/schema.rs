@@ -123,6 +123,35 @@ pub const MIGRATIONS: &[Migration] = &[
     ALTER TABLE runs ADD COLUMN status TEXT;
     "#,
     },
+    // 3: `serve`'s processed objects: one row per object version whose findings are committed, written in
+    // the findings' transaction, so a repeated notification is a no-op and a finding never goes in without
+    // its object's row (nor the row without the findings).
+    Migration {
+        sqlite: r#"
+    CREATE TABLE processed_objects (
+        bucket       TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        etag         TEXT NOT NULL,
+        run_id       INTEGER NOT NULL REFERENCES runs(id),
+        processed_at TEXT NOT NULL,
+        records      INTEGER NOT NULL,
+        findings     INTEGER NOT NULL,
+        PRIMARY KEY (bucket, key, etag)
+    );
+    "#,
+        postgres: r#"
+    CREATE TABLE processed_objects (
+        bucket       TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        etag         TEXT NOT NULL,
+        run_id       BIGINT NOT NULL REFERENCES runs(id),
+        processed_at TEXT NOT NULL,
+        records      BIGINT NOT NULL,
+        findings     BIGINT NOT NULL,
+        PRIMARY KEY (bucket, key, etag)
+    );
+    "#,
+    },
 ];
 
 /// The schema version this build writes.
@@ -185,6 +214,16 @@ pub const UPDATE_FINDING: &str =
 /// Links a finding to a run that reported it (once).
 pub const LINK_FINDING: &str =
     "INSERT INTO run_findings (run_id, finding_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Whether an object version's findings are committed (a count: 0 or 1).
+pub const OBJECT_PROCESSED: &str =
+    "SELECT COUNT(*) FROM processed_objects WHERE bucket = $1 AND key = $2 AND etag = $3";
+
+/// Claims an object version for the transaction that commits its findings: one row changed when this
+/// writer is first, none when another already committed it (the primary key settles a race).
+pub const CLAIM_OBJECT: &str = "INSERT INTO processed_objects
+        (bucket, key, etag, run_id, processed_at, records, findings)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
 /// A value bound to a query built at run time.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,7 +23,8 @@ use trailguard_rules::Finding;
 use super::row::{self, FindingColumns, ProcessId, RowRead};
 use super::schema::{self, Param, MIGRATIONS, SCHEMA_VERSION};
 use super::{
-    DamagedRow, FindingQuery, FindingStore, FindingsRead, RunId, SaveStats, StoreError, StoredRun,
+    DamagedRow, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion, RunId,
+    SaveStats, StoreError, StoredRun,
 };
 
 /// How long a write waits for another process's write lock before giving up.
@@ -246,6 +247,47 @@ impl FindingStore for SqliteStore {
             Some(row) if row.as_ref().column_count() > 0 => row.get(0)?,
             _ => None,
         })
+    }
+
+    fn object_processed(&self, object: &ObjectVersion) -> Result<bool, StoreError> {
+        let found: i64 = self.conn.query_row(
+            schema::OBJECT_PROCESSED,
+            params![object.bucket, object.key, object.etag],
+            |row| row.get(0),
+        )?;
+        Ok(found > 0)
+    }
+
+    fn commit_object(
+        &mut self,
+        run: RunId,
+        seen_at: &str,
+        object: &ObjectVersion,
+        records: u64,
+        findings: &[Finding],
+    ) -> Result<ObjectCommit, StoreError> {
+        let tx = self.write()?;
+        // The row first: the primary key settles which worker commits the object; the loser's
+        // transaction is dropped (rolled back) with nothing written.
+        let claimed = tx.execute(
+            schema::CLAIM_OBJECT,
+            params![
+                object.bucket,
+                object.key,
+                object.etag,
+                run,
+                seen_at,
+                records.min(i64::MAX as u64) as i64,
+                findings.len() as i64
+            ],
+        )?;
+        if claimed == 0 {
+            return Ok(ObjectCommit::AlreadyProcessed);
+        }
+        let mut stats = SaveStats::default();
+        save_batch(&tx, run, seen_at, findings, &mut stats)?;
+        tx.commit()?;
+        Ok(ObjectCommit::Committed(stats))
     }
 }
 

@@ -1,0 +1,583 @@
+//! `trailguard serve`: a worker on the queue-based engine AWS already runs. CloudTrail writes log files to
+//! S3; S3 event notifications (or the trail's SNS topic, or EventBridge) put one message per file on an
+//! SQS queue; any number of workers compete for the messages. trailguard has no scheduler and no queue of
+//! its own: visibility timeouts, retries and the dead-letter queue are SQS's.
+//!
+//! One message, in order:
+//! 1. [`message::parse`] reads the body into work items; a body it does not understand is reported with
+//!    the message id and left on the queue (after the redrive limit SQS moves it to the DLQ).
+//! 2. While the worker holds the message its visibility is extended (a heartbeat every half timeout).
+//! 3. Each object: [`message::triage`] skips digests, folder markers and keys outside `--prefix`; an
+//!    object whose (bucket, key, ETag) is already in the store's processed-objects table is a no-op;
+//!    otherwise it is fetched and scanned by the same flow as `scan` ([`engine::scan_findings`]), and
+//!    its findings and its processed-object row are committed in one transaction.
+//! 4. The message is deleted only when every item of it is committed (or skipped). A failure leaves
+//!    it: the worker prints one line (the object, the reason, the receive count) and SQS redelivers.
+//!
+//! A SIGTERM (or Ctrl-C) lets each worker finish the message it is on, gives the messages it received
+//! but has not started back at once (visibility 0), and exits 0. `--drain` exits when every queue is
+//! empty, in flight included.
+
+pub mod listen;
+pub mod message;
+pub mod metrics;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use trailguard_event::source::{MemorySource, Source};
+use trailguard_event::{Filter, InputError, Observer, SkipReason};
+use trailguard_rules::engine::{self, Engine};
+use trailguard_rules::output;
+use trailguard_rules::sigma::SigmaRuleSet;
+use trailguard_rules::Finding;
+
+use crate::fix::aws::api_error;
+use crate::store::{self, FindingStore, ObjectCommit, ObjectVersion, RunId};
+use message::{ObjectRef, Work};
+use metrics::Metrics;
+
+/// A queue and its visibility timeout (read once at start).
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub url: String,
+    pub visibility_timeout: i32,
+}
+
+/// What every worker of a process shares.
+pub struct Service<'a> {
+    pub engine: &'a Engine,
+    pub sigma: Option<&'a SigmaRuleSet>,
+    pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub runtime: Arc<tokio::runtime::Runtime>,
+    pub queues: Vec<Queue>,
+    pub store: String,
+    pub run: RunId,
+    pub prefix: Option<String>,
+    pub drain: bool,
+    /// Long-poll wait per ReceiveMessage call.
+    pub wait_seconds: i32,
+    pub metrics: Arc<Metrics>,
+    pub stop: tokio::sync::watch::Receiver<bool>,
+    /// One line per object on stderr (a terminal only).
+    pub progress: bool,
+}
+
+/// Why one object (or inline record) could not be processed. `kind` is the metric label.
+#[derive(Debug)]
+struct Failure {
+    kind: &'static str,
+    reason: String,
+}
+
+impl Failure {
+    fn new(kind: &'static str, reason: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn chain(err: impl Into<anyhow::Error>) -> String {
+    format!("{:#}", err.into())
+}
+
+/// A received message's facts for reports.
+struct Received {
+    id: String,
+    receipt: String,
+    body: String,
+    receive_count: String,
+}
+
+impl Service<'_> {
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// One worker: receives, works and deletes until stopped (or, with `--drain`, until the queues are
+    /// empty). Opens its own store connection.
+    pub fn worker(&self, index: usize) -> anyhow::Result<()> {
+        let mut store = store::open(&self.store)?;
+        let mut next = index % self.queues.len().max(1);
+        while !self.stopping() {
+            let queue = &self.queues[next];
+            next = (next + 1) % self.queues.len();
+            let Some(received) = self.receive(queue) else {
+                break;
+            };
+            let messages = match received {
+                Ok(messages) => messages,
+                Err(reason) => {
+                    self.metrics.error("sqs");
+                    eprintln!("error: {reason}");
+                    self.pause(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            if messages.is_empty() {
+                if self.drain && self.queues_empty() {
+                    break;
+                }
+                continue;
+            }
+            // Every message in hand stays invisible until it is done or given back.
+            let heartbeats: Vec<_> = messages
+                .iter()
+                .map(|m| {
+                    self.runtime.spawn(extend_visibility(
+                        self.sqs.clone(),
+                        queue.clone(),
+                        m.receipt.clone(),
+                    ))
+                })
+                .collect();
+            for (message, heartbeat) in messages.into_iter().zip(heartbeats) {
+                if self.stopping() {
+                    heartbeat.abort();
+                    self.give_back(queue, &message);
+                    continue;
+                }
+                self.handle(store.as_mut(), queue, &message);
+                heartbeat.abort();
+            }
+        }
+        Ok(())
+    }
+
+    /// One ReceiveMessage call, or `None` when asked to stop while waiting.
+    fn receive(&self, queue: &Queue) -> Option<Result<Vec<Received>, String>> {
+        let mut stop = self.stop.clone();
+        let call = self
+            .sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(self.wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send();
+        self.runtime.block_on(async {
+            tokio::select! {
+                result = call => Some(result
+                    .map_err(|e| format!("{} ({})", api_error("ReceiveMessage", &e), queue.url))
+                    .map(|out| {
+                        out.messages()
+                            .iter()
+                            .map(|m| Received {
+                                id: m.message_id().unwrap_or_default().to_owned(),
+                                receipt: m.receipt_handle().unwrap_or_default().to_owned(),
+                                body: m.body().unwrap_or_default().to_owned(),
+                                receive_count: m
+                                    .attributes()
+                                    .and_then(|a| {
+                                        a.get(&MessageSystemAttributeName::ApproximateReceiveCount)
+                                    })
+                                    .cloned()
+                                    .unwrap_or_else(|| "unknown".to_owned()),
+                            })
+                            .collect()
+                    })),
+                _ = stop.changed() => None,
+            }
+        })
+    }
+
+    /// Sleeps, waking early when asked to stop.
+    fn pause(&self, duration: Duration) {
+        let mut stop = self.stop.clone();
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(duration) => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+
+    /// Whether every queue is empty: nothing visible, nothing in flight, nothing delayed.
+    fn queues_empty(&self) -> bool {
+        self.queues.iter().all(|queue| {
+            let call = self
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&queue.url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .send();
+            match self.runtime.block_on(call) {
+                Ok(out) => out
+                    .attributes()
+                    .is_some_and(|a| a.values().all(|v| v.trim() == "0")),
+                Err(err) => {
+                    self.metrics.error("sqs");
+                    eprintln!(
+                        "error: {} ({})",
+                        api_error("GetQueueAttributes", &err),
+                        queue.url
+                    );
+                    false
+                }
+            }
+        })
+    }
+
+    /// Makes a message visible again at once, for another worker.
+    fn give_back(&self, queue: &Queue, message: &Received) {
+        let call = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(&queue.url)
+            .receipt_handle(&message.receipt)
+            .visibility_timeout(0)
+            .send();
+        if let Err(err) = self.runtime.block_on(call) {
+            eprintln!(
+                "warning: message {}: {}",
+                message.id,
+                api_error("ChangeMessageVisibility", &err)
+            );
+        }
+    }
+
+    /// Works one message and deletes it when all of its work is committed.
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) {
+        self.metrics
+            .messages_received
+            .fetch_add(1, Ordering::Relaxed);
+        let work = match message::parse(&message.body) {
+            Ok(work) => work,
+            Err(err) => {
+                self.metrics
+                    .messages_unrecognised
+                    .fetch_add(1, Ordering::Relaxed);
+                self.metrics.error("unrecognised_message");
+                eprintln!(
+                    "error: message {} on {}: {} (receive count {}); left for the dead-letter queue",
+                    message.id,
+                    queue.url,
+                    output::visible(&err.to_string()),
+                    message.receive_count
+                );
+                return;
+            }
+        };
+        let mut failed = false;
+        for item in work {
+            let started = Instant::now();
+            let (name, result) = match item {
+                Work::Ignored(ignored) => {
+                    self.metrics.skipped(ignored.label());
+                    continue;
+                }
+                Work::Object(object) => {
+                    if let Some(skip) = message::triage(&object, self.prefix.as_deref()) {
+                        self.metrics.skipped(skip.label());
+                        continue;
+                    }
+                    let name = format!("s3://{}/{}", object.bucket, object.key);
+                    let result = self.object(store, &object, &name);
+                    (name, result)
+                }
+                Work::Record { id, body } => {
+                    let name = format!("EventBridge event {id}");
+                    let version = ObjectVersion {
+                        bucket: String::new(),
+                        key: id,
+                        etag: String::new(),
+                    };
+                    self.metrics.records_inline.fetch_add(1, Ordering::Relaxed);
+                    let result = self.scan_and_commit(store, &version, &name, body.into_bytes());
+                    (name, result)
+                }
+            };
+            match result {
+                Ok(Some(line)) => {
+                    self.metrics.observe_processing(started.elapsed());
+                    if self.progress {
+                        eprintln!("{}: {line}", output::visible(&name));
+                    }
+                }
+                Ok(None) => {}
+                Err(failure) => {
+                    failed = true;
+                    self.metrics.objects_failed.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.error(failure.kind);
+                    eprintln!(
+                        "error: {}: {} (message {}, receive count {}); the message is left on the queue",
+                        output::visible(&name),
+                        output::visible(&failure.reason),
+                        message.id,
+                        message.receive_count
+                    );
+                }
+            }
+        }
+        if failed {
+            self.metrics.messages_left.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let call = self
+            .sqs
+            .delete_message()
+            .queue_url(&queue.url)
+            .receipt_handle(&message.receipt)
+            .send();
+        match self.runtime.block_on(call) {
+            Ok(_) => {
+                self.metrics
+                    .messages_deleted
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => {
+                // The work is committed: a redelivery is a no-op.
+                self.metrics.error("sqs");
+                eprintln!(
+                    "error: message {}: {}; its work is committed, so a redelivery changes nothing",
+                    message.id,
+                    api_error("DeleteMessage", &err)
+                );
+            }
+        }
+    }
+
+    /// One S3 object: `Ok(Some(line))` when committed now, `Ok(None)` when there was nothing to do.
+    fn object(
+        &self,
+        store: &mut dyn FindingStore,
+        object: &ObjectRef,
+        name: &str,
+    ) -> Result<Option<String>, Failure> {
+        if let Some(etag) = &object.etag {
+            let version = ObjectVersion {
+                bucket: object.bucket.clone(),
+                key: object.key.clone(),
+                etag: etag.clone(),
+            };
+            if store
+                .object_processed(&version)
+                .map_err(|e| Failure::new("store", chain(e)))?
+            {
+                self.metrics
+                    .objects_duplicate
+                    .fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+        }
+        let call = self
+            .s3
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send();
+        let (bytes, etag) = self
+            .runtime
+            .block_on(async {
+                let out = call
+                    .await
+                    .map_err(|e| api_error("GetObject", &e).to_string())?;
+                let etag = out.e_tag().map(message::plain_etag);
+                let data = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| format!("cannot read the object's body: {}", chain(e)))?;
+                Ok::<_, String>((data.into_bytes(), etag))
+            })
+            .map_err(|reason| Failure::new("get_object", reason))?;
+        let version = ObjectVersion {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            etag: etag
+                .or_else(|| object.etag.clone())
+                .or_else(|| object.version_id.clone())
+                .unwrap_or_default(),
+        };
+        if object.etag.is_none()
+            && store
+                .object_processed(&version)
+                .map_err(|e| Failure::new("store", chain(e)))?
+        {
+            self.metrics
+                .objects_duplicate
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        if bytes.is_empty() {
+            self.metrics.skipped(message::Skip::Empty.label());
+            return Ok(None);
+        }
+        self.scan_and_commit(store, &version, name, bytes.to_vec())
+    }
+
+    /// Scans the bytes of one object (or one inline event) with the same flow as `scan`, then commits
+    /// its findings with its processed-object row.
+    fn scan_and_commit(
+        &self,
+        store: &mut dyn FindingStore,
+        version: &ObjectVersion,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, Failure> {
+        let source: Box<dyn Source> = Box::new(MemorySource::new(name, bytes));
+        let observer = Collect::default();
+        let kb = trailguard_kb::Kb::builtin();
+        let mut findings: Vec<Finding> = Vec::new();
+        let outcome = engine::scan_findings(
+            self.engine,
+            self.sigma,
+            vec![source],
+            &Filter::default(),
+            1,
+            &observer,
+            |mut finding| {
+                crate::cmd::scan::link_knowledge_base(&mut finding, kb);
+                findings.push(finding);
+            },
+        )
+        .map_err(|e| Failure::new("scan", chain(e)))?;
+        let stats = &outcome.stats;
+        if stats.files_skipped.contains_key(&SkipReason::DigestFile) {
+            self.metrics.skipped(message::Skip::Digest.label());
+            return Ok(None);
+        }
+        let unreadable = stats
+            .files_skipped
+            .keys()
+            .chain(stats.files_truncated.keys())
+            .find(|reason| **reason != SkipReason::EmptyInput);
+        if let Some(reason) = unreadable {
+            // The reader's message starts with the object's name, which the report already gives.
+            let detail = observer
+                .first_file_error()
+                .map(|e| {
+                    e.strip_prefix(name)
+                        .and_then(|rest| rest.strip_prefix(": "))
+                        .map_or_else(|| e.clone(), str::to_owned)
+                })
+                .unwrap_or_else(|| reason.as_str().replace('_', " "));
+            return Err(Failure::new("unreadable_object", detail));
+        }
+        for warning in observer.record_errors() {
+            eprintln!("warning: {}", output::visible(&warning));
+        }
+        let records = stats.records_matched + stats.records_filtered + stats.records_unparsed;
+        let seen_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match store.commit_object(self.run, &seen_at, version, records, &findings) {
+            Ok(ObjectCommit::Committed(_)) => {
+                self.metrics
+                    .objects_processed
+                    .fetch_add(1, Ordering::Relaxed);
+                self.metrics.records.fetch_add(records, Ordering::Relaxed);
+                for finding in &findings {
+                    self.metrics
+                        .finding(finding.severity, finding.event_time.as_deref());
+                }
+                Ok(Some(format!(
+                    "{records} records, {} findings",
+                    findings.len()
+                )))
+            }
+            Ok(ObjectCommit::AlreadyProcessed) => {
+                self.metrics
+                    .objects_duplicate
+                    .fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(err) => Err(Failure::new("store", chain(err))),
+        }
+    }
+}
+
+/// Keeps a message invisible while a worker holds it: every half visibility timeout, the timeout again.
+async fn extend_visibility(client: aws_sdk_sqs::Client, queue: Queue, receipt: String) {
+    let timeout = queue.visibility_timeout.max(2);
+    let every = Duration::from_secs(u64::try_from(timeout / 2).unwrap_or(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let extended = client
+            .change_message_visibility()
+            .queue_url(&queue.url)
+            .receipt_handle(&receipt)
+            .visibility_timeout(timeout)
+            .send()
+            .await;
+        if let Err(err) = extended {
+            eprintln!(
+                "warning: {} ({}): the message may be given to another worker, which is harmless",
+                api_error("ChangeMessageVisibility", &err),
+                queue.url
+            );
+            return;
+        }
+    }
+}
+
+/// The input errors of one object's scan: file-level ones make the object fail, record-level ones are
+/// warnings.
+#[derive(Default)]
+struct Collect {
+    file_errors: Mutex<Vec<String>>,
+    record_errors: Mutex<Vec<String>>,
+}
+
+impl Collect {
+    fn first_file_error(&self) -> Option<String> {
+        self.file_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first()
+            .cloned()
+    }
+
+    fn record_errors(&self) -> Vec<String> {
+        std::mem::take(&mut *self.record_errors.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Observer for Collect {
+    fn on_input_error(&self, err: &InputError) {
+        let list = if err.record_index.is_some() || err.line.is_some() {
+            &self.record_errors
+        } else {
+            &self.file_errors
+        };
+        list.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(err.to_string());
+    }
+}
+
+/// Reads each queue's visibility timeout, which also checks that every queue exists and is reachable.
+pub fn queues(
+    sqs: &aws_sdk_sqs::Client,
+    runtime: &tokio::runtime::Runtime,
+    urls: &[String],
+) -> anyhow::Result<Vec<Queue>> {
+    urls.iter()
+        .map(|url| {
+            let out = runtime
+                .block_on(
+                    sqs.get_queue_attributes()
+                        .queue_url(url)
+                        .attribute_names(QueueAttributeName::VisibilityTimeout)
+                        .send(),
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!("queue `{url}`: {}", api_error("GetQueueAttributes", &e))
+                })?;
+            let visibility_timeout = out
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30);
+            Ok(Queue {
+                url: url.clone(),
+                visibility_timeout,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,520 @@
+//! End-to-end: `trailguard serve` against one moto server shared by this test binary (S3 and SQS), with
+//! the bucket notifications configured through the API so moto itself delivers the S3 events (and its
+//! `s3:TestEvent`) to the queue.
+//!
+//! The objects are made from `../shared/data/cloudtrail` (the Invictus IR trail and the Stratus Red Team
+//! detonation logs), cut into CloudTrail-sized files of at most 25 records, gzipped and named as
+//! CloudTrail names them. What the store must hold is what `trailguard scan` finds in the same files,
+//! each scanned as one object (see DESIGN.md, "Service flow", on sequences that span files).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use trailguard_rules::Finding;
+use trailguard_testkit::MotoServer;
+
+fn moto() -> &'static MotoServer {
+    MotoServer::shared()
+}
+
+/// boto3 helpers against the shared moto server: `python(&["cmd", args...])`.
+const HELPERS: &str = r#"
+import gzip, json, os, sys, boto3
+s3 = boto3.client("s3")
+sqs = boto3.client("sqs")
+cmd, args = sys.argv[1], sys.argv[2:]
+
+def queue(name, visibility, max_receives):
+    dlq = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(visibility),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}),
+    })["QueueUrl"]
+    return url, dlq
+
+if cmd == "make-objects":
+    # Every record file of the shared data, cut into files of at most 20 records.
+    data, out = args
+    sources = []
+    for sub in ("invictus-ir/CloudTrail", "stratus-red-team/docs/detonation-logs"):
+        folder = os.path.join(data, "cloudtrail", sub)
+        sources += [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".json")]
+    count = 0
+    for path in sources:
+        doc = json.load(open(path))
+        records = doc["Records"] if isinstance(doc, dict) else doc
+        for start in range(0, len(records), 20):
+            chunk = records[start:start + 20]
+            first = chunk[0]
+            account = first.get("recipientAccountId") or first.get("userIdentity", {}).get("accountId") or "111122223333"
+            region = first.get("awsRegion", "us-east-1")
+            day = first.get("eventTime", "2024-01-01")[:10].replace("-", "/")
+            key = "AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%04d.json.gz" % (account, region, day, account, region, count)
+            target = os.path.join(out, key)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(gzip.compress(json.dumps({"Records": chunk}).encode()))
+            count += 1
+    print(count)
+elif cmd == "queue":
+    name, visibility, max_receives = args
+    print(json.dumps(queue(name, int(visibility), int(max_receives))))
+elif cmd == "bucket":
+    # A bucket whose object creations moto announces on the queue.
+    bucket, queue_url = args
+    s3.create_bucket(Bucket=bucket)
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+elif cmd == "upload":
+    root, bucket = args
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            s3.upload_file(path, bucket, os.path.relpath(path, root))
+elif cmd == "notify-twice":
+    # A bucket without notifications: every object announced twice, once as an S3 event and once as
+    # CloudTrail's own SNS notification wrapped by SNS (raw delivery off).
+    root, bucket, queue_url = args
+    s3.create_bucket(Bucket=bucket)
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            key = os.path.relpath(path, root)
+            s3.upload_file(path, bucket, key)
+            head = s3.head_object(Bucket=bucket, Key=key)
+            event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                "eventTime": "2024-03-01T10:05:31.123Z", "eventName": "ObjectCreated:Put",
+                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": "arn:aws:s3:::" + bucket},
+                       "object": {"key": key, "size": head["ContentLength"], "eTag": head["ETag"].strip('"')}}}]}
+            trail = {"Type": "Notification", "MessageId": "m-" + name, "TopicArn": "arn:aws:sns:us-east-1:123456789012:trail",
+                     "Message": json.dumps({"s3Bucket": bucket, "s3ObjectKey": [key]})}
+            for body in (event, trail):
+                sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+elif cmd == "send":
+    queue_url, body = args
+    sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+elif cmd == "put":
+    bucket, key, hex_body = args
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes.fromhex(hex_body))
+elif cmd == "count":
+    url = args[0]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    print(int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]))
+"#;
+
+fn python(args: &[&str]) -> String {
+    let out = Command::new(trailguard_testkit::python())
+        .arg("-c")
+        .arg(HELPERS)
+        .args(args)
+        .envs(moto().env())
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The objects, made once per test binary, and the findings `trailguard scan` gives on each.
+struct Objects {
+    dir: PathBuf,
+    count: usize,
+    /// What the flow of `scan` (`engine::scan_findings`) finds in each object on its own.
+    expected: BTreeSet<String>,
+    /// What `trailguard scan` finds in all the objects together, and each finding's rule.
+    whole: BTreeMap<String, String>,
+    /// The rule of every finding in `expected`.
+    rules: BTreeMap<String, String>,
+}
+
+/// The stateful rules (`SequenceRule`s): bursts and sequences, whose state is one object's in `serve`.
+const SEQUENCE_RULES: &[&str] = &[
+    "CT014", "CT016", "CT019", "CT020", "CT032", "CT033", "CT034", "CT039",
+];
+
+struct Quiet;
+impl trailguard_event::Observer for Quiet {}
+
+/// The finding ids of one file scanned on its own, in process by the flow `trailguard scan` runs.
+fn object_ids(file: &Path) -> BTreeMap<String, String> {
+    let engine = trailguard_rules::engine::Engine::builtin();
+    let mut ids = BTreeMap::new();
+    trailguard_rules::engine::scan_findings(
+        &engine,
+        None,
+        vec![Box::new(trailguard_event::source::FileSource::new(file))],
+        &trailguard_event::Filter::default(),
+        1,
+        &Quiet,
+        |finding| {
+            ids.insert(finding.id, finding.rule_id);
+        },
+    )
+    .unwrap();
+    ids
+}
+
+fn objects() -> &'static Objects {
+    static OBJECTS: OnceLock<Objects> = OnceLock::new();
+    OBJECTS.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("trailguard-serve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = trailguard_testkit::shared_data();
+        let count: usize = python(&[
+            "make-objects",
+            data.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ])
+        .parse()
+        .unwrap();
+        let rules: BTreeMap<String, String> =
+            walk(&dir).iter().flat_map(|f| object_ids(f)).collect();
+        let whole = scan_ids(&[dir.as_path()]);
+        Objects {
+            dir,
+            count,
+            expected: rules.keys().cloned().collect(),
+            whole,
+            rules,
+        }
+    })
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `trailguard scan --format json` on the paths: the finding ids and their rules.
+fn scan_ids(paths: &[&Path]) -> BTreeMap<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .arg("scan")
+        .args(paths)
+        .args(["--format", "json", "--fail-on", "never", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let finding = serde_json::from_str::<Finding>(l).unwrap();
+            (finding.id, finding.rule_id)
+        })
+        .collect()
+}
+
+fn queue(name: &str, visibility: u32, max_receives: u32) -> (String, String) {
+    let urls: Vec<String> = serde_json::from_str(&python(&[
+        "queue",
+        name,
+        &visibility.to_string(),
+        &max_receives.to_string(),
+    ]))
+    .unwrap();
+    (urls[0].clone(), urls[1].clone())
+}
+
+fn serve(queue: &str, store: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args([
+            "serve",
+            "--queue",
+            queue,
+            "--store",
+            store.to_str().unwrap(),
+        ])
+        .args(["--endpoint-url", &moto().endpoint()])
+        .args(extra)
+        .envs(moto().env())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The store's finding ids, its processed-object count, and the largest `times_seen`.
+fn stored(store: &Path) -> (Vec<String>, u64, i64) {
+    let conn = rusqlite::Connection::open(store).unwrap();
+    let mut statement = conn.prepare("SELECT id FROM findings ORDER BY id").unwrap();
+    let ids = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let objects: i64 = conn
+        .query_row("SELECT COUNT(*) FROM processed_objects", [], |r| r.get(0))
+        .unwrap();
+    let times: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(times_seen), 0) FROM findings",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (ids, objects as u64, times)
+}
+
+fn assert_holds_what_scan_finds(store: &Path) {
+    let objects = objects();
+    let (ids, processed, times_seen) = stored(store);
+    let distinct: BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(distinct.len(), ids.len(), "no duplicate rows");
+    assert!(!objects.expected.is_empty());
+    assert_eq!(
+        distinct, objects.expected,
+        "the store holds what scan finds"
+    );
+    // Scanned together, the files differ only in stateful rules: bursts and sequences whose events sit
+    // in different files (DESIGN.md, "Service flow").
+    let whole: BTreeSet<String> = objects.whole.keys().cloned().collect();
+    for id in distinct.symmetric_difference(&whole) {
+        let rule = objects
+            .whole
+            .get(id)
+            .or_else(|| objects.rules.get(id))
+            .unwrap();
+        assert!(
+            SEQUENCE_RULES.contains(&rule.as_str()),
+            "{rule} finding {id}"
+        );
+    }
+    assert_eq!(processed, objects.count as u64, "every object once");
+    assert_eq!(times_seen, 1, "each finding saved by one object's commit");
+}
+
+#[test]
+fn three_workers_store_exactly_what_scan_finds() {
+    let objects = objects();
+    assert!(objects.count >= 200, "{} objects", objects.count);
+    let (url, dlq) = queue("serve-three-workers", 30, 3);
+    python(&["bucket", "serve-three-workers", &url]);
+    python(&[
+        "upload",
+        objects.dir.to_str().unwrap(),
+        "serve-three-workers",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let (code, err) = serve(&url, &store, &["--workers", "3", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    assert!(
+        err.contains("1 test event"),
+        "moto's s3:TestEvent is counted: {err}"
+    );
+    assert_holds_what_scan_finds(&store);
+    assert_eq!(python(&["count", &url]), "0");
+    assert_eq!(python(&["count", &dlq]), "0");
+}
+
+#[test]
+fn every_notification_twice_changes_nothing() {
+    let objects = objects();
+    let (url, _) = queue("serve-twice", 30, 3);
+    python(&[
+        "notify-twice",
+        objects.dir.to_str().unwrap(),
+        "serve-twice",
+        &url,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let (code, err) = serve(&url, &store, &["--workers", "3", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    assert!(
+        err.contains(&format!("{} already processed", objects.count)),
+        "{err}"
+    );
+    assert_holds_what_scan_finds(&store);
+    assert_eq!(python(&["count", &url]), "0");
+}
+
+#[test]
+fn a_corrupt_object_and_a_missing_one_go_to_the_dead_letter_queue() {
+    let objects = objects();
+    let (url, dlq) = queue("serve-bad", 2, 2);
+    python(&["bucket", "serve-bad", &url]);
+    // Three good objects, a gzip stream cut short, and a notification for an object that is not there.
+    let good: Vec<PathBuf> = walk(&objects.dir).into_iter().take(3).collect();
+    let staging = tempfile::tempdir().unwrap();
+    for file in &good {
+        let key = file.strip_prefix(&objects.dir).unwrap();
+        let target = staging.path().join(key);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(file, &target).unwrap();
+    }
+    python(&["upload", staging.path().to_str().unwrap(), "serve-bad"]);
+    let whole = std::fs::read(&good[0]).unwrap();
+    let cut = hex::encode(&whole[..whole.len() / 2]);
+    let corrupt = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/corrupt.json.gz";
+    python(&["put", "serve-bad", corrupt, &cut]);
+    let missing = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/missing.json.gz";
+    let notification = serde_json::json!({"s3Bucket": "serve-bad", "s3ObjectKey": [missing]});
+    python(&["send", &url, &notification.to_string()]);
+    python(&["send", &url, r#"{"hello": "world"}"#]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let (code, err) = serve(&url, &store, &["--workers", "2", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines =
+        |needle: &str| -> Vec<&str> { err.lines().filter(|l| l.contains(needle)).collect() };
+    let corrupt_lines = lines("corrupt.json.gz");
+    assert_eq!(corrupt_lines.len(), 2, "once per delivery: {err}");
+    assert!(
+        corrupt_lines[0].starts_with("error: s3://serve-bad/"),
+        "{err}"
+    );
+    assert_eq!(
+        corrupt_lines[0].matches("corrupt.json.gz").count(),
+        1,
+        "named once: {err}"
+    );
+    assert!(corrupt_lines[0].contains("gzip"), "{err}");
+    assert!(
+        corrupt_lines.iter().any(|l| l.contains("receive count 2")),
+        "{err}"
+    );
+    let missing_lines = lines("missing.json.gz");
+    assert_eq!(missing_lines.len(), 2, "{err}");
+    assert!(
+        missing_lines[0].contains("GetObject failed: NoSuchKey"),
+        "{err}"
+    );
+    let unknown = lines("not a notification trailguard understands");
+    assert_eq!(unknown.len(), 2, "{err}");
+    assert!(unknown[0].contains("`hello`"), "{err}");
+    let (ids, processed, _) = stored(&store);
+    assert_eq!(processed, 3, "every good object processed: {err}");
+    let expected: BTreeSet<String> = good
+        .iter()
+        .flat_map(|f| object_ids(f).into_keys())
+        .collect();
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(python(&["count", &url]), "0");
+    assert_eq!(
+        python(&["count", &dlq]),
+        "3",
+        "moved after the redrive limit"
+    );
+}
+
+/// A request to the listener: the status line and the body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn sigterm_stops_a_waiting_worker_and_the_listener_reports() {
+    let (url, _) = queue("serve-sigterm", 30, 3);
+    let eventbridge = r#"{"version":"0","id":"0d1e2f3a-0000-4000-8000-00000000fa57","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2024-03-01T10:00:00Z","region":"us-east-1","resources":[],"detail":{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2024-03-01T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","requestParameters":{},"responseElements":{"accessKey":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","status":"Active","userName":"root"}},"requestID":"1a2b3c4d","eventID":"8f7e6d5c-0000-4000-8000-000000000001","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}"#;
+    python(&["send", &url, eventbridge]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["serve", "--queue", &url, "--store", store.to_str().unwrap()])
+        .args([
+            "--endpoint-url",
+            &moto().endpoint(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .envs(moto().env())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let (status, body) = get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body, "ok\n");
+    // The fast lane: the inline event is committed without any S3 object.
+    let start = Instant::now();
+    let body = loop {
+        let (_, body) = get(&addr, "/metrics");
+        if body.contains("trailguard_records_inline_total 1")
+            && body.contains("trailguard_messages_deleted_total 1")
+        {
+            break body;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("trailguard_findings_total{") && !l.ends_with(" 0")),
+        "root's access key is a finding: {body}"
+    );
+    assert!(
+        body.contains("trailguard_object_processing_seconds_count 1"),
+        "{body}"
+    );
+    assert!(get(&addr, "/nope").0.contains("404"));
+
+    // The worker is now in a 20-second long poll: SIGTERM ends it at once, with exit code 0.
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        sent.elapsed()
+    );
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.contains("1 objects committed") || rest.contains("1 messages"),
+        "{rest}"
+    );
+    let (ids, processed, _) = stored(&store);
+    assert_eq!(processed, 1);
+    assert!(!ids.is_empty(), "{rest}");
+}
