@@ -159,8 +159,7 @@ impl<'a> Record<'a> {
     /// brackets; only a record with that many brackets is parsed to be sure.
     pub fn nested_too_deep(&self) -> Option<&'static str> {
         let raw = self.raw?.get();
-        let brackets = memchr::memchr2_iter(b'{', b'[', raw.as_bytes()).count();
-        if brackets < NESTING_LIMIT || !too_deep(raw) {
+        if !may_nest_too_deep(raw.as_bytes()) || !too_deep(raw) {
             return None;
         }
         let fields = [
@@ -217,6 +216,12 @@ impl UserIdentity<'_> {
 
 /// Nesting `serde_json` refuses to parse (its recursion limit), counted from the outer value.
 const NESTING_LIMIT: usize = 127;
+
+/// Whether `text` holds enough opening brackets to nest past the parser's limit: a cheap test that rules
+/// out nearly every record, so only the rare one is parsed to be sure ([`Record::nested_too_deep`]).
+pub(crate) fn may_nest_too_deep(text: &[u8]) -> bool {
+    memchr::memchr2_iter(b'{', b'[', text).count() >= NESTING_LIMIT
+}
 
 /// Whether parsing `text` into a value fails on its depth.
 fn too_deep(text: &str) -> bool {
