@@ -224,7 +224,8 @@ pub(crate) fn may_nest_too_deep(text: &[u8]) -> bool {
     // compiles to SIMD compares and adds, where a search stopping at each of a record's dozens of
     // brackets restarts dozens of times.
     let mut open = 0;
-    for chunk in text.chunks(255) {
+    // 192 bytes: a whole number of vector steps, few enough that a byte counter cannot overflow.
+    for chunk in text.chunks(192) {
         let mut count = 0u8;
         for &b in chunk {
             count += u8::from(b == b'{' || b == b'[');
