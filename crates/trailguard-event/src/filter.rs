@@ -1,13 +1,24 @@
 //! Record filters: event time window, accounts, regions and event names.
 //!
-//! Filtering happens in two steps. [`Filter::may_match_raw`] looks at the raw JSON bytes with `memmem`
-//! and rejects a record whose text cannot contain a wanted value, before any parsing; [`Filter::check`]
-//! then decides exactly on the parsed [`Record`]. The raw check only ever rejects a record that the exact
-//! check would also reject.
+//! A filter decides twice, and both decisions must agree. [`Filter::check_raw`] decides from the fields a
+//! raw walk read ([`RawRecord::with_fields`] with [`Filter::raw_fields`]: `eventTime`, `awsRegion`,
+//! `recipientAccountId`, `userIdentity.accountId`, `eventName`), before any parse, so that a filtered scan
+//! keeps the fast path: a record the filter drops is never parsed, and one it keeps goes on to the
+//! visitor's raw test exactly as in a scan without filters. [`Filter::check`] decides on the parsed
+//! [`Record`]. The contract (tested on the real logs in `tests/filter_raw.rs`):
+//! - [`RawOutcome::Drop`] only when `check` would drop the parsed record;
+//! - [`RawOutcome::Keep`] only when `check` would keep it *and* its `eventTime` is an RFC 3339 time
+//!   (the pipeline reports a kept record without one as bad input, so it must be parsed to be reported);
+//! - [`RawOutcome::Parse`] whenever the text alone cannot settle it the same way: a field escaped, of
+//!   another type or repeated, a key spelled with escapes, an `eventTime` that is not RFC 3339.
+//!
+//! "Would" is for records serde reads. A record serde rejects (a repeated key the walk stopped before,
+//! a broken nested document) and the raw decision drops is counted as filtered, not reported: like a
+//! record the visitor declines from its text, it is checked for structure only.
 
 use chrono::{DateTime, Utc};
-use memchr::memmem;
 
+use crate::peek::{Peeked, RawFields, RawRecord};
 use crate::record::Record;
 
 /// Which records to keep. Empty lists and `None` bounds keep everything.
@@ -32,6 +43,35 @@ pub enum FilterOutcome {
     Drop,
     /// A time bound is set and `eventTime` is not an RFC 3339 time.
     BadTime,
+}
+
+/// The outcome of [`Filter::check_raw`]: a decision from the raw text, or a request to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawOutcome {
+    /// [`Filter::check`] keeps the parsed record, and its `eventTime` is an RFC 3339 time.
+    Keep,
+    /// [`Filter::check`] drops the parsed record.
+    Drop,
+    /// The text alone cannot tell: parse the record and ask [`Filter::check`].
+    Parse,
+}
+
+/// One step of [`Filter::check_raw`]: passes, drops, or cannot tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Pass,
+    Drop,
+    Unsure,
+}
+
+impl Step {
+    fn of(known: Option<bool>) -> Step {
+        match known {
+            Some(true) => Step::Pass,
+            Some(false) => Step::Drop,
+            None => Step::Unsure,
+        }
+    }
 }
 
 impl Filter {
@@ -78,41 +118,119 @@ impl Filter {
         FilterOutcome::Keep
     }
 
-    /// Cheap pre-check on the raw record text: `false` means the record certainly fails [`Filter::check`].
-    ///
-    /// Looks for each wanted event name, region and account as a quoted string. JSON may spell a
-    /// character as a `\u` escape, so a record that contains any `\u` is never rejected here.
-    pub fn may_match_raw(&self, raw: &[u8]) -> bool {
-        let lists = [&self.event_names, &self.regions, &self.accounts];
-        if lists.iter().all(|l| l.is_empty()) {
-            return true;
+    /// The fields [`Filter::check_raw`] needs from the raw walk. The time is read whenever any filter
+    /// is set: a kept record must have one (see [`RawOutcome::Keep`]).
+    pub fn raw_fields(&self) -> RawFields {
+        if self.is_empty() {
+            return RawFields::default();
         }
-        for list in lists {
-            if list.is_empty() {
-                continue;
-            }
-            let found = list.iter().any(|value| contains_quoted(raw, value));
-            if !found {
-                return memmem::find(raw, b"\\u").is_some();
-            }
+        RawFields {
+            event_time: true,
+            aws_region: !self.regions.is_empty(),
+            accounts: !self.accounts.is_empty(),
         }
-        true
     }
-}
 
-fn contains_quoted(haystack: &[u8], value: &str) -> bool {
-    let mut needle = Vec::with_capacity(value.len() + 2);
-    needle.push(b'"');
-    needle.extend_from_slice(value.as_bytes());
-    needle.push(b'"');
-    memmem::find(haystack, &needle).is_some()
+    /// Decides from the fields of a raw walk made with [`Filter::raw_fields`], as [`Filter::check`]
+    /// would on the parsed record (see the module doc for the contract). Its steps are `check`'s, in
+    /// the same order: a step that drops settles it whatever an earlier unsure step would have said,
+    /// since that step could only have dropped it too; `check` reaches the time last.
+    pub fn check_raw(&self, raw: &RawRecord<'_>) -> RawOutcome {
+        if self.is_empty() {
+            return RawOutcome::Keep;
+        }
+        if raw.malformed() {
+            // Serde rejects it: parsed, it is reported as a bad record, not filtered.
+            return RawOutcome::Parse;
+        }
+        let names = if self.event_names.is_empty() {
+            Step::Pass
+        } else {
+            Step::of(
+                raw.event_name()
+                    .map(|name| self.event_names.iter().any(|n| n == name)),
+            )
+        };
+        let regions = if self.regions.is_empty() {
+            Step::Pass
+        } else {
+            Step::of(raw.aws_region().optional().map(|region| {
+                let region = region.unwrap_or("");
+                self.regions.iter().any(|r| r == region)
+            }))
+        };
+        let accounts = if self.accounts.is_empty() {
+            Step::Pass
+        } else {
+            let wanted = |account: Peeked<'_>| {
+                account
+                    .optional()
+                    .map(|a| a.is_some_and(|a| self.accounts.iter().any(|w| w == a)))
+            };
+            // Either account keeps the record, so one known match is enough.
+            match (
+                wanted(raw.recipient_account_id()),
+                wanted(raw.caller_account_id()),
+            ) {
+                (Some(true), _) | (_, Some(true)) => Step::Pass,
+                (Some(false), Some(false)) => Step::Drop,
+                _ => Step::Unsure,
+            }
+        };
+        let steps = [names, regions, accounts];
+        if steps.contains(&Step::Drop) {
+            return RawOutcome::Drop;
+        }
+        let unsure = steps.contains(&Step::Unsure);
+        // `eventTime` is required: missing or escaped, serde decides (and may reject the record).
+        let Peeked::Text(text) = raw.event_time() else {
+            return RawOutcome::Parse;
+        };
+        let Some(time) = parse_event_time(text) else {
+            // `check` says BadTime (or drops on an unsure step): the parsed path reports it.
+            return RawOutcome::Parse;
+        };
+        if self.since.is_some_and(|since| time < since)
+            || self.until.is_some_and(|until| time >= until)
+        {
+            return RawOutcome::Drop;
+        }
+        if unsure {
+            RawOutcome::Parse
+        } else {
+            RawOutcome::Keep
+        }
+    }
 }
 
 /// Parses a CloudTrail `eventTime` (RFC 3339, usually `2023-07-10T12:20:01Z`).
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(time) = parse_plain_utc(text.as_bytes()) {
+        return Some(time);
+    }
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// The form CloudTrail writes, `YYYY-MM-DDTHH:MM:SSZ`, read without the general parser (a filtered
+/// scan reads the time of every record). `None` for anything else, leap seconds included: the general
+/// parser decides those.
+fn parse_plain_utc(text: &[u8]) -> Option<DateTime<Utc>> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'Z'] =
+        *text
+    else {
+        return None;
+    };
+    let digits = |ds: &[u8]| {
+        ds.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)?;
+    let time = date.and_hms_opt(digits(&[h0, h1])?, digits(&[n0, n1])?, digits(&[s0, s1])?)?;
+    Some(time.and_utc())
 }
 
 #[cfg(test)]
@@ -131,12 +249,64 @@ mod tests {
         parse_event_time(text).unwrap()
     }
 
+    fn raw(filter: &Filter, text: &str) -> RawOutcome {
+        filter.check_raw(&RawRecord::with_fields(
+            text.as_bytes(),
+            filter.raw_fields(),
+        ))
+    }
+
+    #[test]
+    fn the_plain_time_reader_agrees_with_the_general_parser() {
+        let general = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut plain = 0;
+        for text in [
+            "2023-07-10T12:20:01Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2023-02-30T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-00-01T00:00:00Z",
+            "2023-07-00T00:00:00Z",
+            "2023-07-10T24:00:00Z",
+            "2023-07-10T23:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "2023-07-10t12:20:01z",
+            "2023-07-10 12:20:01Z",
+            "2023-07-10T12:20:01+00:00",
+            "2023-07-10T12:20:01.5Z",
+            "2023-07-10T12:20:0aZ",
+            "+023-07-10T12:20:01Z",
+            "2023-07-10T12:20:01",
+            "",
+        ] {
+            assert_eq!(parse_event_time(text), general(text), "{text}");
+            plain += usize::from(parse_plain_utc(text.as_bytes()).is_some());
+        }
+        assert_eq!(plain, 4, "the common form takes the short way");
+        let start = DateTime::from_timestamp(1_709_251_200, 0).unwrap();
+        let mut synth = crate::synth::Synth::new(3, start);
+        for _ in 0..200 {
+            let text = synth.next_record();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let time = value["eventTime"].as_str().unwrap();
+            assert!(parse_plain_utc(time.as_bytes()).is_some(), "{time}");
+            assert_eq!(parse_event_time(time), general(time));
+        }
+    }
+
     #[test]
     fn empty_filter_keeps_everything() {
         let filter = Filter::default();
         assert!(filter.is_empty());
         assert_eq!(filter.check(&record(EVENT)), FilterOutcome::Keep);
-        assert!(filter.may_match_raw(EVENT.as_bytes()));
+        assert_eq!(raw(&filter, EVENT), RawOutcome::Keep);
     }
 
     #[test]
@@ -179,10 +349,11 @@ mod tests {
                 ..Filter::default()
             };
             assert_eq!(filter.check(&rec), expected, "{account}");
-            assert_eq!(
-                filter.may_match_raw(EVENT.as_bytes()),
-                expected == FilterOutcome::Keep
-            );
+            let expected_raw = match expected {
+                FilterOutcome::Keep => RawOutcome::Keep,
+                _ => RawOutcome::Drop,
+            };
+            assert_eq!(raw(&filter, EVENT), expected_raw, "{account}");
         }
     }
 
@@ -200,17 +371,18 @@ mod tests {
             ..filter.clone()
         };
         assert_eq!(wrong_name.check(&rec), FilterOutcome::Drop);
-        assert!(!wrong_name.may_match_raw(EVENT.as_bytes()));
+        assert_eq!(raw(&wrong_name, EVENT), RawOutcome::Drop);
+        assert_eq!(raw(&filter, EVENT), RawOutcome::Keep);
     }
 
     #[test]
-    fn escaped_text_is_never_rejected_by_the_raw_check() {
+    fn escaped_text_is_left_to_the_parser() {
         let escaped = EVENT.replace("\"CreateUser\"", "\"\\u0043reateUser\"");
         let filter = Filter {
             event_names: vec!["CreateUser".into()],
             ..Filter::default()
         };
-        assert!(filter.may_match_raw(escaped.as_bytes()));
+        assert_eq!(raw(&filter, &escaped), RawOutcome::Parse);
         assert_eq!(filter.check(&record(&escaped)), FilterOutcome::Keep);
     }
 
@@ -224,5 +396,25 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(filter.check(&rec), FilterOutcome::BadTime);
+        assert_eq!(
+            raw(&filter, &bad),
+            RawOutcome::Parse,
+            "parsed, to be reported"
+        );
+        // Without a time bound a kept record must still have a time: the pipeline reports it otherwise.
+        let region = Filter {
+            regions: vec!["us-east-1".into()],
+            ..Filter::default()
+        };
+        assert_eq!(region.check(&rec), FilterOutcome::Keep);
+        assert_eq!(raw(&region, &bad), RawOutcome::Parse);
+        assert_eq!(raw(&region, EVENT), RawOutcome::Keep);
+        // A step that drops settles it before the time is read, as in `check`.
+        let elsewhere = Filter {
+            regions: vec!["eu-west-1".into()],
+            ..filter
+        };
+        assert_eq!(elsewhere.check(&rec), FilterOutcome::Drop);
+        assert_eq!(raw(&elsewhere, &bad), RawOutcome::Drop);
     }
 }

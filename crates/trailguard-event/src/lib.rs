@@ -35,7 +35,7 @@ pub mod synth;
 pub mod typed_peek;
 
 pub use error::{InputError, ScanError, SkipReason};
-pub use filter::{parse_event_time, Filter, FilterOutcome};
+pub use filter::{parse_event_time, Filter, FilterOutcome, RawOutcome};
 pub use pipeline::{
     scan, scan_one, scan_sources, CollectErrors, NoopObserver, Observer, Origin, RecordVisitor,
     ScanOptions,

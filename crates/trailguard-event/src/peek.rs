@@ -17,6 +17,48 @@ pub struct RawRecord<'a> {
     text: &'a [u8],
     event_source: Option<&'a str>,
     event_name: Option<&'a str>,
+    event_time: Peeked<'a>,
+    aws_region: Peeked<'a>,
+    recipient_account_id: Peeked<'a>,
+    caller_account_id: Peeked<'a>,
+    malformed: bool,
+}
+
+/// The fields a raw walk reads besides `eventSource` and `eventName`: what a filter needs
+/// ([`crate::Filter::raw_fields`]), so that a scan without filters walks no further than before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RawFields {
+    /// Top-level `eventTime`.
+    pub event_time: bool,
+    /// Top-level `awsRegion`.
+    pub aws_region: bool,
+    /// Top-level `recipientAccountId` and `userIdentity.accountId`.
+    pub accounts: bool,
+}
+
+/// A string field as a raw walk read it, in the terms serde would: a field is [`Peeked::Text`] or
+/// [`Peeked::Missing`] only when [`Record::from_raw`](crate::Record::from_raw) would read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peeked<'a> {
+    /// A string without escapes (serde reads these very bytes).
+    Text(&'a str),
+    /// `null`, or absent from an object walked to its end (serde reads `None`).
+    Missing,
+    /// Not known from the text alone: not asked for; an escaped string or another type; the key appears
+    /// twice (serde rejects the record); the object has a key spelled with escapes, which may be this
+    /// one; or the walk stopped on broken text first. Parse to know.
+    Unknown,
+}
+
+impl<'a> Peeked<'a> {
+    /// The field as serde reads an optional string: `Some(None)` when missing, `None` when unknown.
+    pub fn optional(self) -> Option<Option<&'a str>> {
+        match self {
+            Peeked::Text(text) => Some(Some(text)),
+            Peeked::Missing => Some(None),
+            Peeked::Unknown => None,
+        }
+    }
 }
 
 impl<'a> RawRecord<'a> {
@@ -30,35 +72,31 @@ impl<'a> RawRecord<'a> {
     /// assert_eq!(raw.event_source(), Some("iam.amazonaws.com"));
     /// ```
     pub fn new(text: &'a [u8]) -> Self {
-        let mut event_source = None;
-        let mut event_name = None;
-        Cursor::new(text).object(|key, cursor| {
-            let slot = match key {
-                Some(b"eventSource") => &mut event_source,
-                Some(b"eventName") => &mut event_name,
-                _ => {
-                    cursor.value()?;
-                    return Some(Step::Next);
-                }
-            };
-            match cursor.text() {
-                Some(text) => *slot = text,
-                // An escaped or non-string value: unknown, parse to know.
-                None => drop(cursor.value()?),
-            }
-            Some(if event_source.is_some() && event_name.is_some() {
-                Step::Stop
-            } else {
-                Step::Next
-            })
-        });
-        RawRecord {
-            text,
-            event_source,
-            event_name,
-        }
+        Self::with_fields(text, RawFields::default())
     }
 
+    /// Reads `eventSource`, `eventName` and the `fields` asked for in one walk over the top-level
+    /// keys, descending into `userIdentity` only when accounts are asked for. The walk stops once every
+    /// field is found; a field that is absent costs a walk to the object's end.
+    ///
+    /// ```
+    /// use trailguard_event::peek::{Peeked, RawFields, RawRecord};
+    /// let text = br#"{"userIdentity":{"accountId":"111122223333"},"eventTime":"2024-03-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":null}"#;
+    /// let all = RawFields { event_time: true, aws_region: true, accounts: true };
+    /// let raw = RawRecord::with_fields(text, all);
+    /// assert_eq!(raw.event_time(), Peeked::Text("2024-03-01T00:00:00Z"));
+    /// assert_eq!(raw.aws_region(), Peeked::Missing);
+    /// assert_eq!(raw.recipient_account_id(), Peeked::Missing);
+    /// assert_eq!(raw.caller_account_id(), Peeked::Text("111122223333"));
+    /// assert_eq!(RawRecord::new(text).event_time(), Peeked::Unknown, "not asked for");
+    /// ```
+    pub fn with_fields(text: &'a [u8], fields: RawFields) -> Self {
+        let mut walk = Walk::new(fields);
+        let completed = Cursor::new(text)
+            .object(|key, cursor| walk.member(key, cursor))
+            .is_some();
+        walk.finish(text, completed)
+    }
     /// The record's JSON text.
     pub fn text(&self) -> &'a [u8] {
         self.text
@@ -79,11 +117,273 @@ impl<'a> RawRecord<'a> {
         Some((self.event_source?, self.event_name?))
     }
 
+    /// Top-level `eventTime`, when asked for ([`RawFields::event_time`]).
+    pub fn event_time(&self) -> Peeked<'a> {
+        self.event_time
+    }
+
+    /// Top-level `awsRegion`, when asked for ([`RawFields::aws_region`]).
+    pub fn aws_region(&self) -> Peeked<'a> {
+        self.aws_region
+    }
+
+    /// Top-level `recipientAccountId`, when asked for ([`RawFields::accounts`]).
+    pub fn recipient_account_id(&self) -> Peeked<'a> {
+        self.recipient_account_id
+    }
+
+    /// `userIdentity.accountId` (the caller's account), when asked for ([`RawFields::accounts`]).
+    pub fn caller_account_id(&self) -> Peeked<'a> {
+        self.caller_account_id
+    }
+
+    /// Whether serde certainly rejects the record, from what the walk saw: a field it read appears
+    /// twice or holds the wrong type (`userIdentity` not an object), or a required one (`eventSource`,
+    /// `eventName`, and `eventTime` when asked for) is `null` or absent from an object walked to its end.
+    /// `false` says nothing: the walk reads a few fields only.
+    pub fn malformed(&self) -> bool {
+        self.malformed
+    }
+
     /// Whether the text may spell characters as `\u` escapes (or escape `/`), so that substring tests
     /// on it cannot rule anything out.
     pub fn has_escapes(&self) -> bool {
         has_escapes(self.text)
     }
+}
+
+/// The fields a [`RawRecord`] walk reads, one bit each (to see a key twice).
+const SOURCE: u8 = 1;
+const NAME: u8 = 1 << 1;
+const TIME: u8 = 1 << 2;
+const REGION: u8 = 1 << 3;
+const RECIPIENT: u8 = 1 << 4;
+const IDENTITY: u8 = 1 << 5;
+
+/// The state of one [`RawRecord`] walk over the top-level members.
+struct Walk<'a> {
+    /// The fields to find (bits above), and those found so far.
+    wanted: u8,
+    seen: u8,
+    /// Fields whose key appeared twice: serde rejects the record, so they are unknown.
+    repeated: u8,
+    /// A key spelled with escapes (or outside ASCII) came by: it may be any of the fields.
+    odd_key: bool,
+    /// A field read was of the wrong type, or a required one `null`: serde rejects the record.
+    wrong: bool,
+    event_source: Option<&'a str>,
+    event_name: Option<&'a str>,
+    event_time: Peeked<'a>,
+    aws_region: Peeked<'a>,
+    recipient_account_id: Peeked<'a>,
+    caller_account_id: Peeked<'a>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(fields: RawFields) -> Self {
+        let mut wanted = SOURCE | NAME;
+        if fields.event_time {
+            wanted |= TIME;
+        }
+        if fields.aws_region {
+            wanted |= REGION;
+        }
+        if fields.accounts {
+            wanted |= RECIPIENT | IDENTITY;
+        }
+        Walk {
+            wanted,
+            seen: 0,
+            repeated: 0,
+            odd_key: false,
+            wrong: false,
+            event_source: None,
+            event_name: None,
+            event_time: Peeked::Unknown,
+            aws_region: Peeked::Unknown,
+            recipient_account_id: Peeked::Unknown,
+            caller_account_id: Peeked::Unknown,
+        }
+    }
+
+    /// Reads one member; stops the walk once every wanted field is found.
+    #[inline]
+    fn member(&mut self, key: Option<&'a [u8]>, cursor: &mut Cursor<'a>) -> Option<Step> {
+        let bit = match key {
+            Some(b"eventSource") => SOURCE,
+            Some(b"eventName") => NAME,
+            Some(b"eventTime") => TIME,
+            Some(b"awsRegion") => REGION,
+            Some(b"recipientAccountId") => RECIPIENT,
+            Some(b"userIdentity") => IDENTITY,
+            Some(_) => 0,
+            None => {
+                self.odd_key = true;
+                0
+            }
+        } & self.wanted;
+        if bit == 0 {
+            cursor.value()?;
+            return Some(Step::Next);
+        }
+        if self.seen & bit != 0 {
+            self.repeated |= bit;
+        }
+        self.seen |= bit;
+        if bit == IDENTITY {
+            let (account, wrong) = account_id(cursor)?;
+            self.caller_account_id = account;
+            self.wrong |= wrong;
+        } else {
+            let value = string_value(cursor)?;
+            let required = bit & (SOURCE | NAME | TIME) != 0;
+            self.wrong |= value == Value::Other || (required && value == Value::Null);
+            let peeked = value.peeked();
+            match bit {
+                SOURCE => self.event_source = peeked.text(),
+                NAME => self.event_name = peeked.text(),
+                TIME => self.event_time = peeked,
+                REGION => self.aws_region = peeked,
+                _ => self.recipient_account_id = peeked,
+            }
+        }
+        // A key spelled with escapes before this point may have been one of these: let the parser say.
+        Some(if self.seen == self.wanted && !self.odd_key {
+            Step::Stop
+        } else {
+            Step::Next
+        })
+    }
+
+    /// The record read: fields not found are missing only when the object was walked to its end and
+    /// no key could have been one of them in disguise.
+    fn finish(self, text: &'a [u8], completed: bool) -> RawRecord<'a> {
+        let sure = |bit: u8, value: Peeked<'a>| -> Peeked<'a> {
+            if self.odd_key || self.repeated & bit != 0 {
+                Peeked::Unknown
+            } else if self.seen & bit != 0 {
+                value
+            } else if completed && self.wanted & bit != 0 {
+                Peeked::Missing
+            } else {
+                Peeked::Unknown
+            }
+        };
+        let dispatch = |bit: u8, value: Option<&'a str>| {
+            if self.repeated & bit != 0 {
+                None
+            } else {
+                value
+            }
+        };
+        let required = SOURCE | NAME | (self.wanted & TIME);
+        // Absent: an escaped key might have been it, so only a walk without one is sure.
+        let absent = completed && !self.odd_key && self.seen & required != required;
+        RawRecord {
+            text,
+            malformed: self.wrong || self.repeated != 0 || absent,
+            event_source: dispatch(SOURCE, self.event_source),
+            event_name: dispatch(NAME, self.event_name),
+            event_time: sure(TIME, self.event_time),
+            aws_region: sure(REGION, self.aws_region),
+            recipient_account_id: sure(RECIPIENT, self.recipient_account_id),
+            // No `userIdentity` at all: serde's default identity, without an account.
+            caller_account_id: if self.seen & IDENTITY == 0 {
+                sure(IDENTITY, Peeked::Missing)
+            } else {
+                sure(IDENTITY, self.caller_account_id)
+            },
+        }
+    }
+}
+
+impl<'a> Peeked<'a> {
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Peeked::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// A value where a string belongs, as the walk consumed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value<'a> {
+    Text(&'a str),
+    Null,
+    /// A string with escapes (serde decodes it; the walk does not).
+    Escaped,
+    /// Another type: serde rejects it.
+    Other,
+}
+
+impl<'a> Value<'a> {
+    /// As serde reads it into `Option<Cow<str>>`.
+    fn peeked(self) -> Peeked<'a> {
+        match self {
+            Value::Text(text) => Peeked::Text(text),
+            Value::Null => Peeked::Missing,
+            Value::Escaped | Value::Other => Peeked::Unknown,
+        }
+    }
+}
+
+/// Consumes the value at the cursor, where a string belongs.
+#[inline]
+fn string_value<'a>(cursor: &mut Cursor<'a>) -> Option<Value<'a>> {
+    match cursor.text() {
+        Some(Some(text)) => Some(Value::Text(text)),
+        Some(None) => Some(Value::Null),
+        None => {
+            let escaped = cursor.at_quote();
+            cursor.value()?;
+            Some(if escaped {
+                Value::Escaped
+            } else {
+                Value::Other
+            })
+        }
+    }
+}
+
+/// Consumes `userIdentity`, reading its `accountId` as serde would, and whether serde rejects what it
+/// saw (`null` or a string for the identity, a repeated or mistyped `accountId`).
+fn account_id<'a>(cursor: &mut Cursor<'a>) -> Option<(Peeked<'a>, bool)> {
+    let mut found = Peeked::Missing;
+    let mut seen = false;
+    let mut sure = true;
+    let mut wrong = false;
+    let mut walk = *cursor;
+    let walked = walk.object(|key, cursor| {
+        match key {
+            Some(b"accountId") => {
+                wrong |= seen;
+                seen = true;
+                let value = string_value(cursor)?;
+                wrong |= value == Value::Other;
+                found = value.peeked();
+            }
+            Some(_) => drop(cursor.value()?),
+            // May be `accountId` in disguise.
+            None => {
+                sure = false;
+                cursor.value()?;
+            }
+        }
+        Some(Step::Next)
+    });
+    if walked.is_some() {
+        *cursor = walk;
+        let found = if sure && !wrong {
+            found
+        } else {
+            Peeked::Unknown
+        };
+        return Some((found, wrong));
+    }
+    // Not an object (serde rejects that), or broken inside: unknown.
+    let object = cursor.at(b'{');
+    cursor.value().map(|_| (Peeked::Unknown, !object))
 }
 
 /// The value of top-level `key` in the JSON object `raw` when it is a string without escapes;
@@ -130,6 +430,16 @@ impl<'a> Cursor<'a> {
             raw,
             at: skip_space(raw, 0),
         }
+    }
+
+    /// Whether the value here starts with `byte`.
+    fn at(&self, byte: u8) -> bool {
+        self.raw.get(self.at) == Some(&byte)
+    }
+
+    /// Whether the value here is a string.
+    fn at_quote(&self) -> bool {
+        self.at(b'"')
     }
 
     /// Whether the value here is `null`, consuming it if so.

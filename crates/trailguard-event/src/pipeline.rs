@@ -10,9 +10,14 @@
 //! in file order within a file, but files (and a large file's buffers) are spread over workers.
 //!
 //! Work is saved where it can be: records are cut from the buffer by a structural scan, 64 bytes at a
-//! time, with no parse ([`crate::split`]); a filter rejects records from their raw text before parsing
-//! ([`Filter::may_match_raw`]); and a visitor may decline records it has no use for before they are
-//! parsed ([`RecordVisitor::wants_raw`], given the record's `eventSource`/`eventName` read once).
+//! time, with no parse ([`crate::split`]); then one walk over each record's top-level keys
+//! ([`RawRecord::with_fields`]) reads `eventSource`/`eventName` and whatever the filter needs
+//! (`eventTime`, `awsRegion`, the accounts), the filter decides from those when it can
+//! ([`Filter::check_raw`]), and the visitor may decline a record the filter keeps before it is parsed
+//! ([`RecordVisitor::wants_raw`]). A filtered scan therefore parses what an unfiltered one does, less what
+//! the filter drops. Counts stay those of a scan that parsed every record: what the raw decision cannot
+//! settle exactly (an escape, a repeated key, a missing field, an `eventTime` that is not RFC 3339, a
+//! record nested past the parser's limit) is parsed and judged by [`Filter::check`] as before.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,9 +29,9 @@ use serde_json::value::RawValue;
 
 use crate::classify::{classify, classify_raw, Classified};
 use crate::error::{InputError, ScanError, SkipReason};
-use crate::filter::{Filter, FilterOutcome};
+use crate::filter::{Filter, FilterOutcome, RawOutcome};
 use crate::peek::RawRecord;
-use crate::record::Record;
+use crate::record::{may_nest_too_deep, Record};
 use crate::source::{self, open_decoded, Encoding, Opened, Source};
 use crate::split::{SplitError, Splitter, Unit, UnitKind, DEFAULT_BUFFER, DEFAULT_MAX_VALUE};
 use crate::stats::ScanStats;
@@ -50,9 +55,9 @@ pub trait RecordVisitor: Send {
     /// settles the record without a parse: the visitor had no use for it, or took what it needed from
     /// the raw text (for example with [`Record::peek_typed`]). It is counted in
     /// [`ScanStats::records_unparsed`] and not validated beyond its structure. A hint: it is asked only
-    /// when no filter is set, and the first record of each input is parsed (and visited) anyway, to
-    /// judge the input; a record the visitor wants is then visited as usual. Answer `true` when
-    /// unsure. The default wants everything.
+    /// about records the filter keeps (judged from the same raw walk), and the first record of each
+    /// input is parsed (and visited) anyway, to judge the input; a record the visitor wants is then
+    /// visited as usual. Answer `true` when unsure. The default wants everything.
     fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
@@ -699,27 +704,34 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         }
     }
 
-    /// Settles a record from its raw text, before parsing, when it can be: the filter certainly rejects
-    /// it, or (no filter set) the visitor does not want it. Counts it and returns `true` then.
+    /// Settles a record from its raw text, before parsing, when it can be: the filter certainly drops
+    /// it, or it keeps it and the visitor does not want it. Counts it and returns `true` then.
     fn settled_raw(&mut self, raw: &[u8], state: &FileState<'_>) -> bool {
         // Until a file shows a CloudTrail record, every value is parsed so the file is judged right.
         if !state.seen_cloudtrail {
             return false;
         }
         let filter = self.shared.filter;
-        if filter.is_empty() {
-            if self.visitor.wants_raw(&RawRecord::new(raw)) {
-                return false;
+        let record = RawRecord::with_fields(raw, filter.raw_fields());
+        match filter.check_raw(&record) {
+            RawOutcome::Drop => {
+                self.stats.records_seen += 1;
+                self.stats.records_filtered += 1;
+                return true;
             }
-            self.stats.records_seen += 1;
-            self.stats.records_unparsed += 1;
-            return true;
+            RawOutcome::Parse => return false,
+            RawOutcome::Keep => {}
         }
-        if filter.may_match_raw(raw) {
+        // A filtered scan used to parse every record it kept, so one nested past the parser's limit
+        // was reported (see `deliver`); it still is, and the visitor never sees it.
+        if !filter.is_empty() && may_nest_too_deep(raw) {
+            return false;
+        }
+        if self.visitor.wants_raw(&record) {
             return false;
         }
         self.stats.records_seen += 1;
-        self.stats.records_filtered += 1;
+        self.stats.records_unparsed += 1;
         true
     }
 

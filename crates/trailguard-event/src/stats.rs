@@ -21,7 +21,8 @@ pub struct ScanStats {
     pub records_seen: u64,
     /// Records that passed the filters and were handed to the visitor.
     pub records_matched: u64,
-    /// Valid records the filters left out.
+    /// Records the filters left out. Those the filter decided from their raw text
+    /// ([`crate::Filter::check_raw`]) are checked for structure only, like [`ScanStats::records_unparsed`].
     pub records_filtered: u64,
     /// Records the visitor settled from their raw text ([`crate::RecordVisitor::wants_raw`]): declined,
     /// or judged from their typed fields without a parse. Not validated beyond their structure.
