@@ -34,11 +34,15 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
 }
 
+/// The findings of a `--format json` run, by id: JSON lines stream in the order found, which the worker
+/// threads decide.
 fn findings_of(out: &Output) -> Vec<Finding> {
-    stdout(out)
+    let mut findings: Vec<Finding> = stdout(out)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
+        .collect();
+    findings.sort_by(|a, b| a.id.cmp(&b.id));
+    findings
 }
 
 fn scan_json(extra: &[&str]) -> (Output, Vec<Finding>) {

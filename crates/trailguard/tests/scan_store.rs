@@ -341,7 +341,19 @@ fn postgres_store_end_to_end_scan_findings_fix() {
         "2"
     );
     assert_eq!(db.sql("SELECT MIN(times_seen) FROM findings"), "2");
-    assert_eq!(db.sql("SELECT version FROM trailguard_schema"), "2");
+    // Migrated to the same schema version as a SQLite store of this build.
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_dir.path().join("tg.db");
+    scan_into(&sqlite);
+    let sqlite_version: i64 = rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert!(sqlite_version >= 3, "{sqlite_version}");
+    assert_eq!(
+        db.sql("SELECT version FROM trailguard_schema"),
+        sqlite_version.to_string()
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&db.sql("SELECT summary FROM runs ORDER BY id DESC LIMIT 1")).unwrap();
     assert_eq!(summary["records"], 384);
