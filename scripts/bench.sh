@@ -10,7 +10,7 @@
 #   SIZE_MB=100 THREADS=1 scripts/bench.sh
 #
 # Environment: SIZE_MB (600), CORPUS (bench-data), THREADS (0 = all cores), SIGMA (Sigma rule directory,
-# empty to skip), PYTHON (python3), BOMB_MB (1024; 0 skips the bomb).
+# empty to skip), PYTHON (python3), BOMB_MB (2048; 0 skips the bomb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,7 @@ CORPUS=${CORPUS:-bench-data}
 THREADS=${THREADS:-0}
 SIGMA=${SIGMA-../shared/data/sigma-aws/rules}
 PYTHON=${PYTHON:-python3}
-BOMB_MB=${BOMB_MB:-1024}
+BOMB_MB=${BOMB_MB:-2048}
 
 cargo build --release -p trailguard
 bin=target/release/trailguard
@@ -92,9 +92,12 @@ if [[ "$BOMB_MB" == 0 ]]; then
     exit 0
 fi
 echo
-# Two bombs, a quarter of BOMB_MB and BOMB_MB: memory is flat when the larger takes no more than the smaller
+# Two bombs, half of BOMB_MB and BOMB_MB: memory is flat when the larger takes no more than the smaller
+# (+10%, +8 MB). Below about 1 GiB the peak still climbs while the reader's buffers and the allocator's
+# arenas reach their steady size (measured: 23 MB at 256 MiB, 36 MB at 1 GiB, 36 MB at 2 GiB), so the pair
+# starts at 1 GiB.
 # (whatever the repeats, state is per distinct finding, session or capped sequence, never per record).
-small_mb=$(( BOMB_MB / 4 > 0 ? BOMB_MB / 4 : 1 ))
+small_mb=$(( BOMB_MB / 2 > 0 ? BOMB_MB / 2 : 1 ))
 echo "== Repeated-record bomb: one CreateAccessKey record repeated to $small_mb and $BOMB_MB MiB, beside the corpus (trailguard scan)"
 for mib in "$small_mb" "$BOMB_MB"; do
 "$PYTHON" - "$CORPUS/bomb-$mib.json.gz" "$mib" ../shared/data/cloudtrail <<'PY'
@@ -124,7 +127,7 @@ import re, subprocess, sys, time
 binary, corpus, small, large, threads = sys.argv[1:6]
 print(f"{'input':<28} {'records':>11} {'seconds':>8} {'records/s':>11} {'peak MB':>8} {'findings':>9}")
 peaks = {}
-for label, path in (("bench corpus (gz)", corpus), ("bomb, smaller", small), ("bomb, 4x larger", large)):
+for label, path in (("bench corpus (gz)", corpus), ("bomb, smaller", small), ("bomb, 2x larger", large)):
     # A fresh wrapper per scan, so that its children's peak memory is this scan's alone.
     wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
                "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.stderr.write(r.stderr)")
@@ -137,7 +140,7 @@ for label, path in (("bench corpus (gz)", corpus), ("bomb, smaller", small), ("b
     findings = int(re.search(r"findings\s+([0-9]+)", run.stderr).group(1))
     peaks[label] = peak
     print(f"{label:<28} {records:>11} {seconds:>8.2f} {records / seconds:>11.0f} {peak:>8.1f} {findings:>9}")
-flat = peaks["bomb, 4x larger"] <= peaks["bomb, smaller"] * 1.1 + 8
-print(f"peak memory on the bomb is {'flat' if flat else 'NOT flat'}: {peaks['bomb, 4x larger']:.1f} MB at 4x the "
+flat = peaks["bomb, 2x larger"] <= peaks["bomb, smaller"] * 1.1 + 8
+print(f"peak memory on the bomb is {'flat' if flat else 'NOT flat'}: {peaks['bomb, 2x larger']:.1f} MB at 2x the "
       f"input vs {peaks['bomb, smaller']:.1f} MB (the corpus: {peaks['bench corpus (gz)']:.1f} MB)")
 PY
