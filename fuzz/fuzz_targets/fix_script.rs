@@ -20,14 +20,16 @@ struct Python {
     output: BufReader<ChildStdout>,
 }
 
-const EVALUATOR: &str = "import ast, sys\n\
-for line in sys.stdin:\n\
-    try:\n\
-        value = ast.literal_eval(line)\n\
-        sys.stdout.write(value.encode('utf-8', 'surrogatepass').hex() + '\\n')\n\
-    except Exception as err:\n\
-        sys.stdout.write('error ' + type(err).__name__ + '\\n')\n\
-    sys.stdout.flush()\n";
+// A raw string: Python's indentation must survive (a `\` line continuation would eat it).
+const EVALUATOR: &str = r#"import ast, sys
+for line in sys.stdin:
+    try:
+        value = ast.literal_eval(line)
+        sys.stdout.write(value.encode('utf-8', 'surrogatepass').hex() + '\n')
+    except Exception as err:
+        sys.stdout.write('error ' + type(err).__name__ + '\n')
+    sys.stdout.flush()
+"#;
 
 fn python() -> &'static Mutex<Python> {
     static PYTHON: OnceLock<Mutex<Python>> = OnceLock::new();
@@ -50,7 +52,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(value) = std::str::from_utf8(data) else { return };
+    let Ok(value) = std::str::from_utf8(data) else {
+        return;
+    };
     if value.len() > 4096 {
         return;
     }
@@ -66,7 +70,11 @@ fuzz_target!(|data: &[u8]| {
                 .output()
                 .expect("bash runs");
             assert!(out.status.success(), "the script failed: {script:?}");
-            assert_eq!(out.stdout, value.as_bytes(), "bash read another value from {script:?}");
+            assert_eq!(
+                out.stdout,
+                value.as_bytes(),
+                "bash read another value from {script:?}"
+            );
         }
     }
 
@@ -80,8 +88,15 @@ fuzz_target!(|data: &[u8]| {
     writeln!(python.input, "{literal}").expect("python reads");
     python.input.flush().expect("python reads");
     let mut answer = String::new();
-    python.output.read_line(&mut answer).expect("python answers");
-    assert_eq!(answer.trim_end(), hex(value.as_bytes()), "python read another value from {literal:?}");
+    python
+        .output
+        .read_line(&mut answer)
+        .expect("python answers");
+    assert_eq!(
+        answer.trim_end(),
+        hex(value.as_bytes()),
+        "python read another value from {literal:?}"
+    );
 
     // Comments: nothing that ends a line or reorders text survives.
     let comment = quote::comment_text(value);

@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use trailguard_rules::rules::policy::{check_document_text, check_text, VersionSelection};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(doc) = trailguard_policy::PolicyDocument::parse(text) {
         let _ = trailguard_policy::analysis::analyze(&doc);
     }

@@ -24,7 +24,11 @@ impl RecordVisitor for PeekAgreesWithSerde {
     fn visit(&mut self, record: &Record<'_>) {
         let Some(raw) = record.raw else { return };
         if let Some(peeked) = Record::peek_typed(raw.get().as_bytes()) {
-            assert_eq!(typed(&peeked), typed(record), "peek_typed disagrees with serde");
+            assert_eq!(
+                typed(&peeked),
+                typed(record),
+                "peek_typed disagrees with serde"
+            );
         }
         // The nested documents parse lazily: that must not panic either.
         let _ = record.request_parameters();
@@ -34,13 +38,22 @@ impl RecordVisitor for PeekAgreesWithSerde {
 
 fuzz_target!(|data: &[u8]| {
     let source = MemorySource::new("fuzz.json", data.to_vec());
-    let _ = scan_one(Box::new(source), &Filter::default(), PeekAgreesWithSerde, &NoopObserver);
+    let _ = scan_one(
+        Box::new(source),
+        &Filter::default(),
+        PeekAgreesWithSerde,
+        &NoopObserver,
+    );
     // The peek on its own, on text that never went through the splitter.
     if let Some(peeked) = Record::peek_typed(data) {
         if let Ok(text) = std::str::from_utf8(data) {
             if let Ok(raw) = serde_json::from_str::<&RawValue>(text) {
                 if let Ok(parsed) = Record::from_raw(raw) {
-                    assert_eq!(typed(&peeked), typed(&parsed), "peek_typed disagrees with serde");
+                    assert_eq!(
+                        typed(&peeked),
+                        typed(&parsed),
+                        "peek_typed disagrees with serde"
+                    );
                 }
             }
         }
