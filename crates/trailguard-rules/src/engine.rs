@@ -476,7 +476,6 @@ impl Engine {
                 *total += theirs;
             }
         }
-        stats.observations = observations.len() as u64;
 
         let mut limits = Vec::new();
         for fold in folds.into_iter().flatten() {

@@ -182,6 +182,17 @@ impl PostgresStore {
     }
 }
 
+/// The findings' columns sorted by finding id: one lock order for every writer, so writers saving the
+/// same findings cannot deadlock.
+fn columns_in_lock_order(findings: &[Finding]) -> Result<Vec<FindingColumns<'_>>, StoreError> {
+    let mut columns = findings
+        .iter()
+        .map(FindingColumns::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    columns.sort_by(|a, b| a.id.cmp(b.id));
+    Ok(columns)
+}
+
 /// Upserts one batch of findings (sorted by id: one lock order for every writer) and links them to `run`,
 /// inside the caller's transaction.
 fn upsert_batch(
@@ -372,12 +383,7 @@ impl FindingStore for PostgresStore {
         seen_at: &str,
         findings: &[Finding],
     ) -> Result<SaveStats, StoreError> {
-        // One lock order for every writer: by finding id.
-        let mut columns = findings
-            .iter()
-            .map(FindingColumns::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        columns.sort_by(|a, b| a.id.cmp(b.id));
+        let columns = columns_in_lock_order(findings)?;
         let mut stats = SaveStats::default();
         for batch in columns.chunks(SAVE_BATCH) {
             let saved = self.write(|tx| upsert_batch(tx, run, seen_at, batch))?;
@@ -451,11 +457,7 @@ impl FindingStore for PostgresStore {
         records: u64,
         findings: &[Finding],
     ) -> Result<ObjectCommit, StoreError> {
-        let mut columns = findings
-            .iter()
-            .map(FindingColumns::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        columns.sort_by(|a, b| a.id.cmp(b.id));
+        let columns = columns_in_lock_order(findings)?;
         let records = records.min(i64::MAX as u64) as i64;
         let count = columns.len() as i64;
         // The row first: the primary key settles which worker commits the object, and the loser's
