@@ -59,9 +59,8 @@ struct CasesFile {
 #[serde(deny_unknown_fields)]
 struct Case {
     name: String,
-    /// Why the case is labelled so, when the name does not say it.
+    /// Why the case is labelled so, when the name does not say it (repeated in a failure).
     #[serde(default)]
-    #[allow(dead_code)]
     why: Option<String>,
     #[serde(default)]
     records: Option<Vec<RecordSpec>>,
@@ -125,6 +124,8 @@ struct Outcome {
     findings: Vec<Finding>,
     /// Set when a posture check could not run.
     not_evaluated: Option<String>,
+    /// The `eventID`s of records whose call failed (CloudTrail).
+    refused: BTreeSet<String>,
 }
 
 fn rules_dir() -> PathBuf {
@@ -160,8 +161,8 @@ fn load_all() -> Vec<Loaded> {
         paths.sort();
         for path in paths {
             let text = std::fs::read_to_string(&path).expect("cases file reads");
-            let file: CasesFile = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let file: CasesFile =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let stem = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -192,20 +193,28 @@ fn every_rule_has_cases_beside_it_with_a_positive_and_a_negative() {
         let rule = loaded.file.rule.as_str();
         let shown = loaded.path.display();
         if let Some(other) = seen.insert(rule, &loaded.path) {
-            problems.push(format!("{rule} has two cases files: {} and {shown}", other.display()));
+            problems.push(format!(
+                "{rule} has two cases files: {} and {shown}",
+                other.display()
+            ));
         }
         // The cases sit beside the rule they label: `<stem>.rs` declares the code.
         let rule_file = loaded.path.with_file_name(format!("{}.rs", loaded.stem));
         let declares = std::fs::read_to_string(&rule_file)
             .is_ok_and(|text| text.contains(&format!("code: \"{rule}\"")));
         if !declares {
-            problems.push(format!("{shown}: {} does not declare {rule}", rule_file.display()));
+            problems.push(format!(
+                "{shown}: {} does not declare {rule}",
+                rule_file.display()
+            ));
         }
         if !loaded.file.cases.iter().any(|c| c.expect.fires) {
             problems.push(format!("{shown}: no positive case (`fires: true`)"));
         }
         if !loaded.file.cases.iter().any(is_negative) {
-            problems.push(format!("{shown}: no negative case (evaluated, `fires: false`)"));
+            problems.push(format!(
+                "{shown}: no negative case (evaluated, `fires: false`)"
+            ));
         }
         let mut names = BTreeSet::new();
         for case in &loaded.file.cases {
@@ -225,7 +234,10 @@ fn every_rule_has_cases_beside_it_with_a_positive_and_a_negative() {
     }
     let known: BTreeSet<&str> = catalog().iter().map(|m| m.code).collect();
     for rule in seen.keys().filter(|r| !known.contains(*r)) {
-        problems.push(format!("{}: no rule {rule} in the catalog", seen[rule].display()));
+        problems.push(format!(
+            "{}: no rule {rule} in the catalog",
+            seen[rule].display()
+        ));
     }
     assert!(problems.is_empty(), "cases files:\n{}", problems.join("\n"));
 }
@@ -244,7 +256,10 @@ fn every_case_meets_its_expectation_then_matches_its_snapshot() {
     for loaded in &files {
         let mut shown = Vec::new();
         for case in &loaded.file.cases {
-            let at = format!("{} / {:?}", loaded.path.display(), case.name);
+            let mut at = format!("{} / {:?}", loaded.path.display(), case.name);
+            if let Some(why) = &case.why {
+                at.push_str(&format!(" ({why})"));
+            }
             match run_case(loaded, case, &engine, &bases) {
                 Ok(outcome) => {
                     for problem in judge(loaded, case, &outcome) {
@@ -264,7 +279,11 @@ fn every_case_meets_its_expectation_then_matches_its_snapshot() {
         }
         snapshots.push((loaded, shown));
     }
-    assert!(failures.is_empty(), "case expectations:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "case expectations:\n{}",
+        failures.join("\n")
+    );
     for (loaded, shown) in snapshots {
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(loaded.path.with_file_name("snapshots"));
@@ -290,7 +309,8 @@ fn judge(loaded: &Loaded, case: &Case, outcome: &Outcome) -> Vec<String> {
             expect.not_evaluated, outcome.not_evaluated
         ));
     }
-    if expect.fires != !mine.is_empty() {
+    let fired = !mine.is_empty();
+    if expect.fires != fired {
         let verb = if expect.fires { "fire" } else { "stay silent" };
         problems.push(format!(
             "{rule} should {verb}; it reported {} finding(s): {:?}",
@@ -301,19 +321,27 @@ fn judge(loaded: &Loaded, case: &Case, outcome: &Outcome) -> Vec<String> {
     if let Some(codes) = &expect.codes {
         let fired: BTreeSet<String> = outcome.findings.iter().map(|f| f.rule_id.clone()).collect();
         if &fired != codes {
-            problems.push(format!("expected codes {codes:?}, the run reported {fired:?}"));
+            problems.push(format!(
+                "expected codes {codes:?}, the run reported {fired:?}"
+            ));
         }
     }
     if let Some(count) = expect.count {
         if mine.len() != count {
-            problems.push(format!("expected {count} {rule} finding(s), got {}", mine.len()));
+            problems.push(format!(
+                "expected {count} {rule} finding(s), got {}",
+                mine.len()
+            ));
         }
     }
     if let Some(severity) = &expect.severity {
         for f in &mine {
             let got = serde_json::to_value(f.severity).unwrap_or_default();
             if got.as_str() != Some(severity.as_str()) {
-                problems.push(format!("expected severity {severity}, got {got} ({})", f.message));
+                problems.push(format!(
+                    "expected severity {severity}, got {got} ({})",
+                    f.message
+                ));
             }
         }
     }
@@ -328,35 +356,52 @@ fn judge(loaded: &Loaded, case: &Case, outcome: &Outcome) -> Vec<String> {
     if let Some(resources) = &expect.resources {
         let got: Vec<String> = mine
             .iter()
-            .map(|f| f.resource.as_ref().and_then(|r| r.name.clone()).unwrap_or_default())
+            .map(|f| {
+                f.resource
+                    .as_ref()
+                    .and_then(|r| r.name.clone())
+                    .unwrap_or_default()
+            })
             .collect();
         if &got != resources {
             problems.push(format!("expected resources {resources:?}, got {got:?}"));
         }
     }
     if loaded.family == Family::Cloudtrail {
-        problems.extend(cloudtrail_invariants(case, &outcome.findings));
+        problems.extend(cloudtrail_invariants(outcome));
     }
     problems
 }
 
-/// What every built-in CloudTrail finding carries, and what a refused call may not claim.
-fn cloudtrail_invariants(case: &Case, findings: &[Finding]) -> Vec<String> {
+/// What every built-in CloudTrail finding carries, and what a finding on a refused call may not claim.
+fn cloudtrail_invariants(outcome: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
-    let refused = case.records.iter().flatten().any(|r| r.patch.get("errorCode").is_some());
-    for f in findings {
+    for f in &outcome.findings {
         if f.event_id.is_none() || f.account.is_none() || f.actor.is_none() {
-            problems.push(format!("{}: a finding without event, account or actor", f.rule_id));
+            problems.push(format!(
+                "{}: a finding without event, account or actor",
+                f.rule_id
+            ));
         }
         if f.message.is_empty() || f.fix.summary.is_empty() || f.fix.kb_entry.is_none() {
-            problems.push(format!("{}: a finding without message, fix or kb entry", f.rule_id));
+            problems.push(format!(
+                "{}: a finding without message, fix or kb entry",
+                f.rule_id
+            ));
         }
         // A refused call changed nothing: its finding is an attempt with no fix actions. Burst findings
         // are about the run of refusals itself, which did happen; they count them in `refused`.
         let burst = f.evidence.iter().any(|e| e.path == "refused");
+        let refused = f
+            .event_id
+            .as_ref()
+            .is_some_and(|id| outcome.refused.contains(id));
         if refused && !burst {
             if !f.title.starts_with("Attempted:") {
-                problems.push(format!("{}: a refused call reads as done: {}", f.rule_id, f.title));
+                problems.push(format!(
+                    "{}: a refused call reads as done: {}",
+                    f.rule_id, f.title
+                ));
             }
             if !f.fix.actions.is_empty() {
                 problems.push(format!("{}: an attempt carries fix actions", f.rule_id));
@@ -382,7 +427,11 @@ fn run_case(
         Family::Posture => 1,
         Family::Policy => 2,
     };
-    if inputs.iter().enumerate().any(|(i, given)| *given != (i == wanted)) {
+    if inputs
+        .iter()
+        .enumerate()
+        .any(|(i, given)| *given != (i == wanted))
+    {
         return Err(format!(
             "a {:?} case gives exactly its family's input (records | snapshot, credential_report | document, text)",
             loaded.family
@@ -401,7 +450,9 @@ fn base_records() -> BTreeMap<String, Value> {
     let mut bases = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).expect("base_records lists") {
         let path = entry.expect("dir entry").path();
-        let Some(name) = path.file_stem().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+            continue;
+        };
         let text = std::fs::read_to_string(&path).expect("base record reads");
         let value: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -450,6 +501,7 @@ fn run_cloudtrail(
     bases: &BTreeMap<String, Value>,
 ) -> Result<Outcome, String> {
     let mut texts = Vec::new();
+    let mut refused = BTreeSet::new();
     for spec in case.records.iter().flatten() {
         let base = bases
             .get(&spec.base)
@@ -460,6 +512,9 @@ fn run_cloudtrail(
         for _ in 0..spec.repeat {
             if !own_id {
                 record["eventID"] = Value::String(event_id(rule, &case.name, texts.len()));
+            }
+            if record.get("errorCode").is_some() {
+                refused.insert(record["eventID"].as_str().unwrap_or_default().to_owned());
             }
             texts.push(serde_json::to_string(&record).map_err(|e| e.to_string())?);
         }
@@ -477,6 +532,7 @@ fn run_cloudtrail(
     Ok(Outcome {
         findings: engine.finish(vec![worker]),
         not_evaluated: None,
+        refused,
     })
 }
 
@@ -513,7 +569,9 @@ fn credential_report_csv(rows: &[BTreeMap<String, String>]) -> Result<String, St
         if let Some(unknown) = row.keys().find(|k| !REPORT_COLUMNS.contains(&k.as_str())) {
             return Err(format!("credential report has no column {unknown:?}"));
         }
-        let user = row.get("user").ok_or("a credential report row without `user`")?;
+        let user = row
+            .get("user")
+            .ok_or("a credential report row without `user`")?;
         let root = user == "<root_account>";
         let cells: Vec<String> = REPORT_COLUMNS
             .iter()
@@ -523,7 +581,9 @@ fn credential_report_csv(rows: &[BTreeMap<String, String>]) -> Result<String, St
                 (None, "arn") => format!("arn:aws:iam::{REPORT_ACCOUNT}:user/{user}"),
                 (None, "user_creation_time") => "2023-01-01T00:00:00+00:00".to_owned(),
                 (None, "password_enabled") if root => "not_supported".to_owned(),
-                (None, c) if c.ends_with("_active") || c == "password_enabled" => "false".to_owned(),
+                (None, c) if c.ends_with("_active") || c == "password_enabled" => {
+                    "false".to_owned()
+                }
                 (None, _) => "N/A".to_owned(),
             })
             .collect();
@@ -549,7 +609,10 @@ fn run_posture(rule: &str, case: &Case) -> Result<Outcome, String> {
         }
     }
     if let Some(rows) = &case.credential_report {
-        raw.files.insert(CREDENTIAL_REPORT_CSV.to_owned(), credential_report_csv(rows)?);
+        raw.files.insert(
+            CREDENTIAL_REPORT_CSV.to_owned(),
+            credential_report_csv(rows)?,
+        );
     }
     let snapshot = AccountSnapshot::from_raw(&raw);
     let now_text = case.now.as_deref().unwrap_or(POSTURE_NOW);
@@ -561,10 +624,12 @@ fn run_posture(rule: &str, case: &Case) -> Result<Outcome, String> {
         CheckOutcome::Evaluated(findings) => Outcome {
             findings,
             not_evaluated: None,
+            refused: BTreeSet::new(),
         },
         CheckOutcome::NotEvaluated(reason) => Outcome {
             findings: Vec::new(),
             not_evaluated: Some(reason),
+            refused: BTreeSet::new(),
         },
     })
 }
@@ -572,11 +637,14 @@ fn run_posture(rule: &str, case: &Case) -> Result<Outcome, String> {
 fn run_policy(case: &Case) -> Result<Outcome, String> {
     let text = match (&case.text, &case.document) {
         (Some(text), None) => text.clone(),
-        (None, Some(document)) => serde_json::to_string_pretty(document).map_err(|e| e.to_string())?,
+        (None, Some(document)) => {
+            serde_json::to_string_pretty(document).map_err(|e| e.to_string())?
+        }
         _ => return Err("a policy case gives `document` or `text`, not both".to_owned()),
     };
     Ok(Outcome {
         findings: check_text("policy.json", &text, VersionSelection::All).findings,
         not_evaluated: None,
+        refused: BTreeSet::new(),
     })
 }
