@@ -253,6 +253,7 @@ fn every_case_meets_its_expectation_then_matches_its_snapshot() {
     let engine = Engine::builtin();
     let mut failures = Vec::new();
     let mut snapshots = Vec::new();
+    let mut attempts = 0;
     for loaded in &files {
         let mut shown = Vec::new();
         for case in &loaded.file.cases {
@@ -262,6 +263,11 @@ fn every_case_meets_its_expectation_then_matches_its_snapshot() {
             }
             match run_case(loaded, case, &engine, &bases) {
                 Ok(outcome) => {
+                    attempts += outcome
+                        .findings
+                        .iter()
+                        .filter(|f| is_attempt(&outcome, f))
+                        .count();
                     for problem in judge(loaded, case, &outcome) {
                         failures.push(format!("{at}: {problem}"));
                     }
@@ -283,6 +289,10 @@ fn every_case_meets_its_expectation_then_matches_its_snapshot() {
         failures.is_empty(),
         "case expectations:\n{}",
         failures.join("\n")
+    );
+    assert!(
+        attempts >= 10,
+        "only {attempts} findings on refused calls checked"
     );
     for (loaded, shown) in snapshots {
         let mut settings = insta::Settings::clone_current();
@@ -373,6 +383,17 @@ fn judge(loaded: &Loaded, case: &Case, outcome: &Outcome) -> Vec<String> {
     problems
 }
 
+/// Whether `f` reports a refused call: it is then an attempt with no fix actions, since nothing changed.
+/// Burst findings are about the run of refusals itself, which did happen; they count them in `refused`.
+fn is_attempt(outcome: &Outcome, f: &Finding) -> bool {
+    let burst = f.evidence.iter().any(|e| e.path == "refused");
+    let refused = f
+        .event_id
+        .as_ref()
+        .is_some_and(|id| outcome.refused.contains(id));
+    refused && !burst
+}
+
 /// What every built-in CloudTrail finding carries, and what a finding on a refused call may not claim.
 fn cloudtrail_invariants(outcome: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
@@ -389,14 +410,7 @@ fn cloudtrail_invariants(outcome: &Outcome) -> Vec<String> {
                 f.rule_id
             ));
         }
-        // A refused call changed nothing: its finding is an attempt with no fix actions. Burst findings
-        // are about the run of refusals itself, which did happen; they count them in `refused`.
-        let burst = f.evidence.iter().any(|e| e.path == "refused");
-        let refused = f
-            .event_id
-            .as_ref()
-            .is_some_and(|id| outcome.refused.contains(id));
-        if refused && !burst {
+        if is_attempt(outcome, f) {
             if !f.title.starts_with("Attempted:") {
                 problems.push(format!(
                     "{}: a refused call reads as done: {}",
