@@ -8,8 +8,8 @@
 //!   (derived from the rule, the case name and the record's place) unless its patch sets one, since
 //!   sequence rules observe an event id once. The records go through the whole built-in engine.
 //! - Posture: `"snapshot"`, saved API outputs by file name (a JSON value, or a string for text files),
-//!   and `"credential_report"`, rows by column (columns left out read as in a report of a user
-//!   with nothing enabled); "now" is [`POSTURE_NOW`] unless the case sets `"now"`. Only the rule's
+//!   and `"credential_report"`, rows by column (a column left out reads as for a user created
+//!   on 2023-01-01 with nothing enabled); "now" is [`POSTURE_NOW`] unless the case sets `"now"`. Only the rule's
 //!   check runs.
 //! - Policy: `"document"` (a JSON value) or `"text"` (exactly the bytes `policy check` would read),
 //!   run through every policy check as `trailguard policy check` does.
