@@ -483,4 +483,43 @@ mod tests {
         );
         assert!(undo_calls(&step, &[]).unwrap().is_empty());
     }
+
+    /// A step as the journal of the previous release stored it (the shape `fix/actions/` keeps).
+    const STORED_STEP: &str = r#"{"id":"fx-1","finding_ids":["tg-1"],
+        "action":{"action":"deactivate_access_key","user_name":"bob","access_key_id":"AKIAEXAMPLE"},
+        "description":"deactivate access key AKIAEXAMPLE of user bob","prior":{"status":"Active"},
+        "calls":[{"call":"update_access_key","user_name":"bob","access_key_id":"AKIAEXAMPLE","status":"Inactive"}],
+        "reversibility":{"kind":"full"}}"#;
+
+    /// Journals already on disk still undo; a prior whose field was renamed is refused with a reason.
+    #[test]
+    fn a_stored_journal_undoes_and_a_renamed_prior_field_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let record = |text: &str, run: &str| {
+            let step: Step = serde_json::from_str(text).unwrap();
+            let change = journal.begin_change(run, &step, &[]).unwrap();
+            journal
+                .log_call(&change, Phase::Apply, 0, &step.calls[0], "ok", None)
+                .unwrap();
+            journal
+                .set_status(&change, ChangeStatus::Applied, None)
+                .unwrap();
+            change
+        };
+        let change = record(STORED_STEP, "run-1");
+        let (_, calls) = undo_preview(&journal, &change).unwrap();
+        assert_eq!(
+            calls[0].to_cli(),
+            "aws iam update-access-key --user-name bob --access-key-id AKIAEXAMPLE --status Active"
+        );
+
+        let renamed = STORED_STEP.replace(r#"{"status":"Active"}"#, r#"{"state":"Active"}"#);
+        let renamed = record(&renamed, "run-2");
+        let refusal = undo_preview(&journal, &renamed).unwrap_err().to_string();
+        assert!(
+            refusal.contains("does not read back") && refusal.contains("unknown field `state`"),
+            "{refusal}"
+        );
+    }
 }

@@ -161,7 +161,7 @@ fn typed<P: DeserializeOwned>(
     let prior: P = serde_json::from_value(prior.clone()).map_err(|e| {
         format!(
             "the saved prior state does not read back ({e}); it was written by another version of trailguard: \
-             undo by hand from `trailguard fix journal --json`"
+             undo by hand from `trailguard fix journal --calls`"
         )
     })?;
     inverse(&prior, made)
