@@ -1,5 +1,6 @@
-//! Values rendered into the scripts `fix --format cli` and `--format python` print (`src/fix/quote.rs`):
-//! whatever a record holds, the quoted form must reach bash, or Python, as exactly that value, and a
+//! Values rendered into the scripts `fix --format cli` and `--format python` print, and into the
+//! commands findings suggest (`crates/trailguard-rules/src/call/quote.rs`): whatever a record holds, the
+//! quoted form must reach bash, or Python, as exactly that value, and a
 //! comment must stay on its one line. The oracles are real interpreters (`bash`, `python3`), not our own
 //! reading of the quoting rules.
 #![no_main]
@@ -10,7 +11,8 @@ use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../crates/trailguard/src/fix/quote.rs"]
+#[path = "../../crates/trailguard-rules/src/call/quote.rs"]
+#[allow(dead_code)] // `shell_word_shown` only wraps `shell_word`, which is what this target checks
 mod quote;
 
 /// One long-lived `python3` that evaluates a literal per line and answers with its UTF-8 bytes in hex

@@ -6,11 +6,13 @@
 //! - [`finding`]: the `Finding` model, severity, actor, resource, evidence, fix.
 //! - [`meta`]: the metadata and doc every rule or check declares beside its code.
 //! - [`remediation`]: machine-readable fix actions that `trailguard fix` turns into API calls.
+//! - [`call`]: one typed AWS API call, rendered as AWS CLI or boto3 (with the one shell and Python quoting).
 //! - [`rules`]: one file per rule, grouped by family (`cloudtrail/`, `posture/`, `policy/`).
 //! - [`sigma`]: SigmaHQ rules compiled into matchers.
 //! - [`secrets`]: the fields that carry credentials, redacted wherever a record value becomes evidence.
 //! - [`output`]: text, JSON lines, OCSF, ASFF and SARIF writers.
 
+pub mod call;
 pub mod engine;
 pub mod finding;
 pub mod meta;

@@ -367,7 +367,7 @@ pub fn run(args: FixArgs) -> anyhow::Result<ExitCode> {
                             c.step.description
                         );
                         for (phase, seq, call, status) in logged {
-                            let call: crate::fix::call::Call = serde_json::from_str(call)?;
+                            let call: trailguard_rules::call::Call = serde_json::from_str(call)?;
                             println!("    {phase} #{seq} {status:<16} {}", call.to_cli());
                         }
                     }

@@ -6,14 +6,13 @@
 //! refused, the remaining steps are not attempted: they are reported, and the run ends.
 
 use serde::Serialize;
-use serde_json::Value;
-use trailguard_rules::remediation::FixAction;
+use trailguard_rules::call::Call;
 use trailguard_rules::Finding;
 
-use super::aws::{Aws, CallOutcome, UserSnapshot};
-use super::call::{Call, KeyStatus, PasswordPolicySettings};
+use super::actions::{self, Resolution, Resolved};
+use super::aws::{Aws, CallOutcome};
 use super::journal::{ChangeRecord, ChangeStatus, Journal, JournalError, Phase};
-use super::plan::{self, PlanOptions, Resolution, Reversibility, Step};
+use super::plan::{PlanOptions, Reversibility, Step};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FixError {
@@ -128,8 +127,8 @@ pub fn resume(
     let unfinished = journal.unfinished()?;
     for (i, change) in unfinished.iter().enumerate() {
         let mut step = change.step.clone();
-        match plan::resolve(&step.action, Some(aws), opts)? {
-            Resolution::Step { calls, .. } => step.calls = calls,
+        match actions::resolve(&step.action, Some(aws), opts)? {
+            Resolution::Step(Resolved { calls, .. }) => step.calls = calls,
             Resolution::Skip(reason) => {
                 journal.set_status(&change.id, ChangeStatus::Failed, Some(&reason))?;
                 results.push(StepResult {
@@ -304,9 +303,10 @@ fn run_calls(
     Ok((result, flow))
 }
 
-/// The calls that put back what a step's `made` calls changed, from its saved prior state: the inverse of
-/// each made call, newest first. A call AWS offers no inverse for (a deleted password or access key) is
-/// left out; the plan marked the step partly reversible or irreversible before it was applied.
+/// The calls that put back what a step's `made` calls changed: its action's inverse, from the prior state
+/// saved in the journal read back as the action's typed prior (`fix/actions/`), newest first. A call AWS
+/// offers no inverse for (a deleted password or access key) is left out; the plan marked the step partly
+/// reversible or irreversible before it was applied.
 pub fn undo_calls(step: &Step, made: &[Call]) -> Result<Vec<Call>, String> {
     if let Reversibility::None(reason) = &step.reversibility {
         return Err(reason.clone());
@@ -317,172 +317,7 @@ pub fn undo_calls(step: &Step, made: &[Call]) -> Result<Vec<Call>, String> {
     if step.prior.is_null() {
         return Err("no prior state was saved".into());
     }
-    if matches!(
-        step.action,
-        FixAction::DeleteLoginProfile { .. } | FixAction::Manual { .. }
-    ) {
-        return Err("AWS offers no way to put this back".into());
-    }
-    let mut calls = Vec::new();
-    for call in made.iter().rev() {
-        if let Some(inverse) = inverse(call, &step.prior, made)? {
-            calls.push(inverse);
-        }
-    }
-    Ok(calls)
-}
-
-/// The call that reverses `call`, given the state saved before the step and every call the step made.
-fn inverse(call: &Call, prior: &Value, made: &[Call]) -> Result<Option<Call>, String> {
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    Ok(Some(match call {
-        Call::DetachPolicy {
-            principal_kind,
-            principal_name,
-            policy_arn,
-        } => Call::AttachPolicy {
-            principal_kind: *principal_kind,
-            principal_name: principal_name.clone(),
-            policy_arn: policy_arn.clone(),
-        },
-        Call::DeleteInlinePolicy {
-            principal_kind,
-            principal_name,
-            policy_name,
-        } => {
-            let saved_user: Option<UserSnapshot> =
-                serde_json::from_value(prior["user"].clone()).ok();
-            let document = text(&prior["document"])
-                .or_else(|| {
-                    saved_user?
-                        .inline_policies
-                        .into_iter()
-                        .find(|p| &p.name == policy_name)
-                        .map(|p| p.document)
-                })
-                .ok_or("the inline policy's document was not saved")?;
-            Call::PutInlinePolicy {
-                principal_kind: *principal_kind,
-                principal_name: principal_name.clone(),
-                policy_name: policy_name.clone(),
-                policy_document: document,
-            }
-        }
-        Call::UpdateAccessKey {
-            user_name,
-            access_key_id,
-            status: KeyStatus::Inactive,
-        } => Call::UpdateAccessKey {
-            user_name: user_name.clone(),
-            access_key_id: access_key_id.clone(),
-            status: KeyStatus::Active,
-        },
-        Call::UpdateLoginProfile {
-            user_name,
-            password_reset_required: true,
-        } => Call::UpdateLoginProfile {
-            user_name: user_name.clone(),
-            password_reset_required: false,
-        },
-        Call::UpdateAccountPasswordPolicy(_) => match &prior["password_policy"] {
-            Value::Null => Call::DeleteAccountPasswordPolicy,
-            value => {
-                let policy: PasswordPolicySettings = serde_json::from_value(value.clone())
-                    .map_err(|e| format!("saved password policy: {e}"))?;
-                Call::UpdateAccountPasswordPolicy(policy)
-            }
-        },
-        Call::DeleteUser { .. } => {
-            let user: UserSnapshot = serde_json::from_value(prior["user"].clone())
-                .map_err(|e| format!("saved user state is unreadable: {e}"))?;
-            Call::CreateUser {
-                user_name: user.user_name,
-                path: user.path,
-                permissions_boundary: user.permissions_boundary,
-                tags: user.tags,
-            }
-        }
-        Call::RemoveUserFromGroup {
-            group_name,
-            user_name,
-        } => Call::AddUserToGroup {
-            group_name: group_name.clone(),
-            user_name: user_name.clone(),
-        },
-        Call::DeletePolicyVersion {
-            policy_arn,
-            version_id,
-        } => {
-            let saved = saved_version(prior, version_id)
-                .ok_or("the reverted version's document was not saved")?;
-            Call::CreatePolicyVersion {
-                policy_arn: policy_arn.clone(),
-                policy_document: text(&saved["document"])
-                    .ok_or("the reverted version's document was not saved")?,
-                set_as_default: saved["was_default"].as_bool().unwrap_or(false),
-            }
-        }
-        Call::SetDefaultPolicyVersion { policy_arn, .. } => {
-            let Some(previous) = text(&prior["default_version"]) else {
-                return Ok(None);
-            };
-            // When the previous default was deleted too, recreating it as default puts it back.
-            let deleted = made.iter().any(|c| {
-                matches!(c, Call::DeletePolicyVersion { version_id, .. } if version_id == &previous)
-            });
-            if deleted {
-                return Ok(None);
-            }
-            Call::SetDefaultPolicyVersion {
-                policy_arn: policy_arn.clone(),
-                version_id: previous,
-            }
-        }
-        Call::CreateTrail { name, .. } => Call::DeleteTrail { name: name.clone() },
-        Call::StartLogging { name } => {
-            // A trail this step created is deleted on undo; stopping it first is pointless.
-            if made
-                .iter()
-                .any(|c| matches!(c, Call::CreateTrail { name: created, .. } if created == name))
-            {
-                return Ok(None);
-            }
-            Call::StopLogging { name: name.clone() }
-        }
-        Call::UpdateTrail {
-            name,
-            is_multi_region_trail,
-            include_global_service_events,
-            enable_log_file_validation,
-        } => {
-            let before: super::aws::TrailInfo = serde_json::from_value(prior["trail"].clone())
-                .map_err(|e| format!("the trail's settings were not saved: {e}"))?;
-            Call::UpdateTrail {
-                name: name.clone(),
-                is_multi_region_trail: is_multi_region_trail.map(|_| before.is_multi_region),
-                include_global_service_events: include_global_service_events
-                    .map(|_| before.include_global_service_events),
-                enable_log_file_validation: enable_log_file_validation
-                    .map(|_| before.log_file_validation),
-            }
-        }
-        Call::CreateAccountAlias { alias } => Call::DeleteAccountAlias {
-            alias: alias.clone(),
-        },
-        Call::DeleteAccountAlias { alias } => Call::CreateAccountAlias {
-            alias: alias.clone(),
-        },
-        // Credentials AWS never returns (passwords, keys, MFA, certificates): not recreatable.
-        _ => return Ok(None),
-    }))
-}
-
-/// The saved state of a reverted policy version.
-fn saved_version<'p>(prior: &'p Value, version_id: &str) -> Option<&'p Value> {
-    prior["reverted"]
-        .as_array()?
-        .iter()
-        .find(|v| v["version_id"] == version_id)
+    actions::inverse(&step.action, &step.prior, made)
 }
 
 #[cfg(test)]
@@ -490,7 +325,9 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use trailguard_rules::remediation::PrincipalKind;
+    use crate::fix::plan;
+    use serde_json::Value;
+    use trailguard_rules::remediation::{FixAction, PrincipalKind};
     use trailguard_rules::{FindingSource, Fix, Severity};
 
     fn detach(id: &str, user: &str) -> Finding {
@@ -594,6 +431,11 @@ mod tests {
             restore_version: None,
         };
         let prior = serde_json::json!({
+            "versions": [
+                {"version_id": "v1", "is_default": false, "created": 1},
+                {"version_id": "v2", "is_default": false, "created": 2},
+                {"version_id": "v3", "is_default": true, "created": 3},
+            ],
             "default_version": "v3",
             "reverted": [
                 {"version_id": "v2", "was_default": false, "document": "{\"two\":2}"},
@@ -640,5 +482,44 @@ mod tests {
             }]
         );
         assert!(undo_calls(&step, &[]).unwrap().is_empty());
+    }
+
+    /// A step as the journal of the previous release stored it (the shape `fix/actions/` keeps).
+    const STORED_STEP: &str = r#"{"id":"fx-1","finding_ids":["tg-1"],
+        "action":{"action":"deactivate_access_key","user_name":"bob","access_key_id":"AKIAEXAMPLE"},
+        "description":"deactivate access key AKIAEXAMPLE of user bob","prior":{"status":"Active"},
+        "calls":[{"call":"update_access_key","user_name":"bob","access_key_id":"AKIAEXAMPLE","status":"Inactive"}],
+        "reversibility":{"kind":"full"}}"#;
+
+    /// Journals already on disk still undo; a prior whose field was renamed is refused with a reason.
+    #[test]
+    fn a_stored_journal_undoes_and_a_renamed_prior_field_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let record = |text: &str, run: &str| {
+            let step: Step = serde_json::from_str(text).unwrap();
+            let change = journal.begin_change(run, &step, &[]).unwrap();
+            journal
+                .log_call(&change, Phase::Apply, 0, &step.calls[0], "ok", None)
+                .unwrap();
+            journal
+                .set_status(&change, ChangeStatus::Applied, None)
+                .unwrap();
+            change
+        };
+        let change = record(STORED_STEP, "run-1");
+        let (_, calls) = undo_preview(&journal, &change).unwrap();
+        assert_eq!(
+            calls[0].to_cli(),
+            "aws iam update-access-key --user-name bob --access-key-id AKIAEXAMPLE --status Active"
+        );
+
+        let renamed = STORED_STEP.replace(r#"{"status":"Active"}"#, r#"{"state":"Active"}"#);
+        let renamed = record(&renamed, "run-2");
+        let refusal = undo_preview(&journal, &renamed).unwrap_err().to_string();
+        assert!(
+            refusal.contains("does not read back") && refusal.contains("unknown field `state`"),
+            "{refusal}"
+        );
     }
 }

@@ -22,8 +22,8 @@ use aws_smithy_types::retry::ErrorKind;
 use serde::{Deserialize, Serialize};
 use trailguard_rules::remediation::PrincipalKind;
 
-use super::call::{Call, KeyStatus, PasswordPolicySettings, Tag};
 pub use crate::aws::AwsTarget;
+use trailguard_rules::call::{Call, KeyStatus, PasswordPolicySettings, Tag};
 
 /// What kind of failure an [`ApiError`] is, which decides whether the remaining calls can still work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +223,11 @@ pub fn decode_document(doc: &str) -> String {
     }
 }
 
+// The state types below are saved in fix actions' prior states: each refuses unknown fields, so a field
+// renamed after a journal was written fails its undo loudly instead of reading as a default.
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PolicyVersionInfo {
     pub version_id: String,
     pub is_default: bool,
@@ -232,12 +236,14 @@ pub struct PolicyVersionInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccessKeyInfo {
     pub access_key_id: String,
     pub status: KeyStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InlinePolicy {
     pub name: String,
     pub document: String,
@@ -245,6 +251,7 @@ pub struct InlinePolicy {
 
 /// Everything about a user that can be put back after deleting it (and what cannot, listed for the record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserSnapshot {
     pub user_name: String,
     pub arn: String,
@@ -263,6 +270,7 @@ pub struct UserSnapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrailInfo {
     pub name: String,
     pub is_multi_region: bool,

@@ -14,8 +14,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use trailguard_rules::Finding;
 
-use super::call::Call;
 use super::plan::Step;
+use trailguard_rules::call::Call;
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -300,13 +300,20 @@ impl Journal {
                 change.status,
                 ChangeStatus::Applied | ChangeStatus::Undone | ChangeStatus::UndoFailed
             );
-            let saved = change.step.prior["reverted"].as_array().filter(|_| made);
-            for version in saved.into_iter().flatten() {
-                if let Some(document) = version["document"].as_str() {
-                    let known = documents.entry(policy_arn.clone()).or_default();
-                    if !known.iter().any(|d| d == document) {
-                        known.push(document.to_owned());
+            if !made || change.step.prior.is_null() {
+                continue;
+            }
+            let saved =
+                crate::fix::actions::reverted_documents(&change.step.prior).map_err(|source| {
+                    JournalError::Corrupt {
+                        id: change.id.clone(),
+                        source,
                     }
+                })?;
+            let known = documents.entry(policy_arn.clone()).or_default();
+            for document in saved {
+                if !known.contains(&document) {
+                    known.push(document);
                 }
             }
         }

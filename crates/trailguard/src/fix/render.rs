@@ -2,15 +2,15 @@
 //! script, or JSON. All four come from the same calls, so what is reviewed is what `--apply` runs.
 //!
 //! The scripts are code built from attacker-chosen strings: every value reaches them through
-//! [`super::quote`] (one shell word, one Python literal, or comment text that cannot end its line).
+//! [`trailguard_rules::call::quote`] (one shell word, one Python literal, or comment text that cannot end its line).
 
 use std::fmt::Write as _;
 
 use trailguard_rules::output::visible;
 
-use super::call::Call;
 use super::plan::{Plan, Reversibility};
-use super::quote::comment_text;
+use trailguard_rules::call::quote::comment_text;
+use trailguard_rules::call::Call;
 
 /// `-` removes or disables, `+` creates or attaches, `~` changes in place.
 fn marker(call: &Call) -> char {

@@ -6,6 +6,7 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
     user_arn,
 };
+use crate::call::{Call, KeyStatus};
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -93,14 +94,25 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
             finding.fix.summary =
                 "No key was created; find out why this principal tried to.".to_owned();
         } else {
-            let user = sh(&target).into_owned();
             let key = key_id.clone().unwrap_or_else(|| "ACCESS_KEY_ID".to_owned());
+            let deactivate = Call::UpdateAccessKey {
+                user_name: target.clone(),
+                access_key_id: key.clone(),
+                status: KeyStatus::Inactive,
+            };
+            let delete = Call::DeleteAccessKey {
+                user_name: target.clone(),
+                access_key_id: key.clone(),
+            };
             finding.fix.summary =
                 format!("Deactivate the new key of `{target}` unless approved, review its use, then delete it.");
             finding.fix.commands = vec![
-                format!("aws iam update-access-key --user-name {user} --access-key-id {} --status Inactive", sh(&key)),
-                format!("aws iam get-access-key-last-used --access-key-id {}", sh(&key)),
-                format!("aws iam delete-access-key --user-name {user} --access-key-id {}", sh(&key)),
+                deactivate.to_cli(),
+                format!(
+                    "aws iam get-access-key-last-used --access-key-id {}",
+                    sh(&key)
+                ),
+                delete.to_cli(),
             ];
             if let Some(access_key_id) = key_id {
                 finding.fix.actions.push(FixAction::DeactivateAccessKey {

@@ -3,7 +3,8 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_for, request_field};
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -189,10 +190,10 @@ impl CloudTrailRule for AccountAliasCreated {
             finding.fix.summary =
                 format!("Replace the guessable alias ({reason}) with one that cannot be guessed.");
             finding.fix.commands = vec![
-                format!(
-                    "aws iam delete-account-alias --account-alias {}",
-                    sh(&alias)
-                ),
+                Call::DeleteAccountAlias {
+                    alias: alias.clone(),
+                }
+                .to_cli(),
                 "aws iam create-account-alias --account-alias NEW_UNGUESSABLE_ALIAS".to_owned(),
             ];
         } else {

@@ -2,7 +2,8 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_for, request_field};
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -74,10 +75,10 @@ impl CloudTrailRule for AccountAliasDeleted {
                     .to_owned();
         } else {
             finding.fix.summary = format!("Recreate alias `{alias}` before anyone else claims it.");
-            finding.fix.commands = vec![format!(
-                "aws iam create-account-alias --account-alias {}",
-                sh(&alias)
-            )];
+            finding.fix.commands = vec![Call::CreateAccountAlias {
+                alias: alias.clone(),
+            }
+            .to_cli()];
             finding
                 .fix
                 .actions

@@ -6,6 +6,7 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
 };
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -317,10 +318,19 @@ impl CloudTrailRule for CloudtrailLoggingReduced {
                                    check the destination bucket."
                 .to_owned();
             finding.fix.commands = vec![
-                format!("aws cloudtrail describe-trails --trail-name-list {}{region}", sh(&trail)),
                 format!(
-                    "aws cloudtrail update-trail --name {} --is-multi-region-trail --include-global-service-events --enable-log-file-validation{region}",
+                    "aws cloudtrail describe-trails --trail-name-list {}{region}",
                     sh(&trail)
+                ),
+                format!(
+                    "{}{region}",
+                    Call::UpdateTrail {
+                        name: trail.clone(),
+                        is_multi_region_trail: Some(true),
+                        include_global_service_events: Some(true),
+                        enable_log_file_validation: Some(true),
+                    }
+                    .to_cli()
                 ),
             ];
             finding.fix.actions.push(FixAction::Manual {

@@ -5,6 +5,7 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
 };
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -104,10 +105,20 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
                 format!("Recreate trail `{trail_name}` as a multi-region trail with log file validation and start it.");
             finding.fix.commands = vec![
                 format!(
-                    "aws cloudtrail create-trail --name {} --s3-bucket-name YOUR_TRAIL_BUCKET --is-multi-region-trail --include-global-service-events --enable-log-file-validation{region}",
-                    sh(&trail_name)
+                    "{}{region}",
+                    Call::CreateTrail {
+                        name: trail_name.clone(),
+                        s3_bucket_name: "YOUR_TRAIL_BUCKET".into(),
+                    }
+                    .to_cli()
                 ),
-                format!("aws cloudtrail start-logging --name {}{region}", sh(&trail_name)),
+                format!(
+                    "{}{region}",
+                    Call::StartLogging {
+                        name: trail_name.clone(),
+                    }
+                    .to_cli()
+                ),
             ];
             finding
                 .fix
@@ -117,7 +128,13 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
             finding.fix.summary =
                 format!("Start logging on trail `{trail_name}` again and review the gap.");
             finding.fix.commands = vec![
-                format!("aws cloudtrail start-logging --name {}{region}", sh(&trail)),
+                format!(
+                    "{}{region}",
+                    Call::StartLogging {
+                        name: trail.clone(),
+                    }
+                    .to_cli()
+                ),
                 format!(
                     "aws cloudtrail get-trail-status --name {}{region}",
                     sh(&trail)

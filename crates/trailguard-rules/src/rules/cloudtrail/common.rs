@@ -136,18 +136,15 @@ pub fn evidence(path: impl Into<String>, value: impl Into<Value>) -> Evidence {
     Evidence { path, value }
 }
 
-/// Quotes `value` for a POSIX shell when it holds anything beyond the characters IAM names, ARNs and
-/// ids use. Record values are attacker-controlled, so a copied command must never run more than itself.
+/// `value` as one shell word for a command in a finding ([`crate::call::quote::shell_word_shown`], the
+/// one shell quoting): borrowed when it needs no quoting. Record values are attacker-controlled, so a
+/// copied command must never run more than itself.
 pub fn sh(value: &str) -> Cow<'_, str> {
-    let safe = !value.is_empty()
-        && value.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '+' | '=' | ',')
-        });
-    if safe {
+    let word = crate::call::quote::shell_word_shown(value);
+    if word == value {
         Cow::Borrowed(value)
     } else {
-        Cow::Owned(format!("'{}'", value.replace('\'', r"'\''")))
+        Cow::Owned(word)
     }
 }
 
@@ -562,6 +559,7 @@ mod tests {
         assert_eq!(sh("x'; rm -rf /"), r"'x'\''; rm -rf /'");
         assert_eq!(sh("$(id)"), "'$(id)'");
         assert_eq!(sh(""), "''");
+        assert_eq!(sh("a\nb"), r"$'a\nb'");
     }
 
     #[test]

@@ -4,8 +4,9 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
-    role_session, sh, user_arn,
+    role_session, user_arn,
 };
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -147,14 +148,16 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
                 .evidence
                 .push(evidence("requestParameters.passwordResetRequired", reset));
         }
-        let user = sh(&target).into_owned();
         if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
         } else if creating {
             finding.fix.summary =
                 format!("Delete the console password of `{target}` unless the user asked for console access.");
-            finding.fix.commands = vec![format!("aws iam delete-login-profile --user-name {user}")];
+            let delete = Call::DeleteLoginProfile {
+                user_name: target.clone(),
+            };
+            finding.fix.commands = vec![delete.to_cli()];
             finding
                 .fix
                 .actions
@@ -163,9 +166,11 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
             finding.fix.summary = format!(
                 "Force `{target}` to choose a new password at next sign-in and tell the account owner."
             );
-            finding.fix.commands = vec![format!(
-                "aws iam update-login-profile --user-name {user} --password-reset-required"
-            )];
+            let reset = Call::UpdateLoginProfile {
+                user_name: target.clone(),
+                password_reset_required: true,
+            };
+            finding.fix.commands = vec![reset.to_cli()];
             finding
                 .fix
                 .actions

@@ -8,6 +8,7 @@ use super::common::{
     call_failed, caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh,
     user_arn,
 };
+use crate::call::{Call, KeyStatus};
 use crate::engine::{Observation, SequenceRule};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -161,10 +162,12 @@ fn finding(creation: &Observation, key: &Observation) -> Finding {
     );
     finding.fix.commands = vec![format!("aws iam list-access-keys --user-name {u}")];
     if !key.detail.is_empty() {
-        finding.fix.commands.push(format!(
-            "aws iam update-access-key --user-name {u} --access-key-id {} --status Inactive",
-            sh(&key.detail)
-        ));
+        let deactivate = Call::UpdateAccessKey {
+            user_name: user.clone(),
+            access_key_id: key.detail.to_string(),
+            status: KeyStatus::Inactive,
+        };
+        finding.fix.commands.push(deactivate.to_cli());
         finding.fix.actions.push(FixAction::DeactivateAccessKey {
             user_name: user.clone(),
             access_key_id: key.detail.to_string(),

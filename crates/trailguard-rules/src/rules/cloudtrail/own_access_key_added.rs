@@ -7,6 +7,7 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, raw_event_in,
     request_field, sh, user_arn,
 };
+use crate::call::{Call, KeyStatus};
 use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -118,9 +119,14 @@ impl CloudTrailRule for OwnAccessKeyAdded {
             );
             finding.fix.commands = vec![format!("aws iam list-access-keys --user-name {user}")];
             if let Some(key) = &new_key {
+                let deactivate = Call::UpdateAccessKey {
+                    user_name: caller.to_string(),
+                    access_key_id: key.clone(),
+                    status: KeyStatus::Inactive,
+                };
                 finding.fix.commands.push(format!(
-                    "aws iam update-access-key --user-name {user} --access-key-id {} --status Inactive  # if the new key was not expected",
-                    sh(key)
+                    "{}  # if the new key was not expected",
+                    deactivate.to_cli()
                 ));
             }
             finding.fix.actions.push(FixAction::Manual {

@@ -3,8 +3,9 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field,
 };
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -65,28 +66,10 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         let Some(privileged) = privileged_policy(&policy_arn) else {
             return;
         };
-        let (kind, key, noun, resource_kind, cli) = match record.event_name.as_ref() {
-            "AttachUserPolicy" => (
-                PrincipalKind::User,
-                "userName",
-                "user",
-                "AwsIamUser",
-                "user",
-            ),
-            "AttachGroupPolicy" => (
-                PrincipalKind::Group,
-                "groupName",
-                "group",
-                "AwsIamGroup",
-                "group",
-            ),
-            _ => (
-                PrincipalKind::Role,
-                "roleName",
-                "role",
-                "AwsIamRole",
-                "role",
-            ),
+        let (kind, key, noun, resource_kind) = match record.event_name.as_ref() {
+            "AttachUserPolicy" => (PrincipalKind::User, "userName", "user", "AwsIamUser"),
+            "AttachGroupPolicy" => (PrincipalKind::Group, "groupName", "group", "AwsIamGroup"),
+            _ => (PrincipalKind::Role, "roleName", "role", "AwsIamRole"),
         };
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
         let account = record.account_id().unwrap_or("ACCOUNT_ID");
@@ -123,16 +106,17 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
                 "Detach `{}` from {noun} `{principal}` unless approved, then review the {noun}'s activity.",
                 privileged.name
             );
-            finding.fix.commands = vec![format!(
-                "aws iam detach-{cli}-policy --{cli}-name {} --policy-arn {}",
-                sh(&principal),
-                sh(&policy_arn)
-            )];
             finding.fix.actions.push(FixAction::DetachPolicy {
+                principal_kind: kind,
+                principal_name: principal.clone(),
+                policy_arn: policy_arn.clone(),
+            });
+            let detach = Call::DetachPolicy {
                 principal_kind: kind,
                 principal_name: principal,
                 policy_arn,
-            });
+            };
+            finding.fix.commands = vec![detach.to_cli()];
         }
         out.push(finding);
     }

@@ -6,6 +6,7 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
 };
 use super::document_risk::assess;
+use crate::call::Call;
 use crate::engine::{CloudTrailRule, EventContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -140,10 +141,11 @@ impl CloudTrailRule for RiskyPolicyVersion {
                     "Delete version {bad} of `{policy_arn}` before anyone makes it the default."
                 );
             }
-            finding.fix.commands.push(format!(
-                "aws iam delete-policy-version --policy-arn {arn} --version-id {}",
-                sh(&bad)
-            ));
+            let delete = Call::DeletePolicyVersion {
+                policy_arn: policy_arn.clone(),
+                version_id: bad,
+            };
+            finding.fix.commands.push(delete.to_cli());
             if let Some(bad_version) = new_version {
                 finding.fix.actions.push(FixAction::RevertPolicyVersion {
                     policy_arn,

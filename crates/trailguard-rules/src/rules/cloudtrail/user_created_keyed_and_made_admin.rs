@@ -10,6 +10,7 @@ use super::common::{
     request_field, sh, user_arn,
 };
 use super::new_user_given_access_key::target_user;
+use crate::call::{Call, KeyStatus};
 use crate::engine::{Observation, SequenceRule};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -226,29 +227,33 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
     );
     finding.fix.commands = vec![format!("aws iam list-access-keys --user-name {u}")];
     if credential.event.event_name == "CreateAccessKey" && !credential.detail.is_empty() {
-        finding.fix.commands.push(format!(
-            "aws iam update-access-key --user-name {u} --access-key-id {} --status Inactive",
-            sh(&credential.detail)
-        ));
+        let deactivate = Call::UpdateAccessKey {
+            user_name: user.clone(),
+            access_key_id: credential.detail.to_string(),
+            status: KeyStatus::Inactive,
+        };
+        finding.fix.commands.push(deactivate.to_cli());
         finding.fix.actions.push(FixAction::DeactivateAccessKey {
             user_name: user.clone(),
             access_key_id: credential.detail.to_string(),
         });
     } else if credential.detail.as_ref() == CONSOLE_PASSWORD {
-        finding
-            .fix
-            .commands
-            .push(format!("aws iam delete-login-profile --user-name {u}"));
+        let delete = Call::DeleteLoginProfile {
+            user_name: user.clone(),
+        };
+        finding.fix.commands.push(delete.to_cli());
         finding.fix.actions.push(FixAction::DeleteLoginProfile {
             user_name: user.clone(),
         });
     }
     match admin.detail.strip_prefix("inline:") {
         Some(name) => {
-            finding.fix.commands.push(format!(
-                "aws iam delete-user-policy --user-name {u} --policy-name {}",
-                sh(name)
-            ));
+            let delete = Call::DeleteInlinePolicy {
+                principal_kind: PrincipalKind::User,
+                principal_name: user.clone(),
+                policy_name: name.to_owned(),
+            };
+            finding.fix.commands.push(delete.to_cli());
             finding.fix.actions.push(FixAction::DeleteInlinePolicy {
                 principal_kind: PrincipalKind::User,
                 principal_name: user.clone(),
@@ -256,10 +261,12 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
             });
         }
         None => {
-            finding.fix.commands.push(format!(
-                "aws iam detach-user-policy --user-name {u} --policy-arn {}",
-                sh(&admin.detail)
-            ));
+            let detach = Call::DetachPolicy {
+                principal_kind: PrincipalKind::User,
+                principal_name: user.clone(),
+                policy_arn: admin.detail.to_string(),
+            };
+            finding.fix.commands.push(detach.to_cli());
             finding.fix.actions.push(FixAction::DetachPolicy {
                 principal_kind: PrincipalKind::User,
                 principal_name: user.clone(),

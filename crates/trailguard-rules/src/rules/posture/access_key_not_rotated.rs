@@ -3,6 +3,7 @@
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
 use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use crate::call::{Call, KeyStatus};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -70,11 +71,12 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             ));
             if let Some(id) = ctx.snapshot.access_key_id(&user.user, key.last_rotated) {
                 finding.evidence.push(evidence("AccessKeyId", id));
-                finding.fix.commands.push(format!(
-                    "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
-                    sh(&user.user),
-                    sh(id)
-                ));
+                let deactivate = Call::UpdateAccessKey {
+                    user_name: user.user.clone(),
+                    access_key_id: id.to_owned(),
+                    status: KeyStatus::Inactive,
+                };
+                finding.fix.commands.push(deactivate.to_cli());
             }
             finding.fix.actions.push(FixAction::Manual {
                 description: format!(

@@ -4,6 +4,7 @@ use trailguard_account::model::{AccessKeySlot, CredentialReportRow};
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
 use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use crate::call::{Call, KeyStatus};
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -44,11 +45,14 @@ pub fn deactivate_key(
 ) {
     match ctx.snapshot.access_key_id(&user.user, key.last_rotated) {
         Some(id) => {
-            finding.fix.commands.push(format!(
-                "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
-                sh(&user.user),
-                sh(id)
-            ));
+            finding.fix.commands.push(
+                Call::UpdateAccessKey {
+                    user_name: user.user.clone(),
+                    access_key_id: id.to_owned(),
+                    status: KeyStatus::Inactive,
+                }
+                .to_cli(),
+            );
             finding.fix.actions.push(FixAction::DeactivateAccessKey {
                 user_name: user.user.clone(),
                 access_key_id: id.to_owned(),

@@ -5,10 +5,10 @@ use trailguard_account::snapshot::DESCRIBE_TRAILS;
 use super::cloudtrail_log_validation_disabled::trail_resource;
 use super::cloudtrail_multi_region_missing::unique_trails;
 use super::{evidence, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA021",
@@ -55,10 +55,13 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 ),
             );
             finding.evidence.push(evidence("IncludeGlobalServiceEvents", false));
-            finding.fix.commands.push(format!(
-                "aws cloudtrail update-trail --name {} --include-global-service-events",
-                sh(&trail.name)
-            ));
+            let include = Call::UpdateTrail {
+                name: trail.name.clone(),
+                is_multi_region_trail: None,
+                include_global_service_events: Some(true),
+                enable_log_file_validation: None,
+            };
+            finding.fix.commands.push(include.to_cli());
             finding.fix.actions.push(FixAction::Manual {
                 description: format!("Include global service events in trail `{}`.", trail.name),
             });

@@ -4,10 +4,10 @@ use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::cloudtrail_multi_region_missing::unique_trails;
 use super::{evidence, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA019",
@@ -51,10 +51,13 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             finding
                 .evidence
                 .push(evidence("LogFileValidationEnabled", false));
-            finding.fix.commands.push(format!(
-                "aws cloudtrail update-trail --name {} --enable-log-file-validation",
-                sh(&trail.name)
-            ));
+            let enable = Call::UpdateTrail {
+                name: trail.name.clone(),
+                is_multi_region_trail: None,
+                include_global_service_events: None,
+                enable_log_file_validation: Some(true),
+            };
+            finding.fix.commands.push(enable.to_cli());
             finding
                 .fix
                 .actions

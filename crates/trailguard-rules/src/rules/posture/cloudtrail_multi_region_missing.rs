@@ -4,10 +4,10 @@ use trailguard_account::model::Trail;
 use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::{evidence, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA018",
@@ -115,10 +115,8 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         serde_json::to_value(&trails).unwrap_or_default(),
     ));
     for name in &stopped_multi_region {
-        finding
-            .fix
-            .commands
-            .push(format!("aws cloudtrail start-logging --name {}", sh(name)));
+        let start = Call::StartLogging { name: name.clone() };
+        finding.fix.commands.push(start.to_cli());
         finding.fix.actions.push(FixAction::StartLogging {
             trail_name: name.clone(),
         });
@@ -135,19 +133,22 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 .is_some_and(|s| s.is_logging)
         });
     if let (true, Some(trail)) = (stopped_multi_region.is_empty(), single_region) {
-        let name = sh(&trail.name);
-        finding.fix.commands.push(format!(
-            "aws cloudtrail update-trail --name {name} --is-multi-region-trail --include-global-service-events"
-        ));
+        let multi_region = Call::UpdateTrail {
+            name: trail.name.clone(),
+            is_multi_region_trail: Some(true),
+            include_global_service_events: Some(true),
+            enable_log_file_validation: None,
+        };
+        finding.fix.commands.push(multi_region.to_cli());
         finding.fix.actions.push(FixAction::MakeTrailMultiRegion {
             trail_name: trail.name.clone(),
         });
         let logging = ctx.snapshot.trail_status.get(&trail.name);
         if logging.is_some_and(|s| !s.is_logging) {
-            finding
-                .fix
-                .commands
-                .push(format!("aws cloudtrail start-logging --name {name}"));
+            let start = Call::StartLogging {
+                name: trail.name.clone(),
+            };
+            finding.fix.commands.push(start.to_cli());
             finding.fix.actions.push(FixAction::StartLogging {
                 trail_name: trail.name.clone(),
             });

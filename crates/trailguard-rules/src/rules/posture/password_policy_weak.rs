@@ -5,6 +5,7 @@
 use trailguard_account::snapshot::PASSWORD_POLICY;
 
 use super::{evidence, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -117,10 +118,11 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     // A new policy binds new passwords only: existing console users must reset theirs.
     if let Some(report) = &ctx.snapshot.credential_report {
         for user in report.users().filter(|u| u.password_enabled()) {
-            finding.fix.commands.push(format!(
-                "aws iam update-login-profile --user-name {} --password-reset-required",
-                crate::rules::cloudtrail::common::sh(&user.user)
-            ));
+            let reset = Call::UpdateLoginProfile {
+                user_name: user.user.clone(),
+                password_reset_required: true,
+            };
+            finding.fix.commands.push(reset.to_cli());
             finding.fix.actions.push(FixAction::RequirePasswordReset {
                 user_name: user.user.clone(),
             });

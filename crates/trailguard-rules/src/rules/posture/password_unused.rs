@@ -3,10 +3,10 @@
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
 use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA008",
@@ -66,10 +66,10 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             format!("credential_report[{}].password_last_used", user.user),
             user.password_last_used.clone(),
         ));
-        finding.fix.commands.push(format!(
-            "aws iam delete-login-profile --user-name {}",
-            sh(&user.user)
-        ));
+        let delete = Call::DeleteLoginProfile {
+            user_name: user.user.clone(),
+        };
+        finding.fix.commands.push(delete.to_cli());
         finding.fix.actions.push(FixAction::DeleteLoginProfile {
             user_name: user.user.clone(),
         });

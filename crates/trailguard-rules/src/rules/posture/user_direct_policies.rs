@@ -3,10 +3,11 @@
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 
 use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rules::cloudtrail::common::sh;
+use crate::remediation::PrincipalKind;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA013",
@@ -80,11 +81,12 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 .push(evidence("UserPolicyList[].PolicyName", inline.clone()));
         }
         for arn in &managed {
-            finding.fix.commands.push(format!(
-                "aws iam detach-user-policy --user-name {} --policy-arn {}",
-                sh(&user.user_name),
-                sh(arn)
-            ));
+            let detach = Call::DetachPolicy {
+                principal_kind: PrincipalKind::User,
+                principal_name: user.user_name.clone(),
+                policy_arn: arn.to_string(),
+            };
+            finding.fix.commands.push(detach.to_cli());
         }
         finding.fix.actions.push(FixAction::Manual {
             description: format!(

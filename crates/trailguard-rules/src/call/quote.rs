@@ -10,6 +10,10 @@
 //!
 //! NUL is the exception: no shell word can carry it (argv strings end at NUL), so [`shell_word`] returns
 //! `None` for it and the plan skips any call holding one (no AWS name can contain NUL either).
+//!
+//! This file is the one home of quoting in the workspace: `Call` renders through it, rules' suggested
+//! commands (`rules::cloudtrail::common::sh`) go through [`shell_word_shown`], and the fuzz target
+//! `fuzz/fuzz_targets/fix_script.rs` includes it by path and checks it against real bash and python3.
 
 use std::fmt::Write as _;
 
@@ -63,6 +67,13 @@ pub fn shell_word(value: &str) -> Option<String> {
     }
     out.push('\'');
     Some(out)
+}
+
+/// [`shell_word`] for a command shown to a person (a finding's suggestion, a plan): a value holding NUL,
+/// which no word can carry, is shown as `<NUL: ...>` in [`comment_text`] form, which no shell reads as
+/// the value. Plans refuse such calls before any script is written (`Call::holds_nul`).
+pub fn shell_word_shown(value: &str) -> String {
+    shell_word(value).unwrap_or_else(|| format!("<NUL: {}>", comment_text(value)))
 }
 
 /// A double-quoted Python 3 string literal for `value`, written in printable ASCII: everything else is an

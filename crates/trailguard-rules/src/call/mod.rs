@@ -1,12 +1,21 @@
-//! One AWS API call, typed. A call renders as an AWS CLI command or a boto3 line, and executes through
-//! the AWS SDK for Rust. Plans, the journal and undo all speak in calls, so what the user reviews is
-//! exactly what runs.
+//! One AWS API call, typed. A call renders itself as an AWS CLI command ([`Call::to_cli`]) or a boto3 line
+//! ([`Call::to_python`]) from one description of it ([`Call::api_form`]), every value quoted by [`quote`].
+//!
+//! It lives in the rules crate so that both sides speak it: a rule renders the command it suggests in a
+//! finding from the same value `trailguard fix` plans, journals, executes (the SDK dispatch stays in the
+//! binary, `fix/aws.rs`) and undoes. What the user reviews is exactly what runs, and a command a rule
+//! prints cannot quote a value differently from the script `fix` writes.
+//!
+//! Adding a call: one variant here and its `api_form` arm (the CLI and boto3 forms follow), and its SDK
+//! arm in the binary's `Aws::execute`. The serde form of a call is the journal's: renaming a variant or a
+//! field breaks reading old journals, so don't.
+
+pub mod quote;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use trailguard_rules::remediation::PrincipalKind;
 
-use super::quote;
+use crate::remediation::PrincipalKind;
 
 /// Access key status, as IAM spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +35,7 @@ impl KeyStatus {
 
 /// The account password policy settings that `UpdateAccountPasswordPolicy` takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordPolicySettings {
     pub minimum_password_length: Option<i32>,
     pub require_symbols: bool,
@@ -40,6 +50,7 @@ pub struct PasswordPolicySettings {
 
 /// A user's tag or a resource tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tag {
     pub key: String,
     pub value: String,
@@ -522,15 +533,13 @@ impl Call {
         }
     }
 
-    /// The AWS CLI command that makes this call, every value one shell word ([`quote::shell_word`]). A
-    /// value holding NUL (which no shell word can carry) is shown as `<NUL: ...>`; [`Call::holds_nul`]
+    /// The AWS CLI command that makes this call, every value one shell word ([`quote::shell_word_shown`]):
+    /// a value holding NUL (which no shell word can carry) is shown as `<NUL: ...>`; [`Call::holds_nul`]
     /// lets plans and scripts refuse such a call.
     pub fn to_cli(&self) -> String {
         let form = self.api_form();
         let mut cmd = format!("aws {} {}", form.service, cli_name(form.operation, '-'));
-        let word = |s: &str| {
-            quote::shell_word(s).unwrap_or_else(|| format!("<NUL: {}>", quote::comment_text(s)))
-        };
+        let word = quote::shell_word_shown;
         for (name, value) in &form.params {
             let flag = cli_name(name, '-');
             match value {
