@@ -50,10 +50,11 @@ fn fixture_files() -> Vec<PathBuf> {
 #[test]
 fn every_rule_has_a_fixture_file_with_a_positive_case() {
     let files = fixture_files();
-    let codes: BTreeSet<String> = trailguard_rules::rules::cloudtrail::metas()
-        .iter()
-        .map(|m| m.code.to_owned())
-        .collect();
+    let codes: BTreeSet<String> =
+        trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail)
+            .iter()
+            .map(|m| m.code.to_owned())
+            .collect();
     let mut covered = BTreeSet::new();
     for path in &files {
         let file: FixtureFile =

@@ -8,7 +8,7 @@ use super::common::{
     call_failed, caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh,
     user_arn,
 };
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -93,7 +93,7 @@ impl SequenceRule for NewUserGivenAccessKey {
         Observation::new(record, kind, kind, &caller_key(record), &target, &key)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         let mut created: HashMap<&str, &Observation> = HashMap::new();
         for (n, obs) in observations.iter().enumerate() {
             if n % 1024 == 0 {

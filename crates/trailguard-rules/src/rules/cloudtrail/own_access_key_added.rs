@@ -7,11 +7,10 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, raw_event_in,
     request_field, sh, user_arn,
 };
-use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
+use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT028",
@@ -59,7 +58,7 @@ impl CloudTrailRule for OwnAccessKeyAdded {
         raw_event_in(raw, WATCHED)
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         if !event_in(record, WATCHED) {
             return;
         }

@@ -5,11 +5,10 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field, sh,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, PrincipalKind};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT005",
@@ -57,7 +56,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(policy_arn) = request_field(params.as_ref(), "policyArn") else {
             return;

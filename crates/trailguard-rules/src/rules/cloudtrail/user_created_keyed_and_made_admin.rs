@@ -10,7 +10,7 @@ use super::common::{
     request_field, sh, user_arn,
 };
 use super::new_user_given_access_key::target_user;
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, PrincipalKind};
@@ -109,7 +109,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
         Observation::new(record, kind, kind, &caller_key(record), &target, &detail)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         #[derive(Default)]
         struct Progress<'o> {
             created: Option<&'o Observation>,

@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -34,9 +34,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(details) = &ctx.snapshot.authorization else {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     };
     let mut findings = Vec::new();
     for user in &details.user_detail_list {
@@ -94,7 +94,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -107,7 +107,7 @@ mod tests {
     fn cloudsplaining_users_with_their_own_policies() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        let outcome = run(&ctx);
+        let outcome = check(&ctx);
         let names = testkit::names(&outcome);
         // Verified by hand in example.json: users with AttachedManagedPolicies or UserPolicyList.
         assert!(
@@ -139,8 +139,8 @@ mod tests {
     fn group_only_users_pass() {
         let details = r#"{"UserDetailList":[{"UserName":"g","Arn":"arn:aws:iam::111122223333:user/g","GroupList":["devs"]}]}"#;
         assert_eq!(
-            testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]),
+            Report::evaluated(Vec::new())
         );
     }
 }
