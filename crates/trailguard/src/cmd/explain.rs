@@ -61,7 +61,7 @@ pub struct ExplainArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+    s.parse::<Severity>().map_err(|e| e.to_string())
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {

@@ -13,7 +13,7 @@ use super::new_user_given_access_key::target_user;
 use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
+use crate::remediation::{FixAction, IdentityKind};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -250,7 +250,7 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
                 sh(name)
             ));
             finding.fix.actions.push(FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_name: name.to_owned(),
             });
@@ -261,7 +261,7 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
                 sh(&admin.detail)
             ));
             finding.fix.actions.push(FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_arn: admin.detail.to_string(),
             });

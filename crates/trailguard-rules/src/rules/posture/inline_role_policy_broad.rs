@@ -9,7 +9,7 @@ use trailguard_policy::PolicyDocument;
 use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
@@ -123,7 +123,7 @@ pub fn check(ctx: &PostureContext<'_>) -> Report {
             // Deleting is offered only for admin grants, where keeping it is never least privilege.
             if analysis.is_admin {
                 finding.fix.actions.push(FixAction::DeleteInlinePolicy {
-                    principal_kind: PrincipalKind::Role,
+                    principal_kind: IdentityKind::Role,
                     principal_name: role.role_name.clone(),
                     policy_name: policy.policy_name.clone(),
                 });
