@@ -64,22 +64,28 @@ macro_rules! register {
 
         /// A fresh instance of every single-record rule, in code order.
         pub fn rules() -> Vec<Box<dyn $crate::rule::CloudTrailRule>> {
-            let mut rules: Vec<Box<dyn $crate::rule::CloudTrailRule>> = Vec::new();
-            $($crate::registry::register!(@single rules $kind $module::$rule);)*
-            rules
+            [$($crate::registry::register!(@single $kind $module::$rule),)*]
+                .into_iter()
+                .flatten()
+                .collect()
         }
 
         /// A fresh instance of every sequence rule, in code order.
         pub fn sequences() -> Vec<Box<dyn $crate::rule::SequenceRule>> {
-            let mut rules: Vec<Box<dyn $crate::rule::SequenceRule>> = Vec::new();
-            $($crate::registry::register!(@sequence rules $kind $module::$rule);)*
-            rules
+            [$($crate::registry::register!(@sequence $kind $module::$rule),)*]
+                .into_iter()
+                .flatten()
+                .collect()
         }
     };
-    (@single $list:ident single $module:ident :: $rule:ident) => { $list.push(Box::new($module::$rule)); };
-    (@single $list:ident sequence $module:ident :: $rule:ident) => {};
-    (@sequence $list:ident sequence $module:ident :: $rule:ident) => { $list.push(Box::new($module::$rule)); };
-    (@sequence $list:ident single $module:ident :: $rule:ident) => {};
+    (@single single $module:ident :: $rule:ident) => {
+        Some(Box::new($module::$rule) as Box<dyn $crate::rule::CloudTrailRule>)
+    };
+    (@single sequence $module:ident :: $rule:ident) => { None };
+    (@sequence sequence $module:ident :: $rule:ident) => {
+        Some(Box::new($module::$rule) as Box<dyn $crate::rule::SequenceRule>)
+    };
+    (@sequence single $module:ident :: $rule:ident) => { None };
 
     (posture: $($module:ident in $section:ident,)*) => {
         $(pub mod $module;)*
