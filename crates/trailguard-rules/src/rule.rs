@@ -67,10 +67,6 @@ impl Report {
         &self.findings
     }
 
-    pub fn findings_mut(&mut self) -> &mut Vec<Finding> {
-        &mut self.findings
-    }
-
     pub fn into_findings(self) -> Vec<Finding> {
         self.findings
     }
@@ -78,14 +74,6 @@ impl Report {
     /// Why the rule could not be evaluated, or `None` when it was.
     pub fn not_evaluated_reason(&self) -> Option<&str> {
         self.not_evaluated.as_deref()
-    }
-
-    pub fn len(&self) -> usize {
-        self.findings.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.findings.is_empty()
     }
 }
 

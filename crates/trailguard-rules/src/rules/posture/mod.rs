@@ -1,5 +1,7 @@
-//! Posture checks: one file per check (`PA001`...), each reading an [`AccountSnapshot`] and
-//! returning findings, or saying why it could not be evaluated (a snapshot file was missing).
+//! Posture checks: one file per check (`PA001`...), each with `pub const META: RuleMeta` and the verb
+//! `pub fn check(ctx: &PostureContext) -> Report`: reading an [`AccountSnapshot`], it returns findings, or
+//! says why it could not be evaluated ([`Report::missing`]: a snapshot file was missing). A check is
+//! registered by one line in the `register!` block below: its module and its [`Section`].
 //!
 //! Compliance ids name CIS AWS Foundations Benchmark v3.0.0 controls (`CIS-1.14`) and AWS Security
 //! Hub controls (`IAM.3`, `CloudTrail.1`). "Now" is part of the [`PostureContext`], by default the
