@@ -4,11 +4,13 @@
 //! - [`snapshot`]: [`RawSnapshot`] (file name → saved JSON) and [`AccountSnapshot`] (parsed); the file
 //!   names an auditor saves are listed there.
 //! - [`model`]: typed views of each saved API output, named as the AWS CLI prints them.
+//! - [`aws`]: connecting to AWS ([`aws::AwsTarget`]), for the live collector and every other caller.
 //! - [`live`]: the read-only SDK collector that writes the same files.
 //! - [`principals`]: each user's and role's effective policies (own, groups', boundary).
 //! - [`who_can`]: which principals the policy engine says may perform an action.
 //! - [`time`]: AWS timestamp parsing.
 
+pub mod aws;
 pub mod live;
 pub mod model;
 pub mod principals;
@@ -16,6 +18,8 @@ pub mod snapshot;
 pub mod time;
 pub mod who_can;
 
-pub use principals::{effective_principals, EffectivePrincipal, PolicySource, PrincipalKind};
+pub use principals::{
+    effective_principals, EffectivePrincipal, IdentityKind, PolicySource, PrincipalKind,
+};
 pub use snapshot::{AccountSnapshot, RawSnapshot, SnapshotProblem};
 pub use who_can::{who_can, Access, ParsedPrincipal, WhoCanEntry, WhoCanReport};

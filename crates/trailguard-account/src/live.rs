@@ -9,13 +9,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
 use base64::Engine as _;
 use chrono::DateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::AwsTarget;
 use crate::model::*;
 use crate::snapshot::{self, RawSnapshot, SnapshotProblem};
 use crate::time::format_aws_time;
@@ -226,35 +225,21 @@ pub async fn collect_async(
     Ok(raw)
 }
 
+/// Live collection retries more than other callers: an audit makes hundreds of IAM calls, and IAM
+/// throttles them.
+const LIVE_ATTEMPTS: u32 = 10;
+
 async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
-    let attempts = if options.max_attempts == 0 {
-        10
-    } else {
-        options.max_attempts
+    let target = AwsTarget {
+        profile: options.profile.clone(),
+        region: options.region.clone(),
+        endpoint_url: options.endpoint_url.clone(),
     };
-    let retry = RetryConfig::standard()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(Duration::from_secs(20));
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
-    if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(url) = &options.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    // IAM is global; an account with no configured region still needs one to sign requests.
-    let region = match &options.region {
-        Some(region) => Some(Region::new(region.clone())),
-        None => {
-            aws_config::meta::region::RegionProviderChain::default_provider()
-                .or_else(Region::from_static("us-east-1"))
-                .region()
-                .await
-        }
+    let attempts = match options.max_attempts {
+        0 => LIVE_ATTEMPTS,
+        n => n,
     };
-    loader = loader.region(region);
-    loader.load().await
+    target.config(attempts).await
 }
 
 fn to_json<T: Serialize>(value: &T) -> Value {

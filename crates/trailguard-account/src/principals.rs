@@ -4,16 +4,39 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{AttachedPolicy, AuthorizationDetails, InlinePolicy, ManagedPolicyDetail};
 
+/// An IAM principal with effective policies: one that makes requests (the policy engine asks what it
+/// may do). A group is not one (see [`IdentityKind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PrincipalKind {
     User,
     Role,
+}
+
+/// An IAM identity a policy can be attached to or embedded in: a user, a group or a role (the fix
+/// actions name where a policy sits with it). Not a [`PrincipalKind`]: a group holds policies but is no
+/// principal (it never makes a request and no policy can name it), so code about requests uses
+/// `PrincipalKind` and cannot meet a group, and code about where a policy sits uses this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityKind {
+    User,
+    Group,
+    Role,
+}
+
+impl From<PrincipalKind> for IdentityKind {
+    fn from(kind: PrincipalKind) -> IdentityKind {
+        match kind {
+            PrincipalKind::User => IdentityKind::User,
+            PrincipalKind::Role => IdentityKind::Role,
+        }
+    }
 }
 
 impl PrincipalKind {

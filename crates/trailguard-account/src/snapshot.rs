@@ -661,17 +661,11 @@ fn decode_documents(details: &mut AuthorizationDetails, problems: &mut Vec<Snaps
     }
 }
 
-/// A policy document string as the IAM API returns it (URL-encoded JSON) or plain JSON text.
+/// A policy document string as the IAM API returns it (URL-encoded JSON) or plain JSON text, decoded by
+/// the policy crate ([`trailguard_policy::decode_policy_text`], the one decoder): a `+` is a space only
+/// when the text was form-encoded, so a `%2B` in an ARN stays a `+`.
 pub fn decode_policy_document(text: &str) -> Option<Value> {
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        if value.is_object() {
-            return Some(value);
-        }
-    }
-    let decoded = percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .ok()?
-        .replace('+', " ");
+    let decoded = trailguard_policy::decode_policy_text(text);
     serde_json::from_str::<Value>(&decoded)
         .ok()
         .filter(Value::is_object)
@@ -680,6 +674,19 @@ pub fn decode_policy_document(text: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encoded_plus_in_a_policy_document_stays_a_plus() {
+        // IAM encodes `+` as `%2B`; only a form-encoded space is a bare `+`.
+        let encoded = "%7B%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aa%2Bb%2F*%22%7D%7D";
+        let document = decode_policy_document(encoded).unwrap();
+        assert_eq!(document["Statement"]["Resource"], "arn:aws:s3:::a+b/*");
+        let form = "%7B%22Statement%22%3A+%7B%22Effect%22%3A+%22Allow%22%7D%7D";
+        assert_eq!(
+            decode_policy_document(form).unwrap()["Statement"]["Effect"],
+            "Allow"
+        );
+    }
 
     fn raw(files: &[(&str, &str)]) -> RawSnapshot {
         RawSnapshot {

@@ -27,6 +27,7 @@ pub mod filter;
 pub mod peek;
 pub mod pipeline;
 pub mod record;
+pub mod severity;
 pub mod source;
 pub mod split;
 pub mod stats;

@@ -4,57 +4,12 @@
 //! key or an example record that is not JSON is an error naming the file and line, because every entry
 //! is shown to users and embedded in findings, and the tests only hold if the structure does.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::EntryError;
 
-/// Baseline severity of an event, the same scale as findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "info" => Ok(Severity::Info),
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            _ => Err(format!(
-                "unknown severity `{s}` (expected info, low, medium, high or critical)"
-            )),
-        }
-    }
-}
+/// Baseline severity of an event: the scale findings use, from its one home.
+pub use trailguard_event::severity::Severity;
 
 /// The abuse categories an entry may declare in `risks:`.
 pub const RISK_KINDS: &[&str] = &[

@@ -128,7 +128,10 @@ impl ResourceSpec {
     }
 }
 
-/// The kinds of principal a policy can name.
+/// The kinds of principal a policy can name: the key of an entry in a `Principal` element (`"AWS"`,
+/// `"Service"`, ...). Not `trailguard_account::PrincipalKind` (a user or role with effective policies):
+/// this one says how a policy names principals, which covers services, identity providers and anyone
+/// (`"*"`), not which IAM identity holds a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
     Aws,

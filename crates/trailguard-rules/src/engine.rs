@@ -30,7 +30,6 @@
 //! - Any rule that reaches a limit says so: [`EngineReport::limits`] lists each with what was left out,
 //!   and `scan` prints it in the run summary. Results are never silently incomplete.
 
-use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -41,93 +40,18 @@ use trailguard_event::{
     scan_sources, Filter, Observer, Record, RecordVisitor, ScanError, ScanStats,
 };
 
-use crate::finding::{Actor, Finding, FindingSource, Fix, Outcome, Severity};
+use crate::finding::Finding;
 use crate::meta::RuleMeta;
+use crate::rule::Report;
+pub use crate::rule::{
+    CloudTrailRule, EventContext, Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT,
+};
 use crate::sigma::collect::SigmaCollector;
 use crate::sigma::SigmaRuleSet;
-
-pub use crate::rules::cloudtrail::common::{finding_for, finding_from_event};
-
-/// The `(eventSource, eventName)` pair meaning "every record".
-pub const ANY_EVENT: (&str, &str) = ("*", "*");
 
 /// Default bound on observations all workers together keep for sequence rules. One observation takes
 /// about 0.8 KB (it owns the event's actor and ids), so the cap keeps them under ~55 MB whatever the input.
 pub const DEFAULT_OBSERVATION_CAP: usize = 64_000;
-
-/// A rule that looks at one record at a time.
-pub trait CloudTrailRule: Send + Sync {
-    /// The rule's metadata; `META.events` lists the `(eventSource, eventName)` pairs it wants.
-    fn meta(&self) -> &'static RuleMeta;
-    /// Appends zero or more findings for `record`. Called only for the events the rule declared.
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>);
-    /// For a rule on [`ANY_EVENT`]: whether a record may concern it, judged from its raw JSON text
-    /// before parsing (e.g. it mentions `"Root"`). `false` lets the scan skip parsing records no rule
-    /// wants. Answer `true` when unsure; the default does.
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        let _ = raw;
-        true
-    }
-}
-
-/// A rule that needs state across records (e.g. a burst of failed logins, a user created then keyed).
-///
-/// Workers call [`SequenceRule::observe`] for the declared events and keep the compact observations;
-/// [`Engine::finish`] then calls [`SequenceRule::evaluate`] once with every observation sorted by time.
-pub trait SequenceRule: Send + Sync {
-    fn meta(&self) -> &'static RuleMeta;
-    /// A compact owned copy of what the rule needs from `record`, or `None` when the record is irrelevant.
-    fn observe(&self, record: &Record<'_>) -> Option<Observation>;
-    /// Runs over this rule's observations, sorted by `(at, rank)`.
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>);
-    /// See [`CloudTrailRule::wants_raw`].
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        let _ = raw;
-        true
-    }
-    /// A fresh fold for a rule whose state is a summary per key (e.g. one per session) rather than every
-    /// event: the engine then hands it each observation as it comes ([`SequenceFold::add`]) instead of
-    /// keeping them, so the state grows with keys, not events. `None` (the default): keep observations
-    /// and call [`SequenceRule::evaluate`] at the end.
-    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
-        None
-    }
-}
-
-/// The state of a folding sequence rule (see [`SequenceRule::fold`]): one per worker, merged at the end.
-/// It must stay bounded on its own and report, from [`SequenceFold::finish`], what it had to leave out.
-pub trait SequenceFold: Send + Any {
-    /// Folds one observation in; observations come in any order.
-    fn add(&mut self, observation: Observation);
-    /// Folds in another worker's state of the same rule.
-    fn merge(&mut self, other: Box<dyn SequenceFold>);
-    /// The findings, and the limit reached on the way, if any.
-    fn finish(self: Box<Self>, out: &mut Vec<Finding>) -> Option<StateLimit>;
-    /// For [`SequenceFold::merge`]: the concrete state behind the trait object.
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
-/// A rule that reached the bound on the state it may keep: some events were left out, so its findings
-/// may be incomplete. The run summary prints each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateLimit {
-    /// The rule's code (`CT014`).
-    pub rule: &'static str,
-    /// Events the rule could not take into account.
-    pub events_left_out: u64,
-    /// What the limit is, for people (`more than 4096 root sessions`).
-    pub limit: String,
-}
-
-impl std::fmt::Display for StateLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: state limit reached ({}): {} events were left out, so its findings may be incomplete",
-            self.rule, self.limit, self.events_left_out
-        )
-    }
-}
 
 /// Folds repeated findings as they arrive: a finding whose stable id was already seen is dropped and
 /// counted. Keeps one id per distinct finding, nothing else.
@@ -152,127 +76,6 @@ impl FindingFold {
     pub fn folded(&self) -> u64 {
         self.folded
     }
-}
-
-/// The facts of one event a finding needs, owned, so sequence rules can build findings after the input
-/// buffers are gone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventContext {
-    pub event_time: String,
-    pub event_name: String,
-    pub event_source: String,
-    pub event_id: Option<String>,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub actor: Actor,
-    pub error_code: Option<String>,
-}
-
-impl EventContext {
-    pub fn from_record(record: &Record<'_>) -> EventContext {
-        let identity = &record.user_identity;
-        let actor = Actor {
-            arn: identity.best_arn().map(str::to_owned),
-            identity_type: identity.identity_type.as_deref().map(str::to_owned),
-            user_name: identity
-                .user_name
-                .as_deref()
-                .or_else(|| {
-                    identity
-                        .session_context
-                        .as_ref()?
-                        .session_issuer
-                        .as_ref()?
-                        .user_name
-                        .as_deref()
-                })
-                .map(str::to_owned),
-            access_key_id: identity
-                .access_key_id
-                .as_deref()
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned),
-            source_ip: record.source_ip_address.as_deref().map(str::to_owned),
-            user_agent: record.user_agent.as_deref().map(str::to_owned),
-            mfa: identity.mfa_authenticated(),
-        };
-        EventContext {
-            event_time: record.event_time.to_string(),
-            event_name: record.event_name.to_string(),
-            event_source: record.event_source.to_string(),
-            event_id: record.event_id.as_deref().map(str::to_owned),
-            account: record.account_id().map(str::to_owned),
-            region: record.aws_region.as_deref().map(str::to_owned),
-            actor,
-            error_code: crate::rules::cloudtrail::common::call_failure(record),
-        }
-    }
-
-    /// `Attempt` when the call failed, else `Success`.
-    pub fn outcome(&self) -> Outcome {
-        match &self.error_code {
-            Some(code) => Outcome::Attempt {
-                error_code: code.clone(),
-            },
-            None => Outcome::Success,
-        }
-    }
-}
-
-/// What a sequence rule keeps of one record.
-#[derive(Debug, Clone)]
-pub struct Observation {
-    /// Event time in milliseconds since the Unix epoch.
-    pub at: i64,
-    /// Tie-break at equal times: CloudTrail times have one-second resolution, so a CreateUser and the
-    /// CreateAccessKey that follows often share a second; a lower rank sorts first.
-    pub rank: u8,
-    /// Rule-defined kind of event.
-    pub kind: u8,
-    /// Grouping key, usually the caller (ARN) or a target user or source IP.
-    pub principal: Box<str>,
-    /// Rule-defined: e.g. the user created or keyed.
-    pub subject: Box<str>,
-    /// Rule-defined extra detail (policy ARN, access key id, ...).
-    pub detail: Box<str>,
-    pub event: Box<EventContext>,
-    /// Index of the sequence rule that made it; set by the engine.
-    pub(crate) rule: u16,
-}
-
-impl Observation {
-    /// `at` of an observation whose `eventTime` could not be read.
-    pub const UNREADABLE_TIME: i64 = i64::MIN;
-
-    /// An observation of `record`. When its `eventTime` cannot be read, `at` is [`Observation::UNREADABLE_TIME`]
-    /// and the engine counts and drops it (a sequence cannot place it in time).
-    pub fn new(
-        record: &Record<'_>,
-        kind: u8,
-        rank: u8,
-        principal: &str,
-        subject: &str,
-        detail: &str,
-    ) -> Option<Observation> {
-        let at = parse_event_time(&record.event_time).unwrap_or(Observation::UNREADABLE_TIME);
-        Some(Observation {
-            at,
-            rank,
-            kind,
-            principal: principal.into(),
-            subject: subject.into(),
-            detail: detail.into(),
-            event: Box::new(EventContext::from_record(record)),
-            rule: 0,
-        })
-    }
-}
-
-/// `eventTime` (RFC 3339, e.g. `2024-08-01T13:33:28Z`) in milliseconds since the epoch.
-pub fn parse_event_time(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
 }
 
 /// Counters the engine keeps besides findings.
@@ -340,15 +143,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Every built-in CloudTrail rule (CT001..), no Sigma rules.
-    pub fn builtin() -> Engine {
-        Engine::from_rules(
-            crate::rules::cloudtrail::builtin_rules(),
-            crate::rules::cloudtrail::builtin_sequences(),
-        )
-    }
-
-    /// An engine running exactly these rules (tests, `--rule` selections).
+    /// An engine running exactly these rules: the registry's ([`Engine::builtin`], in
+    /// [`crate::registry`]), or a test's own.
     pub fn from_rules(
         rules: Vec<Box<dyn CloudTrailRule>>,
         sequences: Vec<Box<dyn SequenceRule>>,
@@ -479,7 +275,9 @@ impl Engine {
 
         let mut limits = Vec::new();
         for fold in folds.into_iter().flatten() {
-            limits.extend(fold.finish(&mut findings));
+            let mut report = Report::default();
+            limits.extend(fold.finish(&mut report));
+            findings.extend(report.into_findings());
         }
 
         // Group by rule, then time order; the event id makes the order independent of how records were
@@ -512,16 +310,18 @@ impl Engine {
                 .position(|o| o.rule != rule)
                 .map_or(observations.len(), |n| start + n);
             if let Some(sequence) = self.sequences.get(usize::from(rule)) {
-                let before = findings.len();
-                sequence.evaluate(&observations[start..end], &mut findings);
+                let mut report = Report::default();
+                sequence.evaluate(&observations[start..end], &mut report);
+                let mut found = report.into_findings();
                 if stats.observations_dropped > 0 {
-                    for finding in &mut findings[before..] {
+                    for finding in &mut found {
                         finding.notes.push(format!(
                             "{} observations were dropped at the memory cap; this sequence may be incomplete",
                             stats.observations_dropped
                         ));
                     }
                 }
+                findings.extend(found);
             }
             start = end;
         }
@@ -671,24 +471,17 @@ impl EngineWorker<'_> {
         match target {
             Target::Rule(i) => {
                 if let Some(rule) = self.engine.rules.get(usize::from(i)) {
-                    let before = self.findings.len();
-                    rule.check(record, &mut self.findings);
-                    if self.findings.len() > before {
-                        self.fold_new(before);
+                    let mut report = Report::default();
+                    rule.check(record, &mut report);
+                    // Repeats of a finding this worker already produced are dropped as they come.
+                    for finding in report.into_findings() {
+                        if self.fold.first_time(&finding) {
+                            self.findings.push(finding);
+                        }
                     }
                 }
             }
             Target::Sequence(i) => self.observe(i, record),
-        }
-    }
-
-    /// Drops the findings from `start` on that this worker already produced.
-    fn fold_new(&mut self, start: usize) {
-        let fresh: Vec<Finding> = self.findings.drain(start..).collect();
-        for finding in fresh {
-            if self.fold.first_time(&finding) {
-                self.findings.push(finding);
-            }
         }
     }
 
@@ -870,64 +663,15 @@ pub fn scan_findings(
     })
 }
 
-/// A finding with the parts every CloudTrail finding shares; rules fill in message, resource, evidence
-/// and fix. Used by [`finding_for`] and [`finding_from_event`].
-pub(crate) fn base_finding(
-    meta: &'static RuleMeta,
-    event: &EventContext,
-    severity: Severity,
-) -> Finding {
-    let attempted = event.error_code.is_some();
-    let title = if attempted {
-        format!("Attempted: {}", meta.title)
-    } else {
-        meta.title.to_owned()
-    };
-    let id_fallback = format!(
-        "{}|{}|{}",
-        event.event_time,
-        event.event_name,
-        event.actor.arn.as_deref().unwrap_or_default()
-    );
-    Finding {
-        id: Finding::stable_id(&[meta.code, event.event_id.as_deref().unwrap_or(&id_fallback)]),
-        rule_id: meta.code.to_owned(),
-        rule_name: meta.name.to_owned(),
-        title,
-        severity: if attempted {
-            severity.lowered()
-        } else {
-            severity
-        },
-        source: FindingSource::Cloudtrail,
-        outcome: event.outcome(),
-        message: String::new(),
-        event_time: Some(event.event_time.clone()),
-        event_name: Some(event.event_name.clone()),
-        event_source: Some(event.event_source.clone()),
-        event_id: event.event_id.clone(),
-        account: event.account.clone(),
-        region: event.region.clone(),
-        actor: Some(event.actor.clone()),
-        resource: None,
-        evidence: Vec::new(),
-        attack: meta.attack.iter().map(|s| (*s).to_owned()).collect(),
-        compliance: meta.compliance.iter().map(|s| (*s).to_owned()).collect(),
-        fix: Fix {
-            kb_entry: Some(event.event_name.clone()),
-            ..Fix::default()
-        },
-        notes: Vec::new(),
-        location: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::finding::{Outcome, Severity};
     use crate::meta::{Family, RuleDoc};
+    use crate::rule::FindingBuilder;
+    // Test records only: the engine itself imports no rule.
     use crate::rules::cloudtrail::common::testing::{with_record, TestEvent};
 
     const DOC: RuleDoc = RuleDoc {
@@ -958,9 +702,10 @@ mod tests {
         fn meta(&self) -> &'static RuleMeta {
             &CREATE_USER_META
         }
-        fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+        fn check(&self, record: &Record<'_>, out: &mut Report) {
             self.0.fetch_add(1, Ordering::SeqCst);
-            out.push(finding_for(&CREATE_USER_META, record, Severity::High));
+            let event = EventContext::from_record(record);
+            out.push(FindingBuilder::event(&CREATE_USER_META, &event, Severity::High).build());
         }
     }
 
@@ -1038,72 +783,5 @@ mod tests {
         assert_eq!(ids, vec!["early", "late"]);
         assert_eq!(report.stats.duplicates_removed, 1);
         assert_eq!(report.stats.records_seen, 3);
-    }
-
-    #[test]
-    fn observations_beyond_the_cap_are_counted_and_noted() {
-        let engine = Engine::builtin().with_observation_cap(3);
-        let mut worker = engine.new_worker();
-        let events: Vec<TestEvent> = (0..6)
-            .map(|i| {
-                TestEvent::new("signin.amazonaws.com", "ConsoleLogin")
-                    .identity(r#"{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE","accountId":"229654561268","userName":"bob"}"#)
-                    .time(&format!("2024-08-02T08:0{i}:00Z"))
-                    .id(&format!("login-{i}"))
-                    .response(r#"{"ConsoleLogin":"Failure"}"#)
-            })
-            .collect();
-        // Two workers share one budget.
-        let mut other = engine.new_worker();
-        visit_all(&mut worker, &events[..3]);
-        visit_all(&mut other, &events[3..]);
-        let report = engine.finish_report(vec![worker, other]);
-        assert_eq!(report.stats.observations, 3);
-        assert_eq!(report.stats.observations_dropped, 3);
-        // The burst rule saw only 3 failures: below its threshold, so nothing fires, and nothing is noted.
-        assert!(report.findings.is_empty());
-        // The budget is back for the next run.
-        let mut again = engine.new_worker();
-        visit_all(&mut again, &events[..5]);
-        let report = engine.finish_report(vec![again]);
-        assert_eq!(report.stats.observations_dropped, 2);
-    }
-
-    #[test]
-    fn builtin_has_every_cloudtrail_rule_once() {
-        let engine = Engine::builtin();
-        let mut codes = engine.rule_codes();
-        codes.sort_unstable();
-        let expected: Vec<String> = (1..=50).map(|n| format!("CT{n:03}")).collect();
-        assert_eq!(
-            codes,
-            expected.iter().map(String::as_str).collect::<Vec<_>>()
-        );
-        let only = Engine::builtin().retain(|m| m.code == "CT017");
-        assert_eq!(only.rule_codes(), vec!["CT017"]);
-        assert!(only.wants("cloudtrail.amazonaws.com", "StopLogging"));
-        assert!(!only.wants("iam.amazonaws.com", "CreateUser"));
-    }
-
-    #[test]
-    fn every_rule_has_a_full_doc_and_declares_events() {
-        for meta in crate::rules::cloudtrail::metas() {
-            assert!(
-                meta.code.starts_with("CT") && meta.code.len() == 5,
-                "{}",
-                meta.code
-            );
-            assert!(!meta.events.is_empty(), "{} declares no events", meta.code);
-            for section in [meta.doc.what, meta.doc.why, meta.doc.example, meta.doc.fix] {
-                assert!(section.len() > 20, "{} has a thin doc section", meta.code);
-            }
-            assert!(
-                !meta.doc.references.is_empty(),
-                "{} has no references",
-                meta.code
-            );
-            assert!(!meta.attack.is_empty(), "{} has no ATT&CK id", meta.code);
-            assert_eq!(meta.family, Family::Cloudtrail);
-        }
     }
 }

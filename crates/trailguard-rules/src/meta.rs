@@ -22,6 +22,15 @@ impl Family {
             Family::Policy => "PC",
         }
     }
+
+    /// The family's directory under `src/rules/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Family::Cloudtrail => "cloudtrail",
+            Family::Posture => "posture",
+            Family::Policy => "policy",
+        }
+    }
 }
 
 /// The sections of a rule's doc. Markdown allowed in each.

@@ -4,14 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which kind of IAM principal a policy is attached to or embedded in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrincipalKind {
-    User,
-    Group,
-    Role,
-}
+pub use trailguard_account::IdentityKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -39,13 +32,13 @@ pub enum FixAction {
     },
     /// Detach a managed policy attached by a flagged event.
     DetachPolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_arn: String,
     },
     /// Delete an inline policy put by a flagged event (saved to the journal first).
     DeleteInlinePolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_name: String,
     },

@@ -33,7 +33,7 @@ use trailguard_event::Record;
 use trailguard_rules::engine::Engine;
 use trailguard_rules::meta::{Family, RuleMeta};
 use trailguard_rules::rules::policy::{check_text, VersionSelection};
-use trailguard_rules::rules::posture::{checks, CheckOutcome, PostureContext};
+use trailguard_rules::rules::posture::{PostureContext, CHECKS};
 use trailguard_rules::Finding;
 
 /// The "now" of posture cases that do not set their own.
@@ -45,7 +45,7 @@ const REPORT_ACCOUNT: &str = "111122223333";
 /// The rules that must have cases. The one place the harness enumerates rules: when the catalog gains
 /// a registry, this asks it instead.
 fn catalog() -> Vec<&'static RuleMeta> {
-    trailguard_rules::rules::all_metas()
+    trailguard_rules::registry::metas()
 }
 
 #[derive(Deserialize)]
@@ -609,8 +609,8 @@ fn credential_report_csv(rows: &[BTreeMap<String, String>]) -> Result<String, St
 }
 
 fn run_posture(rule: &str, case: &Case) -> Result<Outcome, String> {
-    let check = checks()
-        .into_iter()
+    let check = CHECKS
+        .iter()
         .find(|c| c.meta.code == rule)
         .ok_or_else(|| format!("no posture check {rule}"))?;
     let mut raw = RawSnapshot::default();
@@ -634,17 +634,11 @@ fn run_posture(rule: &str, case: &Case) -> Result<Outcome, String> {
         .map_err(|e| format!("now {now_text:?}: {e}"))?
         .with_timezone(&chrono::Utc);
     let ctx = PostureContext::new(&snapshot, Some(now));
-    Ok(match (check.run)(&ctx) {
-        CheckOutcome::Evaluated(findings) => Outcome {
-            findings,
-            not_evaluated: None,
-            refused: BTreeSet::new(),
-        },
-        CheckOutcome::NotEvaluated(reason) => Outcome {
-            findings: Vec::new(),
-            not_evaluated: Some(reason),
-            refused: BTreeSet::new(),
-        },
+    let report = (check.check)(&ctx);
+    Ok(Outcome {
+        not_evaluated: report.not_evaluated_reason().map(str::to_owned),
+        findings: report.into_findings(),
+        refused: BTreeSet::new(),
     })
 }
 

@@ -214,7 +214,7 @@ fn odd_shapes_never_panic() {
         r#"{}"#,
     ];
     let mut events = BTreeSet::new();
-    for meta in trailguard_rules::rules::cloudtrail::metas() {
+    for meta in trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail) {
         for &(source, name) in meta.events {
             if source != "*" {
                 events.insert((source, name));

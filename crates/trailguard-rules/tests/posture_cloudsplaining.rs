@@ -30,7 +30,7 @@ fn cloudsplaining_account_audit() {
     let report = posture::audit(&ctx);
 
     // Only the checks on principals can run on authorization details alone.
-    let evaluated: Vec<&str> = posture::checks()
+    let evaluated: Vec<&str> = posture::CHECKS
         .iter()
         .map(|c| c.meta.code)
         .filter(|code| !report.not_evaluated.iter().any(|n| n.rule_id == *code))

@@ -63,7 +63,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn site_has_a_page_per_event_and_rule_and_every_local_link_resolves() {
     let (_tmp, out) = build_site();
     let kb = Kb::builtin();
-    let metas = trailguard_rules::rules::all_metas();
+    let metas = trailguard_rules::registry::metas();
     for entry in kb.entries() {
         let page = out.join(format!("events/{}/{}.html", entry.service, entry.event));
         assert!(page.is_file(), "missing {}", page.display());
@@ -134,7 +134,7 @@ fn rules_and_entries_link_to_each_other() {
     assert!(page.contains("set_default_policy_version"));
 
     let mut linked_rules = 0;
-    for meta in trailguard_rules::rules::all_metas() {
+    for meta in trailguard_rules::registry::metas() {
         let rule_page = std::fs::read_to_string(out.join(format!("rules/{}.html", meta.code)))
             .expect("rule page");
         for event in meta.kb_entries {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-use trailguard_rules::remediation::{FixAction, PrincipalKind};
+use trailguard_rules::remediation::{FixAction, IdentityKind};
 use trailguard_rules::{Finding, FindingSource, Fix, Severity};
 use trailguard_testkit::MotoServer;
 
@@ -184,7 +184,7 @@ fn all_findings(policy_arn: &str, victim_key: &str) -> Vec<Finding> {
             "tg-attach",
             "CT005",
             FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: "mallory".into(),
                 policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
             },
@@ -193,7 +193,7 @@ fn all_findings(policy_arn: &str, victim_key: &str) -> Vec<Finding> {
             "tg-inline",
             "CT004",
             FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::Role,
+                principal_kind: IdentityKind::Role,
                 principal_name: "app-role".into(),
                 policy_name: "backdoor".into(),
             },
@@ -780,7 +780,7 @@ fn targets_missing_in_the_account_are_reported_missing() {
             ghost(
                 "tg-detach",
                 FixAction::DetachPolicy {
-                    principal_kind: PrincipalKind::User,
+                    principal_kind: IdentityKind::User,
                     principal_name: "ghost".into(),
                     policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
                 },
@@ -788,7 +788,7 @@ fn targets_missing_in_the_account_are_reported_missing() {
             ghost(
                 "tg-inline",
                 FixAction::DeleteInlinePolicy {
-                    principal_kind: PrincipalKind::Role,
+                    principal_kind: IdentityKind::Role,
                     principal_name: "ghost-role".into(),
                     policy_name: "backdoor".into(),
                 },
@@ -856,7 +856,7 @@ fn a_change_whose_target_was_already_gone_has_nothing_to_undo() {
                 "tg-detach",
                 "CT005",
                 FixAction::DetachPolicy {
-                    principal_kind: PrincipalKind::User,
+                    principal_kind: IdentityKind::User,
                     principal_name: "stale".into(),
                     policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
                 },
@@ -1154,7 +1154,7 @@ fn the_journal_lives_in_the_state_directory_and_lists_newest_first() {
         "tg-attach",
         "CT005",
         FixAction::DetachPolicy {
-            principal_kind: PrincipalKind::User,
+            principal_kind: IdentityKind::User,
             principal_name: "mallory".into(),
             policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
         },

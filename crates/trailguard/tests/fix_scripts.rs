@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use trailguard_rules::remediation::{FixAction, PrincipalKind};
+use trailguard_rules::remediation::{FixAction, IdentityKind};
 use trailguard_rules::{Finding, FindingSource, Fix, Severity};
 
 fn finding(id: &str, action: FixAction) -> Finding {
@@ -69,12 +69,12 @@ fn hostile_findings(values: &[String]) -> Vec<Finding> {
         let id = format!("tg-hostile-{i}\ntouch {value}");
         let action = match i % 3 {
             0 => FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: value.clone(),
                 policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
             },
             1 => FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::Role,
+                principal_kind: IdentityKind::Role,
                 principal_name: "app-role".into(),
                 policy_name: value.clone(),
             },
@@ -241,7 +241,7 @@ fn a_name_holding_nul_is_skipped_not_cut_short() {
         &[finding(
             "tg-nul",
             FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: "admin\0x".into(),
                 policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
             },
@@ -261,7 +261,7 @@ fn findings_come_from_stdin_and_the_audit_summary_line_is_taken_quietly() {
     let finding = finding(
         "tg-stdin",
         FixAction::DetachPolicy {
-            principal_kind: PrincipalKind::User,
+            principal_kind: IdentityKind::User,
             principal_name: "mallory".into(),
             policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
         },

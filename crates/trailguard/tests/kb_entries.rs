@@ -242,7 +242,7 @@ fn lookup_path_walks_objects_and_arrays() {
 #[test]
 fn rule_codes_in_entries_exist_and_rules_link_back_to_entries() {
     let kb = kb();
-    let metas = trailguard_rules::rules::all_metas();
+    let metas = trailguard_rules::registry::metas();
     let codes: BTreeSet<&str> = metas.iter().map(|m| m.code).collect();
     let mut problems = Vec::new();
     for entry in kb.entries() {

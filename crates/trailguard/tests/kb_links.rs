@@ -31,7 +31,7 @@ fn detection_rules_fire_on_their_entries_example_records() {
         "entries that do not parse: {:?}",
         kb.errors()
     );
-    let per_record: Vec<_> = trailguard_rules::rules::cloudtrail::builtin_rules()
+    let per_record: Vec<_> = trailguard_rules::rules::cloudtrail::rules()
         .iter()
         .map(|rule| rule.meta())
         .collect();

@@ -15,7 +15,7 @@ pub mod quote;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::remediation::PrincipalKind;
+use crate::remediation::IdentityKind;
 
 /// Access key status, as IAM spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,23 +73,23 @@ pub enum Call {
         set_as_default: bool,
     },
     AttachPolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_arn: String,
     },
     DetachPolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_arn: String,
     },
     PutInlinePolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_name: String,
         policy_document: String,
     },
     DeleteInlinePolicy {
-        principal_kind: PrincipalKind,
+        principal_kind: IdentityKind,
         principal_name: String,
         policy_name: String,
     },
@@ -183,23 +183,23 @@ pub struct ApiForm {
 }
 
 fn principal_op(
-    kind: PrincipalKind,
+    kind: IdentityKind,
     user: &'static str,
     group: &'static str,
     role: &'static str,
 ) -> &'static str {
     match kind {
-        PrincipalKind::User => user,
-        PrincipalKind::Group => group,
-        PrincipalKind::Role => role,
+        IdentityKind::User => user,
+        IdentityKind::Group => group,
+        IdentityKind::Role => role,
     }
 }
 
-fn principal_param(kind: PrincipalKind) -> &'static str {
+fn principal_param(kind: IdentityKind) -> &'static str {
     match kind {
-        PrincipalKind::User => "UserName",
-        PrincipalKind::Group => "GroupName",
-        PrincipalKind::Role => "RoleName",
+        IdentityKind::User => "UserName",
+        IdentityKind::Group => "GroupName",
+        IdentityKind::Role => "RoleName",
     }
 }
 
@@ -673,7 +673,7 @@ mod tests {
     #[test]
     fn calls_round_trip_through_the_journal_format() {
         let call = Call::PutInlinePolicy {
-            principal_kind: PrincipalKind::Role,
+            principal_kind: IdentityKind::Role,
             principal_name: "app".into(),
             policy_name: "p".into(),
             policy_document: r#"{"Version":"2012-10-17","Statement":[]}"#.into(),

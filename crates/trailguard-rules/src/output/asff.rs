@@ -129,11 +129,8 @@ pub fn to_asff(
     let observed = finding
         .event_time
         .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| {
-            t.with_timezone(&Utc)
-                .to_rfc3339_opts(SecondsFormat::Millis, true)
-        });
+        .and_then(trailguard_event::parse_event_time)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true));
 
     let mut asff = Map::new();
     asff.insert("SchemaVersion".into(), json!(SCHEMA_VERSION));

@@ -116,6 +116,9 @@ pub struct OutputOptions {
     pub asff_product_account: Option<String>,
     /// ASFF: the Security Hub region (`ProductArn`); defaults to each finding's region, else `us-east-1`.
     pub asff_region: Option<String>,
+    /// The docs of the rules the run may report (SARIF describes each rule it reports): the caller
+    /// passes them, usually [`crate::registry::metas`]. A rule missing here is described from its findings.
+    pub rules: Vec<&'static crate::meta::RuleMeta>,
 }
 
 /// Builds the writer for `format`, writing to `out`.
@@ -129,7 +132,7 @@ pub fn new_writer<'w>(
         Format::Json => Box::new(json::JsonLinesWriter::new(out)),
         Format::Ocsf => Box::new(ocsf::OcsfWriter::new(out)),
         Format::Asff => Box::new(asff::AsffWriter::new(out, options)),
-        Format::Sarif => Box::new(sarif::SarifWriter::new(out)),
+        Format::Sarif => Box::new(sarif::SarifWriter::new(out, options.rules.clone())),
     }
 }
 

@@ -75,8 +75,7 @@ pub fn to_ocsf(finding: &Finding, now: DateTime<Utc>) -> Value {
     let event_time = finding
         .event_time
         .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+        .and_then(trailguard_event::parse_event_time);
     let time = event_time.unwrap_or(now);
 
     let mut event = Map::new();

@@ -20,13 +20,17 @@ const INFORMATION_URI: &str = "https://example.invalid/trailguard";
 pub struct SarifWriter<W: Write> {
     out: W,
     findings: Vec<Finding>,
+    /// The docs of the rules the run knows ([`OutputOptions::rules`](crate::output::OutputOptions)).
+    rules: Vec<&'static RuleMeta>,
 }
 
 impl<W: Write> SarifWriter<W> {
-    pub fn new(out: W) -> Self {
+    /// A writer describing findings' rules from `rules` (rules not in it get a descriptor from the finding).
+    pub fn new(out: W, rules: Vec<&'static RuleMeta>) -> Self {
         SarifWriter {
             out,
             findings: Vec::new(),
+            rules,
         }
     }
 }
@@ -135,13 +139,9 @@ fn file_uri(path: &str) -> String {
     path.replace(' ', "%20")
 }
 
-/// The whole SARIF log for a set of findings, with rule docs from the built-in catalog.
-pub fn sarif_log(findings: &[Finding], summary: &RunSummary) -> Value {
-    sarif_log_with(findings, summary, &crate::rules::all_metas())
-}
-
-/// The SARIF log, taking rule docs from `metas` (rules not in it get a descriptor from the finding).
-pub fn sarif_log_with(findings: &[Finding], summary: &RunSummary, metas: &[&RuleMeta]) -> Value {
+/// The whole SARIF log for a set of findings, taking rule docs from `metas` (rules not in it get a
+/// descriptor from the finding).
+pub fn sarif_log(findings: &[Finding], summary: &RunSummary, metas: &[&RuleMeta]) -> Value {
     let metas: BTreeMap<&str, &RuleMeta> = metas.iter().map(|m| (m.code, *m)).collect();
     let mut rule_order: Vec<&str> = Vec::new();
     let mut rules = Vec::new();
@@ -197,7 +197,7 @@ impl<W: Write> FindingWriter for SarifWriter<W> {
     }
 
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
-        let log = sarif_log(&self.findings, summary);
+        let log = sarif_log(&self.findings, summary, &self.rules);
         serde_json::to_writer_pretty(&mut self.out, &log)?;
         self.out.write_all(b"\n")?;
         self.out.flush()
@@ -211,7 +211,7 @@ mod tests {
 
     fn render() -> Value {
         let mut buf = Vec::new();
-        let mut writer = SarifWriter::new(&mut buf);
+        let mut writer = SarifWriter::new(&mut buf, crate::registry::metas());
         for finding in sample_findings() {
             writer.write(&finding).unwrap();
         }
@@ -262,7 +262,11 @@ mod tests {
             "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"}\n  ]\n}",
             crate::rules::policy::VersionSelection::All,
         );
-        let log = sarif_log(&report.findings, &RunSummary::new("policy check"));
+        let log = sarif_log(
+            &report.findings,
+            &RunSummary::new("policy check"),
+            &crate::registry::metas(),
+        );
         let result = &log["runs"][0]["results"][0];
         assert_eq!(result["ruleId"], "PC010");
         assert_eq!(result["level"], "error");
@@ -287,7 +291,7 @@ mod tests {
     #[test]
     fn snapshot() {
         // Descriptors from the findings only, so other rules' doc edits do not churn this snapshot.
-        let mut log = sarif_log_with(&sample_findings(), &RunSummary::new("policy check"), &[]);
+        let mut log = sarif_log(&sample_findings(), &RunSummary::new("policy check"), &[]);
         // Keep the snapshot stable across version bumps.
         log["runs"][0]["tool"]["driver"]["version"] = "[version]".into();
         log["runs"][0]["tool"]["driver"]["semanticVersion"] = "[version]".into();

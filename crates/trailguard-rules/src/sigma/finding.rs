@@ -8,8 +8,8 @@
 
 use serde_json::Value;
 
-use crate::engine::EventContext;
-use crate::finding::{Evidence, Finding, FindingSource, Fix, Resource};
+use crate::finding::{Evidence, Finding, FindingSource, Resource};
+use crate::rule::{EventContext, FindingBuilder};
 
 use super::fields::{FieldRef, RecordView};
 use super::CompiledRule;
@@ -211,38 +211,26 @@ pub fn build(rule: &CompiledRule, view: &RecordView<'_, '_>) -> Finding {
         })
         .collect();
 
-    Finding {
-        id: Finding::stable_id(&[&rule.id, id_part]),
-        rule_id: rule.id.clone(),
-        rule_name: rule.name.clone(),
-        title: rule.title.clone(),
-        severity: rule.level,
-        source: FindingSource::Sigma,
-        outcome: event.outcome(),
+    let mut finding = Finding::new(
+        Finding::stable_id(&[&rule.id, id_part]),
+        rule.id.clone(),
+        rule.name.clone(),
+        rule.title.clone(),
+        rule.level,
+        FindingSource::Sigma,
         message,
-        event_time: Some(event.event_time),
-        event_source: Some(event.event_source),
-        event_id: event.event_id,
-        account: event.account,
-        region: event.region,
-        resource: resource_of(view),
-        actor: Some(event.actor),
-        evidence,
-        attack: rule.attack.clone(),
-        compliance: Vec::new(),
-        fix: Fix {
-            summary: rule
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("Review this {} call.", event.event_name)),
-            commands: Vec::new(),
-            kb_entry: Some(event.event_name.clone()),
-            actions: Vec::new(),
-        },
-        event_name: Some(event.event_name),
-        notes: rule.notes.clone(),
-        location: None,
-    }
+    );
+    finding.attack = rule.attack.clone();
+    finding.evidence = evidence;
+    finding.notes = rule.notes.clone();
+    finding.resource = resource_of(view);
+    finding.fix.summary = rule
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("Review this {} call.", event.event_name));
+    FindingBuilder::from_finding(finding)
+        .with_event(&event)
+        .build()
 }
 
 #[cfg(test)]

@@ -377,7 +377,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
         summary.files = raw.files.len() as u64;
     }
     summary.errors = snapshot.problems.len() as u64;
-    summary.rules = posture::checks().len() as u64;
+    summary.rules = posture::CHECKS.len() as u64;
     for finding in &findings {
         summary.count_finding(finding);
     }
@@ -398,6 +398,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
         color: args.color.resolve(to_terminal),
+        rules: trailguard_rules::registry::metas(),
         ..OutputOptions::default()
     };
     let mut buffer: Vec<u8> = Vec::new();

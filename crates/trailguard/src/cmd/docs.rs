@@ -32,7 +32,7 @@ pub fn run(args: DocsArgs) -> anyhow::Result<ExitCode> {
     for error in kb.errors() {
         eprintln!("warning: knowledge-base entry skipped: {error}");
     }
-    let metas = trailguard_rules::rules::all_metas();
+    let metas = trailguard_rules::registry::metas();
     let summary = write_site(&args.out, kb, &metas)?;
     eprintln!(
         "wrote {} event pages and {} rule pages to {} (open {})",

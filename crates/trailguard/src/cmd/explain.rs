@@ -61,7 +61,7 @@ pub struct ExplainArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+    s.parse::<Severity>().map_err(|e| e.to_string())
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
@@ -253,7 +253,7 @@ fn severity_label(severity: Severity) -> String {
 
 /// The whole entry for a terminal: a header with the front matter, then the body.
 pub fn render_entry(entry: &Entry, width: usize) -> String {
-    let metas = trailguard_rules::rules::all_metas();
+    let metas = trailguard_rules::registry::metas();
     let rules: Vec<String> = entry
         .rules
         .iter()

@@ -224,14 +224,15 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut summary = RunSummary::new("policy check");
     summary.started_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     summary.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
-    summary.rules = trailguard_rules::rules::policy::metas().len() as u64;
+    summary.rules =
+        trailguard_rules::registry::family_metas(trailguard_rules::Family::Policy).len() as u64;
     let versions = if args.all_versions {
         VersionSelection::All
     } else {
         VersionSelection::DefaultOnly
     };
     // Unknown codes are usage errors: a CI gate with a typo must fail, not silently check nothing.
-    let metas = trailguard_rules::rules::policy::metas();
+    let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Policy);
     let select = resolve_codes(&metas, &args.select).map_err(|e| {
         anyhow::anyhow!("--select: {e}: `trailguard rules --family policy` lists them")
     })?;
@@ -310,6 +311,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
         color: args.color.resolve(to_terminal),
+        rules: trailguard_rules::registry::metas(),
         ..OutputOptions::default()
     };
     let mut buffer: Vec<u8> = Vec::new();

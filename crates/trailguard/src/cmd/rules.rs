@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 use trailguard_rules::meta::{resolve_codes, Family, RuleMeta};
 use trailguard_rules::output::visible;
-use trailguard_rules::rules::all_metas;
+use trailguard_rules::registry;
 use trailguard_rules::sigma::{CompiledRule, SigmaLoadError, SigmaRuleSet};
 
 use crate::ui::{self, ColorChoice};
@@ -72,7 +72,7 @@ pub struct RulesArgs {
 }
 
 pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
-    let metas: Vec<&'static RuleMeta> = all_metas()
+    let metas: Vec<&'static RuleMeta> = registry::metas()
         .into_iter()
         .filter(|m| args.family.is_none_or(|f| m.family == f.family()))
         .collect();

@@ -223,7 +223,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::builtin();
     if !args.rule.is_empty() {
         // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
-        let metas = trailguard_rules::rules::cloudtrail::metas();
+        let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
         let wanted = trailguard_rules::meta::resolve_codes(&metas, &args.rule)
             .map_err(|e| anyhow::anyhow!("--rule: {e}: see `trailguard rules`"))?;
         engine = engine.retain(|meta| wanted.contains(&meta.code));
@@ -287,6 +287,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         truncate: to_terminal,
         asff_product_account: args.asff_account.clone(),
         asff_region: args.asff_region.clone(),
+        rules: trailguard_rules::registry::metas(),
     };
     let mut writer = output::new_writer(args.format, sink, &output_options);
     // The store too: one that cannot be used (read-only, from a newer trailguard) fails before the scan,

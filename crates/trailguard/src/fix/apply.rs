@@ -327,7 +327,7 @@ mod tests {
     use super::*;
     use crate::fix::plan;
     use serde_json::Value;
-    use trailguard_rules::remediation::{FixAction, PrincipalKind};
+    use trailguard_rules::remediation::{FixAction, IdentityKind};
     use trailguard_rules::{FindingSource, Fix, Severity};
 
     fn detach(id: &str, user: &str) -> Finding {
@@ -342,7 +342,7 @@ mod tests {
         );
         finding.fix = Fix {
             actions: vec![FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.into(),
                 policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
             }],

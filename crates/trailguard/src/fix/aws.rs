@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 };
 use aws_smithy_types::retry::ErrorKind;
 use serde::{Deserialize, Serialize};
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 pub use crate::aws::AwsTarget;
 use trailguard_rules::call::{Call, KeyStatus, PasswordPolicySettings, Tag};
@@ -348,17 +348,17 @@ impl Aws {
     }
 
     /// Whether a user, group or role of that name exists.
-    pub fn principal_exists(&self, kind: PrincipalKind, name: &str) -> Result<bool, ApiError> {
+    pub fn principal_exists(&self, kind: IdentityKind, name: &str) -> Result<bool, ApiError> {
         let result = match kind {
-            PrincipalKind::User => self
+            IdentityKind::User => self
                 .block(self.iam.get_user().user_name(name).send())
                 .map(|_| ())
                 .map_err(|e| api_error("GetUser", &e)),
-            PrincipalKind::Group => self
+            IdentityKind::Group => self
                 .block(self.iam.get_group().group_name(name).max_items(1).send())
                 .map(|_| ())
                 .map_err(|e| api_error("GetGroup", &e)),
-            PrincipalKind::Role => self
+            IdentityKind::Role => self
                 .block(self.iam.get_role().role_name(name).send())
                 .map(|_| ())
                 .map_err(|e| api_error("GetRole", &e)),
@@ -419,7 +419,7 @@ impl Aws {
 
     pub fn attached_policies(
         &self,
-        kind: PrincipalKind,
+        kind: IdentityKind,
         name: &str,
     ) -> Result<Option<Vec<String>>, ApiError> {
         let arns = |policies: &[aws_sdk_iam::types::AttachedPolicy]| -> Vec<String> {
@@ -429,7 +429,7 @@ impl Aws {
                 .collect()
         };
         let result = match kind {
-            PrincipalKind::User => self
+            IdentityKind::User => self
                 .block(
                     self.iam
                         .list_attached_user_policies()
@@ -439,7 +439,7 @@ impl Aws {
                 )
                 .map(|o| arns(o.attached_policies()))
                 .map_err(|e| api_error("ListAttachedUserPolicies", &e)),
-            PrincipalKind::Group => self
+            IdentityKind::Group => self
                 .block(
                     self.iam
                         .list_attached_group_policies()
@@ -449,7 +449,7 @@ impl Aws {
                 )
                 .map(|o| arns(o.attached_policies()))
                 .map_err(|e| api_error("ListAttachedGroupPolicies", &e)),
-            PrincipalKind::Role => self
+            IdentityKind::Role => self
                 .block(
                     self.iam
                         .list_attached_role_policies()
@@ -465,12 +465,12 @@ impl Aws {
 
     pub fn inline_policy(
         &self,
-        kind: PrincipalKind,
+        kind: IdentityKind,
         name: &str,
         policy: &str,
     ) -> Result<Option<String>, ApiError> {
         let result = match kind {
-            PrincipalKind::User => self
+            IdentityKind::User => self
                 .block(
                     self.iam
                         .get_user_policy()
@@ -480,7 +480,7 @@ impl Aws {
                 )
                 .map(|o| o.policy_document().to_owned())
                 .map_err(|e| api_error("GetUserPolicy", &e)),
-            PrincipalKind::Group => self
+            IdentityKind::Group => self
                 .block(
                     self.iam
                         .get_group_policy()
@@ -490,7 +490,7 @@ impl Aws {
                 )
                 .map(|o| o.policy_document().to_owned())
                 .map_err(|e| api_error("GetGroupPolicy", &e)),
-            PrincipalKind::Role => self
+            IdentityKind::Role => self
                 .block(
                     self.iam
                         .get_role_policy()
@@ -570,7 +570,7 @@ impl Aws {
             .map(|g| g.group_name().to_owned())
             .collect();
         let attached_policies = self
-            .attached_policies(PrincipalKind::User, user)?
+            .attached_policies(IdentityKind::User, user)?
             .unwrap_or_default();
         let names = self
             .block(self.iam.list_user_policies().user_name(user).send())
@@ -579,7 +579,7 @@ impl Aws {
             .to_vec();
         let mut inline_policies = Vec::new();
         for name in names {
-            if let Some(document) = self.inline_policy(PrincipalKind::User, user, &name)? {
+            if let Some(document) = self.inline_policy(IdentityKind::User, user, &name)? {
                 inline_policies.push(InlinePolicy { name, document });
             }
         }
@@ -758,21 +758,21 @@ impl Aws {
                 principal_name,
                 policy_arn,
             } => match principal_kind {
-                PrincipalKind::User => {
+                IdentityKind::User => {
                     run!(iam
                         .attach_user_policy()
                         .user_name(principal_name)
                         .policy_arn(policy_arn)
                         .send())
                 }
-                PrincipalKind::Group => {
+                IdentityKind::Group => {
                     run!(iam
                         .attach_group_policy()
                         .group_name(principal_name)
                         .policy_arn(policy_arn)
                         .send())
                 }
-                PrincipalKind::Role => {
+                IdentityKind::Role => {
                     run!(iam
                         .attach_role_policy()
                         .role_name(principal_name)
@@ -785,21 +785,21 @@ impl Aws {
                 principal_name,
                 policy_arn,
             } => match principal_kind {
-                PrincipalKind::User => {
+                IdentityKind::User => {
                     run!(iam
                         .detach_user_policy()
                         .user_name(principal_name)
                         .policy_arn(policy_arn)
                         .send())
                 }
-                PrincipalKind::Group => {
+                IdentityKind::Group => {
                     run!(iam
                         .detach_group_policy()
                         .group_name(principal_name)
                         .policy_arn(policy_arn)
                         .send())
                 }
-                PrincipalKind::Role => {
+                IdentityKind::Role => {
                     run!(iam
                         .detach_role_policy()
                         .role_name(principal_name)
@@ -813,19 +813,19 @@ impl Aws {
                 policy_name,
                 policy_document,
             } => match principal_kind {
-                PrincipalKind::User => run!(iam
+                IdentityKind::User => run!(iam
                     .put_user_policy()
                     .user_name(principal_name)
                     .policy_name(policy_name)
                     .policy_document(policy_document)
                     .send()),
-                PrincipalKind::Group => run!(iam
+                IdentityKind::Group => run!(iam
                     .put_group_policy()
                     .group_name(principal_name)
                     .policy_name(policy_name)
                     .policy_document(policy_document)
                     .send()),
-                PrincipalKind::Role => run!(iam
+                IdentityKind::Role => run!(iam
                     .put_role_policy()
                     .role_name(principal_name)
                     .policy_name(policy_name)
@@ -837,21 +837,21 @@ impl Aws {
                 principal_name,
                 policy_name,
             } => match principal_kind {
-                PrincipalKind::User => {
+                IdentityKind::User => {
                     run!(iam
                         .delete_user_policy()
                         .user_name(principal_name)
                         .policy_name(policy_name)
                         .send())
                 }
-                PrincipalKind::Group => {
+                IdentityKind::Group => {
                     run!(iam
                         .delete_group_policy()
                         .group_name(principal_name)
                         .policy_name(policy_name)
                         .send())
                 }
-                PrincipalKind::Role => {
+                IdentityKind::Role => {
                     run!(iam
                         .delete_role_policy()
                         .role_name(principal_name)

@@ -158,7 +158,7 @@ pub fn json(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use crate::fix::plan::{build, PlanOptions};
-    use trailguard_rules::remediation::{FixAction, PrincipalKind};
+    use trailguard_rules::remediation::{FixAction, IdentityKind};
     use trailguard_rules::{Finding, FindingSource, Fix, Severity};
 
     fn finding(id: &str, actions: Vec<FixAction>) -> Finding {
@@ -184,7 +184,7 @@ mod tests {
             finding(
                 "tg-attach",
                 vec![FixAction::DetachPolicy {
-                    principal_kind: PrincipalKind::User,
+                    principal_kind: IdentityKind::User,
                     principal_name: "mallory".into(),
                     policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
                 }],

@@ -127,6 +127,7 @@ pub fn run(args: FindingsArgs) -> anyhow::Result<ExitCode> {
     }
     let options = OutputOptions {
         color: args.color.resolve(ui::stdout_is_terminal()),
+        rules: trailguard_rules::registry::metas(),
         ..OutputOptions::default()
     };
     let mut writer = output::new_writer(args.format, Box::new(out), &options);

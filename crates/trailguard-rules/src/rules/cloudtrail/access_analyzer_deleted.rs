@@ -5,11 +5,10 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT022",
@@ -54,7 +53,7 @@ impl CloudTrailRule for AccessAnalyzerDeleted {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let analyzer =
             request_field(params.as_ref(), "analyzerName").unwrap_or_else(|| "unknown".to_owned());

@@ -9,7 +9,7 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
 use super::common::{caller_key, describe_caller, evidence};
-use crate::engine::{Observation, SequenceRule, ANY_EVENT};
+use crate::rule::{Observation, SequenceRule, ANY_EVENT, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -81,7 +81,7 @@ impl SequenceRule for AccessDeniedBurst {
         Observation::new(record, FAILED, 0, &caller_key(record), service, &api)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
 }

@@ -7,11 +7,10 @@ use super::common::{
     user_arn,
 };
 use crate::call::{Call, KeyStatus};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT008",
@@ -53,7 +52,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         // Without userName the key is for the caller itself (root keys are CT014's business).
         let Some(target) = request_field(params.as_ref(), "userName") else {

@@ -3,12 +3,11 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_for, request_field};
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use super::common::{call_failed, describe_caller, evidence, finding_for, request_field};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT006",
@@ -129,7 +128,7 @@ impl CloudTrailRule for AccountAliasCreated {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let alias = request_field(params.as_ref(), "accountAlias").unwrap_or_default();
         let account = record.account_id().map(str::to_owned);

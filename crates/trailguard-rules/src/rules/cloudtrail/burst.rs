@@ -9,9 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::common::{evidence, finding_from_event};
-use crate::engine::Observation;
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
+use crate::rule::Observation;
 use crate::Finding;
 
 /// How many distinct subjects and details a burst keeps by name.

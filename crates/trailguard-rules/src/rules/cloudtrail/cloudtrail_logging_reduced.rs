@@ -7,11 +7,10 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
 };
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT018",
@@ -251,7 +250,7 @@ impl CloudTrailRule for CloudtrailLoggingReduced {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let Some(params) = record.request_parameters() else {
             return;
         };

@@ -6,11 +6,10 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
 };
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT017",
@@ -53,7 +52,7 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let trail = request_field(params.as_ref(), "name").unwrap_or_else(|| "unknown".to_owned());
         let deleting = record.event_name == "DeleteTrail";

@@ -7,17 +7,17 @@ use serde_json::Value;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use crate::engine::{base_finding, EventContext};
 use crate::finding::{Evidence, Finding, Resource, Severity};
 use crate::meta::RuleMeta;
 use crate::remediation::FixAction;
+use crate::rule::{EventContext, FindingBuilder};
 
 /// A finding about `record` with everything rules share filled in: rule id/name/title, actor (ARN, type,
 /// user, access key, source IP, user agent, MFA), account, region, event time/name/source/id, ATT&CK and
 /// compliance ids, `fix.kb_entry` = the event name. When the call failed (`errorCode` set) the outcome is
 /// an attempt, `severity` is lowered one step and the title starts with "Attempted:".
 pub fn finding_for(meta: &'static RuleMeta, record: &Record<'_>, severity: Severity) -> Finding {
-    base_finding(meta, &EventContext::from_record(record), severity)
+    FindingBuilder::event(meta, &EventContext::from_record(record), severity).build()
 }
 
 /// [`finding_for`] from an owned [`EventContext`] (sequence rules, after the input is gone).
@@ -26,35 +26,10 @@ pub fn finding_from_event(
     event: &EventContext,
     severity: Severity,
 ) -> Finding {
-    base_finding(meta, event, severity)
+    FindingBuilder::event(meta, event, severity).build()
 }
 
-/// Why the call did not take effect, or `None` when it did. CloudTrail records a failure in three ways:
-/// `errorCode` on API calls; a `"Failure"` value at the top of `responseElements` on sign-in events
-/// (`ConsoleLogin`, `PasswordUpdated`, `SwitchRole`, `CheckMfa`, ...), which carry no error code; and an
-/// `errorMessage` alone. Rules judge the outcome through this, never through `errorCode` alone, so a
-/// failed root password change is an attempt, not a change. [`finding_for`] marks such findings as
-/// attempts (title, outcome, one severity lower).
-pub fn call_failure(record: &Record<'_>) -> Option<String> {
-    if let Some(code) = record.error_code.as_deref().filter(|c| !c.is_empty()) {
-        return Some(code.to_owned());
-    }
-    let message = record.error_message.as_deref().filter(|m| !m.is_empty());
-    // The raw text is searched first: most responses hold no "Failure" and are never parsed here.
-    let says_failure = record
-        .response_elements
-        .is_some_and(|raw| memchr::memmem::find(raw.get().as_bytes(), b"\"Failure\"").is_some())
-        && record.response_elements().is_some_and(|response| {
-            response
-                .as_object()
-                .is_some_and(|fields| fields.values().any(|v| v.as_str() == Some("Failure")))
-        });
-    match (says_failure, message) {
-        (_, Some(message)) => Some(message.to_owned()),
-        (true, None) => Some("Failure".to_owned()),
-        (false, None) => None,
-    }
-}
+pub use crate::rule::call_failure;
 
 /// Whether the call failed; see [`call_failure`].
 pub fn call_failed(record: &Record<'_>) -> bool {
@@ -112,7 +87,7 @@ pub fn change_finding(
 }
 
 /// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller
-/// type, an outcome): it declares [`crate::engine::ANY_EVENT`] and lists its events in a `WATCHED` table,
+/// type, an outcome): it declares [`crate::rule::ANY_EVENT`] and lists its events in a `WATCHED` table,
 /// so the knowledge-base entry of each event need not show a record the rule fires on. This is the raw
 /// test for its `wants_raw` (one comparison of the already-read dispatch fields; `true` when they could not
 /// be read, so the parsed record decides).
@@ -365,8 +340,9 @@ pub(crate) mod testing {
     use serde_json::value::RawValue;
     use trailguard_event::Record;
 
-    use crate::engine::{CloudTrailRule, Engine, SequenceRule};
+    use crate::engine::Engine;
     use crate::finding::Finding;
+    use crate::rule::{CloudTrailRule, SequenceRule};
 
     pub const ACCOUNT: &str = "229654561268";
 
@@ -522,13 +498,13 @@ pub(crate) mod testing {
         let json = event.json();
         with_record(&json, |record| {
             let declared = rule.meta().events.iter().any(|&(s, n)| {
-                (s, n) == crate::engine::ANY_EVENT
+                (s, n) == crate::rule::ANY_EVENT
                     || (s == record.event_source && n == record.event_name)
             });
             assert!(declared, "rule does not declare {}", record.event_name);
-            let mut out = Vec::new();
+            let mut out = crate::rule::Report::default();
             rule.check(record, &mut out);
-            out
+            out.into_findings()
         })
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use trailguard_event::Record;
 
 use super::common::{call_failed, evidence, finding_from_event};
-use crate::engine::{EventContext, Observation, SequenceRule};
+use crate::rule::{EventContext, Observation, SequenceRule, Report};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -92,7 +92,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
         Observation::new(record, kind, kind, &principal, ip, user)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         let mut users: HashMap<&str, Tracker<'_>> = HashMap::new();
         let mut ips: HashMap<&str, Tracker<'_>> = HashMap::new();
         for (n, obs) in observations.iter().enumerate() {
@@ -154,7 +154,7 @@ struct Burst<'o> {
 }
 
 impl<'o> Tracker<'o> {
-    fn failure(&mut self, obs: &'o Observation, scope: Scope, out: &mut Vec<Finding>) {
+    fn failure(&mut self, obs: &'o Observation, scope: Scope, out: &mut Report) {
         if self.burst.is_some() && obs.at - self.last_at > WINDOW_MS {
             self.close(scope, out);
         }
@@ -202,7 +202,7 @@ impl<'o> Tracker<'o> {
         }
     }
 
-    fn close(&mut self, scope: Scope, out: &mut Vec<Finding>) {
+    fn close(&mut self, scope: Scope, out: &mut Report) {
         self.window.clear();
         if let Some(burst) = self.burst.take() {
             out.push(burst_finding(&burst, scope));
@@ -214,7 +214,7 @@ fn prune(
     trackers: &mut HashMap<&str, Tracker<'_>>,
     now: i64,
     scope: Scope,
-    out: &mut Vec<Finding>,
+    out: &mut Report,
 ) {
     trackers.retain(|_, tracker| {
         if now - tracker.last_at > WINDOW_MS {

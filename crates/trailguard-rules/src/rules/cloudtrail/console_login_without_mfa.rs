@@ -3,11 +3,10 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for, sh, user_arn};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT015",
@@ -49,7 +48,7 @@ impl CloudTrailRule for ConsoleLoginWithoutMfa {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let identity_type = record.user_identity.identity_type.as_deref();
         if !matches!(identity_type, Some("IAMUser") | Some("Root")) {
             return;
@@ -192,9 +191,9 @@ mod tests {
             r#""errorMessage":"Failed authentication","eventID""#,
         );
         let none = crate::rules::cloudtrail::common::testing::with_record(&failed, |r| {
-            let mut out = Vec::new();
+            let mut out = Report::default();
             ConsoleLoginWithoutMfa.check(r, &mut out);
-            out
+            out.into_findings()
         });
         assert!(none.is_empty());
         assert!(check(

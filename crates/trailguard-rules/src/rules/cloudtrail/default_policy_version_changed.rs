@@ -3,11 +3,10 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for, sh};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT002",
@@ -51,7 +50,7 @@ impl CloudTrailRule for DefaultPolicyVersionChanged {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let policy_arn = super::common::request_field(params.as_ref(), "policyArn")
             .unwrap_or_else(|| "unknown".to_owned());

@@ -6,11 +6,10 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, policy_text,
     request_field, sh,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT023",
@@ -51,7 +50,7 @@ impl CloudTrailRule for FederationTokenPersistence {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let Some(user) = caller_iam_user(record).map(str::to_owned) else {
             return;
         };
@@ -112,8 +111,8 @@ impl CloudTrailRule for FederationTokenPersistence {
                 .to_owned();
             // Deny every session this user got up to and including this token (issued at the event time);
             // sessions started later with a new key are not affected.
-            let cutoff = crate::engine::parse_event_time(&record.event_time)
-                .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms + 1000))
+            let cutoff = trailguard_event::parse_event_time(&record.event_time)
+                .map(|t| t + chrono::Duration::seconds(1))
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_else(|| record.event_time.to_string());
             let deny = format!(

@@ -5,10 +5,9 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::engine::{CloudTrailRule, ANY_EVENT};
+use crate::rule::{CloudTrailRule, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT050",
@@ -86,7 +85,7 @@ impl CloudTrailRule for IamChangeRecorded {
             .is_none_or(|(source, name)| is_iam_change(source, name))
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let name = record.event_name.as_ref();
         if !is_iam_change(&record.event_source, name) {
             return;

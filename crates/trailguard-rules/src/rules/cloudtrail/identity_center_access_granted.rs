@@ -4,10 +4,9 @@
 use trailguard_event::Record;
 
 use super::common::{change_finding, policy_text, privileged_policy, request_field, Change};
-use crate::engine::CloudTrailRule;
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT037",
@@ -56,7 +55,7 @@ impl CloudTrailRule for IdentityCenterAccessGranted {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let field =
             |key: &str| request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());

@@ -4,10 +4,9 @@
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::engine::CloudTrailRule;
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT038",
@@ -57,7 +56,7 @@ impl CloudTrailRule for IdentityCenterSignIn {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let role = request_field(params.as_ref(), "roleName");
         let account = request_field(params.as_ref(), "accountId");

@@ -6,7 +6,7 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence};
-use crate::engine::{Observation, SequenceRule, ANY_EVENT};
+use crate::rule::{Observation, SequenceRule, ANY_EVENT, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -123,7 +123,7 @@ impl SequenceRule for IdentityEnumerationBurst {
         Observation::new(record, kind, 0, &caller_key(record), "", &api)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
 }

@@ -4,11 +4,10 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT026",
@@ -71,7 +70,7 @@ impl CloudTrailRule for IdentityProviderChanged {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let response = record.response_elements();
         let name = record.event_name.as_ref();

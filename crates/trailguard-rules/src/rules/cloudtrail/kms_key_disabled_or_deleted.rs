@@ -3,10 +3,9 @@
 use trailguard_event::Record;
 
 use super::cis_monitoring::monitored_change;
-use crate::engine::CloudTrailRule;
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT041",
@@ -48,7 +47,7 @@ impl CloudTrailRule for KmsKeyDisabledOrDeleted {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let severity = match record.event_name.as_ref() {
             "ScheduleKeyDeletion" => Severity::High,
             _ => META.severity,

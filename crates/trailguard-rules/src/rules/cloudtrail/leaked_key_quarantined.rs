@@ -7,11 +7,10 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, event_in, evidence, finding_for, raw_event_in, request_field, sh,
 };
-use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
+use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT025",
@@ -82,7 +81,7 @@ impl CloudTrailRule for LeakedKeyQuarantined {
         raw_event_in(raw, WATCHED)
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         if !event_in(record, WATCHED) {
             return;
         }

@@ -7,11 +7,10 @@ use super::common::{
     role_session, user_arn,
 };
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT009",
@@ -60,7 +59,7 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(target) = request_field(params.as_ref(), "userName") else {
             return;

@@ -6,11 +6,10 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
     user_arn,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT011",
@@ -59,7 +58,7 @@ impl CloudTrailRule for MfaDeviceRemoved {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let serial =
             request_field(params.as_ref(), "serialNumber").unwrap_or_else(|| "unknown".to_owned());

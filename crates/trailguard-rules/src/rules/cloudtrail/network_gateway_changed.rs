@@ -3,10 +3,9 @@
 use trailguard_event::Record;
 
 use super::cis_monitoring::monitored_change;
-use crate::engine::CloudTrailRule;
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT046",
@@ -50,7 +49,7 @@ impl CloudTrailRule for NetworkGatewayChanged {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let severity = META.severity;
         out.push(monitored_change(&META, record, severity, "network gateway"));
     }

@@ -9,7 +9,7 @@ use super::common::{
     user_arn,
 };
 use crate::call::{Call, KeyStatus};
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -94,7 +94,7 @@ impl SequenceRule for NewUserGivenAccessKey {
         Observation::new(record, kind, kind, &caller_key(record), &target, &key)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         let mut created: HashMap<&str, &Observation> = HashMap::new();
         for (n, obs) in observations.iter().enumerate() {
             if n % 1024 == 0 {

@@ -8,11 +8,10 @@ use super::common::{
     request_field, sh, user_arn,
 };
 use crate::call::{Call, KeyStatus};
-use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
+use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT028",
@@ -60,7 +59,7 @@ impl CloudTrailRule for OwnAccessKeyAdded {
         raw_event_in(raw, WATCHED)
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         if !event_in(record, WATCHED) {
             return;
         }

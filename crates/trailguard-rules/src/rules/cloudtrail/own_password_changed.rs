@@ -7,10 +7,9 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, finding_for, raw_event_in,
     request_field, user_arn,
 };
-use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
+use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT031",
@@ -60,7 +59,7 @@ impl CloudTrailRule for OwnPasswordChanged {
         raw_event_in(raw, WATCHED)
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         if !event_in(record, WATCHED) {
             return;
         }

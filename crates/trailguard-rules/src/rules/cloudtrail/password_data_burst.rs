@@ -5,7 +5,7 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence};
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -72,7 +72,7 @@ impl SequenceRule for PasswordDataBurst {
         )
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
 }

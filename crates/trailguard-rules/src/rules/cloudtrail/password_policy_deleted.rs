@@ -3,11 +3,10 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, finding_for};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT012",
@@ -50,7 +49,7 @@ impl CloudTrailRule for PasswordPolicyDeleted {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let account = record.account_id().unwrap_or("unknown").to_owned();
         let mut finding = finding_for(&META, record, META.severity);
         let who = describe_caller(&EventContext::from_record(record));

@@ -5,11 +5,10 @@ use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for};
 use super::password_policy_deleted::CIS_PASSWORD_POLICY_COMMAND;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT013",
@@ -54,7 +53,7 @@ impl CloudTrailRule for PasswordPolicyWeakened {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters().unwrap_or(Value::Null);
         let number = |key: &str| params.get(key).and_then(Value::as_i64);
         let flag = |key: &str| params.get(key).and_then(Value::as_bool).unwrap_or(false);

@@ -6,11 +6,10 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field,
 };
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
-use crate::Finding;
+use crate::remediation::{FixAction, IdentityKind};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT005",
@@ -58,7 +57,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(policy_arn) = request_field(params.as_ref(), "policyArn") else {
             return;
@@ -67,9 +66,9 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
             return;
         };
         let (kind, key, noun, resource_kind) = match record.event_name.as_ref() {
-            "AttachUserPolicy" => (PrincipalKind::User, "userName", "user", "AwsIamUser"),
-            "AttachGroupPolicy" => (PrincipalKind::Group, "groupName", "group", "AwsIamGroup"),
-            _ => (PrincipalKind::Role, "roleName", "role", "AwsIamRole"),
+            "AttachUserPolicy" => (IdentityKind::User, "userName", "user", "AwsIamUser"),
+            "AttachGroupPolicy" => (IdentityKind::Group, "groupName", "group", "AwsIamGroup"),
+            _ => (IdentityKind::Role, "roleName", "role", "AwsIamRole"),
         };
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
         let account = record.account_id().unwrap_or("ACCOUNT_ID");
@@ -152,7 +151,7 @@ mod tests {
         assert!(matches!(
             &f.fix.actions[0],
             FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 ..
             }
         ));

@@ -4,10 +4,10 @@ use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
 use super::document_risk::{assess, unreadable};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
+use crate::remediation::{FixAction, IdentityKind};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -54,15 +54,15 @@ impl CloudTrailRule for RiskyInlinePolicy {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(text) = policy_text(params.as_ref(), "policyDocument") else {
             return;
         };
         let (kind, key, noun, resource_kind) = match record.event_name.as_ref() {
-            "PutUserPolicy" => (PrincipalKind::User, "userName", "user", "AwsIamUser"),
-            "PutGroupPolicy" => (PrincipalKind::Group, "groupName", "group", "AwsIamGroup"),
-            _ => (PrincipalKind::Role, "roleName", "role", "AwsIamRole"),
+            "PutUserPolicy" => (IdentityKind::User, "userName", "user", "AwsIamUser"),
+            "PutGroupPolicy" => (IdentityKind::Group, "groupName", "group", "AwsIamGroup"),
+            _ => (IdentityKind::Role, "roleName", "role", "AwsIamRole"),
         };
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
         let policy_name =
@@ -153,7 +153,7 @@ mod tests {
         assert!(matches!(
             &f.fix.actions[0],
             FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 ..
             }
         ));

@@ -4,11 +4,10 @@ use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
 use super::document_risk::{assess, unreadable};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT003",
@@ -49,7 +48,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(text) = policy_text(params.as_ref(), "policyDocument") else {
             return;

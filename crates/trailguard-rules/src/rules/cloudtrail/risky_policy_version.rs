@@ -7,11 +7,10 @@ use super::common::{
 };
 use super::document_risk::assess;
 use crate::call::Call;
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT001",
@@ -56,7 +55,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let Some(text) = policy_text(params.as_ref(), "policyDocument") else {
             return;

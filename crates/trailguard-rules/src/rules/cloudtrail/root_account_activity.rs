@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
-use crate::engine::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT};
+use crate::rule::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -198,7 +198,7 @@ impl SequenceRule for RootAccountActivity {
     }
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         let mut sessions = RootSessions::default();
         for observation in observations {
             sessions.add(observation.clone());
@@ -268,7 +268,7 @@ impl SequenceFold for RootSessions {
         }
     }
 
-    fn finish(self: Box<Self>, out: &mut Vec<Finding>) -> Option<StateLimit> {
+    fn finish(self: Box<Self>, out: &mut Report) -> Option<StateLimit> {
         for sessions in self.by_principal.values() {
             out.extend(sessions.values().map(Session::finding));
         }

@@ -4,10 +4,9 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{call_failure, describe_caller, event_in, evidence, finding_for, raw_event_in};
-use crate::engine::{CloudTrailRule, EventContext, ANY_EVENT};
+use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT024",
@@ -57,7 +56,7 @@ impl CloudTrailRule for RootConsoleLoginFailed {
         raw_event_in(raw, WATCHED)
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         if !event_in(record, WATCHED) {
             return;
         }

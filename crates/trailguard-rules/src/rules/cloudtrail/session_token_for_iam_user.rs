@@ -5,10 +5,9 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT029",
@@ -49,7 +48,7 @@ impl CloudTrailRule for SessionTokenForIamUser {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let Some(user) = caller_iam_user(record).map(str::to_owned) else {
             return;
         };

@@ -4,10 +4,9 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for};
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT030",
@@ -49,7 +48,7 @@ impl CloudTrailRule for SigninTokenFromKeys {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         // IAM Identity Center's portal signs its users in through the same endpoint.
         if record
             .user_agent

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -102,7 +102,7 @@ impl SequenceRule for TrailBucketTampered {
         Observation::new(record, TAMPER, 1, &bucket, "", name)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         // Bucket → the trail that named it (first time it became a trail bucket).
         let mut trail_buckets: HashMap<&str, &str> = HashMap::new();
         for obs in observations {

@@ -7,11 +7,10 @@ use trailguard_policy::{Effect, PolicyDocument, PrincipalKind, Statement};
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
 };
-use crate::engine::{CloudTrailRule, EventContext};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT010",
@@ -216,7 +215,7 @@ impl CloudTrailRule for TrustPolicyOpened {
         &META
     }
 
-    fn check(&self, record: &Record<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let creating = record.event_name == "CreateRole";
         let key = if creating {

@@ -11,10 +11,10 @@ use super::common::{
 };
 use super::new_user_given_access_key::target_user;
 use crate::call::{Call, KeyStatus};
-use crate::engine::{Observation, SequenceRule};
+use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
+use crate::remediation::{FixAction, IdentityKind};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -110,7 +110,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
         Observation::new(record, kind, kind, &caller_key(record), &target, &detail)
     }
 
-    fn evaluate(&self, observations: &[Observation], out: &mut Vec<Finding>) {
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         #[derive(Default)]
         struct Progress<'o> {
             created: Option<&'o Observation>,
@@ -249,26 +249,26 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
     match admin.detail.strip_prefix("inline:") {
         Some(name) => {
             let delete = Call::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_name: name.to_owned(),
             };
             finding.fix.commands.push(delete.to_cli());
             finding.fix.actions.push(FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_name: name.to_owned(),
             });
         }
         None => {
             let detach = Call::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_arn: admin.detail.to_string(),
             };
             finding.fix.commands.push(detach.to_cli());
             finding.fix.actions.push(FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.clone(),
                 policy_arn: admin.detail.to_string(),
             });

@@ -1,8 +1,9 @@
 //! PC012: `Allow` with `NotResource` or `NotPrincipal`.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 use trailguard_policy::Effect;
 
 pub const META: RuleMeta = RuleMeta {
@@ -24,7 +25,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     for s in ctx
         .document
         .statements

@@ -3,9 +3,10 @@
 use trailguard_policy::catalog::Catalog;
 use trailguard_policy::condition::{value_fits, ValueType};
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC008",
@@ -40,7 +41,7 @@ fn expected_type(key_type: &str) -> Option<ValueType> {
     })
 }
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     let catalog = Catalog::get();
     for s in &ctx.document.statements {
         for c in &s.conditions {

@@ -1,8 +1,9 @@
 //! PC015: Policy allows obtaining credentials.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::{category_check, PolicyContext};
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC015",
@@ -23,7 +24,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     category_check(
         ctx,
         &META,

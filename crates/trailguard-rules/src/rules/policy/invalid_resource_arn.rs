@@ -2,9 +2,10 @@
 
 use trailguard_policy::catalog::Catalog;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC006",
@@ -89,7 +90,7 @@ const KNOWN_ARN_SERVICES: &[&str] = &[
     "s3-object-lambda",
 ];
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     for s in &ctx.document.statements {
         let Some(resource) = &s.resource else {
             continue;

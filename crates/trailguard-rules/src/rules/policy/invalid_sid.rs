@@ -1,8 +1,9 @@
 //! PC009: a statement id with characters IAM rejects, or the same Sid twice.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC009",
@@ -23,7 +24,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     let statements = &ctx.document.statements;
     // Sids seen so far: a set, so thousands of statements stay linear.
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();

@@ -4,10 +4,9 @@ use trailguard_policy::input::NamedPolicy;
 use trailguard_policy::json::LineIndex;
 use trailguard_policy::{NoteKind, ParseError};
 
-use crate::finding::{
-    Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource, Severity,
-};
+use crate::finding::{Evidence, Finding, FindingSource, Location, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{FindingBuilder, Report};
 use crate::rules::policy::PolicyContext;
 
 pub const META: RuleMeta = RuleMeta {
@@ -31,7 +30,7 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Keys given twice in one object (a parsed policy): AWS keeps only the last, so what a reviewer reads
 /// first is not what is in force. Reported as duplicates with their path, never as another error.
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     for note in ctx
         .document
         .notes
@@ -56,60 +55,39 @@ pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseE
     let offset = policy.file_offset_of(err.offset);
     let (line, column) = lines.line_col(offset);
     let path = policy.path_in_file(&err.path);
-    Finding {
-        id: Finding::stable_id(&[META.code, file, &policy.name, &err.path]),
-        rule_id: META.code.to_owned(),
-        rule_name: META.name.to_owned(),
-        title: META.title.to_owned(),
-        severity: META.severity,
-        source: FindingSource::Policy,
-        outcome: Outcome::Success,
-        message: {
-            // A bare file is "the document"; embedded ones are named by where they sit.
-            let what = if policy.json_path.is_empty() {
-                "The document".to_owned()
-            } else {
-                policy.name.clone()
-            };
-            if err.path.is_empty() {
-                format!("{what} is not a valid policy: {}.", err.message)
-            } else {
-                format!(
-                    "{what} is not a valid policy: {} at `{}`.",
-                    err.message, err.path
-                )
-            }
-        },
-        event_time: None,
-        event_name: None,
-        event_source: None,
-        event_id: None,
-        account: None,
-        region: None,
-        actor: None,
-        resource: Some(Resource {
+    // A bare file is "the document"; embedded ones are named by where they sit.
+    let what = if policy.json_path.is_empty() {
+        "The document".to_owned()
+    } else {
+        policy.name.clone()
+    };
+    let message = if err.path.is_empty() {
+        format!("{what} is not a valid policy: {}.", err.message)
+    } else {
+        format!(
+            "{what} is not a valid policy: {} at `{}`.",
+            err.message, err.path
+        )
+    };
+    FindingBuilder::new(&META, FindingSource::Policy, &[file, &policy.name, &err.path])
+        .message(message)
+        .resource(Resource {
             kind: "PolicyDocument".to_owned(),
             id: crate::rules::policy::policy_resource_id(file, policy),
             name: Some(policy.name.clone()),
-        }),
-        evidence: vec![Evidence {
+        })
+        .evidence(Evidence {
             path: path.clone(),
             value: serde_json::Value::String(err.message.clone()),
-        }],
-        attack: Vec::new(),
-        compliance: Vec::new(),
-        fix: Fix {
-            summary: META.doc.fix.to_owned(),
-            ..Fix::default()
-        },
-        notes: Vec::new(),
-        location: Some(Location {
+        })
+        .fix_summary(META.doc.fix)
+        .location(Location {
             file: file.to_owned(),
             line: Some(line),
             column: Some(column),
             json_path: Some(path),
-        }),
-    }
+        })
+        .build()
 }
 
 #[cfg(test)]

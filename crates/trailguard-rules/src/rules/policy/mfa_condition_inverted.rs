@@ -3,9 +3,10 @@
 use trailguard_policy::condition::OperatorKind;
 use trailguard_policy::Effect;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC021",
@@ -26,7 +27,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     for s in &ctx.document.statements {
         for c in &s.conditions {
             let is_mfa_false = c.key.eq_ignore_ascii_case("aws:MultiFactorAuthPresent")

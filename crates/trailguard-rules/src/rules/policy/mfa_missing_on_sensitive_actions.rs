@@ -2,9 +2,10 @@
 
 use trailguard_policy::input::PolicyKind;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::{by_statement, list_actions, PolicyContext};
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC020",
@@ -25,7 +26,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     // Trust policies and resource policies speak of other principals; MFA is the caller's matter.
     if ctx.policy.kind == PolicyKind::Trust
         || ctx

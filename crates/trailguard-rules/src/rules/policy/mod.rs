@@ -2,110 +2,55 @@
 //! check` reads (and on documents the CloudTrail rules and the posture audit pass in).
 //!
 //! Each check file declares `pub const META: RuleMeta` and `pub fn check(ctx: &PolicyContext, out: &mut
-//! Vec<Finding>)`. [`check_policy`] runs them all on one parsed document; [`check_text`] takes a whole
+//! Report)`, and is registered by one line in the `register!` block below. [`check_policy`] runs them all
+//! on one parsed document; [`check_text`] takes a whole
 //! input file (a policy, `get-policy-version` output, `get-account-authorization-details` output, a
 //! URL-encoded string), finds every policy in it and reports parse errors as `PC001` findings.
-
-pub mod admin_access;
-pub mod allow_not_action;
-pub mod allow_with_not_resource_or_principal;
-pub mod condition_type_mismatch;
-pub mod credentials_exposure;
-pub mod data_exfiltration;
-pub mod deprecated_action;
-pub mod infrastructure_modification;
-pub mod invalid_condition_operator;
-pub mod invalid_resource_arn;
-pub mod invalid_sid;
-pub mod malformed_policy;
-pub mod mfa_condition_inverted;
-pub mod mfa_missing_on_sensitive_actions;
-pub mod passrole_on_any_role;
-pub mod privilege_escalation;
-pub mod public_principal;
-pub mod redundant_statement;
-pub mod resource_exposure;
-pub mod resource_star_where_scopable;
-pub mod resource_type_mismatch;
-pub mod sensitive_service_wildcard;
-pub mod unknown_action;
-pub mod unknown_condition_key;
-pub mod unknown_service;
-pub mod version_invalid;
 
 use trailguard_policy::analysis::{analyze, ActionHit, PolicyAnalysis};
 use trailguard_policy::input::{extract_policies, NamedPolicy, PolicyFile};
 use trailguard_policy::json::LineIndex;
 use trailguard_policy::{PolicyDocument, Span, Statement};
 
-use crate::finding::{Evidence, Finding, FindingSource, Fix, Location, Outcome, Resource};
+use crate::finding::{Evidence, Finding, FindingSource, Location, Resource};
 use crate::meta::RuleMeta;
+use crate::rule::{FindingBuilder, Report};
 
-/// Metadata of every policy check, in code order.
-pub fn metas() -> Vec<&'static RuleMeta> {
-    let mut metas = vec![
-        &malformed_policy::META,
-        &version_invalid::META,
-        &unknown_service::META,
-        &unknown_action::META,
-        &invalid_condition_operator::META,
-        &invalid_resource_arn::META,
-        &unknown_condition_key::META,
-        &condition_type_mismatch::META,
-        &invalid_sid::META,
-        &admin_access::META,
-        &allow_not_action::META,
-        &allow_with_not_resource_or_principal::META,
-        &passrole_on_any_role::META,
-        &resource_exposure::META,
-        &credentials_exposure::META,
-        &data_exfiltration::META,
-        &infrastructure_modification::META,
-        &sensitive_service_wildcard::META,
-        &privilege_escalation::META,
-        &mfa_missing_on_sensitive_actions::META,
-        &mfa_condition_inverted::META,
-        &redundant_statement::META,
-        &deprecated_action::META,
-        &resource_type_mismatch::META,
-        &public_principal::META,
-        &resource_star_where_scopable::META,
-    ];
-    metas.sort_by_key(|m| m.code);
-    metas
+crate::registry::register! { policy:
+    malformed_policy,
+    version_invalid,
+    unknown_service,
+    unknown_action,
+    invalid_condition_operator,
+    invalid_resource_arn,
+    unknown_condition_key,
+    condition_type_mismatch,
+    invalid_sid,
+    admin_access,
+    allow_not_action,
+    allow_with_not_resource_or_principal,
+    passrole_on_any_role,
+    resource_exposure,
+    credentials_exposure,
+    data_exfiltration,
+    infrastructure_modification,
+    sensitive_service_wildcard,
+    privilege_escalation,
+    mfa_missing_on_sensitive_actions,
+    mfa_condition_inverted,
+    redundant_statement,
+    deprecated_action,
+    resource_type_mismatch,
+    public_principal,
+    resource_star_where_scopable,
 }
 
-type CheckFn = fn(&PolicyContext<'_>, &mut Vec<Finding>);
-
-/// Every check that runs on a parsed document (PC001 also runs on parse errors).
-const CHECKS: &[CheckFn] = &[
-    malformed_policy::check,
-    version_invalid::check,
-    unknown_service::check,
-    unknown_action::check,
-    invalid_condition_operator::check,
-    invalid_resource_arn::check,
-    unknown_condition_key::check,
-    condition_type_mismatch::check,
-    invalid_sid::check,
-    admin_access::check,
-    allow_not_action::check,
-    allow_with_not_resource_or_principal::check,
-    passrole_on_any_role::check,
-    resource_exposure::check,
-    credentials_exposure::check,
-    data_exfiltration::check,
-    infrastructure_modification::check,
-    sensitive_service_wildcard::check,
-    privilege_escalation::check,
-    mfa_missing_on_sensitive_actions::check,
-    mfa_condition_inverted::check,
-    redundant_statement::check,
-    deprecated_action::check,
-    resource_type_mismatch::check,
-    public_principal::check,
-    resource_star_where_scopable::check,
-];
+/// A registered policy check: its metadata and its verb.
+#[derive(Clone, Copy)]
+pub struct PolicyCheck {
+    pub meta: &'static RuleMeta,
+    pub check: fn(&PolicyContext<'_>, &mut Report),
+}
 
 /// Everything a check sees about one policy.
 pub struct PolicyContext<'a> {
@@ -164,40 +109,24 @@ impl PolicyContext<'_> {
                 .or_else(|_| serde_json::from_str(&format!("{{{slice}}}")))
                 .unwrap_or_else(|_| serde_json::Value::String(slice.to_owned()))
         };
-        Finding {
-            id: Finding::stable_id(&[meta.code, self.file, &self.policy.name, inner_path, key]),
-            rule_id: meta.code.to_owned(),
-            rule_name: meta.name.to_owned(),
-            title: meta.title.to_owned(),
-            severity: meta.severity,
-            source: FindingSource::Policy,
-            outcome: Outcome::Success,
-            message,
-            event_time: None,
-            event_name: None,
-            event_source: None,
-            event_id: None,
-            account: None,
-            region: None,
-            actor: None,
-            resource: Some(Resource {
-                kind: "PolicyDocument".to_owned(),
-                id: policy_id,
-                name: Some(self.policy.name.clone()),
-            }),
-            evidence: vec![Evidence {
-                path: self.policy.path_in_file(inner_path),
-                value: evidence_value,
-            }],
-            attack: meta.attack.iter().map(|s| (*s).to_owned()).collect(),
-            compliance: meta.compliance.iter().map(|s| (*s).to_owned()).collect(),
-            fix: Fix {
-                summary: first_paragraph(meta.doc.fix),
-                ..Fix::default()
-            },
-            notes: Vec::new(),
-            location: Some(self.location(span, inner_path)),
-        }
+        FindingBuilder::new(
+            meta,
+            FindingSource::Policy,
+            &[self.file, &self.policy.name, inner_path, key],
+        )
+        .message(message)
+        .resource(Resource {
+            kind: "PolicyDocument".to_owned(),
+            id: policy_id,
+            name: Some(self.policy.name.clone()),
+        })
+        .evidence(Evidence {
+            path: self.policy.path_in_file(inner_path),
+            value: evidence_value,
+        })
+        .fix_summary(first_paragraph(meta.doc.fix))
+        .location(self.location(span, inner_path))
+        .build()
     }
 
     /// A finding about a whole statement.
@@ -261,7 +190,7 @@ pub fn category_check(
     meta: &RuleMeta,
     hits: &[ActionHit],
     what: &str,
-    out: &mut Vec<Finding>,
+    out: &mut Report,
 ) {
     if ctx.analysis.is_admin {
         return;
@@ -309,14 +238,15 @@ pub fn is_resource_policy(ctx: &PolicyContext<'_>) -> bool {
 
 /// Runs every check on one parsed document.
 pub fn check_policy(ctx: &PolicyContext<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = Report::default();
     for check in CHECKS {
-        check(ctx, &mut out);
+        (check.check)(ctx, &mut out);
     }
+    let mut findings = out.into_findings();
     if is_resource_policy(ctx) {
-        out.retain(|f| !IDENTITY_ONLY.contains(&f.rule_id.as_str()));
+        findings.retain(|f| !IDENTITY_ONLY.contains(&f.rule_id.as_str()));
     }
-    out
+    findings
 }
 
 /// The result of checking every policy in one input.
@@ -402,25 +332,6 @@ pub(crate) mod testkit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_check_has_a_unique_code_and_full_doc() {
-        let metas = metas();
-        assert_eq!(metas.len(), 26);
-        for (i, meta) in metas.iter().enumerate() {
-            assert_eq!(meta.code, format!("PC{:03}", i + 1));
-            assert_eq!(meta.family, crate::meta::Family::Policy);
-            assert!(
-                !meta.doc.what.is_empty() && !meta.doc.why.is_empty() && !meta.doc.fix.is_empty()
-            );
-            assert!(
-                !meta.doc.example.is_empty() && !meta.doc.references.is_empty(),
-                "{}",
-                meta.code
-            );
-            assert!(metas[..i].iter().all(|m| m.name != meta.name));
-        }
-    }
 
     #[test]
     fn trust_policies_get_only_the_checks_that_apply() {

@@ -3,9 +3,10 @@
 
 use trailguard_policy::analysis::PrivescFinding;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC019",
@@ -26,7 +27,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     // An administrator has nothing to escalate to; PC010 reports it.
     if ctx.analysis.is_admin {
         return;

@@ -2,9 +2,10 @@
 
 use trailguard_policy::Effect;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC025",
@@ -25,7 +26,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     for s in ctx
         .document
         .statements

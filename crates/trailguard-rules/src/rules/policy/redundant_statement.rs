@@ -7,9 +7,10 @@ use trailguard_policy::analysis::statement_actions;
 use trailguard_policy::catalog::{ActionId, ActionSet, Catalog};
 use trailguard_policy::Statement;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC022",
@@ -49,7 +50,7 @@ fn resources_covered(inner: &Statement, outer: &Statement) -> bool {
     }
 }
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     let catalog = Catalog::get();
     let statements = &ctx.document.statements;
     let sets: Vec<ActionSet> = statements

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use trailguard_policy::catalog::{ActionId, Catalog};
 use trailguard_policy::Effect;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC024",
@@ -160,7 +161,7 @@ fn action_fits_cached<'a>(
     })
 }
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     let catalog = Catalog::get();
     let mut cache = FitCache::new();
     for s in &ctx.document.statements {

@@ -3,9 +3,10 @@
 use trailguard_policy::catalog::{ActionId, Catalog};
 use trailguard_policy::Statement;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC007",
@@ -87,7 +88,7 @@ fn statement_action_ids(catalog: &Catalog, s: &Statement) -> Option<Vec<ActionId
     )
 }
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     let catalog = Catalog::get();
     for s in &ctx.document.statements {
         if s.conditions.is_empty() {

@@ -2,9 +2,10 @@
 
 use trailguard_policy::catalog::retired_service;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC003",
@@ -25,7 +26,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     // AWS writes its managed policies from real prefixes: one it no longer knows was retired, not mistyped.
     let aws_managed = ctx
         .policy

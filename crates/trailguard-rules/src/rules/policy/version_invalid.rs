@@ -3,9 +3,10 @@
 use trailguard_policy::document::VERSIONS;
 use trailguard_policy::Span;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rules::policy::PolicyContext;
+use crate::rule::Report;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC002",
@@ -26,7 +27,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn check(ctx: &PolicyContext<'_>, out: &mut Vec<Finding>) {
+pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
     match (&ctx.document.version, ctx.document.version_span) {
         (None, _) => {
             let uses_variables = ctx.policy.text.contains("${");

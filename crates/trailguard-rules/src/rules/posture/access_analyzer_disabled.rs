@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::ANALYZERS;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -34,9 +34,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(analyzers) = &ctx.snapshot.analyzers else {
-        return CheckOutcome::missing(ANALYZERS);
+        return Report::missing(ANALYZERS);
     };
     let active = analyzers.iter().any(|a| {
         a.status.eq_ignore_ascii_case("ACTIVE")
@@ -46,7 +46,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             )
     });
     if active {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     let mut finding = ctx.finding(
         &META,
@@ -69,7 +69,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     finding.fix.actions.push(FixAction::Manual {
         description: "Create an ACCOUNT (or ORGANIZATION) analyzer in each region in use.".into(),
     });
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -80,24 +80,21 @@ mod tests {
     #[test]
     fn only_an_active_external_access_analyzer_passes() {
         assert_eq!(
-            testkit::run(run, &[(ANALYZERS, r#"{"analyzers":[]}"#)])
+            testkit::run(check, &[(ANALYZERS, r#"{"analyzers":[]}"#)])
                 .findings()
                 .len(),
             1
         );
         let failed = r#"{"analyzers":[{"arn":"arn:aws:access-analyzer:us-east-1:111122223333:analyzer/a","name":"a","type":"ACCOUNT","status":"FAILED"}]}"#;
         assert_eq!(
-            testkit::run(run, &[(ANALYZERS, failed)]).findings().len(),
+            testkit::run(check, &[(ANALYZERS, failed)]).findings().len(),
             1
         );
         let active = r#"{"analyzers":[{"arn":"arn:aws:access-analyzer:us-east-1:111122223333:analyzer/a","name":"a","type":"ACCOUNT","status":"ACTIVE"}]}"#;
         assert_eq!(
-            testkit::run(run, &[(ANALYZERS, active)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(ANALYZERS, active)]),
+            Report::evaluated(Vec::new())
         );
-        assert!(matches!(
-            testkit::run(run, &[]),
-            CheckOutcome::NotEvaluated(_)
-        ));
+        assert!(testkit::run(check, &[]).not_evaluated_reason().is_some());
     }
 }

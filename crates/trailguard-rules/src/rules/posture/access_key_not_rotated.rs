@@ -2,8 +2,8 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
 use crate::call::{Call, KeyStatus};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -36,9 +36,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub const MAX_AGE_DAYS: i64 = 90;
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut findings = Vec::new();
     for user in report.users() {
@@ -87,7 +87,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             findings.push(finding);
         }
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn active_keys_past_ninety_days_are_flagged() {
         let outcome = testkit::run_report(
-            run,
+            check,
             &[
                 row(
                     "old",

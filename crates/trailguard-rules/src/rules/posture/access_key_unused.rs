@@ -3,8 +3,8 @@
 use trailguard_account::model::{AccessKeySlot, CredentialReportRow};
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
 use crate::call::{Call, KeyStatus};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -74,9 +74,9 @@ pub fn deactivate_key(
     }
 }
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut findings = Vec::new();
     for user in report.users() {
@@ -112,7 +112,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             findings.push(finding);
         }
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -162,7 +162,7 @@ mod tests {
             r#"{{"AccessKeyMetadata":[{{"UserName":"ci","AccessKeyId":"AKIAEXAMPLECI0000001","Status":"Active","CreateDate":"{created}"}}]}}"#
         );
         let outcome = testkit::run(
-            run,
+            check,
             &[
                 (CREDENTIAL_REPORT, &report),
                 ("list-access-keys/ci.json", &keys),

@@ -4,7 +4,7 @@ use trailguard_account::snapshot::ACCOUNT_ALIASES;
 use trailguard_account::who_can::{decide, Access};
 use trailguard_account::ParsedPrincipal;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -97,9 +97,9 @@ fn summary(changers: &Option<Vec<(String, Vec<String>)>>) -> String {
     }
 }
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(aliases) = &ctx.snapshot.aliases else {
-        return CheckOutcome::missing(ACCOUNT_ALIASES);
+        return Report::missing(ACCOUNT_ALIASES);
     };
     let changers = alias_changers(ctx);
     let mut resource = ctx.account_resource();
@@ -123,7 +123,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         },
     };
     if severity == Severity::Info && changers.is_none() {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     resource.name = aliases.first().cloned();
     let mut finding = ctx.finding(
@@ -146,7 +146,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             description: "Choose a non-guessable alias and set it; limit who may change it.".into(),
         });
     }
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn a_guessable_alias_lists_who_can_change_it() {
         let outcome = testkit::run(
-            run,
+            check,
             &[
                 (ACCOUNT_ALIASES, r#"{"AccountAliases":["prod"]}"#),
                 (AUTHORIZATION_DETAILS, DETAILS),
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_sound_alias_is_an_observation_and_no_alias_is_low() {
         let sound = testkit::run(
-            run,
+            check,
             &[
                 (ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#),
                 (AUTHORIZATION_DETAILS, DETAILS),
@@ -200,11 +200,11 @@ mod tests {
         );
         assert_eq!(sound.findings()[0].severity, Severity::Info);
         let sound_alone = testkit::run(
-            run,
+            check,
             &[(ACCOUNT_ALIASES, r#"{"AccountAliases":["zq-ledger-7841"]}"#)],
         );
-        assert_eq!(sound_alone, CheckOutcome::Evaluated(Vec::new()));
-        let none = testkit::run(run, &[(ACCOUNT_ALIASES, r#"{"AccountAliases":[]}"#)]);
+        assert_eq!(sound_alone, Report::evaluated(Vec::new()));
+        let none = testkit::run(check, &[(ACCOUNT_ALIASES, r#"{"AccountAliases":[]}"#)]);
         assert_eq!(none.findings()[0].severity, Severity::Low);
         assert!(none.findings()[0].notes[0].contains("unknown"));
     }

@@ -4,8 +4,8 @@ use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::cloudtrail_log_validation_disabled::trail_resource;
 use super::cloudtrail_multi_region_missing::unique_trails;
-use super::{evidence, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -35,9 +35,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(trails) = &ctx.snapshot.trails else {
-        return CheckOutcome::missing(DESCRIBE_TRAILS);
+        return Report::missing(DESCRIBE_TRAILS);
     };
     let trails = unique_trails(trails);
     let any_includes = trails.iter().any(|t| t.include_global_service_events);
@@ -68,7 +68,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             finding
         })
         .collect();
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -82,7 +82,7 @@ mod tests {
             {"Name":"multi","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/multi","IsMultiRegionTrail":true,"IncludeGlobalServiceEvents":false},
             {"Name":"regional","TrailARN":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/regional","IncludeGlobalServiceEvents":false},
             {"Name":"global","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/global","IncludeGlobalServiceEvents":true}]}"#;
-        let outcome = testkit::run(run, &[(DESCRIBE_TRAILS, trails)]);
+        let outcome = testkit::run(check, &[(DESCRIBE_TRAILS, trails)]);
         assert_eq!(testkit::names(&outcome), ["multi"]);
     }
 
@@ -90,7 +90,7 @@ mod tests {
     fn when_no_trail_includes_them_every_trail_is_flagged() {
         let trails = r#"{"trailList":[{"Name":"regional","TrailARN":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/regional"}]}"#;
         assert_eq!(
-            testkit::names(&testkit::run(run, &[(DESCRIBE_TRAILS, trails)])),
+            testkit::names(&testkit::run(check, &[(DESCRIBE_TRAILS, trails)])),
             ["regional"]
         );
     }

@@ -3,8 +3,8 @@
 use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::cloudtrail_multi_region_missing::unique_trails;
-use super::{evidence, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -34,9 +34,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(trails) = &ctx.snapshot.trails else {
-        return CheckOutcome::missing(DESCRIBE_TRAILS);
+        return Report::missing(DESCRIBE_TRAILS);
     };
     let findings = unique_trails(trails)
         .into_iter()
@@ -67,7 +67,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             finding
         })
         .collect();
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 /// A trail as a finding resource.
@@ -94,7 +94,7 @@ mod tests {
             {"Name":"a","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/a","LogFileValidationEnabled":false},
             {"Name":"a","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/a","LogFileValidationEnabled":false},
             {"Name":"b","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/b","LogFileValidationEnabled":true}]}"#;
-        let outcome = testkit::run(run, &[(DESCRIBE_TRAILS, trails)]);
+        let outcome = testkit::run(check, &[(DESCRIBE_TRAILS, trails)]);
         assert_eq!(testkit::names(&outcome), ["a"]);
         assert_eq!(
             outcome.findings()[0].fix.commands,

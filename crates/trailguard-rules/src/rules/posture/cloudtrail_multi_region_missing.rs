@@ -3,8 +3,8 @@
 use trailguard_account::model::Trail;
 use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
-use super::{evidence, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -54,9 +54,9 @@ pub fn unique_trails(trails: &[Trail]) -> Vec<&Trail> {
         .collect()
 }
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(trails) = &ctx.snapshot.trails else {
-        return CheckOutcome::missing(DESCRIBE_TRAILS);
+        return Report::missing(DESCRIBE_TRAILS);
     };
     let trails = unique_trails(trails);
     let mut problems = Vec::new();
@@ -87,7 +87,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             None => {}
         }
         if lacks.is_empty() {
-            return CheckOutcome::Evaluated(Vec::new());
+            return Report::evaluated(Vec::new());
         }
         if lacks.iter().all(|l| l.ends_with("unknown")) {
             undecided.push(trail.name.clone());
@@ -95,7 +95,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         problems.push(format!("`{}`: {}", trail.name, lacks.join(", ")));
     }
     if !undecided.is_empty() {
-        return CheckOutcome::NotEvaluated(format!(
+        return Report::not_evaluated(format!(
             "the status or event selectors of trail(s) {} are missing from the snapshot",
             undecided.join(", ")
         ));
@@ -164,7 +164,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             .actions
             .push(FixAction::CreateMultiRegionTrail { bucket_name: None });
     }
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -178,19 +178,19 @@ mod tests {
     #[test]
     fn a_logging_multi_region_trail_passes() {
         let outcome = testkit::run(
-            run,
+            check,
             &[
                 (DESCRIBE_TRAILS, MULTI),
                 ("get-trail-status/main.json", r#"{"IsLogging":true}"#),
             ],
         );
-        assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
+        assert_eq!(outcome, Report::evaluated(Vec::new()));
     }
 
     #[test]
     fn a_stopped_trail_gets_start_logging_and_no_trail_gets_a_new_one() {
         let stopped = testkit::run(
-            run,
+            check,
             &[
                 (DESCRIBE_TRAILS, MULTI),
                 ("get-trail-status/main.json", r#"{"IsLogging":false}"#),
@@ -208,7 +208,7 @@ mod tests {
             }]
         );
 
-        let none = testkit::run(run, &[(DESCRIBE_TRAILS, r#"{"trailList":[]}"#)]);
+        let none = testkit::run(check, &[(DESCRIBE_TRAILS, r#"{"trailList":[]}"#)]);
         assert_eq!(
             none.findings()[0].fix.actions,
             [FixAction::CreateMultiRegionTrail { bucket_name: None }]
@@ -220,7 +220,7 @@ mod tests {
         const SINGLE: &str = r#"{"trailList":[{"Name":"eu","TrailARN":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/eu",
             "IsMultiRegionTrail":false,"IncludeGlobalServiceEvents":false,"LogFileValidationEnabled":true,"HomeRegion":"eu-west-1"}]}"#;
         let logging = testkit::run(
-            run,
+            check,
             &[
                 (DESCRIBE_TRAILS, SINGLE),
                 ("get-trail-status/eu.json", r#"{"IsLogging":true}"#),
@@ -238,7 +238,7 @@ mod tests {
             ["aws cloudtrail update-trail --name eu --is-multi-region-trail --include-global-service-events"]
         );
         let stopped = testkit::run(
-            run,
+            check,
             &[
                 (DESCRIBE_TRAILS, SINGLE),
                 ("get-trail-status/eu.json", r#"{"IsLogging":false}"#),
@@ -259,9 +259,11 @@ mod tests {
 
     #[test]
     fn a_missing_status_file_leaves_the_check_undecided() {
-        let outcome = testkit::run(run, &[(DESCRIBE_TRAILS, MULTI)]);
+        let outcome = testkit::run(check, &[(DESCRIBE_TRAILS, MULTI)]);
         assert!(
-            matches!(&outcome, CheckOutcome::NotEvaluated(reason) if reason.contains("main")),
+            outcome
+                .not_evaluated_reason()
+                .is_some_and(|reason| reason.contains("main")),
             "{outcome:?}"
         );
     }
@@ -269,7 +271,7 @@ mod tests {
     #[test]
     fn write_only_selectors_are_not_enough() {
         let outcome = testkit::run(
-            run,
+            check,
             &[
                 (DESCRIBE_TRAILS, MULTI),
                 ("get-trail-status/main.json", r#"{"IsLogging":true}"#),

@@ -4,7 +4,7 @@ use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::cloudtrail_log_validation_disabled::trail_resource;
 use super::cloudtrail_multi_region_missing::unique_trails;
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -35,9 +35,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(trails) = &ctx.snapshot.trails else {
-        return CheckOutcome::missing(DESCRIBE_TRAILS);
+        return Report::missing(DESCRIBE_TRAILS);
     };
     let findings = unique_trails(trails)
         .into_iter()
@@ -68,7 +68,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             finding
         })
         .collect();
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -82,7 +82,7 @@ mod tests {
             {"Name":"plain","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/plain"},
             {"Name":"kms","TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/kms",
              "KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#;
-        let outcome = testkit::run(run, &[(DESCRIBE_TRAILS, trails)]);
+        let outcome = testkit::run(check, &[(DESCRIBE_TRAILS, trails)]);
         assert_eq!(testkit::names(&outcome), ["plain"]);
     }
 }

@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -34,9 +34,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let findings = report
         .users()
@@ -70,7 +70,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             finding
         })
         .collect();
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn only_password_users_without_mfa_are_flagged() {
         let outcome = testkit::run_report(
-            run,
+            check,
             &[
                 row("<root_account>", &[("mfa_active", "false")]),
                 row("alice", &[("password_enabled", "true")]),

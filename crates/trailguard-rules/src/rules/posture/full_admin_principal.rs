@@ -3,7 +3,7 @@
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 use trailguard_account::PrincipalKind;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -36,9 +36,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     if ctx.snapshot.authorization.is_none() {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     }
     let mut findings = Vec::new();
     for facts in ctx.facts().iter().filter(|f| f.is_admin) {
@@ -72,7 +72,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -84,7 +84,7 @@ mod tests {
     fn cloudsplaining_admins_are_found_with_their_sources() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        let outcome = run(&ctx);
+        let outcome = check(&ctx);
         // Checked by hand in example.json: these have AdministratorAccess attached (directly or via
         // group `admin`), or a customer policy of `*` on `*` (privesc-AssumeRole-high-priv-policy,
         // privesc-high-priv-service-policy). `fp2-allow-and-deny-multiple-policies-user` has `*:*` but also `deny-all`,
@@ -118,7 +118,7 @@ mod tests {
               {"PolicyName":"x","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}}]},
             {"RoleName":"a","Arn":"arn:aws:iam::111122223333:role/a",
             "RolePolicyList":[{"PolicyName":"star","PolicyDocument":{"Statement":{"Effect":"Allow","Action":"*:*","Resource":"*"}}}]}]}"#;
-        let outcome = testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]);
+        let outcome = testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]);
         assert_eq!(testkit::names(&outcome), ["a"]);
         assert_eq!(
             outcome.findings()[0].message,

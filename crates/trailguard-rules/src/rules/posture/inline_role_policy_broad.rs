@@ -6,10 +6,10 @@ use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 use trailguard_policy::analysis::analyze;
 use trailguard_policy::PolicyDocument;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, PrincipalKind};
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rules::cloudtrail::common::sh;
 
 pub const META: RuleMeta = RuleMeta {
@@ -39,9 +39,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(details) = &ctx.snapshot.authorization else {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     };
     let mut findings = Vec::new();
     for role in &details.role_detail_list {
@@ -123,7 +123,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             // Deleting is offered only for admin grants, where keeping it is never least privilege.
             if analysis.is_admin {
                 finding.fix.actions.push(FixAction::DeleteInlinePolicy {
-                    principal_kind: PrincipalKind::Role,
+                    principal_kind: IdentityKind::Role,
                     principal_name: role.role_name.clone(),
                     policy_name: policy.policy_name.clone(),
                 });
@@ -131,7 +131,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             findings.push(finding);
         }
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -143,7 +143,7 @@ mod tests {
     fn cloudsplaining_roles_with_passrole_star_inline() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        let outcome = run(&ctx);
+        let outcome = check(&ctx);
         let names = testkit::names(&outcome);
         // MyRole's and MyOtherRole's inline policies grant iam:PassRole on `*` (read by hand).
         for role in ["MyRole", "MyOtherRole"] {
@@ -169,7 +169,7 @@ mod tests {
             {"RoleName":"wide","Arn":"arn:aws:iam::111122223333:role/wide","RolePolicyList":[{"PolicyName":"all",
               "PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}},
               {"PolicyName":"s3","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}}]}]}"#;
-        let outcome = testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]);
+        let outcome = testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]);
         let messages: Vec<(&str, Severity)> = outcome
             .findings()
             .iter()

@@ -3,7 +3,7 @@
 
 use trailguard_account::snapshot::VIRTUAL_MFA_DEVICES;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -36,9 +36,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(devices) = &ctx.snapshot.virtual_mfa_devices else {
-        return CheckOutcome::missing(VIRTUAL_MFA_DEVICES);
+        return Report::missing(VIRTUAL_MFA_DEVICES);
     };
     let report = ctx.snapshot.credential_report.as_ref();
     let mut findings = Vec::new();
@@ -82,7 +82,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -105,7 +105,7 @@ mod tests {
             row("carol", &[("password_enabled", "true")]),
         ]);
         let outcome = testkit::run(
-            run,
+            check,
             &[(VIRTUAL_MFA_DEVICES, devices), (CREDENTIAL_REPORT, &report)],
         );
         assert_eq!(testkit::names(&outcome), ["orphan", "carol"]);
@@ -116,8 +116,8 @@ mod tests {
         let devices = r#"{"VirtualMFADevices":[{"SerialNumber":"arn:aws:iam::111122223333:mfa/bob",
             "User":{"UserName":"bob","Arn":"arn:aws:iam::111122223333:user/bob"}}]}"#;
         assert_eq!(
-            testkit::run(run, &[(VIRTUAL_MFA_DEVICES, devices)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(VIRTUAL_MFA_DEVICES, devices)]),
+            Report::evaluated(Vec::new())
         );
     }
 }

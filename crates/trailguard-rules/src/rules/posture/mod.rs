@@ -1,5 +1,7 @@
-//! Posture checks: one file per check (`PA001`...), each reading an [`AccountSnapshot`] and
-//! returning findings, or saying why it could not be evaluated (a snapshot file was missing).
+//! Posture checks: one file per check (`PA001`...), each with `pub const META: RuleMeta` and the verb
+//! `pub fn check(ctx: &PostureContext) -> Report`: reading an [`AccountSnapshot`], it returns findings, or
+//! says why it could not be evaluated ([`Report::missing`]: a snapshot file was missing). A check is
+//! registered by one line in the `register!` block below: its module and its [`Section`].
 //!
 //! Compliance ids name CIS AWS Foundations Benchmark v3.0.0 controls (`CIS-1.14`) and AWS Security
 //! Hub controls (`IAM.3`, `CloudTrail.1`). "Now" is part of the [`PostureContext`], by default the
@@ -13,34 +15,38 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use trailguard_account::{effective_principals, AccountSnapshot, EffectivePrincipal};
 
-use crate::finding::{Evidence, Finding, FindingSource, Fix, Outcome, Resource, Severity};
+use crate::finding::{Evidence, Finding, FindingSource, Resource, Severity};
 use crate::meta::RuleMeta;
+use crate::rule::{FindingBuilder, Report};
 
-pub mod access_analyzer_disabled;
-pub mod access_key_not_rotated;
-pub mod access_key_unused;
-pub mod account_alias_weak;
-pub mod cloudtrail_global_events_excluded;
-pub mod cloudtrail_log_validation_disabled;
-pub mod cloudtrail_multi_region_missing;
-pub mod cloudtrail_not_kms_encrypted;
-pub mod console_user_without_mfa;
-pub mod full_admin_principal;
-pub mod inline_role_policy_broad;
-pub mod mfa_device_not_enabled;
-pub mod multiple_active_access_keys;
-pub mod overprivileged_principal;
-pub mod password_policy_weak;
-pub mod password_unused;
 pub mod policy_facts;
-pub mod root_access_keys;
-pub mod root_hardware_mfa_missing;
-pub mod root_mfa_disabled;
-pub mod root_used_recently;
-pub mod server_certificate_expired;
-pub mod support_role_missing;
-pub mod unused_user;
-pub mod user_direct_policies;
+
+crate::registry::register! { posture:
+    password_policy_weak in PasswordPolicy,
+    root_mfa_disabled in Root,
+    root_hardware_mfa_missing in Root,
+    root_access_keys in Root,
+    root_used_recently in Root,
+    console_user_without_mfa in UsersAndCredentials,
+    mfa_device_not_enabled in UsersAndCredentials,
+    password_unused in UsersAndCredentials,
+    access_key_unused in UsersAndCredentials,
+    access_key_not_rotated in UsersAndCredentials,
+    multiple_active_access_keys in UsersAndCredentials,
+    unused_user in UsersAndCredentials,
+    user_direct_policies in PrincipalsAndPolicies,
+    full_admin_principal in PrincipalsAndPolicies,
+    overprivileged_principal in PrincipalsAndPolicies,
+    inline_role_policy_broad in PrincipalsAndPolicies,
+    support_role_missing in PrincipalsAndPolicies,
+    cloudtrail_multi_region_missing in Logging,
+    cloudtrail_log_validation_disabled in Logging,
+    cloudtrail_not_kms_encrypted in Logging,
+    cloudtrail_global_events_excluded in Logging,
+    access_analyzer_disabled in Account,
+    server_certificate_expired in Account,
+    account_alias_weak in Account,
+}
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -147,33 +153,16 @@ impl<'a> PostureContext<'a> {
         message: String,
     ) -> Finding {
         let account = self.account().unwrap_or("");
-        Finding {
-            id: Finding::stable_id(&[meta.code, account, &resource.id, discriminator]),
-            rule_id: meta.code.to_owned(),
-            rule_name: meta.name.to_owned(),
-            title: meta.title.to_owned(),
-            severity: meta.severity,
-            source: FindingSource::Posture,
-            outcome: Outcome::Success,
-            message,
-            event_time: None,
-            event_name: None,
-            event_source: None,
-            event_id: None,
-            account: self.account().map(str::to_owned),
-            region: None,
-            actor: None,
-            resource: Some(resource),
-            evidence: Vec::new(),
-            attack: meta.attack.iter().map(|s| s.to_string()).collect(),
-            compliance: meta.compliance.iter().map(|s| s.to_string()).collect(),
-            fix: Fix {
-                summary: first_sentence(meta.doc.fix),
-                ..Fix::default()
-            },
-            notes: Vec::new(),
-            location: None,
-        }
+        FindingBuilder::new(
+            meta,
+            FindingSource::Posture,
+            &[account, &resource.id, discriminator],
+        )
+        .account(self.account())
+        .resource(resource)
+        .message(message)
+        .fix_summary(first_sentence(meta.doc.fix))
+        .build()
     }
 }
 
@@ -210,80 +199,13 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
-/// The result of one check.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CheckOutcome {
-    /// The check ran; no findings means it passed.
-    Evaluated(Vec<Finding>),
-    /// A snapshot part it needs is missing (the reason names the file).
-    NotEvaluated(String),
-}
-
-impl CheckOutcome {
-    /// "not evaluated: `FILE` missing from the snapshot".
-    pub fn missing(file: &str) -> CheckOutcome {
-        CheckOutcome::NotEvaluated(format!("`{file}` missing from the snapshot"))
-    }
-
-    /// The findings, or none when not evaluated (for tests).
-    pub fn findings(&self) -> &[Finding] {
-        match self {
-            CheckOutcome::Evaluated(findings) => findings,
-            CheckOutcome::NotEvaluated(_) => &[],
-        }
-    }
-}
-
 /// A registered check.
 #[derive(Clone, Copy)]
 pub struct PostureCheck {
     pub meta: &'static RuleMeta,
     pub section: Section,
-    pub run: fn(&PostureContext<'_>) -> CheckOutcome,
-}
-
-/// Every posture check, in code order.
-pub fn checks() -> Vec<PostureCheck> {
-    macro_rules! check {
-        ($module:ident, $section:ident) => {
-            PostureCheck {
-                meta: &$module::META,
-                section: Section::$section,
-                run: $module::run,
-            }
-        };
-    }
-    vec![
-        check!(password_policy_weak, PasswordPolicy),
-        check!(root_mfa_disabled, Root),
-        check!(root_hardware_mfa_missing, Root),
-        check!(root_access_keys, Root),
-        check!(root_used_recently, Root),
-        check!(console_user_without_mfa, UsersAndCredentials),
-        check!(mfa_device_not_enabled, UsersAndCredentials),
-        check!(password_unused, UsersAndCredentials),
-        check!(access_key_unused, UsersAndCredentials),
-        check!(access_key_not_rotated, UsersAndCredentials),
-        check!(multiple_active_access_keys, UsersAndCredentials),
-        check!(unused_user, UsersAndCredentials),
-        check!(user_direct_policies, PrincipalsAndPolicies),
-        check!(full_admin_principal, PrincipalsAndPolicies),
-        check!(overprivileged_principal, PrincipalsAndPolicies),
-        check!(inline_role_policy_broad, PrincipalsAndPolicies),
-        check!(support_role_missing, PrincipalsAndPolicies),
-        check!(cloudtrail_multi_region_missing, Logging),
-        check!(cloudtrail_log_validation_disabled, Logging),
-        check!(cloudtrail_not_kms_encrypted, Logging),
-        check!(cloudtrail_global_events_excluded, Logging),
-        check!(access_analyzer_disabled, Account),
-        check!(server_certificate_expired, Account),
-        check!(account_alias_weak, Account),
-    ]
-}
-
-/// Metadata of every posture rule, in code order.
-pub fn metas() -> Vec<&'static RuleMeta> {
-    checks().into_iter().map(|c| c.meta).collect()
+    /// The verb: the check's findings on the snapshot, or why it could not be evaluated.
+    pub check: fn(&PostureContext<'_>) -> Report,
 }
 
 /// A check that could not run, and why.
@@ -333,7 +255,7 @@ fn weight(severity: Severity) -> f64 {
 
 /// Runs every check and scores each section.
 pub fn audit(ctx: &PostureContext<'_>) -> PostureReport {
-    run_checks(ctx, &checks())
+    run_checks(ctx, CHECKS)
 }
 
 /// Runs the given checks (a subset for tests or `--rule` filters) and scores each section.
@@ -348,8 +270,10 @@ pub fn run_checks(ctx: &PostureContext<'_>, checks: &[PostureCheck]) -> PostureR
             .position(|s| *s == check.section)
             .unwrap_or(0);
         let tally = &mut tallies[index];
-        match (check.run)(ctx) {
-            CheckOutcome::Evaluated(found) => {
+        let report = (check.check)(ctx);
+        match report.not_evaluated_reason() {
+            None => {
+                let found = report.into_findings();
                 let w = weight(check.meta.severity);
                 tally.1 += w;
                 // Info findings are observations (e.g. who may change the alias), not failures.
@@ -362,12 +286,12 @@ pub fn run_checks(ctx: &PostureContext<'_>, checks: &[PostureCheck]) -> PostureR
                 tally.5 += found.len();
                 findings.extend(found);
             }
-            CheckOutcome::NotEvaluated(reason) => {
+            Some(reason) => {
                 tally.4 += 1;
                 not_evaluated.push(NotEvaluated {
                     rule_id: check.meta.code.to_owned(),
                     title: check.meta.title.to_owned(),
-                    reason,
+                    reason: reason.to_owned(),
                 });
             }
         }
@@ -402,46 +326,6 @@ pub fn run_checks(ctx: &PostureContext<'_>, checks: &[PostureCheck]) -> PostureR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn every_check_has_a_unique_code_in_order_and_full_docs() {
-        let metas = metas();
-        assert!(metas.len() >= 24);
-        let mut seen = HashSet::new();
-        for (i, meta) in metas.iter().enumerate() {
-            assert_eq!(
-                meta.code,
-                format!("PA{:03}", i + 1),
-                "codes follow check order"
-            );
-            assert!(seen.insert(meta.name), "duplicate name {}", meta.name);
-            assert_eq!(meta.family, crate::meta::Family::Posture);
-            for (section, text) in [
-                ("what", meta.doc.what),
-                ("why", meta.doc.why),
-                ("example", meta.doc.example),
-                ("fix", meta.doc.fix),
-            ] {
-                assert!(
-                    text.len() > 40,
-                    "{} doc section {section} is too thin",
-                    meta.code
-                );
-            }
-            assert!(
-                !meta.doc.references.is_empty(),
-                "{} has no references",
-                meta.code
-            );
-            assert!(
-                meta.compliance.iter().any(|c| c.starts_with("CIS-"))
-                    || meta.compliance.iter().any(|c| c.contains('.')),
-                "{} names no compliance control",
-                meta.code
-            );
-        }
-    }
 
     #[test]
     fn an_empty_snapshot_evaluates_nothing_and_scores_nothing() {
@@ -449,7 +333,7 @@ mod tests {
         let ctx = PostureContext::new(&snapshot, Some(testkit::now()));
         let report = audit(&ctx);
         assert!(report.findings.is_empty());
-        assert_eq!(report.not_evaluated.len(), checks().len());
+        assert_eq!(report.not_evaluated.len(), CHECKS.len());
         assert!(report.sections.iter().all(|s| s.score.is_none()));
         assert_eq!(report.overall, None);
     }

@@ -3,7 +3,7 @@
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
 use super::access_key_unused::deactivate_key;
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 
@@ -32,9 +32,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut findings = Vec::new();
     for user in report.users() {
@@ -64,7 +64,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         deactivate_key(ctx, &mut finding, user, &keys[stale]);
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn two_active_keys_point_at_the_stale_one() {
         let outcome = testkit::run_report(
-            run,
+            check,
             &[
                 row(
                     "two",

@@ -5,7 +5,7 @@ use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 use trailguard_account::PrincipalKind;
 use trailguard_policy::analysis::ActionHit;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -77,9 +77,9 @@ pub fn is_service_linked(arn: &str) -> bool {
     arn.contains(":role/aws-service-role/")
 }
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     if ctx.snapshot.authorization.is_none() {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     }
     let mut findings = Vec::new();
     for facts in ctx.facts().iter().filter(|f| !f.is_admin) {
@@ -185,7 +185,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -197,7 +197,7 @@ mod tests {
     fn cloudsplaining_privesc_users_are_found() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        let outcome = run(&ctx);
+        let outcome = check(&ctx);
         let names = testkit::names(&outcome);
         // Each of these users has one policy named for a Rhino privilege-escalation method, with the
         // method's actions on `*` (read by hand in example.json).
@@ -295,8 +295,8 @@ mod tests {
         let details = r#"{"RoleDetailList":[{"RoleName":"reader","Arn":"arn:aws:iam::111122223333:role/reader",
             "RolePolicyList":[{"PolicyName":"r","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":["ec2:Describe*","iam:List*"],"Resource":"*"}]}}]}]}"#;
         assert_eq!(
-            testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]),
+            Report::evaluated(Vec::new())
         );
     }
 }

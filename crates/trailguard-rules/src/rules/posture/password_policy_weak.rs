@@ -4,8 +4,8 @@
 
 use trailguard_account::snapshot::PASSWORD_POLICY;
 
-use super::{evidence, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -54,9 +54,9 @@ pub const UPDATE_COMMAND: &str =
 --password-reuse-prevention 24 --require-uppercase-characters --require-lowercase-characters \
 --require-numbers --require-symbols --allow-users-to-change-password";
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(policy) = &ctx.snapshot.password_policy else {
-        return CheckOutcome::missing(PASSWORD_POLICY);
+        return Report::missing(PASSWORD_POLICY);
     };
     let mut shortfalls: Vec<(String, serde_json::Value)> = Vec::new();
     let severity = match policy {
@@ -99,7 +99,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         }
     };
     if shortfalls.is_empty() {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     let summary: Vec<&str> = shortfalls.iter().map(|(s, _)| s.as_str()).collect();
     let mut finding = ctx.finding(
@@ -128,7 +128,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             });
         }
     }
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn a_cis_policy_passes() {
         let outcome = testkit::run(
-            run,
+            check,
             &[(
                 PASSWORD_POLICY,
                 r#"{"PasswordPolicy":{"MinimumPasswordLength":14,"PasswordReusePrevention":24,
@@ -149,7 +149,7 @@ mod tests {
                 "ExpirePasswords":true,"MaxPasswordAge":90}}"#,
             )],
         );
-        assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
+        assert_eq!(outcome, Report::evaluated(Vec::new()));
     }
 
     #[test]
@@ -160,7 +160,7 @@ mod tests {
             row("ci-bot", &[]),
         ]);
         let outcome = testkit::run(
-            run,
+            check,
             &[
                 (
                     PASSWORD_POLICY,
@@ -193,11 +193,10 @@ mod tests {
 
     #[test]
     fn no_policy_is_high_and_missing_file_is_not_evaluated() {
-        let outcome = testkit::run(run, &[(PASSWORD_POLICY, "{}")]);
+        let outcome = testkit::run(check, &[(PASSWORD_POLICY, "{}")]);
         assert_eq!(outcome.findings()[0].severity, Severity::High);
-        assert!(matches!(
-            testkit::run(run, &[]),
-            CheckOutcome::NotEvaluated(reason) if reason.contains(PASSWORD_POLICY)
-        ));
+        assert!(testkit::run(check, &[])
+            .not_evaluated_reason()
+            .is_some_and(|reason| reason.contains(PASSWORD_POLICY)));
     }
 }

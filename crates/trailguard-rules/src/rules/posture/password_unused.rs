@@ -2,8 +2,8 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -35,9 +35,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub const UNUSED_DAYS: i64 = 45;
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut findings = Vec::new();
     for user in report.users().filter(|u| u.password_enabled()) {
@@ -75,7 +75,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn old_and_never_used_passwords_are_flagged_recent_ones_not() {
         let outcome = testkit::run_report(
-            run,
+            check,
             &[
                 row(
                     "old",

@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::{ACCOUNT_SUMMARY, CREDENTIAL_REPORT};
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -33,7 +33,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let manual = || FixAction::Manual {
         description: "Sign in as root, deactivate then delete the root access keys.".into(),
     };
@@ -74,7 +74,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
                 finding
             })
             .collect();
-        return CheckOutcome::Evaluated(findings);
+        return Report::evaluated(findings);
     }
     let Some(present) = ctx
         .snapshot
@@ -82,12 +82,12 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         .as_ref()
         .and_then(|s| s.get("AccountAccessKeysPresent"))
     else {
-        return CheckOutcome::NotEvaluated(format!(
+        return Report::not_evaluated(format!(
             "neither a root row in `{CREDENTIAL_REPORT}` nor `{ACCOUNT_SUMMARY}`"
         ));
     };
     if *present == 0 {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     let mut finding = ctx.finding(
         &META,
@@ -99,7 +99,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         .evidence
         .push(evidence("SummaryMap.AccountAccessKeysPresent", *present));
     finding.fix.actions.push(manual());
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -111,7 +111,7 @@ mod tests {
     fn each_active_root_key_is_a_finding() {
         let used = days_ago(3);
         let outcome = testkit::run_report(
-            run,
+            check,
             &[row(
                 "<root_account>",
                 &[
@@ -140,14 +140,14 @@ mod tests {
     #[test]
     fn summary_is_the_fallback_and_no_keys_pass() {
         let summary = testkit::run(
-            run,
+            check,
             &[(
                 ACCOUNT_SUMMARY,
                 r#"{"SummaryMap":{"AccountAccessKeysPresent":1}}"#,
             )],
         );
         assert_eq!(summary.findings().len(), 1);
-        let clean = testkit::run_report(run, &[row("<root_account>", &[])]);
-        assert_eq!(clean, CheckOutcome::Evaluated(Vec::new()));
+        let clean = testkit::run_report(check, &[row("<root_account>", &[])]);
+        assert_eq!(clean, Report::evaluated(Vec::new()));
     }
 }

@@ -3,7 +3,7 @@
 use trailguard_account::snapshot::VIRTUAL_MFA_DEVICES;
 
 use super::root_mfa_disabled::root_mfa_enabled;
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -35,13 +35,13 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(devices) = &ctx.snapshot.virtual_mfa_devices else {
-        return CheckOutcome::missing(VIRTUAL_MFA_DEVICES);
+        return Report::missing(VIRTUAL_MFA_DEVICES);
     };
     let Some(enabled) = root_mfa_enabled(ctx) else {
-        return CheckOutcome::NotEvaluated(
-            "root MFA status unknown (no account summary or credential report)".into(),
+        return Report::not_evaluated(
+            "root MFA status unknown (no account summary or credential report)",
         );
     };
     let root_virtual = devices.iter().find(|d| {
@@ -49,7 +49,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
             || d.user.as_ref().is_some_and(|u| u.arn.ends_with(":root"))
     });
     let message = match (enabled, root_virtual) {
-        (true, None) => return CheckOutcome::Evaluated(Vec::new()),
+        (true, None) => return Report::evaluated(Vec::new()),
         (true, Some(device)) => format!(
             "The root user's MFA is the virtual device `{}`, not a hardware key.",
             device.serial_number
@@ -66,7 +66,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     finding.fix.actions.push(FixAction::Manual {
         description: "Sign in as root, register a hardware (FIDO) MFA device, remove the virtual one.".into(),
     });
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -84,7 +84,7 @@ mod tests {
              "User":{"UserName":"","Arn":"arn:aws:iam::111122223333:root"},"EnableDate":"2020-01-01T00:00:00Z"},
             {"SerialNumber":"arn:aws:iam::111122223333:mfa/alice","User":{"UserName":"alice","Arn":"arn:aws:iam::111122223333:user/alice"}}]}"#;
         let outcome = testkit::run(
-            run,
+            check,
             &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)],
         );
         assert_eq!(outcome.findings().len(), 1);
@@ -98,13 +98,12 @@ mod tests {
         let devices = r#"{"VirtualMFADevices":[{"SerialNumber":"arn:aws:iam::111122223333:mfa/alice",
             "User":{"UserName":"alice","Arn":"arn:aws:iam::111122223333:user/alice"}}]}"#;
         let outcome = testkit::run(
-            run,
+            check,
             &[(ACCOUNT_SUMMARY, MFA_ON), (VIRTUAL_MFA_DEVICES, devices)],
         );
-        assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
-        assert!(matches!(
-            testkit::run(run, &[(ACCOUNT_SUMMARY, MFA_ON)]),
-            CheckOutcome::NotEvaluated(_)
-        ));
+        assert_eq!(outcome, Report::evaluated(Vec::new()));
+        assert!(testkit::run(check, &[(ACCOUNT_SUMMARY, MFA_ON)])
+            .not_evaluated_reason()
+            .is_some());
     }
 }

@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::{ACCOUNT_SUMMARY, CREDENTIAL_REPORT};
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -46,14 +46,14 @@ pub fn root_mfa_enabled(ctx: &PostureContext<'_>) -> Option<bool> {
     report.root().map(|root| root.mfa_active())
 }
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(enabled) = root_mfa_enabled(ctx) else {
-        return CheckOutcome::NotEvaluated(format!(
+        return Report::not_evaluated(format!(
             "neither `{ACCOUNT_SUMMARY}` nor a root row in `{CREDENTIAL_REPORT}`"
         ));
     };
     if enabled {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     let mut finding = ctx.finding(
         &META,
@@ -67,7 +67,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     finding.fix.actions.push(FixAction::Manual {
         description: "Sign in as the root user and assign a hardware (FIDO) MFA device.".into(),
     });
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -78,27 +78,24 @@ mod tests {
     #[test]
     fn summary_decides_first() {
         let off = testkit::run(
-            run,
+            check,
             &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":0}}"#)],
         );
         assert_eq!(off.findings().len(), 1);
         assert_eq!(off.findings()[0].severity, Severity::Critical);
         let on = testkit::run(
-            run,
+            check,
             &[(ACCOUNT_SUMMARY, r#"{"SummaryMap":{"AccountMFAEnabled":1}}"#)],
         );
-        assert_eq!(on, CheckOutcome::Evaluated(Vec::new()));
+        assert_eq!(on, Report::evaluated(Vec::new()));
     }
 
     #[test]
     fn credential_report_is_the_fallback() {
-        let off = testkit::run_report(run, &[row("<root_account>", &[("mfa_active", "false")])]);
+        let off = testkit::run_report(check, &[row("<root_account>", &[("mfa_active", "false")])]);
         assert_eq!(off.findings().len(), 1);
-        let on = testkit::run_report(run, &[row("<root_account>", &[("mfa_active", "true")])]);
+        let on = testkit::run_report(check, &[row("<root_account>", &[("mfa_active", "true")])]);
         assert!(on.findings().is_empty());
-        assert!(matches!(
-            testkit::run(run, &[]),
-            CheckOutcome::NotEvaluated(_)
-        ));
+        assert!(testkit::run(check, &[]).not_evaluated_reason().is_some());
     }
 }

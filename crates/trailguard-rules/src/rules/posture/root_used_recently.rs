@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -36,14 +36,14 @@ pub const META: RuleMeta = RuleMeta {
 pub const WINDOW_DAYS: i64 = 90;
 pub const RECENT_DAYS: i64 = 7;
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(root) = ctx
         .snapshot
         .credential_report
         .as_ref()
         .and_then(|r| r.root())
     else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut uses: Vec<(String, &str)> = Vec::new();
     uses.push((
@@ -61,7 +61,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         .filter_map(|(field, text)| ctx.days_since(text).map(|days| (days, field, *text)))
         .min_by_key(|(days, _, _)| *days);
     let Some((days, field, text)) = latest.filter(|(days, _, _)| *days <= WINDOW_DAYS) else {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     };
     let what = if field.starts_with("password") {
         "signed in with the root password".to_owned()
@@ -84,7 +84,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
     finding.fix.actions.push(FixAction::Manual {
         description: "Review root activity in CloudTrail and move those tasks to IAM roles.".into(),
     });
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -97,7 +97,7 @@ mod tests {
         let old = days_ago(200);
         let recent = days_ago(2);
         let outcome = testkit::run_report(
-            run,
+            check,
             &[row(
                 "<root_account>",
                 &[
@@ -115,7 +115,7 @@ mod tests {
             f.message
         );
         let medium = testkit::run_report(
-            run,
+            check,
             &[row(
                 "<root_account>",
                 &[("password_last_used", &days_ago(30))],
@@ -128,12 +128,12 @@ mod tests {
     fn no_use_in_the_window_passes() {
         let old = days_ago(91);
         let outcome = testkit::run_report(
-            run,
+            check,
             &[row("<root_account>", &[("password_last_used", &old)])],
         );
-        assert_eq!(outcome, CheckOutcome::Evaluated(Vec::new()));
+        assert_eq!(outcome, Report::evaluated(Vec::new()));
         let never = testkit::run_report(
-            run,
+            check,
             &[row(
                 "<root_account>",
                 &[("password_last_used", "no_information")],

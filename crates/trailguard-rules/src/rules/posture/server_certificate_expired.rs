@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::SERVER_CERTIFICATES;
 
-use super::{evidence, CheckOutcome, PostureContext};
+use super::{evidence, Report, PostureContext};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -32,9 +32,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(certificates) = &ctx.snapshot.server_certificates else {
-        return CheckOutcome::missing(SERVER_CERTIFICATES);
+        return Report::missing(SERVER_CERTIFICATES);
     };
     let mut findings = Vec::new();
     for cert in certificates {
@@ -76,7 +76,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -93,7 +93,7 @@ mod tests {
             days_ago(30),
             days_ago(-30)
         );
-        let outcome = testkit::run(run, &[(SERVER_CERTIFICATES, &file)]);
+        let outcome = testkit::run(check, &[(SERVER_CERTIFICATES, &file)]);
         assert_eq!(testkit::names(&outcome), ["old"]);
         assert!(outcome.findings()[0]
             .message

@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 
-use super::{CheckOutcome, PostureContext};
+use super::{Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -36,9 +36,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub const SUPPORT_POLICY: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(details) = &ctx.snapshot.authorization else {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     };
     let is_support = |arn: &str| arn == SUPPORT_POLICY;
     let attached = details
@@ -59,7 +59,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         )
         .any(|p| is_support(&p.policy_arn));
     if attached {
-        return CheckOutcome::Evaluated(Vec::new());
+        return Report::evaluated(Vec::new());
     }
     let mut finding = ctx.finding(
         &META,
@@ -74,7 +74,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         description:
             "Create a support role trusted by your responders and attach AWSSupportAccess.".into(),
     });
-    CheckOutcome::Evaluated(vec![finding])
+    Report::evaluated(vec![finding])
 }
 
 #[cfg(test)]
@@ -86,7 +86,7 @@ mod tests {
     fn cloudsplaining_account_has_no_support_role() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        assert_eq!(run(&ctx).findings().len(), 1);
+        assert_eq!(check(&ctx).findings().len(), 1);
     }
 
     #[test]
@@ -94,8 +94,8 @@ mod tests {
         let details = r#"{"RoleDetailList":[{"RoleName":"support","Arn":"arn:aws:iam::111122223333:role/support",
             "AttachedManagedPolicies":[{"PolicyName":"AWSSupportAccess","PolicyArn":"arn:aws:iam::aws:policy/AWSSupportAccess"}]}]}"#;
         assert_eq!(
-            testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]),
+            Report::evaluated(Vec::new())
         );
     }
 }

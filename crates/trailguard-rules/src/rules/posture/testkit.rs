@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use trailguard_account::snapshot::{self, RawSnapshot};
 use trailguard_account::AccountSnapshot;
 
-use super::{CheckOutcome, PostureContext};
+use super::{PostureContext, Report};
 
 pub const ACCOUNT: &str = "111122223333";
 
@@ -72,20 +72,20 @@ pub fn credential_report(rows: &[String]) -> String {
 }
 
 /// Runs one check over a snapshot made of `files`, at [`now`].
-pub fn run(check: fn(&PostureContext<'_>) -> CheckOutcome, files: &[(&str, &str)]) -> CheckOutcome {
+pub fn run(check: fn(&PostureContext<'_>) -> Report, files: &[(&str, &str)]) -> Report {
     let snap = snapshot(files);
     let ctx = PostureContext::new(&snap, Some(now()));
     check(&ctx)
 }
 
 /// Runs one check over a credential report made of `rows`.
-pub fn run_report(check: fn(&PostureContext<'_>) -> CheckOutcome, rows: &[String]) -> CheckOutcome {
+pub fn run_report(check: fn(&PostureContext<'_>) -> Report, rows: &[String]) -> Report {
     let report = credential_report(rows);
     run(check, &[(snapshot::CREDENTIAL_REPORT, &report)])
 }
 
 /// The resource names of the findings, for compact assertions.
-pub fn names(outcome: &CheckOutcome) -> Vec<String> {
+pub fn names(outcome: &Report) -> Vec<String> {
     outcome
         .findings()
         .iter()

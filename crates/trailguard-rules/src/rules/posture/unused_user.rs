@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -34,9 +34,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub const UNUSED_DAYS: i64 = 90;
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(report) = &ctx.snapshot.credential_report else {
-        return CheckOutcome::missing(CREDENTIAL_REPORT);
+        return Report::missing(CREDENTIAL_REPORT);
     };
     let mut findings = Vec::new();
     for user in report.users() {
@@ -81,7 +81,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn dormant_users_are_delete_candidates() {
         let outcome = testkit::run_report(
-            run,
+            check,
             &[
                 row(
                     "dormant",

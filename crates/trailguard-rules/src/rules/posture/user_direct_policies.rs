@@ -2,12 +2,12 @@
 
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 
-use super::{evidence, user_resource, CheckOutcome, PostureContext};
 use crate::call::Call;
+use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::remediation::PrincipalKind;
+use crate::remediation::IdentityKind;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PA013",
@@ -35,9 +35,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
+pub fn check(ctx: &PostureContext<'_>) -> Report {
     let Some(details) = &ctx.snapshot.authorization else {
-        return CheckOutcome::missing(AUTHORIZATION_DETAILS);
+        return Report::missing(AUTHORIZATION_DETAILS);
     };
     let mut findings = Vec::new();
     for user in &details.user_detail_list {
@@ -82,7 +82,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         }
         for arn in &managed {
             let detach = Call::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user.user_name.clone(),
                 policy_arn: arn.to_string(),
             };
@@ -96,7 +96,7 @@ pub fn run(ctx: &PostureContext<'_>) -> CheckOutcome {
         });
         findings.push(finding);
     }
-    CheckOutcome::Evaluated(findings)
+    Report::evaluated(findings)
 }
 
 #[cfg(test)]
@@ -109,7 +109,7 @@ mod tests {
     fn cloudsplaining_users_with_their_own_policies() {
         let snap = testkit::cloudsplaining();
         let ctx = PostureContext::new(&snap, Some(testkit::now()));
-        let outcome = run(&ctx);
+        let outcome = check(&ctx);
         let names = testkit::names(&outcome);
         // Verified by hand in example.json: users with AttachedManagedPolicies or UserPolicyList.
         assert!(
@@ -141,8 +141,8 @@ mod tests {
     fn group_only_users_pass() {
         let details = r#"{"UserDetailList":[{"UserName":"g","Arn":"arn:aws:iam::111122223333:user/g","GroupList":["devs"]}]}"#;
         assert_eq!(
-            testkit::run(run, &[(AUTHORIZATION_DETAILS, details)]),
-            CheckOutcome::Evaluated(Vec::new())
+            testkit::run(check, &[(AUTHORIZATION_DETAILS, details)]),
+            Report::evaluated(Vec::new())
         );
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use trailguard_rules::call::quote::{python_str, shell_word};
 use trailguard_rules::call::{Call, KeyStatus, PasswordPolicySettings, Tag};
-use trailguard_rules::remediation::{FixAction, PrincipalKind};
+use trailguard_rules::remediation::{FixAction, IdentityKind};
 
 use super::*;
 use crate::fix::plan::PlanOptions;
@@ -62,22 +62,22 @@ fn update_trail(multi: Option<bool>, global: Option<bool>, validation: Option<bo
 fn rows() -> Vec<Row> {
     let user = || HOSTILE.to_owned();
     let detach = Call::DetachPolicy {
-        principal_kind: PrincipalKind::User,
+        principal_kind: IdentityKind::User,
         principal_name: user(),
         policy_arn: ADMIN.into(),
     };
     let attach = Call::AttachPolicy {
-        principal_kind: PrincipalKind::User,
+        principal_kind: IdentityKind::User,
         principal_name: user(),
         policy_arn: ADMIN.into(),
     };
     let delete_inline = Call::DeleteInlinePolicy {
-        principal_kind: PrincipalKind::User,
+        principal_kind: IdentityKind::User,
         principal_name: user(),
         policy_name: "inline".into(),
     };
     let put_inline = Call::PutInlinePolicy {
-        principal_kind: PrincipalKind::User,
+        principal_kind: IdentityKind::User,
         principal_name: user(),
         policy_name: "inline".into(),
         policy_document: r#"{"Statement":[]}"#.into(),
@@ -123,7 +123,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             action: FixAction::DetachPolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user(),
                 policy_arn: ADMIN.into(),
             },
@@ -134,7 +134,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             action: FixAction::DeleteInlinePolicy {
-                principal_kind: PrincipalKind::User,
+                principal_kind: IdentityKind::User,
                 principal_name: user(),
                 policy_name: "inline".into(),
             },

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use trailguard_rules::call::{Call, KeyStatus};
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 use super::{newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::ApiError;
@@ -36,7 +36,7 @@ pub fn resolve(
         ));
     };
     let Some(keys) = aws.access_keys(user_name)? else {
-        return Ok(cx.missing_principal(PrincipalKind::User, user_name));
+        return Ok(cx.missing_principal(IdentityKind::User, user_name));
     };
     Ok(
         match keys.iter().find(|k| k.access_key_id == access_key_id) {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 use super::{kind_word, newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::ApiError;
@@ -18,7 +18,7 @@ pub struct Prior {
 
 pub fn resolve(
     cx: &Context<'_>,
-    kind: PrincipalKind,
+    kind: IdentityKind,
     principal: &str,
     policy_name: &str,
 ) -> Result<Resolution<Prior>, ApiError> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 use super::{Context, Resolution};
 use crate::fix::aws::ApiError;
@@ -31,8 +31,8 @@ pub fn resolve(cx: &Context<'_>, user_name: &str) -> Result<Resolution<Prior>, A
         return Ok(Resolution::offline(description, vec![call], irreversible));
     };
     Ok(match aws.login_profile(user_name)? {
-        None if !aws.principal_exists(PrincipalKind::User, user_name)? => {
-            cx.missing_principal(PrincipalKind::User, user_name)
+        None if !aws.principal_exists(IdentityKind::User, user_name)? => {
+            cx.missing_principal(IdentityKind::User, user_name)
         }
         None => Resolution::step(
             description,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 use super::{delete_inline_policy, detach_policy, newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::{ApiError, UserSnapshot};
@@ -32,7 +32,7 @@ pub fn resolve(cx: &Context<'_>, user_name: &str) -> Result<Resolution<Prior>, A
         )));
     };
     Ok(match aws.user_snapshot(user_name)? {
-        None => cx.missing_principal(PrincipalKind::User, user_name),
+        None => cx.missing_principal(IdentityKind::User, user_name),
         Some(user) => {
             let calls = delete_user_calls(&user);
             Resolution::step(description, Some(Prior { user }), calls, partial)
@@ -121,14 +121,14 @@ pub fn delete_user_calls(user: &UserSnapshot) -> Vec<Call> {
     }
     for arn in &user.attached_policies {
         calls.push(Call::DetachPolicy {
-            principal_kind: PrincipalKind::User,
+            principal_kind: IdentityKind::User,
             principal_name: name.clone(),
             policy_arn: arn.clone(),
         });
     }
     for policy in &user.inline_policies {
         calls.push(Call::DeleteInlinePolicy {
-            principal_kind: PrincipalKind::User,
+            principal_kind: IdentityKind::User,
             principal_name: name.clone(),
             policy_name: policy.name.clone(),
         });

@@ -40,7 +40,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use trailguard_rules::call::Call;
-use trailguard_rules::remediation::{BadPolicyVersion, FixAction, PrincipalKind};
+use trailguard_rules::remediation::{BadPolicyVersion, FixAction, IdentityKind};
 
 use super::aws::{ApiError, ApiErrorKind, Aws};
 use super::plan::{PlanOptions, Reversibility};
@@ -183,7 +183,7 @@ impl Context<'_> {
         ))
     }
 
-    fn missing_principal<P>(&self, kind: PrincipalKind, name: &str) -> Resolution<P> {
+    fn missing_principal<P>(&self, kind: IdentityKind, name: &str) -> Resolution<P> {
         self.missing(kind_word(kind), name)
     }
 
@@ -305,11 +305,11 @@ fn unexpected(call: &Call) -> String {
 }
 
 /// `user`, `group` or `role`, for descriptions and messages.
-fn kind_word(kind: PrincipalKind) -> &'static str {
+fn kind_word(kind: IdentityKind) -> &'static str {
     match kind {
-        PrincipalKind::User => "user",
-        PrincipalKind::Group => "group",
-        PrincipalKind::Role => "role",
+        IdentityKind::User => "user",
+        IdentityKind::Group => "group",
+        IdentityKind::Role => "role",
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
-use trailguard_rules::remediation::PrincipalKind;
+use trailguard_rules::remediation::IdentityKind;
 
 use super::{newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::ApiError;
@@ -30,8 +30,8 @@ pub fn resolve(cx: &Context<'_>, user_name: &str) -> Result<Resolution<Prior>, A
         ));
     };
     Ok(match aws.login_profile(user_name)? {
-        None if !aws.principal_exists(PrincipalKind::User, user_name)? => {
-            cx.missing_principal(PrincipalKind::User, user_name)
+        None if !aws.principal_exists(IdentityKind::User, user_name)? => {
+            cx.missing_principal(IdentityKind::User, user_name)
         }
         None => Resolution::Skip(format!(
             "user `{user_name}` has no console password to reset"
