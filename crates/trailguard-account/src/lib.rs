@@ -8,12 +8,14 @@
 //! - [`principals`]: each user's and role's effective policies (own, groups', boundary).
 //! - [`who_can`]: which principals the policy engine says may perform an action.
 //! - [`time`]: AWS timestamp parsing.
+//! - [`usage`]: what principals did, from CloudTrail, in one pass; the least-privilege policy it calls for.
 
 pub mod live;
 pub mod model;
 pub mod principals;
 pub mod snapshot;
 pub mod time;
+pub mod usage;
 pub mod who_can;
 
 pub use principals::{effective_principals, EffectivePrincipal, PolicySource, PrincipalKind};
