@@ -476,7 +476,10 @@ fn fill_template(
             "Account" => Some(place.account).filter(|a| !a.is_empty()),
             _ => param_for(var, params?),
         }?;
-        if value.is_empty() || has_wildcard(value) {
+        // A value that is itself a path or an ARN (`alias/aws/ssm`, a key ARN) is a resource of another
+        // type: only an object key or a path variable may hold a `/`.
+        let path_like = var == "ObjectName" || var.ends_with("Path");
+        if value.is_empty() || has_wildcard(value) || (!path_like && value.contains(['/', ':'])) {
             return None;
         }
         out.push_str(value);
@@ -599,7 +602,8 @@ mod tests {
             region: "us-east-1",
             account: "111122223333",
         };
-        let params = json!({"roleName": "app", "bucketName": "b*", "key": "k"});
+        let params =
+            json!({"roleName": "app", "bucketName": "b*", "key": "k", "keyId": "alias/aws/ssm"});
         let params = params.as_object();
         assert_eq!(
             fill_template(
