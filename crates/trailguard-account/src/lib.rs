@@ -9,12 +9,14 @@
 //! - [`who_can`]: which principals the policy engine says may perform an action.
 //! - [`time`]: AWS timestamp parsing.
 //! - [`usage`]: what principals did, from CloudTrail, in one pass; the least-privilege policy it calls for.
+//! - [`unused`]: granted against used per principal (`+ - ?`), over the window the logs cover.
 
 pub mod live;
 pub mod model;
 pub mod principals;
 pub mod snapshot;
 pub mod time;
+pub mod unused;
 pub mod usage;
 pub mod who_can;
 

@@ -54,6 +54,21 @@ pub struct PrincipalUsage {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
+impl PrincipalUsage {
+    /// Adds another part of the same principal's usage (another worker's, another session's).
+    pub fn add(&mut self, other: &PrincipalUsage) {
+        for (t, n) in &other.allowed {
+            *self.allowed.entry(t.clone()).or_default() += n;
+        }
+        for (t, n) in &other.denied {
+            *self.denied.entry(t.clone()).or_default() += n;
+        }
+        self.other_failures += other.other_failures;
+        self.first_seen = min_some(self.first_seen, other.first_seen);
+        self.last_seen = max_some(self.last_seen, other.last_seen);
+    }
+}
+
 /// An event that maps to no permission, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmappedEvent {
@@ -103,16 +118,7 @@ impl Usage {
     /// Folds another worker's usage into this one.
     pub fn merge(&mut self, other: Usage) {
         for (key, theirs) in other.principals {
-            let mine = self.principals.entry(key).or_default();
-            for (t, n) in theirs.allowed {
-                *mine.allowed.entry(t).or_default() += n;
-            }
-            for (t, n) in theirs.denied {
-                *mine.denied.entry(t).or_default() += n;
-            }
-            mine.other_failures += theirs.other_failures;
-            mine.first_seen = min_some(mine.first_seen, theirs.first_seen);
-            mine.last_seen = max_some(mine.last_seen, theirs.last_seen);
+            self.principals.entry(key).or_default().add(&theirs);
         }
         for (key, event) in other.unmapped {
             self.unmapped
