@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 use trailguard_account::unused::{compare_all, PrincipalUnused};
 use trailguard_account::usage::{Usage, UsageCollector};
 use trailguard_account::{effective_principals, AccountSnapshot, RawSnapshot};
@@ -14,92 +13,14 @@ use trailguard_policy::catalog::Catalog;
 const DEV: &str = "200611803367";
 const PROD: &str = "012345678901";
 
-fn user_call(
-    account: &str,
-    user: &str,
-    time: &str,
-    source: &str,
-    name: &str,
-    params: Value,
-) -> Value {
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/{user}"), "accountId": account, "userName": user},
-        "eventTime": time, "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-        "requestParameters": params, "eventID": "e", "recipientAccountId": account
-    })
-}
-
-fn role_call(
-    account: &str,
-    role: &str,
-    session: &str,
-    time: &str,
-    source: &str,
-    name: &str,
-) -> Value {
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "AssumedRole", "principalId": format!("AROAEXAMPLE:{session}"),
-            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"), "accountId": account,
-            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{account}:role/{role}"), "userName": role}}},
-        "eventTime": time, "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-        "requestParameters": null, "eventID": "e", "recipientAccountId": account
-    })
-}
-
+/// Calls by three of the account's principals (two users, one role in two sessions) over 17 days; the
+/// bin crate's `audit unused` test reads the same file.
 fn usage() -> Usage {
-    let records = vec![
-        user_call(
-            DEV,
-            "privesc4-CreateAccessKey-user",
-            "2024-05-01T08:00:00Z",
-            "iam.amazonaws.com",
-            "CreateAccessKey",
-            json!({"userName": "victim"}),
-        ),
-        user_call(
-            DEV,
-            "privesc4-CreateAccessKey-user",
-            "2024-05-03T08:00:00Z",
-            "s3.amazonaws.com",
-            "ListBuckets",
-            json!(null),
-        ),
-        user_call(
-            PROD,
-            "obama",
-            "2024-05-10T12:00:00Z",
-            "ec2.amazonaws.com",
-            "DescribeInstances",
-            json!(null),
-        ),
-        role_call(
-            DEV,
-            "privesc-sre-role",
-            "alice",
-            "2024-05-17T23:00:00Z",
-            "ssm.amazonaws.com",
-            "DescribeParameters",
-        ),
-        role_call(
-            DEV,
-            "privesc-sre-role",
-            "bob",
-            "2024-05-12T10:00:00Z",
-            "sts.amazonaws.com",
-            "GetCallerIdentity",
-        ),
-        role_call(
-            DEV,
-            "privesc-sre-role",
-            "bob",
-            "2024-05-12T11:00:00Z",
-            "ec2.amazonaws.com",
-            "DescribeInstances",
-        ),
-    ];
-    let text = serde_json::to_vec(&json!({"Records": records})).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/cloudsplaining-usage.json"
+    );
+    let text = std::fs::read(path).unwrap();
     let source: Box<dyn Source> =
         Box::new(MemorySource::new("written.json", Arc::<[u8]>::from(text)));
     let (workers, _) = scan_sources(
