@@ -524,12 +524,20 @@ pub struct GeneratedPolicy {
     pub denied: Vec<String>,
 }
 
+/// One service's part of a generated policy.
+#[derive(Default)]
+struct ServiceGrants {
+    /// Actions that need `*`.
+    on_any: BTreeSet<String>,
+    /// Actions granted on the ARNs seen.
+    narrowed: BTreeSet<String>,
+    arns: BTreeSet<String>,
+}
+
 /// Builds the policy: per service, one statement for the actions with resource-level permissions
 /// (resources: the ARNs seen) and one for those that need `*`; actions sorted.
 pub fn generate_policy(usage: &PrincipalUsage, catalog: &Catalog) -> GeneratedPolicy {
-    // service → (actions on `*`, actions narrowed, their ARNs)
-    let mut services: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut services: BTreeMap<String, ServiceGrants> = BTreeMap::new();
     let mut wide: BTreeSet<ActionId> = BTreeSet::new();
     for (action, resource) in usage.allowed.keys() {
         if &**resource == "*" {
@@ -541,14 +549,22 @@ pub fn generate_policy(usage: &PrincipalUsage, catalog: &Catalog) -> GeneratedPo
         let name = catalog.full_name(*action);
         let entry = services.entry(prefix).or_default();
         if wide.contains(action) {
-            entry.0.insert(name);
+            entry.on_any.insert(name);
         } else {
-            entry.1.insert(name);
-            entry.2.insert(resource.to_string());
+            entry.narrowed.insert(name);
+            entry.arns.insert(resource.to_string());
         }
     }
     let mut statements = Vec::new();
-    for (prefix, (any, narrowed, arns)) in services {
+    for (
+        prefix,
+        ServiceGrants {
+            on_any: any,
+            narrowed,
+            arns,
+        },
+    ) in services
+    {
         let sid = sid_for(&prefix);
         if !narrowed.is_empty() {
             statements.push(json!({
