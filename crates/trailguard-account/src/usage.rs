@@ -17,7 +17,9 @@
 //! - Memory is bounded by the distinct triples, principals and events, not by the number of records.
 //! - [`Usage::window`] is the span of `eventTime` the kept records cover; every result states it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -157,6 +159,15 @@ fn max_some<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 
 /// The principal of a record, or `None` for a service acting on its own.
 pub fn principal_of(record: &Record<'_>, per_session: bool) -> Option<PrincipalKey> {
+    let (arn, session) = principal_ref(record)?;
+    Some(PrincipalKey {
+        arn: arn.into_owned(),
+        session: per_session.then(|| session.to_string()),
+    })
+}
+
+/// The principal's ARN and the role session name (empty for other identities), borrowed from the record.
+fn principal_ref<'r>(record: &'r Record<'_>) -> Option<(Cow<'r, str>, &'r str)> {
     let identity = &record.user_identity;
     let arn = identity.arn.as_deref();
     match identity.identity_type.as_deref() {
@@ -171,18 +182,15 @@ pub fn principal_of(record: &Record<'_>, per_session: bool) -> Option<PrincipalK
                 .and_then(|i| i.arn.as_deref());
             // Without the issuer (rare), the role ARN is rebuilt without its path.
             let role = match issuer {
-                Some(role) => role.to_string(),
-                None => format!("{}:role/{role_name}", head.replacen(":sts:", ":iam:", 1)),
+                Some(role) => Cow::Borrowed(role),
+                None => Cow::Owned(format!(
+                    "{}:role/{role_name}",
+                    head.replacen(":sts:", ":iam:", 1)
+                )),
             };
-            Some(PrincipalKey {
-                arn: role,
-                session: per_session.then(|| session.to_string()),
-            })
+            Some((role, session))
         }
-        Some("IAMUser" | "Root" | "FederatedUser") => Some(PrincipalKey {
-            arn: arn?.to_string(),
-            session: None,
-        }),
+        Some("IAMUser" | "Root" | "FederatedUser") => Some((Cow::Borrowed(arn?), "")),
         _ => None,
     }
 }
@@ -225,12 +233,19 @@ fn needs(catalog: &Catalog, source: &str, name: &str) -> Needs {
     }
 }
 
-/// Collects usage from records; one per worker, merged with [`Usage::merge`].
+/// Collects usage from records; one per worker, turned into [`Usage`] by [`UsageCollector::into_usage`].
+/// Lookups per record borrow from the record: nothing is allocated for a principal, event or triple
+/// already seen.
 #[derive(Debug, Default)]
 pub struct UsageCollector {
-    pub usage: Usage,
+    usage: Usage,
     per_session: bool,
-    needs: HashMap<(Box<str>, Box<str>), Needs>,
+    /// eventSource → eventName → what it needs.
+    needs: HashMap<Box<str>, HashMap<Box<str>, Arc<Needs>>>,
+    /// ARN → session name (empty unless split) → usage.
+    principals: HashMap<Box<str>, HashMap<Box<str>, PrincipalUsage>>,
+    /// An action's resource types: `(ARN template, the template as a glob)`.
+    templates: HashMap<ActionId, Arc<[(String, String)]>>,
 }
 
 impl UsageCollector {
@@ -241,11 +256,46 @@ impl UsageCollector {
         }
     }
 
-    fn needs_of(&mut self, source: &str, name: &str) -> &Needs {
-        let key: (Box<str>, Box<str>) = (source.into(), name.into());
+    /// What this worker saw.
+    pub fn into_usage(mut self) -> Usage {
+        for (arn, sessions) in self.principals {
+            for (session, used) in sessions {
+                let key = PrincipalKey {
+                    arn: arn.to_string(),
+                    session: self.per_session.then(|| session.to_string()),
+                };
+                self.usage.principals.entry(key).or_default().add(&used);
+            }
+        }
+        self.usage
+    }
+
+    fn needs_of(&mut self, source: &str, name: &str) -> Arc<Needs> {
+        if let Some(found) = self.needs.get(source).and_then(|names| names.get(name)) {
+            return found.clone();
+        }
+        let found = Arc::new(needs(Catalog::get(), source, name));
         self.needs
-            .entry(key)
-            .or_insert_with(|| needs(Catalog::get(), source, name))
+            .entry(source.into())
+            .or_default()
+            .insert(name.into(), found.clone());
+        found
+    }
+
+    fn templates_of(&mut self, catalog: &Catalog, action: ActionId) -> Arc<[(String, String)]> {
+        self.templates
+            .entry(action)
+            .or_insert_with(|| {
+                let service = catalog.service_of(action);
+                catalog
+                    .action(action)
+                    .resource_types
+                    .iter()
+                    .filter_map(|(index, _)| service.resource_types.get(*index as usize))
+                    .map(|r| (r.arn.clone(), template_glob(&r.arn)))
+                    .collect()
+            })
+            .clone()
     }
 
     fn record_time(&mut self, record: &Record<'_>) -> Option<DateTime<Utc>> {
@@ -261,15 +311,13 @@ impl UsageCollector {
             self.usage.service_calls += 1;
             return;
         }
-        let Some(principal) = principal_of(record, self.per_session) else {
+        let Some((arn, session)) = principal_ref(record) else {
             self.usage.service_calls += 1;
             return;
         };
         let catalog = Catalog::get();
-        let actions = match self
-            .needs_of(&record.event_source, &record.event_name)
-            .clone()
-        {
+        let needs = self.needs_of(&record.event_source, &record.event_name);
+        let actions = match &*needs {
             Needs::Actions { actions, .. } => actions,
             Needs::Unmapped(reason) => {
                 let key = (
@@ -279,12 +327,41 @@ impl UsageCollector {
                 self.usage
                     .unmapped
                     .entry(key)
-                    .or_insert(UnmappedEvent { reason, count: 0 })
+                    .or_insert_with(|| UnmappedEvent {
+                        reason: reason.clone(),
+                        count: 0,
+                    })
                     .count += 1;
                 return;
             }
         };
-        let entry = self.usage.principals.entry(principal).or_default();
+        let place = Place::of(record);
+        let mut resources = Vec::with_capacity(actions.len());
+        for (action, param) in actions {
+            let explicit = match param {
+                Some(param) => match params.and_then(|p| p.get(param)) {
+                    Some(value) => value.as_str(),
+                    None => continue,
+                },
+                None => None,
+            };
+            let templates = self.templates_of(catalog, *action);
+            resources.push((*action, resource_for(&templates, params, explicit, &place)));
+        }
+        let session = if self.per_session { session } else { "" };
+        let entry = match self
+            .principals
+            .get_mut(&*arn)
+            .and_then(|s| s.get_mut(session))
+        {
+            Some(entry) => entry,
+            None => self
+                .principals
+                .entry(arn.as_ref().into())
+                .or_default()
+                .entry(session.into())
+                .or_default(),
+        };
         entry.first_seen = min_some(entry.first_seen, time);
         entry.last_seen = max_some(entry.last_seen, time);
         let failure = record.error_code.as_deref().filter(|c| !c.is_empty());
@@ -296,19 +373,8 @@ impl UsageCollector {
                 return;
             }
         };
-        let place = Place::of(record);
-        for (action, param) in actions {
-            let explicit = match &param {
-                Some(param) => match params.and_then(|p| p.get(param)) {
-                    Some(value) => value.as_str(),
-                    None => continue,
-                },
-                None => None,
-            };
-            let resource = resource_for(catalog, action, params, explicit, &place);
-            *target
-                .entry((action, resource.into_boxed_str()))
-                .or_default() += 1;
+        for (action, resource) in resources {
+            *target.entry((action, resource.into())).or_default() += 1;
         }
     }
 }
@@ -326,7 +392,7 @@ impl RecordVisitor for UsageCollector {
             return true;
         };
         if matches!(
-            self.needs_of(source, name),
+            *self.needs_of(source, name),
             Needs::Actions {
                 reads_params: true,
                 ..
@@ -357,7 +423,7 @@ pub fn collect(
     )?;
     let mut usage = Usage::default();
     for worker in workers {
-        usage.merge(worker.usage);
+        usage.merge(worker.into_usage());
     }
     Ok((usage, stats))
 }
@@ -402,36 +468,29 @@ fn has_wildcard(text: &str) -> bool {
     text.contains(['*', '?', '$'])
 }
 
-/// The ARN the permission was checked against, or `*` (see the module doc).
+/// The ARN the permission was checked against, or `*` (see the module doc). `templates` are the
+/// action's resource types with their globs.
 fn resource_for(
-    catalog: &Catalog,
-    action: ActionId,
+    templates: &[(String, String)],
     params: Option<&Value>,
     explicit: Option<&str>,
     place: &Place<'_>,
-) -> String {
-    let service = catalog.service_of(action);
-    let templates: Vec<&str> = catalog
-        .action(action)
-        .resource_types
-        .iter()
-        .filter_map(|(index, _)| service.resource_types.get(*index as usize))
-        .map(|r| r.arn.as_str())
-        .collect();
+) -> Cow<'static, str> {
+    const ANY: Cow<'static, str> = Cow::Borrowed("*");
     if templates.is_empty() {
-        return "*".into();
+        return ANY;
     }
     let fits = |arn: &str| {
         !has_wildcard(arn)
             && templates
                 .iter()
-                .any(|t| glob_match(template_glob(t).as_bytes(), arn.as_bytes(), false))
+                .any(|(_, glob)| glob_match(glob.as_bytes(), arn.as_bytes(), false))
     };
     if let Some(arn) = explicit {
         return if fits(arn) {
-            arn.to_string()
+            Cow::Owned(arn.to_string())
         } else {
-            "*".into()
+            ANY
         };
     }
     let object = params.and_then(Value::as_object);
@@ -441,12 +500,12 @@ fn resource_for(
         .filter_map(Value::as_str)
         .find(|v| v.starts_with("arn:") && fits(v))
     {
-        return found.to_string();
+        return Cow::Owned(found.to_string());
     }
     templates
         .iter()
-        .find_map(|t| fill_template(t, object, place))
-        .unwrap_or_else(|| "*".into())
+        .find_map(|(t, _)| fill_template(t, object, place))
+        .map_or(ANY, Cow::Owned)
 }
 
 /// `arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}` → `arn:*:iam::*:role/*`.

@@ -33,7 +33,7 @@ fn usage() -> Usage {
     .unwrap();
     let mut usage = Usage::default();
     for w in workers {
-        usage.merge(w.usage);
+        usage.merge(w.into_usage());
     }
     usage
 }

@@ -185,7 +185,7 @@ fn collect_records(records: &[Value], per_session: bool) -> Usage {
     .unwrap();
     let mut usage = Usage::default();
     for w in workers {
-        usage.merge(w.usage);
+        usage.merge(w.into_usage());
     }
     usage
 }
