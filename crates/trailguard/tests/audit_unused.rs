@@ -48,10 +48,12 @@ fn granted_against_used_with_findings_and_fixes() {
         "{sre}"
     );
     assert!(
-        sre.contains("fix: replace its policies with the policy generated from its usage"),
+        sre.contains("fix: replace its policies with the policy generated from its granted usage"),
         "{sre}"
     );
     assert!(sre.contains("\"ec2:DescribeInstances\""), "{sre}");
+    // The fix never widens: the unexplained SSM call stays out of the generated policy.
+    assert!(!sre.contains("\"ssm:DescribeParameters\""), "{sre}");
     assert!(sre.contains("policy diff, current → generated:"), "{sre}");
     let obama = section("arn:aws:iam::012345678901:user/obama");
     assert!(obama.contains("\n  + ec2:DescribeInstances\n"), "{obama}");

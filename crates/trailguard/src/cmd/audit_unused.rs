@@ -105,7 +105,15 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
     for principal in effective_principals(details) {
         let used = merged_usage(&usage, &principal.arn);
         let report = compare(&principal, used.as_ref(), catalog);
-        let generated = used.as_ref().map(|u| generate_policy(u, catalog));
+        // The fix keeps what the policies already grant: a `?` call was allowed by something not seen
+        // here (a resource policy, another account), and a fix must not widen access.
+        let generated = used.as_ref().map(|u| {
+            let mut granted_only = u.clone();
+            granted_only
+                .allowed
+                .retain(|(action, _), _| report.used_granted.contains(action));
+            generate_policy(&granted_only, catalog)
+        });
         let current = ParsedPrincipal::parse(&principal)
             .combined
             .map(|c| c.document);
@@ -145,7 +153,7 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
                     if let (Some(generated), Some(delta)) = (&generated, &fix_diff) {
                         writeln!(
                             out,
-                            "  fix: replace its policies with the policy generated from its usage:"
+                            "  fix: replace its policies with the policy generated from its granted usage (`?` calls left out):"
                         )?;
                         for line in serde_json::to_string_pretty(&generated.document)?.lines() {
                             writeln!(out, "    {line}")?;
