@@ -9,6 +9,8 @@
 //! - [`principals`]: each user's and role's effective policies (own, groups', boundary).
 //! - [`who_can`]: which principals the policy engine says may perform an action.
 //! - [`time`]: AWS timestamp parsing.
+//! - [`usage`]: what principals did, from CloudTrail, in one pass; the least-privilege policy it calls for.
+//! - [`unused`]: granted against used per principal (`+ - ?`), over the window the logs cover.
 
 pub mod aws;
 pub mod live;
@@ -16,6 +18,8 @@ pub mod model;
 pub mod principals;
 pub mod snapshot;
 pub mod time;
+pub mod unused;
+pub mod usage;
 pub mod who_can;
 
 pub use principals::{

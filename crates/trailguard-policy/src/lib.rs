@@ -9,6 +9,7 @@
 //! - [`analysis::analyze`]: admin, NotAction, sensitive wildcards, privilege escalation, exposure...
 //! - [`eval::evaluate`]: AWS's evaluation logic over identity policies, boundaries, SCPs.
 //! - [`diff::diff`]: the effective permission delta between two documents.
+//! - [`event_actions::EventActions`]: which permissions a CloudTrail event needed.
 
 pub mod analysis;
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod condition;
 pub mod diff;
 pub mod document;
 pub mod eval;
+pub mod event_actions;
 pub mod glob;
 pub mod input;
 pub mod json;

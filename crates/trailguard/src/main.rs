@@ -42,9 +42,9 @@ enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// Export the knowledge base and rule docs as a static HTML site.
     Docs(cmd::docs::DocsArgs),
-    /// Analyse IAM policy documents: check, diff, expand, simulate.
+    /// Analyse IAM policy documents: check, diff, expand, simulate, and generate one from CloudTrail usage.
     Policy(cmd::policy::PolicyArgs),
-    /// Audit an account's IAM posture, live or from saved API output (snapshot, who-can).
+    /// Audit an account's IAM posture, live or from saved API output (snapshot, who-can, unused).
     Audit(cmd::audit::AuditArgs),
     /// Query the findings store that `scan --store` keeps: findings and runs.
     Findings(store::cli::FindingsArgs),

@@ -1,5 +1,6 @@
 //! `trailguard audit`: the IAM posture of an account, live through the AWS SDK or offline from saved
-//! API output, plus `audit snapshot` (save that output) and `audit who-can` (who may do an action).
+//! API output, plus `audit snapshot` (save that output), `audit who-can` (who may do an action) and
+//! `audit unused` (granted against used from CloudTrail logs, in `audit_unused.rs`).
 //!
 //! Live and offline audits share one path: the live collector produces the same files `snapshot`
 //! saves, and both are parsed by `AccountSnapshot::from_raw`, so their findings are identical.
@@ -72,6 +73,9 @@ pub enum AuditCommand {
     /// List every user and role the policy engine says may perform ACTION (through groups, managed
     /// and inline policies, permissions boundaries).
     WhoCan(WhoCanArgs),
+    /// Granted against used per principal from CloudTrail logs (`+` used, `-` granted but unused in the
+    /// window the logs cover, `?` used but not explained), with the least-privilege policy as the fix.
+    Unused(super::audit_unused::UnusedArgs),
 }
 
 /// Where the account comes from.
@@ -204,6 +208,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Snapshot(a)) => run_snapshot(a),
         Some(AuditCommand::WhoCan(a)) => run_who_can(a),
+        Some(AuditCommand::Unused(a)) => super::audit_unused::run(a),
         None => run_audit(args.run),
     }
 }
@@ -233,7 +238,7 @@ impl Progress for Spinner {
 }
 
 /// Reads the snapshot from disk or collects it live.
-fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
+pub(super) fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
     match &source.offline {
         Some(path) => {
             let raw = RawSnapshot::read_path(path)?;
@@ -283,7 +288,7 @@ fn live_reason(reason: &str) -> String {
         .replace(".json`", "`")
 }
 
-fn report_problems(problems: &[SnapshotProblem]) {
+pub(super) fn report_problems(problems: &[SnapshotProblem]) {
     for problem in problems {
         eprintln!("warning: {problem}");
     }

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod audit_unused;
 pub mod bench;
 pub mod docs;
 pub mod explain;

@@ -1,6 +1,7 @@
 //! `trailguard policy`: check IAM policy documents (`check`), show the effective permission delta
 //! between two versions (`diff`), list the actions a pattern names (`expand`), and decide one request
-//! against a set of policies (`simulate`).
+//! against a set of policies (`simulate`), and write the least-privilege policy a principal's CloudTrail
+//! usage calls for (`generate`, built on `trailguard_account::usage`).
 //!
 //! Exit codes: 0 nothing at or above `--fail-on`, 1 findings at or above it (for `diff`: the new
 //! version adds risk and `--fail-on-risk` was given), 2 nothing could be read.
@@ -34,7 +35,8 @@ use crate::ui::{self, ColorChoice};
   aws iam get-account-authorization-details > auth.json && trailguard policy check auth.json
   trailguard policy diff v1.json v2.json
   trailguard policy expand 'iam:Create*'
-  trailguard policy simulate --action iam:CreateUser --context aws:MultiFactorAuthPresent=true policy.json")]
+  trailguard policy simulate --action iam:CreateUser --context aws:MultiFactorAuthPresent=true policy.json
+  trailguard policy generate --from logs/ --principal arn:aws:iam::111122223333:role/app > app.json")]
 pub struct PolicyArgs {
     #[command(subcommand)]
     pub command: PolicyCommand,
@@ -50,6 +52,27 @@ pub enum PolicyCommand {
     Expand(ExpandArgs),
     /// Decide one request against identity policies, a permissions boundary and SCPs.
     Simulate(SimulateArgs),
+    /// The least-privilege policy for a principal, from the calls it made successfully in CloudTrail logs.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// CloudTrail log files or directories (as for `scan`), or `-` for stdin.
+    #[arg(long = "from", required = true, value_name = "LOGS")]
+    pub from: Vec<PathBuf>,
+    /// The user's or role's ARN (a role's sessions all count for the role).
+    #[arg(long, value_name = "ARN")]
+    pub principal: String,
+    /// Keep events at or after this time: RFC 3339, a date, or an age such as `90d`.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// One policy per role session name: prints a JSON object of session name → policy.
+    #[arg(long = "per-session")]
+    pub per_session: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,6 +194,7 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         PolicyCommand::Diff(args) => run_diff(args),
         PolicyCommand::Expand(args) => run_expand(args),
         PolicyCommand::Simulate(args) => run_simulate(args),
+        PolicyCommand::Generate(args) => run_generate(args),
     }
 }
 
@@ -601,4 +625,130 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// IAM's limit on a managed policy document, whitespace excluded.
+const MANAGED_POLICY_LIMIT: usize = 6144;
+
+/// Prints the generated policy on stdout (ready for `aws iam create-policy-version --policy-document
+/// file://...`); the window, the denied requests and the events that map to no permission go to stderr.
+fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    use trailguard_account::usage::{collect, generate_policy, window_days};
+    use trailguard_event::{CollectErrors, Filter, ScanOptions};
+
+    let now = Utc::now();
+    let bound = |text: &Option<String>, flag: &str| {
+        text.as_deref()
+            .map(|t| super::scan::parse_time_bound(t, now))
+            .transpose()
+            .with_context(|| flag.to_string())
+    };
+    let filter = Filter {
+        since: bound(&args.since, "--since")?,
+        until: bound(&args.until, "--until")?,
+        ..Filter::default()
+    };
+    let opts = ScanOptions {
+        inputs: args.from.clone(),
+        filter,
+        threads: 0,
+    };
+    let errors = CollectErrors::default();
+    let (usage, _stats) = collect(&opts, args.per_session, &errors)?;
+    let mut err = std::io::stderr().lock();
+    for problem in errors.take() {
+        writeln!(err, "warning: {problem}")?;
+    }
+    let catalog = Catalog::get();
+    let matches: Vec<_> = usage.for_arn(&args.principal).collect();
+    if matches.is_empty() {
+        let seen: Vec<String> = usage
+            .principals
+            .keys()
+            .map(|k| output::visible(&k.arn).into_owned())
+            .take(20)
+            .collect();
+        anyhow::bail!(
+            "no calls by `{}` in these logs; principals seen: {}",
+            output::visible(&args.principal),
+            if seen.is_empty() {
+                "none".to_string()
+            } else {
+                seen.join(", ")
+            }
+        );
+    }
+    let days = window_days(usage.window);
+    if let Some((from, to)) = usage.window {
+        writeln!(
+            err,
+            "window: the {days} days these logs cover ({} to {})",
+            from.to_rfc3339_opts(SecondsFormat::Secs, true),
+            to.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )?;
+    }
+    let mut out = std::io::stdout().lock();
+    let mut sessions = serde_json::Map::new();
+    for (key, used) in &matches {
+        let generated = generate_policy(used, catalog);
+        let calls: u64 = used.allowed.values().sum();
+        let label = key
+            .session
+            .as_deref()
+            .map(|s| format!(" session {}", output::visible(s)))
+            .unwrap_or_default();
+        writeln!(
+            err,
+            "{}{label}: {} permission(s) from {calls} successful call(s)",
+            output::visible(&key.arn),
+            used.allowed.len()
+        )?;
+        if !generated.denied.is_empty() {
+            writeln!(err, "asked for, denied (not in the policy):")?;
+            for line in &generated.denied {
+                writeln!(err, "  {}", output::visible(line))?;
+            }
+        }
+        let size = serde_json::to_string(&generated.document)?.chars().count();
+        if size > MANAGED_POLICY_LIMIT {
+            writeln!(
+                err,
+                "note: {size} characters without whitespace, over IAM's {MANAGED_POLICY_LIMIT} for a managed policy: split it by service"
+            )?;
+        }
+        match &key.session {
+            Some(session) => {
+                sessions.insert(session.clone(), generated.document);
+            }
+            None => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&generated.document)?
+            )?,
+        }
+    }
+    if args.per_session {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(sessions))?
+        )?;
+    }
+    if !usage.unmapped.is_empty() {
+        writeln!(
+            err,
+            "events that map to no IAM permission (all principals):"
+        )?;
+        for ((source, name), event) in &usage.unmapped {
+            writeln!(
+                err,
+                "  {} {} ({}x): {}",
+                output::visible(source),
+                output::visible(name),
+                event.count,
+                event.reason
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
