@@ -7,8 +7,11 @@
 //! - [`live`]: the read-only SDK collector that writes the same files.
 //! - [`principals`]: each user's and role's effective policies (own, groups', boundary).
 //! - [`who_can`]: which principals the policy engine says may perform an action.
+//! - [`graph`]: the privilege-escalation graph (who can become admin, by which steps), kept current
+//!   change by change.
 //! - [`time`]: AWS timestamp parsing.
 
+pub mod graph;
 pub mod live;
 pub mod model;
 pub mod principals;
