@@ -130,7 +130,12 @@ pub fn effective_user(
         groups: user.group_list.clone(),
     };
     add_inline(&mut principal, &user.user_policy_list, None);
-    add_managed(&mut principal, managed, &user.attached_managed_policies, None);
+    add_managed(
+        &mut principal,
+        managed,
+        &user.attached_managed_policies,
+        None,
+    );
     for group_name in &user.group_list {
         let Some(group) = groups.get(group_name.as_str()) else {
             continue;
@@ -162,7 +167,12 @@ pub fn effective_role(
         groups: Vec::new(),
     };
     add_inline(&mut principal, &role.role_policy_list, None);
-    add_managed(&mut principal, managed, &role.attached_managed_policies, None);
+    add_managed(
+        &mut principal,
+        managed,
+        &role.attached_managed_policies,
+        None,
+    );
     set_boundary(&mut principal, managed, role.permissions_boundary.as_ref());
     principal
 }

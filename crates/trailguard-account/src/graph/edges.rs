@@ -63,7 +63,9 @@ impl TrustIndex {
             for (kind, _, values) in &principal.entries {
                 for value in values {
                     match kind {
-                        SpecKind::Aws if value == "*" || value.ends_with(":root") || !value.contains(':') => {
+                        SpecKind::Aws
+                            if value == "*" || value.ends_with(":root") || !value.contains(':') =>
+                        {
                             self.account_wide.insert(id);
                         }
                         SpecKind::Aws => explicit.push(value.clone()),
@@ -125,8 +127,12 @@ impl<'g> Subject<'g> {
     fn request(&self, action: &str, resource: &str) -> Request {
         let n = self.node;
         match n.kind {
-            NodeKind::User => principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource),
-            NodeKind::Role => principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource),
+            NodeKind::User => {
+                principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource)
+            }
+            NodeKind::Role => {
+                principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource)
+            }
             // A group is not a caller; its members are, whoever they are.
             NodeKind::Group => {
                 let mut request = Request::new(action, resource).treat_missing_as_unknown();
@@ -144,7 +150,8 @@ impl<'g> Subject<'g> {
             doc.statements.iter().any(|s| {
                 s.effect == Effect::Allow && {
                     let hit = s.action.patterns.iter().any(|p| {
-                        p.is_everything() || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
+                        p.is_everything()
+                            || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
                     });
                     hit != s.action.negated
                 }
@@ -214,7 +221,9 @@ impl<'g> Subject<'g> {
                             .unwrap_or_default();
                         format!("{label} {path}")
                     }),
-                    Layer::Resource => resource_label.map(|l| format!("{l} Statement[{}]", by.statement)),
+                    Layer::Resource => {
+                        resource_label.map(|l| format!("{l} Statement[{}]", by.statement))
+                    }
                     _ => None,
                 };
                 (label, Vec::new())
@@ -232,7 +241,10 @@ impl<'g> Subject<'g> {
 }
 
 /// Whether a node's own policies (and boundary, and SCPs) make it admin.
-pub(crate) fn is_admin(node: &Node, scps: &[Vec<std::sync::Arc<PolicyDocument>>]) -> Option<Certainty> {
+pub(crate) fn is_admin(
+    node: &Node,
+    scps: &[Vec<std::sync::Arc<PolicyDocument>>],
+) -> Option<Certainty> {
     let subject = Subject::with_scps(node, scps);
     let set = subject.set(None);
     probe(|action| evaluate(&set, &subject.request(action, "*")))
@@ -289,7 +301,11 @@ fn modifications(graph: &Graph, target: NodeId) -> Vec<(&'static str, String, Op
             .get(arn)
             .is_some_and(|m| m.admin_version.is_some())
         {
-            out.push(("iam:SetDefaultPolicyVersion", arn.clone(), Some(arn.clone())));
+            out.push((
+                "iam:SetDefaultPolicyVersion",
+                arn.clone(),
+                Some(arn.clone()),
+            ));
         }
     }
     out
@@ -361,9 +377,10 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
     let subject = Subject::new(node, graph);
     // Act-as edges, one per target node.
     let mut act: std::collections::BTreeMap<NodeId, Option<Edge>> = Default::default();
-    let put = |to: NodeId, edge: Edge, act: &mut std::collections::BTreeMap<NodeId, Option<Edge>>| {
-        keep_best(act.entry(to).or_default(), edge);
-    };
+    let put =
+        |to: NodeId, edge: Edge, act: &mut std::collections::BTreeMap<NodeId, Option<Edge>>| {
+            keep_best(act.entry(to).or_default(), edge);
+        };
 
     // Assume role: roles whose trust names this node, and account-wide trusts.
     let mut candidates: BTreeSet<NodeId> = graph
@@ -404,7 +421,8 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
             .is_some_and(|s| s.contains(&r));
         let set = subject.set(named.then_some(trust));
         let decision = evaluate(&set, &request);
-        let Some(identity) = subject.grant("sts:AssumeRole", &role.arn, &decision, Some(&label)) else {
+        let Some(identity) = subject.grant("sts:AssumeRole", &role.arn, &decision, Some(&label))
+        else {
             continue;
         };
         let grants = if matches!(decision, Decision::Allow { by } if by.layer == Layer::Resource) {
@@ -412,7 +430,11 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         } else {
             vec![identity, trust_grant]
         };
-        put(r, Edge::new(p, To::Node(r), EdgeKind::AssumeRole, grants), &mut act);
+        put(
+            r,
+            Edge::new(p, To::Node(r), EdgeKind::AssumeRole, grants),
+            &mut act,
+        );
     }
 
     // Pass a role to a service that runs code for it.
@@ -421,8 +443,11 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
             let Some(roles) = graph.index.services.get(path.service) else {
                 continue;
             };
-            let service_grants: Option<Vec<Grant>> =
-                path.actions.iter().map(|a| subject.allow_somewhere(a)).collect();
+            let service_grants: Option<Vec<Grant>> = path
+                .actions
+                .iter()
+                .map(|a| subject.allow_somewhere(a))
+                .collect();
             let Some(service_grants) = service_grants else {
                 continue;
             };
@@ -458,7 +483,12 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         targets.sort_unstable();
         for u in targets {
             if let Some(grant) = subject.allow(action, &graph.nodes[u].arn, &[]) {
-                let edge = Edge::new(p, To::Node(u), EdgeKind::MintCredentials { action }, vec![grant]);
+                let edge = Edge::new(
+                    p,
+                    To::Node(u),
+                    EdgeKind::MintCredentials { action },
+                    vec![grant],
+                );
                 put(u, edge, &mut act);
             }
         }
@@ -467,8 +497,14 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         let mut roles: Vec<NodeId> = graph.roles.values().copied().filter(|&r| r != p).collect();
         roles.sort_unstable();
         for r in roles {
-            if let Some(grant) = subject.allow("iam:UpdateAssumeRolePolicy", &graph.nodes[r].arn, &[]) {
-                put(r, Edge::new(p, To::Node(r), EdgeKind::RewriteTrust, vec![grant]), &mut act);
+            if let Some(grant) =
+                subject.allow("iam:UpdateAssumeRolePolicy", &graph.nodes[r].arn, &[])
+            {
+                put(
+                    r,
+                    Edge::new(p, To::Node(r), EdgeKind::RewriteTrust, vec![grant]),
+                    &mut act,
+                );
             }
         }
     }
@@ -482,15 +518,26 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         groups.sort_unstable();
         for g in groups {
             if let Some(grant) = subject.allow("iam:AddUserToGroup", &graph.nodes[g].arn, &[]) {
-                put(g, Edge::new(p, To::Node(g), EdgeKind::JoinGroup, vec![grant]), &mut act);
+                put(
+                    g,
+                    Edge::new(p, To::Node(g), EdgeKind::JoinGroup, vec![grant]),
+                    &mut act,
+                );
             }
         }
     }
 
-    let mut out: Vec<Edge> = act.into_values().flatten().filter(|e| !graph.nodes[match e.to {
-        To::Node(n) => n,
-        To::Admin => p,
-    }].deleted).collect();
+    let mut out: Vec<Edge> = act
+        .into_values()
+        .flatten()
+        .filter(|e| {
+            !graph.nodes[match e.to {
+                To::Node(n) => n,
+                To::Admin => p,
+            }]
+            .deleted
+        })
+        .collect();
 
     // Changing permissions: its own, or those of a node it can act as in one step.
     let mut to_admin = modify_edge(graph, &subject, p, &[]);

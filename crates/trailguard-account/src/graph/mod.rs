@@ -353,7 +353,12 @@ impl Graph {
                 .map(|level| level.into_iter().map(Arc::new).collect())
                 .collect(),
         };
-        let arns: Vec<String> = graph.details.policies.iter().map(|p| p.arn.clone()).collect();
+        let arns: Vec<String> = graph
+            .details
+            .policies
+            .iter()
+            .map(|p| p.arn.clone())
+            .collect();
         for arn in arns {
             graph.refresh_managed(&arn);
         }
@@ -527,9 +532,7 @@ impl Graph {
                 let edge = &self.out[at][index];
                 hops.push(self.hop(edge));
                 match edge.to {
-                    To::Node(next) if next != target && hops.len() <= self.nodes.len() => {
-                        at = next
-                    }
+                    To::Node(next) if next != target && hops.len() <= self.nodes.len() => at = next,
                     _ => break,
                 }
             }
@@ -811,7 +814,9 @@ impl Graph {
                 match kind {
                     NodeKind::User => self.user_mut(name)?.permissions_boundary = boundary,
                     NodeKind::Role => self.role_mut(name)?.permissions_boundary = boundary,
-                    NodeKind::Group => return Err(UnknownEntity(format!("boundary of group `{name}`"))),
+                    NodeKind::Group => {
+                        return Err(UnknownEntity(format!("boundary of group `{name}`")))
+                    }
                 }
                 Ok(vec![id])
             }
@@ -868,9 +873,11 @@ impl Graph {
             .map(|&i| &self.details.group_detail_list[i])
             .map(|g| (g.group_name.as_str(), g))
             .collect();
-        let group_attached = groups
-            .values()
-            .flat_map(|g| g.attached_managed_policies.iter().map(|a| a.policy_arn.as_str()));
+        let group_attached = groups.values().flat_map(|g| {
+            g.attached_managed_policies
+                .iter()
+                .map(|a| a.policy_arn.as_str())
+        });
         let managed: ManagedIndex<'a> = attached
             .chain(group_attached)
             .filter_map(|arn| self.policy_pos.get(arn))
@@ -884,26 +891,45 @@ impl Graph {
         let node = &self.nodes[id];
         match node.kind {
             NodeKind::User => {
-                let Some(user) = self.user_pos.get(&node.name).map(|&i| &self.details.user_detail_list[i]) else {
+                let Some(user) = self
+                    .user_pos
+                    .get(&node.name)
+                    .map(|&i| &self.details.user_detail_list[i])
+                else {
                     return (None, None);
                 };
                 let attached = user
                     .attached_managed_policies
                     .iter()
                     .map(|a| a.policy_arn.as_str())
-                    .chain(user.permissions_boundary.as_ref().map(|b| b.permissions_boundary_arn.as_str()));
+                    .chain(
+                        user.permissions_boundary
+                            .as_ref()
+                            .map(|b| b.permissions_boundary_arn.as_str()),
+                    );
                 let (managed, groups) = self.indexes_for(attached, &user.group_list);
-                (Some(principals::effective_user(user, &managed, &groups)), None)
+                (
+                    Some(principals::effective_user(user, &managed, &groups)),
+                    None,
+                )
             }
             NodeKind::Role => {
-                let Some(role) = self.role_pos.get(&node.name).map(|&i| &self.details.role_detail_list[i]) else {
+                let Some(role) = self
+                    .role_pos
+                    .get(&node.name)
+                    .map(|&i| &self.details.role_detail_list[i])
+                else {
                     return (None, None);
                 };
                 let attached = role
                     .attached_managed_policies
                     .iter()
                     .map(|a| a.policy_arn.as_str())
-                    .chain(role.permissions_boundary.as_ref().map(|b| b.permissions_boundary_arn.as_str()));
+                    .chain(
+                        role.permissions_boundary
+                            .as_ref()
+                            .map(|b| b.permissions_boundary_arn.as_str()),
+                    );
                 let (managed, _) = self.indexes_for(attached, &[]);
                 (
                     Some(principals::effective_role(role, &managed)),
@@ -911,10 +937,17 @@ impl Graph {
                 )
             }
             NodeKind::Group => {
-                let Some(group) = self.group_pos.get(&node.name).map(|&i| &self.details.group_detail_list[i]) else {
+                let Some(group) = self
+                    .group_pos
+                    .get(&node.name)
+                    .map(|&i| &self.details.group_detail_list[i])
+                else {
                     return (None, None);
                 };
-                let attached = group.attached_managed_policies.iter().map(|a| a.policy_arn.as_str());
+                let attached = group
+                    .attached_managed_policies
+                    .iter()
+                    .map(|a| a.policy_arn.as_str());
                 let (managed, _) = self.indexes_for(attached, &[]);
                 (Some(group_as_principal(group, &managed)), None)
             }
@@ -947,7 +980,9 @@ impl Graph {
                     None => problems.push(format!("{label} does not parse")),
                 }
                 if let Some(a) = arn {
-                    if !self.managed.get(a.as_str()).is_some_and(|m| m.aws_managed) && !attached.contains(a) {
+                    if !self.managed.get(a.as_str()).is_some_and(|m| m.aws_managed)
+                        && !attached.contains(a)
+                    {
                         attached.push(a.clone());
                     }
                 }
