@@ -16,6 +16,18 @@ use crate::who_can::principal_request;
 /// The policy an attacker attaches when an attach action is allowed: it exists in every account.
 const ADMIN_POLICY_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
+/// Every action [`modifications`] uses: a subject allowed none of them modifies nobody.
+const MODIFY_ACTIONS: &[&str] = &[
+    "iam:PutUserPolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+];
+
 /// Which roles each trust policy opens, so assume edges are found without trying every pair.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TrustIndex {
@@ -102,9 +114,8 @@ impl TrustIndex {
 /// One node's policies, ready for requests.
 struct Subject<'g> {
     node: &'g Node,
-    identity: Vec<&'g PolicyDocument>,
-    boundary: Option<&'g PolicyDocument>,
-    scps: Vec<Vec<&'g PolicyDocument>>,
+    /// Identity policies, boundary and SCPs: built once, asked many times.
+    set: PolicySet<'g>,
 }
 
 impl<'g> Subject<'g> {
@@ -115,24 +126,23 @@ impl<'g> Subject<'g> {
     fn with_scps(node: &'g Node, scps: &'g [Vec<std::sync::Arc<PolicyDocument>>]) -> Subject<'g> {
         Subject {
             node,
-            identity: node.documents.iter().map(|(_, d)| &**d).collect(),
-            boundary: node.boundary.as_deref(),
-            scps: scps
-                .iter()
-                .map(|level| level.iter().map(|d| &**d).collect())
-                .collect(),
+            set: PolicySet {
+                identity: node.documents.iter().map(|(_, d)| &**d).collect(),
+                resource: Vec::new(),
+                boundary: node.boundary.as_deref(),
+                scps: scps
+                    .iter()
+                    .map(|level| level.iter().map(|d| &**d).collect())
+                    .collect(),
+            },
         }
     }
 
     fn request(&self, action: &str, resource: &str) -> Request {
         let n = self.node;
         match n.kind {
-            NodeKind::User => {
-                principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource)
-            }
-            NodeKind::Role => {
-                principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource)
-            }
+            NodeKind::User => principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource),
+            NodeKind::Role => principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource),
             // A group is not a caller; its members are, whoever they are.
             NodeKind::Group => {
                 let mut request = Request::new(action, resource).treat_missing_as_unknown();
@@ -144,14 +154,22 @@ impl<'g> Subject<'g> {
         }
     }
 
+    /// A request for `action` with extra context, to be pointed at one resource after another.
+    fn prepared(&self, action: &str, context: &[(&str, &str)]) -> Request {
+        let mut request = self.request(action, "*");
+        for (key, value) in context {
+            request = request.with(key, &[value]);
+        }
+        request
+    }
+
     /// Whether some Allow statement names the action at all: a cheap filter before real requests.
     fn may(&self, action: &str) -> bool {
-        self.identity.iter().any(|doc| {
+        self.set.identity.iter().any(|doc| {
             doc.statements.iter().any(|s| {
                 s.effect == Effect::Allow && {
                     let hit = s.action.patterns.iter().any(|p| {
-                        p.is_everything()
-                            || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
+                        p.is_everything() || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
                     });
                     hit != s.action.negated
                 }
@@ -159,23 +177,24 @@ impl<'g> Subject<'g> {
         })
     }
 
-    fn set<'a>(&'a self, resource: Option<&'a PolicyDocument>) -> PolicySet<'a> {
+    fn set_with<'a>(&'a self, resource: &'a PolicyDocument) -> PolicySet<'a> {
         PolicySet {
-            identity: self.identity.clone(),
-            resource: resource.into_iter().collect(),
-            boundary: self.boundary,
-            scps: self.scps.clone(),
+            resource: vec![resource],
+            ..self.set.clone()
         }
+    }
+
+    /// The grant for a prepared request on `resource`, if the engine allows it.
+    fn allow_on(&self, request: &mut Request, resource: &str) -> Option<Grant> {
+        request.resource.clear();
+        request.resource.push_str(resource);
+        let decision = evaluate(&self.set, request);
+        self.grant(&request.action, resource, &decision, None)
     }
 
     /// The grant for `action` on `resource`, if the engine allows it (certainly or conditionally).
     fn allow(&self, action: &str, resource: &str, context: &[(&str, &str)]) -> Option<Grant> {
-        let mut request = self.request(action, resource);
-        for (key, value) in context {
-            request = request.with(key, &[value]);
-        }
-        let decision = evaluate(&self.set(None), &request);
-        self.grant(action, resource, &decision, None)
+        self.allow_on(&mut self.prepared(action, context), resource)
     }
 
     /// Like [`Subject::allow`] on any resource: `*` first, then each pattern the node's own Allow
@@ -183,7 +202,8 @@ impl<'g> Subject<'g> {
     fn allow_somewhere(&self, action: &str) -> Option<Grant> {
         let mut conditional = None;
         let patterns = std::iter::once("*".to_owned()).chain(
-            self.identity
+            self.set
+                .identity
                 .iter()
                 .flat_map(|d| d.statements.iter())
                 .filter(|s| s.effect == Effect::Allow)
@@ -246,8 +266,7 @@ pub(crate) fn is_admin(
     scps: &[Vec<std::sync::Arc<PolicyDocument>>],
 ) -> Option<Certainty> {
     let subject = Subject::with_scps(node, scps);
-    let set = subject.set(None);
-    probe(|action| evaluate(&set, &subject.request(action, "*")))
+    probe(|action| evaluate(&subject.set, &subject.request(action, "*")))
 }
 
 /// Whether a document alone grants admin.
@@ -318,7 +337,7 @@ fn modify_edge(
     target: NodeId,
     via: &[Grant],
 ) -> Option<Edge> {
-    if !admits_admin(&graph.nodes[target]) {
+    if !MODIFY_ACTIONS.iter().any(|a| subject.may(a)) || !admits_admin(&graph.nodes[target]) {
         return None;
     }
     let mut best: Option<Edge> = None;
@@ -419,8 +438,11 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
             .explicit
             .get(&node.arn)
             .is_some_and(|s| s.contains(&r));
-        let set = subject.set(named.then_some(trust));
-        let decision = evaluate(&set, &request);
+        let decision = if named {
+            evaluate(&subject.set_with(trust), &request)
+        } else {
+            evaluate(&subject.set, &request)
+        };
         let Some(identity) = subject.grant("sts:AssumeRole", &role.arn, &decision, Some(&label))
         else {
             continue;
@@ -437,29 +459,33 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         );
     }
 
-    // Pass a role to a service that runs code for it.
+    // Pass a role to a service that runs code for it: per service, the best path the subject may
+    // take (certain first, then fewest actions), then every role trusting that service.
     if subject.may("iam:PassRole") {
+        let mut best: std::collections::BTreeMap<&str, (&super::catalog::PassRolePath, Vec<Grant>)> =
+            Default::default();
         for path in PASS_ROLE_PATHS {
-            let Some(roles) = graph.index.services.get(path.service) else {
+            if !graph.index.services.contains_key(path.service) {
                 continue;
-            };
-            let service_grants: Option<Vec<Grant>> = path
-                .actions
-                .iter()
-                .map(|a| subject.allow_somewhere(a))
-                .collect();
-            let Some(service_grants) = service_grants else {
-                continue;
-            };
-            for &r in roles {
+            }
+            let grants: Option<Vec<Grant>> =
+                path.actions.iter().map(|a| subject.allow_somewhere(a)).collect();
+            let Some(grants) = grants else { continue };
+            let rank = |g: &[Grant]| (g.iter().any(|x| !x.conditions.is_empty()), g.len());
+            let better = best
+                .get(path.service)
+                .is_none_or(|(_, old)| rank(&grants) < rank(old));
+            if better {
+                best.insert(path.service, (path, grants));
+            }
+        }
+        for (service, (path, service_grants)) in best {
+            let mut request = subject.prepared("iam:PassRole", &[("iam:PassedToService", service)]);
+            for &r in graph.index.services.get(service).into_iter().flatten() {
                 if r == p || graph.nodes[r].deleted {
                     continue;
                 }
-                let Some(pass) = subject.allow(
-                    "iam:PassRole",
-                    &graph.nodes[r].arn,
-                    &[("iam:PassedToService", path.service)],
-                ) else {
+                let Some(pass) = subject.allow_on(&mut request, &graph.nodes[r].arn) else {
                     continue;
                 };
                 let mut grants = vec![pass];
@@ -481,8 +507,9 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         }
         let mut targets: Vec<NodeId> = users().filter(|&u| u != p).collect();
         targets.sort_unstable();
+        let mut request = subject.prepared(action, &[]);
         for u in targets {
-            if let Some(grant) = subject.allow(action, &graph.nodes[u].arn, &[]) {
+            if let Some(grant) = subject.allow_on(&mut request, &graph.nodes[u].arn) {
                 let edge = Edge::new(
                     p,
                     To::Node(u),
@@ -516,8 +543,9 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
             .filter(|g| !node.groups.contains(g))
             .collect();
         groups.sort_unstable();
+        let mut request = subject.prepared("iam:AddUserToGroup", &[]);
         for g in groups {
-            if let Some(grant) = subject.allow("iam:AddUserToGroup", &graph.nodes[g].arn, &[]) {
+            if let Some(grant) = subject.allow_on(&mut request, &graph.nodes[g].arn) {
                 put(
                     g,
                     Edge::new(p, To::Node(g), EdgeKind::JoinGroup, vec![grant]),
