@@ -164,7 +164,7 @@ fn main() {
     let mut rng = Rng(7);
     let mut times = Vec::new();
     let mut opened = 0;
-    for i in 0..2_000 {
+    for i in 0..1_000 {
         let change = match i % 4 {
             0 => Change::PutInlinePolicy {
                 kind: NodeKind::User,

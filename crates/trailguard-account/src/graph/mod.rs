@@ -206,8 +206,8 @@ struct Reach {
 pub struct Graph {
     pub nodes: Vec<Node>,
     out: Vec<Vec<Edge>>,
-    /// `rev[q]`: nodes with at least one edge into `q` (with multiplicity).
-    rev: Vec<Vec<NodeId>>,
+    /// `rev[q]`: `(p, i)` for each edge `out[p][i]` into `q` (a node has at most one edge to another).
+    rev: Vec<Vec<(NodeId, usize)>>,
     reach: Reach,
     details: AuthorizationDetails,
     by_arn: HashMap<String, NodeId>,
@@ -575,14 +575,12 @@ impl Graph {
         let mut queue = std::collections::VecDeque::from([target]);
         while let Some(at) = queue.pop_front() {
             let hops = table[at].map_or(0, |s| s.hops);
-            for &from in &self.rev[at] {
+            for &(from, edge) in &self.rev[at] {
                 if table[from].is_some() {
                     continue;
                 }
-                let edge = self.out[from].iter().position(|e| {
-                    e.to == To::Node(at) && (!certain_only || e.certainty == Certainty::Certain)
-                });
-                if let Some(edge) = edge {
+                let e = &self.out[from][edge];
+                if !certain_only || e.certainty == Certainty::Certain {
                     table[from] = Some(Step {
                         hops: hops + 1,
                         edge: Some(edge),
@@ -603,7 +601,7 @@ impl Graph {
         let mut sources: HashSet<NodeId> = touched.iter().copied().collect();
         for &id in &touched {
             self.refresh_node(id);
-            sources.extend(self.rev[id].iter().copied());
+            sources.extend(self.rev[id].iter().map(|&(from, _)| from));
             if self.nodes[id].kind == NodeKind::Role {
                 sources.extend(self.index.may_assume(id, self));
             }
@@ -1042,9 +1040,7 @@ impl Graph {
         let old = std::mem::take(&mut self.out[id]);
         for edge in &old {
             if let To::Node(q) = edge.to {
-                if let Some(pos) = self.rev[q].iter().position(|&s| s == id) {
-                    self.rev[q].swap_remove(pos);
-                }
+                self.rev[q].retain(|&(from, _)| from != id);
             }
         }
         let new = if self.nodes[id].deleted || self.nodes[id].admin == Some(Certainty::Certain) {
@@ -1052,9 +1048,9 @@ impl Graph {
         } else {
             edges::edges_from(self, id)
         };
-        for edge in &new {
+        for (i, edge) in new.iter().enumerate() {
             if let To::Node(q) = edge.to {
-                self.rev[q].push(id);
+                self.rev[q].push((id, i));
             }
         }
         self.out[id] = new;
@@ -1065,7 +1061,7 @@ impl Graph {
         let mut upstream: HashSet<NodeId> = changed.iter().copied().collect();
         let mut stack: Vec<NodeId> = changed.to_vec();
         while let Some(at) = stack.pop() {
-            for &from in &self.rev[at] {
+            for &(from, _) in &self.rev[at] {
                 if upstream.insert(from) {
                     stack.push(from);
                 }
@@ -1159,16 +1155,10 @@ impl Graph {
             if best.get(&at).is_some_and(|s| s.hops < hops) {
                 continue;
             }
-            for &from in &self.rev[at] {
-                if !region.contains(&from) {
+            for &(from, i) in &self.rev[at] {
+                if !region.contains(&from) || !usable(&self.out[from][i]) {
                     continue;
                 }
-                let Some(i) = self.out[from]
-                    .iter()
-                    .position(|e| e.to == To::Node(at) && usable(e))
-                else {
-                    continue;
-                };
                 let candidate = hops + 1;
                 if best.get(&from).is_none_or(|s| candidate < s.hops) {
                     best.insert(
