@@ -45,25 +45,41 @@ fn statement(rng: &mut Rng, users: usize, roles: usize, policies: usize) -> Valu
         let role = arn("role", &format!("r{}", rng.below(roles)));
         return match rng.below(6) {
             0 => json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}),
-            1 => json!({"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": role}),
-            2 => json!({"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*",
-                         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}),
-            3 => json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": arn("policy", &format!("p{}", rng.below(policies)))}),
-            4 => json!({"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": arn("user", &format!("u{}", rng.below(users)))}),
-            _ => json!({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": role}),
+            1 => {
+                json!({"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": role})
+            }
+            2 => {
+                json!({"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*",
+                         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})
+            }
+            3 => {
+                json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": arn("policy", &format!("p{}", rng.below(policies)))})
+            }
+            4 => {
+                json!({"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": arn("user", &format!("u{}", rng.below(users)))})
+            }
+            _ => {
+                json!({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": role})
+            }
         };
     }
     let bucket = rng.below(1000);
     match rng.below(3) {
-        0 => json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [format!("arn:aws:s3:::b{bucket}"), format!("arn:aws:s3:::b{bucket}/*")]}),
+        0 => {
+            json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [format!("arn:aws:s3:::b{bucket}"), format!("arn:aws:s3:::b{bucket}/*")]})
+        }
         1 => json!({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}),
-        _ => json!({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": format!("arn:aws:s3:::b{bucket}")}),
+        _ => {
+            json!({"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": format!("arn:aws:s3:::b{bucket}")})
+        }
     }
 }
 
 fn document(rng: &mut Rng, users: usize, roles: usize, policies: usize) -> Value {
     let n = 1 + rng.below(3);
-    let statements: Vec<Value> = (0..n).map(|_| statement(rng, users, roles, policies)).collect();
+    let statements: Vec<Value> = (0..n)
+        .map(|_| statement(rng, users, roles, policies))
+        .collect();
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -117,8 +133,10 @@ fn generate(users: usize, roles: usize, groups: usize, policies: usize) -> Autho
         .collect();
     policy_list.push(json!({"PolicyName": "AdministratorAccess", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess", "DefaultVersionId": "v1",
         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]}));
-    serde_json::from_value(json!({"UserDetailList": user_list, "RoleDetailList": role_list,
-        "GroupDetailList": group_list, "Policies": policy_list}))
+    serde_json::from_value(
+        json!({"UserDetailList": user_list, "RoleDetailList": role_list,
+        "GroupDetailList": group_list, "Policies": policy_list}),
+    )
     .unwrap_or_default()
 }
 
@@ -130,7 +148,8 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() {
-    let shared = std::env::var("TRAILGUARD_SHARED_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let shared =
+        std::env::var("TRAILGUARD_SHARED_DATA").unwrap_or_else(|_| "../shared/data".into());
     let example = std::path::Path::new(&shared).join("peer-suites/cloudsplaining/example.json");
     let text = std::fs::read_to_string(&example).unwrap_or_default();
     match serde_json::from_str::<AuthorizationDetails>(&text) {

@@ -180,7 +180,11 @@ pub fn statement_matches(
     }
     let mut result = Tri::True;
     for c in &statement.conditions {
-        let expected: Vec<String> = c.values.iter().map(|v| substitute(v, request).into_owned()).collect();
+        let expected: Vec<String> = c
+            .values
+            .iter()
+            .map(|v| substitute(v, request).into_owned())
+            .collect();
         let actual = request.value(&c.key);
         let r = condition::evaluate(
             &c.operator,

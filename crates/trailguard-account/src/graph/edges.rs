@@ -141,8 +141,12 @@ impl<'g> Subject<'g> {
     fn request(&self, action: &str, resource: &str) -> Request {
         let n = self.node;
         match n.kind {
-            NodeKind::User => principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource),
-            NodeKind::Role => principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource),
+            NodeKind::User => {
+                principal_request(PrincipalKind::User, &n.name, &n.arn, action, resource)
+            }
+            NodeKind::Role => {
+                principal_request(PrincipalKind::Role, &n.name, &n.arn, action, resource)
+            }
             // A group is not a caller; its members are, whoever they are.
             NodeKind::Group => {
                 let mut request = Request::new(action, resource).treat_missing_as_unknown();
@@ -169,7 +173,8 @@ impl<'g> Subject<'g> {
             doc.statements.iter().any(|s| {
                 s.effect == Effect::Allow && {
                     let hit = s.action.patterns.iter().any(|p| {
-                        p.is_everything() || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
+                        p.is_everything()
+                            || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
                     });
                     hit != s.action.negated
                 }
@@ -462,14 +467,19 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
     // Pass a role to a service that runs code for it: per service, the best path the subject may
     // take (certain first, then fewest actions), then every role trusting that service.
     if subject.may("iam:PassRole") {
-        let mut best: std::collections::BTreeMap<&str, (&super::catalog::PassRolePath, Vec<Grant>)> =
-            Default::default();
+        let mut best: std::collections::BTreeMap<
+            &str,
+            (&super::catalog::PassRolePath, Vec<Grant>),
+        > = Default::default();
         for path in PASS_ROLE_PATHS {
             if !graph.index.services.contains_key(path.service) {
                 continue;
             }
-            let grants: Option<Vec<Grant>> =
-                path.actions.iter().map(|a| subject.allow_somewhere(a)).collect();
+            let grants: Option<Vec<Grant>> = path
+                .actions
+                .iter()
+                .map(|a| subject.allow_somewhere(a))
+                .collect();
             let Some(grants) = grants else { continue };
             let rank = |g: &[Grant]| (g.iter().any(|x| !x.conditions.is_empty()), g.len());
             let better = best

@@ -72,6 +72,9 @@ pub enum AuditCommand {
     /// List every user and role the policy engine says may perform ACTION (through groups, managed
     /// and inline policies, permissions boundaries).
     WhoCan(WhoCanArgs),
+    /// Every principal that can become admin (or reach `--to ARN`), with the shortest chain of
+    /// steps and the statement behind each: text, JSON, Graphviz DOT or findings.
+    Paths(super::paths::PathsArgs),
 }
 
 /// Where the account comes from.
@@ -109,7 +112,7 @@ impl SourceArgs {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match &self.offline {
             Some(dir) => format!("snapshot {}", dir.display()),
             None => {
@@ -204,6 +207,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Snapshot(a)) => run_snapshot(a),
         Some(AuditCommand::WhoCan(a)) => run_who_can(a),
+        Some(AuditCommand::Paths(a)) => super::paths::run(a),
         None => run_audit(args.run),
     }
 }
@@ -233,7 +237,7 @@ impl Progress for Spinner {
 }
 
 /// Reads the snapshot from disk or collects it live.
-fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
+pub(super) fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
     match &source.offline {
         Some(path) => {
             let raw = RawSnapshot::read_path(path)?;
@@ -283,7 +287,7 @@ fn live_reason(reason: &str) -> String {
         .replace(".json`", "`")
 }
 
-fn report_problems(problems: &[SnapshotProblem]) {
+pub(super) fn report_problems(problems: &[SnapshotProblem]) {
     for problem in problems {
         eprintln!("warning: {problem}");
     }
