@@ -86,7 +86,7 @@ fn document(rng: &mut Rng, users: usize, roles: usize, policies: usize) -> Value
 fn generate(users: usize, roles: usize, groups: usize, policies: usize) -> AuthorizationDetails {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let admin = json!({"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
-    let mut attach = |rng: &mut Rng| -> Vec<Value> {
+    let attach = |rng: &mut Rng| -> Vec<Value> {
         if rng.chance(1) {
             return vec![admin.clone()];
         }

@@ -237,7 +237,7 @@ impl Progress for Spinner {
 }
 
 /// Reads the snapshot from disk or collects it live.
-pub(super) fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
+fn load_raw(source: &SourceArgs, quiet: bool) -> anyhow::Result<RawSnapshot> {
     match &source.offline {
         Some(path) => {
             let raw = RawSnapshot::read_path(path)?;
@@ -287,7 +287,29 @@ fn live_reason(reason: &str) -> String {
         .replace(".json`", "`")
 }
 
-pub(super) fn report_problems(problems: &[SnapshotProblem]) {
+/// The snapshot for a command that needs the authorization details (who-can, paths); `None` once it
+/// has said they are missing.
+pub(super) fn snapshot_with_details(
+    source: &SourceArgs,
+    quiet: bool,
+    command: &str,
+) -> anyhow::Result<Option<AccountSnapshot>> {
+    let raw = load_raw(source, quiet)?;
+    let snapshot = AccountSnapshot::from_raw(&raw);
+    if !quiet {
+        report_problems(&snapshot.problems);
+    }
+    if snapshot.authorization.is_none() {
+        eprintln!(
+            "error: {command} needs the authorization details (get-account-authorization-details.json) from {}",
+            source.describe()
+        );
+        return Ok(None);
+    }
+    Ok(Some(snapshot))
+}
+
+fn report_problems(problems: &[SnapshotProblem]) {
     for problem in problems {
         eprintln!("warning: {problem}");
     }
@@ -524,16 +546,10 @@ fn run_who_can(args: WhoCanArgs) -> anyhow::Result<ExitCode> {
     trailguard_policy::catalog::Catalog::get()
         .check_action(&args.action)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let raw = load_raw(&args.source, args.quiet)?;
-    let snapshot = AccountSnapshot::from_raw(&raw);
-    if !args.quiet {
-        report_problems(&snapshot.problems);
-    }
+    let Some(snapshot) = snapshot_with_details(&args.source, args.quiet, "who-can")? else {
+        return Ok(ExitCode::from(2));
+    };
     let Some(details) = &snapshot.authorization else {
-        eprintln!(
-            "error: who-can needs the authorization details (get-account-authorization-details.json) from {}",
-            args.source.describe()
-        );
         return Ok(ExitCode::from(2));
     };
     let principals = effective_principals(details);

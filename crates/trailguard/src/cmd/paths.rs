@@ -13,11 +13,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use trailguard_account::graph::{Certainty, Graph, Hop, PathReport};
-use trailguard_account::AccountSnapshot;
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 use trailguard_rules::{Evidence, Finding, FindingSource, Fix, Resource, Severity};
 
-use super::audit::{load_raw, report_problems, SourceArgs};
+use super::audit::{snapshot_with_details, SourceArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct PathsArgs {
@@ -46,16 +45,10 @@ pub struct PathsArgs {
 }
 
 pub fn run(args: PathsArgs) -> anyhow::Result<ExitCode> {
-    let raw = load_raw(&args.source, args.quiet)?;
-    let snapshot = AccountSnapshot::from_raw(&raw);
-    if !args.quiet {
-        report_problems(&snapshot.problems);
-    }
+    let Some(snapshot) = snapshot_with_details(&args.source, args.quiet, "audit paths")? else {
+        return Ok(ExitCode::from(2));
+    };
     let Some(details) = &snapshot.authorization else {
-        eprintln!(
-            "error: audit paths needs the authorization details (get-account-authorization-details.json) from {}",
-            args.source.describe()
-        );
         return Ok(ExitCode::from(2));
     };
     let graph = Graph::build(details, Vec::new());
