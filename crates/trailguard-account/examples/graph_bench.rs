@@ -183,7 +183,7 @@ fn main() {
     let mut rng = Rng(7);
     let mut times = Vec::new();
     let mut opened = 0;
-    for i in 0..1_000 {
+    for i in 0..400 {
         let change = match i % 4 {
             0 => Change::PutInlinePolicy {
                 kind: NodeKind::User,

@@ -265,6 +265,12 @@ impl<'g> Subject<'g> {
     }
 }
 
+/// Whether some statement of the node names an action that changes permissions.
+pub(crate) fn may_modify(node: &Node, scps: &[Vec<std::sync::Arc<PolicyDocument>>]) -> bool {
+    let subject = Subject::with_scps(node, scps);
+    MODIFY_ACTIONS.iter().any(|a| subject.may(a))
+}
+
 /// Whether a node's own policies (and boundary, and SCPs) make it admin.
 pub(crate) fn is_admin(
     node: &Node,

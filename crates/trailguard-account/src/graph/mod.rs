@@ -598,11 +598,19 @@ impl Graph {
         // The touched nodes' own policies changed; the nodes with edges into them may have
         // modify-another edges that depend on what the touched nodes hold, and a trust change
         // moves assume edges.
+        let trust_changed = matches!(change, Change::UpdateAssumeRolePolicy { .. });
         let mut sources: HashSet<NodeId> = touched.iter().copied().collect();
         for &id in &touched {
             self.refresh_node(id);
-            sources.extend(self.rev[id].iter().map(|&(from, _)| from));
-            if self.nodes[id].kind == NodeKind::Role {
+            // Edges into a node depend on its trust (assume edges) and, for modify-another edges,
+            // on what it holds; a source that may modify nobody keeps its edges.
+            let upstream: Vec<NodeId> = self.rev[id]
+                .iter()
+                .map(|&(from, _)| from)
+                .filter(|&from| trust_changed || edges::may_modify(&self.nodes[from], &self.scps))
+                .collect();
+            sources.extend(upstream);
+            if trust_changed {
                 sources.extend(self.index.may_assume(id, self));
             }
         }
