@@ -8,11 +8,14 @@
 //! - [`live`]: the read-only SDK collector that writes the same files.
 //! - [`principals`]: each user's and role's effective policies (own, groups', boundary).
 //! - [`who_can`]: which principals the policy engine says may perform an action.
+//! - [`graph`]: the privilege-escalation graph (who can become admin, by which steps), kept current
+//!   change by change.
 //! - [`time`]: AWS timestamp parsing.
 //! - [`usage`]: what principals did, from CloudTrail, in one pass; the least-privilege policy it calls for.
 //! - [`unused`]: granted against used per principal (`+ - ?`), over the window the logs cover.
 
 pub mod aws;
+pub mod graph;
 pub mod live;
 pub mod model;
 pub mod principals;

@@ -110,73 +110,94 @@ pub struct EffectivePrincipal {
     pub groups: Vec<String>,
 }
 
+/// Managed policies by ARN and groups by name: what a principal's attachments are resolved against.
+pub type ManagedIndex<'a> = HashMap<&'a str, &'a ManagedPolicyDetail>;
+pub type GroupIndex<'a> = HashMap<&'a str, &'a crate::model::GroupDetail>;
+
 /// Builds every user's and role's effective policy set, users first, each in listing order.
 pub fn effective_principals(details: &AuthorizationDetails) -> Vec<EffectivePrincipal> {
-    let managed: HashMap<&str, &ManagedPolicyDetail> = details
+    let managed: ManagedIndex<'_> = details
         .policies
         .iter()
         .map(|p| (p.arn.as_str(), p))
         .collect();
-    let groups: HashMap<&str, _> = details
+    let groups: GroupIndex<'_> = details
         .group_detail_list
         .iter()
         .map(|g| (g.group_name.as_str(), g))
         .collect();
+    let users = details
+        .user_detail_list
+        .iter()
+        .map(|user| effective_user(user, &managed, &groups));
+    let roles = details
+        .role_detail_list
+        .iter()
+        .map(|role| effective_role(role, &managed));
+    users.chain(roles).collect()
+}
 
-    let mut out = Vec::new();
-    for user in &details.user_detail_list {
-        let mut principal = EffectivePrincipal {
-            kind: PrincipalKind::User,
-            name: user.user_name.clone(),
-            arn: user.arn.clone(),
-            policies: Vec::new(),
-            boundary: None,
-            unresolved: Vec::new(),
-            groups: user.group_list.clone(),
+/// One user's effective policy set: own inline and managed policies, each group's, the boundary.
+pub fn effective_user(
+    user: &crate::model::UserDetail,
+    managed: &ManagedIndex<'_>,
+    groups: &GroupIndex<'_>,
+) -> EffectivePrincipal {
+    let mut principal = EffectivePrincipal {
+        kind: PrincipalKind::User,
+        name: user.user_name.clone(),
+        arn: user.arn.clone(),
+        policies: Vec::new(),
+        boundary: None,
+        unresolved: Vec::new(),
+        groups: user.group_list.clone(),
+    };
+    add_inline(&mut principal, &user.user_policy_list, None);
+    add_managed(
+        &mut principal,
+        managed,
+        &user.attached_managed_policies,
+        None,
+    );
+    for group_name in &user.group_list {
+        let Some(group) = groups.get(group_name.as_str()) else {
+            continue;
         };
-        add_inline(&mut principal, &user.user_policy_list, None);
+        add_inline(&mut principal, &group.group_policy_list, Some(group_name));
         add_managed(
             &mut principal,
-            &managed,
-            &user.attached_managed_policies,
-            None,
+            managed,
+            &group.attached_managed_policies,
+            Some(group_name),
         );
-        for group_name in &user.group_list {
-            let Some(group) = groups.get(group_name.as_str()) else {
-                continue;
-            };
-            add_inline(&mut principal, &group.group_policy_list, Some(group_name));
-            add_managed(
-                &mut principal,
-                &managed,
-                &group.attached_managed_policies,
-                Some(group_name),
-            );
-        }
-        set_boundary(&mut principal, &managed, user.permissions_boundary.as_ref());
-        out.push(principal);
     }
-    for role in &details.role_detail_list {
-        let mut principal = EffectivePrincipal {
-            kind: PrincipalKind::Role,
-            name: role.role_name.clone(),
-            arn: role.arn.clone(),
-            policies: Vec::new(),
-            boundary: None,
-            unresolved: Vec::new(),
-            groups: Vec::new(),
-        };
-        add_inline(&mut principal, &role.role_policy_list, None);
-        add_managed(
-            &mut principal,
-            &managed,
-            &role.attached_managed_policies,
-            None,
-        );
-        set_boundary(&mut principal, &managed, role.permissions_boundary.as_ref());
-        out.push(principal);
-    }
-    out
+    set_boundary(&mut principal, managed, user.permissions_boundary.as_ref());
+    principal
+}
+
+/// One role's effective policy set: inline and managed policies and the boundary.
+pub fn effective_role(
+    role: &crate::model::RoleDetail,
+    managed: &ManagedIndex<'_>,
+) -> EffectivePrincipal {
+    let mut principal = EffectivePrincipal {
+        kind: PrincipalKind::Role,
+        name: role.role_name.clone(),
+        arn: role.arn.clone(),
+        policies: Vec::new(),
+        boundary: None,
+        unresolved: Vec::new(),
+        groups: Vec::new(),
+    };
+    add_inline(&mut principal, &role.role_policy_list, None);
+    add_managed(
+        &mut principal,
+        managed,
+        &role.attached_managed_policies,
+        None,
+    );
+    set_boundary(&mut principal, managed, role.permissions_boundary.as_ref());
+    principal
 }
 
 fn add_inline(principal: &mut EffectivePrincipal, list: &[InlinePolicy], group: Option<&String>) {
@@ -199,7 +220,7 @@ fn add_inline(principal: &mut EffectivePrincipal, list: &[InlinePolicy], group: 
 
 fn add_managed(
     principal: &mut EffectivePrincipal,
-    managed: &HashMap<&str, &ManagedPolicyDetail>,
+    managed: &ManagedIndex<'_>,
     list: &[AttachedPolicy],
     group: Option<&String>,
 ) {
@@ -228,7 +249,7 @@ fn add_managed(
 
 fn set_boundary(
     principal: &mut EffectivePrincipal,
-    managed: &HashMap<&str, &ManagedPolicyDetail>,
+    managed: &ManagedIndex<'_>,
     boundary: Option<&crate::model::PermissionsBoundary>,
 ) {
     let Some(boundary) = boundary else { return };

@@ -76,24 +76,7 @@ impl<'p> ParsedPrincipal<'p> {
     /// A request from this principal, with the context keys its own identity fixes.
     pub fn request(&self, action: &str, resource: &str) -> Request {
         let p = self.principal;
-        let mut request = Request::new(action, resource)
-            .with_principal(&p.arn)
-            .with("aws:PrincipalArn", &[&p.arn])
-            .with(
-                "aws:PrincipalType",
-                &[match p.kind {
-                    PrincipalKind::User => "User",
-                    PrincipalKind::Role => "AssumedRole",
-                }],
-            )
-            .treat_missing_as_unknown();
-        if p.kind == PrincipalKind::User {
-            request = request.with("aws:username", &[&p.name]);
-        }
-        if let Some(account) = crate::snapshot::account_of_arn(&p.arn) {
-            request = request.with("aws:PrincipalAccount", &[account]);
-        }
-        request
+        principal_request(p.kind, &p.name, &p.arn, action, resource)
     }
 
     /// The label of the policy behind a decision's deciding statement.
@@ -117,6 +100,35 @@ impl<'p> ParsedPrincipal<'p> {
             _ => None,
         }
     }
+}
+
+/// A request from a user or role, with the context keys its own identity fixes (ARN, type, user
+/// name, account); every other key is unknown, so conditions on it come out as conditional.
+pub fn principal_request(
+    kind: PrincipalKind,
+    name: &str,
+    arn: &str,
+    action: &str,
+    resource: &str,
+) -> Request {
+    let mut request = Request::new(action, resource)
+        .with_principal(arn)
+        .with("aws:PrincipalArn", &[arn])
+        .with(
+            "aws:PrincipalType",
+            &[match kind {
+                PrincipalKind::User => "User",
+                PrincipalKind::Role => "AssumedRole",
+            }],
+        )
+        .treat_missing_as_unknown();
+    if kind == PrincipalKind::User {
+        request = request.with("aws:username", &[name]);
+    }
+    if let Some(account) = crate::snapshot::account_of_arn(arn) {
+        request = request.with("aws:PrincipalAccount", &[account]);
+    }
+    request
 }
 
 fn parse_value(value: &Value) -> Result<PolicyDocument, String> {

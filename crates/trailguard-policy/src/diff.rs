@@ -321,7 +321,7 @@ fn compile(catalog: &Catalog, doc: &PolicyDocument) -> Vec<Compiled> {
                 let mut p: Vec<String> = r
                     .patterns
                     .iter()
-                    .map(|p| substitute(p, &no_context))
+                    .map(|p| substitute(p, &no_context).into_owned())
                     .collect();
                 p.sort();
                 p.dedup();

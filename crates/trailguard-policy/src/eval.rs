@@ -180,7 +180,11 @@ pub fn statement_matches(
     }
     let mut result = Tri::True;
     for c in &statement.conditions {
-        let expected: Vec<String> = c.values.iter().map(|v| substitute(v, request)).collect();
+        let expected: Vec<String> = c
+            .values
+            .iter()
+            .map(|v| substitute(v, request).into_owned())
+            .collect();
         let actual = request.value(&c.key);
         let r = condition::evaluate(
             &c.operator,
@@ -228,9 +232,10 @@ fn account_of(arn: &str) -> Option<&str> {
 
 /// Replaces policy variables (`${aws:username}`, `${*}`, `${?}`, `${$}`) from the request context.
 /// An unknown variable is left in place, so it matches nothing.
-pub fn substitute(text: &str, request: &Request) -> String {
+pub fn substitute<'t>(text: &'t str, request: &Request) -> std::borrow::Cow<'t, str> {
+    // Most patterns hold no variable: no copy for them (this runs for every pattern of every request).
     if !text.contains("${") {
-        return text.to_owned();
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -239,7 +244,7 @@ pub fn substitute(text: &str, request: &Request) -> String {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
             out.push_str(&rest[start..]);
-            return out;
+            return std::borrow::Cow::Owned(out);
         };
         let inner = &after[..end];
         // `${key, 'default'}` form.
@@ -262,7 +267,7 @@ pub fn substitute(text: &str, request: &Request) -> String {
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Outcome of one layer: explicit deny, allow, unknown, or nothing applicable.

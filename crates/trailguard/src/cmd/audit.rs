@@ -76,6 +76,9 @@ pub enum AuditCommand {
     /// Granted against used per principal from CloudTrail logs (`+` used, `-` granted but unused in the
     /// window the logs cover, `?` used but not explained), with the least-privilege policy as the fix.
     Unused(super::audit_unused::UnusedArgs),
+    /// Every principal that can become admin (or reach `--to ARN`), with the shortest chain of
+    /// steps and the statement behind each: text, JSON, Graphviz DOT or findings.
+    Paths(super::paths::PathsArgs),
 }
 
 /// Where the account comes from.
@@ -113,7 +116,7 @@ impl SourceArgs {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match &self.offline {
             Some(dir) => format!("snapshot {}", dir.display()),
             None => {
@@ -209,6 +212,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Snapshot(a)) => run_snapshot(a),
         Some(AuditCommand::WhoCan(a)) => run_who_can(a),
         Some(AuditCommand::Unused(a)) => super::audit_unused::run(a),
+        Some(AuditCommand::Paths(a)) => super::paths::run(a),
         None => run_audit(args.run),
     }
 }
@@ -286,6 +290,28 @@ fn live_reason(reason: &str) -> String {
     reason
         .replace(" are missing from the snapshot", " could not be collected")
         .replace(".json`", "`")
+}
+
+/// The snapshot for a command that needs the authorization details (who-can, paths); `None` once it
+/// has said they are missing.
+pub(super) fn snapshot_with_details(
+    source: &SourceArgs,
+    quiet: bool,
+    command: &str,
+) -> anyhow::Result<Option<AccountSnapshot>> {
+    let raw = load_raw(source, quiet)?;
+    let snapshot = AccountSnapshot::from_raw(&raw);
+    if !quiet {
+        report_problems(&snapshot.problems);
+    }
+    if snapshot.authorization.is_none() {
+        eprintln!(
+            "error: {command} needs the authorization details (get-account-authorization-details.json) from {}",
+            source.describe()
+        );
+        return Ok(None);
+    }
+    Ok(Some(snapshot))
 }
 
 pub(super) fn report_problems(problems: &[SnapshotProblem]) {
@@ -526,16 +552,10 @@ fn run_who_can(args: WhoCanArgs) -> anyhow::Result<ExitCode> {
     trailguard_policy::catalog::Catalog::get()
         .check_action(&args.action)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let raw = load_raw(&args.source, args.quiet)?;
-    let snapshot = AccountSnapshot::from_raw(&raw);
-    if !args.quiet {
-        report_problems(&snapshot.problems);
-    }
+    let Some(snapshot) = snapshot_with_details(&args.source, args.quiet, "who-can")? else {
+        return Ok(ExitCode::from(2));
+    };
     let Some(details) = &snapshot.authorization else {
-        eprintln!(
-            "error: who-can needs the authorization details (get-account-authorization-details.json) from {}",
-            args.source.describe()
-        );
         return Ok(ExitCode::from(2));
     };
     let principals = effective_principals(details);
