@@ -156,7 +156,7 @@ impl FindingFold {
 
 /// The facts of one event a finding needs, owned, so sequence rules can build findings after the input
 /// buffers are gone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventContext {
     pub event_time: String,
     pub event_name: String,
@@ -219,8 +219,9 @@ impl EventContext {
     }
 }
 
-/// What a sequence rule keeps of one record.
-#[derive(Debug, Clone)]
+/// What a sequence rule keeps of one record. Serialisable, so `serve` can keep a rule's observations in
+/// its store and evaluate the rule over every worker's ([`Engine::sequence_findings`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Observation {
     /// Event time in milliseconds since the Unix epoch.
     pub at: i64,
@@ -236,7 +237,9 @@ pub struct Observation {
     /// Rule-defined extra detail (policy ARN, access key id, ...).
     pub detail: Box<str>,
     pub event: Box<EventContext>,
-    /// Index of the sequence rule that made it; set by the engine.
+    /// Index of the sequence rule that made it; set by the engine (an index of this engine only, so
+    /// never serialised: [`Engine::observation_rule`] names the rule).
+    #[serde(skip)]
     pub(crate) rule: u16,
 }
 
@@ -303,6 +306,9 @@ pub struct EngineReport {
     pub stats: EngineStats,
     /// Rules that reached their state limit (their findings may be incomplete).
     pub limits: Vec<StateLimit>,
+    /// With [`Engine::with_deferred_sequences`]: every sequence rule's observations, de-duplicated and
+    /// not evaluated (`findings` then holds single-record findings only). Empty otherwise.
+    pub observations: Vec<Observation>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -328,6 +334,8 @@ pub struct Engine {
     observation_cap: usize,
     /// Observations kept by all workers of the current run.
     observations_kept: AtomicUsize,
+    /// Hand the observations out instead of evaluating sequence rules ([`Engine::with_deferred_sequences`]).
+    defer_sequences: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -360,6 +368,7 @@ impl Engine {
             every_record: Vec::new(),
             observation_cap: DEFAULT_OBSERVATION_CAP,
             observations_kept: AtomicUsize::new(0),
+            defer_sequences: false,
         };
         engine.rebuild_dispatch();
         engine
@@ -381,6 +390,69 @@ impl Engine {
 
     pub fn observation_cap(&self) -> usize {
         self.observation_cap
+    }
+
+    /// An engine whose runs do not evaluate sequence rules but hand out their observations
+    /// ([`EngineReport::observations`], [`ScanOutcome::observations`]); no rule folds them either. For
+    /// `serve`, which scans one object at a time and evaluates each sequence rule over the observations
+    /// of every object in its store ([`Engine::sequence_findings`]).
+    pub fn with_deferred_sequences(mut self) -> Engine {
+        self.defer_sequences = true;
+        self
+    }
+
+    /// The code of the sequence rule that made `observation` (one of this engine's runs).
+    pub fn observation_rule(&self, observation: &Observation) -> Option<&'static str> {
+        self.sequences
+            .get(usize::from(observation.rule))
+            .map(|rule| rule.meta().code)
+    }
+
+    /// Evaluates the sequence rule `code` over `observations` (in any order, repeats allowed), exactly as
+    /// a scan that had met them all would: the same ordering, the same de-duplication of repeated events,
+    /// the same fold. Empty when this engine does not run the rule.
+    pub fn sequence_findings(&self, code: &str, observations: Vec<Observation>) -> Vec<Finding> {
+        let Some(index) = self.sequences.iter().position(|r| r.meta().code == code) else {
+            return Vec::new();
+        };
+        let index = index as u16;
+        let mut observations: Vec<Observation> = observations
+            .into_iter()
+            .map(|mut o| {
+                o.rule = index;
+                o
+            })
+            .collect();
+        sort_and_dedup(&mut observations);
+        let mut findings = Vec::new();
+        self.evaluate(index, &observations, &mut findings);
+        sort_findings(&mut findings);
+        findings.dedup_by(|later, earlier| later.id == earlier.id);
+        findings
+    }
+
+    /// Runs sequence rule `index` over its observations, sorted and de-duplicated: through a fresh fold
+    /// for a rule that folds (the result of a fold does not depend on how it was fed), else `evaluate`.
+    /// Returns the limit the fold reached, if any.
+    fn evaluate(
+        &self,
+        index: u16,
+        observations: &[Observation],
+        findings: &mut Vec<Finding>,
+    ) -> Option<StateLimit> {
+        let sequence = self.sequences.get(usize::from(index))?;
+        match sequence.fold() {
+            Some(mut fold) => {
+                for observation in observations {
+                    fold.add(observation.clone());
+                }
+                fold.finish(findings)
+            }
+            None => {
+                sequence.evaluate(observations, findings);
+                None
+            }
+        }
     }
 
     /// Codes of the built-in rules this engine runs, single-record rules first.
@@ -434,7 +506,11 @@ impl Engine {
             findings: Vec::new(),
             fold: FindingFold::default(),
             observations: Vec::new(),
-            folds: self.sequences.iter().map(|rule| rule.fold()).collect(),
+            folds: self
+                .sequences
+                .iter()
+                .map(|rule| rule.fold().filter(|_| !self.defer_sequences))
+                .collect(),
             dropped: vec![0; self.sequences.len()],
             seen_events: vec![HashSet::new(); self.sequences.len()],
             stats: EngineStats::default(),
@@ -482,28 +558,22 @@ impl Engine {
             limits.extend(fold.finish(&mut findings));
         }
 
-        // Group by rule, then time order; the event id makes the order independent of how records were
-        // split across workers.
-        observations.sort_by(|a, b| {
-            (a.rule, a.at, a.rank, &a.event.event_id).cmp(&(
-                b.rule,
-                b.at,
-                b.rank,
-                &b.event.event_id,
-            ))
-        });
-        // The same event seen by two workers (a file listed twice, a duplicate delivery in another file) is
-        // adjacent now: keep one.
         let before_dedup = observations.len();
-        observations.dedup_by(|later, earlier| {
-            later.rule == earlier.rule
-                && later.at == earlier.at
-                && later.rank == earlier.rank
-                && later.event.event_id.is_some()
-                && later.event.event_id == earlier.event.event_id
-        });
+        sort_and_dedup(&mut observations);
         stats.observations_repeated += (before_dedup - observations.len()) as u64;
         stats.observations = observations.len() as u64;
+        if self.defer_sequences {
+            sort_findings(&mut findings);
+            let before = findings.len();
+            findings.dedup_by(|later, earlier| later.id == earlier.id);
+            stats.duplicates_removed += (before - findings.len()) as u64;
+            return EngineReport {
+                findings,
+                stats,
+                limits,
+                observations,
+            };
+        }
         let mut start = 0;
         while start < observations.len() {
             let rule = observations[start].rule;
@@ -511,16 +581,14 @@ impl Engine {
                 .iter()
                 .position(|o| o.rule != rule)
                 .map_or(observations.len(), |n| start + n);
-            if let Some(sequence) = self.sequences.get(usize::from(rule)) {
-                let before = findings.len();
-                sequence.evaluate(&observations[start..end], &mut findings);
-                if stats.observations_dropped > 0 {
-                    for finding in &mut findings[before..] {
-                        finding.notes.push(format!(
-                            "{} observations were dropped at the memory cap; this sequence may be incomplete",
-                            stats.observations_dropped
-                        ));
-                    }
+            let before = findings.len();
+            limits.extend(self.evaluate(rule, &observations[start..end], &mut findings));
+            if stats.observations_dropped > 0 {
+                for finding in &mut findings[before..] {
+                    finding.notes.push(format!(
+                        "{} observations were dropped at the memory cap; this sequence may be incomplete",
+                        stats.observations_dropped
+                    ));
                 }
             }
             start = end;
@@ -546,6 +614,7 @@ impl Engine {
             findings,
             stats,
             limits,
+            observations: Vec::new(),
         }
     }
 
@@ -575,6 +644,22 @@ impl Engine {
             }
         }
     }
+}
+
+/// Groups observations by rule, then time order; the event id makes the order independent of how records
+/// were split across workers. The same event seen twice (a file listed twice, a duplicate delivery in
+/// another file) is adjacent then, and only one is kept.
+fn sort_and_dedup(observations: &mut Vec<Observation>) {
+    observations.sort_by(|a, b| {
+        (a.rule, a.at, a.rank, &a.event.event_id).cmp(&(b.rule, b.at, b.rank, &b.event.event_id))
+    });
+    observations.dedup_by(|later, earlier| {
+        later.rule == earlier.rule
+            && later.at == earlier.at
+            && later.rank == earlier.rank
+            && later.event.event_id.is_some()
+            && later.event.event_id == earlier.event.event_id
+    });
 }
 
 /// Time order, then rule, then id: stable whatever the number of workers.
@@ -811,6 +896,8 @@ pub struct ScanOutcome {
     pub limits: Vec<StateLimit>,
     /// Sigma rule matches before folding.
     pub sigma_matches: u64,
+    /// With [`Engine::with_deferred_sequences`]: the sequence rules' observations, not yet evaluated.
+    pub observations: Vec<Observation>,
 }
 
 /// How many found findings may wait for the caller before the workers wait for it.
@@ -856,6 +943,7 @@ pub fn scan_findings(
                 engine: report.stats,
                 limits: report.limits,
                 sigma_matches,
+                observations: report.observations,
             })
         });
         let mut fold = FindingFold::default();

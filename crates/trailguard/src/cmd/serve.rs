@@ -115,7 +115,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         Some(set)
     };
-    let engine = Engine::builtin();
+    // Sequence rules are evaluated over the store's observations of every object, not one object's.
+    let engine = Engine::builtin().with_deferred_sequences();
 
     // Everything that can fail before work starts: the listener, the store, the queues.
     let listener = args.listen.map(listen::bind).transpose()?;

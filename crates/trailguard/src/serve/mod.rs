@@ -29,13 +29,15 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use trailguard_event::source::{MemorySource, Source};
 use trailguard_event::{Filter, InputError, Observer, SkipReason};
-use trailguard_rules::engine::{self, Engine};
+use trailguard_rules::engine::{self, Engine, Observation};
 use trailguard_rules::output;
 use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::Finding;
 
 use crate::fix::aws::api_error;
-use crate::store::{self, FindingStore, ObjectCommit, ObjectVersion, RunId};
+use crate::store::{
+    self, FindingStore, ObjectCommit, ObjectVersion, RunId, SequenceWork, StoredObservation,
+};
 use message::{ObjectRef, Work};
 use metrics::Metrics;
 
@@ -466,7 +468,13 @@ impl Service<'_> {
         }
         let records = stats.records_matched + stats.records_filtered + stats.records_unparsed;
         let seen_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match store.commit_object(self.run, &seen_at, version, records, &findings) {
+        let observations = self.stored_observations(&outcome.observations)?;
+        let evaluate = |rule: &str, bodies: Vec<String>| self.sequence_findings(rule, bodies);
+        let sequences = SequenceWork {
+            observations: &observations,
+            evaluate: &evaluate,
+        };
+        match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
                 self.metrics
                     .objects_processed
@@ -489,6 +497,51 @@ impl Service<'_> {
             }
             Err(err) => Err(Failure::new("store", chain(err))),
         }
+    }
+}
+
+impl Service<'_> {
+    /// One object's sequence-rule observations as the store keeps them. The key names the event as the
+    /// engine's de-duplication does (time, rank, `eventID`), so a repeat in another object is one row;
+    /// an event without an id is keyed by its whole observation.
+    fn stored_observations(
+        &self,
+        observations: &[Observation],
+    ) -> Result<Vec<StoredObservation>, Failure> {
+        observations
+            .iter()
+            .filter_map(|o| Some((self.engine.observation_rule(o)?, o)))
+            .map(|(rule, o)| {
+                let body = serde_json::to_string(o).map_err(|e| {
+                    Failure::new("scan", format!("cannot encode an observation: {e}"))
+                })?;
+                let key = match o.event.event_id.as_deref() {
+                    Some(id) => Finding::stable_id(&[&o.at.to_string(), &o.rank.to_string(), id]),
+                    None => Finding::stable_id(&[&body]),
+                };
+                Ok(StoredObservation {
+                    rule: rule.to_owned(),
+                    key,
+                    at: o.at,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    /// A sequence rule's findings over every stored observation of it, linked to the knowledge base as
+    /// `scan` links them. A body this build cannot read (written by another version) is left out.
+    fn sequence_findings(&self, rule: &str, bodies: Vec<String>) -> Vec<Finding> {
+        let observations = bodies
+            .iter()
+            .filter_map(|body| serde_json::from_str::<Observation>(body).ok())
+            .collect();
+        let kb = trailguard_kb::Kb::builtin();
+        let mut findings = self.engine.sequence_findings(rule, observations);
+        for finding in &mut findings {
+            crate::cmd::scan::link_knowledge_base(finding, kb);
+        }
+        findings
     }
 }
 
