@@ -35,7 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 
-use trailguard_event::peek::RawRecord;
+use trailguard_event::peek::{Peeked, RawFields, RawRecord};
 use trailguard_event::source::Source;
 use trailguard_event::{
     scan_sources, Filter, Observer, Record, RecordVisitor, ScanError, ScanStats,
@@ -309,6 +309,9 @@ pub struct EngineReport {
     /// With [`Engine::with_deferred_sequences`]: every sequence rule's observations, de-duplicated and
     /// not evaluated (`findings` then holds single-record findings only). Empty otherwise.
     pub observations: Vec<Observation>,
+    /// With [`Engine::with_deferred_sequences`]: the newest readable `eventTime` of any record seen
+    /// (parsed or not), as written in the record. `serve`'s delivery health keeps it.
+    pub newest_event_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -393,7 +396,8 @@ impl Engine {
     }
 
     /// An engine whose runs do not evaluate sequence rules but hand out their observations
-    /// ([`EngineReport::observations`], [`ScanOutcome::observations`]); no rule folds them either. For
+    /// ([`EngineReport::observations`], [`ScanOutcome::observations`]); no rule folds them either. Its
+    /// runs also note the newest event time ([`EngineReport::newest_event_time`]). For
     /// `serve`, which scans one object at a time and evaluates each sequence rule over the observations
     /// of every object in its store ([`Engine::sequence_findings`]).
     pub fn with_deferred_sequences(mut self) -> Engine {
@@ -514,6 +518,7 @@ impl Engine {
             dropped: vec![0; self.sequences.len()],
             seen_events: vec![HashSet::new(); self.sequences.len()],
             stats: EngineStats::default(),
+            newest_event: None,
         }
     }
 
@@ -532,7 +537,11 @@ impl Engine {
         let mut folds: Vec<Option<Box<dyn SequenceFold>>> =
             self.sequences.iter().map(|_| None).collect();
         let mut dropped = vec![0u64; self.sequences.len()];
+        let mut newest: Option<(i64, Box<str>)> = None;
         for worker in workers {
+            if worker.newest_event > newest {
+                newest = worker.newest_event.clone();
+            }
             stats.records_seen += worker.stats.records_seen;
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
@@ -572,6 +581,7 @@ impl Engine {
                 stats,
                 limits,
                 observations,
+                newest_event_time: newest.map(|(_, text)| text.into()),
             };
         }
         let mut start = 0;
@@ -615,6 +625,7 @@ impl Engine {
             stats,
             limits,
             observations: Vec::new(),
+            newest_event_time: None,
         }
     }
 
@@ -690,6 +701,8 @@ pub struct EngineWorker<'e> {
     /// the observation cap of them, so the set stays bounded whatever the input.
     seen_events: Vec<HashSet<Box<str>>>,
     stats: EngineStats,
+    /// With deferred sequences: the newest event time seen (ms, as written).
+    newest_event: Option<(i64, Box<str>)>,
 }
 
 impl std::fmt::Debug for EngineWorker<'_> {
@@ -716,6 +729,9 @@ impl EngineWorker<'_> {
     /// Runs every rule that wants this record.
     pub fn visit(&mut self, record: &Record<'_>) {
         self.stats.records_seen += 1;
+        if self.engine.defer_sequences {
+            self.note_event_time(&record.event_time);
+        }
         let engine = self.engine;
         let mut dispatched = false;
         for &target in &engine.every_record {
@@ -764,6 +780,40 @@ impl EngineWorker<'_> {
                 }
             }
             Target::Sequence(i) => self.observe(i, record),
+        }
+    }
+
+    /// Keeps `text` when it is the newest readable event time so far.
+    fn note_event_time(&mut self, text: &str) {
+        let Some(at) = parse_event_time(text) else {
+            return;
+        };
+        if self
+            .newest_event
+            .as_ref()
+            .is_none_or(|(newest, _)| at > *newest)
+        {
+            self.newest_event = Some((at, text.into()));
+        }
+    }
+
+    /// Whether a record the rules may skip unparsed must be parsed after all, to read its event time:
+    /// only with deferred sequences, and only when the time is not plain text in the raw record.
+    fn needs_time_from(&mut self, raw: &RawRecord<'_>) -> bool {
+        if !self.engine.defer_sequences {
+            return false;
+        }
+        let fields = RawFields {
+            event_time: true,
+            ..RawFields::default()
+        };
+        match RawRecord::with_fields(raw.text(), fields).event_time() {
+            Peeked::Text(text) => {
+                self.note_event_time(text);
+                false
+            }
+            Peeked::Missing => false,
+            Peeked::Unknown => true,
         }
     }
 
@@ -863,7 +913,7 @@ impl RecordVisitor for ScanWorker<'_> {
     /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
     /// rule's match only adds to a count).
     fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
-        if self.engine.engine.wants_raw(raw) {
+        if self.engine.engine.wants_raw(raw) || self.engine.needs_time_from(raw) {
             return true;
         }
         self.sigma
@@ -892,6 +942,8 @@ pub struct ScanOutcome {
     pub stats: ScanStats,
     /// The engine's counters; `duplicates_removed` counts every repeat folded, wherever it was caught.
     pub engine: EngineStats,
+    /// See [`EngineReport::newest_event_time`].
+    pub newest_event_time: Option<String>,
     /// Rules that reached their state limit.
     pub limits: Vec<StateLimit>,
     /// Sigma rule matches before folding.
@@ -944,6 +996,7 @@ pub fn scan_findings(
                 limits: report.limits,
                 sigma_matches,
                 observations: report.observations,
+                newest_event_time: report.newest_event_time,
             })
         });
         let mut fold = FindingFold::default();

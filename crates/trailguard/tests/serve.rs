@@ -103,6 +103,9 @@ elif cmd == "send":
 elif cmd == "put":
     bucket, key, hex_body = args
     s3.put_object(Bucket=bucket, Key=key, Body=bytes.fromhex(hex_body))
+elif cmd == "newest":
+    # The newest eventTime of a gzipped log file.
+    print(max(r["eventTime"] for r in json.load(gzip.open(args[0]))["Records"]))
 elif cmd == "count":
     url = args[0]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -505,4 +508,93 @@ fn sigterm_stops_a_waiting_worker_and_the_listener_reports() {
     let (ids, processed, _) = stored(&store);
     assert_eq!(processed, 1);
     assert!(!ids.is_empty(), "{rest}");
+}
+
+/// The store's delivery health: (account, region, newest event time) per pair.
+fn deliveries(store: &Path) -> BTreeSet<(String, String, String)> {
+    let conn = rusqlite::Connection::open(store).unwrap();
+    let mut statement = conn
+        .prepare("SELECT account, region, newest_event_at FROM delivery_health")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn rule_count(store: &Path, rule: &str) -> i64 {
+    let conn = rusqlite::Connection::open(store).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM findings WHERE rule_id = ?1",
+        [rule],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_pair_that_stops_delivering_raises_ct051_once() {
+    let objects = objects();
+    // One file of each of three account and region pairs.
+    let mut picked: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    for file in walk(&objects.dir) {
+        let key = file
+            .strip_prefix(&objects.dir)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let parts: Vec<&str> = key.split('/').collect();
+        picked
+            .entry((parts[1].to_owned(), parts[3].to_owned()))
+            .or_insert(file);
+    }
+    let picked: Vec<_> = picked.into_iter().take(3).collect();
+    assert!(picked.len() >= 2, "{picked:?}");
+    let staging = tempfile::tempdir().unwrap();
+    let mut expected = BTreeSet::new();
+    for ((account, region), file) in &picked {
+        let target = staging
+            .path()
+            .join(file.strip_prefix(&objects.dir).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(file, &target).unwrap();
+        let newest = python(&["newest", file.to_str().unwrap()]);
+        expected.insert((account.clone(), region.clone(), newest));
+    }
+    let (url, _) = queue("serve-silence", 30, 3);
+    python(&["bucket", "serve-silence", &url]);
+    python(&["upload", staging.path().to_str().unwrap(), "serve-silence"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+
+    let (code, err) = serve(&url, &store, &["--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(deliveries(&store), expected, "{err}");
+    assert_eq!(
+        rule_count(&store, "CT051"),
+        0,
+        "delivering within the hour: {err}"
+    );
+
+    // Nothing arrives for longer than the silence allowed: one finding per pair, on stderr too.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, err) = serve(&url, &store, &["--drain", "--silence-after", "2s"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(rule_count(&store, "CT051"), picked.len() as i64, "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("CT051 high:"))
+        .collect();
+    assert_eq!(lines.len(), picked.len(), "{err}");
+    let ((account, region), _) = &picked[0];
+    assert!(
+        lines[0].contains(account) && lines[0].contains(region) && lines[0].contains("2s"),
+        "{err}"
+    );
+    // Raised again by another process for the same silence: the same findings.
+    let (code, err) = serve(&url, &store, &["--drain", "--silence-after", "1s"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(rule_count(&store, "CT051"), picked.len() as i64, "{err}");
 }

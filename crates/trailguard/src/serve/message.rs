@@ -257,6 +257,24 @@ fn decode_key(encoded: &str) -> Result<String, Unrecognised> {
         })
 }
 
+/// The account and region a CloudTrail log file belongs to, from its key as CloudTrail writes it:
+/// `[prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/file`. `None` for any other key.
+pub fn log_origin(key: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let at = parts.iter().position(|p| *p == "CloudTrail")?;
+    let account = parts.get(at.checked_sub(1)?)?;
+    let region = parts.get(at + 1)?;
+    let plausible = |s: &str| !s.is_empty() && s.len() <= 64;
+    (parts.contains(&"AWSLogs")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && plausible(region)
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    .then_some((*account, *region))
+}
+
 /// ETags without their quotes, so the notification's and GetObject's forms compare equal.
 pub fn plain_etag(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
@@ -476,6 +494,22 @@ mod tests {
         }
         let err = parse(r#"{"alarm":"x"}"#).unwrap_err().to_string();
         assert!(err.contains("`alarm`"), "{err}");
+    }
+
+    #[test]
+    fn a_log_key_names_its_account_and_region() {
+        assert_eq!(log_origin(KEY), Some(("111122223333", "us-east-1")));
+        let org = "logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/f.json.gz";
+        assert_eq!(log_origin(org), Some(("111122223333", "eu-west-1")));
+        for other in [
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/d.json.gz",
+            "AWSLogs/1/CloudTrail/us-east-1/f.json.gz",
+            "AWSLogs/111122223333/CloudTrail/US EAST/f.json.gz",
+            "111122223333/CloudTrail/us-east-1/f.json.gz",
+            "AWSLogs/111122223333/CloudTrail",
+        ] {
+            assert_eq!(log_origin(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -35,8 +35,11 @@ use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::Finding;
 
 use crate::fix::aws::api_error;
+use trailguard_rules::rules::cloudtrail::delivery_silent;
+
 use crate::store::{
-    self, FindingStore, ObjectCommit, ObjectVersion, RunId, SequenceWork, StoredObservation,
+    self, Delivery, FindingStore, ObjectCommit, ObjectVersion, RunId, SequenceWork,
+    StoredObservation,
 };
 use message::{ObjectRef, Work};
 use metrics::Metrics;
@@ -66,6 +69,8 @@ pub struct Service<'a> {
     pub stop: tokio::sync::watch::Receiver<bool>,
     /// One line per object on stderr (a terminal only).
     pub progress: bool,
+    /// How long an account and region that was delivering may stay silent before CT051 is raised.
+    pub silence_after: chrono::TimeDelta,
 }
 
 /// Why one object (or inline record) could not be processed. `kind` is the metric label.
@@ -106,7 +111,13 @@ impl Service<'_> {
     pub fn worker(&self, index: usize) -> anyhow::Result<()> {
         let mut store = store::open(&self.store)?;
         let mut next = index % self.queues.len().max(1);
+        // One worker per process watches delivery health, at start and then every half silence (at
+        // most every minute).
+        let mut health = (index == 0).then(|| DeliveryWatch::new(self.silence_after));
         while !self.stopping() {
+            if let Some(watch) = health.as_mut() {
+                watch.check(self, store.as_mut());
+            }
             let queue = &self.queues[next];
             next = (next + 1) % self.queues.len();
             let Some(received) = self.receive(queue) else {
@@ -476,6 +487,7 @@ impl Service<'_> {
         };
         match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
+                self.record_delivery(store, version, &seen_at, outcome.newest_event_time);
                 self.metrics
                     .objects_processed
                     .fetch_add(1, Ordering::Relaxed);
@@ -501,6 +513,33 @@ impl Service<'_> {
 }
 
 impl Service<'_> {
+    /// Notes in the store's delivery health that a log file of the object's account and region arrived.
+    /// A failure is reported and does not fail the object: its findings are committed.
+    fn record_delivery(
+        &self,
+        store: &mut dyn FindingStore,
+        version: &ObjectVersion,
+        seen_at: &str,
+        newest_event_at: Option<String>,
+    ) {
+        let Some((account, region)) = message::log_origin(&version.key) else {
+            return;
+        };
+        let delivery = Delivery {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            last_arrival_at: seen_at.to_owned(),
+            newest_event_at,
+        };
+        if let Err(err) = store.record_delivery(&delivery) {
+            self.metrics.error("store");
+            eprintln!(
+                "error: delivery health of {account} {region}: {}",
+                output::visible(&chain(err))
+            );
+        }
+    }
+
     /// One object's sequence-rule observations as the store keeps them. The key names the event as the
     /// engine's de-duplication does (time, rank, `eventID`), so a repeat in another object is one row;
     /// an event without an id is keyed by its whole observation.
@@ -543,6 +582,92 @@ impl Service<'_> {
         }
         findings
     }
+}
+
+/// Raises CT051 for account and region pairs that were delivering and fell silent: checked at start and
+/// then every half `--silence-after` (at most every minute). Each silence is raised once per process;
+/// its stable id (pair and last arrival) makes other processes' raising it an update, not a duplicate.
+struct DeliveryWatch {
+    silence_after: chrono::TimeDelta,
+    every: Duration,
+    last: Option<Instant>,
+    raised: std::collections::HashSet<String>,
+}
+
+impl DeliveryWatch {
+    fn new(silence_after: chrono::TimeDelta) -> DeliveryWatch {
+        let half = silence_after.to_std().unwrap_or_default() / 2;
+        DeliveryWatch {
+            silence_after,
+            every: half.clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            last: None,
+            raised: std::collections::HashSet::new(),
+        }
+    }
+
+    fn check(&mut self, service: &Service<'_>, store: &mut dyn FindingStore) {
+        if self.last.is_some_and(|last| last.elapsed() < self.every) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let now = chrono::Utc::now();
+        let before = (now - self.silence_after).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let silent = match store.silent_deliveries(&before) {
+            Ok(silent) => silent,
+            Err(err) => {
+                service.metrics.error("store");
+                eprintln!("error: delivery health: {}", output::visible(&chain(err)));
+                return;
+            }
+        };
+        let silent_for = format_age(self.silence_after);
+        let findings: Vec<Finding> = silent
+            .iter()
+            .map(|d| {
+                delivery_silent::finding(
+                    &d.account,
+                    &d.region,
+                    &d.last_arrival_at,
+                    d.newest_event_at.as_deref(),
+                    &silent_for,
+                )
+            })
+            .filter(|f| !self.raised.contains(&f.id))
+            .collect();
+        if findings.is_empty() {
+            return;
+        }
+        let seen_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Err(err) = store.save_findings(service.run, &seen_at, &findings) {
+            service.metrics.error("store");
+            eprintln!("error: delivery health: {}", output::visible(&chain(err)));
+            return;
+        }
+        for finding in findings {
+            service
+                .metrics
+                .finding(finding.severity, finding.event_time.as_deref());
+            eprintln!(
+                "{} {}: {}",
+                finding.rule_id,
+                finding.severity.as_str(),
+                output::visible(&finding.message)
+            );
+            self.raised.insert(finding.id);
+        }
+    }
+}
+
+/// A length of time as `--silence-after` takes it (`90s`, `30m`, `1h`, `2d`), in its largest whole unit.
+fn format_age(age: chrono::TimeDelta) -> String {
+    let seconds = age.num_seconds();
+    [(86_400, "d"), (3600, "h"), (60, "m")]
+        .iter()
+        .find(|(unit, _)| seconds % unit == 0 && seconds >= *unit)
+        .map_or_else(
+            || format!("{seconds}s"),
+            |(unit, name)| format!("{}{name}", seconds / unit),
+        )
 }
 
 /// Keeps a message invisible while a worker holds it: every half visibility timeout, the timeout again.

@@ -21,6 +21,7 @@ pub mod config_recording_changed;
 pub mod console_login_failure_burst;
 pub mod console_login_without_mfa;
 pub mod default_policy_version_changed;
+pub mod delivery_silent;
 pub mod document_risk;
 pub mod federation_token_persistence;
 pub mod iam_change_recorded;
@@ -70,6 +71,7 @@ pub fn metas() -> Vec<&'static RuleMeta> {
         .iter()
         .map(|r| r.meta())
         .chain(builtin_sequences().iter().map(|r| r.meta()))
+        .chain([&delivery_silent::META])
         .collect();
     metas.sort_by_key(|m| m.code);
     metas
