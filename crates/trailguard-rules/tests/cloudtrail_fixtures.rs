@@ -50,8 +50,11 @@ fn fixture_files() -> Vec<PathBuf> {
 #[test]
 fn every_rule_has_a_fixture_file_with_a_positive_case() {
     let files = fixture_files();
+    // A rule without events (CT051, raised by `serve` from delivery health) has no record to fire on;
+    // its test is `tests/serve.rs` in the trailguard crate.
     let codes: BTreeSet<String> = trailguard_rules::rules::cloudtrail::metas()
         .iter()
+        .filter(|m| !m.events.is_empty())
         .map(|m| m.code.to_owned())
         .collect();
     let mut covered = BTreeSet::new();

@@ -103,6 +103,14 @@ elif cmd == "send":
 elif cmd == "put":
     bucket, key, hex_body = args
     s3.put_object(Bucket=bucket, Key=key, Body=bytes.fromhex(hex_body))
+elif cmd == "plain-bucket":
+    # A bucket without notifications, holding the files: history for `backfill`.
+    root, bucket = args
+    s3.create_bucket(Bucket=bucket)
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            s3.upload_file(path, bucket, os.path.relpath(path, root))
 elif cmd == "newest":
     # The newest eventTime of a gzipped log file.
     print(max(r["eventTime"] for r in json.load(gzip.open(args[0]))["Records"]))
@@ -247,15 +255,10 @@ fn queue(name: &str, visibility: u32, max_receives: u32) -> (String, String) {
     (urls[0].clone(), urls[1].clone())
 }
 
-fn serve(queue: &str, store: &Path, extra: &[&str]) -> (Option<i32>, String) {
+fn serve(queue: &str, store: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args([
-            "serve",
-            "--queue",
-            queue,
-            "--store",
-            store.to_str().unwrap(),
-        ])
+        .args(["serve", "--queue", queue, "--store"])
+        .arg(store)
         .args(["--endpoint-url", &moto().endpoint()])
         .args(extra)
         .envs(moto().env())
@@ -597,4 +600,108 @@ fn a_pair_that_stops_delivering_raises_ct051_once() {
     let (code, err) = serve(&url, &store, &["--drain", "--silence-after", "1s"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(rule_count(&store, "CT051"), picked.len() as i64, "{err}");
+}
+
+/// `trailguard backfill` with these arguments against the shared moto server.
+fn backfill(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .arg("backfill")
+        .args(args)
+        .args(["--endpoint-url", &moto().endpoint()])
+        .envs(moto().env())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a PostgreSQL store holds, as [`stored`] reads a SQLite one.
+fn stored_postgres(url: &str) -> (Vec<String>, u64, i64) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let ids = client
+        .query("SELECT id FROM findings ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    let objects: i64 = client
+        .query_one("SELECT COUNT(*) FROM processed_objects", &[])
+        .unwrap()
+        .get(0);
+    let times: i64 = client
+        .query_one("SELECT COALESCE(MAX(times_seen), 0) FROM findings", &[])
+        .unwrap()
+        .get(0);
+    (ids, objects as u64, times)
+}
+
+#[test]
+fn backfilled_history_by_three_workers_into_postgres_is_what_scan_finds() {
+    let objects = objects();
+    let (url, dlq) = queue("serve-backfill", 30, 3);
+    python(&[
+        "plain-bucket",
+        objects.dir.to_str().unwrap(),
+        "serve-backfill",
+    ]);
+    // Every file is of a day before 2030 and after 2000.
+    let (code, err) = backfill(&[
+        "s3://serve-backfill/AWSLogs/",
+        "--queue",
+        &url,
+        "--since",
+        "2030-01-01",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("enqueued 0 log files"), "{err}");
+    let (code, err) = backfill(&[
+        "s3://serve-backfill/AWSLogs/",
+        "--queue",
+        &url,
+        "--until",
+        "2000-01-01",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("enqueued 0 log files"), "{err}");
+    assert_eq!(python(&["count", &url]), "0");
+    let (code, err) = backfill(&[
+        "s3://serve-backfill/AWSLogs/",
+        "--queue",
+        &url,
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2030-01-01",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("enqueued {} log files", objects.count)),
+        "{err}"
+    );
+    assert_eq!(python(&["count", &url]), objects.count.to_string());
+
+    let db = trailguard_testkit::postgres().fresh_database();
+    let (code, err) = serve(&url, db.url(), &["--workers", "3", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    let (ids, processed, times_seen) = stored_postgres(db.url());
+    assert_holds_what_scan_finds(&ids, processed, times_seen);
+    assert_eq!(python(&["count", &url]), "0");
+    assert_eq!(python(&["count", &dlq]), "0");
+
+    // History enqueued again: every object is a no-op.
+    let (code, err) = backfill(&["s3://serve-backfill", "--queue", &url, "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let (code, err) = serve(&url, db.url(), &["--workers", "3", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("{} already processed", objects.count)),
+        "{err}"
+    );
+    let (again, processed, times_seen) = stored_postgres(db.url());
+    assert_eq!(again, ids);
+    assert_holds_what_scan_finds(&again, processed, times_seen);
 }

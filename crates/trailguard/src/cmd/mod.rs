@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod backfill;
 pub mod bench;
 pub mod docs;
 pub mod explain;
