@@ -111,6 +111,39 @@ elif cmd == "plain-bucket":
         for name in sorted(files):
             path = os.path.join(dirpath, name)
             s3.upload_file(path, bucket, os.path.relpath(path, root))
+elif cmd == "split-sequences":
+    # Seven failed sign-ins of one user (a burst: five within ten minutes) and a user created, keyed and
+    # made admin by one principal, dealt round-robin into three files, so no file holds a whole one.
+    out = args[0]
+    account, region = "444455556666", "eu-west-1"
+    def record(n, source, name, identity, request=None, response=None, ip="198.51.100.9"):
+        return {"eventVersion": "1.08", "userIdentity": identity, "eventTime": "2024-05-02T10:%02d:00Z" % n,
+                "eventSource": source, "eventName": name, "awsRegion": region, "sourceIPAddress": ip,
+                "userAgent": "Mozilla/5.0", "requestParameters": request, "responseElements": response,
+                "eventID": "split-%02d" % n, "eventType": "AwsApiCall" if source != "signin.amazonaws.com" else "AwsConsoleSignIn",
+                "recipientAccountId": account, "readOnly": False, "managementEvent": True}
+    victim = {"type": "IAMUser", "principalId": "AIDAVICTIM", "arn": "arn:aws:iam::%s:user/carol" % account,
+              "accountId": account, "userName": "carol"}
+    admin = {"type": "IAMUser", "principalId": "AIDAMALLORY", "arn": "arn:aws:iam::%s:user/mallory" % account,
+             "accountId": account, "userName": "mallory", "accessKeyId": "AKIAMALLORY"}
+    records = [record(n, "signin.amazonaws.com", "ConsoleLogin", victim, response={"ConsoleLogin": "Failure"})
+               for n in range(7)]
+    records += [
+        record(20, "iam.amazonaws.com", "CreateUser", admin, {"userName": "backdoor"}),
+        record(21, "iam.amazonaws.com", "CreateAccessKey", admin, {"userName": "backdoor"},
+               {"accessKey": {"accessKeyId": "AKIABACKDOOR", "status": "Active", "userName": "backdoor"}}),
+        record(22, "iam.amazonaws.com", "AttachUserPolicy", admin,
+               {"userName": "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    ]
+    for part in range(3):
+        key = "AWSLogs/%s/CloudTrail/%s/2024/05/02/%s_CloudTrail_%s_split%d.json.gz" % (account, region, account, region, part)
+        target = os.path.join(out, key)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(gzip.compress(json.dumps({"Records": records[part::3]}).encode()))
+elif cmd == "upload-one":
+    root, bucket, path = args
+    s3.upload_file(path, bucket, os.path.relpath(path, root))
 elif cmd == "newest":
     # The newest eventTime of a gzipped log file.
     print(max(r["eventTime"] for r in json.load(gzip.open(args[0]))["Records"]))
@@ -704,4 +737,105 @@ fn backfilled_history_by_three_workers_into_postgres_is_what_scan_finds() {
     let (again, processed, times_seen) = stored_postgres(db.url());
     assert_eq!(again, ids);
     assert_holds_what_scan_finds(&again, processed, times_seen);
+}
+
+#[test]
+fn a_burst_and_a_sequence_split_over_objects_and_workers_are_found_as_scan_finds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    python(&["split-sequences", dir.path().to_str().unwrap()]);
+    let files = walk(dir.path());
+    assert_eq!(files.len(), 3);
+    let whole = scan_ids(&[dir.path()]);
+    let rules: BTreeSet<&str> = whole.values().map(String::as_str).collect();
+    for rule in ["CT016", "CT020"] {
+        assert!(rules.contains(rule), "scan finds {rule}: {whole:?}");
+        // No file on its own holds enough of it.
+        for file in &files {
+            assert!(
+                !scan_ids(&[file.as_path()]).values().any(|r| r == rule),
+                "{rule} in {}",
+                file.display()
+            );
+        }
+    }
+    let (url, _) = queue("serve-split", 30, 3);
+    python(&["bucket", "serve-split", &url]);
+    let db = tempfile::tempdir().unwrap();
+    let store = db.path().join("tg.db");
+    // Newest file first, each taken by a worker of its own process: after every object, the store
+    // holds exactly what scan finds in the files delivered so far.
+    let mut delivered: Vec<&Path> = Vec::new();
+    for file in files.iter().rev() {
+        python(&[
+            "upload-one",
+            dir.path().to_str().unwrap(),
+            "serve-split",
+            file.to_str().unwrap(),
+        ]);
+        let (code, err) = serve(&url, &store, &["--workers", "1", "--drain"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!err.contains("error:"), "{err}");
+        delivered.push(file);
+        let (ids, processed, times_seen) = stored(&store);
+        assert_eq!(processed, delivered.len() as u64);
+        assert_eq!(times_seen, 1);
+        assert_eq!(
+            ids.into_iter().collect::<BTreeSet<_>>(),
+            scan_ids(&delivered).into_keys().collect::<BTreeSet<_>>(),
+            "after {} objects",
+            delivered.len()
+        );
+    }
+    let (ids, _, _) = stored(&store);
+    assert_eq!(
+        ids.into_iter().collect::<BTreeSet<_>>(),
+        whole.into_keys().collect::<BTreeSet<_>>()
+    );
+}
+
+#[test]
+fn a_worker_killed_mid_object_loses_and_doubles_nothing() {
+    let objects = objects();
+    // A short visibility timeout: a dead worker's messages come back within seconds.
+    let (url, dlq) = queue("serve-sigkill", 3, 5);
+    python(&["bucket", "serve-sigkill", &url]);
+    python(&["upload", objects.dir.to_str().unwrap(), "serve-sigkill"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["serve", "--queue", &url, "--store", store.to_str().unwrap()])
+        .args(["--workers", "1", "--endpoint-url", &moto().endpoint()])
+        .envs(moto().env())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once it has committed a few objects: it is working through its messages, almost all of
+    // its time inside an object.
+    let start = Instant::now();
+    loop {
+        let committed = rusqlite::Connection::open(&store)
+            .and_then(|c| {
+                c.query_row("SELECT COUNT(*) FROM processed_objects", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0);
+        if committed >= 5 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (_, before, _) = stored(&store);
+    assert!(before < objects.count as u64, "killed before the end");
+
+    let (code, err) = serve(&url, &store, &["--workers", "2", "--drain"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    let (ids, processed, times_seen) = stored(&store);
+    assert_holds_what_scan_finds(&ids, processed, times_seen);
+    assert_eq!(python(&["count", &url]), "0");
+    assert_eq!(python(&["count", &dlq]), "0");
 }
