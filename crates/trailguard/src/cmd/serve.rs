@@ -233,9 +233,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
-    run_store
-        .finish_run(run, &summary)
-        .context("cannot record the end of the run")?;
+    // The connection opened at start may have died since (a restarted server): once more on a new one.
+    if run_store.finish_run(run, &summary).is_err() {
+        store::open(&args.store)
+            .and_then(|mut fresh| fresh.finish_run(run, &summary))
+            .context("cannot record the end of the run")?;
+    }
     if !args.quiet {
         let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let skipped: Vec<String> = metrics

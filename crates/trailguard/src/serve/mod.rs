@@ -155,8 +155,19 @@ impl Service<'_> {
                     self.give_back(queue, &message);
                     continue;
                 }
-                self.handle(store.as_mut(), queue, &message);
+                let store_failed = self.handle(store.as_mut(), queue, &message);
                 heartbeat.abort();
+                if store_failed {
+                    // The connection may be gone for good (a restarted server): a fresh one for the
+                    // next message, or a pause while the store is unreachable.
+                    match store::open(&self.store) {
+                        Ok(fresh) => store = fresh,
+                        Err(err) => {
+                            eprintln!("error: {err:#}; retrying");
+                            self.pause(Duration::from_secs(2));
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -256,8 +267,9 @@ impl Service<'_> {
         }
     }
 
-    /// Works one message and deletes it when all of its work is committed.
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) {
+    /// Works one message and deletes it when all of its work is committed. Returns whether the store
+    /// failed (the caller reconnects).
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> bool {
         self.metrics
             .messages_received
             .fetch_add(1, Ordering::Relaxed);
@@ -275,10 +287,11 @@ impl Service<'_> {
                     output::visible(&err.to_string()),
                     message.receive_count
                 );
-                return;
+                return false;
             }
         };
         let mut failed = false;
+        let mut store_failed = false;
         for item in work {
             let started = Instant::now();
             let (name, result) = match item {
@@ -317,6 +330,7 @@ impl Service<'_> {
                 Ok(None) => {}
                 Err(failure) => {
                     failed = true;
+                    store_failed |= failure.kind == "store";
                     self.metrics.objects_failed.fetch_add(1, Ordering::Relaxed);
                     self.metrics.error(failure.kind);
                     eprintln!(
@@ -331,7 +345,7 @@ impl Service<'_> {
         }
         if failed {
             self.metrics.messages_left.fetch_add(1, Ordering::Relaxed);
-            return;
+            return store_failed;
         }
         let call = self
             .sqs
@@ -355,6 +369,7 @@ impl Service<'_> {
                 );
             }
         }
+        false
     }
 
     /// One S3 object: `Ok(Some(line))` when committed now, `Ok(None)` when there was nothing to do.
