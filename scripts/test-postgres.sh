@@ -13,6 +13,10 @@
 #       (the testkit uses it when a test binary starts its own cluster).
 #   bash scripts/test-postgres.sh stop DIR
 #       stops the cluster in DIR and removes DIR.
+#   bash scripts/test-postgres.sh pause DIR
+#       stops the server of DIR at once (connections dropped), keeping its data: a store outage.
+#   bash scripts/test-postgres.sh resume DIR PORT
+#       starts the paused server again on PORT.
 #
 # scripts/test.sh starts one per test run and exports the URL; crates/trailguard-testkit reads it (and
 # runs this script itself when the variable is absent, so `cargo test` alone works too).
@@ -60,6 +64,23 @@ stop() {
   esac
 }
 
+# The server's options: port $1, socket directory $2.
+server_options() {
+  echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+}
+
+pause() {
+  local dir=$1 bin
+  bin=$(pg_bin)
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+}
+
+resume() {
+  local dir=$1 port=$2 bin
+  bin=$(pg_bin)
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(server_options "$port" "$dir")" start >/dev/null
+}
+
 start() {
   local watch=""
   if [ "${1:-}" = "--watch" ]; then
@@ -93,7 +114,7 @@ start() {
   while :; do
     port=$(free_port)
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      -o "$(server_options "$port" "$dir")" \
       start >/dev/null 2>&1; then
       break
     fi
@@ -117,5 +138,7 @@ start() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop "${2:?stop needs the cluster directory}" ;;
-  *) echo "usage: $0 start [--watch PID] | stop DIR" >&2; exit 2 ;;
+  pause) pause "${2:?pause needs the cluster directory}" ;;
+  resume) resume "${2:?resume needs the cluster directory}" "${3:?resume needs the port}" ;;
+  *) echo "usage: $0 start [--watch PID] | stop DIR | pause DIR | resume DIR PORT" >&2; exit 2 ;;
 esac

@@ -34,7 +34,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 
-use trailguard_event::peek::RawRecord;
+use trailguard_event::peek::{Peeked, RawFields, RawRecord};
 use trailguard_event::source::Source;
 use trailguard_event::{
     scan_sources, Filter, Observer, Record, RecordVisitor, ScanError, ScanStats,
@@ -106,6 +106,12 @@ pub struct EngineReport {
     pub stats: EngineStats,
     /// Rules that reached their state limit (their findings may be incomplete).
     pub limits: Vec<StateLimit>,
+    /// With [`Engine::with_deferred_sequences`]: every sequence rule's observations, de-duplicated and
+    /// not evaluated (`findings` then holds single-record findings only). Empty otherwise.
+    pub observations: Vec<Observation>,
+    /// With [`Engine::with_deferred_sequences`]: the newest readable `eventTime` of any record seen
+    /// (parsed or not), as written in the record. `serve`'s delivery health keeps it.
+    pub newest_event_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +137,8 @@ pub struct Engine {
     observation_cap: usize,
     /// Observations kept by all workers of the current run.
     observations_kept: AtomicUsize,
+    /// Hand the observations out instead of evaluating sequence rules ([`Engine::with_deferred_sequences`]).
+    defer_sequences: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -156,6 +164,7 @@ impl Engine {
             every_record: Vec::new(),
             observation_cap: DEFAULT_OBSERVATION_CAP,
             observations_kept: AtomicUsize::new(0),
+            defer_sequences: false,
         };
         engine.rebuild_dispatch();
         engine
@@ -177,6 +186,73 @@ impl Engine {
 
     pub fn observation_cap(&self) -> usize {
         self.observation_cap
+    }
+
+    /// An engine whose runs do not evaluate sequence rules but hand out their observations
+    /// ([`EngineReport::observations`], [`ScanOutcome::observations`]); no rule folds them either. Its
+    /// runs also note the newest event time ([`EngineReport::newest_event_time`]). For
+    /// `serve`, which scans one object at a time and evaluates each sequence rule over the observations
+    /// of every object in its store ([`Engine::sequence_findings`]).
+    pub fn with_deferred_sequences(mut self) -> Engine {
+        self.defer_sequences = true;
+        self
+    }
+
+    /// The code of the sequence rule that made `observation` (one of this engine's runs).
+    pub fn observation_rule(&self, observation: &Observation) -> Option<&'static str> {
+        self.sequences
+            .get(usize::from(observation.rule))
+            .map(|rule| rule.meta().code)
+    }
+
+    /// Evaluates the sequence rule `code` over `observations` (in any order, repeats allowed), exactly as
+    /// a scan that had met them all would: the same ordering, the same de-duplication of repeated events,
+    /// the same fold. Empty when this engine does not run the rule.
+    pub fn sequence_findings(&self, code: &str, observations: Vec<Observation>) -> Vec<Finding> {
+        let Some(index) = self.sequences.iter().position(|r| r.meta().code == code) else {
+            return Vec::new();
+        };
+        let index = index as u16;
+        let mut observations: Vec<Observation> = observations
+            .into_iter()
+            .map(|mut o| {
+                o.rule = index;
+                o
+            })
+            .collect();
+        sort_and_dedup(&mut observations);
+        let mut findings = Vec::new();
+        self.evaluate(index, &observations, &mut findings);
+        sort_findings(&mut findings);
+        findings.dedup_by(|later, earlier| later.id == earlier.id);
+        findings
+    }
+
+    /// Runs sequence rule `index` over its observations, sorted and de-duplicated: through a fresh fold
+    /// for a rule that folds (the result of a fold does not depend on how it was fed), else `evaluate`.
+    /// Returns the limit the fold reached, if any.
+    fn evaluate(
+        &self,
+        index: u16,
+        observations: &[Observation],
+        findings: &mut Vec<Finding>,
+    ) -> Option<StateLimit> {
+        let sequence = self.sequences.get(usize::from(index))?;
+        let mut report = Report::default();
+        let limit = match sequence.fold() {
+            Some(mut fold) => {
+                for observation in observations {
+                    fold.add(observation.clone());
+                }
+                fold.finish(&mut report)
+            }
+            None => {
+                sequence.evaluate(observations, &mut report);
+                None
+            }
+        };
+        findings.extend(report.into_findings());
+        limit
     }
 
     /// Codes of the built-in rules this engine runs, single-record rules first.
@@ -230,10 +306,15 @@ impl Engine {
             findings: Vec::new(),
             fold: FindingFold::default(),
             observations: Vec::new(),
-            folds: self.sequences.iter().map(|rule| rule.fold()).collect(),
+            folds: self
+                .sequences
+                .iter()
+                .map(|rule| rule.fold().filter(|_| !self.defer_sequences))
+                .collect(),
             dropped: vec![0; self.sequences.len()],
             seen_events: vec![HashSet::new(); self.sequences.len()],
             stats: EngineStats::default(),
+            newest_event: None,
         }
     }
 
@@ -252,7 +333,11 @@ impl Engine {
         let mut folds: Vec<Option<Box<dyn SequenceFold>>> =
             self.sequences.iter().map(|_| None).collect();
         let mut dropped = vec![0u64; self.sequences.len()];
+        let mut newest: Option<(i64, Box<str>)> = None;
         for worker in workers {
+            if worker.newest_event > newest {
+                newest = worker.newest_event.clone();
+            }
             stats.records_seen += worker.stats.records_seen;
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
@@ -280,28 +365,23 @@ impl Engine {
             findings.extend(report.into_findings());
         }
 
-        // Group by rule, then time order; the event id makes the order independent of how records were
-        // split across workers.
-        observations.sort_by(|a, b| {
-            (a.rule, a.at, a.rank, &a.event.event_id).cmp(&(
-                b.rule,
-                b.at,
-                b.rank,
-                &b.event.event_id,
-            ))
-        });
-        // The same event seen by two workers (a file listed twice, a duplicate delivery in another file) is
-        // adjacent now: keep one.
         let before_dedup = observations.len();
-        observations.dedup_by(|later, earlier| {
-            later.rule == earlier.rule
-                && later.at == earlier.at
-                && later.rank == earlier.rank
-                && later.event.event_id.is_some()
-                && later.event.event_id == earlier.event.event_id
-        });
+        sort_and_dedup(&mut observations);
         stats.observations_repeated += (before_dedup - observations.len()) as u64;
         stats.observations = observations.len() as u64;
+        if self.defer_sequences {
+            sort_findings(&mut findings);
+            let before = findings.len();
+            findings.dedup_by(|later, earlier| later.id == earlier.id);
+            stats.duplicates_removed += (before - findings.len()) as u64;
+            return EngineReport {
+                findings,
+                stats,
+                limits,
+                observations,
+                newest_event_time: newest.map(|(_, text)| text.into()),
+            };
+        }
         let mut start = 0;
         while start < observations.len() {
             let rule = observations[start].rule;
@@ -309,19 +389,15 @@ impl Engine {
                 .iter()
                 .position(|o| o.rule != rule)
                 .map_or(observations.len(), |n| start + n);
-            if let Some(sequence) = self.sequences.get(usize::from(rule)) {
-                let mut report = Report::default();
-                sequence.evaluate(&observations[start..end], &mut report);
-                let mut found = report.into_findings();
-                if stats.observations_dropped > 0 {
-                    for finding in &mut found {
-                        finding.notes.push(format!(
-                            "{} observations were dropped at the memory cap; this sequence may be incomplete",
-                            stats.observations_dropped
-                        ));
-                    }
+            let before = findings.len();
+            limits.extend(self.evaluate(rule, &observations[start..end], &mut findings));
+            if stats.observations_dropped > 0 {
+                for finding in &mut findings[before..] {
+                    finding.notes.push(format!(
+                        "{} observations were dropped at the memory cap; this sequence may be incomplete",
+                        stats.observations_dropped
+                    ));
                 }
-                findings.extend(found);
             }
             start = end;
         }
@@ -346,6 +422,8 @@ impl Engine {
             findings,
             stats,
             limits,
+            observations: Vec::new(),
+            newest_event_time: None,
         }
     }
 
@@ -377,6 +455,22 @@ impl Engine {
     }
 }
 
+/// Groups observations by rule, then time order; the event id makes the order independent of how records
+/// were split across workers. The same event seen twice (a file listed twice, a duplicate delivery in
+/// another file) is adjacent then, and only one is kept.
+fn sort_and_dedup(observations: &mut Vec<Observation>) {
+    observations.sort_by(|a, b| {
+        (a.rule, a.at, a.rank, &a.event.event_id).cmp(&(b.rule, b.at, b.rank, &b.event.event_id))
+    });
+    observations.dedup_by(|later, earlier| {
+        later.rule == earlier.rule
+            && later.at == earlier.at
+            && later.rank == earlier.rank
+            && later.event.event_id.is_some()
+            && later.event.event_id == earlier.event.event_id
+    });
+}
+
 /// Time order, then rule, then id: stable whatever the number of workers.
 fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
@@ -405,6 +499,8 @@ pub struct EngineWorker<'e> {
     /// the observation cap of them, so the set stays bounded whatever the input.
     seen_events: Vec<HashSet<Box<str>>>,
     stats: EngineStats,
+    /// With deferred sequences: the newest event time seen (ms, as written).
+    newest_event: Option<(i64, Box<str>)>,
 }
 
 impl std::fmt::Debug for EngineWorker<'_> {
@@ -431,6 +527,9 @@ impl EngineWorker<'_> {
     /// Runs every rule that wants this record.
     pub fn visit(&mut self, record: &Record<'_>) {
         self.stats.records_seen += 1;
+        if self.engine.defer_sequences {
+            self.note_event_time(&record.event_time);
+        }
         let engine = self.engine;
         let mut dispatched = false;
         for &target in &engine.every_record {
@@ -482,6 +581,41 @@ impl EngineWorker<'_> {
                 }
             }
             Target::Sequence(i) => self.observe(i, record),
+        }
+    }
+
+    /// Keeps `text` when it is the newest readable event time so far.
+    fn note_event_time(&mut self, text: &str) {
+        let Some(at) = trailguard_event::parse_event_time(text).map(|t| t.timestamp_millis())
+        else {
+            return;
+        };
+        if self
+            .newest_event
+            .as_ref()
+            .is_none_or(|(newest, _)| at > *newest)
+        {
+            self.newest_event = Some((at, text.into()));
+        }
+    }
+
+    /// Whether a record the rules may skip unparsed must be parsed after all, to read its event time:
+    /// only with deferred sequences, and only when the time is not plain text in the raw record.
+    fn needs_time_from(&mut self, raw: &RawRecord<'_>) -> bool {
+        if !self.engine.defer_sequences {
+            return false;
+        }
+        let fields = RawFields {
+            event_time: true,
+            ..RawFields::default()
+        };
+        match RawRecord::with_fields(raw.text(), fields).event_time() {
+            Peeked::Text(text) => {
+                self.note_event_time(text);
+                false
+            }
+            Peeked::Missing => false,
+            Peeked::Unknown => true,
         }
     }
 
@@ -571,7 +705,7 @@ impl RecordVisitor for ScanWorker<'_> {
     /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
     /// rule's match only adds to a count).
     fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
-        if self.engine.engine.wants_raw(raw) {
+        if self.engine.engine.wants_raw(raw) || self.engine.needs_time_from(raw) {
             return true;
         }
         self.sigma
@@ -600,10 +734,14 @@ pub struct ScanOutcome {
     pub stats: ScanStats,
     /// The engine's counters; `duplicates_removed` counts every repeat folded, wherever it was caught.
     pub engine: EngineStats,
+    /// See [`EngineReport::newest_event_time`].
+    pub newest_event_time: Option<String>,
     /// Rules that reached their state limit.
     pub limits: Vec<StateLimit>,
     /// Sigma rule matches before folding.
     pub sigma_matches: u64,
+    /// With [`Engine::with_deferred_sequences`]: the sequence rules' observations, not yet evaluated.
+    pub observations: Vec<Observation>,
 }
 
 /// How many found findings may wait for the caller before the workers wait for it.
@@ -649,6 +787,8 @@ pub fn scan_findings(
                 engine: report.stats,
                 limits: report.limits,
                 sigma_matches,
+                observations: report.observations,
+                newest_event_time: report.newest_event_time,
             })
         });
         let mut fold = FindingFold::default();

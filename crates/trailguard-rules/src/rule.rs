@@ -159,7 +159,7 @@ impl std::fmt::Display for StateLimit {
 
 /// The facts of one event a finding needs, owned, so sequence rules can build findings after the input
 /// buffers are gone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventContext {
     pub event_time: String,
     pub event_name: String,
@@ -222,8 +222,9 @@ impl EventContext {
     }
 }
 
-/// What a sequence rule keeps of one record.
-#[derive(Debug, Clone)]
+/// What a sequence rule keeps of one record. Serialisable, so `serve` can keep a rule's observations in
+/// its store and evaluate the rule over every worker's (`Engine::sequence_findings`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Observation {
     /// Event time in milliseconds since the Unix epoch.
     pub at: i64,
@@ -239,7 +240,9 @@ pub struct Observation {
     /// Rule-defined extra detail (policy ARN, access key id, ...).
     pub detail: Box<str>,
     pub event: Box<EventContext>,
-    /// Index of the sequence rule that made it; set by the engine.
+    /// Index of the sequence rule that made it; set by the engine (an index of this engine only, so
+    /// never serialised: `Engine::observation_rule` names the rule).
+    #[serde(skip)]
     pub(crate) rule: u16,
 }
 

@@ -54,6 +54,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Run as a service: SQS workers scan each CloudTrail log file as it is delivered, into the store.
     Serve(cmd::serve::ServeArgs),
+    /// Enqueue the log files already in a bucket for `serve`, as S3 event notifications.
+    Backfill(cmd::backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Fix(args) => cmd::fix::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Backfill(args) => cmd::backfill::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod audit;
 pub mod audit_unused;
+pub mod backfill;
 pub mod bench;
 pub mod docs;
 pub mod explain;

@@ -164,31 +164,33 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTi
             return Ok(midnight.and_utc());
         }
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    if let Ok(amount) = number.parse::<i64>() {
-        let seconds = match unit {
-            "s" => Some(1),
-            "m" => Some(60),
-            "h" => Some(3600),
-            "d" => Some(86_400),
-            "w" => Some(7 * 86_400),
-            _ => None,
-        };
-        if let Some(delta) = seconds
-            .and_then(|s| amount.checked_mul(s))
-            .and_then(chrono::TimeDelta::try_seconds)
-        {
-            if let Some(time) = now.checked_sub_signed(delta) {
-                return Ok(time);
-            }
-        }
+    if let Some(time) = parse_age(text).and_then(|age| now.checked_sub_signed(age)) {
+        return Ok(time);
     }
     bail!(
         "cannot read time `{text}`: use RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01) or an age (36h, 7d)"
     )
+}
+
+/// An age or a length of time: a whole number and a unit (`90s`, `15m`, `36h`, `7d`, `2w`).
+pub fn parse_age(text: &str) -> Option<chrono::TimeDelta> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    number
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(seconds)
+        .and_then(chrono::TimeDelta::try_seconds)
 }
 
 /// How the LookupEvents API is named among a run's inputs.

@@ -63,6 +63,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", value_parser = listen::parse_listen)]
     pub listen: Option<std::net::SocketAddr>,
 
+    /// Raise a CT051 finding when an account and region whose CloudTrail files were arriving has sent
+    /// none for longer than this (`90s`, `30m`, `1h`, `2d`): the trail may have been stopped, moved or
+    /// filtered.
+    #[arg(long = "silence-after", default_value = "1h", value_name = "AGE", value_parser = parse_silence)]
+    pub silence_after: chrono::TimeDelta,
+
     /// No summary at exit (failures are still reported).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -83,6 +89,12 @@ pub struct ServeArgs {
     /// Send SQS and S3 calls to this endpoint (e.g. a local moto server).
     #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
     pub endpoint_url: Option<String>,
+}
+
+fn parse_silence(text: &str) -> Result<chrono::TimeDelta, String> {
+    crate::cmd::scan::parse_age(text.trim())
+        .filter(|age| *age > chrono::TimeDelta::zero())
+        .ok_or_else(|| format!("cannot read `{text}`: give a length such as 90s, 30m, 1h or 2d"))
 }
 
 /// Sets a flag on SIGTERM and SIGINT (instead of ending the process), which the workers are told of.
@@ -115,7 +127,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         Some(set)
     };
-    let engine = Engine::builtin();
+    // Sequence rules are evaluated over the store's observations of every object, not one object's.
+    let engine = Engine::builtin().with_deferred_sequences();
 
     // Everything that can fail before work starts: the listener, the store, the queues.
     let listener = args.listen.map(listen::bind).transpose()?;
@@ -172,6 +185,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         metrics: Arc::clone(&metrics),
         stop: stop_rx,
         progress: !args.quiet && ui::stderr_is_terminal(),
+        silence_after: args.silence_after,
     };
     eprintln!(
         "serving {} with {} workers{}",
@@ -219,9 +233,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
-    run_store
-        .finish_run(run, &summary)
-        .context("cannot record the end of the run")?;
+    // The connection opened at start may have died since (a restarted server): once more on a new one.
+    if run_store.finish_run(run, &summary).is_err() {
+        store::open(&args.store)
+            .and_then(|mut fresh| fresh.finish_run(run, &summary))
+            .context("cannot record the end of the run")?;
+    }
     if !args.quiet {
         let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let skipped: Vec<String> = metrics

@@ -157,6 +157,39 @@ pub fn list(
     location: &S3Location,
     prune: &Prune,
 ) -> anyhow::Result<RemoteSources> {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut found = list_logs(client, runtime, location, prune, &mut |log| {
+        sources.push(Box::new(S3ObjectSource {
+            name: PathBuf::from(format!("s3://{}/{}", location.bucket, log.key)),
+            bucket: location.bucket.clone(),
+            key: log.key,
+            size: log.size,
+            client: client.clone(),
+            runtime: Arc::clone(runtime),
+        }));
+    })?;
+    found.sources = sources;
+    Ok(found)
+}
+
+/// A log object a listing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogObject {
+    pub key: String,
+    pub size: Option<u64>,
+    /// Without quotes.
+    pub etag: Option<String>,
+}
+
+/// Lists the log objects under the location as [`list`] does, handing each to `on_log` as its page
+/// arrives; the counts are returned (`sources` stays empty).
+pub fn list_logs(
+    client: &Client,
+    runtime: &Arc<tokio::runtime::Runtime>,
+    location: &S3Location,
+    prune: &Prune,
+    on_log: &mut dyn FnMut(LogObject),
+) -> anyhow::Result<RemoteSources> {
     let mut found = RemoteSources::default();
     if prune.is_empty() {
         list_prefix(
@@ -166,19 +199,28 @@ pub fn list(
             &location.prefix,
             None,
             &mut found,
+            on_log,
         )?;
         return Ok(found);
     }
     let mut pending = vec![location.prefix.clone()];
     while let Some(prefix) = pending.pop() {
-        let folders = list_prefix(client, runtime, location, &prefix, Some('/'), &mut found)?;
+        let folders = list_prefix(
+            client,
+            runtime,
+            location,
+            &prefix,
+            Some('/'),
+            &mut found,
+            on_log,
+        )?;
         for folder in folders {
             let segments: Vec<&str> = folder.trim_end_matches('/').split('/').collect();
             match prune.judge(&segments) {
                 Verdict::Skip => found.pruned_folders += 1,
                 Verdict::Descend => pending.push(folder),
                 Verdict::ListAll => {
-                    list_prefix(client, runtime, location, &folder, None, &mut found)?;
+                    list_prefix(client, runtime, location, &folder, None, &mut found, on_log)?;
                 }
             }
         }
@@ -186,7 +228,8 @@ pub fn list(
     Ok(found)
 }
 
-/// Lists one prefix, paginating: its objects become sources; with a delimiter, returns its sub-folders.
+/// Lists one prefix, paginating: its log objects go to `on_log`, the others are counted; with a
+/// delimiter, returns its sub-folders.
 fn list_prefix(
     client: &Client,
     runtime: &Arc<tokio::runtime::Runtime>,
@@ -194,6 +237,7 @@ fn list_prefix(
     prefix: &str,
     delimiter: Option<char>,
     found: &mut RemoteSources,
+    on_log: &mut dyn FnMut(LogObject),
 ) -> anyhow::Result<Vec<String>> {
     let mut folders = Vec::new();
     let mut token: Option<String> = None;
@@ -224,14 +268,11 @@ fn list_prefix(
             if key.contains("CloudTrail-Digest") {
                 found.digest_files += 1;
             } else if is_log_key(key) {
-                found.sources.push(Box::new(S3ObjectSource {
-                    name: PathBuf::from(format!("s3://{}/{}", location.bucket, key)),
-                    bucket: location.bucket.clone(),
+                on_log(LogObject {
                     key: key.to_owned(),
                     size: object.size().and_then(|s| u64::try_from(s).ok()),
-                    client: client.clone(),
-                    runtime: Arc::clone(runtime),
-                }));
+                    etag: object.e_tag().map(|e| e.trim_matches('"').to_owned()),
+                });
             } else {
                 found.ignored += 1;
             }

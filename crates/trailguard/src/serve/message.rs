@@ -257,6 +257,59 @@ fn decode_key(encoded: &str) -> Result<String, Unrecognised> {
         })
 }
 
+/// An S3 event notification (`ObjectCreated:Put`) for one object, as S3 sends it: the key URL-encoded
+/// (a space as `+`), the ETag without quotes. What `backfill` enqueues, so history takes the live path.
+pub fn s3_event_body(bucket: &str, key: &str, size: Option<u64>, etag: Option<&str>) -> String {
+    const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'*');
+    let encoded = percent_encoding::utf8_percent_encode(key, KEPT)
+        .to_string()
+        .replace("%20", "+");
+    let mut object = serde_json::json!({ "key": encoded });
+    if let Some(size) = size {
+        object["size"] = size.into();
+    }
+    if let Some(etag) = etag {
+        object["eTag"] = etag.into();
+    }
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "bucket": { "name": bucket, "arn": format!("arn:aws:s3:::{bucket}") },
+                "object": object,
+            },
+        }]
+    })
+    .to_string()
+}
+
+/// The account and region a CloudTrail log file belongs to, from its key as CloudTrail writes it:
+/// `[prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/file`. `None` for any other key.
+pub fn log_origin(key: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let at = parts.iter().position(|p| *p == "CloudTrail")?;
+    let account = parts.get(at.checked_sub(1)?)?;
+    let region = parts.get(at + 1)?;
+    let plausible = |s: &str| !s.is_empty() && s.len() <= 64;
+    (parts.contains(&"AWSLogs")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && plausible(region)
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    .then_some((*account, *region))
+}
+
 /// ETags without their quotes, so the notification's and GetObject's forms compare equal.
 pub fn plain_etag(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
@@ -476,6 +529,36 @@ mod tests {
         }
         let err = parse(r#"{"alarm":"x"}"#).unwrap_err().to_string();
         assert!(err.contains("`alarm`"), "{err}");
+    }
+
+    #[test]
+    fn a_backfill_notification_reads_back_as_its_object() {
+        let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/a b+c%d é.json.gz";
+        let body = s3_event_body("trail", key, Some(42), Some("abc"));
+        assert!(body.contains("a+b%2Bc%25d+%C3%A9.json.gz"), "{body}");
+        let work = parse(&body).unwrap();
+        let [Work::Object(object)] = work.as_slice() else {
+            panic!("{work:?}")
+        };
+        assert_eq!(object.bucket, "trail");
+        assert_eq!(object.key, key);
+        assert_eq!(object.etag.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn a_log_key_names_its_account_and_region() {
+        assert_eq!(log_origin(KEY), Some(("111122223333", "us-east-1")));
+        let org = "logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/f.json.gz";
+        assert_eq!(log_origin(org), Some(("111122223333", "eu-west-1")));
+        for other in [
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/d.json.gz",
+            "AWSLogs/1/CloudTrail/us-east-1/f.json.gz",
+            "AWSLogs/111122223333/CloudTrail/US EAST/f.json.gz",
+            "111122223333/CloudTrail/us-east-1/f.json.gz",
+            "AWSLogs/111122223333/CloudTrail",
+        ] {
+            assert_eq!(log_origin(other), None, "{other}");
+        }
     }
 
     #[test]

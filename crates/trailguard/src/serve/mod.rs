@@ -29,13 +29,18 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use trailguard_event::source::{MemorySource, Source};
 use trailguard_event::{Filter, InputError, Observer, SkipReason};
-use trailguard_rules::engine::{self, Engine};
+use trailguard_rules::engine::{self, Engine, Observation};
 use trailguard_rules::output;
 use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::Finding;
 
 use crate::fix::aws::api_error;
-use crate::store::{self, FindingStore, ObjectCommit, ObjectVersion, RunId};
+use trailguard_rules::rules::cloudtrail::delivery_silent;
+
+use crate::store::{
+    self, Delivery, FindingStore, ObjectCommit, ObjectVersion, RunId, SequenceWork,
+    StoredObservation,
+};
 use message::{ObjectRef, Work};
 use metrics::Metrics;
 
@@ -64,6 +69,8 @@ pub struct Service<'a> {
     pub stop: tokio::sync::watch::Receiver<bool>,
     /// One line per object on stderr (a terminal only).
     pub progress: bool,
+    /// How long an account and region that was delivering may stay silent before CT051 is raised.
+    pub silence_after: chrono::TimeDelta,
 }
 
 /// Why one object (or inline record) could not be processed. `kind` is the metric label.
@@ -104,7 +111,13 @@ impl Service<'_> {
     pub fn worker(&self, index: usize) -> anyhow::Result<()> {
         let mut store = store::open(&self.store)?;
         let mut next = index % self.queues.len().max(1);
+        // One worker per process watches delivery health, at start and then every half silence (at
+        // most every minute).
+        let mut health = (index == 0).then(|| DeliveryWatch::new(self.silence_after));
         while !self.stopping() {
+            if let Some(watch) = health.as_mut() {
+                watch.check(self, store.as_mut());
+            }
             let queue = &self.queues[next];
             next = (next + 1) % self.queues.len();
             let Some(received) = self.receive(queue) else {
@@ -142,8 +155,19 @@ impl Service<'_> {
                     self.give_back(queue, &message);
                     continue;
                 }
-                self.handle(store.as_mut(), queue, &message);
+                let store_failed = self.handle(store.as_mut(), queue, &message);
                 heartbeat.abort();
+                if store_failed {
+                    // The connection may be gone for good (a restarted server): a fresh one for the
+                    // next message, or a pause while the store is unreachable.
+                    match store::open(&self.store) {
+                        Ok(fresh) => store = fresh,
+                        Err(err) => {
+                            eprintln!("error: {err:#}; retrying");
+                            self.pause(Duration::from_secs(2));
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -243,8 +267,9 @@ impl Service<'_> {
         }
     }
 
-    /// Works one message and deletes it when all of its work is committed.
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) {
+    /// Works one message and deletes it when all of its work is committed. Returns whether the store
+    /// failed (the caller reconnects).
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> bool {
         self.metrics
             .messages_received
             .fetch_add(1, Ordering::Relaxed);
@@ -262,10 +287,11 @@ impl Service<'_> {
                     output::visible(&err.to_string()),
                     message.receive_count
                 );
-                return;
+                return false;
             }
         };
         let mut failed = false;
+        let mut store_failed = false;
         for item in work {
             let started = Instant::now();
             let (name, result) = match item {
@@ -304,6 +330,7 @@ impl Service<'_> {
                 Ok(None) => {}
                 Err(failure) => {
                     failed = true;
+                    store_failed |= failure.kind == "store";
                     self.metrics.objects_failed.fetch_add(1, Ordering::Relaxed);
                     self.metrics.error(failure.kind);
                     eprintln!(
@@ -318,7 +345,7 @@ impl Service<'_> {
         }
         if failed {
             self.metrics.messages_left.fetch_add(1, Ordering::Relaxed);
-            return;
+            return store_failed;
         }
         let call = self
             .sqs
@@ -342,6 +369,7 @@ impl Service<'_> {
                 );
             }
         }
+        false
     }
 
     /// One S3 object: `Ok(Some(line))` when committed now, `Ok(None)` when there was nothing to do.
@@ -466,8 +494,15 @@ impl Service<'_> {
         }
         let records = stats.records_matched + stats.records_filtered + stats.records_unparsed;
         let seen_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match store.commit_object(self.run, &seen_at, version, records, &findings) {
+        let observations = self.stored_observations(&outcome.observations)?;
+        let evaluate = |rule: &str, bodies: Vec<String>| self.sequence_findings(rule, bodies);
+        let sequences = SequenceWork {
+            observations: &observations,
+            evaluate: &evaluate,
+        };
+        match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
+                self.record_delivery(store, version, &seen_at, outcome.newest_event_time);
                 self.metrics
                     .objects_processed
                     .fetch_add(1, Ordering::Relaxed);
@@ -490,6 +525,164 @@ impl Service<'_> {
             Err(err) => Err(Failure::new("store", chain(err))),
         }
     }
+}
+
+impl Service<'_> {
+    /// Notes in the store's delivery health that a log file of the object's account and region arrived.
+    /// A failure is reported and does not fail the object: its findings are committed.
+    fn record_delivery(
+        &self,
+        store: &mut dyn FindingStore,
+        version: &ObjectVersion,
+        seen_at: &str,
+        newest_event_at: Option<String>,
+    ) {
+        let Some((account, region)) = message::log_origin(&version.key) else {
+            return;
+        };
+        let delivery = Delivery {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            last_arrival_at: seen_at.to_owned(),
+            newest_event_at,
+        };
+        if let Err(err) = store.record_delivery(&delivery) {
+            self.metrics.error("store");
+            eprintln!(
+                "error: delivery health of {account} {region}: {}",
+                output::visible(&chain(err))
+            );
+        }
+    }
+
+    /// One object's sequence-rule observations as the store keeps them. The key names the event as the
+    /// engine's de-duplication does (time, rank, `eventID`), so a repeat in another object is one row;
+    /// an event without an id is keyed by its whole observation.
+    fn stored_observations(
+        &self,
+        observations: &[Observation],
+    ) -> Result<Vec<StoredObservation>, Failure> {
+        observations
+            .iter()
+            .filter_map(|o| Some((self.engine.observation_rule(o)?, o)))
+            .map(|(rule, o)| {
+                let body = serde_json::to_string(o).map_err(|e| {
+                    Failure::new("scan", format!("cannot encode an observation: {e}"))
+                })?;
+                let key = match o.event.event_id.as_deref() {
+                    Some(id) => Finding::stable_id(&[&o.at.to_string(), &o.rank.to_string(), id]),
+                    None => Finding::stable_id(&[&body]),
+                };
+                Ok(StoredObservation {
+                    rule: rule.to_owned(),
+                    key,
+                    at: o.at,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    /// A sequence rule's findings over every stored observation of it, linked to the knowledge base as
+    /// `scan` links them. A body this build cannot read (written by another version) is left out.
+    fn sequence_findings(&self, rule: &str, bodies: Vec<String>) -> Vec<Finding> {
+        let observations = bodies
+            .iter()
+            .filter_map(|body| serde_json::from_str::<Observation>(body).ok())
+            .collect();
+        let kb = trailguard_kb::Kb::builtin();
+        let mut findings = self.engine.sequence_findings(rule, observations);
+        for finding in &mut findings {
+            crate::cmd::scan::link_knowledge_base(finding, kb);
+        }
+        findings
+    }
+}
+
+/// Raises CT051 for account and region pairs that were delivering and fell silent: checked at start and
+/// then every half `--silence-after` (at most every minute). Each silence is raised once per process;
+/// its stable id (pair and last arrival) makes other processes' raising it an update, not a duplicate.
+struct DeliveryWatch {
+    silence_after: chrono::TimeDelta,
+    every: Duration,
+    last: Option<Instant>,
+    raised: std::collections::HashSet<String>,
+}
+
+impl DeliveryWatch {
+    fn new(silence_after: chrono::TimeDelta) -> DeliveryWatch {
+        let half = silence_after.to_std().unwrap_or_default() / 2;
+        DeliveryWatch {
+            silence_after,
+            every: half.clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            last: None,
+            raised: std::collections::HashSet::new(),
+        }
+    }
+
+    fn check(&mut self, service: &Service<'_>, store: &mut dyn FindingStore) {
+        if self.last.is_some_and(|last| last.elapsed() < self.every) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let now = chrono::Utc::now();
+        let before = (now - self.silence_after).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let silent = match store.silent_deliveries(&before) {
+            Ok(silent) => silent,
+            Err(err) => {
+                service.metrics.error("store");
+                eprintln!("error: delivery health: {}", output::visible(&chain(err)));
+                return;
+            }
+        };
+        let silent_for = format_age(self.silence_after);
+        let findings: Vec<Finding> = silent
+            .iter()
+            .map(|d| {
+                delivery_silent::finding(
+                    &d.account,
+                    &d.region,
+                    &d.last_arrival_at,
+                    d.newest_event_at.as_deref(),
+                    &silent_for,
+                )
+            })
+            .filter(|f| !self.raised.contains(&f.id))
+            .collect();
+        if findings.is_empty() {
+            return;
+        }
+        let seen_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Err(err) = store.save_findings(service.run, &seen_at, &findings) {
+            service.metrics.error("store");
+            eprintln!("error: delivery health: {}", output::visible(&chain(err)));
+            return;
+        }
+        for finding in findings {
+            service
+                .metrics
+                .finding(finding.severity, finding.event_time.as_deref());
+            eprintln!(
+                "{} {}: {}",
+                finding.rule_id,
+                finding.severity.as_str(),
+                output::visible(&finding.message)
+            );
+            self.raised.insert(finding.id);
+        }
+    }
+}
+
+/// A length of time as `--silence-after` takes it (`90s`, `30m`, `1h`, `2d`), in its largest whole unit.
+fn format_age(age: chrono::TimeDelta) -> String {
+    let seconds = age.num_seconds();
+    [(86_400, "d"), (3600, "h"), (60, "m")]
+        .iter()
+        .find(|(unit, _)| seconds % unit == 0 && seconds >= *unit)
+        .map_or_else(
+            || format!("{seconds}s"),
+            |(unit, name)| format!("{}{name}", seconds / unit),
+        )
 }
 
 /// Keeps a message invisible while a worker holds it: every half visibility timeout, the timeout again.

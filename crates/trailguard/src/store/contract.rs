@@ -10,7 +10,8 @@ use trailguard_testkit::PgDatabase;
 
 use super::schema::SCHEMA_VERSION;
 use super::{
-    FindingQuery, FindingStore, ObjectCommit, ObjectVersion, RunStatus, SaveStats, StoreError,
+    Delivery, FindingQuery, FindingStore, ObjectCommit, ObjectVersion, RunStatus, SaveStats,
+    SequenceWork, StoreError, StoredObservation,
 };
 
 /// A fresh, empty store of one backend.
@@ -107,6 +108,8 @@ store_contract!(
     concurrent_writers_lose_no_run,
     filters_and_order_are_the_same_everywhere,
     an_object_is_committed_once_with_its_findings,
+    a_sequence_rule_is_evaluated_over_every_objects_observations,
+    delivery_health_keeps_the_latest_arrival_per_account_and_region,
 );
 
 fn rescanning_updates_instead_of_duplicating(fixture: Fixture) {
@@ -425,10 +428,11 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
         finding("CT001", "e1", Severity::High),
         finding("CT010", "e22", Severity::Low),
     ];
+    let none = SequenceWork::none();
     assert!(!first.object_processed(&object).unwrap());
     assert_eq!(
         first
-            .commit_object(run, "2024-03-02T00:00:01Z", &object, 7, &findings)
+            .commit_object(run, "2024-03-02T00:00:01Z", &object, 7, &findings, &none)
             .unwrap(),
         ObjectCommit::Committed(SaveStats {
             inserted: 2,
@@ -439,7 +443,14 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
     assert!(second.object_processed(&object).unwrap());
     assert_eq!(
         second
-            .commit_object(run, "2024-03-02T00:00:02Z", &object, 7, &findings[..1])
+            .commit_object(
+                run,
+                "2024-03-02T00:00:02Z",
+                &object,
+                7,
+                &findings[..1],
+                &none
+            )
             .unwrap(),
         ObjectCommit::AlreadyProcessed
     );
@@ -455,7 +466,7 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
     };
     assert!(matches!(
         second
-            .commit_object(run, "2024-03-02T00:00:03Z", &newer, 1, &[])
+            .commit_object(run, "2024-03-02T00:00:03Z", &newer, 1, &[], &none)
             .unwrap(),
         ObjectCommit::Committed(_)
     ));
@@ -463,4 +474,139 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
         .test_sql("SELECT CAST(COUNT(*) AS TEXT) FROM processed_objects")
         .unwrap();
     assert_eq!(rows.as_deref(), Some("2"));
+}
+
+/// A burst rule for the contract: a finding once three events are stored, keyed by the earliest, so an
+/// earlier event arriving later changes which finding the rule gives.
+fn burst_of_three(rule: &str, mut bodies: Vec<String>) -> Vec<Finding> {
+    bodies.sort();
+    if bodies.len() < 3 {
+        return Vec::new();
+    }
+    let mut burst = finding(rule, &bodies[0], Severity::High);
+    burst.message = format!("{} events", bodies.len());
+    vec![burst]
+}
+
+/// One object of `serve` with these observations (event names) of rule CT014.
+fn commit_events(
+    store: &mut dyn FindingStore,
+    run: i64,
+    key: &str,
+    events: &[&str],
+) -> ObjectCommit {
+    let observations: Vec<StoredObservation> = events
+        .iter()
+        .map(|event| StoredObservation {
+            rule: "CT014".into(),
+            key: (*event).to_owned(),
+            at: event.len() as i64,
+            body: (*event).to_owned(),
+        })
+        .collect();
+    let object = ObjectVersion {
+        bucket: "trail".into(),
+        key: key.into(),
+        etag: "e".into(),
+    };
+    let sequences = SequenceWork {
+        observations: &observations,
+        evaluate: &burst_of_three,
+    };
+    store
+        .commit_object(run, "2024-03-02T00:00:01Z", &object, 1, &[], &sequences)
+        .unwrap()
+}
+
+/// `serve`'s sequence rules: each commit evaluates the rule over the observations of every object so
+/// far, whichever connection committed them, and the rule's stored findings are that evaluation's.
+fn a_sequence_rule_is_evaluated_over_every_objects_observations(fixture: Fixture) {
+    let mut first = fixture.open();
+    let mut second = fixture.open();
+    let run = first
+        .begin_run("serve", "2024-03-02T00:00:00Z", &[])
+        .unwrap();
+    let stored = |store: &dyn FindingStore| -> Vec<(String, String)> {
+        let read = store.findings(&FindingQuery::default()).unwrap();
+        read.findings
+            .into_iter()
+            .map(|f| (f.finding.event_id.unwrap_or_default(), f.finding.message))
+            .collect()
+    };
+    commit_events(first.as_mut(), run, "a", &["e5", "e7"]);
+    assert!(stored(first.as_ref()).is_empty(), "two events are no burst");
+    commit_events(second.as_mut(), run, "b", &["e6"]);
+    assert_eq!(stored(first.as_ref()), [("e5".into(), "3 events".into())]);
+    // A repeated event adds nothing and evaluates nothing.
+    commit_events(first.as_mut(), run, "c", &["e6", "e7"]);
+    assert_eq!(stored(second.as_ref()), [("e5".into(), "3 events".into())]);
+    // An earlier event arrives last: the burst now starts there, and the finding it replaces is gone
+    // with its links.
+    commit_events(second.as_mut(), run, "d", &["e4"]);
+    assert_eq!(stored(first.as_ref()), [("e4".into(), "4 events".into())]);
+    let links = first
+        .test_sql("SELECT CAST(COUNT(*) AS TEXT) FROM run_findings")
+        .unwrap();
+    assert_eq!(links.as_deref(), Some("1"));
+    let times = first
+        .test_sql("SELECT CAST(MAX(times_seen) AS TEXT) FROM findings")
+        .unwrap();
+    assert_eq!(times.as_deref(), Some("1"), "one finding, seen once");
+    // A second delivery of an object changes nothing.
+    assert_eq!(
+        commit_events(first.as_mut(), run, "d", &["e4"]),
+        ObjectCommit::AlreadyProcessed
+    );
+}
+
+/// `serve`'s delivery health: per account and region, the latest arrival and the newest event time.
+fn delivery_health_keeps_the_latest_arrival_per_account_and_region(fixture: Fixture) {
+    let mut store = fixture.open();
+    let delivery = |account: &str, region: &str, arrival: &str, newest: Option<&str>| Delivery {
+        account: account.into(),
+        region: region.into(),
+        last_arrival_at: arrival.into(),
+        newest_event_at: newest.map(str::to_owned),
+    };
+    for d in [
+        delivery(
+            "1",
+            "us-east-1",
+            "2024-03-02T10:00:00Z",
+            Some("2024-03-02T09:55:00Z"),
+        ),
+        // Files processed out of order: the latest arrival and the newest event win.
+        delivery(
+            "1",
+            "us-east-1",
+            "2024-03-02T09:00:00Z",
+            Some("2024-03-02T09:59:00Z"),
+        ),
+        delivery("1", "us-east-1", "2024-03-02T09:30:00Z", None),
+        delivery("1", "eu-west-1", "2024-03-02T08:00:00Z", None),
+        delivery(
+            "2",
+            "us-east-1",
+            "2024-03-02T11:00:00Z",
+            Some("2024-03-02T10:58:00Z"),
+        ),
+    ] {
+        store.record_delivery(&d).unwrap();
+    }
+    assert_eq!(
+        store.silent_deliveries("2024-03-02T10:30:00Z").unwrap(),
+        [
+            delivery("1", "eu-west-1", "2024-03-02T08:00:00Z", None),
+            delivery(
+                "1",
+                "us-east-1",
+                "2024-03-02T10:00:00Z",
+                Some("2024-03-02T09:59:00Z")
+            ),
+        ]
+    );
+    assert!(store
+        .silent_deliveries("2024-03-02T08:00:00Z")
+        .unwrap()
+        .is_empty());
 }

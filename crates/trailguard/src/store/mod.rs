@@ -244,6 +244,69 @@ pub enum ObjectCommit {
     AlreadyProcessed,
 }
 
+/// One sequence-rule observation as `serve` keeps it (schema version 4, table `sequence_observations`):
+/// the rule's code, the event's key (one row per event, however many objects or deliveries repeat it),
+/// its time (ms since the epoch) and the observation as JSON ([`trailguard_rules::engine::Observation`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObservation {
+    pub rule: String,
+    pub key: String,
+    pub at: i64,
+    pub body: String,
+}
+
+/// The sequence rules' part of [`FindingStore::commit_object`]: the object's observations, and how to
+/// evaluate a rule over the bodies of every stored observation of it.
+pub struct SequenceWork<'a> {
+    pub observations: &'a [StoredObservation],
+    pub evaluate: &'a dyn Fn(&str, Vec<String>) -> Vec<Finding>,
+}
+
+impl SequenceWork<'_> {
+    /// No observations: the commit touches no sequence rule.
+    #[cfg(test)]
+    pub fn none() -> SequenceWork<'static> {
+        SequenceWork {
+            observations: &[],
+            evaluate: &|_, _| Vec::new(),
+        }
+    }
+
+    /// The rules with observations here, each once, in one order for every writer (the lock order).
+    pub fn rules(&self) -> Vec<&str> {
+        let mut rules: Vec<&str> = self.observations.iter().map(|o| o.rule.as_str()).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    /// The observations sorted by (rule, key): one lock order for every writer.
+    pub fn in_lock_order(&self) -> Vec<&StoredObservation> {
+        let mut sorted: Vec<&StoredObservation> = self.observations.iter().collect();
+        sorted.sort_by(|a, b| (&a.rule, &a.key).cmp(&(&b.rule, &b.key)));
+        sorted
+    }
+}
+
+/// The findings a rule's earlier evaluation stored (`before`) that its new one no longer gives, sorted
+/// (one lock order for every writer).
+pub(crate) fn stale_findings(mut before: Vec<String>, now: &[Finding]) -> Vec<String> {
+    let given: std::collections::HashSet<&str> = now.iter().map(|f| f.id.as_str()).collect();
+    before.retain(|id| !given.contains(id.as_str()));
+    before.sort_unstable();
+    before
+}
+
+/// A delivery-health row (schema version 4, table `delivery_health`): when a log file of an account and
+/// region last arrived (was committed) and the newest `eventTime` any of its files held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub account: String,
+    pub region: String,
+    pub last_arrival_at: String,
+    pub newest_event_at: Option<String>,
+}
+
 /// A findings store backend.
 pub trait FindingStore {
     /// Records the start of a run and returns its id.
@@ -282,6 +345,14 @@ pub trait FindingStore {
     /// Commits one object: inserts its processed-object row (with `records`, the number of records
     /// read from it) and, only when the row is new, upserts `findings` and links them to `run`, all in
     /// one transaction. When the row exists, writes nothing and returns [`ObjectCommit::AlreadyProcessed`].
+    ///
+    /// In the same transaction, the sequence rules (schema version 4): the object's observations are
+    /// added to `sequence_observations` (an event already there is not added twice), and each rule that
+    /// gained one is evaluated again over all of its stored observations, writers serialised per rule
+    /// (SQLite's write lock; a transaction-scoped advisory lock per rule in PostgreSQL, taken after
+    /// the inserts so the evaluation sees every committed observation). The rule's findings become
+    /// exactly that evaluation's: the ones an earlier evaluation stored and this one no longer gives
+    /// (a burst seen in part, now seen whole) are deleted, tracked in `sequence_findings`.
     fn commit_object(
         &mut self,
         run: RunId,
@@ -289,7 +360,14 @@ pub trait FindingStore {
         object: &ObjectVersion,
         records: u64,
         findings: &[Finding],
+        sequences: &SequenceWork<'_>,
     ) -> Result<ObjectCommit, StoreError>;
+
+    /// Records that a log file of `delivery.account` and `.region` arrived (schema version 4): the
+    /// arrival time is the latest written, the newest event time the latest of all.
+    fn record_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// The account and region pairs whose last file arrived before `before` (RFC 3339), oldest first.
+    fn silent_deliveries(&self, before: &str) -> Result<Vec<Delivery>, StoreError>;
 }
 
 /// Whether `--store` names a PostgreSQL database rather than a SQLite file.

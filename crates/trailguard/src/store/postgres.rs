@@ -35,8 +35,8 @@ use trailguard_rules::Finding;
 use super::row::{self, FindingColumns, ProcessId, RowRead};
 use super::schema::{self, Param, MIGRATIONS, SCHEMA_VERSION};
 use super::{
-    DamagedRow, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion, PgCause,
-    RunId, SaveStats, StoreError, StoredRun,
+    DamagedRow, Delivery, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion,
+    PgCause, RunId, SaveStats, SequenceWork, StoreError, StoredRun,
 };
 
 /// Findings per write transaction, as in SQLite: short transactions keep row locks short.
@@ -50,6 +50,10 @@ const WRITE_ATTEMPTS: u32 = 8;
 
 /// The advisory lock that serialises migrations (any fixed number; "trailgrd" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7472_6169_6c67_7264;
+
+/// The first key of the advisory locks that serialise evaluations of one sequence rule (the second is
+/// the rule code's `hashtext`; a collision only serialises two rules): "tgsq" in ASCII.
+const SEQUENCE_LOCK: i32 = 0x7467_7371;
 
 pub struct PostgresStore {
     client: RefCell<Client>,
@@ -206,29 +210,7 @@ fn upsert_batch(
     let link = tx.prepare(schema::LINK_FINDING)?;
     let mut saved = SaveStats::default();
     for c in batch {
-        let inserted = tx.execute(
-            &insert,
-            &[
-                &c.id,
-                &c.rule_id,
-                &c.rule_name,
-                &c.title,
-                &c.severity,
-                &c.severity_rank,
-                &c.source,
-                &c.outcome,
-                &c.event_time,
-                &c.event_name,
-                &c.event_id,
-                &c.account,
-                &c.region,
-                &c.actor_arn,
-                &c.resource_id,
-                &c.body,
-                &run,
-                &seen_at,
-            ],
-        )?;
+        let inserted = insert_finding(tx, &insert, c, run, seen_at)?;
         if inserted == 1 {
             saved.inserted += 1;
         } else {
@@ -249,6 +231,100 @@ fn upsert_batch(
             saved.updated += 1;
         }
         tx.execute(&link, &[&run, &c.id])?;
+    }
+    Ok(saved)
+}
+
+/// [`schema::INSERT_FINDING`] for one finding: 1 when it is new, 0 when its id is stored already.
+fn insert_finding(
+    tx: &mut Transaction<'_>,
+    insert: &postgres::Statement,
+    c: &FindingColumns<'_>,
+    run: RunId,
+    seen_at: &str,
+) -> Result<u64, postgres::Error> {
+    tx.execute(
+        insert,
+        &[
+            &c.id,
+            &c.rule_id,
+            &c.rule_name,
+            &c.title,
+            &c.severity,
+            &c.severity_rank,
+            &c.source,
+            &c.outcome,
+            &c.event_time,
+            &c.event_name,
+            &c.event_id,
+            &c.account,
+            &c.region,
+            &c.actor_arn,
+            &c.resource_id,
+            &c.body,
+            &run,
+            &seen_at,
+        ],
+    )
+}
+
+/// Evaluates `rule` over every stored observation of it and makes its stored findings that evaluation's,
+/// under the rule's advisory lock (taken after this transaction's inserts: once it is granted, every
+/// observation committed by an earlier holder is visible to the next statement).
+fn reevaluate(
+    tx: &mut Transaction<'_>,
+    run: RunId,
+    seen_at: &str,
+    rule: &str,
+    sequences: &SequenceWork<'_>,
+) -> Result<SaveStats, postgres::Error> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        &[&SEQUENCE_LOCK, &rule],
+    )?;
+    let mut column = |sql: &str| -> Result<Vec<String>, postgres::Error> {
+        tx.query(sql, &[&rule])?
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect()
+    };
+    let bodies = column(schema::RULE_OBSERVATIONS)?;
+    let before = column(schema::RULE_FINDINGS)?;
+    let findings = (sequences.evaluate)(rule, bodies);
+    for id in super::stale_findings(before, &findings) {
+        tx.execute(schema::DROP_RULE_FINDING, &[&rule, &id])?;
+        tx.execute(schema::DELETE_FINDING_LINKS, &[&id])?;
+        tx.execute(schema::DELETE_FINDING, &[&id])?;
+    }
+    // Encoding a finding cannot fail (its fields are plain data); one that did would be left out.
+    let mut columns: Vec<FindingColumns<'_>> = findings
+        .iter()
+        .filter_map(|f| FindingColumns::of(f).ok())
+        .collect();
+    columns.sort_by(|a, b| a.id.cmp(b.id));
+    let insert = tx.prepare(schema::INSERT_FINDING)?;
+    let refresh = tx.prepare(schema::REFRESH_FINDING)?;
+    let link = tx.prepare(schema::LINK_FINDING)?;
+    let remember = tx.prepare(schema::ADD_RULE_FINDING)?;
+    let mut saved = SaveStats::default();
+    for c in &columns {
+        if insert_finding(tx, &insert, c, run, seen_at)? == 1 {
+            saved.inserted += 1;
+            tx.execute(&link, &[&run, &c.id])?;
+        } else {
+            tx.execute(
+                &refresh,
+                &[
+                    &c.title,
+                    &c.severity,
+                    &c.severity_rank,
+                    &c.outcome,
+                    &c.body,
+                    &c.id,
+                ],
+            )?;
+        }
+        tx.execute(&remember, &[&rule, &c.id])?;
     }
     Ok(saved)
 }
@@ -456,8 +532,10 @@ impl FindingStore for PostgresStore {
         object: &ObjectVersion,
         records: u64,
         findings: &[Finding],
+        sequences: &SequenceWork<'_>,
     ) -> Result<ObjectCommit, StoreError> {
         let columns = columns_in_lock_order(findings)?;
+        let observations = sequences.in_lock_order();
         let records = records.min(i64::MAX as u64) as i64;
         let count = columns.len() as i64;
         // The row first: the primary key settles which worker commits the object, and the loser's
@@ -484,8 +562,54 @@ impl FindingStore for PostgresStore {
                 stats.inserted += saved.inserted;
                 stats.updated += saved.updated;
             }
+            let mut gained = Vec::new();
+            let insert = tx.prepare(schema::INSERT_OBSERVATION)?;
+            for o in &observations {
+                if tx.execute(&insert, &[&o.rule, &o.key, &o.at, &o.body])? == 1 {
+                    gained.push(o.rule.as_str());
+                }
+            }
+            for rule in sequences.rules() {
+                if gained.contains(&rule) {
+                    stats.inserted += reevaluate(tx, run, seen_at, rule, sequences)?.inserted;
+                }
+            }
             Ok(ObjectCommit::Committed(stats))
         })
+    }
+
+    fn record_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                schema::RECORD_DELIVERY,
+                &[
+                    &delivery.account,
+                    &delivery.region,
+                    &delivery.last_arrival_at,
+                    &delivery.newest_event_at,
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn silent_deliveries(&self, before: &str) -> Result<Vec<Delivery>, StoreError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(schema::SILENT_DELIVERIES, &[&before])
+            .map_err(|e| self.query_err(e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Delivery {
+                    account: row.try_get(0)?,
+                    region: row.try_get(1)?,
+                    last_arrival_at: row.try_get(2)?,
+                    newest_event_at: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, postgres::Error>>()
+            .map_err(|e| self.query_err(e))
     }
 
     #[cfg(test)]

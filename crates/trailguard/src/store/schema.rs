@@ -152,6 +152,53 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 4: state `serve`'s workers share. The sequence rules' observations, one row per (rule, event), and
+    // the findings the last evaluation of each rule stored, so a rule is evaluated over every worker's
+    // events; and per account and region, when its last log file arrived and its newest event time.
+    Migration {
+        sqlite: r#"
+    CREATE TABLE sequence_observations (
+        rule      TEXT NOT NULL,
+        event_key TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        body      TEXT NOT NULL,
+        PRIMARY KEY (rule, event_key)
+    );
+    CREATE TABLE sequence_findings (
+        rule       TEXT NOT NULL,
+        finding_id TEXT NOT NULL,
+        PRIMARY KEY (rule, finding_id)
+    );
+    CREATE TABLE delivery_health (
+        account         TEXT NOT NULL,
+        region          TEXT NOT NULL,
+        last_arrival_at TEXT NOT NULL,
+        newest_event_at TEXT,
+        PRIMARY KEY (account, region)
+    );
+    "#,
+        postgres: r#"
+    CREATE TABLE sequence_observations (
+        rule      TEXT NOT NULL,
+        event_key TEXT NOT NULL,
+        at        BIGINT NOT NULL,
+        body      TEXT NOT NULL,
+        PRIMARY KEY (rule, event_key)
+    );
+    CREATE TABLE sequence_findings (
+        rule       TEXT NOT NULL,
+        finding_id TEXT NOT NULL,
+        PRIMARY KEY (rule, finding_id)
+    );
+    CREATE TABLE delivery_health (
+        account         TEXT NOT NULL,
+        region          TEXT NOT NULL,
+        last_arrival_at TEXT NOT NULL,
+        newest_event_at TEXT,
+        PRIMARY KEY (account, region)
+    );
+    "#,
+    },
 ];
 
 /// The schema version this build writes.
@@ -224,6 +271,52 @@ pub const OBJECT_PROCESSED: &str =
 pub const CLAIM_OBJECT: &str = "INSERT INTO processed_objects
         (bucket, key, etag, run_id, processed_at, records, findings)
         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+
+/// Adds one sequence-rule observation: rule, event key, time, body; 0 rows when the event is stored.
+pub const INSERT_OBSERVATION: &str = "INSERT INTO sequence_observations (rule, event_key, at, body)
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// Every stored observation of one rule (their JSON bodies).
+pub const RULE_OBSERVATIONS: &str = "SELECT body FROM sequence_observations WHERE rule = $1";
+
+/// The findings the last evaluation of one rule stored.
+pub const RULE_FINDINGS: &str = "SELECT finding_id FROM sequence_findings WHERE rule = $1";
+
+/// Records that an evaluation of a rule gave a finding: rule, finding id.
+pub const ADD_RULE_FINDING: &str =
+    "INSERT INTO sequence_findings (rule, finding_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Forgets that a rule gave a finding: rule, finding id.
+pub const DROP_RULE_FINDING: &str =
+    "DELETE FROM sequence_findings WHERE rule = $1 AND finding_id = $2";
+
+/// A stored finding a rule no longer gives, with its run links: id.
+pub const DELETE_FINDING_LINKS: &str = "DELETE FROM run_findings WHERE finding_id = $1";
+pub const DELETE_FINDING: &str = "DELETE FROM findings WHERE id = $1";
+
+/// A sequence finding given again by a later evaluation: its content may have grown (a longer burst),
+/// but it is the same finding seen once, so `times_seen` stays. Parameters: title, severity, severity
+/// rank, outcome, body, id.
+pub const REFRESH_FINDING: &str =
+    "UPDATE findings SET title = $1, severity = $2, severity_rank = $3,
+        outcome = $4, body = $5 WHERE id = $6";
+
+/// A log file of an account and region arrived: account, region, arrival time, newest event time.
+pub const RECORD_DELIVERY: &str =
+    "INSERT INTO delivery_health (account, region, last_arrival_at, newest_event_at)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (account, region) DO UPDATE SET
+        last_arrival_at = CASE WHEN excluded.last_arrival_at > delivery_health.last_arrival_at
+            THEN excluded.last_arrival_at ELSE delivery_health.last_arrival_at END,
+        newest_event_at = CASE WHEN delivery_health.newest_event_at IS NULL
+                OR excluded.newest_event_at > delivery_health.newest_event_at
+            THEN COALESCE(excluded.newest_event_at, delivery_health.newest_event_at)
+            ELSE delivery_health.newest_event_at END";
+
+/// Pairs whose last file arrived before $1, oldest first: account, region, arrival, newest event.
+pub const SILENT_DELIVERIES: &str =
+    "SELECT account, region, last_arrival_at, newest_event_at FROM delivery_health
+     WHERE last_arrival_at < $1 ORDER BY last_arrival_at, account, region";
 
 /// A value bound to a query built at run time.
 #[derive(Debug, Clone, PartialEq)]
@@ -331,6 +424,12 @@ mod tests {
             INSERT_FINDING,
             UPDATE_FINDING,
             LINK_FINDING,
+            INSERT_OBSERVATION,
+            ADD_RULE_FINDING,
+            DROP_RULE_FINDING,
+            REFRESH_FINDING,
+            RECORD_DELIVERY,
+            SILENT_DELIVERIES,
         ] {
             assert_in_order(sql);
         }

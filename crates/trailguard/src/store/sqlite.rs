@@ -23,8 +23,8 @@ use trailguard_rules::Finding;
 use super::row::{self, FindingColumns, ProcessId, RowRead};
 use super::schema::{self, Param, MIGRATIONS, SCHEMA_VERSION};
 use super::{
-    DamagedRow, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion, RunId,
-    SaveStats, StoreError, StoredRun,
+    DamagedRow, Delivery, FindingQuery, FindingStore, FindingsRead, ObjectCommit, ObjectVersion,
+    RunId, SaveStats, SequenceWork, StoreError, StoredRun,
 };
 
 /// How long a write waits for another process's write lock before giving up.
@@ -265,6 +265,7 @@ impl FindingStore for SqliteStore {
         object: &ObjectVersion,
         records: u64,
         findings: &[Finding],
+        sequences: &SequenceWork<'_>,
     ) -> Result<ObjectCommit, StoreError> {
         let tx = self.write()?;
         // The row first: the primary key settles which worker commits the object; the loser's
@@ -286,8 +287,51 @@ impl FindingStore for SqliteStore {
         }
         let mut stats = SaveStats::default();
         save_batch(&tx, run, seen_at, findings, &mut stats)?;
+        // The write lock is held: no other writer evaluates a rule until this one commits.
+        let mut gained = Vec::new();
+        {
+            let mut insert = tx.prepare_cached(schema::INSERT_OBSERVATION)?;
+            for o in sequences.in_lock_order() {
+                if insert.execute(params![o.rule, o.key, o.at, o.body])? == 1 {
+                    gained.push(o.rule.as_str());
+                }
+            }
+        }
+        for rule in sequences.rules() {
+            if gained.contains(&rule) {
+                reevaluate(&tx, run, seen_at, rule, sequences, &mut stats)?;
+            }
+        }
         tx.commit()?;
         Ok(ObjectCommit::Committed(stats))
+    }
+
+    fn record_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        tx.execute(
+            schema::RECORD_DELIVERY,
+            params![
+                delivery.account,
+                delivery.region,
+                delivery.last_arrival_at,
+                delivery.newest_event_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn silent_deliveries(&self, before: &str) -> Result<Vec<Delivery>, StoreError> {
+        let mut select = self.conn.prepare_cached(schema::SILENT_DELIVERIES)?;
+        let rows = select.query_map([before], |row| {
+            Ok(Delivery {
+                account: row.get(0)?,
+                region: row.get(1)?,
+                last_arrival_at: row.get(2)?,
+                newest_event_at: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
 
@@ -308,6 +352,80 @@ fn mark_interrupted_runs(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Evaluates `rule` over every stored observation of it and makes its stored findings that evaluation's.
+fn reevaluate(
+    tx: &rusqlite::Transaction<'_>,
+    run: RunId,
+    seen_at: &str,
+    rule: &str,
+    sequences: &SequenceWork<'_>,
+    stats: &mut SaveStats,
+) -> Result<(), StoreError> {
+    let column = |sql: &str| -> Result<Vec<String>, StoreError> {
+        let mut select = tx.prepare_cached(sql)?;
+        let rows = select.query_map([rule], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    };
+    let findings = (sequences.evaluate)(rule, column(schema::RULE_OBSERVATIONS)?);
+    for id in super::stale_findings(column(schema::RULE_FINDINGS)?, &findings) {
+        tx.execute(schema::DROP_RULE_FINDING, params![rule, id])?;
+        tx.execute(schema::DELETE_FINDING_LINKS, [&id])?;
+        tx.execute(schema::DELETE_FINDING, [&id])?;
+    }
+    let mut insert = tx.prepare_cached(schema::INSERT_FINDING)?;
+    let mut refresh = tx.prepare_cached(schema::REFRESH_FINDING)?;
+    let mut link = tx.prepare_cached(schema::LINK_FINDING)?;
+    let mut remember = tx.prepare_cached(schema::ADD_RULE_FINDING)?;
+    for finding in &findings {
+        let c = FindingColumns::of(finding)?;
+        let inserted = insert_finding(&mut insert, &c, run, seen_at)?;
+        if inserted == 1 {
+            stats.inserted += 1;
+            link.execute(params![run, c.id])?;
+        } else {
+            refresh.execute(params![
+                c.title,
+                c.severity,
+                c.severity_rank,
+                c.outcome,
+                c.body,
+                c.id
+            ])?;
+        }
+        remember.execute(params![rule, c.id])?;
+    }
+    Ok(())
+}
+
+/// [`schema::INSERT_FINDING`] for one finding: 1 when it is new, 0 when its id is stored already.
+fn insert_finding(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    c: &FindingColumns<'_>,
+    run: RunId,
+    seen_at: &str,
+) -> rusqlite::Result<usize> {
+    insert.execute(params![
+        c.id,
+        c.rule_id,
+        c.rule_name,
+        c.title,
+        c.severity,
+        c.severity_rank,
+        c.source,
+        c.outcome,
+        c.event_time,
+        c.event_name,
+        c.event_id,
+        c.account,
+        c.region,
+        c.actor_arn,
+        c.resource_id,
+        c.body,
+        run,
+        seen_at,
+    ])
+}
+
 fn save_batch(
     tx: &rusqlite::Transaction<'_>,
     run: RunId,
@@ -320,26 +438,7 @@ fn save_batch(
     let mut link = tx.prepare_cached(schema::LINK_FINDING)?;
     for finding in findings {
         let c = FindingColumns::of(finding)?;
-        let inserted = insert.execute(params![
-            c.id,
-            c.rule_id,
-            c.rule_name,
-            c.title,
-            c.severity,
-            c.severity_rank,
-            c.source,
-            c.outcome,
-            c.event_time,
-            c.event_name,
-            c.event_id,
-            c.account,
-            c.region,
-            c.actor_arn,
-            c.resource_id,
-            c.body,
-            run,
-            seen_at,
-        ])?;
+        let inserted = insert_finding(&mut insert, &c, run, seen_at)?;
         if inserted == 1 {
             stats.inserted += 1;
         } else {

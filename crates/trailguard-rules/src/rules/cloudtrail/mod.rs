@@ -62,4 +62,5 @@ crate::registry::register! { cloudtrail:
     single vpc_changed::VpcChanged,
     single organization_changed::OrganizationChanged,
     single iam_change_recorded::IamChangeRecorded,
+    raised delivery_silent::DeliverySilent,
 }
