@@ -6,12 +6,15 @@
 //! the error and its causes in order (`error: outer: cause`); error types keep their source out of their
 //! own message, so no cause is printed twice.
 
+mod alert;
 mod aws;
 mod cmd;
 mod fix;
+mod mute;
 mod remote;
 mod serve;
 mod store;
+mod triage;
 mod ui;
 
 use std::process::ExitCode;
@@ -54,6 +57,9 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Run as a service: SQS workers scan each CloudTrail log file as it is delivered, into the store.
     Serve(cmd::serve::ServeArgs),
+    /// Mute findings by rule, principal, account, region, resource, event or source IP; with a reason
+    /// and an expiry. Mutes live in the store; export and import for review in git.
+    Mute(cmd::mute::MuteArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
         Command::Fix(args) => cmd::fix::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Mute(args) => cmd::mute::run(args),
     };
     match result {
         Ok(code) => code,
