@@ -165,11 +165,20 @@ impl MuteRequest {
             ("event name", &m.event_name),
             ("source IP", &m.source_ip),
         ];
-        if fields.iter().all(|(_, v)| v.as_deref().is_none_or(str::is_empty)) {
+        if fields
+            .iter()
+            .all(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+        {
             return Err(MuteError::MatchesEverything);
         }
-        for (field, value) in fields.iter().chain([("reason", &Some(reason.clone()))].iter()) {
-            if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+        for (field, value) in fields
+            .iter()
+            .chain([("reason", &Some(reason.clone()))].iter())
+        {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
                 return Err(MuteError::ControlCharacter { field });
             }
         }
@@ -259,7 +268,8 @@ impl Mute {
             })
         };
         let rule = m.rule.as_deref().is_none_or(|rule| {
-            rule.eq_ignore_ascii_case(&finding.rule_id) || rule.eq_ignore_ascii_case(&finding.rule_name)
+            rule.eq_ignore_ascii_case(&finding.rule_id)
+                || rule.eq_ignore_ascii_case(&finding.rule_name)
         });
         let source_ip = m.source_ip.as_deref().is_none_or(|cidr| {
             let ip = actor
@@ -275,7 +285,10 @@ impl Mute {
             && exact(&m.region, finding.region.as_deref())
             && exact(&m.event_name, finding.event_name.as_deref())
             && glob(&m.principal, actor.and_then(|a| a.arn.as_deref()))
-            && glob(&m.resource, finding.resource.as_ref().map(|r| r.id.as_str()))
+            && glob(
+                &m.resource,
+                finding.resource.as_ref().map(|r| r.id.as_str()),
+            )
     }
 
     /// One line for a person: id, what it matches, until when, why.
@@ -406,26 +419,56 @@ mod tests {
             ..MuteMatch::default()
         });
         let hit = |arn: &str, account: &str| m.matches(&alias_finding(arn, account));
-        assert!(hit("arn:aws:iam::111122223333:role/terraform-", "111122223333"));
-        assert!(hit("arn:aws:iam::111122223333:role/terraform-ci", "111122223333"));
+        assert!(hit(
+            "arn:aws:iam::111122223333:role/terraform-",
+            "111122223333"
+        ));
+        assert!(hit(
+            "arn:aws:iam::111122223333:role/terraform-ci",
+            "111122223333"
+        ));
         // Near misses: another account, a prefix that is not the glob's, case, a suffix after the role.
-        assert!(!hit("arn:aws:iam::111122223333:role/terraform-ci", "444455556666"));
-        assert!(!hit("arn:aws:iam::111122223333:role/terraform", "111122223333"));
-        assert!(!hit("arn:aws:iam::111122223333:role/Terraform-ci", "111122223333"));
-        assert!(!hit("arn:aws:iam::111122223333:user/terraform-ci", "111122223333"));
-        assert!(!hit("xarn:aws:iam::111122223333:role/terraform-ci", "111122223333"));
+        assert!(!hit(
+            "arn:aws:iam::111122223333:role/terraform-ci",
+            "444455556666"
+        ));
+        assert!(!hit(
+            "arn:aws:iam::111122223333:role/terraform",
+            "111122223333"
+        ));
+        assert!(!hit(
+            "arn:aws:iam::111122223333:role/Terraform-ci",
+            "111122223333"
+        ));
+        assert!(!hit(
+            "arn:aws:iam::111122223333:user/terraform-ci",
+            "111122223333"
+        ));
+        assert!(!hit(
+            "xarn:aws:iam::111122223333:role/terraform-ci",
+            "111122223333"
+        ));
         // `?` is one character, and regex syntax is literal.
         let q = mute(MuteMatch {
             principal: Some("arn:aws:iam::111122223333:role/ci-?".into()),
             ..MuteMatch::default()
         });
-        assert!(q.matches(&alias_finding("arn:aws:iam::111122223333:role/ci-1", "111122223333")));
-        assert!(!q.matches(&alias_finding("arn:aws:iam::111122223333:role/ci-12", "111122223333")));
+        assert!(q.matches(&alias_finding(
+            "arn:aws:iam::111122223333:role/ci-1",
+            "111122223333"
+        )));
+        assert!(!q.matches(&alias_finding(
+            "arn:aws:iam::111122223333:role/ci-12",
+            "111122223333"
+        )));
         let dot = mute(MuteMatch {
             principal: Some("arn:aws:iam::.*".into()),
             ..MuteMatch::default()
         });
-        assert!(!dot.matches(&alias_finding("arn:aws:iam::111122223333:role/x", "111122223333")));
+        assert!(!dot.matches(&alias_finding(
+            "arn:aws:iam::111122223333:role/x",
+            "111122223333"
+        )));
     }
 
     #[test]
@@ -475,9 +518,18 @@ mod tests {
         assert_eq!(err(|r| r.expires = None), MuteError::NoExpiry);
         assert_eq!(err(|r| r.permanent = true), MuteError::ExpiringPermanent);
         assert_eq!(err(|r| r.rule = None), MuteError::MatchesEverything);
-        assert!(matches!(err(|r| r.expires = Some("soon".into())), MuteError::BadExpiry(_)));
-        assert!(matches!(err(|r| r.source_ip = Some("10.0.0.0/33".into())), MuteError::BadCidr(_)));
-        assert!(matches!(err(|r| r.account = Some("1111".into())), MuteError::BadAccount(_)));
+        assert!(matches!(
+            err(|r| r.expires = Some("soon".into())),
+            MuteError::BadExpiry(_)
+        ));
+        assert!(matches!(
+            err(|r| r.source_ip = Some("10.0.0.0/33".into())),
+            MuteError::BadCidr(_)
+        ));
+        assert!(matches!(
+            err(|r| r.account = Some("1111".into())),
+            MuteError::BadAccount(_)
+        ));
         let mut permanent = base.clone();
         permanent.expires = None;
         permanent.permanent = true;
@@ -489,7 +541,10 @@ mod tests {
             reason: "other".into(),
             ..base.clone()
         };
-        assert_eq!(again.into_mute("bob", now()).unwrap().id, base.into_mute("a", now()).unwrap().id);
+        assert_eq!(
+            again.into_mute("bob", now()).unwrap().id,
+            base.into_mute("a", now()).unwrap().id
+        );
     }
 
     #[test]
@@ -501,7 +556,10 @@ mod tests {
         let f = alias_finding("arn:aws:iam::1:role/x", "111122223333");
         let before = MuteSet::new(vec![m.clone()], now());
         assert_eq!(before.apply(&f).map(|m| m.id.as_str()), Some(m.id.as_str()));
-        let after = MuteSet::new(vec![m.clone()], parse_stamp("2027-03-01T00:00:00Z").unwrap());
+        let after = MuteSet::new(
+            vec![m.clone()],
+            parse_stamp("2027-03-01T00:00:00Z").unwrap(),
+        );
         assert!(after.apply(&f).is_none());
         assert_eq!(after.expired, vec![m]);
     }

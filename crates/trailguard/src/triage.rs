@@ -29,7 +29,11 @@ pub const DEFAULT_STORE: &str = ".trailguard/trailguard.db";
 pub struct TriageArgs {
     /// Send alerts for new findings: slack=URL, webhook=URL, file=PATH. Repeatable. A webhook is signed
     /// with $TRAILGUARD_WEBHOOK_SECRET when set.
-    #[arg(long = "alert", value_name = "KIND=TARGET", help_heading = "Alerts and mutes")]
+    #[arg(
+        long = "alert",
+        value_name = "KIND=TARGET",
+        help_heading = "Alerts and mutes"
+    )]
     pub alert: Vec<String>,
 
     /// With --alert: only findings at or above this severity.
@@ -50,7 +54,10 @@ pub struct TriageArgs {
 pub enum Verdict {
     Report,
     /// Muted by this mute: store and count it, report it only with `--show-muted`.
-    Muted { mute: String, show: bool },
+    Muted {
+        mute: String,
+        show: bool,
+    },
 }
 
 impl Verdict {
@@ -79,15 +86,17 @@ impl Triage {
         store_spec: Option<&str>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Triage> {
-        let settings = alert::config::load(args.config.as_deref(), &args.alert, args.alert_min_severity)?;
+        let settings =
+            alert::config::load(args.config.as_deref(), &args.alert, args.alert_min_severity)?;
         let wants_outbox = !settings.destinations.is_empty();
         let spec = store_spec.or_else(|| {
             (wants_outbox || std::path::Path::new(DEFAULT_STORE).exists()).then_some(DEFAULT_STORE)
         });
         let mut store = spec
             .map(|spec| {
-                store::open(spec)
-                    .with_context(|| format!("mutes and alerts: store `{}`", store::display_name(spec)))
+                store::open(spec).with_context(|| {
+                    format!("mutes and alerts: store `{}`", store::display_name(spec))
+                })
             })
             .transpose()?;
         let mutes = match store.as_mut() {
@@ -95,7 +104,9 @@ impl Triage {
             None => MuteSet::default(),
         };
         mutes.warn_expired();
-        let dispatcher = wants_outbox.then(|| Dispatcher::new(settings)).transpose()?;
+        let dispatcher = wants_outbox
+            .then(|| Dispatcher::new(settings))
+            .transpose()?;
         Ok(Triage {
             store,
             mutes,

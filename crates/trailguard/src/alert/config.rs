@@ -185,7 +185,9 @@ impl DestinationEntry {
             (None, None) => None,
         };
         let target = match (self.kind.as_str(), url, self.path) {
-            ("slack", Some(url), None) => Target::Slack { url: check_url(&url, &what)? },
+            ("slack", Some(url), None) => Target::Slack {
+                url: check_url(&url, &what)?,
+            },
             ("webhook", Some(url), None) => Target::Webhook {
                 url: check_url(&url, &what)?,
                 secret: self
@@ -195,7 +197,9 @@ impl DestinationEntry {
                     .transpose()?,
             },
             ("file", None, Some(path)) => Target::File { path },
-            ("slack" | "webhook", _, _) => bail!("{what}: needs `url` or `url_env` (and no `path`)"),
+            ("slack" | "webhook", _, _) => {
+                bail!("{what}: needs `url` or `url_env` (and no `path`)")
+            }
             ("file", _, _) => bail!("{what}: needs `path` (and no `url`)"),
             ("sns", _, _) => bail!("{what}: SNS destinations are not supported by this build yet"),
             (other, _, _) => bail!("{what}: unknown kind `{other}` (slack, webhook, file)"),
@@ -206,7 +210,10 @@ impl DestinationEntry {
         let min_severity = self
             .min_severity
             .as_deref()
-            .map(|s| s.parse::<Severity>().map_err(|e| anyhow::anyhow!("{what}: {e}")))
+            .map(|s| {
+                s.parse::<Severity>()
+                    .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+            })
             .transpose()?;
         Ok(Destination {
             name: self.name.unwrap_or_else(|| target.default_name()),
@@ -233,16 +240,25 @@ fn check_url(url: &str, what: &str) -> anyhow::Result<String> {
 /// Parses `--alert KIND=TARGET`.
 pub fn parse_alert_flag(text: &str, min_severity: Option<Severity>) -> anyhow::Result<Destination> {
     let Some((kind, value)) = text.split_once('=') else {
-        bail!("--alert `{kind}`: use KIND=TARGET (slack=URL, webhook=URL, file=PATH)", kind = text.split(':').next().unwrap_or(""));
+        bail!(
+            "--alert `{kind}`: use KIND=TARGET (slack=URL, webhook=URL, file=PATH)",
+            kind = text.split(':').next().unwrap_or("")
+        );
     };
     let what = format!("--alert {kind}=…");
     let target = match kind {
-        "slack" => Target::Slack { url: check_url(value, &what)? },
+        "slack" => Target::Slack {
+            url: check_url(value, &what)?,
+        },
         "webhook" => Target::Webhook {
             url: check_url(value, &what)?,
-            secret: std::env::var(WEBHOOK_SECRET_ENV).ok().filter(|v| !v.is_empty()),
+            secret: std::env::var(WEBHOOK_SECRET_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
         },
-        "file" => Target::File { path: PathBuf::from(value) },
+        "file" => Target::File {
+            path: PathBuf::from(value),
+        },
         "sns" => bail!("{what}: SNS destinations are not supported by this build yet"),
         other => bail!("--alert: unknown kind `{other}` (slack, webhook, file)"),
     };
@@ -279,9 +295,15 @@ pub fn load(
         None => AlertSettings::default(),
     };
     for flag in alerts {
-        settings.destinations.push(parse_alert_flag(flag, min_severity)?);
+        settings
+            .destinations
+            .push(parse_alert_flag(flag, min_severity)?);
     }
-    let mut names: Vec<&str> = settings.destinations.iter().map(|d| d.name.as_str()).collect();
+    let mut names: Vec<&str> = settings
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     names.sort_unstable();
     if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
         bail!("two alert destinations are named `{}`", pair[0]);
@@ -353,18 +375,25 @@ mod tests {
 
     #[test]
     fn mistakes_in_a_config_are_named_without_the_secret() {
-        let err = parse_config("[alerts]\n[[alerts.destination]]\nkind = \"slack\"\nurl_env = \"TG_TEST_UNSET_VAR\"\n")
-            .unwrap_err();
+        let err = parse_config(
+            "[alerts]\n[[alerts.destination]]\nkind = \"slack\"\nurl_env = \"TG_TEST_UNSET_VAR\"\n",
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("TG_TEST_UNSET_VAR"), "{err:#}");
-        let err = parse_config("[alerts]\n[[alerts.destination]]\nkind = \"slack\"\nurl = \"ftp://x/TOKEN\"\n")
-            .unwrap_err();
+        let err = parse_config(
+            "[alerts]\n[[alerts.destination]]\nkind = \"slack\"\nurl = \"ftp://x/TOKEN\"\n",
+        )
+        .unwrap_err();
         assert!(!format!("{err:#}").contains("TOKEN"), "{err:#}");
         assert!(parse_config("[alerts]\nfold = \"1h\"\n").is_err());
         assert!(parse_alert_flag("pager=x", None).is_err());
         assert!(parse_alert_flag("slack", None).is_err());
         let file = parse_alert_flag("file=out.jsonl", Some(Severity::High)).unwrap();
         assert_eq!(file.route.min_severity, Some(Severity::High));
-        assert_eq!(file.name, parse_alert_flag("file=out.jsonl", None).unwrap().name);
+        assert_eq!(
+            file.name,
+            parse_alert_flag("file=out.jsonl", None).unwrap().name
+        );
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
         assert!(parse_duration("1w").is_err());
     }

@@ -23,6 +23,8 @@ pub mod config;
 pub mod render;
 pub mod send;
 pub mod sign;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -134,7 +136,14 @@ impl Dispatcher {
             mute.expires_at.as_deref().unwrap_or("")
         );
         for destination in &self.settings.destinations {
-            alerting::enqueue_message(store, &destination.name, &key, "mute-expired", &payload, now)?;
+            alerting::enqueue_message(
+                store,
+                &destination.name,
+                &key,
+                "mute-expired",
+                &payload,
+                now,
+            )?;
         }
         Ok(())
     }
@@ -229,7 +238,8 @@ impl Destination {
         route.min_severity.is_none_or(|min| finding.severity >= min)
             && (route.rules.is_empty()
                 || route.rules.iter().any(|r| {
-                    r.eq_ignore_ascii_case(&finding.rule_id) || r.eq_ignore_ascii_case(&finding.rule_name)
+                    r.eq_ignore_ascii_case(&finding.rule_id)
+                        || r.eq_ignore_ascii_case(&finding.rule_name)
                 }))
             && (route.accounts.is_empty()
                 || finding

@@ -55,7 +55,11 @@ fn slack_finding(finding: &Finding) -> String {
         "*Who:* `{}`  *What:* `{}`  *Where:* {}",
         slack_code(who),
         slack_code(what),
-        slack(&if place.is_empty() { "-".to_owned() } else { place.join(" / ") })
+        slack(&if place.is_empty() {
+            "-".to_owned()
+        } else {
+            place.join(" / ")
+        })
     ));
     if let Some(resource) = &finding.resource {
         lines.push(format!("*Resource:* `{}`", slack_code(&resource.id)));
@@ -63,15 +67,26 @@ fn slack_finding(finding: &Finding) -> String {
     if let Some(command) = finding.fix.commands.first() {
         lines.push(format!("*Fix:* `{}`", slack_code(command)));
     }
-    if let Some(entry) = finding.fix.kb_entry.as_deref().or(finding.event_name.as_deref()) {
-        lines.push(format!("*Explain:* `trailguard explain {}`", slack_code(entry)));
+    if let Some(entry) = finding
+        .fix
+        .kb_entry
+        .as_deref()
+        .or(finding.event_name.as_deref())
+    {
+        lines.push(format!(
+            "*Explain:* `trailguard explain {}`",
+            slack_code(entry)
+        ));
     }
     lines.push(format!("_finding {}_", slack_code(&finding.id)));
     lines.join("\n")
 }
 
 fn slack_digest(digest: &Digest) -> String {
-    let (rule, principal) = digest.fold_key.split_once('|').unwrap_or((&digest.fold_key, "-"));
+    let (rule, principal) = digest
+        .fold_key
+        .split_once('|')
+        .unwrap_or((&digest.fold_key, "-"));
     format!(
         "*{}* more finding{} of `{}` by `{}` folded into the alert for `{}`, from {} until {}",
         digest.repeats,
@@ -98,7 +113,9 @@ pub fn webhook_body(message: &OutboxMessage) -> anyhow::Result<Vec<u8>> {
         return Ok(message.payload.clone().into_bytes());
     }
     let inner: serde_json::Value = serde_json::from_str(&message.payload)?;
-    Ok(serde_json::to_vec(&json!({ "kind": message.kind, message.kind.as_str(): inner }))?)
+    Ok(serde_json::to_vec(
+        &json!({ "kind": message.kind, message.kind.as_str(): inner }),
+    )?)
 }
 
 /// One line of the JSON-lines file: kind, delivery id, and the message.

@@ -58,7 +58,10 @@ impl Sender {
                 ];
                 if let Some(secret) = secret {
                     let now = chrono::Utc::now().timestamp();
-                    headers.push((sign::SIGNATURE_HEADER, sign::sign(secret.as_bytes(), now, &body)));
+                    headers.push((
+                        sign::SIGNATURE_HEADER,
+                        sign::sign(secret.as_bytes(), now, &body),
+                    ));
                 }
                 self.post(url, body, headers).context("webhook")
             }
@@ -76,15 +79,13 @@ impl Sender {
         }
     }
 
-    fn post(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        headers: Vec<(&str, String)>,
-    ) -> anyhow::Result<()> {
+    fn post(&self, url: &str, body: Vec<u8>, headers: Vec<(&str, String)>) -> anyhow::Result<()> {
         let mut request = http::Request::post(url)
             .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::USER_AGENT, concat!("trailguard/", env!("CARGO_PKG_VERSION")));
+            .header(
+                http::header::USER_AGENT,
+                concat!("trailguard/", env!("CARGO_PKG_VERSION")),
+            );
         for (name, value) in headers {
             request = request.header(name, value);
         }

@@ -85,7 +85,6 @@ struct MuteFile {
     mute: Vec<MuteRequest>,
 }
 
-
 pub fn run(args: MuteArgs) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let mut store = store::open(&args.store)?;
@@ -107,7 +106,10 @@ pub fn run(args: MuteArgs) -> anyhow::Result<ExitCode> {
             };
             let mute = request.into_mute(&current_user(), now)?;
             if mute.expired(now) {
-                bail!("the expiry `{}` is already past", mute.expires_at.as_deref().unwrap_or(""));
+                bail!(
+                    "the expiry `{}` is already past",
+                    mute.expires_at.as_deref().unwrap_or("")
+                );
             }
             alerting::add_mute(store, &mute)?;
             println!("{}", mute.id);
@@ -147,8 +149,9 @@ pub fn run(args: MuteArgs) -> anyhow::Result<ExitCode> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
             let parsed: MuteFile = match file_format(&file)? {
-                Format::Yaml => serde_yaml::from_str(&text)
-                    .with_context(|| format!("`{}`", file.display()))?,
+                Format::Yaml => {
+                    serde_yaml::from_str(&text).with_context(|| format!("`{}`", file.display()))?
+                }
                 Format::Toml => {
                     toml::from_str(&text).with_context(|| format!("`{}`", file.display()))?
                 }

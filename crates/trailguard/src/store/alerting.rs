@@ -271,7 +271,12 @@ fn insert_message(
     )
 }
 
-fn digest_message(tx: &mut dyn Tx, destination: &str, digest: &Digest, now: &str) -> Result<(), StoreError> {
+fn digest_message(
+    tx: &mut dyn Tx,
+    destination: &str,
+    digest: &Digest,
+    now: &str,
+) -> Result<(), StoreError> {
     let payload = serde_json::to_string(digest).map_err(|source| StoreError::Encode {
         id: digest.fold_key.clone(),
         source,
@@ -355,7 +360,14 @@ pub fn enqueue_alert(
                 ],
             )?;
         }
-        insert_message(tx, intent.destination, &dedup, "alert", intent.payload, &now)?;
+        insert_message(
+            tx,
+            intent.destination,
+            &dedup,
+            "alert",
+            intent.payload,
+            &now,
+        )?;
         result = Enqueued::Alert;
         Ok(())
     })?;
@@ -445,7 +457,10 @@ pub fn claim(
         let sql = locking(&*tx, DUE, true);
         tx.query(
             &sql,
-            &[text(&stamp(now)), Param::Int(limit.min(i64::MAX as u64) as i64)],
+            &[
+                text(&stamp(now)),
+                Param::Int(limit.min(i64::MAX as u64) as i64),
+            ],
             &mut |row| {
                 claimed.push(OutboxMessage {
                     id: row.int(0)?,
@@ -478,11 +493,21 @@ pub fn release(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let at = stamp(later(now, Duration::from_secs(1)));
-    store.transact(&mut |tx| tx.exec(RELEASE, &[text(&at), Param::Int(message.id)]).map(drop))
+    store.transact(&mut |tx| {
+        tx.exec(RELEASE, &[text(&at), Param::Int(message.id)])
+            .map(drop)
+    })
 }
 
-pub fn mark_sent(store: &mut dyn FindingStore, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-    store.transact(&mut |tx| tx.exec(SENT, &[text(&stamp(now)), Param::Int(id)]).map(drop))
+pub fn mark_sent(
+    store: &mut dyn FindingStore,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store.transact(&mut |tx| {
+        tx.exec(SENT, &[text(&stamp(now)), Param::Int(id)])
+            .map(drop)
+    })
 }
 
 /// The wait before attempt `attempt + 1`: 2^(attempt-1) × `base`, at most an hour.
@@ -506,7 +531,12 @@ pub fn mark_failed(
     store.transact(&mut |tx| {
         tx.exec(
             FAILED,
-            &[text(&next), text(error), gave_up.clone(), Param::Int(message.id)],
+            &[
+                text(&next),
+                text(error),
+                gave_up.clone(),
+                Param::Int(message.id),
+            ],
         )
         .map(drop)
     })?;
