@@ -110,9 +110,7 @@ mod tests {
 
     #[test]
     fn the_mac_is_rfc_4231_hmac_sha256() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"; here the data is
-        // `TIMESTAMP.BODY`, so split it at its first '.'-free prefix: timestamp 0 is not usable, so
-        // check the primitive directly.
+        // RFC 4231 test case 2 on the primitive `sign` builds on (key "Jefe").
         let mut mac = HmacSha256::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
         assert_eq!(
