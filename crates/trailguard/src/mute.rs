@@ -374,7 +374,7 @@ mod tests {
             "account-alias-changed",
             "Account alias changed",
             Severity::Medium,
-            FindingSource::CloudTrail,
+            FindingSource::Cloudtrail,
             "alias changed",
         );
         f.account = Some(account.into());

@@ -35,7 +35,7 @@ use trailguard_rules::Finding;
 use crate::mute::Mute;
 use crate::store::alerting::{self, AlertIntent, Enqueued, OutboxMessage};
 use crate::store::{FindingStore, StoreError};
-pub use config::{AlertSettings, Destination, Target};
+pub use config::{AlertSettings, Destination};
 
 /// Messages claimed per round of [`Dispatcher::deliver`].
 const CLAIM_BATCH: u64 = 64;

@@ -141,7 +141,7 @@ mod tests {
             "account-alias-changed",
             "Account alias changed",
             Severity::High,
-            FindingSource::CloudTrail,
+            FindingSource::Cloudtrail,
             "alias set to <!channel> & `rm`\u{1b}[2J",
         );
         finding.event_name = Some("CreateAccountAlias".into());

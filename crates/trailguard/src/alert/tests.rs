@@ -102,7 +102,7 @@ fn finding(id: &str, principal: &str, severity: Severity) -> Finding {
         "account-alias-changed",
         "Account alias changed",
         severity,
-        FindingSource::CloudTrail,
+        FindingSource::Cloudtrail,
         "The account alias was set to `corp-prod`.",
     );
     f.account = Some("111122223333".into());

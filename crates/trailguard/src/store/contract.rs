@@ -557,7 +557,7 @@ fn a_finding_alerts_once_and_repeats_fold_into_one_digest(fixture: Fixture) {
         fold_window: hour,
         now: at(now),
     };
-    let mut enqueue = |store: &mut dyn FindingStore, finding, now| {
+    let enqueue = |store: &mut dyn FindingStore, finding, now| {
         alerting::enqueue_alert(store, &intent(finding, now)).unwrap()
     };
     assert_eq!(
