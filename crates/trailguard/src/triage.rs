@@ -119,11 +119,6 @@ impl Triage {
         })
     }
 
-    /// The mutes in force, for a caller that also reports expiries as findings (`serve`).
-    pub fn mutes(&self) -> &MuteSet {
-        &self.mutes
-    }
-
     /// Judges one finding: muted (counted, remembered) or reported (and offered to the destinations).
     pub fn judge(&mut self, finding: &Finding, now: DateTime<Utc>) -> Verdict {
         let mute = self.mutes.apply(finding).map(|m| m.id.clone());

@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use trailguard_rules::Finding;
 
-use crate::mute::Mute;
 use crate::store::alerting::{self, AlertIntent, Enqueued, OutboxMessage};
 use crate::store::{FindingStore, StoreError};
 pub use config::{AlertSettings, Destination};
@@ -76,10 +75,6 @@ impl Dispatcher {
         })
     }
 
-    pub fn settings(&self) -> &AlertSettings {
-        &self.settings
-    }
-
     /// Enqueues a finding at every destination whose route takes it (or folds it into the open window).
     pub fn offer(
         &self,
@@ -115,35 +110,6 @@ impl Dispatcher {
                 Enqueued::Alert => counts.alerts += 1,
                 Enqueued::Folded | Enqueued::AlreadyAlerted => counts.folded += 1,
             }
-        }
-        Ok(())
-    }
-
-    /// Enqueues the news that a mute expired, once per mute and destination.
-    pub fn offer_expired_mute(
-        &self,
-        store: &mut dyn FindingStore,
-        mute: &Mute,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let payload = serde_json::to_string(mute).map_err(|source| StoreError::Encode {
-            id: mute.id.clone(),
-            source,
-        })?;
-        let key = format!(
-            "mute-expired:{}:{}",
-            mute.id,
-            mute.expires_at.as_deref().unwrap_or("")
-        );
-        for destination in &self.settings.destinations {
-            alerting::enqueue_message(
-                store,
-                &destination.name,
-                &key,
-                "mute-expired",
-                &payload,
-                now,
-            )?;
         }
         Ok(())
     }
