@@ -6,12 +6,15 @@
 //! the error and its causes in order (`error: outer: cause`); error types keep their source out of their
 //! own message, so no cause is printed twice.
 
+mod alert;
 mod aws;
 mod cmd;
 mod fix;
+mod mute;
 mod remote;
 mod serve;
 mod store;
+mod triage;
 mod ui;
 
 use std::process::ExitCode;
@@ -56,6 +59,9 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Enqueue the log files already in a bucket for `serve`, as S3 event notifications.
     Backfill(cmd::backfill::BackfillArgs),
+    /// Mute findings by rule, principal, account, region, resource, event or source IP; with a reason
+    /// and an expiry. Mutes live in the store; export and import for review in git.
+    Mute(cmd::mute::MuteArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Backfill(args) => cmd::backfill::run(args),
+        Command::Mute(args) => cmd::mute::run(args),
     };
     match result {
         Ok(code) => code,

@@ -180,6 +180,9 @@ pub struct RunSummary {
     /// into the first as they were found.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub findings_folded: u64,
+    /// Findings silenced by a mute (`trailguard mute`): stored, not in `findings`, never alerted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_muted: u64,
     /// Free-form lines worth showing under the summary (e.g. Sigma load errors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

@@ -194,6 +194,19 @@ pub fn render_summary(summary: &RunSummary, color: bool) -> String {
             &format!("{} ({})", summary.total_findings(), by_severity.join(", "))
         )
     );
+    if summary.findings_muted > 0 {
+        let _ = writeln!(
+            text,
+            "{}",
+            field(
+                "muted",
+                &format!(
+                    "{} muted (see `trailguard mute list`; --show-muted reports them)",
+                    summary.findings_muted
+                )
+            )
+        );
+    }
     if summary.findings_folded > 0 {
         let _ = writeln!(
             text,

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod docs;
 pub mod explain;
 pub mod fix;
+pub mod mute;
 pub mod paths;
 pub mod policy;
 pub mod rules;

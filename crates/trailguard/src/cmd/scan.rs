@@ -101,6 +101,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PATH|URL")]
     pub store: Option<String>,
 
+    #[command(flatten)]
+    pub triage: crate::triage::TriageArgs,
+
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -302,6 +305,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             store::RunRecorder::start(spec, "scan", &started, &run_inputs(&args))
         })
         .transpose()?;
+    let mut triage = crate::triage::Triage::start(&args.triage, args.store.as_deref(), started_at)?;
 
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };
@@ -321,8 +325,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 return;
             }
             link_knowledge_base(&mut finding, kb);
-            *by_severity.entry(finding.severity).or_insert(0u64) += 1;
-            output.write(writer.as_mut(), &finding);
+            let verdict = triage.judge(&finding, Utc::now());
+            if verdict == crate::triage::Verdict::Report {
+                *by_severity.entry(finding.severity).or_insert(0u64) += 1;
+            }
+            if verdict.shown() {
+                output.write(writer.as_mut(), &finding);
+            }
             if let Some(recorder) = recorder.as_mut() {
                 recorder.save(finding);
             }
@@ -343,6 +352,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     summary.findings_folded = outcome.engine.duplicates_removed;
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    triage.finish(&mut summary, recorder.is_some(), Utc::now())?;
 
     // Nothing could be read at all: an error, whatever else happened, and no report that could pass
     // for an empty one.

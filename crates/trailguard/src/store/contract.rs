@@ -110,6 +110,10 @@ store_contract!(
     an_object_is_committed_once_with_its_findings,
     a_sequence_rule_is_evaluated_over_every_objects_observations,
     delivery_health_keeps_the_latest_arrival_per_account_and_region,
+    mutes_are_kept_listed_replaced_and_removed,
+    a_finding_alerts_once_and_repeats_fold_into_one_digest,
+    two_senders_never_claim_the_same_message,
+    a_failed_message_waits_its_backoff_and_is_given_up_at_last,
 );
 
 fn rescanning_updates_instead_of_duplicating(fixture: Fixture) {
@@ -609,4 +613,238 @@ fn delivery_health_keeps_the_latest_arrival_per_account_and_region(fixture: Fixt
         .silent_deliveries("2024-03-02T08:00:00Z")
         .unwrap()
         .is_empty());
+}
+
+fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    crate::mute::parse_stamp(text).unwrap()
+}
+
+fn mutes_are_kept_listed_replaced_and_removed(fixture: Fixture) {
+    use super::alerting;
+    use crate::mute::MuteRequest;
+    let mut store = fixture.open();
+    let request = MuteRequest {
+        rule: Some("CT006".into()),
+        principal: Some("arn:aws:iam::*:role/terraform-*".into()),
+        account: Some("111122223333".into()),
+        source_ip: Some("10.0.0.0/8".into()),
+        reason: "IaC manages aliases".into(),
+        expires: Some("2027-03-01".into()),
+        ..MuteRequest::default()
+    };
+    let mute = request
+        .clone()
+        .into_mute("alice", at("2026-12-04T00:00:00Z"))
+        .unwrap();
+    alerting::add_mute(store.as_mut(), &mute).unwrap();
+    // The same matcher again (an import of a reviewed file): one row, the newer reason and expiry.
+    let renewed = MuteRequest {
+        reason: "still IaC".into(),
+        expires: Some("2028-01-01".into()),
+        ..request
+    }
+    .into_mute("bob", at("2026-12-05T00:00:00Z"))
+    .unwrap();
+    assert_eq!(renewed.id, mute.id);
+    alerting::add_mute(fixture.open().as_mut(), &renewed).unwrap();
+    let listed = alerting::mutes(store.as_mut()).unwrap();
+    assert_eq!(listed, vec![renewed.clone()]);
+    assert_eq!(
+        listed[0].expires_at.as_deref(),
+        Some("2028-01-01T00:00:00.000Z")
+    );
+    assert!(
+        alerting::claim_expiry_report(store.as_mut(), &mute.id, at("2028-01-02T00:00:00Z"))
+            .unwrap()
+    );
+    assert!(!alerting::claim_expiry_report(
+        fixture.open().as_mut(),
+        &mute.id,
+        at("2028-01-02T00:00:01Z")
+    )
+    .unwrap());
+    alerting::set_finding_mutes(
+        store.as_mut(),
+        &[
+            ("tg-a".into(), Some(mute.id.clone())),
+            ("tg-b".into(), None),
+        ],
+        at("2026-12-05T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(
+        alerting::finding_mute(store.as_mut(), "tg-a").unwrap(),
+        Some(mute.id.clone())
+    );
+    alerting::set_finding_mutes(
+        store.as_mut(),
+        &[("tg-a".into(), None)],
+        at("2026-12-06T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(
+        alerting::finding_mute(store.as_mut(), "tg-a").unwrap(),
+        None
+    );
+    assert!(alerting::remove_mute(store.as_mut(), &mute.id).unwrap());
+    assert!(!alerting::remove_mute(store.as_mut(), &mute.id).unwrap());
+    assert!(alerting::mutes(store.as_mut()).unwrap().is_empty());
+}
+
+fn a_finding_alerts_once_and_repeats_fold_into_one_digest(fixture: Fixture) {
+    use super::alerting::{self, AlertIntent, Digest, Enqueued};
+    let mut store = fixture.open();
+    let hour = std::time::Duration::from_secs(3600);
+    let intent = |finding: &'static str, now: &str| AlertIntent {
+        destination: "slack-1",
+        finding_id: finding,
+        fold_key: "CT006|arn:aws:iam::1:role/ci",
+        payload: "{}",
+        fold_window: hour,
+        now: at(now),
+    };
+    let enqueue = |store: &mut dyn FindingStore, finding, now| {
+        alerting::enqueue_alert(store, &intent(finding, now)).unwrap()
+    };
+    assert_eq!(
+        enqueue(store.as_mut(), "tg-1", "2026-12-04T10:00:00Z"),
+        Enqueued::Alert
+    );
+    // Another worker, the same finding: no second alert.
+    assert_eq!(
+        enqueue(fixture.open().as_mut(), "tg-1", "2026-12-04T10:00:01Z"),
+        Enqueued::AlreadyAlerted
+    );
+    assert_eq!(
+        enqueue(store.as_mut(), "tg-2", "2026-12-04T10:30:00Z"),
+        Enqueued::Folded
+    );
+    assert_eq!(
+        enqueue(store.as_mut(), "tg-3", "2026-12-04T10:59:59Z"),
+        Enqueued::Folded
+    );
+    // Another destination folds on its own.
+    let other = AlertIntent {
+        destination: "file-1",
+        ..intent("tg-3", "2026-12-04T10:59:59Z")
+    };
+    assert_eq!(
+        alerting::enqueue_alert(store.as_mut(), &other).unwrap(),
+        Enqueued::Alert
+    );
+    let due = alerting::claim(store.as_mut(), at("2026-12-04T11:00:00Z"), 10).unwrap();
+    let keys: Vec<_> = due
+        .iter()
+        .map(|m| (m.destination.as_str(), m.dedup_key.as_str()))
+        .collect();
+    assert_eq!(keys, [("slack-1", "alert:tg-1"), ("file-1", "alert:tg-3")]);
+    // The window closes: one digest with three repeats (tg-1 again, tg-2, tg-3), enqueued once.
+    assert_eq!(
+        alerting::close_windows(store.as_mut(), at("2026-12-04T11:00:00Z")).unwrap(),
+        1
+    );
+    assert_eq!(
+        alerting::close_windows(fixture.open().as_mut(), at("2026-12-04T11:00:01Z")).unwrap(),
+        0
+    );
+    let digests = alerting::claim(store.as_mut(), at("2026-12-04T11:00:02Z"), 10).unwrap();
+    assert_eq!(digests.len(), 1);
+    let digest: Digest = serde_json::from_str(&digests[0].payload).unwrap();
+    assert_eq!(
+        digest,
+        Digest {
+            fold_key: "CT006|arn:aws:iam::1:role/ci".into(),
+            first_finding: "tg-1".into(),
+            repeats: 3,
+            window_start: "2026-12-04T10:00:00.000Z".into(),
+            window_end: "2026-12-04T11:00:00.000Z".into(),
+        }
+    );
+    // After the window a new finding of the key is alerted at once and opens the next window.
+    assert_eq!(
+        enqueue(store.as_mut(), "tg-4", "2026-12-04T12:00:00Z"),
+        Enqueued::Alert
+    );
+}
+
+fn two_senders_never_claim_the_same_message(fixture: Fixture) {
+    use super::alerting;
+    let mut store = fixture.open();
+    let now = at("2026-12-04T10:00:00Z");
+    for n in 0..60 {
+        alerting::enqueue_message(store.as_mut(), "hook", &format!("m{n}"), "alert", "{}", now)
+            .unwrap();
+    }
+    let spec = fixture.spec();
+    let senders: Vec<_> = (0..3)
+        .map(|_| {
+            let spec = spec.clone();
+            std::thread::spawn(move || {
+                let mut store = super::open(&spec).unwrap();
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = alerting::claim(store.as_mut(), now, 4).unwrap();
+                    if claimed.is_empty() {
+                        break mine;
+                    }
+                    for message in claimed {
+                        alerting::mark_sent(store.as_mut(), message.id, now).unwrap();
+                        mine.push(message.dedup_key);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = senders
+        .into_iter()
+        .flat_map(|s| s.join().unwrap())
+        .collect();
+    let claimed = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (claimed, all.len()),
+        (60, 60),
+        "a message was claimed twice"
+    );
+    let counts = alerting::outbox_counts(store.as_mut()).unwrap();
+    assert_eq!((counts.sent, counts.pending), (60, 0));
+}
+
+fn a_failed_message_waits_its_backoff_and_is_given_up_at_last(fixture: Fixture) {
+    use super::alerting;
+    let mut store = fixture.open();
+    let base = std::time::Duration::from_secs(5);
+    let mut now = at("2026-12-04T10:00:00Z");
+    alerting::enqueue_message(store.as_mut(), "hook", "m", "alert", "{}", now).unwrap();
+    let mut attempts = 0;
+    loop {
+        let claimed = alerting::claim(store.as_mut(), now, 1).unwrap();
+        let [message] = claimed.as_slice() else {
+            panic!("attempt {} not due at {now}", attempts + 1)
+        };
+        attempts += 1;
+        assert_eq!(message.attempt, attempts);
+        // Held under its lease: another sender finds nothing.
+        assert!(alerting::claim(fixture.open().as_mut(), now, 1)
+            .unwrap()
+            .is_empty());
+        if alerting::mark_failed(store.as_mut(), message, "HTTP 500", base, now).unwrap() {
+            break;
+        }
+        let wait = alerting::backoff(message.attempt, base);
+        let early = now + chrono::Duration::from_std(wait).unwrap() - chrono::Duration::seconds(1);
+        assert!(alerting::claim(store.as_mut(), early, 1)
+            .unwrap()
+            .is_empty());
+        now += chrono::Duration::from_std(wait).unwrap();
+    }
+    assert_eq!(attempts, alerting::MAX_ATTEMPTS);
+    let counts = alerting::outbox_counts(store.as_mut()).unwrap();
+    assert_eq!((counts.given_up, counts.pending, counts.sent), (1, 0, 0));
+    assert!(
+        alerting::claim(store.as_mut(), now + chrono::Duration::days(1), 1)
+            .unwrap()
+            .is_empty()
+    );
 }

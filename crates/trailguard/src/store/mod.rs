@@ -16,6 +16,7 @@
 //! cannot be read is skipped and reported as a [`DamagedRow`], never fatal to the query. [`RunRecorder`]
 //! is how a command uses it: open and begin the run up front, save and finish at the end.
 
+pub mod alerting;
 pub mod cli;
 #[cfg(test)]
 mod contract;
@@ -28,6 +29,9 @@ use std::path::Path;
 
 use trailguard_rules::output::RunSummary;
 use trailguard_rules::{Finding, Severity};
+
+use row::RowRead;
+use schema::Param;
 
 /// A run's id in the store.
 pub type RunId = i64;
@@ -76,6 +80,8 @@ pub enum StoreError {
     },
     #[error("a stored run cannot be read: {0}")]
     DamagedRun(String),
+    #[error("a stored {table} row cannot be read: {reason}")]
+    DamagedState { table: &'static str, reason: String },
     #[error("cannot encode finding `{id}` as JSON")]
     Encode {
         id: String,
@@ -307,8 +313,36 @@ pub struct Delivery {
     pub newest_event_at: Option<String>,
 }
 
+/// The SQL dialect of a backend, for the few statements that differ (row locks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One open write transaction of a backend: statements of [`schema`] run through it by code written
+/// once for both backends ([`alerting`]). SQLite's is immediate (it holds the write lock from the
+/// start); Postgres's locks rows, so a reader that must lock what it reads says `FOR UPDATE`.
+pub trait Tx {
+    fn dialect(&self) -> Dialect;
+    /// Runs one statement; the number of rows it changed.
+    fn exec(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError>;
+    /// Runs one query and hands each row to `each`; an `Err` from `each` names what could not be read.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        each: &mut dyn FnMut(&dyn RowRead) -> Result<(), String>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The work of one transaction, for [`FindingStore::transact`].
+pub type TxWork<'a> = dyn FnMut(&mut dyn Tx) -> Result<(), StoreError> + 'a;
+
 /// A findings store backend.
 pub trait FindingStore {
+    /// Runs `work` in one write transaction, committed when it returns `Ok` and rolled back otherwise.
+    fn transact(&mut self, work: &mut TxWork<'_>) -> Result<(), StoreError>;
     /// Records the start of a run and returns its id.
     fn begin_run(
         &mut self,

@@ -402,17 +402,72 @@ impl RowRead for postgres::Row {
     }
 }
 
+/// The value bound for [`Param::NullText`].
+static NULL_TEXT: Option<&str> = None;
+
 fn bind(values: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
         .map(|value| match value {
             Param::Int(v) => v as &(dyn ToSql + Sync),
             Param::Text(v) => v as &(dyn ToSql + Sync),
+            Param::NullText => &NULL_TEXT as &(dyn ToSql + Sync),
         })
         .collect()
 }
 
+/// [`super::Tx`] over a Postgres transaction.
+struct PgTx<'a, 'b> {
+    tx: &'a mut Transaction<'b>,
+    shown: &'a str,
+}
+
+impl super::Tx for PgTx<'_, '_> {
+    fn dialect(&self) -> super::Dialect {
+        super::Dialect::Postgres
+    }
+
+    fn exec(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
+        self.tx
+            .execute(sql, &bind(params))
+            .map_err(|e| query_err(self.shown, e))
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        each: &mut dyn FnMut(&dyn RowRead) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let rows = self
+            .tx
+            .query(sql, &bind(params))
+            .map_err(|e| query_err(self.shown, e))?;
+        for row in &rows {
+            each(row).map_err(|reason| StoreError::DamagedState {
+                table: "state",
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl FindingStore for PostgresStore {
+    fn transact(&mut self, work: &mut super::TxWork<'_>) -> Result<(), StoreError> {
+        let shown = self.shown.clone();
+        let mut tx = self
+            .client
+            .get_mut()
+            .transaction()
+            .map_err(|e| query_err(&shown, e))?;
+        work(&mut PgTx {
+            tx: &mut tx,
+            shown: &shown,
+        })?;
+        tx.commit().map_err(|e| query_err(&shown, e))
+    }
+
     fn begin_run(
         &mut self,
         command: &str,

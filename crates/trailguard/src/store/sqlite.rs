@@ -152,11 +152,53 @@ impl rusqlite::ToSql for Param {
         match self {
             Param::Int(v) => v.to_sql(),
             Param::Text(v) => v.to_sql(),
+            Param::NullText => Ok(rusqlite::types::ToSqlOutput::Owned(
+                rusqlite::types::Value::Null,
+            )),
         }
     }
 }
 
+/// [`super::Tx`] over an immediate SQLite transaction.
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl super::Tx for SqliteTx<'_> {
+    fn dialect(&self) -> super::Dialect {
+        super::Dialect::Sqlite
+    }
+
+    fn exec(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
+        Ok(self
+            .0
+            .execute(sql, rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        each: &mut dyn FnMut(&dyn RowRead) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.0.prepare(sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+        while let Some(row) = rows.next()? {
+            each(row).map_err(|reason| StoreError::DamagedState {
+                table: "state",
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl FindingStore for SqliteStore {
+    fn transact(&mut self, work: &mut super::TxWork<'_>) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        work(&mut SqliteTx(&tx))?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn begin_run(
         &mut self,
         command: &str,
