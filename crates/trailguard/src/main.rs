@@ -9,6 +9,7 @@
 mod aws;
 mod cmd;
 mod fix;
+mod lambda;
 mod remote;
 mod serve;
 mod store;
@@ -54,6 +55,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Run as a service: SQS workers scan each CloudTrail log file as it is delivered, into the store.
     Serve(cmd::serve::ServeArgs),
+    /// Run as an AWS Lambda function on an SQS event source: the `serve` worker, one batch per call.
+    Lambda(cmd::lambda::LambdaArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Fix(args) => cmd::fix::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Lambda(args) => cmd::lambda::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod docs;
 pub mod explain;
 pub mod fix;
+pub mod lambda;
 pub mod policy;
 pub mod rules;
 pub mod scan;

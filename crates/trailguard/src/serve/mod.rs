@@ -86,6 +86,15 @@ fn chain(err: impl Into<anyhow::Error>) -> String {
     format!("{:#}", err.into())
 }
 
+/// Why [`Service::process`] leaves a message on the queue (each is already reported on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// The body is not a notification trailguard reads.
+    Unrecognised,
+    /// At least one of its objects failed; the others are committed.
+    Failed,
+}
+
 /// A received message's facts for reports.
 struct Received {
     id: String,
@@ -243,12 +252,23 @@ impl Service<'_> {
         }
     }
 
-    /// Works one message and deletes it when all of its work is committed.
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) {
+    /// One message end to end, deleting nothing: its body parsed, each of its objects (or inline events)
+    /// scanned and committed, one line on stderr per failure. `Ok` when every item is committed or
+    /// skipped, so the message may be deleted; `Err` when it must stay on the queue. `queue` names the
+    /// source in those lines (a URL, or the event source ARN under Lambda). Shared by [`Service::worker`]
+    /// and `trailguard lambda`, which reports the `Err` ones as batch item failures.
+    pub(crate) fn process(
+        &self,
+        store: &mut dyn FindingStore,
+        queue: &str,
+        id: &str,
+        body: &str,
+        receive_count: &str,
+    ) -> Result<(), Left> {
         self.metrics
             .messages_received
             .fetch_add(1, Ordering::Relaxed);
-        let work = match message::parse(&message.body) {
+        let work = match message::parse(body) {
             Ok(work) => work,
             Err(err) => {
                 self.metrics
@@ -257,12 +277,12 @@ impl Service<'_> {
                 self.metrics.error("unrecognised_message");
                 eprintln!(
                     "error: message {} on {}: {} (receive count {}); left for the dead-letter queue",
-                    message.id,
-                    queue.url,
+                    id,
+                    queue,
                     output::visible(&err.to_string()),
-                    message.receive_count
+                    receive_count
                 );
-                return;
+                return Err(Left::Unrecognised);
             }
         };
         let mut failed = false;
@@ -310,14 +330,29 @@ impl Service<'_> {
                         "error: {}: {} (message {}, receive count {}); the message is left on the queue",
                         output::visible(&name),
                         output::visible(&failure.reason),
-                        message.id,
-                        message.receive_count
+                        id,
+                        receive_count
                     );
                 }
             }
         }
         if failed {
             self.metrics.messages_left.fetch_add(1, Ordering::Relaxed);
+            return Err(Left::Failed);
+        }
+        Ok(())
+    }
+
+    /// Works one message and deletes it when all of its work is committed.
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) {
+        let processed = self.process(
+            store,
+            &queue.url,
+            &message.id,
+            &message.body,
+            &message.receive_count,
+        );
+        if processed.is_err() {
             return;
         }
         let call = self
