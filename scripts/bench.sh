@@ -11,7 +11,8 @@
 #   SIZE_MB=100 THREADS=1 scripts/bench.sh
 #
 # Environment: SIZE_MB (600), CORPUS (bench-data), THREADS (0 = all cores), SIGMA (Sigma rule directory,
-# empty to skip), PYTHON (python3), BOMB_MB (2048; 0 skips the bomb).
+# empty to skip), PYTHON (python3), BOMB_MB (2048; 0 skips the bomb), SERVE_BENCH (1; 0 skips the service
+# benchmark, scripts/bench-serve.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -151,6 +152,11 @@ for fmt in ("gz", "json"):
         verdict = "" if label == "scan" else ("met" if ratio <= 1.5 else "NOT met (target <= 1.5)")
         print(f"{fmt:<6} {label:<34} {best[label]:>8.2f} {ratio:>7.2f}x {verdict}")
 PY
+if [[ "${SERVE_BENCH:-1}" != 0 ]]; then
+    echo
+    echo "== Service: scripts/bench-serve.sh (serve against moto; SERVE_BENCH=0 skips it)"
+    BIN=$bin bash scripts/bench-serve.sh
+fi
 
 if [[ "$BOMB_MB" == 0 ]]; then
     exit 0

@@ -10,6 +10,7 @@ mod alert;
 mod aws;
 mod cmd;
 mod fix;
+mod lambda;
 mod mute;
 mod remote;
 mod serve;
@@ -62,6 +63,8 @@ enum Command {
     /// Mute findings by rule, principal, account, region, resource, event or source IP; with a reason
     /// and an expiry. Mutes live in the store; export and import for review in git.
     Mute(cmd::mute::MuteArgs),
+    /// Run as an AWS Lambda function on an SQS event source: the `serve` worker, one batch per call.
+    Lambda(cmd::lambda::LambdaArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Backfill(args) => cmd::backfill::run(args),
         Command::Mute(args) => cmd::mute::run(args),
+        Command::Lambda(args) => cmd::lambda::run(args),
     };
     match result {
         Ok(code) => code,

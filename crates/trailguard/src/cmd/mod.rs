@@ -8,6 +8,7 @@ pub mod bench;
 pub mod docs;
 pub mod explain;
 pub mod fix;
+pub mod lambda;
 pub mod mute;
 pub mod paths;
 pub mod policy;

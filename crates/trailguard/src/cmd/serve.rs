@@ -112,6 +112,30 @@ fn watch_for_termination() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
+/// The store's record of a service run (`serve`, or `lambda` so far) from its metrics.
+pub(crate) fn run_summary(
+    command: &str,
+    metrics: &Metrics,
+    started: Instant,
+    started_at: &str,
+    inputs: &[String],
+) -> RunSummary {
+    let mut summary = RunSummary::new(command);
+    summary.started_at = Some(started_at.to_owned());
+    summary.inputs = inputs.to_vec();
+    summary.files = metrics.objects_processed.load(Ordering::Relaxed);
+    summary.files_failed = metrics.objects_failed.load(Ordering::Relaxed);
+    summary.records = metrics.records.load(Ordering::Relaxed);
+    summary.findings = metrics.findings_by_severity();
+    summary.errors = metrics.errors_by_kind().values().sum();
+    for (reason, count) in metrics.skipped_by_reason() {
+        summary.skipped.insert(reason.replace('_', " "), count);
+    }
+    summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
+    summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    summary
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -220,19 +244,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = listening.join();
     }
 
-    let mut summary = RunSummary::new("serve");
-    summary.started_at = Some(started_at);
-    summary.inputs = args.queue.clone();
-    summary.files = metrics.objects_processed.load(Ordering::Relaxed);
-    summary.files_failed = metrics.objects_failed.load(Ordering::Relaxed);
-    summary.records = metrics.records.load(Ordering::Relaxed);
-    summary.findings = metrics.findings_by_severity();
-    summary.errors = metrics.errors_by_kind().values().sum();
-    for (reason, count) in metrics.skipped_by_reason() {
-        summary.skipped.insert(reason.replace('_', " "), count);
-    }
-    summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
-    summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    let summary = run_summary("serve", &metrics, started, &started_at, &args.queue);
     // The connection opened at start may have died since (a restarted server): once more on a new one.
     if run_store.finish_run(run, &summary).is_err() {
         store::open(&args.store)

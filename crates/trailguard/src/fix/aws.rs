@@ -214,13 +214,7 @@ fn missing_as_none<T>(result: Result<T, ApiError>) -> Result<Option<T>, ApiError
 
 /// IAM returns policy documents URL-encoded; the SDK passes them through as they are.
 pub fn decode_document(doc: &str) -> String {
-    if doc.trim_start().starts_with('{') {
-        doc.to_owned()
-    } else {
-        percent_encoding::percent_decode_str(doc)
-            .decode_utf8_lossy()
-            .into_owned()
-    }
+    trailguard_policy::decode_policy_text(doc).into_owned()
 }
 
 // The state types below are saved in fix actions' prior states: each refuses unknown fields, so a field

@@ -70,7 +70,7 @@ impl Metrics {
     pub fn finding(&self, severity: Severity, event_time: Option<&str>) {
         let index = SEVERITIES.iter().position(|s| *s == severity).unwrap_or(0);
         self.findings[index].fetch_add(1, Ordering::Relaxed);
-        if let Some(time) = event_time.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+        if let Some(time) = event_time.and_then(trailguard_event::parse_event_time) {
             self.newest_event
                 .fetch_max(time.timestamp(), Ordering::Relaxed);
         }

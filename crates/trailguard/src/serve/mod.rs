@@ -93,6 +93,16 @@ fn chain(err: impl Into<anyhow::Error>) -> String {
     format!("{:#}", err.into())
 }
 
+/// Why [`Service::process`] leaves a message on the queue (each is already reported on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// The body is not a notification trailguard reads.
+    Unrecognised,
+    /// At least one of its objects failed; the others are committed. `store` when a failure was the
+    /// store's (the worker then reconnects).
+    Failed { store: bool },
+}
+
 /// A received message's facts for reports.
 struct Received {
     id: String,
@@ -267,13 +277,23 @@ impl Service<'_> {
         }
     }
 
-    /// Works one message and deletes it when all of its work is committed. Returns whether the store
-    /// failed (the caller reconnects).
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> bool {
+    /// One message end to end, deleting nothing: its body parsed, each of its objects (or inline events)
+    /// scanned and committed, one line on stderr per failure. `Ok` when every item is committed or
+    /// skipped, so the message may be deleted; `Err` when it must stay on the queue. `queue` names the
+    /// source in those lines (a URL, or the event source ARN under Lambda). Shared by [`Service::worker`]
+    /// and `trailguard lambda`, which reports the `Err` ones as batch item failures.
+    pub(crate) fn process(
+        &self,
+        store: &mut dyn FindingStore,
+        queue: &str,
+        id: &str,
+        body: &str,
+        receive_count: &str,
+    ) -> Result<(), Left> {
         self.metrics
             .messages_received
             .fetch_add(1, Ordering::Relaxed);
-        let work = match message::parse(&message.body) {
+        let work = match message::parse(body) {
             Ok(work) => work,
             Err(err) => {
                 self.metrics
@@ -282,12 +302,12 @@ impl Service<'_> {
                 self.metrics.error("unrecognised_message");
                 eprintln!(
                     "error: message {} on {}: {} (receive count {}); left for the dead-letter queue",
-                    message.id,
-                    queue.url,
+                    id,
+                    queue,
                     output::visible(&err.to_string()),
-                    message.receive_count
+                    receive_count
                 );
-                return false;
+                return Err(Left::Unrecognised);
             }
         };
         let mut failed = false;
@@ -337,15 +357,35 @@ impl Service<'_> {
                         "error: {}: {} (message {}, receive count {}); the message is left on the queue",
                         output::visible(&name),
                         output::visible(&failure.reason),
-                        message.id,
-                        message.receive_count
+                        id,
+                        receive_count
                     );
                 }
             }
         }
         if failed {
             self.metrics.messages_left.fetch_add(1, Ordering::Relaxed);
-            return store_failed;
+            return Err(Left::Failed {
+                store: store_failed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Works one message and deletes it when all of its work is committed. Returns whether the store
+    /// failed (the caller reconnects).
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> bool {
+        let processed = self.process(
+            store,
+            &queue.url,
+            &message.id,
+            &message.body,
+            &message.receive_count,
+        );
+        match processed {
+            Ok(()) => {}
+            Err(Left::Unrecognised) => return false,
+            Err(Left::Failed { store }) => return store,
         }
         let call = self
             .sqs

@@ -1,0 +1,194 @@
+//! `trailguard lambda`: the `serve` worker as an AWS Lambda function (custom runtime, `provided.al2023`)
+//! behind an SQS event source mapping. The handler is [`crate::lambda::handle_batch`]; this file reads
+//! the settings (flags, or the function's environment variables), connects the store once per execution
+//! environment, and runs the Lambda runtime loop. `--event FILE` works one recorded batch instead and
+//! prints the partial batch response, for a local try without Lambda.
+//!
+//! The store and the AWS calls are blocking code with a runtime of their own (`Service` and the
+//! PostgreSQL client call `block_on`), so they stay on this thread; the Lambda runtime loop runs on a
+//! thread of its own and hands each batch over a channel, waiting for its response. Lambda sends one
+//! event at a time to an execution environment, so nothing queues on the channel.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{SecondsFormat, Utc};
+use trailguard_rules::engine::Engine;
+use trailguard_rules::sigma::SigmaRuleSet;
+
+use crate::aws::AwsTarget;
+use crate::cmd::serve::run_summary;
+use crate::lambda::handle_batch;
+use crate::remote;
+use crate::serve::{metrics::Metrics, Service};
+use crate::store;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # The function's bootstrap (deploy/bootstrap) runs this, with TRAILGUARD_STORE set by the template:
+  trailguard lambda
+  # One recorded SQS batch, locally: prints {\"batchItemFailures\": [...]}
+  trailguard lambda --event batch.json --store tg.db --endpoint-url http://127.0.0.1:5000
+
+The event source mapping must report batch item failures (FunctionResponseTypes: ReportBatchItemFailures):
+only the failed messages are then retried. Give the queue a visibility timeout of at least six times the
+function's timeout, and a redrive policy to a dead-letter queue.")]
+pub struct LambdaArgs {
+    /// The findings store: a PostgreSQL URL (every concurrent execution environment writes to it), or a
+    /// SQLite file (on EFS, with the function's reserved concurrency at 1).
+    #[arg(long, env = "TRAILGUARD_STORE", value_name = "STORE")]
+    pub store: String,
+
+    /// Only objects whose key starts with this; others are acknowledged and counted.
+    #[arg(long, env = "TRAILGUARD_PREFIX", value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Also run the Sigma rules in DIR (shipped in the function's package). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
+
+    /// Work this recorded SQS event (Lambda's JSON) once and print the response, without the runtime.
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+
+    /// AWS region to call (under Lambda: the function's own).
+    #[arg(
+        long,
+        alias = "aws-region",
+        value_name = "REGION",
+        help_heading = "AWS inputs"
+    )]
+    pub region: Option<String>,
+
+    /// Send S3 calls to this endpoint (e.g. a local moto server).
+    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
+    pub endpoint_url: Option<String>,
+}
+
+/// One batch handed to this thread by the runtime loop, and where its response goes.
+type Job = (SqsEvent, tokio::sync::oneshot::Sender<SqsBatchResponse>);
+
+pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
+        bail!("--sigma `{}`: no such file or directory", missing.display());
+    }
+    let sigma = if args.sigma.is_empty() {
+        None
+    } else {
+        let (set, errors) = SigmaRuleSet::load_dirs(&args.sigma);
+        for err in errors.iter().filter(|e| !e.is_skip()) {
+            eprintln!("warning: sigma: {err}");
+        }
+        Some(set)
+    };
+    // A recorded event is read before anything connects, so a bad file is the only error shown.
+    let recorded: Option<SqsEvent> = args
+        .event
+        .as_ref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("`{}` is not an SQS event", path.display()))
+        })
+        .transpose()?;
+    // Sequence rules are evaluated over the store's observations of every object, as in `serve`.
+    let engine = Engine::builtin().with_deferred_sequences();
+
+    let mut store = store::open(&args.store)?;
+    let runtime = remote::runtime()?;
+    let config = AwsTarget {
+        profile: None,
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    }
+    .load(&runtime);
+    let inputs: Vec<String> = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .map(|name| vec![format!("lambda:{name}")])
+        .unwrap_or_default();
+    let run = store
+        .begin_run("lambda", &started_at, &inputs)
+        .context("cannot record the run")?;
+    // No worker loop runs here, so nothing ever asks to stop.
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let service = Service {
+        engine: &engine,
+        sigma: sigma.as_ref(),
+        sqs: aws_sdk_sqs::Client::new(&config),
+        s3: remote::s3::client(&config, args.endpoint_url.is_some()),
+        runtime: Arc::clone(&runtime),
+        queues: Vec::new(),
+        store: args.store.clone(),
+        run,
+        prefix: args.prefix.clone(),
+        drain: false,
+        wait_seconds: 0,
+        metrics: Arc::new(Metrics::default()),
+        stop,
+        progress: false,
+        // Delivery health is checked by `serve`'s worker loop; a Lambda function only records arrivals.
+        silence_after: chrono::TimeDelta::hours(1),
+    };
+    // The run's record is brought up to date after every batch: an execution environment is frozen
+    // between invocations and ended without notice.
+    let mut batch = |event: &SqsEvent| -> anyhow::Result<SqsBatchResponse> {
+        let response = handle_batch(&service, store.as_mut(), event);
+        let summary = run_summary("lambda", &service.metrics, started, &started_at, &inputs);
+        store
+            .finish_run(run, &summary)
+            .context("cannot record the run")?;
+        Ok(response)
+    };
+
+    if let Some(event) = recorded {
+        let response = batch(&event)?;
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let (jobs, incoming) = mpsc::channel::<Job>();
+    let runtime_loop = std::thread::spawn(move || runtime_loop(jobs));
+    for (event, reply) in incoming {
+        match batch(&event) {
+            Ok(response) => {
+                let _ = reply.send(response);
+            }
+            // Dropping `reply` fails the invocation: Lambda retries the whole batch.
+            Err(err) => eprintln!("error: {err:#}"),
+        }
+    }
+    match runtime_loop.join() {
+        Ok(result) => result.map(|()| ExitCode::SUCCESS),
+        Err(_) => bail!("the Lambda runtime loop panicked"),
+    }
+}
+
+/// The Lambda runtime API loop: each invocation's event goes to the worker thread, and its response
+/// back to Lambda.
+fn runtime_loop(jobs: mpsc::Sender<Job>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handler =
+        lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+            let jobs = jobs.clone();
+            async move {
+                let (reply, response) = tokio::sync::oneshot::channel();
+                jobs.send((event.payload, reply))
+                    .map_err(|_| "the worker has stopped".to_owned())?;
+                response
+                    .await
+                    .map_err(|_| "the batch could not be worked; see the error above".to_owned())
+            }
+        });
+    runtime
+        .block_on(lambda_runtime::run(handler))
+        .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+}
