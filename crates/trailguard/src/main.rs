@@ -48,7 +48,7 @@ enum Command {
     Docs(cmd::docs::DocsArgs),
     /// Analyse IAM policy documents: check, diff, expand, simulate, and generate one from CloudTrail usage.
     Policy(cmd::policy::PolicyArgs),
-    /// Audit an account's IAM posture, live or from saved API output (snapshot, who-can, unused).
+    /// Audit an account's IAM posture, live or from saved API output (snapshot, who-can, unused, paths).
     Audit(cmd::audit::AuditArgs),
     /// Query the findings store that `scan --store` keeps: findings and runs.
     Findings(store::cli::FindingsArgs),
@@ -60,8 +60,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Enqueue the log files already in a bucket for `serve`, as S3 event notifications.
     Backfill(cmd::backfill::BackfillArgs),
-    /// Mute findings by rule, principal, account, region, resource, event or source IP; with a reason
-    /// and an expiry. Mutes live in the store; export and import for review in git.
+    /// Mute findings (add, list, remove; export and import for review in git) by rule, principal,
+    /// account, region, resource, event or source IP, with a reason and an expiry; kept in the store.
     Mute(cmd::mute::MuteArgs),
     /// Run as an AWS Lambda function on an SQS event source: the `serve` worker, one batch per call.
     Lambda(cmd::lambda::LambdaArgs),
