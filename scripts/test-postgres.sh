@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests, from the Debian package (postgresql-15 or newer): initdb
 # into a temporary directory, started on 127.0.0.1 and a free port with its socket in the same directory,
-# trust authentication for the `trailguard` superuser, durability off (it holds nothing worth keeping).
+# trust authentication for the `trailguard` superuser, durability off (it holds nothing worth keeping)
+# unless started with --durable.
 # As root the cluster runs as `nobody` (PostgreSQL refuses to run as root). When no server binaries are
 # installed and we are root, the Debian package is installed first.
 #
-#   bash scripts/test-postgres.sh start [--watch PID]
+#   bash scripts/test-postgres.sh start [--watch PID] [--durable]
 #       starts one and prints, on stdout, lines to eval:
 #         TRAILGUARD_TEST_PG_URL=postgres://trailguard@127.0.0.1:PORT/postgres?sslmode=disable
 #         TRAILGUARD_TEST_PG_DIR=/tmp/trailguard-pg.XXXXXX
 #       With --watch PID, a detached watcher stops the cluster and removes its directory once PID exits
 #       (the testkit uses it when a test binary starts its own cluster).
+#       With --durable, a commit is in the server's WAL before it is acknowledged (synchronous_commit on):
+#       a cluster that `pause` will crash must keep what it acknowledged, as a real server does. Without it,
+#       an immediate stop forgets commits the client was told succeeded.
 #   bash scripts/test-postgres.sh stop DIR
 #       stops the cluster in DIR and removes DIR.
 #   bash scripts/test-postgres.sh pause DIR
@@ -66,7 +70,11 @@ stop() {
 
 # The server's options: port $1, socket directory $2.
 server_options() {
-  echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+  local commit=off
+  if [ -e "$2/durable" ]; then
+    commit=on
+  fi
+  echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=$commit -c full_page_writes=off -c max_connections=300"
 }
 
 pause() {
@@ -82,10 +90,14 @@ resume() {
 }
 
 start() {
-  local watch=""
-  if [ "${1:-}" = "--watch" ]; then
-    watch=${2:?--watch needs a PID}
-  fi
+  local watch="" durable=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --watch) watch=${2:?--watch needs a PID}; shift 2 ;;
+      --durable) durable=1; shift ;;
+      *) echo "test-postgres: unknown option $1" >&2; exit 2 ;;
+    esac
+  done
   local bin
   if ! bin=$(pg_bin); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -109,6 +121,9 @@ start() {
     rm -rf "$dir"
     exit 2
   }
+  if [ -n "$durable" ]; then
+    : >"$dir/durable"
+  fi
   # A port picked free can be taken before the server binds it: try a few.
   local tries=0
   while :; do
@@ -140,5 +155,5 @@ case "${1:-}" in
   stop) stop "${2:?stop needs the cluster directory}" ;;
   pause) pause "${2:?pause needs the cluster directory}" ;;
   resume) resume "${2:?resume needs the cluster directory}" "${3:?resume needs the port}" ;;
-  *) echo "usage: $0 start [--watch PID] | stop DIR | pause DIR | resume DIR PORT" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--watch PID] [--durable] | stop DIR | pause DIR | resume DIR PORT" >&2; exit 2 ;;
 esac

@@ -865,6 +865,8 @@ impl OwnPostgres {
                 "start",
                 "--watch",
                 &std::process::id().to_string(),
+                // `pause` crashes this server: it must keep every commit it acknowledged.
+                "--durable",
             ])
             .output()
             .unwrap();
@@ -940,15 +942,28 @@ fn the_store_down_for_a_while_loses_nothing() {
     // Generous: the whole suite shares a loaded machine.
     let wait_for = |count: i64, child: &mut std::process::Child| {
         let start = Instant::now();
+        let mut last_look = Instant::now();
         loop {
             let done = pg.processed().unwrap_or(0);
             if done >= count {
                 break;
             }
-            if start.elapsed() > Duration::from_secs(900) {
+            // Nothing left on the queue (in flight included) while objects are missing: they are lost.
+            let look = last_look.elapsed() > Duration::from_secs(5);
+            if look {
+                last_look = Instant::now();
+            }
+            let drained = look && python(&["count", &url]) == "0";
+            if drained || start.elapsed() > Duration::from_secs(900) {
+                std::thread::sleep(Duration::from_secs(2));
+                let done = pg.processed().unwrap_or(0);
+                if done >= count {
+                    break;
+                }
                 let _ = child.kill();
                 panic!(
-                    "{done} of {count} objects after 900 s: {}",
+                    "{done} of {count} objects, queue drained: {drained}, after {:?}: {}",
+                    start.elapsed(),
                     std::fs::read_to_string(log.path()).unwrap_or_default()
                 );
             }
