@@ -205,6 +205,15 @@ impl Engine {
             .map(|rule| rule.meta().code)
     }
 
+    /// How far apart in event time two observations of the sequence rule `code` can bear on one finding
+    /// ([`SequenceRule::reach_ms`]); `None` when unbounded or when this engine does not run the rule.
+    pub fn sequence_reach_ms(&self, code: &str) -> Option<i64> {
+        self.sequences
+            .iter()
+            .find(|r| r.meta().code == code)
+            .and_then(|r| r.reach_ms())
+    }
+
     /// Evaluates the sequence rule `code` over `observations` (in any order, repeats allowed), exactly as
     /// a scan that had met them all would: the same ordering, the same de-duplication of repeated events,
     /// the same fold. Empty when this engine does not run the rule.

@@ -292,6 +292,25 @@ mod tests {
         );
     }
 
+    /// A sequence rule without a reach keeps every observation in a long-running service: only rules
+    /// whose observations are definitions (which buckets receive logs) may go without one.
+    #[test]
+    fn every_windowed_sequence_rule_declares_its_reach() {
+        const DEFINITIONS: &[&str] = &["CT039"];
+        let mut without: Vec<&str> = crate::rules::cloudtrail::sequences()
+            .iter()
+            .filter(|r| r.reach_ms().is_none())
+            .map(|r| r.meta().code)
+            .collect();
+        without.sort_unstable();
+        assert_eq!(without, DEFINITIONS);
+        for rule in crate::rules::cloudtrail::sequences() {
+            if let Some(reach) = rule.reach_ms() {
+                assert!(reach > 0, "{}", rule.meta().code);
+            }
+        }
+    }
+
     #[test]
     fn the_engine_runs_every_registered_cloudtrail_rule_once() {
         let engine = Engine::builtin();

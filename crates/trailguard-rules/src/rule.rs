@@ -120,6 +120,13 @@ pub trait SequenceRule: Send + Sync {
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
         None
     }
+    /// How far apart in event time (ms) two observations can be and still bear on one finding. A
+    /// long-running service forgets observations further behind the newest than this (plus slack for late
+    /// delivery). `None` (the default): no bound, keep them, e.g. definitions such as which buckets receive
+    /// logs.
+    fn reach_ms(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The state of a folding sequence rule (see [`SequenceRule::fold`]): one per worker, merged at the end.

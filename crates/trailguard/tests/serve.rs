@@ -993,3 +993,157 @@ fn the_store_down_for_a_while_loses_nothing() {
     assert_eq!(python(&["count", &url]), "0", "{err}");
     assert_eq!(python(&["count", &dlq]), "0", "{err}");
 }
+
+/// A TCP proxy in front of PostgreSQL that cuts the connection at chosen `COMMIT`s: before the server
+/// sees it (the transaction must roll back) or right after handing it over (the server commits and the
+/// client never hears so). It matches the simple-query frame the postgres crate sends for a commit.
+struct CommitCutter {
+    port: u16,
+    commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    cut: std::sync::Arc<std::sync::Mutex<Vec<(usize, CutAt)>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CutAt {
+    BeforeServer,
+    AfterServer,
+}
+
+impl CommitCutter {
+    /// Cuts the `n`-th commit (counting from 1) as `plan` says for each `(n, at)`.
+    fn start(server_port: u16, plan: &[(usize, CutAt)]) -> CommitCutter {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        use std::sync::{Arc, Mutex};
+        const COMMIT_FRAME: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let plan: Arc<Vec<(usize, CutAt)>> = Arc::new(plan.to_vec());
+        let cut = Arc::new(Mutex::new(Vec::new()));
+        let (seen, done) = (commits.clone(), cut.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                    continue;
+                };
+                let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server);
+                let (mut from_server, mut to_client) = (to_server.try_clone().unwrap(), client);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Both);
+                });
+                let (seen, done, plan) = (seen.clone(), done.clone(), plan.clone());
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match from_client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let chunk = &buf[..n];
+                        let cut_here = chunk
+                            .windows(COMMIT_FRAME.len())
+                            .any(|w| w == COMMIT_FRAME)
+                            .then(|| seen.fetch_add(1, Ordering::SeqCst) + 1)
+                            .and_then(|nth| plan.iter().find(|(n, _)| *n == nth).copied());
+                        if let Some((nth, at)) = cut_here {
+                            if at == CutAt::AfterServer {
+                                let _ = to_server.write_all(chunk);
+                            }
+                            let _ = from_client.shutdown(Shutdown::Both);
+                            let _ = to_server.shutdown(Shutdown::Both);
+                            done.lock().unwrap().push((nth, at));
+                            break;
+                        }
+                        if to_server.write_all(chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to_server.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CommitCutter { port, commits, cut }
+    }
+}
+
+#[test]
+fn a_connection_cut_in_the_middle_of_a_commit_loses_and_doubles_nothing() {
+    let objects = objects();
+    let (url, dlq) = queue("serve-cut-commit", 2, 50);
+    python(&["bucket", "serve-cut-commit", &url]);
+    python(&["upload", objects.dir.to_str().unwrap(), "serve-cut-commit"]);
+    let db = trailguard_testkit::postgres().fresh_database();
+    // postgres://user@127.0.0.1:PORT/NAME?...: the same database, through the proxy.
+    let (head, tail) = db.url().rsplit_once(':').unwrap();
+    let (server_port, rest) = tail.split_once('/').unwrap();
+    // The first commits belong to start-up (the schema); cut among the objects' commits, both ways.
+    let plan = [
+        (6, CutAt::BeforeServer),
+        (12, CutAt::AfterServer),
+        (20, CutAt::BeforeServer),
+        (31, CutAt::AfterServer),
+        (45, CutAt::BeforeServer),
+    ];
+    let cutter = CommitCutter::start(server_port.parse().unwrap(), &plan);
+    let proxied = format!("{head}:{}/{rest}", cutter.port);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["serve", "--queue", &url, "--store", &proxied])
+        .args(["--workers", "2", "--endpoint-url", &moto().endpoint()])
+        .envs(moto().env())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let processed = || {
+        postgres::Client::connect(db.url(), postgres::NoTls)
+            .and_then(|mut c| c.query_one("SELECT COUNT(*) FROM processed_objects", &[]))
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+    };
+    let start = Instant::now();
+    let mut last_look = Instant::now();
+    while processed() < objects.count as i64 {
+        // An empty queue (in flight included) with objects missing means they were lost.
+        if last_look.elapsed() > Duration::from_secs(5) {
+            last_look = Instant::now();
+            let drained = python(&["count", &url]) == "0";
+            std::thread::sleep(Duration::from_secs(2));
+            if (drained && processed() < objects.count as i64)
+                || start.elapsed() > Duration::from_secs(900)
+            {
+                let _ = child.kill();
+                panic!(
+                    "{} of {} objects (queue drained: {drained}): {}",
+                    processed(),
+                    objects.count,
+                    std::fs::read_to_string(log.path()).unwrap_or_default()
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let err = std::fs::read_to_string(log.path()).unwrap();
+    let cut = cutter.cut.lock().unwrap().clone();
+    assert_eq!(cut, plan, "every planned cut happened: {err}");
+    assert!(
+        cutter.commits.load(std::sync::atomic::Ordering::SeqCst) > objects.count,
+        "the objects' commits went through the proxy"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("error:") && l.contains("the message is left")),
+        "a cut commit leaves its message: {err}"
+    );
+    let (ids, processed, times_seen) = stored_postgres(db.url());
+    assert_holds_what_scan_finds(&ids, processed, times_seen);
+    assert_eq!(python(&["count", &url]), "0", "{err}");
+    assert_eq!(python(&["count", &dlq]), "0", "{err}");
+}

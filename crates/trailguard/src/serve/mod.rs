@@ -536,9 +536,15 @@ impl Service<'_> {
         let seen_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let observations = self.stored_observations(&outcome.observations)?;
         let evaluate = |rule: &str, bodies: Vec<String>| self.sequence_findings(rule, bodies);
+        let forget_before = |rule: &str| {
+            let reach = chrono::TimeDelta::milliseconds(self.engine.sequence_reach_ms(rule)?);
+            let keep = (reach * 2).max(OBSERVATIONS_KEPT_AT_LEAST);
+            Some((chrono::Utc::now() - keep).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
         let sequences = SequenceWork {
             observations: &observations,
             evaluate: &evaluate,
+            forget_before: &forget_before,
         };
         match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
@@ -638,6 +644,11 @@ impl Service<'_> {
         findings
     }
 }
+
+/// How long after storing it a bounded sequence rule's observation is kept at least (longer when twice the
+/// rule's reach is longer): CloudTrail delivers most files within 15 minutes but some hours late, and a
+/// backfill of history takes hours; a week covers both with room.
+const OBSERVATIONS_KEPT_AT_LEAST: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// Raises CT051 for account and region pairs that were delivering and fell silent: checked at start and
 /// then every half `--silence-after` (at most every minute). Each silence is raised once per process;

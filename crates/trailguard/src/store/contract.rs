@@ -109,6 +109,7 @@ store_contract!(
     filters_and_order_are_the_same_everywhere,
     an_object_is_committed_once_with_its_findings,
     a_sequence_rule_is_evaluated_over_every_objects_observations,
+    observations_stored_long_ago_are_forgotten_and_their_findings_stay,
     delivery_health_keeps_the_latest_arrival_per_account_and_region,
     mutes_are_kept_listed_replaced_and_removed,
     a_finding_alerts_once_and_repeats_fold_into_one_digest,
@@ -499,6 +500,18 @@ fn commit_events(
     key: &str,
     events: &[&str],
 ) -> ObjectCommit {
+    commit_events_at(store, run, key, events, "2024-03-02T00:00:01Z", None)
+}
+
+/// [`commit_events`], stored at `seen_at`, forgetting CT014's observations stored before `forget`.
+fn commit_events_at(
+    store: &mut dyn FindingStore,
+    run: i64,
+    key: &str,
+    events: &[&str],
+    seen_at: &str,
+    forget: Option<&str>,
+) -> ObjectCommit {
     let observations: Vec<StoredObservation> = events
         .iter()
         .map(|event| StoredObservation {
@@ -513,13 +526,62 @@ fn commit_events(
         key: key.into(),
         etag: "e".into(),
     };
+    let forget_before = |_: &str| forget.map(str::to_owned);
     let sequences = SequenceWork {
         observations: &observations,
         evaluate: &burst_of_three,
+        forget_before: &forget_before,
     };
     store
-        .commit_object(run, "2024-03-02T00:00:01Z", &object, 1, &[], &sequences)
+        .commit_object(run, seen_at, &object, 1, &[], &sequences)
         .unwrap()
+}
+
+/// A long-running service forgets observations stored before the line it is given, after the evaluation
+/// that still sees them; the findings they made stay, and are not taken for stale by later evaluations.
+fn observations_stored_long_ago_are_forgotten_and_their_findings_stay(fixture: Fixture) {
+    let mut store = fixture.open();
+    let run = store
+        .begin_run("serve", "2024-03-01T00:00:00Z", &[])
+        .unwrap();
+    let stored = |store: &dyn FindingStore| -> Vec<(String, String)> {
+        let read = store.findings(&FindingQuery::default()).unwrap();
+        let mut found: Vec<(String, String)> = read
+            .findings
+            .into_iter()
+            .map(|f| (f.finding.event_id.unwrap_or_default(), f.finding.message))
+            .collect();
+        found.sort();
+        found
+    };
+    let observations = |store: &mut dyn FindingStore| {
+        store
+            .test_sql("SELECT CAST(COUNT(*) AS TEXT) FROM sequence_observations")
+            .unwrap()
+    };
+    let (old, new, line) = (
+        "2024-03-01T00:00:00Z",
+        "2024-03-09T00:00:00Z",
+        Some("2024-03-02T00:00:00Z"),
+    );
+    commit_events_at(store.as_mut(), run, "a", &["e1", "e2", "e3"], old, None);
+    assert_eq!(stored(store.as_ref()), [("e1".into(), "3 events".into())]);
+    // Evaluated with the old observations still there, then they are forgotten.
+    commit_events_at(store.as_mut(), run, "b", &["e8"], new, line);
+    assert_eq!(stored(store.as_ref()), [("e1".into(), "4 events".into())]);
+    assert_eq!(observations(store.as_mut()).as_deref(), Some("1"));
+    // Later evaluations no longer give that burst; it stays.
+    commit_events_at(store.as_mut(), run, "c", &["e9"], new, line);
+    assert_eq!(stored(store.as_ref()), [("e1".into(), "4 events".into())]);
+    commit_events_at(store.as_mut(), run, "d", &["e90"], new, line);
+    assert_eq!(
+        stored(store.as_ref()),
+        [
+            ("e1".into(), "4 events".into()),
+            ("e8".into(), "3 events".into())
+        ]
+    );
+    assert_eq!(observations(store.as_mut()).as_deref(), Some("3"));
 }
 
 /// `serve`'s sequence rules: each commit evaluates the rule over the observations of every object so

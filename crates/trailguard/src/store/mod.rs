@@ -261,11 +261,16 @@ pub struct StoredObservation {
     pub body: String,
 }
 
-/// The sequence rules' part of [`FindingStore::commit_object`]: the object's observations, and how to
-/// evaluate a rule over the bodies of every stored observation of it.
+/// The sequence rules' part of [`FindingStore::commit_object`]: the object's observations, how to
+/// evaluate a rule over the bodies of every stored observation of it, and how long to keep them.
 pub struct SequenceWork<'a> {
     pub observations: &'a [StoredObservation],
     pub evaluate: &'a dyn Fn(&str, Vec<String>) -> Vec<Finding>,
+    /// For a rule, the storing time (RFC 3339) before which its observations are forgotten once it has
+    /// been evaluated; `None`: kept. Without it a service's tables, and each evaluation, grow forever.
+    /// The findings already made from forgotten observations stay; a burst or session still open across
+    /// the line is judged afresh from what is kept.
+    pub forget_before: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl SequenceWork<'_> {
@@ -275,6 +280,7 @@ impl SequenceWork<'_> {
         SequenceWork {
             observations: &[],
             evaluate: &|_, _| Vec::new(),
+            forget_before: &|_| None,
         }
     }
 

@@ -326,6 +326,13 @@ fn reevaluate(
         }
         tx.execute(&remember, &[&rule, &c.id])?;
     }
+    // Last, so that the findings made with what is forgotten are no longer remembered as this rule's
+    // and stay when later evaluations, without those observations, no longer give them.
+    if let Some(before) = (sequences.forget_before)(rule) {
+        if tx.execute(schema::FORGET_OBSERVATIONS, &[&rule, &before])? > 0 {
+            tx.execute(schema::FORGET_RULE_FINDINGS, &[&rule])?;
+        }
+    }
     Ok(saved)
 }
 
@@ -620,7 +627,7 @@ impl FindingStore for PostgresStore {
             let mut gained = Vec::new();
             let insert = tx.prepare(schema::INSERT_OBSERVATION)?;
             for o in &observations {
-                if tx.execute(&insert, &[&o.rule, &o.key, &o.at, &o.body])? == 1 {
+                if tx.execute(&insert, &[&o.rule, &o.key, &o.at, &o.body, &seen_at])? == 1 {
                     gained.push(o.rule.as_str());
                 }
             }

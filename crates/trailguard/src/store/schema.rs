@@ -297,6 +297,23 @@ pub const MIGRATIONS: &[Migration] = &[
     CREATE INDEX alert_outbox_due ON alert_outbox(next_attempt_at) WHERE sent_at IS NULL AND gave_up_at IS NULL;
     "#,
     },
+    // 6: when each sequence observation was stored, so a long-running service forgets those no rule can
+    // use any more (`SequenceWork::forget_before`). Rows stored before this version count as stored with
+    // the newest object processed.
+    Migration {
+        sqlite: r#"
+    ALTER TABLE sequence_observations ADD COLUMN stored_at TEXT NOT NULL DEFAULT '';
+    UPDATE sequence_observations
+        SET stored_at = COALESCE((SELECT MAX(processed_at) FROM processed_objects), '');
+    CREATE INDEX sequence_observations_stored ON sequence_observations(rule, stored_at);
+    "#,
+        postgres: r#"
+    ALTER TABLE sequence_observations ADD COLUMN stored_at TEXT NOT NULL DEFAULT '';
+    UPDATE sequence_observations
+        SET stored_at = COALESCE((SELECT MAX(processed_at) FROM processed_objects), '');
+    CREATE INDEX sequence_observations_stored ON sequence_observations(rule, stored_at);
+    "#,
+    },
 ];
 
 /// The schema version this build writes.
@@ -370,9 +387,19 @@ pub const CLAIM_OBJECT: &str = "INSERT INTO processed_objects
         (bucket, key, etag, run_id, processed_at, records, findings)
         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
-/// Adds one sequence-rule observation: rule, event key, time, body; 0 rows when the event is stored.
-pub const INSERT_OBSERVATION: &str = "INSERT INTO sequence_observations (rule, event_key, at, body)
-     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+/// Adds one sequence-rule observation: rule, event key, time, body, when stored (RFC 3339); 0 rows when
+/// the event is stored.
+pub const INSERT_OBSERVATION: &str =
+    "INSERT INTO sequence_observations (rule, event_key, at, body, stored_at)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+
+/// Forgets a rule's observations stored before a time (RFC 3339): rule, time.
+pub const FORGET_OBSERVATIONS: &str =
+    "DELETE FROM sequence_observations WHERE rule = $1 AND stored_at < $2";
+
+/// Forgets which findings a rule's evaluations gave (after some of its observations were forgotten, the
+/// findings they made must stay, not be taken for stale): rule.
+pub const FORGET_RULE_FINDINGS: &str = "DELETE FROM sequence_findings WHERE rule = $1";
 
 /// Every stored observation of one rule (their JSON bodies).
 pub const RULE_OBSERVATIONS: &str = "SELECT body FROM sequence_observations WHERE rule = $1";
@@ -531,6 +558,8 @@ mod tests {
             UPDATE_FINDING,
             LINK_FINDING,
             INSERT_OBSERVATION,
+            FORGET_OBSERVATIONS,
+            FORGET_RULE_FINDINGS,
             ADD_RULE_FINDING,
             DROP_RULE_FINDING,
             REFRESH_FINDING,

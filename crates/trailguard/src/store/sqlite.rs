@@ -334,7 +334,7 @@ impl FindingStore for SqliteStore {
         {
             let mut insert = tx.prepare_cached(schema::INSERT_OBSERVATION)?;
             for o in sequences.in_lock_order() {
-                if insert.execute(params![o.rule, o.key, o.at, o.body])? == 1 {
+                if insert.execute(params![o.rule, o.key, o.at, o.body, seen_at])? == 1 {
                     gained.push(o.rule.as_str());
                 }
             }
@@ -435,6 +435,13 @@ fn reevaluate(
             ])?;
         }
         remember.execute(params![rule, c.id])?;
+    }
+    // Last, so that the findings made with what is forgotten are no longer remembered as this rule's
+    // and stay when later evaluations, without those observations, no longer give them.
+    if let Some(before) = (sequences.forget_before)(rule) {
+        if tx.execute(schema::FORGET_OBSERVATIONS, params![rule, before])? > 0 {
+            tx.execute(schema::FORGET_RULE_FINDINGS, [rule])?;
+        }
     }
     Ok(())
 }

@@ -64,6 +64,10 @@ impl SequenceRule for AccessDeniedBurst {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(SHAPE.window_ms)
+    }
+
     /// Refused calls carry an `errorCode` member; nothing else needs parsing for this rule.
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         static ERROR_CODE: LazyLock<Finder<'static>> =

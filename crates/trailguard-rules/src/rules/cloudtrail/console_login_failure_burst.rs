@@ -76,6 +76,10 @@ impl SequenceRule for ConsoleLoginFailureBurst {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(WINDOW_MS)
+    }
+
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
         let kind = login_result(record)?;
         let identity = &record.user_identity;

@@ -84,6 +84,10 @@ impl SequenceRule for IdentityEnumerationBurst {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(SHAPE.window_ms)
+    }
+
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         raw.source_and_name()
             .is_none_or(|(source, name)| is_discovery(source, name))

@@ -69,6 +69,10 @@ impl SequenceRule for NewUserGivenAccessKey {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(WINDOW_MS)
+    }
+
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
         if call_failed(record) {
             return None;

@@ -56,6 +56,10 @@ impl SequenceRule for PasswordDataBurst {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(SHAPE.window_ms)
+    }
+
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
         let instance = record
             .request_parameters()

@@ -106,6 +106,10 @@ impl SequenceRule for RootAccountActivity {
         &META
     }
 
+    fn reach_ms(&self) -> Option<i64> {
+        Some(SESSION_GAP_MS)
+    }
+
     /// Root calls carry `"type":"Root"`; any other record can skip parsing (unless escapes hide it).
     fn wants_raw(&self, raw: &trailguard_event::peek::RawRecord<'_>) -> bool {
         use memchr::memmem::Finder;
