@@ -5,7 +5,7 @@
 //!        ─► store::alerting::enqueue_alert (one transaction: fold window + outbox row)
 //!           first of its key (rule + principal) in the window → an `alert` row; a repeat → a count
 //! Dispatcher::deliver ─► close_windows (one `digest` row per closed window that counted repeats)
-//!        ─► claim due rows under a lease ─► send (Slack, webhook, file) ─► mark sent | failed (backoff)
+//!        ─► claim due rows under a lease ─► send (Slack, webhook, SNS, file) ─► mark sent | failed (backoff)
 //! ```
 //! Delivery state lives in the store, never in the process: a destination that is down is retried
 //! with exponential backoff across runs and restarts, workers on one PostgreSQL store never take the
@@ -67,10 +67,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// A dispatcher whose SNS destinations use the default AWS settings.
+    #[cfg(test)]
     pub fn new(settings: AlertSettings) -> anyhow::Result<Dispatcher> {
+        Dispatcher::with_aws(settings, crate::aws::AwsTarget::default())
+    }
+
+    /// A dispatcher whose SNS destinations are reached with `aws` (the command's AWS flags).
+    pub fn with_aws(
+        settings: AlertSettings,
+        aws: crate::aws::AwsTarget,
+    ) -> anyhow::Result<Dispatcher> {
         Ok(Dispatcher {
             settings,
-            sender: send::Sender::new()?,
+            sender: send::Sender::new(aws)?,
             sent_this_minute: HashMap::new(),
         })
     }
