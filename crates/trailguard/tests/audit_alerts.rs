@@ -1,4 +1,4 @@
-//! Mutes and alerts in `trailguard audit`, as in `scan`: the Cloudsplaining example account (real
+//! Mutes and alerts in `trailguard audit` and `policy check`, as in `scan`: the Cloudsplaining example account (real
 //! `get-account-authorization-details` output) audited offline with a JSON-lines alert file and a
 //! mute in the store.
 
@@ -132,4 +132,53 @@ fn audit_alerts_unmuted_findings_once_and_counts_the_muted() {
     assert_eq!(alerted(&file), first, "a finding is alerted once");
     let (shown, _) = findings_of(&again.stdout);
     assert_eq!(shown.len(), all.len());
+}
+
+#[test]
+fn policy_check_applies_mutes_and_alerts_like_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("admin.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["policy", "check", "admin.json", "--format", "json"];
+        args.extend(["--store", "tg.db", "--alert", "file=alerts.jsonl"]);
+        args.extend(extra);
+        trailguard(dir.path(), &args)
+    };
+    let muted = trailguard(
+        dir.path(),
+        &[
+            "mute",
+            "add",
+            "--store",
+            "tg.db",
+            "--rule",
+            "PC010",
+            "--reason",
+            "break-glass role",
+            "--expires",
+            "2099-01-01",
+        ],
+    );
+    assert!(muted.status.success(), "{muted:?}");
+    let out = check(&[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (shown, _) = findings_of(&out.stdout);
+    assert!(!shown.is_empty(), "{err}");
+    assert!(shown.iter().all(|f| f.rule_id != "PC010"), "{err}");
+    // The muted critical finding neither fails the gate nor is alerted.
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let sent = alerted(&dir.path().join("alerts.jsonl"));
+    let shown_ids: BTreeSet<String> = shown.iter().map(|f| f.id.clone()).collect();
+    assert_eq!(sent.iter().cloned().collect::<BTreeSet<_>>(), shown_ids);
+    assert!(err.contains("1 muted"), "{err}");
+
+    // With --show-muted it is reported (and still not alerted).
+    let out = check(&["--show-muted", "--fail-on", "never"]);
+    let (shown, _) = findings_of(&out.stdout);
+    assert!(shown.iter().any(|f| f.rule_id == "PC010"));
+    assert_eq!(alerted(&dir.path().join("alerts.jsonl")), sent);
 }
