@@ -97,7 +97,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
         counts: &mut OfferCounts,
     ) -> Result<(), StoreError> {
-        offer(&self.settings, store, finding, now, counts)
+        offer(&self.settings, store, finding, now, true, counts)
     }
 
     /// Closes fold windows that ended, then sends due messages until none is left (or all that are
@@ -188,12 +188,13 @@ impl Dispatcher {
 }
 
 /// [`Dispatcher::offer`] for callers that only enqueue (`serve`'s workers share one set of settings
-/// and deliver from a dispatcher each).
+/// and deliver from a dispatcher each). `recount`: see [`AlertIntent::recount`].
 pub fn offer(
     settings: &AlertSettings,
     store: &mut dyn FindingStore,
     finding: &Finding,
     now: DateTime<Utc>,
+    recount: bool,
     counts: &mut OfferCounts,
 ) -> Result<(), StoreError> {
     let routed: Vec<&Destination> = settings
@@ -217,6 +218,7 @@ pub fn offer(
             payload: &payload,
             fold_window: settings.fold_window,
             now,
+            recount,
         };
         match alerting::enqueue_alert(store, &intent)? {
             Enqueued::Alert => counts.alerts += 1,

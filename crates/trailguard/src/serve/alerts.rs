@@ -172,10 +172,44 @@ impl ServeAlerts {
         let mut counts = OfferCounts::default();
         for (finding, (_, mute)) in findings.iter().zip(&marks) {
             if mute.is_none() {
-                alert::offer(&self.settings, store, finding, now, &mut counts)?;
+                // A finding offered again here is a redelivery or a re-read, not a new sighting.
+                alert::offer(&self.settings, store, finding, now, false, &mut counts)?;
             }
         }
         Ok(marks)
+    }
+
+    /// A sequence rule's findings, which the store's commit evaluates: every one this run linked is
+    /// judged and offered again after each commit that touched the rule (offering is idempotent, so
+    /// one missed by a worker that died after its commit is offered by the next commit of the rule).
+    /// A failure is reported; the object stays committed.
+    pub fn offer_stored(
+        &self,
+        store: &mut dyn FindingStore,
+        rule: &str,
+        run: crate::store::RunId,
+        metrics: &Metrics,
+    ) {
+        let query = crate::store::FindingQuery {
+            rule_id: Some(rule.to_owned()),
+            run: Some(run),
+            ..Default::default()
+        };
+        let result = store.findings(&query).and_then(|read| {
+            let findings: Vec<Finding> = read.findings.into_iter().map(|s| s.finding).collect();
+            let marks = self.judge(store, &findings)?;
+            Ok(marks)
+        });
+        match result {
+            Ok(marks) => self.mark(store, &marks, metrics, false),
+            Err(err) => {
+                metrics.error("store");
+                eprintln!(
+                    "error: cannot queue the alerts of {rule}: {}",
+                    visible(&format!("{err:#}"))
+                );
+            }
+        }
     }
 
     /// After the commit: records which of the object's findings are muted (only when one is, or
@@ -185,6 +219,7 @@ impl ServeAlerts {
         store: &mut dyn FindingStore,
         marks: &[(String, Option<String>)],
         metrics: &Metrics,
+        count_muted: bool,
     ) {
         let any_mutes = {
             let guard = self.mutes.lock().unwrap_or_else(|p| p.into_inner());
@@ -193,10 +228,12 @@ impl ServeAlerts {
         if !any_mutes {
             return;
         }
-        let muted = marks.iter().filter(|(_, m)| m.is_some()).count() as u64;
-        metrics
-            .findings_muted
-            .fetch_add(muted, std::sync::atomic::Ordering::Relaxed);
+        if count_muted {
+            let muted = marks.iter().filter(|(_, m)| m.is_some()).count() as u64;
+            metrics
+                .findings_muted
+                .fetch_add(muted, std::sync::atomic::Ordering::Relaxed);
+        }
         if let Err(err) = alerting::set_finding_mutes(store, marks, Utc::now()) {
             metrics.error("store");
             eprintln!(

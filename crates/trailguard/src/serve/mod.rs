@@ -569,7 +569,11 @@ impl Service<'_> {
         match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
                 if let Some(alerts) = &self.alerts {
-                    alerts.mark(store, &marks, &self.metrics);
+                    alerts.mark(store, &marks, &self.metrics, true);
+                    // Sequence findings are made inside the commit: taken from the store after it.
+                    for rule in sequences.rules() {
+                        alerts.offer_stored(store, rule, self.run, &self.metrics);
+                    }
                 }
                 self.record_delivery(store, version, &seen_at, outcome.newest_event_time);
                 self.metrics
@@ -739,7 +743,7 @@ impl DeliveryWatch {
             return;
         }
         if let Some(alerts) = &service.alerts {
-            alerts.mark(store, &marks, &service.metrics);
+            alerts.mark(store, &marks, &service.metrics, true);
         }
         for finding in findings {
             service
