@@ -197,21 +197,18 @@ mod tests {
         let body = slack_body(&message).unwrap();
         insta::assert_snapshot!(body["text"].as_str().unwrap());
         // SNS subjects: printable ASCII on one line, cut to the limit.
-        let subject = subject(&message, 100).unwrap();
-        assert_eq!(
-            subject, "trailguard HIGH CT006 Account alias changed",
-            "{subject}"
-        );
+        let short = subject(&message, 100).unwrap();
+        assert_eq!(short, "trailguard HIGH CT006 Account alias changed");
         finding.title = "line\nbreak \u{e9}t\u{e9} ".repeat(20);
         let long = OutboxMessage {
             payload: serde_json::to_string(&finding).unwrap(),
             ..message
         };
-        let subject = subject(&long, 100).unwrap();
-        assert_eq!(subject.len(), 100);
+        let cut = subject(&long, 100).unwrap();
+        assert_eq!(cut.len(), 100);
         assert!(
-            subject.chars().all(|c| c.is_ascii_graphic() || c == ' '),
-            "{subject}"
+            cut.chars().all(|c| c.is_ascii_graphic() || c == ' '),
+            "{cut}"
         );
     }
 }

@@ -736,7 +736,7 @@ fn a_finding_alerts_once_and_repeats_fold_into_one_digest(fixture: Fixture) {
     // `serve` offering a stored finding again: no alert and no repeat (the digest below says three).
     let again = AlertIntent {
         recount: false,
-        ..intent("tg-2", "2026-12-04T10:59:59Z")
+        ..intent("tg-1", "2026-12-04T10:59:59Z")
     };
     assert_eq!(
         alerting::enqueue_alert(store.as_mut(), &again).unwrap(),
