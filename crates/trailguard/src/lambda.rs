@@ -170,6 +170,7 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
             stop,
             progress: false,
             silence_after: chrono::TimeDelta::hours(1),
+            alerts: None,
         };
         let event: SqsEvent = serde_json::from_str(BATCH).unwrap();
         assert_eq!(event.records.len(), 4);

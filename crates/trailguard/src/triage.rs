@@ -27,7 +27,7 @@ pub const DEFAULT_STORE: &str = ".trailguard/trailguard.db";
 /// The flags of mutes and alerts, shared by `scan`, `audit`, `policy check` and `serve`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TriageArgs {
-    /// Send alerts for new findings: slack=URL, webhook=URL, file=PATH. Repeatable. A webhook is signed
+    /// Send alerts for new findings: slack=URL, webhook=URL, sns=TOPIC_ARN, file=PATH. Repeatable. A webhook is signed
     /// with $TRAILGUARD_WEBHOOK_SECRET when set.
     #[arg(
         long = "alert",
@@ -81,9 +81,11 @@ pub struct Triage {
 impl Triage {
     /// Loads mutes and destinations. `store_spec` is the command's `--store`; without it the default
     /// store is read for mutes when it exists, and created only when alerts need an outbox.
+    /// `aws`: the command's AWS flags, for SNS destinations.
     pub fn start(
         args: &TriageArgs,
         store_spec: Option<&str>,
+        aws: crate::aws::AwsTarget,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Triage> {
         let settings =
@@ -105,7 +107,7 @@ impl Triage {
         };
         mutes.warn_expired();
         let dispatcher = wants_outbox
-            .then(|| Dispatcher::new(settings))
+            .then(|| Dispatcher::with_aws(settings, aws))
             .transpose()?;
         Ok(Triage {
             store,

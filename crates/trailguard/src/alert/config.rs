@@ -19,10 +19,15 @@
 //! accounts = ["111122223333"]
 //!
 //! [[alerts.destination]]
+//! kind = "sns"
+//! topic_arn = "arn:aws:sns:us-east-1:111122223333:trailguard-alerts"   # or topic_arn_env
+//! min_severity = "critical"
+//!
+//! [[alerts.destination]]
 //! kind = "file"
 //! path = "alerts.jsonl"
 //! ```
-//! `--alert slack=URL|webhook=URL|file=PATH` adds a destination with `--alert-min-severity` as its
+//! `--alert slack=URL|webhook=URL|sns=TOPIC_ARN|file=PATH` adds a destination with `--alert-min-severity` as its
 //! route (a webhook given this way is signed with `$TRAILGUARD_WEBHOOK_SECRET` when set). A
 //! destination's name — the key of its rows in the outbox — is its `name`, or its kind and a hash of
 //! its target, so the same target keeps its outbox across runs without printing a secret URL.
@@ -54,9 +59,21 @@ pub struct Route {
 /// Where messages are sent. URLs and secrets are kept out of `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Target {
-    Slack { url: String },
-    Webhook { url: String, secret: Option<String> },
-    File { path: PathBuf },
+    Slack {
+        url: String,
+    },
+    Webhook {
+        url: String,
+        secret: Option<String>,
+    },
+    File {
+        path: PathBuf,
+    },
+    /// An SNS topic, reached with the command's AWS settings (`--profile`, `--region`,
+    /// `--endpoint-url`); the region is the topic's own unless `--region` says otherwise.
+    Sns {
+        topic_arn: String,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -65,6 +82,7 @@ impl std::fmt::Debug for Target {
             Target::Slack { .. } => f.write_str("Slack"),
             Target::Webhook { secret, .. } => write!(f, "Webhook(signed: {})", secret.is_some()),
             Target::File { path } => write!(f, "File({})", path.display()),
+            Target::Sns { topic_arn } => write!(f, "Sns({topic_arn})"),
         }
     }
 }
@@ -75,6 +93,7 @@ impl Target {
             Target::Slack { .. } => "slack",
             Target::Webhook { .. } => "webhook",
             Target::File { .. } => "file",
+            Target::Sns { .. } => "sns",
         }
     }
 
@@ -83,6 +102,7 @@ impl Target {
         let target = match self {
             Target::Slack { url } | Target::Webhook { url, .. } => url.clone(),
             Target::File { path } => path.display().to_string(),
+            Target::Sns { topic_arn } => topic_arn.clone(),
         };
         let id = Finding::stable_id(&["destination", self.kind(), &target]);
         format!("{}-{}", self.kind(), &id.trim_start_matches("tg-")[..8])
@@ -140,6 +160,8 @@ struct DestinationEntry {
     url_env: Option<String>,
     secret_env: Option<String>,
     path: Option<PathBuf>,
+    topic_arn: Option<String>,
+    topic_arn_env: Option<String>,
     min_severity: Option<String>,
     #[serde(default)]
     rules: Vec<String>,
@@ -184,6 +206,15 @@ impl DestinationEntry {
             (Some(_), Some(_)) => bail!("{what}: give `url` or `url_env`, not both"),
             (None, None) => None,
         };
+        let topic_arn = match (&self.topic_arn, &self.topic_arn_env) {
+            (Some(arn), None) => Some(arn.clone()),
+            (None, Some(name)) => Some(env_secret(name, &what)?),
+            (Some(_), Some(_)) => bail!("{what}: give `topic_arn` or `topic_arn_env`, not both"),
+            (None, None) => None,
+        };
+        if topic_arn.is_some() && self.kind != "sns" {
+            bail!("{what}: `topic_arn` is for SNS destinations");
+        }
         let target = match (self.kind.as_str(), url, self.path) {
             ("slack", Some(url), None) => Target::Slack {
                 url: check_url(&url, &what)?,
@@ -201,8 +232,16 @@ impl DestinationEntry {
                 bail!("{what}: needs `url` or `url_env` (and no `path`)")
             }
             ("file", _, _) => bail!("{what}: needs `path` (and no `url`)"),
-            ("sns", _, _) => bail!("{what}: SNS destinations are not supported by this build yet"),
-            (other, _, _) => bail!("{what}: unknown kind `{other}` (slack, webhook, file)"),
+            ("sns", None, None) => Target::Sns {
+                topic_arn: check_topic_arn(
+                    topic_arn
+                        .as_deref()
+                        .with_context(|| format!("{what}: needs `topic_arn` or `topic_arn_env`"))?,
+                    &what,
+                )?,
+            },
+            ("sns", _, _) => bail!("{what}: needs `topic_arn` (and no `url` or `path`)"),
+            (other, _, _) => bail!("{what}: unknown kind `{other}` (slack, webhook, sns, file)"),
         };
         if self.secret_env.is_some() && !matches!(target, Target::Webhook { .. }) {
             bail!("{what}: `secret_env` is for webhooks");
@@ -237,11 +276,32 @@ fn check_url(url: &str, what: &str) -> anyhow::Result<String> {
     }
 }
 
+/// An SNS topic ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
+fn check_topic_arn(arn: &str, what: &str) -> anyhow::Result<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "sns"
+        && parts.iter().skip(3).all(|p| !p.is_empty());
+    if !well_formed {
+        bail!(
+            "{what}: `{}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            trailguard_rules::output::visible(arn)
+        );
+    }
+    Ok(arn.to_owned())
+}
+
+/// The region in a topic ARN (checked by [`check_topic_arn`]).
+pub fn topic_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
 /// Parses `--alert KIND=TARGET`.
 pub fn parse_alert_flag(text: &str, min_severity: Option<Severity>) -> anyhow::Result<Destination> {
     let Some((kind, value)) = text.split_once('=') else {
         bail!(
-            "--alert `{kind}`: use KIND=TARGET (slack=URL, webhook=URL, file=PATH)",
+            "--alert `{kind}`: use KIND=TARGET (slack=URL, webhook=URL, sns=TOPIC_ARN, file=PATH)",
             kind = text.split(':').next().unwrap_or("")
         );
     };
@@ -259,8 +319,10 @@ pub fn parse_alert_flag(text: &str, min_severity: Option<Severity>) -> anyhow::R
         "file" => Target::File {
             path: PathBuf::from(value),
         },
-        "sns" => bail!("{what}: SNS destinations are not supported by this build yet"),
-        other => bail!("--alert: unknown kind `{other}` (slack, webhook, file)"),
+        "sns" => Target::Sns {
+            topic_arn: check_topic_arn(value, &what)?,
+        },
+        other => bail!("--alert: unknown kind `{other}` (slack, webhook, sns, file)"),
     };
     Ok(Destination {
         name: target.default_name(),

@@ -5,7 +5,7 @@
 //!        ─► store::alerting::enqueue_alert (one transaction: fold window + outbox row)
 //!           first of its key (rule + principal) in the window → an `alert` row; a repeat → a count
 //! Dispatcher::deliver ─► close_windows (one `digest` row per closed window that counted repeats)
-//!        ─► claim due rows under a lease ─► send (Slack, webhook, file) ─► mark sent | failed (backoff)
+//!        ─► claim due rows under a lease ─► send (Slack, webhook, SNS, file) ─► mark sent | failed (backoff)
 //! ```
 //! Delivery state lives in the store, never in the process: a destination that is down is retried
 //! with exponential backoff across runs and restarts, workers on one PostgreSQL store never take the
@@ -49,6 +49,10 @@ pub struct DeliveryReport {
     pub given_up: Vec<String>,
     /// Held back by a destination's rate limit, for a later round.
     pub deferred: u64,
+    /// Attempts by destination and outcome (`sent`, `failed`, `given_up`), for `/metrics`.
+    pub outcomes: std::collections::BTreeMap<(String, &'static str), u64>,
+    /// The last error of each destination that failed in this round (one line each, no URL).
+    pub last_errors: std::collections::BTreeMap<String, String>,
 }
 
 /// What [`Dispatcher::offer`] did with the findings of a run.
@@ -67,10 +71,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// A dispatcher whose SNS destinations use the default AWS settings.
+    #[cfg(test)]
     pub fn new(settings: AlertSettings) -> anyhow::Result<Dispatcher> {
+        Dispatcher::with_aws(settings, crate::aws::AwsTarget::default())
+    }
+
+    /// A dispatcher whose SNS destinations are reached with `aws` (the command's AWS flags).
+    pub fn with_aws(
+        settings: AlertSettings,
+        aws: crate::aws::AwsTarget,
+    ) -> anyhow::Result<Dispatcher> {
         Ok(Dispatcher {
             settings,
-            sender: send::Sender::new()?,
+            sender: send::Sender::new(aws)?,
             sent_this_minute: HashMap::new(),
         })
     }
@@ -83,35 +97,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
         counts: &mut OfferCounts,
     ) -> Result<(), StoreError> {
-        let routed: Vec<&Destination> = self
-            .settings
-            .destinations
-            .iter()
-            .filter(|d| d.takes(finding))
-            .collect();
-        if routed.is_empty() {
-            return Ok(());
-        }
-        let payload = serde_json::to_string(finding).map_err(|source| StoreError::Encode {
-            id: finding.id.clone(),
-            source,
-        })?;
-        let fold_key = fold_key(finding);
-        for destination in routed {
-            let intent = AlertIntent {
-                destination: &destination.name,
-                finding_id: &finding.id,
-                fold_key: &fold_key,
-                payload: &payload,
-                fold_window: self.settings.fold_window,
-                now,
-            };
-            match alerting::enqueue_alert(store, &intent)? {
-                Enqueued::Alert => counts.alerts += 1,
-                Enqueued::Folded | Enqueued::AlreadyAlerted => counts.folded += 1,
-            }
-        }
-        Ok(())
+        offer(&self.settings, store, finding, now, true, counts)
     }
 
     /// Closes fold windows that ended, then sends due messages until none is left (or all that are
@@ -170,10 +156,24 @@ impl Dispatcher {
             Ok(()) => {
                 alerting::mark_sent(store, message.id, now)?;
                 report.sent += 1;
+                *report
+                    .outcomes
+                    .entry((destination.name.clone(), "sent"))
+                    .or_default() += 1;
             }
             Err(error) => {
                 let error = format!("{error:#}");
-                if alerting::mark_failed(store, message, &error, self.settings.retry_base, now)? {
+                let given_up =
+                    alerting::mark_failed(store, message, &error, self.settings.retry_base, now)?;
+                let outcome = if given_up { "given_up" } else { "failed" };
+                *report
+                    .outcomes
+                    .entry((destination.name.clone(), outcome))
+                    .or_default() += 1;
+                report
+                    .last_errors
+                    .insert(destination.name.clone(), error.clone());
+                if given_up {
                     report.given_up.push(format!(
                         "{} delivery {} given up after {} attempts: {error}",
                         destination.name, message.dedup_key, message.attempt
@@ -185,6 +185,47 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// [`Dispatcher::offer`] for callers that only enqueue (`serve`'s workers share one set of settings
+/// and deliver from a dispatcher each). `recount`: see [`AlertIntent::recount`].
+pub fn offer(
+    settings: &AlertSettings,
+    store: &mut dyn FindingStore,
+    finding: &Finding,
+    now: DateTime<Utc>,
+    recount: bool,
+    counts: &mut OfferCounts,
+) -> Result<(), StoreError> {
+    let routed: Vec<&Destination> = settings
+        .destinations
+        .iter()
+        .filter(|d| d.takes(finding))
+        .collect();
+    if routed.is_empty() {
+        return Ok(());
+    }
+    let payload = serde_json::to_string(finding).map_err(|source| StoreError::Encode {
+        id: finding.id.clone(),
+        source,
+    })?;
+    let fold_key = fold_key(finding);
+    for destination in routed {
+        let intent = AlertIntent {
+            destination: &destination.name,
+            finding_id: &finding.id,
+            fold_key: &fold_key,
+            payload: &payload,
+            fold_window: settings.fold_window,
+            now,
+            recount,
+        };
+        match alerting::enqueue_alert(store, &intent)? {
+            Enqueued::Alert => counts.alerts += 1,
+            Enqueued::Folded | Enqueued::AlreadyAlerted => counts.folded += 1,
+        }
+    }
+    Ok(())
 }
 
 /// Findings with the same rule and principal fold into one alert per window.

@@ -118,6 +118,41 @@ pub fn webhook_body(message: &OutboxMessage) -> anyhow::Result<Vec<u8>> {
     )?)
 }
 
+/// A one-line subject (SNS, e-mail subscribers): `trailguard HIGH CT006 Account alias changed`, in
+/// printable ASCII (SNS refuses anything else) and at most `max` characters.
+pub fn subject(message: &OutboxMessage, max: usize) -> anyhow::Result<String> {
+    let text = match message.kind.as_str() {
+        "alert" => {
+            let finding: Finding = serde_json::from_str(&message.payload)?;
+            format!(
+                "trailguard {} {} {}",
+                finding.severity.as_str().to_ascii_uppercase(),
+                finding.rule_id,
+                finding.title
+            )
+        }
+        "digest" => {
+            let digest: Digest = serde_json::from_str(&message.payload)?;
+            let rule = digest.fold_key.split('|').next().unwrap_or_default();
+            format!("trailguard digest: {} more {rule}", digest.repeats)
+        }
+        "mute-expired" => {
+            let mute: Mute = serde_json::from_str(&message.payload)?;
+            format!("trailguard mute expired: {}", mute.id)
+        }
+        other => anyhow::bail!("unknown outbox message kind `{}`", visible(other)),
+    };
+    let mut clean: String = text
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    clean.truncate(max);
+    Ok(clean)
+}
+
 /// One line of the JSON-lines file: kind, delivery id, and the message.
 pub fn file_line(message: &OutboxMessage) -> anyhow::Result<String> {
     let inner: serde_json::Value = serde_json::from_str(&message.payload)?;
@@ -161,5 +196,19 @@ mod tests {
         };
         let body = slack_body(&message).unwrap();
         insta::assert_snapshot!(body["text"].as_str().unwrap());
+        // SNS subjects: printable ASCII on one line, cut to the limit.
+        let short = subject(&message, 100).unwrap();
+        assert_eq!(short, "trailguard HIGH CT006 Account alias changed");
+        finding.title = "line\nbreak \u{e9}t\u{e9} ".repeat(20);
+        let long = OutboxMessage {
+            payload: serde_json::to_string(&finding).unwrap(),
+            ..message
+        };
+        let cut = subject(&long, 100).unwrap();
+        assert_eq!(cut.len(), 100);
+        assert!(
+            cut.chars().all(|c| c.is_ascii_graphic() || c == ' '),
+            "{cut}"
+        );
     }
 }

@@ -165,6 +165,14 @@ pub struct AuditRunArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// The store that holds mutes and the alert outbox (a SQLite file or a postgres:// URL; default
+    /// .trailguard/trailguard.db). The audit's findings are not saved in it.
+    #[arg(long, value_name = "PATH|URL", help_heading = "Alerts and mutes")]
+    pub store: Option<String>,
+
+    #[command(flatten)]
+    pub triage: crate::triage::TriageArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -366,6 +374,14 @@ pub struct AuditSummaryParts {
 fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    // Mutes and alerts as in `scan`: expired mutes are reported before the audit starts.
+    let aws = crate::aws::AwsTarget {
+        profile: args.source.profile.clone(),
+        region: args.source.region.clone(),
+        endpoint_url: args.source.endpoint_url.clone(),
+    };
+    let mut triage =
+        crate::triage::Triage::start(&args.triage, args.store.as_deref(), aws, Utc::now())?;
     let raw = load_raw(&args.source, args.quiet)?;
     let live = args.source.offline.is_none();
     if raw.files.is_empty() {
@@ -391,6 +407,16 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_severity {
         findings.retain(|f| f.severity >= min);
     }
+    // Muted findings are counted apart, shown only with --show-muted, never alerted.
+    let judged_at = Utc::now();
+    let mut reported = std::collections::HashSet::new();
+    findings.retain(|finding| {
+        let verdict = triage.judge(finding, judged_at);
+        if verdict == crate::triage::Verdict::Report {
+            reported.insert(finding.id.clone());
+        }
+        verdict.shown()
+    });
     if live {
         for skipped in &mut parts.not_evaluated {
             skipped.reason = live_reason(&skipped.reason);
@@ -409,7 +435,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     }
     summary.errors = snapshot.problems.len() as u64;
     summary.rules = posture::CHECKS.len() as u64;
-    for finding in &findings {
+    for finding in findings.iter().filter(|f| reported.contains(&f.id)) {
         summary.count_finding(finding);
     }
     if !parts.not_evaluated.is_empty() {
@@ -425,6 +451,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     }
     summary.duration_ms = started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    triage.finish(&mut summary, false, Utc::now())?;
 
     let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {

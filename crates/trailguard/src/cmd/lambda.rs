@@ -135,6 +135,7 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         progress: false,
         // Delivery health is checked by `serve`'s worker loop; a Lambda function only records arrivals.
         silence_after: chrono::TimeDelta::hours(1),
+        alerts: None,
     };
     // The run's record is brought up to date after every batch: an execution environment is frozen
     // between invocations and ended without notice.

@@ -122,6 +122,14 @@ pub struct CheckArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// The store that holds mutes and the alert outbox (a SQLite file or a postgres:// URL; default
+    /// .trailguard/trailguard.db). The findings are not saved in it.
+    #[arg(long, value_name = "PATH|URL", help_heading = "Alerts and mutes")]
+    pub store: Option<String>,
+
+    #[command(flatten)]
+    pub triage: crate::triage::TriageArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -264,6 +272,13 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("--ignore: {e}: `trailguard rules --family policy` lists them")
     })?;
 
+    // Mutes and alerts as in `scan` (SNS destinations use the default AWS settings).
+    let mut triage = crate::triage::Triage::start(
+        &args.triage,
+        args.store.as_deref(),
+        crate::aws::AwsTarget::default(),
+        Utc::now(),
+    )?;
     let mut findings = Vec::new();
     let mut policies = 0usize;
     let mut parse_errors = 0usize;
@@ -341,12 +356,19 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut buffer: Vec<u8> = Vec::new();
     {
         let mut writer = output::new_writer(args.format, Box::new(&mut buffer), &options);
+        let judged_at = Utc::now();
         for f in &findings {
-            summary.count_finding(f);
-            writer.write(f)?;
+            let verdict = triage.judge(f, judged_at);
+            if verdict == crate::triage::Verdict::Report {
+                summary.count_finding(f);
+            }
+            if verdict.shown() {
+                writer.write(f)?;
+            }
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+        triage.finish(&mut summary, false, Utc::now())?;
         writer.finish(&summary)?;
     }
     match &args.output {

@@ -305,7 +305,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             store::RunRecorder::start(spec, "scan", &started, &run_inputs(&args))
         })
         .transpose()?;
-    let mut triage = crate::triage::Triage::start(&args.triage, args.store.as_deref(), started_at)?;
+    let aws = crate::aws::AwsTarget {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let mut triage =
+        crate::triage::Triage::start(&args.triage, args.store.as_deref(), aws, started_at)?;
 
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };

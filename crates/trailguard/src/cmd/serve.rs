@@ -69,6 +69,9 @@ pub struct ServeArgs {
     #[arg(long = "silence-after", default_value = "1h", value_name = "AGE", value_parser = parse_silence)]
     pub silence_after: chrono::TimeDelta,
 
+    #[command(flatten)]
+    pub triage: crate::triage::TriageArgs,
+
     /// No summary at exit (failures are still reported).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -128,6 +131,7 @@ pub(crate) fn run_summary(
     summary.records = metrics.records.load(Ordering::Relaxed);
     summary.findings = metrics.findings_by_severity();
     summary.errors = metrics.errors_by_kind().values().sum();
+    summary.findings_muted = metrics.findings_muted.load(Ordering::Relaxed);
     for (reason, count) in metrics.skipped_by_reason() {
         summary.skipped.insert(reason.replace('_', " "), count);
     }
@@ -167,6 +171,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let s3 = remote::s3::client(&config, args.endpoint_url.is_some());
     let queues = serve::queues(&sqs, &runtime, &args.queue)?;
+    let settings = crate::alert::config::load(
+        args.triage.config.as_deref(),
+        &args.triage.alert,
+        args.triage.alert_min_severity,
+    )?;
+    let alerts = serve::alerts::ServeAlerts::new(settings, target.clone());
     let run = run_store
         .begin_run("serve", &started_at, &args.queue)
         .context("cannot record the run")?;
@@ -210,6 +220,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         stop: stop_rx,
         progress: !args.quiet && ui::stderr_is_terminal(),
         silence_after: args.silence_after,
+        alerts: Some(alerts),
     };
     eprintln!(
         "serving {} with {} workers{}",

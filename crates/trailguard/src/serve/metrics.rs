@@ -44,6 +44,13 @@ pub struct Metrics {
     histogram: [AtomicU64; BUCKETS.len()],
     processing_count: AtomicU64,
     processing_micros: AtomicU64,
+    /// Findings committed muted (never alerted).
+    pub findings_muted: AtomicU64,
+    /// Alert delivery attempts by (destination, outcome: `sent`, `failed`, `given_up`).
+    alert_deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// The outbox as last counted: messages waiting (due or backing off), and given up.
+    alert_pending: AtomicU64,
+    alert_given_up: AtomicU64,
 }
 
 fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
@@ -74,6 +81,19 @@ impl Metrics {
             self.newest_event
                 .fetch_max(time.timestamp(), Ordering::Relaxed);
         }
+    }
+
+    pub fn alert_delivery(&self, destination: &str, outcome: &'static str, count: u64) {
+        let mut map = self
+            .alert_deliveries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *map.entry((destination.to_owned(), outcome)).or_default() += count;
+    }
+
+    pub fn alert_outbox(&self, pending: u64, given_up: u64) {
+        self.alert_pending.store(pending, Ordering::Relaxed);
+        self.alert_given_up.store(given_up, Ordering::Relaxed);
     }
 
     pub fn observe_processing(&self, elapsed: Duration) {
@@ -162,6 +182,11 @@ impl Metrics {
             "CloudTrail events delivered inline by EventBridge.",
             load(&self.records_inline),
         );
+        counter(
+            "trailguard_findings_muted_total",
+            "Findings committed muted (stored, never alerted).",
+            load(&self.findings_muted),
+        );
         let mut labelled = |name: &str, help: &str, label: &str, values: Vec<(String, u64)>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (value, count) in values {
@@ -196,6 +221,41 @@ impl Metrics {
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
         );
+        let name = "trailguard_alert_deliveries_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Alert delivery attempts, by destination and outcome (sent, failed, given_up).\n# TYPE {name} counter"
+        );
+        let deliveries = self
+            .alert_deliveries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        for ((destination, outcome), count) in deliveries {
+            let _ = writeln!(
+                out,
+                "{name}{{destination=\"{}\",outcome=\"{outcome}\"}} {count}",
+                label_value(&destination)
+            );
+        }
+        for (name, help, value) in [
+            (
+                "trailguard_alert_outbox_pending",
+                "Alert messages in the store's outbox not yet sent (due or backing off).",
+                &self.alert_pending,
+            ),
+            (
+                "trailguard_alert_outbox_given_up",
+                "Alert messages given up after every retry.",
+                &self.alert_given_up,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+                load(value)
+            );
+        }
         let newest = self.newest_event.load(Ordering::Relaxed);
         if newest > 0 {
             let lag = (now.timestamp() - newest).max(0);
@@ -224,6 +284,13 @@ impl Metrics {
     }
 }
 
+/// A label value in the text format: backslash, quote and newline escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +303,10 @@ mod tests {
         metrics.skipped("digest_file");
         metrics.error("get_object");
         metrics.observe_processing(Duration::from_millis(300));
+        metrics.alert_delivery("webhook-1a2b", "failed", 2);
+        metrics.alert_delivery("webhook-1a2b", "sent", 1);
+        metrics.alert_delivery("team \"a\"", "sent", 1);
+        metrics.alert_outbox(3, 1);
         let now = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:01:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
@@ -257,6 +328,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("trailguard_lag_seconds 60\n"), "{text}");
+        for line in [
+            "trailguard_alert_deliveries_total{destination=\"webhook-1a2b\",outcome=\"failed\"} 2\n",
+            "trailguard_alert_deliveries_total{destination=\"webhook-1a2b\",outcome=\"sent\"} 1\n",
+            "trailguard_alert_deliveries_total{destination=\"team \\\"a\\\"\",outcome=\"sent\"} 1\n",
+            "trailguard_alert_outbox_pending 3\n",
+            "trailguard_alert_outbox_given_up 1\n",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
         assert!(
             text.contains("trailguard_object_processing_seconds_bucket{le=\"0.25\"} 0\n"),
             "{text}"

@@ -18,6 +18,7 @@
 //! but has not started back at once (visibility 0), and exits 0. `--drain` exits when every queue is
 //! empty, in flight included.
 
+pub mod alerts;
 pub mod listen;
 pub mod message;
 pub mod metrics;
@@ -71,6 +72,8 @@ pub struct Service<'a> {
     pub progress: bool,
     /// How long an account and region that was delivering may stay silent before CT051 is raised.
     pub silence_after: chrono::TimeDelta,
+    /// Mutes and alert destinations (`--alert`, `--config`); `None`: neither is applied.
+    pub alerts: Option<alerts::ServeAlerts>,
 }
 
 /// Why one object (or inline record) could not be processed. `kind` is the metric label.
@@ -124,9 +127,20 @@ impl Service<'_> {
         // One worker per process watches delivery health, at start and then every half silence (at
         // most every minute).
         let mut health = (index == 0).then(|| DeliveryWatch::new(self.silence_after));
+        let mut dispatcher = match &self.alerts {
+            Some(alerts) => alerts.dispatcher()?,
+            None => None,
+        };
         while !self.stopping() {
+            if let Some(alerts) = &self.alerts {
+                alerts.refresh(store.as_mut(), &self.metrics, index == 0);
+            }
             if let Some(watch) = health.as_mut() {
                 watch.check(self, store.as_mut());
+            }
+            // What is due now: new alerts of the last round, and retries whose backoff has passed.
+            if let Some(dispatcher) = dispatcher.as_mut() {
+                alerts::deliver(dispatcher, store.as_mut(), &self.metrics);
             }
             let queue = &self.queues[next];
             next = (next + 1) % self.queues.len();
@@ -144,6 +158,10 @@ impl Service<'_> {
             };
             if messages.is_empty() {
                 if self.drain && self.queues_empty() {
+                    // What the last messages enqueued goes out before the worker ends.
+                    if let Some(dispatcher) = dispatcher.as_mut() {
+                        alerts::deliver(dispatcher, store.as_mut(), &self.metrics);
+                    }
                     break;
                 }
                 continue;
@@ -546,8 +564,23 @@ impl Service<'_> {
             evaluate: &evaluate,
             forget_before: &forget_before,
         };
+        // Alerts are enqueued before the commit (idempotently, see `alerts`): a crash between the two
+        // leaves the message on the queue, and its redelivery enqueues nothing twice.
+        let marks = match &self.alerts {
+            Some(alerts) => alerts
+                .judge(store, &findings)
+                .map_err(|e| Failure::new("store", chain(e)))?,
+            None => Vec::new(),
+        };
         match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
             Ok(ObjectCommit::Committed(_)) => {
+                if let Some(alerts) = &self.alerts {
+                    alerts.mark(store, &marks, &self.metrics, true);
+                    // Sequence findings are made inside the commit: taken from the store after it.
+                    for rule in sequences.rules() {
+                        alerts.offer_stored(store, rule, self.run, &self.metrics);
+                    }
+                }
                 self.record_delivery(store, version, &seen_at, outcome.newest_event_time);
                 self.metrics
                     .objects_processed
@@ -704,10 +737,24 @@ impl DeliveryWatch {
             return;
         }
         let seen_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let marks = match &service.alerts {
+            Some(alerts) => match alerts.judge(store, &findings) {
+                Ok(marks) => marks,
+                Err(err) => {
+                    service.metrics.error("store");
+                    eprintln!("error: delivery health: {}", output::visible(&chain(err)));
+                    return;
+                }
+            },
+            None => Vec::new(),
+        };
         if let Err(err) = store.save_findings(service.run, &seen_at, &findings) {
             service.metrics.error("store");
             eprintln!("error: delivery health: {}", output::visible(&chain(err)));
             return;
+        }
+        if let Some(alerts) = &service.alerts {
+            alerts.mark(store, &marks, &service.metrics, true);
         }
         for finding in findings {
             service

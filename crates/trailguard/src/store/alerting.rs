@@ -202,6 +202,9 @@ pub struct AlertIntent<'a> {
     pub payload: &'a str,
     pub fold_window: Duration,
     pub now: DateTime<Utc>,
+    /// Whether a finding alerted before counts as a repeat in its open window: yes for a run that
+    /// sees it again; no for `serve` offering a stored or redelivered finding once more.
+    pub recount: bool,
 }
 
 /// What [`enqueue_alert`] did.
@@ -306,7 +309,9 @@ pub fn enqueue_alert(
             Ok(())
         })?;
         if seen > 0 {
-            tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
+            if intent.recount {
+                tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
+            }
             result = Enqueued::AlreadyAlerted;
             return Ok(());
         }

@@ -764,6 +764,7 @@ fn a_finding_alerts_once_and_repeats_fold_into_one_digest(fixture: Fixture) {
         payload: "{}",
         fold_window: hour,
         now: at(now),
+        recount: true,
     };
     let enqueue = |store: &mut dyn FindingStore, finding, now| {
         alerting::enqueue_alert(store, &intent(finding, now)).unwrap()
@@ -793,6 +794,15 @@ fn a_finding_alerts_once_and_repeats_fold_into_one_digest(fixture: Fixture) {
     assert_eq!(
         alerting::enqueue_alert(store.as_mut(), &other).unwrap(),
         Enqueued::Alert
+    );
+    // `serve` offering a stored finding again: no alert and no repeat (the digest below says three).
+    let again = AlertIntent {
+        recount: false,
+        ..intent("tg-1", "2026-12-04T10:59:59Z")
+    };
+    assert_eq!(
+        alerting::enqueue_alert(store.as_mut(), &again).unwrap(),
+        Enqueued::AlreadyAlerted
     );
     let due = alerting::claim(store.as_mut(), at("2026-12-04T11:00:00Z"), 10).unwrap();
     let keys: Vec<_> = due
