@@ -182,7 +182,7 @@ struct Objects {
 
 /// The stateful rules (`SequenceRule`s): bursts and sequences.
 const SEQUENCE_RULES: &[&str] = &[
-    "CT014", "CT016", "CT019", "CT020", "CT032", "CT033", "CT034", "CT039",
+    "CT014", "CT016", "CT019", "CT020", "CT032", "CT033", "CT034", "CT039", "CT052",
 ];
 
 struct Quiet;

@@ -1,12 +1,16 @@
 //! CT037 identity-center-access-granted: IAM Identity Center permission sets created or given powerful
-//! policies, and account assignments that hand a permission set to a user or group.
+//! policies, their permissions boundary taken away, and account assignments that hand a permission set to a
+//! user or group. [`judge`] is the one judgement of a permission-set change; CT052 reuses it to follow a
+//! privileged set to the people it is assigned to.
 
+use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{change_finding, policy_text, privileged_policy, request_field, Change};
-use crate::rule::{CloudTrailRule, Report};
+use super::common::{change_finding, policy_text, privileged_policy, Change};
+use super::document_risk::assess;
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT037",
@@ -15,36 +19,231 @@ pub const META: RuleMeta = RuleMeta {
     family: Family::Cloudtrail,
     severity: Severity::Medium,
     attack: &["T1098.003", "T1484.002"],
-    compliance: &[],
+    compliance: &["CIS-1.15"],
     events: &[
         ("sso.amazonaws.com", "CreatePermissionSet"),
         ("sso.amazonaws.com", "AttachManagedPolicyToPermissionSet"),
+        ("sso.amazonaws.com", "AttachCustomerManagedPolicyReferenceToPermissionSet"),
         ("sso.amazonaws.com", "PutInlinePolicyToPermissionSet"),
+        ("sso.amazonaws.com", "PutPermissionsBoundaryToPermissionSet"),
+        ("sso.amazonaws.com", "DeletePermissionsBoundaryFromPermissionSet"),
         ("sso.amazonaws.com", "CreateAccountAssignment"),
     ],
     kb_entries: &[],
     doc: RuleDoc {
-        what: "IAM Identity Center changes that decide who gets which role in which account. \
-               `AttachManagedPolicyToPermissionSet` with a privileged AWS managed policy (the list CT005 uses: \
-               `AdministratorAccess`, `IAMFullAccess`, `PowerUserAccess`, ...) and `PutInlinePolicyToPermissionSet` \
-               with an admin document (`Allow *` on `*`): **high**. `CreateAccountAssignment` (a user or group \
-               given a permission set in an account): **medium**, with the principal, account and permission set \
-               in the evidence. `CreatePermissionSet` and other policies on permission sets: **low**.",
+        what: "IAM Identity Center changes that decide who gets which role in which account. **high** \
+               (privileged): `AttachManagedPolicyToPermissionSet` with a privileged AWS managed policy (the list \
+               CT005 uses: `AdministratorAccess`, `IAMFullAccess`, `PowerUserAccess`, `SystemAdministrator`, \
+               ...; a lesser one such as `AWSKeyManagementServicePowerUser` is **medium**), and \
+               `PutInlinePolicyToPermissionSet` whose document the policy analyser rates high or worse \
+               (every action on every resource, `Allow` with `NotAction`, service-wide wildcards on sensitive \
+               services, unrestricted privilege escalation; a medium-rated document is **medium**). **medium**: \
+               the permissions boundary removed (`DeletePermissionsBoundaryFromPermissionSet`) or replaced by \
+               a privileged AWS managed policy, which bounds nothing (`PutPermissionsBoundaryToPermissionSet`); \
+               `CreateAccountAssignment` (a user or group given a permission set in an account), with the \
+               principal, account and permission set in the evidence. **low**: `CreatePermissionSet`, \
+               ordinary managed or inline policies, and `AttachCustomerManagedPolicyReferenceToPermissionSet` \
+               (the policy's document lives in each account, not in the record; CT052 rates it when the scan \
+               saw that policy created). **info**: a restrictive permissions boundary put on a set.",
         why: "In an organization using Identity Center, permission sets are the roles people sign in to; an \
               attacker with Identity Center admin rights gives a user they control an admin permission set in \
               every account (ATT&CK T1098.003), which no IAM user or access key ever shows. The Identity Center \
-              reserved roles (`AWSReservedSSO_*`) then appear in each account as if created by AWS.",
-        example: "`CreateAccountAssignment` giving user `9067a1b2c3-...` permission set `ps-0123456789abcdef` \
-                  (with `AdministratorAccess`) in account 111122223333.",
+              reserved roles (`AWSReservedSSO_*`) then appear in each account as if created by AWS. Removing a \
+              set's permissions boundary is the quiet variant: the set's policies were already broad, the \
+              boundary was what held them.",
+        example: "`AttachManagedPolicyToPermissionSet` attaching `arn:aws:iam::aws:policy/AdministratorAccess` to \
+                  `ps-0123456789abcdef`, then `CreateAccountAssignment` giving user `9067a1b2c3-...` that set \
+                  in account 111122223333.",
         fix: "Confirm the grant with the identity team. If unknown, delete the account assignment \
-              (`aws sso-admin delete-account-assignment`), detach the policy from the permission set and \
-              re-provision it, and review the sign-ins of the principal that received it.",
+              (`aws sso-admin delete-account-assignment`), detach the policy from the permission set (or put the \
+              boundary back) and re-provision it, and review the sign-ins of the principal that received it.",
         references: &[
             "https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetsconcept.html",
             "https://docs.aws.amazon.com/singlesignon/latest/userguide/logging-using-cloudtrail.html",
+            "https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutPermissionsBoundaryToPermissionSet.html",
         ],
     },
 };
+
+/// A member of `requestParameters` as CloudTrail writes it for Identity Center (`camelCase`), or as the
+/// API documents it (`PascalCase`), which some producers copy.
+fn member<'v>(value: Option<&'v Value>, camel: &str) -> Option<&'v Value> {
+    let value = value?;
+    value.get(camel).or_else(|| {
+        let mut pascal = camel.to_owned();
+        pascal[..1].make_ascii_uppercase();
+        value.get(&pascal)
+    })
+}
+
+fn member_str(value: Option<&Value>, camel: &str) -> Option<String> {
+    member(value, camel)?.as_str().map(str::to_owned)
+}
+
+/// `path` + `name` of a customer managed policy reference (`{"name", "path"}`), e.g. `/ops/Admin`: the key
+/// CT052 matches against policies created in the scan.
+pub fn customer_policy_key(reference: Option<&Value>) -> Option<String> {
+    let name = member_str(reference, "name")?;
+    let path = member_str(reference, "path").unwrap_or_else(|| "/".to_owned());
+    let path = if path.ends_with('/') {
+        path
+    } else {
+        format!("{path}/")
+    };
+    Some(format!("{path}{name}"))
+}
+
+/// What one permission-set change gives, judged from the record alone.
+#[derive(Debug, Clone)]
+pub struct PermissionSetChange {
+    pub severity: Severity,
+    /// The permission set's ARN (its `name` for `CreatePermissionSet`).
+    pub permission_set: String,
+    /// Past tense, for the message, e.g. ``attached `...AdministratorAccess` (full access ...)``.
+    pub done: String,
+    /// Infinitive, for a failed call.
+    pub tried: String,
+    /// The change makes the set privileged (admin or near-admin): CT052 follows such sets to assignments.
+    pub privileged: bool,
+}
+
+/// The judgement of an Identity Center permission-set call (the events of [`META`]); `None` for others.
+/// Whether the call succeeded is left to the caller ([`super::common::call_failed`]).
+pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
+    let params = record.request_parameters();
+    let params = params.as_ref();
+    let field = |key: &str| member_str(params, key).unwrap_or_else(|| "unknown".to_owned());
+    let permission_set = member_str(params, "permissionSetArn")
+        .or_else(|| member_str(params, "name"))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let ps = &permission_set;
+    let (severity, privileged, done, tried) = match record.event_name.as_ref() {
+        "AttachManagedPolicyToPermissionSet" => {
+            let policy = field("managedPolicyArn");
+            let found = privileged_policy(&policy);
+            let severity = match found {
+                Some(p) if p.severity >= Severity::High => Severity::High,
+                Some(p) if p.severity >= Severity::Medium => Severity::Medium,
+                _ => Severity::Low,
+            };
+            let why = found.map(|p| format!(" ({})", p.why)).unwrap_or_default();
+            (
+                severity,
+                severity == Severity::High,
+                format!("attached `{policy}`{why} to permission set `{ps}`"),
+                format!("attach `{policy}` to permission set `{ps}`"),
+            )
+        }
+        "PutInlinePolicyToPermissionSet" => {
+            let (severity, what) = match policy_text(params, "inlinePolicy")
+                .or_else(|| policy_text(params, "InlinePolicy"))
+            {
+                Some(text) => match assess(&text, "requestParameters.inlinePolicy") {
+                    Ok(Some(risk)) => {
+                        let severity = if risk.analysis.is_admin || risk.severity >= Severity::High {
+                            Severity::High
+                        } else if risk.severity == Severity::Medium {
+                            Severity::Medium
+                        } else {
+                            Severity::Low
+                        };
+                        (severity, format!(" that {}", risk.reasons.join("; ")))
+                    }
+                    Ok(None) => (Severity::Low, String::new()),
+                    Err(e) => (
+                        Severity::Low,
+                        format!(" (its document could not be analysed: {}; review it by hand)", e.0),
+                    ),
+                },
+                None => (Severity::Low, " (no document in the record)".to_owned()),
+            };
+            (
+                severity,
+                severity == Severity::High,
+                format!("put an inline policy{what} on permission set `{ps}`"),
+                format!("put an inline policy{what} on permission set `{ps}`"),
+            )
+        }
+        "AttachCustomerManagedPolicyReferenceToPermissionSet" => {
+            let policy = customer_policy_key(member(params, "customerManagedPolicyReference"))
+                .unwrap_or_else(|| "unknown".to_owned());
+            (
+                Severity::Low,
+                false,
+                format!(
+                    "attached customer managed policy `{policy}` (defined in each target account) to \
+                     permission set `{ps}`"
+                ),
+                format!("attach customer managed policy `{policy}` to permission set `{ps}`"),
+            )
+        }
+        "PutPermissionsBoundaryToPermissionSet" => {
+            let boundary = member(params, "permissionsBoundary");
+            let managed = member_str(boundary, "managedPolicyArn");
+            let unbounded = managed
+                .as_deref()
+                .and_then(privileged_policy)
+                .filter(|p| p.severity >= Severity::High);
+            let named = managed
+                .clone()
+                .or_else(|| customer_policy_key(member(boundary, "customerManagedPolicyReference")))
+                .unwrap_or_else(|| "unknown".to_owned());
+            match unbounded {
+                Some(p) => (
+                    Severity::Medium,
+                    false,
+                    format!(
+                        "made `{named}` ({}) the permissions boundary of permission set `{ps}`, a boundary \
+                         that limits nothing",
+                        p.why
+                    ),
+                    format!("make `{named}` the permissions boundary of permission set `{ps}`"),
+                ),
+                None => (
+                    Severity::Info,
+                    false,
+                    format!("put permissions boundary `{named}` on permission set `{ps}`"),
+                    format!("put permissions boundary `{named}` on permission set `{ps}`"),
+                ),
+            }
+        }
+        "DeletePermissionsBoundaryFromPermissionSet" => (
+            Severity::Medium,
+            false,
+            format!(
+                "removed the permissions boundary of permission set `{ps}`: its policies now apply in full"
+            ),
+            format!("remove the permissions boundary of permission set `{ps}`"),
+        ),
+        "CreateAccountAssignment" => {
+            let (kind, principal, account) =
+                (field("principalType"), field("principalId"), field("targetId"));
+            (
+                META.severity,
+                false,
+                format!(
+                    "gave {} `{principal}` permission set `{ps}` in account {account}",
+                    kind.to_ascii_lowercase()
+                ),
+                format!("give `{principal}` permission set `{ps}` in account {account}"),
+            )
+        }
+        "CreatePermissionSet" => (
+            Severity::Low,
+            false,
+            format!("created permission set `{ps}`"),
+            format!("create permission set `{ps}`"),
+        ),
+        _ => return None,
+    };
+    Some(PermissionSetChange {
+        severity,
+        permission_set,
+        done,
+        tried,
+        privileged,
+    })
+}
 
 /// Flags Identity Center grants.
 #[derive(Debug, Default)]
@@ -56,79 +255,26 @@ impl CloudTrailRule for IdentityCenterAccessGranted {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        let params = record.request_parameters();
-        let field =
-            |key: &str| request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
-        let permission_set = request_field(params.as_ref(), "permissionSetArn")
-            .or_else(|| request_field(params.as_ref(), "name"))
-            .unwrap_or_else(|| "unknown".to_owned());
-        let (severity, done, tried) = match record.event_name.as_ref() {
-            "AttachManagedPolicyToPermissionSet" => {
-                let policy = field("managedPolicyArn");
-                let privileged = privileged_policy(&policy);
-                let severity = match privileged {
-                    Some(p) if p.severity >= Severity::High => Severity::High,
-                    Some(_) => Severity::Medium,
-                    None => Severity::Low,
-                };
-                let why = privileged
-                    .map(|p| format!(" ({})", p.why))
-                    .unwrap_or_default();
-                (
-                    severity,
-                    format!("attached `{policy}`{why} to permission set `{permission_set}`"),
-                    format!("attach `{policy}` to permission set `{permission_set}`"),
-                )
-            }
-            "PutInlinePolicyToPermissionSet" => {
-                let admin = policy_text(params.as_ref(), "inlinePolicy")
-                    .as_deref()
-                    .is_some_and(super::document_risk::is_admin_document);
-                (
-                    if admin { Severity::High } else { Severity::Low },
-                    format!(
-                        "put an inline policy{} on permission set `{permission_set}`",
-                        if admin { " allowing every action" } else { "" }
-                    ),
-                    format!("put an inline policy on permission set `{permission_set}`"),
-                )
-            }
-            "CreateAccountAssignment" => {
-                let (kind, principal, account) = (
-                    field("principalType"),
-                    field("principalId"),
-                    field("targetId"),
-                );
-                (
-                    META.severity,
-                    format!(
-                        "gave {} `{principal}` permission set `{permission_set}` in account {account}",
-                        kind.to_ascii_lowercase()
-                    ),
-                    format!("give `{principal}` permission set `{permission_set}` in account {account}"),
-                )
-            }
-            _ => (
-                Severity::Low,
-                format!("created permission set `{permission_set}`"),
-                format!("create permission set `{permission_set}`"),
-            ),
+        let Some(change) = judge(record) else {
+            return;
         };
-        out.push(change_finding(
+        let mut finding = change_finding(
             &META,
             record,
-            severity,
+            change.severity,
             Change {
-                done,
-                tried,
+                done: change.done,
+                tried: change.tried,
                 resource: Resource {
                     kind: "AwsSsoPermissionSet".to_owned(),
-                    id: permission_set,
+                    id: change.permission_set,
                     name: None,
                 },
                 evidence_keys: &[
                     "instanceArn",
                     "managedPolicyArn",
+                    "customerManagedPolicyReference",
+                    "permissionsBoundary",
                     "principalType",
                     "principalId",
                     "targetId",
@@ -139,7 +285,16 @@ impl CloudTrailRule for IdentityCenterAccessGranted {
                           permission set."
                     .to_owned(),
             },
-        ));
+        );
+        // The statements that make an inline document risky, as `risky_inline_policy` shows them.
+        if record.event_name == "PutInlinePolicyToPermissionSet" {
+            if let Some(text) = policy_text(record.request_parameters().as_ref(), "inlinePolicy") {
+                if let Ok(Some(risk)) = assess(&text, "requestParameters.inlinePolicy") {
+                    finding.evidence.extend(risk.evidence.iter().cloned());
+                }
+            }
+        }
+        out.push(finding);
     }
 }
 

@@ -63,4 +63,6 @@ crate::registry::register! { cloudtrail:
     single organization_changed::OrganizationChanged,
     single iam_change_recorded::IamChangeRecorded,
     raised delivery_silent::DeliverySilent,
+    sequence privileged_permission_set_assigned::PrivilegedPermissionSetAssigned,
+    single security_hub_disabled::SecurityHubDisabled,
 }

@@ -23,6 +23,7 @@ pub const META: RuleMeta = RuleMeta {
     events: &[
         ("cloudtrail.amazonaws.com", "CreateTrail"),
         ("cloudtrail.amazonaws.com", "UpdateTrail"),
+        ("cloudtrail.amazonaws.com", "DeleteTrail"),
         ("s3.amazonaws.com", "PutBucketLifecycle"),
         ("s3.amazonaws.com", "PutBucketPolicy"),
         ("s3.amazonaws.com", "DeleteBucketPolicy"),
@@ -38,7 +39,10 @@ pub const META: RuleMeta = RuleMeta {
                trail's `s3BucketName`: an expiration lifecycle rule (`PutBucketLifecycle`), the bucket policy \
                deleted (`DeleteBucketPolicy`), the bucket deleted, log objects deleted (`DeleteObject` under a \
                `/CloudTrail/` key, `DeleteObjects`): **high**; the bucket policy or ACL replaced, versioning \
-               changed: **medium**. Changes made before the bucket became a trail bucket are its set-up and \
+               changed: **medium**. Once the scan saw the bucket's trail deleted (`DeleteTrail`), a later change is \
+               one step lower (the bucket keeps old logs but receives no new ones: the usual teardown deletes the \
+               trail, then its bucket; the trail's deletion is CT017's finding). Changes made before the bucket \
+               became a trail bucket are its set-up and \
                are left out; buckets whose trail was configured before the scanned period are not known to \
                this rule (scan a period that includes the trail's creation or last update).",
         why: "Stopping the trail is noisy (CT017); quietly expiring, deleting or locking out its log files \
@@ -60,6 +64,13 @@ pub const META: RuleMeta = RuleMeta {
 /// Observation kinds.
 const TRAIL: u8 = 0;
 const TAMPER: u8 = 1;
+/// The trail (`subject`) deleted: its bucket no longer receives logs.
+const TRAIL_DELETED: u8 = 2;
+
+/// A trail's name, whether the call gave the name or the trail's ARN.
+fn trail_name(name_or_arn: &str) -> &str {
+    name_or_arn.rsplit(":trail/").next().unwrap_or(name_or_arn)
+}
 
 /// Flags tampering with buckets that receive CloudTrail logs.
 #[derive(Debug, Default)]
@@ -77,12 +88,18 @@ impl SequenceRule for TrailBucketTampered {
             if call_failed(record) {
                 return None;
             }
+            if name == "DeleteTrail" {
+                let trail = params
+                    .as_ref()
+                    .and_then(|p| p.get("name")?.as_str().map(str::to_owned))?;
+                return Observation::new(record, TRAIL_DELETED, 0, "", trail_name(&trail), name);
+            }
             let bucket = params
                 .as_ref()
                 .and_then(|p| p.get("s3BucketName")?.as_str().map(str::to_owned))?;
             let trail = params
                 .as_ref()
-                .and_then(|p| p.get("name")?.as_str().map(str::to_owned))
+                .and_then(|p| p.get("name")?.as_str().map(|n| trail_name(n).to_owned()))
                 .unwrap_or_default();
             // Trails sort before changes at the same second.
             return Observation::new(record, TRAIL, 0, &bucket, &trail, name);
@@ -105,16 +122,22 @@ impl SequenceRule for TrailBucketTampered {
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         // Bucket → the trail that named it (first time it became a trail bucket).
         let mut trail_buckets: HashMap<&str, &str> = HashMap::new();
+        // Trail → when it was deleted (and not created again since).
+        let mut deleted: HashMap<&str, &str> = HashMap::new();
         for obs in observations {
             match obs.kind {
                 TRAIL => {
                     trail_buckets
                         .entry(obs.principal.as_ref())
                         .or_insert(obs.subject.as_ref());
+                    deleted.remove(obs.subject.as_ref());
+                }
+                TRAIL_DELETED => {
+                    deleted.insert(obs.subject.as_ref(), obs.event.event_time.as_str());
                 }
                 _ => {
                     if let Some(trail) = trail_buckets.get(obs.principal.as_ref()) {
-                        out.push(finding(obs, trail));
+                        out.push(finding(obs, trail, deleted.get(trail).copied()));
                     }
                 }
             }
@@ -122,13 +145,18 @@ impl SequenceRule for TrailBucketTampered {
     }
 }
 
-fn finding(obs: &Observation, trail: &str) -> Finding {
+/// `trail_deleted`: when the bucket's trail was deleted before this change, if it was. The bucket then
+/// holds old logs but receives no new ones (the usual teardown: trail, then bucket), so the change is one
+/// step lower; the trail's deletion is CT017's finding.
+fn finding(obs: &Observation, trail: &str, trail_deleted: Option<&str>) -> Finding {
     let event = &obs.event;
     let bucket = obs.principal.as_ref();
     let name = obs.detail.as_ref();
-    let severity = match name {
-        "PutBucketPolicy" | "PutBucketAcl" | "PutBucketVersioning" => Severity::Medium,
-        _ => META.severity,
+    let severity = match (name, trail_deleted) {
+        ("PutBucketPolicy" | "PutBucketAcl" | "PutBucketVersioning", None) => Severity::Medium,
+        ("PutBucketPolicy" | "PutBucketAcl" | "PutBucketVersioning", Some(_)) => Severity::Low,
+        (_, None) => META.severity,
+        (_, Some(_)) => Severity::Medium,
     };
     let mut finding = finding_from_event(&META, event, severity);
     let who = describe_caller(event);
@@ -146,10 +174,14 @@ fn finding(obs: &Observation, trail: &str) -> Finding {
     } else {
         format!("trail `{trail}`")
     };
+    let receives = match trail_deleted {
+        Some(at) => format!("which held the logs of {trail_text} until that trail was deleted at {at}"),
+        None => format!("which receives the logs of {trail_text}"),
+    };
     finding.message = if event.error_code.is_some() {
-        format!("{who} tried to change bucket `{bucket}` ({name}), which receives the logs of {trail_text}; the call failed.")
+        format!("{who} tried to change bucket `{bucket}` ({name}), {receives}; the call failed.")
     } else {
-        format!("{who} {what} bucket `{bucket}`, which receives the logs of {trail_text}.")
+        format!("{who} {what} bucket `{bucket}`, {receives}.")
     };
     finding.resource = Some(Resource {
         kind: "AwsS3Bucket".to_owned(),
