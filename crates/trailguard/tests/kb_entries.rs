@@ -176,8 +176,13 @@ fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
             problems.push(format!("{place}: eventType should be `{expected_type}`"));
         }
         // S3 object-level calls are data events; everything else an entry covers is a management event.
-        let data_event = entry.source == "s3.amazonaws.com" && S3_DATA_EVENTS.contains(&entry.event.as_str());
-        let (category, management) = if data_event { ("Data", false) } else { ("Management", true) };
+        let data_event =
+            entry.source == "s3.amazonaws.com" && S3_DATA_EVENTS.contains(&entry.event.as_str());
+        let (category, management) = if data_event {
+            ("Data", false)
+        } else {
+            ("Management", true)
+        };
         if record.event_category.as_deref() != Some(category)
             || record.management_event != Some(management)
         {
