@@ -116,6 +116,9 @@ const RECORD_KEYS: &[&str] = &[
     "eventCategory",
 ];
 
+/// S3 object-level operations CloudTrail records as data events (`eventCategory: Data`).
+const S3_DATA_EVENTS: &[&str] = &["DeleteObject", "DeleteObjects"];
+
 #[test]
 fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
     let mut problems = Vec::new();
@@ -172,11 +175,20 @@ fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
         if record.event_type.as_deref() != Some(expected_type) {
             problems.push(format!("{place}: eventType should be `{expected_type}`"));
         }
-        if record.event_category.as_deref() != Some("Management")
-            || record.management_event != Some(true)
+        // S3 object-level calls are data events; everything else an entry covers is a management event.
+        let data_event =
+            entry.source == "s3.amazonaws.com" && S3_DATA_EVENTS.contains(&entry.event.as_str());
+        let (category, management) = if data_event {
+            ("Data", false)
+        } else {
+            ("Management", true)
+        };
+        if record.event_category.as_deref() != Some(category)
+            || record.management_event != Some(management)
         {
             problems.push(format!(
-                "{place}: should be a management event (eventCategory Management)"
+                "{place}: should be a {} event (eventCategory {category})",
+                category.to_ascii_lowercase()
             ));
         }
         if !record
@@ -295,6 +307,10 @@ fn related_events_are_real_event_names() {
         "cloudtrail",
         "accessanalyzer",
         "signin",
+        "ec2",
+        "kms",
+        "config",
+        "s3",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -386,6 +402,9 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_s3",
         "aws_sdk_cloudwatchlogs",
         "aws_sdk_eventbridge",
+        "aws_sdk_ec2",
+        "aws_sdk_kms",
+        "aws_sdk_config",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {
