@@ -18,6 +18,7 @@
 
 pub mod alerting;
 pub mod cli;
+pub mod dashboard;
 #[cfg(test)]
 mod contract;
 pub mod postgres;
