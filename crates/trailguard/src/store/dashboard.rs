@@ -124,7 +124,7 @@ impl FindingFilter {
     /// ` WHERE ...` for this filter, pushing its values to `params`.
     fn where_sql(&self, params: &mut Vec<Param>) -> String {
         let mut sql = String::from(" WHERE 1 = 1");
-        let mut bind = |value: Param, params: &mut Vec<Param>| {
+        let bind = |value: Param, params: &mut Vec<Param>| {
             params.push(value);
             format!("${}", params.len())
         };

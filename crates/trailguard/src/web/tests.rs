@@ -110,6 +110,7 @@ fn fixture() -> Fixture {
     }
 }
 
+#[derive(Debug)]
 struct Answer {
     status: StatusCode,
     headers: axum::http::HeaderMap,
