@@ -266,18 +266,19 @@ pub fn list(
     let page = filter.page(sort, offset, limit);
     let count = filter.count();
     let mut out = ListPage::default();
-    store.transact(&mut |tx| {
-        out = ListPage::default();
-        tx.query(&page.sql, &page.params, &mut |row| {
-            out.rows.push(list_row(row)?);
-            Ok(())
-        })?;
-        tx.query(&count.sql, &count.params, &mut |row| {
-            out.total = row.int(0)?.max(0) as u64;
-            Ok(())
+    store
+        .transact(&mut |tx| {
+            out = ListPage::default();
+            tx.query(&page.sql, &page.params, &mut |row| {
+                out.rows.push(list_row(row)?);
+                Ok(())
+            })?;
+            tx.query(&count.sql, &count.params, &mut |row| {
+                out.total = row.int(0)?.max(0) as u64;
+                Ok(())
+            })
         })
-    })
-    .map_err(damaged("findings"))?;
+        .map_err(damaged("findings"))?;
     out.more = out.rows.len() as u64 > limit;
     out.rows.truncate(limit as usize);
     Ok(out)
@@ -294,19 +295,20 @@ pub fn export(
     let built = filter.bodies(sort, limit);
     let mut out = Vec::new();
     let mut skipped = 0;
-    store.transact(&mut |tx| {
-        out.clear();
-        skipped = 0;
-        tx.query(&built.sql, &built.params, &mut |row| {
-            let status = Status::parse(&row.text(1)?).unwrap_or(Status::Open);
-            match serde_json::from_str::<Finding>(&row.text(0)?) {
-                Ok(finding) => out.push((finding, status)),
-                Err(_) => skipped += 1,
-            }
-            Ok(())
+    store
+        .transact(&mut |tx| {
+            out.clear();
+            skipped = 0;
+            tx.query(&built.sql, &built.params, &mut |row| {
+                let status = Status::parse(&row.text(1)?).unwrap_or(Status::Open);
+                match serde_json::from_str::<Finding>(&row.text(0)?) {
+                    Ok(finding) => out.push((finding, status)),
+                    Err(_) => skipped += 1,
+                }
+                Ok(())
+            })
         })
-    })
-    .map_err(damaged("findings"))?;
+        .map_err(damaged("findings"))?;
     Ok((out, skipped))
 }
 
@@ -479,7 +481,10 @@ pub fn put_user(
 }
 
 /// A user's role and password hash.
-pub fn user(store: &mut dyn FindingStore, name: &str) -> Result<Option<(Role, String)>, StoreError> {
+pub fn user(
+    store: &mut dyn FindingStore,
+    name: &str,
+) -> Result<Option<(Role, String)>, StoreError> {
     let mut out = None;
     store
         .transact(&mut |tx| {
@@ -523,10 +528,19 @@ pub fn resolve(
 ) -> Result<(), StoreError> {
     let text = |s: &str| Param::Text(s.to_owned());
     store.transact(&mut |tx| {
-        tx.exec(RESOLVE, &[text(finding_id), text(who), text(now), text(note)])?;
+        tx.exec(
+            RESOLVE,
+            &[text(finding_id), text(who), text(now), text(note)],
+        )?;
         tx.exec(
             LOG_ACTION,
-            &[text(now), text(who), text("resolve"), text(finding_id), text(note)],
+            &[
+                text(now),
+                text(who),
+                text("resolve"),
+                text(finding_id),
+                text(note),
+            ],
         )
         .map(drop)
     })
@@ -546,7 +560,13 @@ pub fn link_mute(
         tx.exec(LINK_MUTE, &[text(finding_id), text(mute_id), text(now)])?;
         tx.exec(
             LOG_ACTION,
-            &[text(now), text(who), text("mute"), text(finding_id), text(detail)],
+            &[
+                text(now),
+                text(who),
+                text("mute"),
+                text(finding_id),
+                text(detail),
+            ],
         )
         .map(drop)
     })

@@ -18,9 +18,9 @@
 
 pub mod alerting;
 pub mod cli;
-pub mod dashboard;
 #[cfg(test)]
 mod contract;
+pub mod dashboard;
 pub mod postgres;
 pub mod row;
 pub mod schema;

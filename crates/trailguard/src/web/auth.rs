@@ -68,8 +68,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A logged-in user.
@@ -294,7 +297,7 @@ pub async fn login(
                 &state,
                 "login.html",
                 minijinja::context! { csrf => &csrf, next => safe_next(form.next.as_deref()),
-                    error => "Wrong user name or password." },
+                error => "Wrong user name or password." },
             ),
         )
             .into_response();

@@ -20,7 +20,8 @@ use crate::store;
 pub fn run(spec: &str, findings: u64, rounds: u32, sample: &std::path::Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(sample)
         .with_context(|| format!("cannot read {}", sample.display()))?;
-    let raws: Vec<&RawValue> = serde_json::from_str(&text).context("the sample is not a JSON array")?;
+    let raws: Vec<&RawValue> =
+        serde_json::from_str(&text).context("the sample is not a JSON array")?;
     let engine = Engine::builtin();
     let mut worker = engine.new_worker();
     for raw in raws {

@@ -319,7 +319,11 @@ pub fn fix_commands(finding: &Finding) -> (Vec<String>, Vec<String>) {
         services.sort_unstable();
         services.dedup();
         let mut head = vec!["import boto3".to_owned()];
-        head.extend(services.iter().map(|s| format!("{s} = boto3.client(\"{s}\")")));
+        head.extend(
+            services
+                .iter()
+                .map(|s| format!("{s} = boto3.client(\"{s}\")")),
+        );
         head.append(&mut python);
         python = head;
     }
@@ -436,7 +440,10 @@ pub async fn mute(
         .store
         .run(move |store| {
             let Some(found) = dashboard::finding(store, &finding_id)? else {
-                return Ok(Err(WebError::new(StatusCode::NOT_FOUND, "no stored finding has this id")));
+                return Ok(Err(WebError::new(
+                    StatusCode::NOT_FOUND,
+                    "no stored finding has this id",
+                )));
             };
             let f = &found.finding;
             let request = MuteRequest {
@@ -487,7 +494,11 @@ pub async fn resolve(
     Form(form): Form<ResolveForm>,
 ) -> Result<Response, WebError> {
     let session = admin_form(&state, &headers, form.csrf.as_deref())?;
-    if form.note.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+    if form
+        .note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
         return Err(WebError::new(
             StatusCode::BAD_REQUEST,
             "the note must not contain control characters",
@@ -501,7 +512,13 @@ pub async fn resolve(
             if dashboard::finding(store, &finding_id)?.is_none() {
                 return Ok(false);
             }
-            dashboard::resolve(store, &finding_id, &who, &stamp(Utc::now()), form.note.trim())?;
+            dashboard::resolve(
+                store,
+                &finding_id,
+                &who,
+                &stamp(Utc::now()),
+                form.note.trim(),
+            )?;
             Ok(true)
         })
         .await?;
@@ -518,4 +535,3 @@ pub async fn resolve(
 pub fn url(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
-

@@ -183,7 +183,9 @@ pub fn refuse_open_no_auth(addr: SocketAddr, no_auth: bool) -> anyhow::Result<()
 /// Whether users must log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
-    Required { secure_cookies: bool },
+    Required {
+        secure_cookies: bool,
+    },
     /// `--no-auth` on loopback: everyone is the admin `local`.
     Disabled,
 }
@@ -287,7 +289,10 @@ impl From<StoreError> for WebError {
             cause = inner.source();
         }
         eprintln!("trailguard web: {text}");
-        WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "the store could not answer")
+        WebError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the store could not answer",
+        )
     }
 }
 

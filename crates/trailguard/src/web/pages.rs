@@ -41,10 +41,15 @@ pub async fn rules(State(state): State<Shared>, headers: HeaderMap) -> Response 
         .iter()
         .map(|m| {
             minijinja::context! { code => m.code, name => m.name, title => m.title,
-                severity => m.severity.as_str(), kb => m.kb_entries }
+            severity => m.severity.as_str(), kb => m.kb_entries }
         })
         .collect();
-    user_page(&state, &session, "rules.html", minijinja::context! { rules => rules })
+    user_page(
+        &state,
+        &session,
+        "rules.html",
+        minijinja::context! { rules => rules },
+    )
 }
 
 pub async fn kb_entry(
@@ -63,8 +68,11 @@ pub async fn kb_entry(
             "kb.html",
             minijinja::context! { name => event, html => trusted(html) },
         ),
-        None => WebError::new(StatusCode::NOT_FOUND, "no knowledge-base entry has this name")
-            .into_response(),
+        None => WebError::new(
+            StatusCode::NOT_FOUND,
+            "no knowledge-base entry has this name",
+        )
+        .into_response(),
     }
 }
 
@@ -83,9 +91,9 @@ pub async fn runs(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 .iter()
                 .map(|r| {
                     minijinja::context! { id => r.id, command => &r.command,
-                        started_at => &r.started_at, finished_at => &r.finished_at,
-                        status => r.status.as_str(), findings => r.findings,
-                        inputs => r.inputs.join(", ") }
+                    started_at => &r.started_at, finished_at => &r.finished_at,
+                    status => r.status.as_str(), findings => r.findings,
+                    inputs => r.inputs.join(", ") }
                 })
                 .collect();
             user_page(

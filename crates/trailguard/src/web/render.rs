@@ -40,7 +40,11 @@ pub fn page(state: &AppState, name: &str, context: Value) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(err) => {
             eprintln!("trailguard web: template {name}: {err}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be drawn\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be drawn\n",
+            )
+                .into_response()
         }
     }
 }

@@ -63,8 +63,8 @@ fn fixture() -> Fixture {
     let spec = dir.path().join("tg.db").display().to_string();
     let engine = Engine::builtin();
     let mut findings = Vec::new();
-    let logs = trailguard_testkit::shared_data()
-        .join("cloudtrail/stratus-red-team/docs/detonation-logs");
+    let logs =
+        trailguard_testkit::shared_data().join("cloudtrail/stratus-red-team/docs/detonation-logs");
     for name in [
         "aws.persistence.iam-create-admin-user.json",
         "aws.persistence.iam-backdoor-user.json",
@@ -117,7 +117,13 @@ struct Answer {
     body: String,
 }
 
-async fn send(state: &Shared, method: &str, uri: &str, cookie: &str, form: Option<String>) -> Answer {
+async fn send(
+    state: &Shared,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    form: Option<String>,
+) -> Answer {
     let mut request = Request::builder().method(method).uri(uri);
     if !cookie.is_empty() {
         request = request.header(header::COOKIE, cookie);
@@ -184,7 +190,12 @@ async fn login(state: &Shared, name: &str, password: &str) -> Result<String, Ans
         "POST",
         "/login",
         &login_cookie,
-        Some(form(&[("name", name), ("password", password), ("csrf", &csrf), ("next", "/findings")])),
+        Some(form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/findings"),
+        ])),
     )
     .await;
     match set_cookie(&answer, "tg_session") {
@@ -213,20 +224,50 @@ async fn pages_need_a_login_and_the_session_cookie_is_strict() {
         StatusCode::UNAUTHORIZED
     );
 
-    let wrong = login(&fx.state, "alice", "not the password").await.unwrap_err();
+    let wrong = login(&fx.state, "alice", "not the password")
+        .await
+        .unwrap_err();
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    assert!(wrong.body.contains("Wrong user name or password"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Wrong user name or password"),
+        "{}",
+        wrong.body
+    );
 
     let page = get(&fx.state, "/login", "").await;
     let csrf = csrf_of(&page.body);
-    let answer = send(&fx.state, "POST", "/login", "",
-        Some(form(&[("name", "alice"), ("password", ADMIN_PASSWORD), ("csrf", &csrf)]))).await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN, "a login form without its cookie is refused");
+    let answer = send(
+        &fx.state,
+        "POST",
+        "/login",
+        "",
+        Some(form(&[
+            ("name", "alice"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", &csrf),
+        ])),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::FORBIDDEN,
+        "a login form without its cookie is refused"
+    );
 
     let page = get(&fx.state, "/login", "").await;
     let login_cookie = set_cookie(&page, "tg_login").unwrap();
-    let answer = send(&fx.state, "POST", "/login", login_cookie.split(';').next().unwrap(),
-        Some(form(&[("name", "alice"), ("password", ADMIN_PASSWORD), ("csrf", &csrf)]))).await;
+    let answer = send(
+        &fx.state,
+        "POST",
+        "/login",
+        login_cookie.split(';').next().unwrap(),
+        Some(form(&[
+            ("name", "alice"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", &csrf),
+        ])),
+    )
+    .await;
     let session = set_cookie(&answer, "tg_session").unwrap();
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(session.contains(attribute), "{session}");
@@ -245,8 +286,15 @@ async fn failed_logins_are_rate_limited_per_user() {
         let answer = login(&fx.state, "victor", "guess").await.unwrap_err();
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     }
-    let blocked = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap_err();
-    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS, "{}", blocked.body);
+    let blocked = login(&fx.state, "victor", VIEWER_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        blocked.body
+    );
     // Another user is not held back.
     assert!(login(&fx.state, "alice", ADMIN_PASSWORD).await.is_ok());
 }
@@ -264,16 +312,29 @@ async fn every_response_carries_the_security_headers() {
         ("/api/v1/findings", cookie.as_str()),
     ] {
         let answer = get(&fx.state, uri, cookie).await;
-        let csp = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = answer.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.starts_with("default-src 'self'"), "{uri}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
         assert!(!csp.contains("unsafe-inline"), "{uri}: {csp}");
         assert_eq!(answer.headers[header::X_FRAME_OPTIONS], "DENY", "{uri}");
-        assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
-        assert_eq!(answer.headers[header::REFERRER_POLICY], "no-referrer", "{uri}");
+        assert_eq!(
+            answer.headers[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{uri}"
+        );
+        assert_eq!(
+            answer.headers[header::REFERRER_POLICY],
+            "no-referrer",
+            "{uri}"
+        );
         // No inline script anywhere: every <script> loads our one file.
         for piece in answer.body.split("<script").skip(1) {
-            assert!(piece.starts_with(" src=\"/static/copy.js\""), "{uri}: {piece}");
+            assert!(
+                piece.starts_with(" src=\"/static/copy.js\""),
+                "{uri}: {piece}"
+            );
         }
     }
 }
@@ -287,30 +348,61 @@ async fn the_list_filters_sorts_pages_and_exports() {
     let total = all["total"].as_u64().unwrap();
     assert_eq!(total as usize, all["items"].as_array().unwrap().len());
 
-    let critical = get(&fx.state, "/api/v1/findings?severity=critical&limit=500", &cookie).await;
+    let critical = get(
+        &fx.state,
+        "/api/v1/findings?severity=critical&limit=500",
+        &cookie,
+    )
+    .await;
     let critical: Value = serde_json::from_str(&critical.body).unwrap();
     let items = critical["items"].as_array().unwrap();
-    assert!(!items.is_empty() && (items.len() as u64) < total, "{critical}");
-    assert!(items.iter().all(|r| r["severity"] == "critical"), "{critical}");
+    assert!(
+        !items.is_empty() && (items.len() as u64) < total,
+        "{critical}"
+    );
+    assert!(
+        items.iter().all(|r| r["severity"] == "critical"),
+        "{critical}"
+    );
 
     let page = get(&fx.state, "/findings?severity=critical", &cookie).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains(&format!("{} findings", items.len())), "{}", page.body);
-    assert!(!page.body.contains("sev-high\">high</span></td>"), "only critical rows");
+    assert!(
+        page.body.contains(&format!("{} findings", items.len())),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("sev-high\">high</span></td>"),
+        "only critical rows"
+    );
 
     // By rule and by principal; newest first is newest first.
     let rule = items[0]["rule_id"].as_str().unwrap();
-    let by_rule = get(&fx.state, &format!("/api/v1/findings?rule={rule}&sort=newest"), &cookie).await;
+    let by_rule = get(
+        &fx.state,
+        &format!("/api/v1/findings?rule={rule}&sort=newest"),
+        &cookie,
+    )
+    .await;
     let by_rule: Value = serde_json::from_str(&by_rule.body).unwrap();
     let rows = by_rule["items"].as_array().unwrap();
     assert!(rows.iter().all(|r| r["rule_id"] == rule));
-    let times: Vec<&str> = rows.iter().filter_map(|r| r["event_time"].as_str()).collect();
+    let times: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["event_time"].as_str())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
     // Pages of 2 cover the set once.
     let mut seen = Vec::new();
     for page in 1..=total.div_ceil(2) {
-        let answer = get(&fx.state, &format!("/api/v1/findings?limit=2&page={page}"), &cookie).await;
+        let answer = get(
+            &fx.state,
+            &format!("/api/v1/findings?limit=2&page={page}"),
+            &cookie,
+        )
+        .await;
         let answer: Value = serde_json::from_str(&answer.body).unwrap();
         for row in answer["items"].as_array().unwrap() {
             seen.push(row["id"].as_str().unwrap().to_owned());
@@ -323,16 +415,34 @@ async fn the_list_filters_sorts_pages_and_exports() {
 
     let csv = get(&fx.state, "/findings/export.csv?severity=critical", &cookie).await;
     assert_eq!(csv.status, StatusCode::OK);
-    assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     assert_eq!(csv.body.lines().count(), items.len() + 1, "{}", csv.body);
-    let jsonl = get(&fx.state, "/findings/export.jsonl?severity=critical", &cookie).await;
-    let lines: Vec<Value> = jsonl.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let jsonl = get(
+        &fx.state,
+        "/findings/export.jsonl?severity=critical",
+        &cookie,
+    )
+    .await;
+    let lines: Vec<Value> = jsonl
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), items.len());
-    assert!(lines.iter().all(|l| l["severity"] == "critical" && l["status"] == "open"));
+    assert!(lines
+        .iter()
+        .all(|l| l["severity"] == "critical" && l["status"] == "open"));
 
     let bad = get(&fx.state, "/findings?status=gone", &cookie).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("status `gone` is not one of"), "{}", bad.body);
+    assert!(
+        bad.body.contains("status `gone` is not one of"),
+        "{}",
+        bad.body
+    );
 }
 
 #[tokio::test]
@@ -344,7 +454,11 @@ async fn the_finding_page_shows_who_what_and_the_fix_commands() {
     assert!(page.body.contains("CreatePolicyVersion"));
     assert!(page.body.contains("2024-03-01T10:00:00Z"));
     assert!(page.body.contains("aws iam "), "AWS CLI fix: {}", page.body);
-    assert!(page.body.contains("import boto3"), "boto3 fix: {}", page.body);
+    assert!(
+        page.body.contains("import boto3"),
+        "boto3 fix: {}",
+        page.body
+    );
     assert!(page.body.contains("data-copy=\"fix-cli\""), "copy button");
     assert!(page.body.contains(&fx.policy_finding.id));
     // A viewer sees no triage forms.
@@ -362,7 +476,10 @@ async fn hostile_record_values_render_as_text() {
         finding_path(&fx.policy_finding),
         "/findings".to_owned(),
         "/".to_owned(),
-        format!("/principal?arn={}", super::findings::url(&format!("arn:aws:iam::111122223333:user/{JS_URL}"))),
+        format!(
+            "/principal?arn={}",
+            super::findings::url(&format!("arn:aws:iam::111122223333:user/{JS_URL}"))
+        ),
     ] {
         let page = get(&fx.state, &uri, &cookie).await;
         assert_eq!(page.status, StatusCode::OK, "{uri}");
@@ -376,25 +493,50 @@ async fn hostile_record_values_render_as_text() {
     }
     let (_, finding_html) = &pages[0];
     // They are there, as text.
-    assert!(finding_html.contains("&lt;script&gt;alert("), "user agent shown escaped");
-    assert!(finding_html.contains("&lt;img src=x onerror=alert(1)&gt;"), "policy name shown escaped");
-    assert!(finding_html.contains("javascript:alert(document.cookie)"), "the ARN is shown");
+    assert!(
+        finding_html.contains("&lt;script&gt;alert("),
+        "user agent shown escaped"
+    );
+    assert!(
+        finding_html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "policy name shown escaped"
+    );
+    assert!(
+        finding_html.contains("javascript:alert(document.cookie)"),
+        "the ARN is shown"
+    );
     let (_, principal_html) = &pages[3];
     assert!(
-        principal_html.contains(&format!("/findings/{}", super::findings::url(&fx.policy_finding.id))),
+        principal_html.contains(&format!(
+            "/findings/{}",
+            super::findings::url(&fx.policy_finding.id)
+        )),
         "the principal page lists its finding: {principal_html}"
     );
-    assert!(!principal_html.contains("No finding matches"), "{principal_html}");
+    assert!(
+        !principal_html.contains("No finding matches"),
+        "{principal_html}"
+    );
 }
 
 async fn status_of(state: &Shared, cookie: &str, id: &str) -> String {
-    let answer = get(state, &format!("/api/v1/findings/{}", super::findings::url(id)), cookie).await;
+    let answer = get(
+        state,
+        &format!("/api/v1/findings/{}", super::findings::url(id)),
+        cookie,
+    )
+    .await;
     let value: Value = serde_json::from_str(&answer.body).unwrap();
     value["status"].as_str().unwrap().to_owned()
 }
 
 async fn ids_with_status(state: &Shared, cookie: &str, status: &str) -> Vec<String> {
-    let answer = get(state, &format!("/api/v1/findings?status={status}&limit=500"), cookie).await;
+    let answer = get(
+        state,
+        &format!("/api/v1/findings?status={status}&limit=500"),
+        cookie,
+    )
+    .await;
     let value: Value = serde_json::from_str(&answer.body).unwrap();
     value["items"]
         .as_array()
@@ -409,7 +551,9 @@ async fn an_admin_mutes_a_finding_and_it_moves_from_open_to_muted() {
     let fx = fixture();
     let cookie = login(&fx.state, "alice", ADMIN_PASSWORD).await.unwrap();
     let id = fx.policy_finding.id.clone();
-    assert!(ids_with_status(&fx.state, &cookie, "open").await.contains(&id));
+    assert!(ids_with_status(&fx.state, &cookie, "open")
+        .await
+        .contains(&id));
     let page = get(&fx.state, &finding_path(&fx.policy_finding), &cookie).await;
     let csrf = csrf_of(&page.body);
     let answer = send(
@@ -417,21 +561,36 @@ async fn an_admin_mutes_a_finding_and_it_moves_from_open_to_muted() {
         "POST",
         &format!("{}/mute", finding_path(&fx.policy_finding)),
         &cookie,
-        Some(form(&[("csrf", &csrf), ("reason", "break-glass drill"), ("expires", "2099-01-01")])),
+        Some(form(&[
+            ("csrf", &csrf),
+            ("reason", "break-glass drill"),
+            ("expires", "2099-01-01"),
+        ])),
     )
     .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    assert!(!ids_with_status(&fx.state, &cookie, "open").await.contains(&id));
-    assert!(ids_with_status(&fx.state, &cookie, "muted").await.contains(&id));
+    assert!(!ids_with_status(&fx.state, &cookie, "open")
+        .await
+        .contains(&id));
+    assert!(ids_with_status(&fx.state, &cookie, "muted")
+        .await
+        .contains(&id));
     let page = get(&fx.state, &finding_path(&fx.policy_finding), &cookie).await;
-    assert!(page.body.contains("Status: <strong>muted</strong>"), "{}", page.body);
+    assert!(
+        page.body.contains("Status: <strong>muted</strong>"),
+        "{}",
+        page.body
+    );
 
     let mutes = get(&fx.state, "/api/v1/mutes", &cookie).await;
     let mutes: Value = serde_json::from_str(&mutes.body).unwrap();
     let mute = &mutes["items"][0];
     assert_eq!(mute["reason"], "break-glass drill");
     assert_eq!(mute["rule"], fx.policy_finding.rule_id.as_str());
-    assert!(mute["expires_at"].as_str().unwrap().starts_with("2099-01-01"));
+    assert!(mute["expires_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2099-01-01"));
 
     // Resolve another one; both actions are logged with who.
     let other = ids_with_status(&fx.state, &cookie, "open").await.remove(0);
@@ -455,7 +614,13 @@ async fn an_admin_mutes_a_finding_and_it_moves_from_open_to_muted() {
         .iter()
         .map(|a| (a.actor.as_str(), a.action.as_str(), a.finding_id.as_str()))
         .collect();
-    assert_eq!(logged, vec![("alice", "resolve", other.as_str()), ("alice", "mute", id.as_str())]);
+    assert_eq!(
+        logged,
+        vec![
+            ("alice", "resolve", other.as_str()),
+            ("alice", "mute", id.as_str())
+        ]
+    );
     let runs = get(&fx.state, "/runs", &cookie).await;
     assert!(runs.body.contains("key rotated"), "{}", runs.body);
 }
@@ -467,7 +632,14 @@ async fn a_viewer_cannot_mute_or_resolve() {
     let page = get(&fx.state, "/findings", &cookie).await;
     let csrf = csrf_of(&page.body);
     for (action, fields) in [
-        ("mute", vec![("csrf", csrf.as_str()), ("reason", "no"), ("expires", "2099-01-01")]),
+        (
+            "mute",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("reason", "no"),
+                ("expires", "2099-01-01"),
+            ],
+        ),
         ("resolve", vec![("csrf", csrf.as_str()), ("note", "no")]),
     ] {
         let answer = send(
@@ -481,7 +653,10 @@ async fn a_viewer_cannot_mute_or_resolve() {
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{action}");
         assert!(answer.body.contains("viewers cannot"), "{}", answer.body);
     }
-    assert_eq!(status_of(&fx.state, &cookie, &fx.policy_finding.id).await, "open");
+    assert_eq!(
+        status_of(&fx.state, &cookie, &fx.policy_finding.id).await,
+        "open"
+    );
 }
 
 #[tokio::test]
@@ -495,15 +670,32 @@ async fn a_form_without_its_csrf_token_is_refused() {
     ] {
         let answer = send(&fx.state, "POST", &uri, &cookie, Some(form(&fields))).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN);
-        assert!(answer.body.contains("CSRF token is missing or wrong"), "{}", answer.body);
+        assert!(
+            answer.body.contains("CSRF token is missing or wrong"),
+            "{}",
+            answer.body
+        );
     }
     // Another session's token is wrong here too.
     let other = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap();
     let other_csrf = csrf_of(&get(&fx.state, "/findings", &other).await.body);
-    let answer = send(&fx.state, "POST", &uri, &cookie,
-        Some(form(&[("csrf", &other_csrf), ("reason", "r"), ("expires", "2099-01-01")]))).await;
+    let answer = send(
+        &fx.state,
+        "POST",
+        &uri,
+        &cookie,
+        Some(form(&[
+            ("csrf", &other_csrf),
+            ("reason", "r"),
+            ("expires", "2099-01-01"),
+        ])),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(status_of(&fx.state, &cookie, &fx.policy_finding.id).await, "open");
+    assert_eq!(
+        status_of(&fx.state, &cookie, &fx.policy_finding.id).await,
+        "open"
+    );
 }
 
 /// Checks `value` against an OpenAPI 3.0 schema (the subset our document uses: `$ref`, `type`,
@@ -569,7 +761,8 @@ fn check(doc: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Ve
 }
 
 fn response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Value {
-    let schema = &doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"];
+    let schema =
+        &doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"];
     assert!(!schema.is_null(), "{path} {status} is not documented");
     schema
 }
@@ -594,14 +787,43 @@ async fn api_answers_match_the_openapi_document() {
     assert_eq!(doc["openapi"], "3.0.3");
     // A mute, so the mutes list is not empty.
     let csrf = csrf_of(&get(&fx.state, "/findings", &cookie).await.body);
-    send(&fx.state, "POST", &format!("{}/mute", finding_path(&fx.policy_finding)), &cookie,
-        Some(form(&[("csrf", &csrf), ("reason", "drill"), ("expires", "2099-01-01")]))).await;
+    send(
+        &fx.state,
+        "POST",
+        &format!("{}/mute", finding_path(&fx.policy_finding)),
+        &cookie,
+        Some(form(&[
+            ("csrf", &csrf),
+            ("reason", "drill"),
+            ("expires", "2099-01-01"),
+        ])),
+    )
+    .await;
     let cases = [
         ("/api/v1/findings".to_owned(), "/api/v1/findings", "200"),
-        ("/api/v1/findings?severity=critical&status=open&sort=newest".to_owned(), "/api/v1/findings", "200"),
-        ("/api/v1/findings?sort=sideways".to_owned(), "/api/v1/findings", "400"),
-        (format!("/api/v1/findings/{}", super::findings::url(&fx.policy_finding.id)), "/api/v1/findings/{id}", "200"),
-        ("/api/v1/findings/nope".to_owned(), "/api/v1/findings/{id}", "404"),
+        (
+            "/api/v1/findings?severity=critical&status=open&sort=newest".to_owned(),
+            "/api/v1/findings",
+            "200",
+        ),
+        (
+            "/api/v1/findings?sort=sideways".to_owned(),
+            "/api/v1/findings",
+            "400",
+        ),
+        (
+            format!(
+                "/api/v1/findings/{}",
+                super::findings::url(&fx.policy_finding.id)
+            ),
+            "/api/v1/findings/{id}",
+            "200",
+        ),
+        (
+            "/api/v1/findings/nope".to_owned(),
+            "/api/v1/findings/{id}",
+            "404",
+        ),
         ("/api/v1/mutes".to_owned(), "/api/v1/mutes", "200"),
     ];
     for (uri, path, status) in cases {
@@ -609,13 +831,27 @@ async fn api_answers_match_the_openapi_document() {
         assert_eq!(answer.status.as_str(), status, "{uri}: {}", answer.body);
         let value: Value = serde_json::from_str(&answer.body).unwrap();
         let mut errors = Vec::new();
-        check(&doc, response_schema(&doc, path, status), &value, "$", &mut errors);
+        check(
+            &doc,
+            response_schema(&doc, path, status),
+            &value,
+            "$",
+            &mut errors,
+        );
         assert!(errors.is_empty(), "{uri}: {errors:?}");
         if status == "200" {
             assert!(value != json!({}) && !value.is_null());
         }
     }
-    let one = get(&fx.state, &format!("/api/v1/findings/{}", super::findings::url(&fx.policy_finding.id)), &cookie).await;
+    let one = get(
+        &fx.state,
+        &format!(
+            "/api/v1/findings/{}",
+            super::findings::url(&fx.policy_finding.id)
+        ),
+        &cookie,
+    )
+    .await;
     let one: Value = serde_json::from_str(&one.body).unwrap();
     assert_eq!(one["status"], "muted");
     assert!(!one["fix"]["cli"].as_array().unwrap().is_empty());
@@ -623,9 +859,15 @@ async fn api_answers_match_the_openapi_document() {
 
 #[test]
 fn csv_cells_never_start_a_formula() {
-    assert_eq!(super::findings::csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+    assert_eq!(
+        super::findings::csv_cell("=HYPERLINK(\"x\")"),
+        "'=HYPERLINK(\"x\")"
+    );
     assert_eq!(super::findings::csv_cell("@SUM(1)"), "'@SUM(1)");
-    assert_eq!(super::findings::csv_cell("arn:aws:iam::1:user/a"), "arn:aws:iam::1:user/a");
+    assert_eq!(
+        super::findings::csv_cell("arn:aws:iam::1:user/a"),
+        "arn:aws:iam::1:user/a"
+    );
 }
 
 #[test]
@@ -647,7 +889,10 @@ fn severities_filter_by_their_store_rank() {
         ..Default::default()
     }
     .count();
-    assert_eq!(built.params, vec![store::schema::Param::Int(Severity::Critical as i64)]);
+    assert_eq!(
+        built.params,
+        vec![store::schema::Param::Int(Severity::Critical as i64)]
+    );
 }
 
 #[test]
@@ -656,7 +901,10 @@ fn no_auth_is_refused_unless_loopback() {
     assert!(refuse_open_no_auth("127.0.0.1:8080".parse().unwrap(), true).is_ok());
     assert!(refuse_open_no_auth("[::1]:8080".parse().unwrap(), true).is_ok());
     let err = refuse_open_no_auth("0.0.0.0:8080".parse().unwrap(), true).unwrap_err();
-    assert!(err.to_string().contains("only allowed on a loopback"), "{err}");
+    assert!(
+        err.to_string().contains("only allowed on a loopback"),
+        "{err}"
+    );
     assert!(refuse_open_no_auth("10.0.0.5:8080".parse().unwrap(), true).is_err());
     assert!(refuse_open_no_auth("0.0.0.0:8080".parse().unwrap(), false).is_ok());
 }
