@@ -17,6 +17,7 @@ mod serve;
 mod store;
 mod triage;
 mod ui;
+mod web;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,9 @@ enum Command {
     Mute(cmd::mute::MuteArgs),
     /// Run as an AWS Lambda function on an SQS event source: the `serve` worker, one batch per call.
     Lambda(cmd::lambda::LambdaArgs),
+    /// Serve the web dashboard over the store (findings, principals, fixes, mutes), behind a login;
+    /// `web user add` manages its users.
+    Web(web::WebArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Backfill(args) => cmd::backfill::run(args),
         Command::Mute(args) => cmd::mute::run(args),
         Command::Lambda(args) => cmd::lambda::run(args),
+        Command::Web(args) => web::run(args),
     };
     match result {
         Ok(code) => code,

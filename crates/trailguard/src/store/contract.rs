@@ -115,6 +115,7 @@ store_contract!(
     a_finding_alerts_once_and_repeats_fold_into_one_digest,
     two_senders_never_claim_the_same_message,
     a_failed_message_waits_its_backoff_and_is_given_up_at_last,
+    dashboard_queries_filter_page_and_derive_status,
 );
 
 fn rescanning_updates_instead_of_duplicating(fixture: Fixture) {
@@ -919,4 +920,175 @@ fn a_failed_message_waits_its_backoff_and_is_given_up_at_last(fixture: Fixture) 
             .unwrap()
             .is_empty()
     );
+}
+
+fn dashboard_queries_filter_page_and_derive_status(fixture: Fixture) {
+    use super::dashboard::{self, FindingFilter, Role, Sort, Status};
+    let mut store = fixture.open();
+    let mut findings = Vec::new();
+    for (i, severity) in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Critical,
+        Severity::Low,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut f = finding("CT001", &format!("event-{i}"), severity);
+        f.event_time = Some(format!("2024-03-0{}T10:00:00Z", i + 1));
+        f.region = Some(if i % 2 == 0 { "us-east-1" } else { "eu-west-1" }.into());
+        findings.push(f);
+    }
+    findings[3].rule_id = "CT002".into();
+    let run = store
+        .begin_run("scan", "2024-03-05T00:00:00Z", &[])
+        .unwrap();
+    store
+        .save_findings(run, "2024-03-05T00:00:00Z", &findings)
+        .unwrap();
+    let ids = |page: &dashboard::ListPage| -> Vec<String> {
+        page.rows.iter().map(|r| r.id.clone()).collect()
+    };
+
+    let critical = FindingFilter {
+        severity: Some(Severity::Critical),
+        ..Default::default()
+    };
+    let page = dashboard::list(store.as_mut(), &critical, Sort::Newest, 0, 10).unwrap();
+    assert_eq!(
+        ids(&page),
+        vec![findings[2].id.clone(), findings[0].id.clone()]
+    );
+    assert_eq!((page.total, page.more), (2, false));
+
+    let west = FindingFilter {
+        region: Some("eu-west-1".into()),
+        to: Some("2024-03-03".into()),
+        ..Default::default()
+    };
+    let page = dashboard::list(store.as_mut(), &west, Sort::Oldest, 0, 10).unwrap();
+    assert_eq!(ids(&page), vec![findings[1].id.clone()]);
+
+    // Pages of one, in the severity order, cover every finding once.
+    let mut seen = Vec::new();
+    for offset in 0..4 {
+        let page = dashboard::list(
+            store.as_mut(),
+            &FindingFilter::default(),
+            Sort::Severity,
+            offset,
+            1,
+        )
+        .unwrap();
+        assert_eq!(page.more, offset < 3);
+        seen.extend(ids(&page));
+    }
+    assert_eq!(
+        seen[..2]
+            .iter()
+            .filter(|id| [&findings[0].id, &findings[2].id].contains(id))
+            .count(),
+        2
+    );
+    assert_eq!(seen.last(), Some(&findings[3].id));
+
+    // Status: muted wins over resolved; open is neither.
+    dashboard::link_mute(
+        store.as_mut(),
+        &findings[0].id,
+        "mute-1",
+        "alice",
+        "2024-03-06T00:00:00Z",
+        "drill",
+    )
+    .unwrap();
+    dashboard::resolve(
+        store.as_mut(),
+        &findings[1].id,
+        "bob",
+        "2024-03-06T00:00:01Z",
+        "fixed",
+    )
+    .unwrap();
+    let of = |store: &mut dyn FindingStore, status| {
+        let filter = FindingFilter {
+            status: Some(status),
+            ..Default::default()
+        };
+        let page = dashboard::list(store, &filter, Sort::Rule, 0, 10).unwrap();
+        let mut ids: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        of(store.as_mut(), Status::Muted),
+        vec![findings[0].id.clone()]
+    );
+    assert_eq!(
+        of(store.as_mut(), Status::Resolved),
+        vec![findings[1].id.clone()]
+    );
+    let mut open = vec![findings[2].id.clone(), findings[3].id.clone()];
+    open.sort();
+    assert_eq!(of(store.as_mut(), Status::Open), open);
+    let detail = dashboard::finding(store.as_mut(), &findings[1].id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.status, Status::Resolved);
+    assert_eq!(detail.resolved.unwrap().0, "bob");
+    let actions = dashboard::actions(store.as_mut(), 10).unwrap();
+    assert_eq!(
+        actions
+            .iter()
+            .map(|a| (a.actor.as_str(), a.action.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("bob", "resolve"), ("alice", "mute")]
+    );
+
+    let (rows, skipped) = dashboard::export(
+        store.as_mut(),
+        &FindingFilter {
+            rule: Some("CT002".into()),
+            ..Default::default()
+        },
+        Sort::Severity,
+        10,
+    )
+    .unwrap();
+    assert_eq!((rows.len(), skipped), (1, 0));
+    assert_eq!(
+        (rows[0].0.id.as_str(), rows[0].1),
+        (findings[3].id.as_str(), Status::Open)
+    );
+
+    let overview = dashboard::overview(store.as_mut(), "2024-03-02", 5).unwrap();
+    assert_eq!(overview.per_day.len(), 3, "{:?}", overview.per_day);
+    assert_eq!(
+        overview.top_rules[0],
+        ("CT001".into(), "ct001-rule".into(), 3)
+    );
+    assert_eq!(overview.top_principals[0].1, 4);
+
+    dashboard::put_user(
+        store.as_mut(),
+        "alice",
+        Role::Viewer,
+        "hash-1",
+        "2024-03-06T00:00:00Z",
+    )
+    .unwrap();
+    dashboard::put_user(
+        store.as_mut(),
+        "alice",
+        Role::Admin,
+        "hash-2",
+        "2024-03-07T00:00:00Z",
+    )
+    .unwrap();
+    assert_eq!(
+        dashboard::user(store.as_mut(), "alice").unwrap(),
+        Some((Role::Admin, "hash-2".into()))
+    );
+    assert_eq!(dashboard::user(store.as_mut(), "nobody").unwrap(), None);
 }

@@ -20,6 +20,7 @@ pub mod alerting;
 pub mod cli;
 #[cfg(test)]
 mod contract;
+pub mod dashboard;
 pub mod postgres;
 pub mod row;
 pub mod schema;
