@@ -94,8 +94,9 @@ impl ListParams {
 
     /// The filters and sort as a query string (no page), for links to other pages and the exports.
     pub fn query_string(&self) -> String {
-        let enc =
-            |v: &str| percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC);
+        fn enc(v: &str) -> percent_encoding::PercentEncode<'_> {
+            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+        }
         [
             ("severity", &self.severity),
             ("rule", &self.rule),
