@@ -63,4 +63,5 @@ crate::registry::register! { cloudtrail:
     single organization_changed::OrganizationChanged,
     single iam_change_recorded::IamChangeRecorded,
     raised delivery_silent::DeliverySilent,
+    raised escalation_path_opened::EscalationPathOpened,
 }
