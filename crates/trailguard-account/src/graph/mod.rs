@@ -184,7 +184,8 @@ pub struct Node {
     pub(crate) trust: Option<PolicyDocument>,
     /// Policies or groups that could not be resolved or parsed.
     pub problems: Vec<String>,
-    pub(crate) deleted: bool,
+    /// Deleted by a change (kept so its id stays valid).
+    pub deleted: bool,
 }
 
 /// What a principal's search found: the first hop on its shortest path and the path's length.

@@ -3,72 +3,14 @@
 //!
 //! Not a built-in engine rule: it needs the snapshot, so `scan --snapshot DIR` and `serve --snapshot
 //! DIR` add an [`EscalationPathOpened`] to their engine. It observes every successful IAM write event
-//! of the snapshot's account ([`CHANGE_        ("iam.amazonaws.com", "CreateUser"),
-        ("iam.amazonaws.com", "CreateRole"),
-        ("iam.amazonaws.com", "CreateGroup"),
-        ("iam.amazonaws.com", "DeleteUser"),
-        ("iam.amazonaws.com", "DeleteRole"),
-        ("iam.amazonaws.com", "DeleteGroup"),
-        ("iam.amazonaws.com", "CreatePolicy"),
-        ("iam.amazonaws.com", "DeletePolicy"),
-        ("iam.amazonaws.com", "CreatePolicyVersion"),
-        ("iam.amazonaws.com", "DeletePolicyVersion"),
-        ("iam.amazonaws.com", "SetDefaultPolicyVersion"),
-        ("iam.amazonaws.com", "PutUserPolicy"),
-        ("iam.amazonaws.com", "PutRolePolicy"),
-        ("iam.amazonaws.com", "PutGroupPolicy"),
-        ("iam.amazonaws.com", "DeleteUserPolicy"),
-        ("iam.amazonaws.com", "DeleteRolePolicy"),
-        ("iam.amazonaws.com", "DeleteGroupPolicy"),
-        ("iam.amazonaws.com", "AttachUserPolicy"),
-        ("iam.amazonaws.com", "AttachRolePolicy"),
-        ("iam.amazonaws.com", "AttachGroupPolicy"),
-        ("iam.amazonaws.com", "DetachUserPolicy"),
-        ("iam.amazonaws.com", "DetachRolePolicy"),
-        ("iam.amazonaws.com", "DetachGroupPolicy"),
-        ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
-        ("iam.amazonaws.com", "AddUserToGroup"),
-        ("iam.amazonaws.com", "RemoveUserFromGroup"),
-        ("iam.amazonaws.com", "PutUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "PutRolePermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"),`]) as a [`Change`]; its evaluation applies them in
+//! of the snapshot's account ([`trailguard_account::graph::events::CHANGE_EVENTS`]) as a [`Change`]; its evaluation applies them in
 //! event-time order to a copy of the snapshot's graph, skipping events older than the snapshot (it
 //! holds them already), and raises one finding per principal that could not reach admin and now can
 //! (high), and one per principal that could and no longer can (info). Failed calls change nothing.
 
 use std::sync::{Arc, Mutex};
 
-use trailguard_account::graph::events::{change_of, subject_of, CHANGE_        ("iam.amazonaws.com", "CreateUser"),
-        ("iam.amazonaws.com", "CreateRole"),
-        ("iam.amazonaws.com", "CreateGroup"),
-        ("iam.amazonaws.com", "DeleteUser"),
-        ("iam.amazonaws.com", "DeleteRole"),
-        ("iam.amazonaws.com", "DeleteGroup"),
-        ("iam.amazonaws.com", "CreatePolicy"),
-        ("iam.amazonaws.com", "DeletePolicy"),
-        ("iam.amazonaws.com", "CreatePolicyVersion"),
-        ("iam.amazonaws.com", "DeletePolicyVersion"),
-        ("iam.amazonaws.com", "SetDefaultPolicyVersion"),
-        ("iam.amazonaws.com", "PutUserPolicy"),
-        ("iam.amazonaws.com", "PutRolePolicy"),
-        ("iam.amazonaws.com", "PutGroupPolicy"),
-        ("iam.amazonaws.com", "DeleteUserPolicy"),
-        ("iam.amazonaws.com", "DeleteRolePolicy"),
-        ("iam.amazonaws.com", "DeleteGroupPolicy"),
-        ("iam.amazonaws.com", "AttachUserPolicy"),
-        ("iam.amazonaws.com", "AttachRolePolicy"),
-        ("iam.amazonaws.com", "AttachGroupPolicy"),
-        ("iam.amazonaws.com", "DetachUserPolicy"),
-        ("iam.amazonaws.com", "DetachRolePolicy"),
-        ("iam.amazonaws.com", "DetachGroupPolicy"),
-        ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
-        ("iam.amazonaws.com", "AddUserToGroup"),
-        ("iam.amazonaws.com", "RemoveUserFromGroup"),
-        ("iam.amazonaws.com", "PutUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "PutRolePermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"),};
+use trailguard_account::graph::events::{change_of, subject_of};
 use trailguard_account::graph::{Change, Graph, NodeKind, PathReport};
 use trailguard_event::Record;
 
@@ -477,35 +419,6 @@ mod tests {
     #[test]
     fn the_watched_events_are_the_ones_the_graph_reads() {
         let declared: Vec<&str> = META.events.iter().map(|(_, e)| *e).collect();
-        assert_eq!(declared, CHANGE_        ("iam.amazonaws.com", "CreateUser"),
-        ("iam.amazonaws.com", "CreateRole"),
-        ("iam.amazonaws.com", "CreateGroup"),
-        ("iam.amazonaws.com", "DeleteUser"),
-        ("iam.amazonaws.com", "DeleteRole"),
-        ("iam.amazonaws.com", "DeleteGroup"),
-        ("iam.amazonaws.com", "CreatePolicy"),
-        ("iam.amazonaws.com", "DeletePolicy"),
-        ("iam.amazonaws.com", "CreatePolicyVersion"),
-        ("iam.amazonaws.com", "DeletePolicyVersion"),
-        ("iam.amazonaws.com", "SetDefaultPolicyVersion"),
-        ("iam.amazonaws.com", "PutUserPolicy"),
-        ("iam.amazonaws.com", "PutRolePolicy"),
-        ("iam.amazonaws.com", "PutGroupPolicy"),
-        ("iam.amazonaws.com", "DeleteUserPolicy"),
-        ("iam.amazonaws.com", "DeleteRolePolicy"),
-        ("iam.amazonaws.com", "DeleteGroupPolicy"),
-        ("iam.amazonaws.com", "AttachUserPolicy"),
-        ("iam.amazonaws.com", "AttachRolePolicy"),
-        ("iam.amazonaws.com", "AttachGroupPolicy"),
-        ("iam.amazonaws.com", "DetachUserPolicy"),
-        ("iam.amazonaws.com", "DetachRolePolicy"),
-        ("iam.amazonaws.com", "DetachGroupPolicy"),
-        ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
-        ("iam.amazonaws.com", "AddUserToGroup"),
-        ("iam.amazonaws.com", "RemoveUserFromGroup"),
-        ("iam.amazonaws.com", "PutUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "PutRolePermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteUserPermissionsBoundary"),
-        ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"),);
+        assert_eq!(declared, trailguard_account::graph::events::CHANGE_EVENTS);
     }
 }
