@@ -24,7 +24,11 @@ fn scan(snapshot: Option<&str>) -> (Vec<Finding>, String) {
         command.args(["--snapshot", fixtures.join(dir).to_str().unwrap()]);
     }
     let out = command.env("NO_COLOR", "1").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let findings = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -46,7 +50,10 @@ fn changes_over_a_snapshot_raise_exactly_the_paths_they_open_and_close() {
             (
                 f.event_name.clone().unwrap_or_default(),
                 f.severity,
-                f.resource.as_ref().and_then(|r| r.name.clone()).unwrap_or_default(),
+                f.resource
+                    .as_ref()
+                    .and_then(|r| r.name.clone())
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -54,12 +61,24 @@ fn changes_over_a_snapshot_raise_exactly_the_paths_they_open_and_close() {
         raised,
         vec![
             // dev-alice may now version the policy attached to her.
-            ("PutUserPolicy".to_owned(), Severity::High, "dev-alice".to_owned()),
+            (
+                "PutUserPolicy".to_owned(),
+                Severity::High,
+                "dev-alice".to_owned()
+            ),
             // Its new default version grants everything to dave, who holds it too (dev-alice
             // reached admin already: nothing new for her).
-            ("CreatePolicyVersion".to_owned(), Severity::High, "dave".to_owned()),
+            (
+                "CreatePolicyVersion".to_owned(),
+                Severity::High,
+                "dave".to_owned()
+            ),
             // Back to v1: dave's path closes; dev-alice may still version the policy.
-            ("SetDefaultPolicyVersion".to_owned(), Severity::Info, "dave".to_owned()),
+            (
+                "SetDefaultPolicyVersion".to_owned(),
+                Severity::Info,
+                "dave".to_owned()
+            ),
         ],
         "{findings:#?}"
     );
@@ -69,10 +88,19 @@ fn changes_over_a_snapshot_raise_exactly_the_paths_they_open_and_close() {
         "{}",
         alice.message
     );
-    assert!(alice.message.contains("opened by PutUserPolicy on user `dev-alice`"), "{}", alice.message);
+    assert!(
+        alice
+            .message
+            .contains("opened by PutUserPolicy on user `dev-alice`"),
+        "{}",
+        alice.message
+    );
     // carol's AdministratorAccess (before the snapshot), bob's s3-read and his denied pass-roles open
     // nothing; the summary counts what was applied and left out.
-    let summary = stderr.lines().find(|l| l.contains("IAM changes applied")).unwrap_or_default();
+    let summary = stderr
+        .lines()
+        .find(|l| l.contains("IAM changes applied"))
+        .unwrap_or_default();
     assert!(
         summary.contains("4 IAM changes applied") && summary.contains("1 older than the snapshot"),
         "{stderr}"

@@ -282,9 +282,13 @@ pub(crate) fn may_point_at(
     match kind {
         NodeKind::User => MINT_ACTIONS.iter().any(|a| subject.may(a)),
         NodeKind::Group => node.kind == NodeKind::User && subject.may("iam:AddUserToGroup"),
-        NodeKind::Role => ["sts:AssumeRole", "iam:PassRole", "iam:UpdateAssumeRolePolicy"]
-            .iter()
-            .any(|a| subject.may(a)),
+        NodeKind::Role => [
+            "sts:AssumeRole",
+            "iam:PassRole",
+            "iam:UpdateAssumeRolePolicy",
+        ]
+        .iter()
+        .any(|a| subject.may(a)),
     }
 }
 

@@ -274,9 +274,14 @@ mod tests {
         let params = json!({"assumeRolePolicyDocument": "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"arn:aws:iam::193672423079:root\"}, \"Action\": \"sts:AssumeRole\"}]}",
             "permissionsBoundary": "arn:aws:iam::aws:policy/AWSDenyAll", "roleName": "stratus-red-team-malicious-iam-role"});
         let response = json!({"role": {"arn": "arn:aws:iam::609418236337:role/stratus-red-team-malicious-iam-role", "path": "/"}});
-        let change = change_of("CreateRole", Some(&params), Some(&response), Some("609418236337"))
-            .unwrap()
-            .unwrap();
+        let change = change_of(
+            "CreateRole",
+            Some(&params),
+            Some(&response),
+            Some("609418236337"),
+        )
+        .unwrap()
+        .unwrap();
         let Change::CreateRole {
             name,
             arn,
@@ -308,7 +313,9 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert!(matches!(version, Change::CreatePolicyVersion { ref version_id, set_as_default: true, .. } if version_id == "v3"));
+        assert!(
+            matches!(version, Change::CreatePolicyVersion { ref version_id, set_as_default: true, .. } if version_id == "v3")
+        );
         // Without the version id the record cannot say which version it made.
         let err = change_of(
             "CreatePolicyVersion",
@@ -339,7 +346,13 @@ mod tests {
             ),
             Ok(None)
         );
-        assert!(change_of("AttachUserPolicy", Some(&json!({"userName": 5})), None, None).is_err());
+        assert!(change_of(
+            "AttachUserPolicy",
+            Some(&json!({"userName": 5})),
+            None,
+            None
+        )
+        .is_err());
         for name in CHANGE_EVENTS {
             assert_ne!(
                 change_of(name, None, None, Some("111122223333")),

@@ -711,19 +711,21 @@ impl Graph {
     fn insert_policy(&mut self, arn: &str, document: Value) {
         self.policy_pos
             .insert(arn.to_owned(), self.details.policies.len());
-        self.details.policies.push(crate::model::ManagedPolicyDetail {
-            policy_name: arn.rsplit('/').next().unwrap_or_default().to_owned(),
-            arn: arn.to_owned(),
-            default_version_id: "v1".to_owned(),
-            is_attachable: true,
-            policy_version_list: vec![PolicyVersion {
-                document,
-                version_id: "v1".to_owned(),
-                is_default_version: true,
-                create_date: String::new(),
-            }],
-            ..Default::default()
-        });
+        self.details
+            .policies
+            .push(crate::model::ManagedPolicyDetail {
+                policy_name: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+                arn: arn.to_owned(),
+                default_version_id: "v1".to_owned(),
+                is_attachable: true,
+                policy_version_list: vec![PolicyVersion {
+                    document,
+                    version_id: "v1".to_owned(),
+                    is_default_version: true,
+                    create_date: String::new(),
+                }],
+                ..Default::default()
+            });
         self.refresh_managed(arn);
     }
 
@@ -890,12 +892,16 @@ impl Graph {
                 let touched = self.with_members(id);
                 match kind {
                     NodeKind::User => {
-                        self.details.user_detail_list.retain(|u| u.user_name != *name);
+                        self.details
+                            .user_detail_list
+                            .retain(|u| u.user_name != *name);
                         self.user_pos =
                             position(self.details.user_detail_list.iter().map(|u| &u.user_name));
                     }
                     NodeKind::Role => {
-                        self.details.role_detail_list.retain(|r| r.role_name != *name);
+                        self.details
+                            .role_detail_list
+                            .retain(|r| r.role_name != *name);
                         self.role_pos =
                             position(self.details.role_detail_list.iter().map(|r| &r.role_name));
                     }
@@ -903,9 +909,8 @@ impl Graph {
                         self.details
                             .group_detail_list
                             .retain(|g| g.group_name != *name);
-                        self.group_pos = position(
-                            self.details.group_detail_list.iter().map(|g| &g.group_name),
-                        );
+                        self.group_pos =
+                            position(self.details.group_detail_list.iter().map(|g| &g.group_name));
                     }
                 }
                 Ok(touched)
@@ -936,9 +941,9 @@ impl Graph {
                     .and_then(|&i| self.details.policies.get_mut(i))
                     .ok_or_else(|| UnknownEntity(format!("policy `{policy_arn}`")))?;
                 // The default version cannot be deleted; AWS refuses, so does the graph.
-                policy
-                    .policy_version_list
-                    .retain(|v| v.version_id != *version_id || v.version_id == policy.default_version_id);
+                policy.policy_version_list.retain(|v| {
+                    v.version_id != *version_id || v.version_id == policy.default_version_id
+                });
                 self.refresh_managed(policy_arn);
                 Ok(self.holders_of(policy_arn))
             }

@@ -16,7 +16,9 @@ use anyhow::Context;
 use trailguard_account::graph::Graph;
 use trailguard_account::snapshot::{AccountSnapshot, RawSnapshot};
 use trailguard_rules::engine::Engine;
-use trailguard_rules::rules::cloudtrail::escalation_path_opened::{EscalationPathOpened, WatchTally};
+use trailguard_rules::rules::cloudtrail::escalation_path_opened::{
+    EscalationPathOpened, WatchTally,
+};
 use trailguard_rules::rules::cloudtrail::trail_bucket_tampered::TrailBucketTampered;
 
 /// What the snapshot rules did, for the run's notes.
@@ -46,8 +48,8 @@ pub fn with_snapshot(
     dir: &Path,
     quiet: bool,
 ) -> anyhow::Result<(Engine, SnapshotWatch)> {
-    let raw = RawSnapshot::read_path(dir)
-        .with_context(|| format!("--snapshot `{}`", dir.display()))?;
+    let raw =
+        RawSnapshot::read_path(dir).with_context(|| format!("--snapshot `{}`", dir.display()))?;
     if let Some(problem) = raw.shape_problems().first() {
         anyhow::bail!("--snapshot `{}`: {problem}", dir.display());
     }
@@ -66,7 +68,10 @@ pub fn with_snapshot(
     let described = format!(
         "`{}` (taken {})",
         dir.display(),
-        taken.map_or_else(|| "at an unknown time".to_owned(), |t| format!("at {}", t.to_rfc3339()))
+        taken.map_or_else(
+            || "at an unknown time".to_owned(),
+            |t| format!("at {}", t.to_rfc3339())
+        )
     );
     let watch = EscalationPathOpened::new(
         graph,
