@@ -178,6 +178,18 @@ impl Engine {
         self
     }
 
+    /// Adds a sequence rule, or replaces the one with the same code: for rules that need more than a
+    /// record (CT052 and a seeded CT039 take an account snapshot, `scan --snapshot`).
+    pub fn with_sequence(mut self, rule: Box<dyn SequenceRule>) -> Engine {
+        let code = rule.meta().code;
+        match self.sequences.iter().position(|r| r.meta().code == code) {
+            Some(i) => self.sequences[i] = rule,
+            None => self.sequences.push(rule),
+        }
+        self.rebuild_dispatch();
+        self
+    }
+
     /// Changes the bound on observations kept for sequence rules (all workers together).
     pub fn with_observation_cap(mut self, cap: usize) -> Engine {
         self.observation_cap = cap;

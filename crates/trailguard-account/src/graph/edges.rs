@@ -14,7 +14,7 @@ use crate::principals::PrincipalKind;
 use crate::who_can::principal_request;
 
 /// The policy an attacker attaches when an attach action is allowed: it exists in every account.
-const ADMIN_POLICY_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+pub(crate) const ADMIN_POLICY_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 /// Every action [`modifications`] uses: a subject allowed none of them modifies nobody.
 const MODIFY_ACTIONS: &[&str] = &[
@@ -269,6 +269,27 @@ impl<'g> Subject<'g> {
 pub(crate) fn may_modify(node: &Node, scps: &[Vec<std::sync::Arc<PolicyDocument>>]) -> bool {
     let subject = Subject::with_scps(node, scps);
     MODIFY_ACTIONS.iter().any(|a| subject.may(a))
+}
+
+/// Whether some statement of the node names an action that could give it an edge into a new node
+/// of `kind` (credentials for a user, joining a group; assuming, passing or re-trusting a role).
+pub(crate) fn may_point_at(
+    node: &Node,
+    kind: NodeKind,
+    scps: &[Vec<std::sync::Arc<PolicyDocument>>],
+) -> bool {
+    let subject = Subject::with_scps(node, scps);
+    match kind {
+        NodeKind::User => MINT_ACTIONS.iter().any(|a| subject.may(a)),
+        NodeKind::Group => node.kind == NodeKind::User && subject.may("iam:AddUserToGroup"),
+        NodeKind::Role => [
+            "sts:AssumeRole",
+            "iam:PassRole",
+            "iam:UpdateAssumeRolePolicy",
+        ]
+        .iter()
+        .any(|a| subject.may(a)),
+    }
 }
 
 /// Whether a node's own policies (and boundary, and SCPs) make it admin.

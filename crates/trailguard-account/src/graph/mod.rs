@@ -30,12 +30,13 @@
 
 pub mod catalog;
 mod edges;
+pub mod events;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailguard_policy::PolicyDocument;
 
@@ -44,7 +45,7 @@ use crate::principals::{self, GroupIndex, ManagedIndex, PolicySource};
 
 pub type NodeId = usize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     User,
@@ -183,7 +184,8 @@ pub struct Node {
     pub(crate) trust: Option<PolicyDocument>,
     /// Policies or groups that could not be resolved or parsed.
     pub problems: Vec<String>,
-    pub(crate) deleted: bool,
+    /// Deleted by a change (kept so its id stays valid).
+    pub deleted: bool,
 }
 
 /// What a principal's search found: the first hop on its shortest path and the path's length.
@@ -259,9 +261,43 @@ pub struct PathReport {
     pub hops: Vec<Hop>,
 }
 
-/// A change to the account, as an IAM write event describes it.
-#[derive(Debug, Clone, PartialEq)]
+/// A change to the account, as an IAM write event describes it ([`events::change_of`] reads one
+/// from a CloudTrail record). Every change is idempotent: applying one the snapshot already holds
+/// (an event just before the snapshot was taken) leaves the account as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
+    CreateUser {
+        name: String,
+        arn: String,
+        boundary: Option<String>,
+    },
+    CreateRole {
+        name: String,
+        arn: String,
+        trust: Value,
+        boundary: Option<String>,
+    },
+    CreateGroup {
+        name: String,
+        arn: String,
+    },
+    /// `DeleteUser`, `DeleteRole`, `DeleteGroup`.
+    DeleteEntity {
+        kind: NodeKind,
+        name: String,
+    },
+    CreatePolicy {
+        arn: String,
+        document: Value,
+    },
+    DeletePolicy {
+        arn: String,
+    },
+    DeletePolicyVersion {
+        policy_arn: String,
+        version_id: String,
+    },
     PutInlinePolicy {
         kind: NodeKind,
         name: String,
@@ -321,6 +357,8 @@ pub struct Update {
     pub closed: Vec<NodeId>,
     /// Nodes whose distances were recomputed.
     pub recomputed: usize,
+    /// Nodes whose edges were rebuilt (the hop a change opened starts at one of them), sorted.
+    pub rebuilt: Vec<NodeId>,
 }
 
 /// The change names something the snapshot does not hold.
@@ -597,8 +635,17 @@ impl Graph {
         let touched = self.mutate(change)?;
         // The touched nodes' own policies changed; the nodes with edges into them may have
         // modify-another edges that depend on what the touched nodes hold, and a trust change
-        // moves assume edges.
-        let trust_changed = matches!(change, Change::UpdateAssumeRolePolicy { .. });
+        // moves assume edges. A node that appears may be the target of edges no one had; one that
+        // goes takes every edge into it along.
+        let trust_changed = matches!(
+            change,
+            Change::UpdateAssumeRolePolicy { .. } | Change::CreateRole { .. }
+        );
+        let appeared = matches!(
+            change,
+            Change::CreateUser { .. } | Change::CreateRole { .. } | Change::CreateGroup { .. }
+        );
+        let removed = matches!(change, Change::DeleteEntity { .. });
         let mut sources: HashSet<NodeId> = touched.iter().copied().collect();
         for &id in &touched {
             self.refresh_node(id);
@@ -607,11 +654,21 @@ impl Graph {
             let upstream: Vec<NodeId> = self.rev[id]
                 .iter()
                 .map(|&(from, _)| from)
-                .filter(|&from| trust_changed || edges::may_modify(&self.nodes[from], &self.scps))
+                .filter(|&from| {
+                    trust_changed || removed || edges::may_modify(&self.nodes[from], &self.scps)
+                })
                 .collect();
             sources.extend(upstream);
             if trust_changed {
                 sources.extend(self.index.may_assume(id, self));
+            }
+            if appeared {
+                let kind = self.nodes[id].kind;
+                sources.extend((0..self.nodes.len()).filter(|&n| {
+                    n != id
+                        && !self.nodes[n].deleted
+                        && edges::may_point_at(&self.nodes[n], kind, &self.scps)
+                }));
             }
         }
         let mut sources: Vec<NodeId> = sources.into_iter().collect();
@@ -619,7 +676,82 @@ impl Graph {
         for &id in &sources {
             self.rebuild_edges(id);
         }
-        Ok(self.recompute(&sources))
+        let mut update = self.recompute(&sources);
+        update.rebuilt = sources;
+        Ok(update)
+    }
+
+    /// The snapshot's newest `CreateDate`/`UpdateDate` (a lower bound on when it was taken).
+    pub fn newest_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let d = &self.details;
+        d.user_detail_list
+            .iter()
+            .map(|u| &u.create_date)
+            .chain(d.role_detail_list.iter().map(|r| &r.create_date))
+            .chain(d.group_detail_list.iter().map(|g| &g.create_date))
+            .chain(d.policies.iter().flat_map(|p| {
+                std::iter::once(&p.update_date)
+                    .chain(p.policy_version_list.iter().map(|v| &v.create_date))
+            }))
+            .filter_map(|t| crate::time::parse_aws_time(t))
+            .max()
+    }
+
+    /// Adds a policy the snapshot may not list because nothing held it: only AdministratorAccess,
+    /// whose document is known (the attack attaches it more than any other).
+    fn ensure_policy(&mut self, arn: &str) {
+        if self.policy_pos.contains_key(arn) || arn != edges::ADMIN_POLICY_ARN {
+            return;
+        }
+        let document = serde_json::json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        self.insert_policy(arn, document);
+    }
+
+    fn insert_policy(&mut self, arn: &str, document: Value) {
+        self.policy_pos
+            .insert(arn.to_owned(), self.details.policies.len());
+        self.details
+            .policies
+            .push(crate::model::ManagedPolicyDetail {
+                policy_name: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+                arn: arn.to_owned(),
+                default_version_id: "v1".to_owned(),
+                is_attachable: true,
+                policy_version_list: vec![PolicyVersion {
+                    document,
+                    version_id: "v1".to_owned(),
+                    is_default_version: true,
+                    create_date: String::new(),
+                }],
+                ..Default::default()
+            });
+        self.refresh_managed(arn);
+    }
+
+    /// Creates (or revives) a user, role or group node; `None` when it exists already.
+    fn create_node(&mut self, kind: NodeKind, name: &str, arn: &str) -> Option<NodeId> {
+        let existing = match kind {
+            NodeKind::User => self.users.get(name),
+            NodeKind::Role => self.roles.get(name),
+            NodeKind::Group => self.groups.get(name),
+        }
+        .copied();
+        match existing {
+            Some(id) if !self.nodes[id].deleted => None,
+            Some(id) => Some(id),
+            None => Some(self.add_node(kind, name.to_owned(), arn.to_owned())),
+        }
+    }
+
+    fn boundary_of(&mut self, arn: &Option<String>) -> Option<crate::model::PermissionsBoundary> {
+        arn.as_ref().map(|arn| {
+            self.ensure_policy(arn);
+            crate::model::PermissionsBoundary {
+                permissions_boundary_type: "Policy".to_owned(),
+                permissions_boundary_arn: arn.clone(),
+            }
+        })
     }
 
     fn user_mut(&mut self, name: &str) -> Result<&mut crate::model::UserDetail, UnknownEntity> {
@@ -693,6 +825,128 @@ impl Graph {
     /// Changes the stored details; returns the nodes whose own policies changed.
     fn mutate(&mut self, change: &Change) -> Result<Vec<NodeId>, UnknownEntity> {
         match change {
+            Change::CreateUser {
+                name,
+                arn,
+                boundary,
+            } => {
+                let Some(id) = self.create_node(NodeKind::User, name, arn) else {
+                    return Ok(Vec::new());
+                };
+                let permissions_boundary = self.boundary_of(boundary);
+                self.user_pos
+                    .insert(name.clone(), self.details.user_detail_list.len());
+                self.details
+                    .user_detail_list
+                    .push(crate::model::UserDetail {
+                        user_name: name.clone(),
+                        arn: arn.clone(),
+                        permissions_boundary,
+                        ..Default::default()
+                    });
+                Ok(vec![id])
+            }
+            Change::CreateRole {
+                name,
+                arn,
+                trust,
+                boundary,
+            } => {
+                let Some(id) = self.create_node(NodeKind::Role, name, arn) else {
+                    return Ok(Vec::new());
+                };
+                let permissions_boundary = self.boundary_of(boundary);
+                self.role_pos
+                    .insert(name.clone(), self.details.role_detail_list.len());
+                self.details
+                    .role_detail_list
+                    .push(crate::model::RoleDetail {
+                        role_name: name.clone(),
+                        arn: arn.clone(),
+                        assume_role_policy_document: trust.clone(),
+                        permissions_boundary,
+                        ..Default::default()
+                    });
+                Ok(vec![id])
+            }
+            Change::CreateGroup { name, arn } => {
+                let Some(id) = self.create_node(NodeKind::Group, name, arn) else {
+                    return Ok(Vec::new());
+                };
+                self.group_pos
+                    .insert(name.clone(), self.details.group_detail_list.len());
+                self.details
+                    .group_detail_list
+                    .push(crate::model::GroupDetail {
+                        group_name: name.clone(),
+                        arn: arn.clone(),
+                        ..Default::default()
+                    });
+                Ok(vec![id])
+            }
+            Change::DeleteEntity { kind, name } => {
+                let id = self.node_of(*kind, name)?;
+                if self.nodes[id].deleted {
+                    return Ok(Vec::new());
+                }
+                let touched = self.with_members(id);
+                match kind {
+                    NodeKind::User => {
+                        self.details
+                            .user_detail_list
+                            .retain(|u| u.user_name != *name);
+                        self.user_pos =
+                            position(self.details.user_detail_list.iter().map(|u| &u.user_name));
+                    }
+                    NodeKind::Role => {
+                        self.details
+                            .role_detail_list
+                            .retain(|r| r.role_name != *name);
+                        self.role_pos =
+                            position(self.details.role_detail_list.iter().map(|r| &r.role_name));
+                    }
+                    NodeKind::Group => {
+                        self.details
+                            .group_detail_list
+                            .retain(|g| g.group_name != *name);
+                        self.group_pos =
+                            position(self.details.group_detail_list.iter().map(|g| &g.group_name));
+                    }
+                }
+                Ok(touched)
+            }
+            Change::CreatePolicy { arn, document } => {
+                if !self.policy_pos.contains_key(arn) {
+                    self.insert_policy(arn, document.clone());
+                }
+                Ok(Vec::new())
+            }
+            Change::DeletePolicy { arn } => {
+                if !self.policy_pos.contains_key(arn) {
+                    return Ok(Vec::new());
+                }
+                let holders = self.holders_of(arn);
+                self.details.policies.retain(|p| p.arn != *arn);
+                self.policy_pos = position(self.details.policies.iter().map(|p| &p.arn));
+                self.managed.remove(arn);
+                Ok(holders)
+            }
+            Change::DeletePolicyVersion {
+                policy_arn,
+                version_id,
+            } => {
+                let policy = self
+                    .policy_pos
+                    .get(policy_arn)
+                    .and_then(|&i| self.details.policies.get_mut(i))
+                    .ok_or_else(|| UnknownEntity(format!("policy `{policy_arn}`")))?;
+                // The default version cannot be deleted; AWS refuses, so does the graph.
+                policy.policy_version_list.retain(|v| {
+                    v.version_id != *version_id || v.version_id == policy.default_version_id
+                });
+                self.refresh_managed(policy_arn);
+                Ok(self.holders_of(policy_arn))
+            }
             Change::PutInlinePolicy {
                 kind,
                 name,
@@ -724,6 +978,7 @@ impl Graph {
                 policy_arn,
             } => {
                 let id = self.node_of(*kind, name)?;
+                self.ensure_policy(policy_arn);
                 let list = self.attached_list(*kind, name)?;
                 if !list.iter().any(|p| p.policy_arn == *policy_arn) {
                     list.push(AttachedPolicy {
@@ -760,6 +1015,10 @@ impl Graph {
                     }
                     policy.default_version_id = version_id.clone();
                 }
+                // Applied again (an event the snapshot already holds): the version is replaced.
+                policy
+                    .policy_version_list
+                    .retain(|v| v.version_id != *version_id);
                 policy.policy_version_list.push(PolicyVersion {
                     document: document.clone(),
                     version_id: version_id.clone(),
@@ -811,12 +1070,7 @@ impl Graph {
                 policy_arn,
             } => {
                 let id = self.node_of(*kind, name)?;
-                let boundary = policy_arn
-                    .as_ref()
-                    .map(|arn| crate::model::PermissionsBoundary {
-                        permissions_boundary_type: "Policy".to_owned(),
-                        permissions_boundary_arn: arn.clone(),
-                    });
+                let boundary = self.boundary_of(policy_arn);
                 match kind {
                     NodeKind::User => self.user_mut(name)?.permissions_boundary = boundary,
                     NodeKind::Role => self.role_mut(name)?.permissions_boundary = boundary,

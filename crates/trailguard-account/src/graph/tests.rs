@@ -538,6 +538,7 @@ fn chains_report_the_shortest_path_with_every_hop() {
 
 fn reach_table(graph: &Graph) -> Vec<(String, Option<Certainty>, Option<usize>)> {
     let mut out: Vec<_> = (0..graph.nodes.len())
+        .filter(|&id| !graph.nodes[id].deleted)
         .map(|id| {
             (
                 graph.nodes[id].arn.clone(),
@@ -697,4 +698,131 @@ fn set_default_version_escalates_only_when_an_old_version_grants_admin() {
             ..
         }
     ));
+}
+
+#[test]
+fn created_and_deleted_principals_open_and_close_paths_like_a_rebuild_would() {
+    // The actor may mint keys for any user, before the user it will use exists.
+    let mut graph = Graph::build(
+        &account(
+            &[allow(&["iam:CreateAccessKey"], &arn("user", "new-*"))],
+            false,
+            Twin::Positive,
+        ),
+        Vec::new(),
+    );
+    let actor = graph.node_by_arn(&arn("user", "actor")).unwrap();
+    let steps: Vec<(Change, Vec<&str>, Vec<&str>)> = vec![
+        (
+            Change::CreateUser {
+                name: "new-hire".into(),
+                arn: arn("user", "new-hire"),
+                boundary: None,
+            },
+            vec![],
+            vec![],
+        ),
+        // AdministratorAccess is not in every snapshot: the graph knows its document.
+        (
+            Change::AttachPolicy {
+                kind: NodeKind::User,
+                name: "new-hire".into(),
+                policy_arn: ADMIN.into(),
+            },
+            vec!["actor", "new-hire"],
+            vec![],
+        ),
+        // Applied twice (an event the snapshot already holds): nothing moves.
+        (
+            Change::CreateUser {
+                name: "new-hire".into(),
+                arn: arn("user", "new-hire"),
+                boundary: None,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Change::DeleteEntity {
+                kind: NodeKind::User,
+                name: "new-hire".into(),
+            },
+            vec![],
+            vec!["actor", "new-hire"],
+        ),
+        // A role trusting the actor by ARN, then made admin.
+        (
+            Change::CreateRole {
+                name: "backdoor".into(),
+                arn: arn("role", "backdoor"),
+                trust: trust(json!({"AWS": arn("user", "actor")})),
+                boundary: None,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Change::CreatePolicy {
+                arn: arn("policy", "everything"),
+                document: doc(&[allow(&["*"], "*")]),
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Change::AttachPolicy {
+                kind: NodeKind::Role,
+                name: "backdoor".into(),
+                policy_arn: arn("policy", "everything"),
+            },
+            vec!["actor", "backdoor"],
+            vec![],
+        ),
+        // A new version of that policy without the grant, made default, then the old one deleted.
+        (
+            Change::CreatePolicyVersion {
+                policy_arn: arn("policy", "everything"),
+                version_id: "v2".into(),
+                document: doc(&[allow(&["s3:GetObject"], "*")]),
+                set_as_default: true,
+            },
+            vec![],
+            vec!["actor", "backdoor"],
+        ),
+        (
+            Change::DeletePolicyVersion {
+                policy_arn: arn("policy", "everything"),
+                version_id: "v1".into(),
+            },
+            vec![],
+            vec![],
+        ),
+    ];
+    for (i, (change, opened, closed)) in steps.into_iter().enumerate() {
+        let update = graph.apply(&change).unwrap();
+        let names = |ids: &[NodeId]| -> Vec<String> {
+            let mut names: Vec<String> = ids.iter().map(|&n| graph.nodes[n].name.clone()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            (names(&update.opened), names(&update.closed)),
+            (
+                opened.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                closed.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+            ),
+            "step {i}: {change:?}"
+        );
+        let rebuilt = Graph::build(&graph.details, Vec::new());
+        assert_eq!(reach_table(&graph), reach_table(&rebuilt), "step {i}");
+    }
+    assert_eq!(graph.reaches_admin(actor), None);
+    // The set-default escalation is gone with the old version.
+    let policy = graph
+        .details
+        .policies
+        .iter()
+        .find(|p| p.arn == arn("policy", "everything"))
+        .unwrap();
+    assert_eq!(policy.policy_version_list.len(), 1);
 }

@@ -14,4 +14,5 @@ pub mod paths;
 pub mod policy;
 pub mod rules;
 pub mod scan;
+pub mod scan_snapshot;
 pub mod serve;

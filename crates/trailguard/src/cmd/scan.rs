@@ -104,6 +104,12 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub triage: crate::triage::TriageArgs,
 
+    /// An account snapshot (the files of `audit --offline`): apply the scan's IAM changes to its
+    /// privilege-escalation graph and report paths to admin they open (CT054) or close; CT039 also
+    /// knows the snapshot's trail buckets.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -226,6 +232,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut engine = Engine::builtin();
+    let mut snapshot_watch = None;
+    if let Some(dir) = &args.snapshot {
+        let (seeded, watch) = super::scan_snapshot::with_snapshot(engine, dir, args.quiet)?;
+        (engine, snapshot_watch) = (seeded, Some(watch));
+    }
     if !args.rule.is_empty() {
         // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
         let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
@@ -351,6 +362,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for limit in &outcome.limits {
         notes.push(limit.to_string());
     }
+    notes.extend(snapshot_watch.iter().flat_map(|w| w.notes()));
     let mut summary = summarize(&args, &stats, &notes, started_at);
     summary.rules =
         (engine.rule_codes().len() + sigma.as_ref().map_or(0, SigmaRuleSet::len)) as u64;

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub drain: bool,
 
+    /// An account snapshot (as `scan --snapshot`): CT054 re-evaluates its escalation graph on every
+    /// IAM change (replaying the stored changes on the snapshot each time), CT039 knows its trails.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+
     /// Also run the Sigma rules in DIR (a directory of SigmaHQ YAML rules, or one file). Repeatable.
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
@@ -156,7 +161,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(set)
     };
     // Sequence rules are evaluated over the store's observations of every object, not one object's.
-    let engine = Engine::builtin().with_deferred_sequences();
+    // Every worker shares the engine, so the snapshot's graph is built once.
+    let mut engine = Engine::builtin();
+    if let Some(dir) = &args.snapshot {
+        engine = super::scan_snapshot::with_snapshot(engine, dir, false)?.0;
+    }
+    let engine = engine.with_deferred_sequences();
 
     // Everything that can fail before work starts: the listener, the store, the queues.
     let listener = args.listen.map(listen::bind).transpose()?;

@@ -65,4 +65,5 @@ crate::registry::register! { cloudtrail:
     raised delivery_silent::DeliverySilent,
     sequence privileged_permission_set_assigned::PrivilegedPermissionSetAssigned,
     single security_hub_disabled::SecurityHubDisabled,
+    raised escalation_path_opened::EscalationPathOpened,
 }

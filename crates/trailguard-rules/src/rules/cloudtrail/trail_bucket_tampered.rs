@@ -1,5 +1,6 @@
 //! CT039 trail-bucket-tampered: lifecycle, policy, ACL, versioning or deletion changes on an S3 bucket that
-//! receives CloudTrail logs, learning the trail buckets from CloudTrail events in the same scan.
+//! receives CloudTrail logs, learning the trail buckets from CloudTrail events in the same scan and,
+//! with `scan --snapshot DIR`, from the snapshot's trails ([`TrailBucketTampered::knowing`]).
 
 use std::collections::HashMap;
 
@@ -76,6 +77,39 @@ fn trail_name(name_or_arn: &str) -> &str {
 #[derive(Debug, Default)]
 pub struct TrailBucketTampered;
 
+impl TrailBucketTampered {
+    /// The rule knowing the trail buckets of an account snapshot, `(bucket, trail)`: those are trail
+    /// buckets from the start of the scan.
+    pub fn knowing(buckets: Vec<(String, String)>) -> KnownTrailBuckets {
+        KnownTrailBuckets { buckets }
+    }
+}
+
+/// CT039 seeded with trail buckets known before the scan (see [`TrailBucketTampered::knowing`]).
+#[derive(Debug, Default)]
+pub struct KnownTrailBuckets {
+    buckets: Vec<(String, String)>,
+}
+
+impl SequenceRule for KnownTrailBuckets {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        TrailBucketTampered.observe(record)
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
+        let seed = self
+            .buckets
+            .iter()
+            .map(|(b, t)| (b.as_str(), t.as_str()))
+            .collect();
+        evaluate_from(seed, observations, out);
+    }
+}
+
 impl SequenceRule for TrailBucketTampered {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -120,10 +154,19 @@ impl SequenceRule for TrailBucketTampered {
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        // Bucket → the trail that named it (first time it became a trail bucket).
-        let mut trail_buckets: HashMap<&str, &str> = HashMap::new();
-        // Trail → when it was deleted (and not created again since).
-        let mut deleted: HashMap<&str, &str> = HashMap::new();
+        evaluate_from(HashMap::new(), observations, out);
+    }
+}
+
+/// Bucket → the trail that named it (first time it became a trail bucket), from `seed` on.
+fn evaluate_from<'a>(
+    mut trail_buckets: HashMap<&'a str, &'a str>,
+    observations: &'a [Observation],
+    out: &mut Report,
+) {
+    // Trail → when it was deleted (and not created again since).
+    let mut deleted: HashMap<&str, &str> = HashMap::new();
+    {
         for obs in observations {
             match obs.kind {
                 TRAIL => {
@@ -258,6 +301,28 @@ mod tests {
             f.message
         );
         assert!(f.message.contains("trail `org-trail`"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_snapshot_trail_makes_its_bucket_known_from_the_start() {
+        let events = [
+            s3("DeleteBucketPolicy", "trail-logs", "2023-07-10T12:28:24Z"),
+            s3("DeleteBucketPolicy", "website", "2023-07-10T12:28:30Z"),
+        ];
+        let seeded = TrailBucketTampered::knowing(vec![(
+            "trail-logs".to_owned(),
+            "management-trail".to_owned(),
+        )]);
+        let findings = run_sequence(Box::new(seeded), &events);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(
+            findings[0].message.contains("bucket `trail-logs`")
+                && findings[0].message.contains("trail `management-trail`"),
+            "{}",
+            findings[0].message
+        );
+        // The same events without the snapshot: nothing is known.
+        assert!(run_sequence(Box::new(TrailBucketTampered), &events).is_empty());
     }
 
     #[test]

@@ -1,0 +1,424 @@
+//! CT054 escalation-path-opened: an IAM change that lets a principal reach admin, judged on the
+//! privilege-escalation graph of an account snapshot (`trailguard_account::graph`).
+//!
+//! Not a built-in engine rule: it needs the snapshot, so `scan --snapshot DIR` and `serve --snapshot
+//! DIR` add an [`EscalationPathOpened`] to their engine. It observes every successful IAM write event
+//! of the snapshot's account ([`trailguard_account::graph::events::CHANGE_EVENTS`]) as a [`Change`]; its evaluation applies them in
+//! event-time order to a copy of the snapshot's graph, skipping events older than the snapshot (it
+//! holds them already), and raises one finding per principal that could not reach admin and now can
+//! (high), and one per principal that could and no longer can (info). Failed calls change nothing.
+
+use std::sync::{Arc, Mutex};
+
+use trailguard_account::graph::events::{change_of, subject_of};
+use trailguard_account::graph::{Change, Graph, NodeKind, PathReport};
+use trailguard_event::Record;
+
+use super::common::{call_failed, evidence};
+use crate::finding::{FindingSource, Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{FindingBuilder, Observation, Report, SequenceRule};
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT054",
+    name: "escalation-path-opened",
+    title: "IAM change opened a path to admin",
+    family: Family::Cloudtrail,
+    severity: Severity::High,
+    attack: &["T1098", "T1078.004"],
+    compliance: &[],
+    events: &[
+        ("iam.amazonaws.com", "CreateUser"),
+        ("iam.amazonaws.com", "CreateRole"),
+        ("iam.amazonaws.com", "CreateGroup"),
+        ("iam.amazonaws.com", "DeleteUser"),
+        ("iam.amazonaws.com", "DeleteRole"),
+        ("iam.amazonaws.com", "DeleteGroup"),
+        ("iam.amazonaws.com", "CreatePolicy"),
+        ("iam.amazonaws.com", "DeletePolicy"),
+        ("iam.amazonaws.com", "CreatePolicyVersion"),
+        ("iam.amazonaws.com", "DeletePolicyVersion"),
+        ("iam.amazonaws.com", "SetDefaultPolicyVersion"),
+        ("iam.amazonaws.com", "PutUserPolicy"),
+        ("iam.amazonaws.com", "PutRolePolicy"),
+        ("iam.amazonaws.com", "PutGroupPolicy"),
+        ("iam.amazonaws.com", "DeleteUserPolicy"),
+        ("iam.amazonaws.com", "DeleteRolePolicy"),
+        ("iam.amazonaws.com", "DeleteGroupPolicy"),
+        ("iam.amazonaws.com", "AttachUserPolicy"),
+        ("iam.amazonaws.com", "AttachRolePolicy"),
+        ("iam.amazonaws.com", "AttachGroupPolicy"),
+        ("iam.amazonaws.com", "DetachUserPolicy"),
+        ("iam.amazonaws.com", "DetachRolePolicy"),
+        ("iam.amazonaws.com", "DetachGroupPolicy"),
+        ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
+        ("iam.amazonaws.com", "AddUserToGroup"),
+        ("iam.amazonaws.com", "RemoveUserFromGroup"),
+        ("iam.amazonaws.com", "PutUserPermissionsBoundary"),
+        ("iam.amazonaws.com", "PutRolePermissionsBoundary"),
+        ("iam.amazonaws.com", "DeleteUserPermissionsBoundary"),
+        ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"),
+    ],
+    kb_entries: &[
+        "CreatePolicyVersion",
+        "SetDefaultPolicyVersion",
+        "AttachUserPolicy",
+        "PutUserPolicy",
+        "UpdateAssumeRolePolicy",
+        "AddUserToGroup",
+    ],
+    doc: RuleDoc {
+        what: "An IAM change event (a policy written, attached, versioned or made default, a trust policy \
+               rewritten, a user added to a group, a boundary removed, a principal created or deleted) after \
+               which a user or role that could not become administrator can, by some chain of steps of the \
+               escalation graph (`trailguard audit paths`): **high**, naming the principal and the hop the \
+               change opened. A change that closes such a path is reported as **info**. Needs `scan --snapshot \
+               DIR` (or `serve --snapshot DIR`): the account snapshot is the graph the events are applied to, in \
+               event-time order; events older than the snapshot are in it already and are not applied again.",
+        why: "Attackers chain: a `CreatePolicyVersion` on a policy attached to yourself, a trust policy that \
+              now names you, a group you were just added to. Each event alone can look routine; what matters \
+              is that afterwards someone is an administrator who was not. The graph answers that at the \
+              moment of the change, instead of in the next batch audit.",
+        example: "`dev-alice` holds `iam:CreatePolicyVersion` on `ops-readonly`, which is attached to her. A \
+                  `CreatePolicyVersion` of `ops-readonly` with `setAsDefault` and `\"Action\": \"*\"` makes her \
+                  admin: `dev-alice` can now reach admin.",
+        fix: "If the change was not intended, undo it (delete the policy version and restore the old default, \
+              detach the policy, restore the trust policy, remove the group membership). Otherwise cut the hop \
+              the finding names: narrow the statement that grants it. `trailguard audit paths --principal ARN` \
+              shows every remaining path.",
+        references: &[
+            "https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html",
+            "https://pathfinding.cloud",
+            "https://attack.mitre.org/techniques/T1098/",
+        ],
+    },
+};
+
+/// What the watch did with the events it saw (`scan` prints it in its summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchTally {
+    /// Changes applied to the graph.
+    pub applied: u64,
+    /// Changes older than the snapshot, left out.
+    pub before_snapshot: u64,
+    /// IAM events of another account than the snapshot's.
+    pub other_account: u64,
+    /// Changes naming something the snapshot does not hold, or records without what a change needs;
+    /// the first few reasons are kept.
+    pub skipped: u64,
+    pub reasons: Vec<String>,
+}
+
+impl WatchTally {
+    fn skip(&mut self, reason: String) {
+        self.skipped += 1;
+        if self.reasons.len() < 5 {
+            self.reasons.push(reason);
+        }
+    }
+}
+
+/// The rule with its snapshot: see the module doc.
+pub struct EscalationPathOpened {
+    graph: Arc<Graph>,
+    /// Event time (ms) the snapshot was taken at, when known: older changes are in it.
+    since: Option<i64>,
+    /// The snapshot's account: IAM events of other accounts change another graph.
+    account: Option<String>,
+    tally: Arc<Mutex<WatchTally>>,
+}
+
+impl EscalationPathOpened {
+    pub fn new(graph: Graph, since: Option<i64>, account: Option<String>) -> EscalationPathOpened {
+        EscalationPathOpened {
+            graph: Arc::new(graph),
+            since,
+            account,
+            tally: Arc::default(),
+        }
+    }
+
+    /// The tally, shared: read it after the run.
+    pub fn tally(&self) -> Arc<Mutex<WatchTally>> {
+        Arc::clone(&self.tally)
+    }
+
+    fn count(&self, f: impl FnOnce(&mut WatchTally)) {
+        if let Ok(mut tally) = self.tally.lock() {
+            f(&mut tally);
+        }
+    }
+}
+
+/// Order within one second (CloudTrail's resolution): what is created first, what is deleted last.
+fn rank(change: &Change) -> u8 {
+    match change {
+        Change::CreateUser { .. }
+        | Change::CreateRole { .. }
+        | Change::CreateGroup { .. }
+        | Change::CreatePolicy { .. } => 0,
+        Change::DeleteEntity { .. } | Change::DeletePolicy { .. } => 2,
+        _ => 1,
+    }
+}
+
+impl SequenceRule for EscalationPathOpened {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        if record.event_source != "iam.amazonaws.com" || call_failed(record) {
+            return None;
+        }
+        let account = record.account_id();
+        if let (Some(ours), Some(theirs)) = (self.account.as_deref(), account) {
+            if ours != theirs {
+                self.count(|t| t.other_account += 1);
+                return None;
+            }
+        }
+        let params = record.request_parameters();
+        let response = record.response_elements();
+        let change = match change_of(&record.event_name, params.as_ref(), response.as_ref(), account) {
+            Ok(Some(change)) => change,
+            Ok(None) => return None,
+            Err(reason) => {
+                let id = record.event_id.as_deref().unwrap_or("without an eventID");
+                self.count(|t| t.skip(format!("event {id}: {reason}")));
+                return None;
+            }
+        };
+        let detail = serde_json::to_string(&change).ok()?;
+        Observation::new(record, 0, rank(&change), &subject_of(&change), "", &detail)
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
+        let mut graph = (*self.graph).clone();
+        for obs in observations {
+            if self.since.is_some_and(|since| obs.at < since) {
+                self.count(|t| t.before_snapshot += 1);
+                continue;
+            }
+            let Ok(change) = serde_json::from_str::<Change>(&obs.detail) else {
+                continue;
+            };
+            let update = match graph.apply(&change) {
+                Ok(update) => update,
+                Err(err) => {
+                    let id = obs.event.event_id.as_deref().unwrap_or("without an eventID");
+                    self.count(|t| t.skip(format!("event {id}: {err}")));
+                    continue;
+                }
+            };
+            self.count(|t| t.applied += 1);
+            let rebuilt: Vec<&str> = update
+                .rebuilt
+                .iter()
+                .map(|&n| graph.nodes[n].arn.as_str())
+                .collect();
+            for &id in &update.opened {
+                if graph.nodes[id].kind == NodeKind::Group {
+                    continue;
+                }
+                if let Some(path) = graph.path_to_admin(id) {
+                    out.push(opened(obs, &path, &rebuilt));
+                }
+            }
+            for &id in &update.closed {
+                let node = &graph.nodes[id];
+                if node.kind != NodeKind::Group && !node.deleted {
+                    out.push(closed(obs, node.kind, &node.name, &node.arn));
+                }
+            }
+        }
+    }
+}
+
+fn resource(kind: NodeKind, name: &str, arn: &str) -> Resource {
+    Resource {
+        kind: match kind {
+            NodeKind::User => "AwsIamUser",
+            NodeKind::Role => "AwsIamRole",
+            NodeKind::Group => "AwsIamGroup",
+        }
+        .to_owned(),
+        id: arn.to_owned(),
+        name: Some(name.to_owned()),
+    }
+}
+
+fn short(arn: &str) -> &str {
+    if arn == "admin" {
+        return arn;
+    }
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn event_id(obs: &Observation) -> String {
+    obs.event
+        .event_id
+        .clone()
+        .unwrap_or_else(|| format!("{}|{}", obs.event.event_time, obs.event.event_name))
+}
+
+fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
+    let change = format!("{} on {}", obs.event.event_name, obs.principal);
+    let opening = path.hops.iter().find(|h| rebuilt.contains(&h.from.as_str()));
+    let how = match (path.hops.is_empty(), opening) {
+        (true, _) => "it is an administrator itself now".to_owned(),
+        (false, Some(hop)) => format!(
+            "`{}` {} `{}`",
+            short(&hop.from),
+            hop.kind.describe(),
+            short(&hop.to)
+        ),
+        (false, None) => format!(
+            "`{}` is an administrator now",
+            path.hops.last().map_or("", |h| short(&h.from))
+        ),
+    };
+    let steps: Vec<String> = path
+        .hops
+        .iter()
+        .map(|h| format!("{} `{}`", h.kind.describe(), short(&h.to)))
+        .collect();
+    let chain = if steps.is_empty() {
+        String::new()
+    } else {
+        format!(" Path in {} step(s): {}.", steps.len(), steps.join(", then "))
+    };
+    let mut finding = FindingBuilder::new(
+        &META,
+        FindingSource::Cloudtrail,
+        &[&event_id(obs), &path.arn, "opened"],
+    )
+    .with_event(&obs.event)
+    .message(format!(
+        "`{}` can now reach admin: {how} (opened by {change}).{chain}",
+        path.name
+    ))
+    .resource(resource(path.kind, &path.name, &path.arn))
+    .fix_summary(format!(
+        "If {change} was not intended, undo it; otherwise cut the hop it opened by narrowing the \
+         statement that grants it (`trailguard audit paths --principal {}`).",
+        path.arn
+    ))
+    .build();
+    for (i, hop) in path.hops.iter().enumerate() {
+        finding.evidence.push(evidence(
+            format!("hops[{i}]"),
+            serde_json::to_value(hop).unwrap_or_default(),
+        ));
+    }
+    finding
+}
+
+fn closed(obs: &Observation, kind: NodeKind, name: &str, arn: &str) -> Finding {
+    let mut finding = FindingBuilder::new(
+        &META,
+        FindingSource::Cloudtrail,
+        &[&event_id(obs), arn, "closed"],
+    )
+    .with_event(&obs.event)
+    .message(format!(
+        "`{name}` can no longer reach admin (closed by {} on {}).",
+        obs.event.event_name, obs.principal
+    ))
+    .resource(resource(kind, name, arn))
+    .fix_summary("Nothing to fix: a path to admin closed.")
+    .build();
+    finding.title = "IAM change closed a path to admin".to_owned();
+    finding.severity = Severity::Info;
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent};
+    use serde_json::json;
+
+    use crate::rules::cloudtrail::common::testing::ACCOUNT as ACCT;
+
+    fn graph() -> Graph {
+        let details = serde_json::from_value(json!({
+            "UserDetailList": [
+                {"UserName": "dev-alice", "Arn": format!("arn:aws:iam::{ACCT}:user/dev-alice"),
+                 "AttachedManagedPolicies": [{"PolicyName": "ops-readonly", "PolicyArn": format!("arn:aws:iam::{ACCT}:policy/ops-readonly")}]},
+                {"UserName": "bob", "Arn": format!("arn:aws:iam::{ACCT}:user/bob")}
+            ],
+            "Policies": [{"Arn": format!("arn:aws:iam::{ACCT}:policy/ops-readonly"), "PolicyName": "ops-readonly",
+                "DefaultVersionId": "v1", "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true,
+                "Document": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:Get*", "iam:CreatePolicyVersion"], "Resource": "*"}]}}]}]
+        }))
+        .unwrap();
+        Graph::build(&details, Vec::new())
+    }
+
+    fn version(time: &str, id: &str, document: &str) -> TestEvent {
+        TestEvent::iam("CreatePolicyVersion")
+            .request(&json!({"policyArn": format!("arn:aws:iam::{ACCT}:policy/ops-readonly"),
+                "policyDocument": document, "setAsDefault": true}).to_string())
+            .response(r#"{"policyVersion":{"versionId":"v2","isDefaultVersion":true,"createDate":"Aug 1, 2024 1:00:00 PM"}}"#)
+            .time(time)
+            .id(id)
+    }
+
+    #[test]
+    fn a_new_version_of_a_policy_one_may_version_opens_a_path_and_failed_or_old_ones_do_not() {
+        // dev-alice may already version the policy attached to her: she is admin in one step before
+        // anything happens, so the watch starts from a graph where bob is the one to watch.
+        let watch = || {
+            Box::new(EscalationPathOpened::new(
+                graph(),
+                Some(1_722_500_000_000), // 2024-08-01T08:13:20Z
+                Some(ACCT.to_owned()),
+            ))
+        };
+        let attach = |time: &str, id: &str, user: &str| {
+            TestEvent::iam("AttachUserPolicy")
+                .request(&json!({"userName": user, "policyArn": format!("arn:aws:iam::{ACCT}:policy/ops-readonly")}).to_string())
+                .time(time)
+                .id(id)
+        };
+        let findings = run_sequence(
+            watch(),
+            &[
+                // Before the snapshot: in it already, not applied again.
+                attach("2024-08-01T08:00:00Z", "old", "bob"),
+                // Denied: changed nothing.
+                attach("2024-08-01T13:00:00Z", "denied", "bob").denied(),
+                attach("2024-08-01T13:05:00Z", "attach", "bob"),
+            ],
+        );
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.rule_id, "CT054");
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.event_id.as_deref(), Some("attach"));
+        assert!(f.message.starts_with("`bob` can now reach admin"), "{}", f.message);
+        assert!(f.message.contains("iam:CreatePolicyVersion"), "{}", f.message);
+
+        // A harmless version changes nothing for anyone; then one without the grant closes alice's path.
+        let findings = run_sequence(
+            watch(),
+            &[version(
+                "2024-08-01T13:00:00Z",
+                "narrow",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            )],
+        );
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Info);
+        assert!(findings[0].message.starts_with("`dev-alice` can no longer reach admin"));
+    }
+
+    #[test]
+    fn the_watched_events_are_the_ones_the_graph_reads() {
+        let declared: Vec<&str> = META.events.iter().map(|(_, e)| *e).collect();
+        assert_eq!(declared, trailguard_account::graph::events::CHANGE_EVENTS);
+    }
+}
