@@ -532,7 +532,13 @@ pub async fn resolve(
     Ok(Redirect::to(&format!("/findings/{}", url(&id))).into_response())
 }
 
-/// A path segment, percent-encoded.
+/// A path segment, percent-encoded: everything but RFC 3986's unreserved characters, as the templates'
+/// `urlencode` leaves them, so a finding's link reads the same wherever it is drawn.
 pub fn url(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+    const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string()
 }

@@ -256,6 +256,8 @@ async fn pages_need_a_login_and_the_session_cookie_is_strict() {
 
     let page = get(&fx.state, "/login", "").await;
     let login_cookie = set_cookie(&page, "tg_login").unwrap();
+    // The token of this page, which its cookie carries.
+    let csrf = csrf_of(&page.body);
     let answer = send(
         &fx.state,
         "POST",
