@@ -199,6 +199,10 @@ pub fn session(state: &Shared, headers: &HeaderMap) -> Option<Session> {
 }
 
 /// The session, or the response that sends the browser to the login page.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page a handler sends at once (a redirect or a refusal); boxing it buys nothing"
+)]
 pub fn require(state: &Shared, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
     session(state, headers).ok_or_else(|| {
         let next = percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC);

@@ -116,6 +116,10 @@ impl ListParams {
     }
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page a handler sends at once (a redirect or a refusal); boxing it buys nothing"
+)]
 fn login_redirect(state: &Shared, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
     auth::require(state, headers, here)
 }

@@ -24,7 +24,7 @@ pub fn environment() -> Environment<'static> {
     // Every template is HTML: escape everything, whatever the file name says.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     for (name, source) in TEMPLATES {
-        env.add_template(*name, *source)
+        env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name} does not parse: {e}"));
     }
     env
