@@ -295,6 +295,9 @@ fn related_events_are_real_event_names() {
         "cloudtrail",
         "accessanalyzer",
         "signin",
+        "sso-admin",
+        "sso",
+        "rolesanywhere",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -386,6 +389,8 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_s3",
         "aws_sdk_cloudwatchlogs",
         "aws_sdk_eventbridge",
+        "aws_sdk_ssoadmin",
+        "aws_sdk_rolesanywhere",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {
