@@ -164,7 +164,14 @@ fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
         if record.user_identity.identity_type.is_none() {
             problems.push(format!("{place}: userIdentity.type missing"));
         }
-        let expected_type = if entry.source == "signin.amazonaws.com" {
+        // IAM Identity Center's directory sign-in steps are service events of the sign-in service.
+        let identity_center_step = matches!(
+            entry.event.as_str(),
+            "UserAuthentication" | "CredentialChallenge" | "CredentialVerification"
+        );
+        let expected_type = if entry.source == "signin.amazonaws.com" && identity_center_step {
+            "AwsServiceEvent"
+        } else if entry.source == "signin.amazonaws.com" {
             "AwsConsoleSignIn"
         } else {
             "AwsApiCall"
