@@ -167,7 +167,14 @@ fn every_example_record_is_a_valid_cloudtrail_record_for_its_event() {
         if record.user_identity.identity_type.is_none() {
             problems.push(format!("{place}: userIdentity.type missing"));
         }
-        let expected_type = if entry.source == "signin.amazonaws.com" {
+        // IAM Identity Center's directory sign-in steps are service events of the sign-in service.
+        let identity_center_step = matches!(
+            entry.event.as_str(),
+            "UserAuthentication" | "CredentialChallenge" | "CredentialVerification"
+        );
+        let expected_type = if entry.source == "signin.amazonaws.com" && identity_center_step {
+            "AwsServiceEvent"
+        } else if entry.source == "signin.amazonaws.com" {
             "AwsConsoleSignIn"
         } else {
             "AwsApiCall"
@@ -311,6 +318,9 @@ fn related_events_are_real_event_names() {
         "kms",
         "config",
         "s3",
+        "sso-admin",
+        "sso",
+        "rolesanywhere",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -405,6 +415,8 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_ec2",
         "aws_sdk_kms",
         "aws_sdk_config",
+        "aws_sdk_ssoadmin",
+        "aws_sdk_rolesanywhere",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {

@@ -175,7 +175,7 @@ fn text_list_has_one_line_per_entry() {
     assert!(out.status.success());
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(
         lines
             .iter()
