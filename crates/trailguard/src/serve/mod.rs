@@ -11,8 +11,10 @@
 //!    object whose (bucket, key, ETag) is already in the store's processed-objects table is a no-op;
 //!    otherwise it is fetched and scanned by the same flow as `scan` ([`engine::scan_findings`]), and
 //!    its findings and its processed-object row are committed in one transaction.
-//! 4. The message is deleted only when every item of it is committed (or skipped). A failure leaves
-//!    it: the worker prints one line (the object, the reason, the receive count) and SQS redelivers.
+//! 4. The message is deleted only when every item of it is committed (or skipped): the committed
+//!    messages of one receive are deleted together (DeleteMessageBatch) after the last of them, their
+//!    heartbeats running until then. A failure leaves it: the worker prints one line (the object, the
+//!    reason, the receive count) and SQS redelivers.
 //!
 //! A SIGTERM (or Ctrl-C) lets each worker finish the message it is on, gives the messages it received
 //! but has not started back at once (visibility 0), and exits 0. `--drain` exits when every queue is
@@ -106,6 +108,17 @@ pub(crate) enum Left {
     Failed { store: bool },
 }
 
+/// What became of one received message in [`Service::handle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// Every item is committed or skipped: the message may be deleted.
+    Committed,
+    /// It stays on the queue (already reported).
+    Left,
+    /// It stays, and the store failed: the worker reconnects.
+    StoreFailed,
+}
+
 /// A received message's facts for reports.
 struct Received {
     id: String,
@@ -177,15 +190,22 @@ impl Service<'_> {
                     ))
                 })
                 .collect();
+            // Committed messages are deleted together after the batch (one DeleteMessageBatch call
+            // instead of one call each); their heartbeats run until then.
+            let mut committed = Vec::new();
             for (message, heartbeat) in messages.into_iter().zip(heartbeats) {
                 if self.stopping() {
                     heartbeat.abort();
                     self.give_back(queue, &message);
                     continue;
                 }
-                let store_failed = self.handle(store.as_mut(), queue, &message);
+                let handled = self.handle(store.as_mut(), queue, &message);
+                if handled == Handled::Committed {
+                    committed.push((message, heartbeat));
+                    continue;
+                }
                 heartbeat.abort();
-                if store_failed {
+                if handled == Handled::StoreFailed {
                     // The connection may be gone for good (a restarted server): a fresh one for the
                     // next message, or a pause while the store is unreachable.
                     match store::open(&self.store) {
@@ -196,6 +216,10 @@ impl Service<'_> {
                         }
                     }
                 }
+            }
+            self.delete_committed(queue, &committed);
+            for (_, heartbeat) in committed {
+                heartbeat.abort();
             }
         }
         Ok(())
@@ -390,9 +414,9 @@ impl Service<'_> {
         Ok(())
     }
 
-    /// Works one message and deletes it when all of its work is committed. Returns whether the store
-    /// failed (the caller reconnects).
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> bool {
+    /// Works one message; whether all of its work is committed (it may be deleted), or it stays on the
+    /// queue, and then whether the store failed (the caller reconnects).
+    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> Handled {
         let processed = self.process(
             store,
             &queue.url,
@@ -401,33 +425,67 @@ impl Service<'_> {
             &message.receive_count,
         );
         match processed {
-            Ok(()) => {}
-            Err(Left::Unrecognised) => return false,
-            Err(Left::Failed { store }) => return store,
+            Ok(()) => Handled::Committed,
+            Err(Left::Unrecognised | Left::Failed { store: false }) => Handled::Left,
+            Err(Left::Failed { store: true }) => Handled::StoreFailed,
         }
-        let call = self
-            .sqs
-            .delete_message()
-            .queue_url(&queue.url)
-            .receipt_handle(&message.receipt)
-            .send();
-        match self.runtime.block_on(call) {
-            Ok(_) => {
-                self.metrics
-                    .messages_deleted
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            Err(err) => {
-                // The work is committed: a redelivery is a no-op.
-                self.metrics.error("sqs");
-                eprintln!(
-                    "error: message {}: {}; its work is committed, so a redelivery changes nothing",
-                    message.id,
-                    api_error("DeleteMessage", &err)
-                );
+    }
+
+    /// Deletes the messages whose work is committed, in DeleteMessageBatch calls of at most ten (SQS's
+    /// limit). A message that cannot be deleted is reported and comes back later: its work is committed,
+    /// so the redelivery is a no-op.
+    fn delete_committed<T>(&self, queue: &Queue, committed: &[(Received, T)]) {
+        for chunk in committed.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(index, (message, _))| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .receipt_handle(&message.receipt)
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>();
+            let call = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&queue.url)
+                .set_entries(Some(entries))
+                .send();
+            match self.runtime.block_on(call) {
+                Ok(out) => {
+                    let deleted = u64::try_from(out.successful().len()).unwrap_or(u64::MAX);
+                    self.metrics
+                        .messages_deleted
+                        .fetch_add(deleted, Ordering::Relaxed);
+                    for failed in out.failed() {
+                        self.metrics.error("sqs");
+                        let id = failed
+                            .id()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|index| chunk.get(index))
+                            .map_or("?", |(message, _)| message.id.as_str());
+                        eprintln!(
+                            "error: message {}: DeleteMessageBatch: {}: {}; its work is committed, so a redelivery changes nothing",
+                            id,
+                            output::visible(failed.code()),
+                            output::visible(failed.message().unwrap_or_default())
+                        );
+                    }
+                }
+                Err(err) => {
+                    self.metrics.error("sqs");
+                    let ids: Vec<&str> = chunk.iter().map(|(m, _)| m.id.as_str()).collect();
+                    eprintln!(
+                        "error: messages {}: {}; their work is committed, so a redelivery changes nothing",
+                        ids.join(", "),
+                        api_error("DeleteMessageBatch", &err)
+                    );
+                }
             }
         }
-        false
     }
 
     /// One S3 object: `Ok(Some(line))` when committed now, `Ok(None)` when there was nothing to do.
