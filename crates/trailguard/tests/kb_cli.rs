@@ -41,6 +41,11 @@ fn every_cli_command_in_every_entry_matches_the_cli_model() {
         problems.len(),
         problems.join("\n")
     );
+    assert_eq!(
+        kb_support::readme_number_after("every `aws` command line ("),
+        checked,
+        "the README's count of checked `aws` command lines"
+    );
 }
 
 /// The README promises `lookup-events` commands to triage every event: each entry carries at least one

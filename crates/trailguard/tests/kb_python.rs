@@ -4,6 +4,8 @@
 //! before each and runs its setup block then its code in a fresh namespace. Entries marked
 //! `moto: unsupported: ...` are skipped and listed on stderr.
 
+mod kb_support;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -107,6 +109,11 @@ fn every_python_snippet_runs_against_moto() {
         failures.len(),
         results.len(),
         failures.join("\n")
+    );
+    assert_eq!(
+        kb_support::readme_number_after("every boto3 fix runs against a local moto server ("),
+        results.len(),
+        "the README's count of snippets run on moto"
     );
 }
 

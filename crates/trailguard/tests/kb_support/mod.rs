@@ -92,3 +92,23 @@ pub fn iam_write_operations(data: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The number the README states right after `before` (e.g. `every \`aws\` command line (` → `607`): the
+/// README's counts of checked commands and snippets are asserted, so they cannot go stale.
+pub fn readme_number_after(before: &str) -> usize {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let start = flat
+        .find(before)
+        .unwrap_or_else(|| panic!("README no longer says `{before}`"))
+        + before.len();
+    let digits: String = flat[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("README: no number after `{before}`"))
+}
