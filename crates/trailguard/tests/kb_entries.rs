@@ -320,7 +320,9 @@ fn related_events_are_real_event_names() {
         "s3",
         "sso-admin",
         "sso",
+        "sso-oidc",
         "rolesanywhere",
+        "securityhub",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -417,6 +419,7 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_config",
         "aws_sdk_ssoadmin",
         "aws_sdk_rolesanywhere",
+        "aws_sdk_securityhub",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {

@@ -23,15 +23,18 @@ pub const META: RuleMeta = RuleMeta {
         ("sso.amazonaws.com", "Authenticate"),
         ("sso.amazonaws.com", "Federate"),
         ("sso.amazonaws.com", "GetRoleCredentials"),
-        ("sso-oidc.amazonaws.com", "CreateToken"),
+        // The OIDC token call is recorded under the portal's event source, not `sso-oauth` (that one is
+        // `CreateTokenWithIAM`'s): AWS's "IAM Identity Center information in CloudTrail" lists it so.
+        ("sso.amazonaws.com", "CreateToken"),
     ],
     kb_entries: &[],
     doc: RuleDoc {
         what: "IAM Identity Center's sign-in events (`UserAuthentication`, `CredentialVerification`, \
                `CredentialChallenge`, `Authenticate`), a portal user opening an account's console \
                (`Federate`), role credentials handed to the CLI or SDK (`GetRoleCredentials`) and device or \
-               CLI tokens (`sso-oidc` `CreateToken`). **info**, so a team has an audit trail of who entered \
-               which account and role; failed sign-ins are attempts.",
+               CLI tokens (the OIDC `CreateToken`, which CloudTrail records under `sso.amazonaws.com`). \
+               **info**, so a team has an audit trail of who entered which account and role; failed sign-ins \
+               are attempts.",
         why: "Identity Center sign-ins never appear as IAM users or `ConsoleLogin` of the member account, so \
               without them a responder cannot answer \"who signed in, from where, and which role did they \
               take\" (ATT&CK T1078.004). Device-code phishing of the CLI flow ends in `CreateToken` and \
