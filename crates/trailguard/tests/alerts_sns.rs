@@ -229,7 +229,10 @@ fn policy_check_reaches_sns_with_its_own_aws_flags() {
     ] {
         command.env_remove(name);
     }
-    let out = command.env("AWS_CONFIG_FILE", &aws_config).output().unwrap();
+    let out = command
+        .env("AWS_CONFIG_FILE", &aws_config)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{err}");
     let findings: Vec<Finding> = String::from_utf8(out.stdout)
@@ -244,6 +247,10 @@ fn policy_check_reaches_sns_with_its_own_aws_flags() {
     for envelope in &delivered {
         assert_eq!(envelope["TopicArn"], topic.as_str());
         let finding: Finding = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-        assert!(findings.iter().any(|f| f.id == finding.id), "{}", finding.id);
+        assert!(
+            findings.iter().any(|f| f.id == finding.id),
+            "{}",
+            finding.id
+        );
     }
 }

@@ -263,7 +263,9 @@ fn with_an_alert_topic_the_function_publishes_to_that_topic_only() {
         .collect();
     assert_eq!(
         publish,
-        [&json!({"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic})]
+        [
+            &json!({"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic})
+        ]
     );
     // The function is told where to alert through its environment, as `trailguard lambda` reads it.
     let template = template();

@@ -91,7 +91,11 @@ fn mutes_round_trip_through_a_reviewed_file_with_their_ids() {
     .unwrap();
     let refused = trailguard(dir, &["mute", "import", "typo.toml"]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("principle"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("principle"),
+        "{}",
+        stderr(&refused)
+    );
     assert_eq!(stdout(&trailguard(dir, &["mute", "list"])), list);
 
     // No removing what is not there, and no mute without an expiry, or one already past.
@@ -106,7 +110,16 @@ fn mutes_round_trip_through_a_reviewed_file_with_their_ids() {
     );
     let past = trailguard(
         dir,
-        &["mute", "add", "--rule", "CT001", "--reason", "x", "--expires", "2020-01-01"],
+        &[
+            "mute",
+            "add",
+            "--rule",
+            "CT001",
+            "--reason",
+            "x",
+            "--expires",
+            "2020-01-01",
+        ],
     );
     assert!(
         stderr(&past).contains("already past") && !past.status.success(),

@@ -393,8 +393,8 @@ secret_env = "TG_TEST_SERVE_HOOK_SECRET"
     assert!(muted_total >= ct008.len(), "{metrics}");
 }
 
-/// `serve --drain` on an empty queue: exit code and stderr. It only refreshes its mutes, raises what
-/// expired and sends what is due before it ends.
+/// `serve --drain` on an empty queue, started: it only reads the mutes, raises what expired and sends
+/// what is due before it ends.
 fn serve_once(queue: &str, db: &str, config: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_trailguard"))
         .args(["serve", "--queue", queue, "--store", db, "--drain"])
@@ -408,6 +408,7 @@ fn serve_once(queue: &str, db: &str, config: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Its stderr, once it exited 0.
 fn finished(child: std::process::Child) -> String {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -484,7 +485,7 @@ print(boto3.client("sqs").create_queue(QueueName="tg-mute-expiries")["QueueUrl"]
     let findings = stored();
     assert_eq!(
         findings.values().cloned().collect::<BTreeSet<_>>(),
-        ["mute-a", "mute-b"].map(String::from).into(),
+        BTreeSet::from(["mute-a", "mute-b"].map(String::from)),
         "one finding per unreported expiry: {err}"
     );
     let sent = alerts();

@@ -26,7 +26,7 @@ use trailguard_rules::Finding;
 use super::metrics::Metrics;
 use crate::alert::{self, AlertSettings, Dispatcher, OfferCounts};
 use crate::aws::AwsTarget;
-use crate::mute::{stamp, Mute, MuteSet};
+use crate::mute::{Mute, MuteSet};
 use crate::store::{alerting, FindingStore, RunId, StoreError};
 
 /// How often workers read the mutes again.
@@ -150,12 +150,14 @@ impl ServeAlerts {
         let now = Utc::now();
         let findings = std::slice::from_ref(&finding);
         let marks = self.judge(store, findings)?;
-        store.save_findings(run, &stamp(now), findings)?;
+        let seen_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        store.save_findings(run, &seen_at, findings)?;
         self.mark(store, &marks, metrics, true);
         if !alerting::claim_expiry_report(store, mute, now)? {
             return Ok(());
         }
-        metrics.finding(finding.severity, finding.event_time.as_deref());
+        // Counted by severity; its time is the mute's expiry, not a CloudTrail event's (no lag).
+        metrics.finding(finding.severity, None);
         eprintln!(
             "{} {}: mute EXPIRED and no longer applied: {} (renew it with `trailguard mute add`, or `trailguard mute remove {}`)",
             finding.rule_id,

@@ -108,7 +108,10 @@ pub fn finding(mute: &ExpiredMute<'_>) -> Finding {
         path: "mute".to_owned(),
         value: serde_json::json!({
             "id": mute.id,
-            "matches": mute.matches.iter().map(|(n, v)| (n.to_string(), v.to_string()))
+            "matches": mute
+                .matches
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
                 .collect::<serde_json::Map<String, serde_json::Value>>(),
             "reason": mute.reason,
             "expires_at": mute.expires_at,
