@@ -737,7 +737,7 @@ fn mutes_are_kept_listed_replaced_and_removed(fixture: Fixture) {
         alerting::reported_expiries(store.as_mut()).unwrap(),
         [(renewed.id.clone(), "2028-01-01T00:00:00.000Z".to_owned())]
             .into_iter()
-            .collect()
+            .collect::<std::collections::HashSet<_>>()
     );
     alerting::set_finding_mutes(
         store.as_mut(),
