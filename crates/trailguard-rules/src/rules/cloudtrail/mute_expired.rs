@@ -82,7 +82,10 @@ pub fn finding(mute: &ExpiredMute<'_>) -> Finding {
         .map(|(name, value)| format!("{name}={value}"))
         .collect::<Vec<_>>()
         .join(" ");
-    let rule = field("rule").map_or_else(|| "the rules it matched".to_owned(), str::to_owned);
+    let silenced = field("rule").map_or_else(
+        || "the findings it matched".to_owned(),
+        |rule| format!("the {rule} findings it matched"),
+    );
     let renew_flags: String = mute
         .matches
         .iter()
@@ -94,8 +97,8 @@ pub fn finding(mute: &ExpiredMute<'_>) -> Finding {
         &[mute.id, mute.expires_at],
     )
     .message(format!(
-        "Mute {} ({described}) expired at {}: findings of {rule} it matched are reported and alerted \
-         again. It was added by {} at {} because: {}",
+        "Mute {} ({described}) expired at {}: {silenced} are reported and alerted again. It was \
+         added by {} at {} because: {}",
         mute.id, mute.expires_at, mute.created_by, mute.created_at, mute.reason
     ))
     .account(field("account"))
@@ -195,7 +198,11 @@ mod tests {
             "{}",
             f.fix.commands[0]
         );
-        assert!(f.message.contains("the rules it matched"), "{}", f.message);
+        assert!(
+            f.message.contains(": the findings it matched are reported"),
+            "{}",
+            f.message
+        );
         assert_eq!(f.account, None);
     }
 }
