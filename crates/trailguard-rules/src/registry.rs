@@ -23,7 +23,7 @@ pub struct Registered {
     pub module: &'static str,
     /// Raised outside the engine (`raised` in the CloudTrail block: CT051, which `serve` raises from
     /// its delivery health; CT052, which needs an account snapshot and is added to the engine by
-    /// `scan/serve --snapshot`): the built-in engine never runs it and it has no record cases; the
+    /// `scan/serve --snapshot`; CT055, which `serve` raises from the store's expired mutes): the built-in engine never runs it and it has no record cases; the
     /// tests of the code that raises it are its cases.
     pub raised_outside_engine: bool,
 }

@@ -14,11 +14,32 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
+use crate::alert::Dispatcher;
 use crate::serve::Service;
 use crate::store::FindingStore;
 
-/// Works every message of one batch, in order, and returns the ids of those left on the queue.
+/// Works every message of one batch, in order, and returns the ids of those left on the queue. With
+/// alerts (`service.alerts`), as a `serve` worker does around its messages: the mutes are read again
+/// when stale and expiries raised (CT055) before the batch, and what is due is sent after it (a
+/// delivery that fails waits in the store's outbox for a later batch; it never fails a message).
 pub fn handle_batch(
+    service: &Service<'_>,
+    store: &mut dyn FindingStore,
+    dispatcher: Option<&mut Dispatcher>,
+    event: &SqsEvent,
+) -> SqsBatchResponse {
+    if let Some(alerts) = &service.alerts {
+        // Every execution environment may raise expiries: the store's claim keeps them to one.
+        alerts.refresh(store, &service.metrics, true, service.run);
+    }
+    let response = work_batch(service, store, event);
+    if let Some(dispatcher) = dispatcher {
+        crate::serve::alerts::deliver(dispatcher, store, &service.metrics);
+    }
+    response
+}
+
+fn work_batch(
     service: &Service<'_>,
     store: &mut dyn FindingStore,
     event: &SqsEvent,
@@ -52,7 +73,7 @@ mod tests {
     //! files made from the shared data, one object that is not a CloudTrail file, and moto's
     //! `s3:TestEvent`.
 
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
     use std::sync::atomic::Ordering::Relaxed;
     use std::sync::Arc;
@@ -64,8 +85,9 @@ mod tests {
     use trailguard_testkit::MotoServer;
 
     use super::*;
+    use crate::serve::alerts::ServeAlerts;
     use crate::serve::metrics::Metrics;
-    use crate::store::{self, FindingQuery};
+    use crate::store::{self, alerting, FindingQuery};
 
     const BATCH: &str = include_str!("../tests/fixtures/lambda-sqs-batch.json");
     /// The message of the batch whose object is not a CloudTrail file.
@@ -99,9 +121,9 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
         written.lines().map(Into::into).collect()
     }
 
-    /// What the flow of `scan` finds in each file on its own.
-    fn scan_ids(engine: &Engine, files: &[std::path::PathBuf]) -> BTreeSet<String> {
-        let mut ids = BTreeSet::new();
+    /// What the flow of `scan` finds in each file on its own: finding id to rule code.
+    fn scan_ids(engine: &Engine, files: &[std::path::PathBuf]) -> BTreeMap<String, String> {
+        let mut ids = BTreeMap::new();
         for file in files {
             let bytes = std::fs::read(file).unwrap();
             let source: Box<dyn Source> = Box::new(MemorySource::new(file.clone(), bytes));
@@ -113,7 +135,7 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
                 1,
                 &trailguard_event::NoopObserver,
                 |finding| {
-                    ids.insert(finding.id);
+                    ids.insert(finding.id, finding.rule_id);
                 },
             )
             .unwrap();
@@ -153,6 +175,42 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
         );
         // Sequence rules are evaluated over the store's observations of every object, as in `serve`.
         let engine = Engine::builtin().with_deferred_sequences();
+        let expected = scan_ids(&engine, &files);
+        assert!(!expected.is_empty());
+
+        // Mutes and alerts as `trailguard lambda` sets them up from its environment: a JSON-lines
+        // file destination, a mute of the rule of one expected finding, and a mute that has expired.
+        let alerts_file = dir.path().join("alerts.jsonl");
+        let alert_flag = format!("file={}", alerts_file.display());
+        let settings = crate::alert::AlertSettings {
+            destinations: vec![crate::alert::config::parse_alert_flag(&alert_flag, None).unwrap()],
+            ..Default::default()
+        };
+        // A rule of one record (a sequence rule's findings are made in the commit, and counted apart).
+        let sequence_rules: BTreeSet<&str> = trailguard_rules::rules::cloudtrail::sequences()
+            .iter()
+            .map(|r| r.meta().code)
+            .collect();
+        let muted_rule = expected
+            .values()
+            .find(|rule| !sequence_rules.contains(rule.as_str()))
+            .unwrap()
+            .clone();
+        let now = chrono::Utc::now();
+        let mute = |rule: &str, expires: &str, created: chrono::DateTime<chrono::Utc>| {
+            crate::mute::MuteRequest {
+                rule: Some(rule.to_owned()),
+                reason: "accepted in review".to_owned(),
+                expires: Some(expires.to_owned()),
+                ..Default::default()
+            }
+            .into_mute("ci", created)
+            .unwrap()
+        };
+        alerting::add_mute(store.as_mut(), &mute(&muted_rule, "2099-01-01", now)).unwrap();
+        let expired = mute("CT999", "2020-01-01", now - chrono::TimeDelta::days(3000));
+        alerting::add_mute(store.as_mut(), &expired).unwrap();
+        let expiry = expired.expiry_finding().unwrap();
         let (_stop_tx, stop) = tokio::sync::watch::channel(false);
         let service = Service {
             engine: &engine,
@@ -170,12 +228,13 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
             stop,
             progress: false,
             silence_after: chrono::TimeDelta::hours(1),
-            alerts: None,
+            alerts: Some(ServeAlerts::new(settings, Default::default())),
         };
+        let mut dispatcher = service.alerts.as_ref().unwrap().dispatcher().unwrap();
         let event: SqsEvent = serde_json::from_str(BATCH).unwrap();
         assert_eq!(event.records.len(), 4);
 
-        let response = handle_batch(&service, store.as_mut(), &event);
+        let response = handle_batch(&service, store.as_mut(), dispatcher.as_mut(), &event);
         assert_eq!(
             serde_json::to_value(&response).unwrap(),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": BAD_MESSAGE}]})
@@ -185,6 +244,7 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
         let metrics = &service.metrics;
         assert_eq!(metrics.objects_processed.load(Relaxed), 2);
         assert_eq!(metrics.objects_failed.load(Relaxed), 1);
+        // The expired mute is a CT055 finding of its own, stored beside them.
         let stored: BTreeSet<String> = store
             .findings(&FindingQuery::default())
             .unwrap()
@@ -192,18 +252,55 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
             .into_iter()
             .map(|f| f.finding.id)
             .collect();
-        let expected = scan_ids(&engine, &files);
-        assert!(!expected.is_empty());
-        assert_eq!(stored, expected);
+        let mut with_expiry: BTreeSet<String> = expected.keys().cloned().collect();
+        with_expiry.insert(expiry.id.clone());
+        assert_eq!(stored, with_expiry);
+
+        // The muted rule's findings are recorded muted and never alerted; every other finding and
+        // the expiry are alerted once.
+        let muted: BTreeSet<&String> = expected
+            .iter()
+            .filter(|(_, rule)| **rule == muted_rule)
+            .map(|(id, _)| id)
+            .collect();
+        for id in &muted {
+            assert!(alerting::finding_mute(store.as_mut(), id)
+                .unwrap()
+                .is_some());
+        }
+        assert_eq!(metrics.findings_muted.load(Relaxed), muted.len() as u64);
+        let alerted = || -> Vec<String> {
+            std::fs::read_to_string(&alerts_file)
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["kind"] == "alert")
+                .map(|v| v["message"]["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let sent = alerted();
+        let sent_set: BTreeSet<String> = sent.iter().cloned().collect();
+        assert_eq!(sent.len(), sent_set.len(), "no finding twice");
+        assert!(sent_set.contains(&expiry.id));
+        assert!(muted.iter().all(|id| !sent_set.contains(*id)));
+        // Alerts fold on rule and principal: each unmuted finding is alerted or folded into one that is.
+        let unmuted = expected.len() - muted.len();
+        assert!(sent.len() > 1 && sent.len() <= unmuted + 1, "{sent:?}");
 
         // Lambda retries only the bad message: the same failure, nothing new in the store.
         let mut retry = event.clone();
         retry
             .records
             .retain(|m| m.message_id.as_deref() == Some(BAD_MESSAGE));
-        assert_eq!(handle_batch(&service, store.as_mut(), &retry), response);
+        assert_eq!(
+            handle_batch(&service, store.as_mut(), dispatcher.as_mut(), &retry),
+            response
+        );
         // A redelivery of the whole batch is a no-op for the committed objects.
-        assert_eq!(handle_batch(&service, store.as_mut(), &event), response);
+        assert_eq!(
+            handle_batch(&service, store.as_mut(), dispatcher.as_mut(), &event),
+            response
+        );
         assert_eq!(metrics.objects_duplicate.load(Relaxed), 2);
         assert_eq!(
             store
@@ -213,5 +310,7 @@ s3.put_object(Bucket="lambda-trail", Key=prefix + "1010Z_c.json.gz", Body=gzip.c
                 .len(),
             stored.len()
         );
+        // Nothing alerted twice, the expiry included.
+        assert_eq!(alerted(), sent);
     }
 }

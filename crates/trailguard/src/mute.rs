@@ -291,6 +291,35 @@ impl Mute {
             )
     }
 
+    /// The CT055 finding of this mute's expiry (`None` for a permanent mute): its id is the mute's id
+    /// and expiry, so every worker that notices the expiry raises the same finding.
+    pub fn expiry_finding(&self) -> Option<Finding> {
+        use trailguard_rules::rules::cloudtrail::mute_expired;
+        let expires_at = self.expires_at.as_deref()?;
+        let m = &self.matches;
+        // Named as `mute add` takes them, so the finding's renew command is the same mute.
+        let matches: Vec<(&str, &str)> = [
+            ("rule", &m.rule),
+            ("principal", &m.principal),
+            ("account", &m.account),
+            ("region", &m.region),
+            ("resource", &m.resource),
+            ("event-name", &m.event_name),
+            ("source-ip", &m.source_ip),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect();
+        Some(mute_expired::finding(&mute_expired::ExpiredMute {
+            id: &self.id,
+            expires_at,
+            matches: &matches,
+            reason: &self.reason,
+            created_by: &self.created_by,
+            created_at: &self.created_at,
+        }))
+    }
+
     /// One line for a person: id, what it matches, until when, why.
     pub fn describe(&self) -> String {
         let m = &self.matches;

@@ -191,3 +191,66 @@ fn a_malformed_topic_arn_is_refused_before_the_run() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not an SNS topic ARN"), "{err}");
 }
+
+#[test]
+fn policy_check_reaches_sns_with_its_own_aws_flags() {
+    let (topic, queue) = topic_with_queue("tg-alerts-policy");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("admin.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    // A profile that exists only in this file, and no endpoint, region or keys in the environment:
+    // only --profile, --region and --endpoint-url can make the call reach moto.
+    let aws_config = dir.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        "[profile tg-ci]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let alert = format!("sns={topic}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailguard"));
+    command
+        .current_dir(dir.path())
+        .args(["policy", "check", "admin.json", "--format", "json"])
+        .args(["--fail-on", "never", "--store", "tg.db", "--alert", &alert])
+        .args(["--profile", "tg-ci", "--region", "us-east-1"])
+        .args(["--endpoint-url", &moto().endpoint()])
+        .envs(moto().env());
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "TRAILGUARD_CONFIG",
+    ] {
+        command.env_remove(name);
+    }
+    let out = command
+        .env("AWS_CONFIG_FILE", &aws_config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let findings: Vec<Finding> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!findings.is_empty(), "{err}");
+    let delivered = drain(&queue);
+    assert!(!delivered.is_empty(), "{err}");
+    assert!(err.contains(&format!("{} sent", delivered.len())), "{err}");
+    for envelope in &delivered {
+        assert_eq!(envelope["TopicArn"], topic.as_str());
+        let finding: Finding = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        assert!(
+            findings.iter().any(|f| f.id == finding.id),
+            "{}",
+            finding.id
+        );
+    }
+}

@@ -51,7 +51,15 @@ struct Sample {
 
 impl Sample {
     fn new(kms_key: &str) -> Sample {
+        Sample::with(kms_key, "")
+    }
+
+    fn with(kms_key: &str, alert_topic: &str) -> Sample {
         let refs = [
+            ("AlertTopicArn", alert_topic),
+            ("AlertMinSeverity", "medium"),
+            ("AlertConfigPath", ""),
+            ("StoreUrl", "postgres://trailguard@db.internal/trailguard"),
             ("AWS::Partition", "aws"),
             ("AWS::Region", "us-east-1"),
             ("AWS::AccountId", "111122223333"),
@@ -231,6 +239,52 @@ fn the_worker_role_reads_the_trail_prefix_and_works_its_own_queue_only() {
     );
     assert!(statements.iter().all(|s| s["Effect"] == "Allow"));
 
+    let findings = policy_check(&policy);
+    let high: Vec<&Json> = findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("high" | "critical")))
+        .collect();
+    assert!(high.is_empty(), "{high:#?}");
+}
+
+#[test]
+fn with_an_alert_topic_the_function_publishes_to_that_topic_only() {
+    let topic = "arn:aws:sns:us-east-1:111122223333:security-alerts";
+    let sample = Sample::with("", topic);
+    let policy = worker_policy(&sample);
+    let mut expected: BTreeSet<String> = WORKER_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    expected.insert("sns:Publish".to_owned());
+    assert_eq!(actions(&policy), expected);
+    let publish: Vec<&Json> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"] == "sns:Publish")
+        .collect();
+    assert_eq!(
+        publish,
+        [
+            &json!({"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic})
+        ]
+    );
+    // The function is told where to alert through its environment, as `trailguard lambda` reads it.
+    let template = template();
+    let variables = sample
+        .resolve(
+            &template,
+            &template["Resources"]["Function"]["Properties"]["Environment"]["Variables"],
+        )
+        .unwrap();
+    assert_eq!(variables["TRAILGUARD_ALERT"], format!("sns={topic}"));
+    assert_eq!(variables["TRAILGUARD_ALERT_MIN_SEVERITY"], "medium");
+    assert!(variables.get("TRAILGUARD_CONFIG").is_none());
+    let without = Sample::new("")
+        .resolve(
+            &template,
+            &template["Resources"]["Function"]["Properties"]["Environment"]["Variables"],
+        )
+        .unwrap();
+    assert!(without.get("TRAILGUARD_ALERT").is_none(), "{without}");
     let findings = policy_check(&policy);
     let high: Vec<&Json> = findings
         .iter()

@@ -228,8 +228,13 @@ pub fn offer(
     Ok(())
 }
 
-/// Findings with the same rule and principal fold into one alert per window.
+/// Findings with the same rule and principal fold into one alert per window. A mute's expiry (CT055)
+/// has no principal and is about its mute: expiries of different mutes never fold into one another.
 pub fn fold_key(finding: &Finding) -> String {
+    if finding.rule_id == trailguard_rules::rules::cloudtrail::mute_expired::META.code {
+        let mute = finding.resource.as_ref().map_or("-", |r| r.id.as_str());
+        return format!("{}|{mute}", finding.rule_id);
+    }
     let principal = finding
         .actor
         .as_ref()

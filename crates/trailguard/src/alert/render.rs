@@ -1,5 +1,6 @@
 //! What each destination receives for an outbox message (`alert`: a finding; `digest`: a closed fold
-//! window; `mute-expired`: a mute). Slack gets a readable message — severity, title, who / what /
+//! window; `mute-expired`: a mute, as `serve` enqueued an expiry before it raised CT055 findings, kept
+//! so such rows in an existing outbox are still delivered). Slack gets a readable message — severity, title, who / what /
 //! where, the first fix command, the `trailguard explain` name — with every value from a record
 //! escaped for Slack's markup; the webhook and the file get JSON.
 

@@ -405,3 +405,57 @@ fn a_file_destination_gets_one_json_line_per_message() {
     assert_eq!(line["delivery"], "alert:tg-1");
     assert_eq!(line["message"]["id"], "tg-1");
 }
+
+#[test]
+fn each_mute_expiry_is_its_own_alert_and_a_repeat_of_one_adds_nothing() {
+    use crate::mute::MuteRequest;
+    let fixture = Fixture::new();
+    let path = fixture._dir.path().join("alerts.jsonl");
+    let mut store = fixture.open();
+    let file = Destination {
+        name: "file".into(),
+        target: Target::File { path: path.clone() },
+        route: Route::default(),
+        rate_per_minute: None,
+    };
+    let mut dispatcher = Dispatcher::new(settings(vec![file])).unwrap();
+    let expiry = |rule: &str| {
+        MuteRequest {
+            rule: Some(rule.into()),
+            reason: "accepted in review".into(),
+            expires: Some("2026-12-01".into()),
+            ..MuteRequest::default()
+        }
+        .into_mute("alice", at("2026-11-01T00:00:00Z"))
+        .unwrap()
+        .expiry_finding()
+        .unwrap()
+    };
+    let (ct006, ct008) = (expiry("CT006"), expiry("CT008"));
+    assert_ne!(ct006.id, ct008.id);
+    // Neither has a principal, yet two expiries within one fold window are two alerts.
+    assert_eq!(
+        offer(&dispatcher, store.as_mut(), &ct006, "2026-12-04T10:00:00Z").alerts,
+        1
+    );
+    assert_eq!(
+        offer(&dispatcher, store.as_mut(), &ct008, "2026-12-04T10:00:01Z").alerts,
+        1
+    );
+    // The same expiry raised again (another worker, a restart) is not a new alert.
+    assert_eq!(
+        offer(&dispatcher, store.as_mut(), &ct006, "2026-12-04T10:00:02Z").alerts,
+        0
+    );
+    let report = dispatcher
+        .deliver(store.as_mut(), at("2026-12-04T10:00:03Z"))
+        .unwrap();
+    assert_eq!(report.sent, 2);
+    let rules: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["message"]["rule_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rules, ["CT055", "CT055"]);
+}

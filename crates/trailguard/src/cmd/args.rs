@@ -36,6 +36,38 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     }
 }
 
+/// The AWS flags, one home for every command that calls AWS with the usual settings (`policy check`
+/// for SNS alerts, `serve`, `lambda`): the SDK's credential chain and region unless given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the usual credential chain).
+    #[arg(long, value_name = "NAME", help_heading = "AWS inputs")]
+    pub profile: Option<String>,
+
+    /// AWS region to call.
+    #[arg(
+        long,
+        alias = "aws-region",
+        value_name = "REGION",
+        help_heading = "AWS inputs"
+    )]
+    pub region: Option<String>,
+
+    /// Send AWS calls to this endpoint (e.g. a local moto server).
+    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn target(&self) -> crate::aws::AwsTarget {
+        crate::aws::AwsTarget {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
 pub fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::from_str(text).map_err(|e| e.to_string())
 }

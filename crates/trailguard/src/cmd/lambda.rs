@@ -2,7 +2,9 @@
 //! behind an SQS event source mapping. The handler is [`crate::lambda::handle_batch`]; this file reads
 //! the settings (flags, or the function's environment variables), connects the store once per execution
 //! environment, and runs the Lambda runtime loop. `--event FILE` works one recorded batch instead and
-//! prints the partial batch response, for a local try without Lambda.
+//! prints the partial batch response, for a local try without Lambda. Mutes and alerts work as in
+//! `serve` (`--config`/`$TRAILGUARD_CONFIG`, `--alert`/`$TRAILGUARD_ALERT`,
+//! `--alert-min-severity`/`$TRAILGUARD_ALERT_MIN_SEVERITY`).
 //!
 //! The store and the AWS calls are blocking code with a runtime of their own (`Service` and the
 //! PostgreSQL client call `block_on`), so they stay on this thread; the Lambda runtime loop runs on a
@@ -20,11 +22,10 @@ use chrono::{SecondsFormat, Utc};
 use trailguard_rules::engine::Engine;
 use trailguard_rules::sigma::SigmaRuleSet;
 
-use crate::aws::AwsTarget;
 use crate::cmd::serve::run_summary;
 use crate::lambda::handle_batch;
 use crate::remote;
-use crate::serve::{metrics::Metrics, Service};
+use crate::serve::{alerts::ServeAlerts, metrics::Metrics, Service};
 use crate::store;
 
 #[derive(Debug, clap::Args)]
@@ -56,18 +57,33 @@ pub struct LambdaArgs {
     #[arg(long, value_name = "FILE")]
     pub event: Option<PathBuf>,
 
-    /// AWS region to call (under Lambda: the function's own).
+    /// Send alerts for new findings: slack=URL, webhook=URL, sns=TOPIC_ARN, file=PATH. Repeatable, or
+    /// comma-separated in $TRAILGUARD_ALERT. Mutes are always applied (they live in the store).
+    #[arg(
+        long = "alert",
+        env = "TRAILGUARD_ALERT",
+        value_delimiter = ',',
+        value_name = "KIND=TARGET",
+        help_heading = "Alerts and mutes"
+    )]
+    pub alert: Vec<String>,
+
+    /// With --alert: only findings at or above this severity.
+    #[arg(long = "alert-min-severity", env = "TRAILGUARD_ALERT_MIN_SEVERITY", value_name = "SEVERITY", value_parser = crate::cmd::args::parse_severity, help_heading = "Alerts and mutes")]
+    pub alert_min_severity: Option<trailguard_rules::Severity>,
+
+    /// The config file with alert destinations (a path in the function's package or on EFS; secrets
+    /// from the environment variables it names). Default: ./trailguard.toml when it exists.
     #[arg(
         long,
-        alias = "aws-region",
-        value_name = "REGION",
-        help_heading = "AWS inputs"
+        env = "TRAILGUARD_CONFIG",
+        value_name = "FILE",
+        help_heading = "Alerts and mutes"
     )]
-    pub region: Option<String>,
+    pub config: Option<PathBuf>,
 
-    /// Send S3 calls to this endpoint (e.g. a local moto server).
-    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: crate::cmd::args::AwsArgs,
 }
 
 /// One batch handed to this thread by the runtime loop, and where its response goes.
@@ -88,6 +104,9 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         }
         Some(set)
     };
+    // Alerts and mutes as in `serve`: the destinations are checked before anything connects.
+    let settings =
+        crate::alert::config::load(args.config.as_deref(), &args.alert, args.alert_min_severity)?;
     // A recorded event is read before anything connects, so a bad file is the only error shown.
     let recorded: Option<SqsEvent> = args
         .event
@@ -104,12 +123,8 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
 
     let mut store = store::open(&args.store)?;
     let runtime = remote::runtime()?;
-    let config = AwsTarget {
-        profile: None,
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    }
-    .load(&runtime);
+    let target = args.aws.target();
+    let config = target.load(&runtime);
     let inputs: Vec<String> = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
         .map(|name| vec![format!("lambda:{name}")])
         .unwrap_or_default();
@@ -122,7 +137,7 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         engine: &engine,
         sigma: sigma.as_ref(),
         sqs: aws_sdk_sqs::Client::new(&config),
-        s3: remote::s3::client(&config, args.endpoint_url.is_some()),
+        s3: remote::s3::client(&config, args.aws.endpoint_url.is_some()),
         runtime: Arc::clone(&runtime),
         queues: Vec::new(),
         store: args.store.clone(),
@@ -135,12 +150,16 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         progress: false,
         // Delivery health is checked by `serve`'s worker loop; a Lambda function only records arrivals.
         silence_after: chrono::TimeDelta::hours(1),
-        alerts: None,
+        alerts: Some(ServeAlerts::new(settings, target)),
+    };
+    let mut dispatcher = match &service.alerts {
+        Some(alerts) => alerts.dispatcher()?,
+        None => None,
     };
     // The run's record is brought up to date after every batch: an execution environment is frozen
     // between invocations and ended without notice.
     let mut batch = |event: &SqsEvent| -> anyhow::Result<SqsBatchResponse> {
-        let response = handle_batch(&service, store.as_mut(), event);
+        let response = handle_batch(&service, store.as_mut(), dispatcher.as_mut(), event);
         let summary = run_summary("lambda", &service.metrics, started, &started_at, &inputs);
         store
             .finish_run(run, &summary)

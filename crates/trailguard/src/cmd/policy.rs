@@ -130,6 +130,11 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub triage: crate::triage::TriageArgs,
+
+    // For `--alert sns=...`: the credentials, region and endpoint SNS is called with (the topic's
+    // region unless --region). The check itself calls no AWS API.
+    #[command(flatten)]
+    pub aws: crate::cmd::args::AwsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -272,11 +277,11 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("--ignore: {e}: `trailguard rules --family policy` lists them")
     })?;
 
-    // Mutes and alerts as in `scan` (SNS destinations use the default AWS settings).
+    // Mutes and alerts as in `scan` (SNS destinations are reached with the AWS flags).
     let mut triage = crate::triage::Triage::start(
         &args.triage,
         args.store.as_deref(),
-        crate::aws::AwsTarget::default(),
+        args.aws.target(),
         Utc::now(),
     )?;
     let mut findings = Vec::new();

@@ -15,7 +15,6 @@ use trailguard_rules::engine::Engine;
 use trailguard_rules::output::RunSummary;
 use trailguard_rules::sigma::SigmaRuleSet;
 
-use crate::aws::AwsTarget;
 use crate::remote;
 use crate::serve::{self, listen, metrics::Metrics, Service};
 use crate::store;
@@ -81,22 +80,8 @@ pub struct ServeArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// AWS profile (default: the usual credential chain).
-    #[arg(long, value_name = "NAME", help_heading = "AWS inputs")]
-    pub profile: Option<String>,
-
-    /// AWS region to call.
-    #[arg(
-        long,
-        alias = "aws-region",
-        value_name = "REGION",
-        help_heading = "AWS inputs"
-    )]
-    pub region: Option<String>,
-
-    /// Send SQS and S3 calls to this endpoint (e.g. a local moto server).
-    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: crate::cmd::args::AwsArgs,
 }
 
 fn parse_silence(text: &str) -> Result<chrono::TimeDelta, String> {
@@ -172,14 +157,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = args.listen.map(listen::bind).transpose()?;
     let mut run_store = store::open(&args.store)?;
     let runtime = remote::runtime()?;
-    let target = AwsTarget {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
+    let target = args.aws.target();
     let config = target.load(&runtime);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let s3 = remote::s3::client(&config, args.endpoint_url.is_some());
+    let s3 = remote::s3::client(&config, args.aws.endpoint_url.is_some());
     let queues = serve::queues(&sqs, &runtime, &args.queue)?;
     let settings = crate::alert::config::load(
         args.triage.config.as_deref(),

@@ -10,14 +10,16 @@
 //! - **Delivery**: each worker sends what is due from the shared outbox after its messages (claims
 //!   are leased rows, `FOR UPDATE SKIP LOCKED`), so many workers never send a row twice. Outcomes
 //!   are counted in `/metrics` by destination; a round with failures prints one line per destination.
-//! - **Expired mutes**: one worker per refresh claims each expiry in the store
-//!   ([`alerting::claim_expiry_report`], first claimer wins across processes), prints it once and
-//!   enqueues a `mute-expired` message to every destination.
+//! - **Expired mutes**: one worker per process raises each expiry not yet reported as a CT055 finding
+//!   (`rules::cloudtrail::mute_expired`, id = mute id + expiry): judged, offered and stored like an
+//!   object's findings, so many workers and restarts store and alert it once; then the expiry is
+//!   claimed in the store ([`alerting::claim_expiry_report`], first claimer wins across processes)
+//!   and the claimer prints it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use trailguard_rules::output::visible;
 use trailguard_rules::Finding;
 
@@ -25,7 +27,7 @@ use super::metrics::Metrics;
 use crate::alert::{self, AlertSettings, Dispatcher, OfferCounts};
 use crate::aws::AwsTarget;
 use crate::mute::{Mute, MuteSet};
-use crate::store::{alerting, FindingStore, StoreError};
+use crate::store::{alerting, FindingStore, RunId, StoreError};
 
 /// How often workers read the mutes again.
 pub const MUTES_REFRESH: Duration = Duration::from_secs(30);
@@ -60,12 +62,18 @@ impl ServeAlerts {
     }
 
     /// Reads the mutes again when they are older than [`MUTES_REFRESH`]; with `report_expired` (one
-    /// worker per process), then claims and reports the expiries no one has reported yet. A store
-    /// error is reported and the old mutes kept.
-    pub fn refresh(&self, store: &mut dyn FindingStore, metrics: &Metrics, report_expired: bool) {
+    /// worker per process), then raises the expiries no one has reported yet as CT055 findings of
+    /// `run`. A store error is reported and the old mutes kept.
+    pub fn refresh(
+        &self,
+        store: &mut dyn FindingStore,
+        metrics: &Metrics,
+        report_expired: bool,
+        run: RunId,
+    ) {
         self.reload(store, metrics);
         if report_expired {
-            self.report_expiries(store, metrics);
+            self.report_expiries(store, metrics, run);
         }
     }
 
@@ -88,7 +96,7 @@ impl ServeAlerts {
         *self.mutes.lock().unwrap_or_else(|p| p.into_inner()) = (mutes, Some(Instant::now()));
     }
 
-    fn report_expiries(&self, store: &mut dyn FindingStore, metrics: &Metrics) {
+    fn report_expiries(&self, store: &mut dyn FindingStore, metrics: &Metrics, run: RunId) {
         {
             let mut checked = self
                 .expiries_checked
@@ -99,58 +107,64 @@ impl ServeAlerts {
             }
             *checked = Some(Instant::now());
         }
-        let now = Utc::now();
         let expired = {
             let guard = self.mutes.lock().unwrap_or_else(|p| p.into_inner());
             guard.0.expired.clone()
         };
-        for mute in &expired {
-            if let Err(err) = self.report_expiry(store, mute, now) {
-                metrics.error("store");
-                eprintln!(
-                    "error: cannot report the expiry of {}: {}",
-                    mute.id,
-                    visible(&format!("{err:#}"))
-                );
+        if expired.is_empty() {
+            return;
+        }
+        let result = alerting::reported_expiries(store).and_then(|reported| {
+            for mute in &expired {
+                let key = (mute.id.clone(), mute.expires_at.clone().unwrap_or_default());
+                if !reported.contains(&key) {
+                    self.report_expiry(store, mute, run, metrics)?;
+                }
             }
+            Ok(())
+        });
+        if let Err(err) = result {
+            metrics.error("store");
+            eprintln!(
+                "error: cannot report expired mutes: {}",
+                visible(&format!("{err:#}"))
+            );
         }
     }
 
-    /// One expired mute, once across every worker and process: a line on stderr and a `mute-expired`
-    /// message to each destination.
+    /// One expired mute, once across every worker, process and restart: its CT055 finding judged and
+    /// offered, then stored, as an object's findings are (the outbox and the findings table are keyed
+    /// on its stable id, so a second worker raising it adds nothing); then the expiry is claimed, and
+    /// the one claimer prints it. A crash before the claim raises it again later: the same finding
+    /// and no second alert.
     fn report_expiry(
         &self,
         store: &mut dyn FindingStore,
         mute: &Mute,
-        now: DateTime<Utc>,
+        run: RunId,
+        metrics: &Metrics,
     ) -> Result<(), StoreError> {
-        if !alerting::claim_expiry_report(store, &mute.id, now)? {
+        let Some(finding) = mute.expiry_finding() else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let findings = std::slice::from_ref(&finding);
+        let marks = self.judge(store, findings)?;
+        let seen_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        store.save_findings(run, &seen_at, findings)?;
+        self.mark(store, &marks, metrics, true);
+        if !alerting::claim_expiry_report(store, mute, now)? {
             return Ok(());
         }
+        // Counted by severity; its time is the mute's expiry, not a CloudTrail event's (no lag).
+        metrics.finding(finding.severity, None);
         eprintln!(
-            "warning: mute EXPIRED and no longer applied: {} (renew it with `trailguard mute add`, or `trailguard mute remove {}`)",
+            "{} {}: mute EXPIRED and no longer applied: {} (renew it with `trailguard mute add`, or `trailguard mute remove {}`)",
+            finding.rule_id,
+            finding.severity.as_str(),
             visible(&mute.describe()),
             mute.id
         );
-        let payload = serde_json::to_string(mute).map_err(|source| StoreError::Encode {
-            id: mute.id.clone(),
-            source,
-        })?;
-        let key = format!(
-            "mute-expired:{}:{}",
-            mute.id,
-            mute.expires_at.as_deref().unwrap_or("-")
-        );
-        for destination in &self.settings.destinations {
-            alerting::enqueue_message(
-                store,
-                &destination.name,
-                &key,
-                "mute-expired",
-                &payload,
-                now,
-            )?;
-        }
         Ok(())
     }
 

@@ -146,7 +146,7 @@ impl Service<'_> {
         };
         while !self.stopping() {
             if let Some(alerts) = &self.alerts {
-                alerts.refresh(store.as_mut(), &self.metrics, index == 0);
+                alerts.refresh(store.as_mut(), &self.metrics, index == 0, self.run);
             }
             if let Some(watch) = health.as_mut() {
                 watch.check(self, store.as_mut());

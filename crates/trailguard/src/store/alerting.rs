@@ -60,9 +60,11 @@ const SELECT_MUTES: &str = "SELECT id, rule, principal, account, region, resourc
 
 const DELETE_MUTE: &str = "DELETE FROM mutes WHERE id = $1";
 
-#[cfg_attr(not(test), allow(dead_code))] // Used by tests now; serve's expiry findings next.
-const EXPIRY_REPORTED: &str =
-    "UPDATE mutes SET expiry_reported_at = $1 WHERE id = $2 AND expiry_reported_at IS NULL";
+const EXPIRY_REPORTED: &str = "UPDATE mutes SET expiry_reported_at = $1
+     WHERE id = $2 AND expires_at = $3 AND expiry_reported_at IS NULL";
+
+const EXPIRIES_REPORTED: &str =
+    "SELECT id, expires_at FROM mutes WHERE expiry_reported_at IS NOT NULL AND expires_at IS NOT NULL";
 
 /// Adds a mute, or replaces the reason, expiry and author of the mute with the same matcher.
 pub fn add_mute(store: &mut dyn FindingStore, mute: &Mute) -> Result<(), StoreError> {
@@ -127,20 +129,42 @@ pub fn remove_mute(store: &mut dyn FindingStore, id: &str) -> Result<bool, Store
     Ok(removed > 0)
 }
 
-/// Marks an expired mute as reported; true for the one caller that marks it first, so `serve`'s
-/// workers raise one expiry finding between them.
-#[cfg_attr(not(test), allow(dead_code))] // Used by tests now; serve's expiry findings next.
+/// Marks a mute's expiry as reported; true for the one caller that marks it first. Keyed on the mute
+/// and the expiry it was read with, as its CT055 finding is: a mute renewed meanwhile (`add_mute`
+/// clears the mark) is not marked for an expiry it no longer has.
 pub fn claim_expiry_report(
     store: &mut dyn FindingStore,
-    id: &str,
+    mute: &Mute,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let Some(expires_at) = mute.expires_at.as_deref() else {
+        return Ok(false);
+    };
     let mut changed = 0;
     store.transact(&mut |tx| {
-        changed = tx.exec(EXPIRY_REPORTED, &[text(&stamp(now)), text(id)])?;
+        changed = tx.exec(
+            EXPIRY_REPORTED,
+            &[text(&stamp(now)), text(&mute.id), text(expires_at)],
+        )?;
         Ok(())
     })?;
     Ok(changed > 0)
+}
+
+/// The (mute id, expiry) pairs whose expiry has been reported: `serve` raises the others.
+pub fn reported_expiries(
+    store: &mut dyn FindingStore,
+) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    store.transact(&mut |tx| {
+        out.clear();
+        tx.query(EXPIRIES_REPORTED, &[], &mut |row| {
+            out.insert((row.text(0)?, row.text(1)?));
+            Ok(())
+        })
+        .map_err(damaged("mutes"))
+    })?;
+    Ok(out)
 }
 
 const MUTE_FINDING: &str = "INSERT INTO finding_mutes (finding_id, mute_id, muted_at) VALUES ($1, $2, $3)
@@ -342,6 +366,20 @@ pub fn enqueue_alert(
                     reason: format!("fold `{}` vanished", intent.fold_key),
                 });
             };
+            // A worker offering the same finding at the same moment (Postgres) opened the fold and
+            // enqueued the alert while this one waited on the fold's row: it is alerted, not a repeat.
+            let mut seen = 0;
+            tx.query(OUTBOX_HAS, &[dest.clone(), text(&dedup)], &mut |row| {
+                seen = row.int(0)?;
+                Ok(())
+            })?;
+            if seen > 0 {
+                if intent.recount {
+                    tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
+                }
+                result = Enqueued::AlreadyAlerted;
+                return Ok(());
+            }
             if end > now {
                 tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
                 result = Enqueued::Folded;

@@ -716,16 +716,29 @@ fn mutes_are_kept_listed_replaced_and_removed(fixture: Fixture) {
         listed[0].expires_at.as_deref(),
         Some("2028-01-01T00:00:00.000Z")
     );
+    // An expiry is claimed once, and only the one the mute has now (not the one it was renewed from).
     assert!(
-        alerting::claim_expiry_report(store.as_mut(), &mute.id, at("2028-01-02T00:00:00Z"))
+        !alerting::claim_expiry_report(store.as_mut(), &mute, at("2028-01-02T00:00:00Z")).unwrap()
+    );
+    assert!(alerting::reported_expiries(store.as_mut())
+        .unwrap()
+        .is_empty());
+    assert!(
+        alerting::claim_expiry_report(store.as_mut(), &renewed, at("2028-01-02T00:00:00Z"))
             .unwrap()
     );
     assert!(!alerting::claim_expiry_report(
         fixture.open().as_mut(),
-        &mute.id,
+        &renewed,
         at("2028-01-02T00:00:01Z")
     )
     .unwrap());
+    assert_eq!(
+        alerting::reported_expiries(store.as_mut()).unwrap(),
+        [(renewed.id.clone(), "2028-01-01T00:00:00.000Z".to_owned())]
+            .into_iter()
+            .collect::<std::collections::HashSet<_>>()
+    );
     alerting::set_finding_mutes(
         store.as_mut(),
         &[

@@ -66,4 +66,5 @@ crate::registry::register! { cloudtrail:
     sequence privileged_permission_set_assigned::PrivilegedPermissionSetAssigned,
     single security_hub_disabled::SecurityHubDisabled,
     raised escalation_path_opened::EscalationPathOpened,
+    raised mute_expired::MuteExpired,
 }
