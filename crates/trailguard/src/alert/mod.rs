@@ -229,11 +229,13 @@ pub fn offer(
 }
 
 /// Findings with the same rule and principal fold into one alert per window. A mute's expiry (CT055)
-/// has no principal and is about its mute: expiries of different mutes never fold into one another.
+/// has no principal and is about one expiry of its mute: expiries of different mutes, or a renewed
+/// mute's next expiry, never fold into one another (each is a decision to make).
 pub fn fold_key(finding: &Finding) -> String {
     if finding.rule_id == trailguard_rules::rules::cloudtrail::mute_expired::META.code {
         let mute = finding.resource.as_ref().map_or("-", |r| r.id.as_str());
-        return format!("{}|{mute}", finding.rule_id);
+        let expiry = finding.event_time.as_deref().unwrap_or("-");
+        return format!("{}|{mute}@{expiry}", finding.rule_id);
     }
     let principal = finding
         .actor
