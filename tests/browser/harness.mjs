@@ -124,6 +124,8 @@ export class Watcher {
     this.csp = [];
     // Console errors a case expects (a 403 page it asked for): regular expressions, consumed on match.
     this.expected = [];
+    // Every answer of 400 or more, to name the resource behind a console error.
+    this.failed = [];
   }
 
   attach(page) {
@@ -144,6 +146,9 @@ export class Watcher {
         return;
       }
       this.problems.push(`console error on ${page.url()}: ${text}`);
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) this.failed.push(`${response.status()} ${response.url()}`);
     });
     page.on("pageerror", (error) => this.problems.push(`script error on ${page.url()}: ${error.message}`));
     page.on("request", (request) => {
