@@ -180,6 +180,12 @@ export async function assertNothingInjected(page, markers) {
   check(found.scripts.length === 0, `${page.url()}: scripts other than /static/copy.js: ${found.scripts.join(" | ")}`);
 }
 
+/// Long unbroken record values (ARNs, user agents) must wrap, not widen the page past the window.
+export async function assertFitsWidth(page) {
+  const [content, window] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  check(content <= window, `${page.url()}: the page is ${content} px wide in a ${window} px window`);
+}
+
 /// Logs `page` in through the login form.
 export async function logIn(page, base, user) {
   await page.goto(`${base}/login`);

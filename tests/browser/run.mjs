@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 
 import {
-  REPO, USERS, Watcher, assertNothingInjected, check, launchBrowser, logIn, makeStore, runCases, shoot, startServer,
+  REPO, USERS, Watcher, assertFitsWidth, assertNothingInjected, check, launchBrowser, logIn, makeStore, runCases, shoot, startServer,
 } from "./harness.mjs";
 import { CLEAN_PRINCIPAL, HOSTILE, HOSTILE_PRINCIPAL, MARKERS } from "./records.mjs";
 
@@ -127,6 +127,7 @@ async function tests(options, base, browser) {
       check((await page.locator("section:has(h2:text('Top rules')) a").count()) > 0, "no top rule listed");
       check((await page.locator("section:has(h2:text('Latest runs')) li").first().textContent()).includes("scan"), "the latest run is not the scan");
       await assertNothingInjected(page, MARKERS);
+      await assertFitsWidth(page);
       await shoot(page, shots, "overview");
     }],
 
@@ -145,6 +146,7 @@ async function tests(options, base, browser) {
       check(s.policyRow, `no critical CreatePolicyVersion by ${CLEAN_PRINCIPAL} in ${JSON.stringify(rows.map((r) => [r.event, r.principal]))}`);
       s.otherCritical = rows.filter((r) => r.href !== s.policyRow.href && r.status === "open" && r.principal !== HOSTILE_PRINCIPAL);
       await assertNothingInjected(page, MARKERS);
+      await assertFitsWidth(page);
       await shoot(page, shots, "findings");
     }],
 
@@ -160,6 +162,7 @@ async function tests(options, base, browser) {
       const python = await page.textContent("#fix-python");
       check(python.includes("boto3") && python.includes("ci-deploy"), `the boto3 fix: ${python}`);
       check(await page.isVisible("form[action$='/mute']"), "an admin sees no mute form");
+      await assertFitsWidth(page);
       await shoot(page, shots, "finding");
     }],
 
@@ -197,6 +200,7 @@ async function tests(options, base, browser) {
         `the action log does not show the mute: ${JSON.stringify(log)}`);
       const runs = await page.$$eval("table:first-of-type tbody tr td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
       check(runs.includes("scan"), `the runs table has no scan: ${JSON.stringify(runs)}`);
+      await assertFitsWidth(page);
       await shoot(page, shots, "runs");
     }],
 
@@ -255,6 +259,7 @@ async function tests(options, base, browser) {
       }
       check((await page.textContent("pre.raw")).includes("__pwned_svg"), "the raw finding does not carry the hostile document");
       await assertNothingInjected(page, MARKERS);
+      await assertFitsWidth(page);
       await shoot(page, shots, "finding-hostile");
       // The principal's page: the hostile ARN is a query value of our own link, never an href of its own.
       const principalLink = page.locator("dl.facts a[href^='/principal?arn=']");
@@ -266,6 +271,7 @@ async function tests(options, base, browser) {
       check(principalRows.length >= 3, `the hostile principal has ${principalRows.length} findings, expected at least 3`);
       check(principalRows.every((r) => r.principal === HOSTILE_PRINCIPAL), "the principal page lists other principals");
       await assertNothingInjected(page, MARKERS);
+      await assertFitsWidth(page);
       await shoot(page, shots, "principal");
       for (const where of ["/", "/findings", "/findings?sort=newest", "/runs"]) {
         await page.goto(`${base}${where}`);
@@ -329,6 +335,8 @@ async function readmeShots(dir, base, browser) {
   await page.goto(`${base}/findings?severity=critical&event_name=CreatePolicyVersion`);
   await page.click("table.findings a[href^='/findings/']");
   await page.waitForLoadState("load");
+  // Tall enough to show the fix as AWS CLI and boto3 below the facts and evidence.
+  await page.setViewportSize({ width: 1200, height: 1300 });
   await page.screenshot({ path: path.join(dir, "web-finding.png") });
   await context.close();
   const shots = ["web-overview.png", "web-finding.png"].map((f) => path.join(dir, f));
