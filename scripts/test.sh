@@ -2,9 +2,27 @@
 # The whole test suite, set-up included: the Python test helpers in their own virtual environment
 # (scripts/setup.sh), one throwaway PostgreSQL cluster for the whole run (scripts/test-postgres.sh; skipped
 # when TRAILGUARD_TEST_PG_URL already names a server that answers), then every crate's tests with that
-# environment's python and `aws` first on PATH.
+# environment's python and `aws` first on PATH; then, in a full run, the browser tests (tests/browser/:
+# scripts/setup-browser.sh installs Debian's chromium and the pinned playwright-core, and
+# tests/browser/run.mjs drives a real `trailguard web` in headless Chromium).
+#
+#   bash scripts/test.sh                      # everything: every crate's tests, then the browser tests
+#   bash scripts/test.sh --test NAME [FILTER] # a partial run: cargo test arguments, no browser tests
+#   bash scripts/test.sh --browser            # only the browser tests (builds the debug binary first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Chained with &&: `set -e` does not apply inside a function called as `browser_tests || ...`.
+browser_tests() {
+  bash scripts/setup-browser.sh &&
+    cargo build --workspace --locked --bin trailguard &&
+    node tests/browser/run.mjs --bin "$PWD/target/debug/trailguard"
+}
+if [ "${1:-}" = "--browser" ]; then
+  browser_tests
+  exit
+fi
+
 venv=$(bash scripts/setup.sh)
 if [ -n "$venv" ]; then
   export TRAILGUARD_PYTHON="$venv/bin/python"
@@ -17,5 +35,10 @@ if [ -z "${TRAILGUARD_TEST_PG_URL:-}" ] || ! psql -X -q -d "$TRAILGUARD_TEST_PG_
   pg_dir=$(printf '%s\n' "$pg" | sed -n 's/^TRAILGUARD_TEST_PG_DIR=//p')
   trap 'bash scripts/test-postgres.sh stop "$pg_dir"' EXIT
 fi
-# --no-fail-fast: one failing suite must not hide the others.
-cargo test --workspace --locked --no-fail-fast "$@"
+# --no-fail-fast: one failing suite must not hide the others; nor may failing crate tests hide the browser's.
+status=0
+cargo test --workspace --locked --no-fail-fast "$@" || status=$?
+if [ $# -eq 0 ]; then
+  browser_tests || status=$?
+fi
+exit $status

@@ -300,7 +300,7 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let body = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\
-             <link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><h1>{0}</h1>\
+             <link rel=\"stylesheet\" href=\"/static/style.css\"><link rel=\"icon\" href=\"data:,\"></head><body><main><h1>{0}</h1>\
              <p>{1}</p><p><a href=\"/\">Back to the overview</a></p></main></body></html>",
             self.status,
             escape(&self.message)
