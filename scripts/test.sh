@@ -8,14 +8,16 @@
 #
 #   bash scripts/test.sh                      # everything: every crate's tests, then the browser tests
 #   bash scripts/test.sh --test NAME [FILTER] # a partial run: cargo test arguments, no browser tests
-#   bash scripts/test.sh --browser            # only the browser tests (builds the debug binary first)
+#   bash scripts/test.sh --browser            # only the browser tests (builds the test binaries first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Chained with &&: `set -e` does not apply inside a function called as `browser_tests || ...`.
+# Chained with &&: `set -e` does not apply inside a function called as `browser_tests || ...`. The
+# binary comes from `cargo test --no-run` (a no-op after the crate tests): `cargo build` would resolve
+# features without dev-dependencies and rebuild part of the AWS SDK.
 browser_tests() {
   bash scripts/setup-browser.sh &&
-    cargo build --workspace --locked --bin trailguard &&
+    cargo test --workspace --locked --no-run &&
     node tests/browser/run.mjs --bin "$PWD/target/debug/trailguard"
 }
 if [ "${1:-}" = "--browser" ]; then
