@@ -5,7 +5,7 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::rule::{CloudTrailRule, ANY_EVENT, Report};
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 
@@ -17,7 +17,8 @@ pub const META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     attack: &["T1098"],
     compliance: &["CIS-4.4", "CloudWatch.4"],
-    events: &[ANY_EVENT],
+    // Every IAM call (a source pattern: the engine offers it nothing else); `wants_raw` drops the reads.
+    events: &[("iam.amazonaws.com", "*")],
     kb_entries: &[],
     doc: RuleDoc {
         what: "Every call to IAM (`iam.amazonaws.com`) that is not a read (`Get*`, `List*`, `Generate*`, \
