@@ -180,7 +180,17 @@ mod tests {
     fn reads_and_other_services_are_not_changes() {
         let read = TestEvent::iam("GetAccountAuthorizationDetails").read_only(true);
         assert!(check(&IamChangeRecorded, &read).is_empty());
-        let sts = TestEvent::new("sts.amazonaws.com", "AssumeRole");
-        assert!(check(&IamChangeRecorded, &sts).is_empty());
+        // Other services never reach the rule: it declares IAM's source only.
+        let engine = crate::engine::Engine::from_rules(vec![Box::new(IamChangeRecorded)], Vec::new());
+        for (source, name) in [
+            ("sts.amazonaws.com", "AssumeRole"),
+            ("iam.amazonaws.com", "ListUsers"),
+        ] {
+            let json = TestEvent::new(source, name).json();
+            let raw = trailguard_event::peek::RawRecord::new(json.as_bytes());
+            assert!(!engine.wants_raw(&raw), "{source} {name}");
+        }
+        let json = TestEvent::iam("CreateUser").json();
+        assert!(engine.wants_raw(&trailguard_event::peek::RawRecord::new(json.as_bytes())));
     }
 }
