@@ -7,11 +7,16 @@
 //! [`Engine::finish`] merges the workers, sorts the observations by time, runs every sequence rule over
 //! them (sliding windows per principal, pruned as time advances), then sorts and de-duplicates the findings.
 //!
-//! Dispatch is a table keyed by `eventName` then `eventSource`: a record only meets the rules that declared
-//! its `(eventSource, eventName)` pair in their [`RuleMeta::events`]. Most records in a real trail are
-//! read-only calls no rule wants, so they cost one hash lookup. A rule that declares the pair
-//! [`ANY_EVENT`] (`("*", "*")`) sees every record and must reject cheaply (root activity does, on
-//! `userIdentity.type`).
+//! Dispatch is an index of the rules' [`EventPattern`]s, read from their [`RuleMeta::events`]: a table
+//! keyed by `eventName` for exact events (each route checks its `eventSource`), a table keyed by
+//! `eventSource` for patterns over a source (`("iam.amazonaws.com", "List*")`: each route checks its
+//! name prefix), and the list of rules on [`ANY_EVENT`]. A record only meets the rules whose patterns
+//! match it; the decision uses the `eventSource`/`eventName` the raw walk already read, before any
+//! parse. Most records in a real trail are read-only calls no rule wants, so they cost two hash
+//! lookups. Rules reached through a source, a prefix or [`ANY_EVENT`] are asked their `wants_raw` as
+//! well, before the record is parsed for them; a rule on [`ANY_EVENT`] sees every record and must
+//! reject cheaply (root activity does, on `"Root"` in the text), so a rule that wants one family of
+//! calls declares its sources instead.
 //!
 //! ## Memory stays flat whatever the input repeats
 //! - A finding is folded the moment it is found: a worker drops a finding whose stable id it already
@@ -33,6 +38,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use trailguard_event::peek::{Peeked, RawFields, RawRecord};
 use trailguard_event::source::Source;
@@ -44,7 +52,8 @@ use crate::finding::Finding;
 use crate::meta::RuleMeta;
 use crate::rule::Report;
 pub use crate::rule::{
-    CloudTrailRule, EventContext, Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT,
+    CloudTrailRule, EventContext, EventPattern, Observation, SequenceFold, SequenceRule,
+    StateLimit, ANY_EVENT,
 };
 use crate::sigma::collect::SigmaCollector;
 use crate::sigma::SigmaRuleSet;
@@ -114,6 +123,17 @@ pub struct EngineReport {
     pub newest_event_time: Option<String>,
 }
 
+/// How a record must be read for the rules that want it ([`Engine::raw_need`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawNeed {
+    /// No rule wants it.
+    Nothing,
+    /// Only rules that read typed fields want it: [`Engine::typed_peek`] will do.
+    Typed,
+    /// Some rule needs it parsed.
+    Parse,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Target {
     Rule(u16),
@@ -126,14 +146,25 @@ struct Route {
     target: Target,
 }
 
+/// A route of a pattern over one source ([`EventPattern::Source`]), kept under that source.
+#[derive(Debug, Clone, Copy)]
+struct SourceRoute {
+    name_prefix: &'static str,
+    target: Target,
+}
+
 /// The rule engine, built once and shared by all workers.
 pub struct Engine {
     rules: Vec<Box<dyn CloudTrailRule>>,
     sequences: Vec<Box<dyn SequenceRule>>,
     /// eventName → routes (each with its eventSource).
     dispatch: HashMap<&'static str, Vec<Route>>,
+    /// eventSource → routes of patterns over that source (each with its name prefix).
+    by_source: HashMap<&'static str, Vec<SourceRoute>>,
     /// Rules (single-record or sequence) that declared [`ANY_EVENT`].
     every_record: Vec<Target>,
+    /// Per sequence rule: [`SequenceRule::typed_fields_only`].
+    typed_only: Vec<bool>,
     observation_cap: usize,
     /// Observations kept by all workers of the current run.
     observations_kept: AtomicUsize,
@@ -161,7 +192,9 @@ impl Engine {
             rules,
             sequences,
             dispatch: HashMap::new(),
+            by_source: HashMap::new(),
             every_record: Vec::new(),
+            typed_only: Vec::new(),
             observation_cap: DEFAULT_OBSERVATION_CAP,
             observations_kept: AtomicUsize::new(0),
             defer_sequences: false,
@@ -293,23 +326,90 @@ impl Engine {
         self.dispatch
             .get(event_name)
             .is_some_and(|routes| routes.iter().any(|r| r.source == event_source))
+            || self
+                .source_routes(event_source, event_name)
+                .next()
+                .is_some()
+    }
+
+    /// The routes of source patterns that match `source` and `name`.
+    fn source_routes<'a>(
+        &'a self,
+        source: &str,
+        name: &'a str,
+    ) -> impl Iterator<Item = Target> + 'a {
+        self.by_source
+            .get(source)
+            .into_iter()
+            .flatten()
+            .filter(move |route| name.starts_with(route.name_prefix))
+            .map(|route| route.target)
     }
 
     /// Whether any rule may want this record, from its raw JSON text (`eventSource`/`eventName` read
-    /// without parsing; every-record rules asked through their `wants_raw`). Lets the scan skip parsing
-    /// the read-only bulk of a trail. `true` whenever the text cannot be read cheaply.
+    /// without parsing; rules reached through a source pattern or [`ANY_EVENT`] asked through their
+    /// `wants_raw`). Lets the scan skip parsing the read-only bulk of a trail. `true` whenever the text
+    /// cannot be read cheaply.
     pub fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
+        self.raw_need(raw) != RawNeed::Nothing
+    }
+
+    /// How the rules that may want this record need it read, from its raw text: not at all, through a
+    /// typed peek (only sequence rules that read typed fields want it,
+    /// [`SequenceRule::typed_fields_only`]), or parsed.
+    pub fn raw_need(&self, raw: &RawRecord<'_>) -> RawNeed {
         let Some((source, name)) = raw.source_and_name() else {
-            return true;
+            return RawNeed::Parse;
         };
-        if self
+        let mut need = RawNeed::Nothing;
+        let exact = self
             .dispatch
             .get(name)
-            .is_some_and(|routes| routes.iter().any(|r| r.source == source))
-        {
-            return true;
+            .into_iter()
+            .flatten()
+            .filter(|r| r.source == source)
+            .map(|r| r.target);
+        for target in exact {
+            if !self.typed(target) {
+                return RawNeed::Parse;
+            }
+            need = RawNeed::Typed;
         }
-        self.every_record.iter().any(|&target| match target {
+        for target in self
+            .source_routes(source, name)
+            .chain(self.every_record.iter().copied())
+        {
+            if !self.target_wants_raw(target, raw) {
+                continue;
+            }
+            if !self.typed(target) {
+                return RawNeed::Parse;
+            }
+            need = RawNeed::Typed;
+        }
+        need
+    }
+
+    fn typed(&self, target: Target) -> bool {
+        match target {
+            Target::Rule(_) => false,
+            Target::Sequence(i) => self.typed_only.get(usize::from(i)) == Some(&true),
+        }
+    }
+
+    /// The typed peek of a record for [`RawNeed::Typed`]: `None` when it must be parsed after all (the
+    /// peek is unsure, or the text holds `"Failure"`, which `call_failure` reads in the nested
+    /// `responseElements` the peek leaves out).
+    pub fn typed_peek<'a>(raw: &RawRecord<'a>) -> Option<Record<'a>> {
+        static FAILURE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Failure""#));
+        if FAILURE.find(raw.text()).is_some() {
+            return None;
+        }
+        Record::peek_typed(raw.text())
+    }
+
+    fn target_wants_raw(&self, target: Target, raw: &RawRecord<'_>) -> bool {
+        match target {
             Target::Rule(i) => self
                 .rules
                 .get(usize::from(i))
@@ -318,7 +418,7 @@ impl Engine {
                 .sequences
                 .get(usize::from(i))
                 .is_none_or(|r| r.wants_raw(raw)),
-        })
+        }
     }
 
     pub fn new_worker(&self) -> EngineWorker<'_> {
@@ -450,7 +550,13 @@ impl Engine {
 
     fn rebuild_dispatch(&mut self) {
         self.dispatch.clear();
+        self.by_source.clear();
         self.every_record.clear();
+        self.typed_only = self
+            .sequences
+            .iter()
+            .map(|rule| rule.typed_fields_only())
+            .collect();
         let rule_events = self
             .rules
             .iter()
@@ -462,15 +568,28 @@ impl Engine {
             .enumerate()
             .map(|(i, r)| (Target::Sequence(i as u16), r.meta().events));
         for (target, events) in rule_events.chain(sequence_events).collect::<Vec<_>>() {
-            for &(source, name) in events {
-                if (source, name) == ANY_EVENT {
-                    self.every_record.push(target);
-                    continue;
+            for &pair in events {
+                // A pair that is not a well-formed pattern (the registry's tests refuse them) is read
+                // as the one event it spells, which no real record carries.
+                let pattern = EventPattern::of(pair).unwrap_or(EventPattern::Event {
+                    source: pair.0,
+                    name: pair.1,
+                });
+                match pattern {
+                    EventPattern::Any => self.every_record.push(target),
+                    EventPattern::Event { source, name } => self
+                        .dispatch
+                        .entry(name)
+                        .or_default()
+                        .push(Route { source, target }),
+                    EventPattern::Source {
+                        source,
+                        name_prefix,
+                    } => self.by_source.entry(source).or_default().push(SourceRoute {
+                        name_prefix,
+                        target,
+                    }),
                 }
-                self.dispatch
-                    .entry(name)
-                    .or_default()
-                    .push(Route { source, target });
             }
         }
     }
@@ -564,6 +683,10 @@ impl EngineWorker<'_> {
                 dispatched = true;
                 self.run(route.target, record);
             }
+        }
+        for target in engine.source_routes(&record.event_source, &record.event_name) {
+            dispatched = true;
+            self.run(target, record);
         }
         if dispatched {
             self.stats.records_dispatched += 1;
@@ -726,7 +849,12 @@ impl RecordVisitor for ScanWorker<'_> {
     /// from the raw text, and the Sigma rules settle from it what they can (a repeat of a hunting
     /// rule's match only adds to a count).
     fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
-        if self.engine.engine.wants_raw(raw) || self.engine.needs_time_from(raw) {
+        match self.engine.engine.raw_need(raw) {
+            RawNeed::Parse => return true,
+            RawNeed::Typed => return !self.visit_typed(raw),
+            RawNeed::Nothing => {}
+        }
+        if self.engine.needs_time_from(raw) {
             return true;
         }
         self.sigma
@@ -736,14 +864,37 @@ impl RecordVisitor for ScanWorker<'_> {
 
     fn visit(&mut self, record: &Record<'_>) {
         self.engine.visit(record);
+        self.hand_over();
+        if let Some(sigma) = self.sigma.as_mut() {
+            sigma.evaluate(record);
+        }
+    }
+}
+
+impl ScanWorker<'_> {
+    /// Visits a record only typed-field rules want from its typed peek, when the peek is sure and the
+    /// Sigma rules settle it from its text too; `false`: parse it (the parsed visit then serves both).
+    fn visit_typed(&mut self, raw: &RawRecord<'_>) -> bool {
+        let Some(record) = Engine::typed_peek(raw) else {
+            return false;
+        };
+        if let Some(sigma) = self.sigma.as_mut() {
+            if !sigma.fold_raw(raw) {
+                return false;
+            }
+        }
+        self.engine.visit(&record);
+        self.hand_over();
+        true
+    }
+
+    /// Sends the findings found so far to the caller, when it takes them as they come.
+    fn hand_over(&mut self) {
         if let Some(sink) = self.sink {
             for finding in self.engine.take_findings() {
                 // The receiver only goes away when the caller panicked; nothing is left to tell.
                 let _ = sink.send(finding);
             }
-        }
-        if let Some(sigma) = self.sigma.as_mut() {
-            sigma.evaluate(record);
         }
     }
 }
@@ -897,6 +1048,150 @@ mod tests {
         assert_eq!(worker.stats().records_dispatched, 1);
         assert!(engine.wants("iam.amazonaws.com", "CreateUser"));
         assert!(!engine.wants("iam.amazonaws.com", "ListUsers"));
+    }
+
+    const READS_META: RuleMeta = RuleMeta {
+        code: "T002",
+        name: "counts-identity-reads",
+        events: &[
+            ("iam.amazonaws.com", "List*"),
+            ("iam.amazonaws.com", "Get*"),
+            ("sts.amazonaws.com", "*"),
+        ],
+        ..CREATE_USER_META
+    };
+
+    const EVERY_META: RuleMeta = RuleMeta {
+        code: "T003",
+        name: "counts-every-record",
+        events: &[ANY_EVENT],
+        ..CREATE_USER_META
+    };
+
+    /// Records every `(eventSource, eventName)` it is offered, raw or parsed.
+    struct Offered {
+        meta: &'static RuleMeta,
+        parsed: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+        raw: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    }
+
+    impl CloudTrailRule for Offered {
+        fn meta(&self) -> &'static RuleMeta {
+            self.meta
+        }
+        fn check(&self, record: &Record<'_>, _out: &mut Report) {
+            let pair = (
+                record.event_source.to_string(),
+                record.event_name.to_string(),
+            );
+            self.parsed.lock().unwrap().push(pair);
+        }
+        fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
+            if let Some((source, name)) = raw.source_and_name() {
+                self.raw
+                    .lock()
+                    .unwrap()
+                    .push((source.to_owned(), name.to_owned()));
+            }
+            true
+        }
+    }
+
+    /// The contract of a source pattern: a rule that declares sources (and name prefixes) is offered
+    /// only records of those sources and prefixes, raw or parsed, even when another rule wants every
+    /// record parsed; and the engine's raw answer follows the index.
+    #[test]
+    fn a_rule_declaring_sources_is_never_offered_another_source() {
+        let reads = Offered {
+            meta: &READS_META,
+            parsed: Arc::default(),
+            raw: Arc::default(),
+        };
+        let (parsed, raw) = (reads.parsed.clone(), reads.raw.clone());
+        let events = [
+            ("iam.amazonaws.com", "ListUsers", true),
+            ("iam.amazonaws.com", "GetRole", true),
+            ("iam.amazonaws.com", "CreateUser", false),
+            ("iam.amazonaws.com", "DeleteListener", false),
+            ("sts.amazonaws.com", "GetCallerIdentity", true),
+            ("sts.amazonaws.com", "AssumeRole", true),
+            // Same names, other sources.
+            ("ec2.amazonaws.com", "GetConsoleOutput", false),
+            ("elasticloadbalancing.amazonaws.com", "ListUsers", false),
+            ("iam.amazonaws.com.evil", "ListUsers", false),
+            ("s3.amazonaws.com", "ListBuckets", false),
+        ];
+        // Alone, the engine wants exactly the records the patterns match.
+        let engine = Engine::from_rules(
+            vec![Box::new(Offered {
+                meta: &READS_META,
+                parsed: Arc::default(),
+                raw: Arc::default(),
+            })],
+            Vec::new(),
+        );
+        for (i, (source, name, wanted)) in events.iter().enumerate() {
+            let json = TestEvent::new(source, name).id(&format!("s{i}")).json();
+            let raw = RawRecord::new(json.as_bytes());
+            assert_eq!(engine.wants_raw(&raw), *wanted, "{source} {name}");
+            assert_eq!(engine.wants(source, name), *wanted, "{source} {name}");
+        }
+        // Beside a rule that wants every record parsed, it is still offered only its own.
+        let every = Offered {
+            meta: &EVERY_META,
+            parsed: Arc::default(),
+            raw: Arc::default(),
+        };
+        let all_parsed = every.parsed.clone();
+        let engine = Engine::from_rules(vec![Box::new(reads), Box::new(every)], Vec::new());
+        let mut worker = engine.new_worker();
+        for (i, (source, name, _)) in events.iter().enumerate() {
+            let json = TestEvent::new(source, name).id(&format!("s{i}")).json();
+            assert!(engine.wants_raw(&RawRecord::new(json.as_bytes())));
+            with_record(&json, |r| worker.visit(r));
+        }
+        let expected: Vec<(String, String)> = events
+            .iter()
+            .filter(|(_, _, wanted)| *wanted)
+            .map(|(s, n, _)| ((*s).to_owned(), (*n).to_owned()))
+            .collect();
+        assert_eq!(*parsed.lock().unwrap(), expected);
+        assert_eq!(*raw.lock().unwrap(), expected);
+        assert_eq!(all_parsed.lock().unwrap().len(), events.len());
+        assert_eq!(worker.stats().records_dispatched, expected.len() as u64);
+    }
+
+    #[test]
+    fn patterns_read_as_declared() {
+        let cases = [
+            (("*", "*"), Some(EventPattern::Any)),
+            (
+                ("iam.amazonaws.com", "CreateUser"),
+                Some(EventPattern::Event {
+                    source: "iam.amazonaws.com",
+                    name: "CreateUser",
+                }),
+            ),
+            (
+                ("iam.amazonaws.com", "*"),
+                Some(EventPattern::Source {
+                    source: "iam.amazonaws.com",
+                    name_prefix: "",
+                }),
+            ),
+            (("iam.amazonaws.com", "Get*User"), None),
+            (("*", "ListUsers"), None),
+            (("iam.*", "ListUsers"), None),
+            (("", "ListUsers"), None),
+        ];
+        for (pair, expected) in cases {
+            assert_eq!(EventPattern::of(pair), expected, "{pair:?}");
+        }
+        let prefix = EventPattern::of(("iam.amazonaws.com", "List*")).unwrap();
+        assert!(prefix.matches("iam.amazonaws.com", "ListRoles"));
+        assert!(!prefix.matches("iam.amazonaws.com", "GetRole"));
+        assert!(!prefix.matches("sso.amazonaws.com", "ListRoles"));
+        assert_eq!(prefix.event(), None);
     }
 
     #[test]

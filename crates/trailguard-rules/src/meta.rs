@@ -60,7 +60,10 @@ pub struct RuleMeta {
     pub severity: Severity,
     pub attack: &'static [&'static str],
     pub compliance: &'static [&'static str],
-    /// `(eventSource, eventName)` pairs a CloudTrail rule wants; empty for posture and policy checks.
+    /// `(eventSource, eventName)` pairs a CloudTrail rule wants, each read as a
+    /// [`crate::rule::EventPattern`] (one event, `("iam.amazonaws.com", "List*")` a name prefix of one
+    /// source, `(source, "*")` the whole source, `("*", "*")` every record); empty for posture and
+    /// policy checks.
     pub events: &'static [(&'static str, &'static str)],
     /// Knowledge-base entries this rule links to (event names).
     pub kb_entries: &'static [&'static str],

@@ -165,7 +165,6 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::engine::ANY_EVENT;
     use crate::rules::cloudtrail::common::testing::{with_record, TestEvent};
 
     #[test]
@@ -242,6 +241,13 @@ mod tests {
                         "{} declares no events",
                         meta.code
                     );
+                    for &pair in meta.events {
+                        assert!(
+                            crate::rule::EventPattern::of(pair).is_some(),
+                            "{}: {pair:?} is not an event, a source pattern (`List*`, `*`) or ANY_EVENT",
+                            meta.code
+                        );
+                    }
                     assert!(!meta.attack.is_empty(), "{} has no ATT&CK id", meta.code);
                 }
                 Family::Posture => assert!(
@@ -279,8 +285,12 @@ mod tests {
         let kb = trailguard_kb::Kb::builtin();
         let mut missing = Vec::new();
         for meta in family_metas(Family::Cloudtrail) {
-            for &(source, event) in meta.events {
-                if (source, event) != ANY_EVENT && kb.get(source, event).is_none() {
+            let events = meta
+                .events
+                .iter()
+                .filter_map(|&pair| crate::rule::EventPattern::of(pair)?.event());
+            for (source, event) in events {
+                if kb.get(source, event).is_none() {
                     missing.push(format!("{}: {source} {event}", meta.code));
                 }
             }

@@ -28,6 +28,89 @@ use crate::meta::RuleMeta;
 /// The `(eventSource, eventName)` pair meaning "every record".
 pub const ANY_EVENT: (&str, &str) = ("*", "*");
 
+/// What one `(eventSource, eventName)` pair of [`RuleMeta::events`] selects: the engine reads every
+/// declared pair as one of these and indexes it, so a record meets only the rules whose patterns match
+/// its `eventSource` and `eventName`, decided from the two fields the raw walk reads anyway (no parse).
+///
+/// The pair's spelling:
+/// - `("iam.amazonaws.com", "CreateUser")`: that event ([`EventPattern::Event`]);
+/// - `("iam.amazonaws.com", "List*")`: events of that source whose name starts with `List`, and
+///   `("iam.amazonaws.com", "*")` every event of that source ([`EventPattern::Source`]);
+/// - [`ANY_EVENT`], `("*", "*")`: every record ([`EventPattern::Any`]).
+///
+/// A `*` anywhere else (in a source, or inside a name) is not a pattern: [`EventPattern::of`] refuses it,
+/// and the registry's tests hold every rule to that. Rules reached through a pattern that is not one
+/// event (a source, a prefix, every record) are asked [`CloudTrailRule::wants_raw`] /
+/// [`SequenceRule::wants_raw`] before the record is parsed for them; rules reached by their exact event
+/// are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventPattern {
+    /// Every record.
+    Any,
+    /// One event.
+    Event {
+        source: &'static str,
+        name: &'static str,
+    },
+    /// Every event of `source` whose `eventName` starts with `name_prefix` (empty: every event of it).
+    Source {
+        source: &'static str,
+        name_prefix: &'static str,
+    },
+}
+
+impl EventPattern {
+    /// Reads a declared pair; `None` when it is not well formed (a `*` in the source other than
+    /// [`ANY_EVENT`], or one inside a name rather than at its end).
+    ///
+    /// ```
+    /// use trailguard_rules::rule::EventPattern;
+    /// assert_eq!(
+    ///     EventPattern::of(("sts.amazonaws.com", "Get*")),
+    ///     Some(EventPattern::Source { source: "sts.amazonaws.com", name_prefix: "Get" })
+    /// );
+    /// assert_eq!(EventPattern::of(("*", "*")), Some(EventPattern::Any));
+    /// assert_eq!(EventPattern::of(("iam.amazonaws.com", "Get*Policy")), None);
+    /// assert_eq!(EventPattern::of(("*", "CreateUser")), None);
+    /// ```
+    pub fn of((source, name): (&'static str, &'static str)) -> Option<EventPattern> {
+        if (source, name) == ANY_EVENT {
+            return Some(EventPattern::Any);
+        }
+        if source.is_empty() || source.contains('*') || name.is_empty() {
+            return None;
+        }
+        match name.find('*') {
+            None => Some(EventPattern::Event { source, name }),
+            Some(star) if star == name.len() - 1 => Some(EventPattern::Source {
+                source,
+                name_prefix: &name[..star],
+            }),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether a record of `source` and `name` falls under the pattern.
+    pub fn matches(&self, source: &str, name: &str) -> bool {
+        match *self {
+            EventPattern::Any => true,
+            EventPattern::Event { source: s, name: n } => s == source && n == name,
+            EventPattern::Source {
+                source: s,
+                name_prefix,
+            } => s == source && name.starts_with(name_prefix),
+        }
+    }
+
+    /// The one event the pattern names, when it names one (knowledge-base links are per event).
+    pub fn event(&self) -> Option<(&'static str, &'static str)> {
+        match *self {
+            EventPattern::Event { source, name } => Some((source, name)),
+            _ => None,
+        }
+    }
+}
+
 /// What a rule reports from one input: its findings, or why it could not be evaluated (a posture check
 /// whose snapshot file is missing). A report with no findings that was evaluated is a pass.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,13 +168,15 @@ impl Extend<Finding> for Report {
 
 /// A rule that looks at one record at a time.
 pub trait CloudTrailRule: Send + Sync {
-    /// The rule's metadata; `META.events` lists the `(eventSource, eventName)` pairs it wants.
+    /// The rule's metadata; `META.events` lists the `(eventSource, eventName)` pairs it wants, each an
+    /// [`EventPattern`].
     fn meta(&self) -> &'static RuleMeta;
-    /// Appends zero or more findings for `record`. Called only for the events the rule declared.
+    /// Appends zero or more findings for `record`. Called only for records its patterns match.
     fn check(&self, record: &Record<'_>, out: &mut Report);
-    /// For a rule on [`ANY_EVENT`]: whether a record may concern it, judged from its raw JSON text
-    /// before parsing (e.g. it mentions `"Root"`). `false` lets the scan skip parsing records no rule
-    /// wants. Answer `true` when unsure; the default does.
+    /// For a rule reached through a pattern that is not one event ([`ANY_EVENT`], a source, a name
+    /// prefix): whether a record may concern it, judged from its raw JSON text before parsing (e.g. it
+    /// mentions `"Root"`). `false` lets the scan skip parsing records no rule wants. Answer `true` when
+    /// unsure; the default does. A record some other rule wanted may still reach `check`.
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         let _ = raw;
         true
@@ -119,6 +204,16 @@ pub trait SequenceRule: Send + Sync {
     /// and call [`SequenceRule::evaluate`] at the end.
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
         None
+    }
+    /// Whether [`SequenceRule::observe`] reads only a record's typed fields (those
+    /// `Record::peek_typed` reads: names, times, identity, error code and message) and its outcome
+    /// through [`call_failure`], never the nested documents (`requestParameters`, `responseElements`,
+    /// `additionalEventData`) or the raw text. A record that only such rules want is then observed from
+    /// its typed peek, without a parse (about a quarter of the cost); one whose text holds `"Failure"`
+    /// (which [`call_failure`] reads in `responseElements`) or that the peek cannot read for sure is
+    /// parsed as usual. Default `false`.
+    fn typed_fields_only(&self) -> bool {
+        false
     }
     /// How far apart in event time (ms) two observations can be and still bear on one finding. A
     /// long-running service forgets observations further behind the newest than this (plus slack for late

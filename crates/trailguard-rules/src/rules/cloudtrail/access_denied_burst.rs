@@ -1,5 +1,6 @@
 //! CT034 access-denied-burst: one principal collecting AccessDenied / UnauthorizedOperation refusals across
-//! several APIs (CIS "unauthorized API calls"). A sequence rule over every record (cheap raw test).
+//! several APIs (CIS "unauthorized API calls"). A sequence rule over every record (cheap raw test), folded
+//! as the refusals come ([`BurstFold`]: runs per principal, never the calls' events).
 
 use std::sync::LazyLock;
 
@@ -7,9 +8,9 @@ use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
+use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{caller_key, describe_caller, evidence};
-use crate::rule::{Observation, SequenceRule, ANY_EVENT, Report};
+use crate::rule::{Observation, Report, SequenceFold, SequenceRule, ANY_EVENT};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -85,6 +86,16 @@ impl SequenceRule for AccessDeniedBurst {
         Observation::new(record, FAILED, 0, &caller_key(record), service, &api)
     }
 
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        Some(Box::new(BurstFold::new(&META, SHAPE, finding)))
+    }
+
+    /// `observe` reads names, identity and outcome only: the engine peeks, never parses, for it.
+    fn typed_fields_only(&self) -> bool {
+        true
+    }
+
+    /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
@@ -106,7 +117,7 @@ fn finding(burst: &Burst<'_>) -> Finding {
         services.len(),
         services.join(", "),
         event.event_time,
-        burst.last.event.event_time,
+        burst.last_time,
         list_counts(&burst.details, burst.other_details),
     );
     finding.evidence.push(evidence("services", services));

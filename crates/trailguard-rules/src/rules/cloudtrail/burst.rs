@@ -6,12 +6,13 @@
 //! next observation comes within `window_ms` of the previous one, and is reported once when it ends. A
 //! steady trickle (one call every few minutes all day) never fills the window, so it is not a burst.
 
+use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::common::{evidence, finding_from_event};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
-use crate::rule::Observation;
+use crate::rule::{Observation, Report, SequenceFold, StateLimit};
 use crate::Finding;
 
 /// How many distinct subjects and details a burst keeps by name.
@@ -31,7 +32,8 @@ pub struct BurstShape {
 #[derive(Debug)]
 pub struct Burst<'o> {
     pub first: &'o Observation,
-    pub last: &'o Observation,
+    /// The `eventTime` of the burst's last call, as written.
+    pub last_time: &'o str,
     pub count: u64,
     /// Observations whose `kind` had [`FAILED`] set.
     pub failed: u64,
@@ -46,6 +48,7 @@ pub struct Burst<'o> {
 pub const FAILED: u8 = 0x01;
 
 struct Run<'o> {
+    last: &'o Observation,
     recent: VecDeque<i64>,
     burst: Burst<'o>,
     qualified: bool,
@@ -55,9 +58,10 @@ impl<'o> Run<'o> {
     fn new(obs: &'o Observation) -> Run<'o> {
         Run {
             recent: VecDeque::new(),
+            last: obs,
             burst: Burst {
                 first: obs,
-                last: obs,
+                last_time: obs.event.event_time.as_str(),
                 count: 0,
                 failed: 0,
                 subjects: BTreeSet::new(),
@@ -70,7 +74,8 @@ impl<'o> Run<'o> {
 
     fn add(&mut self, obs: &'o Observation, shape: BurstShape) {
         let burst = &mut self.burst;
-        burst.last = obs;
+        self.last = obs;
+        burst.last_time = obs.event.event_time.as_str();
         burst.count += 1;
         if obs.kind & FAILED != 0 {
             burst.failed += 1;
@@ -113,7 +118,7 @@ pub fn bursts<'o>(
     for (n, obs) in observations.iter().enumerate() {
         if n % 1024 == 0 {
             runs.retain(|_, run| {
-                let open = obs.at - run.burst.last.at <= shape.window_ms;
+                let open = obs.at - run.last.at <= shape.window_ms;
                 if !open && run.qualified {
                     emit(&run.burst);
                 }
@@ -123,7 +128,7 @@ pub fn bursts<'o>(
         let run = runs
             .entry(obs.principal.as_ref())
             .or_insert_with(|| Run::new(obs));
-        if obs.at - run.burst.last.at > shape.window_ms {
+        if obs.at - run.last.at > shape.window_ms {
             if run.qualified {
                 emit(&run.burst);
             }
@@ -176,4 +181,532 @@ pub fn burst_finding(meta: &'static RuleMeta, burst: &Burst<'_>, severity: Sever
     finding.evidence.push(evidence("calls", burst.count));
     finding.evidence.push(evidence("refused", burst.failed));
     finding
+}
+
+/// Runs a burst rule keeps in one fold (all principals together). A run is a principal's calls with no
+/// gap over the window: its first observation (about 1 KB) and a few bytes per call.
+pub const RUN_CAP: usize = 32_768;
+/// Calls a fold keeps the time of (32 bytes each), all runs together.
+pub const CALL_CAP: usize = 1 << 20;
+/// Distinct `detail` (or `subject`) values one run names; beyond, they are counted unnamed.
+const NAMES_PER_RUN: usize = 512;
+
+/// The fold of a burst rule ([`crate::rule::SequenceRule::fold`]): the same bursts as [`bursts`] over the
+/// time-sorted observations, from observations that arrive in any order (workers read files in
+/// parallel, a file's records need not be sorted, another worker's runs are merged at the end).
+///
+/// Per principal it keeps runs (calls with no gap over the window), each as its earliest observation and
+/// 32 bytes per call (time, event id hash, which detail and subject): never the calls' events. A call
+/// joins every run it falls within the window of, merging them; whether a run is a burst is decided at
+/// the end from its call times, exactly as [`bursts`] decides it walking them in order (the density and
+/// the distinct details hold at some call, which the time-sorted walk reaches). A call seen twice (the
+/// same `eventID`, e.g. in two workers) counts once. State is bounded by [`RUN_CAP`] runs and
+/// [`CALL_CAP`] calls; what does not fit is counted and reported as a [`StateLimit`].
+pub struct BurstFold {
+    meta: &'static RuleMeta,
+    shape: BurstShape,
+    finding: fn(&Burst<'_>) -> Finding,
+    by_principal: HashMap<Box<str>, BTreeMap<i64, FoldRun>>,
+    runs: usize,
+    calls: usize,
+    left_out: u64,
+    unnamed: u64,
+}
+
+/// Where an observation sorts: the engine's order (time, rank, event id).
+type OrderKey = (i64, u8, Option<Box<str>>);
+
+fn order_key(obs: &Observation) -> OrderKey {
+    (
+        obs.at,
+        obs.rank,
+        obs.event.event_id.as_deref().map(Box::from),
+    )
+}
+
+/// A detail or subject value of a run and where it first appears.
+struct Named {
+    name: Box<str>,
+    first: OrderKey,
+}
+
+/// Index of an unnamed value (over [`NAMES_PER_RUN`]), or no value (an empty subject).
+const UNNAMED: u32 = u32::MAX;
+const NO_VALUE: u32 = u32::MAX - 1;
+
+/// One call of a run.
+#[derive(Clone, Copy)]
+struct Call {
+    at: i64,
+    /// Hash of the `eventID`; `has_id` false when the record had none (never a repeat then).
+    id: u64,
+    has_id: bool,
+    failed: bool,
+    detail: u32,
+    subject: u32,
+}
+
+struct FoldRun {
+    first: Observation,
+    /// The latest call's order and `eventTime`; `None` while it is `first`.
+    last: Option<(OrderKey, Box<str>)>,
+    last_at: i64,
+    calls: Vec<Call>,
+    details: Vec<Named>,
+    subjects: Vec<Named>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::Hasher;
+    // `DefaultHasher::new` has fixed keys: an id hashes the same in every worker's fold.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    hasher.write(id.as_bytes());
+    hasher.finish()
+}
+
+/// The index of `name` in `names`, added (first appearing at `key`) when new and there is room.
+fn name_index(names: &mut Vec<Named>, name: &str, key: &OrderKey) -> u32 {
+    if let Some(i) = names.iter().position(|n| &*n.name == name) {
+        if *key < names[i].first {
+            names[i].first = key.clone();
+        }
+        return i as u32;
+    }
+    if names.len() >= NAMES_PER_RUN {
+        return UNNAMED;
+    }
+    names.push(Named {
+        name: name.into(),
+        first: key.clone(),
+    });
+    (names.len() - 1) as u32
+}
+
+impl FoldRun {
+    fn new(obs: Observation) -> FoldRun {
+        let key = order_key(&obs);
+        let mut details = Vec::new();
+        let mut subjects = Vec::new();
+        let detail = name_index(&mut details, &obs.detail, &key);
+        let subject = if obs.subject.is_empty() {
+            NO_VALUE
+        } else {
+            name_index(&mut subjects, &obs.subject, &key)
+        };
+        let call = Call {
+            at: obs.at,
+            id: obs.event.event_id.as_deref().map_or(0, id_hash),
+            has_id: obs.event.event_id.is_some(),
+            failed: obs.kind & FAILED != 0,
+            detail,
+            subject,
+        };
+        FoldRun {
+            last_at: obs.at,
+            first: obs,
+            last: None,
+            calls: vec![call],
+            details,
+            subjects,
+        }
+    }
+
+    /// Takes in another run of the same principal that touches this one.
+    fn absorb(&mut self, other: FoldRun) -> u64 {
+        let mut unnamed = 0;
+        let remap = |ours: &mut Vec<Named>, theirs: Vec<Named>, unnamed: &mut u64| -> Vec<u32> {
+            theirs
+                .into_iter()
+                .map(|named| {
+                    let i = name_index(ours, &named.name, &named.first);
+                    if i == UNNAMED {
+                        *unnamed += 1;
+                    }
+                    i
+                })
+                .collect()
+        };
+        let details = remap(&mut self.details, other.details, &mut unnamed);
+        let subjects = remap(&mut self.subjects, other.subjects, &mut unnamed);
+        let moved = |index: u32, map: &[u32]| match index {
+            UNNAMED | NO_VALUE => index,
+            i => map.get(i as usize).copied().unwrap_or(UNNAMED),
+        };
+        self.calls.extend(other.calls.iter().map(|call| Call {
+            detail: moved(call.detail, &details),
+            subject: moved(call.subject, &subjects),
+            ..*call
+        }));
+        // Both lasts are settled before `first` may change (a run of one call reads its last from it).
+        let ours = self.last.take().unwrap_or_else(|| {
+            (
+                order_key(&self.first),
+                self.first.event.event_time.as_str().into(),
+            )
+        });
+        let theirs = other.last.unwrap_or_else(|| {
+            (
+                order_key(&other.first),
+                other.first.event.event_time.as_str().into(),
+            )
+        });
+        self.last = Some(if theirs.0 > ours.0 { theirs } else { ours });
+        self.last_at = self.last_at.max(other.last_at);
+        if order_key(&other.first) < order_key(&self.first) {
+            self.first = other.first;
+        }
+        unnamed
+    }
+
+    /// The run as [`bursts`] reports it, when it is a burst.
+    fn burst(&mut self, shape: BurstShape) -> Option<Burst<'_>> {
+        self.calls.sort_unstable_by_key(|c| (c.at, c.id, c.has_id));
+        self.calls.dedup_by(|later, earlier| {
+            later.has_id && earlier.has_id && later.at == earlier.at && later.id == earlier.id
+        });
+        // The time at which the run holds `min_kinds` distinct details (unnamed ones count as one more).
+        let mut firsts: Vec<i64> = self.details.iter().map(|n| n.first.0).collect();
+        if let Some(at) = self
+            .calls
+            .iter()
+            .filter(|c| c.detail == UNNAMED)
+            .map(|c| c.at)
+            .min()
+        {
+            firsts.push(at);
+        }
+        firsts.sort_unstable();
+        let kinds_at = *firsts.get(shape.min_kinds.max(1) - 1)?;
+        // Dense: `threshold` calls within the window ending at a call no earlier than `kinds_at`.
+        let mut start = 0;
+        let mut dense = false;
+        for (end, call) in self.calls.iter().enumerate() {
+            while call.at - self.calls[start].at > shape.window_ms {
+                start += 1;
+            }
+            // Calls at the same time as this one that follow it are in its window too.
+            let group_end = self.calls[end..]
+                .iter()
+                .take_while(|c| c.at == call.at)
+                .count()
+                + end;
+            if call.at >= kinds_at && group_end - start >= shape.threshold {
+                dense = true;
+                break;
+            }
+        }
+        if !dense {
+            return None;
+        }
+        let mut detail_counts = vec![0u64; self.details.len()];
+        let mut unnamed_details = 0u64;
+        let mut failed = 0;
+        for call in &self.calls {
+            match detail_counts.get_mut(call.detail as usize) {
+                Some(n) => *n += 1,
+                None => unnamed_details += 1,
+            }
+            failed += u64::from(call.failed);
+        }
+        let mut order: Vec<usize> = (0..self.details.len()).collect();
+        order.sort_by(|&a, &b| self.details[a].first.cmp(&self.details[b].first));
+        let mut details = BTreeMap::new();
+        let mut other_details = unnamed_details;
+        for (rank, &i) in order.iter().enumerate() {
+            if rank < LIST_CAP {
+                details.insert(&*self.details[i].name, detail_counts[i]);
+            } else {
+                other_details += detail_counts[i];
+            }
+        }
+        let mut subject_order: Vec<&Named> = self.subjects.iter().collect();
+        subject_order.sort_by(|a, b| a.first.cmp(&b.first));
+        let subjects = subject_order
+            .into_iter()
+            .take(LIST_CAP)
+            .map(|n| &*n.name)
+            .collect();
+        Some(Burst {
+            first: &self.first,
+            last_time: match &self.last {
+                Some((_, time)) => time.as_ref(),
+                None => self.first.event.event_time.as_str(),
+            },
+            count: self.calls.len() as u64,
+            failed,
+            subjects,
+            details,
+            other_details,
+        })
+    }
+}
+
+impl BurstFold {
+    /// A fold of the rule `meta` reporting each burst of `shape` through `finding`.
+    pub fn new(
+        meta: &'static RuleMeta,
+        shape: BurstShape,
+        finding: fn(&Burst<'_>) -> Finding,
+    ) -> BurstFold {
+        BurstFold {
+            meta,
+            shape,
+            finding,
+            by_principal: HashMap::new(),
+            runs: 0,
+            calls: 0,
+            left_out: 0,
+            unnamed: 0,
+        }
+    }
+
+    fn insert(&mut self, principal: &str, run: FoldRun) {
+        let window = self.shape.window_ms;
+        let count = run.calls.len();
+        if self.calls + count > CALL_CAP {
+            self.left_out += count as u64;
+            return;
+        }
+        if !self.by_principal.contains_key(principal) {
+            if self.runs >= RUN_CAP {
+                self.left_out += count as u64;
+                return;
+            }
+            self.by_principal.insert(principal.into(), BTreeMap::new());
+        }
+        let Some(list) = self.by_principal.get_mut(principal) else {
+            return;
+        };
+        // Runs that start before this one ends (plus the window) and end after it starts (less it).
+        let touching: Vec<i64> = list
+            .range(..=run.last_at.saturating_add(window))
+            .rev()
+            .take_while(|(_, r)| r.last_at.saturating_add(window) >= run.first.at)
+            .map(|(start, _)| *start)
+            .collect();
+        if touching.is_empty() && self.runs >= RUN_CAP {
+            self.left_out += count as u64;
+            return;
+        }
+        let mut parts: Vec<FoldRun> = touching
+            .iter()
+            .filter_map(|start| list.remove(start))
+            .collect();
+        parts.push(run);
+        // The longest run takes in the others: a call joining a long burst copies nothing of it.
+        let longest = parts
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, r)| r.calls.len())
+            .map_or(0, |(i, _)| i);
+        let mut merged = parts.swap_remove(longest);
+        for other in parts {
+            self.unnamed += merged.absorb(other);
+        }
+        self.runs = self.runs + 1 - touching.len();
+        self.calls += count;
+        list.insert(merged.first.at, merged);
+    }
+}
+
+impl SequenceFold for BurstFold {
+    fn add(&mut self, observation: Observation) {
+        let principal = observation.principal.clone();
+        self.insert(&principal, FoldRun::new(observation));
+    }
+
+    fn merge(&mut self, other: Box<dyn SequenceFold>) {
+        let Ok(other) = other.into_any().downcast::<BurstFold>() else {
+            return;
+        };
+        let other = *other;
+        self.left_out += other.left_out;
+        self.unnamed += other.unnamed;
+        for (principal, runs) in other.by_principal {
+            for run in runs.into_values() {
+                self.insert(&principal, run);
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, out: &mut Report) -> Option<StateLimit> {
+        let BurstFold {
+            meta,
+            shape,
+            finding,
+            by_principal,
+            left_out,
+            unnamed,
+            ..
+        } = *self;
+        for runs in by_principal.into_values() {
+            for mut run in runs.into_values() {
+                if let Some(burst) = run.burst(shape) {
+                    out.push(finding(&burst));
+                }
+            }
+        }
+        if left_out > 0 {
+            Some(StateLimit {
+                rule: meta.code,
+                events_left_out: left_out,
+                limit: format!("{RUN_CAP} runs of calls or {CALL_CAP} calls in all"),
+            })
+        } else if unnamed > 0 {
+            Some(StateLimit {
+                rule: meta.code,
+                events_left_out: unnamed,
+                limit: format!("{NAMES_PER_RUN} distinct calls named per burst"),
+            })
+        } else {
+            None
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::EventContext;
+    use crate::rules::cloudtrail::access_denied_burst::META;
+
+    const SHAPE: BurstShape = BurstShape {
+        window_ms: 600_000,
+        threshold: 10,
+        min_kinds: 3,
+    };
+
+    /// Everything a burst finding is made of, as text.
+    fn described(burst: &Burst<'_>) -> Finding {
+        let mut finding = burst_finding(&META, burst, Severity::Low);
+        finding.message = format!(
+            "{} {:?} {} {} {} {:?} {:?} {}",
+            burst.first.principal,
+            burst.first.event.event_id,
+            burst.last_time,
+            burst.count,
+            burst.failed,
+            burst.subjects,
+            burst.details,
+            burst.other_details
+        );
+        finding
+    }
+
+    /// A small deterministic generator (xorshift), so failures replay.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn observation(rng: &mut Rng, n: usize) -> Observation {
+        // Calls a few seconds to a few minutes apart, so runs, gaps and bursts all happen; times
+        // repeat (CloudTrail's one-second resolution).
+        let at = 1_722_500_000_000 + (rng.below(4_000) as i64) * 1_000;
+        let secs = at / 1000;
+        Observation {
+            at,
+            rank: 0,
+            kind: if rng.below(4) == 0 { FAILED } else { 0 },
+            principal: format!("arn:aws:iam::111122223333:user/u{}", rng.below(3)).into(),
+            subject: ["", "s3", "iam", "ec2", "kms"][rng.below(5) as usize].into(),
+            detail: format!("api{}", rng.below(30)).into(),
+            event: Box::new(EventContext {
+                event_time: format!("t{secs}"),
+                event_id: (rng.below(20) != 0).then(|| format!("id-{n}")),
+                ..EventContext::default()
+            }),
+            rule: 0,
+        }
+    }
+
+    fn messages(mut findings: Vec<Finding>) -> Vec<String> {
+        let mut out: Vec<String> = findings.drain(..).map(|f| f.message).collect();
+        out.sort();
+        out
+    }
+
+    /// The fold, fed in any order, split over two workers and merged, with events delivered twice,
+    /// reports exactly what the time-sorted walk reports.
+    #[test]
+    fn the_fold_finds_the_bursts_of_the_sorted_walk_whatever_the_order() {
+        let mut bursts_seen = 0;
+        for seed in 1..=60u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let count = 50 + rng.below(400) as usize;
+            let mut calls: Vec<Observation> =
+                (0..count).map(|n| observation(&mut rng, n)).collect();
+            // A few deliveries twice (same event id and time).
+            for i in 0..count / 20 {
+                let twice = calls[i * 7 % count].clone();
+                calls.push(twice);
+            }
+            let mut sorted = calls.clone();
+            sorted.sort_by(|a, b| {
+                (a.at, a.rank, &a.event.event_id).cmp(&(b.at, b.rank, &b.event.event_id))
+            });
+            sorted.dedup_by(|later, earlier| {
+                later.at == earlier.at
+                    && later.event.event_id.is_some()
+                    && later.event.event_id == earlier.event.event_id
+            });
+            let mut expected = Vec::new();
+            bursts(&sorted, SHAPE, |burst| expected.push(described(burst)));
+            bursts_seen += expected.len();
+
+            // Shuffled, dealt to two folds.
+            for i in (1..calls.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                calls.swap(i, j);
+            }
+            let mut first: Box<dyn SequenceFold> =
+                Box::new(BurstFold::new(&META, SHAPE, described));
+            let mut second: Box<dyn SequenceFold> =
+                Box::new(BurstFold::new(&META, SHAPE, described));
+            for (i, call) in calls.into_iter().enumerate() {
+                if i % 3 == 0 {
+                    second.add(call);
+                } else {
+                    first.add(call);
+                }
+            }
+            first.merge(second);
+            let mut report = Report::default();
+            assert_eq!(first.finish(&mut report), None);
+            assert_eq!(
+                messages(report.into_findings()),
+                messages(expected),
+                "seed {seed}"
+            );
+        }
+        assert!(
+            bursts_seen > 20,
+            "the inputs must hold bursts: {bursts_seen}"
+        );
+    }
+
+    #[test]
+    fn a_fold_over_its_limit_says_so() {
+        let mut fold: Box<dyn SequenceFold> = Box::new(BurstFold::new(&META, SHAPE, described));
+        let mut rng = Rng(7);
+        for n in 0..RUN_CAP + 10 {
+            let mut call = observation(&mut rng, n);
+            // Every call its own principal: a new run each.
+            call.principal = format!("p{n}").into();
+            fold.add(call);
+        }
+        let limit = fold.finish(&mut Report::default()).expect("limit reached");
+        assert_eq!(limit.rule, "CT034");
+        assert_eq!(limit.events_left_out, 10);
+    }
 }

@@ -497,9 +497,9 @@ pub(crate) mod testing {
     pub fn check(rule: &dyn CloudTrailRule, event: &TestEvent) -> Vec<Finding> {
         let json = event.json();
         with_record(&json, |record| {
-            let declared = rule.meta().events.iter().any(|&(s, n)| {
-                (s, n) == crate::rule::ANY_EVENT
-                    || (s == record.event_source && n == record.event_name)
+            let declared = rule.meta().events.iter().any(|&pair| {
+                crate::rule::EventPattern::of(pair)
+                    .is_some_and(|p| p.matches(&record.event_source, &record.event_name))
             });
             assert!(declared, "rule does not declare {}", record.event_name);
             let mut out = crate::rule::Report::default();

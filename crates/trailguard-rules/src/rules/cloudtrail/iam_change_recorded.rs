@@ -5,7 +5,7 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::rule::{CloudTrailRule, ANY_EVENT, Report};
+use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 
@@ -17,7 +17,8 @@ pub const META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     attack: &["T1098"],
     compliance: &["CIS-4.4", "CloudWatch.4"],
-    events: &[ANY_EVENT],
+    // Every IAM call (a source pattern: the engine offers it nothing else); `wants_raw` drops the reads.
+    events: &[("iam.amazonaws.com", "*")],
     kb_entries: &[],
     doc: RuleDoc {
         what: "Every call to IAM (`iam.amazonaws.com`) that is not a read (`Get*`, `List*`, `Generate*`, \
@@ -179,7 +180,17 @@ mod tests {
     fn reads_and_other_services_are_not_changes() {
         let read = TestEvent::iam("GetAccountAuthorizationDetails").read_only(true);
         assert!(check(&IamChangeRecorded, &read).is_empty());
-        let sts = TestEvent::new("sts.amazonaws.com", "AssumeRole");
-        assert!(check(&IamChangeRecorded, &sts).is_empty());
+        // Other services never reach the rule: it declares IAM's source only.
+        let engine = crate::engine::Engine::from_rules(vec![Box::new(IamChangeRecorded)], Vec::new());
+        for (source, name) in [
+            ("sts.amazonaws.com", "AssumeRole"),
+            ("iam.amazonaws.com", "ListUsers"),
+        ] {
+            let json = TestEvent::new(source, name).json();
+            let raw = trailguard_event::peek::RawRecord::new(json.as_bytes());
+            assert!(!engine.wants_raw(&raw), "{source} {name}");
+        }
+        let json = TestEvent::iam("CreateUser").json();
+        assert!(engine.wants_raw(&trailguard_event::peek::RawRecord::new(json.as_bytes())));
     }
 }

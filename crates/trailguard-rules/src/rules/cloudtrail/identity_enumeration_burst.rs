@@ -1,12 +1,14 @@
 //! CT033 identity-enumeration-burst: one principal listing and reading IAM, STS, Organizations, account
-//! and Identity Center configuration in bulk. A sequence rule over every record (cheap raw test).
+//! and Identity Center configuration in bulk. A sequence rule offered only the reads of those services
+//! (source and name-prefix patterns, so the engine skips every other record unparsed), folded as the
+//! calls come ([`BurstFold`]: runs per principal, never the calls' events).
 
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
+use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence};
-use crate::rule::{Observation, SequenceRule, ANY_EVENT, Report};
+use crate::rule::{Observation, Report, SequenceFold, SequenceRule};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::Finding;
@@ -19,7 +21,23 @@ pub const META: RuleMeta = RuleMeta {
     severity: Severity::Low,
     attack: &["T1087.004", "T1069.003", "T1580", "T1526"],
     compliance: &[],
-    events: &[ANY_EVENT],
+    events: &[
+        ("iam.amazonaws.com", "Get*"),
+        ("iam.amazonaws.com", "List*"),
+        ("sts.amazonaws.com", "Get*"),
+        ("organizations.amazonaws.com", "Describe*"),
+        ("organizations.amazonaws.com", "List*"),
+        ("account.amazonaws.com", "Get*"),
+        ("account.amazonaws.com", "List*"),
+        ("sso.amazonaws.com", "Describe*"),
+        ("sso.amazonaws.com", "Get*"),
+        ("sso.amazonaws.com", "List*"),
+        ("identitystore.amazonaws.com", "Describe*"),
+        ("identitystore.amazonaws.com", "Get*"),
+        ("identitystore.amazonaws.com", "List*"),
+        ("access-analyzer.amazonaws.com", "Get*"),
+        ("access-analyzer.amazonaws.com", "List*"),
+    ],
     kb_entries: &[],
     doc: RuleDoc {
         what: "At least 20 read calls (`Get*`, `List*`, `Describe*`) to IAM, STS, Organizations, Account, \
@@ -88,9 +106,19 @@ impl SequenceRule for IdentityEnumerationBurst {
         Some(SHAPE.window_ms)
     }
 
+    /// The patterns already hold the sources and prefixes; this leaves out `GetCallerIdentity`.
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
         raw.source_and_name()
             .is_none_or(|(source, name)| is_discovery(source, name))
+    }
+
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        Some(Box::new(BurstFold::new(&META, SHAPE, finding)))
+    }
+
+    /// `observe` reads names, identity and outcome only: the engine peeks, never parses, for it.
+    fn typed_fields_only(&self) -> bool {
+        true
     }
 
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
@@ -127,6 +155,7 @@ impl SequenceRule for IdentityEnumerationBurst {
         Observation::new(record, kind, 0, &caller_key(record), "", &api)
     }
 
+    /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
@@ -151,7 +180,7 @@ fn finding(burst: &Burst<'_>) -> Finding {
         burst.count,
         burst.failed,
         event.event_time,
-        burst.last.event.event_time,
+        burst.last_time,
     );
     finding.evidence.push(evidence(
         "eventNames",

@@ -96,7 +96,7 @@ fn finding(burst: &Burst<'_>) -> Finding {
         describe_caller(event),
         burst.count,
         event.event_time,
-        burst.last.event.event_time,
+        burst.last_time,
         burst.failed,
         instances.len(),
         instances.join(", ")
