@@ -276,11 +276,9 @@ mod tests {
         );
     }
 
-    /// The knowledge base does not cover every event of the newer rules yet (Access Analyzer archive
-    /// rules, some Identity Center calls, EC2 network ACL/gateway/VPC deletions, Security Hub): writing
-    /// those entries is content work. Run with `--ignored` for the list; drop the `ignore` once it is empty.
+    /// Every event a CloudTrail rule names (a prefix or whole-source pattern names no single event) has a
+    /// knowledge-base entry: a new rule on a new event brings its entry.
     #[test]
-    #[ignore = "31 events of CT022, CT037, CT038, CT045-CT048, CT052 and CT053 have no knowledge-base entry yet"]
     fn every_cloudtrail_rule_event_has_a_knowledge_base_entry() {
         let kb = trailguard_kb::Kb::builtin();
         let mut missing = Vec::new();
