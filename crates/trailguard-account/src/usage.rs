@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use trailguard_event::peek::RawRecord;
+use trailguard_event::peek::{peek_value, RawRecord};
 use trailguard_event::{
     parse_event_time, scan, Observer, Record, RecordVisitor, ScanError, ScanOptions, ScanStats,
 };
@@ -243,9 +243,52 @@ pub struct UsageCollector {
     /// eventSource → eventName → what it needs.
     needs: HashMap<Box<str>, HashMap<Box<str>, Arc<Needs>>>,
     /// ARN → session name (empty unless split) → usage.
-    principals: HashMap<Box<str>, HashMap<Box<str>, PrincipalUsage>>,
+    principals: HashMap<Box<str>, HashMap<Box<str>, Tally>>,
     /// An action's resource types: `(ARN template, the template as a glob)`.
     templates: HashMap<ActionId, Arc<[(String, String)]>>,
+    /// The current record's permissions and resources, kept to reuse its allocation.
+    scratch: Vec<(ActionId, Cow<'static, str>)>,
+}
+
+/// Permission → resource → count, looked up by `&str` so a triple already seen allocates nothing.
+type Counts = HashMap<ActionId, HashMap<Box<str>, u64>>;
+
+/// One principal's usage as a worker collects it; [`PrincipalUsage`] once the pass is over.
+#[derive(Debug, Default)]
+struct Tally {
+    allowed: Counts,
+    denied: Counts,
+    other_failures: u64,
+    first_seen: Option<DateTime<Utc>>,
+    last_seen: Option<DateTime<Utc>>,
+}
+
+fn count(counts: &mut Counts, action: ActionId, resource: &str) {
+    let per_resource = counts.entry(action).or_default();
+    match per_resource.get_mut(resource) {
+        Some(n) => *n += 1,
+        None => {
+            per_resource.insert(resource.into(), 1);
+        }
+    }
+}
+
+impl Tally {
+    fn into_usage(self) -> PrincipalUsage {
+        let flat = |counts: Counts| -> HashMap<Triple, u64> {
+            counts
+                .into_iter()
+                .flat_map(|(action, per)| per.into_iter().map(move |(r, n)| ((action, r), n)))
+                .collect()
+        };
+        PrincipalUsage {
+            allowed: flat(self.allowed),
+            denied: flat(self.denied),
+            other_failures: self.other_failures,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+        }
+    }
 }
 
 impl UsageCollector {
@@ -264,7 +307,11 @@ impl UsageCollector {
                     arn: arn.to_string(),
                     session: self.per_session.then(|| session.to_string()),
                 };
-                self.usage.principals.entry(key).or_default().add(&used);
+                self.usage
+                    .principals
+                    .entry(key)
+                    .or_default()
+                    .add(&used.into_usage());
             }
         }
         self.usage
@@ -304,8 +351,8 @@ impl UsageCollector {
         Some(time)
     }
 
-    /// Takes one record; `params` are its request parameters when the record was parsed.
-    fn take(&mut self, record: &Record<'_>, params: Option<&Value>) {
+    /// Takes one record with what its event needs; `params` are its request parameters when read.
+    fn take(&mut self, record: &Record<'_>, needs: &Needs, params: Option<&Value>) {
         let time = self.record_time(record);
         if record.event_type.as_deref() == Some(SERVICE_EVENT_TYPE) {
             self.usage.service_calls += 1;
@@ -316,8 +363,7 @@ impl UsageCollector {
             return;
         };
         let catalog = Catalog::get();
-        let needs = self.needs_of(&record.event_source, &record.event_name);
-        let actions = match &*needs {
+        let actions = match needs {
             Needs::Actions { actions, .. } => actions,
             Needs::Unmapped(reason) => {
                 let key = (
@@ -336,7 +382,8 @@ impl UsageCollector {
             }
         };
         let place = Place::of(record);
-        let mut resources = Vec::with_capacity(actions.len());
+        let mut resources = std::mem::take(&mut self.scratch);
+        resources.clear();
         for (action, param) in actions {
             let explicit = match param {
                 Some(param) => match params.and_then(|p| p.get(param)) {
@@ -366,47 +413,50 @@ impl UsageCollector {
         entry.last_seen = max_some(entry.last_seen, time);
         let failure = record.error_code.as_deref().filter(|c| !c.is_empty());
         let target = match failure {
-            None => &mut entry.allowed,
-            Some(code) if is_denial(code) => &mut entry.denied,
+            None => Some(&mut entry.allowed),
+            Some(code) if is_denial(code) => Some(&mut entry.denied),
             Some(_) => {
                 entry.other_failures += 1;
-                return;
+                None
             }
         };
-        for (action, resource) in resources {
-            *target.entry((action, resource.into())).or_default() += 1;
+        if let Some(target) = target {
+            for (action, resource) in resources.drain(..) {
+                count(target, action, &resource);
+            }
         }
+        self.scratch = resources;
     }
 }
 
 impl RecordVisitor for UsageCollector {
     fn visit(&mut self, record: &Record<'_>) {
         let params = record.request_parameters().filter(Value::is_object);
-        self.take(record, params.as_ref());
+        let needs = self.needs_of(&record.event_source, &record.event_name);
+        self.take(record, &needs, params.as_ref());
     }
 
-    /// Records whose permissions name no resource are settled from their text: only those that need
-    /// the request parameters are parsed.
+    /// Every record is settled from its text: the typed fields from one structural walk, and for the
+    /// events whose resource the request names, `requestParameters` alone parsed (never the whole
+    /// record, whose `responseElements` may be large). A record the walk cannot read is parsed.
     fn wants_raw(&mut self, raw: &RawRecord<'_>) -> bool {
         let Some((source, name)) = raw.source_and_name() else {
             return true;
         };
-        if matches!(
-            *self.needs_of(source, name),
-            Needs::Actions {
-                reads_params: true,
-                ..
-            }
-        ) {
+        let needs = self.needs_of(source, name);
+        let Some(record) = Record::peek_typed(raw.text()) else {
             return true;
-        }
-        match Record::peek_typed(raw.text()) {
-            Some(record) => {
-                self.take(&record, None);
-                false
-            }
-            None => true,
-        }
+        };
+        let params = match &*needs {
+            Needs::Actions {
+                reads_params: true, ..
+            } => peek_value(raw.text(), "requestParameters")
+                .and_then(|text| serde_json::from_slice::<Value>(text).ok())
+                .filter(Value::is_object),
+            _ => None,
+        };
+        self.take(&record, &needs, params.as_ref());
+        false
     }
 }
 

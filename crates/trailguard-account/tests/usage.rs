@@ -306,3 +306,113 @@ fn written_records_narrow_resources_and_keep_denials_apart() {
     assert_eq!(sessions, [Some("a".into()), Some("b".into())]);
     assert!(split.principals.keys().all(|k| k.arn == role));
 }
+
+/// A synthetic set: 40 principals (users, and roles in several sessions) each calling a deterministic
+/// mix of events (narrowed resources, `*` ones, several permissions per call, denials, other failures,
+/// unmapped events), replayed like the real logs.
+#[test]
+fn replay_on_a_synthetic_set() {
+    let calls: [(&str, &str, Value); 14] = [
+        (
+            "s3.amazonaws.com",
+            "GetObject",
+            json!({"bucketName": "data", "key": "k/1"}),
+        ),
+        (
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "out", "key": "r.csv"}),
+        ),
+        ("s3.amazonaws.com", "ListBuckets", json!(null)),
+        (
+            "s3.amazonaws.com",
+            "CopyObject",
+            json!({"bucketName": "out", "key": "c", "x-amz-copy-source": "data/k/1"}),
+        ),
+        ("iam.amazonaws.com", "GetUser", json!({"userName": "alice"})),
+        ("iam.amazonaws.com", "ListRoles", json!({})),
+        (
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            json!({"instancesSet": {}}),
+        ),
+        (
+            "ec2.amazonaws.com",
+            "RunInstances",
+            json!({"instanceType": "t3.micro", "iamInstanceProfile": {"arn": format!("arn:aws:iam::{ACCOUNT}:instance-profile/web")}}),
+        ),
+        (
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": "f", "role": format!("arn:aws:iam::{ACCOUNT}:role/exec")}),
+        ),
+        (
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            json!({"functionName": "f"}),
+        ),
+        (
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"keyId": format!("arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")}),
+        ),
+        (
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            json!({"tableName": "orders"}),
+        ),
+        ("sts.amazonaws.com", "GetCallerIdentity", json!(null)),
+        ("signin.amazonaws.com", "ConsoleLogin", json!(null)),
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 33) as usize % n
+    };
+    let mut records = Vec::new();
+    for p in 0..40 {
+        for i in 0..30 {
+            let (source, name, params) = &calls[next(calls.len())];
+            let error = match next(10) {
+                0 => Some("AccessDenied"),
+                1 => Some("ThrottlingException"),
+                _ => None,
+            };
+            let mut record =
+                role_record(&format!("s{}", i % 3), source, name, params.clone(), error);
+            record["eventTime"] = json!(format!("2024-03-{:02}T10:00:00Z", 1 + (i % 20)));
+            if p % 2 == 0 {
+                // A user: no session, the user's own ARN.
+                record["userIdentity"] = json!({
+                    "type": "IAMUser", "principalId": format!("AIDA{p}"),
+                    "arn": format!("arn:aws:iam::{ACCOUNT}:user/u{p}"), "accountId": ACCOUNT, "userName": format!("u{p}")
+                });
+            } else {
+                let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/r{p}/s{}", i % 3);
+                record["userIdentity"]["arn"] = json!(arn);
+                record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+                    json!(format!("arn:aws:iam::{ACCOUNT}:role/r{p}"));
+            }
+            records.push(record);
+        }
+    }
+    let usage = collect_records(&records, false);
+    assert_eq!(usage.principals.len(), 40);
+    assert!(usage.principals.values().any(|p| !p.denied.is_empty()));
+    assert!(usage.principals.values().any(|p| p.other_failures > 0));
+    // Narrowed and `*` resources both occur, so both statement kinds are replayed.
+    let resources: BTreeSet<&str> = usage
+        .principals
+        .values()
+        .flat_map(|p| p.allowed.keys().map(|(_, r)| &**r))
+        .collect();
+    assert!(resources.contains("*"));
+    assert!(resources.contains(&*format!("arn:aws:iam::{ACCOUNT}:role/exec")));
+    assert!(resources.contains("arn:aws:s3:::data/k/1"));
+    assert_eq!(replay(&usage), 40);
+    let split = collect_records(&records, true);
+    assert_eq!(split.principals.len(), 20 + 20 * 3);
+    assert_eq!(replay(&split), 80);
+}

@@ -408,6 +408,31 @@ pub fn peek_str<'a>(raw: &'a [u8], key: &str) -> Option<&'a str> {
     found
 }
 
+/// The raw text of top-level `key`'s value in the JSON object `raw`, whatever its type; `None` when the
+/// key is absent, or the walk meets a key with an escape or broken JSON before it (then parse the record).
+/// For a consumer that needs one nested value (e.g. `requestParameters`) and not the whole record.
+///
+/// ```
+/// let raw = br#"{"eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k"},"x":1}"#;
+/// let params = trailguard_event::peek::peek_value(raw, "requestParameters").unwrap();
+/// assert_eq!(params, br#"{"bucketName":"b","key":"k"}"#);
+/// assert_eq!(trailguard_event::peek::peek_value(raw, "responseElements"), None);
+/// ```
+pub fn peek_value<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let key = key.as_bytes();
+    let mut found = None;
+    Cursor::new(raw).object(|this_key, cursor| {
+        let this_key = this_key?;
+        let value = cursor.value()?;
+        if this_key == key {
+            found = Some(value);
+            return Some(Step::Stop);
+        }
+        Some(Step::Next)
+    });
+    found
+}
+
 /// What an object walk does after a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {

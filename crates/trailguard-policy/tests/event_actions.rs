@@ -374,3 +374,182 @@ fn hand_edits_that_break_the_tables_are_refused() {
     let bad_prefix = "S\tx.amazonaws.com\tnosuchprefix\t1\t1\n";
     assert!(EventActions::parse(bad_prefix, "", catalog).is_err());
 }
+
+/// The exception rows no test above names, each with the permission AWS's S3 and Lambda documentation
+/// give for it (written from the docs, not read from the table), so a hand edit to any row fails here.
+#[test]
+fn every_other_exception_row_case_by_case() {
+    let s3 = "s3.amazonaws.com";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (s3, "ListObjects", &["s3:ListBucket"]),
+        (
+            s3,
+            "ListMultipartUploads",
+            &["s3:ListBucketMultipartUploads"],
+        ),
+        (s3, "ListParts", &["s3:ListMultipartUploadParts"]),
+        (s3, "CreateMultipartUpload", &["s3:PutObject"]),
+        (s3, "UploadPart", &["s3:PutObject"]),
+        (s3, "UploadPartCopy", &["s3:GetObject", "s3:PutObject"]),
+        (s3, "SelectObjectContent", &["s3:GetObject"]),
+        (
+            s3,
+            "GetBucketLifecycleConfiguration",
+            &["s3:GetLifecycleConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketLifecycleConfiguration",
+            &["s3:PutLifecycleConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketEncryption",
+            &["s3:PutEncryptionConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketReplication",
+            &["s3:PutReplicationConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketReplication",
+            &["s3:PutReplicationConfiguration"],
+        ),
+        (
+            s3,
+            "GetBucketAccelerateConfiguration",
+            &["s3:GetAccelerateConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketAccelerateConfiguration",
+            &["s3:PutAccelerateConfiguration"],
+        ),
+        (
+            s3,
+            "GetBucketNotificationConfiguration",
+            &["s3:GetBucketNotification"],
+        ),
+        (
+            s3,
+            "PutBucketNotificationConfiguration",
+            &["s3:PutBucketNotification"],
+        ),
+        (
+            s3,
+            "GetPublicAccessBlock",
+            &["s3:GetBucketPublicAccessBlock"],
+        ),
+        (
+            s3,
+            "PutPublicAccessBlock",
+            &["s3:PutBucketPublicAccessBlock"],
+        ),
+        (
+            s3,
+            "PutObjectLockConfiguration",
+            &["s3:PutBucketObjectLockConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketOwnershipControls",
+            &["s3:PutBucketOwnershipControls"],
+        ),
+        (
+            s3,
+            "GetBucketAnalyticsConfiguration",
+            &["s3:GetAnalyticsConfiguration"],
+        ),
+        (
+            s3,
+            "ListBucketAnalyticsConfigurations",
+            &["s3:GetAnalyticsConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketAnalyticsConfiguration",
+            &["s3:PutAnalyticsConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketAnalyticsConfiguration",
+            &["s3:PutAnalyticsConfiguration"],
+        ),
+        (
+            s3,
+            "GetBucketInventoryConfiguration",
+            &["s3:GetInventoryConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketInventoryConfiguration",
+            &["s3:PutInventoryConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketInventoryConfiguration",
+            &["s3:PutInventoryConfiguration"],
+        ),
+        (
+            s3,
+            "GetBucketMetricsConfiguration",
+            &["s3:GetMetricsConfiguration"],
+        ),
+        (
+            s3,
+            "ListBucketMetricsConfigurations",
+            &["s3:GetMetricsConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketMetricsConfiguration",
+            &["s3:PutMetricsConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketMetricsConfiguration",
+            &["s3:PutMetricsConfiguration"],
+        ),
+        (
+            s3,
+            "GetBucketIntelligentTieringConfiguration",
+            &["s3:GetIntelligentTieringConfiguration"],
+        ),
+        (
+            s3,
+            "ListBucketIntelligentTieringConfigurations",
+            &["s3:GetIntelligentTieringConfiguration"],
+        ),
+        (
+            s3,
+            "PutBucketIntelligentTieringConfiguration",
+            &["s3:PutIntelligentTieringConfiguration"],
+        ),
+        (
+            s3,
+            "DeleteBucketIntelligentTieringConfiguration",
+            &["s3:PutIntelligentTieringConfiguration"],
+        ),
+    ];
+    for (source, event, expected) in cases {
+        let (always, when_present) = names(map(source, event));
+        assert_eq!(always, *expected, "{source} {event}");
+        assert!(
+            when_present.is_empty(),
+            "{source} {event}: {when_present:?}"
+        );
+    }
+    // Lambda's unversioned names take the same rows as the versioned ones.
+    for event in ["CreateFunction", "UpdateFunctionConfiguration"] {
+        let (always, when_present) = names(map("lambda.amazonaws.com", event));
+        assert_eq!(always, [format!("lambda:{event}")]);
+        assert_eq!(when_present, ["iam:PassRole?role"]);
+    }
+    // An internal console call with no public permission: said, never guessed.
+    assert!(matches!(
+        map(s3, "GetStorageLensDashboardDataInternal"),
+        Mapping::Unmapped(Unmapped::NoPermission(_))
+    ));
+}

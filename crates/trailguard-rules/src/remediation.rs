@@ -69,6 +69,15 @@ pub enum FixAction {
     StartLogging { trail_name: String },
     /// Put back an account alias that was deleted.
     RestoreAccountAlias { alias: String },
+    /// Replace a principal's own policies with the least-privilege policy generated from its usage
+    /// (`audit unused`): put `policy_document` as the inline policy `policy_name`, then detach its
+    /// managed policies and delete its other inline policies (saved first). Groups and boundary stay.
+    ApplyGeneratedPolicy {
+        principal_kind: IdentityKind,
+        principal_name: String,
+        policy_name: String,
+        policy_document: String,
+    },
     /// Remove an MFA deactivation's effect is not possible by API; this asks the user to re-enroll.
     /// Kept as an action so plans can list it as manual.
     Manual { description: String },
@@ -100,6 +109,7 @@ impl FixAction {
             FixAction::EnableLogFileValidation { .. } => "enable_log_file_validation",
             FixAction::StartLogging { .. } => "start_logging",
             FixAction::RestoreAccountAlias { .. } => "restore_account_alias",
+            FixAction::ApplyGeneratedPolicy { .. } => "apply_generated_policy",
             FixAction::Manual { .. } => "manual",
         }
     }

@@ -3,6 +3,20 @@
 
 use std::process::Command;
 
+/// The id on a section's `finding ID (RULE): ...` line.
+fn finding_id(section: &str, rule: &str) -> String {
+    let line = section
+        .lines()
+        .find(|l| l.starts_with("  finding tg-"))
+        .unwrap_or_else(|| panic!("no finding line:\n{section}"));
+    assert!(line.contains(&format!(" ({rule}): ")), "{line}");
+    line["  finding ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn granted_against_used_with_findings_and_fixes() {
     let snapshot =
@@ -41,10 +55,10 @@ fn granted_against_used_with_findings_and_fixes() {
     assert!(sre.contains("\n  + ec2:DescribeInstances\n"), "{sre}");
     assert!(sre.contains("\n  - iam: "), "{sre}");
     assert!(sre.contains("\n  ? ssm:DescribeParameters"), "{sre}");
+    // The finding line names its stable id and rule, for `trailguard fix ID --store`.
+    let sre_id = finding_id(&sre, "LP001");
     assert!(
-        sre.contains("finding: ")
-            && sre
-                .contains("sensitive action(s) granted but unused in the 17 days these logs cover"),
+        sre.contains("sensitive action(s) granted but unused in the 17 days these logs cover"),
         "{sre}"
     );
     assert!(
@@ -59,14 +73,115 @@ fn granted_against_used_with_findings_and_fixes() {
     assert!(obama.contains("\n  + ec2:DescribeInstances\n"), "{obama}");
     let idle = section("arn:aws:iam::200611803367:user/privesc7-AttachUserPolicy-user");
     assert!(idle.contains("(user, 0 successful call(s))"), "{idle}");
-    assert!(idle.contains("finding: not used at all:"), "{idle}");
+    let idle_id = finding_id(&idle, "LP002");
+    assert!(idle.contains("): not used at all:"), "{idle}");
+    assert_ne!(sre_id, idle_id);
     assert!(
         idle.contains("unused in the 17 days these logs cover"),
         "{idle}"
     );
-    assert!(!text.contains("finding: unused"), "never a bare 'unused'");
+    assert!(!text.contains("): unused"), "never a bare 'unused'");
     assert!(
         text.contains("sts.amazonaws.com GetCallerIdentity (1x): no IAM permission"),
         "{text}"
     );
+}
+
+/// `--store` saves LP001/LP002 like a scan's findings: stable ids (a second run updates, never adds),
+/// and LP001's fix action holds the generated policy, without the unexplained (`?`) calls.
+#[test]
+fn findings_are_stored_with_stable_ids_and_the_generated_policy_as_fix() {
+    let snapshot =
+        trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json");
+    let logs = trailguard_testkit::workspace_root()
+        .join("crates/trailguard-account/tests/data/cloudsplaining-usage.json");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tg.db");
+    let audit = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+            .args([
+                "audit",
+                "unused",
+                "--quiet",
+                "--format",
+                "json",
+                "--offline",
+            ])
+            .arg(&snapshot)
+            .arg("--logs")
+            .arg(&logs)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stored = || -> Vec<serde_json::Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+            .args(["findings", "--store"])
+            .arg(&store)
+            .args(["--format", "json", "--limit", "1000"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|f| f["rule_id"].is_string())
+            .collect()
+    };
+    let report = audit();
+    let first = stored();
+    let ids = |findings: &[serde_json::Value]| -> Vec<String> {
+        let mut ids: Vec<String> = findings
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // One finding per JSON line that names one, and no other.
+    let named: Vec<String> = report
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|l| l["finding_id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(named.len() > 20, "{report}");
+    let mut named_sorted = named.clone();
+    named_sorted.sort();
+    assert_eq!(ids(&first), named_sorted);
+    audit();
+    assert_eq!(ids(&stored()), ids(&first), "a second run adds nothing");
+
+    let sre = first
+        .iter()
+        .find(|f| f["resource"]["id"] == "arn:aws:iam::200611803367:role/privesc-sre-role")
+        .expect("the SRE role's finding is stored");
+    assert_eq!(sre["rule_id"], "LP001");
+    let action = &sre["fix"]["actions"][0];
+    assert_eq!(action["action"], "apply_generated_policy");
+    assert_eq!(action["principal_kind"], "role");
+    assert_eq!(action["principal_name"], "privesc-sre-role");
+    let document: serde_json::Value =
+        serde_json::from_str(action["policy_document"].as_str().unwrap()).unwrap();
+    let text = document.to_string();
+    assert!(text.contains("ec2:DescribeInstances"), "{text}");
+    assert!(!text.contains("ssm:"), "a fix never widens: {text}");
+    let idle = first
+        .iter()
+        .find(|f| {
+            f["resource"]["id"] == "arn:aws:iam::200611803367:user/privesc7-AttachUserPolicy-user"
+        })
+        .unwrap();
+    assert_eq!(idle["rule_id"], "LP002");
+    assert!(idle["fix"]["actions"].is_null(), "{idle}");
+    assert!(idle["message"]
+        .as_str()
+        .unwrap()
+        .contains("unused in the 17 days these logs cover"));
 }

@@ -4,8 +4,11 @@
 //! principal not used at all in the window, are findings; the fix is the policy generated from its usage
 //! (`trailguard_account::usage::generate_policy`) with the `policy diff` from its current policies.
 //!
-//! The findings are printed here (text or one JSON object per principal); they are not yet `Finding`s of
-//! the rule catalog, so the store and `fix` do not see them: this file is the one place to wire that.
+//! The findings are `Finding`s with stable ids (rule, principal ARN): LP001 sensitive grants unused in the
+//! window, fixed by [`FixAction::ApplyGeneratedPolicy`] (the generated policy replaces the principal's own
+//! policies; `trailguard fix` journals it and can undo it), and LP002 a principal not used at all in the
+//! window, fixed by hand. `--store` saves them like a scan's, so `trailguard fix ID --store` applies them;
+//! text and JSON name each finding's id beside its principal.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,7 +27,11 @@ use trailguard_event::{CollectErrors, Filter, ScanOptions};
 use trailguard_policy::catalog::{ActionId, Catalog};
 use trailguard_policy::diff::diff;
 use trailguard_policy::PolicyDocument;
+use trailguard_rules::call::Call;
+use trailguard_rules::output::RunSummary;
 use trailguard_rules::output::{self, Format};
+use trailguard_rules::remediation::{FixAction, IdentityKind};
+use trailguard_rules::{Evidence, Finding, FindingSource, Fix, Resource, Severity};
 
 use super::args::parse_format;
 use super::audit::{load_raw, report_problems, SourceArgs};
@@ -58,10 +65,16 @@ pub struct UnusedArgs {
     /// No progress or snapshot problems on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Save the findings (LP001, LP002) in this store, as `scan --store` does (a SQLite file or a
+    /// postgres:// URL), for `trailguard findings` and `trailguard fix ID --store`.
+    #[arg(long, value_name = "PATH|URL")]
+    pub store: Option<String>,
 }
 
 pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
+    let started_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let bound = |text: &Option<String>, flag: &str| {
         text.as_deref()
             .map(|t| super::scan::parse_time_bound(t, now))
@@ -73,6 +86,18 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
         until: bound(&args.until, "--until")?,
         ..Filter::default()
     };
+    let inputs: Vec<String> = args
+        .logs
+        .iter()
+        .map(|p| p.display().to_string())
+        .chain([args.source.describe()])
+        .collect();
+    // A store that cannot be used fails before the work, as in `scan --store`.
+    let mut recorder = args
+        .store
+        .as_deref()
+        .map(|spec| crate::store::RunRecorder::start(spec, "audit unused", &started_at, &inputs))
+        .transpose()?;
     let raw = load_raw(&args.source, args.quiet)?;
     let snapshot = AccountSnapshot::from_raw(&raw);
     if !args.quiet {
@@ -89,14 +114,21 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
         threads: 0,
     };
     let errors = CollectErrors::default();
-    let (usage, _) = collect(&opts, false, &errors)?;
+    let (usage, stats) = collect(&opts, false, &errors)?;
+    let problems = errors.take();
     if !args.quiet {
-        for problem in errors.take() {
+        for problem in &problems {
             eprintln!("warning: {problem}");
         }
     }
     let span = window_text(&usage);
     let catalog = Catalog::get();
+    let mut summary = RunSummary::new("audit unused");
+    summary.started_at = Some(started_at);
+    summary.inputs = inputs;
+    summary.files = stats.files_read;
+    summary.records = stats.records_seen;
+    summary.errors = problems.len() as u64;
     let mut out = std::io::stdout().lock();
     if args.format == Format::Text {
         writeln!(out, "Granted against used: {span}")?;
@@ -126,6 +158,23 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
             }
             _ => None,
         };
+        let diff_text = fix_diff
+            .as_ref()
+            .map(|delta| super::policy::render_diff(delta, false));
+        let finding = unused_finding(
+            &report,
+            &principal,
+            generated.as_ref().map(|g| &g.document),
+            diff_text.as_deref(),
+            &span,
+            snapshot.account_id.as_deref(),
+        );
+        if let Some(finding) = &finding {
+            summary.count_finding(finding);
+            if let Some(recorder) = recorder.as_mut() {
+                recorder.save(finding.clone());
+            }
+        }
         match args.format {
             Format::Json => {
                 let names = |set: &std::collections::BTreeSet<ActionId>| -> Vec<String> {
@@ -141,6 +190,7 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
                     "granted_unused_count": report.granted_unused.len(),
                     "sensitive_unused": names(&report.sensitive_unused),
                     "finding": finding_title(&report, &span),
+                    "finding_id": finding.as_ref().map(|f| &f.id),
                     "generated_policy": generated.as_ref().map(|g| &g.document),
                     "denied": generated.as_ref().map(|g| &g.denied),
                 });
@@ -148,8 +198,12 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
             }
             _ => {
                 out.write_all(render_principal(&report, catalog).as_bytes())?;
-                if let Some(title) = finding_title(&report, &span) {
-                    writeln!(out, "  finding: {title}")?;
+                if let (Some(title), Some(finding)) = (finding_title(&report, &span), &finding) {
+                    writeln!(
+                        out,
+                        "  finding {} ({}): {title}",
+                        finding.id, finding.rule_id
+                    )?;
                     if let (Some(generated), Some(delta)) = (&generated, &fix_diff) {
                         writeln!(
                             out,
@@ -186,7 +240,134 @@ pub fn run(args: UnusedArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
+    if let Some(recorder) = recorder {
+        summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+        summary.duration_ms = (Utc::now() - now).num_milliseconds().max(0) as u64;
+        recorder.finish(&summary, args.quiet)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The finding a principal's comparison calls for (see the module doc), with its fix.
+fn unused_finding(
+    report: &PrincipalUnused,
+    principal: &trailguard_account::EffectivePrincipal,
+    generated: Option<&serde_json::Value>,
+    diff_text: Option<&str>,
+    span: &str,
+    account: Option<&str>,
+) -> Option<Finding> {
+    let title = finding_title(report, span)?;
+    let catalog = Catalog::get();
+    let idle = report.calls == 0;
+    let (rule, slug, severity) = if idle {
+        ("LP002", "principal-unused-in-window", Severity::Low)
+    } else {
+        ("LP001", "sensitive-grants-unused", Severity::Medium)
+    };
+    let kind = match report.kind {
+        trailguard_account::PrincipalKind::User => IdentityKind::User,
+        trailguard_account::PrincipalKind::Role => IdentityKind::Role,
+    };
+    let sensitive: Vec<String> = report
+        .sensitive_unused
+        .iter()
+        .map(|a| catalog.full_name(*a))
+        .collect();
+    let mut finding = Finding::new(
+        Finding::stable_id(&[rule, &report.arn]),
+        rule,
+        slug,
+        format!("`{}`: {title}", principal.name),
+        severity,
+        FindingSource::Posture,
+        format!(
+            "{} `{}` made {} successful call(s); {} granted action(s) are {span}, {} of them sensitive.",
+            report.kind.as_str(),
+            principal.name,
+            report.calls,
+            report.granted_unused.len(),
+            sensitive.len()
+        ),
+    );
+    finding.account = account.map(str::to_owned);
+    finding.resource = Some(Resource {
+        kind: match kind {
+            IdentityKind::User => "AwsIamUser",
+            _ => "AwsIamRole",
+        }
+        .to_owned(),
+        id: report.arn.clone(),
+        name: Some(principal.name.clone()),
+    });
+    finding.evidence = vec![Evidence {
+        path: "sensitive_unused".to_owned(),
+        value: json!(sensitive),
+    }];
+    if let Some(document) = generated {
+        finding.evidence.push(Evidence {
+            path: "generated_policy".to_owned(),
+            value: document.clone(),
+        });
+    }
+    if let Some(text) = diff_text {
+        finding.evidence.push(Evidence {
+            path: "policy_diff".to_owned(),
+            value: json!(text),
+        });
+    }
+    // A generated policy with no statement (every call `?`) is no policy IAM accepts: fixed by hand.
+    let statements = generated
+        .and_then(|g| g["Statement"].as_array())
+        .map_or(0, Vec::len);
+    let groups = if principal.groups.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Its groups ({}) still grant what they grant.",
+            principal.groups.join(", ")
+        )
+    };
+    finding.fix = match (generated, idle || statements == 0) {
+        (Some(document), false) => {
+            let action = FixAction::ApplyGeneratedPolicy {
+                principal_kind: kind,
+                principal_name: principal.name.clone(),
+                policy_name: crate::fix::actions::GENERATED_POLICY_NAME.to_owned(),
+                policy_document: document.to_string(),
+            };
+            let put = Call::PutInlinePolicy {
+                principal_kind: kind,
+                principal_name: principal.name.clone(),
+                policy_name: crate::fix::actions::GENERATED_POLICY_NAME.to_owned(),
+                policy_document: document.to_string(),
+            };
+            Fix {
+                summary: format!(
+                    "Replace its own policies with the policy generated from its granted usage (`?` calls \
+                     left out): put it as inline policy `{}`, then detach its managed policies and delete \
+                     its other inline policies (`trailguard fix` saves each first; undo puts them back).{groups}",
+                    crate::fix::actions::GENERATED_POLICY_NAME
+                ),
+                commands: vec![put.to_cli()],
+                actions: vec![action],
+                ..Fix::default()
+            }
+        }
+        _ if idle => Fix {
+            summary: format!(
+                "Remove the {}, or its policies, if nothing needs it (it made no call {span}).",
+                report.kind.as_str()
+            ),
+            ..Fix::default()
+        },
+        _ => Fix {
+            summary: "Its calls are all explained by policies not seen here: review its policies by hand."
+                .to_owned(),
+            ..Fix::default()
+        },
+    };
+    Some(finding)
 }
 
 /// "the 17 days these logs cover (from … to …)"; every result names it.

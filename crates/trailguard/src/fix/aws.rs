@@ -549,6 +549,47 @@ impl Aws {
     }
 
     /// Everything about a user, for saving before a delete; `None` when the user does not exist.
+    /// The names of a principal's inline policies (`None`: no such principal).
+    pub fn inline_policy_names(
+        &self,
+        kind: IdentityKind,
+        name: &str,
+    ) -> Result<Option<Vec<String>>, ApiError> {
+        let result = match kind {
+            IdentityKind::User => self
+                .block(
+                    self.iam
+                        .list_user_policies()
+                        .user_name(name)
+                        .max_items(1000)
+                        .send(),
+                )
+                .map(|o| o.policy_names().to_vec())
+                .map_err(|e| api_error("ListUserPolicies", &e)),
+            IdentityKind::Group => self
+                .block(
+                    self.iam
+                        .list_group_policies()
+                        .group_name(name)
+                        .max_items(1000)
+                        .send(),
+                )
+                .map(|o| o.policy_names().to_vec())
+                .map_err(|e| api_error("ListGroupPolicies", &e)),
+            IdentityKind::Role => self
+                .block(
+                    self.iam
+                        .list_role_policies()
+                        .role_name(name)
+                        .max_items(1000)
+                        .send(),
+                )
+                .map(|o| o.policy_names().to_vec())
+                .map_err(|e| api_error("ListRolePolicies", &e)),
+        };
+        missing_as_none(result)
+    }
+
     pub fn user_snapshot(&self, user: &str) -> Result<Option<UserSnapshot>, ApiError> {
         let out = match self.block(self.iam.get_user().user_name(user).send()) {
             Ok(out) => out,

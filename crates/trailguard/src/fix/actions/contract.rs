@@ -341,6 +341,37 @@ fn rows() -> Vec<Row> {
                 },
             ]),
         },
+        // The generated policy put new, a managed policy detached, another inline policy deleted: undo
+        // puts back the deleted one, re-attaches, and removes the generated one, newest first.
+        Row {
+            action: generated_policy_action(),
+            prior: json!({
+                "attached": [ADMIN],
+                "inline_policies": [{"name": "inline", "document": HOSTILE}],
+            }),
+            round_trip: round_trip::<apply_generated_policy::Prior>,
+            made: vec![
+                role_call("put", GENERATED),
+                role_call("detach", ADMIN),
+                role_call("delete", "inline"),
+            ],
+            undo: Ok(vec![
+                role_call("put-inline", HOSTILE),
+                role_call("attach", ADMIN),
+                role_call("delete", apply_generated_policy::POLICY_NAME),
+            ]),
+        },
+        // A generated policy of that name was already there, older: undo puts its document back.
+        Row {
+            action: generated_policy_action(),
+            prior: json!({
+                "attached": [],
+                "inline_policies": [{"name": apply_generated_policy::POLICY_NAME, "document": HOSTILE}],
+            }),
+            round_trip: round_trip::<apply_generated_policy::Prior>,
+            made: vec![role_call("put", GENERATED)],
+            undo: Ok(vec![role_call("put", HOSTILE)]),
+        },
         Row {
             action: FixAction::Manual {
                 description: HOSTILE.into(),
@@ -351,6 +382,51 @@ fn rows() -> Vec<Row> {
             undo: Err("no way to put this back"),
         },
     ]
+}
+
+const GENERATED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::logs/x"]}]}"#;
+
+fn generated_policy_action() -> FixAction {
+    FixAction::ApplyGeneratedPolicy {
+        principal_kind: IdentityKind::Role,
+        principal_name: HOSTILE.into(),
+        policy_name: apply_generated_policy::POLICY_NAME.into(),
+        policy_document: GENERATED.into(),
+    }
+}
+
+/// A call on the role named [`HOSTILE`]: `put` the generated policy's name with a document,
+/// `put-inline` the policy `inline`, `delete` an inline policy, `detach`/`attach` a managed one.
+fn role_call(what: &str, value: &str) -> Call {
+    let role = || HOSTILE.to_owned();
+    let kind = IdentityKind::Role;
+    match what {
+        "put" | "put-inline" => Call::PutInlinePolicy {
+            principal_kind: kind,
+            principal_name: role(),
+            policy_name: if what == "put" {
+                apply_generated_policy::POLICY_NAME.into()
+            } else {
+                "inline".into()
+            },
+            policy_document: value.into(),
+        },
+        "delete" => Call::DeleteInlinePolicy {
+            principal_kind: kind,
+            principal_name: role(),
+            policy_name: value.into(),
+        },
+        "detach" => Call::DetachPolicy {
+            principal_kind: kind,
+            principal_name: role(),
+            policy_arn: value.into(),
+        },
+        _ => Call::AttachPolicy {
+            principal_kind: kind,
+            principal_name: role(),
+            policy_arn: value.into(),
+        },
+    }
 }
 
 /// A call renders as one line of shell with every hostile value quoted, and as printable boto3.

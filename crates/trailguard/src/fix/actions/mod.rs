@@ -20,6 +20,7 @@
 //! `trailguard-rules/src/remediation.rs`, its file here, its `mod` line and its arm in both `match`es,
 //! and its row in the contract test at the end of this file.
 
+mod apply_generated_policy;
 mod create_multi_region_trail;
 mod deactivate_access_key;
 mod delete_inline_policy;
@@ -45,6 +46,7 @@ use trailguard_rules::remediation::{BadPolicyVersion, FixAction, IdentityKind};
 use super::aws::{ApiError, ApiErrorKind, Aws};
 use super::plan::{PlanOptions, Reversibility};
 
+pub use apply_generated_policy::POLICY_NAME as GENERATED_POLICY_NAME;
 pub use revert_policy_versions::{merge_policy_reverts, reverted_documents};
 
 /// Resolves one action against the current state (or, offline, from the action alone).
@@ -121,6 +123,18 @@ pub fn resolve(
         }
         A::StartLogging { trail_name } => erase(start_logging::resolve(cx, trail_name)),
         A::RestoreAccountAlias { alias } => erase(restore_account_alias::resolve(cx, alias)),
+        A::ApplyGeneratedPolicy {
+            principal_kind,
+            principal_name,
+            policy_name,
+            policy_document,
+        } => erase(apply_generated_policy::resolve(
+            cx,
+            *principal_kind,
+            principal_name,
+            policy_name,
+            policy_document,
+        )),
         A::Manual { description } => erase(Ok(manual::resolve(description))),
     }
 }
@@ -147,6 +161,7 @@ pub fn inverse(action: &FixAction, prior: &Value, made: &[Call]) -> Result<Vec<C
         }
         A::StartLogging { .. } => typed(prior, made, start_logging::inverse),
         A::RestoreAccountAlias { .. } => typed(prior, made, restore_account_alias::inverse),
+        A::ApplyGeneratedPolicy { .. } => typed(prior, made, apply_generated_policy::inverse),
         A::Manual { .. } => typed(prior, made, manual::inverse),
     }
 }
