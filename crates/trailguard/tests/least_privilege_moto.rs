@@ -98,15 +98,6 @@ fn trailguard(server: &MotoServer, args: &[&str]) -> Output {
         .expect("trailguard runs")
 }
 
-/// `findings` reads only the store: no endpoint.
-fn stored_findings(store: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args(["findings", "--store", store, "--format", "json"])
-        .output()
-        .expect("trailguard runs");
-    ok(&out, "findings")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
