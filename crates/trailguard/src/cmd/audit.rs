@@ -488,7 +488,10 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
             &serde_json::to_value(&audit_summary)?,
         )
         .with_context(|| {
-            format!("cannot save the audit in store `{}`", crate::store::display_name(spec))
+            format!(
+                "cannot save the audit in store `{}`",
+                crate::store::display_name(spec)
+            )
         })?;
     }
     let scores = render_scores(&audit_summary);

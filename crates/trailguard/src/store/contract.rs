@@ -957,7 +957,8 @@ fn dashboard_queries_filter_page_and_derive_status(fixture: Fixture) {
         severity: Some(Severity::Critical),
         ..Default::default()
     };
-    let page = dashboard::list(store.as_mut(), &critical, Sort::Newest, &PageAt::First, 10).unwrap();
+    let page =
+        dashboard::list(store.as_mut(), &critical, Sort::Newest, &PageAt::First, 10).unwrap();
     assert_eq!(
         ids(&page),
         vec![findings[2].id.clone(), findings[0].id.clone()]
@@ -976,9 +977,14 @@ fn dashboard_queries_filter_page_and_derive_status(fixture: Fixture) {
     let mut seen = Vec::new();
     let mut at = PageAt::First;
     for n in 0..4 {
-        let page =
-            dashboard::list(store.as_mut(), &FindingFilter::default(), Sort::Severity, &at, 1)
-                .unwrap();
+        let page = dashboard::list(
+            store.as_mut(),
+            &FindingFilter::default(),
+            Sort::Severity,
+            &at,
+            1,
+        )
+        .unwrap();
         assert_eq!(page.more, n < 3);
         seen.extend(ids(&page));
         if let Some(next) = page.next(Sort::Severity) {
@@ -1100,7 +1106,11 @@ fn many_findings() -> Vec<Finding> {
     (0..130)
         .map(|i| {
             let severity = [Severity::Critical, Severity::High, Severity::Low][i % 3];
-            let mut f = finding(&format!("CT00{}", i % 3 + 1), &format!("event-{i}"), severity);
+            let mut f = finding(
+                &format!("CT00{}", i % 3 + 1),
+                &format!("event-{i}"),
+                severity,
+            );
             f.rule_id = format!("CT00{}", (i / 7) % 3 + 1);
             f.event_time = (i % 11 != 0).then(|| format!("2024-03-0{}T10:00:00Z", i % 5 + 1));
             f.actor = Some(Actor {
@@ -1116,8 +1126,12 @@ fn keyset_pages_cover_every_order_once_both_ways(fixture: Fixture) {
     use super::dashboard::{self, Cursor, FindingFilter, PageAt, Sort, Status};
     let mut store = fixture.open();
     let findings = many_findings();
-    let run = store.begin_run("scan", "2024-03-09T00:00:00Z", &[]).unwrap();
-    store.save_findings(run, "2024-03-09T00:00:00Z", &findings).unwrap();
+    let run = store
+        .begin_run("scan", "2024-03-09T00:00:00Z", &[])
+        .unwrap();
+    store
+        .save_findings(run, "2024-03-09T00:00:00Z", &findings)
+        .unwrap();
     for filter in [
         FindingFilter::default(),
         FindingFilter {
@@ -1127,7 +1141,8 @@ fn keyset_pages_cover_every_order_once_both_ways(fixture: Fixture) {
         },
     ] {
         for sort in [Sort::Severity, Sort::Newest, Sort::Oldest, Sort::Rule] {
-            let whole = dashboard::list(store.as_mut(), &filter, sort, &PageAt::First, 500).unwrap();
+            let whole =
+                dashboard::list(store.as_mut(), &filter, sort, &PageAt::First, 500).unwrap();
             let whole: Vec<String> = whole.rows.iter().map(|r| r.id.clone()).collect();
             assert!(whole.len() > 20, "{sort:?}: {}", whole.len());
             // The one-page order is the sort's: check it against the rows themselves.
@@ -1137,10 +1152,14 @@ fn keyset_pages_cover_every_order_once_both_ways(fixture: Fixture) {
             for pair in rows.windows(2) {
                 let (a, b) = (Cursor::of(&pair[0], sort), Cursor::of(&pair[1], sort));
                 let ordered = match sort {
-                    Sort::Severity => (-a.rank, rev(&a.time), rev(&a.id)) < (-b.rank, rev(&b.time), rev(&b.id)),
+                    Sort::Severity => {
+                        (-a.rank, rev(&a.time), rev(&a.id)) < (-b.rank, rev(&b.time), rev(&b.id))
+                    }
                     Sort::Newest => (rev(&a.time), rev(&a.id)) < (rev(&b.time), rev(&b.id)),
                     Sort::Oldest => (&a.time, &a.id) < (&b.time, &b.id),
-                    Sort::Rule => (&a.rule, rev(&a.time), rev(&a.id)) < (&b.rule, rev(&b.time), rev(&b.id)),
+                    Sort::Rule => {
+                        (&a.rule, rev(&a.time), rev(&a.id)) < (&b.rule, rev(&b.time), rev(&b.id))
+                    }
                 };
                 assert!(ordered, "{sort:?}: {a:?} then {b:?}");
             }
@@ -1158,8 +1177,10 @@ fn keyset_pages_cover_every_order_once_both_ways(fixture: Fixture) {
                     None => break,
                 }
             }
-            let forward: Vec<String> =
-                pages.iter().flat_map(|p| p.rows.iter().map(|r| r.id.clone())).collect();
+            let forward: Vec<String> = pages
+                .iter()
+                .flat_map(|p| p.rows.iter().map(|r| r.id.clone()))
+                .collect();
             assert_eq!(forward, whole, "{sort:?} forward");
             // Back by `previous` from the last page gives every earlier page again.
             for i in (1..pages.len()).rev() {
@@ -1177,8 +1198,14 @@ fn keyset_pages_cover_every_order_once_both_ways(fixture: Fixture) {
         }
     }
     // A cursor of one sort is refused by another.
-    let page = dashboard::list(store.as_mut(), &FindingFilter::default(), Sort::Rule, &PageAt::First, 3)
-        .unwrap();
+    let page = dashboard::list(
+        store.as_mut(),
+        &FindingFilter::default(),
+        Sort::Rule,
+        &PageAt::First,
+        3,
+    )
+    .unwrap();
     let cursor = page.next(Sort::Rule).unwrap().encode();
     assert!(Cursor::decode(&cursor, Sort::Newest).is_err());
     assert!(Cursor::decode("zz", Sort::Rule).is_err());
@@ -1200,18 +1227,30 @@ fn overview_counts_equal_a_direct_count_after_every_write(fixture: Fixture) {
     };
     // Findings stored before the counts existed are counted by the migration: a fresh store has
     // them from its first insert, so the check starts there.
-    let run = store.begin_run("scan", "2024-03-09T00:00:00Z", &[]).unwrap();
-    store.save_findings(run, "2024-03-09T00:00:00Z", &findings[..100]).unwrap();
+    let run = store
+        .begin_run("scan", "2024-03-09T00:00:00Z", &[])
+        .unwrap();
+    store
+        .save_findings(run, "2024-03-09T00:00:00Z", &findings[..100])
+        .unwrap();
     check(store.as_mut(), "after the first scan");
     // Seen again (an update that changes no counted column), with 30 new ones.
-    let run = store.begin_run("scan", "2024-03-10T00:00:00Z", &[]).unwrap();
-    store.save_findings(run, "2024-03-10T00:00:00Z", &findings).unwrap();
+    let run = store
+        .begin_run("scan", "2024-03-10T00:00:00Z", &[])
+        .unwrap();
+    store
+        .save_findings(run, "2024-03-10T00:00:00Z", &findings)
+        .unwrap();
     check(store.as_mut(), "after a rescan");
     // A new rule version changes a finding's severity.
     let mut raised = findings[5].clone();
     raised.severity = Severity::Critical;
-    let run = store.begin_run("scan", "2024-03-11T00:00:00Z", &[]).unwrap();
-    store.save_findings(run, "2024-03-11T00:00:00Z", &[raised]).unwrap();
+    let run = store
+        .begin_run("scan", "2024-03-11T00:00:00Z", &[])
+        .unwrap();
+    store
+        .save_findings(run, "2024-03-11T00:00:00Z", &[raised])
+        .unwrap();
     check(store.as_mut(), "after a severity change");
     let at = "2024-03-12T00:00:00Z";
     for f in &findings[..10] {
@@ -1228,19 +1267,36 @@ fn overview_counts_equal_a_direct_count_after_every_write(fixture: Fixture) {
     // `mute` and `serve` set which stored findings a mute covers (and uncover the rest).
     super::alerting::set_finding_mutes(
         store.as_mut(),
-        &[(findings[0].id.clone(), None), (findings[40].id.clone(), Some("mute-2".into()))],
+        &[
+            (findings[0].id.clone(), None),
+            (findings[40].id.clone(), Some("mute-2".into())),
+        ],
         chrono::Utc::now(),
     )
     .unwrap();
     check(store.as_mut(), "after set_finding_mutes");
     let counts = dashboard::stored_counts(store.as_mut());
-    let muted: i64 = counts.0.iter().filter(|c| c.3 == "muted").map(|c| c.4).sum();
-    let resolved: i64 = counts.0.iter().filter(|c| c.3 == "resolved").map(|c| c.4).sum();
+    let muted: i64 = counts
+        .0
+        .iter()
+        .filter(|c| c.3 == "muted")
+        .map(|c| c.4)
+        .sum();
+    let resolved: i64 = counts
+        .0
+        .iter()
+        .filter(|c| c.3 == "resolved")
+        .map(|c| c.4)
+        .sum();
     assert_eq!((muted, resolved), (10, 10), "{counts:?}");
     let overview = dashboard::overview(store.as_mut(), "2024-03-01", 3).unwrap();
     let total: u64 = overview.per_day.iter().map(|d| d.2).sum();
     let undated = findings.iter().filter(|f| f.event_time.is_none()).count() as u64;
     assert_eq!(total, 130 - undated);
     assert_eq!(overview.top_principals.len(), 3);
-    assert!(overview.top_principals.iter().all(|p| p.1 >= 32), "{:?}", overview.top_principals);
+    assert!(
+        overview.top_principals.iter().all(|p| p.1 >= 32),
+        "{:?}",
+        overview.top_principals
+    );
 }

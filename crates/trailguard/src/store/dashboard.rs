@@ -222,7 +222,8 @@ impl Cursor {
 
     /// The cursor in `text`, if it is one, of `sort`.
     pub fn decode(text: &str, sort: Sort) -> Result<Cursor, String> {
-        let refuse = |why: &str| format!("the page cursor is not valid ({why}): start from the first page");
+        let refuse =
+            |why: &str| format!("the page cursor is not valid ({why}): start from the first page");
         if text.len() > MAX_CURSOR {
             return Err(refuse("too long"));
         }
@@ -636,7 +637,10 @@ pub fn overview(
 /// The overview's stored counts, as (day, severity, rule, status, n) and (principal, status, n)
 /// rows with n > 0, sorted: what [`direct_counts`] must equal.
 #[cfg(test)]
-pub type Counts = (Vec<(String, String, String, String, i64)>, Vec<(String, String, i64)>);
+pub type Counts = (
+    Vec<(String, String, String, String, i64)>,
+    Vec<(String, String, i64)>,
+);
 
 #[cfg(test)]
 fn read_counts(store: &mut dyn FindingStore, days: &str, actors: &str) -> Counts {
@@ -645,7 +649,13 @@ fn read_counts(store: &mut dyn FindingStore, days: &str, actors: &str) -> Counts
         .transact(&mut |tx| {
             out = Default::default();
             tx.query(days, &[], &mut |row| {
-                out.0.push((row.text(0)?, row.text(1)?, row.text(2)?, row.text(3)?, row.int(4)?));
+                out.0.push((
+                    row.text(0)?,
+                    row.text(1)?,
+                    row.text(2)?,
+                    row.text(3)?,
+                    row.int(4)?,
+                ));
                 Ok(())
             })?;
             tx.query(actors, &[], &mut |row| {
@@ -715,9 +725,11 @@ pub struct StoredAudit {
     pub sections: Vec<AuditSection>,
 }
 
-const SAVE_AUDIT: &str = "INSERT INTO audits (stored_at, audited_at, account, source, overall_score, summary)
+const SAVE_AUDIT: &str =
+    "INSERT INTO audits (stored_at, audited_at, account, source, overall_score, summary)
      VALUES ($1, $2, $3, $4, $5, $6)";
-const LATEST_AUDITS: &str = "SELECT id, stored_at, audited_at, account, source, overall_score, summary
+const LATEST_AUDITS: &str =
+    "SELECT id, stored_at, audited_at, account, source, overall_score, summary
      FROM audits ORDER BY id DESC LIMIT $1";
 
 /// Keeps an audit: `summary` is its JSON summary (the `audit_summary` object of `audit --format
@@ -875,7 +887,13 @@ pub fn create_session(
         tx.exec(FORGET_EXPIRED_SESSIONS, &[text(now)])?;
         tx.exec(
             SAVE_SESSION,
-            &[text(token_hash), text(user), text(csrf), text(now), text(expires_at)],
+            &[
+                text(token_hash),
+                text(user),
+                text(csrf),
+                text(now),
+                text(expires_at),
+            ],
         )
         .map(drop)
     })
@@ -888,7 +906,10 @@ pub fn session(
     now: &str,
 ) -> Result<Option<StoredSession>, StoreError> {
     let mut out = None;
-    let params = [Param::Text(token_hash.to_owned()), Param::Text(now.to_owned())];
+    let params = [
+        Param::Text(token_hash.to_owned()),
+        Param::Text(now.to_owned()),
+    ];
     store
         .transact(&mut |tx| {
             out = None;

@@ -131,9 +131,7 @@ async fn create_session(state: &Shared, user: &str) -> Result<String, WebError> 
     let (now, expires) = (crate::mute::stamp(now), crate::mute::stamp(expires));
     state
         .store
-        .run(move |store| {
-            dashboard::create_session(store, &hash, &user, &token(), &now, &expires)
-        })
+        .run(move |store| dashboard::create_session(store, &hash, &user, &token(), &now, &expires))
         .await?;
     Ok(key)
 }

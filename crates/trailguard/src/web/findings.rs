@@ -192,7 +192,10 @@ async fn list_page(
     let query = params.query_string();
     let link = |p: u64, position: &str, cursor: Cursor| {
         let sep = if query.is_empty() { "" } else { "&" };
-        format!("/findings?{query}{sep}page={p}&{position}={}", cursor.encode())
+        format!(
+            "/findings?{query}{sep}page={p}&{position}={}",
+            cursor.encode()
+        )
     };
     let pages = listed.total.div_ceil(PAGE_SIZE).max(1);
     let prev = listed.previous(sort).map(|c| {

@@ -29,7 +29,7 @@ pub async fn principal(
 ) -> Response {
     let account = match &state.account {
         Some(account) => minijinja::context! { loaded => true,
-            account_id => &account.account_id, view => account.describe(&q.arn) },
+        account_id => &account.account_id, view => account.describe(&q.arn) },
         None => minijinja::context! { loaded => false },
     };
     let extra = minijinja::context! { principal_arn => &q.arn, account => account };

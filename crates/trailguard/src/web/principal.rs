@@ -80,8 +80,8 @@ impl Account {
             .collect();
         if let Some(boundary) = &principal.boundary {
             policies.push(minijinja::context! {
-                label => format!("permissions boundary: {}", boundary.source.label()),
-                document => serde_json::to_string_pretty(&boundary.document).unwrap_or_default() });
+            label => format!("permissions boundary: {}", boundary.source.label()),
+            document => serde_json::to_string_pretty(&boundary.document).unwrap_or_default() });
         }
         let parsed = ParsedPrincipal::parse(principal);
         let can: Vec<minijinja::Value> = SENSITIVE_ACTIONS
@@ -90,7 +90,9 @@ impl Account {
             .map(|(action, entry)| {
                 let (access, conditions) = match &entry.access {
                     Access::Allowed => ("allowed", String::new()),
-                    Access::Conditional { conditions, .. } => ("conditional", conditions.join("; ")),
+                    Access::Conditional { conditions, .. } => {
+                        ("conditional", conditions.join("; "))
+                    }
                 };
                 minijinja::context! { action => action, access => access,
                 conditions => conditions, resource => &entry.resource, via => &entry.via }

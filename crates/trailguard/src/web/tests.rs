@@ -464,10 +464,18 @@ async fn the_list_filters_sorts_pages_and_exports() {
         &cookie,
     )
     .await;
-    assert_eq!(other_sort.status, StatusCode::BAD_REQUEST, "{}", other_sort.body);
+    assert_eq!(
+        other_sort.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        other_sort.body
+    );
     let forged = get(
         &fx.state,
-        &format!("/api/v1/findings?limit=2&after={}", hex::encode("{\"s\":1}")),
+        &format!(
+            "/api/v1/findings?limit=2&after={}",
+            hex::encode("{\"s\":1}")
+        ),
         &cookie,
     )
     .await;
@@ -477,12 +485,20 @@ async fn the_list_filters_sorts_pages_and_exports() {
     let html = get(&fx.state, "/findings?sort=oldest", &cookie).await;
     assert_eq!(html.status, StatusCode::OK);
     if total > super::findings::PAGE_SIZE {
-        let next = html.body.split("href=\"").find(|h| h.contains("after=")).unwrap();
+        let next = html
+            .body
+            .split("href=\"")
+            .find(|h| h.contains("after="))
+            .unwrap();
         let next = next.split('"').next().unwrap().replace("&amp;", "&");
         let second = get(&fx.state, &next, &cookie).await;
         assert_eq!(second.status, StatusCode::OK, "{}", second.body);
         assert!(second.body.contains("page 2 of"), "{}", second.body);
-        assert!(second.body.contains("href=\"/findings?sort=oldest\""), "{}", second.body);
+        assert!(
+            second.body.contains("href=\"/findings?sort=oldest\""),
+            "{}",
+            second.body
+        );
     }
 
     let csv = get(&fx.state, "/findings/export.csv?severity=critical", &cookie).await;
@@ -989,7 +1005,11 @@ async fn the_overview_shows_the_latest_stored_audit_scores() {
     let fx = fixture();
     let cookie = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap();
     let before = get(&fx.state, "/", &cookie).await;
-    assert!(before.body.contains("No audit stored yet"), "{}", before.body);
+    assert!(
+        before.body.contains("No audit stored yet"),
+        "{}",
+        before.body
+    );
 
     let snapshot =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/escalation-snapshot");
@@ -1039,7 +1059,10 @@ async fn the_overview_shows_the_latest_stored_audit_scores() {
         Some(n) => format!("{n}/100"),
         None => "n/a".into(),
     };
-    assert!(audit.contains(&format!("overall <strong>{overall}</strong>")), "{audit}");
+    assert!(
+        audit.contains(&format!("overall <strong>{overall}</strong>")),
+        "{audit}"
+    );
     if let Some(account) = summary["account"].as_str() {
         assert!(audit.contains(&html(account)), "{audit}");
     }
@@ -1126,7 +1149,14 @@ async fn tls_serves_the_dashboard_with_secure_cookies() {
     )
     .unwrap();
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-config"])
         .arg(&config)
         .arg("-keyout")
@@ -1135,13 +1165,22 @@ async fn tls_serves_the_dashboard_with_secure_cookies() {
         .arg(&cert)
         .output()
         .expect("the openssl CLI runs");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
 
     // A key that is not PEM is refused before anything listens, naming the flag and file.
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a key").unwrap();
-    let refused = super::tls::server_config(&cert, &junk).unwrap_err().to_string();
-    assert!(refused.contains("--tls-key") && refused.contains("junk.pem"), "{refused}");
+    let refused = super::tls::server_config(&cert, &junk)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("--tls-key") && refused.contains("junk.pem"),
+        "{refused}"
+    );
 
     let fx = fixture();
     let state = AppState::new(fx.state.store.clone(), super::auth_mode(false, false, true));
@@ -1152,7 +1191,12 @@ async fn tls_serves_the_dashboard_with_secure_cookies() {
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
 
     let mut roots = rustls::RootCertStore::empty();
-    for der in <rustls::pki_types::CertificateDer<'_> as rustls::pki_types::pem::PemObject>::pem_file_iter(&cert).unwrap() {
+    for der in
+        <rustls::pki_types::CertificateDer<'_> as rustls::pki_types::pem::PemObject>::pem_file_iter(
+            &cert,
+        )
+        .unwrap()
+    {
         roots.add(der.unwrap()).unwrap();
     }
     let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
@@ -1165,7 +1209,10 @@ async fn tls_serves_the_dashboard_with_secure_cookies() {
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await.expect("the handshake succeeds");
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("the handshake succeeds");
     tls.write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
@@ -1186,7 +1233,11 @@ async fn tls_serves_the_dashboard_with_secure_cookies() {
         .await
         .unwrap();
     let mut bytes = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), plain.read_to_end(&mut bytes)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        plain.read_to_end(&mut bytes),
+    )
+    .await;
     assert!(!String::from_utf8_lossy(&bytes).contains("<form"));
 }
 
@@ -1234,7 +1285,10 @@ async fn the_principal_page_shows_policies_abilities_and_escalation_path() {
         async move {
             let answer = get(&state, &uri, &cookie).await;
             assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-            let at = answer.body.find("id=\"principal-account\"").expect("the section");
+            let at = answer
+                .body
+                .find("id=\"principal-account\"")
+                .expect("the section");
             answer.body[at..].to_owned()
         }
     };
@@ -1242,25 +1296,48 @@ async fn the_principal_page_shows_policies_abilities_and_escalation_path() {
     let bob = page("arn:aws:iam::111122223333:user/bob").await;
     assert!(bob.contains("inline policy `lambda-dev`"), "{bob}");
     assert!(
-        bob.contains(&html("managed policy `arn:aws:iam::111122223333:policy/pass-roles`")),
+        bob.contains(&html(
+            "managed policy `arn:aws:iam::111122223333:policy/pass-roles`"
+        )),
         "{bob}"
     );
-    assert!(bob.contains("&quot;lambda:CreateFunction&quot;"), "the document, escaped: {bob}");
+    assert!(
+        bob.contains("&quot;lambda:CreateFunction&quot;"),
+        "the document, escaped: {bob}"
+    );
     for action in ["iam:PassRole", "lambda:CreateFunction"] {
         assert!(
             bob.contains(&format!("<td><code>{action}</code></td><td>allowed")),
             "{action}: {bob}"
         );
     }
-    assert!(!bob.contains("<td><code>iam:CreateAccessKey</code>"), "{bob}");
-    let path = bob.split("<ol class=\"path\">").nth(1).expect("a path").split("</ol>").next().unwrap();
-    assert!(path.contains(&html("arn:aws:iam::111122223333:user/bob")), "{path}");
-    assert!(path.contains(&html("arn:aws:iam::111122223333:role/ops-admin")), "{path}");
+    assert!(
+        !bob.contains("<td><code>iam:CreateAccessKey</code>"),
+        "{bob}"
+    );
+    let path = bob
+        .split("<ol class=\"path\">")
+        .nth(1)
+        .expect("a path")
+        .split("</ol>")
+        .next()
+        .unwrap();
+    assert!(
+        path.contains(&html("arn:aws:iam::111122223333:user/bob")),
+        "{path}"
+    );
+    assert!(
+        path.contains(&html("arn:aws:iam::111122223333:role/ops-admin")),
+        "{path}"
+    );
     assert!(path.contains("lambda"), "{path}");
 
     let admin = page("arn:aws:iam::111122223333:role/ops-admin").await;
     assert!(admin.contains("Already an administrator"), "{admin}");
-    assert!(admin.contains("<td><code>*</code></td><td>allowed"), "{admin}");
+    assert!(
+        admin.contains("<td><code>*</code></td><td>allowed"),
+        "{admin}"
+    );
     let alice = page("arn:aws:iam::111122223333:user/dev-alice").await;
     assert!(alice.contains("No path to administrator"), "{alice}");
     let stranger = page(&format!("arn:aws:iam::111122223333:user/{SCRIPT}")).await;
@@ -1268,6 +1345,15 @@ async fn the_principal_page_shows_policies_abilities_and_escalation_path() {
     assert!(!stranger.contains(SCRIPT), "escaped");
 
     let cookie = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap();
-    let without = get(&fx.state, "/principal?arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fbob", &cookie).await;
-    assert!(without.body.contains("No account snapshot"), "{}", without.body);
+    let without = get(
+        &fx.state,
+        "/principal?arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fbob",
+        &cookie,
+    )
+    .await;
+    assert!(
+        without.body.contains("No account snapshot"),
+        "{}",
+        without.body
+    );
 }
