@@ -167,7 +167,8 @@ pub struct AuditRunArgs {
     pub color: ColorChoice,
 
     /// The store that holds mutes and the alert outbox (a SQLite file or a postgres:// URL; default
-    /// .trailguard/trailguard.db). The audit's findings are not saved in it.
+    /// .trailguard/trailguard.db). Given, the audit's scores are saved in it (for `trailguard web`);
+    /// its findings are not.
     #[arg(long, value_name = "PATH|URL", help_heading = "Alerts and mutes")]
     pub store: Option<String>,
 
@@ -477,6 +478,22 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
         snapshot_problems: snapshot.problems.clone(),
         findings: summary.findings.clone(),
     };
+    if let Some(spec) = &args.store {
+        // The dashboard's overview shows the latest stored audit's scores.
+        let mut store = crate::store::open(spec)
+            .with_context(|| format!("cannot open store `{}`", crate::store::display_name(spec)))?;
+        crate::store::dashboard::save_audit(
+            store.as_mut(),
+            &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            &serde_json::to_value(&audit_summary)?,
+        )
+        .with_context(|| {
+            format!(
+                "cannot save the audit in store `{}`",
+                crate::store::display_name(spec)
+            )
+        })?;
+    }
     let scores = render_scores(&audit_summary);
     match args.format {
         Format::Text => buffer.extend_from_slice(scores.as_bytes()),

@@ -5,11 +5,15 @@
 //!   exports: every value is a bound `$N` parameter (numbered in order of first use, as SQLite binds
 //!   them), never text in the SQL; sort keys come from a closed enum. A finding's status is derived:
 //!   `muted` when `finding_mutes` names it, else `resolved` when `finding_resolutions` does, else `open`.
-//!   Paging is by offset over the indexes of migration 7 (a page of 50 at any depth the UI offers reads
-//!   the index, not the table).
-//! - **Overview**: counts by severity per day, top rules and principals, delivery health.
-//! - **Users** (`web_users`): argon2id hashes only; **actions** (`web_actions`): every mute and resolve
-//!   done through the web, with who and when, written in the transaction that does it.
+//!   Paging is by keyset ([`PageAt`], [`Cursor`]): a page starts after (or before) the sort key of a
+//!   row, never at an offset, so page 2,000 costs what page 1 does (migration 8's indexes hold each
+//!   sort's key).
+//! - **Overview**: counts by severity per day, top rules and principals (read from the count tables
+//!   that migration 8's triggers keep, not counted from the findings on each visit), delivery health.
+//! - **Users** (`web_users`): argon2id hashes only; **sessions** (`web_sessions`): the SHA-256 of each
+//!   session token, never the token; **actions** (`web_actions`): every mute and resolve done through
+//!   the web, with who and when, written in the transaction that does it.
+//! - **Audits** (`audits`): the summary of each `audit --store`, for the overview's scores.
 
 use trailguard_rules::{Finding, Severity};
 
@@ -76,15 +80,172 @@ impl Sort {
         }
     }
 
-    fn order_by(self) -> &'static str {
-        // NULL event times last in both engines; the id makes every order total (stable pages).
+    /// The sort key, most significant first: (SQL expression, descending). The last column is the
+    /// id, so every order is total and a cursor names one position. The event time is compared as
+    /// `sort_time` (migration 8: the time, or '' when none), so findings without one sort as the
+    /// oldest.
+    fn key(self) -> &'static [(&'static str, bool)] {
+        const TIME: &str = "f.sort_time";
         match self {
-            Sort::Severity => "f.severity_rank DESC, f.event_time DESC NULLS LAST, f.id",
-            Sort::Newest => "f.event_time DESC NULLS LAST, f.id",
-            Sort::Oldest => "f.event_time ASC NULLS LAST, f.id",
-            Sort::Rule => "f.rule_id, f.event_time DESC NULLS LAST, f.id",
+            Sort::Severity => &[("f.severity_rank", true), (TIME, true), ("f.id", true)],
+            Sort::Newest => &[(TIME, true), ("f.id", true)],
+            Sort::Oldest => &[(TIME, false), ("f.id", false)],
+            Sort::Rule => &[("f.rule_id", false), (TIME, true), ("f.id", true)],
         }
     }
+
+    /// `ORDER BY` for this sort, or for its reverse (a page read backwards).
+    fn order_by(self, reverse: bool) -> String {
+        self.key()
+            .iter()
+            .map(|(column, desc)| {
+                format!("{column} {}", if *desc != reverse { "DESC" } else { "ASC" })
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The cursor's values as they bind, in key order.
+    fn bind(self, cursor: &Cursor) -> Vec<Param> {
+        let time = Param::Text(cursor.time.clone());
+        let id = Param::Text(cursor.id.clone());
+        match self {
+            Sort::Severity => vec![Param::Int(cursor.rank), time, id],
+            Sort::Newest | Sort::Oldest => vec![time, id],
+            Sort::Rule => vec![Param::Text(cursor.rule.clone()), time, id],
+        }
+    }
+
+    /// The rows strictly after `cursor` in this order (`forward`), or strictly before it. Runs of
+    /// columns sorted the same way compare as one row value (`(a, b) < ($1, $2)`, which both engines
+    /// answer with an index range); a change of direction splits them, led by a `>=`/`<=` on the
+    /// first run so the index still bounds the scan.
+    fn beyond(self, cursor: &Cursor, forward: bool, params: &mut Vec<Param>) -> String {
+        let key = self.key();
+        let values = self.bind(cursor);
+        let mut runs: Vec<(bool, Vec<(&str, Param)>)> = Vec::new();
+        for ((column, desc), value) in key.iter().zip(values) {
+            match runs.last_mut() {
+                Some((d, cols)) if d == desc => cols.push((column, value)),
+                _ => runs.push((*desc, vec![(column, value)])),
+            }
+        }
+        let mut placed: Vec<Vec<String>> = Vec::new();
+        for (_, cols) in &runs {
+            placed.push(
+                cols.iter()
+                    .map(|(_, value)| {
+                        params.push(value.clone());
+                        format!("${}", params.len())
+                    })
+                    .collect(),
+            );
+        }
+        let tuple = |items: Vec<String>| {
+            if items.len() == 1 {
+                items[0].clone()
+            } else {
+                format!("({})", items.join(", "))
+            }
+        };
+        let sides: Vec<(String, String, bool)> = runs
+            .iter()
+            .zip(&placed)
+            .map(|((desc, cols), holders)| {
+                (
+                    tuple(cols.iter().map(|(c, _)| (*c).to_owned()).collect()),
+                    tuple(holders.clone()),
+                    // Moving forward through a descending run means smaller values.
+                    *desc == forward,
+                )
+            })
+            .collect();
+        // Innermost first: run k strictly beyond, or equal and the rest beyond.
+        let mut condition = String::new();
+        for (i, (columns, holders, less)) in sides.iter().enumerate().rev() {
+            let op = if *less { "<" } else { ">" };
+            condition = if i == sides.len() - 1 {
+                format!("{columns} {op} {holders}")
+            } else {
+                format!("({columns} {op} {holders} OR ({columns} = {holders} AND {condition}))")
+            };
+        }
+        if sides.len() > 1 {
+            let (columns, holders, less) = &sides[0];
+            let op = if *less { "<=" } else { ">=" };
+            condition = format!("{columns} {op} {holders} AND {condition}");
+        }
+        format!(" AND {condition}")
+    }
+}
+
+/// A position in a findings list: the sort key of one row (the last of a page, to read on; the first,
+/// to read back). Sent to the browser opaque (hex of JSON) and checked on the way back in
+/// ([`Cursor::decode`]): a value that is not a cursor of this sort is refused, and the values only
+/// ever bind as parameters, so a forged cursor can move a reader in the list and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cursor {
+    #[serde(rename = "s")]
+    pub sort: String,
+    #[serde(rename = "k")]
+    pub rank: i64,
+    #[serde(rename = "r")]
+    pub rule: String,
+    #[serde(rename = "t")]
+    pub time: String,
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+/// The longest cursor accepted (hex): far beyond any real one, short of any abuse.
+const MAX_CURSOR: usize = 4096;
+
+impl Cursor {
+    /// The position of `row` in `sort`.
+    pub fn of(row: &ListRow, sort: Sort) -> Cursor {
+        Cursor {
+            sort: sort.as_str().to_owned(),
+            rank: Severity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == row.severity)
+                .map_or(0, |s| s as i64),
+            rule: row.rule_id.clone(),
+            time: row.event_time.clone().unwrap_or_default(),
+            id: row.id.clone(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        hex::encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// The cursor in `text`, if it is one, of `sort`.
+    pub fn decode(text: &str, sort: Sort) -> Result<Cursor, String> {
+        let refuse =
+            |why: &str| format!("the page cursor is not valid ({why}): start from the first page");
+        if text.len() > MAX_CURSOR {
+            return Err(refuse("too long"));
+        }
+        let bytes = hex::decode(text).map_err(|_| refuse("not a cursor"))?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| refuse("not a cursor"))?;
+        if cursor.sort != sort.as_str() {
+            return Err(refuse("made for another sort"));
+        }
+        Ok(cursor)
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PageAt {
+    /// The first page.
+    #[default]
+    First,
+    /// The rows after this position.
+    After(Cursor),
+    /// The rows before this position (a "previous" link).
+    Before(Cursor),
 }
 
 /// The filters of the findings list, its exports and `/api/v1/findings`; empty fields match all.
@@ -168,20 +329,29 @@ impl FindingFilter {
         sql
     }
 
-    /// One page of summary rows ([`ListRow`]); `limit + 1` rows are asked for so the caller knows
-    /// whether a next page exists.
-    pub fn page(&self, sort: Sort, offset: u64, limit: u64) -> Built {
+    /// One page of summary rows ([`ListRow`]) from `at`; `limit + 1` rows are asked for so the caller
+    /// knows whether more follow (in the direction read). A page read backwards comes in reverse order.
+    pub fn page(&self, sort: Sort, at: &PageAt, limit: u64) -> Built {
         let mut params = Vec::new();
         let mut sql = format!(
             "SELECT f.id, f.rule_id, f.title, f.severity, f.event_time, f.event_name, f.account,
                 f.region, f.actor_arn, f.resource_id, {STATUS_SQL}{FROM_FINDINGS}"
         );
         sql.push_str(&self.where_sql(&mut params));
-        sql.push_str(&format!(" ORDER BY {}", sort.order_by()));
+        let reverse = match at {
+            PageAt::First => false,
+            PageAt::After(cursor) => {
+                sql.push_str(&sort.beyond(cursor, true, &mut params));
+                false
+            }
+            PageAt::Before(cursor) => {
+                sql.push_str(&sort.beyond(cursor, false, &mut params));
+                true
+            }
+        };
+        sql.push_str(&format!(" ORDER BY {}", sort.order_by(reverse)));
         params.push(Param::Int(clamp(limit) + 1));
         sql.push_str(&format!(" LIMIT ${}", params.len()));
-        params.push(Param::Int(clamp(offset)));
-        sql.push_str(&format!(" OFFSET ${}", params.len()));
         Built { sql, params }
     }
 
@@ -198,7 +368,7 @@ impl FindingFilter {
         let mut params = Vec::new();
         let mut sql = format!("SELECT f.body, {STATUS_SQL}{FROM_FINDINGS}");
         sql.push_str(&self.where_sql(&mut params));
-        sql.push_str(&format!(" ORDER BY {}", sort.order_by()));
+        sql.push_str(&format!(" ORDER BY {}", sort.order_by(false)));
         params.push(Param::Int(clamp(limit)));
         sql.push_str(&format!(" LIMIT ${}", params.len()));
         Built { sql, params }
@@ -248,22 +418,42 @@ fn damaged(table: &'static str) -> impl Fn(StoreError) -> StoreError {
     }
 }
 
-/// A page of the list: its rows, whether more follow, and the filter's total.
+/// A page of the list: its rows (in the sort's order), whether rows follow it and precede it, and
+/// the filter's total.
 #[derive(Debug, Clone, Default)]
 pub struct ListPage {
     pub rows: Vec<ListRow>,
+    /// Rows follow this page (a "next" link).
     pub more: bool,
+    /// Rows precede this page (a "previous" link).
+    pub earlier: bool,
     pub total: u64,
+}
+
+impl ListPage {
+    /// The cursor that reads on after this page.
+    pub fn next(&self, sort: Sort) -> Option<Cursor> {
+        self.more
+            .then(|| self.rows.last().map(|r| Cursor::of(r, sort)))
+            .flatten()
+    }
+
+    /// The cursor that reads the page before this one.
+    pub fn previous(&self, sort: Sort) -> Option<Cursor> {
+        self.earlier
+            .then(|| self.rows.first().map(|r| Cursor::of(r, sort)))
+            .flatten()
+    }
 }
 
 pub fn list(
     store: &mut dyn FindingStore,
     filter: &FindingFilter,
     sort: Sort,
-    offset: u64,
+    at: &PageAt,
     limit: u64,
 ) -> Result<ListPage, StoreError> {
-    let page = filter.page(sort, offset, limit);
+    let page = filter.page(sort, at, limit);
     let count = filter.count();
     let mut out = ListPage::default();
     store
@@ -279,8 +469,16 @@ pub fn list(
             })
         })
         .map_err(damaged("findings"))?;
-    out.more = out.rows.len() as u64 > limit;
+    let beyond = out.rows.len() as u64 > limit;
     out.rows.truncate(limit as usize);
+    match at {
+        PageAt::First => out.more = beyond,
+        PageAt::After(_) => (out.more, out.earlier) = (beyond, true),
+        PageAt::Before(_) => {
+            out.rows.reverse();
+            (out.more, out.earlier) = (true, beyond);
+        }
+    }
     Ok(out)
 }
 
@@ -383,12 +581,17 @@ pub struct Overview {
     pub deliveries: Vec<Delivery>,
 }
 
-const PER_DAY: &str = "SELECT SUBSTR(event_time, 1, 10) AS day, severity, COUNT(*) FROM findings
-     WHERE event_time >= $1 GROUP BY SUBSTR(event_time, 1, 10), severity ORDER BY day, severity";
-const TOP_RULES: &str = "SELECT rule_id, MIN(rule_name), COUNT(*) FROM findings
-     GROUP BY rule_id ORDER BY COUNT(*) DESC, rule_id LIMIT $1";
-const TOP_PRINCIPALS: &str = "SELECT actor_arn, COUNT(*) FROM findings WHERE actor_arn IS NOT NULL
-     GROUP BY actor_arn ORDER BY COUNT(*) DESC, actor_arn LIMIT $1";
+// The counts come from migration 8's tables, which triggers keep equal to the findings (one home
+// for them: the schema); a row may hold 0 after a finding moved on, so every sum is checked > 0.
+const PER_DAY: &str = "SELECT day, severity, CAST(SUM(n) AS BIGINT) FROM finding_day_counts
+     WHERE day >= $1 GROUP BY day, severity HAVING SUM(n) > 0 ORDER BY day, severity";
+const TOP_RULES: &str = "SELECT t.rule_id,
+        COALESCE((SELECT f.rule_name FROM findings f WHERE f.rule_id = t.rule_id LIMIT 1), ''), t.n
+     FROM (SELECT rule_id, CAST(SUM(n) AS BIGINT) AS n FROM finding_day_counts
+           GROUP BY rule_id HAVING SUM(n) > 0) t
+     ORDER BY t.n DESC, t.rule_id LIMIT $1";
+const TOP_PRINCIPALS: &str = "SELECT actor_arn, CAST(SUM(n) AS BIGINT) FROM finding_actor_counts
+     GROUP BY actor_arn HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, actor_arn LIMIT $1";
 const DELIVERIES: &str = "SELECT account, region, last_arrival_at, newest_event_at
      FROM delivery_health ORDER BY account, region";
 
@@ -428,6 +631,155 @@ pub fn overview(
             })
         })
         .map_err(damaged("findings"))?;
+    Ok(out)
+}
+
+/// The overview's stored counts, as (day, severity, rule, status, n) and (principal, status, n)
+/// rows with n > 0, sorted: what [`direct_counts`] must equal.
+#[cfg(test)]
+pub type Counts = (
+    Vec<(String, String, String, String, i64)>,
+    Vec<(String, String, i64)>,
+);
+
+#[cfg(test)]
+fn read_counts(store: &mut dyn FindingStore, days: &str, actors: &str) -> Counts {
+    let mut out: Counts = Default::default();
+    store
+        .transact(&mut |tx| {
+            out = Default::default();
+            tx.query(days, &[], &mut |row| {
+                out.0.push((
+                    row.text(0)?,
+                    row.text(1)?,
+                    row.text(2)?,
+                    row.text(3)?,
+                    row.int(4)?,
+                ));
+                Ok(())
+            })?;
+            tx.query(actors, &[], &mut |row| {
+                out.1.push((row.text(0)?, row.text(1)?, row.int(2)?));
+                Ok(())
+            })
+        })
+        .unwrap();
+    out
+}
+
+/// The counts as the triggers keep them.
+#[cfg(test)]
+pub fn stored_counts(store: &mut dyn FindingStore) -> Counts {
+    read_counts(
+        store,
+        "SELECT day, severity, rule_id, status, n FROM finding_day_counts WHERE n <> 0
+         ORDER BY 1, 2, 3, 4",
+        "SELECT actor_arn, status, n FROM finding_actor_counts WHERE n <> 0 ORDER BY 1, 2",
+    )
+}
+
+/// The counts counted afresh from the findings.
+#[cfg(test)]
+pub fn direct_counts(store: &mut dyn FindingStore) -> Counts {
+    read_counts(
+        store,
+        &format!(
+            "SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id, {STATUS_SQL},
+                COUNT(*){FROM_FINDINGS} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        ),
+        &format!(
+            "SELECT f.actor_arn, {STATUS_SQL}, COUNT(*){FROM_FINDINGS}
+             WHERE f.actor_arn IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+    )
+}
+
+// ---- audits ----
+
+/// One section's score in a stored audit (the fields of the audit's `SectionScore` the dashboard
+/// shows; others in the stored JSON are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditSection {
+    pub title: String,
+    pub score: Option<u32>,
+    #[serde(default)]
+    pub checks_passed: u64,
+    #[serde(default)]
+    pub checks_failed: u64,
+    #[serde(default)]
+    pub checks_not_evaluated: u64,
+    #[serde(default)]
+    pub findings: u64,
+}
+
+/// An audit `audit --store` kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredAudit {
+    pub id: i64,
+    pub stored_at: String,
+    /// The audit's "now".
+    pub audited_at: String,
+    pub account: Option<String>,
+    pub source: String,
+    pub overall_score: Option<i64>,
+    pub sections: Vec<AuditSection>,
+}
+
+const SAVE_AUDIT: &str =
+    "INSERT INTO audits (stored_at, audited_at, account, source, overall_score, summary)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const LATEST_AUDITS: &str =
+    "SELECT id, stored_at, audited_at, account, source, overall_score, summary
+     FROM audits ORDER BY id DESC LIMIT $1";
+
+/// Keeps an audit: `summary` is its JSON summary (the `audit_summary` object of `audit --format
+/// json`), whose `account`, `now`, `source`, `overall_score` and `sections` are read back.
+pub fn save_audit(
+    store: &mut dyn FindingStore,
+    stored_at: &str,
+    summary: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let text = |key: &str| summary.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let params = [
+        Param::Text(stored_at.to_owned()),
+        Param::Text(text("now").unwrap_or_else(|| stored_at.to_owned())),
+        Param::from(text("account")),
+        Param::Text(text("source").unwrap_or_default()),
+        match summary.get("overall_score").and_then(|v| v.as_i64()) {
+            Some(score) => Param::Int(score),
+            None => Param::NullInt,
+        },
+        Param::Text(summary.to_string()),
+    ];
+    store.transact(&mut |tx| tx.exec(SAVE_AUDIT, &params).map(drop))
+}
+
+/// The newest stored audits, newest first.
+pub fn audits(store: &mut dyn FindingStore, limit: u64) -> Result<Vec<StoredAudit>, StoreError> {
+    let mut out = Vec::new();
+    store
+        .transact(&mut |tx| {
+            out.clear();
+            tx.query(LATEST_AUDITS, &[Param::Int(clamp(limit))], &mut |row| {
+                let summary: serde_json::Value = serde_json::from_str(&row.text(6)?)
+                    .map_err(|e| format!("the stored audit summary is not JSON: {e}"))?;
+                let sections = serde_json::from_value::<Vec<AuditSection>>(
+                    summary.get("sections").cloned().unwrap_or_default(),
+                )
+                .map_err(|e| format!("the stored audit's sections cannot be read: {e}"))?;
+                out.push(StoredAudit {
+                    id: row.int(0)?,
+                    stored_at: row.text(1)?,
+                    audited_at: row.text(2)?,
+                    account: row.opt_text(3)?,
+                    source: row.text(4)?,
+                    overall_score: row.opt_int(5)?,
+                    sections,
+                });
+                Ok(())
+            })
+        })
+        .map_err(damaged("audits"))?;
     Ok(out)
 }
 
@@ -497,6 +849,89 @@ pub fn user(
         })
         .map_err(damaged("web_users"))?;
     Ok(out)
+}
+
+// ---- sessions ----
+
+/// A stored session, read with its user's current role (a user removed or demoted since the login
+/// is so at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub user: String,
+    pub role: Role,
+    pub csrf: String,
+    pub expires_at: String,
+}
+
+const FORGET_EXPIRED_SESSIONS: &str = "DELETE FROM web_sessions WHERE expires_at <= $1";
+const SAVE_SESSION: &str =
+    "INSERT INTO web_sessions (token_hash, user_name, csrf, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5)";
+const SELECT_SESSION: &str = "SELECT s.user_name, u.role, s.csrf, s.expires_at
+     FROM web_sessions s JOIN web_users u ON u.name = s.user_name
+     WHERE s.token_hash = $1 AND s.expires_at > $2";
+const DELETE_SESSION: &str = "DELETE FROM web_sessions WHERE token_hash = $1";
+
+/// Stores a new session (by its token's hash: the token itself is only in the browser's cookie) and
+/// forgets the expired ones, in one transaction. Times are RFC 3339.
+pub fn create_session(
+    store: &mut dyn FindingStore,
+    token_hash: &str,
+    user: &str,
+    csrf: &str,
+    now: &str,
+    expires_at: &str,
+) -> Result<(), StoreError> {
+    let text = |s: &str| Param::Text(s.to_owned());
+    store.transact(&mut |tx| {
+        tx.exec(FORGET_EXPIRED_SESSIONS, &[text(now)])?;
+        tx.exec(
+            SAVE_SESSION,
+            &[
+                text(token_hash),
+                text(user),
+                text(csrf),
+                text(now),
+                text(expires_at),
+            ],
+        )
+        .map(drop)
+    })
+}
+
+/// The unexpired session of this token hash.
+pub fn session(
+    store: &mut dyn FindingStore,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<StoredSession>, StoreError> {
+    let mut out = None;
+    let params = [
+        Param::Text(token_hash.to_owned()),
+        Param::Text(now.to_owned()),
+    ];
+    store
+        .transact(&mut |tx| {
+            out = None;
+            tx.query(SELECT_SESSION, &params, &mut |row| {
+                let role = row.text(1)?;
+                out = Some(StoredSession {
+                    user: row.text(0)?,
+                    role: Role::parse(&role).ok_or(format!("unknown role `{role}`"))?,
+                    csrf: row.text(2)?,
+                    expires_at: row.text(3)?,
+                });
+                Ok(())
+            })
+        })
+        .map_err(damaged("web_sessions"))?;
+    Ok(out)
+}
+
+/// Ends a session (logout).
+pub fn delete_session(store: &mut dyn FindingStore, token_hash: &str) -> Result<(), StoreError> {
+    let params = [Param::Text(token_hash.to_owned())];
+    store.transact(&mut |tx| tx.exec(DELETE_SESSION, &params).map(drop))
 }
 
 const LOG_ACTION: &str =
@@ -618,7 +1053,18 @@ mod tests {
             status: Some(Status::Open),
         };
         for built in [
-            filter.page(Sort::Newest, 50, 50),
+            filter.page(Sort::Newest, &PageAt::First, 50),
+            filter.page(
+                Sort::Rule,
+                &PageAt::Before(Cursor {
+                    sort: "rule".into(),
+                    rank: 4,
+                    rule: hostile.into(),
+                    time: hostile.into(),
+                    id: hostile.into(),
+                }),
+                50,
+            ),
             filter.count(),
             filter.bodies(Sort::Rule, 10),
         ] {

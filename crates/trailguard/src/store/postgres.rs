@@ -411,6 +411,8 @@ impl RowRead for postgres::Row {
 
 /// The value bound for [`Param::NullText`].
 static NULL_TEXT: Option<&str> = None;
+/// The value bound for [`Param::NullInt`].
+static NULL_INT: Option<i64> = None;
 
 fn bind(values: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     values
@@ -419,6 +421,7 @@ fn bind(values: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
             Param::Int(v) => v as &(dyn ToSql + Sync),
             Param::Text(v) => v as &(dyn ToSql + Sync),
             Param::NullText => &NULL_TEXT as &(dyn ToSql + Sync),
+            Param::NullInt => &NULL_INT as &(dyn ToSql + Sync),
         })
         .collect()
 }

@@ -372,6 +372,325 @@ pub const MIGRATIONS: &[Migration] = &[
     CREATE INDEX findings_rule_time ON findings(rule_id, event_time DESC);
     "#,
     },
+    // 8: `trailguard web`, second part. Each list sort's key in an index (keyset pages), the event time
+    // as `sort_time` (generated: the time, or '' when none), a plain column so that both engines seek a
+    // row-value comparison on it (SQLite does not on an expression index). The
+    // overview's counts, per (day, severity, rule, status) and per (principal, status): filled here
+    // from the stored findings, then kept by triggers on every write to findings, finding_mutes and
+    // finding_resolutions, so every writer (`scan`, `serve`, mutes, the web) keeps them right. The
+    // stored audits (`audit --store`: account, when, scores) and the web's sessions (token hashes).
+    Migration {
+        sqlite: r#"
+    ALTER TABLE findings ADD COLUMN sort_time TEXT
+        GENERATED ALWAYS AS (COALESCE(event_time, '')) VIRTUAL;
+    CREATE INDEX findings_page_severity ON findings(severity_rank, sort_time, id);
+    CREATE INDEX findings_page_time ON findings(sort_time, id);
+    CREATE INDEX findings_page_rule ON findings(rule_id, sort_time, id);
+    CREATE TABLE finding_day_counts (
+        day      TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        rule_id  TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (day, severity, rule_id, status)
+    );
+    CREATE TABLE finding_actor_counts (
+        actor_arn TEXT NOT NULL,
+        status    TEXT NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (actor_arn, status)
+    );
+    INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+        SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+            CASE WHEN EXISTS (SELECT 1 FROM finding_mutes m WHERE m.finding_id = f.id) THEN 'muted'
+            WHEN EXISTS (SELECT 1 FROM finding_resolutions r WHERE r.finding_id = f.id) THEN 'resolved'
+            ELSE 'open' END, COUNT(*)
+        FROM findings f GROUP BY 1, 2, 3, 4;
+    INSERT INTO finding_actor_counts (actor_arn, status, n)
+        SELECT f.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes m WHERE m.finding_id = f.id) THEN 'muted'
+            WHEN EXISTS (SELECT 1 FROM finding_resolutions r WHERE r.finding_id = f.id) THEN 'resolved'
+            ELSE 'open' END, COUNT(*)
+        FROM findings f WHERE f.actor_arn IS NOT NULL GROUP BY 1, 2;
+    CREATE TRIGGER findings_count_insert AFTER INSERT ON findings BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(NEW.event_time, 1, 10), ''), NEW.severity, NEW.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = NEW.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = NEW.id) THEN 'resolved'
+                ELSE 'open' END, 1 WHERE 1 = 1
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT NEW.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = NEW.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = NEW.id) THEN 'resolved'
+                ELSE 'open' END, 1 WHERE 1 = 1 AND NEW.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER findings_count_delete AFTER DELETE ON findings BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(OLD.event_time, 1, 10), ''), OLD.severity, OLD.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = OLD.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = OLD.id) THEN 'resolved'
+                ELSE 'open' END, -1 WHERE 1 = 1
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT OLD.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = OLD.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = OLD.id) THEN 'resolved'
+                ELSE 'open' END, -1 WHERE 1 = 1 AND OLD.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER findings_count_update AFTER UPDATE OF severity, rule_id, event_time, actor_arn ON findings
+        WHEN OLD.severity IS NOT NEW.severity OR OLD.rule_id IS NOT NEW.rule_id
+            OR OLD.event_time IS NOT NEW.event_time OR OLD.actor_arn IS NOT NEW.actor_arn BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(OLD.event_time, 1, 10), ''), OLD.severity, OLD.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = OLD.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = OLD.id) THEN 'resolved'
+                ELSE 'open' END, -1 WHERE 1 = 1
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT OLD.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = OLD.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = OLD.id) THEN 'resolved'
+                ELSE 'open' END, -1 WHERE 1 = 1 AND OLD.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(NEW.event_time, 1, 10), ''), NEW.severity, NEW.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = NEW.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = NEW.id) THEN 'resolved'
+                ELSE 'open' END, 1 WHERE 1 = 1
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT NEW.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = NEW.id) THEN 'muted'
+                WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = NEW.id) THEN 'resolved'
+                ELSE 'open' END, 1 WHERE 1 = 1 AND NEW.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER finding_mutes_count_insert AFTER INSERT ON finding_mutes BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = f.id) THEN 'resolved' ELSE 'open' END, -1 FROM findings f WHERE f.id = NEW.finding_id
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = f.id) THEN 'resolved' ELSE 'open' END, -1 FROM findings f WHERE f.id = NEW.finding_id AND f.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'muted', 1 FROM findings f WHERE f.id = NEW.finding_id
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'muted', 1 FROM findings f WHERE f.id = NEW.finding_id AND f.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER finding_mutes_count_delete AFTER DELETE ON finding_mutes BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'muted', -1 FROM findings f WHERE f.id = OLD.finding_id
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'muted', -1 FROM findings f WHERE f.id = OLD.finding_id AND f.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                CASE WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = f.id) THEN 'resolved' ELSE 'open' END, 1 FROM findings f WHERE f.id = OLD.finding_id
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = f.id) THEN 'resolved' ELSE 'open' END, 1 FROM findings f WHERE f.id = OLD.finding_id AND f.actor_arn IS NOT NULL
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER finding_resolutions_count_insert AFTER INSERT ON finding_resolutions BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'open', -1 FROM findings f WHERE f.id = NEW.finding_id AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'open', -1 FROM findings f WHERE f.id = NEW.finding_id AND f.actor_arn IS NOT NULL AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'resolved', 1 FROM findings f WHERE f.id = NEW.finding_id AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'resolved', 1 FROM findings f WHERE f.id = NEW.finding_id AND f.actor_arn IS NOT NULL AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TRIGGER finding_resolutions_count_delete AFTER DELETE ON finding_resolutions BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'resolved', -1 FROM findings f WHERE f.id = OLD.finding_id AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'resolved', -1 FROM findings f WHERE f.id = OLD.finding_id AND f.actor_arn IS NOT NULL AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+                'open', 1 FROM findings f WHERE f.id = OLD.finding_id AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        INSERT INTO finding_actor_counts (actor_arn, status, n)
+            SELECT f.actor_arn, 'open', 1 FROM findings f WHERE f.id = OLD.finding_id AND f.actor_arn IS NOT NULL AND NOT EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id)
+            ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+    END;
+    CREATE TABLE audits (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        stored_at     TEXT NOT NULL,
+        audited_at    TEXT NOT NULL,
+        account       TEXT,
+        source        TEXT NOT NULL,
+        overall_score INTEGER,
+        summary       TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+    "#,
+        postgres: r#"
+    ALTER TABLE findings ADD COLUMN sort_time TEXT
+        GENERATED ALWAYS AS (COALESCE(event_time, '')) STORED;
+    CREATE INDEX findings_page_severity ON findings(severity_rank, sort_time, id);
+    CREATE INDEX findings_page_time ON findings(sort_time, id);
+    CREATE INDEX findings_page_rule ON findings(rule_id, sort_time, id);
+    CREATE TABLE finding_day_counts (
+        day      TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        rule_id  TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        n        BIGINT NOT NULL,
+        PRIMARY KEY (day, severity, rule_id, status)
+    );
+    CREATE TABLE finding_actor_counts (
+        actor_arn TEXT NOT NULL,
+        status    TEXT NOT NULL,
+        n         BIGINT NOT NULL,
+        PRIMARY KEY (actor_arn, status)
+    );
+    INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+        SELECT COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id,
+            CASE WHEN EXISTS (SELECT 1 FROM finding_mutes m WHERE m.finding_id = f.id) THEN 'muted'
+            WHEN EXISTS (SELECT 1 FROM finding_resolutions r WHERE r.finding_id = f.id) THEN 'resolved'
+            ELSE 'open' END, COUNT(*)
+        FROM findings f GROUP BY 1, 2, 3, 4;
+    INSERT INTO finding_actor_counts (actor_arn, status, n)
+        SELECT f.actor_arn, CASE WHEN EXISTS (SELECT 1 FROM finding_mutes m WHERE m.finding_id = f.id) THEN 'muted'
+            WHEN EXISTS (SELECT 1 FROM finding_resolutions r WHERE r.finding_id = f.id) THEN 'resolved'
+            ELSE 'open' END, COUNT(*)
+        FROM findings f WHERE f.actor_arn IS NOT NULL GROUP BY 1, 2;
+    CREATE FUNCTION trailguard_status_of(finding TEXT) RETURNS TEXT LANGUAGE sql STABLE AS $$
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = finding) THEN 'muted'
+            WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = finding) THEN 'resolved'
+            ELSE 'open' END
+    $$;
+    CREATE FUNCTION trailguard_count(f findings, state TEXT, delta BIGINT) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO finding_day_counts (day, severity, rule_id, status, n)
+            VALUES (COALESCE(SUBSTR(f.event_time, 1, 10), ''), f.severity, f.rule_id, state, delta)
+            ON CONFLICT (day, severity, rule_id, status)
+            DO UPDATE SET n = finding_day_counts.n + excluded.n;
+        IF f.actor_arn IS NOT NULL THEN
+            INSERT INTO finding_actor_counts (actor_arn, status, n) VALUES (f.actor_arn, state, delta)
+                ON CONFLICT (actor_arn, status) DO UPDATE SET n = finding_actor_counts.n + excluded.n;
+        END IF;
+    END $$;
+    CREATE FUNCTION trailguard_count_findings() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM trailguard_count(NEW, trailguard_status_of(NEW.id), 1);
+        ELSIF TG_OP = 'DELETE' THEN
+            PERFORM trailguard_count(OLD, trailguard_status_of(OLD.id), -1);
+        ELSIF OLD.severity IS DISTINCT FROM NEW.severity OR OLD.rule_id IS DISTINCT FROM NEW.rule_id
+            OR OLD.event_time IS DISTINCT FROM NEW.event_time
+            OR OLD.actor_arn IS DISTINCT FROM NEW.actor_arn THEN
+            PERFORM trailguard_count(OLD, trailguard_status_of(OLD.id), -1);
+            PERFORM trailguard_count(NEW, trailguard_status_of(NEW.id), 1);
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER findings_count_insert AFTER INSERT ON findings
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_findings();
+    CREATE TRIGGER findings_count_delete AFTER DELETE ON findings
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_findings();
+    CREATE TRIGGER findings_count_update AFTER UPDATE OF severity, rule_id, event_time, actor_arn
+        ON findings FOR EACH ROW EXECUTE FUNCTION trailguard_count_findings();
+    CREATE FUNCTION trailguard_count_mutes() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        f findings;
+        unmuted TEXT;
+    BEGIN
+        SELECT * INTO f FROM findings
+            WHERE id = CASE WHEN TG_OP = 'INSERT' THEN NEW.finding_id ELSE OLD.finding_id END;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        unmuted := CASE WHEN EXISTS (SELECT 1 FROM finding_resolutions WHERE finding_id = f.id)
+            THEN 'resolved' ELSE 'open' END;
+        IF TG_OP = 'INSERT' THEN
+            PERFORM trailguard_count(f, unmuted, -1);
+            PERFORM trailguard_count(f, 'muted', 1);
+        ELSE
+            PERFORM trailguard_count(f, 'muted', -1);
+            PERFORM trailguard_count(f, unmuted, 1);
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER finding_mutes_count_insert AFTER INSERT ON finding_mutes
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_mutes();
+    CREATE TRIGGER finding_mutes_count_delete AFTER DELETE ON finding_mutes
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_mutes();
+    CREATE FUNCTION trailguard_count_resolutions() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        f findings;
+    BEGIN
+        SELECT * INTO f FROM findings
+            WHERE id = CASE WHEN TG_OP = 'INSERT' THEN NEW.finding_id ELSE OLD.finding_id END;
+        IF NOT FOUND OR EXISTS (SELECT 1 FROM finding_mutes WHERE finding_id = f.id) THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            PERFORM trailguard_count(f, 'open', -1);
+            PERFORM trailguard_count(f, 'resolved', 1);
+        ELSE
+            PERFORM trailguard_count(f, 'resolved', -1);
+            PERFORM trailguard_count(f, 'open', 1);
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER finding_resolutions_count_insert AFTER INSERT ON finding_resolutions
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_resolutions();
+    CREATE TRIGGER finding_resolutions_count_delete AFTER DELETE ON finding_resolutions
+        FOR EACH ROW EXECUTE FUNCTION trailguard_count_resolutions();
+    CREATE TABLE audits (
+        id            BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        stored_at     TEXT NOT NULL,
+        audited_at    TEXT NOT NULL,
+        account       TEXT,
+        source        TEXT NOT NULL,
+        overall_score BIGINT,
+        summary       TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+    "#,
+    },
 ];
 
 /// The schema version this build writes.
@@ -508,6 +827,8 @@ pub enum Param {
     Text(String),
     /// SQL NULL in a text column.
     NullText,
+    /// SQL NULL in an integer column.
+    NullInt,
 }
 
 impl From<Option<String>> for Param {

@@ -152,7 +152,7 @@ impl rusqlite::ToSql for Param {
         match self {
             Param::Int(v) => v.to_sql(),
             Param::Text(v) => v.to_sql(),
-            Param::NullText => Ok(rusqlite::types::ToSqlOutput::Owned(
+            Param::NullText | Param::NullInt => Ok(rusqlite::types::ToSqlOutput::Owned(
                 rusqlite::types::Value::Null,
             )),
         }

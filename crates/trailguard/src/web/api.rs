@@ -32,20 +32,22 @@ pub async fn findings(
     Query(params): Query<ListParams>,
 ) -> Response {
     let result = async {
-        auth::session(&state, &headers).ok_or_else(unauthorized)?;
+        auth::session(&state, &headers)
+            .await
+            .ok_or_else(unauthorized)?;
         let (filter, sort) = params.filter()?;
         let limit = params.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
-        let page = params.page.unwrap_or(1).max(1);
-        let offset = (page - 1).saturating_mul(limit);
+        let at = params.at(sort)?;
         let listed = state
             .store
-            .run(move |store| dashboard::list(store, &filter, sort, offset, limit))
+            .run(move |store| dashboard::list(store, &filter, sort, &at, limit))
             .await?;
         Ok::<_, WebError>(Json(json!({
             "total": listed.total,
-            "page": page,
             "limit": limit,
             "more": listed.more,
+            "next": listed.next(sort).map(|c| c.encode()),
+            "previous": listed.previous(sort).map(|c| c.encode()),
             "items": listed.rows,
         })))
     }
@@ -59,7 +61,9 @@ pub async fn finding(
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        auth::session(&state, &headers).ok_or_else(unauthorized)?;
+        auth::session(&state, &headers)
+            .await
+            .ok_or_else(unauthorized)?;
         let found = state
             .store
             .run(move |store| dashboard::finding(store, &id))
@@ -82,7 +86,9 @@ pub async fn finding(
 
 pub async fn mutes(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let result = async {
-        auth::session(&state, &headers).ok_or_else(unauthorized)?;
+        auth::session(&state, &headers)
+            .await
+            .ok_or_else(unauthorized)?;
         let mutes = state.store.run(alerting::mutes).await?;
         Ok::<_, WebError>(Json(json!({ "items": mutes })))
     }

@@ -3,10 +3,13 @@
 //! - Users live in the store (`web_users`) with argon2id hashes (the `argon2` crate's default: Argon2id
 //!   v19, 19 MiB, 2 passes, a random salt per hash); a password is never stored or logged.
 //! - A login makes a session: a random 256-bit token in a cookie `tg_session` (HttpOnly,
-//!   SameSite=Strict, `Secure` with `--secure-cookies`), kept in memory for [`SESSION_TTL`] (a restart
-//!   logs everyone out). Each session has its own random CSRF token, which every form carries in a
-//!   hidden `csrf` field and [`Session::check_csrf`] compares in constant time. The login form itself
-//!   is covered by a double-submit token (a `tg_login` cookie equal to its hidden field).
+//!   SameSite=Strict, `Secure` under TLS or with `--secure-cookies`), kept in the store
+//!   (`web_sessions`) as its SHA-256 for [`SESSION_TTL`]: a restart keeps users logged in, a stolen
+//!   copy of the store holds no usable token, and logout deletes the row. Each request reads its
+//!   session with the user's current role. Each session has its own random CSRF token, which every
+//!   form carries in a hidden `csrf` field and [`Session::check_csrf`] compares in constant time. The
+//!   login form itself is covered by a double-submit token (a `tg_login` cookie equal to its hidden
+//!   field).
 //! - Failed logins are limited per user name ([`LoginLimiter`]): after [`MAX_FAILURES`] within
 //!   [`FAILURE_WINDOW`], that name is refused (429) until the window moves on, right password or not.
 //! - Viewers read; admins also mute and resolve ([`Session::require_admin`]: 403 otherwise).
@@ -14,6 +17,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -81,7 +87,6 @@ pub struct Session {
     pub user: String,
     pub role: Role,
     pub csrf: String,
-    expires: Instant,
 }
 
 impl Session {
@@ -111,37 +116,24 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The live sessions, by token.
-#[derive(Default)]
-pub struct Sessions {
-    by_token: Mutex<HashMap<String, Session>>,
+/// What the store keeps of a session token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-impl Sessions {
-    pub fn create(&self, user: &str, role: Role) -> (String, Session) {
-        let session = Session {
-            user: user.to_owned(),
-            role,
-            csrf: token(),
-            expires: Instant::now() + SESSION_TTL,
-        };
-        let key = token();
-        let mut map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        map.insert(key.clone(), session.clone());
-        (key, session)
-    }
-
-    fn get(&self, key: &str) -> Option<Session> {
-        let map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).filter(|s| s.expires > Instant::now()).cloned()
-    }
-
-    fn remove(&self, key: &str) {
-        let mut map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(key);
-    }
+/// Stores a new session for `user` and returns its token (the cookie's value).
+async fn create_session(state: &Shared, user: &str) -> Result<String, WebError> {
+    let key = token();
+    let hash = token_hash(&key);
+    let user = user.to_owned();
+    let now = Utc::now();
+    let expires = now + chrono::Duration::from_std(SESSION_TTL).unwrap_or_default();
+    let (now, expires) = (crate::mute::stamp(now), crate::mute::stamp(expires));
+    state
+        .store
+        .run(move |store| dashboard::create_session(store, &hash, &user, &token(), &now, &expires))
+        .await?;
+    Ok(key)
 }
 
 /// Failed logins per user name, within [`FAILURE_WINDOW`].
@@ -183,7 +175,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The request's session; with `--no-auth`, the admin `local` (one CSRF token for the process).
-pub fn session(state: &Shared, headers: &HeaderMap) -> Option<Session> {
+pub async fn session(state: &Shared, headers: &HeaderMap) -> Option<Session> {
     match state.auth {
         AuthMode::Disabled => {
             static LOCAL_CSRF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -191,10 +183,23 @@ pub fn session(state: &Shared, headers: &HeaderMap) -> Option<Session> {
                 user: "local".into(),
                 role: Role::Admin,
                 csrf: LOCAL_CSRF.get_or_init(token).clone(),
-                expires: Instant::now() + SESSION_TTL,
             })
         }
-        AuthMode::Required { .. } => state.sessions.get(&cookie(headers, SESSION_COOKIE)?),
+        AuthMode::Required { .. } => {
+            let hash = token_hash(&cookie(headers, SESSION_COOKIE)?);
+            let now = crate::mute::stamp(Utc::now());
+            // A store that cannot answer is logged by `run` and reads as no session.
+            let stored = state
+                .store
+                .run(move |store| dashboard::session(store, &hash, &now))
+                .await
+                .ok()??;
+            Some(Session {
+                user: stored.user,
+                role: stored.role,
+                csrf: stored.csrf,
+            })
+        }
     }
 }
 
@@ -203,8 +208,8 @@ pub fn session(state: &Shared, headers: &HeaderMap) -> Option<Session> {
     clippy::result_large_err,
     reason = "the error is the page a handler sends at once (a redirect or a refusal); boxing it buys nothing"
 )]
-pub fn require(state: &Shared, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
-    session(state, headers).ok_or_else(|| {
+pub async fn require(state: &Shared, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
+    session(state, headers).await.ok_or_else(|| {
         let next = percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC);
         Redirect::to(&format!("/login?next={next}")).into_response()
     })
@@ -287,12 +292,12 @@ pub async fn login(
         .store
         .run(move |store| {
             Ok::<_, StoreError>(match dashboard::user(store, &name)? {
-                Some((role, hash)) if verify_password(&password, &hash) => Some(role),
+                Some((_, hash)) if verify_password(&password, &hash) => Some(()),
                 _ => None,
             })
         })
         .await?;
-    let Some(role) = ok else {
+    let Some(()) = ok else {
         state.limiter.failed(&form.name);
         let csrf = token();
         let mut response = (
@@ -311,7 +316,7 @@ pub async fn login(
         return Ok(response);
     };
     state.limiter.succeeded(&form.name);
-    let (key, _) = state.sessions.create(&form.name, role);
+    let key = create_session(&state, &form.name).await?;
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     if let Ok(value) = format!("{SESSION_COOKIE}={key}{}", cookie_attributes(&state)).parse() {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -329,10 +334,14 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    if let Some(session) = session(&state, &headers) {
+    if let Some(session) = session(&state, &headers).await {
         session.check_csrf(form.csrf.as_deref())?;
         if let Some(key) = cookie(&headers, SESSION_COOKIE) {
-            state.sessions.remove(&key);
+            let hash = token_hash(&key);
+            state
+                .store
+                .run(move |store| dashboard::delete_session(store, &hash))
+                .await?;
         }
     }
     let mut response = Redirect::to("/login").into_response();

@@ -13,7 +13,7 @@ use super::render::{trusted, user_page};
 use super::{Shared, WebError};
 use crate::mute::{stamp, MuteRequest};
 use crate::store::alerting;
-use crate::store::dashboard::{self, FindingFilter, Sort, Status};
+use crate::store::dashboard::{self, Cursor, FindingFilter, PageAt, Sort, Status};
 
 /// Rows per page of the list.
 pub const PAGE_SIZE: u64 = 50;
@@ -33,7 +33,12 @@ pub struct ListParams {
     pub to: Option<String>,
     pub status: Option<String>,
     pub sort: Option<String>,
+    /// The page's number, for display only (where a page starts is its cursor).
     pub page: Option<u64>,
+    /// A cursor: the page after this position.
+    pub after: Option<String>,
+    /// A cursor: the page before this position.
+    pub before: Option<String>,
     /// API only: rows per answer (at most 500).
     pub limit: Option<u64>,
 }
@@ -92,6 +97,18 @@ impl ListParams {
         ))
     }
 
+    /// Where the page starts: the `after` or `before` cursor (checked against the sort), else the
+    /// first page.
+    pub fn at(&self, sort: Sort) -> Result<PageAt, WebError> {
+        let bad = |why: String| WebError::new(StatusCode::BAD_REQUEST, why);
+        match (given(&self.after), given(&self.before)) {
+            (Some(_), Some(_)) => Err(bad("give `after` or `before`, not both".into())),
+            (Some(c), None) => Ok(PageAt::After(Cursor::decode(&c, sort).map_err(bad)?)),
+            (None, Some(c)) => Ok(PageAt::Before(Cursor::decode(&c, sort).map_err(bad)?)),
+            (None, None) => Ok(PageAt::First),
+        }
+    }
+
     /// The filters and sort as a query string (no page), for links to other pages and the exports.
     pub fn query_string(&self) -> String {
         fn enc(v: &str) -> percent_encoding::PercentEncode<'_> {
@@ -120,8 +137,12 @@ impl ListParams {
     clippy::result_large_err,
     reason = "the error is the page a handler sends at once (a redirect or a refusal); boxing it buys nothing"
 )]
-fn login_redirect(state: &Shared, headers: &HeaderMap, here: &str) -> Result<Session, Response> {
-    auth::require(state, headers, here)
+async fn login_redirect(
+    state: &Shared,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Session, Response> {
+    auth::require(state, headers, here).await
 }
 
 pub async fn list(
@@ -129,11 +150,21 @@ pub async fn list(
     headers: HeaderMap,
     Query(params): Query<ListParams>,
 ) -> Response {
-    let session = match login_redirect(&state, &headers, "/findings") {
+    list_with(State(state), headers, Query(params), minijinja::context! {}).await
+}
+
+/// The list with more for its template (the principal page's sections).
+pub async fn list_with(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+    extra: minijinja::Value,
+) -> Response {
+    let session = match login_redirect(&state, &headers, "/findings").await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match list_page(&state, &session, params).await {
+    match list_page(&state, &session, params, extra).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -143,23 +174,43 @@ async fn list_page(
     state: &Shared,
     session: &Session,
     params: ListParams,
+    extra: minijinja::Value,
 ) -> Result<Response, WebError> {
     let (filter, sort) = params.filter()?;
-    let page = params.page.unwrap_or(1).max(1);
-    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let at = params.at(sort)?;
+    let first = at == PageAt::First;
     let listed = state
         .store
-        .run(move |store| dashboard::list(store, &filter, sort, offset, PAGE_SIZE))
+        .run(move |store| dashboard::list(store, &filter, sort, &at, PAGE_SIZE))
         .await?;
+    // The page number is carried for display; a page with nothing before it is page 1.
+    let page = if first || !listed.earlier {
+        1
+    } else {
+        params.page.unwrap_or(2).max(2)
+    };
     let query = params.query_string();
-    let link = |p: u64| {
-        if query.is_empty() {
-            format!("/findings?page={p}")
-        } else {
-            format!("/findings?{query}&page={p}")
-        }
+    let link = |p: u64, position: &str, cursor: Cursor| {
+        let sep = if query.is_empty() { "" } else { "&" };
+        format!(
+            "/findings?{query}{sep}page={p}&{position}={}",
+            cursor.encode()
+        )
     };
     let pages = listed.total.div_ceil(PAGE_SIZE).max(1);
+    let prev = listed.previous(sort).map(|c| {
+        if page <= 2 {
+            // Page 1 has a plain address (no cursor), as the first visit did.
+            if query.is_empty() {
+                "/findings".to_owned()
+            } else {
+                format!("/findings?{query}")
+            }
+        } else {
+            link(page - 1, "before", c)
+        }
+    });
+    let next = listed.next(sort).map(|c| link(page + 1, "after", c));
     Ok(user_page(
         state,
         session,
@@ -169,11 +220,12 @@ async fn list_page(
             total => listed.total,
             page => page,
             pages => pages,
-            prev => (page > 1).then(|| link(page - 1)),
-            next => listed.more.then(|| link(page + 1)),
+            prev => prev,
+            next => next,
             query => &query,
             params => &params,
             sort => sort.as_str(),
+            ..extra
         },
     ))
 }
@@ -204,7 +256,7 @@ enum Format {
 }
 
 async fn export(state: Shared, headers: HeaderMap, params: ListParams, format: Format) -> Response {
-    if let Err(r) = login_redirect(&state, &headers, "/findings") {
+    if let Err(r) = login_redirect(&state, &headers, "/findings").await {
         return r;
     }
     let result = async {
@@ -355,7 +407,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Response {
     let here = format!("/findings/{id}");
-    let session = match login_redirect(&state, &headers, &here) {
+    let session = match login_redirect(&state, &headers, &here).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -418,12 +470,13 @@ pub struct MuteForm {
 
 /// Checks the session, the CSRF token, then the role: a form from nowhere is refused before anything
 /// about the user is considered.
-fn admin_form(
+async fn admin_form(
     state: &Shared,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<Session, WebError> {
     let session = auth::session(state, headers)
+        .await
         .ok_or_else(|| WebError::new(StatusCode::UNAUTHORIZED, "log in first"))?;
     session.check_csrf(csrf)?;
     session.require_admin()?;
@@ -438,7 +491,7 @@ pub async fn mute(
     Path(id): Path<String>,
     Form(form): Form<MuteForm>,
 ) -> Result<Response, WebError> {
-    let session = admin_form(&state, &headers, form.csrf.as_deref())?;
+    let session = admin_form(&state, &headers, form.csrf.as_deref()).await?;
     let who = session.user.clone();
     let finding_id = id.clone();
     state
@@ -498,7 +551,7 @@ pub async fn resolve(
     Path(id): Path<String>,
     Form(form): Form<ResolveForm>,
 ) -> Result<Response, WebError> {
-    let session = admin_form(&state, &headers, form.csrf.as_deref())?;
+    let session = admin_form(&state, &headers, form.csrf.as_deref()).await?;
     if form
         .note
         .chars()

@@ -23,9 +23,11 @@ mod bench;
 pub mod findings;
 pub mod overview;
 pub mod pages;
+pub mod principal;
 mod render;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,15 +61,20 @@ pub struct WebArgs {
     /// Serve without a login: only on a loopback address.
     #[arg(long)]
     pub no_auth: bool,
-    /// Mark the session cookie `Secure` (set this behind a TLS-terminating proxy).
+    /// Mark the session cookie `Secure` (set this behind a TLS-terminating proxy; always so with
+    /// --tls-cert).
     #[arg(long)]
     pub secure_cookies: bool,
-    /// TLS certificate (PEM). Not built yet: serve behind a TLS proxy with --secure-cookies.
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first).
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM).
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// An account snapshot (a directory `trailguard audit snapshot` wrote): principal pages then show
+    /// each principal's policies, what it can do and its privilege-escalation path.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<WebCommand>,
 }
@@ -135,26 +142,42 @@ pub fn run(args: WebArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    if args.tls_cert.is_some() {
-        bail!("--tls-cert: TLS is not built into `trailguard web` yet; serve it behind a TLS proxy and pass --secure-cookies");
-    }
     let addr = crate::serve::listen::parse_listen(&args.listen).map_err(anyhow::Error::msg)?;
     refuse_open_no_auth(addr, args.no_auth)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let account = args
+        .snapshot
+        .as_deref()
+        .map(principal::Account::load)
+        .transpose()?;
     let handle = StoreHandle::spawn(args.store.clone())?;
-    let state = AppState::new(
+    let state = AppState::with_account(
         handle,
-        if args.no_auth {
-            AuthMode::Disabled
-        } else {
-            AuthMode::Required {
-                secure_cookies: args.secure_cookies,
-            }
-        },
+        auth_mode(args.no_auth, args.secure_cookies, tls.is_some()),
+        account,
     );
-    serve(state, addr)
+    serve(state, addr, tls)
 }
 
-fn serve(state: Arc<AppState>, addr: SocketAddr) -> anyhow::Result<ExitCode> {
+/// Logins unless `--no-auth`; the session cookie `Secure` when asked, and always under TLS.
+pub fn auth_mode(no_auth: bool, secure_cookies: bool, tls: bool) -> AuthMode {
+    if no_auth {
+        AuthMode::Disabled
+    } else {
+        AuthMode::Required {
+            secure_cookies: secure_cookies || tls,
+        }
+    }
+}
+
+fn serve(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -164,10 +187,18 @@ fn serve(state: Arc<AppState>, addr: SocketAddr) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("--listen: cannot listen on {addr}"))?;
-        eprintln!("trailguard web: http://{addr}/");
-        axum::serve(listener, app(state))
-            .await
-            .context("the web server stopped")
+        match tls {
+            Some(config) => {
+                eprintln!("trailguard web: https://{addr}/");
+                let listener = tls::TlsListener::new(listener, config)?;
+                axum::serve(listener, app(state)).await
+            }
+            None => {
+                eprintln!("trailguard web: http://{addr}/");
+                axum::serve(listener, app(state)).await
+            }
+        }
+        .context("the web server stopped")
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -194,17 +225,26 @@ pub enum AuthMode {
 pub struct AppState {
     pub store: StoreHandle,
     pub auth: AuthMode,
-    pub sessions: auth::Sessions,
     pub limiter: auth::LoginLimiter,
     pub templates: minijinja::Environment<'static>,
+    /// The account snapshot of `--snapshot`, for principal pages.
+    pub account: Option<principal::Account>,
 }
 
 impl AppState {
     pub fn new(store: StoreHandle, auth: AuthMode) -> Arc<AppState> {
+        AppState::with_account(store, auth, None)
+    }
+
+    pub fn with_account(
+        store: StoreHandle,
+        auth: AuthMode,
+        account: Option<principal::Account>,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
+            account,
             store,
             auth,
-            sessions: auth::Sessions::default(),
             limiter: auth::LoginLimiter::default(),
             templates: render::environment(),
         })

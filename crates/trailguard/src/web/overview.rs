@@ -1,5 +1,6 @@
 //! The overview: findings by severity per day (an SVG drawn here), top rules and principals, log
-//! delivery health per account and region, the newest critical findings, and the latest runs.
+//! delivery health per account and region, the newest critical findings, the latest stored audit's
+//! score per section (`audit --store`), and the latest runs.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -8,14 +9,14 @@ use chrono::Utc;
 
 use super::render::{trusted, user_page};
 use super::{auth, escape, Shared, WebError};
-use crate::store::dashboard::{self, FindingFilter, Sort, Status};
+use crate::store::dashboard::{self, FindingFilter, PageAt, Sort, Status};
 use trailguard_rules::Severity;
 
 /// Days the chart covers.
 pub const CHART_DAYS: i64 = 30;
 
 pub async fn page(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let session = match auth::require(&state, &headers, "/") {
+    let session = match auth::require(&state, &headers, "/").await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -23,7 +24,7 @@ pub async fn page(State(state): State<Shared>, headers: HeaderMap) -> Response {
         let since = (Utc::now() - chrono::Duration::days(CHART_DAYS))
             .format("%Y-%m-%d")
             .to_string();
-        let (overview, critical, runs) = state
+        let (overview, critical, runs, audit) = state
             .store
             .run(move |store| {
                 let overview = dashboard::overview(store, &since, 10)?;
@@ -35,11 +36,12 @@ pub async fn page(State(state): State<Shared>, headers: HeaderMap) -> Response {
                         ..FindingFilter::default()
                     },
                     Sort::Newest,
-                    0,
+                    &PageAt::First,
                     10,
                 )?;
                 let runs = store.runs(5)?;
-                Ok((overview, critical, runs))
+                let audit = dashboard::audits(store, 1)?.into_iter().next();
+                Ok((overview, critical, runs, audit))
             })
             .await?;
         let chart = severity_chart(&overview.per_day);
@@ -79,6 +81,7 @@ pub async fn page(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 deliveries => deliveries,
                 critical => &critical.rows,
                 runs => runs,
+                audit => audit,
             },
         ))
     }

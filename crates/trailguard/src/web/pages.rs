@@ -16,24 +16,35 @@ pub struct PrincipalQuery {
     #[serde(default)]
     arn: String,
     page: Option<u64>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
-/// Every finding of one principal: the findings list filtered to its ARN (any status).
+/// Every finding of one principal (the findings list filtered to its ARN, any status), then, with
+/// `--snapshot`, its policies, what it can do and its escalation path ([`super::principal`]).
 pub async fn principal(
     State(state): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<PrincipalQuery>,
 ) -> Response {
+    let account = match &state.account {
+        Some(account) => minijinja::context! { loaded => true,
+        account_id => &account.account_id, view => account.describe(&q.arn) },
+        None => minijinja::context! { loaded => false },
+    };
+    let extra = minijinja::context! { principal_arn => &q.arn, account => account };
     let params = ListParams {
         principal: Some(q.arn),
         page: q.page,
+        after: q.after,
+        before: q.before,
         ..ListParams::default()
     };
-    super::findings::list(State(state), headers, Query(params)).await
+    super::findings::list_with(State(state), headers, Query(params), extra).await
 }
 
 pub async fn rules(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let session = match auth::require(&state, &headers, "/rules") {
+    let session = match auth::require(&state, &headers, "/rules").await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -57,7 +68,7 @@ pub async fn kb_entry(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    let session = match auth::require(&state, &headers, "/rules") {
+    let session = match auth::require(&state, &headers, "/rules").await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -77,16 +88,22 @@ pub async fn kb_entry(
 }
 
 pub async fn runs(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let session = match auth::require(&state, &headers, "/runs") {
+    let session = match auth::require(&state, &headers, "/runs").await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let result = state
         .store
-        .run(|store| Ok((store.runs(100)?, dashboard::actions(store, 100)?)))
+        .run(|store| {
+            Ok((
+                store.runs(100)?,
+                dashboard::actions(store, 100)?,
+                dashboard::audits(store, 100)?,
+            ))
+        })
         .await;
     match result {
-        Ok((runs, actions)) => {
+        Ok((runs, actions, audits)) => {
             let runs: Vec<_> = runs
                 .iter()
                 .map(|r| {
@@ -100,7 +117,7 @@ pub async fn runs(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 &state,
                 &session,
                 "runs.html",
-                minijinja::context! { runs => runs, actions => actions },
+                minijinja::context! { runs => runs, actions => actions, audits => audits },
             )
         }
         Err(e) => e.into_response(),

@@ -206,6 +206,16 @@ async fn login(state: &Shared, name: &str, password: &str) -> Result<String, Ans
     }
 }
 
+/// Text as the templates escape it (minijinja's HTML escaping, which also escapes `/`).
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;")
+}
+
 fn finding_path(f: &Finding) -> String {
     format!("/findings/{}", super::findings::url(&f.id))
 }
@@ -396,24 +406,100 @@ async fn the_list_filters_sorts_pages_and_exports() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
-    // Pages of 2 cover the set once.
+    // Pages of 2, read on by their `next` cursors, cover the set once and in the one-page order;
+    // read back by `previous`, they give the same pages.
+    let one_page: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
     let mut seen = Vec::new();
-    for page in 1..=total.div_ceil(2) {
+    let mut pages = Vec::new();
+    let mut uri = "/api/v1/findings?limit=2".to_owned();
+    loop {
+        let answer = get(&fx.state, &uri, &cookie).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let answer: Value = serde_json::from_str(&answer.body).unwrap();
+        let ids: Vec<String> = answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        seen.extend(ids.clone());
+        pages.push((ids, answer["previous"].clone()));
+        match answer["next"].as_str() {
+            Some(next) => uri = format!("/api/v1/findings?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, one_page);
+    assert_eq!(pages.len() as u64, total.div_ceil(2));
+    assert!(pages[0].1.is_null(), "the first page has no previous");
+    for i in 1..pages.len() {
+        let before = pages[i].1.as_str().expect("a previous cursor");
         let answer = get(
             &fx.state,
-            &format!("/api/v1/findings?limit=2&page={page}"),
+            &format!("/api/v1/findings?limit=2&before={before}"),
             &cookie,
         )
         .await;
         let answer: Value = serde_json::from_str(&answer.body).unwrap();
-        for row in answer["items"].as_array().unwrap() {
-            seen.push(row["id"].as_str().unwrap().to_owned());
-        }
+        let ids: Vec<String> = answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, pages[i - 1].0, "page {i} read back");
     }
-    let mut unique = seen.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!((seen.len(), unique.len()), (total as usize, total as usize));
+    // A cursor is checked: another sort's, or one edited by hand, is a 400, not a wrong page.
+    let first_next = get(&fx.state, "/api/v1/findings?limit=2", &cookie).await;
+    let first_next: Value = serde_json::from_str(&first_next.body).unwrap();
+    let cursor = first_next["next"].as_str().unwrap();
+    let other_sort = get(
+        &fx.state,
+        &format!("/api/v1/findings?limit=2&sort=newest&after={cursor}"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(
+        other_sort.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        other_sort.body
+    );
+    let forged = get(
+        &fx.state,
+        &format!(
+            "/api/v1/findings?limit=2&after={}",
+            hex::encode("{\"s\":1}")
+        ),
+        &cookie,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.body);
+    assert!(forged.body.contains("cursor"), "{}", forged.body);
+    // The HTML list links its next page by cursor, and that page links back to page 1.
+    let html = get(&fx.state, "/findings?sort=oldest", &cookie).await;
+    assert_eq!(html.status, StatusCode::OK);
+    if total > super::findings::PAGE_SIZE {
+        let next = html
+            .body
+            .split("href=\"")
+            .find(|h| h.contains("after="))
+            .unwrap();
+        let next = next.split('"').next().unwrap().replace("&amp;", "&");
+        let second = get(&fx.state, &next, &cookie).await;
+        assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+        assert!(second.body.contains("page 2 of"), "{}", second.body);
+        assert!(
+            second.body.contains("href=\"/findings?sort=oldest\""),
+            "{}",
+            second.body
+        );
+    }
 
     let csv = get(&fx.state, "/findings/export.csv?severity=critical", &cookie).await;
     assert_eq!(csv.status, StatusCode::OK);
@@ -774,7 +860,7 @@ fn the_checker_catches_what_the_document_forbids() {
     let doc: Value = serde_json::from_str(super::api::OPENAPI).unwrap();
     let schema = response_schema(&doc, "/api/v1/findings", "200");
     let mut errors = Vec::new();
-    let bad = json!({"total": -1, "page": 1, "limit": 5, "more": "no",
+    let bad = json!({"total": -1, "limit": 5, "more": "no", "next": null, "previous": null,
         "items": [{"id": "x", "rule_id": "CT001", "title": "t", "severity": "dire", "status": "open"}]});
     check(&doc, schema, &bad, "$", &mut errors);
     assert_eq!(errors.len(), 3, "{errors:?}");
@@ -909,4 +995,365 @@ fn no_auth_is_refused_unless_loopback() {
     );
     assert!(refuse_open_no_auth("10.0.0.5:8080".parse().unwrap(), true).is_err());
     assert!(refuse_open_no_auth("0.0.0.0:8080".parse().unwrap(), false).is_ok());
+}
+
+/// A real `audit --offline --store` of the escalation fixture snapshot into the dashboard's store:
+/// the overview then shows that audit's overall score and every section's score, and the runs page
+/// lists it.
+#[tokio::test]
+async fn the_overview_shows_the_latest_stored_audit_scores() {
+    let fx = fixture();
+    let cookie = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap();
+    let before = get(&fx.state, "/", &cookie).await;
+    assert!(
+        before.body.contains("No audit stored yet"),
+        "{}",
+        before.body
+    );
+
+    let snapshot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/escalation-snapshot");
+    let report = fx._dir.path().join("audit.jsonl");
+    let spec = fx._dir.path().join("tg.db");
+    let cli = <crate::Cli as clap::Parser>::try_parse_from([
+        std::ffi::OsStr::new("trailguard"),
+        "audit".as_ref(),
+        "--offline".as_ref(),
+        snapshot.as_os_str(),
+        "--store".as_ref(),
+        spec.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--quiet".as_ref(),
+        "-o".as_ref(),
+        report.as_os_str(),
+    ])
+    .unwrap();
+    let crate::Command::Audit(args) = cli.command else {
+        panic!("parsed as another command")
+    };
+    tokio::task::spawn_blocking(move || crate::cmd::audit::run(args))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let summary: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("audit_summary").cloned())
+        .expect("the audit's summary line");
+    let sections = summary["sections"].as_array().unwrap();
+    assert!(sections.len() > 2, "{summary}");
+
+    let page = get(&fx.state, "/", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let audit = page
+        .body
+        .split("id=\"audit-scores\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    let overall = match summary["overall_score"].as_u64() {
+        Some(n) => format!("{n}/100"),
+        None => "n/a".into(),
+    };
+    assert!(
+        audit.contains(&format!("overall <strong>{overall}</strong>")),
+        "{audit}"
+    );
+    if let Some(account) = summary["account"].as_str() {
+        assert!(audit.contains(&html(account)), "{audit}");
+    }
+    for section in sections {
+        let score = section["score"]
+            .as_u64()
+            .map_or("n/a".to_owned(), |n| n.to_string());
+        let row = format!(
+            "<tr><td>{}</td><td class=\"num\">{score}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            html(section["title"].as_str().unwrap()),
+            section["checks_passed"],
+            section["checks_failed"],
+        );
+        assert!(audit.contains(&row), "{row} in {audit}");
+    }
+    let runs = get(&fx.state, "/runs", &cookie).await;
+    let runs = runs.body.split("id=\"audits\"").nth(1).unwrap();
+    assert!(runs.contains("escalation-snapshot"), "{runs}");
+}
+
+/// Sessions live in the store: a new server over the same store (a restart) still knows the cookie;
+/// the store holds the token's hash, not the token; logout deletes the session everywhere.
+#[tokio::test]
+async fn a_session_outlives_a_restart_and_logout_ends_it() {
+    let fx = fixture();
+    let cookie = login(&fx.state, "alice", ADMIN_PASSWORD).await.unwrap();
+    let token = cookie.strip_prefix("tg_session=").unwrap().to_owned();
+    let spec = fx._dir.path().join("tg.db").display().to_string();
+    let restarted = AppState::new(
+        StoreHandle::spawn(spec.clone()).unwrap(),
+        AuthMode::Required {
+            secure_cookies: false,
+        },
+    );
+    let page = get(&restarted, "/findings", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("alice"), "the user is shown");
+
+    let stored: Vec<String> = {
+        let conn = rusqlite::Connection::open(&spec).unwrap();
+        let mut stmt = conn.prepare("SELECT token_hash FROM web_sessions").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(stored, vec![super::auth::token_hash(&token)]);
+    assert!(!stored.contains(&token));
+
+    let csrf = csrf_of(&page.body);
+    let out = send(
+        &restarted,
+        "POST",
+        "/logout",
+        &cookie,
+        Some(form(&[("csrf", &csrf)])),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    for state in [&restarted, &fx.state] {
+        let after = get(state, "/findings", &cookie).await;
+        assert_eq!(after.status, StatusCode::SEE_OTHER, "logged out everywhere");
+    }
+    let api = get(&fx.state, "/api/v1/findings", &cookie).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+}
+
+/// `--tls-cert/--tls-key`: a self-signed certificate made here with the openssl CLI, the dashboard
+/// served through [`super::tls::TlsListener`], and a rustls client that trusts only that
+/// certificate: the login page answers over TLS with a `Secure` cookie, and plain HTTP gets no page.
+#[tokio::test]
+async fn tls_serves_the_dashboard_with_secure_cookies() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    // A server certificate (not a CA: webpki refuses a CA as the server's own) for localhost.
+    let config = dir.path().join("openssl.cnf");
+    std::fs::write(
+        &config,
+        "[req]\ndistinguished_name = dn\nx509_extensions = leaf\nprompt = no\n\
+         [dn]\nCN = localhost\n\
+         [leaf]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-config"])
+        .arg(&config)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("the openssl CLI runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    // A key that is not PEM is refused before anything listens, naming the flag and file.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a key").unwrap();
+    let refused = super::tls::server_config(&cert, &junk)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("--tls-key") && refused.contains("junk.pem"),
+        "{refused}"
+    );
+
+    let fx = fixture();
+    let state = AppState::new(fx.state.store.clone(), super::auth_mode(false, false, true));
+    let config = super::tls::server_config(&cert, &key).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = super::tls::TlsListener::new(listener, config).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+
+    let mut roots = rustls::RootCertStore::empty();
+    for der in
+        <rustls::pki_types::CertificateDer<'_> as rustls::pki_types::pem::PemObject>::pem_file_iter(
+            &cert,
+        )
+        .unwrap()
+    {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("the handshake succeeds");
+    tls.write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer).await.ok();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: tg_login="))
+        .expect("the login cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(answer.contains("<form"), "the login page");
+
+    // Plain HTTP on the TLS port is not served.
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        plain.read_to_end(&mut bytes),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&bytes).contains("<form"));
+}
+
+/// The principal page with `--snapshot`: the escalation fixture's account, with the `pass-roles`
+/// policy attached to bob (who may already create Lambda functions, and `ops-admin` trusts Lambda):
+/// bob's page shows his policies, what he can do and his path to admin through `ops-admin`; an admin
+/// role is one already; a principal outside the snapshot is said to be; without a snapshot the page
+/// says how to get these sections.
+#[tokio::test]
+async fn the_principal_page_shows_policies_abilities_and_escalation_path() {
+    let fixture_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/escalation-snapshot");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&fixture_dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let details_path = dir.path().join("get-account-authorization-details.json");
+    let mut details: Value =
+        serde_json::from_str(&std::fs::read_to_string(&details_path).unwrap()).unwrap();
+    let bob = details["UserDetailList"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["UserName"] == "bob")
+        .unwrap();
+    bob["AttachedManagedPolicies"] = json!([{"PolicyName": "pass-roles",
+        "PolicyArn": "arn:aws:iam::111122223333:policy/pass-roles"}]);
+    std::fs::write(&details_path, details.to_string()).unwrap();
+
+    let fx = fixture();
+    let account = super::principal::Account::load(dir.path()).unwrap();
+    let state = AppState::with_account(
+        fx.state.store.clone(),
+        AuthMode::Required {
+            secure_cookies: false,
+        },
+        Some(account),
+    );
+    let cookie = login(&state, "victor", VIEWER_PASSWORD).await.unwrap();
+    let page = |arn: &str| {
+        let state = state.clone();
+        let cookie = cookie.clone();
+        let uri = format!("/principal?arn={}", super::findings::url(arn));
+        async move {
+            let answer = get(&state, &uri, &cookie).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            let at = answer
+                .body
+                .find("id=\"principal-account\"")
+                .expect("the section");
+            answer.body[at..].to_owned()
+        }
+    };
+
+    let bob = page("arn:aws:iam::111122223333:user/bob").await;
+    assert!(bob.contains("inline policy `lambda-dev`"), "{bob}");
+    assert!(
+        bob.contains(&html(
+            "managed policy `arn:aws:iam::111122223333:policy/pass-roles`"
+        )),
+        "{bob}"
+    );
+    assert!(
+        bob.contains("&quot;lambda:CreateFunction&quot;"),
+        "the document, escaped: {bob}"
+    );
+    for action in ["iam:PassRole", "lambda:CreateFunction"] {
+        assert!(
+            bob.contains(&format!("<td><code>{action}</code></td><td>allowed")),
+            "{action}: {bob}"
+        );
+    }
+    assert!(
+        !bob.contains("<td><code>iam:CreateAccessKey</code>"),
+        "{bob}"
+    );
+    let path = bob
+        .split("<ol class=\"path\">")
+        .nth(1)
+        .expect("a path")
+        .split("</ol>")
+        .next()
+        .unwrap();
+    assert!(
+        path.contains(&html("arn:aws:iam::111122223333:user/bob")),
+        "{path}"
+    );
+    assert!(
+        path.contains(&html("arn:aws:iam::111122223333:role/ops-admin")),
+        "{path}"
+    );
+    assert!(path.contains("lambda"), "{path}");
+
+    let admin = page("arn:aws:iam::111122223333:role/ops-admin").await;
+    assert!(admin.contains("Already an administrator"), "{admin}");
+    assert!(
+        admin.contains("<td><code>*</code></td><td>allowed"),
+        "{admin}"
+    );
+    let alice = page("arn:aws:iam::111122223333:user/dev-alice").await;
+    assert!(alice.contains("No path to administrator"), "{alice}");
+    let stranger = page(&format!("arn:aws:iam::111122223333:user/{SCRIPT}")).await;
+    assert!(stranger.contains("Not a user or role"), "{stranger}");
+    assert!(!stranger.contains(SCRIPT), "escaped");
+
+    let cookie = login(&fx.state, "victor", VIEWER_PASSWORD).await.unwrap();
+    let without = get(
+        &fx.state,
+        "/principal?arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fbob",
+        &cookie,
+    )
+    .await;
+    assert!(
+        without.body.contains("No account snapshot"),
+        "{}",
+        without.body
+    );
 }
