@@ -46,6 +46,11 @@ fn every_cli_command_in_every_entry_matches_the_cli_model() {
         checked,
         "the README's count of checked `aws` command lines"
     );
+    assert_eq!(
+        kb_support::readme_number_after("monitoring rules: "),
+        kb.entries().len(),
+        "the README's count of knowledge-base entries"
+    );
 }
 
 /// The README promises `lookup-events` commands to triage every event: each entry carries at least one
