@@ -98,6 +98,15 @@ fn trailguard(server: &MotoServer, args: &[&str]) -> Output {
         .expect("trailguard runs")
 }
 
+/// `findings` reads only the store: it takes no AWS endpoint.
+fn stored_findings(store: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["findings", "--store", store, "--format", "json"])
+        .output()
+        .expect("trailguard runs");
+    ok(&out, "findings")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -174,10 +183,7 @@ fn unused_grants_are_stored_applied_and_undone_against_moto() {
         .contains(&json!("iam:CreateAccessKey")));
 
     // The stored finding carries the fix action with the generated document.
-    let stored = ok(
-        &trailguard(&server, &["findings", "--store", store, "--format", "json"]),
-        "findings",
-    );
+    let stored = stored_findings(store);
     let finding: Value = stored
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -190,10 +196,7 @@ fn unused_grants_are_stored_applied_and_undone_against_moto() {
 
     // The same audit again updates the finding instead of adding one (stable id).
     audit(&["--store", store]);
-    let again = ok(
-        &trailguard(&server, &["findings", "--store", store, "--format", "json"]),
-        "findings",
-    );
+    let again = stored_findings(store);
     assert_eq!(again.matches(id).count(), 1, "{again}");
 
     // Plan only: nothing changes.
