@@ -167,6 +167,43 @@ impl<'g> Subject<'g> {
         request
     }
 
+    /// The resources the subject's Allow statements for `action` may cover. With no resource policy
+    /// in the request, the engine allows (even conditionally) only where one of them matches, so
+    /// targets outside the scope need no request: a filter, never a decision.
+    fn scope(&self, action: &str) -> Scope<'g> {
+        let mut scope = Scope {
+            everywhere: false,
+            patterns: Vec::new(),
+        };
+        let allows = self
+            .set
+            .identity
+            .iter()
+            .flat_map(|doc| doc.statements.iter())
+            .filter(|s| s.effect == Effect::Allow && statement_names(s, action));
+        for statement in allows {
+            match statement.resource.as_ref().filter(|r| !r.negated) {
+                // No `Resource`, or a `NotResource`: anything may match.
+                None => scope.everywhere = true,
+                Some(r) => {
+                    for pattern in &r.patterns {
+                        // A policy variable is substituted per request: assume it may match.
+                        if pattern.contains("${") {
+                            scope.everywhere = true;
+                        } else {
+                            scope.patterns.push(pattern.as_str());
+                        }
+                    }
+                }
+            }
+            if scope.everywhere {
+                scope.patterns.clear();
+                break;
+            }
+        }
+        scope
+    }
+
     /// Whether some Allow statement names the action at all: a cheap filter before real requests.
     fn may(&self, action: &str) -> bool {
         self.set.identity.iter().any(|doc| {
@@ -195,6 +232,57 @@ impl<'g> Subject<'g> {
         request.resource.push_str(resource);
         let decision = evaluate(&self.set, request);
         self.grant(&request.action, resource, &decision, None)
+    }
+
+    /// Whether the decision on `action` cannot depend on the resource: every statement of every
+    /// layer that names the action applies to any resource (`Resource: "*"` or none). Then one
+    /// request stands for all targets.
+    fn resource_blind(&self, action: &str) -> bool {
+        let every = |s: &trailguard_policy::document::Statement| match &s.resource {
+            None => true,
+            Some(r) => {
+                !r.negated
+                    && r.patterns
+                        .iter()
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b == b'*'))
+            }
+        };
+        self.set
+            .identity
+            .iter()
+            .copied()
+            .chain(self.set.boundary)
+            .chain(self.set.scps.iter().flatten().copied())
+            .flat_map(|doc| doc.statements.iter())
+            .filter(|s| statement_names(s, action))
+            .all(every)
+    }
+
+    /// [`Subject::allow_on`] for each target: one request when the decision cannot depend on the
+    /// resource (a grant on `*` decided once, not per role or user), else one per target.
+    fn allow_on_each(
+        &self,
+        request: &mut Request,
+        targets: &[(NodeId, &str)],
+    ) -> Vec<(NodeId, Grant)> {
+        if targets.len() > 1 && self.resource_blind(&request.action) {
+            let Some(first) = self.allow_on(request, targets[0].1) else {
+                return Vec::new();
+            };
+            return targets
+                .iter()
+                .map(|&(id, arn)| {
+                    let mut grant = first.clone();
+                    grant.resource.clear();
+                    grant.resource.push_str(arn);
+                    (id, grant)
+                })
+                .collect();
+        }
+        targets
+            .iter()
+            .filter_map(|&(id, arn)| Some((id, self.allow_on(request, arn)?)))
+            .collect()
     }
 
     /// The grant for `action` on `resource`, if the engine allows it (certainly or conditionally).
@@ -265,6 +353,63 @@ impl<'g> Subject<'g> {
     }
 }
 
+/// Whether a statement's `Action` (or `NotAction`) covers `action`, as the engine decides it.
+fn statement_names(statement: &trailguard_policy::document::Statement, action: &str) -> bool {
+    let hit =
+        statement.action.patterns.iter().any(|p| {
+            p.is_everything() || glob_match(p.raw.trim().as_bytes(), action.as_bytes(), true)
+        });
+    hit != statement.action.negated
+}
+
+/// Where a subject's grants of one action may apply ([`Subject::scope`]).
+struct Scope<'g> {
+    everywhere: bool,
+    /// Resource patterns (empty with `everywhere`).
+    patterns: Vec<&'g str>,
+}
+
+impl Scope<'_> {
+    fn admits(&self, arn: &str) -> bool {
+        self.everywhere
+            || self
+                .patterns
+                .iter()
+                .any(|p| glob_match(p.as_bytes(), arn.as_bytes(), false))
+    }
+
+    /// The nodes of `pool` (sorted ids) the scope may cover, other than `except`. Patterns without
+    /// wildcards are looked up by ARN instead of matched against every node.
+    fn pick<'a>(
+        &self,
+        graph: &'a Graph,
+        pool: &[NodeId],
+        except: NodeId,
+    ) -> Vec<(NodeId, &'a str)> {
+        let exact = !self.everywhere && self.patterns.iter().all(|p| !p.contains(['*', '?']));
+        let mut out: Vec<NodeId> = if exact {
+            let mut ids: Vec<NodeId> = self
+                .patterns
+                .iter()
+                .filter_map(|p| graph.node_by_arn(p))
+                .filter(|id| pool.binary_search(id).is_ok())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        } else {
+            pool.iter()
+                .copied()
+                .filter(|&n| self.admits(&graph.nodes[n].arn))
+                .collect()
+        };
+        out.retain(|&n| n != except);
+        out.into_iter()
+            .map(|n| (n, graph.nodes[n].arn.as_str()))
+            .collect()
+    }
+}
+
 /// Whether some statement of the node names an action that changes permissions.
 pub(crate) fn may_modify(node: &Node, scps: &[Vec<std::sync::Arc<PolicyDocument>>]) -> bool {
     let subject = Subject::with_scps(node, scps);
@@ -299,6 +444,27 @@ pub(crate) fn is_admin(
 ) -> Option<Certainty> {
     let subject = Subject::with_scps(node, scps);
     probe(|action| evaluate(&subject.set, &subject.request(action, "*")))
+}
+
+/// The conditions a node's own admin grant hangs on (empty when it is not conditionally admin).
+pub(crate) fn admin_conditions(
+    node: &Node,
+    scps: &[Vec<std::sync::Arc<PolicyDocument>>],
+) -> Vec<String> {
+    let subject = Subject::with_scps(node, scps);
+    let mut out: Vec<String> = Vec::new();
+    for action in ADMIN_PROBES {
+        if let Decision::Conditional { conditions, .. } =
+            evaluate(&subject.set, &subject.request(action, "*"))
+        {
+            for c in conditions {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a document alone grants admin.
@@ -494,6 +660,7 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
     // Pass a role to a service that runs code for it: per service, the best path the subject may
     // take (certain first, then fewest actions), then every role trusting that service.
     if subject.may("iam:PassRole") {
+        let pass_scope = subject.scope("iam:PassRole");
         let mut best: std::collections::BTreeMap<
             &str,
             (&super::catalog::PassRolePath, Vec<Grant>),
@@ -518,13 +685,18 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
         }
         for (service, (path, service_grants)) in best {
             let mut request = subject.prepared("iam:PassRole", &[("iam:PassedToService", service)]);
-            for &r in graph.index.services.get(service).into_iter().flatten() {
-                if r == p || graph.nodes[r].deleted {
-                    continue;
-                }
-                let Some(pass) = subject.allow_on(&mut request, &graph.nodes[r].arn) else {
-                    continue;
-                };
+            let roles: Vec<(NodeId, &str)> = graph
+                .index
+                .services
+                .get(service)
+                .into_iter()
+                .flatten()
+                .filter(|&&r| {
+                    r != p && !graph.nodes[r].deleted && pass_scope.admits(&graph.nodes[r].arn)
+                })
+                .map(|&r| (r, graph.nodes[r].arn.as_str()))
+                .collect();
+            for (r, pass) in subject.allow_on_each(&mut request, &roles) {
                 let mut grants = vec![pass];
                 grants.extend(service_grants.iter().cloned());
                 let kind = EdgeKind::PassRole {
@@ -537,58 +709,36 @@ pub(crate) fn edges_from(graph: &Graph, p: NodeId) -> Vec<Edge> {
     }
 
     // Credentials for another user, and rewriting a role's trust.
-    let users = || graph.users.values().copied();
     for action in MINT_ACTIONS {
         if !subject.may(action) {
             continue;
         }
-        let mut targets: Vec<NodeId> = users().filter(|&u| u != p).collect();
-        targets.sort_unstable();
+        let targets = subject.scope(action).pick(graph, &graph.ids.users, p);
         let mut request = subject.prepared(action, &[]);
-        for u in targets {
-            if let Some(grant) = subject.allow_on(&mut request, &graph.nodes[u].arn) {
-                let edge = Edge::new(
-                    p,
-                    To::Node(u),
-                    EdgeKind::MintCredentials { action },
-                    vec![grant],
-                );
-                put(u, edge, &mut act);
-            }
+        for (u, grant) in subject.allow_on_each(&mut request, &targets) {
+            let kind = EdgeKind::MintCredentials { action };
+            put(u, Edge::new(p, To::Node(u), kind, vec![grant]), &mut act);
         }
     }
     if subject.may("iam:UpdateAssumeRolePolicy") {
-        let mut roles: Vec<NodeId> = graph.roles.values().copied().filter(|&r| r != p).collect();
-        roles.sort_unstable();
-        for r in roles {
-            if let Some(grant) =
-                subject.allow("iam:UpdateAssumeRolePolicy", &graph.nodes[r].arn, &[])
-            {
-                put(
-                    r,
-                    Edge::new(p, To::Node(r), EdgeKind::RewriteTrust, vec![grant]),
-                    &mut act,
-                );
-            }
+        let roles = subject
+            .scope("iam:UpdateAssumeRolePolicy")
+            .pick(graph, &graph.ids.roles, p);
+        let mut request = subject.prepared("iam:UpdateAssumeRolePolicy", &[]);
+        for (r, grant) in subject.allow_on_each(&mut request, &roles) {
+            let edge = Edge::new(p, To::Node(r), EdgeKind::RewriteTrust, vec![grant]);
+            put(r, edge, &mut act);
         }
     }
     if node.kind == NodeKind::User && admits_admin(node) && subject.may("iam:AddUserToGroup") {
-        let mut groups: Vec<NodeId> = graph
-            .groups
-            .values()
-            .copied()
-            .filter(|g| !node.groups.contains(g))
-            .collect();
-        groups.sort_unstable();
+        let mut groups = subject
+            .scope("iam:AddUserToGroup")
+            .pick(graph, &graph.ids.groups, p);
+        groups.retain(|(g, _)| !node.groups.contains(g));
         let mut request = subject.prepared("iam:AddUserToGroup", &[]);
-        for g in groups {
-            if let Some(grant) = subject.allow_on(&mut request, &graph.nodes[g].arn) {
-                put(
-                    g,
-                    Edge::new(p, To::Node(g), EdgeKind::JoinGroup, vec![grant]),
-                    &mut act,
-                );
-            }
+        for (g, grant) in subject.allow_on_each(&mut request, &groups) {
+            let edge = Edge::new(p, To::Node(g), EdgeKind::JoinGroup, vec![grant]);
+            put(g, edge, &mut act);
         }
     }
 

@@ -225,8 +225,18 @@ pub struct Graph {
     managed: HashMap<String, ManagedDoc>,
     /// Who holds each managed policy (directly, or as a group and its members).
     holders: HashMap<String, HashSet<NodeId>>,
+    /// Node ids by kind, ascending (deleted nodes included).
+    ids: Ids,
     index: edges::TrustIndex,
     scps: Vec<Vec<Arc<PolicyDocument>>>,
+}
+
+/// Node ids of each kind, ascending: the pools edge targets are picked from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ids {
+    users: Vec<NodeId>,
+    roles: Vec<NodeId>,
+    groups: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +269,29 @@ pub struct PathReport {
     pub certainty: Certainty,
     /// Empty for a principal that is the goal (admin itself).
     pub hops: Vec<Hop>,
+    /// When the path ends at a principal whose own policies make it admin only under conditions:
+    /// those conditions (the hops' grants carry the rest).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub admin_conditions: Vec<String>,
+}
+
+impl PathReport {
+    /// Every undecided condition the path hangs on, each once, in hop order.
+    pub fn conditions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let all = self
+            .hops
+            .iter()
+            .flat_map(|h| &h.grants)
+            .flat_map(|g| &g.conditions)
+            .chain(&self.admin_conditions);
+        for condition in all {
+            if !out.contains(condition) {
+                out.push(condition.clone());
+            }
+        }
+        out
+    }
 }
 
 /// A change to the account, as an IAM write event describes it ([`events::change_of`] reads one
@@ -355,6 +388,9 @@ pub struct Update {
     pub opened: Vec<NodeId>,
     /// Principals that could reach admin (certainly) before and no longer can.
     pub closed: Vec<NodeId>,
+    /// Principals that could not reach admin at all before and now can, but only under conditions
+    /// the snapshot cannot decide.
+    pub opened_conditionally: Vec<NodeId>,
     /// Nodes whose distances were recomputed.
     pub recomputed: usize,
     /// Nodes whose edges were rebuilt (the hop a change opened starts at one of them), sorted.
@@ -385,6 +421,7 @@ impl Graph {
             policy_pos: position(details.policies.iter().map(|p| &p.arn)),
             managed: HashMap::new(),
             holders: HashMap::new(),
+            ids: Ids::default(),
             index: edges::TrustIndex::default(),
             scps: scps
                 .into_iter()
@@ -446,6 +483,11 @@ impl Graph {
             NodeKind::Group => &mut self.groups,
         };
         map.insert(name.clone(), id);
+        match kind {
+            NodeKind::User => self.ids.users.push(id),
+            NodeKind::Role => self.ids.roles.push(id),
+            NodeKind::Group => self.ids.groups.push(id),
+        }
         self.by_arn.insert(arn.clone(), id);
         self.nodes.push(Node {
             kind,
@@ -541,7 +583,13 @@ impl Graph {
                 break;
             }
         }
-        Some(self.report(id, certainty, hops))
+        let mut report = self.report(id, certainty, hops);
+        if table[at].is_some_and(|s| s.edge.is_none())
+            && self.nodes[at].admin == Some(Certainty::Conditional)
+        {
+            report.admin_conditions = edges::admin_conditions(&self.nodes[at], &self.scps);
+        }
+        Some(report)
     }
 
     /// Shortest paths from every node to one target node, over all edges (certain ones preferred:
@@ -588,6 +636,7 @@ impl Graph {
             arn: node.arn.clone(),
             certainty,
             hops,
+            admin_conditions: Vec::new(),
         }
     }
 
@@ -1329,9 +1378,9 @@ impl Graph {
                 }
             }
         }
-        let before: Vec<(NodeId, bool)> = upstream
+        let before: Vec<(NodeId, Option<Certainty>)> = upstream
             .iter()
-            .map(|&n| (n, self.reach.certain[n].is_some()))
+            .map(|&n| (n, self.reaches_admin(n)))
             .collect();
         for certain_only in [true, false] {
             let table = self.shortest_within(&upstream, certain_only);
@@ -1349,15 +1398,19 @@ impl Graph {
             ..Update::default()
         };
         for (n, was) in before {
-            let now = self.reach.certain[n].is_some();
-            if now && !was {
+            let now = self.reaches_admin(n);
+            let certain = |c: Option<Certainty>| c == Some(Certainty::Certain);
+            if certain(now) && !certain(was) {
                 update.opened.push(n);
-            } else if was && !now {
+            } else if certain(was) && !certain(now) {
                 update.closed.push(n);
+            } else if was.is_none() && now == Some(Certainty::Conditional) {
+                update.opened_conditionally.push(n);
             }
         }
         update.opened.sort_unstable();
         update.closed.sort_unstable();
+        update.opened_conditionally.sort_unstable();
         update
     }
 

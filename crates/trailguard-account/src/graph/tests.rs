@@ -826,3 +826,79 @@ fn created_and_deleted_principals_open_and_close_paths_like_a_rebuild_would() {
         .unwrap();
     assert_eq!(policy.policy_version_list.len(), 1);
 }
+
+#[test]
+fn conditional_paths_are_reported_apart_and_name_their_conditions() {
+    // `actor` may version `actor-policy` (attached to it) only with MFA; `mfa-admin` is an admin
+    // only from one network; `plain` reaches nothing.
+    let mut details = account(&[allow(&["s3:GetObject"], "*")], false, Twin::Positive);
+    details.user_detail_list.push(
+        serde_json::from_value(
+            json!({"UserName": "mfa-admin", "Arn": arn("user", "mfa-admin"),
+            "UserPolicyList": [{"PolicyName": "office", "PolicyDocument": doc(&[json!({
+                "Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}})])}]}),
+        )
+        .unwrap(),
+    );
+    let mut graph = Graph::build(&details, Vec::new());
+    let actor = graph.node_by_arn(&arn("user", "actor")).unwrap();
+    let mfa_admin = graph.node_by_arn(&arn("user", "mfa-admin")).unwrap();
+    assert_eq!(graph.reaches_admin(actor), None);
+
+    // Its own admin grant is conditional: the report names the condition, with no hop.
+    let report = graph.path_to_admin(mfa_admin).unwrap();
+    assert_eq!(report.certainty, Certainty::Conditional);
+    assert!(report.hops.is_empty());
+    assert_eq!(
+        report.admin_conditions,
+        ["aws:SourceIp IpAddress 192.0.2.0/24"]
+    );
+    assert_eq!(report.conditions(), report.admin_conditions);
+
+    let put = |statement: Value| Change::PutInlinePolicy {
+        kind: NodeKind::User,
+        name: "actor".to_owned(),
+        policy_name: "versioning".to_owned(),
+        document: doc(&[statement]),
+    };
+    let mfa = json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion",
+        "Resource": arn("policy", "actor-policy"),
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}});
+    let update = graph.apply(&put(mfa)).unwrap();
+    assert_eq!(
+        (&update.opened, &update.closed, &update.opened_conditionally),
+        (&vec![], &vec![], &vec![actor])
+    );
+    let report = graph.path_to_admin(actor).unwrap();
+    assert_eq!(report.certainty, Certainty::Conditional);
+    assert_eq!(report.hops.len(), 1);
+    assert_eq!(report.hops[0].certainty, Certainty::Conditional);
+    assert_eq!(
+        report.conditions(),
+        ["aws:MultiFactorAuthPresent Bool true"]
+    );
+    // The certain search does not count it.
+    assert_eq!(graph.reaches_admin(actor), Some(Certainty::Conditional));
+
+    // The same grant without the condition makes the path certain: opened, not opened again
+    // conditionally.
+    let update = graph
+        .apply(&put(allow(
+            &["iam:CreatePolicyVersion"],
+            &arn("policy", "actor-policy"),
+        )))
+        .unwrap();
+    assert_eq!(
+        (&update.opened, &update.opened_conditionally),
+        (&vec![actor], &vec![])
+    );
+    assert_eq!(
+        graph.path_to_admin(actor).unwrap().certainty,
+        Certainty::Certain
+    );
+    assert_eq!(
+        reach_table(&graph),
+        reach_table(&Graph::build(&graph.details, Vec::new()))
+    );
+}

@@ -161,6 +161,13 @@ fn render_text(reports: &[PathReport], goal: &str) -> String {
         for (i, hop) in report.hops.iter().enumerate() {
             let _ = writeln!(text, "  {}. {}", i + 1, hop_line(hop));
         }
+        if !report.admin_conditions.is_empty() {
+            let _ = writeln!(
+                text,
+                "  admin only if {}",
+                report.admin_conditions.join(" and ")
+            );
+        }
     }
     text
 }
@@ -256,9 +263,9 @@ fn path_finding(
             report.name,
             report.hops.len(),
             if report.certainty == Certainty::Conditional {
-                ", if conditions hold"
+                format!(" if {} hold", report.conditions().join(" and "))
             } else {
-                ""
+                String::new()
             },
             steps.join(", then ")
         ),

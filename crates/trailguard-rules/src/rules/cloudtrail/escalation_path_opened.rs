@@ -6,12 +6,13 @@
 //! of the snapshot's account ([`trailguard_account::graph::events::CHANGE_EVENTS`]) as a [`Change`]; its evaluation applies them in
 //! event-time order to a copy of the snapshot's graph, skipping events older than the snapshot (it
 //! holds them already), and raises one finding per principal that could not reach admin and now can
-//! (high), and one per principal that could and no longer can (info). Failed calls change nothing.
+//! (high; medium when the new path hangs on conditions the snapshot cannot decide, which it names),
+//! and one per principal that could and no longer can (info). Failed calls change nothing.
 
 use std::sync::{Arc, Mutex};
 
 use trailguard_account::graph::events::{change_of, subject_of};
-use trailguard_account::graph::{Change, Graph, NodeKind, PathReport};
+use trailguard_account::graph::{Certainty, Change, Graph, NodeKind, PathReport};
 use trailguard_event::Record;
 
 use super::common::{call_failed, evidence};
@@ -73,7 +74,9 @@ pub const META: RuleMeta = RuleMeta {
                rewritten, a user added to a group, a boundary removed, a principal created or deleted) after \
                which a user or role that could not become administrator can, by some chain of steps of the \
                escalation graph (`trailguard audit paths`): **high**, naming the principal and the hop the \
-               change opened. A change that closes such a path is reported as **info**. Needs `scan --snapshot \
+               change opened. A path that holds only if a condition the snapshot cannot decide holds (MFA, source \
+               network, tags) is **medium**, naming the conditions. A change that closes such a path is \
+               reported as **info**. Needs `scan --snapshot \
                DIR` (or `serve --snapshot DIR`): the account snapshot is the graph the events are applied to, in \
                event-time order; events older than the snapshot are in it already and are not applied again.",
         why: "Attackers chain: a `CreatePolicyVersion` on a policy attached to yourself, a trust policy that \
@@ -218,7 +221,7 @@ impl SequenceRule for EscalationPathOpened {
                 .iter()
                 .map(|&n| graph.nodes[n].arn.as_str())
                 .collect();
-            for &id in &update.opened {
+            for &id in update.opened.iter().chain(&update.opened_conditionally) {
                 if graph.nodes[id].kind == NodeKind::Group {
                     continue;
                 }
@@ -289,6 +292,21 @@ fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
     } else {
         format!(" Path in {} step(s): {}.", steps.len(), steps.join(", then "))
     };
+    let conditions = path.conditions();
+    let (reach, unless) = match path.certainty {
+        Certainty::Certain => ("can now reach admin".to_owned(), String::new()),
+        Certainty::Conditional => (
+            "can now reach admin if conditions hold".to_owned(),
+            format!(
+                " The snapshot cannot decide: {}.",
+                conditions
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    };
     let mut finding = FindingBuilder::new(
         &META,
         FindingSource::Cloudtrail,
@@ -296,7 +314,7 @@ fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
     )
     .with_event(&obs.event)
     .message(format!(
-        "`{}` can now reach admin: {how} (opened by {change}).{chain}",
+        "`{}` {reach}: {how} (opened by {change}).{chain}{unless}",
         path.name
     ))
     .resource(resource(path.kind, &path.name, &path.arn))
@@ -306,6 +324,14 @@ fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
         path.arn
     ))
     .build();
+    if path.certainty == Certainty::Conditional {
+        finding.title = "IAM change opened a conditional path to admin".to_owned();
+        finding.severity = Severity::Medium;
+        finding.evidence.push(evidence(
+            "conditions".to_owned(),
+            serde_json::to_value(&conditions).unwrap_or_default(),
+        ));
+    }
     for (i, hop) in path.hops.iter().enumerate() {
         finding.evidence.push(evidence(
             format!("hops[{i}]"),
@@ -414,6 +440,68 @@ mod tests {
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].severity, Severity::Info);
         assert!(findings[0].message.starts_with("`dev-alice` can no longer reach admin"));
+    }
+
+    #[test]
+    fn a_grant_hanging_on_an_undecided_condition_opens_a_conditional_path_rated_lower() {
+        let put = |id: &str, time: &str, statement: serde_json::Value| {
+            TestEvent::iam("PutUserPolicy")
+                .request(&json!({"userName": "bob", "policyName": id,
+                    "policyDocument": json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()})
+                .to_string())
+                .time(time)
+                .id(id)
+        };
+        let findings = run_sequence(
+            Box::new(EscalationPathOpened::new(graph(), None, Some(ACCT.to_owned()))),
+            &[
+                put(
+                    "office",
+                    "2024-08-01T13:00:00Z",
+                    json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}),
+                ),
+                // Still conditional: nothing new to say.
+                put(
+                    "office2",
+                    "2024-08-01T13:01:00Z",
+                    json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}),
+                ),
+                // Certain now: the high finding.
+                put(
+                    "anywhere",
+                    "2024-08-01T13:02:00Z",
+                    json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+                ),
+            ],
+        );
+        let seen: Vec<(&str, Severity)> = findings
+            .iter()
+            .map(|f| (f.event_id.as_deref().unwrap_or(""), f.severity))
+            .collect();
+        assert_eq!(
+            seen,
+            [("office", Severity::Medium), ("anywhere", Severity::High)],
+            "{findings:#?}"
+        );
+        let conditional = &findings[0];
+        assert_eq!(conditional.title, "IAM change opened a conditional path to admin");
+        assert!(
+            conditional
+                .message
+                .starts_with("`bob` can now reach admin if conditions hold"),
+            "{}",
+            conditional.message
+        );
+        assert!(
+            conditional
+                .message
+                .contains("`aws:SourceIp IpAddress 192.0.2.0/24`"),
+            "{}",
+            conditional.message
+        );
+        assert!(!findings[1].message.contains("conditions hold"));
     }
 
     #[test]
