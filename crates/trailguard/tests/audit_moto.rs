@@ -382,6 +382,39 @@ fn live_library_binary_and_offline_audits_agree_on_the_exact_findings() {
         assert_eq!(names, ["dave", "eve"], "{answer:#}");
         assert_eq!(answer["principals_checked"], 6);
     }
+    // 4b. The escalation graph, live and offline: the same report (#21: "live (moto) and offline give
+    // the same graph"). dave holds `*`; eve may create versions of the policy attached to her.
+    let mut reports = Vec::new();
+    for source in [
+        vec!["--endpoint-url", endpoint.as_str(), "--max-attempts", "2"],
+        vec!["--offline", out_dir.to_str().unwrap()],
+    ] {
+        let mut args = vec!["audit", "paths", "--format", "json"];
+        args.extend(source.iter().copied());
+        let out = trailguard(&server, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        reports.push(report);
+    }
+    let names: BTreeSet<&str> = reports[0]
+        .as_array()
+        .expect("a list of principals reaching admin")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        names.contains("dave") && names.contains("eve"),
+        "{:#}",
+        reports[0]
+    );
+    assert_eq!(
+        reports[0], reports[1],
+        "live and offline give the same graph"
+    );
     write_text_report(&server, &out_dir);
 
     // 5. The same files saved by the AWS CLI itself give the same findings: one shape, two writers.
