@@ -1147,3 +1147,65 @@ fn a_connection_cut_in_the_middle_of_a_commit_loses_and_doubles_nothing() {
     assert_eq!(python(&["count", &url]), "0", "{err}");
     assert_eq!(python(&["count", &dlq]), "0", "{err}");
 }
+
+/// `serve --snapshot DIR` (#21): the change events of a delivered log file are applied to the account's
+/// escalation graph, and the store then holds exactly what `scan --snapshot` finds on the same file,
+/// "can now reach admin" (CT054) findings included.
+#[test]
+fn serve_with_a_snapshot_stores_the_escalation_paths_scan_finds() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let logs = fixtures.join("escalation-logs");
+    let snapshot = fixtures.join("escalation-snapshot");
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .arg("scan")
+        .arg(&logs)
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .args(["--format", "json", "--fail-on", "never", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scanned: BTreeMap<String, String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let finding = serde_json::from_str::<Finding>(l).unwrap();
+            (finding.id, finding.rule_id)
+        })
+        .collect();
+    assert!(
+        scanned.values().any(|rule| rule == "CT054"),
+        "the fixture opens an escalation path: {scanned:?}"
+    );
+
+    let (url, _) = queue("serve-snapshot", 30, 3);
+    python(&["bucket", "serve-snapshot", &url]);
+    python(&["upload", logs.to_str().unwrap(), "serve-snapshot"]);
+    let db = tempfile::tempdir().unwrap();
+    let store = db.path().join("tg.db");
+    let (code, err) = serve(
+        &url,
+        &store,
+        &[
+            "--workers",
+            "1",
+            "--drain",
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    let (ids, processed, _) = stored(&store);
+    assert_eq!(processed, 1, "{err}");
+    assert_eq!(
+        ids.into_iter().collect::<BTreeSet<_>>(),
+        scanned.into_keys().collect::<BTreeSet<_>>(),
+        "{err}"
+    );
+}
