@@ -37,7 +37,7 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
 }
 
 /// The AWS flags, one home for every command that calls AWS with the usual settings (`policy check`
-/// for SNS alerts, `serve`, `lambda`): the SDK's credential chain and region unless given.
+/// for SNS alerts, `serve`, `lambda`, `backfill`): the SDK's credential chain and region unless given.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AwsArgs {
     /// AWS profile (default: the usual credential chain).

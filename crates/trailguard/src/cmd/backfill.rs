@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::aws::AwsTarget;
+use crate::cmd::args::AwsArgs;
 use crate::cmd::scan::parse_time_bound;
 use crate::fix::aws::api_error;
 use crate::remote::{self, s3::LogObject, s3::Prune, s3::S3Location};
@@ -44,22 +44,8 @@ pub struct BackfillArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// AWS profile (default: the usual credential chain).
-    #[arg(long, value_name = "NAME", help_heading = "AWS inputs")]
-    pub profile: Option<String>,
-
-    /// AWS region to call.
-    #[arg(
-        long,
-        alias = "aws-region",
-        value_name = "REGION",
-        help_heading = "AWS inputs"
-    )]
-    pub region: Option<String>,
-
-    /// Send S3 and SQS calls to this endpoint (e.g. a local moto server).
-    #[arg(long = "endpoint-url", value_name = "URL", help_heading = "AWS inputs")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Messages per SendMessageBatch call (SQS's limit).
@@ -183,13 +169,8 @@ pub fn run(args: BackfillArgs) -> anyhow::Result<ExitCode> {
     let last_day = until.map(|t| t.date_naive());
 
     let runtime = remote::runtime()?;
-    let target = AwsTarget {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
-    let config = target.load(&runtime);
-    let s3 = remote::s3::client(&config, args.endpoint_url.is_some());
+    let config = args.aws.target().load(&runtime);
+    let s3 = remote::s3::client(&config, args.aws.endpoint_url.is_some());
     let mut enqueuer = Enqueuer {
         sqs: aws_sdk_sqs::Client::new(&config),
         runtime: &runtime,

@@ -315,6 +315,26 @@ fn digest_message(
     insert_message(tx, destination, &key, "digest", &payload, now).map(drop)
 }
 
+/// Whether the outbox already holds this finding's alert for the destination; if so, and the offer
+/// is a new sighting (`recount`), the fold's counter is raised.
+fn already_alerted(
+    tx: &mut dyn Tx,
+    intent: &AlertIntent<'_>,
+    dedup: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let dest = text(intent.destination);
+    let mut seen = 0;
+    tx.query(OUTBOX_HAS, &[dest.clone(), text(dedup)], &mut |row| {
+        seen = row.int(0)?;
+        Ok(())
+    })?;
+    if seen > 0 && intent.recount {
+        tx.exec(FOLD_COUNT, &[dest, text(intent.fold_key), text(now)])?;
+    }
+    Ok(seen > 0)
+}
+
 /// Enqueues a finding's alert at one destination, or folds it into the open window of its key; one
 /// transaction, so workers racing on the same finding or key enqueue one alert between them.
 pub fn enqueue_alert(
@@ -327,15 +347,7 @@ pub fn enqueue_alert(
     let mut result = Enqueued::Alert;
     store.transact(&mut |tx| {
         let (dest, key) = (text(intent.destination), text(intent.fold_key));
-        let mut seen = 0;
-        tx.query(OUTBOX_HAS, &[dest.clone(), text(&dedup)], &mut |row| {
-            seen = row.int(0)?;
-            Ok(())
-        })?;
-        if seen > 0 {
-            if intent.recount {
-                tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
-            }
+        if already_alerted(tx, intent, &dedup, &now)? {
             result = Enqueued::AlreadyAlerted;
             return Ok(());
         }
@@ -368,15 +380,7 @@ pub fn enqueue_alert(
             };
             // A worker offering the same finding at the same moment (Postgres) opened the fold and
             // enqueued the alert while this one waited on the fold's row: it is alerted, not a repeat.
-            let mut seen = 0;
-            tx.query(OUTBOX_HAS, &[dest.clone(), text(&dedup)], &mut |row| {
-                seen = row.int(0)?;
-                Ok(())
-            })?;
-            if seen > 0 {
-                if intent.recount {
-                    tx.exec(FOLD_COUNT, &[dest.clone(), key.clone(), text(&now)])?;
-                }
+            if already_alerted(tx, intent, &dedup, &now)? {
                 result = Enqueued::AlreadyAlerted;
                 return Ok(());
             }
