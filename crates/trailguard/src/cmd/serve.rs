@@ -55,7 +55,7 @@ pub struct ServeArgs {
     pub drain: bool,
 
     /// An account snapshot (as `scan --snapshot`): CT054 re-evaluates its escalation graph on every
-    /// IAM change (replaying the stored changes on the snapshot each time), CT039 knows its trails.
+    /// IAM change (applying only the changes it has not applied yet), CT039 knows its trails.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
 

@@ -8,6 +8,13 @@
 //! holds them already), and raises one finding per principal that could not reach admin and now can
 //! (high; medium when the new path hangs on conditions the snapshot cannot decide, which it names),
 //! and one per principal that could and no longer can (info). Failed calls change nothing.
+//!
+//! `serve` evaluates the rule again after every object, over every change stored so far. The graph and
+//! findings of the last evaluation are kept ([`Replayed`]): when the changes it applied are the first
+//! of the new evaluation's (the usual case: the new object's changes are newer), only the new ones are
+//! applied, each recomputing just what it touches (`Graph::apply`); a change older than one applied
+//! already (a late file) starts again from the snapshot, so the result is always that of one replay
+//! of every change in time order.
 
 use std::sync::{Arc, Mutex};
 
@@ -125,6 +132,8 @@ impl WatchTally {
 /// The rule with its snapshot: see the module doc.
 pub struct EscalationPathOpened {
     graph: Arc<Graph>,
+    /// The last evaluation's end state; `None` before the first.
+    replayed: Mutex<Option<Replayed>>,
     /// Event time (ms) the snapshot was taken at, when known: older changes are in it.
     since: Option<i64>,
     /// The snapshot's account: IAM events of other accounts change another graph.
@@ -136,6 +145,7 @@ impl EscalationPathOpened {
     pub fn new(graph: Graph, since: Option<i64>, account: Option<String>) -> EscalationPathOpened {
         EscalationPathOpened {
             graph: Arc::new(graph),
+            replayed: Mutex::new(None),
             since,
             account,
             tally: Arc::default(),
@@ -151,6 +161,84 @@ impl EscalationPathOpened {
         if let Ok(mut tally) = self.tally.lock() {
             f(&mut tally);
         }
+    }
+
+    /// Applies one observed change to `replayed`'s graph and adds the findings it makes.
+    fn replay(&self, replayed: &mut Replayed, obs: &Observation) {
+        replayed.applied.push(ChangeKey::of(obs));
+        if self.since.is_some_and(|since| obs.at < since) {
+            self.count(|t| t.before_snapshot += 1);
+            return;
+        }
+        let Ok(change) = serde_json::from_str::<Change>(&obs.detail) else {
+            return;
+        };
+        let graph = &mut replayed.graph;
+        let update = match graph.apply(&change) {
+            Ok(update) => update,
+            Err(err) => {
+                let id = obs.event.event_id.as_deref().unwrap_or("without an eventID");
+                self.count(|t| t.skip(format!("event {id}: {err}")));
+                return;
+            }
+        };
+        self.count(|t| t.applied += 1);
+        let rebuilt: Vec<&str> = update
+            .rebuilt
+            .iter()
+            .map(|&n| graph.nodes[n].arn.as_str())
+            .collect();
+        for &id in update.opened.iter().chain(&update.opened_conditionally) {
+            if graph.nodes[id].kind == NodeKind::Group {
+                continue;
+            }
+            if let Some(path) = graph.path_to_admin(id) {
+                replayed.findings.push(opened(obs, &path, &rebuilt));
+            }
+        }
+        for &id in &update.closed {
+            let node = &graph.nodes[id];
+            if node.kind != NodeKind::Group && !node.deleted {
+                replayed
+                    .findings
+                    .push(closed(obs, node.kind, &node.name, &node.arn));
+            }
+        }
+    }
+}
+
+/// The snapshot's graph after a run of changes, with the changes (in the order applied) and the findings
+/// they made.
+struct Replayed {
+    applied: Vec<ChangeKey>,
+    graph: Graph,
+    findings: Vec<Finding>,
+}
+
+/// What tells one observed change from another: its place in time order and the change itself.
+#[derive(PartialEq, Eq)]
+struct ChangeKey {
+    at: i64,
+    rank: u8,
+    event_id: Option<String>,
+    detail: Box<str>,
+}
+
+impl ChangeKey {
+    fn of(obs: &Observation) -> ChangeKey {
+        ChangeKey {
+            at: obs.at,
+            rank: obs.rank,
+            event_id: obs.event.event_id.clone(),
+            detail: obs.detail.clone(),
+        }
+    }
+
+    fn is(&self, obs: &Observation) -> bool {
+        self.at == obs.at
+            && self.rank == obs.rank
+            && self.event_id == obs.event.event_id
+            && self.detail == obs.detail
     }
 }
 
@@ -198,44 +286,29 @@ impl SequenceRule for EscalationPathOpened {
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let mut graph = (*self.graph).clone();
-        for obs in observations {
-            if self.since.is_some_and(|since| obs.at < since) {
-                self.count(|t| t.before_snapshot += 1);
-                continue;
+        let mut last = self
+            .replayed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Carry on from the last evaluation when every change it applied comes first here, in order.
+        let mut replayed = match last.take() {
+            Some(r)
+                if r.applied.len() <= observations.len()
+                    && r.applied.iter().zip(observations).all(|(k, o)| k.is(o)) =>
+            {
+                r
             }
-            let Ok(change) = serde_json::from_str::<Change>(&obs.detail) else {
-                continue;
-            };
-            let update = match graph.apply(&change) {
-                Ok(update) => update,
-                Err(err) => {
-                    let id = obs.event.event_id.as_deref().unwrap_or("without an eventID");
-                    self.count(|t| t.skip(format!("event {id}: {err}")));
-                    continue;
-                }
-            };
-            self.count(|t| t.applied += 1);
-            let rebuilt: Vec<&str> = update
-                .rebuilt
-                .iter()
-                .map(|&n| graph.nodes[n].arn.as_str())
-                .collect();
-            for &id in update.opened.iter().chain(&update.opened_conditionally) {
-                if graph.nodes[id].kind == NodeKind::Group {
-                    continue;
-                }
-                if let Some(path) = graph.path_to_admin(id) {
-                    out.push(opened(obs, &path, &rebuilt));
-                }
-            }
-            for &id in &update.closed {
-                let node = &graph.nodes[id];
-                if node.kind != NodeKind::Group && !node.deleted {
-                    out.push(closed(obs, node.kind, &node.name, &node.arn));
-                }
-            }
+            _ => Replayed {
+                applied: Vec::with_capacity(observations.len()),
+                graph: (*self.graph).clone(),
+                findings: Vec::new(),
+            },
+        };
+        for obs in &observations[replayed.applied.len()..] {
+            self.replay(&mut replayed, obs);
         }
+        out.extend(replayed.findings.iter().cloned());
+        *last = Some(replayed);
     }
 }
 
@@ -502,6 +575,55 @@ mod tests {
             conditional.message
         );
         assert!(!findings[1].message.contains("conditions hold"));
+    }
+
+    #[test]
+    fn a_later_evaluation_applies_only_the_changes_it_has_not_seen_and_a_late_one_replays_all() {
+        use crate::rules::cloudtrail::common::testing::with_record;
+        let attach = |time: &str, id: &str, user: &str| {
+            TestEvent::iam("AttachUserPolicy")
+                .request(&json!({"userName": user, "policyArn": format!("arn:aws:iam::{ACCT}:policy/ops-readonly")}).to_string())
+                .time(time)
+                .id(id)
+        };
+        let events = [
+            attach("2024-08-01T13:05:00Z", "bob", "bob"),
+            version(
+                "2024-08-01T13:10:00Z",
+                "narrow",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            ),
+            attach("2024-08-01T13:00:00Z", "late", "bob"),
+        ];
+        let new = || EscalationPathOpened::new(graph(), None, Some(ACCT.to_owned()));
+        let watch = new();
+        let observed: Vec<Observation> = events
+            .iter()
+            .map(|e| with_record(&e.json(), |r| watch.observe(r)).expect("an IAM change"))
+            .collect();
+        let (bob, narrow, late) = (&observed[0], &observed[1], &observed[2]);
+        let evaluate = |rule: &EscalationPathOpened, observations: &[&Observation]| {
+            let owned: Vec<Observation> = observations.iter().map(|&o| o.clone()).collect();
+            let mut report = Report::default();
+            rule.evaluate(&owned, &mut report);
+            report.into_findings()
+        };
+        let applied = |rule: &EscalationPathOpened| rule.tally.lock().unwrap().applied;
+
+        let first = evaluate(&watch, &[bob]);
+        assert_eq!(first.len(), 1, "{first:#?}");
+        assert_eq!(applied(&watch), 1);
+        // As `serve` evaluates after the next object: the old change is not applied again, and the
+        // findings are those of one replay of both.
+        let second = evaluate(&watch, &[bob, narrow]);
+        assert_eq!(applied(&watch), 2);
+        assert_eq!(second, evaluate(&new(), &[bob, narrow]));
+        assert_eq!(second.len(), 3, "bob opened, then alice and bob closed: {second:#?}");
+        // A change older than those applied arrives: everything is replayed from the snapshot.
+        let third = evaluate(&watch, &[late, bob, narrow]);
+        assert_eq!(applied(&watch), 5);
+        assert_eq!(third, evaluate(&new(), &[late, bob, narrow]));
+        assert_ne!(third, second);
     }
 
     #[test]
