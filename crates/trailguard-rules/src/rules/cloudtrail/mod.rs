@@ -67,4 +67,5 @@ crate::registry::register! { cloudtrail:
     single security_hub_disabled::SecurityHubDisabled,
     raised escalation_path_opened::EscalationPathOpened,
     raised mute_expired::MuteExpired,
+    single roles_anywhere_revocation_weakened::RolesAnywhereRevocationWeakened,
 }
