@@ -6,7 +6,9 @@
 //! - `+` used and granted; `-` granted but not used in the window; `?` used but not explained by the
 //!   policies we see (a resource policy, an SCP-free path we cannot see, or a snapshot older than the logs).
 //! - Granted: every action an Allow statement names (wildcards and `NotAction` expanded over the catalog),
-//!   kept when the policy engine allows it on `*` or on one of the principal's own resource patterns.
+//!   kept when the policy engine allows it on `*` or on a resource pattern of the principal's own Allow
+//!   statements or of its boundary (a boundary on one bucket grants the bucket's actions there, not on `*`);
+//!   an action with no resource-level permission only on `*`.
 //! - Sensitive: the risk table's sensitive and credential-exposure actions (admin, IAM write, credentials).
 
 use std::collections::BTreeSet;
@@ -67,14 +69,31 @@ pub fn granted_actions(parsed: &ParsedPrincipal<'_>, catalog: &Catalog) -> BTree
             }
         }
     }
+    // A boundary narrowed to some resources grants nothing on `*`: its own patterns are candidates too.
+    if let Some(boundary) = &parsed.boundary {
+        for statement in boundary
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+        {
+            if let Some(spec) = statement.resource.as_ref().filter(|r| !r.negated) {
+                resources.extend(spec.patterns.iter().map(String::as_str));
+            }
+        }
+    }
     let set = parsed.policy_set();
     candidates
         .iter()
         .filter(|id| {
             let name = catalog.full_name(*id);
-            resources
-                .iter()
-                .any(|r| evaluate(&set, &parsed.request(&name, r)).is_allowed())
+            let allowed_on = |r: &&str| evaluate(&set, &parsed.request(&name, r)).is_allowed();
+            // An action with no resource-level permission is authorised on `*` alone: a statement
+            // naming some ARN does not grant it (`s3:ListAllMyBuckets` under a one-bucket boundary).
+            if catalog.action(*id).resource_types.is_empty() {
+                allowed_on(&"*")
+            } else {
+                resources.iter().any(allowed_on)
+            }
         })
         .collect()
 }

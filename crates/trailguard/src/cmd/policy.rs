@@ -36,7 +36,8 @@ use crate::ui::{self, ColorChoice};
   trailguard policy diff v1.json v2.json
   trailguard policy expand 'iam:Create*'
   trailguard policy simulate --action iam:CreateUser --context aws:MultiFactorAuthPresent=true policy.json
-  trailguard policy generate --from logs/ --principal arn:aws:iam::111122223333:role/app > app.json")]
+  trailguard policy generate --from logs/ --principal arn:aws:iam::111122223333:role/app > app.json
+  trailguard policy generate --from logs/ --principal arn:aws:iam::111122223333:role/app --per-session --out-dir policies/")]
 pub struct PolicyArgs {
     #[command(subcommand)]
     pub command: PolicyCommand,
@@ -70,9 +71,20 @@ pub struct GenerateArgs {
     /// Keep events before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// One policy per role session name: prints a JSON object of session name → policy.
+    /// One policy per role session name. On stdout (the default): one JSON object of session name →
+    /// policy; with --out-dir, one file per session.
     #[arg(long = "per-session")]
     pub per_session: bool,
+    /// Write the policy to `DIR/<principal name>.json` (with --per-session, each session's to
+    /// `DIR/<session name>.json`) instead of stdout, and name each file written on stderr. DIR is created
+    /// if needed. A session name IAM would not accept (`[A-Za-z0-9_+=,.@-]`, 2-64 characters) or that
+    /// starts with `.` is refused with a warning, never used as a path.
+    #[arg(long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// With --out-dir: replace files that exist. Without it, an existing file stops the run before
+    /// anything is written.
+    #[arg(long, requires = "out_dir")]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -657,8 +669,9 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 /// IAM's limit on a managed policy document, whitespace excluded.
 const MANAGED_POLICY_LIMIT: usize = 6144;
 
-/// Prints the generated policy on stdout (ready for `aws iam create-policy-version --policy-document
-/// file://...`); the window, the denied requests and the events that map to no permission go to stderr.
+/// Prints the generated policy on stdout, or writes it under `--out-dir` (ready for `aws iam
+/// create-policy-version --policy-document file://...`); the window, the denied requests, the events that
+/// map to no permission and the files written go to stderr.
 fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     use trailguard_account::usage::{collect, generate_policy, window_days};
     use trailguard_event::{CollectErrors, Filter, ScanOptions};
@@ -680,6 +693,15 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         filter,
         threads: 0,
     };
+    // What the run writes to is checked before the pass over the logs.
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "cannot create the output directory `{}`",
+                output::visible(&dir.display().to_string())
+            )
+        })?;
+    }
     let errors = CollectErrors::default();
     let (usage, _stats) = collect(&opts, args.per_session, &errors)?;
     let mut err = std::io::stderr().lock();
@@ -714,8 +736,8 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             to.to_rfc3339_opts(SecondsFormat::Secs, true)
         )?;
     }
-    let mut out = std::io::stdout().lock();
-    let mut sessions = serde_json::Map::new();
+    // (session name when split, policy), in session order.
+    let mut policies: Vec<(Option<&str>, serde_json::Value)> = Vec::new();
     for (key, used) in &matches {
         let generated = generate_policy(used, catalog);
         let calls: u64 = used.allowed.values().sum();
@@ -743,23 +765,28 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
                 "note: {size} characters without whitespace, over IAM's {MANAGED_POLICY_LIMIT} for a managed policy: split it by service"
             )?;
         }
-        match &key.session {
-            Some(session) => {
-                sessions.insert(session.clone(), generated.document);
-            }
-            None => writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&generated.document)?
-            )?,
-        }
+        policies.push((key.session.as_deref(), generated.document));
     }
-    if args.per_session {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&serde_json::Value::Object(sessions))?
-        )?;
+    match &args.out_dir {
+        Some(dir) => write_policy_files(dir, &args.principal, policies, args.force, &mut err)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if args.per_session {
+                let sessions: serde_json::Map<String, serde_json::Value> = policies
+                    .into_iter()
+                    .map(|(session, document)| (session.unwrap_or_default().to_owned(), document))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::Value::Object(sessions))?
+                )?;
+            } else {
+                for (_, document) in policies {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+                }
+            }
+        }
     }
     if !usage.unmapped.is_empty() {
         writeln!(
@@ -778,4 +805,151 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// IAM's longest role session name; longer names come from no real session.
+const SESSION_NAME_MAX: usize = 64;
+
+/// Why `name` cannot be a file name under `--out-dir`, if it cannot. Session names come from records, so
+/// anything may arrive: only what IAM itself accepts for a session name (`[\w+=,.@-]`, ASCII, at most 64
+/// characters, at least `min_len`) is used, and never a leading `.` (a hidden file, or `..`).
+fn file_stem_problem(name: &str, min_len: usize) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if name.is_empty() {
+        Some("it is empty".to_owned())
+    } else if let Some(c) = name.chars().find(|c| !allowed(*c)) {
+        Some(format!(
+            "it holds `{}`, outside IAM's [A-Za-z0-9_+=,.@-]",
+            c.escape_default()
+        ))
+    } else if name.len() > SESSION_NAME_MAX {
+        Some(format!("it is over {SESSION_NAME_MAX} characters"))
+    } else if name.len() < min_len {
+        Some(format!("it is under {min_len} characters"))
+    } else if name.starts_with('.') {
+        Some("it starts with `.`".to_owned())
+    } else {
+        None
+    }
+}
+
+/// The last part of a user's or role's ARN: `arn:aws:iam::1:role/path/app` → `app`.
+fn principal_name(arn: &str) -> &str {
+    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+}
+
+/// Writes each policy to `dir/<name>.json`: the session name, or the principal's name for the whole
+/// principal (and for calls without a session, a user's). A name that cannot be a file name, or that
+/// would share a file with an earlier one (case-insensitive file systems included), is refused with a
+/// warning. Existing files stop the run before anything is written, unless `force`.
+fn write_policy_files(
+    dir: &Path,
+    principal: &str,
+    policies: Vec<(Option<&str>, serde_json::Value)>,
+    force: bool,
+    err: &mut impl Write,
+) -> anyhow::Result<()> {
+    let own_name = principal_name(principal);
+    let mut planned: Vec<(PathBuf, String, serde_json::Value)> = Vec::new();
+    // Lower-cased file stem → the session that took it.
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for (session, document) in policies {
+        let (stem, what, problem) = match session.filter(|s| !s.is_empty()) {
+            Some(session) => (
+                session,
+                format!("session `{}`", output::visible(session)),
+                file_stem_problem(session, 2),
+            ),
+            None => (
+                own_name,
+                format!("`{}`", output::visible(principal)),
+                file_stem_problem(own_name, 1),
+            ),
+        };
+        if let Some(problem) = problem {
+            writeln!(err, "warning: {what} not written: {problem}")?;
+            continue;
+        }
+        if let Some(owner) = taken.get(&stem.to_ascii_lowercase()) {
+            writeln!(
+                err,
+                "warning: {what} not written: `{stem}.json` would be the file of {owner} (file names may ignore case)"
+            )?;
+            continue;
+        }
+        taken.insert(stem.to_ascii_lowercase(), what.clone());
+        planned.push((dir.join(format!("{stem}.json")), what, document));
+    }
+    if planned.is_empty() {
+        anyhow::bail!("no policy written: every name was refused (see the warnings above)");
+    }
+    if !force {
+        let existing: Vec<String> = planned
+            .iter()
+            .filter(|(path, _, _)| path.symlink_metadata().is_ok())
+            .map(|(path, _, _)| format!("`{}`", output::visible(&path.display().to_string())))
+            .collect();
+        if !existing.is_empty() {
+            anyhow::bail!(
+                "{} already exist(s); nothing written (--force replaces them)",
+                existing.join(", ")
+            );
+        }
+    }
+    for (path, what, document) in planned {
+        let shown = output::visible(&path.display().to_string()).into_owned();
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            // Without --force, a file that appeared since the check is still never replaced.
+            .create_new(!force)
+            .open(&path)
+            .with_context(|| format!("cannot write `{shown}`"))?;
+        writeln!(file, "{}", serde_json::to_string_pretty(&document)?)
+            .with_context(|| format!("cannot write `{shown}`"))?;
+        writeln!(err, "wrote {shown} ({what})")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_iam_would_accept_become_file_names() {
+        for good in ["alice", "ci@example.com", "i-0abc,x=y+z_", &"a".repeat(64)] {
+            assert_eq!(file_stem_problem(good, 2), None, "{good}");
+        }
+        assert_eq!(
+            file_stem_problem("a", 1),
+            None,
+            "a principal name may be short"
+        );
+        for (bad, why) in [
+            ("", "empty"),
+            ("../x", "`/`"),
+            ("..", "starts with `.`"),
+            (".hidden", "starts with `.`"),
+            ("a", "under 2"),
+            ("a\\b", "`\\\\`"),
+            ("line\nbreak", "`\\n`"),
+            ("caf\u{e9}", "`\\u{e9}`"),
+        ] {
+            let problem = file_stem_problem(bad, 2).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+        let long = "a".repeat(65);
+        assert!(file_stem_problem(&long, 2).unwrap().contains("over 64"));
+    }
+
+    #[test]
+    fn the_principal_name_is_the_last_part_of_its_arn() {
+        assert_eq!(
+            principal_name("arn:aws:iam::111122223333:role/path/app"),
+            "app"
+        );
+        assert_eq!(principal_name("arn:aws:iam::111122223333:root"), "root");
+    }
 }
