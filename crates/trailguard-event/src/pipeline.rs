@@ -33,7 +33,9 @@ use crate::filter::{Filter, FilterOutcome, RawOutcome};
 use crate::peek::RawRecord;
 use crate::record::{may_nest_too_deep, Record};
 use crate::source::{self, open_decoded, Encoding, Opened, Source};
-use crate::split::{SplitError, Splitter, Unit, UnitKind, DEFAULT_BUFFER, DEFAULT_MAX_VALUE};
+use crate::split::{
+    initial_buffer, SplitError, Splitter, Unit, UnitKind, DEFAULT_BUFFER, DEFAULT_MAX_VALUE,
+};
 use crate::stats::ScanStats;
 
 /// What to scan and how.
@@ -375,7 +377,8 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
             encoding,
             stored_bytes,
         } = opened;
-        let mut splitter = Splitter::with_buffer(reader, buffer, DEFAULT_MAX_VALUE);
+        let initial = initial_buffer(source.size_hint());
+        let mut splitter = Splitter::with_buffer(reader, buffer, initial, DEFAULT_MAX_VALUE);
         let shared_name: Arc<Path> = Arc::from(file);
         if split {
             self.shared.active_readers.fetch_add(1, Ordering::SeqCst);

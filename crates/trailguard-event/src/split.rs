@@ -17,6 +17,19 @@ use crate::structural::{container_end, string_end};
 
 /// Default buffer size. Big enough for a 1,000-record CloudTrail file in one read.
 pub const DEFAULT_BUFFER: usize = 4 << 20;
+/// The smallest first buffer [`initial_buffer`] chooses.
+pub const MIN_BUFFER: usize = 64 << 10;
+
+/// The first buffer size for an input of `stored` bytes (compressed or not; `None` when unknown):
+/// enough for the input decompressed at CloudTrail's usual ratio, at most [`DEFAULT_BUFFER`]. A small
+/// object then costs a small buffer, which matters when every object starts a new scan (`serve`);
+/// a value that does not fit grows the buffer anyway.
+pub fn initial_buffer(stored: Option<u64>) -> usize {
+    stored.map_or(DEFAULT_BUFFER, |bytes| {
+        let expanded = usize::try_from(bytes.saturating_mul(16)).unwrap_or(usize::MAX);
+        expanded.clamp(MIN_BUFFER, DEFAULT_BUFFER)
+    })
+}
 /// Default limit for one value (and so for the buffer). CloudTrail records are far smaller.
 pub const DEFAULT_MAX_VALUE: usize = 64 << 20;
 
@@ -118,13 +131,13 @@ enum Step {
 
 impl<R: Read> Splitter<R> {
     pub fn new(reader: R) -> Self {
-        Self::with_buffer(reader, Vec::new(), DEFAULT_MAX_VALUE)
+        Self::with_buffer(reader, Vec::new(), DEFAULT_BUFFER, DEFAULT_MAX_VALUE)
     }
 
-    /// A splitter reusing `buffer` (grown to [`DEFAULT_BUFFER`] if smaller) and limiting one value to
+    /// A splitter reusing `buffer` (grown to `initial` bytes if smaller) and limiting one value to
     /// `max_value` bytes.
-    pub fn with_buffer(reader: R, mut buffer: Vec<u8>, max_value: usize) -> Self {
-        let size = DEFAULT_BUFFER.min(max_value).max(buffer.len());
+    pub fn with_buffer(reader: R, mut buffer: Vec<u8>, initial: usize, max_value: usize) -> Self {
+        let size = initial.min(max_value).max(buffer.len());
         buffer.resize(size, 0);
         Splitter {
             reader,
@@ -558,8 +571,8 @@ mod tests {
     type Found = (String, UnitKind, usize, u64);
 
     fn split_all(data: &[u8], chunk: usize, buffer: usize) -> (Vec<Found>, Option<SplitError>) {
-        let mut splitter = Splitter::with_buffer(Trickle { data, chunk }, vec![0; buffer], 1 << 20);
-        splitter.buf.truncate(buffer);
+        let mut splitter =
+            Splitter::with_buffer(Trickle { data, chunk }, Vec::new(), buffer, 1 << 20);
         let mut units = Vec::new();
         let mut found = Vec::new();
         loop {
@@ -760,7 +773,7 @@ mod tests {
     #[test]
     fn value_larger_than_the_limit_is_reported() {
         let big = format!("[{{\"eventName\":\"{}\"}}]", "x".repeat(5000));
-        let mut splitter = Splitter::with_buffer(big.as_bytes(), Vec::new(), 1024);
+        let mut splitter = Splitter::with_buffer(big.as_bytes(), Vec::new(), DEFAULT_BUFFER, 1024);
         let mut units = Vec::new();
         let err = loop {
             match splitter.next_units(&mut units) {
@@ -776,6 +789,15 @@ mod tests {
     }
 
     #[test]
+    fn the_first_buffer_fits_a_small_input_and_never_exceeds_the_default() {
+        assert_eq!(initial_buffer(None), DEFAULT_BUFFER);
+        assert_eq!(initial_buffer(Some(0)), MIN_BUFFER);
+        // A 10 KB gzip object of 100 records inflates to well under 160 KB.
+        assert_eq!(initial_buffer(Some(10_000)), 160_000);
+        assert_eq!(initial_buffer(Some(u64::MAX)), DEFAULT_BUFFER);
+    }
+
+    #[test]
     fn take_buffer_keeps_units_valid_and_moves_the_tail() {
         let mut splitter = Splitter::with_buffer(
             Trickle {
@@ -783,6 +805,7 @@ mod tests {
                 chunk: 50,
             },
             Vec::new(),
+            DEFAULT_BUFFER,
             1 << 20,
         );
         splitter.buf.truncate(60);

@@ -194,9 +194,9 @@ impl ServeAlerts {
     }
 
     /// A sequence rule's findings, which the store's commit evaluates: every one this run linked is
-    /// judged and offered again after each commit that touched the rule (offering is idempotent, so
-    /// one missed by a worker that died after its commit is offered by the next commit of the rule).
-    /// A failure is reported; the object stays committed.
+    /// judged and offered again after each commit that evaluated the rule again (offering is
+    /// idempotent, so one missed after a failed offer is offered by the next such commit). A failure
+    /// is reported; the object stays committed.
     pub fn offer_stored(
         &self,
         store: &mut dyn FindingStore,

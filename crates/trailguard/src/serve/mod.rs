@@ -631,11 +631,12 @@ impl Service<'_> {
             None => Vec::new(),
         };
         match store.commit_object(self.run, &seen_at, version, records, &findings, &sequences) {
-            Ok(ObjectCommit::Committed(_)) => {
+            Ok(ObjectCommit::Committed { reevaluated, .. }) => {
                 if let Some(alerts) = &self.alerts {
                     alerts.mark(store, &marks, &self.metrics, true);
-                    // Sequence findings are made inside the commit: taken from the store after it.
-                    for rule in sequences.rules() {
+                    // Sequence findings are made inside the commit: taken from the store after it, for
+                    // the rules it evaluated again (the others' stored findings did not change).
+                    for rule in &reevaluated {
                         alerts.offer_stored(store, rule, self.run, &self.metrics);
                     }
                 }

@@ -442,10 +442,13 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
         first
             .commit_object(run, "2024-03-02T00:00:01Z", &object, 7, &findings, &none)
             .unwrap(),
-        ObjectCommit::Committed(SaveStats {
-            inserted: 2,
-            updated: 0
-        })
+        ObjectCommit::Committed {
+            saved: SaveStats {
+                inserted: 2,
+                updated: 0
+            },
+            reevaluated: Vec::new(),
+        }
     );
     // Another worker with the same notification: nothing written, not even a sighting.
     assert!(second.object_processed(&object).unwrap());
@@ -476,7 +479,7 @@ fn an_object_is_committed_once_with_its_findings(fixture: Fixture) {
         second
             .commit_object(run, "2024-03-02T00:00:03Z", &newer, 1, &[], &none)
             .unwrap(),
-        ObjectCommit::Committed(_)
+        ObjectCommit::Committed { .. }
     ));
     let rows = first
         .test_sql("SELECT CAST(COUNT(*) AS TEXT) FROM processed_objects")
@@ -602,12 +605,23 @@ fn a_sequence_rule_is_evaluated_over_every_objects_observations(fixture: Fixture
             .map(|f| (f.finding.event_id.unwrap_or_default(), f.finding.message))
             .collect()
     };
-    commit_events(first.as_mut(), run, "a", &["e5", "e7"]);
+    let reevaluated = |commit: ObjectCommit| match commit {
+        ObjectCommit::Committed { reevaluated, .. } => reevaluated,
+        ObjectCommit::AlreadyProcessed => panic!("a new object was taken for processed"),
+    };
+    let ct014 = vec!["CT014".to_owned()];
+    assert_eq!(
+        reevaluated(commit_events(first.as_mut(), run, "a", &["e5", "e7"])),
+        ct014
+    );
     assert!(stored(first.as_ref()).is_empty(), "two events are no burst");
     commit_events(second.as_mut(), run, "b", &["e6"]);
     assert_eq!(stored(first.as_ref()), [("e5".into(), "3 events".into())]);
     // A repeated event adds nothing and evaluates nothing.
-    commit_events(first.as_mut(), run, "c", &["e6", "e7"]);
+    assert_eq!(
+        reevaluated(commit_events(first.as_mut(), run, "c", &["e6", "e7"])),
+        Vec::<String>::new()
+    );
     assert_eq!(stored(second.as_ref()), [("e5".into(), "3 events".into())]);
     // An earlier event arrives last: the burst now starts there, and the finding it replaces is gone
     // with its links.

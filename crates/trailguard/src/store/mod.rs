@@ -243,10 +243,15 @@ pub struct ObjectVersion {
 }
 
 /// What [`FindingStore::commit_object`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectCommit {
-    /// The object's findings and its processed-object row were committed together.
-    Committed(SaveStats),
+    /// The object's findings and its processed-object row were committed together. `reevaluated`: the
+    /// sequence rules the commit evaluated again because it stored new observations of them, sorted;
+    /// only their stored findings can have changed.
+    Committed {
+        saved: SaveStats,
+        reevaluated: Vec<String>,
+    },
     /// Another worker (or an earlier delivery) committed this object first: nothing was written.
     AlreadyProcessed,
 }

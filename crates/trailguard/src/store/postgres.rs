@@ -634,12 +634,17 @@ impl FindingStore for PostgresStore {
                     gained.push(o.rule.as_str());
                 }
             }
+            let mut reevaluated = Vec::new();
             for rule in sequences.rules() {
                 if gained.contains(&rule) {
                     stats.inserted += reevaluate(tx, run, seen_at, rule, sequences)?.inserted;
+                    reevaluated.push(rule.to_owned());
                 }
             }
-            Ok(ObjectCommit::Committed(stats))
+            Ok(ObjectCommit::Committed {
+                saved: stats,
+                reevaluated,
+            })
         })
     }
 

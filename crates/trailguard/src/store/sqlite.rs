@@ -292,11 +292,12 @@ impl FindingStore for SqliteStore {
     }
 
     fn object_processed(&self, object: &ObjectVersion) -> Result<bool, StoreError> {
-        let found: i64 = self.conn.query_row(
-            schema::OBJECT_PROCESSED,
-            params![object.bucket, object.key, object.etag],
-            |row| row.get(0),
-        )?;
+        let found: i64 = self
+            .conn
+            .prepare_cached(schema::OBJECT_PROCESSED)?
+            .query_row(params![object.bucket, object.key, object.etag], |row| {
+                row.get(0)
+            })?;
         Ok(found > 0)
     }
 
@@ -339,26 +340,29 @@ impl FindingStore for SqliteStore {
                 }
             }
         }
+        let mut reevaluated = Vec::new();
         for rule in sequences.rules() {
             if gained.contains(&rule) {
                 reevaluate(&tx, run, seen_at, rule, sequences, &mut stats)?;
+                reevaluated.push(rule.to_owned());
             }
         }
         tx.commit()?;
-        Ok(ObjectCommit::Committed(stats))
+        Ok(ObjectCommit::Committed {
+            saved: stats,
+            reevaluated,
+        })
     }
 
     fn record_delivery(&mut self, delivery: &Delivery) -> Result<(), StoreError> {
         let tx = self.write()?;
-        tx.execute(
-            schema::RECORD_DELIVERY,
-            params![
+        tx.prepare_cached(schema::RECORD_DELIVERY)?
+            .execute(params![
                 delivery.account,
                 delivery.region,
                 delivery.last_arrival_at,
                 delivery.newest_event_at
-            ],
-        )?;
+            ])?;
         tx.commit()?;
         Ok(())
     }
