@@ -256,6 +256,29 @@ struct FoldRun {
     subjects: Vec<Named>,
 }
 
+impl Call {
+    /// The call `obs` is (sorting at `key`), its detail and subject named in `details` and `subjects`.
+    fn of(
+        obs: &Observation,
+        key: &OrderKey,
+        details: &mut Vec<Named>,
+        subjects: &mut Vec<Named>,
+    ) -> Call {
+        Call {
+            at: obs.at,
+            id: obs.event.event_id.as_deref().map_or(0, id_hash),
+            has_id: obs.event.event_id.is_some(),
+            failed: obs.kind & FAILED != 0,
+            detail: name_index(details, &obs.detail, key),
+            subject: if obs.subject.is_empty() {
+                NO_VALUE
+            } else {
+                name_index(subjects, &obs.subject, key)
+            },
+        }
+    }
+}
+
 /// FNV-1a: the same value in every worker's fold, and cheap on a 36-byte `eventID` (this runs once per
 /// observed call). Two ids of one run sharing a hash at the same time would count as one call: at 64
 /// bits, not a practical concern.
@@ -288,20 +311,7 @@ impl FoldRun {
         let key = order_key(&obs);
         let mut details = Vec::new();
         let mut subjects = Vec::new();
-        let detail = name_index(&mut details, &obs.detail, &key);
-        let subject = if obs.subject.is_empty() {
-            NO_VALUE
-        } else {
-            name_index(&mut subjects, &obs.subject, &key)
-        };
-        let call = Call {
-            at: obs.at,
-            id: obs.event.event_id.as_deref().map_or(0, id_hash),
-            has_id: obs.event.event_id.is_some(),
-            failed: obs.kind & FAILED != 0,
-            detail,
-            subject,
-        };
+        let call = Call::of(&obs, &key, &mut details, &mut subjects);
         FoldRun {
             last_at: obs.at,
             first: obs,
@@ -316,20 +326,8 @@ impl FoldRun {
     /// that one call, without building one. Returns how many of its names did not fit.
     fn take(&mut self, obs: Observation) -> u64 {
         let key = order_key(&obs);
-        let detail = name_index(&mut self.details, &obs.detail, &key);
-        let subject = if obs.subject.is_empty() {
-            NO_VALUE
-        } else {
-            name_index(&mut self.subjects, &obs.subject, &key)
-        };
-        self.calls.push(Call {
-            at: obs.at,
-            id: obs.event.event_id.as_deref().map_or(0, id_hash),
-            has_id: obs.event.event_id.is_some(),
-            failed: obs.kind & FAILED != 0,
-            detail,
-            subject,
-        });
+        let call = Call::of(&obs, &key, &mut self.details, &mut self.subjects);
+        self.calls.push(call);
         let later_than_last = match &self.last {
             Some((last, _)) => key > *last,
             None => key > order_key(&self.first),
@@ -346,7 +344,7 @@ impl FoldRun {
         if key < order_key(&self.first) {
             self.first = obs;
         }
-        u64::from(detail == UNNAMED) + u64::from(subject == UNNAMED)
+        u64::from(call.detail == UNNAMED) + u64::from(call.subject == UNNAMED)
     }
 
     /// Takes in another run of the same principal that touches this one.
