@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
-use crate::document::{Effect, PolicyDocument, Statement};
+use crate::document::{Effect, PolicyDocument, ResourceSpec, Statement};
 use crate::privesc::{PrivescMethod, METHODS};
 use crate::risk::{classify, SENSITIVE_SERVICES};
 
@@ -186,6 +186,9 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
     // Best grant per action: unrestricted beats star-but-conditional beats scoped.
     let mut grants: Vec<u32> = vec![0; catalog.len()];
     let mut unrestricted = ActionSet::new();
+    // Actions some statement allows on a resource other than the caller's own user (see
+    // `is_own_user_only`): minting credentials only for yourself gains nothing.
+    let mut beyond_own_user = ActionSet::new();
     for s in &doc.statements {
         for (item, pattern) in s.action.patterns.iter().enumerate() {
             if pattern.service == "*" && pattern.action == "*" {
@@ -253,6 +256,9 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
         if star && unconditional {
             unrestricted.union_with(&actions);
         }
+        if !s.resource.as_ref().is_some_and(is_own_user_only) {
+            beyond_own_user.union_with(&actions);
+        }
         let passes_anywhere = catalog
             .lookup("iam:passrole")
             .is_some_and(|id| statement_actions(catalog, s).contains(id) && !denied.contains(id));
@@ -313,11 +319,13 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
         }
     }
     for (method, groups) in METHODS.iter().zip(method_ids()) {
+        let targets_others = OTHER_USER_METHODS.contains(&method.id);
         let mut chosen = Vec::with_capacity(groups.len());
         for group in groups {
             let best = group
                 .iter()
                 .filter(|id| grants[id.0 as usize] != 0)
+                .filter(|id| !targets_others || beyond_own_user.contains(**id))
                 // Broadest grant first; among equals, the earliest statement, then the group's order.
                 .min_by_key(|id| {
                     let g = grants[id.0 as usize];
@@ -342,6 +350,44 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
         }
     }
     out
+}
+
+/// Methods that escalate only through another user's credentials: granted on the caller's own user
+/// alone (`user/${aws:username}`, AWS's self-service pattern), they give nothing new.
+const OTHER_USER_METHODS: &[&str] = &[
+    "create-access-key",
+    "create-login-profile",
+    "update-login-profile",
+];
+
+/// Whether every resource is the caller's own IAM user: `arn:aws:iam::ACCOUNT:user/${aws:username}`,
+/// optionally under a path (`user/PATH/${aws:username}`; a user name is unique whatever the path).
+/// Anything after the variable (`${aws:username}*` also matches `alice-admin`) or a negated list is not.
+fn is_own_user_only(resource: &ResourceSpec) -> bool {
+    !resource.negated
+        && !resource.patterns.is_empty()
+        && resource.patterns.iter().all(|p| {
+            let mut parts = p.splitn(6, ':');
+            let (arn, partition, service, region, _account, rest) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            );
+            arn == Some("arn")
+                && partition.is_some_and(|x| !x.contains(['*', '?']))
+                && service.is_some_and(|x| x.eq_ignore_ascii_case("iam"))
+                && region == Some("")
+                && rest.is_some_and(|r| {
+                    // Policy variable names are case-insensitive.
+                    r.strip_prefix("user/").is_some_and(|path| {
+                        let path = path.to_ascii_lowercase();
+                        path == "${aws:username}" || path.ends_with("/${aws:username}")
+                    })
+                })
+        })
 }
 
 #[cfg(test)]
@@ -373,6 +419,51 @@ mod tests {
         );
         assert!(!denied.is_admin);
         assert!(!method_ids(&denied).contains(&"create-policy-version"));
+    }
+
+    #[test]
+    fn credentials_minted_only_for_ones_own_user_are_no_escalation_and_near_misses_are() {
+        let methods = |resource: &str| {
+            let text = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":["iam:CreateAccessKey","iam:UpdateLoginProfile","iam:AttachUserPolicy"],"Resource":{resource}}}]}}"#
+            );
+            let analysis = analyze_text(&text);
+            let ids: Vec<&'static str> = analysis
+                .privilege_escalation
+                .iter()
+                .map(|p| p.method.id)
+                .collect();
+            ids
+        };
+        // AWS's self-service pattern: keys and password for yourself only. Attaching a policy to
+        // yourself still is one.
+        for own in [
+            r#""arn:aws:iam::*:user/${aws:username}""#,
+            r#"["arn:aws:iam::111122223333:user/staff/${aws:username}", "arn:aws:iam::*:user/${AWS:UserName}"]"#,
+        ] {
+            let ids = methods(own);
+            assert!(!ids.contains(&"create-access-key"), "{own}: {ids:?}");
+            assert!(!ids.contains(&"update-login-profile"), "{own}: {ids:?}");
+            assert!(ids.contains(&"attach-user-policy"), "{own}: {ids:?}");
+        }
+        for other in [
+            r#""*""#,
+            r#""arn:aws:iam::*:user/${aws:username}*""#,
+            r#""arn:aws:iam::*:user/*""#,
+            r#"["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/admin"]"#,
+            r#""arn:aws:iam::*:role/${aws:username}""#,
+        ] {
+            let ids = methods(other);
+            assert!(ids.contains(&"create-access-key"), "{other}: {ids:?}");
+            assert!(ids.contains(&"update-login-profile"), "{other}: {ids:?}");
+        }
+        // A second statement granting the same action beyond the caller's user keeps the method.
+        let two = analyze_text(
+            r#"{"Statement":[
+            {"Effect":"Allow","Action":"iam:CreateAccessKey","Resource":"arn:aws:iam::*:user/${aws:username}"},
+            {"Effect":"Allow","Action":"iam:CreateAccessKey","Resource":"arn:aws:iam::*:user/ops/*"}]}"#,
+        );
+        assert!(method_ids(&two).contains(&"create-access-key"));
     }
 
     #[test]
