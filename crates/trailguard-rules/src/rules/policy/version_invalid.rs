@@ -1,4 +1,5 @@
-//! PC002: `Version` missing or not one of the two valid values.
+//! PC002: `Version` missing or not one of the two valid values, or the old one on a document that uses
+//! policy variables.
 
 use trailguard_policy::document::VERSIONS;
 use trailguard_policy::Span;
@@ -19,7 +20,7 @@ pub const META: RuleMeta = RuleMeta {
     events: &[],
     kb_entries: &[],
     doc: RuleDoc {
-        what: "A policy without `\"Version\": \"2012-10-17\"`: either no `Version` (IAM then assumes `2008-10-17`) or a value IAM does not accept.",
+        what: "A policy without `\"Version\": \"2012-10-17\"`: either no `Version` (IAM then assumes `2008-10-17`) or a value IAM does not accept; and an explicit `2008-10-17` on a document that uses policy variables (**medium**). An explicit `2008-10-17` without variables is valid and behaves the same, so it is not reported.",
         why: "Under `2008-10-17`, policy variables such as `${aws:username}` are plain text, so a statement meant to scope each user to their own resources matches nothing, or a literal resource. An invalid value is rejected by IAM.",
         example: "```json\n{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"arn:aws:s3:::home/${aws:username}/*\"}]}\n```",
         fix: "Add `\"Version\": \"2012-10-17\"` as the first element of the document.",
@@ -61,6 +62,17 @@ pub fn check(ctx: &PolicyContext<'_>, out: &mut Report) {
             f.severity = Severity::Medium;
             out.push(f);
         }
+        (Some(v), Some(span)) if v == "2008-10-17" && ctx.policy.text.contains("${") => {
+            let mut f = ctx.finding(
+                &META,
+                span,
+                "Version",
+                "old-with-variables",
+                "`Version` is `2008-10-17`, where IAM does not substitute policy variables: the `${...}` this document uses are plain text. Declare 2012-10-17.".to_owned(),
+            );
+            f.severity = Severity::Medium;
+            out.push(f);
+        }
         _ => {}
     }
 }
@@ -84,5 +96,12 @@ mod tests {
             Some("Version")
         );
         assert!(codes(r#"{"Version":"2008-10-17","Statement":[]}"#, "PC002").is_empty());
+        let old_with_variables = codes(
+            r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::h/${aws:username}/*"}]}"#,
+            "PC002",
+        );
+        assert_eq!(old_with_variables.len(), 1);
+        assert_eq!(old_with_variables[0].severity, Severity::Medium);
+        assert!(old_with_variables[0].message.contains("plain text"));
     }
 }
