@@ -513,13 +513,7 @@ impl BurstFold {
         let Some(list) = self.by_principal.get_mut(principal) else {
             return;
         };
-        // Runs that start before this one ends (plus the window) and end after it starts (less it).
-        let touching: Vec<i64> = list
-            .range(..=run.last_at.saturating_add(window))
-            .rev()
-            .take_while(|(_, r)| r.last_at.saturating_add(window) >= run.first.at)
-            .map(|(start, _)| *start)
-            .collect();
+        let touching: Vec<i64> = touching(list, run.first.at, run.last_at, window).collect();
         if touching.is_empty() && self.runs >= RUN_CAP {
             self.left_out += count as u64;
             return;
@@ -545,19 +539,34 @@ impl BurstFold {
     }
 }
 
+/// The starts of a principal's runs that a span of calls from `first_at` to `last_at` touches: runs
+/// that start before the span ends (plus the window) and end after it starts (less the window).
+fn touching(
+    runs: &BTreeMap<i64, FoldRun>,
+    first_at: i64,
+    last_at: i64,
+    window: i64,
+) -> impl Iterator<Item = i64> + '_ {
+    runs.range(..=last_at.saturating_add(window))
+        .rev()
+        .take_while(move |(_, r)| r.last_at.saturating_add(window) >= first_at)
+        .map(|(start, _)| *start)
+}
+
 impl SequenceFold for BurstFold {
     fn add(&mut self, observation: Observation) {
         // Most calls fall within exactly one run of their principal: add them to it in place.
         if self.calls < CALL_CAP {
-            let window = self.shape.window_ms;
-            let at = observation.at;
+            let (window, at) = (self.shape.window_ms, observation.at);
             if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
-                let mut touching = list
-                    .range(..=at.saturating_add(window))
-                    .rev()
-                    .take_while(|(_, r)| r.last_at.saturating_add(window) >= at)
-                    .map(|(start, _)| *start);
-                if let (Some(start), None) = (touching.next(), touching.next()) {
+                let only = {
+                    let mut runs = touching(list, at, at, window);
+                    match (runs.next(), runs.next()) {
+                        (Some(start), None) => Some(start),
+                        _ => None,
+                    }
+                };
+                if let Some(start) = only {
                     if let Some(mut run) = list.remove(&start) {
                         self.unnamed += run.take(observation);
                         self.calls += 1;
