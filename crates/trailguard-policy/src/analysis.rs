@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
 use crate::document::{Effect, PolicyDocument, ResourceSpec, Statement};
-use crate::privesc::{PrivescMethod, METHODS};
+use crate::privesc::{PrivescMethod, METHODS, OTHER_USER_METHODS};
 use crate::risk::{classify, SENSITIVE_SERVICES};
 
 /// One action granted by one statement.
@@ -351,14 +351,6 @@ pub fn analyze_with(catalog: &Catalog, doc: &PolicyDocument) -> PolicyAnalysis {
     }
     out
 }
-
-/// Methods that escalate only through another user's credentials: granted on the caller's own user
-/// alone (`user/${aws:username}`, AWS's self-service pattern), they give nothing new.
-const OTHER_USER_METHODS: &[&str] = &[
-    "create-access-key",
-    "create-login-profile",
-    "update-login-profile",
-];
 
 /// Whether every resource is the caller's own IAM user: `arn:aws:iam::ACCOUNT:user/${aws:username}`,
 /// optionally under a path (`user/PATH/${aws:username}`; a user name is unique whatever the path).

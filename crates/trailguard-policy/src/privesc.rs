@@ -26,6 +26,14 @@ macro_rules! method {
     };
 }
 
+/// Methods that escalate only through another user's credentials: granted on the caller's own user
+/// alone (`user/${aws:username}`, AWS's self-service pattern), they give nothing new.
+pub const OTHER_USER_METHODS: &[&str] = &[
+    "create-access-key",
+    "create-login-profile",
+    "update-login-profile",
+];
+
 /// Every known method, in a stable order.
 pub const METHODS: &[PrivescMethod] = &[
     method!("create-policy-version", "CreateNewPolicyVersion", RHINO, "Create a new version of a managed policy attached to yourself with `--set-as-default`, granting any permission.", [["iam:createpolicyversion"]]),
@@ -158,5 +166,8 @@ mod tests {
             }
         }
         assert_eq!(method("create-access-key").unwrap().name, "CreateAccessKey");
+        for id in OTHER_USER_METHODS {
+            assert!(method(id).is_some(), "{id} names no method");
+        }
     }
 }
