@@ -12,6 +12,8 @@
 #   3. Latency: 2 workers wait on an empty queue while LATENCY_OBJECTS files are put at LATENCY_RATE a
 #      second; an observer polls the store every 10 ms for each object's processed-objects row. PutObject
 #      returned -> row committed (the row is written in the findings' transaction): p50 and p95.
+#   4. The 1-worker run and `scan s3://` again, on a moto whose ReceiveMessage does not count the whole
+#      queue once per message it hands out (see below): the worker's own speed, without moto's O(queue²).
 #
 #   bash scripts/bench-serve.sh
 #   OBJECTS=200 bash scripts/bench-serve.sh
@@ -123,7 +125,7 @@ drain() {
   end=$(date +%s.%N)
   moto_after=$("$python" "$helpers" cpu "$moto")
   read -r peak_kb user sys <"$work/time"
-  printf 'serve %s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workers" "$count" "$recs" "$(echo "$end - $start" | bc)" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${5:-serve $workers}" "$count" "$recs" "$(echo "$end - $start" | bc)" \
     "$peak_kb" "$(echo "$user + $sys" | bc)" "$(echo "$moto_after - $moto_before" | bc)" >>"$results"
 }
 
@@ -135,8 +137,9 @@ done
 echo "== serve --drain, 1 worker, twice the objects" >&2
 drain "bench-double" 1 "$work/objects2" "$records2"
 
-echo "== trailguard scan, one thread: the local files, then s3:// on moto" >&2
-for input in "$work/objects" "s3://bench-w1/AWSLogs/"; do
+# One `scan` with one thread: INPUT LABEL -> a line of $results.
+scan() {
+  local input=$1 label=$2 moto_before moto_after start end
   moto_before=$("$python" "$helpers" cpu "$moto")
   start=$(date +%s.%N)
   /usr/bin/time -f "%M %U %S" -o "$work/time" "$BIN" scan "$input" --threads 1 --format json --fail-on never \
@@ -144,10 +147,12 @@ for input in "$work/objects" "s3://bench-w1/AWSLogs/"; do
   end=$(date +%s.%N)
   moto_after=$("$python" "$helpers" cpu "$moto")
   read -r peak_kb user sys <"$work/time"
-  label=local; [[ "$input" == s3://* ]] && label=s3
-  printf 'scan %s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$OBJECTS" "$records" "$(echo "$end - $start" | bc)" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$OBJECTS" "$records" "$(echo "$end - $start" | bc)" \
     "$peak_kb" "$(echo "$user + $sys" | bc)" "$(echo "$moto_after - $moto_before" | bc)" >>"$results"
-done
+}
+echo "== trailguard scan, one thread: the local files, then s3:// on moto" >&2
+scan "$work/objects" "scan local"
+scan "s3://bench-w1/AWSLogs/" "scan s3"
 
 echo "== latency: 2 workers waiting, $LATENCY_OBJECTS objects put at $LATENCY_RATE/s" >&2
 url=$("$python" "$helpers" queue bench-latency)
@@ -190,6 +195,34 @@ kill -TERM "$serving"
 wait "$serving" || true
 serving=
 
+echo "== 1 worker and scan s3:// on a moto that reads the retention period directly" >&2
+# moto 5.2 checks each message it hands out against the queue's retention period by building every
+# queue attribute, three of them counts over all queued messages: one ReceiveMessage costs O(queue²),
+# so moto's time per object grows with the queue (SQS's does not). This moto reads the retention
+# period directly; nothing else changes.
+cat >"$work/moto_direct.py" <<'PY'
+import sys
+from moto.core.utils import unix_time
+from moto.sqs.models import SQSBackend
+def retained(self, queue_name, message):
+    period = self.get_queue(queue_name).message_retention_period
+    return period + message.sent_timestamp / 1000 > unix_time()
+SQSBackend.is_message_valid_based_on_retention_period = retained
+from moto.server import main
+main(sys.argv[1:])
+PY
+kill "$moto"
+wait "$moto" 2>/dev/null || true
+"$python" "$work/moto_direct.py" -H 127.0.0.1 -p "$((port + 1))" >"$work/moto-direct.log" 2>&1 &
+moto=$!
+export AWS_ENDPOINT_URL=http://127.0.0.1:$((port + 1))
+for _ in $(seq 100); do
+  "$python" -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/')" 2>/dev/null && break
+  sleep 0.2
+done
+drain "direct-w1" 1 "$work/objects" "$records" "serve 1 direct"
+scan "s3://direct-w1/AWSLogs/" "scan s3 direct"
+
 "$python" - "$results" "$work/latency.json" <<'PY'
 import json, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
@@ -203,6 +236,9 @@ for label, objects, records, seconds, peak_kb, cpu, moto_cpu in rows:
 one, scan_s3, scan_local = base.get("serve 1"), base.get("scan s3"), base.get("scan local")
 if one and scan_s3:
     print(f"1 worker vs `scan s3://` (one thread): {scan_s3 / one:.2f}x slower (goal: within 2x); vs local files: {scan_local / one:.1f}x")
+direct, scan_direct = base.get("serve 1 direct"), base.get("scan s3 direct")
+if direct and scan_direct:
+    print(f"the same on moto without its O(queue²) receive: {scan_direct / direct:.2f}x slower (goal: within 2x)")
 peaks = {r[0] + ("2x" if int(r[1]) > int(rows[0][1]) else ""): int(r[4]) for r in rows if r[0] == "serve 1"}
 if len(peaks) == 2:
     small, large = peaks["serve 1"], peaks["serve 12x"]

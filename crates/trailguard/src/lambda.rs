@@ -6,6 +6,7 @@
 //! (with `FunctionResponseTypes: [ReportBatchItemFailures]`, see `deploy/template.yaml`) deletes every
 //! other message of the batch and leaves those for SQS to redeliver and, after the redrive limit, to move
 //! to the dead-letter queue. Nothing here deletes a message or extends its visibility: the mapping does.
+//! As in `serve`, the next message's objects are fetched from S3 while one is worked.
 //!
 //! A message is a failure when its body is not a notification trailguard reads, or when one of its
 //! objects could not be fetched, read or committed; an object already committed is a no-op on the retry
@@ -15,6 +16,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::alert::Dispatcher;
+use crate::serve::fetch::Ahead;
 use crate::serve::Service;
 use crate::store::FindingStore;
 
@@ -45,7 +47,17 @@ fn work_batch(
     event: &SqsEvent,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for message in &event.records {
+    let mut ahead = Ahead::default();
+    let bodies: Vec<&str> = event
+        .records
+        .iter()
+        .map(|m| m.body.as_deref().unwrap_or_default())
+        .collect();
+    for (index, message) in event.records.iter().enumerate() {
+        // This message's objects (when the previous one did not start them) and the next's.
+        for body in bodies.iter().skip(index).take(2) {
+            service.fetch_ahead(store, &mut ahead, body);
+        }
         let id = message.message_id.as_deref().unwrap_or_default();
         let queue = message
             .event_source_arn
@@ -57,7 +69,7 @@ fn work_batch(
             .map_or("unknown", String::as_str);
         let body = message.body.as_deref().unwrap_or_default();
         if service
-            .process(store, queue, id, body, receive_count)
+            .process(store, queue, id, body, receive_count, &mut ahead)
             .is_err()
         {
             response.add_failure(id);

@@ -10,7 +10,8 @@
 //! 3. Each object: [`message::triage`] skips digests, folder markers and keys outside `--prefix`; an
 //!    object whose (bucket, key, ETag) is already in the store's processed-objects table is a no-op;
 //!    otherwise it is fetched and scanned by the same flow as `scan` ([`engine::scan_findings`]), and
-//!    its findings and its processed-object row are committed in one transaction.
+//!    its findings and its processed-object row are committed in one transaction. The next message's
+//!    objects are fetched while this one's are worked ([`fetch`]).
 //! 4. The message is deleted only when every item of it is committed (or skipped): the committed
 //!    messages of one receive are deleted together (DeleteMessageBatch) after the last of them, their
 //!    heartbeats running until then. A failure leaves it: the worker prints one line (the object, the
@@ -21,6 +22,7 @@
 //! empty, in flight included.
 
 pub mod alerts;
+pub(crate) mod fetch;
 pub mod listen;
 pub mod message;
 pub mod metrics;
@@ -144,6 +146,7 @@ impl Service<'_> {
             Some(alerts) => alerts.dispatcher()?,
             None => None,
         };
+        let mut ahead = fetch::Ahead::default();
         while !self.stopping() {
             if let Some(alerts) = &self.alerts {
                 alerts.refresh(store.as_mut(), &self.metrics, index == 0, self.run);
@@ -193,13 +196,18 @@ impl Service<'_> {
             // Committed messages are deleted together after the batch (one DeleteMessageBatch call
             // instead of one call each); their heartbeats run until then.
             let mut committed = Vec::new();
-            for (message, heartbeat) in messages.into_iter().zip(heartbeats) {
+            let bodies: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
+            for (index, (message, heartbeat)) in messages.into_iter().zip(heartbeats).enumerate() {
                 if self.stopping() {
                     heartbeat.abort();
                     self.give_back(queue, &message);
                     continue;
                 }
-                let handled = self.handle(store.as_mut(), queue, &message);
+                // This message's objects (when the previous one did not start them) and the next's.
+                for body in bodies.iter().skip(index).take(2) {
+                    self.fetch_ahead(store.as_mut(), &mut ahead, body);
+                }
+                let handled = self.handle(store.as_mut(), queue, &message, &mut ahead);
                 if handled == Handled::Committed {
                     committed.push((message, heartbeat));
                     continue;
@@ -217,6 +225,7 @@ impl Service<'_> {
                     }
                 }
             }
+            ahead.clear();
             self.delete_committed(queue, &committed);
             for (_, heartbeat) in committed {
                 heartbeat.abort();
@@ -331,6 +340,7 @@ impl Service<'_> {
         id: &str,
         body: &str,
         receive_count: &str,
+        ahead: &mut fetch::Ahead,
     ) -> Result<(), Left> {
         self.metrics
             .messages_received
@@ -367,7 +377,7 @@ impl Service<'_> {
                         continue;
                     }
                     let name = format!("s3://{}/{}", object.bucket, object.key);
-                    let result = self.object(store, &object, &name);
+                    let result = self.object(store, &object, &name, ahead);
                     (name, result)
                 }
                 Work::Record { id, body } => {
@@ -416,13 +426,20 @@ impl Service<'_> {
 
     /// Works one message; whether all of its work is committed (it may be deleted), or it stays on the
     /// queue, and then whether the store failed (the caller reconnects).
-    fn handle(&self, store: &mut dyn FindingStore, queue: &Queue, message: &Received) -> Handled {
+    fn handle(
+        &self,
+        store: &mut dyn FindingStore,
+        queue: &Queue,
+        message: &Received,
+        ahead: &mut fetch::Ahead,
+    ) -> Handled {
         let processed = self.process(
             store,
             &queue.url,
             &message.id,
             &message.body,
             &message.receive_count,
+            ahead,
         );
         match processed {
             Ok(()) => Handled::Committed,
@@ -488,12 +505,48 @@ impl Service<'_> {
         }
     }
 
+    /// Starts fetching the objects of a message that comes soon (see [`fetch`]). Best effort: a body
+    /// that does not parse, an object the store already holds or a store error starts nothing, and
+    /// the object's turn does the work and the reporting.
+    pub(crate) fn fetch_ahead(
+        &self,
+        store: &mut dyn FindingStore,
+        ahead: &mut fetch::Ahead,
+        body: &str,
+    ) {
+        let Ok(work) = message::parse(body) else {
+            return;
+        };
+        for item in work {
+            let Work::Object(object) = item else {
+                continue;
+            };
+            if !ahead.wants(&object) || message::triage(&object, self.prefix.as_deref()).is_some() {
+                continue;
+            }
+            if let Some(etag) = &object.etag {
+                let version = ObjectVersion {
+                    bucket: object.bucket.clone(),
+                    key: object.key.clone(),
+                    etag: etag.clone(),
+                };
+                if !matches!(store.object_processed(&version), Ok(false)) {
+                    continue;
+                }
+            }
+            let fetch =
+                fetch::get_object(self.s3.clone(), object.bucket.clone(), object.key.clone());
+            ahead.start(&object, self.runtime.spawn(fetch));
+        }
+    }
+
     /// One S3 object: `Ok(Some(line))` when committed now, `Ok(None)` when there was nothing to do.
     fn object(
         &self,
         store: &mut dyn FindingStore,
         object: &ObjectRef,
         name: &str,
+        ahead: &mut fetch::Ahead,
     ) -> Result<Option<String>, Failure> {
         if let Some(etag) = &object.etag {
             let version = ObjectVersion {
@@ -511,27 +564,18 @@ impl Service<'_> {
                 return Ok(None);
             }
         }
-        let call = self
-            .s3
-            .get_object()
-            .bucket(&object.bucket)
-            .key(&object.key)
-            .send();
-        let (bytes, etag) = self
-            .runtime
-            .block_on(async {
-                let out = call
-                    .await
-                    .map_err(|e| api_error("GetObject", &e).to_string())?;
-                let etag = out.e_tag().map(message::plain_etag);
-                let data = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| format!("cannot read the object's body: {}", chain(e)))?;
-                Ok::<_, String>((data.into_bytes(), etag))
-            })
-            .map_err(|reason| Failure::new("get_object", reason))?;
+        let fetched = match ahead.take(object) {
+            Some(started) => self
+                .runtime
+                .block_on(started)
+                .unwrap_or_else(|e| Err(format!("the GetObject task ended without a result: {e}"))),
+            None => self.runtime.block_on(fetch::get_object(
+                self.s3.clone(),
+                object.bucket.clone(),
+                object.key.clone(),
+            )),
+        };
+        let (bytes, etag) = fetched.map_err(|reason| Failure::new("get_object", reason))?;
         let version = ObjectVersion {
             bucket: object.bucket.clone(),
             key: object.key.clone(),
@@ -554,7 +598,7 @@ impl Service<'_> {
             self.metrics.skipped(message::Skip::Empty.label());
             return Ok(None);
         }
-        self.scan_and_commit(store, &version, name, bytes.to_vec())
+        self.scan_and_commit(store, &version, name, bytes)
     }
 
     /// Scans the bytes of one object (or one inline event) with the same flow as `scan`, then commits
