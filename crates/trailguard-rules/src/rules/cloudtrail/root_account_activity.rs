@@ -256,6 +256,29 @@ impl RootSessions {
 
 impl SequenceFold for RootSessions {
     fn add(&mut self, observation: Observation) {
+        // Most calls fall within exactly one session of their principal: taken in place, without
+        // building a one-call session (three copies of the call) only to merge it.
+        if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
+            let at = observation.at;
+            let only = {
+                let mut touching = list
+                    .range(..=at.saturating_add(SESSION_GAP_MS))
+                    .rev()
+                    .take_while(|(_, s)| s.last.at.saturating_add(SESSION_GAP_MS) >= at)
+                    .map(|(start, _)| *start);
+                match (touching.next(), touching.next()) {
+                    (Some(start), None) => Some(start),
+                    _ => None,
+                }
+            };
+            if let Some(start) = only {
+                if let Some(mut session) = list.remove(&start) {
+                    session.take(observation);
+                    list.insert(session.first.at, session);
+                    return;
+                }
+            }
+        }
         let principal = observation.principal.clone();
         self.insert(principal, Session::new(observation));
     }
@@ -324,6 +347,48 @@ impl Session {
             calls,
             other_calls: 0,
             root_keys,
+        }
+    }
+
+    /// Takes in one more call that touches this session: what [`Session::absorb`] of a one-call
+    /// session gives, copying the call only where it becomes the first, last or worst.
+    fn take(&mut self, obs: Observation) {
+        self.count += 1;
+        if self.calls.len() < NAMES_CAP || self.calls.contains_key(&obs.subject) {
+            *self.calls.entry(obs.subject.clone()).or_default() += 1;
+        } else {
+            self.other_calls += 1;
+        }
+        if !obs.detail.is_empty()
+            && self.root_keys.len() < KEYS_CAP
+            && !self.root_keys.contains(&obs.detail)
+        {
+            self.root_keys.push(obs.detail.clone());
+        }
+        self.login_without_mfa |= obs.kind & NO_MFA_LOGIN != 0;
+        let (ours, theirs) = (
+            severity_from_code(self.worst.kind),
+            severity_from_code(obs.kind),
+        );
+        let worst = theirs > ours || (theirs == ours && order(&obs) < order(&self.worst));
+        let first = order(&obs) < order(&self.first);
+        let last = order(&obs) > order(&self.last);
+        match (worst, first, last) {
+            (false, false, false) => {}
+            (true, false, false) => self.worst = obs,
+            (false, true, false) => self.first = obs,
+            (false, false, true) => self.last = obs,
+            (worst, first, last) => {
+                if worst {
+                    self.worst = obs.clone();
+                }
+                if first {
+                    self.first = obs.clone();
+                }
+                if last {
+                    self.last = obs;
+                }
+            }
         }
     }
 
@@ -612,5 +677,83 @@ mod tests {
             .unwrap();
         assert_eq!(attempt.severity, Severity::Medium);
         assert!(attempt.title.starts_with("Attempted:"));
+    }
+
+    /// Calls taken in place ([`RootSessions::add`]), in any order and over two merged folds, give the
+    /// sessions that building a one-call session per call and merging it gives in time order.
+    #[test]
+    fn calls_taken_in_place_in_any_order_give_the_sessions_of_the_merging_walk() {
+        use crate::rules::cloudtrail::common::testing::with_record;
+        let names = [
+            ("s3.amazonaws.com", "ListBuckets", true),
+            ("iam.amazonaws.com", "CreateAccessKey", false),
+            ("iam.amazonaws.com", "DeactivateMFADevice", false),
+            ("ec2.amazonaws.com", "DescribeInstances", true),
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut sessions_seen = 0;
+        for round in 0..40 {
+            let count = 20 + next(80);
+            let mut calls: Vec<Observation> = (0..count)
+                .filter_map(|n| {
+                    let (source, name, read) = names[next(4) as usize];
+                    // Minutes over six hours: gaps over an hour split sessions.
+                    let minute = next(360);
+                    let key = if next(3) == 0 { "AKIAROOTKEY000000001" } else { "" };
+                    let event = TestEvent::new(source, name)
+                        .identity(&format!(
+                            r#"{{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268","accessKeyId":"{key}"}}"#
+                        ))
+                        .read_only(read)
+                        .time(&format!("2024-08-01T{:02}:{:02}:00Z", minute / 60, minute % 60))
+                        .id(&format!("0b7c1a53-{round:04}-{n:04}-9d1c-5a2f3e4d6c7b"));
+                    with_record(&event.json(), |record| RootAccountActivity.observe(record))
+                })
+                .collect();
+            calls.sort_by(|a, b| order(a).cmp(&order(b)));
+            let mut walk = RootSessions::default();
+            for call in calls.iter().cloned() {
+                let principal = call.principal.clone();
+                walk.insert(principal, Session::new(call));
+            }
+            let mut expected = Report::default();
+            let _ = Box::new(walk).finish(&mut expected);
+            let expected = described(expected);
+            sessions_seen += expected.len();
+
+            for i in (1..calls.len()).rev() {
+                calls.swap(i, next(i as u64 + 1) as usize);
+            }
+            let mut first: Box<dyn SequenceFold> = Box::new(RootSessions::default());
+            let mut second: Box<dyn SequenceFold> = Box::new(RootSessions::default());
+            for (i, call) in calls.into_iter().enumerate() {
+                if i % 3 == 0 {
+                    second.add(call);
+                } else {
+                    first.add(call);
+                }
+            }
+            first.merge(second);
+            let mut report = Report::default();
+            let _ = first.finish(&mut report);
+            assert_eq!(described(report), expected, "round {round}");
+        }
+        assert!(sessions_seen > 80, "the inputs must hold several sessions: {sessions_seen}");
+    }
+
+    fn described(report: Report) -> Vec<(String, Severity, String)> {
+        let mut out: Vec<_> = report
+            .into_findings()
+            .into_iter()
+            .map(|f| (f.id, f.severity, f.message))
+            .collect();
+        out.sort();
+        out
     }
 }
