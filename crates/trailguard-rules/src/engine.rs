@@ -36,6 +36,7 @@
 //!   and `scan` prints it in the run summary. Results are never silently incomplete.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::LazyLock;
@@ -56,7 +57,7 @@ pub use crate::rule::{
     StateLimit, ANY_EVENT,
 };
 use crate::sigma::collect::SigmaCollector;
-use crate::sigma::SigmaRuleSet;
+use crate::sigma::{PreHashed, SigmaRuleSet};
 
 /// Default bound on observations all workers together keep for sequence rules. One observation takes
 /// about 0.8 KB (it owns the event's actor and ids), so the cap keeps them under ~55 MB whatever the input.
@@ -433,7 +434,8 @@ impl Engine {
                 .map(|rule| rule.fold().filter(|_| !self.defer_sequences))
                 .collect(),
             dropped: vec![0; self.sequences.len()],
-            seen_events: vec![HashSet::new(); self.sequences.len()],
+            seen_events: vec![HashSet::default(); self.sequences.len()],
+            event_keys: RandomState::new(),
             stats: EngineStats::default(),
             newest_event: None,
         }
@@ -636,8 +638,11 @@ pub struct EngineWorker<'e> {
     /// Per sequence rule: observations dropped at the cap.
     dropped: Vec<u64>,
     /// Per sequence rule: the `eventID`s it has observed, so a repeated event is observed once; at most
-    /// the observation cap of them, so the set stays bounded whatever the input.
-    seen_events: Vec<HashSet<Box<str>>>,
+    /// the observation cap of them, so the set stays bounded whatever the input. Kept as 64-bit hashes
+    /// under this worker's random SipHash keys (`event_keys`): one hash and no copy per observation,
+    /// and ids written to collide cannot be made without the keys.
+    seen_events: Vec<HashSet<u64, BuildHasherDefault<PreHashed>>>,
+    event_keys: RandomState,
     stats: EngineStats,
     /// With deferred sequences: the newest event time seen (ms, as written).
     newest_event: Option<(i64, Box<str>)>,
@@ -779,12 +784,13 @@ impl EngineWorker<'_> {
             observation.event.event_id.as_deref(),
             self.seen_events.get_mut(usize::from(index)),
         ) {
-            if seen.contains(id) {
+            let id = self.event_keys.hash_one(id);
+            if seen.contains(&id) {
                 self.stats.observations_repeated += 1;
                 return;
             }
             if seen.len() < self.engine.observation_cap {
-                seen.insert(id.into());
+                seen.insert(id);
             }
         }
         if let Some(Some(fold)) = self.folds.get_mut(usize::from(index)) {

@@ -68,7 +68,7 @@ pub struct Service<'a> {
     pub run: RunId,
     pub prefix: Option<String>,
     pub drain: bool,
-    /// Long-poll wait per ReceiveMessage call.
+    /// Long-poll wait per ReceiveMessage call (with `drain`, after an empty receive only).
     pub wait_seconds: i32,
     pub metrics: Arc<Metrics>,
     pub stop: tokio::sync::watch::Receiver<bool>,
@@ -147,6 +147,7 @@ impl Service<'_> {
             None => None,
         };
         let mut ahead = fetch::Ahead::default();
+        let mut last_was_empty = false;
         while !self.stopping() {
             if let Some(alerts) = &self.alerts {
                 alerts.refresh(store.as_mut(), &self.metrics, index == 0, self.run);
@@ -160,7 +161,16 @@ impl Service<'_> {
             }
             let queue = &self.queues[next];
             next = (next + 1) % self.queues.len();
-            let Some(received) = self.receive(queue) else {
+            // Draining, a receive after one that brought messages does not wait: an empty answer is
+            // then settled by `queues_empty` at once (the last batch ends the run without a long
+            // poll); after an empty one it waits, so a queue whose messages are in flight elsewhere
+            // is not polled in a tight loop.
+            let wait = if self.drain && !last_was_empty {
+                0
+            } else {
+                self.wait_seconds
+            };
+            let Some(received) = self.receive(queue, wait) else {
                 break;
             };
             let messages = match received {
@@ -172,6 +182,7 @@ impl Service<'_> {
                     continue;
                 }
             };
+            last_was_empty = messages.is_empty();
             if messages.is_empty() {
                 if self.drain && self.queues_empty() {
                     // What the last messages enqueued goes out before the worker ends.
@@ -234,15 +245,16 @@ impl Service<'_> {
         Ok(())
     }
 
-    /// One ReceiveMessage call, or `None` when asked to stop while waiting.
-    fn receive(&self, queue: &Queue) -> Option<Result<Vec<Received>, String>> {
+    /// One ReceiveMessage call (long-polling up to `wait_seconds`), or `None` when asked to stop while
+    /// waiting.
+    fn receive(&self, queue: &Queue, wait_seconds: i32) -> Option<Result<Vec<Received>, String>> {
         let mut stop = self.stop.clone();
         let call = self
             .sqs
             .receive_message()
             .queue_url(&queue.url)
             .max_number_of_messages(10)
-            .wait_time_seconds(self.wait_seconds)
+            .wait_time_seconds(wait_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send();
         self.runtime.block_on(async {

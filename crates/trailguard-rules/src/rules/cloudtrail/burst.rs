@@ -567,7 +567,14 @@ impl SequenceFold for BurstFold {
                     }
                 };
                 if let Some(start) = only {
-                    if let Some(mut run) = list.remove(&start) {
+                    // A call no earlier than the run's start leaves its key alone: no move.
+                    if at >= start {
+                        if let Some(run) = list.get_mut(&start) {
+                            self.unnamed += run.take(observation);
+                            self.calls += 1;
+                            return;
+                        }
+                    } else if let Some(mut run) = list.remove(&start) {
                         self.unnamed += run.take(observation);
                         self.calls += 1;
                         list.insert(run.first.at, run);

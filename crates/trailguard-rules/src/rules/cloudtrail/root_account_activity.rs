@@ -272,7 +272,13 @@ impl SequenceFold for RootSessions {
                 }
             };
             if let Some(start) = only {
-                if let Some(mut session) = list.remove(&start) {
+                // A call no earlier than the session's start leaves its key alone: no move.
+                if at >= start {
+                    if let Some(session) = list.get_mut(&start) {
+                        session.take(observation);
+                        return;
+                    }
+                } else if let Some(mut session) = list.remove(&start) {
                     session.take(observation);
                     list.insert(session.first.at, session);
                     return;
