@@ -14,7 +14,8 @@ pub struct PassRolePath {
     pub id: &'static str,
     /// The service principal the passed role must trust.
     pub service: &'static str,
-    /// The actions besides `iam:PassRole`, all needed (lower case).
+    /// The actions besides `iam:PassRole`, all needed, spelled as AWS documents them (matching is
+    /// case-insensitive, as IAM's).
     pub actions: &'static [&'static str],
 }
 
@@ -29,139 +30,139 @@ pub const PASS_ROLE_PATHS: &[PassRolePath] = &[
     pass!(
         "apprunner-001",
         "tasks.apprunner.amazonaws.com",
-        ["apprunner:createservice"]
+        ["apprunner:CreateService"]
     ),
     pass!(
         "bedrock-001",
         "bedrock-agentcore.amazonaws.com",
         [
-            "bedrock-agentcore:createcodeinterpreter",
-            "bedrock-agentcore:startcodeinterpretersession",
-            "bedrock-agentcore:invokecodeinterpreter"
+            "bedrock-agentcore:CreateCodeInterpreter",
+            "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter"
         ]
     ),
     pass!(
         "cloudformation-001",
         "cloudformation.amazonaws.com",
-        ["cloudformation:createstack"]
+        ["cloudformation:CreateStack"]
     ),
     pass!(
         "cloudformation-003",
         "cloudformation.amazonaws.com",
         [
-            "cloudformation:createstackset",
-            "cloudformation:createstackinstances"
+            "cloudformation:CreateStackSet",
+            "cloudformation:CreateStackInstances"
         ]
     ),
     pass!(
         "cloudformation-004",
         "cloudformation.amazonaws.com",
-        ["cloudformation:updatestackset"]
+        ["cloudformation:UpdateStackSet"]
     ),
     pass!(
         "codebuild-001",
         "codebuild.amazonaws.com",
-        ["codebuild:createproject", "codebuild:startbuild"]
+        ["codebuild:CreateProject", "codebuild:StartBuild"]
     ),
     pass!(
         "codebuild-004",
         "codebuild.amazonaws.com",
-        ["codebuild:createproject", "codebuild:startbuildbatch"]
+        ["codebuild:CreateProject", "codebuild:StartBuildBatch"]
     ),
     pass!(
         "datapipeline-001",
         "datapipeline.amazonaws.com",
         [
-            "datapipeline:createpipeline",
-            "datapipeline:putpipelinedefinition",
-            "datapipeline:activatepipeline"
+            "datapipeline:CreatePipeline",
+            "datapipeline:PutPipelineDefinition",
+            "datapipeline:ActivatePipeline"
         ]
     ),
-    pass!("ec2-001", "ec2.amazonaws.com", ["ec2:runinstances"]),
-    pass!("ec2-003", "ec2.amazonaws.com", ["ec2:requestspotinstances"]),
+    pass!("ec2-001", "ec2.amazonaws.com", ["ec2:RunInstances"]),
+    pass!("ec2-003", "ec2.amazonaws.com", ["ec2:RequestSpotInstances"]),
     pass!(
         "ecs-001",
         "ecs-tasks.amazonaws.com",
         [
-            "ecs:createcluster",
-            "ecs:registertaskdefinition",
-            "ecs:createservice"
+            "ecs:CreateCluster",
+            "ecs:RegisterTaskDefinition",
+            "ecs:CreateService"
         ]
     ),
     pass!(
         "ecs-002",
         "ecs-tasks.amazonaws.com",
         [
-            "ecs:createcluster",
-            "ecs:registertaskdefinition",
-            "ecs:runtask"
+            "ecs:CreateCluster",
+            "ecs:RegisterTaskDefinition",
+            "ecs:RunTask"
         ]
     ),
     pass!(
         "ecs-003",
         "ecs-tasks.amazonaws.com",
-        ["ecs:registertaskdefinition", "ecs:createservice"]
+        ["ecs:RegisterTaskDefinition", "ecs:CreateService"]
     ),
     pass!(
         "ecs-004",
         "ecs-tasks.amazonaws.com",
-        ["ecs:registertaskdefinition", "ecs:runtask"]
+        ["ecs:RegisterTaskDefinition", "ecs:RunTask"]
     ),
     pass!(
         "ecs-005",
         "ecs-tasks.amazonaws.com",
-        ["ecs:registertaskdefinition", "ecs:starttask"]
+        ["ecs:RegisterTaskDefinition", "ecs:StartTask"]
     ),
-    pass!("glue-001", "glue.amazonaws.com", ["glue:createdevendpoint"]),
+    pass!("glue-001", "glue.amazonaws.com", ["glue:CreateDevEndpoint"]),
     pass!(
         "glue-003",
         "glue.amazonaws.com",
-        ["glue:createjob", "glue:startjobrun"]
+        ["glue:CreateJob", "glue:StartJobRun"]
     ),
     pass!(
         "glue-004",
         "glue.amazonaws.com",
-        ["glue:createjob", "glue:createtrigger"]
+        ["glue:CreateJob", "glue:CreateTrigger"]
     ),
     pass!(
         "glue-005",
         "glue.amazonaws.com",
-        ["glue:updatejob", "glue:startjobrun"]
+        ["glue:UpdateJob", "glue:StartJobRun"]
     ),
     pass!(
         "glue-006",
         "glue.amazonaws.com",
-        ["glue:updatejob", "glue:createtrigger"]
+        ["glue:UpdateJob", "glue:CreateTrigger"]
     ),
     pass!(
         "lambda-001",
         "lambda.amazonaws.com",
-        ["lambda:createfunction", "lambda:invokefunction"]
+        ["lambda:CreateFunction", "lambda:InvokeFunction"]
     ),
     pass!(
         "lambda-002",
         "lambda.amazonaws.com",
-        ["lambda:createfunction", "lambda:createeventsourcemapping"]
+        ["lambda:CreateFunction", "lambda:CreateEventSourceMapping"]
     ),
     pass!(
         "lambda-006",
         "lambda.amazonaws.com",
-        ["lambda:createfunction", "lambda:addpermission"]
+        ["lambda:CreateFunction", "lambda:AddPermission"]
     ),
     pass!(
         "sagemaker-001",
         "sagemaker.amazonaws.com",
-        ["sagemaker:createnotebookinstance"]
+        ["sagemaker:CreateNotebookInstance"]
     ),
     pass!(
         "sagemaker-002",
         "sagemaker.amazonaws.com",
-        ["sagemaker:createtrainingjob"]
+        ["sagemaker:CreateTrainingJob"]
     ),
     pass!(
         "sagemaker-003",
         "sagemaker.amazonaws.com",
-        ["sagemaker:createprocessingjob"]
+        ["sagemaker:CreateProcessingJob"]
     ),
 ];
 

@@ -379,6 +379,44 @@ fn every_iam_path_exists_and_each_twin_blocks_it() {
     }
 }
 
+/// IAM matches action names without regard to case: a policy that spells them in lower case opens the
+/// same path, and the path names each action as AWS documents it (the catalog's spelling).
+#[test]
+fn pass_role_actions_match_in_any_case_and_are_named_as_aws_spells_them() {
+    for path in PASS_ROLE_PATHS {
+        assert!(
+            path.actions.iter().all(|a| a
+                .split(':')
+                .nth(1)
+                .is_some_and(|name| name.starts_with(|c: char| c.is_ascii_uppercase()))),
+            "{}: {:?}",
+            path.id,
+            path.actions
+        );
+        let role = arn(
+            "role",
+            &format!("svc-{}", path.service.split('.').next().unwrap_or("")),
+        );
+        let mut statements = vec![allow(&["IAM:passrole"], &role)];
+        statements.extend(
+            path.actions
+                .iter()
+                .map(|a| allow(&[a.to_ascii_lowercase().as_str()], "*")),
+        );
+        let (reach, report) = actor_reach(&account(&statements, false, Twin::Positive), false);
+        assert_eq!(reach, Some(Certainty::Certain), "{}", path.id);
+        let hop = &report.unwrap().hops[0];
+        let EdgeKind::PassRole { path: found, .. } = hop.kind else {
+            panic!("{}: {hop:?}", path.id)
+        };
+        let found = PASS_ROLE_PATHS.iter().find(|o| o.id == found).unwrap();
+        let named: Vec<&str> = hop.grants.iter().map(|g| g.action.as_str()).collect();
+        for action in found.actions {
+            assert!(named.contains(action), "{}: {named:?}", path.id);
+        }
+    }
+}
+
 #[test]
 fn every_pass_role_path_exists_and_each_twin_blocks_it() {
     for path in PASS_ROLE_PATHS {
