@@ -10,7 +10,6 @@
 //! batch ends ([`Ahead::clear`]) or the worker stops.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use tokio::task::JoinHandle;
 
@@ -27,27 +26,21 @@ pub(crate) const AHEAD_MAX_BYTES: u64 = 64 * 1024 * 1024;
 pub(crate) type Fetched = Result<(Vec<u8>, Option<String>), String>;
 
 /// The GetObject call of one object, as a task the runtime can run while the worker does other work.
-pub(crate) fn get_object(
-    s3: aws_sdk_s3::Client,
-    bucket: String,
-    key: String,
-) -> impl Future<Output = Fetched> + Send + 'static {
-    async move {
-        let out = s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| api_error("GetObject", &e).to_string())?;
-        let etag = out.e_tag().map(super::message::plain_etag);
-        let data = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("cannot read the object's body: {}", super::chain(e)))?;
-        Ok((data.to_vec(), etag))
-    }
+pub(crate) async fn get_object(s3: aws_sdk_s3::Client, bucket: String, key: String) -> Fetched {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| api_error("GetObject", &e).to_string())?;
+    let etag = out.e_tag().map(super::message::plain_etag);
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("cannot read the object's body: {}", super::chain(e)))?;
+    Ok((data.to_vec(), etag))
 }
 
 /// The fetches started ahead by one worker, keyed by bucket and key.
