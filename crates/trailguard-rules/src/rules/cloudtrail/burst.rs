@@ -10,6 +10,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::common::{evidence, finding_from_event};
+use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
 use crate::rule::{Observation, Report, SequenceFold, StateLimit};
@@ -513,12 +514,12 @@ impl BurstFold {
         let Some(list) = self.by_principal.get_mut(principal) else {
             return;
         };
-        let touching: Vec<i64> = touching(list, run.first.at, run.last_at, window).collect();
-        if touching.is_empty() && self.runs >= RUN_CAP {
+        let touched: Vec<i64> = touching(list, run.first.at, run.last_at, window).collect();
+        if touched.is_empty() && self.runs >= RUN_CAP {
             self.left_out += count as u64;
             return;
         }
-        let mut parts: Vec<FoldRun> = touching
+        let mut parts: Vec<FoldRun> = touched
             .iter()
             .filter_map(|start| list.remove(start))
             .collect();
@@ -533,53 +534,37 @@ impl BurstFold {
         for other in parts {
             self.unnamed += merged.absorb(other);
         }
-        self.runs = self.runs + 1 - touching.len();
+        self.runs = self.runs + 1 - touched.len();
         self.calls += count;
         list.insert(merged.first.at, merged);
     }
 }
 
-/// The starts of a principal's runs that a span of calls from `first_at` to `last_at` touches: runs
-/// that start before the span ends (plus the window) and end after it starts (less the window).
-fn touching(
-    runs: &BTreeMap<i64, FoldRun>,
-    first_at: i64,
-    last_at: i64,
-    window: i64,
-) -> impl Iterator<Item = i64> + '_ {
-    runs.range(..=last_at.saturating_add(window))
-        .rev()
-        .take_while(move |(_, r)| r.last_at.saturating_add(window) >= first_at)
-        .map(|(start, _)| *start)
+impl Span for FoldRun {
+    fn first_at(&self) -> i64 {
+        self.first.at
+    }
+    fn last_at(&self) -> i64 {
+        self.last_at
+    }
 }
 
 impl SequenceFold for BurstFold {
-    fn add(&mut self, observation: Observation) {
+    fn add(&mut self, mut observation: Observation) {
         // Most calls fall within exactly one run of their principal: add them to it in place.
         if self.calls < CALL_CAP {
-            let (window, at) = (self.shape.window_ms, observation.at);
             if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
-                let only = {
-                    let mut runs = touching(list, at, at, window);
-                    match (runs.next(), runs.next()) {
-                        (Some(start), None) => Some(start),
-                        _ => None,
-                    }
-                };
-                if let Some(start) = only {
-                    // A call no earlier than the run's start leaves its key alone: no move.
-                    if at >= start {
-                        if let Some(run) = list.get_mut(&start) {
-                            self.unnamed += run.take(observation);
-                            self.calls += 1;
-                            return;
-                        }
-                    } else if let Some(mut run) = list.remove(&start) {
-                        self.unnamed += run.take(observation);
+                let (window, at) = (self.shape.window_ms, observation.at);
+                let mut unnamed = 0;
+                match take_in_place(list, at, window, observation, |run, call| {
+                    unnamed = run.take(call);
+                }) {
+                    None => {
+                        self.unnamed += unnamed;
                         self.calls += 1;
-                        list.insert(run.first.at, run);
                         return;
                     }
+                    Some(back) => observation = back,
                 }
             }
         }
@@ -645,6 +630,7 @@ mod tests {
     use super::*;
     use crate::rule::EventContext;
     use crate::rules::cloudtrail::access_denied_burst::META;
+    use crate::rules::cloudtrail::common::testing::fold_dealt_to_two;
 
     const SHAPE: BurstShape = BurstShape {
         window_ms: 600_000,
@@ -741,20 +727,9 @@ mod tests {
                 let j = rng.below(i as u64 + 1) as usize;
                 calls.swap(i, j);
             }
-            let mut first: Box<dyn SequenceFold> =
-                Box::new(BurstFold::new(&META, SHAPE, described));
-            let mut second: Box<dyn SequenceFold> =
-                Box::new(BurstFold::new(&META, SHAPE, described));
-            for (i, call) in calls.into_iter().enumerate() {
-                if i % 3 == 0 {
-                    second.add(call);
-                } else {
-                    first.add(call);
-                }
-            }
-            first.merge(second);
-            let mut report = Report::default();
-            assert_eq!(first.finish(&mut report), None);
+            let (report, limit) =
+                fold_dealt_to_two(calls, || Box::new(BurstFold::new(&META, SHAPE, described)));
+            assert_eq!(limit, None);
             assert_eq!(
                 messages(report.into_findings()),
                 messages(expected),

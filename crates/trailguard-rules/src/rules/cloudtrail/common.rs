@@ -509,6 +509,26 @@ pub(crate) mod testing {
     }
 
     /// Runs events through a whole engine made of one sequence rule.
+    /// Deals `calls` (already in the order to test) to two folds made by `fold`, every third to the
+    /// second, as two workers would see them; merges the second into the first and finishes it.
+    pub fn fold_dealt_to_two(
+        calls: Vec<crate::rule::Observation>,
+        fold: impl Fn() -> Box<dyn crate::rule::SequenceFold>,
+    ) -> (crate::rule::Report, Option<crate::rule::StateLimit>) {
+        let (mut first, mut second) = (fold(), fold());
+        for (i, call) in calls.into_iter().enumerate() {
+            if i % 3 == 0 {
+                second.add(call);
+            } else {
+                first.add(call);
+            }
+        }
+        first.merge(second);
+        let mut report = crate::rule::Report::default();
+        let limit = first.finish(&mut report);
+        (report, limit)
+    }
+
     pub fn run_sequence(rule: Box<dyn SequenceRule>, events: &[TestEvent]) -> Vec<Finding> {
         let engine = Engine::from_rules(Vec::new(), vec![rule]);
         let mut worker = engine.new_worker();

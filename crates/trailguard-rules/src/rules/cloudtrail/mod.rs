@@ -1,6 +1,7 @@
 //! Built-in CloudTrail rules, one file per rule (`CT001`..), plus helpers: [`common`] (every rule),
-//! [`burst`] (the burst sequences), [`cis_monitoring`] (the CIS section 4 monitoring rules) and
-//! [`document_risk`] (what a policy document in a record grants).
+//! [`burst`] (the burst sequences), [`cis_monitoring`] (the CIS section 4 monitoring rules),
+//! [`document_risk`] (what a policy document in a record grants) and `spans` (the time spans a
+//! principal's calls form, shared by the burst and root-session folds).
 //!
 //! Adding a rule: a file with `pub const META: RuleMeta` and the rule (a [`crate::rule::CloudTrailRule`]
 //! on one record, or a [`crate::rule::SequenceRule`] over records in time), its cases file, and one line
@@ -10,6 +11,7 @@ pub mod burst;
 pub mod cis_monitoring;
 pub mod common;
 pub mod document_risk;
+pub(crate) mod spans;
 
 crate::registry::register! { cloudtrail:
     single risky_policy_version::RiskyPolicyVersion,

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
+use super::spans::{take_in_place, touching, Span};
 use crate::rule::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -233,56 +234,32 @@ impl RootSessions {
         }
         let list = self.by_principal.entry(principal).or_default();
         // Sessions that start before this one ends (plus the gap) and end after it starts (less the gap).
-        let touching: Vec<i64> = list
-            .range(..=session.last.at.saturating_add(SESSION_GAP_MS))
-            .rev()
-            .take_while(|(_, s)| s.last.at.saturating_add(SESSION_GAP_MS) >= session.first.at)
-            .map(|(start, _)| *start)
-            .collect();
-        if touching.is_empty() && self.sessions >= SESSION_CAP {
+        let touched: Vec<i64> =
+            touching(list, session.first.at, session.last.at, SESSION_GAP_MS).collect();
+        if touched.is_empty() && self.sessions >= SESSION_CAP {
             self.calls_left_out += session.count;
             return;
         }
         let mut merged = session;
-        for start in &touching {
+        for start in &touched {
             if let Some(other) = list.remove(start) {
                 merged.absorb(other);
             }
         }
-        self.sessions = self.sessions + 1 - touching.len();
+        self.sessions = self.sessions + 1 - touched.len();
         list.insert(merged.first.at, merged);
     }
 }
 
 impl SequenceFold for RootSessions {
-    fn add(&mut self, observation: Observation) {
+    fn add(&mut self, mut observation: Observation) {
         // Most calls fall within exactly one session of their principal: taken in place, without
         // building a one-call session (three copies of the call) only to merge it.
         if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
             let at = observation.at;
-            let only = {
-                let mut touching = list
-                    .range(..=at.saturating_add(SESSION_GAP_MS))
-                    .rev()
-                    .take_while(|(_, s)| s.last.at.saturating_add(SESSION_GAP_MS) >= at)
-                    .map(|(start, _)| *start);
-                match (touching.next(), touching.next()) {
-                    (Some(start), None) => Some(start),
-                    _ => None,
-                }
-            };
-            if let Some(start) = only {
-                // A call no earlier than the session's start leaves its key alone: no move.
-                if at >= start {
-                    if let Some(session) = list.get_mut(&start) {
-                        session.take(observation);
-                        return;
-                    }
-                } else if let Some(mut session) = list.remove(&start) {
-                    session.take(observation);
-                    list.insert(session.first.at, session);
-                    return;
-                }
+            match take_in_place(list, at, SESSION_GAP_MS, observation, Session::take) {
+                None => return,
+                Some(back) => observation = back,
             }
         }
         let principal = observation.principal.clone();
@@ -333,6 +310,15 @@ struct Session {
     other_calls: u64,
     root_keys: Vec<Box<str>>,
     login_without_mfa: bool,
+}
+
+impl Span for Session {
+    fn first_at(&self) -> i64 {
+        self.first.at
+    }
+    fn last_at(&self) -> i64 {
+        self.last.at
+    }
 }
 
 impl Session {
@@ -689,7 +675,7 @@ mod tests {
     /// sessions that building a one-call session per call and merging it gives in time order.
     #[test]
     fn calls_taken_in_place_in_any_order_give_the_sessions_of_the_merging_walk() {
-        use crate::rules::cloudtrail::common::testing::with_record;
+        use crate::rules::cloudtrail::common::testing::{fold_dealt_to_two, with_record};
         let names = [
             ("s3.amazonaws.com", "ListBuckets", true),
             ("iam.amazonaws.com", "CreateAccessKey", false),
@@ -736,18 +722,7 @@ mod tests {
             for i in (1..calls.len()).rev() {
                 calls.swap(i, next(i as u64 + 1) as usize);
             }
-            let mut first: Box<dyn SequenceFold> = Box::new(RootSessions::default());
-            let mut second: Box<dyn SequenceFold> = Box::new(RootSessions::default());
-            for (i, call) in calls.into_iter().enumerate() {
-                if i % 3 == 0 {
-                    second.add(call);
-                } else {
-                    first.add(call);
-                }
-            }
-            first.merge(second);
-            let mut report = Report::default();
-            let _ = first.finish(&mut report);
+            let (report, _) = fold_dealt_to_two(calls, || Box::new(RootSessions::default()));
             assert_eq!(described(report), expected, "round {round}");
         }
         assert!(sessions_seen > 80, "the inputs must hold several sessions: {sessions_seen}");
