@@ -124,7 +124,7 @@ import json, botocore.session
 from botocore import xform_name
 s = botocore.session.get_session()
 names = set()
-for svc in ["iam", "sts", "organizations", "cloudtrail", "accessanalyzer", "events", "logs", "cloudwatch", "sns", "ec2", "kms", "config", "s3", "sso-admin", "identitystore", "rolesanywhere", "sso-oidc", "securityhub"]:
+for svc in ["iam", "sts", "organizations", "cloudtrail", "accessanalyzer", "events", "logs", "cloudwatch", "sns", "ec2", "kms", "config", "s3", "sso-admin", "identitystore", "rolesanywhere", "sso-oidc", "securityhub", "secretsmanager", "ssm"]:
     m = s.get_service_model(svc)
     for op in m.operation_names:
         names.add(op)

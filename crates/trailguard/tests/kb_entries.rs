@@ -323,6 +323,8 @@ fn related_events_are_real_event_names() {
         "sso-oidc",
         "rolesanywhere",
         "securityhub",
+        "secretsmanager",
+        "ssm",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -420,6 +422,8 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_ssoadmin",
         "aws_sdk_rolesanywhere",
         "aws_sdk_securityhub",
+        "aws_sdk_secretsmanager",
+        "aws_sdk_ssm",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {

@@ -70,4 +70,5 @@ crate::registry::register! { cloudtrail:
     raised escalation_path_opened::EscalationPathOpened,
     raised mute_expired::MuteExpired,
     single roles_anywhere_revocation_weakened::RolesAnywhereRevocationWeakened,
+    sequence secrets_bulk_read::SecretsBulkRead,
 }

@@ -1,0 +1,451 @@
+//! CT057 secrets-bulk-read: one principal reading the values of many secrets (Secrets Manager) or
+//! SecureString parameters (Systems Manager, with decryption) in a short time. A sequence rule.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use trailguard_event::Record;
+
+use super::burst::LIST_CAP;
+use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event};
+use crate::finding::{Outcome, Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{Observation, Report, SequenceRule};
+use crate::Finding;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT057",
+    name: "secrets-bulk-read",
+    title: "Bulk read of secrets",
+    family: Family::Cloudtrail,
+    severity: Severity::Medium,
+    attack: &["T1555.006", "T1552"],
+    compliance: &[],
+    events: &[
+        ("secretsmanager.amazonaws.com", "GetSecretValue"),
+        ("secretsmanager.amazonaws.com", "BatchGetSecretValue"),
+        ("ssm.amazonaws.com", "GetParameter"),
+        ("ssm.amazonaws.com", "GetParameters"),
+        ("ssm.amazonaws.com", "GetParametersByPath"),
+    ],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "One principal reading the values of at least 10 distinct secrets (Secrets Manager \
+               `GetSecretValue`, `BatchGetSecretValue` by id) or SecureString parameters (Systems Manager \
+               `GetParameter`/`GetParameters` with `withDecryption`) within 10 minutes, or bulk reads of at \
+               least 3 different filters or paths in that time (`BatchGetSecretValue` by `filters`, \
+               `GetParametersByPath` with decryption: they name no secret and return every match, a page at \
+               a time); with a long-term IAM user access key (`AKIA…`), 3 bulk reads of the same one. One \
+               finding per burst with the secrets named. **medium**; **high** with 25 or more secrets, 5 or \
+               more filters or paths, or a long-term key as the caller's credential. Refused calls \
+               are left to CT034; plain `String` parameters (read without decryption) and calls AWS services \
+               make on a principal's behalf (`invokedBy`, such as CloudFormation resolving a dynamic \
+               reference) are not counted.",
+        why: "An application reads the few secrets it was built for, the same ones every time. Reading many \
+              distinct secrets, or paging through every secret that matches a filter, is an intruder with \
+              stolen credentials harvesting the credentials the account stores (ATT&CK T1555.006; Stratus Red \
+              Team's `secretsmanager-retrieve-secrets`, `secretsmanager-batch-retrieve-secrets` and \
+              `ssm-retrieve-securestring-parameters`). Each secret read opens whatever it protects: \
+              databases, third-party APIs, other clouds.",
+        example: "An IAM user's access key reads 20 secrets with `GetSecretValue` within a minute, after one \
+                  `ListSecrets`.",
+        fix: "Find out who the principal is and why it reads so many secrets. If it is not expected, revoke its \
+              credentials, rotate every secret and parameter it read (each one is exposed), and narrow \
+              `secretsmanager:GetSecretValue`, `ssm:GetParameter*` and `kms:Decrypt` to the secrets each \
+              workload needs.",
+        references: &[
+            "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html",
+            "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html",
+            "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html",
+            "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParametersByPath.html",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.credential-access.secretsmanager-retrieve-secrets/",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.credential-access.ssm-retrieve-securestring-parameters/",
+        ],
+    },
+};
+
+/// The window every count is taken over.
+const WINDOW_MS: i64 = 10 * 60 * 1000;
+/// Distinct secrets or parameters read within the window that make a burst.
+const DISTINCT_SECRETS: usize = 10;
+/// Different filters or paths read in bulk within the window that make a burst (the same one read that
+/// often, with a long-term key).
+const BULK_READS: usize = 3;
+/// A burst reaching either of these is high.
+const HIGH_SECRETS: usize = 25;
+const HIGH_BULK_READS: usize = 5;
+
+/// `kind` bits of an observation.
+const BULK: u8 = 0x01;
+const LONG_TERM_KEY: u8 = 0x02;
+
+/// Bulk reads of secrets and SecureString parameters.
+#[derive(Debug, Default)]
+pub struct SecretsBulkRead;
+
+/// What one call read: the secrets it names, or a bulk read described by its filter or path.
+fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
+    let params = record.request_parameters()?;
+    let text = |key: &str| params.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let list = |key: &str| -> Vec<String> {
+        params
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    // Systems Manager returns SecureString values decrypted only when asked.
+    let decrypted = params
+        .get("withDecryption")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    match (record.event_source.as_ref(), record.event_name.as_ref()) {
+        ("secretsmanager.amazonaws.com", "GetSecretValue") => Some((text("secretId").into_iter().collect(), None)),
+        ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
+            let named = list("secretIdList");
+            if named.is_empty() {
+                let filters = params.get("filters").map(|f| f.to_string()).unwrap_or_default();
+                Some((Vec::new(), Some(format!("filters {filters}"))))
+            } else {
+                Some((named, None))
+            }
+        }
+        ("ssm.amazonaws.com", "GetParameter") if decrypted => Some((text("name").into_iter().collect(), None)),
+        ("ssm.amazonaws.com", "GetParameters") if decrypted => Some((list("names"), None)),
+        ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
+            Some((Vec::new(), Some(format!("path {}", text("path").unwrap_or_default()))))
+        }
+        _ => None,
+    }
+}
+
+impl SequenceRule for SecretsBulkRead {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn reach_ms(&self) -> Option<i64> {
+        Some(WINDOW_MS)
+    }
+
+    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+        if call_failed(record) {
+            return None;
+        }
+        let identity = &record.user_identity;
+        if identity.invoked_by.as_deref().is_some_and(|s| !s.is_empty())
+            || identity.identity_type.as_deref() == Some("AWSService")
+        {
+            return None;
+        }
+        let (named, bulk) = secrets_read(record)?;
+        if named.is_empty() && bulk.is_none() {
+            return None;
+        }
+        let mut kind = if bulk.is_some() { BULK } else { 0 };
+        if identity
+            .access_key_id
+            .as_deref()
+            .is_some_and(|k| k.starts_with("AKIA"))
+        {
+            kind |= LONG_TERM_KEY;
+        }
+        // The names as one JSON array: any text a name holds survives the round trip.
+        let subject = serde_json::to_string(&named).ok()?;
+        let detail = bulk.unwrap_or_default();
+        Observation::new(record, kind, 0, &caller_key(record), &subject, &detail)
+    }
+
+    fn evaluate(&self, observations: &[Observation], out: &mut Report) {
+        let mut by_principal: HashMap<&str, Vec<&Observation>> = HashMap::new();
+        for obs in observations {
+            by_principal.entry(&obs.principal).or_default().push(obs);
+        }
+        let mut principals: Vec<_> = by_principal.into_iter().collect();
+        principals.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, mut calls) in principals {
+            calls.sort_by(|a, b| {
+                (a.at, a.rank, &a.event.event_id).cmp(&(b.at, b.rank, &b.event.event_id))
+            });
+            calls.dedup_by(|later, earlier| {
+                later.event.event_id.is_some() && later.event.event_id == earlier.event.event_id
+            });
+            for run in runs(&calls) {
+                out.extend(run.finding());
+            }
+        }
+    }
+}
+
+/// A principal's calls with no gap over the window, and the most any one window of it held.
+struct Run<'o> {
+    calls: Vec<&'o Observation>,
+    /// Distinct secrets named, distinct bulk targets (filter or path), and bulk calls.
+    peak_secrets: usize,
+    peak_targets: usize,
+    peak_bulk_calls: usize,
+}
+
+/// The calls of the last [`WINDOW_MS`]: how many times each secret and each bulk target was read.
+#[derive(Default)]
+struct Window {
+    calls: VecDeque<(i64, Vec<String>, Option<String>)>,
+    secrets: HashMap<String, usize>,
+    targets: HashMap<String, usize>,
+    bulk_calls: usize,
+}
+
+impl Window {
+    fn slide_to(&mut self, at: i64) {
+        while self.calls.front().is_some_and(|(t, _, _)| at - t > WINDOW_MS) {
+            let Some((_, names, target)) = self.calls.pop_front() else {
+                break;
+            };
+            for name in names {
+                forget(&mut self.secrets, name);
+            }
+            if let Some(target) = target {
+                forget(&mut self.targets, target);
+                self.bulk_calls -= 1;
+            }
+        }
+    }
+
+    fn add(&mut self, at: i64, names: Vec<String>, target: Option<String>) {
+        for name in &names {
+            *self.secrets.entry(name.clone()).or_default() += 1;
+        }
+        if let Some(target) = &target {
+            *self.targets.entry(target.clone()).or_default() += 1;
+            self.bulk_calls += 1;
+        }
+        self.calls.push_back((at, names, target));
+    }
+}
+
+fn forget(counts: &mut HashMap<String, usize>, key: String) {
+    if let Some(n) = counts.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
+/// Splits one principal's time-sorted calls into runs, counting each window as it slides.
+fn runs<'o>(calls: &[&'o Observation]) -> Vec<Run<'o>> {
+    let mut out: Vec<Run<'o>> = Vec::new();
+    let mut window = Window::default();
+    for &call in calls {
+        let starts_run = out
+            .last()
+            .and_then(|run| run.calls.last())
+            .is_none_or(|last| call.at - last.at > WINDOW_MS);
+        if starts_run {
+            out.push(Run {
+                calls: Vec::new(),
+                peak_secrets: 0,
+                peak_targets: 0,
+                peak_bulk_calls: 0,
+            });
+        }
+        window.slide_to(call.at);
+        let target = (call.kind & BULK != 0).then(|| call.detail.to_string());
+        window.add(call.at, names_of(call), target);
+        if let Some(run) = out.last_mut() {
+            run.calls.push(call);
+            run.peak_secrets = run.peak_secrets.max(window.secrets.len());
+            run.peak_targets = run.peak_targets.max(window.targets.len());
+            run.peak_bulk_calls = run.peak_bulk_calls.max(window.bulk_calls);
+        }
+    }
+    out
+}
+
+fn names_of(call: &Observation) -> Vec<String> {
+    serde_json::from_str(&call.subject).unwrap_or_default()
+}
+
+impl Run<'_> {
+    fn finding(&self) -> Option<Finding> {
+        let long_term_key = self.calls.iter().any(|c| c.kind & LONG_TERM_KEY != 0);
+        // The same filter or path read again is an application reloading what it always reads (a
+        // function's cold starts); a person's long-term key paging through one is not.
+        let burst = self.peak_secrets >= DISTINCT_SECRETS
+            || self.peak_targets >= BULK_READS
+            || (long_term_key && self.peak_bulk_calls >= BULK_READS);
+        if !burst {
+            return None;
+        }
+        let first = *self.calls.first()?;
+        let last = *self.calls.last()?;
+        let mut secrets = BTreeSet::new();
+        let mut bulk_reads: BTreeMap<&str, u64> = BTreeMap::new();
+        for call in &self.calls {
+            secrets.extend(names_of(call));
+            if call.kind & BULK != 0 {
+                *bulk_reads.entry(&call.detail).or_default() += 1;
+            }
+        }
+        let bulk_count: u64 = bulk_reads.values().sum();
+        let severity = if self.peak_secrets >= HIGH_SECRETS
+            || self.peak_targets >= HIGH_BULK_READS
+            || long_term_key
+        {
+            Severity::High
+        } else {
+            META.severity
+        };
+        let event = &first.event;
+        let mut finding = finding_from_event(&META, event, severity);
+        finding.title = META.title.to_owned();
+        finding.outcome = Outcome::Success;
+        finding.id = Finding::stable_id(&[
+            META.code,
+            &first.principal,
+            event.event_id.as_deref().unwrap_or(&event.event_time),
+        ]);
+        finding.resource = Some(Resource {
+            kind: "AwsIamPrincipal".to_owned(),
+            id: first.principal.to_string(),
+            name: event.actor.user_name.clone(),
+        });
+        let shown: Vec<&String> = secrets.iter().take(LIST_CAP).collect();
+        let more = secrets.len().saturating_sub(shown.len());
+        let mut read = Vec::new();
+        if !secrets.is_empty() {
+            read.push(format!("{} secret(s) or parameter(s) by name", secrets.len()));
+        }
+        if bulk_count > 0 {
+            read.push(format!("{bulk_count} bulk read(s) by filter or path"));
+        }
+        finding.message = format!(
+            "{} read {} in {} call(s) between {} and {}{}.",
+            describe_caller(event),
+            read.join(" and "),
+            self.calls.len(),
+            event.event_time,
+            last.event.event_time,
+            if long_term_key {
+                ", with a long-term access key"
+            } else {
+                ""
+            }
+        );
+        finding.evidence.push(evidence("calls", self.calls.len()));
+        finding.evidence.push(evidence("secrets", secrets.len()));
+        let mut names: Vec<String> = shown.into_iter().cloned().collect();
+        if more > 0 {
+            names.push(format!("{more} more"));
+        }
+        finding.evidence.push(evidence("secretNames", names));
+        if bulk_count > 0 {
+            let reads: Vec<String> = bulk_reads
+                .iter()
+                .map(|(what, n)| if *n > 1 { format!("{what} ×{n}") } else { (*what).to_owned() })
+                .collect();
+            finding.evidence.push(evidence("bulkReads", reads));
+        }
+        finding.fix.summary = "Find out why this principal reads so many secrets; if unexpected, revoke its \
+                               credentials and rotate every secret and parameter it read."
+            .to_owned();
+        Some(finding)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent, IAM_USER};
+
+    const ROLE: &str = r#"{"type":"AssumedRole","principalId":"AROAEXAMPLE:app","arn":"arn:aws:sts::229654561268:assumed-role/app/app","accountId":"229654561268","accessKeyId":"ASIAEXAMPLE00000001","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::229654561268:role/app","accountId":"229654561268","userName":"app"},"attributes":{"creationDate":"2024-08-01T13:00:00Z","mfaAuthenticated":"false"}}}"#;
+
+    fn get_secret(i: usize, second: usize) -> TestEvent {
+        TestEvent::new("secretsmanager.amazonaws.com", "GetSecretValue")
+            .identity(ROLE)
+            .request(&format!(
+                r#"{{"secretId":"arn:aws:secretsmanager:us-east-1:229654561268:secret:db-{i}-AbCdEf"}}"#
+            ))
+            .read_only(true)
+            .time(&format!("2024-08-01T13:{:02}:{:02}Z", second / 60, second % 60))
+            .id(&format!("gsv-{i}-{second}"))
+    }
+
+    fn run(events: &[TestEvent]) -> Vec<Finding> {
+        run_sequence(Box::new(SecretsBulkRead), events)
+    }
+
+    #[test]
+    fn ten_distinct_secrets_in_a_window_are_one_medium_burst() {
+        let events: Vec<_> = (0..10).map(|i| get_secret(i, i * 20)).collect();
+        let findings = run(&events);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Medium);
+        assert!(findings[0].message.contains("10 secret(s)"), "{}", findings[0].message);
+        // Nine, or the same secret read again and again, is what applications do.
+        assert!(run(&events[..9]).is_empty());
+        let same: Vec<_> = (0..30).map(|i| get_secret(1, i * 10).id(&format!("same-{i}"))).collect();
+        assert!(run(&same).is_empty());
+    }
+
+    #[test]
+    fn the_count_is_per_window_not_per_run() {
+        // One new secret every two minutes: never ten within ten minutes, though one long run.
+        let trickle: Vec<_> = (0..30).map(|i| get_secret(i, i * 120)).collect();
+        assert!(run(&trickle).is_empty());
+    }
+
+    #[test]
+    fn a_long_term_key_many_secrets_or_many_bulk_reads_are_high() {
+        let keyed: Vec<_> = (0..10).map(|i| get_secret(i, i).identity(IAM_USER)).collect();
+        assert_eq!(run(&keyed)[0].severity, Severity::High);
+        let many: Vec<_> = (0..25).map(|i| get_secret(i, i)).collect();
+        assert_eq!(run(&many)[0].severity, Severity::High);
+        let batch = |n: usize, tag: usize| {
+            TestEvent::new("secretsmanager.amazonaws.com", "BatchGetSecretValue")
+                .identity(ROLE)
+                .request(&format!(
+                    r#"{{"filters":[{{"key":"tag-key","values":["team-{tag}"]}}]}}"#
+                ))
+                .time(&format!("2024-08-01T13:00:{n:02}Z"))
+                .id(&format!("batch-{n}"))
+        };
+        let three: Vec<_> = (0..3).map(|n| batch(n, n)).collect();
+        assert_eq!(run(&three)[0].severity, Severity::Medium);
+        assert!(run(&three[..2]).is_empty());
+        let five: Vec<_> = (0..5).map(|n| batch(n, n)).collect();
+        assert_eq!(run(&five)[0].severity, Severity::High);
+        // The same filter again and again: an application reloading (cold starts), unless a person's
+        // long-term key pages through it.
+        let same: Vec<_> = (0..5).map(|n| batch(n, 0)).collect();
+        assert!(run(&same).is_empty());
+        let keyed: Vec<_> = same.into_iter().map(|e| e.identity(IAM_USER)).collect();
+        assert_eq!(run(&keyed)[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn parameters_count_only_when_decrypted_and_refusals_and_services_not_at_all() {
+        let params = |decrypt: bool| {
+            let names: Vec<String> = (0..12).map(|i| format!("\"/prod/db/password-{i}\"")).collect();
+            TestEvent::new("ssm.amazonaws.com", "GetParameters")
+                .identity(ROLE)
+                .request(&format!(
+                    r#"{{"names":[{}],"withDecryption":{decrypt}}}"#,
+                    names.join(",")
+                ))
+                .read_only(true)
+        };
+        let findings = run(&[params(true)]);
+        assert_eq!(findings.len(), 1);
+        assert!(findings[0].message.contains("12 secret(s)"), "{}", findings[0].message);
+        assert!(run(&[params(false)]).is_empty());
+        let refused: Vec<_> = (0..12).map(|i| get_secret(i, i).denied()).collect();
+        assert!(run(&refused).is_empty());
+        let resolved: Vec<_> = (0..12)
+            .map(|i| {
+                get_secret(i, i).identity(
+                    r#"{"type":"AssumedRole","arn":"arn:aws:sts::229654561268:assumed-role/deployer/cfn","accountId":"229654561268","invokedBy":"cloudformation.amazonaws.com"}"#,
+                )
+            })
+            .collect();
+        assert!(run(&resolved).is_empty());
+    }
+}
