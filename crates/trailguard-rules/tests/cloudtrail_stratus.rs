@@ -68,6 +68,18 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.persistence.sts-federation-token", vec!["CT023"]),
         ("aws.credential-access.ec2-get-password-data", vec!["CT032"]),
         (
+            "aws.credential-access.secretsmanager-retrieve-secrets",
+            vec!["CT057"],
+        ),
+        (
+            "aws.credential-access.secretsmanager-batch-retrieve-secrets",
+            vec!["CT057"],
+        ),
+        (
+            "aws.credential-access.ssm-retrieve-securestring-parameters",
+            vec!["CT057"],
+        ),
+        (
             "aws.exfiltration.ec2-security-group-open-port-22-ingress",
             vec!["CT044"],
         ),

@@ -21,9 +21,13 @@ fn moto() -> &'static MotoServer {
 
 /// The stateful rules, evaluated in the store's commit: a finding of one seen in part may be replaced
 /// by the whole one in a later commit, after its alert went out.
-const SEQUENCE_RULES: &[&str] = &[
-    "CT014", "CT016", "CT019", "CT020", "CT032", "CT033", "CT034", "CT039",
-];
+/// The codes of every registered sequence rule (the registry is the one list of them).
+fn sequence_rules() -> Vec<&'static str> {
+    trailguard_rules::rules::cloudtrail::sequences()
+        .iter()
+        .map(|rule| rule.meta().code)
+        .collect()
+}
 
 /// A webhook receiver: answers 500 while `down`, else 200 and keeps (delivery id, body).
 struct Receiver {
@@ -316,10 +320,11 @@ secret_env = "TG_TEST_SERVE_HOOK_SECRET"
             (v["message"]["id"].as_str().unwrap().to_owned(), rule)
         })
         .collect();
+    let sequences = sequence_rules();
     assert!(
         extra
             .iter()
-            .all(|id| !stored.contains_key(*id) && SEQUENCE_RULES.contains(&rules[*id].as_str())),
+            .all(|id| !stored.contains_key(*id) && sequences.contains(&rules[*id].as_str())),
         "only sequence findings no longer stored: {extra:?}"
     );
     let accepted = receiver.accepted.lock().unwrap().clone();
