@@ -11,15 +11,18 @@
 
 use std::borrow::Cow;
 
+use serde_json::value::RawValue;
+
 use crate::peek::{Cursor, Step};
 use crate::record::{SessionAttributes, SessionIssuer};
 use crate::{Record, SessionContext, UserIdentity};
 
 impl<'a> Record<'a> {
-    /// The record's typed fields read without a parse. The nested documents (`requestParameters`,
-    /// `responseElements`, `additionalEventData`) and [`Record::raw`] are left `None`, so this is for
-    /// consumers that read typed fields only. Text outside the typed fields is not validated beyond its
-    /// object structure. `None` when serde might read the text differently: parse it then.
+    /// The record's typed fields read without a parse, and `requestParameters` as the raw document
+    /// serde would borrow (validated as JSON, as serde does). The other nested documents
+    /// (`responseElements`, `additionalEventData`) and [`Record::raw`] are left `None`, so this is for
+    /// consumers that read typed fields and request parameters only. Text outside those is not validated
+    /// beyond its object structure. `None` when serde might read the text differently: parse it then.
     ///
     /// ```
     /// use trailguard_event::Record;
@@ -27,7 +30,8 @@ impl<'a> Record<'a> {
     /// let record = Record::peek_typed(text).unwrap();
     /// assert_eq!(record.event_name, "AssumeRole");
     /// assert_eq!(record.read_only, Some(true));
-    /// assert!(record.request_parameters.is_none(), "nested documents are not read");
+    /// assert_eq!(record.request_parameters.map(|r| r.get()), Some(r#"{"roleArn":"x"}"#));
+    /// assert!(record.response_elements.is_none(), "the other nested documents are not read");
     /// assert!(Record::peek_typed(br#"{"eventTime":"t","eventSource":"s","eventName":"A\u0042"}"#).is_none());
     /// ```
     pub fn peek_typed(text: &'a [u8]) -> Option<Record<'a>> {
@@ -84,7 +88,10 @@ impl<'a> Record<'a> {
                     record.user_identity = user_identity(cursor)?;
                 }
                 // Serde would reject these twice too, and would check they are JSON values.
-                b"requestParameters" => skip(fields.first(17), cursor)?,
+                b"requestParameters" => {
+                    fields.first(17)?;
+                    record.request_parameters = nested(cursor.value()?)?;
+                }
                 b"responseElements" => skip(fields.first(18), cursor)?,
                 b"additionalEventData" => skip(fields.first(19), cursor)?,
                 _ => skip(Some(()), cursor)?,
@@ -138,6 +145,16 @@ impl Fields {
 }
 
 /// Consumes a value the typed fields do not hold, once `check` passed.
+/// A nested document as serde reads it into `Option<&RawValue>`: `null` is `None`; anything else must
+/// be valid JSON (checked by serde itself, without building a value), or the peek gives up.
+fn nested(value: &[u8]) -> Option<Option<&RawValue>> {
+    if value == b"null" {
+        return Some(None);
+    }
+    let text = std::str::from_utf8(value).ok()?;
+    serde_json::from_str::<&RawValue>(text).ok().map(Some)
+}
+
 fn skip(check: Option<()>, cursor: &mut Cursor<'_>) -> Option<()> {
     check?;
     cursor.value().map(drop)
@@ -232,13 +249,14 @@ mod tests {
     use super::*;
 
     /// Every typed field of the two readings, side by side.
+    /// Every typed field and the request parameters' text (as serde borrows it).
     fn typed(record: &Record<'_>) -> String {
         let mut record = record.clone();
-        record.request_parameters = None;
+        let params = record.request_parameters.take().map(RawValue::get);
         record.response_elements = None;
         record.additional_event_data = None;
         record.raw = None;
-        format!("{record:?}")
+        format!("{record:?} {params:?}")
     }
 
     fn serde_reading(text: &str) -> Option<String> {

@@ -205,10 +205,10 @@ pub trait SequenceRule: Send + Sync {
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
         None
     }
-    /// Whether [`SequenceRule::observe`] reads only a record's typed fields (those
-    /// `Record::peek_typed` reads: names, times, identity, error code and message) and its outcome
-    /// through [`call_failure`], never the nested documents (`requestParameters`, `responseElements`,
-    /// `additionalEventData`) or the raw text. A record that only such rules want is then observed from
+    /// Whether [`SequenceRule::observe`] reads only what `Record::peek_typed` reads (names, times,
+    /// identity, error code and message, and `requestParameters`) and the outcome through
+    /// [`call_failure`], never the other nested documents (`responseElements`, `additionalEventData`)
+    /// or the raw text. A record that only such rules want is then observed from
     /// its typed peek, without a parse (about a quarter of the cost); one whose text holds `"Failure"`
     /// (which [`call_failure`] reads in `responseElements`) or that the peek cannot read for sure is
     /// parsed as usual. Default `false`.

@@ -126,6 +126,11 @@ impl SequenceRule for SecretsBulkRead {
         Some(WINDOW_MS)
     }
 
+    /// `observe` reads names, identity, outcome and request parameters: a typed peek serves it.
+    fn typed_fields_only(&self) -> bool {
+        true
+    }
+
     fn observe(&self, record: &Record<'_>) -> Option<Observation> {
         if call_failed(record) {
             return None;
