@@ -294,6 +294,13 @@ impl SequenceFold for RootSessions {
     }
 }
 
+/// Whether `a` is the call a session's finding should be about rather than `b`: higher severity, or the
+/// same severity and earlier.
+fn is_worse(a: &Observation, b: &Observation) -> bool {
+    let (theirs, ours) = (severity_from_code(a.kind), severity_from_code(b.kind));
+    theirs > ours || (theirs == ours && order(a) < order(b))
+}
+
 /// Where an observation sorts in time: the engine's order (time, rank, event id).
 fn order(obs: &Observation) -> (i64, u8, Option<&str>) {
     (obs.at, obs.rank, obs.event.event_id.as_deref())
@@ -346,23 +353,12 @@ impl Session {
     /// session gives, copying the call only where it becomes the first, last or worst.
     fn take(&mut self, obs: Observation) {
         self.count += 1;
-        if self.calls.len() < NAMES_CAP || self.calls.contains_key(&obs.subject) {
-            *self.calls.entry(obs.subject.clone()).or_default() += 1;
-        } else {
-            self.other_calls += 1;
-        }
-        if !obs.detail.is_empty()
-            && self.root_keys.len() < KEYS_CAP
-            && !self.root_keys.contains(&obs.detail)
-        {
-            self.root_keys.push(obs.detail.clone());
+        self.count_call(&obs.subject, 1);
+        if !obs.detail.is_empty() {
+            self.keep_root_key(&obs.detail);
         }
         self.login_without_mfa |= obs.kind & NO_MFA_LOGIN != 0;
-        let (ours, theirs) = (
-            severity_from_code(self.worst.kind),
-            severity_from_code(obs.kind),
-        );
-        let worst = theirs > ours || (theirs == ours && order(&obs) < order(&self.worst));
+        let worst = is_worse(&obs, &self.worst);
         let first = order(&obs) < order(&self.first);
         let last = order(&obs) > order(&self.last);
         match (worst, first, last) {
@@ -384,6 +380,22 @@ impl Session {
         }
     }
 
+    /// Counts `n` calls of `call`, naming at most [`NAMES_CAP`] different calls.
+    fn count_call(&mut self, call: &str, n: u64) {
+        if self.calls.len() < NAMES_CAP || self.calls.contains_key(call) {
+            *self.calls.entry(call.into()).or_default() += n;
+        } else {
+            self.other_calls += n;
+        }
+    }
+
+    /// Keeps a root access key the session created, at most [`KEYS_CAP`] of them.
+    fn keep_root_key(&mut self, key: &str) {
+        if self.root_keys.len() < KEYS_CAP && !self.root_keys.iter().any(|k| **k == *key) {
+            self.root_keys.push(key.into());
+        }
+    }
+
     /// Takes in another session of the same principal that touches this one.
     fn absorb(&mut self, other: Session) {
         self.count += other.count;
@@ -393,25 +405,15 @@ impl Session {
         if order(&other.last) > order(&self.last) {
             self.last = other.last;
         }
-        let (ours, theirs) = (
-            severity_from_code(self.worst.kind),
-            severity_from_code(other.worst.kind),
-        );
-        if theirs > ours || (theirs == ours && order(&other.worst) < order(&self.worst)) {
+        if is_worse(&other.worst, &self.worst) {
             self.worst = other.worst;
         }
-        for (call, n) in other.calls {
-            if self.calls.len() < NAMES_CAP || self.calls.contains_key(&call) {
-                *self.calls.entry(call).or_default() += n;
-            } else {
-                self.other_calls += n;
-            }
+        for (call, n) in &other.calls {
+            self.count_call(call, *n);
         }
         self.other_calls += other.other_calls;
-        for key in other.root_keys {
-            if self.root_keys.len() < KEYS_CAP && !self.root_keys.contains(&key) {
-                self.root_keys.push(key);
-            }
+        for key in &other.root_keys {
+            self.keep_root_key(key);
         }
         self.login_without_mfa |= other.login_without_mfa;
     }
