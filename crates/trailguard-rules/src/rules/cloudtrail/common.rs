@@ -123,6 +123,23 @@ pub fn sh(value: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether an AWS service made the call on the principal's behalf (`userIdentity.invokedBy` set, as
+/// when CloudFormation resolves a dynamic reference or the console relays a call).
+pub fn relayed_by_service(record: &Record<'_>) -> bool {
+    record
+        .user_identity
+        .invoked_by
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+}
+
+/// Whether AWS made the call rather than a principal acting: relayed by a service, or an
+/// `AWSService` identity.
+pub fn made_by_aws(record: &Record<'_>) -> bool {
+    relayed_by_service(record)
+        || record.user_identity.identity_type.as_deref() == Some("AWSService")
+}
+
 /// A grouping key for the caller: its ARN, else principal id, else access key, else `unknown`.
 pub fn caller_key(record: &Record<'_>) -> String {
     let identity = &record.user_identity;

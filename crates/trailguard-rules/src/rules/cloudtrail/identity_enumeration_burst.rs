@@ -7,7 +7,7 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
-use super::common::{call_failed, caller_key, describe_caller, evidence};
+use super::common::{call_failed, caller_key, describe_caller, evidence, made_by_aws};
 use crate::rule::{Observation, Report, SequenceFold, SequenceRule};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -126,11 +126,7 @@ impl SequenceRule for IdentityEnumerationBurst {
             return None;
         }
         let identity = &record.user_identity;
-        if identity
-            .invoked_by
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            || identity.identity_type.as_deref() == Some("AWSService")
+        if made_by_aws(record)
             || identity
                 .arn
                 .as_deref()

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
+use super::common::{call_failed, describe_caller, evidence, finding_from_event, relayed_by_service, sh};
 use super::spans::{take_in_place, touching, Span};
 use crate::rule::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
@@ -128,11 +128,7 @@ impl SequenceRule for RootAccountActivity {
         // CIS 4.3: skip calls AWS services make on the root user's behalf and service events. Calls that
         // create or strip root credentials are kept whoever relays them: the console sets `invokedBy` on
         // some of them (a root access key created in the console), and they are what this rule is for.
-        let relayed = identity
-            .invoked_by
-            .as_deref()
-            .is_some_and(|s| !s.is_empty());
-        if (relayed && !CRITICAL_ROOT_EVENTS.contains(&event_name))
+        if (relayed_by_service(record) && !CRITICAL_ROOT_EVENTS.contains(&event_name))
             || record.event_type.as_deref() == Some("AwsServiceEvent")
         {
             return None;

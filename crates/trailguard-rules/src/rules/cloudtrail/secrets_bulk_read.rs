@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use trailguard_event::Record;
 
 use super::burst::LIST_CAP;
-use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event};
+use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{Observation, Report, SequenceRule};
@@ -135,10 +135,7 @@ impl SequenceRule for SecretsBulkRead {
         if call_failed(record) {
             return None;
         }
-        let identity = &record.user_identity;
-        if identity.invoked_by.as_deref().is_some_and(|s| !s.is_empty())
-            || identity.identity_type.as_deref() == Some("AWSService")
-        {
+        if made_by_aws(record) {
             return None;
         }
         let (named, bulk) = secrets_read(record)?;
@@ -146,7 +143,8 @@ impl SequenceRule for SecretsBulkRead {
             return None;
         }
         let mut kind = if bulk.is_some() { BULK } else { 0 };
-        if identity
+        if record
+            .user_identity
             .access_key_id
             .as_deref()
             .is_some_and(|k| k.starts_with("AKIA"))
