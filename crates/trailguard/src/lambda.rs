@@ -48,15 +48,19 @@ fn work_batch(
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let mut ahead = Ahead::default();
-    let bodies: Vec<&str> = event
-        .records
-        .iter()
-        .map(|m| m.body.as_deref().unwrap_or_default())
-        .collect();
+    let body_of = |index: usize| {
+        event
+            .records
+            .get(index)
+            .map(|m| m.body.as_deref().unwrap_or_default())
+    };
+    if let Some(first) = body_of(0) {
+        service.fetch_ahead(store, &mut ahead, first);
+    }
     for (index, message) in event.records.iter().enumerate() {
-        // This message's objects (when the previous one did not start them) and the next's.
-        for body in bodies.iter().skip(index).take(2) {
-            service.fetch_ahead(store, &mut ahead, body);
+        // The next message's objects come from S3 while this one is worked.
+        if let Some(next) = body_of(index + 1) {
+            service.fetch_ahead(store, &mut ahead, next);
         }
         let id = message.message_id.as_deref().unwrap_or_default();
         let queue = message

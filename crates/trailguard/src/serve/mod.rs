@@ -207,16 +207,19 @@ impl Service<'_> {
             // Committed messages are deleted together after the batch (one DeleteMessageBatch call
             // instead of one call each); their heartbeats run until then.
             let mut committed = Vec::new();
-            let bodies: Vec<String> = messages.iter().map(|m| m.body.clone()).collect();
-            for (index, (message, heartbeat)) in messages.into_iter().zip(heartbeats).enumerate() {
+            if let Some(first) = messages.first() {
+                self.fetch_ahead(store.as_mut(), &mut ahead, &first.body);
+            }
+            let mut messages = messages.into_iter().zip(heartbeats).peekable();
+            while let Some((message, heartbeat)) = messages.next() {
                 if self.stopping() {
                     heartbeat.abort();
                     self.give_back(queue, &message);
                     continue;
                 }
-                // This message's objects (when the previous one did not start them) and the next's.
-                for body in bodies.iter().skip(index).take(2) {
-                    self.fetch_ahead(store.as_mut(), &mut ahead, body);
+                // The next message's objects come from S3 while this one is worked.
+                if let Some((next, _)) = messages.peek() {
+                    self.fetch_ahead(store.as_mut(), &mut ahead, &next.body);
                 }
                 let handled = self.handle(store.as_mut(), queue, &message, &mut ahead);
                 if handled == Handled::Committed {
