@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use trailguard_event::Record;
 
 use super::burst::LIST_CAP;
-use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws};
+use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws,
+    request_field,
+};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{Observation, Report, SequenceRule};
@@ -85,7 +87,7 @@ pub struct SecretsBulkRead;
 /// What one call read: the secrets it names, or a bulk read described by its filter or path.
 fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
     let params = record.request_parameters()?;
-    let text = |key: &str| params.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let one = |key: &str| -> Vec<String> { request_field(Some(&params), key).into_iter().collect() };
     let list = |key: &str| -> Vec<String> {
         params
             .get(key)
@@ -97,21 +99,23 @@ fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
     let decrypted = params
         .get("withDecryption")
         .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    let bulk = |what: String| Some((Vec::new(), Some(what)));
     match (record.event_source.as_ref(), record.event_name.as_ref()) {
-        ("secretsmanager.amazonaws.com", "GetSecretValue") => Some((text("secretId").into_iter().collect(), None)),
+        ("secretsmanager.amazonaws.com", "GetSecretValue") => Some((one("secretId"), None)),
         ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
             let named = list("secretIdList");
             if named.is_empty() {
                 let filters = params.get("filters").map(|f| f.to_string()).unwrap_or_default();
-                Some((Vec::new(), Some(format!("filters {filters}"))))
+                bulk(format!("filters {filters}"))
             } else {
                 Some((named, None))
             }
         }
-        ("ssm.amazonaws.com", "GetParameter") if decrypted => Some((text("name").into_iter().collect(), None)),
+        ("ssm.amazonaws.com", "GetParameter") if decrypted => Some((one("name"), None)),
         ("ssm.amazonaws.com", "GetParameters") if decrypted => Some((list("names"), None)),
         ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
-            Some((Vec::new(), Some(format!("path {}", text("path").unwrap_or_default()))))
+            let path = request_field(Some(&params), "path").unwrap_or_default();
+            bulk(format!("path {path}"))
         }
         _ => None,
     }
