@@ -10,9 +10,9 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{caller_key, describe_caller, evidence};
-use crate::rule::{Observation, Report, SequenceFold, SequenceRule, ANY_EVENT};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{Observation, Report, SequenceFold, SequenceRule, ANY_EVENT};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {

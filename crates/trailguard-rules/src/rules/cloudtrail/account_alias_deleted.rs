@@ -2,12 +2,12 @@
 
 use trailguard_event::Record;
 
-use crate::call::Call;
 use super::common::{call_failed, describe_caller, evidence, finding_for, request_field};
-use crate::rule::{CloudTrailRule, EventContext, Report};
+use crate::call::Call;
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT007",

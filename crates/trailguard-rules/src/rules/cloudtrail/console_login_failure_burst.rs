@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use trailguard_event::Record;
 
 use super::common::{call_failed, evidence, finding_from_event};
-use crate::rule::{EventContext, Observation, SequenceRule, Report};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{EventContext, Observation, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -214,12 +214,7 @@ impl<'o> Tracker<'o> {
     }
 }
 
-fn prune(
-    trackers: &mut HashMap<&str, Tracker<'_>>,
-    now: i64,
-    scope: Scope,
-    out: &mut Report,
-) {
+fn prune(trackers: &mut HashMap<&str, Tracker<'_>>, now: i64, scope: Scope, out: &mut Report) {
     trackers.retain(|_, tracker| {
         if now - tracker.last_at > WINDOW_MS {
             tracker.close(scope, out);

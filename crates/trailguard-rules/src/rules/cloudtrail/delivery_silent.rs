@@ -4,8 +4,8 @@
 //! silent longer than `--silence-after`.
 
 use crate::finding::{Finding, FindingSource, Resource, Severity};
-use crate::rule::FindingBuilder;
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::FindingBuilder;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT051",

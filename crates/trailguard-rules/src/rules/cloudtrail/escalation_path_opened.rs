@@ -177,7 +177,11 @@ impl EscalationPathOpened {
         let update = match graph.apply(&change) {
             Ok(update) => update,
             Err(err) => {
-                let id = obs.event.event_id.as_deref().unwrap_or("without an eventID");
+                let id = obs
+                    .event
+                    .event_id
+                    .as_deref()
+                    .unwrap_or("without an eventID");
                 self.count(|t| t.skip(format!("event {id}: {err}")));
                 return;
             }
@@ -272,7 +276,12 @@ impl SequenceRule for EscalationPathOpened {
         }
         let params = record.request_parameters();
         let response = record.response_elements();
-        let change = match change_of(&record.event_name, params.as_ref(), response.as_ref(), account) {
+        let change = match change_of(
+            &record.event_name,
+            params.as_ref(),
+            response.as_ref(),
+            account,
+        ) {
             Ok(Some(change)) => change,
             Ok(None) => return None,
             Err(reason) => {
@@ -341,7 +350,10 @@ fn event_id(obs: &Observation) -> String {
 
 fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
     let change = format!("{} on {}", obs.event.event_name, obs.principal);
-    let opening = path.hops.iter().find(|h| rebuilt.contains(&h.from.as_str()));
+    let opening = path
+        .hops
+        .iter()
+        .find(|h| rebuilt.contains(&h.from.as_str()));
     let how = match (path.hops.is_empty(), opening) {
         (true, _) => "it is an administrator itself now".to_owned(),
         (false, Some(hop)) => format!(
@@ -363,7 +375,11 @@ fn opened(obs: &Observation, path: &PathReport, rebuilt: &[&str]) -> Finding {
     let chain = if steps.is_empty() {
         String::new()
     } else {
-        format!(" Path in {} step(s): {}.", steps.len(), steps.join(", then "))
+        format!(
+            " Path in {} step(s): {}.",
+            steps.len(),
+            steps.join(", then ")
+        )
     };
     let conditions = path.conditions();
     let (reach, unless) = match path.certainty {
@@ -498,8 +514,16 @@ mod tests {
         assert_eq!(f.rule_id, "CT054");
         assert_eq!(f.severity, Severity::High);
         assert_eq!(f.event_id.as_deref(), Some("attach"));
-        assert!(f.message.starts_with("`bob` can now reach admin"), "{}", f.message);
-        assert!(f.message.contains("iam:CreatePolicyVersion"), "{}", f.message);
+        assert!(
+            f.message.starts_with("`bob` can now reach admin"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("iam:CreatePolicyVersion"),
+            "{}",
+            f.message
+        );
 
         // A harmless version changes nothing for anyone; then one without the grant closes alice's path.
         let findings = run_sequence(
@@ -512,7 +536,9 @@ mod tests {
         );
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].severity, Severity::Info);
-        assert!(findings[0].message.starts_with("`dev-alice` can no longer reach admin"));
+        assert!(findings[0]
+            .message
+            .starts_with("`dev-alice` can no longer reach admin"));
     }
 
     #[test]
@@ -526,7 +552,11 @@ mod tests {
                 .id(id)
         };
         let findings = run_sequence(
-            Box::new(EscalationPathOpened::new(graph(), None, Some(ACCT.to_owned()))),
+            Box::new(EscalationPathOpened::new(
+                graph(),
+                None,
+                Some(ACCT.to_owned()),
+            )),
             &[
                 put(
                     "office",
@@ -559,7 +589,10 @@ mod tests {
             "{findings:#?}"
         );
         let conditional = &findings[0];
-        assert_eq!(conditional.title, "IAM change opened a conditional path to admin");
+        assert_eq!(
+            conditional.title,
+            "IAM change opened a conditional path to admin"
+        );
         assert!(
             conditional
                 .message
@@ -618,7 +651,11 @@ mod tests {
         let second = evaluate(&watch, &[bob, narrow]);
         assert_eq!(applied(&watch), 2);
         assert_eq!(second, evaluate(&new(), &[bob, narrow]));
-        assert_eq!(second.len(), 3, "bob opened, then alice and bob closed: {second:#?}");
+        assert_eq!(
+            second.len(),
+            3,
+            "bob opened, then alice and bob closed: {second:#?}"
+        );
         // A change older than those applied arrives: everything is replayed from the snapshot.
         let third = evaluate(&watch, &[late, bob, narrow]);
         assert_eq!(applied(&watch), 5);

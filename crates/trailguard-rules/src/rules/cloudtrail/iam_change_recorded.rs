@@ -5,9 +5,9 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT050",
@@ -181,7 +181,8 @@ mod tests {
         let read = TestEvent::iam("GetAccountAuthorizationDetails").read_only(true);
         assert!(check(&IamChangeRecorded, &read).is_empty());
         // Other services never reach the rule: it declares IAM's source only.
-        let engine = crate::engine::Engine::from_rules(vec![Box::new(IamChangeRecorded)], Vec::new());
+        let engine =
+            crate::engine::Engine::from_rules(vec![Box::new(IamChangeRecorded)], Vec::new());
         for (source, name) in [
             ("sts.amazonaws.com", "AssumeRole"),
             ("iam.amazonaws.com", "ListUsers"),

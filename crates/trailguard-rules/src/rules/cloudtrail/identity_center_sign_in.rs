@@ -4,9 +4,9 @@
 use trailguard_event::Record;
 
 use super::common::{change_finding, request_field, Change};
-use crate::rule::{CloudTrailRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT038",

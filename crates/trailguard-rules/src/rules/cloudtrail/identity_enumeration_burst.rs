@@ -8,9 +8,9 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence, made_by_aws};
-use crate::rule::{Observation, Report, SequenceFold, SequenceRule};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{Observation, Report, SequenceFold, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {

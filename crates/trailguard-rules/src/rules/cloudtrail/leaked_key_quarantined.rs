@@ -7,10 +7,10 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, event_in, evidence, finding_for, raw_event_in, request_field, sh,
 };
-use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT025",

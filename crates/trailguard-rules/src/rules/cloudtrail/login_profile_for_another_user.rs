@@ -7,10 +7,10 @@ use super::common::{
     role_session, user_arn,
 };
 use crate::call::Call;
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT009",

@@ -6,10 +6,10 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
     user_arn,
 };
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT011",

@@ -3,9 +3,9 @@
 use trailguard_event::Record;
 
 use super::cis_monitoring::monitored_change;
-use crate::rule::{CloudTrailRule, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT046",

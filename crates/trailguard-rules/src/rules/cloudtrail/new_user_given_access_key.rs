@@ -9,10 +9,10 @@ use super::common::{
     user_arn,
 };
 use crate::call::{Call, KeyStatus};
-use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{Observation, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {

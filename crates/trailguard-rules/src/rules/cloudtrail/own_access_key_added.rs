@@ -8,10 +8,10 @@ use super::common::{
     request_field, sh, user_arn,
 };
 use crate::call::{Call, KeyStatus};
-use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT028",

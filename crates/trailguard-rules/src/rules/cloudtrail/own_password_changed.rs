@@ -7,9 +7,9 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, finding_for, raw_event_in,
     request_field, user_arn,
 };
-use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT031",

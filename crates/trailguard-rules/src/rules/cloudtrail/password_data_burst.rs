@@ -5,9 +5,9 @@ use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence};
-use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{Observation, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {

@@ -274,8 +274,12 @@ fn finding(assignment: &Observation, grant: &Observation, policy: Option<&Observ
         id: set,
         name: None,
     });
-    finding.evidence.push(evidence("requestParameters.principalId", principal));
-    finding.evidence.push(evidence("requestParameters.targetId", account));
+    finding
+        .evidence
+        .push(evidence("requestParameters.principalId", principal));
+    finding
+        .evidence
+        .push(evidence("requestParameters.targetId", account));
     finding.evidence.push(evidence(
         "privilegedBy",
         serde_json::json!({
@@ -343,13 +347,23 @@ mod tests {
     #[test]
     fn admin_set_assigned_in_either_order_is_one_high_finding() {
         for events in [
-            vec![attach(ADMIN, "2024-08-01T10:02:00Z"), assign("2024-08-01T10:05:00Z")],
-            vec![assign("2024-08-01T10:02:00Z"), attach(ADMIN, "2024-08-01T10:05:00Z")],
+            vec![
+                attach(ADMIN, "2024-08-01T10:02:00Z"),
+                assign("2024-08-01T10:05:00Z"),
+            ],
+            vec![
+                assign("2024-08-01T10:02:00Z"),
+                attach(ADMIN, "2024-08-01T10:05:00Z"),
+            ],
         ] {
             let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
             assert_eq!(findings.len(), 1, "{findings:#?}");
             assert_eq!(findings[0].severity, Severity::High);
-            assert!(findings[0].message.contains("9067a1b2c3-user"), "{}", findings[0].message);
+            assert!(
+                findings[0].message.contains("9067a1b2c3-user"),
+                "{}",
+                findings[0].message
+            );
         }
     }
 
@@ -360,10 +374,17 @@ mod tests {
             format!(r#"{{"permissionSetArn":"{PS}","managedPolicyArn":"{ADMIN}"}}"#),
             "2024-08-01T10:03:00Z",
         );
-        let events = [attach(ADMIN, "2024-08-01T10:02:00Z"), detach, assign("2024-08-01T10:05:00Z")];
+        let events = [
+            attach(ADMIN, "2024-08-01T10:02:00Z"),
+            detach,
+            assign("2024-08-01T10:05:00Z"),
+        ];
         assert!(run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events).is_empty());
         let events = [
-            attach("arn:aws:iam::aws:policy/ReadOnlyAccess", "2024-08-01T10:02:00Z"),
+            attach(
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "2024-08-01T10:02:00Z",
+            ),
             assign("2024-08-01T10:05:00Z"),
         ];
         assert!(run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events).is_empty());
@@ -376,15 +397,25 @@ mod tests {
             .time("2024-08-01T10:00:00Z");
         let reference = sso(
             "AttachCustomerManagedPolicyReferenceToPermissionSet",
-            format!(r#"{{"permissionSetArn":"{PS}","customerManagedPolicyReference":{{"name":"ops-admin","path":"/ops/"}}}}"#),
+            format!(
+                r#"{{"permissionSetArn":"{PS}","customerManagedPolicyReference":{{"name":"ops-admin","path":"/ops/"}}}}"#
+            ),
             "2024-08-01T10:02:00Z",
         );
         let findings = run_sequence(
             Box::new(PrivilegedPermissionSetAssigned),
-            &[create.clone(), reference.clone(), assign("2024-08-01T10:05:00Z")],
+            &[
+                create.clone(),
+                reference.clone(),
+                assign("2024-08-01T10:05:00Z"),
+            ],
         );
         assert_eq!(findings.len(), 1, "{findings:#?}");
-        assert!(findings[0].message.contains("/ops/ops-admin"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("/ops/ops-admin"),
+            "{}",
+            findings[0].message
+        );
         // The same reference to a policy the scan never saw created is not judged.
         assert!(run_sequence(
             Box::new(PrivilegedPermissionSetAssigned),
@@ -395,7 +426,10 @@ mod tests {
 
     #[test]
     fn a_refused_assignment_is_not_followed() {
-        let events = [attach(ADMIN, "2024-08-01T10:02:00Z"), assign("2024-08-01T10:05:00Z").denied()];
+        let events = [
+            attach(ADMIN, "2024-08-01T10:02:00Z"),
+            assign("2024-08-01T10:05:00Z").denied(),
+        ];
         assert!(run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events).is_empty());
     }
 }

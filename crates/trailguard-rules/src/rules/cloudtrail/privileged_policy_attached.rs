@@ -6,10 +6,10 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field,
 };
 use crate::call::Call;
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT005",

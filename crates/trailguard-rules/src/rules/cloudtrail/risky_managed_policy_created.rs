@@ -4,10 +4,10 @@ use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
 use super::document_risk::{assess, unreadable};
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT003",

@@ -87,8 +87,11 @@ impl CloudTrailRule for RolesAnywhereRevocationWeakened {
         let response = record.response_elements();
         let crl = response.as_ref().and_then(|r| r.get("crl"));
         let crl_text = |key: &str| crl.and_then(|c| c.get(key)?.as_str().map(str::to_owned));
-        let param_text =
-            |key: &str| params.as_ref().and_then(|p| p.get(key)?.as_str().map(str::to_owned));
+        let param_text = |key: &str| {
+            params
+                .as_ref()
+                .and_then(|p| p.get(key)?.as_str().map(str::to_owned))
+        };
         let new_data = params
             .as_ref()
             .and_then(|p| p.get("crlData"))
@@ -173,7 +176,10 @@ impl CloudTrailRule for RolesAnywhereRevocationWeakened {
             ));
         }
         if change == ListChange::Deleted {
-            if let Some(enabled) = crl.and_then(|c| c.get("enabled")).filter(|v| v.is_boolean()) {
+            if let Some(enabled) = crl
+                .and_then(|c| c.get("enabled"))
+                .filter(|v| v.is_boolean())
+            {
                 finding
                     .evidence
                     .push(evidence("responseElements.crl.enabled", enabled.clone()));
@@ -186,9 +192,10 @@ impl CloudTrailRule for RolesAnywhereRevocationWeakened {
         }
         if let Some(data) = new_data {
             // The list itself can be 300 KB: say what was sent, not all of it.
-            finding
-                .evidence
-                .push(evidence("requestParameters.crlData", describe_list_data(data)));
+            finding.evidence.push(evidence(
+                "requestParameters.crlData",
+                describe_list_data(data),
+            ));
         }
         if let Some(caller) = record.user_identity.best_arn() {
             finding.evidence.push(evidence("userIdentity.arn", caller));
@@ -315,7 +322,10 @@ mod tests {
             .iter()
             .find(|e| e.path == "requestParameters.crlData")
             .expect("the data is mentioned");
-        assert_eq!(data.value, "new list data sent (320 characters, not copied)");
+        assert_eq!(
+            data.value,
+            "new list data sent (320 characters, not copied)"
+        );
         let hidden = event(
             "UpdateCrl",
             &format!(r#"{{"crlId":"{CRL_ID}","crlData":"{HIDDEN}"}}"#),
@@ -367,7 +377,9 @@ mod tests {
         let f = &check(&RolesAnywhereRevocationWeakened, &e)[0];
         assert_eq!(
             f.fix.commands,
-            vec!["aws rolesanywhere enable-crl --crl-id 'x; rm -rf ~' --region us-east-1".to_owned()]
+            vec![
+                "aws rolesanywhere enable-crl --crl-id 'x; rm -rf ~' --region us-east-1".to_owned()
+            ]
         );
     }
 }

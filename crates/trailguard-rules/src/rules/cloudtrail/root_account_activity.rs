@@ -13,12 +13,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_from_event, relayed_by_service, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_from_event, relayed_by_service, sh,
+};
 use super::spans::{take_in_place, touching, Span};
-use crate::rule::{Observation, SequenceFold, SequenceRule, StateLimit, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{Observation, Report, SequenceFold, SequenceRule, StateLimit, ANY_EVENT};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -723,7 +725,10 @@ mod tests {
             let (report, _) = fold_dealt_to_two(calls, || Box::new(RootSessions::default()));
             assert_eq!(described(report), expected, "round {round}");
         }
-        assert!(sessions_seen > 80, "the inputs must hold several sessions: {sessions_seen}");
+        assert!(
+            sessions_seen > 80,
+            "the inputs must hold several sessions: {sessions_seen}"
+        );
     }
 
     fn described(report: Report) -> Vec<(String, Severity, String)> {

@@ -4,9 +4,9 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{call_failure, describe_caller, event_in, evidence, finding_for, raw_event_in};
-use crate::rule::{CloudTrailRule, EventContext, ANY_EVENT, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT024",

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use trailguard_event::Record;
 
 use super::burst::LIST_CAP;
-use super::common::{call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws,
+use super::common::{
+    call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws,
     request_field,
 };
 use crate::finding::{Outcome, Resource, Severity};
@@ -87,12 +88,17 @@ pub struct SecretsBulkRead;
 /// What one call read: the secrets it names, or a bulk read described by its filter or path.
 fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
     let params = record.request_parameters()?;
-    let one = |key: &str| -> Vec<String> { request_field(Some(&params), key).into_iter().collect() };
+    let one =
+        |key: &str| -> Vec<String> { request_field(Some(&params), key).into_iter().collect() };
     let list = |key: &str| -> Vec<String> {
         params
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     // Systems Manager returns SecureString values decrypted only when asked.
@@ -105,7 +111,10 @@ fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
         ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
             let named = list("secretIdList");
             if named.is_empty() {
-                let filters = params.get("filters").map(|f| f.to_string()).unwrap_or_default();
+                let filters = params
+                    .get("filters")
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
                 bulk(format!("filters {filters}"))
             } else {
                 Some((named, None))
@@ -202,7 +211,11 @@ struct Window {
 
 impl Window {
     fn slide_to(&mut self, at: i64) {
-        while self.calls.front().is_some_and(|(t, _, _)| at - t > WINDOW_MS) {
+        while self
+            .calls
+            .front()
+            .is_some_and(|(t, _, _)| at - t > WINDOW_MS)
+        {
             let Some((_, names, target)) = self.calls.pop_front() else {
                 break;
             };
@@ -319,7 +332,10 @@ impl Run<'_> {
         let more = secrets.len().saturating_sub(shown.len());
         let mut read = Vec::new();
         if !secrets.is_empty() {
-            read.push(format!("{} secret(s) or parameter(s) by name", secrets.len()));
+            read.push(format!(
+                "{} secret(s) or parameter(s) by name",
+                secrets.len()
+            ));
         }
         if bulk_count > 0 {
             read.push(format!("{bulk_count} bulk read(s) by filter or path"));
@@ -347,13 +363,20 @@ impl Run<'_> {
         if bulk_count > 0 {
             let reads: Vec<String> = bulk_reads
                 .iter()
-                .map(|(what, n)| if *n > 1 { format!("{what} ×{n}") } else { (*what).to_owned() })
+                .map(|(what, n)| {
+                    if *n > 1 {
+                        format!("{what} ×{n}")
+                    } else {
+                        (*what).to_owned()
+                    }
+                })
                 .collect();
             finding.evidence.push(evidence("bulkReads", reads));
         }
-        finding.fix.summary = "Find out why this principal reads so many secrets; if unexpected, revoke its \
+        finding.fix.summary =
+            "Find out why this principal reads so many secrets; if unexpected, revoke its \
                                credentials and rotate every secret and parameter it read."
-            .to_owned();
+                .to_owned();
         Some(finding)
     }
 }
@@ -386,10 +409,16 @@ mod tests {
         let findings = run(&events);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].severity, Severity::Medium);
-        assert!(findings[0].message.contains("10 secret(s)"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("10 secret(s)"),
+            "{}",
+            findings[0].message
+        );
         // Nine, or the same secret read again and again, is what applications do.
         assert!(run(&events[..9]).is_empty());
-        let same: Vec<_> = (0..30).map(|i| get_secret(1, i * 10).id(&format!("same-{i}"))).collect();
+        let same: Vec<_> = (0..30)
+            .map(|i| get_secret(1, i * 10).id(&format!("same-{i}")))
+            .collect();
         assert!(run(&same).is_empty());
     }
 
@@ -402,7 +431,9 @@ mod tests {
 
     #[test]
     fn a_long_term_key_many_secrets_or_many_bulk_reads_are_high() {
-        let keyed: Vec<_> = (0..10).map(|i| get_secret(i, i).identity(IAM_USER)).collect();
+        let keyed: Vec<_> = (0..10)
+            .map(|i| get_secret(i, i).identity(IAM_USER))
+            .collect();
         assert_eq!(run(&keyed)[0].severity, Severity::High);
         let many: Vec<_> = (0..25).map(|i| get_secret(i, i)).collect();
         assert_eq!(run(&many)[0].severity, Severity::High);
@@ -431,7 +462,9 @@ mod tests {
     #[test]
     fn parameters_count_only_when_decrypted_and_refusals_and_services_not_at_all() {
         let params = |decrypt: bool| {
-            let names: Vec<String> = (0..12).map(|i| format!("\"/prod/db/password-{i}\"")).collect();
+            let names: Vec<String> = (0..12)
+                .map(|i| format!("\"/prod/db/password-{i}\""))
+                .collect();
             TestEvent::new("ssm.amazonaws.com", "GetParameters")
                 .identity(ROLE)
                 .request(&format!(
@@ -442,7 +475,11 @@ mod tests {
         };
         let findings = run(&[params(true)]);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("12 secret(s)"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("12 secret(s)"),
+            "{}",
+            findings[0].message
+        );
         assert!(run(&[params(false)]).is_empty());
         let refused: Vec<_> = (0..12).map(|i| get_secret(i, i).denied()).collect();
         assert!(run(&refused).is_empty());

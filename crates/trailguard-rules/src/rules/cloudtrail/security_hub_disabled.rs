@@ -81,7 +81,10 @@ mod tests {
         let standards = TestEvent::new("securityhub.amazonaws.com", "BatchDisableStandards").request(
             r#"{"standardsSubscriptionArns":["arn:aws:securityhub:us-east-1:229654561268:subscription/cis-aws-foundations-benchmark/v/1.2.0"]}"#,
         );
-        assert_eq!(check(&SecurityHubDisabled, &standards)[0].severity, Severity::Medium);
+        assert_eq!(
+            check(&SecurityHubDisabled, &standards)[0].severity,
+            Severity::Medium
+        );
     }
 
     #[test]

@@ -5,9 +5,9 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
 };
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT029",

@@ -4,9 +4,9 @@
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_for};
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT030",

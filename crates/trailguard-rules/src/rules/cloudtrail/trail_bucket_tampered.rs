@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{call_failed, describe_caller, evidence, finding_from_event, sh};
-use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{Observation, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -218,7 +218,9 @@ fn finding(obs: &Observation, trail: &str, trail_deleted: Option<&str>) -> Findi
         format!("trail `{trail}`")
     };
     let receives = match trail_deleted {
-        Some(at) => format!("which held the logs of {trail_text} until that trail was deleted at {at}"),
+        Some(at) => {
+            format!("which held the logs of {trail_text} until that trail was deleted at {at}")
+        }
         None => format!("which receives the logs of {trail_text}"),
     };
     finding.message = if event.error_code.is_some() {

@@ -7,10 +7,10 @@ use trailguard_policy::{Effect, PolicyDocument, PrincipalKind, Statement};
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
 };
-use crate::rule::{CloudTrailRule, EventContext, Report};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
+use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT010",

@@ -11,10 +11,10 @@ use super::common::{
 };
 use super::new_user_given_access_key::target_user;
 use crate::call::{Call, KeyStatus};
-use crate::rule::{Observation, SequenceRule, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
+use crate::rule::{Observation, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {

@@ -2,8 +2,8 @@
 
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rules::policy::PolicyContext;
 use crate::rule::Report;
+use crate::rules::policy::PolicyContext;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC009",

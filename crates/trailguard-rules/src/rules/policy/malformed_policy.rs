@@ -69,25 +69,29 @@ pub fn finding(file: &str, policy: &NamedPolicy, lines: &LineIndex, err: &ParseE
             err.message, err.path
         )
     };
-    FindingBuilder::new(&META, FindingSource::Policy, &[file, &policy.name, &err.path])
-        .message(message)
-        .resource(Resource {
-            kind: "PolicyDocument".to_owned(),
-            id: crate::rules::policy::policy_resource_id(file, policy),
-            name: Some(policy.name.clone()),
-        })
-        .evidence(Evidence {
-            path: path.clone(),
-            value: serde_json::Value::String(err.message.clone()),
-        })
-        .fix_summary(META.doc.fix)
-        .location(Location {
-            file: file.to_owned(),
-            line: Some(line),
-            column: Some(column),
-            json_path: Some(path),
-        })
-        .build()
+    FindingBuilder::new(
+        &META,
+        FindingSource::Policy,
+        &[file, &policy.name, &err.path],
+    )
+    .message(message)
+    .resource(Resource {
+        kind: "PolicyDocument".to_owned(),
+        id: crate::rules::policy::policy_resource_id(file, policy),
+        name: Some(policy.name.clone()),
+    })
+    .evidence(Evidence {
+        path: path.clone(),
+        value: serde_json::Value::String(err.message.clone()),
+    })
+    .fix_summary(META.doc.fix)
+    .location(Location {
+        file: file.to_owned(),
+        line: Some(line),
+        column: Some(column),
+        json_path: Some(path),
+    })
+    .build()
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use trailguard_policy::input::PolicyKind;
 
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rules::policy::{by_statement, list_actions, PolicyContext};
 use crate::rule::Report;
+use crate::rules::policy::{by_statement, list_actions, PolicyContext};
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC020",

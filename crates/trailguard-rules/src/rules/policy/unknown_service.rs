@@ -4,8 +4,8 @@ use trailguard_policy::catalog::retired_service;
 
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rules::policy::PolicyContext;
 use crate::rule::Report;
+use crate::rules::policy::PolicyContext;
 
 pub const META: RuleMeta = RuleMeta {
     code: "PC003",

@@ -2,8 +2,8 @@
 
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
+use super::{evidence, user_resource, PostureContext, Report};
 use crate::call::{Call, KeyStatus};
-use super::{evidence, user_resource, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

@@ -4,7 +4,7 @@ use trailguard_account::snapshot::ACCOUNT_ALIASES;
 use trailguard_account::who_can::{decide, Access};
 use trailguard_account::ParsedPrincipal;
 
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

@@ -3,8 +3,8 @@
 use trailguard_account::model::Trail;
 use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
+use super::{evidence, PostureContext, Report};
 use crate::call::Call;
-use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

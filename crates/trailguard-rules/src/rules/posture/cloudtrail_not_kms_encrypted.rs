@@ -4,7 +4,7 @@ use trailguard_account::snapshot::DESCRIBE_TRAILS;
 
 use super::cloudtrail_log_validation_disabled::trail_resource;
 use super::cloudtrail_multi_region_missing::unique_trails;
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

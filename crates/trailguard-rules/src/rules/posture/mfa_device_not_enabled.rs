@@ -3,7 +3,7 @@
 
 use trailguard_account::snapshot::VIRTUAL_MFA_DEVICES;
 
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

@@ -3,7 +3,7 @@
 use trailguard_account::snapshot::CREDENTIAL_REPORT;
 
 use super::access_key_unused::deactivate_key;
-use super::{evidence, user_resource, Report, PostureContext};
+use super::{evidence, user_resource, PostureContext, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 

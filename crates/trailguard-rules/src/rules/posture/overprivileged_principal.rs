@@ -5,7 +5,7 @@ use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 use trailguard_account::PrincipalKind;
 use trailguard_policy::analysis::ActionHit;
 
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

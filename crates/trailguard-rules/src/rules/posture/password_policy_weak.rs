@@ -4,8 +4,8 @@
 
 use trailguard_account::snapshot::PASSWORD_POLICY;
 
+use super::{evidence, PostureContext, Report};
 use crate::call::Call;
-use super::{evidence, Report, PostureContext};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

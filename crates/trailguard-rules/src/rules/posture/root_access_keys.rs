@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::{ACCOUNT_SUMMARY, CREDENTIAL_REPORT};
 
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

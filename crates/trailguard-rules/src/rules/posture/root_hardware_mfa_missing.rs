@@ -3,7 +3,7 @@
 use trailguard_account::snapshot::VIRTUAL_MFA_DEVICES;
 
 use super::root_mfa_disabled::root_mfa_enabled;
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

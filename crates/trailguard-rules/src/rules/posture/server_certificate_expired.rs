@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::SERVER_CERTIFICATES;
 
-use super::{evidence, Report, PostureContext};
+use super::{evidence, PostureContext, Report};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;

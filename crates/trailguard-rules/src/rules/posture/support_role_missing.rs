@@ -2,7 +2,7 @@
 
 use trailguard_account::snapshot::AUTHORIZATION_DETAILS;
 
-use super::{Report, PostureContext};
+use super::{PostureContext, Report};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
