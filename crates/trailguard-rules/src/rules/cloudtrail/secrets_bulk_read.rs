@@ -170,21 +170,15 @@ impl SequenceRule for SecretsBulkRead {
         Observation::new(record, kind, 0, &caller_key(record), &subject, &detail)
     }
 
+    /// The engine hands over the observations sorted by time, repeated events dropped
+    /// (`Engine::finish`, `Engine::sequence_findings`); grouped by principal, each keeps that order.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let mut by_principal: HashMap<&str, Vec<&Observation>> = HashMap::new();
+        let mut by_principal: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
         for obs in observations {
             by_principal.entry(&obs.principal).or_default().push(obs);
         }
-        let mut principals: Vec<_> = by_principal.into_iter().collect();
-        principals.sort_by(|a, b| a.0.cmp(b.0));
-        for (_, mut calls) in principals {
-            calls.sort_by(|a, b| {
-                (a.at, a.rank, &a.event.event_id).cmp(&(b.at, b.rank, &b.event.event_id))
-            });
-            calls.dedup_by(|later, earlier| {
-                later.event.event_id.is_some() && later.event.event_id == earlier.event.event_id
-            });
-            for run in runs(&calls) {
+        for calls in by_principal.values() {
+            for run in runs(calls) {
                 out.extend(run.finding());
             }
         }
