@@ -146,39 +146,48 @@ pub fn bursts<'o>(
 
 /// `name ×n, other ×m, k more` for a message.
 pub fn list_counts(details: &BTreeMap<&str, u64>, other: u64) -> String {
-    details
-        .iter()
-        .map(|(name, n)| {
-            if *n > 1 {
-                format!("{name} ×{n}")
-            } else {
-                (*name).to_owned()
-            }
-        })
+    counted(details)
         .chain((other > 0).then(|| format!("{other} more")))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// The parts every burst finding shares: about the burst's first call, one per principal and start, at
-/// `severity` as judged by the rule (a run of refusals is not lowered: the run itself happened), the
-/// principal as resource and the call and refusal counts as evidence. The rule adds message and fix.
-pub fn burst_finding(meta: &'static RuleMeta, burst: &Burst<'_>, severity: Severity) -> Finding {
-    let event = &burst.first.event;
+/// Each name, with `×n` when it came `n > 1` times.
+pub fn counted<'a>(counts: &'a BTreeMap<&str, u64>) -> impl Iterator<Item = String> + 'a {
+    counts.iter().map(|(name, n)| {
+        if *n > 1 {
+            format!("{name} ×{n}")
+        } else {
+            (*name).to_owned()
+        }
+    })
+}
+
+/// The parts every finding about one principal's run of calls shares, made from the run's first call:
+/// one per principal and start, at `severity` as judged by the rule (a run of refusals is not lowered:
+/// the run itself happened), the principal as resource. The rule adds evidence, message and fix.
+pub fn run_finding(meta: &'static RuleMeta, first: &Observation, severity: Severity) -> Finding {
+    let event = &first.event;
     let mut finding = finding_from_event(meta, event, severity);
     finding.severity = severity;
     finding.title = meta.title.to_owned();
     finding.outcome = Outcome::Success;
     finding.id = Finding::stable_id(&[
         meta.code,
-        &burst.first.principal,
+        &first.principal,
         event.event_id.as_deref().unwrap_or(&event.event_time),
     ]);
     finding.resource = Some(Resource {
         kind: "AwsIamPrincipal".to_owned(),
-        id: burst.first.principal.to_string(),
+        id: first.principal.to_string(),
         name: event.actor.user_name.clone(),
     });
+    finding
+}
+
+/// [`run_finding`] of a burst, with the call and refusal counts as evidence.
+pub fn burst_finding(meta: &'static RuleMeta, burst: &Burst<'_>, severity: Severity) -> Finding {
+    let mut finding = run_finding(meta, burst.first, severity);
     finding.evidence.push(evidence("calls", burst.count));
     finding.evidence.push(evidence("refused", burst.failed));
     finding

@@ -5,12 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::burst::LIST_CAP;
+use super::burst::{counted, run_finding, LIST_CAP};
 use super::common::{
-    call_failed, caller_key, describe_caller, evidence, finding_from_event, made_by_aws,
-    request_field,
+    call_failed, caller_key, describe_caller, evidence, made_by_aws, request_field,
 };
-use crate::finding::{Outcome, Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{Observation, Report, SequenceRule};
 use crate::Finding;
@@ -309,19 +308,7 @@ impl Run<'_> {
             META.severity
         };
         let event = &first.event;
-        let mut finding = finding_from_event(&META, event, severity);
-        finding.title = META.title.to_owned();
-        finding.outcome = Outcome::Success;
-        finding.id = Finding::stable_id(&[
-            META.code,
-            &first.principal,
-            event.event_id.as_deref().unwrap_or(&event.event_time),
-        ]);
-        finding.resource = Some(Resource {
-            kind: "AwsIamPrincipal".to_owned(),
-            id: first.principal.to_string(),
-            name: event.actor.user_name.clone(),
-        });
+        let mut finding = run_finding(&META, first, severity);
         let shown: Vec<&String> = secrets.iter().take(LIST_CAP).collect();
         let more = secrets.len().saturating_sub(shown.len());
         let mut read = Vec::new();
@@ -355,16 +342,7 @@ impl Run<'_> {
         }
         finding.evidence.push(evidence("secretNames", names));
         if bulk_count > 0 {
-            let reads: Vec<String> = bulk_reads
-                .iter()
-                .map(|(what, n)| {
-                    if *n > 1 {
-                        format!("{what} ×{n}")
-                    } else {
-                        (*what).to_owned()
-                    }
-                })
-                .collect();
+            let reads: Vec<String> = counted(&bulk_reads).collect();
             finding.evidence.push(evidence("bulkReads", reads));
         }
         finding.fix.summary =
