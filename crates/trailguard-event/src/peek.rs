@@ -22,6 +22,13 @@ pub struct RawRecord<'a> {
     recipient_account_id: Peeked<'a>,
     caller_account_id: Peeked<'a>,
     malformed: bool,
+    /// The text of `userIdentity`, when the walk passed it once under a plain key.
+    user_identity_text: Option<&'a [u8]>,
+    /// Where the walk stopped: members before it were read by key.
+    walked_to: usize,
+    /// An `errorCode` key came by before `walked_to`; `odd_key`: a key spelled with escapes did.
+    saw_error_code: bool,
+    odd_key: bool,
 }
 
 /// The fields a raw walk reads besides `eventSource` and `eventName`: what a filter needs
@@ -150,6 +157,50 @@ impl<'a> RawRecord<'a> {
     pub fn has_escapes(&self) -> bool {
         has_escapes(self.text)
     }
+
+    /// The text a hint about the caller may search: the `userIdentity` value when the walk passed it
+    /// (it comes before `eventSource` in CloudTrail's own order), else the whole record. A fraction of
+    /// the record, for hints tested on every record (is it the root user?).
+    ///
+    /// ```
+    /// use trailguard_event::peek::RawRecord;
+    /// let raw = RawRecord::new(
+    ///     br#"{"userIdentity":{"type":"Root"},"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","requestParameters":{"Root":1}}"#,
+    /// );
+    /// assert_eq!(raw.caller_text(), br#"{"type":"Root"}"#);
+    /// // A key spelled with escapes may be `userIdentity` in disguise: then the whole record.
+    /// let odd = br#"{"userIdentity":{"type":"IAMUser"},"\u0075serIdentity":{"type":"Root"},"eventSource":"s3.amazonaws.com","eventName":"ListBuckets"}"#;
+    /// assert_eq!(RawRecord::new(odd).caller_text(), &odd[..]);
+    /// ```
+    pub fn caller_text(&self) -> &'a [u8] {
+        self.user_identity_text.unwrap_or(self.text)
+    }
+
+    /// Whether the record may have a top-level `errorCode` (a failed call): `false` only when no such
+    /// key was walked and none follows in the text the walk did not reach, with no escapes there
+    /// that could spell one. Errs on the side of `true`.
+    ///
+    /// ```
+    /// use trailguard_event::peek::RawRecord;
+    /// let ok = RawRecord::new(br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","requestParameters":null}"#);
+    /// let refused = RawRecord::new(br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","errorCode":"AccessDenied"}"#);
+    /// assert!(!ok.may_have_error_code());
+    /// assert!(refused.may_have_error_code());
+    /// // Walked past before the walk stopped, or an escape after it that could spell the key.
+    /// let early = RawRecord::new(br#"{"errorCode":"AccessDenied","eventSource":"s3.amazonaws.com","eventName":"ListBuckets"}"#);
+    /// let escaped = RawRecord::new(br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","\u0065rrorCode":"AccessDenied"}"#);
+    /// assert!(early.may_have_error_code());
+    /// assert!(escaped.may_have_error_code());
+    /// ```
+    pub fn may_have_error_code(&self) -> bool {
+        static ERROR_CODE: LazyLock<Finder<'static>> =
+            LazyLock::new(|| Finder::new(br#""errorCode""#));
+        if self.saw_error_code || self.odd_key {
+            return true;
+        }
+        let rest = self.text.get(self.walked_to..).unwrap_or(self.text);
+        ERROR_CODE.find(rest).is_some() || has_escapes(rest)
+    }
 }
 
 /// The fields a [`RawRecord`] walk reads, one bit each (to see a key twice).
@@ -177,6 +228,10 @@ struct Walk<'a> {
     aws_region: Peeked<'a>,
     recipient_account_id: Peeked<'a>,
     caller_account_id: Peeked<'a>,
+    user_identity_text: Option<&'a [u8]>,
+    identities: u8,
+    walked_to: usize,
+    saw_error_code: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -203,6 +258,10 @@ impl<'a> Walk<'a> {
             aws_region: Peeked::Unknown,
             recipient_account_id: Peeked::Unknown,
             caller_account_id: Peeked::Unknown,
+            user_identity_text: None,
+            identities: 0,
+            walked_to: 0,
+            saw_error_code: false,
         }
     }
 
@@ -223,7 +282,16 @@ impl<'a> Walk<'a> {
             }
         } & self.wanted;
         if bit == 0 {
-            cursor.value()?;
+            let value = cursor.value()?;
+            match key {
+                Some(b"userIdentity") => {
+                    self.identities = self.identities.saturating_add(1);
+                    self.user_identity_text = Some(value);
+                }
+                Some(b"errorCode") => self.saw_error_code = true,
+                _ => {}
+            }
+            self.walked_to = cursor.value_start();
             return Some(Step::Next);
         }
         if self.seen & bit != 0 {
@@ -234,6 +302,8 @@ impl<'a> Walk<'a> {
             let (account, wrong) = account_id(cursor)?;
             self.caller_account_id = account;
             self.wrong |= wrong;
+            // Walked into, not passed whole: where it ends is not noted, so hints search the record.
+            self.identities = 2;
         } else {
             let value = string_value(cursor)?;
             let required = bit & (SOURCE | NAME | TIME) != 0;
@@ -247,6 +317,7 @@ impl<'a> Walk<'a> {
                 _ => self.recipient_account_id = peeked,
             }
         }
+        self.walked_to = cursor.value_start();
         // A key spelled with escapes before this point may have been one of these: let the parser say.
         Some(if self.seen == self.wanted && !self.odd_key {
             Step::Stop
@@ -293,6 +364,12 @@ impl<'a> Walk<'a> {
             } else {
                 sure(IDENTITY, self.caller_account_id)
             },
+            user_identity_text: self
+                .user_identity_text
+                .filter(|_| self.identities == 1 && !self.odd_key),
+            walked_to: self.walked_to,
+            saw_error_code: self.saw_error_code,
+            odd_key: self.odd_key,
         }
     }
 }
@@ -455,6 +532,11 @@ impl<'a> Cursor<'a> {
             raw,
             at: skip_space(raw, 0),
         }
+    }
+
+    /// Where the cursor is in its text.
+    pub(crate) fn value_start(&self) -> usize {
+        self.at
     }
 
     /// Whether the value here starts with `byte`.

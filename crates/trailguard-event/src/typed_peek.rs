@@ -35,6 +35,21 @@ impl<'a> Record<'a> {
     /// assert!(Record::peek_typed(br#"{"eventTime":"t","eventSource":"s","eventName":"A\u0042"}"#).is_none());
     /// ```
     pub fn peek_typed(text: &'a [u8]) -> Option<Record<'a>> {
+        Record::peek_typed_and_response(text).map(|(record, _)| record)
+    }
+
+    /// [`Record::peek_typed`], and the raw text of `responseElements` (empty when absent), which the
+    /// record leaves out: enough to tell whether the response may report a failure (sign-in events
+    /// write `"Failure"` there) without a parse.
+    ///
+    /// ```
+    /// use trailguard_event::Record;
+    /// let text = br#"{"eventTime":"t","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Failure"}}"#;
+    /// let (_, response) = Record::peek_typed_and_response(text).unwrap();
+    /// assert_eq!(response, br#"{"ConsoleLogin":"Failure"}"#);
+    /// ```
+    pub fn peek_typed_and_response(text: &'a [u8]) -> Option<(Record<'a>, &'a [u8])> {
+        let mut response: &'a [u8] = b"";
         let mut event_time = None;
         let mut event_source = None;
         let mut event_name = None;
@@ -92,7 +107,10 @@ impl<'a> Record<'a> {
                     fields.first(17)?;
                     record.request_parameters = nested(cursor.value()?)?;
                 }
-                b"responseElements" => skip(fields.first(18), cursor)?,
+                b"responseElements" => {
+                    fields.first(18)?;
+                    response = cursor.value()?;
+                }
                 b"additionalEventData" => skip(fields.first(19), cursor)?,
                 _ => skip(Some(()), cursor)?,
             }
@@ -101,7 +119,7 @@ impl<'a> Record<'a> {
         record.event_time = event_time?;
         record.event_source = event_source?;
         record.event_name = event_name?;
-        Some(record)
+        Some((record, response))
     }
 }
 

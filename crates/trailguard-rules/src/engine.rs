@@ -15,7 +15,7 @@
 //! parse. Most records in a real trail are read-only calls no rule wants, so they cost two hash
 //! lookups. Rules reached through a source, a prefix or [`ANY_EVENT`] are asked their `wants_raw` as
 //! well, before the record is parsed for them; a rule on [`ANY_EVENT`] sees every record and must
-//! reject cheaply (root activity does, on `"Root"` in the text), so a rule that wants one family of
+//! reject cheaply (root activity does, on `"Root"` in the caller's text), so a rule that wants one family of
 //! calls declares its sources instead.
 //!
 //! ## Memory stays flat whatever the input repeats
@@ -53,11 +53,11 @@ use crate::finding::Finding;
 use crate::meta::RuleMeta;
 use crate::rule::Report;
 pub use crate::rule::{
-    CloudTrailRule, EventContext, EventPattern, Observation, SequenceFold, SequenceRule,
+    CloudTrailRule, EventContext, EventPattern, Observation, Observed, SequenceFold, SequenceRule,
     StateLimit, ANY_EVENT,
 };
 use crate::sigma::collect::SigmaCollector;
-use crate::sigma::{PreHashed, SigmaRuleSet};
+use crate::sigma::{PreHashed, SigmaRuleSet, WordHashed};
 
 /// Default bound on observations all workers together keep for sequence rules. One observation takes
 /// about 0.8 KB (it owns the event's actor and ids), so the cap keeps them under ~55 MB whatever the input.
@@ -159,9 +159,9 @@ pub struct Engine {
     rules: Vec<Box<dyn CloudTrailRule>>,
     sequences: Vec<Box<dyn SequenceRule>>,
     /// eventName → routes (each with its eventSource).
-    dispatch: HashMap<&'static str, Vec<Route>>,
+    dispatch: HashMap<&'static str, Vec<Route>, BuildHasherDefault<WordHashed>>,
     /// eventSource → routes of patterns over that source (each with its name prefix).
-    by_source: HashMap<&'static str, Vec<SourceRoute>>,
+    by_source: HashMap<&'static str, Vec<SourceRoute>, BuildHasherDefault<WordHashed>>,
     /// Rules (single-record or sequence) that declared [`ANY_EVENT`].
     every_record: Vec<Target>,
     /// Per sequence rule: [`SequenceRule::typed_fields_only`].
@@ -192,8 +192,8 @@ impl Engine {
         let mut engine = Engine {
             rules,
             sequences,
-            dispatch: HashMap::new(),
-            by_source: HashMap::new(),
+            dispatch: HashMap::default(),
+            by_source: HashMap::default(),
             every_record: Vec::new(),
             typed_only: Vec::new(),
             observation_cap: DEFAULT_OBSERVATION_CAP,
@@ -297,7 +297,7 @@ impl Engine {
         let limit = match sequence.fold() {
             Some(mut fold) => {
                 for observation in observations {
-                    fold.add(observation.clone());
+                    fold.add(Observed::from(observation.clone()));
                 }
                 fold.finish(&mut report)
             }
@@ -399,14 +399,14 @@ impl Engine {
     }
 
     /// The typed peek of a record for [`RawNeed::Typed`]: `None` when it must be parsed after all (the
-    /// peek is unsure, or the text holds `"Failure"`, which `call_failure` reads in the nested
-    /// `responseElements` the peek leaves out).
+    /// peek is unsure, or `responseElements` may say `"Failure"`, which `call_failure` reads there: it
+    /// holds the word, or an escape that could spell it).
     pub fn typed_peek<'a>(raw: &RawRecord<'a>) -> Option<Record<'a>> {
         static FAILURE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Failure""#));
-        if FAILURE.find(raw.text()).is_some() {
-            return None;
-        }
-        Record::peek_typed(raw.text())
+        let (record, response) = Record::peek_typed_and_response(raw.text())?;
+        let may_fail =
+            FAILURE.find(response).is_some() || memchr::memchr(b'\\', response).is_some();
+        (!may_fail).then_some(record)
     }
 
     fn target_wants_raw(&self, target: Target, raw: &RawRecord<'_>) -> bool {
@@ -453,8 +453,9 @@ impl Engine {
         let mut stats = EngineStats::default();
         let mut findings = Vec::new();
         let mut observations = Vec::new();
-        let mut folds: Vec<Option<Box<dyn SequenceFold>>> =
-            self.sequences.iter().map(|_| None).collect();
+        // Per folding rule, every worker's fold: merged and finished below, one thread per rule.
+        let mut folds: Vec<Vec<Box<dyn SequenceFold>>> =
+            self.sequences.iter().map(|_| Vec::new()).collect();
         let mut dropped = vec![0u64; self.sequences.len()];
         let mut newest: Option<(i64, Box<str>)> = None;
         for worker in workers {
@@ -470,11 +471,7 @@ impl Engine {
             findings.extend(worker.findings);
             observations.extend(worker.observations);
             for (slot, theirs) in folds.iter_mut().zip(worker.folds) {
-                let Some(theirs) = theirs else { continue };
-                match slot {
-                    Some(ours) => ours.merge(theirs),
-                    None => *slot = Some(theirs),
-                }
+                slot.extend(theirs);
             }
             for (total, theirs) in dropped.iter_mut().zip(worker.dropped) {
                 *total += theirs;
@@ -482,9 +479,25 @@ impl Engine {
         }
 
         let mut limits = Vec::new();
-        for fold in folds.into_iter().flatten() {
-            let mut report = Report::default();
-            limits.extend(fold.finish(&mut report));
+        // The rules' folds are independent: the serial tail of a run is the slowest rule's, not
+        // their sum.
+        let finished: Vec<(Report, Option<StateLimit>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = folds
+                .into_iter()
+                .filter(|parts| !parts.is_empty())
+                .map(|parts| scope.spawn(move || merged_and_finished(parts)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        for (report, limit) in finished {
+            limits.extend(limit);
             findings.extend(report.into_findings());
         }
 
@@ -595,6 +608,20 @@ impl Engine {
             }
         }
     }
+}
+
+/// One rule's folds (one per worker) merged into the first, and its findings.
+fn merged_and_finished(parts: Vec<Box<dyn SequenceFold>>) -> (Report, Option<StateLimit>) {
+    let mut report = Report::default();
+    let mut parts = parts.into_iter();
+    let Some(mut fold) = parts.next() else {
+        return (report, None);
+    };
+    for other in parts {
+        fold.merge(other);
+    }
+    let limit = fold.finish(&mut report);
+    (report, limit)
 }
 
 /// Groups observations by rule, then time order; the event id makes the order independent of how records
@@ -772,16 +799,15 @@ impl EngineWorker<'_> {
         let Some(sequence) = self.engine.sequences.get(usize::from(index)) else {
             return;
         };
-        let Some(mut observation) = sequence.observe(record) else {
+        let Some(observed) = sequence.observe(record) else {
             return;
         };
-        if observation.at == Observation::UNREADABLE_TIME {
+        if observed.at == Observation::UNREADABLE_TIME {
             self.stats.observations_bad_time += 1;
             return;
         }
-        observation.rule = index;
         if let (Some(id), Some(seen)) = (
-            observation.event.event_id.as_deref(),
+            observed.event_id(),
             self.seen_events.get_mut(usize::from(index)),
         ) {
             let id = self.event_keys.hash_one(id);
@@ -794,7 +820,7 @@ impl EngineWorker<'_> {
             }
         }
         if let Some(Some(fold)) = self.folds.get_mut(usize::from(index)) {
-            fold.add(observation);
+            fold.add(observed);
             return;
         }
         if self
@@ -809,6 +835,8 @@ impl EngineWorker<'_> {
             }
             return;
         }
+        let mut observation = observed.into_observation();
+        observation.rule = index;
         self.observations.push(observation);
     }
 }

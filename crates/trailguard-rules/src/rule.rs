@@ -16,6 +16,7 @@
 //! in [`crate::registry`]; the engine receives them from there and imports no rule.
 
 use std::any::Any;
+use std::borrow::Cow;
 
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
@@ -189,8 +190,10 @@ pub trait CloudTrailRule: Send + Sync {
 /// `Engine::finish` then calls [`SequenceRule::evaluate`] once with every observation sorted by time.
 pub trait SequenceRule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
-    /// A compact owned copy of what the rule needs from `record`, or `None` when the record is irrelevant.
-    fn observe(&self, record: &Record<'_>) -> Option<Observation>;
+    /// What the rule needs from `record`, or `None` when the record is irrelevant. It borrows the
+    /// record: the engine makes the owned [`Observation`] only when it keeps it, and a fold only for
+    /// the calls it keeps whole ([`Observed::into_observation`]).
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>>;
     /// Runs over this rule's observations, sorted by `(at, rank)`.
     fn evaluate(&self, observations: &[Observation], out: &mut Report);
     /// See [`CloudTrailRule::wants_raw`].
@@ -227,8 +230,10 @@ pub trait SequenceRule: Send + Sync {
 /// The state of a folding sequence rule (see [`SequenceRule::fold`]): one per worker, merged at the end.
 /// It must stay bounded on its own and report, from [`SequenceFold::finish`], what it had to leave out.
 pub trait SequenceFold: Send + Any {
-    /// Folds one observation in; observations come in any order.
-    fn add(&mut self, observation: Observation);
+    /// Folds one observation in; observations come in any order. Most calls a fold keeps only a few
+    /// numbers of, so it makes the owned [`Observation`] ([`Observed::into_observation`]) only for
+    /// those it keeps whole.
+    fn add(&mut self, observed: Observed<'_>);
     /// Folds in another worker's state of the same rule.
     fn merge(&mut self, other: Box<dyn SequenceFold>);
     /// The findings, and the limit reached on the way, if any.
@@ -351,29 +356,111 @@ pub struct Observation {
 impl Observation {
     /// `at` of an observation whose `eventTime` could not be read.
     pub const UNREADABLE_TIME: i64 = i64::MIN;
+}
 
-    /// An observation of `record`. When its `eventTime` cannot be read, `at` is [`Observation::UNREADABLE_TIME`]
-    /// and the engine counts and drops it (a sequence cannot place it in time).
+/// What a sequence rule takes from one record ([`SequenceRule::observe`]), borrowing the record: the
+/// rule's own fields, and the event's facts read from the record only when an owned [`Observation`] is
+/// made ([`Observed::into_observation`]). Most observed calls only add to a count, so most are never
+/// copied. An owned observation read back (a service's store, a test) is one too ([`Observed::from`]).
+#[derive(Debug)]
+pub struct Observed<'r> {
+    /// Event time in milliseconds since the Unix epoch ([`Observation::UNREADABLE_TIME`] when unreadable).
+    pub at: i64,
+    /// See [`Observation::rank`].
+    pub rank: u8,
+    /// See [`Observation::kind`].
+    pub kind: u8,
+    /// See [`Observation::principal`].
+    pub principal: Cow<'r, str>,
+    /// See [`Observation::subject`].
+    pub subject: Cow<'r, str>,
+    /// See [`Observation::detail`].
+    pub detail: Cow<'r, str>,
+    event: ObservedEvent<'r>,
+}
+
+/// Where an [`Observed`]'s event facts come from.
+#[derive(Debug)]
+enum ObservedEvent<'r> {
+    Record(&'r Record<'r>),
+    Owned(Box<EventContext>),
+}
+
+impl<'r> Observed<'r> {
+    /// An observation of `record` (`at` read from its `eventTime`; when it cannot be read, the engine
+    /// counts and drops it: a sequence cannot place it in time).
     pub fn new(
-        record: &Record<'_>,
+        record: &'r Record<'r>,
         kind: u8,
         rank: u8,
-        principal: &str,
-        subject: &str,
-        detail: &str,
-    ) -> Option<Observation> {
+        principal: impl Into<Cow<'r, str>>,
+        subject: impl Into<Cow<'r, str>>,
+        detail: impl Into<Cow<'r, str>>,
+    ) -> Option<Observed<'r>> {
         let at = trailguard_event::parse_event_time(&record.event_time)
             .map_or(Observation::UNREADABLE_TIME, |t| t.timestamp_millis());
-        Some(Observation {
+        Some(Observed {
             at,
             rank,
             kind,
             principal: principal.into(),
             subject: subject.into(),
             detail: detail.into(),
-            event: Box::new(EventContext::from_record(record)),
-            rule: 0,
+            event: ObservedEvent::Record(record),
         })
+    }
+
+    /// The event's `eventID`.
+    pub fn event_id(&self) -> Option<&str> {
+        match &self.event {
+            ObservedEvent::Record(record) => record.event_id.as_deref(),
+            ObservedEvent::Owned(event) => event.event_id.as_deref(),
+        }
+    }
+
+    /// The event's `eventTime`, as written.
+    pub fn event_time(&self) -> &str {
+        match &self.event {
+            ObservedEvent::Record(record) => &record.event_time,
+            ObservedEvent::Owned(event) => &event.event_time,
+        }
+    }
+
+    /// Where it sorts: time, rank, then `eventID` (the engine's order, whatever the workers).
+    pub fn order(&self) -> (i64, u8, Option<&str>) {
+        (self.at, self.rank, self.event_id())
+    }
+
+    /// The owned copy, the event's facts read from the record now.
+    pub fn into_observation(self) -> Observation {
+        let event = match self.event {
+            ObservedEvent::Record(record) => Box::new(EventContext::from_record(record)),
+            ObservedEvent::Owned(event) => event,
+        };
+        Observation {
+            at: self.at,
+            rank: self.rank,
+            kind: self.kind,
+            principal: self.principal.into(),
+            subject: self.subject.into(),
+            detail: self.detail.into(),
+            event,
+            rule: 0,
+        }
+    }
+}
+
+impl From<Observation> for Observed<'static> {
+    fn from(observation: Observation) -> Observed<'static> {
+        Observed {
+            at: observation.at,
+            rank: observation.rank,
+            kind: observation.kind,
+            principal: Cow::Owned(observation.principal.into()),
+            subject: Cow::Owned(observation.subject.into()),
+            detail: Cow::Owned(observation.detail.into()),
+            event: ObservedEvent::Owned(observation.event),
+        }
     }
 }
 

@@ -2,9 +2,6 @@
 //! several APIs (CIS "unauthorized API calls"). A sequence rule over every record (cheap raw test), folded
 //! as the refusals come ([`BurstFold`]: runs per principal, never the calls' events).
 
-use std::sync::LazyLock;
-
-use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
@@ -12,7 +9,7 @@ use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstSh
 use super::common::{caller_key, describe_caller, evidence};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Report, SequenceFold, SequenceRule, ANY_EVENT};
+use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule, ANY_EVENT};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -71,19 +68,17 @@ impl SequenceRule for AccessDeniedBurst {
 
     /// Refused calls carry an `errorCode` member; nothing else needs parsing for this rule.
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        static ERROR_CODE: LazyLock<Finder<'static>> =
-            LazyLock::new(|| Finder::new(br#""errorCode""#));
-        ERROR_CODE.find(raw.text()).is_some() || raw.has_escapes()
+        raw.may_have_error_code()
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         let code = record.error_code.as_deref()?;
         if !is_unauthorized(code) {
             return None;
         }
         let service = record.event_source.trim_end_matches(".amazonaws.com");
         let api = format!("{service}:{}", record.event_name);
-        Observation::new(record, FAILED, 0, &caller_key(record), service, &api)
+        Observed::new(record, FAILED, 0, caller_key(record), service, api)
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {

@@ -8,12 +8,14 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::common::{evidence, finding_from_event};
 use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
-use crate::rule::{Observation, Report, SequenceFold, StateLimit};
+use crate::rule::{Observation, Observed, Report, SequenceFold, StateLimit};
+use crate::sigma::WordHashed;
 use crate::Finding;
 
 /// How many distinct subjects and details a burst keeps by name.
@@ -199,23 +201,25 @@ pub const RUN_CAP: usize = 32_768;
 /// Calls a fold keeps the time of (32 bytes each), all runs together.
 pub const CALL_CAP: usize = 1 << 20;
 /// Distinct `detail` (or `subject`) values one run names; beyond, they are counted unnamed.
-const NAMES_PER_RUN: usize = 512;
+pub const NAMES_PER_RUN: usize = 512;
 
-/// The fold of a burst rule ([`crate::rule::SequenceRule::fold`]): the same bursts as [`bursts`] over the
-/// time-sorted observations, from observations that arrive in any order (workers read files in
-/// parallel, a file's records need not be sorted, another worker's runs are merged at the end).
+/// The fold of a rule over runs of one principal's calls ([`crate::rule::SequenceRule::fold`]): calls
+/// arrive in any order (workers read files in parallel, a file's records need not be sorted, another
+/// worker's runs are merged at the end), and each run is judged once the input is read, from its calls
+/// in time order. [`BurstFold::new`] judges bursts, exactly as [`bursts`] does over the time-sorted
+/// observations; [`BurstFold::judged_by`] takes the rule's own judgement of a run ([`RunCalls`]).
 ///
 /// Per principal it keeps runs (calls with no gap over the window), each as its earliest observation and
-/// 32 bytes per call (time, event id hash, which detail and subject): never the calls' events. A call
-/// joins every run it falls within the window of, merging them; whether a run is a burst is decided at
-/// the end from its call times, exactly as [`bursts`] decides it walking them in order (the density and
-/// the distinct details hold at some call, which the time-sorted walk reaches). A call seen twice (the
-/// same `eventID`, e.g. in two workers) counts once. State is bounded by [`RUN_CAP`] runs and
-/// [`CALL_CAP`] calls; what does not fit is counted and reported as a [`StateLimit`].
+/// 32 bytes per call (time, event id hash, kind, which detail and subject): never the calls' events,
+/// which are read from the record only for a call that becomes a run's first
+/// ([`Observed::into_observation`]). A call joins every run it falls within the window of, merging them.
+/// A call seen twice (the same `eventID`, e.g. in two workers) counts once. State is bounded by
+/// [`RUN_CAP`] runs and [`CALL_CAP`] calls; what does not fit is counted and reported as a
+/// [`StateLimit`].
 pub struct BurstFold {
     meta: &'static RuleMeta,
-    shape: BurstShape,
-    finding: fn(&Burst<'_>) -> Finding,
+    window_ms: i64,
+    verdict: Verdict,
     by_principal: HashMap<Box<str>, BTreeMap<i64, FoldRun>>,
     runs: usize,
     calls: usize,
@@ -223,15 +227,31 @@ pub struct BurstFold {
     unnamed: u64,
 }
 
+/// How a fold judges a run.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Burst {
+        shape: BurstShape,
+        finding: fn(&Burst<'_>) -> Finding,
+    },
+    Rule(fn(&RunCalls<'_>) -> Option<Finding>),
+}
+
 /// Where an observation sorts: the engine's order (time, rank, event id).
 type OrderKey = (i64, u8, Option<Box<str>>);
+/// An [`OrderKey`] borrowed from the call it is of.
+type OrderRef<'a> = (i64, u8, Option<&'a str>);
 
-fn order_key(obs: &Observation) -> OrderKey {
-    (
-        obs.at,
-        obs.rank,
-        obs.event.event_id.as_deref().map(Box::from),
-    )
+fn order_ref(key: &OrderKey) -> OrderRef<'_> {
+    (key.0, key.1, key.2.as_deref())
+}
+
+fn order_of(obs: &Observation) -> OrderRef<'_> {
+    (obs.at, obs.rank, obs.event.event_id.as_deref())
+}
+
+fn owned_key(key: OrderRef<'_>) -> OrderKey {
+    (key.0, key.1, key.2.map(Box::from))
 }
 
 /// A detail or subject value of a run and where it first appears.
@@ -251,81 +271,146 @@ struct Call {
     /// Hash of the `eventID`; `has_id` false when the record had none (never a repeat then).
     id: u64,
     has_id: bool,
-    failed: bool,
+    kind: u8,
     detail: u32,
     subject: u32,
 }
 
+/// A run's latest call: where it sorts and its `eventTime` as written. It changes with nearly every call
+/// of a time-ordered input, so it keeps its buffers.
+#[derive(Default)]
+struct Latest {
+    at: i64,
+    rank: u8,
+    id: Option<String>,
+    time: String,
+}
+
+impl Latest {
+    fn key(&self) -> OrderRef<'_> {
+        (self.at, self.rank, self.id.as_deref())
+    }
+
+    fn set(&mut self, key: OrderRef<'_>, time: &str) {
+        (self.at, self.rank) = (key.0, key.1);
+        match (&mut self.id, key.2) {
+            (Some(buffer), Some(id)) => {
+                buffer.clear();
+                buffer.push_str(id);
+            }
+            (slot, id) => *slot = id.map(str::to_owned),
+        }
+        self.time.clear();
+        self.time.push_str(time);
+    }
+}
+
 struct FoldRun {
     first: Observation,
-    /// The latest call's order and `eventTime`; `None` while it is `first`.
-    last: Option<(OrderKey, Box<str>)>,
+    latest: Latest,
     last_at: i64,
     calls: Vec<Call>,
-    details: Vec<Named>,
-    subjects: Vec<Named>,
+    details: Names,
+    subjects: Names,
 }
 
 impl Call {
     /// The call `obs` is (sorting at `key`), its detail and subject named in `details` and `subjects`.
     fn of(
-        obs: &Observation,
-        key: &OrderKey,
-        details: &mut Vec<Named>,
-        subjects: &mut Vec<Named>,
+        obs: &Observed<'_>,
+        key: OrderRef<'_>,
+        details: &mut Names,
+        subjects: &mut Names,
     ) -> Call {
         Call {
             at: obs.at,
-            id: obs.event.event_id.as_deref().map_or(0, id_hash),
-            has_id: obs.event.event_id.is_some(),
-            failed: obs.kind & FAILED != 0,
-            detail: name_index(details, &obs.detail, key),
+            id: obs.event_id().map_or(0, id_hash),
+            has_id: obs.event_id().is_some(),
+            kind: obs.kind,
+            detail: details.index_of(&obs.detail, key),
             subject: if obs.subject.is_empty() {
                 NO_VALUE
             } else {
-                name_index(subjects, &obs.subject, key)
+                subjects.index_of(&obs.subject, key)
             },
         }
     }
 }
 
-/// FNV-1a: the same value in every worker's fold, and cheap on a 36-byte `eventID` (this runs once per
-/// observed call). Two ids of one run sharing a hash at the same time would count as one call: at 64
-/// bits, not a practical concern.
+/// The same value in every worker's fold, and cheap on a 36-byte `eventID`, eight bytes at a time (this
+/// runs once per observed call). Two ids of one run sharing a hash at the same time would count as one
+/// call: at 64 bits, not a practical concern.
 fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    let mut hasher = WordHashed::default();
+    hasher.write(id.as_bytes());
+    hasher.finish()
 }
 
-/// The index of `name` in `names`, added (first appearing at `key`) when new and there is room.
-fn name_index(names: &mut Vec<Named>, name: &str, key: &OrderKey) -> u32 {
-    if let Some(i) = names.iter().position(|n| &*n.name == name) {
-        if *key < names[i].first {
-            names[i].first = key.clone();
+/// A run's distinct detail (or subject) values, each numbered by its place in the list. Looked up by
+/// a scan while there are few, through a map once there are more (a run may name hundreds of secrets).
+#[derive(Default)]
+struct Names {
+    list: Vec<Named>,
+    /// At most [`NAMES_PER_RUN`] entries: a cheap unkeyed hash is safe at that size.
+    index: HashMap<Box<str>, u32, BuildHasherDefault<WordHashed>>,
+}
+
+/// Values a run looks up by a scan of its list before it keeps a map of them.
+const SCANNED_NAMES: usize = 8;
+
+impl std::ops::Deref for Names {
+    type Target = [Named];
+    fn deref(&self) -> &[Named] {
+        &self.list
+    }
+}
+
+impl Names {
+    /// The number of `name`, added (first appearing at `key`) when new and there is room; an earlier
+    /// `key` moves its first appearance.
+    fn index_of(&mut self, name: &str, key: OrderRef<'_>) -> u32 {
+        let found = if self.list.len() <= SCANNED_NAMES {
+            self.list.iter().position(|n| &*n.name == name)
+        } else {
+            self.index.get(name).map(|&i| i as usize)
+        };
+        if let Some(i) = found {
+            if key < order_ref(&self.list[i].first) {
+                self.list[i].first = owned_key(key);
+            }
+            return i as u32;
         }
-        return i as u32;
+        if self.list.len() >= NAMES_PER_RUN {
+            return UNNAMED;
+        }
+        self.list.push(Named {
+            name: name.into(),
+            first: owned_key(key),
+        });
+        if self.list.len() > SCANNED_NAMES {
+            if self.index.is_empty() {
+                self.index = (self.list.iter().enumerate())
+                    .map(|(i, n)| (n.name.clone(), i as u32))
+                    .collect();
+            } else {
+                self.index.insert(name.into(), (self.list.len() - 1) as u32);
+            }
+        }
+        (self.list.len() - 1) as u32
     }
-    if names.len() >= NAMES_PER_RUN {
-        return UNNAMED;
-    }
-    names.push(Named {
-        name: name.into(),
-        first: key.clone(),
-    });
-    (names.len() - 1) as u32
 }
 
 impl FoldRun {
-    fn new(obs: Observation) -> FoldRun {
-        let key = order_key(&obs);
-        let mut details = Vec::new();
-        let mut subjects = Vec::new();
-        let call = Call::of(&obs, &key, &mut details, &mut subjects);
+    fn new(obs: Observed<'_>) -> FoldRun {
+        let mut details = Names::default();
+        let mut subjects = Names::default();
+        let mut latest = Latest::default();
+        let call = Call::of(&obs, obs.order(), &mut details, &mut subjects);
+        latest.set(obs.order(), obs.event_time());
         FoldRun {
             last_at: obs.at,
-            first: obs,
-            last: None,
+            first: obs.into_observation(),
+            latest,
             calls: vec![call],
             details,
             subjects,
@@ -333,26 +418,18 @@ impl FoldRun {
     }
 
     /// Takes in one more call of this run's principal that touches it; the same as absorbing a run of
-    /// that one call, without building one. Returns how many of its names did not fit.
-    fn take(&mut self, obs: Observation) -> u64 {
-        let key = order_key(&obs);
-        let call = Call::of(&obs, &key, &mut self.details, &mut self.subjects);
+    /// that one call, without building one (nor copying the call unless it comes first). Returns how
+    /// many of its names did not fit.
+    fn take(&mut self, obs: Observed<'_>) -> u64 {
+        let key = obs.order();
+        let call = Call::of(&obs, key, &mut self.details, &mut self.subjects);
         self.calls.push(call);
-        let later_than_last = match &self.last {
-            Some((last, _)) => key > *last,
-            None => key > order_key(&self.first),
-        };
-        if later_than_last {
-            self.last = Some((key.clone(), obs.event.event_time.as_str().into()));
-        } else if self.last.is_none() {
-            self.last = Some((
-                order_key(&self.first),
-                self.first.event.event_time.as_str().into(),
-            ));
+        if key > self.latest.key() {
+            self.latest.set(key, obs.event_time());
         }
         self.last_at = self.last_at.max(obs.at);
-        if key < order_key(&self.first) {
-            self.first = obs;
+        if key < order_of(&self.first) {
+            self.first = obs.into_observation();
         }
         u64::from(call.detail == UNNAMED) + u64::from(call.subject == UNNAMED)
     }
@@ -360,11 +437,12 @@ impl FoldRun {
     /// Takes in another run of the same principal that touches this one.
     fn absorb(&mut self, other: FoldRun) -> u64 {
         let mut unnamed = 0;
-        let remap = |ours: &mut Vec<Named>, theirs: Vec<Named>, unnamed: &mut u64| -> Vec<u32> {
+        let remap = |ours: &mut Names, theirs: Names, unnamed: &mut u64| -> Vec<u32> {
             theirs
+                .list
                 .into_iter()
                 .map(|named| {
-                    let i = name_index(ours, &named.name, &named.first);
+                    let i = ours.index_of(&named.name, order_ref(&named.first));
                     if i == UNNAMED {
                         *unnamed += 1;
                     }
@@ -383,33 +461,27 @@ impl FoldRun {
             subject: moved(call.subject, &subjects),
             ..*call
         }));
-        // Both lasts are settled before `first` may change (a run of one call reads its last from it).
-        let ours = self.last.take().unwrap_or_else(|| {
-            (
-                order_key(&self.first),
-                self.first.event.event_time.as_str().into(),
-            )
-        });
-        let theirs = other.last.unwrap_or_else(|| {
-            (
-                order_key(&other.first),
-                other.first.event.event_time.as_str().into(),
-            )
-        });
-        self.last = Some(if theirs.0 > ours.0 { theirs } else { ours });
+        if other.latest.key() > self.latest.key() {
+            self.latest = other.latest;
+        }
         self.last_at = self.last_at.max(other.last_at);
-        if order_key(&other.first) < order_key(&self.first) {
+        if order_of(&other.first) < order_of(&self.first) {
             self.first = other.first;
         }
         unnamed
     }
 
-    /// The run as [`bursts`] reports it, when it is a burst.
-    fn burst(&mut self, shape: BurstShape) -> Option<Burst<'_>> {
+    /// Sorts the calls by time and drops repeated events.
+    fn settle(&mut self) {
         self.calls.sort_unstable_by_key(|c| (c.at, c.id, c.has_id));
         self.calls.dedup_by(|later, earlier| {
             later.has_id && earlier.has_id && later.at == earlier.at && later.id == earlier.id
         });
+    }
+
+    /// The run as [`bursts`] reports it, when it is a burst.
+    fn burst(&mut self, shape: BurstShape) -> Option<Burst<'_>> {
+        self.settle();
         // The time at which the run holds `min_kinds` distinct details (unnamed ones count as one more).
         let mut firsts: Vec<i64> = self.details.iter().map(|n| n.first.0).collect();
         if let Some(at) = self
@@ -452,7 +524,7 @@ impl FoldRun {
                 Some(n) => *n += 1,
                 None => unnamed_details += 1,
             }
-            failed += u64::from(call.failed);
+            failed += u64::from(call.kind & FAILED != 0);
         }
         let mut order: Vec<usize> = (0..self.details.len()).collect();
         order.sort_by(|&a, &b| self.details[a].first.cmp(&self.details[b].first));
@@ -474,10 +546,7 @@ impl FoldRun {
             .collect();
         Some(Burst {
             first: &self.first,
-            last_time: match &self.last {
-                Some((_, time)) => time.as_ref(),
-                None => self.first.event.event_time.as_str(),
-            },
+            last_time: &self.latest.time,
             count: self.calls.len() as u64,
             failed,
             subjects,
@@ -485,6 +554,56 @@ impl FoldRun {
             other_details,
         })
     }
+
+    /// The run as a rule's own judgement reads it.
+    fn calls(&mut self) -> RunCalls<'_> {
+        self.settle();
+        RunCalls {
+            first: &self.first,
+            last_time: &self.latest.time,
+            calls: self
+                .calls
+                .iter()
+                .map(|call| RunCall {
+                    at: call.at,
+                    kind: call.kind,
+                    detail: named(&self.details, call.detail),
+                    subject: named(&self.subjects, call.subject),
+                    detail_index: call.detail,
+                    subject_index: call.subject,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The value at `index` of a run's names, when it has one.
+fn named(names: &[Named], index: u32) -> Option<&str> {
+    names.get(index as usize).map(|n| &*n.name)
+}
+
+/// One principal's run of calls, in time order with repeated events dropped, for a rule that judges it
+/// itself ([`BurstFold::judged_by`]).
+pub struct RunCalls<'r> {
+    /// The run's first call, whole.
+    pub first: &'r Observation,
+    /// The `eventTime` of its last call, as written.
+    pub last_time: &'r str,
+    pub calls: Vec<RunCall<'r>>,
+}
+
+/// One call of a [`RunCalls`].
+pub struct RunCall<'r> {
+    pub at: i64,
+    pub kind: u8,
+    /// The call's `detail` and `subject` (`None` when empty, or when the run named too many to keep:
+    /// the fold then reports a limit).
+    pub detail: Option<&'r str>,
+    pub subject: Option<&'r str>,
+    /// The same values as small integers, equal for equal values within one run, below
+    /// [`NAMES_PER_RUN`] when named.
+    pub detail_index: u32,
+    pub subject_index: u32,
 }
 
 impl BurstFold {
@@ -494,10 +613,23 @@ impl BurstFold {
         shape: BurstShape,
         finding: fn(&Burst<'_>) -> Finding,
     ) -> BurstFold {
+        BurstFold::with(meta, shape.window_ms, Verdict::Burst { shape, finding })
+    }
+
+    /// A fold of the rule `meta` over runs with no gap over `window_ms`, each judged by `verdict`.
+    pub fn judged_by(
+        meta: &'static RuleMeta,
+        window_ms: i64,
+        verdict: fn(&RunCalls<'_>) -> Option<Finding>,
+    ) -> BurstFold {
+        BurstFold::with(meta, window_ms, Verdict::Rule(verdict))
+    }
+
+    fn with(meta: &'static RuleMeta, window_ms: i64, verdict: Verdict) -> BurstFold {
         BurstFold {
             meta,
-            shape,
-            finding,
+            window_ms,
+            verdict,
             by_principal: HashMap::new(),
             runs: 0,
             calls: 0,
@@ -507,7 +639,7 @@ impl BurstFold {
     }
 
     fn insert(&mut self, principal: &str, run: FoldRun) {
-        let window = self.shape.window_ms;
+        let window = self.window_ms;
         let count = run.calls.len();
         if self.calls + count > CALL_CAP {
             self.left_out += count as u64;
@@ -559,13 +691,13 @@ impl Span for FoldRun {
 }
 
 impl SequenceFold for BurstFold {
-    fn add(&mut self, mut observation: Observation) {
+    fn add(&mut self, mut observed: Observed<'_>) {
         // Most calls fall within exactly one run of their principal: add them to it in place.
         if self.calls < CALL_CAP {
-            if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
-                let (window, at) = (self.shape.window_ms, observation.at);
+            if let Some(list) = self.by_principal.get_mut(observed.principal.as_ref()) {
+                let (window, at) = (self.window_ms, observed.at);
                 let mut unnamed = 0;
-                match take_in_place(list, at, window, observation, |run, call| {
+                match take_in_place(list, at, window, observed, |run, call| {
                     unnamed = run.take(call);
                 }) {
                     None => {
@@ -573,12 +705,12 @@ impl SequenceFold for BurstFold {
                         self.calls += 1;
                         return;
                     }
-                    Some(back) => observation = back,
+                    Some(back) => observed = back,
                 }
             }
         }
-        let principal = observation.principal.clone();
-        self.insert(&principal, FoldRun::new(observation));
+        let principal = observed.principal.clone();
+        self.insert(&principal, FoldRun::new(observed));
     }
 
     fn merge(&mut self, other: Box<dyn SequenceFold>) {
@@ -598,8 +730,7 @@ impl SequenceFold for BurstFold {
     fn finish(self: Box<Self>, out: &mut Report) -> Option<StateLimit> {
         let BurstFold {
             meta,
-            shape,
-            finding,
+            verdict,
             by_principal,
             left_out,
             unnamed,
@@ -607,9 +738,11 @@ impl SequenceFold for BurstFold {
         } = *self;
         for runs in by_principal.into_values() {
             for mut run in runs.into_values() {
-                if let Some(burst) = run.burst(shape) {
-                    out.push(finding(&burst));
-                }
+                let found = match verdict {
+                    Verdict::Burst { shape, finding } => run.burst(shape).map(|b| finding(&b)),
+                    Verdict::Rule(judge) => judge(&run.calls()),
+                };
+                out.extend(found);
             }
         }
         if left_out > 0 {
@@ -759,7 +892,7 @@ mod tests {
             let mut call = observation(&mut rng, n);
             // Every call its own principal: a new run each.
             call.principal = format!("p{n}").into();
-            fold.add(call);
+            fold.add(Observed::from(call));
         }
         let limit = fold.finish(&mut Report::default()).expect("limit reached");
         assert_eq!(limit.rule, "CT034");

@@ -141,14 +141,13 @@ pub fn made_by_aws(record: &Record<'_>) -> bool {
 }
 
 /// A grouping key for the caller: its ARN, else principal id, else access key, else `unknown`.
-pub fn caller_key(record: &Record<'_>) -> String {
+pub fn caller_key<'r>(record: &'r Record<'_>) -> &'r str {
     let identity = &record.user_identity;
     identity
         .best_arn()
         .or(identity.principal_id.as_deref())
         .or(identity.access_key_id.as_deref())
         .unwrap_or("unknown")
-        .to_owned()
 }
 
 /// The caller's own IAM user name when the caller is an IAM user.
@@ -535,9 +534,9 @@ pub(crate) mod testing {
         let (mut first, mut second) = (fold(), fold());
         for (i, call) in calls.into_iter().enumerate() {
             if i % 3 == 0 {
-                second.add(call);
+                second.add(crate::rule::Observed::from(call));
             } else {
-                first.add(call);
+                first.add(crate::rule::Observed::from(call));
             }
         }
         first.merge(second);

@@ -8,7 +8,7 @@ use trailguard_event::Record;
 use super::common::{call_failed, evidence, finding_from_event};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{EventContext, Observation, Report, SequenceRule};
+use crate::rule::{EventContext, Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -80,7 +80,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
         Some(WINDOW_MS)
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         let kind = login_result(record)?;
         let identity = &record.user_identity;
         // Unknown user names are hidden by CloudTrail; they still count towards the address.
@@ -93,7 +93,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
         let account = record.account_id().unwrap_or("");
         let principal = format!("{account}/{user}");
         let ip = record.source_ip_address.as_deref().unwrap_or("unknown");
-        Observation::new(record, kind, kind, &principal, ip, user)
+        Observed::new(record, kind, kind, principal, ip, user)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {

@@ -25,7 +25,7 @@ use trailguard_event::Record;
 use super::common::{call_failed, evidence};
 use crate::finding::{FindingSource, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{FindingBuilder, Observation, Report, SequenceRule};
+use crate::rule::{FindingBuilder, Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -263,7 +263,7 @@ impl SequenceRule for EscalationPathOpened {
         &META
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if record.event_source != "iam.amazonaws.com" || call_failed(record) {
             return None;
         }
@@ -291,7 +291,7 @@ impl SequenceRule for EscalationPathOpened {
             }
         };
         let detail = serde_json::to_string(&change).ok()?;
-        Observation::new(record, 0, rank(&change), &subject_of(&change), "", &detail)
+        Observed::new(record, 0, rank(&change), subject_of(&change), "", detail)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
@@ -632,7 +632,12 @@ mod tests {
         let watch = new();
         let observed: Vec<Observation> = events
             .iter()
-            .map(|e| with_record(&e.json(), |r| watch.observe(r)).expect("an IAM change"))
+            .map(|e| {
+                with_record(&e.json(), |r| {
+                    watch.observe(r).map(Observed::into_observation)
+                })
+                .expect("an IAM change")
+            })
             .collect();
         let (bob, narrow, late) = (&observed[0], &observed[1], &observed[2]);
         let evaluate = |rule: &EscalationPathOpened, observations: &[&Observation]| {

@@ -10,7 +10,7 @@ use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstSh
 use super::common::{call_failed, caller_key, describe_caller, evidence, made_by_aws};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Report, SequenceFold, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -121,7 +121,7 @@ impl SequenceRule for IdentityEnumerationBurst {
         true
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if !is_discovery(&record.event_source, &record.event_name) {
             return None;
         }
@@ -148,7 +148,7 @@ impl SequenceRule for IdentityEnumerationBurst {
             record.event_source.trim_end_matches(".amazonaws.com"),
             record.event_name
         );
-        Observation::new(record, kind, 0, &caller_key(record), "", &api)
+        Observed::new(record, kind, 0, caller_key(record), "", api)
     }
 
     /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls.

@@ -12,7 +12,7 @@ use crate::call::{Call, KeyStatus};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -73,7 +73,7 @@ impl SequenceRule for NewUserGivenAccessKey {
         Some(WINDOW_MS)
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if call_failed(record) {
             return None;
         }
@@ -95,7 +95,7 @@ impl SequenceRule for NewUserGivenAccessKey {
         } else {
             String::new()
         };
-        Observation::new(record, kind, kind, &caller_key(record), &target, &key)
+        Observed::new(record, kind, kind, caller_key(record), target, key)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {

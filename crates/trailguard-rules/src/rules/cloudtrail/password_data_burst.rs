@@ -7,7 +7,7 @@ use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED
 use super::common::{call_failed, caller_key, describe_caller, evidence};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -60,18 +60,18 @@ impl SequenceRule for PasswordDataBurst {
         Some(SHAPE.window_ms)
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         let instance = record
             .request_parameters()
             .and_then(|p| p.get("instanceId")?.as_str().map(str::to_owned))
             .unwrap_or_default();
         let kind = if call_failed(record) { FAILED } else { 0 };
-        Observation::new(
+        Observed::new(
             record,
             kind,
             0,
-            &caller_key(record),
-            &instance,
+            caller_key(record),
+            instance,
             "GetPasswordData",
         )
     }

@@ -15,7 +15,7 @@ use super::identity_center_access_granted::{customer_policy_key, judge};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -120,7 +120,7 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
         &META
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if call_failed(record) {
             return None;
         }
@@ -165,7 +165,7 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
         }
         // At equal times, privileges before assignments: a scripted setup does both in one second.
         let rank = if kind == ASSIGNED { 1 } else { 0 };
-        Observation::new(record, kind, rank, &caller, &subject, &detail)
+        Observed::new(record, kind, rank, caller, subject, detail)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {

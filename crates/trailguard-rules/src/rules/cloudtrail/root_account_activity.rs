@@ -20,7 +20,9 @@ use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rule::{Observation, Report, SequenceFold, SequenceRule, StateLimit, ANY_EVENT};
+use crate::rule::{
+    Observation, Observed, Report, SequenceFold, SequenceRule, StateLimit, ANY_EVENT,
+};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -118,10 +120,11 @@ impl SequenceRule for RootAccountActivity {
         use memchr::memmem::Finder;
         use std::sync::LazyLock;
         static ROOT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Root""#));
-        ROOT.find(raw.text()).is_some() || raw.has_escapes()
+        let caller = raw.caller_text();
+        ROOT.find(caller).is_some() || trailguard_event::peek::has_escapes(caller)
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         let identity = &record.user_identity;
         if !identity.is_root() {
             return None;
@@ -197,14 +200,14 @@ impl SequenceRule for RootAccountActivity {
         } else {
             String::new()
         };
-        Observation::new(record, kind, 0, &session, &call, &root_key)
+        Observed::new(record, kind, 0, session, call, root_key)
     }
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         let mut sessions = RootSessions::default();
         for observation in observations {
-            sessions.add(observation.clone());
+            sessions.add(Observed::from(observation.clone()));
         }
         let _limit = Box::new(sessions).finish(out);
     }
@@ -250,7 +253,9 @@ impl RootSessions {
 }
 
 impl SequenceFold for RootSessions {
-    fn add(&mut self, mut observation: Observation) {
+    fn add(&mut self, observed: Observed<'_>) {
+        // Root calls are rare and a session keeps its first, last and worst whole: copied at once.
+        let mut observation = observed.into_observation();
         // Most calls fall within exactly one session of their principal: taken in place, without
         // building a one-call session (three copies of the call) only to merge it.
         if let Some(list) = self.by_principal.get_mut(observation.principal.as_ref()) {
@@ -705,7 +710,7 @@ mod tests {
                         .read_only(read)
                         .time(&format!("2024-08-01T{:02}:{:02}:00Z", minute / 60, minute % 60))
                         .id(&format!("0b7c1a53-{round:04}-{n:04}-9d1c-5a2f3e4d6c7b"));
-                    with_record(&event.json(), |record| RootAccountActivity.observe(record))
+                    with_record(&event.json(), |record| RootAccountActivity.observe(record).map(Observed::into_observation))
                 })
                 .collect();
             calls.sort_by(|a, b| order(a).cmp(&order(b)));

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::burst::{counted, run_finding, LIST_CAP};
+use super::burst::{counted, run_finding, BurstFold, RunCalls, LIST_CAP, NAMES_PER_RUN};
 use super::common::{
     call_failed, caller_key, describe_caller, evidence, made_by_aws, request_field,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -143,7 +143,7 @@ impl SequenceRule for SecretsBulkRead {
         true
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if call_failed(record) {
             return None;
         }
@@ -166,191 +166,205 @@ impl SequenceRule for SecretsBulkRead {
         // The names as one JSON array: any text a name holds survives the round trip.
         let subject = serde_json::to_string(&named).ok()?;
         let detail = bulk.unwrap_or_default();
-        Observation::new(record, kind, 0, &caller_key(record), &subject, &detail)
+        Observed::new(record, kind, 0, caller_key(record), subject, detail)
     }
 
-    /// The engine hands over the observations sorted by time, repeated events dropped
-    /// (`Engine::finish`, `Engine::sequence_findings`); grouped by principal, each keeps that order.
+    /// Folded as the calls come: per principal, runs of calls and a few bytes per call, never the
+    /// calls' events ([`BurstFold`]); each run is judged by [`judge`] at the end.
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        Some(Box::new(BurstFold::judged_by(&META, WINDOW_MS, judge)))
+    }
+
+    /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let mut by_principal: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
-        for obs in observations {
-            by_principal.entry(&obs.principal).or_default().push(obs);
+        let mut fold = BurstFold::judged_by(&META, WINDOW_MS, judge);
+        for observation in observations {
+            fold.add(Observed::from(observation.clone()));
         }
-        for calls in by_principal.values() {
-            for run in runs(calls) {
-                out.extend(run.finding());
-            }
-        }
+        let _limit = Box::new(fold).finish(out);
     }
 }
 
-/// A principal's calls with no gap over the window, and the most any one window of it held.
-struct Run<'o> {
-    calls: Vec<&'o Observation>,
-    /// Distinct secrets named, distinct bulk targets (filter or path), and bulk calls.
-    peak_secrets: usize,
-    peak_targets: usize,
-    peak_bulk_calls: usize,
-}
-
-/// The calls of the last [`WINDOW_MS`]: how many times each secret and each bulk target was read.
+/// The calls of the last [`WINDOW_MS`]: how many times each secret and each bulk target was read
+/// (secrets and targets as the run's small integers), and how many distinct ones that makes.
 #[derive(Default)]
 struct Window {
-    calls: VecDeque<(i64, Vec<String>, Option<String>)>,
-    secrets: HashMap<String, usize>,
-    targets: HashMap<String, usize>,
+    calls: VecDeque<(i64, u32, Option<u32>)>,
+    secrets: Tally,
+    targets: Tally,
     bulk_calls: usize,
 }
 
+/// Reads per small integer, and how many integers are read at least once.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<u32>,
+    distinct: usize,
+}
+
+impl Tally {
+    fn add(&mut self, key: u32) {
+        let key = key as usize;
+        if key >= self.counts.len() {
+            self.counts.resize(key + 1, 0);
+        }
+        self.distinct += usize::from(self.counts[key] == 0);
+        self.counts[key] += 1;
+    }
+
+    fn forget(&mut self, key: u32) {
+        if let Some(n) = self.counts.get_mut(key as usize).filter(|n| **n > 0) {
+            *n -= 1;
+            self.distinct -= usize::from(*n == 0);
+        }
+    }
+}
+
 impl Window {
-    fn slide_to(&mut self, at: i64) {
+    /// Forgets the calls more than the window before `at`.
+    fn slide_to(&mut self, at: i64, names: &[Vec<u32>]) {
         while self
             .calls
             .front()
             .is_some_and(|(t, _, _)| at - t > WINDOW_MS)
         {
-            let Some((_, names, target)) = self.calls.pop_front() else {
+            let Some((_, subject, target)) = self.calls.pop_front() else {
                 break;
             };
-            for name in names {
-                forget(&mut self.secrets, name);
+            for name in names.get(subject as usize).into_iter().flatten() {
+                self.secrets.forget(*name);
             }
             if let Some(target) = target {
-                forget(&mut self.targets, target);
+                self.targets.forget(target);
                 self.bulk_calls -= 1;
             }
         }
     }
 
-    fn add(&mut self, at: i64, names: Vec<String>, target: Option<String>) {
-        for name in &names {
-            *self.secrets.entry(name.clone()).or_default() += 1;
+    fn add(&mut self, at: i64, subject: u32, names: &[u32], target: Option<u32>) {
+        for name in names {
+            self.secrets.add(*name);
         }
-        if let Some(target) = &target {
-            *self.targets.entry(target.clone()).or_default() += 1;
+        if let Some(target) = target {
+            self.targets.add(target);
             self.bulk_calls += 1;
         }
-        self.calls.push_back((at, names, target));
+        self.calls.push_back((at, subject, target));
     }
 }
 
-fn forget(counts: &mut HashMap<String, usize>, key: String) {
-    if let Some(n) = counts.get_mut(&key) {
-        *n -= 1;
-        if *n == 0 {
-            counts.remove(&key);
+/// The finding for one principal's run of reads, when some window of it read enough.
+fn judge(run: &RunCalls<'_>) -> Option<Finding> {
+    // Each distinct name list (a call's `subject`, a JSON array) read once, its names numbered: the
+    // list of subject `i` is `names[i]` (a subject over the run's limit has none, and is reported).
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut names: Vec<Vec<u32>> = Vec::new();
+    let mut read: Vec<bool> = Vec::new();
+    for call in &run.calls {
+        let (Some(subject), i) = (call.subject, call.subject_index as usize) else {
+            continue;
+        };
+        if read.get(i) == Some(&true) {
+            continue;
         }
+        if i >= read.len() {
+            read.resize(i + 1, false);
+            names.resize(i + 1, Vec::new());
+        }
+        read[i] = true;
+        let listed: Vec<String> = serde_json::from_str(subject).unwrap_or_default();
+        names[i] = listed
+            .into_iter()
+            .map(|name| {
+                let next = numbers.len() as u32;
+                *numbers.entry(name).or_insert(next)
+            })
+            .collect();
     }
-}
+    let secrets: BTreeSet<&str> = numbers.keys().map(String::as_str).collect();
 
-/// Splits one principal's time-sorted calls into runs, counting each window as it slides.
-fn runs<'o>(calls: &[&'o Observation]) -> Vec<Run<'o>> {
-    let mut out: Vec<Run<'o>> = Vec::new();
     let mut window = Window::default();
-    for &call in calls {
-        let starts_run = out
-            .last()
-            .and_then(|run| run.calls.last())
-            .is_none_or(|last| call.at - last.at > WINDOW_MS);
-        if starts_run {
-            out.push(Run {
-                calls: Vec::new(),
-                peak_secrets: 0,
-                peak_targets: 0,
-                peak_bulk_calls: 0,
-            });
+    let (mut peak_secrets, mut peak_targets, mut peak_bulk_calls) = (0, 0, 0);
+    let mut long_term_key = false;
+    let mut bulk_reads: BTreeMap<&str, u64> = BTreeMap::new();
+    for call in &run.calls {
+        long_term_key |= call.kind & LONG_TERM_KEY != 0;
+        window.slide_to(call.at, &names);
+        // Targets past the run's limit of names count as one more.
+        let target = (call.kind & BULK != 0).then_some(match call.detail {
+            Some(_) => call.detail_index,
+            None => NAMES_PER_RUN as u32,
+        });
+        if let (Some(detail), true) = (call.detail, target.is_some()) {
+            *bulk_reads.entry(detail).or_default() += 1;
         }
-        window.slide_to(call.at);
-        let target = (call.kind & BULK != 0).then(|| call.detail.to_string());
-        window.add(call.at, names_of(call), target);
-        if let Some(run) = out.last_mut() {
-            run.calls.push(call);
-            run.peak_secrets = run.peak_secrets.max(window.secrets.len());
-            run.peak_targets = run.peak_targets.max(window.targets.len());
-            run.peak_bulk_calls = run.peak_bulk_calls.max(window.bulk_calls);
-        }
+        let listed = names
+            .get(call.subject_index as usize)
+            .map_or(&[][..], Vec::as_slice);
+        window.add(call.at, call.subject_index, listed, target);
+        peak_secrets = peak_secrets.max(window.secrets.distinct);
+        peak_targets = peak_targets.max(window.targets.distinct);
+        peak_bulk_calls = peak_bulk_calls.max(window.bulk_calls);
     }
-    out
-}
-
-fn names_of(call: &Observation) -> Vec<String> {
-    serde_json::from_str(&call.subject).unwrap_or_default()
-}
-
-impl Run<'_> {
-    fn finding(&self) -> Option<Finding> {
-        let long_term_key = self.calls.iter().any(|c| c.kind & LONG_TERM_KEY != 0);
-        // The same filter or path read again is an application reloading what it always reads (a
-        // function's cold starts); a person's long-term key paging through one is not.
-        let burst = self.peak_secrets >= DISTINCT_SECRETS
-            || self.peak_targets >= BULK_READS
-            || (long_term_key && self.peak_bulk_calls >= BULK_READS);
-        if !burst {
-            return None;
-        }
-        let first = *self.calls.first()?;
-        let last = *self.calls.last()?;
-        let mut secrets = BTreeSet::new();
-        let mut bulk_reads: BTreeMap<&str, u64> = BTreeMap::new();
-        for call in &self.calls {
-            secrets.extend(names_of(call));
-            if call.kind & BULK != 0 {
-                *bulk_reads.entry(&call.detail).or_default() += 1;
-            }
-        }
-        let bulk_count: u64 = bulk_reads.values().sum();
-        let severity = if self.peak_secrets >= HIGH_SECRETS
-            || self.peak_targets >= HIGH_BULK_READS
-            || long_term_key
-        {
+    // The same filter or path read again is an application reloading what it always reads (a
+    // function's cold starts); a person's long-term key paging through one is not.
+    let burst = peak_secrets >= DISTINCT_SECRETS
+        || peak_targets >= BULK_READS
+        || (long_term_key && peak_bulk_calls >= BULK_READS);
+    if !burst {
+        return None;
+    }
+    let calls = run.calls.len();
+    let bulk_count: u64 = bulk_reads.values().sum();
+    let severity =
+        if peak_secrets >= HIGH_SECRETS || peak_targets >= HIGH_BULK_READS || long_term_key {
             Severity::High
         } else {
             META.severity
         };
-        let event = &first.event;
-        let mut finding = run_finding(&META, first, severity);
-        let shown: Vec<&String> = secrets.iter().take(LIST_CAP).collect();
-        let more = secrets.len().saturating_sub(shown.len());
-        let mut read = Vec::new();
-        if !secrets.is_empty() {
-            read.push(format!(
-                "{} secret(s) or parameter(s) by name",
-                secrets.len()
-            ));
-        }
-        if bulk_count > 0 {
-            read.push(format!("{bulk_count} bulk read(s) by filter or path"));
-        }
-        finding.message = format!(
-            "{} read {} in {} call(s) between {} and {}{}.",
-            describe_caller(event),
-            read.join(" and "),
-            self.calls.len(),
-            event.event_time,
-            last.event.event_time,
-            if long_term_key {
-                ", with a long-term access key"
-            } else {
-                ""
-            }
-        );
-        finding.evidence.push(evidence("calls", self.calls.len()));
-        finding.evidence.push(evidence("secrets", secrets.len()));
-        let mut names: Vec<String> = shown.into_iter().cloned().collect();
-        if more > 0 {
-            names.push(format!("{more} more"));
-        }
-        finding.evidence.push(evidence("secretNames", names));
-        if bulk_count > 0 {
-            let reads: Vec<String> = counted(&bulk_reads).collect();
-            finding.evidence.push(evidence("bulkReads", reads));
-        }
-        finding.fix.summary =
-            "Find out why this principal reads so many secrets; if unexpected, revoke its \
-                               credentials and rotate every secret and parameter it read."
-                .to_owned();
-        Some(finding)
+    let event = &run.first.event;
+    let mut finding = run_finding(&META, run.first, severity);
+    let shown: Vec<&str> = secrets.iter().copied().take(LIST_CAP).collect();
+    let more = secrets.len().saturating_sub(shown.len());
+    let mut read = Vec::new();
+    if !secrets.is_empty() {
+        read.push(format!(
+            "{} secret(s) or parameter(s) by name",
+            secrets.len()
+        ));
     }
+    if bulk_count > 0 {
+        read.push(format!("{bulk_count} bulk read(s) by filter or path"));
+    }
+    finding.message = format!(
+        "{} read {} in {} call(s) between {} and {}{}.",
+        describe_caller(event),
+        read.join(" and "),
+        calls,
+        event.event_time,
+        run.last_time,
+        if long_term_key {
+            ", with a long-term access key"
+        } else {
+            ""
+        }
+    );
+    finding.evidence.push(evidence("calls", calls));
+    finding.evidence.push(evidence("secrets", secrets.len()));
+    let mut listed: Vec<String> = shown.into_iter().map(str::to_owned).collect();
+    if more > 0 {
+        listed.push(format!("{more} more"));
+    }
+    finding.evidence.push(evidence("secretNames", listed));
+    if bulk_count > 0 {
+        let reads: Vec<String> = counted(&bulk_reads).collect();
+        finding.evidence.push(evidence("bulkReads", reads));
+    }
+    finding.fix.summary =
+        "Find out why this principal reads so many secrets; if unexpected, revoke \
+                           its credentials and rotate every secret and parameter it read."
+            .to_owned();
+    Some(finding)
 }
 
 #[cfg(test)]
@@ -392,6 +406,67 @@ mod tests {
             .map(|i| get_secret(1, i * 10).id(&format!("same-{i}")))
             .collect();
         assert!(run(&same).is_empty());
+    }
+
+    /// Workers read files in any order and in parallel: the fold, fed shuffled and dealt to two workers
+    /// (with repeats), finds what one walk in time order finds. Secrets read in waves (more than the few
+    /// names a run scans before it keeps a map), some named twice in one `GetParameters` call.
+    #[test]
+    fn the_fold_finds_the_same_whatever_the_order_and_the_workers() {
+        use crate::rules::cloudtrail::common::testing::{fold_dealt_to_two, with_record};
+        let mut events: Vec<TestEvent> = Vec::new();
+        for wave in 0..3usize {
+            for i in 0..12 + wave * 5 {
+                // Waves twenty minutes apart (more than the window between them); within one, a read
+                // every twenty seconds.
+                let second = wave * 1200 + i * 20;
+                events.push(get_secret(i % (10 + wave * 3), second));
+            }
+            let names = format!(
+                r#"{{"names":["/app/p{wave}","/app/p{wave}","/app/q"],"withDecryption":true}}"#
+            );
+            events.push(
+                TestEvent::new("ssm.amazonaws.com", "GetParameters")
+                    .identity(ROLE)
+                    .request(&names)
+                    .time(&format!("2024-08-01T13:{:02}:30Z", wave * 20 + 1))
+                    .id(&format!("gp-{wave}")),
+            );
+        }
+        let in_order = run(&events);
+        assert_eq!(in_order.len(), 3, "each wave a burst: {in_order:#?}");
+
+        let observe = |e: &TestEvent| {
+            with_record(&e.json(), |r| {
+                SecretsBulkRead.observe(r).map(Observed::into_observation)
+            })
+        };
+        let mut calls: Vec<Observation> = events.iter().filter_map(observe).collect();
+        calls.extend(events.iter().step_by(7).filter_map(observe));
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for i in (1..calls.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            calls.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let (report, limit) = fold_dealt_to_two(calls, || {
+            Box::new(BurstFold::judged_by(&META, WINDOW_MS, judge))
+        });
+        assert_eq!(limit, None);
+        let key = |f: &Finding| {
+            (
+                f.id.clone(),
+                f.severity,
+                f.message.clone(),
+                f.evidence.clone(),
+            )
+        };
+        let mut folded: Vec<_> = report.findings().iter().map(key).collect();
+        let mut walked: Vec<_> = in_order.iter().map(key).collect();
+        folded.sort_by(|a, b| a.0.cmp(&b.0));
+        walked.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(folded, walked);
     }
 
     #[test]

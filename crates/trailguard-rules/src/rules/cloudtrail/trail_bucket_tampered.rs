@@ -10,7 +10,7 @@ use super::common::{call_failed, describe_caller, evidence, finding_from_event, 
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -96,7 +96,7 @@ impl SequenceRule for KnownTrailBuckets {
         &META
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         TrailBucketTampered.observe(record)
     }
 
@@ -115,7 +115,7 @@ impl SequenceRule for TrailBucketTampered {
         &META
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         let params = record.request_parameters();
         let name = record.event_name.as_ref();
         if record.event_source == "cloudtrail.amazonaws.com" {
@@ -126,7 +126,14 @@ impl SequenceRule for TrailBucketTampered {
                 let trail = params
                     .as_ref()
                     .and_then(|p| p.get("name")?.as_str().map(str::to_owned))?;
-                return Observation::new(record, TRAIL_DELETED, 0, "", trail_name(&trail), name);
+                return Observed::new(
+                    record,
+                    TRAIL_DELETED,
+                    0,
+                    "",
+                    trail_name(&trail).to_owned(),
+                    name,
+                );
             }
             let bucket = params
                 .as_ref()
@@ -136,7 +143,7 @@ impl SequenceRule for TrailBucketTampered {
                 .and_then(|p| p.get("name")?.as_str().map(|n| trail_name(n).to_owned()))
                 .unwrap_or_default();
             // Trails sort before changes at the same second.
-            return Observation::new(record, TRAIL, 0, &bucket, &trail, name);
+            return Observed::new(record, TRAIL, 0, bucket, trail, name);
         }
         let bucket = params
             .as_ref()
@@ -150,7 +157,7 @@ impl SequenceRule for TrailBucketTampered {
         {
             return None;
         }
-        Observation::new(record, TAMPER, 1, &bucket, "", name)
+        Observed::new(record, TAMPER, 1, bucket, "", name)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {

@@ -14,7 +14,7 @@ use crate::call::{Call, KeyStatus};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
-use crate::rule::{Observation, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -73,7 +73,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
         Some(WINDOW_MS)
     }
 
-    fn observe(&self, record: &Record<'_>) -> Option<Observation> {
+    fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
         if call_failed(record) {
             return None;
         }
@@ -111,7 +111,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
             }
         };
         let target = target_user(record)?;
-        Observation::new(record, kind, kind, &caller_key(record), &target, &detail)
+        Observed::new(record, kind, kind, caller_key(record), target, detail)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
