@@ -1,7 +1,9 @@
 //! The parallel streaming scan.
 //!
 //! `threads` workers each own one visitor. They take whole files from a shared queue (one small file per
-//! task: decompress, split and parse in one place, reusing one buffer) and, for a large file or stdin, the
+//! task: decompress, split and parse in one place, reusing one buffer; [`FileQueue`]: each worker reads
+//! its own stretch of the input in order and then takes the last files of the longest stretch left, so
+//! one worker sees an account's consecutive files, not every other one) and, for a large file or stdin, the
 //! worker that opens it becomes its reader: it splits the stream into buffers of complete records and
 //! hands them to the other workers through a small bounded channel, parsing a buffer itself when the
 //! channel is full. Memory is therefore bounded by a few buffers per worker, whatever the input size.
@@ -19,12 +21,13 @@
 //! settle exactly (an escape, a repeated key, a missing field, an `eventTime` that is not RFC 3339, a
 //! record nested past the parser's limit) is parsed and judged by [`Filter::check`] as before.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use serde_json::value::RawValue;
 
 use crate::classify::{classify, classify_raw, Classified};
@@ -178,16 +181,10 @@ pub fn scan_sources<V: RecordVisitor>(
     };
     let bytes_total = sources.iter().filter_map(|s| s.size_hint()).sum();
     let few_files = sources.len() < threads;
-    let (file_tx, file_rx) = unbounded();
-    for source in sources {
-        // Cannot fail: the receiver is alive.
-        let _ = file_tx.send(source);
-    }
-    drop(file_tx);
     let (batch_tx, batch_rx) = bounded(threads);
     let (pool_tx, pool_rx) = bounded(threads * 2);
     let shared = Shared {
-        files: file_rx,
+        files: FileQueue::new(sources, threads),
         batch_tx,
         batch_rx,
         pool_tx,
@@ -211,7 +208,7 @@ pub fn scan_sources<V: RecordVisitor>(
             let handle = std::thread::Builder::new()
                 .name(format!("trailguard-scan-{i}"))
                 .spawn_scoped(scope, move || {
-                    let mut worker = Worker::new(shared, make_visitor());
+                    let mut worker = Worker::new(shared, i, make_visitor());
                     worker.run();
                     (worker.visitor, worker.stats)
                 })
@@ -258,8 +255,47 @@ pub fn scan_one<V: RecordVisitor>(
         .ok_or(ScanError::WorkerPanicked)
 }
 
+/// The files of a scan, dealt to the workers in contiguous stretches of the order they were given (the
+/// S3 layout sorts an account's and region's files by time). A worker takes the next file of its own
+/// stretch; once it is done, the last file of the longest stretch left. Sequence rules keep state per
+/// principal and time span: a worker that reads consecutive files of a trail extends the spans it holds,
+/// where one that read every other file would start a new one per file, to be merged at the end.
+struct FileQueue {
+    stretches: Mutex<Vec<VecDeque<Box<dyn Source>>>>,
+}
+
+impl FileQueue {
+    fn new(sources: Vec<Box<dyn Source>>, workers: usize) -> FileQueue {
+        let workers = workers.max(1);
+        let per_worker = sources.len().div_ceil(workers).max(1);
+        let mut stretches: Vec<VecDeque<Box<dyn Source>>> =
+            (0..workers).map(|_| VecDeque::new()).collect();
+        for (n, source) in sources.into_iter().enumerate() {
+            stretches[(n / per_worker).min(workers - 1)].push_back(source);
+        }
+        FileQueue {
+            stretches: Mutex::new(stretches),
+        }
+    }
+
+    /// The next file for `worker`: the next of its stretch, else the last of the longest left.
+    fn take(&self, worker: usize) -> Option<Box<dyn Source>> {
+        let mut stretches = self
+            .stretches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(source) = stretches.get_mut(worker).and_then(VecDeque::pop_front) {
+            return Some(source);
+        }
+        stretches
+            .iter_mut()
+            .max_by_key(|stretch| stretch.len())
+            .and_then(VecDeque::pop_back)
+    }
+}
+
 struct Shared<'s> {
-    files: Receiver<Box<dyn Source>>,
+    files: FileQueue,
     batch_tx: Sender<Batch>,
     batch_rx: Receiver<Batch>,
     pool_tx: Sender<Vec<u8>>,
@@ -307,6 +343,8 @@ impl<'f> FileState<'f> {
 
 struct Worker<'s, V> {
     shared: &'s Shared<'s>,
+    /// Which stretch of the [`FileQueue`] is this worker's.
+    index: usize,
     visitor: V,
     stats: ScanStats,
     buffer: Vec<u8>,
@@ -314,9 +352,10 @@ struct Worker<'s, V> {
 }
 
 impl<'s, V: RecordVisitor> Worker<'s, V> {
-    fn new(shared: &'s Shared<'s>, visitor: V) -> Self {
+    fn new(shared: &'s Shared<'s>, index: usize, visitor: V) -> Self {
         Worker {
             shared,
+            index,
             visitor,
             stats: ScanStats::default(),
             buffer: Vec::new(),
@@ -331,12 +370,9 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 self.run_batch(batch);
                 continue;
             }
-            match shared.files.try_recv() {
-                Ok(source) => {
-                    self.run_source(source.as_ref());
-                    continue;
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            if let Some(source) = shared.files.take(self.index) {
+                self.run_source(source.as_ref());
+                continue;
             }
             // No files left: help with the large inputs still being read, then stop.
             if shared.active_readers.load(Ordering::SeqCst) == 0 && shared.batch_rx.is_empty() {
@@ -829,3 +865,49 @@ struct At {
 /// Top-level values that are not CloudTrail, before any record that is, after which a file is judged
 /// not to be a CloudTrail log: one bad first record does not make a log "not CloudTrail".
 const SNIFF_VALUES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemorySource;
+
+    fn names(queue: &FileQueue, worker: usize, n: usize) -> Vec<String> {
+        (0..n)
+            .filter_map(|_| queue.take(worker))
+            .map(|s| s.name().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_worker_reads_its_own_stretch_in_order_then_takes_from_the_longest_left() {
+        let sources: Vec<Box<dyn Source>> = (0..10)
+            .map(|n| {
+                Box::new(MemorySource::new(format!("f{n}"), b"{}".to_vec())) as Box<dyn Source>
+            })
+            .collect();
+        let queue = FileQueue::new(sources, 3);
+        // Stretches of four: f0-f3, f4-f7, f8-f9.
+        assert_eq!(names(&queue, 0, 2), ["f0", "f1"]);
+        assert_eq!(
+            names(&queue, 2, 3),
+            ["f8", "f9", "f7"],
+            "done, it takes the last of the longest"
+        );
+        assert_eq!(names(&queue, 1, 1), ["f4"]);
+        let rest: Vec<String> = [
+            names(&queue, 0, 10),
+            names(&queue, 1, 10),
+            names(&queue, 2, 10),
+        ]
+        .concat();
+        let mut all: Vec<String> = ["f0", "f1", "f7", "f8", "f9", "f4"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(rest)
+            .collect();
+        all.sort();
+        let expected: Vec<String> = (0..10).map(|n| format!("f{n}")).collect();
+        assert_eq!(all, expected, "every file taken once");
+        assert!(queue.take(0).is_none());
+    }
+}
