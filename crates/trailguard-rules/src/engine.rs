@@ -51,7 +51,7 @@ use trailguard_event::{
 
 use crate::finding::Finding;
 use crate::meta::RuleMeta;
-use crate::rule::Report;
+use crate::rule::{fold_all, Report};
 pub use crate::rule::{
     CloudTrailRule, EventContext, EventPattern, Observation, Observed, SequenceFold, SequenceRule,
     StateLimit, ANY_EVENT,
@@ -295,12 +295,7 @@ impl Engine {
         let sequence = self.sequences.get(usize::from(index))?;
         let mut report = Report::default();
         let limit = match sequence.fold() {
-            Some(mut fold) => {
-                for observation in observations {
-                    fold.add(Observed::from(observation.clone()));
-                }
-                fold.finish(&mut report)
-            }
+            Some(fold) => fold_all(fold, observations, &mut report),
             None => {
                 sequence.evaluate(observations, &mut report);
                 None

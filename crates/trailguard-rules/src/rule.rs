@@ -356,6 +356,24 @@ pub struct Observation {
 impl Observation {
     /// `at` of an observation whose `eventTime` could not be read.
     pub const UNREADABLE_TIME: i64 = i64::MIN;
+
+    /// Where it sorts: time, rank, then `eventID` (the engine's order, whatever the workers).
+    pub fn order(&self) -> (i64, u8, Option<&str>) {
+        (self.at, self.rank, self.event.event_id.as_deref())
+    }
+}
+
+/// Runs `fold` over `observations` (any order) and finishes it into `out`: how a folding rule's
+/// `evaluate`, and the engine's evaluation of stored observations, give exactly what the fold gives.
+pub fn fold_all(
+    mut fold: Box<dyn SequenceFold>,
+    observations: &[Observation],
+    out: &mut Report,
+) -> Option<StateLimit> {
+    for observation in observations {
+        fold.add(Observed::from(observation.clone()));
+    }
+    fold.finish(out)
 }
 
 /// What a sequence rule takes from one record ([`SequenceRule::observe`]), borrowing the record: the
@@ -426,7 +444,7 @@ impl<'r> Observed<'r> {
         }
     }
 
-    /// Where it sorts: time, rank, then `eventID` (the engine's order, whatever the workers).
+    /// Where it sorts: [`Observation::order`].
     pub fn order(&self) -> (i64, u8, Option<&str>) {
         (self.at, self.rank, self.event_id())
     }

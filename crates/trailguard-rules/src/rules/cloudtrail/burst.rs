@@ -246,10 +246,6 @@ fn order_ref(key: &OrderKey) -> OrderRef<'_> {
     (key.0, key.1, key.2.as_deref())
 }
 
-fn order_of(obs: &Observation) -> OrderRef<'_> {
-    (obs.at, obs.rank, obs.event.event_id.as_deref())
-}
-
 fn owned_key(key: OrderRef<'_>) -> OrderKey {
     (key.0, key.1, key.2.map(Box::from))
 }
@@ -428,7 +424,7 @@ impl FoldRun {
             self.latest.set(key, obs.event_time());
         }
         self.last_at = self.last_at.max(obs.at);
-        if key < order_of(&self.first) {
+        if key < self.first.order() {
             self.first = obs.into_observation();
         }
         u64::from(call.detail == UNNAMED) + u64::from(call.subject == UNNAMED)
@@ -465,7 +461,7 @@ impl FoldRun {
             self.latest = other.latest;
         }
         self.last_at = self.last_at.max(other.last_at);
-        if order_of(&other.first) < order_of(&self.first) {
+        if other.first.order() < self.first.order() {
             self.first = other.first;
         }
         unnamed

@@ -21,7 +21,7 @@ use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{
-    Observation, Observed, Report, SequenceFold, SequenceRule, StateLimit, ANY_EVENT,
+    fold_all, Observation, Observed, Report, SequenceFold, SequenceRule, StateLimit, ANY_EVENT,
 };
 use crate::Finding;
 
@@ -205,11 +205,7 @@ impl SequenceRule for RootAccountActivity {
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let mut sessions = RootSessions::default();
-        for observation in observations {
-            sessions.add(Observed::from(observation.clone()));
-        }
-        let _limit = Box::new(sessions).finish(out);
+        let _limit = fold_all(Box::new(RootSessions::default()), observations, out);
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
@@ -301,12 +297,7 @@ impl SequenceFold for RootSessions {
 /// same severity and earlier.
 fn is_worse(a: &Observation, b: &Observation) -> bool {
     let (theirs, ours) = (severity_from_code(a.kind), severity_from_code(b.kind));
-    theirs > ours || (theirs == ours && order(a) < order(b))
-}
-
-/// Where an observation sorts in time: the engine's order (time, rank, event id).
-fn order(obs: &Observation) -> (i64, u8, Option<&str>) {
-    (obs.at, obs.rank, obs.event.event_id.as_deref())
+    theirs > ours || (theirs == ours && a.order() < b.order())
 }
 
 /// One root session: calls with no gap over [`SESSION_GAP_MS`], summarised.
@@ -362,8 +353,8 @@ impl Session {
         }
         self.login_without_mfa |= obs.kind & NO_MFA_LOGIN != 0;
         let worst = is_worse(&obs, &self.worst);
-        let first = order(&obs) < order(&self.first);
-        let last = order(&obs) > order(&self.last);
+        let first = obs.order() < self.first.order();
+        let last = obs.order() > self.last.order();
         match (worst, first, last) {
             (false, false, false) => {}
             (true, false, false) => self.worst = obs,
@@ -402,10 +393,10 @@ impl Session {
     /// Takes in another session of the same principal that touches this one.
     fn absorb(&mut self, other: Session) {
         self.count += other.count;
-        if order(&other.first) < order(&self.first) {
+        if other.first.order() < self.first.order() {
             self.first = other.first;
         }
-        if order(&other.last) > order(&self.last) {
+        if other.last.order() > self.last.order() {
             self.last = other.last;
         }
         if is_worse(&other.worst, &self.worst) {
@@ -713,7 +704,7 @@ mod tests {
                     with_record(&event.json(), |record| RootAccountActivity.observe(record).map(Observed::into_observation))
                 })
                 .collect();
-            calls.sort_by(|a, b| order(a).cmp(&order(b)));
+            calls.sort_by(|a, b| a.order().cmp(&b.order()));
             let mut walk = RootSessions::default();
             for call in calls.iter().cloned() {
                 let principal = call.principal.clone();

@@ -11,7 +11,7 @@ use super::common::{
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule};
+use crate::rule::{fold_all, Observation, Observed, Report, SequenceFold, SequenceRule};
 use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
@@ -177,11 +177,8 @@ impl SequenceRule for SecretsBulkRead {
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let mut fold = BurstFold::judged_by(&META, WINDOW_MS, judge);
-        for observation in observations {
-            fold.add(Observed::from(observation.clone()));
-        }
-        let _limit = Box::new(fold).finish(out);
+        let fold = BurstFold::judged_by(&META, WINDOW_MS, judge);
+        let _limit = fold_all(Box::new(fold), observations, out);
     }
 }
 
@@ -222,7 +219,7 @@ impl Tally {
 
 impl Window {
     /// Forgets the calls more than the window before `at`.
-    fn slide_to(&mut self, at: i64, names: &[Vec<u32>]) {
+    fn slide_to(&mut self, at: i64, names: &[Option<Vec<u32>>]) {
         while self
             .calls
             .front()
@@ -231,7 +228,7 @@ impl Window {
             let Some((_, subject, target)) = self.calls.pop_front() else {
                 break;
             };
-            for name in names.get(subject as usize).into_iter().flatten() {
+            for name in names.get(subject as usize).into_iter().flatten().flatten() {
                 self.secrets.forget(*name);
             }
             if let Some(target) = target {
@@ -256,30 +253,30 @@ impl Window {
 /// The finding for one principal's run of reads, when some window of it read enough.
 fn judge(run: &RunCalls<'_>) -> Option<Finding> {
     // Each distinct name list (a call's `subject`, a JSON array) read once, its names numbered: the
-    // list of subject `i` is `names[i]` (a subject over the run's limit has none, and is reported).
+    // list of subject `i` is `names[i]`, `None` until read (a subject over the run's limit has none,
+    // and is reported).
     let mut numbers: HashMap<String, u32> = HashMap::new();
-    let mut names: Vec<Vec<u32>> = Vec::new();
-    let mut read: Vec<bool> = Vec::new();
+    let mut names: Vec<Option<Vec<u32>>> = Vec::new();
     for call in &run.calls {
         let (Some(subject), i) = (call.subject, call.subject_index as usize) else {
             continue;
         };
-        if read.get(i) == Some(&true) {
+        if i >= names.len() {
+            names.resize(i + 1, None);
+        }
+        if names[i].is_some() {
             continue;
         }
-        if i >= read.len() {
-            read.resize(i + 1, false);
-            names.resize(i + 1, Vec::new());
-        }
-        read[i] = true;
         let listed: Vec<String> = serde_json::from_str(subject).unwrap_or_default();
-        names[i] = listed
-            .into_iter()
-            .map(|name| {
-                let next = numbers.len() as u32;
-                *numbers.entry(name).or_insert(next)
-            })
-            .collect();
+        names[i] = Some(
+            listed
+                .into_iter()
+                .map(|name| {
+                    let next = numbers.len() as u32;
+                    *numbers.entry(name).or_insert(next)
+                })
+                .collect(),
+        );
     }
     let secrets: BTreeSet<&str> = numbers.keys().map(String::as_str).collect();
 
@@ -300,7 +297,8 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
         }
         let listed = names
             .get(call.subject_index as usize)
-            .map_or(&[][..], Vec::as_slice);
+            .and_then(Option::as_deref)
+            .unwrap_or_default();
         window.add(call.at, call.subject_index, listed, target);
         peak_secrets = peak_secrets.max(window.secrets.distinct);
         peak_targets = peak_targets.max(window.targets.distinct);
