@@ -93,6 +93,10 @@ pub fn open_decoded(source: &dyn Source) -> io::Result<Opened> {
 /// Decompressed bytes of one gzip member held back until its CRC check passed.
 pub const CHECKED_MEMBER_MAX: usize = 8 << 20;
 
+/// The first size of the buffer a member inflates into; it doubles as needed (a CloudTrail file's
+/// single member is about 1.3 MB inflated).
+const FIRST_MEMBER_BUFFER: usize = 256 << 10;
+
 /// Decompresses concatenated gzip members (as `MultiGzDecoder` does), handing out a member's bytes
 /// only after its trailer (CRC-32 and length) checked out; see the module doc.
 #[allow(clippy::disallowed_types)] // one member at a time; see the `use` above
@@ -101,8 +105,11 @@ pub struct CheckedGz<R: BufRead> {
     input: Option<R>,
     /// The member being read, when it is too large to hold back and streams.
     streaming: Option<GzDecoder<R>>,
-    /// Checked bytes not yet handed out.
+    /// The member's checked bytes are `ready[..filled]`, handed out from `pos`. The member inflates
+    /// straight into `ready` (no staging copy), which keeps its size between members so it is zeroed
+    /// only when it grows.
     ready: Vec<u8>,
+    filled: usize,
     pos: usize,
     /// Members read so far (for messages).
     members: u64,
@@ -117,6 +124,7 @@ impl<R: BufRead> CheckedGz<R> {
             input: Some(input),
             streaming: None,
             ready: Vec::new(),
+            filled: 0,
             pos: 0,
             members: 0,
             cut: None,
@@ -145,16 +153,19 @@ impl<R: BufRead> CheckedGz<R> {
             return Ok(false);
         }
         self.members += 1;
-        self.ready.clear();
+        self.filled = 0;
         self.pos = 0;
         let mut decoder = GzDecoder::new(input);
-        let mut chunk = vec![0u8; 64 << 10];
         loop {
-            match decoder.read(&mut chunk) {
+            if self.filled == self.ready.len() {
+                let grown = (self.ready.len() * 2).clamp(FIRST_MEMBER_BUFFER, CHECKED_MEMBER_MAX);
+                self.ready.resize(grown, 0);
+            }
+            match decoder.read(&mut self.ready[self.filled..]) {
                 Ok(0) => break,
                 Ok(n) => {
-                    self.ready.extend_from_slice(&chunk[..n]);
-                    if self.ready.len() >= CHECKED_MEMBER_MAX {
+                    self.filled += n;
+                    if self.filled >= CHECKED_MEMBER_MAX {
                         self.streaming = Some(decoder);
                         return Ok(true);
                     }
@@ -165,7 +176,7 @@ impl<R: BufRead> CheckedGz<R> {
                     return Ok(true);
                 }
                 Err(err) => {
-                    self.ready.clear();
+                    self.filled = 0;
                     return Err(self.damaged(&err));
                 }
             }
@@ -178,8 +189,8 @@ impl<R: BufRead> CheckedGz<R> {
 impl<R: BufRead> Read for CheckedGz<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.pos < self.ready.len() {
-                let n = out.len().min(self.ready.len() - self.pos);
+            if self.pos < self.filled {
+                let n = out.len().min(self.filled - self.pos);
                 out[..n].copy_from_slice(&self.ready[self.pos..self.pos + n]);
                 self.pos += n;
                 return Ok(n);

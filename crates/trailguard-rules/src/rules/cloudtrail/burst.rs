@@ -220,7 +220,9 @@ pub struct BurstFold {
     meta: &'static RuleMeta,
     window_ms: i64,
     verdict: Verdict,
-    by_principal: HashMap<Box<str>, BTreeMap<i64, FoldRun>>,
+    /// Each principal's runs by first call time, boxed: a run is large, and the map moves its values
+    /// as it grows.
+    by_principal: HashMap<Box<str>, BTreeMap<i64, Box<FoldRun>>>,
     runs: usize,
     calls: usize,
     left_out: u64,
@@ -365,52 +367,72 @@ impl Names {
     /// The number of `name`, added (first appearing at `key`) when new and there is room; an earlier
     /// `key` moves its first appearance.
     fn index_of(&mut self, name: &str, key: OrderRef<'_>) -> u32 {
-        let found = if self.list.len() <= SCANNED_NAMES {
-            self.list.iter().position(|n| &*n.name == name)
-        } else {
-            self.index.get(name).map(|&i| i as usize)
-        };
-        if let Some(i) = found {
+        if let Some(i) = self.find(name) {
             if key < order_ref(&self.list[i].first) {
                 self.list[i].first = owned_key(key);
             }
             return i as u32;
         }
+        self.push(Named {
+            name: name.into(),
+            first: owned_key(key),
+        })
+    }
+
+    /// [`Names::index_of`] for a value of another run, moved rather than copied.
+    fn adopt(&mut self, named: Named) -> u32 {
+        if let Some(i) = self.find(&named.name) {
+            if named.first < self.list[i].first {
+                self.list[i].first = named.first;
+            }
+            return i as u32;
+        }
+        self.push(named)
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        if self.list.len() <= SCANNED_NAMES {
+            self.list.iter().position(|n| &*n.name == name)
+        } else {
+            self.index.get(name).map(|&i| i as usize)
+        }
+    }
+
+    /// Adds a value not in the list, when there is room.
+    fn push(&mut self, named: Named) -> u32 {
         if self.list.len() >= NAMES_PER_RUN {
             return UNNAMED;
         }
-        self.list.push(Named {
-            name: name.into(),
-            first: owned_key(key),
-        });
+        self.list.push(named);
+        let last = self.list.len() - 1;
         if self.list.len() > SCANNED_NAMES {
             if self.index.is_empty() {
                 self.index = (self.list.iter().enumerate())
                     .map(|(i, n)| (n.name.clone(), i as u32))
                     .collect();
             } else {
-                self.index.insert(name.into(), (self.list.len() - 1) as u32);
+                self.index.insert(self.list[last].name.clone(), last as u32);
             }
         }
-        (self.list.len() - 1) as u32
+        last as u32
     }
 }
 
 impl FoldRun {
-    fn new(obs: Observed<'_>) -> FoldRun {
+    fn new(obs: Observed<'_>) -> Box<FoldRun> {
         let mut details = Names::default();
         let mut subjects = Names::default();
         let mut latest = Latest::default();
         let call = Call::of(&obs, obs.order(), &mut details, &mut subjects);
         latest.set(obs.order(), obs.event_time());
-        FoldRun {
+        Box::new(FoldRun {
             last_at: obs.at,
             first: obs.into_observation(),
             latest,
             calls: vec![call],
             details,
             subjects,
-        }
+        })
     }
 
     /// Takes in one more call of this run's principal that touches it; the same as absorbing a run of
@@ -431,14 +453,15 @@ impl FoldRun {
     }
 
     /// Takes in another run of the same principal that touches this one.
-    fn absorb(&mut self, other: FoldRun) -> u64 {
+    fn absorb(&mut self, other: Box<FoldRun>) -> u64 {
+        let other = *other;
         let mut unnamed = 0;
         let remap = |ours: &mut Names, theirs: Names, unnamed: &mut u64| -> Vec<u32> {
             theirs
                 .list
                 .into_iter()
                 .map(|named| {
-                    let i = ours.index_of(&named.name, order_ref(&named.first));
+                    let i = ours.adopt(named);
                     if i == UNNAMED {
                         *unnamed += 1;
                     }
@@ -634,7 +657,7 @@ impl BurstFold {
         }
     }
 
-    fn insert(&mut self, principal: &str, run: FoldRun) {
+    fn insert(&mut self, principal: &str, run: Box<FoldRun>) {
         let window = self.window_ms;
         let count = run.calls.len();
         if self.calls + count > CALL_CAP {
@@ -652,29 +675,48 @@ impl BurstFold {
             return;
         };
         let touched: Vec<i64> = touching(list, run.first.at, run.last_at, window).collect();
-        if touched.is_empty() && self.runs >= RUN_CAP {
-            self.left_out += count as u64;
+        if touched.is_empty() {
+            // A run of its own (a principal's first call, or one after a quiet gap): nothing to merge.
+            if self.runs >= RUN_CAP {
+                self.left_out += count as u64;
+            } else {
+                self.runs += 1;
+                self.calls += count;
+                list.insert(run.first.at, run);
+            }
             return;
         }
-        let mut parts: Vec<FoldRun> = touched
-            .iter()
-            .filter_map(|start| list.remove(start))
-            .collect();
-        parts.push(run);
-        // The longest run takes in the others: a call joining a long burst copies nothing of it.
-        let longest = parts
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, r)| r.calls.len())
-            .map_or(0, |(i, _)| i);
-        let mut merged = parts.swap_remove(longest);
-        for other in parts {
-            self.unnamed += merged.absorb(other);
-        }
+        let Some((merged, unnamed)) = merge_touched(list, &touched, Some(run)) else {
+            return;
+        };
+        self.unnamed += unnamed;
         self.runs = self.runs + 1 - touched.len();
         self.calls += count;
         list.insert(merged.first.at, merged);
     }
+}
+
+/// Takes the runs starting at `starts` (and `extra`) out of `list` and merges them into one, the
+/// longest taking in the others (a call joining a long burst copies nothing of it). Returns the run
+/// and how many names did not fit.
+fn merge_touched(
+    list: &mut BTreeMap<i64, Box<FoldRun>>,
+    starts: &[i64],
+    extra: Option<Box<FoldRun>>,
+) -> Option<(Box<FoldRun>, u64)> {
+    let mut parts: Vec<Box<FoldRun>> = starts
+        .iter()
+        .filter_map(|start| list.remove(start))
+        .collect();
+    parts.extend(extra);
+    let longest = parts
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, r)| r.calls.len())
+        .map(|(i, _)| i)?;
+    let mut merged = parts.swap_remove(longest);
+    let unnamed = parts.into_iter().map(|other| merged.absorb(other)).sum();
+    Some((merged, unnamed))
 }
 
 impl Span for FoldRun {
@@ -688,7 +730,8 @@ impl Span for FoldRun {
 
 impl SequenceFold for BurstFold {
     fn add(&mut self, mut observed: Observed<'_>) {
-        // Most calls fall within exactly one run of their principal: add them to it in place.
+        // Most calls fall within exactly one run of their principal: add them to it in place. A call
+        // bridging runs merges them and joins the result; only a call touching none starts a run.
         if self.calls < CALL_CAP {
             if let Some(list) = self.by_principal.get_mut(observed.principal.as_ref()) {
                 let (window, at) = (self.window_ms, observed.at);
@@ -702,6 +745,14 @@ impl SequenceFold for BurstFold {
                         return;
                     }
                     Some(back) => observed = back,
+                }
+                let touched: Vec<i64> = touching(list, at, at, window).collect();
+                if let Some((mut merged, unnamed)) = merge_touched(list, &touched, None) {
+                    self.unnamed += unnamed + merged.take(observed);
+                    self.runs = self.runs + 1 - touched.len();
+                    self.calls += 1;
+                    list.insert(merged.first.at, merged);
+                    return;
                 }
             }
         }

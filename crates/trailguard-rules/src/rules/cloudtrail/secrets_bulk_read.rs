@@ -1,8 +1,11 @@
 //! CT057 secrets-bulk-read: one principal reading the values of many secrets (Secrets Manager) or
 //! SecureString parameters (Systems Manager, with decryption) in a short time. A sequence rule.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use trailguard_event::Record;
 
 use super::burst::{counted, run_finding, BurstFold, RunCalls, LIST_CAP, NAMES_PER_RUN};
@@ -84,14 +87,65 @@ const LONG_TERM_KEY: u8 = 0x02;
 #[derive(Debug, Default)]
 pub struct SecretsBulkRead;
 
-/// What one call read: the secrets it names, or a bulk read described by its filter or path.
-fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
+/// What one call read.
+enum Read<'r> {
+    /// One secret or parameter, by name (borrowed from the record when it can be).
+    One(Cow<'r, str>),
+    /// Several, by name.
+    Listed(Vec<String>),
+    /// Every match of a filter or path (described).
+    Bulk(String),
+}
+
+/// The few `requestParameters` a single-name read carries, read without building the whole object
+/// (most reads are one `GetSecretValue` or `GetParameter`). Any surprise (a repeated key, say) and the
+/// caller reads the parsed object instead.
+#[derive(Deserialize)]
+struct OneNameParams<'r> {
+    #[serde(borrow, rename = "secretId")]
+    secret_id: Option<&'r RawValue>,
+    #[serde(borrow)]
+    name: Option<&'r RawValue>,
+    #[serde(borrow, rename = "withDecryption")]
+    with_decryption: Option<&'r RawValue>,
+}
+
+/// A JSON string's value, borrowed when it holds no escape; `None` for any other JSON.
+fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// `withDecryption` as AWS reads it: `true`, or the string `"true"` some clients send.
+fn decrypts(raw: Option<&RawValue>) -> bool {
+    raw.is_some_and(|raw| raw.get() == "true" || string_of(raw).is_some_and(|s| s == "true"))
+}
+
+fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
+    let one_name = match (record.event_source.as_ref(), record.event_name.as_ref()) {
+        ("secretsmanager.amazonaws.com", "GetSecretValue") => Some(true),
+        ("ssm.amazonaws.com", "GetParameter") => Some(false),
+        _ => None,
+    };
+    if let (Some(secrets_manager), Some(raw)) = (one_name, record.request_parameters) {
+        if let Ok(params) = serde_json::from_str::<OneNameParams<'r>>(raw.get()) {
+            let name = if secrets_manager {
+                params.secret_id
+            } else if decrypts(params.with_decryption) {
+                params.name
+            } else {
+                return None;
+            };
+            return name.and_then(string_of).map(Read::One);
+        }
+    }
     let params = record.request_parameters()?;
-    let one =
-        |key: &str| -> Vec<String> { request_field(Some(&params), key).into_iter().collect() };
-    let list = |key: &str| -> Vec<String> {
+    let one = |key: &str| request_field(Some(&params), key).map(|name| Read::One(name.into()));
+    let list = || -> Vec<String> {
         params
-            .get(key)
+            .get(match record.event_source.as_ref() {
+                "secretsmanager.amazonaws.com" => "secretIdList",
+                _ => "names",
+            })
             .and_then(|v| v.as_array())
             .map(|a| {
                 a.iter()
@@ -100,32 +154,51 @@ fn secrets_read(record: &Record<'_>) -> Option<(Vec<String>, Option<String>)> {
             })
             .unwrap_or_default()
     };
-    // Systems Manager returns SecureString values decrypted only when asked.
     let decrypted = params
         .get("withDecryption")
         .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-    let bulk = |what: String| Some((Vec::new(), Some(what)));
     match (record.event_source.as_ref(), record.event_name.as_ref()) {
-        ("secretsmanager.amazonaws.com", "GetSecretValue") => Some((one("secretId"), None)),
+        ("secretsmanager.amazonaws.com", "GetSecretValue") => one("secretId"),
         ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
-            let named = list("secretIdList");
+            let named = list();
             if named.is_empty() {
                 let filters = params
                     .get("filters")
                     .map(|f| f.to_string())
                     .unwrap_or_default();
-                bulk(format!("filters {filters}"))
+                Some(Read::Bulk(format!("filters {filters}")))
             } else {
-                Some((named, None))
+                Some(Read::Listed(named))
             }
         }
-        ("ssm.amazonaws.com", "GetParameter") if decrypted => Some((one("name"), None)),
-        ("ssm.amazonaws.com", "GetParameters") if decrypted => Some((list("names"), None)),
+        ("ssm.amazonaws.com", "GetParameter") if decrypted => one("name"),
+        ("ssm.amazonaws.com", "GetParameters") if decrypted => Some(Read::Listed(list())),
         ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
             let path = request_field(Some(&params), "path").unwrap_or_default();
-            bulk(format!("path {path}"))
+            Some(Read::Bulk(format!("path {path}")))
         }
         _ => None,
+    }
+}
+
+/// A call's `subject`: the name it read as it is, or a JSON array of the names (for a list, and for a
+/// lone name that is empty or starts with `[`, so the two cannot be mistaken).
+fn subject_of(read: Read<'_>) -> Option<Cow<'_, str>> {
+    match read {
+        Read::One(name) if !name.is_empty() && !name.starts_with('[') => Some(name),
+        Read::One(name) => serde_json::to_string(&[name]).ok().map(Cow::Owned),
+        Read::Listed(names) if names.is_empty() => None,
+        Read::Listed(names) => serde_json::to_string(&names).ok().map(Cow::Owned),
+        Read::Bulk(_) => Some(Cow::Borrowed("")),
+    }
+}
+
+/// The names a call's `subject` holds ([`subject_of`]).
+fn names_in(subject: &str) -> Vec<String> {
+    if subject.starts_with('[') {
+        serde_json::from_str(subject).unwrap_or_default()
+    } else {
+        vec![subject.to_owned()]
     }
 }
 
@@ -150,11 +223,11 @@ impl SequenceRule for SecretsBulkRead {
         if made_by_aws(record) {
             return None;
         }
-        let (named, bulk) = secrets_read(record)?;
-        if named.is_empty() && bulk.is_none() {
-            return None;
-        }
-        let mut kind = if bulk.is_some() { BULK } else { 0 };
+        let read = secrets_read(record)?;
+        let (mut kind, detail) = match &read {
+            Read::Bulk(what) => (BULK, what.clone()),
+            _ => (0, String::new()),
+        };
         if record
             .user_identity
             .access_key_id
@@ -164,8 +237,7 @@ impl SequenceRule for SecretsBulkRead {
             kind |= LONG_TERM_KEY;
         }
         // The names as one JSON array: any text a name holds survives the round trip.
-        let subject = serde_json::to_string(&named).ok()?;
-        let detail = bulk.unwrap_or_default();
+        let subject = subject_of(read)?;
         Observed::new(record, kind, 0, caller_key(record), subject, detail)
     }
 
@@ -252,7 +324,7 @@ impl Window {
 
 /// The finding for one principal's run of reads, when some window of it read enough.
 fn judge(run: &RunCalls<'_>) -> Option<Finding> {
-    // Each distinct name list (a call's `subject`, a JSON array) read once, its names numbered: the
+    // Each distinct subject (one name or a list: `subject_of`) read once, its names numbered: the
     // list of subject `i` is `names[i]`, `None` until read (a subject over the run's limit has none,
     // and is reported).
     let mut numbers: HashMap<String, u32> = HashMap::new();
@@ -267,9 +339,8 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
         if names[i].is_some() {
             continue;
         }
-        let listed: Vec<String> = serde_json::from_str(subject).unwrap_or_default();
         names[i] = Some(
-            listed
+            names_in(subject)
                 .into_iter()
                 .map(|name| {
                     let next = numbers.len() as u32;
@@ -536,5 +607,63 @@ mod tests {
             })
             .collect();
         assert!(run(&resolved).is_empty());
+    }
+
+    /// A call's subject is one name as it is, or a JSON array: a lone name that is empty or could be
+    /// read as an array is written as an array, so every subject reads back as the names the call read.
+    #[test]
+    fn a_subject_reads_back_as_the_names_the_call_read() {
+        let plain = subject_of(Read::One(Cow::Borrowed("db-1"))).unwrap();
+        assert!(matches!(plain, Cow::Borrowed("db-1")));
+        for name in ["db-1", "", "[\"a\",\"b\"]", "[", "a\"b"] {
+            let subject = subject_of(Read::One(Cow::Owned(name.to_owned()))).unwrap();
+            assert_eq!(names_in(&subject), vec![name.to_owned()], "{subject}");
+        }
+        let listed = vec!["a".to_owned(), "[b]".to_owned()];
+        let subject = subject_of(Read::Listed(listed.clone())).unwrap();
+        assert_eq!(names_in(&subject), listed);
+        assert!(subject_of(Read::Listed(Vec::new())).is_none());
+    }
+
+    /// The quick read of a single-name call's parameters agrees with the parsed object, and hands over
+    /// to it when it cannot settle (a repeated key: the parsed object keeps the last one).
+    #[test]
+    fn single_name_reads_agree_with_the_parsed_parameters() {
+        use crate::rules::cloudtrail::common::testing::with_record;
+        let read = |source: &str, name: &str, params: &str| -> Option<Vec<String>> {
+            let event = TestEvent::new(source, name).identity(ROLE).request(params);
+            with_record(&event.json(), |record| {
+                secrets_read(record)
+                    .and_then(subject_of)
+                    .map(|subject| names_in(&subject))
+            })
+        };
+        let sm = "secretsmanager.amazonaws.com";
+        let ssm = "ssm.amazonaws.com";
+        let one = |name: &str| Some(vec![name.to_owned()]);
+        assert_eq!(
+            read(sm, "GetSecretValue", r#"{"secretId":"db-1"}"#),
+            one("db-1")
+        );
+        assert_eq!(
+            read(sm, "GetSecretValue", r#"{"secretId":"d\u0062-1"}"#),
+            one("db-1")
+        );
+        assert_eq!(
+            read(sm, "GetSecretValue", r#"{"secretId":"a","secretId":"b"}"#),
+            one("b")
+        );
+        assert_eq!(read(sm, "GetSecretValue", r#"{"secretId":7}"#), None);
+        assert_eq!(
+            read(sm, "GetSecretValue", r#"{"versionStage":"AWSCURRENT"}"#),
+            None
+        );
+        let decrypted = r#"{"name":"/prod/db","withDecryption":true}"#;
+        assert_eq!(read(ssm, "GetParameter", decrypted), one("/prod/db"));
+        let as_text = r#"{"name":"/prod/db","withDecryption":"true"}"#;
+        assert_eq!(read(ssm, "GetParameter", as_text), one("/prod/db"));
+        let plain = r#"{"name":"/prod/db","withDecryption":false}"#;
+        assert_eq!(read(ssm, "GetParameter", plain), None);
+        assert_eq!(read(ssm, "GetParameter", r#"{"name":"/prod/db"}"#), None);
     }
 }

@@ -15,6 +15,15 @@ pub(crate) trait Span {
     fn last_at(&self) -> i64;
 }
 
+impl<T: Span> Span for Box<T> {
+    fn first_at(&self) -> i64 {
+        (**self).first_at()
+    }
+    fn last_at(&self) -> i64 {
+        (**self).last_at()
+    }
+}
+
 /// The starts of the spans that `first_at..=last_at` touches: those that start before it ends (plus
 /// `gap`) and end after it starts (less `gap`).
 pub(crate) fn touching<T: Span>(
