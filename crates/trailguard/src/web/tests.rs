@@ -71,7 +71,9 @@ fn fixture() -> Fixture {
         "aws.defense-evasion.cloudtrail-stop.json",
         "aws.initial-access.console-login-without-mfa.json",
     ] {
-        let text = std::fs::read_to_string(logs.join(name)).unwrap();
+        let path = logs.join(name);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
         let raws: Vec<&RawValue> = serde_json::from_str(&text).unwrap();
         findings.extend(scan(&engine, &raws));
     }
