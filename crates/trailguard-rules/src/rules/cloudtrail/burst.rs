@@ -675,15 +675,8 @@ impl BurstFold {
             return;
         };
         let touched: Vec<i64> = touching(list, run.first.at, run.last_at, window).collect();
-        if touched.is_empty() {
-            // A run of its own (a principal's first call, or one after a quiet gap): nothing to merge.
-            if self.runs >= RUN_CAP {
-                self.left_out += count as u64;
-            } else {
-                self.runs += 1;
-                self.calls += count;
-                list.insert(run.first.at, run);
-            }
+        if touched.is_empty() && self.runs >= RUN_CAP {
+            self.left_out += count as u64;
             return;
         }
         let Some((merged, unnamed)) = merge_touched(list, &touched, Some(run)) else {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 use trailguard_event::Record;
 
 use super::burst::{counted, run_finding, BurstFold, RunCalls, LIST_CAP, NAMES_PER_RUN};
@@ -106,8 +107,8 @@ struct OneNameParams<'r> {
     secret_id: Option<&'r RawValue>,
     #[serde(borrow)]
     name: Option<&'r RawValue>,
-    #[serde(borrow, rename = "withDecryption")]
-    with_decryption: Option<&'r RawValue>,
+    #[serde(rename = "withDecryption")]
+    with_decryption: Option<Value>,
 }
 
 /// A JSON string's value, borrowed when it holds no escape; `None` for any other JSON.
@@ -115,9 +116,10 @@ fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// `withDecryption` as AWS reads it: `true`, or the string `"true"` some clients send.
-fn decrypts(raw: Option<&RawValue>) -> bool {
-    raw.is_some_and(|raw| raw.get() == "true" || string_of(raw).is_some_and(|s| s == "true"))
+/// Whether the call asked for decrypted values (`withDecryption`: `true`, or the string `"true"` some
+/// clients send). Systems Manager returns SecureString values decrypted only when asked.
+fn decrypts(with_decryption: Option<&Value>) -> bool {
+    with_decryption.is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
 }
 
 fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
@@ -130,7 +132,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
         if let Ok(params) = serde_json::from_str::<OneNameParams<'r>>(raw.get()) {
             let name = if secrets_manager {
                 params.secret_id
-            } else if decrypts(params.with_decryption) {
+            } else if decrypts(params.with_decryption.as_ref()) {
                 params.name
             } else {
                 return None;
@@ -154,9 +156,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
             })
             .unwrap_or_default()
     };
-    let decrypted = params
-        .get("withDecryption")
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+    let decrypted = decrypts(params.get("withDecryption"));
     match (record.event_source.as_ref(), record.event_name.as_ref()) {
         ("secretsmanager.amazonaws.com", "GetSecretValue") => one("secretId"),
         ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
@@ -236,7 +236,7 @@ impl SequenceRule for SecretsBulkRead {
         {
             kind |= LONG_TERM_KEY;
         }
-        // The names as one JSON array: any text a name holds survives the round trip.
+        // One name as it is, several as a JSON array: any text a name holds survives the round trip.
         let subject = subject_of(read)?;
         Observed::new(record, kind, 0, caller_key(record), subject, detail)
     }
