@@ -142,12 +142,9 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
     }
     let params = record.request_parameters()?;
     let one = |key: &str| request_field(Some(&params), key).map(|name| Read::One(name.into()));
-    let list = || -> Vec<String> {
+    let list = |key: &str| -> Vec<String> {
         params
-            .get(match record.event_source.as_ref() {
-                "secretsmanager.amazonaws.com" => "secretIdList",
-                _ => "names",
-            })
+            .get(key)
             .and_then(|v| v.as_array())
             .map(|a| {
                 a.iter()
@@ -160,7 +157,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
     match (record.event_source.as_ref(), record.event_name.as_ref()) {
         ("secretsmanager.amazonaws.com", "GetSecretValue") => one("secretId"),
         ("secretsmanager.amazonaws.com", "BatchGetSecretValue") => {
-            let named = list();
+            let named = list("secretIdList");
             if named.is_empty() {
                 let filters = params
                     .get("filters")
@@ -172,7 +169,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
             }
         }
         ("ssm.amazonaws.com", "GetParameter") if decrypted => one("name"),
-        ("ssm.amazonaws.com", "GetParameters") if decrypted => Some(Read::Listed(list())),
+        ("ssm.amazonaws.com", "GetParameters") if decrypted => Some(Read::Listed(list("names"))),
         ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
             let path = request_field(Some(&params), "path").unwrap_or_default();
             Some(Read::Bulk(format!("path {path}")))
