@@ -74,6 +74,11 @@ pub trait RecordVisitor: Send {
         let _ = origin;
         self.visit(record);
     }
+
+    /// Called after each batch of records taken from one read of the input, before the worker reads
+    /// or waits for more: a visitor that holds results back to pass them on together passes them on
+    /// here, so none waits on input still to come.
+    fn batch_done(&mut self) {}
 }
 
 /// Where a record sits in the input.
@@ -448,6 +453,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                                 break;
                             }
                         }
+                        self.visitor.batch_done();
                         self.units = units;
                     }
                     if !more || state.skipped.is_some() {
@@ -525,6 +531,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         for unit in &batch.units {
             self.handle_unit(&batch.buf, unit, &mut state);
         }
+        self.visitor.batch_done();
         let _ = self.shared.pool_tx.try_send(batch.buf);
     }
 

@@ -240,6 +240,12 @@ pub trait SequenceFold: Send + Any {
     fn finish(self: Box<Self>, out: &mut Report) -> Option<StateLimit>;
     /// For [`SequenceFold::merge`]: the concrete state behind the trait object.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// Whether the fold counts an event delivered twice (the same `eventID` at the same time) once on
+    /// its own, as it must across workers anyway; the engine then hands it every observation without
+    /// keeping their ids. Default `false`: the engine drops repeats it has seen before they come.
+    fn drops_repeats(&self) -> bool {
+        false
+    }
 }
 
 /// A rule that reached the bound on the state it may keep: some events were left out, so its findings

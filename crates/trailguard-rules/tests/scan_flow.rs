@@ -159,6 +159,31 @@ fn findings_reach_the_caller_while_the_scan_is_still_reading() {
     );
 }
 
+/// Workers pass findings on in batches (a full batch, the end of each read, the end of the scan):
+/// every finding reaches the caller once, however the batches fall.
+#[test]
+fn every_finding_reaches_the_caller_once_whatever_the_batches() {
+    let record = create_access_key();
+    assert!(record.contains("c64c4ded"), "the event id this test varies");
+    let file = |part: usize, count: usize| -> Box<dyn Source> {
+        let body: String = (0..count)
+            .map(|n| record.replace("c64c4ded", &format!("{part:02x}{n:06x}")) + "\n")
+            .collect();
+        Box::new(MemorySource::new(
+            format!("part{part}.jsonl"),
+            body.into_bytes(),
+        ))
+    };
+    // Over, under and just at a batch of 64, read by two workers.
+    let sources = vec![file(1, 150), file(2, 5), file(3, 64), file(4, 1)];
+    let (found, _) = scan(&Engine::builtin().retain(|m| m.code == "CT008"), sources);
+    let mut ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(found.len(), 220);
+    assert_eq!(ids.len(), 220, "each finding once");
+}
+
 /// A root call of `ip` at `minute` minutes after midnight (sessions end after an hour without calls).
 fn root_call(n: usize, ip: &str, minute: u64) -> String {
     format!(
@@ -248,6 +273,72 @@ fn failed_sign_in(event_id: &str, n: u64) -> String {
         "eventCategory": "Management"
     })
     .to_string()
+}
+
+/// A call of IAM user `mallory` refused with `AccessDenied`, `n` seconds after 10:00; `api` is one of
+/// three services' calls.
+fn refused_call(event_id: &str, n: u64, api: usize) -> String {
+    let (source, name) = [
+        ("iam.amazonaws.com", "ListUsers"),
+        ("s3.amazonaws.com", "ListBuckets"),
+        ("ec2.amazonaws.com", "DescribeInstances"),
+    ][api % 3];
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEMALLORY", "accountId": "111122223333",
+                         "accessKeyId": "AKIAEXAMPLEMALLORY01", "userName": "mallory",
+                         "arn": "arn:aws:iam::111122223333:user/mallory"},
+        "eventTime": format!("2024-05-02T10:00:{:02}Z", n % 60),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15.0",
+        "errorCode": "AccessDenied",
+        "errorMessage": format!("User: arn:aws:iam::111122223333:user/mallory is not authorized to perform: {name}"),
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": event_id,
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "111122223333",
+        "eventCategory": "Management"
+    })
+    .to_string()
+}
+
+/// The same for a rule that folds its calls as they come (CT034): the fold, not the engine, drops the
+/// repeats, within a worker and across them.
+#[test]
+fn a_repeated_event_counts_once_towards_a_folded_burst() {
+    let engine = Engine::builtin().retain(|meta| meta.code == "CT034");
+    let event = |n: u64| {
+        refused_call(
+            &format!("7a6b5c4d-0000-4000-8000-0000000000{n:02}"),
+            n,
+            n as usize,
+        )
+    };
+    // Four refusals of three kinds, each delivered three times over two files: twelve deliveries, four
+    // calls, under the ten a burst needs.
+    let four: String = (1..=4).map(|n| event(n) + "\n").collect();
+    let sources: Vec<Box<dyn Source>> = vec![
+        Box::new(MemorySource::new("a.jsonl", four.repeat(2).into_bytes())),
+        Box::new(MemorySource::new("b.jsonl", four.into_bytes())),
+    ];
+    let (found, outcome) = scan(&engine, sources);
+    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(outcome.stats.records_seen, 12);
+
+    // Twelve distinct refusals are a burst (the positive control).
+    let twelve: String = (1..=12).map(|n| event(n) + "\n").collect();
+    let (found, _) = scan(
+        &engine,
+        vec![Box::new(MemorySource::new("c.jsonl", twelve.into_bytes()))],
+    );
+    let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(rules, ["CT034"], "{found:#?}");
 }
 
 #[test]

@@ -805,6 +805,11 @@ impl SequenceFold for BurstFold {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+
+    /// A run settles its calls by time and event id before it is judged (`FoldRun::settle`).
+    fn drops_repeats(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
