@@ -200,6 +200,8 @@ pub fn burst_finding(meta: &'static RuleMeta, burst: &Burst<'_>, severity: Sever
 pub const RUN_CAP: usize = 32_768;
 /// Calls a fold keeps the time of (32 bytes each), all runs together.
 pub const CALL_CAP: usize = 1 << 20;
+/// Calls a new run has room for before its list grows.
+const RUN_START_CALLS: usize = 8;
 /// Distinct `detail` (or `subject`) values one run names; beyond, they are counted unnamed.
 pub const NAMES_PER_RUN: usize = 512;
 
@@ -429,7 +431,12 @@ impl FoldRun {
             last_at: obs.at,
             first: obs.into_observation(),
             latest,
-            calls: vec![call],
+            calls: {
+                // Room for a few calls: most runs grow past one, and each growth is a copy.
+                let mut calls = Vec::with_capacity(RUN_START_CALLS);
+                calls.push(call);
+                calls
+            },
             details,
             subjects,
         })
@@ -500,6 +507,10 @@ impl FoldRun {
 
     /// The run as [`bursts`] reports it, when it is a burst.
     fn burst(&mut self, shape: BurstShape) -> Option<Burst<'_>> {
+        // Fewer calls than a burst needs, repeats and all: most runs, judged without sorting them.
+        if self.calls.len() < shape.threshold {
+            return None;
+        }
         self.settle();
         // The time at which the run holds `min_kinds` distinct details (unnamed ones count as one more).
         let mut firsts: Vec<i64> = self.details.iter().map(|n| n.first.0).collect();
@@ -927,6 +938,42 @@ mod tests {
             bursts_seen > 20,
             "the inputs must hold bursts: {bursts_seen}"
         );
+    }
+
+    /// A run of exactly `threshold` calls is judged, and a run one short is a burst of none (the fold
+    /// skips judging runs shorter than the threshold; repeats count before they are dropped).
+    #[test]
+    fn a_run_of_just_the_threshold_is_a_burst_and_one_short_is_not() {
+        let call = |n: usize, id: usize| {
+            let mut rng = Rng(1);
+            let mut call = observation(&mut rng, id);
+            call.at = 1_722_500_000_000 + n as i64 * 1_000;
+            call.principal = "arn:aws:iam::111122223333:user/probe".into();
+            call.detail = format!("api{}", n % 3).into();
+            call.event.event_id = Some(format!("id-{id}"));
+            call
+        };
+        let folded = |calls: Vec<Observation>| {
+            let mut fold: Box<dyn SequenceFold> = Box::new(BurstFold::new(&META, SHAPE, described));
+            for call in calls {
+                fold.add(Observed::from(call));
+            }
+            let mut report = Report::default();
+            assert_eq!(fold.finish(&mut report), None);
+            report.into_findings().len()
+        };
+        assert_eq!(
+            folded((0..SHAPE.threshold).map(|n| call(n, n)).collect()),
+            1
+        );
+        assert_eq!(
+            folded((1..SHAPE.threshold).map(|n| call(n, n)).collect()),
+            0
+        );
+        // Ten deliveries, nine calls: one is the same event twice.
+        let mut repeated: Vec<Observation> = (1..SHAPE.threshold).map(|n| call(n, n)).collect();
+        repeated.push(call(5, 5));
+        assert_eq!(folded(repeated), 0);
     }
 
     #[test]
