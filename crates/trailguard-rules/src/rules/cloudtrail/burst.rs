@@ -507,7 +507,7 @@ impl FoldRun {
 
     /// The run as [`bursts`] reports it, when it is a burst.
     fn burst(&mut self, shape: BurstShape) -> Option<Burst<'_>> {
-        // Fewer calls than a burst needs, repeats and all: most runs, judged without sorting them.
+        // Fewer calls than a burst needs, repeats included, cannot be one: passed over unsorted.
         if self.calls.len() < shape.threshold {
             return None;
         }
@@ -940,8 +940,8 @@ mod tests {
         );
     }
 
-    /// A run of exactly `threshold` calls is judged, and a run one short is a burst of none (the fold
-    /// skips judging runs shorter than the threshold; repeats count before they are dropped).
+    /// A run of exactly `threshold` calls is a burst and a run one short is not: the fold passes over
+    /// runs shorter than the threshold unjudged, counting a repeated event before it drops it.
     #[test]
     fn a_run_of_just_the_threshold_is_a_burst_and_one_short_is_not() {
         let call = |n: usize, id: usize| {
