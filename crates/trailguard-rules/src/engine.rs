@@ -419,18 +419,25 @@ impl Engine {
     }
 
     pub fn new_worker(&self) -> EngineWorker<'_> {
+        let folds: Vec<Option<Box<dyn SequenceFold>>> = self
+            .sequences
+            .iter()
+            .map(|rule| rule.fold().filter(|_| !self.defer_sequences))
+            .collect();
+        let seen_events = folds
+            .iter()
+            .map(|fold| {
+                (!fold.as_ref().is_some_and(|fold| fold.drops_repeats())).then(HashSet::default)
+            })
+            .collect();
         EngineWorker {
             engine: self,
             findings: Vec::new(),
             fold: FindingFold::default(),
             observations: Vec::new(),
-            folds: self
-                .sequences
-                .iter()
-                .map(|rule| rule.fold().filter(|_| !self.defer_sequences))
-                .collect(),
+            folds,
             dropped: vec![0; self.sequences.len()],
-            seen_events: vec![HashSet::default(); self.sequences.len()],
+            seen_events,
             event_keys: RandomState::new(),
             stats: EngineStats::default(),
             newest_event: None,
@@ -663,8 +670,9 @@ pub struct EngineWorker<'e> {
     /// Per sequence rule: the `eventID`s it has observed, so a repeated event is observed once; at most
     /// the observation cap of them, so the set stays bounded whatever the input. Kept as 64-bit hashes
     /// under this worker's random SipHash keys (`event_keys`): one hash and no copy per observation,
-    /// and ids written to collide cannot be made without the keys.
-    seen_events: Vec<HashSet<u64, BuildHasherDefault<PreHashed>>>,
+    /// and ids written to collide cannot be made without the keys. `None` for a fold that drops
+    /// repeats itself ([`SequenceFold::drops_repeats`]).
+    seen_events: Vec<Option<HashSet<u64, BuildHasherDefault<PreHashed>>>>,
     event_keys: RandomState,
     stats: EngineStats,
     /// With deferred sequences: the newest event time seen (ms, as written).
@@ -802,15 +810,7 @@ impl EngineWorker<'_> {
             self.stats.observations_bad_time += 1;
             return;
         }
-        let fold = self
-            .folds
-            .get_mut(usize::from(index))
-            .and_then(Option::as_mut);
-        if let Some(fold) = fold.filter(|fold| fold.drops_repeats()) {
-            fold.add(observed);
-            return;
-        }
-        if let (Some(id), Some(seen)) = (
+        if let (Some(id), Some(Some(seen))) = (
             observed.event_id(),
             self.seen_events.get_mut(usize::from(index)),
         ) {
