@@ -98,17 +98,42 @@ mod x86 {
         m
     }
 
-    #[target_feature(enable = "avx2")]
+    /// Whether [`container_end_avx2`] may run: every feature it is compiled with.
+    pub(super) fn has_avx2_kit() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("bmi1")
+    }
+
+    /// The prefix XOR of `bits` (bit `i` of the result is the XOR of bits `0..=i`) in one carry-less
+    /// multiplication by all ones. Only inlined into functions compiled with PCLMULQDQ.
+    #[inline(always)]
+    pub(super) unsafe fn prefix_xor_clmul(bits: u64) -> u64 {
+        let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_epi8(-1), 0);
+        _mm_cvtsi128_si64(product) as u64
+    }
+
+    /// Compiled with the instructions its inner loop wants besides AVX2: a hardware popcount and
+    /// trailing-zero count (without `popcnt`, `count_ones` is a dozen shifts and masks) and the
+    /// carry-less multiply for the string mask. Call only when [`has_avx2_kit`] says so.
+    #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
     pub(super) unsafe fn container_end_avx2(
         buf: &[u8],
         start: usize,
         depth: usize,
     ) -> Option<usize> {
-        super::container_end_with(buf, start, depth, |b| unsafe { classify_avx2(b) })
+        super::container_end_with(
+            buf,
+            start,
+            depth,
+            |b| unsafe { classify_avx2(b) },
+            |q| unsafe { prefix_xor_clmul(q) },
+        )
     }
 
     pub(super) fn container_end_sse2(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
-        super::container_end_with(buf, start, depth, classify_sse2)
+        super::container_end_with(buf, start, depth, classify_sse2, super::prefix_xor_shifts)
     }
 }
 
@@ -143,21 +168,28 @@ impl Strings {
         (EVEN_BITS ^ inverted) & follows
     }
 
-    /// Marks the bytes inside strings (the opening quote included, the closing one not).
+    /// Marks the bytes inside strings (the opening quote included, the closing one not), from the
+    /// prefix XOR of the block's unescaped quotes.
     #[inline(always)]
-    fn inside(&mut self, quotes: u64) -> u64 {
-        let mut x = quotes;
-        x ^= x << 1;
-        x ^= x << 2;
-        x ^= x << 4;
-        x ^= x << 8;
-        x ^= x << 16;
-        x ^= x << 32;
-        let inside = x ^ self.inside;
+    fn inside(&mut self, quotes_prefix_xor: u64) -> u64 {
+        let inside = quotes_prefix_xor ^ self.inside;
         // Broadcast the last bit: still inside a string at the block's end?
         self.inside = ((inside as i64) >> 63) as u64;
         inside
     }
+}
+
+/// The prefix XOR of `bits` (bit `i` of the result is the XOR of bits `0..=i`), by doubling shifts.
+#[inline(always)]
+fn prefix_xor_shifts(bits: u64) -> u64 {
+    let mut x = bits;
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
 }
 
 /// The index just past the bracket that closes the value, scanning from `start` (outside any string)
@@ -166,15 +198,16 @@ impl Strings {
 pub(crate) fn container_end(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor supports AVX2 (checked just above).
+        if x86::has_avx2_kit() {
+            // SAFETY: the processor has every feature the function is compiled with (checked just
+            // above).
             return unsafe { x86::container_end_avx2(buf, start, depth) };
         }
         x86::container_end_sse2(buf, start, depth)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        container_end_with(buf, start, depth, classify_scalar)
+        container_end_with(buf, start, depth, classify_scalar, prefix_xor_shifts)
     }
 }
 
@@ -184,6 +217,7 @@ fn container_end_with(
     start: usize,
     mut depth: usize,
     classify: impl Fn(&[u8; 64]) -> Masks,
+    prefix_xor: impl Fn(u64) -> u64,
 ) -> Option<usize> {
     let mut strings = Strings::default();
     let mut pos = start;
@@ -201,7 +235,7 @@ fn container_end_with(
         };
         let m = classify(block);
         let escaped = strings.escaped(m.backslash);
-        let inside = strings.inside(m.quote & !escaped);
+        let inside = strings.inside(prefix_xor(m.quote & !escaped));
         let open = m.open & !inside;
         let close = m.close & !inside;
         let closes = close.count_ones() as usize;
@@ -341,12 +375,12 @@ mod tests {
     fn all_versions(buf: &[u8], start: usize, depth: usize) -> Vec<Option<usize>> {
         let mut out = vec![
             container_end(buf, start, depth),
-            container_end_with(buf, start, depth, classify_scalar),
+            container_end_with(buf, start, depth, classify_scalar, prefix_xor_shifts),
         ];
         #[cfg(target_arch = "x86_64")]
         {
-            out.push(container_end_with(buf, start, depth, x86::classify_sse2));
-            if std::arch::is_x86_feature_detected!("avx2") {
+            out.push(x86::container_end_sse2(buf, start, depth));
+            if x86::has_avx2_kit() {
                 out.push(unsafe { x86::container_end_avx2(buf, start, depth) });
             }
         }
@@ -362,6 +396,39 @@ mod tests {
                 "version {v} on {:?} from {start}",
                 String::from_utf8_lossy(text)
             );
+        }
+    }
+
+    #[test]
+    fn both_prefix_xors_agree_with_the_bit_by_bit_one() {
+        let by_bits = |bits: u64| {
+            let mut acc = 0u64;
+            let mut out = 0u64;
+            for i in 0..64 {
+                acc ^= (bits >> i) & 1;
+                out |= acc << i;
+            }
+            out
+        };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut cases = vec![0, 1, u64::MAX, 1 << 63, 0b1001, 0x8000_0000_0000_0001];
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(x);
+            cases.push(x & x.rotate_left(7) & x.rotate_left(19));
+        }
+        for bits in cases {
+            assert_eq!(prefix_xor_shifts(bits), by_bits(bits), "{bits:#x}");
+            #[cfg(target_arch = "x86_64")]
+            if x86::has_avx2_kit() {
+                assert_eq!(
+                    unsafe { x86::prefix_xor_clmul(bits) },
+                    by_bits(bits),
+                    "{bits:#x}"
+                );
+            }
         }
     }
 
