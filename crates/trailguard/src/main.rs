@@ -23,6 +23,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// A scan makes and frees millions of small values (run state, findings, observed events): mimalloc's
+/// per-thread free lists serve them in about half the time glibc's malloc takes (a 600 MB bench scan
+/// spent 12-17% of its time in malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "trailguard",
