@@ -1029,6 +1029,12 @@ pub fn scan_findings(
                 newest_event_time: report.newest_event_time,
             })
         });
+        // The policy catalog, which every rule judging a policy document reads, is parsed on first use
+        // (tens of milliseconds): here, on the caller's thread, while the workers read the first files,
+        // rather than on the first worker to meet a policy.
+        if !engine.rules.is_empty() {
+            trailguard_policy::catalog::Catalog::get();
+        }
         let mut fold = FindingFold::default();
         loop {
             match found.try_recv() {

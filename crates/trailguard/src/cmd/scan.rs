@@ -327,7 +327,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let bar = ui::progress_bar(None, !args.quiet, "scanning");
     let observer = ConsoleObserver { bar: bar.clone() };
     let (sources, found) = gather_sources(&args, &filter, &observer, &mut notes)?;
-    let kb = trailguard_kb::Kb::builtin();
     let mut by_severity = std::collections::BTreeMap::new();
     let mut output = OutputState::default();
     let outcome = scan_findings(
@@ -341,7 +340,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             if args.min_severity.is_some_and(|min| finding.severity < min) {
                 return;
             }
-            link_knowledge_base(&mut finding, kb);
+            // Loaded at the first finding, on this thread, while the workers go on reading.
+            link_knowledge_base(&mut finding, trailguard_kb::Kb::builtin());
             let verdict = triage.judge(&finding, Utc::now());
             if verdict == crate::triage::Verdict::Report {
                 *by_severity.entry(finding.severity).or_insert(0u64) += 1;
