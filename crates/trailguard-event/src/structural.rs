@@ -98,12 +98,16 @@ mod x86 {
         m
     }
 
-    /// Whether [`container_end_avx2`] may run: every feature it is compiled with.
+    /// Whether [`container_end_avx2`] may run: every feature it is compiled with. Asked on every
+    /// split and skip, so the four detections are made once.
     pub(super) fn has_avx2_kit() -> bool {
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("pclmulqdq")
-            && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("bmi1")
+        static KIT: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+                && std::arch::is_x86_feature_detected!("popcnt")
+                && std::arch::is_x86_feature_detected!("bmi1")
+        });
+        *KIT
     }
 
     /// The prefix XOR of `bits` (bit `i` of the result is the XOR of bits `0..=i`) in one carry-less
