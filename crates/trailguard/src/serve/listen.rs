@@ -288,10 +288,7 @@ mod tests {
         head.truncate(REQUEST_HEAD_MAX);
         let mut stream = TcpStream::connect(running.addr).unwrap();
         stream.write_all(&head).unwrap();
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .expect("answered, not reset");
+        let answer = answer_on(stream);
         assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
     }
 
