@@ -16,7 +16,8 @@
 //! lookups. Rules reached through a source, a prefix or [`ANY_EVENT`] are asked their `wants_raw` as
 //! well, before the record is parsed for them; a rule on [`ANY_EVENT`] sees every record and must
 //! reject cheaply (root activity does, on `"Root"` in the caller's text), so a rule that wants one family of
-//! calls declares its sources instead.
+//! calls declares its sources instead. A single-record rule on [`ANY_EVENT`] that judges only a few
+//! exact events names them ([`CloudTrailRule::watched`]) and is indexed as those events.
 //!
 //! ## Memory stays flat whatever the input repeats
 //! - A finding is folded the moment it is found: a worker drops a finding whose stable id it already
@@ -575,11 +576,14 @@ impl Engine {
             .iter()
             .map(|rule| rule.typed_fields_only())
             .collect();
-        let rule_events = self
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (Target::Rule(i as u16), r.meta().events));
+        let rule_events = self.rules.iter().enumerate().map(|(i, r)| {
+            // A rule on every event that watches a few is routed those few, as exact events.
+            let events = match r.watched() {
+                [] => r.meta().events,
+                watched => watched,
+            };
+            (Target::Rule(i as u16), events)
+        });
         let sequence_events = self
             .sequences
             .iter()
@@ -1239,6 +1243,66 @@ mod tests {
         assert_eq!(*raw.lock().unwrap(), expected);
         assert_eq!(all_parsed.lock().unwrap().len(), events.len());
         assert_eq!(worker.stats().records_dispatched, expected.len() as u64);
+    }
+
+    /// Every record, except that it watches two events ([`CloudTrailRule::watched`]).
+    struct Watching(Offered);
+
+    impl CloudTrailRule for Watching {
+        fn meta(&self) -> &'static RuleMeta {
+            self.0.meta()
+        }
+        fn check(&self, record: &Record<'_>, out: &mut Report) {
+            self.0.check(record, out);
+        }
+        fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
+            self.0.wants_raw(raw)
+        }
+        fn watched(&self) -> &'static [(&'static str, &'static str)] {
+            &[
+                ("iam.amazonaws.com", "CreateAccessKey"),
+                ("signin.amazonaws.com", "ConsoleLogin"),
+            ]
+        }
+    }
+
+    /// The contract of `watched`: a rule on every event that watches a few is offered those, raw and
+    /// parsed, as exact events (their source checked), and never asked about any other record.
+    #[test]
+    fn a_rule_on_every_event_that_watches_a_few_meets_only_those() {
+        let watching = Watching(Offered {
+            meta: &EVERY_META,
+            parsed: Arc::default(),
+            raw: Arc::default(),
+        });
+        let (parsed, raw) = (watching.0.parsed.clone(), watching.0.raw.clone());
+        let engine = Engine::from_rules(vec![Box::new(watching)], Vec::new());
+        let events = [
+            ("iam.amazonaws.com", "CreateAccessKey", true),
+            ("signin.amazonaws.com", "ConsoleLogin", true),
+            ("iam.amazonaws.com", "ListUsers", false),
+            ("s3.amazonaws.com", "CreateAccessKey", false),
+            ("iam.amazonaws.com", "ConsoleLogin", false),
+        ];
+        let mut worker = engine.new_worker();
+        for (i, (source, name, wanted)) in events.iter().enumerate() {
+            let json = TestEvent::new(source, name).id(&format!("w{i}")).json();
+            let raw_record = RawRecord::new(json.as_bytes());
+            assert_eq!(engine.wants_raw(&raw_record), *wanted, "{source} {name}");
+            assert_eq!(engine.wants(source, name), *wanted, "{source} {name}");
+            with_record(&json, |r| worker.visit(r));
+        }
+        let expected: Vec<(String, String)> = events
+            .iter()
+            .filter(|(_, _, wanted)| *wanted)
+            .map(|(s, n, _)| ((*s).to_owned(), (*n).to_owned()))
+            .collect();
+        assert_eq!(*parsed.lock().unwrap(), expected);
+        assert!(
+            raw.lock().unwrap().is_empty(),
+            "an exact route never asks wants_raw"
+        );
+        assert_eq!(worker.stats().records_dispatched, 2);
     }
 
     #[test]

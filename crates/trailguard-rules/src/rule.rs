@@ -182,6 +182,14 @@ pub trait CloudTrailRule: Send + Sync {
         let _ = raw;
         true
     }
+    /// For a rule on [`ANY_EVENT`] that judges only a few exact events, those events. Such a rule
+    /// declares every event so that the knowledge base does not list it under events it mostly lets
+    /// pass (it judges a policy name, a caller type, an outcome), yet the engine routes it only these,
+    /// as exact events: no record of another event reaches it, nor asks its `wants_raw`. Empty (the
+    /// default): routed as its patterns say.
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
 }
 
 /// A rule that needs state across records (e.g. a burst of failed logins, a user created then keyed).

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
-use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use crate::finding::{Evidence, Finding, Resource, Severity};
@@ -87,16 +86,10 @@ pub fn change_finding(
 }
 
 /// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller
-/// type, an outcome): it declares [`crate::rule::ANY_EVENT`] and lists its events in a `WATCHED` table,
-/// so the knowledge-base entry of each event need not show a record the rule fires on. This is the raw
-/// test for its `wants_raw` (one comparison of the already-read dispatch fields; `true` when they could not
-/// be read, so the parsed record decides).
-pub fn raw_event_in(raw: &RawRecord<'_>, watched: &[(&str, &str)]) -> bool {
-    raw.source_and_name()
-        .is_none_or(|pair| watched.contains(&pair))
-}
-
-/// The parsed-record side of [`raw_event_in`]: whether `record` is one of the `watched` events.
+/// type, an outcome): it declares [`crate::rule::ANY_EVENT`], so the knowledge-base entry of each event
+/// need not show a record the rule fires on, and lists its events in a `WATCHED` table that its
+/// [`crate::rule::CloudTrailRule::watched`] returns: the engine routes it those events only. This is the
+/// check its `check` starts with, for a caller that hands it any record (tests, tools).
 pub fn event_in(record: &Record<'_>, watched: &[(&str, &str)]) -> bool {
     watched
         .iter()

@@ -1,11 +1,10 @@
 //! CT025 leaked-key-quarantined: AWS reporting a user's access key as public by attaching its quarantine
 //! policy, and anyone taking that policy off again.
 
-use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, raw_event_in, request_field, sh,
+    call_failed, describe_caller, event_in, evidence, finding_for, request_field, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -46,7 +45,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// The calls this rule judges (it declares every event and filters on these; see `common::raw_event_in`).
+/// The calls this rule judges: it declares every event and the engine routes it these ([`CloudTrailRule::watched`]).
 const WATCHED: &[(&str, &str)] = &[
     ("iam.amazonaws.com", "AttachUserPolicy"),
     ("iam.amazonaws.com", "AttachGroupPolicy"),
@@ -77,8 +76,8 @@ impl CloudTrailRule for LeakedKeyQuarantined {
         &META
     }
 
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        raw_event_in(raw, WATCHED)
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        WATCHED
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {

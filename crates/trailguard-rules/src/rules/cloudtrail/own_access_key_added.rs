@@ -1,11 +1,10 @@
 //! CT028 own-access-key-added: an IAM user calling with an access key creates another key for itself.
 
-use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, raw_event_in,
-    request_field, sh, user_arn,
+    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, request_field,
+    sh, user_arn,
 };
 use crate::call::{Call, KeyStatus};
 use crate::finding::{Resource, Severity};
@@ -43,7 +42,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// The calls this rule judges (it declares every event and filters on these; see `common::raw_event_in`).
+/// The calls this rule judges: it declares every event and the engine routes it these ([`CloudTrailRule::watched`]).
 const WATCHED: &[(&str, &str)] = &[("iam.amazonaws.com", "CreateAccessKey")];
 
 /// Flags an IAM user giving itself another access key while calling with one.
@@ -55,8 +54,8 @@ impl CloudTrailRule for OwnAccessKeyAdded {
         &META
     }
 
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        raw_event_in(raw, WATCHED)
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        WATCHED
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {

@@ -1,11 +1,9 @@
 //! CT031 own-password-changed: a user changing its own console password (informational audit trail).
 
-use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, event_in, finding_for, raw_event_in,
-    request_field, user_arn,
+    call_failed, caller_iam_user, describe_caller, event_in, finding_for, request_field, user_arn,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -39,7 +37,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// The calls this rule judges (it declares every event and filters on these; see `common::raw_event_in`).
+/// The calls this rule judges: it declares every event and the engine routes it these ([`CloudTrailRule::watched`]).
 const WATCHED: &[(&str, &str)] = &[
     ("iam.amazonaws.com", "ChangePassword"),
     ("iam.amazonaws.com", "UpdateLoginProfile"),
@@ -55,8 +53,8 @@ impl CloudTrailRule for OwnPasswordChanged {
         &META
     }
 
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        raw_event_in(raw, WATCHED)
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        WATCHED
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {

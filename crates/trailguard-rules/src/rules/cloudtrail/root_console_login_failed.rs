@@ -1,9 +1,8 @@
 //! CT024 root-console-login-failed: one failed console sign-in of the root user, reported on its own.
 
-use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::common::{call_failure, describe_caller, event_in, evidence, finding_for, raw_event_in};
+use super::common::{call_failure, describe_caller, event_in, evidence, finding_for};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
@@ -40,7 +39,7 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// The calls this rule judges (it declares every event and filters on these; see `common::raw_event_in`).
+/// The calls this rule judges: it declares every event and the engine routes it these ([`CloudTrailRule::watched`]).
 const WATCHED: &[(&str, &str)] = &[("signin.amazonaws.com", "ConsoleLogin")];
 
 /// Flags each failed root console sign-in.
@@ -52,8 +51,8 @@ impl CloudTrailRule for RootConsoleLoginFailed {
         &META
     }
 
-    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        raw_event_in(raw, WATCHED)
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        WATCHED
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
