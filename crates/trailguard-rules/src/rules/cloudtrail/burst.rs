@@ -254,9 +254,11 @@ fn owned_key(key: OrderRef<'_>) -> OrderKey {
     (key.0, key.1, key.2.map(Box::from))
 }
 
-/// A detail or subject value of a run and where it first appears.
+/// A detail or subject value of a run and where it first appears. `hash` ([`id_hash`] of the name)
+/// lets a lookup pass over the other values without reading their text, each a heap block of its own.
 struct Named {
     name: Box<str>,
+    hash: u64,
     first: OrderKey,
 }
 
@@ -369,7 +371,8 @@ impl Names {
     /// The number of `name`, added (first appearing at `key`) when new and there is room; an earlier
     /// `key` moves its first appearance.
     fn index_of(&mut self, name: &str, key: OrderRef<'_>) -> u32 {
-        if let Some(i) = self.find(name) {
+        let hash = id_hash(name);
+        if let Some(i) = self.find(name, hash) {
             if key < order_ref(&self.list[i].first) {
                 self.list[i].first = owned_key(key);
             }
@@ -377,13 +380,14 @@ impl Names {
         }
         self.push(Named {
             name: name.into(),
+            hash,
             first: owned_key(key),
         })
     }
 
     /// [`Names::index_of`] for a value of another run, moved rather than copied.
     fn adopt(&mut self, named: Named) -> u32 {
-        if let Some(i) = self.find(&named.name) {
+        if let Some(i) = self.find(&named.name, named.hash) {
             if named.first < self.list[i].first {
                 self.list[i].first = named.first;
             }
@@ -392,9 +396,11 @@ impl Names {
         self.push(named)
     }
 
-    fn find(&self, name: &str) -> Option<usize> {
+    fn find(&self, name: &str, hash: u64) -> Option<usize> {
         if self.list.len() <= SCANNED_NAMES {
-            self.list.iter().position(|n| &*n.name == name)
+            self.list
+                .iter()
+                .position(|n| n.hash == hash && &*n.name == name)
         } else {
             self.index.get(name).map(|&i| i as usize)
         }

@@ -49,21 +49,25 @@ pub(crate) fn take_in_place<T: Span, C>(
     call: C,
     take: impl FnOnce(&mut T, C),
 ) -> Option<C> {
+    // The same walk as `touching`, through the spans themselves: the usual call (no earlier than the
+    // one span it touches) is taken in place without a second search of the map.
     let only = {
-        let mut touched = touching(spans, at, at, gap);
+        let mut touched = spans
+            .range_mut(..=at.saturating_add(gap))
+            .rev()
+            .take_while(|(_, s)| s.last_at().saturating_add(gap) >= at);
         match (touched.next(), touched.next()) {
-            (Some(start), None) => start,
+            (Some((&start, span)), None) if at >= start => {
+                take(span, call);
+                return None;
+            }
+            (Some((&start, _)), None) => start,
             _ => return Some(call),
         }
     };
-    if at >= only {
-        let span = spans.get_mut(&only)?;
-        take(span, call);
-    } else {
-        let mut span = spans.remove(&only)?;
-        take(&mut span, call);
-        spans.insert(span.first_at(), span);
-    }
+    let mut span = spans.remove(&only)?;
+    take(&mut span, call);
+    spans.insert(span.first_at(), span);
     None
 }
 
