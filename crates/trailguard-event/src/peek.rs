@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
+pub use crate::structural::TextHints;
 use crate::structural::{string_end, string_end_plain};
 
 /// A record's raw JSON text and the fields the scan dispatches on, read without parsing.
@@ -29,6 +30,8 @@ pub struct RawRecord<'a> {
     /// An `errorCode` key came by before `walked_to`; `odd_key`: a key spelled with escapes did.
     saw_error_code: bool,
     odd_key: bool,
+    /// What the splitter saw in `text` ([`RawRecord::with_hints`]).
+    hints: TextHints,
 }
 
 /// The fields a raw walk reads besides `eventSource` and `eventName`: what a filter needs
@@ -109,6 +112,32 @@ impl<'a> RawRecord<'a> {
         self.text
     }
 
+    /// The record with what the splitter's pass saw in exactly this text (the pipeline's records), so
+    /// that the tests below skip the searches the hints settle. Without them every test searches.
+    ///
+    /// ```
+    /// use trailguard_event::peek::{RawRecord, TextHints};
+    /// let text = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","requestParameters":null}"#;
+    /// let none = TextHints { backslash: false, error_code: false };
+    /// assert!(!RawRecord::new(text).with_hints(none).may_have_error_code());
+    /// assert!(!RawRecord::new(text).with_hints(none).escapes_in(text));
+    /// ```
+    pub fn with_hints(mut self, hints: TextHints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// What the splitter saw in the text ([`TextHints::UNKNOWN`] when not told).
+    pub fn hints(&self) -> TextHints {
+        self.hints
+    }
+
+    /// [`has_escapes`] of `part`, a piece of this record's text (such as [`RawRecord::caller_text`]):
+    /// `false` at once when the splitter saw no backslash in the record.
+    pub fn escapes_in(&self, part: &[u8]) -> bool {
+        self.hints.backslash && has_escapes(part)
+    }
+
     /// Top-level `eventSource` when it is a string without escapes; `None` means "parse to know".
     pub fn event_source(&self) -> Option<&'a str> {
         self.event_source
@@ -155,7 +184,7 @@ impl<'a> RawRecord<'a> {
     /// Whether the text may spell characters as `\u` escapes (or escape `/`), so that substring tests
     /// on it cannot rule anything out.
     pub fn has_escapes(&self) -> bool {
-        has_escapes(self.text)
+        self.escapes_in(self.text)
     }
 
     /// The text a hint about the caller may search: the `userIdentity` value when the walk passed it
@@ -198,8 +227,12 @@ impl<'a> RawRecord<'a> {
         if self.saw_error_code || self.odd_key {
             return true;
         }
+        // The splitter saw neither the key's last bytes nor a backslash that could spell them.
+        if !self.hints.error_code && !self.hints.backslash {
+            return false;
+        }
         let rest = self.text.get(self.walked_to..).unwrap_or(self.text);
-        ERROR_CODE.find(rest).is_some() || has_escapes(rest)
+        (self.hints.error_code && ERROR_CODE.find(rest).is_some()) || self.escapes_in(rest)
     }
 }
 
@@ -370,6 +403,7 @@ impl<'a> Walk<'a> {
             walked_to: self.walked_to,
             saw_error_code: self.saw_error_code,
             odd_key: self.odd_key,
+            hints: TextHints::UNKNOWN,
         }
     }
 }

@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use crate::classify::{classify, classify_raw, Classified};
 use crate::error::{InputError, ScanError, SkipReason};
 use crate::filter::{Filter, FilterOutcome, RawOutcome};
-use crate::peek::RawRecord;
+use crate::peek::{RawRecord, TextHints};
 use crate::record::{may_nest_too_deep, Record};
 use crate::source::{self, open_decoded, Encoding, Opened, Source};
 use crate::split::{
@@ -628,7 +628,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
         // CloudWatch Logs envelopes hold records as escaped text, which the raw check cannot read.
         let plain = unit.kind == UnitKind::RecordsElement
             || memchr::memmem::find(bytes, b"\"logEvents\"").is_none();
-        if plain && self.settled_raw(bytes, state) {
+        if plain && self.settled_raw(bytes, unit.hints, state) {
             return;
         }
         let at = At {
@@ -655,7 +655,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         line: None,
                         offset,
                     };
-                    if self.settled_raw(text, state) {
+                    if self.settled_raw(text, TextHints::UNKNOWN, state) {
                         continue;
                     }
                     match classify(text, UnitKind::RecordsElement) {
@@ -752,13 +752,13 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
 
     /// Settles a record from its raw text, before parsing, when it can be: the filter certainly drops
     /// it, or it keeps it and the visitor does not want it. Counts it and returns `true` then.
-    fn settled_raw(&mut self, raw: &[u8], state: &FileState<'_>) -> bool {
+    fn settled_raw(&mut self, raw: &[u8], hints: TextHints, state: &FileState<'_>) -> bool {
         // Until a file shows a CloudTrail record, every value is parsed so the file is judged right.
         if !state.seen_cloudtrail {
             return false;
         }
         let filter = self.shared.filter;
-        let record = RawRecord::with_fields(raw, filter.raw_fields());
+        let record = RawRecord::with_fields(raw, filter.raw_fields()).with_hints(hints);
         match filter.check_raw(&record) {
             RawOutcome::Drop => {
                 self.stats.records_seen += 1;

@@ -13,7 +13,7 @@
 
 use std::io::{self, Read};
 
-use crate::structural::{container_end, string_end};
+use crate::structural::{container_end, string_end, value_end_hinted, TextHints};
 
 /// Default buffer size, and so the most one read takes. Small enough to stay in a core's L2 cache
 /// from the read that fills it to the split and parse that read it back: reading a trail's 1.3 MB
@@ -60,6 +60,9 @@ pub struct Unit {
     /// 1-based line of the value's first byte, while every value so far stood at the top level (JSON
     /// lines, concatenated JSON); `None` inside arrays, where the record index says where it is.
     pub line: Option<u64>,
+    /// What the split's pass saw in the value's text ([`TextHints::UNKNOWN`] for a value that is not an
+    /// object or array, or one cut at a line's end).
+    pub hints: TextHints,
 }
 
 /// Why splitting stopped early.
@@ -129,7 +132,8 @@ pub struct Splitter<R> {
 }
 
 enum Step {
-    Unit(usize),
+    /// A value ends here; what the pass over it saw.
+    Unit(usize, TextHints),
     NeedMore,
 }
 
@@ -300,7 +304,14 @@ impl<R: Read> Splitter<R> {
         Ok(())
     }
 
-    fn push(&mut self, out: &mut Vec<Unit>, start: usize, end: usize, kind: UnitKind) {
+    fn push(
+        &mut self,
+        out: &mut Vec<Unit>,
+        start: usize,
+        end: usize,
+        kind: UnitKind,
+        hints: TextHints,
+    ) {
         let top_level = self.state == State::TopLevel;
         if !top_level {
             self.lines = None;
@@ -312,6 +323,7 @@ impl<R: Read> Splitter<R> {
             index: self.next_index,
             offset: self.base + start as u64,
             line: self.lines.map(|n| n + 1),
+            hints,
         });
         if let Some(lines) = self.lines.as_mut() {
             *lines += memchr::memchr_iter(b'\n', &self.buf[start..end]).count() as u64;
@@ -388,7 +400,9 @@ impl<R: Read> Splitter<R> {
                         line_end(&self.buf[..self.filled], self.pos, self.eof)
                     };
                     match step {
-                        Step::Unit(end) => self.push(out, self.pos, end, UnitKind::Value),
+                        Step::Unit(end, hints) => {
+                            self.push(out, self.pos, end, UnitKind::Value, hints)
+                        }
                         Step::NeedMore => return Ok(()),
                     }
                 }
@@ -398,8 +412,8 @@ impl<R: Read> Splitter<R> {
                         continue;
                     }
                     match value_end(&self.buf[..self.filled], self.pos, self.eof) {
-                        Step::Unit(end) => {
-                            self.push(out, self.pos, end, kind.unit_kind());
+                        Step::Unit(end, hints) => {
+                            self.push(out, self.pos, end, kind.unit_kind(), hints);
                             self.state = State::AfterElement(kind);
                         }
                         Step::NeedMore => return Ok(()),
@@ -493,12 +507,12 @@ fn starts_json_value(b: u8) -> bool {
 /// The end of the value starting at `start`, or `NeedMore` when the buffer ends first.
 fn value_end(buf: &[u8], start: usize, eof: bool) -> Step {
     match buf[start] {
-        b'{' | b'[' => match container_end(buf, start, 0) {
-            Some(end) => Step::Unit(end),
+        b'{' | b'[' => match value_end_hinted(buf, start) {
+            Some((end, hints)) => Step::Unit(end, hints),
             None => Step::NeedMore,
         },
         b'"' => match string_end(buf, start + 1) {
-            Some(end) => Step::Unit(end),
+            Some(end) => Step::Unit(end, TextHints::UNKNOWN),
             None => Step::NeedMore,
         },
         _ => {
@@ -507,9 +521,9 @@ fn value_end(buf: &[u8], start: usize, eof: bool) -> Step {
             match rest.iter().position(|&b| {
                 matches!(b, b',' | b']' | b'}' | b'{' | b'[') || b.is_ascii_whitespace()
             }) {
-                Some(0) => Step::Unit(start + 1),
-                Some(len) => Step::Unit(start + len),
-                None if eof => Step::Unit(buf.len()),
+                Some(0) => Step::Unit(start + 1, TextHints::UNKNOWN),
+                Some(len) => Step::Unit(start + len, TextHints::UNKNOWN),
+                None if eof => Step::Unit(buf.len(), TextHints::UNKNOWN),
                 None => Step::NeedMore,
             }
         }
@@ -525,14 +539,14 @@ fn broken_line(buf: &[u8], start: usize, eof: bool) -> Option<Step> {
     let newline = start + memchr::memchr(b'\n', &buf[start..])?;
     let line = &buf[start..newline];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if let Some(end) = container_end(line, 0, 0) {
+    if let Some((end, hints)) = value_end_hinted(line, 0) {
         // The value is whole on its line.
-        return Some(Step::Unit(start + end));
+        return Some(Step::Unit(start + end, hints));
     }
     match buf.get(newline + 1) {
-        Some(b'{') => Some(Step::Unit(start + line.len())),
+        Some(b'{') => Some(Step::Unit(start + line.len(), TextHints::UNKNOWN)),
         Some(b'\r') => match buf.get(newline + 2) {
-            Some(b'{') => Some(Step::Unit(start + line.len())),
+            Some(b'{') => Some(Step::Unit(start + line.len(), TextHints::UNKNOWN)),
             Some(_) => None,
             None if eof => None,
             None => Some(Step::NeedMore),
@@ -546,8 +560,8 @@ fn broken_line(buf: &[u8], start: usize, eof: bool) -> Option<Step> {
 /// The end of the line starting at `start` (excluding the newline).
 fn line_end(buf: &[u8], start: usize, eof: bool) -> Step {
     match memchr::memchr(b'\n', &buf[start..]) {
-        Some(len) => Step::Unit(start + len.max(1)),
-        None if eof => Step::Unit(buf.len()),
+        Some(len) => Step::Unit(start + len.max(1), TextHints::UNKNOWN),
+        None if eof => Step::Unit(buf.len(), TextHints::UNKNOWN),
         None => Step::NeedMore,
     }
 }
@@ -623,6 +637,57 @@ mod tests {
                 for (text, _, _, offset) in &found {
                     let at = *offset as usize;
                     assert_eq!(&RECORDS[at..at + text.len()], text);
+                }
+            }
+        }
+    }
+
+    /// Each record's hints are about its own text, whatever the buffer and read sizes and the form of
+    /// the file: a backslash is reported exactly and an `errorCode` key is never missed, even when the
+    /// record next to it holds both.
+    #[test]
+    fn units_carry_hints_about_their_own_text() {
+        let records = [
+            r#"{"eventName":"A","errorCode":"AccessDenied"}"#,
+            r#"{"eventName":"B","x":"A"}"#,
+            r#"{"eventName":"C","x":"plain"}"#,
+        ];
+        let forms = [
+            format!(r#"{{"Records":[{}]}}"#, records.join(",")),
+            records.join("\n"),
+            format!("[{}]", records.join(", ")),
+        ];
+        for form in &forms {
+            for (chunk, buffer) in [(1, 16), (7, 40), (4096, 4096)] {
+                let mut splitter = Splitter::with_buffer(
+                    Trickle {
+                        data: form.as_bytes(),
+                        chunk,
+                    },
+                    Vec::new(),
+                    buffer,
+                    1 << 20,
+                );
+                let mut units = Vec::new();
+                let mut seen = Vec::new();
+                while let Ok(more) = splitter.next_units(&mut units) {
+                    for u in &units {
+                        let text = &splitter.buffer()[u.start..u.end];
+                        seen.push((String::from_utf8_lossy(text).into_owned(), u.hints));
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+                let expected: Vec<(String, bool, bool)> = records
+                    .iter()
+                    .map(|r| (r.to_string(), r.contains('\\'), r.contains("errorCode")))
+                    .collect();
+                assert_eq!(seen.len(), expected.len(), "{form} {chunk} {buffer}");
+                for ((text, hints), (want, backslash, key)) in seen.iter().zip(&expected) {
+                    assert_eq!(text, want);
+                    assert_eq!(hints.backslash, *backslash, "{text} in {form}");
+                    assert_eq!(hints.error_code, *key, "{text} in {form}");
                 }
             }
         }

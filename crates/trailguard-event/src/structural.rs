@@ -11,6 +11,9 @@
 //! backslash escapes the byte after it wherever it stands (outside a string it is invalid JSON, which
 //! the parser reports): an escaped quote never opens or closes a string, so the masks need not know
 //! where strings are to find the escapes.
+//!
+//! The splitter's pass over a whole record ([`value_end_hinted`]) also gathers [`TextHints`] from two
+//! more masks, so the raw tests every record meets need not search its text again.
 
 /// Bit masks of one 64-byte block: bit `i` stands for byte `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,6 +24,32 @@ struct Masks {
     open: u64,
     /// `}` and `]`.
     close: u64,
+    /// `r` and `C`, for [`TextHints::error_code`] (only the splitter's scan reads them; the compiler drops
+    /// them from the others).
+    small_r: u64,
+    capital_c: u64,
+}
+
+/// What the splitter's pass over a value saw on the way, for the tests every record meets before any
+/// parse ([`crate::peek::RawRecord`]): each `false` is certain, each `true` only a maybe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextHints {
+    /// The text holds a backslash (so it may spell characters as escapes).
+    pub backslash: bool,
+    /// The text may hold `rCode"`, as an `errorCode` key ends; `false` only when it does not.
+    pub error_code: bool,
+}
+
+impl TextHints {
+    /// Nothing known: every test searches the text.
+    pub const UNKNOWN: TextHints = TextHints {
+        backslash: true,
+        error_code: true,
+    };
+    const NONE: TextHints = TextHints {
+        backslash: false,
+        error_code: false,
+    };
 }
 
 /// The masks, one byte at a time: the reference the SIMD versions are tested against, and the fallback
@@ -35,6 +64,8 @@ fn classify_scalar(block: &[u8; 64]) -> Masks {
             b'\\' => m.backslash |= bit,
             b'{' | b'[' => m.open |= bit,
             b'}' | b']' => m.close |= bit,
+            b'r' => m.small_r |= bit,
+            b'C' => m.capital_c |= bit,
             _ => {}
         }
     }
@@ -43,7 +74,7 @@ fn classify_scalar(block: &[u8; 64]) -> Masks {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::Masks;
+    use super::{Masks, TextHints};
     use std::arch::x86_64::*;
 
     /// SSE2 is part of x86_64, so this needs no detection. `{`/`[` and `}`/`]` differ only in bit 0x20,
@@ -58,6 +89,8 @@ mod x86 {
             let case = _mm_set1_epi8(0x20);
             let open = _mm_set1_epi8(b'{' as i8);
             let close = _mm_set1_epi8(b'}' as i8);
+            let small_r = _mm_set1_epi8(b'r' as i8);
+            let capital_c = _mm_set1_epi8(b'C' as i8);
             for k in 0..4 {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
                 let folded = _mm_or_si128(v, case);
@@ -69,6 +102,10 @@ mod x86 {
                     u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, open)) as u16) << shift;
                 m.close |=
                     u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, close)) as u16) << shift;
+                m.small_r |=
+                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, small_r)) as u16) << shift;
+                m.capital_c |=
+                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, capital_c)) as u16) << shift;
             }
         }
         m
@@ -83,6 +120,8 @@ mod x86 {
         let case = _mm256_set1_epi8(0x20);
         let open = _mm256_set1_epi8(b'{' as i8);
         let close = _mm256_set1_epi8(b'}' as i8);
+        let small_r = _mm256_set1_epi8(b'r' as i8);
+        let capital_c = _mm256_set1_epi8(b'C' as i8);
         for k in 0..2 {
             let v = _mm256_loadu_si256(block.as_ptr().add(32 * k).cast());
             let folded = _mm256_or_si256(v, case);
@@ -94,6 +133,10 @@ mod x86 {
                 u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(folded, open)) as u32) << shift;
             m.close |=
                 u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(folded, close)) as u32) << shift;
+            m.small_r |=
+                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, small_r)) as u32) << shift;
+            m.capital_c |=
+                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, capital_c)) as u32) << shift;
         }
         m
     }
@@ -122,22 +165,36 @@ mod x86 {
     /// trailing-zero count (without `popcnt`, `count_ones` is a dozen shifts and masks) and the
     /// carry-less multiply for the string mask. Call only when [`has_avx2_kit`] says so.
     #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
-    pub(super) unsafe fn container_end_avx2(
+    pub(super) unsafe fn container_end_avx2<const HINTS: bool>(
         buf: &[u8],
         start: usize,
         depth: usize,
+        hints: &mut TextHints,
     ) -> Option<usize> {
-        super::container_end_with(
+        super::container_end_with::<HINTS>(
             buf,
             start,
             depth,
             |b| unsafe { classify_avx2(b) },
             |q| unsafe { prefix_xor_clmul(q) },
+            hints,
         )
     }
 
-    pub(super) fn container_end_sse2(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
-        super::container_end_with(buf, start, depth, classify_sse2, super::prefix_xor_shifts)
+    pub(super) fn container_end_sse2<const HINTS: bool>(
+        buf: &[u8],
+        start: usize,
+        depth: usize,
+        hints: &mut TextHints,
+    ) -> Option<usize> {
+        super::container_end_with::<HINTS>(
+            buf,
+            start,
+            depth,
+            classify_sse2,
+            super::prefix_xor_shifts,
+            hints,
+        )
     }
 }
 
@@ -200,32 +257,61 @@ fn prefix_xor_shifts(bits: u64) -> u64 {
 /// with `depth` brackets already open before it. With `depth == 0`, `buf[start]` is the value's own
 /// opening bracket. `None` when `buf` ends first.
 pub(crate) fn container_end(buf: &[u8], start: usize, depth: usize) -> Option<usize> {
+    let mut unused = TextHints::UNKNOWN;
+    dispatch::<false>(buf, start, depth, &mut unused)
+}
+
+/// [`container_end`] of a value starting at `start`, and what the same pass saw in the value's text
+/// ([`TextHints`]): the splitter's scan of each record.
+pub(crate) fn value_end_hinted(buf: &[u8], start: usize) -> Option<(usize, TextHints)> {
+    let mut hints = TextHints::NONE;
+    let end = dispatch::<true>(buf, start, 0, &mut hints)?;
+    Some((end, hints))
+}
+
+#[inline(always)]
+fn dispatch<const HINTS: bool>(
+    buf: &[u8],
+    start: usize,
+    depth: usize,
+    hints: &mut TextHints,
+) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         if x86::has_avx2_kit() {
             // SAFETY: the processor has every feature the function is compiled with (checked just
             // above).
-            return unsafe { x86::container_end_avx2(buf, start, depth) };
+            return unsafe { x86::container_end_avx2::<HINTS>(buf, start, depth, hints) };
         }
-        x86::container_end_sse2(buf, start, depth)
+        x86::container_end_sse2::<HINTS>(buf, start, depth, hints)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        container_end_with(buf, start, depth, classify_scalar, prefix_xor_shifts)
+        container_end_with::<HINTS>(buf, start, depth, classify_scalar, prefix_xor_shifts, hints)
     }
 }
 
+/// The bytes of a block that may end an `errorCode` key: a `C` after an `r` (the previous block's last
+/// byte carried in `r_before`) and before a quote four bytes on. A `C` in the last four bytes, whose
+/// quote would be in the next block, counts as a maybe.
 #[inline(always)]
-fn container_end_with(
+fn error_code_ends(m: &Masks, r_before: u64) -> u64 {
+    m.capital_c & ((m.small_r << 1) | (r_before >> 63)) & ((m.quote >> 4) | (0xF << 60))
+}
+
+#[inline(always)]
+fn container_end_with<const HINTS: bool>(
     buf: &[u8],
     start: usize,
     mut depth: usize,
     classify: impl Fn(&[u8; 64]) -> Masks,
     prefix_xor: impl Fn(u64) -> u64,
+    hints: &mut TextHints,
 ) -> Option<usize> {
     let mut strings = Strings::default();
     let mut pos = start;
     let mut tail = [b' '; 64];
+    let mut r_before = 0u64;
     while pos < buf.len() {
         let block: &[u8; 64] = match buf.get(pos..pos + 64) {
             Some(b) => b.try_into().ok()?,
@@ -238,6 +324,14 @@ fn container_end_with(
             }
         };
         let m = classify(block);
+        // What the hints would take in from this block: all of it unless the value ends inside.
+        let (backslash, code) = if HINTS {
+            let code = error_code_ends(&m, r_before);
+            r_before = m.small_r;
+            (m.backslash, code)
+        } else {
+            (0, 0)
+        };
         let escaped = strings.escaped(m.backslash);
         let inside = strings.inside(prefix_xor(m.quote & !escaped));
         let open = m.open & !inside;
@@ -257,11 +351,21 @@ fn container_end_with(
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
                         let end = pos + i as usize + 1;
+                        if HINTS {
+                            // The value's own bytes only: up to and including the closing bracket.
+                            let own = u64::MAX >> (63 - i);
+                            hints.backslash |= backslash & own != 0;
+                            hints.error_code |= code & own != 0;
+                        }
                         return (end <= buf.len()).then_some(end);
                     }
                 }
                 bits &= bits - 1;
             }
+        }
+        if HINTS {
+            hints.backslash |= backslash != 0;
+            hints.error_code |= code != 0;
         }
         pos += 64;
     }
@@ -379,13 +483,25 @@ mod tests {
     fn all_versions(buf: &[u8], start: usize, depth: usize) -> Vec<Option<usize>> {
         let mut out = vec![
             container_end(buf, start, depth),
-            container_end_with(buf, start, depth, classify_scalar, prefix_xor_shifts),
+            container_end_with::<false>(
+                buf,
+                start,
+                depth,
+                classify_scalar,
+                prefix_xor_shifts,
+                &mut TextHints::UNKNOWN,
+            ),
         ];
         #[cfg(target_arch = "x86_64")]
         {
-            out.push(x86::container_end_sse2(buf, start, depth));
+            let mut hints = TextHints::UNKNOWN;
+            out.push(x86::container_end_sse2::<false>(
+                buf, start, depth, &mut hints,
+            ));
             if x86::has_avx2_kit() {
-                out.push(unsafe { x86::container_end_avx2(buf, start, depth) });
+                out.push(unsafe {
+                    x86::container_end_avx2::<false>(buf, start, depth, &mut hints)
+                });
             }
         }
         out
@@ -502,6 +618,83 @@ mod tests {
             }
             check(&damaged, 0, 0);
         }
+    }
+
+    /// Every kernel's hints about a value, from the splitter's pass.
+    fn all_hints(buf: &[u8]) -> Vec<Option<(usize, TextHints)>> {
+        fn run(end: impl FnOnce(&mut TextHints) -> Option<usize>) -> Option<(usize, TextHints)> {
+            let mut hints = TextHints::NONE;
+            end(&mut hints).map(|end| (end, hints))
+        }
+        let mut out = vec![
+            value_end_hinted(buf, 0),
+            run(|h| container_end_with::<true>(buf, 0, 0, classify_scalar, prefix_xor_shifts, h)),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        {
+            out.push(run(|h| x86::container_end_sse2::<true>(buf, 0, 0, h)));
+            if x86::has_avx2_kit() {
+                out.push(run(|h| unsafe {
+                    x86::container_end_avx2::<true>(buf, 0, 0, h)
+                }));
+            }
+        }
+        out
+    }
+
+    /// The hints' contract, for every kernel: a backslash in the value is reported exactly, and an
+    /// `errorCode` key is never missed (`rCode"` in the value sets the hint; a value without `rC`
+    /// leaves it unset), wherever the bytes fall against the 64-byte blocks. Bytes after the value
+    /// (the next record in the buffer) count for nothing.
+    #[test]
+    fn hints_report_backslashes_exactly_and_never_miss_an_error_code_key() {
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for pad in 0..140 {
+            let filler = "x".repeat(pad);
+            for body in [
+                format!(r#"{{"a":"{filler}","errorCode":"AccessDenied"}}"#),
+                format!(r#"{{"a":"{filler}","Code":"rC","b":"r","c":"Code"}}"#),
+                format!(r#"{{"a":"{filler}rCodex","b":1}}"#),
+                format!(r#"{{"a":"{filler}\u0065rrorCode"}}"#),
+                format!(r#"{{"a":"{filler}"rCode""}}"#),
+                format!(r#"{{"a":"{filler}"}}"#),
+            ] {
+                cases.push(body.into_bytes());
+            }
+        }
+        let start = chrono::DateTime::from_timestamp(1_709_251_200, 0).unwrap();
+        let mut synth = crate::synth::Synth::new(5, start);
+        for _ in 0..300 {
+            cases.push(synth.next_record().into_bytes());
+        }
+        let mut saw = (0, 0);
+        for value in cases {
+            // The next record right behind it, holding everything the hints look for.
+            let mut buf = value.clone();
+            buf.extend_from_slice(br#",{"errorCode":"\"}"#);
+            let backslash = value.contains(&b'\\');
+            let key_end = contains(&value, br#"rCode""#);
+            saw.0 += usize::from(key_end);
+            saw.1 += usize::from(!backslash && !contains(&value, b"rC"));
+            for (v, got) in all_hints(&buf).into_iter().enumerate() {
+                let text = String::from_utf8_lossy(&value);
+                let (end, hints) = got.unwrap_or_else(|| panic!("version {v}: no end in {text}"));
+                assert_eq!(end, value.len(), "version {v}: {text}");
+                assert_eq!(hints.backslash, backslash, "version {v}: {text}");
+                assert!(
+                    !key_end || hints.error_code,
+                    "version {v} missed the key: {text}"
+                );
+                if !contains(&value, b"rC") {
+                    assert!(!hints.error_code, "version {v}: {text}");
+                }
+            }
+        }
+        assert!(
+            saw.0 > 400 && saw.1 > 300,
+            "both kinds of value were tried: {saw:?}"
+        );
     }
 
     #[test]

@@ -401,8 +401,8 @@ impl Engine {
     pub fn typed_peek<'a>(raw: &RawRecord<'a>) -> Option<Record<'a>> {
         static FAILURE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Failure""#));
         let (record, response) = Record::peek_typed_and_response(raw.text())?;
-        let may_fail =
-            FAILURE.find(response).is_some() || memchr::memchr(b'\\', response).is_some();
+        let may_fail = FAILURE.find(response).is_some()
+            || (raw.hints().backslash && memchr::memchr(b'\\', response).is_some());
         (!may_fail).then_some(record)
     }
 
