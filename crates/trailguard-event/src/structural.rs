@@ -504,6 +504,7 @@ mod tests {
     }
 
     fn all_versions(buf: &[u8], start: usize, depth: usize) -> Vec<Option<usize>> {
+        let mut hints = TextHints::UNKNOWN;
         let mut out = vec![
             container_end(buf, start, depth),
             container_end_with::<false>(
@@ -512,12 +513,11 @@ mod tests {
                 depth,
                 classify_scalar,
                 prefix_xor_shifts,
-                &mut TextHints::UNKNOWN,
+                &mut hints,
             ),
         ];
         #[cfg(target_arch = "x86_64")]
         {
-            let mut hints = TextHints::UNKNOWN;
             out.push(x86::container_end_sse2::<false>(
                 buf, start, depth, &mut hints,
             ));
