@@ -1181,6 +1181,15 @@ mod tests {
         }
     }
 
+    /// The `(eventSource, eventName)` of the cases marked wanted, in order.
+    fn wanted_pairs(events: &[(&str, &str, bool)]) -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter(|(_, _, wanted)| *wanted)
+            .map(|(s, n, _)| ((*s).to_owned(), (*n).to_owned()))
+            .collect()
+    }
+
     /// The contract of a source pattern: a rule that declares sources (and name prefixes) is offered
     /// only records of those sources and prefixes, raw or parsed, even when another rule wants every
     /// record parsed; and the engine's raw answer follows the index.
@@ -1234,11 +1243,7 @@ mod tests {
             assert!(engine.wants_raw(&RawRecord::new(json.as_bytes())));
             with_record(&json, |r| worker.visit(r));
         }
-        let expected: Vec<(String, String)> = events
-            .iter()
-            .filter(|(_, _, wanted)| *wanted)
-            .map(|(s, n, _)| ((*s).to_owned(), (*n).to_owned()))
-            .collect();
+        let expected = wanted_pairs(&events);
         assert_eq!(*parsed.lock().unwrap(), expected);
         assert_eq!(*raw.lock().unwrap(), expected);
         assert_eq!(all_parsed.lock().unwrap().len(), events.len());
@@ -1292,11 +1297,7 @@ mod tests {
             assert_eq!(engine.wants(source, name), *wanted, "{source} {name}");
             with_record(&json, |r| worker.visit(r));
         }
-        let expected: Vec<(String, String)> = events
-            .iter()
-            .filter(|(_, _, wanted)| *wanted)
-            .map(|(s, n, _)| ((*s).to_owned(), (*n).to_owned()))
-            .collect();
+        let expected = wanted_pairs(&events);
         assert_eq!(*parsed.lock().unwrap(), expected);
         assert!(
             raw.lock().unwrap().is_empty(),
