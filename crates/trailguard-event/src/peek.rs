@@ -118,11 +118,9 @@ impl<'a> RawRecord<'a> {
     /// ```
     /// use trailguard_event::peek::{RawRecord, TextHints};
     /// let text = br#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","requestParameters":null}"#;
-    /// let none = TextHints { backslash: false, error_code: false, root: false };
+    /// let none = TextHints { backslash: false, error_code: false };
     /// assert!(!RawRecord::new(text).with_hints(none).may_have_error_code());
     /// assert!(!RawRecord::new(text).with_hints(none).escapes_in(text));
-    /// assert!(!RawRecord::new(text).with_hints(none).may_name_root());
-    /// assert!(RawRecord::new(text).may_name_root(), "without hints, search");
     /// ```
     pub fn with_hints(mut self, hints: TextHints) -> Self {
         self.hints = hints;
@@ -132,13 +130,6 @@ impl<'a> RawRecord<'a> {
     /// What the splitter saw in the text ([`TextHints::UNKNOWN`] when not told).
     pub fn hints(&self) -> TextHints {
         self.hints
-    }
-
-    /// Whether the text may hold `"Root` (how the root user's identity type starts, `"type":"Root"`):
-    /// `false` only when the splitter saw neither those bytes nor a backslash that could spell them.
-    /// Without hints, `true`: search the text.
-    pub fn may_name_root(&self) -> bool {
-        self.hints.root || self.hints.backslash
     }
 
     /// [`has_escapes`] of `part`, a piece of this record's text (such as [`RawRecord::caller_text`]):

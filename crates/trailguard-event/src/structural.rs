@@ -24,11 +24,10 @@ struct Masks {
     open: u64,
     /// `}` and `]`.
     close: u64,
-    /// `r` and `C`, for [`TextHints::error_code`], and `R`, for [`TextHints::root`] (only the splitter's
-    /// scan reads them; the compiler drops them from the others).
+    /// `r` and `C`, for [`TextHints::error_code`] (only the splitter's scan reads them; the compiler drops
+    /// them from the others).
     small_r: u64,
     capital_c: u64,
-    capital_r: u64,
 }
 
 /// What the splitter's pass over a value saw on the way, for the tests every record meets before any
@@ -39,8 +38,6 @@ pub struct TextHints {
     pub backslash: bool,
     /// The text may hold `rCode"`, as an `errorCode` key ends; `false` only when it does not.
     pub error_code: bool,
-    /// The text may hold `"Root`, as the root user's identity type starts; `false` only when it does not.
-    pub root: bool,
 }
 
 impl TextHints {
@@ -48,12 +45,10 @@ impl TextHints {
     pub const UNKNOWN: TextHints = TextHints {
         backslash: true,
         error_code: true,
-        root: true,
     };
     const NONE: TextHints = TextHints {
         backslash: false,
         error_code: false,
-        root: false,
     };
 }
 
@@ -71,7 +66,6 @@ fn classify_scalar(block: &[u8; 64]) -> Masks {
             b'}' | b']' => m.close |= bit,
             b'r' => m.small_r |= bit,
             b'C' => m.capital_c |= bit,
-            b'R' => m.capital_r |= bit,
             _ => {}
         }
     }
@@ -97,7 +91,6 @@ mod x86 {
             let close = _mm_set1_epi8(b'}' as i8);
             let small_r = _mm_set1_epi8(b'r' as i8);
             let capital_c = _mm_set1_epi8(b'C' as i8);
-            let capital_r = _mm_set1_epi8(b'R' as i8);
             for k in 0..4 {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
                 let folded = _mm_or_si128(v, case);
@@ -113,8 +106,6 @@ mod x86 {
                     u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, small_r)) as u16) << shift;
                 m.capital_c |=
                     u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, capital_c)) as u16) << shift;
-                m.capital_r |=
-                    u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, capital_r)) as u16) << shift;
             }
         }
         m
@@ -131,7 +122,6 @@ mod x86 {
         let close = _mm256_set1_epi8(b'}' as i8);
         let small_r = _mm256_set1_epi8(b'r' as i8);
         let capital_c = _mm256_set1_epi8(b'C' as i8);
-        let capital_r = _mm256_set1_epi8(b'R' as i8);
         for k in 0..2 {
             let v = _mm256_loadu_si256(block.as_ptr().add(32 * k).cast());
             let folded = _mm256_or_si256(v, case);
@@ -147,8 +137,6 @@ mod x86 {
                 u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, small_r)) as u32) << shift;
             m.capital_c |=
                 u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, capital_c)) as u32) << shift;
-            m.capital_r |=
-                u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, capital_r)) as u32) << shift;
         }
         m
     }
@@ -311,13 +299,6 @@ fn error_code_ends(m: &Masks, r_before: u64) -> u64 {
     m.capital_c & ((m.small_r << 1) | (r_before >> 63)) & ((m.quote >> 4) | (0xF << 60))
 }
 
-/// The bytes of a block that may start `Root` after a quote: an `R` after a quote (the previous
-/// block's last byte carried in `quote_before`).
-#[inline(always)]
-fn root_starts(m: &Masks, quote_before: u64) -> u64 {
-    m.capital_r & ((m.quote << 1) | (quote_before >> 63))
-}
-
 #[inline(always)]
 fn container_end_with<const HINTS: bool>(
     buf: &[u8],
@@ -331,7 +312,6 @@ fn container_end_with<const HINTS: bool>(
     let mut pos = start;
     let mut tail = [b' '; 64];
     let mut r_before = 0u64;
-    let mut quote_before = 0u64;
     while pos < buf.len() {
         let block: &[u8; 64] = match buf.get(pos..pos + 64) {
             Some(b) => b.try_into().ok()?,
@@ -345,13 +325,12 @@ fn container_end_with<const HINTS: bool>(
         };
         let m = classify(block);
         // What the hints would take in from this block: all of it unless the value ends inside.
-        let (backslash, code, root) = if HINTS {
+        let (backslash, code) = if HINTS {
             let code = error_code_ends(&m, r_before);
-            let root = root_starts(&m, quote_before);
-            (r_before, quote_before) = (m.small_r, m.quote);
-            (m.backslash, code, root)
+            r_before = m.small_r;
+            (m.backslash, code)
         } else {
-            (0, 0, 0)
+            (0, 0)
         };
         let escaped = strings.escaped(m.backslash);
         let inside = strings.inside(prefix_xor(m.quote & !escaped));
@@ -377,7 +356,6 @@ fn container_end_with<const HINTS: bool>(
                             let own = u64::MAX >> (63 - i);
                             hints.backslash |= backslash & own != 0;
                             hints.error_code |= code & own != 0;
-                            hints.root |= root & own != 0;
                         }
                         return (end <= buf.len()).then_some(end);
                     }
@@ -388,7 +366,6 @@ fn container_end_with<const HINTS: bool>(
         if HINTS {
             hints.backslash |= backslash != 0;
             hints.error_code |= code != 0;
-            hints.root |= root != 0;
         }
         pos += 64;
     }
@@ -665,9 +642,9 @@ mod tests {
         out
     }
 
-    /// The hints' contract, for every kernel: a backslash and a quote before `R` in the value are
-    /// reported exactly, and an `errorCode` key is never missed (`rCode"` in the value sets the hint;
-    /// a value without `rC` leaves it unset), wherever the bytes fall against the 64-byte blocks. Bytes after the value
+    /// The hints' contract, for every kernel: a backslash in the value is reported exactly, and an
+    /// `errorCode` key is never missed (`rCode"` in the value sets the hint; a value without `rC`
+    /// leaves it unset), wherever the bytes fall against the 64-byte blocks. Bytes after the value
     /// (the next record in the buffer) count for nothing.
     #[test]
     fn hints_report_backslashes_exactly_and_never_miss_an_error_code_key() {
@@ -676,8 +653,6 @@ mod tests {
         for pad in 0..140 {
             let filler = "x".repeat(pad);
             for body in [
-                format!(r#"{{"a":"{filler}","type":"Root","b":"R"}}"#),
-                format!(r#"{{"a":"{filler}R","b":"xRoot"}}"#),
                 format!(r#"{{"a":"{filler}","errorCode":"AccessDenied"}}"#),
                 format!(r#"{{"a":"{filler}","Code":"rC","b":"r","c":"Code"}}"#),
                 format!(r#"{{"a":"{filler}rCodex","b":1}}"#),
@@ -693,7 +668,7 @@ mod tests {
         for _ in 0..300 {
             cases.push(synth.next_record().into_bytes());
         }
-        let mut saw = (0, 0, 0);
+        let mut saw = (0, 0);
         for value in cases {
             // The next record right behind it, holding everything the hints look for.
             let mut buf = value.clone();
@@ -702,7 +677,6 @@ mod tests {
             let key_end = contains(&value, br#"rCode""#);
             saw.0 += usize::from(key_end);
             saw.1 += usize::from(!backslash && !contains(&value, b"rC"));
-            saw.2 += usize::from(contains(&value, br#""Root""#));
             for (v, got) in all_hints(&buf).into_iter().enumerate() {
                 let text = String::from_utf8_lossy(&value);
                 let (end, hints) = got.unwrap_or_else(|| panic!("version {v}: no end in {text}"));
@@ -715,11 +689,10 @@ mod tests {
                 if !contains(&value, b"rC") {
                     assert!(!hints.error_code, "version {v}: {text}");
                 }
-                assert_eq!(hints.root, contains(&value, b"\"R"), "version {v}: {text}");
             }
         }
         assert!(
-            saw.0 > 400 && saw.1 > 300 && saw.2 > 100,
+            saw.0 > 400 && saw.1 > 300,
             "both kinds of value were tried: {saw:?}"
         );
     }

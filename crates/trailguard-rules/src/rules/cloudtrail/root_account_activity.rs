@@ -121,7 +121,7 @@ impl SequenceRule for RootAccountActivity {
         use std::sync::LazyLock;
         static ROOT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""Root""#));
         let caller = raw.caller_text();
-        raw.may_name_root() && (ROOT.find(caller).is_some() || raw.escapes_in(caller))
+        ROOT.find(caller).is_some() || raw.escapes_in(caller)
     }
 
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
