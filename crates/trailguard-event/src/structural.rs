@@ -50,6 +50,13 @@ impl TextHints {
         backslash: false,
         error_code: false,
     };
+
+    /// Takes in the bits of one block (or of its part inside the value).
+    #[inline(always)]
+    fn note(&mut self, backslash: u64, error_code: u64) {
+        self.backslash |= backslash != 0;
+        self.error_code |= error_code != 0;
+    }
 }
 
 /// The masks, one byte at a time: the reference the SIMD versions are tested against, and the fallback
@@ -354,8 +361,7 @@ fn container_end_with<const HINTS: bool>(
                         if HINTS {
                             // The value's own bytes only: up to and including the closing bracket.
                             let own = u64::MAX >> (63 - i);
-                            hints.backslash |= backslash & own != 0;
-                            hints.error_code |= code & own != 0;
+                            hints.note(backslash & own, code & own);
                         }
                         return (end <= buf.len()).then_some(end);
                     }
@@ -364,8 +370,7 @@ fn container_end_with<const HINTS: bool>(
             }
         }
         if HINTS {
-            hints.backslash |= backslash != 0;
-            hints.error_code |= code != 0;
+            hints.note(backslash, code);
         }
         pos += 64;
     }

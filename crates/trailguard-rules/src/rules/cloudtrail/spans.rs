@@ -35,8 +35,14 @@ pub(crate) fn touching<T: Span>(
     spans
         .range(..=last_at.saturating_add(gap))
         .rev()
-        .take_while(move |(_, s)| s.last_at().saturating_add(gap) >= first_at)
+        .take_while(move |(_, s)| ends_within(*s, first_at, gap))
         .map(|(start, _)| *start)
+}
+
+/// Whether `span` ends no more than `gap` before `first_at`: walking back from the last span that starts
+/// in reach, the spans [`touching`] counts are those until the first for which this fails.
+fn ends_within<T: Span>(span: &T, first_at: i64, gap: i64) -> bool {
+    span.last_at().saturating_add(gap) >= first_at
 }
 
 /// Adds one call at `at` to the one span it touches, with `take`, keeping the map keyed by first
@@ -49,13 +55,13 @@ pub(crate) fn take_in_place<T: Span, C>(
     call: C,
     take: impl FnOnce(&mut T, C),
 ) -> Option<C> {
-    // The same walk as `touching`, through the spans themselves: the usual call (no earlier than the
-    // one span it touches) is taken in place without a second search of the map.
+    // The walk of `touching`, through the spans themselves: the usual call (no earlier than the one
+    // span it touches) is taken in place without a second search of the map.
     let only = {
         let mut touched = spans
             .range_mut(..=at.saturating_add(gap))
             .rev()
-            .take_while(|(_, s)| s.last_at().saturating_add(gap) >= at);
+            .take_while(|(_, s)| ends_within(*s, at, gap));
         match (touched.next(), touched.next()) {
             (Some((&start, span)), None) if at >= start => {
                 take(span, call);
