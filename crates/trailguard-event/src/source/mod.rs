@@ -10,7 +10,8 @@
 //! file cut short is different: what was inflated before the cut is intact (only the check is
 //! missing), so it is handed on and the read fails after it. A member larger than
 //! [`CHECKED_MEMBER_MAX`] decompressed cannot be held back whole: it streams, and its check still fails
-//! the read at its end.
+//! the read at its end. A gzip file of known size up to [`WHOLE_GZIP_MAX`] (every CloudTrail log) is
+//! read whole and inflated by [`WholeGzip`] under the same contract, twice as fast.
 //!
 //! - [`file`](mod@file): a file on disk (`.json`, `.json.gz`, JSON lines, anything sniffed as JSON or gzip).
 //! - [`reader`]: a one-shot stream, such as stdin (`-`).
@@ -21,6 +22,7 @@ pub mod file;
 pub mod memory;
 pub mod reader;
 pub mod walk;
+mod whole_gzip;
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -36,6 +38,7 @@ pub use file::FileSource;
 pub use memory::MemorySource;
 pub use reader::ReaderSource;
 pub use walk::{discover, Discovered};
+pub use whole_gzip::{WholeGzip, WHOLE_GZIP_MAX};
 
 /// A source of CloudTrail bytes.
 pub trait Source: Send + Sync {
@@ -74,20 +77,51 @@ pub fn open_decoded(source: &dyn Source) -> io::Result<Opened> {
     let mut counted = counted;
     let head = read_head(&mut counted, 2)?;
     let is_gzip = head.starts_with(&[0x1f, 0x8b]);
-    let joined = io::Cursor::new(head).chain(counted);
-    let (reader, encoding): (Box<dyn Read + Send>, _) = if is_gzip {
+    let whole = is_gzip
+        && source
+            .size_hint()
+            .is_some_and(|size| size <= WHOLE_GZIP_MAX);
+    let (reader, encoding): (Box<dyn Read + Send>, _) = if whole {
+        (whole_gzip(head, counted, &stored_bytes)?, Encoding::Gzip)
+    } else if is_gzip {
+        let joined = io::Cursor::new(head).chain(counted);
         (
             Box::new(CheckedGz::new(BufReader::new(joined))),
             Encoding::Gzip,
         )
     } else {
-        (Box::new(joined), Encoding::Plain)
+        (
+            Box::new(io::Cursor::new(head).chain(counted)),
+            Encoding::Plain,
+        )
     };
     Ok(Opened {
         reader,
         encoding,
         stored_bytes,
     })
+}
+
+/// A small gzip file read whole and inflated by [`WholeGzip`]; one that turns out larger than
+/// [`WHOLE_GZIP_MAX`] (it grew since it was listed) streams after all. The stored bytes counted while
+/// reading are set back: `WholeGzip` counts them a member at a time.
+fn whole_gzip(
+    head: Vec<u8>,
+    counted: CountingReader,
+    stored_bytes: &Arc<AtomicU64>,
+) -> io::Result<Box<dyn Read + Send>> {
+    let mut compressed = head;
+    let mut limited = counted.take(WHOLE_GZIP_MAX + 1 - compressed.len() as u64);
+    limited.read_to_end(&mut compressed)?;
+    if compressed.len() as u64 > WHOLE_GZIP_MAX {
+        let joined = io::Cursor::new(compressed).chain(limited.into_inner());
+        return Ok(Box::new(CheckedGz::new(BufReader::new(joined))));
+    }
+    stored_bytes.store(0, Ordering::Relaxed);
+    Ok(Box::new(WholeGzip::new(
+        compressed,
+        Arc::clone(stored_bytes),
+    )))
 }
 
 /// Decompressed bytes of one gzip member held back until its CRC check passed.
@@ -120,13 +154,19 @@ pub struct CheckedGz<R: BufRead> {
 #[allow(clippy::disallowed_types)] // one member at a time; see the `use` above
 impl<R: BufRead> CheckedGz<R> {
     pub fn new(input: R) -> Self {
+        CheckedGz::continuing(input, 0)
+    }
+
+    /// A reader of `input`, the rest of a file whose first `members` were read already (numbered on
+    /// from there in messages).
+    pub fn continuing(input: R, members: u64) -> Self {
         CheckedGz {
             input: Some(input),
             streaming: None,
             ready: RecycledBuffer::take(),
             filled: 0,
             pos: 0,
-            members: 0,
+            members,
             cut: None,
         }
     }
