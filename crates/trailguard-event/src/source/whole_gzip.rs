@@ -139,10 +139,12 @@ impl WholeGzip {
                     self.ready.resize(grown, 0);
                 }
                 Inflated::NoRoom | Inflated::Bad => {
-                    let rest = BufReader::new(Cursor::new(input.to_vec()));
-                    self.rest = Some(CheckedGz::continuing(rest, self.members));
-                    self.consumed
-                        .store(self.compressed.len() as u64, Ordering::Relaxed);
+                    // The file's bytes move to the stream reader, from this member on: no copy.
+                    let end = self.compressed.len() as u64;
+                    let mut rest = Cursor::new(std::mem::take(&mut self.compressed));
+                    rest.set_position(self.next as u64);
+                    self.rest = Some(CheckedGz::continuing(BufReader::new(rest), self.members));
+                    self.consumed.store(end, Ordering::Relaxed);
                     return true;
                 }
             }
