@@ -347,7 +347,8 @@ mod tests {
 
     use super::{CheckedGz, SPARE_MEMBER_BUFFER};
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
+    /// `bytes` as one gzip member (the readers' tests share it).
+    pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()

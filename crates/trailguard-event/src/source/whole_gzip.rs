@@ -173,18 +173,8 @@ impl Read for WholeGzip {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::write::GzEncoder;
-    use flate2::Compression;
-
     use super::*;
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::source::tests::gzip;
 
     /// What both readers make of `compressed`: the bytes handed on, the error, and (for the whole
     /// reader) the stored bytes counted.
