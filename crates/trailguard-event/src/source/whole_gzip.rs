@@ -9,8 +9,8 @@
 //! file, to `CheckedGz`, which then reports it as it always has (and hands on the intact bytes of a
 //! file cut short).
 //!
-//! The count of stored bytes moves a member at a time, so a damaged member is reported at the end of
-//! the last good one.
+//! The count of stored bytes (progress, error positions) moves a member at a time; once the rest of the
+//! file is handed over it is the file's length, which is where a cut file ends.
 
 use std::cell::RefCell;
 use std::io::{self, BufReader, Cursor, Read};
