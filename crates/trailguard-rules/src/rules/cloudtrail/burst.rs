@@ -15,7 +15,7 @@ use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
 use crate::rule::{Observation, Observed, Report, SequenceFold, StateLimit};
-use crate::sigma::WordHashed;
+use crate::sigma::{PreHashed, WordHashed};
 use crate::Finding;
 
 /// How many distinct subjects and details a burst keeps by name.
@@ -353,8 +353,10 @@ fn id_hash(id: &str) -> u64 {
 #[derive(Default)]
 struct Names {
     list: Vec<Named>,
-    /// At most [`NAMES_PER_RUN`] entries: a cheap unkeyed hash is safe at that size.
-    index: HashMap<Box<str>, u32, BuildHasherDefault<WordHashed>>,
+    /// Each value's place by its hash ([`Named::hash`]), so the map holds no copy of the text. Two values
+    /// sharing a hash (made on purpose: the hash is unkeyed) keep the first in the map; the second is
+    /// found by a scan of the list, at most [`NAMES_PER_RUN`] long.
+    index: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
 }
 
 /// Values a run looks up by a scan of its list before it keeps a map of them.
@@ -397,12 +399,19 @@ impl Names {
     }
 
     fn find(&self, name: &str, hash: u64) -> Option<usize> {
-        if self.list.len() <= SCANNED_NAMES {
+        let scan = || {
             self.list
                 .iter()
                 .position(|n| n.hash == hash && &*n.name == name)
-        } else {
-            self.index.get(name).map(|&i| i as usize)
+        };
+        if self.list.len() <= SCANNED_NAMES {
+            return scan();
+        }
+        match self.index.get(&hash) {
+            Some(&i) if &*self.list[i as usize].name == name => Some(i as usize),
+            // Another value with the same hash holds the map's place.
+            Some(_) => scan(),
+            None => None,
         }
     }
 
@@ -415,11 +424,14 @@ impl Names {
         let last = self.list.len() - 1;
         if self.list.len() > SCANNED_NAMES {
             if self.index.is_empty() {
-                self.index = (self.list.iter().enumerate())
-                    .map(|(i, n)| (n.name.clone(), i as u32))
+                // In reverse, so that of values sharing a hash the first keeps the place.
+                self.index = (self.list.iter().enumerate().rev())
+                    .map(|(i, n)| (n.hash, i as u32))
                     .collect();
             } else {
-                self.index.insert(self.list[last].name.clone(), last as u32);
+                self.index
+                    .entry(self.list[last].hash)
+                    .or_insert(last as u32);
             }
         }
         last as u32
@@ -944,6 +956,41 @@ mod tests {
             bursts_seen > 20,
             "the inputs must hold bursts: {bursts_seen}"
         );
+    }
+
+    /// Values are found by hash once a run names more than a few, and two values sharing a hash (the
+    /// hash is unkeyed: an attacker can make them) are still told apart, whichever came first and
+    /// whether they came one by one or with another run's names.
+    #[test]
+    fn names_sharing_a_hash_keep_their_own_numbers() {
+        let named = |name: &str, hash: u64| Named {
+            name: name.into(),
+            hash,
+            first: (0, 0, None),
+        };
+        for before_the_map in [true, false] {
+            let mut names = Names::default();
+            let mut expected = Vec::new();
+            let fillers = if before_the_map { 0 } else { SCANNED_NAMES + 3 };
+            for i in 0..fillers {
+                expected.push((format!("filler-{i}"), 1_000 + i as u64));
+            }
+            expected.push(("first".to_owned(), 7));
+            expected.push(("second".to_owned(), 7));
+            for i in 0..SCANNED_NAMES + 5 {
+                expected.push((format!("after-{i}"), 2_000 + i as u64));
+            }
+            for (name, hash) in &expected {
+                names.adopt(named(name, *hash));
+            }
+            assert!(!names.index.is_empty(), "past the scan, a map");
+            for (i, (name, hash)) in expected.iter().enumerate() {
+                assert_eq!(names.find(name, *hash), Some(i), "{name}");
+                assert_eq!(names.adopt(named(name, *hash)), i as u32, "{name} again");
+            }
+            assert_eq!(names.find("third", 7), None);
+            assert_eq!(names.len(), expected.len());
+        }
     }
 
     /// A run of exactly `threshold` calls is a burst and a run one short is not: the fold passes over

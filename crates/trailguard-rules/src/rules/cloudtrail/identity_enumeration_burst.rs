@@ -143,11 +143,12 @@ impl SequenceRule for IdentityEnumerationBurst {
         if long_term_key {
             kind |= LONG_TERM_KEY;
         }
-        let api = format!(
-            "{}:{}",
-            record.event_source.trim_end_matches(".amazonaws.com"),
-            record.event_name
-        );
+        // Built by hand: `format!` here was about 1% of a scan (it runs on every IAM read).
+        let service = record.event_source.trim_end_matches(".amazonaws.com");
+        let mut api = String::with_capacity(service.len() + 1 + record.event_name.len());
+        api.push_str(service);
+        api.push(':');
+        api.push_str(&record.event_name);
         Observed::new(record, kind, 0, caller_key(record), "", api)
     }
 
