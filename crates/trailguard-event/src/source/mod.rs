@@ -112,7 +112,10 @@ fn whole_gzip(
 ) -> io::Result<Box<dyn Read + Send>> {
     let mut compressed = head;
     let mut limited = counted.take(WHOLE_GZIP_MAX + 1 - compressed.len() as u64);
-    limited.read_to_end(&mut compressed)?;
+    if let Err(err) = limited.read_to_end(&mut compressed) {
+        let message = format!("read failed after {} bytes: {err}", compressed.len());
+        return Err(io::Error::new(err.kind(), message));
+    }
     if compressed.len() as u64 > WHOLE_GZIP_MAX {
         let joined = io::Cursor::new(compressed).chain(limited.into_inner());
         return Ok(Box::new(CheckedGz::new(BufReader::new(joined))));
@@ -362,6 +365,33 @@ mod tests {
             .read_to_end(&mut out)
             .err();
         (out, err.map(|e| e.to_string()))
+    }
+
+    /// A gzip file read whole whose read fails part way is reported with how far the read got, not
+    /// handed on in part.
+    #[test]
+    fn a_whole_gzip_file_whose_read_fails_says_how_far_it_got() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("device error"))
+            }
+        }
+        struct HalfReadable(Vec<u8>);
+        impl super::Source for HalfReadable {
+            fn name(&self) -> &std::path::Path {
+                std::path::Path::new("half.json.gz")
+            }
+            fn size_hint(&self) -> Option<u64> {
+                Some(self.0.len() as u64 * 2)
+            }
+            fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+                Ok(Box::new(Cursor::new(self.0.clone()).chain(Failing)))
+            }
+        }
+        let head = gzip(b"{\"Records\":[]}")[..10].to_vec();
+        let err = super::open_decoded(&HalfReadable(head)).err().unwrap();
+        assert_eq!(err.to_string(), "read failed after 10 bytes: device error");
     }
 
     /// Files read one after another on a thread share its buffer: the second inflates into the room the

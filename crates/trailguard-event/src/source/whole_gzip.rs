@@ -130,7 +130,8 @@ impl WholeGzip {
         loop {
             let inflated = DECOMPRESSOR.with(|d| d.borrow_mut().member(input, &mut self.ready));
             match inflated {
-                Inflated::Member { read, written } => {
+                // A member is at least 18 bytes; `read > 0` keeps the walk moving whatever the library says.
+                Inflated::Member { read, written } if read > 0 => {
                     self.members += 1;
                     self.next += read;
                     self.filled = written;
@@ -141,7 +142,7 @@ impl WholeGzip {
                     let grown = (self.ready.len() * 2).min(CHECKED_MEMBER_MAX);
                     self.ready.resize(grown, 0);
                 }
-                Inflated::NoRoom | Inflated::Bad => {
+                Inflated::Member { .. } | Inflated::NoRoom | Inflated::Bad => {
                     // The file's bytes move to the stream reader, from this member on: no copy.
                     let end = self.compressed.len() as u64;
                     let mut rest = Cursor::new(std::mem::take(&mut self.compressed));
