@@ -142,12 +142,8 @@ pub struct CheckedGz<R: BufRead> {
     input: Option<R>,
     /// The member being read, when it is too large to hold back and streams.
     streaming: Option<GzDecoder<R>>,
-    /// The member's checked bytes are `ready[..filled]`, handed out from `pos`. The member inflates
-    /// straight into `ready` (no staging copy). The buffer is the thread's [`RecycledBuffer`]: it keeps
-    /// its size between members and files, so it is zeroed only when it grows.
-    ready: RecycledBuffer,
-    filled: usize,
-    pos: usize,
+    /// The member being held back, or handed out once checked.
+    member: CheckedMember,
     /// Members read so far (for messages).
     members: u64,
     /// The input ended inside a member: reported once the intact bytes before the cut are read.
@@ -166,9 +162,7 @@ impl<R: BufRead> CheckedGz<R> {
         CheckedGz {
             input: Some(input),
             streaming: None,
-            ready: RecycledBuffer::take(),
-            filled: 0,
-            pos: 0,
+            member: CheckedMember::new(),
             members,
             cut: None,
         }
@@ -196,19 +190,18 @@ impl<R: BufRead> CheckedGz<R> {
             return Ok(false);
         }
         self.members += 1;
-        self.filled = 0;
-        self.pos = 0;
+        self.member.clear();
         let mut decoder = GzDecoder::new(input);
         loop {
-            if self.filled == self.ready.len() {
-                let grown = (self.ready.len() * 2).clamp(FIRST_MEMBER_BUFFER, CHECKED_MEMBER_MAX);
-                self.ready.resize(grown, 0);
+            let member = &mut self.member;
+            if member.filled == member.buffer.len() {
+                member.grow();
             }
-            match decoder.read(&mut self.ready[self.filled..]) {
+            match decoder.read(&mut member.buffer[member.filled..]) {
                 Ok(0) => break,
                 Ok(n) => {
-                    self.filled += n;
-                    if self.filled >= CHECKED_MEMBER_MAX {
+                    member.filled += n;
+                    if member.filled >= CHECKED_MEMBER_MAX {
                         self.streaming = Some(decoder);
                         return Ok(true);
                     }
@@ -219,7 +212,7 @@ impl<R: BufRead> CheckedGz<R> {
                     return Ok(true);
                 }
                 Err(err) => {
-                    self.filled = 0;
+                    self.member.clear();
                     return Err(self.damaged(&err));
                 }
             }
@@ -232,10 +225,7 @@ impl<R: BufRead> CheckedGz<R> {
 impl<R: BufRead> Read for CheckedGz<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.pos < self.filled {
-                let n = out.len().min(self.filled - self.pos);
-                out[..n].copy_from_slice(&self.ready[self.pos..self.pos + n]);
-                self.pos += n;
+            if let Some(n) = self.member.hand_out(out) {
                 return Ok(n);
             }
             if let Some(decoder) = self.streaming.as_mut() {
@@ -261,6 +251,50 @@ impl<R: BufRead> Read for CheckedGz<R> {
                 return Ok(0);
             }
         }
+    }
+}
+
+/// A gzip member's checked bytes, `buffer[..filled]`, handed out from `pos`, for [`CheckedGz`] and
+/// [`WholeGzip`]. The member inflates straight into `buffer` (no staging copy); the buffer is the
+/// thread's, so it keeps its size between members and files and is zeroed only when it grows.
+struct CheckedMember {
+    buffer: RecycledBuffer,
+    filled: usize,
+    pos: usize,
+}
+
+impl CheckedMember {
+    fn new() -> CheckedMember {
+        CheckedMember {
+            buffer: RecycledBuffer::take(),
+            filled: 0,
+            pos: 0,
+        }
+    }
+
+    /// Forgets the last member's bytes (a new member, or a damaged one); the room stays.
+    fn clear(&mut self) {
+        (self.filled, self.pos) = (0, 0);
+    }
+
+    /// Doubles the room, from [`FIRST_MEMBER_BUFFER`] up to [`CHECKED_MEMBER_MAX`]; `false` when it
+    /// is that large already.
+    fn grow(&mut self) -> bool {
+        let grown = (self.buffer.len() * 2).clamp(FIRST_MEMBER_BUFFER, CHECKED_MEMBER_MAX);
+        let grew = grown > self.buffer.len();
+        self.buffer.resize(grown, 0);
+        grew
+    }
+
+    /// Copies out as many of the bytes not yet handed out as fit; `None` when all have been.
+    fn hand_out(&mut self, out: &mut [u8]) -> Option<usize> {
+        if self.pos >= self.filled {
+            return None;
+        }
+        let n = out.len().min(self.filled - self.pos);
+        out[..n].copy_from_slice(&self.buffer[self.pos..self.pos + n]);
+        self.pos += n;
+        Some(n)
     }
 }
 
@@ -411,7 +445,7 @@ mod tests {
         reader.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"short");
         assert_eq!(
-            reader.ready.as_ptr(),
+            reader.member.buffer.as_ptr(),
             room,
             "the second file reuses the room"
         );

@@ -5,7 +5,7 @@
 //! twice as fast, which is a quarter of a gzip scan. [`WholeGzip`] keeps [`super::CheckedGz`]'s
 //! contract: a member's bytes are handed on only after its trailer (CRC-32 and length) checked
 //! out, members are numbered the same way, and whatever libdeflate cannot settle in one call (a member
-//! damaged, cut short, or larger than [`CHECKED_MEMBER_MAX`] inflated) is handed, with the rest of the
+//! damaged, cut short, or larger than [`super::CHECKED_MEMBER_MAX`] inflated) is handed, with the rest of the
 //! file, to `CheckedGz`, which then reports it as it always has (and hands on the intact bytes of a
 //! file cut short). One difference, by design: libdeflate accepts a few irregular deflate encodings
 //! that zlib refuses, when what they decode to passes the member's check; such a member is read here
@@ -21,7 +21,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::{CheckedGz, RecycledBuffer, CHECKED_MEMBER_MAX, FIRST_MEMBER_BUFFER};
+use super::{CheckedGz, CheckedMember, FIRST_MEMBER_BUFFER};
 
 /// The largest gzip file read whole into memory; a larger one streams ([`super::CheckedGz`]).
 pub const WHOLE_GZIP_MAX: u64 = 16 << 20;
@@ -93,9 +93,7 @@ pub struct WholeGzip {
     next: usize,
     /// Stored bytes consumed, for progress and error positions: the end of the last member read.
     consumed: Arc<AtomicU64>,
-    ready: RecycledBuffer,
-    filled: usize,
-    pos: usize,
+    member: CheckedMember,
     members: u64,
     /// From the first member libdeflate could not settle to the end of the file.
     rest: Option<CheckedGz<BufReader<Cursor<Vec<u8>>>>>,
@@ -108,9 +106,7 @@ impl WholeGzip {
             compressed,
             next: 0,
             consumed,
-            ready: RecycledBuffer::take(),
-            filled: 0,
-            pos: 0,
+            member: CheckedMember::new(),
             members: 0,
             rest: None,
         }
@@ -123,25 +119,23 @@ impl WholeGzip {
         if input.is_empty() {
             return false;
         }
-        (self.filled, self.pos) = (0, 0);
-        if self.ready.len() < FIRST_MEMBER_BUFFER {
-            self.ready.resize(FIRST_MEMBER_BUFFER, 0);
+        self.member.clear();
+        if self.member.buffer.len() < FIRST_MEMBER_BUFFER {
+            self.member.grow();
         }
         loop {
-            let inflated = DECOMPRESSOR.with(|d| d.borrow_mut().member(input, &mut self.ready));
+            let inflated =
+                DECOMPRESSOR.with(|d| d.borrow_mut().member(input, &mut self.member.buffer));
             match inflated {
                 // A member is at least 18 bytes; `read > 0` keeps the walk moving whatever the library says.
                 Inflated::Member { read, written } if read > 0 => {
                     self.members += 1;
                     self.next += read;
-                    self.filled = written;
+                    self.member.filled = written;
                     self.consumed.store(self.next as u64, Ordering::Relaxed);
                     return true;
                 }
-                Inflated::NoRoom if self.ready.len() < CHECKED_MEMBER_MAX => {
-                    let grown = (self.ready.len() * 2).min(CHECKED_MEMBER_MAX);
-                    self.ready.resize(grown, 0);
-                }
+                Inflated::NoRoom if self.member.grow() => {}
                 Inflated::Member { .. } | Inflated::NoRoom | Inflated::Bad => {
                     // The file's bytes move to the stream reader, from this member on: no copy.
                     let end = self.compressed.len() as u64;
@@ -162,10 +156,7 @@ impl Read for WholeGzip {
             if let Some(rest) = self.rest.as_mut() {
                 return rest.read(out);
             }
-            if self.pos < self.filled {
-                let n = out.len().min(self.filled - self.pos);
-                out[..n].copy_from_slice(&self.ready[self.pos..self.pos + n]);
-                self.pos += n;
+            if let Some(n) = self.member.hand_out(out) {
                 return Ok(n);
             }
             if !self.next_member() {
@@ -179,6 +170,7 @@ impl Read for WholeGzip {
 mod tests {
     use super::*;
     use crate::source::tests::gzip;
+    use crate::source::CHECKED_MEMBER_MAX;
 
     /// What both readers make of `compressed`: the bytes handed on, the error, and (for the whole
     /// reader) the stored bytes counted.
