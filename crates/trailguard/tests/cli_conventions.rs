@@ -1,6 +1,6 @@
 //! One convention across subcommands, and answers that never pass for an empty result: `--region` is the
-//! AWS API region everywhere (`scan --event-region` filters events), rules are picked with `--rule`,
-//! `--min-severity` trims reports, a failed read prints an error and no report, and a filter spelled in
+//! AWS API region everywhere (`scan --event-region` filters events), rules are picked with `--rule`
+//! (and left out with `--ignore`), `--min-severity` trims reports, a failed read prints an error and no report, and a filter spelled in
 //! a way that can match nothing says how to spell it.
 
 use std::io::Write;
@@ -101,6 +101,59 @@ fn min_severity_trims_scan_reports_and_their_exit_code() {
         "sever",
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--ignore` leaves rules out of `scan` (and `serve`, which shares the flags): exactly their findings
+/// go, whatever else is chosen, and a code that names no rule, or a choice that leaves none, is a usage
+/// error rather than a scan with nothing.
+#[test]
+fn rules_are_left_out_with_ignore() {
+    let all = scan_findings(&[]);
+    let mut per_rule = std::collections::BTreeMap::<&str, usize>::new();
+    for f in &all {
+        *per_rule.entry(f.rule_id.as_str()).or_default() += 1;
+    }
+    assert!(
+        per_rule.len() >= 3,
+        "the samples trip several rules: {per_rule:?}"
+    );
+    let mut busiest: Vec<(&str, usize)> = per_rule.into_iter().collect();
+    busiest.sort_by_key(|(code, n)| (std::cmp::Reverse(*n), *code));
+    let (first, second) = (busiest[0].0, busiest[1].0);
+
+    let without_first = scan_findings(&["--ignore", first]);
+    let expected: Vec<Finding> = all.iter().filter(|f| f.rule_id != first).cloned().collect();
+    assert_eq!(without_first, expected);
+
+    let both = format!("{first},{second}");
+    let one = scan_findings(&["--rule", &both, "--ignore", second]);
+    assert!(!one.is_empty());
+    assert!(one.iter().all(|f| f.rule_id == first), "{one:?}");
+
+    let samples = samples();
+    let path = samples.to_str().unwrap();
+    let out = trailguard(&["scan", path, "--ignore", "CT001,CT999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--ignore: unknown rule `CT999`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = trailguard(&["scan", path, "--rule", first, "--ignore", first]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no built-in rule is left"),
+        "{}",
+        stderr(&out)
+    );
+
+    for command in ["scan", "serve"] {
+        let help = String::from_utf8_lossy(&trailguard(&[command, "--help"]).stdout).into_owned();
+        assert!(
+            help.contains("--ignore") && help.contains("--rule"),
+            "{command}: {help}"
+        );
+    }
 }
 
 #[test]

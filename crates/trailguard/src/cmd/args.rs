@@ -2,11 +2,13 @@
 //!
 //! The conventions every subcommand follows (AWS CLI habits): `--region` is the AWS API region (event
 //! filters say what they filter, e.g. `scan --event-region`), `--profile` and `--endpoint-url` pick the
-//! credentials and endpoint, `--rule CODE` selects rules (repeatable or comma-separated; `policy check`
-//! also takes its old `--select`), and `--min-severity` drops findings below a severity from the report.
+//! credentials and endpoint, `--rule CODE` selects rules and `--ignore CODE` leaves them out
+//! (repeatable or comma-separated; `policy check` also takes its old `--select`), and `--min-severity` drops findings below a severity from the report.
 
 use std::str::FromStr;
 
+use trailguard_rules::engine::Engine;
+use trailguard_rules::meta::resolve_codes;
 use trailguard_rules::output::{Format, RunSummary};
 use trailguard_rules::Severity;
 
@@ -33,6 +35,53 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
         other => Severity::from_str(other)
             .map(FailOn::AtOrAbove)
             .map_err(|e| format!("{e}, or never")),
+    }
+}
+
+/// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RuleChoice {
+    /// Run only these built-in rules (code like CT001 or name). Repeatable or comma-separated; default all.
+    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    pub rule: Vec<String>,
+
+    /// Never run these built-in rules (codes or names, repeatable or comma-separated). For example
+    /// `--ignore CT033,CT034,CT057` leaves out the bursts over read traffic, most of a scan's rule time.
+    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+}
+
+impl RuleChoice {
+    /// `engine` with only the chosen rules. An unknown code or name, or a choice that leaves no rule, is
+    /// a usage error: a typo in a CI job must fail, not scan with nothing (or everything).
+    pub fn apply(&self, engine: Engine) -> anyhow::Result<Engine> {
+        if self.rule.is_empty() && self.ignore.is_empty() {
+            return Ok(engine);
+        }
+        let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
+        let resolve = |flag: &str, entries: &[String]| {
+            resolve_codes(&metas, entries)
+                .map_err(|e| anyhow::anyhow!("{flag}: {e}: see `trailguard rules`"))
+        };
+        let only = resolve("--rule", &self.rule)?;
+        let ignored = resolve("--ignore", &self.ignore)?;
+        let engine = engine.retain(|meta| {
+            (only.is_empty() || only.contains(&meta.code)) && !ignored.contains(&meta.code)
+        });
+        if engine.rule_codes().is_empty() {
+            let mut asked = Vec::new();
+            if !self.rule.is_empty() {
+                asked.push(format!("--rule {}", self.rule.join(",")));
+            }
+            if !self.ignore.is_empty() {
+                asked.push(format!("--ignore {}", self.ignore.join(",")));
+            }
+            anyhow::bail!(
+                "no built-in rule is left to run with {}: see `trailguard rules`",
+                asked.join(" ")
+            );
+        }
+        Ok(engine)
     }
 }
 

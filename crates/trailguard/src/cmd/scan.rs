@@ -22,7 +22,7 @@ use trailguard_event::{Filter, InputError, Observer, ScanStats, SkipReason};
 use trailguard_rules::engine::{scan_findings, Engine};
 use trailguard_rules::output::{self, Format, OutputOptions, RunSummary};
 
-use super::args::{parse_fail_on, parse_format, parse_severity, FailOn};
+use super::args::{parse_fail_on, parse_format, parse_severity, FailOn, RuleChoice};
 use trailguard_rules::sigma::SigmaRuleSet;
 use trailguard_rules::{Finding, Severity};
 
@@ -88,9 +88,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
 
-    /// Run only these built-in rules (code like CT001 or name). Repeatable or comma-separated; default all.
-    #[arg(long, value_name = "CODE", value_delimiter = ',')]
-    pub rule: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleChoice,
 
     /// Report only findings at or above this severity (info, low, medium, high, critical).
     #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
@@ -237,19 +236,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         let (seeded, watch) = super::scan_snapshot::with_snapshot(engine, dir, args.quiet)?;
         (engine, snapshot_watch) = (seeded, Some(watch));
     }
-    if !args.rule.is_empty() {
-        // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
-        let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
-        let wanted = trailguard_rules::meta::resolve_codes(&metas, &args.rule)
-            .map_err(|e| anyhow::anyhow!("--rule: {e}: see `trailguard rules`"))?;
-        engine = engine.retain(|meta| wanted.contains(&meta.code));
-        if engine.rule_codes().is_empty() {
-            bail!(
-                "no built-in rule matches --rule {}: see `trailguard rules`",
-                args.rule.join(", ")
-            );
-        }
-    }
+    // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
+    engine = args.rules.apply(engine)?;
     let mut notes = Vec::new();
     // A mistyped `--sigma` path is a usage error, said before any scanning.
     if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {

@@ -15,6 +15,7 @@ use trailguard_rules::engine::Engine;
 use trailguard_rules::output::RunSummary;
 use trailguard_rules::sigma::SigmaRuleSet;
 
+use super::args::RuleChoice;
 use crate::remote;
 use crate::serve::{self, listen, metrics::Metrics, Service};
 use crate::store;
@@ -53,6 +54,9 @@ pub struct ServeArgs {
     /// policy.
     #[arg(long)]
     pub drain: bool,
+
+    #[command(flatten)]
+    pub rules: RuleChoice,
 
     /// An account snapshot (as `scan --snapshot`): CT054 re-evaluates its escalation graph on every
     /// IAM change (applying only the changes it has not applied yet), CT039 knows its trails.
@@ -151,7 +155,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.snapshot {
         engine = super::scan_snapshot::with_snapshot(engine, dir, false)?.0;
     }
-    let engine = engine.with_deferred_sequences();
+    // After the snapshot, which replaces the rules it seeds: an ignored rule stays out.
+    let engine = args.rules.apply(engine)?.with_deferred_sequences();
 
     // Everything that can fail before work starts: the listener, the store, the queues.
     let listener = args.listen.map(listen::bind).transpose()?;
