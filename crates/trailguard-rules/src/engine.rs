@@ -316,6 +316,17 @@ impl Engine {
             .collect()
     }
 
+    /// Codes of the sequence rules that watch the bulk of a trail (read calls, refused calls) and so
+    /// read it through the typed peek ([`SequenceRule::typed_fields_only`]): on a busy trail, most of a
+    /// scan's rule time. `trailguard bench` measures the scan without them.
+    pub fn bulk_watchers(&self) -> Vec<&'static str> {
+        self.sequences
+            .iter()
+            .filter(|rule| rule.typed_fields_only())
+            .map(|rule| rule.meta().code)
+            .collect()
+    }
+
     /// Whether any built-in rule wants this event; lets a caller skip work early.
     pub fn wants(&self, event_source: &str, event_name: &str) -> bool {
         if !self.every_record.is_empty() {

@@ -10,6 +10,8 @@
 //!   `Record::from_raw`: the raw limit any scanner built on these records has;
 //! - `pipeline`: the streaming pipeline with a visitor that only counts;
 //! - `scan`: the full scan, every built-in rule on (`Engine::builtin()`);
+//! - `scan-no-bulk`: the same without the rules that watch the bulk of a trail
+//!   ([`Engine::bulk_watchers`]), to show what they cost;
 //! - `scan+sigma`: the same plus the Sigma rules from `--sigma`.
 
 use std::io::Read;
@@ -87,6 +89,8 @@ enum Phase {
     Parse,
     Pipeline,
     Scan,
+    #[value(name = "scan-no-bulk")]
+    ScanNoBulk,
     #[value(name = "scan-sigma")]
     ScanSigma,
 }
@@ -98,6 +102,7 @@ impl Phase {
             Phase::Parse => "decompress+parse",
             Phase::Pipeline => "pipeline (count)",
             Phase::Scan => "scan, all rules",
+            Phase::ScanNoBulk => "scan, no bulk rules",
             Phase::ScanSigma => "scan, rules+sigma",
         }
     }
@@ -108,6 +113,7 @@ impl Phase {
             Phase::Parse => "parse",
             Phase::Pipeline => "pipeline",
             Phase::Scan => "scan",
+            Phase::ScanNoBulk => "scan-no-bulk",
             Phase::ScanSigma => "scan-sigma",
         }
     }
@@ -185,6 +191,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Phase::Parse,
         Phase::Pipeline,
         Phase::Scan,
+        Phase::ScanNoBulk,
     ];
     if args.sigma.is_some() {
         phases.push(Phase::ScanSigma);
@@ -253,7 +260,7 @@ fn print_summary(format: Format, results: &[PhaseResult]) {
     }
     let scan_peak = results
         .iter()
-        .filter(|r| matches!(r.phase, Phase::Pipeline | Phase::Scan))
+        .filter(|r| matches!(r.phase, Phase::Pipeline | Phase::Scan | Phase::ScanNoBulk))
         .map(|r| r.peak_rss_mb)
         .fold(0.0, f64::max);
     println!(
@@ -261,6 +268,17 @@ fn print_summary(format: Format, results: &[PhaseResult]) {
         format.dir(),
         if scan_peak < 200.0 { "met" } else { "NOT met" }
     );
+    if let (Some(all), Some(no_bulk)) = (find(Phase::Scan), find(Phase::ScanNoBulk)) {
+        let share = 1.0 - no_bulk.seconds / all.seconds.max(1e-9);
+        println!(
+            "{:<6} the rules watching the bulk of the trail ({}) take {:.0}% of the scan: {:.2} s with them, {:.2} s without",
+            format.dir(),
+            Engine::builtin().bulk_watchers().join(", "),
+            share.max(0.0) * 100.0,
+            all.seconds,
+            no_bulk.seconds
+        );
+    }
     if let Some(sigma) = find(Phase::ScanSigma) {
         println!(
             "{:<6} with Sigma rules: {:.1} MB peak, {} findings held until the end of the scan",
@@ -365,13 +383,13 @@ fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<P
             result.records = records;
             result.errors = errors;
         }
-        Phase::Pipeline | Phase::Scan | Phase::ScanSigma => {
+        Phase::Pipeline | Phase::Scan | Phase::ScanNoBulk | Phase::ScanSigma => {
             let opts = ScanOptions {
                 inputs: vec![root.clone()],
                 threads,
                 ..ScanOptions::default()
             };
-            let engine = Engine::builtin();
+            let engine = phase_engine(phase);
             let sigma = match (phase, &args.sigma) {
                 (Phase::ScanSigma, Some(dir)) => {
                     let (set, errors) = SigmaRuleSet::load_dirs(std::slice::from_ref(dir));
@@ -413,6 +431,16 @@ fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<P
     result.seconds = started.elapsed().as_secs_f64();
     result.peak_rss_mb = peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
     Ok(result)
+}
+
+/// The built-in rules a scan phase runs: all of them, or all but the bulk watchers.
+fn phase_engine(phase: Phase) -> Engine {
+    let engine = Engine::builtin();
+    if phase != Phase::ScanNoBulk {
+        return engine;
+    }
+    let bulk = engine.bulk_watchers();
+    engine.retain(|meta| !bulk.contains(&meta.code))
 }
 
 fn read_decoded(source: &dyn Source, buf: &mut Vec<u8>) -> std::io::Result<()> {
@@ -652,6 +680,38 @@ mod tests {
         }
     }
 
+    /// The `scan-no-bulk` phase leaves out exactly the bulk watchers: on real logs where they find
+    /// something, its findings are the full scan's less theirs.
+    #[test]
+    fn the_no_bulk_phase_loses_only_the_bulk_watchers_findings() {
+        let logs = trailguard_testkit::shared_data().join("cloudtrail");
+        let findings = |phase: Phase| -> Vec<(String, String)> {
+            let found = source::discover(std::slice::from_ref(&logs)).unwrap();
+            let mut out = Vec::new();
+            scan_findings(
+                &phase_engine(phase),
+                None,
+                found.sources,
+                &trailguard_event::Filter::default(),
+                2,
+                &NoopObserver,
+                |f| out.push((f.rule_id, f.id)),
+            )
+            .unwrap();
+            out.sort();
+            out
+        };
+        let bulk = Engine::builtin().bulk_watchers();
+        assert!(bulk.len() >= 3, "{bulk:?}");
+        let all = findings(Phase::Scan);
+        let (theirs, others): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|(rule, _)| bulk.contains(&rule.as_str()));
+        assert!(!theirs.is_empty(), "the real logs hold bursts of reads");
+        assert!(others.len() > 50, "{}", others.len());
+        assert_eq!(findings(Phase::ScanNoBulk), others);
+    }
+
     #[test]
     fn corpus_is_deterministic_s3_layout_and_every_phase_counts_the_same() {
         let dir = tempfile::tempdir().unwrap();
@@ -679,11 +739,13 @@ mod tests {
         assert!(parts[8].starts_with("111122223333_CloudTrail_") && parts[8].ends_with(".json.gz"));
 
         for format in [Format::Gz, Format::Json] {
+            let mut scan_findings = [0; 2];
             for phase in [
                 Phase::Decompress,
                 Phase::Parse,
                 Phase::Pipeline,
                 Phase::Scan,
+                Phase::ScanNoBulk,
             ] {
                 let mut a = args(dir.path(), false);
                 a.format = format;
@@ -695,11 +757,19 @@ mod tests {
                 );
                 assert_eq!(result.errors, 0);
                 assert!(result.peak_rss_mb > 0.0);
-                if phase == Phase::Scan {
-                    // The sprinkling of risky IAM writes must trip the rules.
-                    assert!(result.findings > 0, "{format:?}");
+                match phase {
+                    Phase::Scan => scan_findings[0] = result.findings,
+                    Phase::ScanNoBulk => scan_findings[1] = result.findings,
+                    _ => {}
                 }
             }
+            // The sprinkling of risky IAM writes must trip the rules, with or without the bulk
+            // watchers (what they find is checked on real logs below).
+            let [all, no_bulk] = scan_findings;
+            assert!(
+                no_bulk > 0 && no_bulk <= all,
+                "{format:?}: {all} against {no_bulk}"
+            );
         }
     }
 }
