@@ -22,6 +22,7 @@ use chrono::{SecondsFormat, Utc};
 use trailguard_rules::engine::Engine;
 use trailguard_rules::sigma::SigmaRuleSet;
 
+use crate::cmd::args::RuleChoice;
 use crate::cmd::serve::run_summary;
 use crate::lambda::handle_batch;
 use crate::remote;
@@ -52,6 +53,25 @@ pub struct LambdaArgs {
     /// Also run the Sigma rules in DIR (shipped in the function's package). Repeatable.
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
+
+    /// Run only these built-in rules (codes or names, comma-separated in $TRAILGUARD_RULE); default all.
+    #[arg(
+        long,
+        env = "TRAILGUARD_RULE",
+        value_delimiter = ',',
+        value_name = "CODE"
+    )]
+    pub rule: Vec<String>,
+
+    /// Never run these built-in rules (comma-separated in $TRAILGUARD_IGNORE): `scan --ignore` for the
+    /// function, set in its environment (e.g. the bulk watchers, `CT033,CT034,CT057`).
+    #[arg(
+        long,
+        env = "TRAILGUARD_IGNORE",
+        value_delimiter = ',',
+        value_name = "CODE"
+    )]
+    pub ignore: Vec<String>,
 
     /// Work this recorded SQS event (Lambda's JSON) once and print the response, without the runtime.
     #[arg(long, value_name = "FILE")]
@@ -84,6 +104,16 @@ pub struct LambdaArgs {
 
     #[command(flatten)]
     pub aws: crate::cmd::args::AwsArgs,
+}
+
+impl LambdaArgs {
+    /// The rules chosen, as `scan` and `serve` take them (here also from the environment).
+    fn rules(&self) -> RuleChoice {
+        RuleChoice {
+            rule: self.rule.clone(),
+            ignore: self.ignore.clone(),
+        }
+    }
 }
 
 /// One batch handed to this thread by the runtime loop, and where its response goes.
@@ -119,7 +149,10 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         })
         .transpose()?;
     // Sequence rules are evaluated over the store's observations of every object, as in `serve`.
-    let engine = Engine::builtin().with_deferred_sequences();
+    let engine = args
+        .rules()
+        .apply(Engine::builtin())?
+        .with_deferred_sequences();
 
     let mut store = store::open(&args.store)?;
     let runtime = remote::runtime()?;
@@ -211,4 +244,48 @@ fn runtime_loop(jobs: mpsc::Sender<Job>) -> anyhow::Result<()> {
     runtime
         .block_on(lambda_runtime::run(handler))
         .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LambdaArgs,
+    }
+
+    /// The function takes its rules from its environment, and leaves out what it is told to.
+    #[test]
+    fn rules_are_chosen_by_flag_or_environment() {
+        let command = Cli::command();
+        for (flag, variable) in [("rule", "TRAILGUARD_RULE"), ("ignore", "TRAILGUARD_IGNORE")] {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .unwrap();
+            assert_eq!(arg.get_env().and_then(|v| v.to_str()), Some(variable));
+        }
+        let cli =
+            Cli::try_parse_from(["lambda", "--store", "x.db", "--ignore", "CT033,ct057"]).unwrap();
+        let all = Engine::builtin().rule_codes();
+        let kept = cli
+            .args
+            .rules()
+            .apply(Engine::builtin())
+            .unwrap()
+            .rule_codes();
+        assert_eq!(kept.len(), all.len() - 2, "{kept:?}");
+        assert!(!kept.contains(&"CT033") && !kept.contains(&"CT057"));
+        let unknown =
+            Cli::try_parse_from(["lambda", "--store", "x.db", "--ignore", "CT999"]).unwrap();
+        let err = unknown.args.rules().apply(Engine::builtin()).unwrap_err();
+        assert!(
+            err.to_string().contains("--ignore: unknown rule `CT999`"),
+            "{err}"
+        );
+    }
 }
