@@ -59,6 +59,7 @@ impl Sample {
             ("AlertTopicArn", alert_topic),
             ("AlertMinSeverity", "medium"),
             ("AlertConfigPath", ""),
+            ("IgnoreRules", ""),
             ("StoreUrl", "postgres://trailguard@db.internal/trailguard"),
             ("AWS::Partition", "aws"),
             ("AWS::Region", "us-east-1"),
@@ -85,6 +86,12 @@ impl Sample {
         .map(|(k, v)| (k, v.to_owned()))
         .collect();
         Sample { refs }
+    }
+
+    /// The same sample with one parameter set otherwise.
+    fn set(mut self, name: &'static str, value: &str) -> Sample {
+        self.refs.insert(name, value.to_owned());
+        self
     }
 
     fn lookup(&self, name: &str) -> String {
@@ -349,4 +356,32 @@ fn the_queue_feeds_the_function_with_partial_batch_responses_and_a_dead_letter_q
         .as_u64()
         .unwrap();
     assert!(visibility >= 6 * timeout, "{visibility} < 6 x {timeout}");
+}
+
+/// The function leaves out the rules `IgnoreRules` names, through the variable `trailguard lambda` reads
+/// (and sets nothing when it is empty, so every rule runs).
+#[test]
+fn ignored_rules_reach_the_function_as_trailguard_ignore() {
+    let template = template();
+    let variables = |sample: &Sample| {
+        sample
+            .resolve(
+                &template,
+                &template["Resources"]["Function"]["Properties"]["Environment"]["Variables"],
+            )
+            .unwrap()
+    };
+    let every_rule = variables(&Sample::new(""));
+    assert!(
+        every_rule.get("TRAILGUARD_IGNORE").is_none(),
+        "{every_rule}"
+    );
+    let bulk = variables(&Sample::new("").set("IgnoreRules", "CT033,CT034,CT057"));
+    assert_eq!(bulk["TRAILGUARD_IGNORE"], "CT033,CT034,CT057");
+    let pattern = template["Parameters"]["IgnoreRules"]["AllowedPattern"]
+        .as_str()
+        .unwrap();
+    let allowed = regex::Regex::new(pattern).unwrap();
+    assert!(allowed.is_match("CT033,identity-enumeration-burst") && allowed.is_match(""));
+    assert!(!allowed.is_match("CT033; rm -rf /"));
 }
