@@ -124,14 +124,22 @@ fn rules_are_left_out_with_ignore() {
     let without_first = scan_findings(&["--ignore", first]);
     let expected: Vec<Finding> = all.iter().filter(|f| f.rule_id != first).cloned().collect();
     assert_eq!(without_first, expected);
+    // The summary says what was not looked for.
+    let samples = samples();
+    let path = samples.to_str().unwrap();
+    let out = trailguard(&["scan", path, "--fail-on", "never", "--ignore", first]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("not run (--ignore): {first}")),
+        "{report}"
+    );
 
     let both = format!("{first},{second}");
     let one = scan_findings(&["--rule", &both, "--ignore", second]);
     assert!(!one.is_empty());
     assert!(one.iter().all(|f| f.rule_id == first), "{one:?}");
 
-    let samples = samples();
-    let path = samples.to_str().unwrap();
     let out = trailguard(&["scan", path, "--ignore", "CT001,CT999"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

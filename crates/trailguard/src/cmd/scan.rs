@@ -237,8 +237,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         (engine, snapshot_watch) = (seeded, Some(watch));
     }
     // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
+    let offered = engine.rule_codes();
     engine = args.rules.apply(engine)?;
     let mut notes = Vec::new();
+    if !args.rules.ignore.is_empty() {
+        // A report says what it did not look for.
+        let kept = engine.rule_codes();
+        let left_out: Vec<&str> = offered.into_iter().filter(|c| !kept.contains(c)).collect();
+        notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
+    }
     // A mistyped `--sigma` path is a usage error, said before any scanning.
     if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
         bail!("--sigma `{}`: no such file or directory", missing.display());
