@@ -134,6 +134,19 @@ fn rules_are_left_out_with_ignore() {
         report.contains(&format!("not run (--ignore): {first}")),
         "{report}"
     );
+    // The same from the environment (a container's or a function's setting), said the same way.
+    let from_env = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["scan", path, "--fail-on", "never", "--format", "json"])
+        .env("TRAILGUARD_IGNORE", first)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&from_env.stdout);
+    assert_eq!(lines.lines().count(), expected.len(), "{lines}");
+    let summary = stderr(&from_env);
+    assert!(
+        summary.contains(&format!("not run (--ignore): {first}")),
+        "{summary}"
+    );
 
     let both = format!("{first},{second}");
     let one = scan_findings(&["--rule", &both, "--ignore", second]);

@@ -38,16 +38,28 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     }
 }
 
-/// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`).
+/// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`, `lambda`). Both
+/// also come from the environment, as a Lambda function or a container is configured; a scan's summary
+/// names the rules left out, so a variable set and forgotten shows in every report.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RuleChoice {
     /// Run only these built-in rules (code like CT001 or name). Repeatable or comma-separated; default all.
-    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "TRAILGUARD_RULE",
+        value_name = "CODE",
+        value_delimiter = ','
+    )]
     pub rule: Vec<String>,
 
     /// Never run these built-in rules (codes or names, repeatable or comma-separated). For example
     /// `--ignore CT033,CT034,CT057` leaves out the bursts over read traffic, most of a scan's rule time.
-    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "TRAILGUARD_IGNORE",
+        value_name = "CODE",
+        value_delimiter = ','
+    )]
     pub ignore: Vec<String>,
 }
 

@@ -54,24 +54,10 @@ pub struct LambdaArgs {
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
 
-    /// Run only these built-in rules (codes or names, comma-separated in $TRAILGUARD_RULE); default all.
-    #[arg(
-        long,
-        env = "TRAILGUARD_RULE",
-        value_delimiter = ',',
-        value_name = "CODE"
-    )]
-    pub rule: Vec<String>,
-
-    /// Never run these built-in rules (comma-separated in $TRAILGUARD_IGNORE): `scan --ignore` for the
-    /// function, set in its environment (e.g. the bulk watchers, `CT033,CT034,CT057`).
-    #[arg(
-        long,
-        env = "TRAILGUARD_IGNORE",
-        value_delimiter = ',',
-        value_name = "CODE"
-    )]
-    pub ignore: Vec<String>,
+    /// The built-in rules to run, as `scan` takes them; set `$TRAILGUARD_IGNORE` in the function's
+    /// environment to leave some out.
+    #[command(flatten)]
+    pub rules: RuleChoice,
 
     /// Work this recorded SQS event (Lambda's JSON) once and print the response, without the runtime.
     #[arg(long, value_name = "FILE")]
@@ -104,16 +90,6 @@ pub struct LambdaArgs {
 
     #[command(flatten)]
     pub aws: crate::cmd::args::AwsArgs,
-}
-
-impl LambdaArgs {
-    /// The rules chosen, as `scan` and `serve` take them (here also from the environment).
-    fn rules(&self) -> RuleChoice {
-        RuleChoice {
-            rule: self.rule.clone(),
-            ignore: self.ignore.clone(),
-        }
-    }
 }
 
 /// One batch handed to this thread by the runtime loop, and where its response goes.
@@ -150,7 +126,7 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     // Sequence rules are evaluated over the store's observations of every object, as in `serve`.
     let engine = args
-        .rules()
+        .rules
         .apply(Engine::builtin())?
         .with_deferred_sequences();
 
@@ -274,7 +250,7 @@ mod tests {
         let all = Engine::builtin().rule_codes();
         let kept = cli
             .args
-            .rules()
+            .rules
             .apply(Engine::builtin())
             .unwrap()
             .rule_codes();
@@ -282,7 +258,7 @@ mod tests {
         assert!(!kept.contains(&"CT033") && !kept.contains(&"CT057"));
         let unknown =
             Cli::try_parse_from(["lambda", "--store", "x.db", "--ignore", "CT999"]).unwrap();
-        let err = unknown.args.rules().apply(Engine::builtin()).unwrap_err();
+        let err = unknown.args.rules.apply(Engine::builtin()).unwrap_err();
         assert!(
             err.to_string().contains("--ignore: unknown rule `CT999`"),
             "{err}"
