@@ -147,6 +147,17 @@ fn rules_are_left_out_with_ignore() {
         summary.contains(&format!("not run (--ignore): {first}")),
         "{summary}"
     );
+    // An empty variable leaves every rule in, and says nothing about it.
+    let empty = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args(["scan", path, "--fail-on", "never", "--format", "json"])
+        .env("TRAILGUARD_IGNORE", "")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stdout).lines().count(),
+        all.len()
+    );
+    assert!(!stderr(&empty).contains("not run"), "{}", stderr(&empty));
 
     let both = format!("{first},{second}");
     let one = scan_findings(&["--rule", &both, "--ignore", second]);

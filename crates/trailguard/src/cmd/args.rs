@@ -3,7 +3,8 @@
 //! The conventions every subcommand follows (AWS CLI habits): `--region` is the AWS API region (event
 //! filters say what they filter, e.g. `scan --event-region`), `--profile` and `--endpoint-url` pick the
 //! credentials and endpoint, `--rule CODE` selects rules and `--ignore CODE` leaves them out
-//! (repeatable or comma-separated; `policy check` also takes its old `--select`), and `--min-severity` drops findings below a severity from the report.
+//! (repeatable or comma-separated; `policy check` also takes its old `--select`), and `--min-severity`
+//! drops findings below a severity from the report.
 
 use std::str::FromStr;
 

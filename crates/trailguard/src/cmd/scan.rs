@@ -241,10 +241,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     engine = args.rules.apply(engine)?;
     let mut notes = Vec::new();
     if !args.rules.ignore.is_empty() {
-        // A report says what it did not look for.
+        // A report says what it did not look for (nothing to say for `TRAILGUARD_IGNORE=`).
         let kept = engine.rule_codes();
         let left_out: Vec<&str> = offered.into_iter().filter(|c| !kept.contains(c)).collect();
-        notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
+        if !left_out.is_empty() {
+            notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
+        }
     }
     // A mistyped `--sigma` path is a usage error, said before any scanning.
     if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
