@@ -17,9 +17,15 @@ fn samples() -> PathBuf {
 }
 
 fn trailguard(args: &[&str]) -> Output {
+    trailguard_with_env(args, &[])
+}
+
+/// [`trailguard`] with these environment variables set as well.
+fn trailguard_with_env(args: &[&str], vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailguard"))
         .args(args)
         .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
         .output()
         .expect("trailguard runs")
 }
@@ -103,7 +109,7 @@ fn min_severity_trims_scan_reports_and_their_exit_code() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// `--ignore` leaves rules out of `scan` (and `serve`, which shares the flags): exactly their findings
+/// `--ignore` leaves rules out of `scan` (and `serve` and `lambda`, which share the flags): exactly their findings
 /// go, whatever else is chosen, and a code that names no rule, or a choice that leaves none, is a usage
 /// error rather than a scan with nothing.
 #[test]
@@ -135,11 +141,8 @@ fn rules_are_left_out_with_ignore() {
         "{report}"
     );
     // The same from the environment (a container's or a function's setting), said the same way.
-    let from_env = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args(["scan", path, "--fail-on", "never", "--format", "json"])
-        .env("TRAILGUARD_IGNORE", first)
-        .output()
-        .unwrap();
+    let json_scan = ["scan", path, "--fail-on", "never", "--format", "json"];
+    let from_env = trailguard_with_env(&json_scan, &[("TRAILGUARD_IGNORE", first)]);
     let lines = String::from_utf8_lossy(&from_env.stdout);
     assert_eq!(lines.lines().count(), expected.len(), "{lines}");
     let summary = stderr(&from_env);
@@ -148,11 +151,7 @@ fn rules_are_left_out_with_ignore() {
         "{summary}"
     );
     // An empty variable leaves every rule in, and says nothing about it.
-    let empty = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args(["scan", path, "--fail-on", "never", "--format", "json"])
-        .env("TRAILGUARD_IGNORE", "")
-        .output()
-        .unwrap();
+    let empty = trailguard_with_env(&json_scan, &[("TRAILGUARD_IGNORE", "")]);
     assert_eq!(
         String::from_utf8_lossy(&empty.stdout).lines().count(),
         all.len()
