@@ -162,6 +162,22 @@ fn rules_are_left_out_with_ignore() {
     let one = scan_findings(&["--rule", &both, "--ignore", second]);
     assert!(!one.is_empty());
     assert!(one.iter().all(|f| f.rule_id == first), "{one:?}");
+    // The note names what --ignore took out, not what --rule never chose.
+    let out = trailguard(&[
+        "scan",
+        path,
+        "--fail-on",
+        "never",
+        "--rule",
+        &both,
+        "--ignore",
+        second,
+    ]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("not run (--ignore): {second}\n")),
+        "{report}"
+    );
 
     let out = trailguard(&["scan", path, "--ignore", "CT001,CT999"]);
     assert_eq!(out.status.code(), Some(2));

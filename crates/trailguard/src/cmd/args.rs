@@ -68,8 +68,14 @@ impl RuleChoice {
     /// `engine` with only the chosen rules. An unknown code or name, or a choice that leaves no rule, is
     /// a usage error: a typo in a CI job must fail, not scan with nothing (or everything).
     pub fn apply(&self, engine: Engine) -> anyhow::Result<Engine> {
+        self.apply_listing(engine).map(|(engine, _)| engine)
+    }
+
+    /// [`RuleChoice::apply`], and the codes `--ignore` took out of what would have run (what `--rule`
+    /// left out is not among them), for a report to name.
+    pub fn apply_listing(&self, engine: Engine) -> anyhow::Result<(Engine, Vec<&'static str>)> {
         if self.rule.is_empty() && self.ignore.is_empty() {
-            return Ok(engine);
+            return Ok((engine, Vec::new()));
         }
         let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
         let resolve = |flag: &str, entries: &[String]| {
@@ -78,9 +84,11 @@ impl RuleChoice {
         };
         let only = resolve("--rule", &self.rule)?;
         let ignored = resolve("--ignore", &self.ignore)?;
-        let engine = engine.retain(|meta| {
-            (only.is_empty() || only.contains(&meta.code)) && !ignored.contains(&meta.code)
-        });
+        let selected = |code: &str| only.is_empty() || only.contains(&code);
+        let left_out: Vec<&'static str> = (engine.rule_codes().into_iter())
+            .filter(|code| selected(code) && ignored.contains(code))
+            .collect();
+        let engine = engine.retain(|meta| selected(meta.code) && !ignored.contains(&meta.code));
         if engine.rule_codes().is_empty() {
             let mut asked = Vec::new();
             if !self.rule.is_empty() {
@@ -94,7 +102,7 @@ impl RuleChoice {
                 asked.join(" ")
             );
         }
-        Ok(engine)
+        Ok((engine, left_out))
     }
 }
 

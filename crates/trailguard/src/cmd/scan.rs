@@ -237,16 +237,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         (engine, snapshot_watch) = (seeded, Some(watch));
     }
     // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
-    let offered = engine.rule_codes();
-    engine = args.rules.apply(engine)?;
+    let left_out;
+    (engine, left_out) = args.rules.apply_listing(engine)?;
     let mut notes = Vec::new();
-    if !args.rules.ignore.is_empty() {
-        // A report says what it did not look for (nothing to say for `TRAILGUARD_IGNORE=`).
-        let kept = engine.rule_codes();
-        let left_out: Vec<&str> = offered.into_iter().filter(|c| !kept.contains(c)).collect();
-        if !left_out.is_empty() {
-            notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
-        }
+    // A report says what it did not look for (nothing to say for `TRAILGUARD_IGNORE=`).
+    if !left_out.is_empty() {
+        notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
     }
     // A mistyped `--sigma` path is a usage error, said before any scanning.
     if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
