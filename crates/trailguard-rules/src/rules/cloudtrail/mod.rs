@@ -71,4 +71,6 @@ crate::registry::register! { cloudtrail:
     raised mute_expired::MuteExpired,
     single roles_anywhere_revocation_weakened::RolesAnywhereRevocationWeakened,
     sequence secrets_bulk_read::SecretsBulkRead,
+    single alternate_credential_created::AlternateCredentialCreated,
+    single root_session_assumed::RootSessionAssumed,
 }
