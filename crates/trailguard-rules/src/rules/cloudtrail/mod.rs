@@ -73,4 +73,5 @@ crate::registry::register! { cloudtrail:
     sequence secrets_bulk_read::SecretsBulkRead,
     single alternate_credential_created::AlternateCredentialCreated,
     single root_session_assumed::RootSessionAssumed,
+    single iam_changed_by_instance::IamChangedByInstance,
 }
