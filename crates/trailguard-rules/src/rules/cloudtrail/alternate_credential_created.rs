@@ -7,8 +7,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
-    role_session, sh, user_arn,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, names_the_caller,
+    request_field, role_session, sh, user_arn,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -149,7 +149,11 @@ impl CloudTrailRule for AlternateCredentialCreated {
             return;
         };
         let failed = call_failed(record);
-        let own = own_user == Some(target.as_str());
+        let own = names_the_caller(record, &target);
+        // The root user's own credential, named by its placeholder: CT014 reports every root call.
+        if own && own_user.is_none() {
+            return;
+        }
         // A role session named like the target: through IAM Identity Center AWS sets the session name
         // to the person's user name, so it is that person managing their own IAM user; through any other
         // role the name is chosen by whoever assumed it and proves nothing.

@@ -159,6 +159,18 @@ pub fn caller_iam_user<'r>(record: &'r Record<'_>) -> Option<&'r str> {
     }
 }
 
+/// The `userName` CloudTrail writes in the request of a call the root user makes on its own credentials
+/// (seen on `EnableMFADevice` in AWS's sign-in event examples).
+pub const ROOT_USER_NAME: &str = "AWS ROOT USER";
+
+/// Whether `user_name`, from a request's `userName`, names the caller itself: its own IAM user name, or
+/// the root user's placeholder when the root user calls.
+pub fn names_the_caller(record: &Record<'_>, user_name: &str) -> bool {
+    caller_iam_user(record) == Some(user_name)
+        || (record.user_identity.identity_type.as_deref() == Some("Root")
+            && user_name == ROOT_USER_NAME)
+}
+
 /// The caller's role session when the caller is an assumed role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleSession<'r> {

@@ -102,10 +102,16 @@ fn is_instance_id(name: &str) -> bool {
 /// What the call changed, named from its request: the user, role, group or policy.
 fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     let params = params?;
-    ["userName", "roleName", "groupName", "policyArn", "policyName"]
-        .iter()
-        .find_map(|key| params.get(*key)?.as_str())
-        .map(str::to_owned)
+    [
+        "userName",
+        "roleName",
+        "groupName",
+        "policyArn",
+        "policyName",
+    ]
+    .iter()
+    .find_map(|key| params.get(*key)?.as_str())
+    .map(str::to_owned)
 }
 
 /// Flags IAM changes made with instance-profile credentials.
@@ -168,7 +174,8 @@ impl CloudTrailRule for IamChangedByInstance {
         }
         if failed {
             finding.fix.summary =
-                "Nothing changed; find out why software on the instance tried to change IAM.".to_owned();
+                "Nothing changed; find out why software on the instance tried to change IAM."
+                    .to_owned();
         } else {
             let region = record.aws_region.as_deref().unwrap_or("us-east-1");
             let require_imdsv2 = format!(
@@ -222,7 +229,9 @@ mod tests {
         assert!(f.fix.commands[0].contains("--http-tokens required"));
         let role = TestEvent::iam("AttachRolePolicy")
             .identity(&identity)
-            .request(r#"{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#);
+            .request(
+                r#"{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#,
+            );
         assert_eq!(
             check(&IamChangedByInstance, &role)[0].severity,
             Severity::Medium
@@ -248,7 +257,14 @@ mod tests {
         for session in ["i-0a1b2c3d", "i-0a1b2c3d4e5f67890"] {
             assert!(is_instance_id(session), "{session}");
         }
-        for session in ["i-0a1b2c3", "i-0A1B2C3D", "i-0a1b2c3d4e5f6789", "alice", "i-", "x-0a1b2c3d"] {
+        for session in [
+            "i-0a1b2c3",
+            "i-0A1B2C3D",
+            "i-0a1b2c3d4e5f6789",
+            "alice",
+            "i-",
+            "x-0a1b2c3d",
+        ] {
             assert!(!is_instance_id(session), "{session}");
         }
         let person = TestEvent::iam("CreateUser")

@@ -74,4 +74,5 @@ crate::registry::register! { cloudtrail:
     single alternate_credential_created::AlternateCredentialCreated,
     single root_session_assumed::RootSessionAssumed,
     single iam_changed_by_instance::IamChangedByInstance,
+    single mfa_device_enabled_for_another_user::MfaDeviceEnabledForAnotherUser,
 }
