@@ -3,7 +3,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field, sh,
     user_arn,
 };
 use crate::call::{Call, KeyStatus};
@@ -58,7 +58,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
         let Some(target) = request_field(params.as_ref(), "userName") else {
             return;
         };
-        if caller_iam_user(record) == Some(target.as_str()) {
+        if names_the_caller(record, &target) {
             return;
         }
         let key_id = record.response_elements().and_then(|r| {

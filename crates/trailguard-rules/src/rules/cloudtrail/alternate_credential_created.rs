@@ -8,7 +8,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, names_the_caller,
-    request_field, role_session, sh, user_arn,
+    request_field, session_named_like, sh, user_arn,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -154,10 +154,7 @@ impl CloudTrailRule for AlternateCredentialCreated {
         if own && own_user.is_none() {
             return;
         }
-        // A role session named like the target: through IAM Identity Center AWS sets the session name
-        // to the person's user name, so it is that person managing their own IAM user; through any other
-        // role the name is chosen by whoever assumed it and proves nothing.
-        let same_name_session = role_session(record).filter(|s| s.session_name == target);
+        let same_name_session = session_named_like(record, &target);
         let same_person = own || same_name_session.is_some_and(|s| s.identity_center);
         if same_person && failed {
             return;
@@ -212,17 +209,8 @@ impl CloudTrailRule for AlternateCredentialCreated {
                 " A long-term Bedrock API key calls paid models from anywhere until it is deactivated.",
             );
         }
-        match same_name_session {
-            Some(session) if session.identity_center => finding.message.push_str(
-                " The caller signed in through IAM Identity Center as the same name, so this is most \
-                 likely that person managing their own IAM user.",
-            ),
-            Some(session) => finding.message.push_str(&format!(
-                " The session name `{}` equals the user name, but it was chosen by whoever assumed role \
-                 `{}`, so it does not show the caller is that user.",
-                session.session_name, session.role_name
-            )),
-            None => {}
+        if let Some(session) = same_name_session {
+            finding.message.push_str(&session.same_name_note());
         }
         finding.resource = Some(Resource {
             kind: "AwsIamUser".to_owned(),
@@ -253,14 +241,7 @@ impl CloudTrailRule for AlternateCredentialCreated {
             ));
         }
         if let Some(session) = same_name_session {
-            finding.evidence.push(evidence(
-                "userIdentity.sessionName",
-                serde_json::json!({
-                    "sessionName": session.session_name,
-                    "matchesTargetUser": true,
-                    "identityCenterSession": session.identity_center,
-                }),
-            ));
+            finding.evidence.push(session.same_name_evidence());
         }
         if failed {
             finding.fix.summary =

@@ -204,6 +204,45 @@ pub fn role_session<'r>(record: &'r Record<'_>) -> Option<RoleSession<'r>> {
     })
 }
 
+/// The caller's role session when its name is `user_name`, the IAM user a call acts on. Through IAM
+/// Identity Center that is the same person managing their own IAM user (AWS sets the session name to the
+/// person's user name); through any other role the name was chosen by whoever assumed it and proves
+/// nothing. The rules on calls "for another user" judge the first as the user's own and say which in the
+/// message ([`RoleSession::same_name_note`]) and the evidence ([`RoleSession::same_name_evidence`]).
+pub fn session_named_like<'r>(record: &'r Record<'_>, user_name: &str) -> Option<RoleSession<'r>> {
+    role_session(record).filter(|s| s.session_name == user_name)
+}
+
+impl RoleSession<'_> {
+    /// A sentence for the message of a finding about a call on the IAM user this session is named like
+    /// ([`session_named_like`]), starting with a space.
+    pub fn same_name_note(&self) -> String {
+        if self.identity_center {
+            " The caller signed in through IAM Identity Center as the same name, so this is most likely that \
+             person managing their own IAM user; confirm they still need it."
+                .to_owned()
+        } else {
+            format!(
+                " The session name `{}` equals the user name, but it was chosen by whoever assumed role `{}`, \
+                 so it does not show the caller is that user.",
+                self.session_name, self.role_name
+            )
+        }
+    }
+
+    /// The evidence item saying the session name matched the target user, and whether Identity Center set it.
+    pub fn same_name_evidence(&self) -> Evidence {
+        evidence(
+            "userIdentity.sessionName",
+            serde_json::json!({
+                "sessionName": self.session_name,
+                "matchesTargetUser": true,
+                "identityCenterSession": self.identity_center,
+            }),
+        )
+    }
+}
+
 /// A short human description of the caller, e.g. ``IAM user `alice` from 203.0.113.9 (no MFA)``.
 pub fn describe_caller(event: &EventContext) -> String {
     let actor = &event.actor;
@@ -564,6 +603,36 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_caller_and_same_named_sessions_are_told_apart() {
+        use testing::{with_record, TestEvent, ASSUMED_ROLE_MFA, ROOT};
+        let by = |identity: &str| TestEvent::iam("EnableMFADevice").identity(identity).json();
+        // The default test caller is IAM user `christophe`.
+        with_record(&TestEvent::iam("EnableMFADevice").json(), |record| {
+            assert!(names_the_caller(record, "christophe"));
+            assert!(!names_the_caller(record, ROOT_USER_NAME));
+            assert!(session_named_like(record, "christophe").is_none());
+        });
+        with_record(&by(ROOT), |record| {
+            assert!(names_the_caller(record, ROOT_USER_NAME));
+            assert!(!names_the_caller(record, "christophe"));
+        });
+        // Session `alice` of role `Admin`: named by its caller, so it says so.
+        with_record(&by(ASSUMED_ROLE_MFA), |record| {
+            assert!(!names_the_caller(record, "alice"));
+            let session = session_named_like(record, "alice").expect("same name");
+            assert!(!session.identity_center);
+            assert!(session
+                .same_name_note()
+                .contains("chosen by whoever assumed role `Admin`"));
+            assert_eq!(
+                session.same_name_evidence().value["identityCenterSession"],
+                false
+            );
+            assert!(session_named_like(record, "bob").is_none());
+        });
+    }
 
     #[test]
     fn shell_quoting_keeps_names_and_quotes_the_rest() {

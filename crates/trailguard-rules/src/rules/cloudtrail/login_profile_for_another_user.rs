@@ -3,8 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
-    role_session, user_arn,
+    call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field,
+    session_named_like, user_arn,
 };
 use crate::call::Call;
 use crate::finding::{Resource, Severity};
@@ -64,14 +64,11 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         let Some(target) = request_field(params.as_ref(), "userName") else {
             return;
         };
-        if caller_iam_user(record) == Some(target.as_str()) {
+        if names_the_caller(record, &target) {
             return;
         }
-        // A role session named like the target: through IAM Identity Center that is the same person
-        // managing their own IAM user (AWS sets the session name), so it is low; through any other role the
-        // session name is chosen by whoever assumed it and proves nothing, so the rule stays high. Either
-        // way the evidence says which.
-        let same_name_session = role_session(record).filter(|s| s.session_name == target);
+        // The same person through IAM Identity Center is low; any other same-named session stays high.
+        let same_name_session = session_named_like(record, &target);
         let same_person = same_name_session.is_some_and(|s| s.identity_center);
         let severity = if same_person {
             Severity::Low
@@ -112,17 +109,8 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
             m.push('.');
             m
         };
-        match same_name_session {
-            Some(session) if session.identity_center => finding.message.push_str(
-                " The caller signed in through IAM Identity Center as the same name, so this is most \
-                 likely that person managing their own IAM user; confirm they still need it.",
-            ),
-            Some(session) => finding.message.push_str(&format!(
-                " The session name `{}` equals the user name, but it was chosen by whoever assumed role \
-                 `{}`, so it does not show the caller is that user.",
-                session.session_name, session.role_name
-            )),
-            None => {}
+        if let Some(session) = same_name_session {
+            finding.message.push_str(&session.same_name_note());
         }
         finding.resource = Some(Resource {
             kind: "AwsIamUser".to_owned(),
@@ -133,14 +121,7 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));
         if let Some(session) = same_name_session {
-            finding.evidence.push(evidence(
-                "userIdentity.sessionName",
-                serde_json::json!({
-                    "sessionName": session.session_name,
-                    "matchesTargetUser": true,
-                    "identityCenterSession": session.identity_center,
-                }),
-            ));
+            finding.evidence.push(session.same_name_evidence());
         }
         if let Some(reset) = reset_required {
             finding

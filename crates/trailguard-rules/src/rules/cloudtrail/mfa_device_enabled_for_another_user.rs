@@ -5,7 +5,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field,
-    role_session, sh, user_arn,
+    session_named_like, sh, user_arn,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -66,9 +66,8 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
         if names_the_caller(record, &target) {
             return;
         }
-        // Through IAM Identity Center AWS names the session after the person: the same person enrolling
-        // a device on their own IAM user. Through any other role the name proves nothing.
-        let same_name_session = role_session(record).filter(|s| s.session_name == target);
+        // The same person through IAM Identity Center, enrolling a device on their own IAM user.
+        let same_name_session = session_named_like(record, &target);
         if same_name_session.is_some_and(|s| s.identity_center) {
             return;
         }
@@ -91,11 +90,8 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
             )
         };
         if let Some(session) = same_name_session {
-            finding.message.push_str(&format!(
-                " The session name `{}` equals the user name, but it was chosen by whoever assumed role \
-                 `{}`, so it does not show the caller is that user.",
-                session.session_name, session.role_name
-            ));
+            finding.message.push_str(&session.same_name_note());
+            finding.evidence.push(session.same_name_evidence());
         }
         finding.resource = Some(Resource {
             kind: "AwsIamUser".to_owned(),
