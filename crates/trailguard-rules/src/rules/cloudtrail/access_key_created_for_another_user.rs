@@ -4,10 +4,10 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field, sh,
-    user_arn,
+    user_resource,
 };
 use crate::call::{Call, KeyStatus};
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -75,11 +75,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
             (Some(key), false) => format!("{who} created access key {key} for user `{target}`."),
             (None, false) => format!("{who} created an access key for user `{target}`."),
         };
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: user_arn(record.account_id(), &target),
-            name: Some(target.clone()),
-        });
+        finding.resource = Some(user_resource(record, &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

@@ -8,9 +8,9 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, names_the_caller,
-    request_field, session_named_like, sh, user_arn,
+    request_field, session_named_like, sh, user_resource,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -212,11 +212,7 @@ impl CloudTrailRule for AlternateCredentialCreated {
         if let Some(session) = same_name_session {
             finding.message.push_str(&session.same_name_note());
         }
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: user_arn(record.account_id(), &target),
-            name: Some(target.clone()),
-        });
+        finding.resource = Some(user_resource(record, &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

@@ -302,6 +302,15 @@ pub fn user_arn(account: Option<&str>, name: &str) -> String {
     )
 }
 
+/// IAM user `name` of the record's account as a finding's resource.
+pub fn user_resource(record: &Record<'_>, name: &str) -> Resource {
+    Resource {
+        kind: "AwsIamUser".to_owned(),
+        id: user_arn(record.account_id(), name),
+        name: Some(name.to_owned()),
+    }
+}
+
 /// An AWS managed policy that grants broad power when attached to a principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrivilegedPolicy {

@@ -5,9 +5,9 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field,
-    session_named_like, sh, user_arn,
+    session_named_like, sh, user_resource,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -93,11 +93,7 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
             finding.message.push_str(&session.same_name_note());
             finding.evidence.push(session.same_name_evidence());
         }
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: user_arn(record.account_id(), &target),
-            name: Some(target.clone()),
-        });
+        finding.resource = Some(user_resource(record, &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

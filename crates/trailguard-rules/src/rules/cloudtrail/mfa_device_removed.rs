@@ -4,7 +4,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field, sh,
-    user_arn,
+    user_resource,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -106,11 +106,7 @@ impl CloudTrailRule for MfaDeviceRemoved {
                 .replacen("did delete", "deleted", 1)
         };
         finding.resource = Some(match &target {
-            Some(t) => Resource {
-                kind: "AwsIamUser".to_owned(),
-                id: user_arn(record.account_id(), t),
-                name: Some(t.clone()),
-            },
+            Some(t) => user_resource(record, t),
             None => Resource {
                 kind: "AwsIamMfaDevice".to_owned(),
                 id: serial.clone(),

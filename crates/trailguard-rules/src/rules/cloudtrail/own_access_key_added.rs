@@ -4,10 +4,10 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, request_field,
-    sh, user_arn,
+    sh, user_resource,
 };
 use crate::call::{Call, KeyStatus};
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
@@ -93,11 +93,7 @@ impl CloudTrailRule for OwnAccessKeyAdded {
                 new_key.as_deref().unwrap_or("(id not recorded)")
             )
         };
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: user_arn(record.account_id(), caller),
-            name: Some(caller.to_owned()),
-        });
+        finding.resource = Some(user_resource(record, caller));
         finding
             .evidence
             .push(evidence("userIdentity.accessKeyId", calling_key));

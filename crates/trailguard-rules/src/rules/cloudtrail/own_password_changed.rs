@@ -3,9 +3,10 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, event_in, finding_for, request_field, user_arn,
+    call_failed, caller_iam_user, describe_caller, event_in, finding_for, request_field,
+    user_resource,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
@@ -77,11 +78,7 @@ impl CloudTrailRule for OwnPasswordChanged {
         } else {
             format!("{who} changed its own console password.")
         };
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: user_arn(record.account_id(), caller),
-            name: Some(caller.to_owned()),
-        });
+        finding.resource = Some(user_resource(record, caller));
         finding.fix.summary =
             "Nothing to do if the owner did it; otherwise reset the password and review the sessions since."
                 .to_owned();

@@ -4,8 +4,9 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, evidence, finding_for, request_field,
+    user_resource,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report};
 
@@ -76,11 +77,7 @@ impl CloudTrailRule for SessionTokenForIamUser {
                 "{who} got a session token{hours} without MFA; it keeps working even if the key is deactivated."
             ),
         };
-        finding.resource = Some(Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: super::common::user_arn(record.account_id(), &user),
-            name: Some(user.clone()),
-        });
+        finding.resource = Some(user_resource(record, &user));
         finding.evidence.push(evidence(
             "requestParameters.serialNumber",
             mfa_serial.clone().unwrap_or_else(|| "(absent)".to_owned()),
