@@ -3,8 +3,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field, sh,
-    user_resource,
+    call_failed, describe_caller, evidence, finding_for, other_user_named, sh, user_resource,
 };
 use crate::call::{Call, KeyStatus};
 use crate::finding::Severity;
@@ -55,12 +54,9 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         // Without userName the key is for the caller itself (root keys are CT014's business).
-        let Some(target) = request_field(params.as_ref(), "userName") else {
+        let Some(target) = other_user_named(record, params.as_ref()) else {
             return;
         };
-        if names_the_caller(record, &target) {
-            return;
-        }
         let key_id = record.response_elements().and_then(|r| {
             r.pointer("/accessKey/accessKeyId")?
                 .as_str()
@@ -75,7 +71,7 @@ impl CloudTrailRule for AccessKeyCreatedForAnotherUser {
             (Some(key), false) => format!("{who} created access key {key} for user `{target}`."),
             (None, false) => format!("{who} created an access key for user `{target}`."),
         };
-        finding.resource = Some(user_resource(record, &target));
+        finding.resource = Some(user_resource(record.account_id(), &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

@@ -212,7 +212,7 @@ impl CloudTrailRule for AlternateCredentialCreated {
         if let Some(session) = same_name_session {
             finding.message.push_str(&session.same_name_note());
         }
-        finding.resource = Some(user_resource(record, &target));
+        finding.resource = Some(user_resource(record.account_id(), &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

@@ -171,6 +171,13 @@ pub fn names_the_caller(record: &Record<'_>, user_name: &str) -> bool {
             && user_name == ROOT_USER_NAME)
 }
 
+/// The user a call acts on (`requestParameters.userName`) when it is not the caller itself
+/// ([`names_the_caller`]): what the rules on calls "for another user" judge. `None` without a
+/// `userName`, which makes the call act on the caller.
+pub fn other_user_named(record: &Record<'_>, params: Option<&Value>) -> Option<String> {
+    request_field(params, "userName").filter(|user| !names_the_caller(record, user))
+}
+
 /// The caller's role session when the caller is an assumed role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleSession<'r> {
@@ -302,11 +309,11 @@ pub fn user_arn(account: Option<&str>, name: &str) -> String {
     )
 }
 
-/// IAM user `name` of the record's account as a finding's resource.
-pub fn user_resource(record: &Record<'_>, name: &str) -> Resource {
+/// IAM user `name` of `account` as a finding's resource (its ARN as [`user_arn`] writes it).
+pub fn user_resource(account: Option<&str>, name: &str) -> Resource {
     Resource {
         kind: "AwsIamUser".to_owned(),
-        id: user_arn(record.account_id(), name),
+        id: user_arn(account, name),
         name: Some(name.to_owned()),
     }
 }
@@ -621,11 +628,23 @@ mod tests {
         with_record(&TestEvent::iam("EnableMFADevice").json(), |record| {
             assert!(names_the_caller(record, "christophe"));
             assert!(!names_the_caller(record, ROOT_USER_NAME));
+            let params = |user: &str| Some(serde_json::json!({ "userName": user }));
+            assert_eq!(
+                other_user_named(record, params("christophe").as_ref()),
+                None
+            );
+            assert_eq!(
+                other_user_named(record, params("carol").as_ref()).as_deref(),
+                Some("carol")
+            );
+            assert_eq!(other_user_named(record, None), None);
             assert!(session_named_like(record, "christophe").is_none());
         });
         with_record(&by(ROOT), |record| {
             assert!(names_the_caller(record, ROOT_USER_NAME));
             assert!(!names_the_caller(record, "christophe"));
+            let own = serde_json::json!({ "userName": ROOT_USER_NAME });
+            assert_eq!(other_user_named(record, Some(&own)), None);
         });
         // Session `alice` of role `Admin`: named by its caller, so it says so.
         with_record(&by(ASSUMED_ROLE_MFA), |record| {

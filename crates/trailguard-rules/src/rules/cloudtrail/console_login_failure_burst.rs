@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, evidence, finding_from_event};
+use super::common::{call_failed, evidence, finding_from_event, user_resource};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{EventContext, Observation, Observed, Report, SequenceRule};
@@ -279,15 +279,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
         ));
     }
     finding.resource = Some(match scope {
-        Scope::User => Resource {
-            kind: "AwsIamUser".to_owned(),
-            id: format!(
-                "arn:aws:iam::{}:user/{}",
-                first.account.as_deref().unwrap_or("ACCOUNT_ID"),
-                burst.first.detail
-            ),
-            name: Some(burst.first.detail.to_string()),
-        },
+        Scope::User => user_resource(first.account.as_deref(), &burst.first.detail),
         Scope::Address => Resource {
             kind: "IpAddress".to_owned(),
             id: burst.first.subject.to_string(),

@@ -3,8 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field,
-    session_named_like, user_resource,
+    call_failed, describe_caller, evidence, finding_for, other_user_named, session_named_like,
+    user_resource,
 };
 use crate::call::Call;
 use crate::finding::Severity;
@@ -61,12 +61,9 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
-        let Some(target) = request_field(params.as_ref(), "userName") else {
+        let Some(target) = other_user_named(record, params.as_ref()) else {
             return;
         };
-        if names_the_caller(record, &target) {
-            return;
-        }
         // The same person through IAM Identity Center is low; any other same-named session stays high.
         let same_name_session = session_named_like(record, &target);
         let same_person = same_name_session.is_some_and(|s| s.identity_center);
@@ -112,7 +109,7 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         if let Some(session) = same_name_session {
             finding.message.push_str(&session.same_name_note());
         }
-        finding.resource = Some(user_resource(record, &target));
+        finding.resource = Some(user_resource(record.account_id(), &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));

@@ -4,7 +4,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, names_the_caller, request_field,
+    call_failed, describe_caller, evidence, finding_for, other_user_named, request_field,
     session_named_like, sh, user_resource,
 };
 use crate::finding::Severity;
@@ -59,13 +59,10 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
-        let Some(target) = request_field(params.as_ref(), "userName") else {
+        // A user's own device, or the root user's (CT014's business), is not reported.
+        let Some(target) = other_user_named(record, params.as_ref()) else {
             return;
         };
-        // The root user enrolling its own device is CT014's business.
-        if names_the_caller(record, &target) {
-            return;
-        }
         // The same person through IAM Identity Center, enrolling a device on their own IAM user.
         let same_name_session = session_named_like(record, &target);
         if same_name_session.is_some_and(|s| s.identity_center) {
@@ -93,7 +90,7 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
             finding.message.push_str(&session.same_name_note());
             finding.evidence.push(session.same_name_evidence());
         }
-        finding.resource = Some(user_resource(record, &target));
+        finding.resource = Some(user_resource(record.account_id(), &target));
         finding
             .evidence
             .push(evidence("requestParameters.userName", target.as_str()));
@@ -131,7 +128,8 @@ impl CloudTrailRule for MfaDeviceEnabledForAnotherUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cloudtrail::common::testing::{check, TestEvent, ASSUMED_ROLE_MFA};
+    use crate::rules::cloudtrail::common::testing::{check, TestEvent, ASSUMED_ROLE_MFA, ROOT};
+    use crate::rules::cloudtrail::common::ROOT_USER_NAME;
 
     fn enable(user: &str) -> TestEvent {
         TestEvent::iam("EnableMFADevice").request(&format!(
@@ -151,9 +149,7 @@ mod tests {
         // `christophe` is the IAM user the test events are made by.
         assert!(check(&MfaDeviceEnabledForAnotherUser, &enable("christophe")).is_empty());
         // The root user's own device, as CloudTrail names it in the request.
-        let root = enable("AWS ROOT USER").identity(
-            r#"{"type":"Root","principalId":"229654561268","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268"}"#,
-        );
+        let root = enable(ROOT_USER_NAME).identity(ROOT);
         assert!(check(&MfaDeviceEnabledForAnotherUser, &root).is_empty());
     }
 

@@ -106,7 +106,7 @@ impl CloudTrailRule for MfaDeviceRemoved {
                 .replacen("did delete", "deleted", 1)
         };
         finding.resource = Some(match &target {
-            Some(t) => user_resource(record, t),
+            Some(t) => user_resource(record.account_id(), t),
             None => Resource {
                 kind: "AwsIamMfaDevice".to_owned(),
                 id: serial.clone(),

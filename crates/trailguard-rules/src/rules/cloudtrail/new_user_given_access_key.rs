@@ -6,10 +6,10 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh,
-    user_arn,
+    user_resource,
 };
 use crate::call::{Call, KeyStatus};
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{Observation, Observed, Report, SequenceRule};
@@ -145,11 +145,7 @@ fn finding(creation: &Observation, key: &Observation) -> Finding {
         key.principal,
         if minutes == 0 { "less than a minute".to_owned() } else { format!("{minutes} minutes") }
     );
-    finding.resource = Some(Resource {
-        kind: "AwsIamUser".to_owned(),
-        id: user_arn(key.event.account.as_deref(), &user),
-        name: Some(user.clone()),
-    });
+    finding.resource = Some(user_resource(key.event.account.as_deref(), &user));
     finding.evidence = vec![
         evidence(
             "CreateUser.eventID",

@@ -93,7 +93,7 @@ impl CloudTrailRule for OwnAccessKeyAdded {
                 new_key.as_deref().unwrap_or("(id not recorded)")
             )
         };
-        finding.resource = Some(user_resource(record, caller));
+        finding.resource = Some(user_resource(record.account_id(), caller));
         finding
             .evidence
             .push(evidence("userIdentity.accessKeyId", calling_key));

@@ -78,7 +78,7 @@ impl CloudTrailRule for OwnPasswordChanged {
         } else {
             format!("{who} changed its own console password.")
         };
-        finding.resource = Some(user_resource(record, caller));
+        finding.resource = Some(user_resource(record.account_id(), caller));
         finding.fix.summary =
             "Nothing to do if the owner did it; otherwise reset the password and review the sessions since."
                 .to_owned();

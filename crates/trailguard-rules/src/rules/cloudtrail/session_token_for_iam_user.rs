@@ -77,7 +77,7 @@ impl CloudTrailRule for SessionTokenForIamUser {
                 "{who} got a session token{hours} without MFA; it keeps working even if the key is deactivated."
             ),
         };
-        finding.resource = Some(user_resource(record, &user));
+        finding.resource = Some(user_resource(record.account_id(), &user));
         finding.evidence.push(evidence(
             "requestParameters.serialNumber",
             mfa_serial.clone().unwrap_or_else(|| "(absent)".to_owned()),

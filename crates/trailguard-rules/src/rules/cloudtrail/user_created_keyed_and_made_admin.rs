@@ -7,11 +7,11 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_key, evidence, finding_from_event, policy_text, privileged_policy,
-    request_field, sh, user_arn,
+    request_field, sh, user_resource,
 };
 use super::new_user_given_access_key::target_user;
 use crate::call::{Call, KeyStatus};
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{Observation, Observed, Report, SequenceRule};
@@ -204,11 +204,7 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
             admin.event.event_time,
         )
     };
-    finding.resource = Some(Resource {
-        kind: "AwsIamUser".to_owned(),
-        id: user_arn(created.event.account.as_deref(), &user),
-        name: Some(user.clone()),
-    });
+    finding.resource = Some(user_resource(created.event.account.as_deref(), &user));
     finding.evidence = vec![
         evidence(
             "CreateUser.eventID",
