@@ -7,8 +7,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, evidence, finding_for, names_the_caller,
-    request_field, session_named_like, sh, user_resource,
+    call_failed, caller_iam_user, describe_caller, evidence, finding_for, finding_id,
+    names_the_caller, request_field, session_named_like, sh, user_resource,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -177,11 +177,7 @@ impl CloudTrailRule for AlternateCredentialCreated {
             });
 
         let mut finding = finding_for(&META, record, severity);
-        finding.id = crate::Finding::stable_id(&[
-            META.code,
-            record.event_id.as_deref().unwrap_or(&record.event_time),
-            &target,
-        ]);
+        finding.id = finding_id(&META, record, &[&target]);
         let who = describe_caller(&EventContext::from_record(record));
         let whose = if own {
             "itself".to_owned()

@@ -19,6 +19,17 @@ pub fn finding_for(meta: &'static RuleMeta, record: &Record<'_>, severity: Sever
     FindingBuilder::event(meta, &EventContext::from_record(record), severity).build()
 }
 
+/// The id of a finding about `about` (a user, a principal and policy) in `record`: the rule, the event
+/// (its id, else its time) and the subject, so one record reports each subject once, stably across runs.
+pub fn finding_id(meta: &RuleMeta, record: &Record<'_>, about: &[&str]) -> String {
+    let mut parts = vec![
+        meta.code,
+        record.event_id.as_deref().unwrap_or(&record.event_time),
+    ];
+    parts.extend_from_slice(about);
+    Finding::stable_id(&parts)
+}
+
 /// [`finding_for`] from an owned [`EventContext`] (sequence rules, after the input is gone).
 pub fn finding_from_event(
     meta: &'static RuleMeta,

@@ -3,8 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, other_user_named, session_named_like,
-    user_resource,
+    call_failed, describe_caller, evidence, finding_for, finding_id, other_user_named,
+    session_named_like, user_resource,
 };
 use crate::call::Call;
 use crate::finding::Severity;
@@ -78,11 +78,7 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
             .and_then(|p| p.get("passwordResetRequired"))
             .and_then(serde_json::Value::as_bool);
         let mut finding = finding_for(&META, record, severity);
-        finding.id = crate::Finding::stable_id(&[
-            META.code,
-            record.event_id.as_deref().unwrap_or(&record.event_time),
-            &target,
-        ]);
+        finding.id = finding_id(&META, record, &[&target]);
         let who = describe_caller(&EventContext::from_record(record));
         let action = if creating {
             "create a console password for"

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, privileged_policy, request_field,
+    call_failed, describe_caller, evidence, finding_for, finding_id, privileged_policy,
+    request_field,
 };
 use crate::call::Call;
 use crate::finding::{Resource, Severity};
@@ -73,12 +74,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
         let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let mut finding = finding_for(&META, record, privileged.severity);
-        finding.id = crate::Finding::stable_id(&[
-            META.code,
-            record.event_id.as_deref().unwrap_or(&record.event_time),
-            &principal,
-            &policy_arn,
-        ]);
+        finding.id = finding_id(&META, record, &[&principal, &policy_arn]);
         let who = describe_caller(&EventContext::from_record(record));
         let verb = if call_failed(record) {
             "tried to attach"

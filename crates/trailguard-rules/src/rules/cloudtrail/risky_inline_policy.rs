@@ -2,13 +2,14 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, finding_for, finding_id, policy_text, request_field, sh,
+};
 use super::document_risk::{assess, unreadable};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report};
-use crate::Finding;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT004",
@@ -82,12 +83,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             }
         };
         let mut finding = finding_for(&META, record, risk.severity);
-        finding.id = Finding::stable_id(&[
-            META.code,
-            record.event_id.as_deref().unwrap_or(&record.event_time),
-            &principal,
-            &policy_name,
-        ]);
+        finding.id = finding_id(&META, record, &[&principal, &policy_name]);
         let who = describe_caller(&EventContext::from_record(record));
         let verb = if call_failed(record) {
             "tried to put"
