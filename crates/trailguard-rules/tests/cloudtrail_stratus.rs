@@ -87,6 +87,12 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
             "aws.persistence.rolesanywhere-create-trust-anchor",
             vec!["CT027"],
         ),
+        ("aws.persistence.lambda-backdoor-function", vec!["CT062"]),
+        ("aws.lateral-movement.ec2-instance-connect", vec!["CT063"]),
+        (
+            "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
+            vec!["CT063"],
+        ),
     ])
 }
 
@@ -235,11 +241,45 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044",
+        "CT044", "CT062",
     ] {
         assert!(
             by_rule.contains_key(code),
             "{code} did not fire on the Invictus dataset: {by_rule:?}"
         );
     }
+}
+
+#[test]
+fn lambda_backdoor_is_high_with_its_removal_command() {
+    let findings = stratus("aws.persistence.lambda-backdoor-function");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(
+        f.resource.as_ref().map(|r| r.id.as_str()),
+        Some("arn:aws:lambda:ca-centralnorth-1r:880896431042:function:stratus-red-team-backdoor-f-func")
+    );
+    assert_eq!(
+        f.fix.commands,
+        vec!["aws lambda remove-permission --region ca-centralnorth-1r --function-name stratus-red-team-backdoor-f-func --statement-id backdoor"]
+    );
+    assert!(f.message.contains("every AWS principal"), "{}", f.message);
+}
+
+#[test]
+fn instance_connect_keys_are_one_finding_per_instance_and_the_serial_console_is_medium() {
+    let connect = stratus("aws.lateral-movement.ec2-instance-connect");
+    let instances: BTreeSet<_> = connect
+        .iter()
+        .filter_map(|f| f.resource.as_ref()?.name.clone())
+        .collect();
+    assert_eq!(instances.len(), 3, "{connect:#?}");
+    assert!(connect.iter().all(|f| f.severity == Severity::Low));
+    let serial = stratus("aws.lateral-movement.ec2-serial-console-send-ssh-public-key");
+    assert_eq!(serial.len(), 4, "{serial:#?}");
+    assert!(serial.iter().all(|f| f.severity == Severity::Medium));
+    assert!(serial
+        .iter()
+        .any(|f| f.event_name.as_deref() == Some("EnableSerialConsoleAccess")));
 }

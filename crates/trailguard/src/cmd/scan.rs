@@ -670,8 +670,18 @@ fn human_reason(reason: &str) -> String {
 }
 
 /// Links a finding to its knowledge-base entry and, when the rule gave no commands, embeds the entry's
-/// remediation commands (they are the entry's examples, so the finding says to adapt the names).
+/// remediation commands (they are the entry's examples, so the finding says to adapt the names). A link
+/// the rule set to an event with no entry (Lambda, EC2 Instance Connect) is dropped, so no output points
+/// at a `trailguard explain` that has nothing to say.
 pub(crate) fn link_knowledge_base(finding: &mut Finding, kb: &trailguard_kb::Kb) {
+    if finding
+        .fix
+        .kb_entry
+        .as_deref()
+        .is_some_and(|entry| kb.lookup(entry).is_none())
+    {
+        finding.fix.kb_entry = None;
+    }
     let (Some(source), Some(event)) = (&finding.event_source, &finding.event_name) else {
         return;
     };
@@ -800,5 +810,17 @@ mod tests {
         unknown.event_name = Some("NoSuchEvent".into());
         link_knowledge_base(&mut unknown, kb);
         assert!(unknown.fix.kb_entry.is_none());
+
+        // A rule names its event as the entry; with no such entry the link goes.
+        let mut unlinked = bare_finding(trailguard_rules::Outcome::Success);
+        unlinked.event_source = Some("lambda.amazonaws.com".into());
+        unlinked.event_name = Some("AddPermission20150331v2".into());
+        unlinked.fix.kb_entry = Some("AddPermission20150331v2".into());
+        link_knowledge_base(&mut unlinked, kb);
+        assert!(unlinked.fix.kb_entry.is_none());
+        let mut linked = bare_finding(trailguard_rules::Outcome::Success);
+        linked.fix.kb_entry = Some("CreateAccessKey".into());
+        link_knowledge_base(&mut linked, kb);
+        assert_eq!(linked.fix.kb_entry.as_deref(), Some("CreateAccessKey"));
     }
 }

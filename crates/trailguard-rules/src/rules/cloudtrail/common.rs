@@ -76,14 +76,11 @@ pub fn change_finding(
     } else {
         format!("{who} {}.", change.done)
     };
-    let params = record.request_parameters();
-    for key in change.evidence_keys {
-        if let Some(value) = params.as_ref().and_then(|p| p.get(*key)) {
-            finding
-                .evidence
-                .push(evidence(format!("requestParameters.{key}"), value.clone()));
-        }
-    }
+    request_evidence(
+        &mut finding,
+        record.request_parameters().as_ref(),
+        change.evidence_keys,
+    );
     finding.resource = Some(change.resource);
     if failed {
         finding.fix.summary = "Nothing changed; find out why this principal tried to.".to_owned();
@@ -105,6 +102,18 @@ pub fn event_in(record: &Record<'_>, watched: &[(&str, &str)]) -> bool {
     watched
         .iter()
         .any(|&(source, name)| record.event_source == source && record.event_name == name)
+}
+
+/// Adds each of `keys` that `requestParameters` holds (and is not `null`) to the finding's evidence, as
+/// `requestParameters.KEY`, in the order given.
+pub fn request_evidence(finding: &mut Finding, params: Option<&Value>, keys: &[&str]) {
+    for key in keys {
+        if let Some(value) = params.and_then(|p| p.get(*key)).filter(|v| !v.is_null()) {
+            finding
+                .evidence
+                .push(evidence(format!("requestParameters.{key}"), value.clone()));
+        }
+    }
 }
 
 /// An evidence item.
@@ -222,6 +231,16 @@ pub fn role_session<'r>(record: &'r Record<'_>) -> Option<RoleSession<'r>> {
     })
 }
 
+/// Whether `name` is an EC2 instance id: `i-` and 8 (older) or 17 lowercase hex digits.
+pub fn is_instance_id(name: &str) -> bool {
+    name.strip_prefix("i-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The caller's role session when its name is `user_name`, the IAM user a call acts on. Through IAM
 /// Identity Center that is the same person managing their own IAM user (AWS sets the session name to the
 /// person's user name); through any other role the name was chosen by whoever assumed it and proves
@@ -318,6 +337,24 @@ pub fn user_arn(account: Option<&str>, name: &str) -> String {
         "arn:aws:iam::{}:user/{name}",
         account.unwrap_or("ACCOUNT_ID")
     )
+}
+
+/// The account id an AWS principal names (`arn:aws:iam::123:root`, `arn:aws:iam::123:role/x`, `123`).
+pub fn principal_account(value: &str) -> Option<&str> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value);
+    }
+    let mut parts = value.split(':');
+    let (Some("arn"), _, Some(_service), _, Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some(account).filter(|a| !a.is_empty())
 }
 
 /// IAM user `name` of `account` as a finding's resource (its ARN as [`user_arn`] writes it).

@@ -4,7 +4,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, role_session, sh,
+    call_failed, describe_caller, event_in, evidence, finding_for, is_instance_id, role_session, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -88,16 +88,6 @@ pub const META: RuleMeta = RuleMeta {
         ],
     },
 };
-
-/// Whether `name` is an EC2 instance id: `i-` and 8 (older) or 17 lowercase hex digits.
-fn is_instance_id(name: &str) -> bool {
-    name.strip_prefix("i-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17)
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
 
 /// What the call changed, named from its request: the user, role, group or policy.
 fn changed(params: Option<&serde_json::Value>) -> Option<String> {

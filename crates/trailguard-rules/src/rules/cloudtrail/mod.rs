@@ -75,4 +75,6 @@ crate::registry::register! { cloudtrail:
     single root_session_assumed::RootSessionAssumed,
     single iam_changed_by_instance::IamChangedByInstance,
     single mfa_device_enabled_for_another_user::MfaDeviceEnabledForAnotherUser,
+    single lambda_function_opened::LambdaFunctionOpened,
+    single instance_ssh_key_pushed::InstanceSshKeyPushed,
 }

@@ -5,7 +5,8 @@ use trailguard_event::Record;
 use trailguard_policy::{Effect, PolicyDocument, PrincipalKind, Statement};
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, policy_text, principal_account,
+    request_field, sh,
 };
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -63,24 +64,6 @@ fn has_condition(statement: &Statement, keys: &[&str]) -> bool {
         .conditions
         .iter()
         .any(|c| keys.iter().any(|k| c.key.eq_ignore_ascii_case(k)))
-}
-
-/// The account id an AWS principal names (`arn:aws:iam::123:root`, `arn:aws:iam::123:role/x`, `123`).
-fn principal_account(value: &str) -> Option<&str> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(value);
-    }
-    let mut parts = value.split(':');
-    let (Some("arn"), _, Some(_service), _, Some(account)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    Some(account).filter(|a| !a.is_empty())
 }
 
 fn openings(doc: &PolicyDocument, own_account: Option<&str>) -> Vec<Opening> {
