@@ -1,7 +1,8 @@
 //! Real-data evidence: the Stratus Red Team detonation logs and the Invictus IR attack dataset in
 //! `../shared/data/cloudtrail/` run through the whole built-in engine. For each technique file we assert
-//! exactly which rule codes fire; techniques outside identity, logging, network monitoring and credential
-//! access fire none.
+//! exactly which rule codes fire; techniques outside identity, logging, network monitoring, credential
+//! access, access to instances and resources shared outside the account fire none (code execution on
+//! instances and in Lambda, DNS logs, flow logs, model invocation).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,6 +90,9 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ),
         ("aws.persistence.lambda-backdoor-function", vec!["CT062"]),
         ("aws.lateral-movement.ec2-instance-connect", vec!["CT063"]),
+        ("aws.exfiltration.ec2-share-ami", vec!["CT064"]),
+        ("aws.exfiltration.ec2-share-ebs-snapshot", vec!["CT064"]),
+        ("aws.exfiltration.rds-share-snapshot", vec!["CT064"]),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],
@@ -241,7 +245,7 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044", "CT062",
+        "CT044", "CT062", "CT064",
     ] {
         assert!(
             by_rule.contains_key(code),
@@ -282,4 +286,25 @@ fn instance_connect_keys_are_one_finding_per_instance_and_the_serial_console_is_
     assert!(serial
         .iter()
         .any(|f| f.event_name.as_deref() == Some("EnableSerialConsoleAccess")));
+}
+
+#[test]
+fn shared_snapshots_and_images_name_the_account_and_how_to_take_the_share_back() {
+    let snapshot = stratus("aws.exfiltration.ec2-share-ebs-snapshot");
+    assert_eq!(snapshot.len(), 1, "{snapshot:#?}");
+    assert_eq!(snapshot[0].severity, Severity::Medium);
+    assert!(snapshot[0].message.contains("098797384747"));
+    assert!(
+        snapshot[0].fix.commands[0].ends_with(
+            "--snapshot-id snap-041993b54a9b3af6f --attribute createVolumePermission --operation-type remove --user-ids 098797384747"
+        ),
+        "{:?}",
+        snapshot[0].fix.commands
+    );
+    let database = stratus("aws.exfiltration.rds-share-snapshot");
+    assert_eq!(
+        database[0].resource.as_ref().map(|r| r.kind.as_str()),
+        Some("AwsRdsDbSnapshot")
+    );
+    assert!(database[0].fix.commands[0].contains("--values-to-remove 503161813013"));
 }

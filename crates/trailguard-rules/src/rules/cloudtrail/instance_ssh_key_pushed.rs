@@ -80,11 +80,7 @@ impl CloudTrailRule for InstanceSshKeyPushed {
         let params = record.request_parameters();
         let field = |key: &str| request_field(params.as_ref(), key);
         let region = record.aws_region.as_deref().unwrap_or("REGION");
-        let account = record
-            .recipient_account_id
-            .as_deref()
-            .or(record.user_identity.account_id.as_deref())
-            .unwrap_or("ACCOUNT_ID");
+        let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let from_instance = role_session(record)
             .map(|s| s.session_name)
             .filter(|name| is_instance_id(name));

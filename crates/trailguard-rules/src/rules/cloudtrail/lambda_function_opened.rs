@@ -183,10 +183,7 @@ impl CloudTrailRule for LambdaFunctionOpened {
         let Some(params) = record.request_parameters() else {
             return;
         };
-        let own_account = record
-            .recipient_account_id
-            .as_deref()
-            .or(record.user_identity.account_id.as_deref());
+        let own_account = record.account_id();
         let is_permission = record.event_name.starts_with("AddPermission");
         let opening = if is_permission {
             permission_opening(&params, own_account)

@@ -1,7 +1,8 @@
 //! Built-in CloudTrail rules, one file per rule (`CT001`..), plus helpers: [`common`] (every rule),
 //! [`burst`] (the burst sequences), [`cis_monitoring`] (the CIS section 4 monitoring rules),
-//! [`document_risk`] (what a policy document in a record grants) and `spans` (the time spans a
-//! principal's calls form, shared by the burst and root-session folds).
+//! [`document_risk`] (what a policy document in a record grants), [`outsiders`] (who outside the account
+//! a policy lets in) and `spans` (the time spans a principal's calls form, shared by the burst and
+//! root-session folds).
 //!
 //! Adding a rule: a file with `pub const META: RuleMeta` and the rule (a [`crate::rule::CloudTrailRule`]
 //! on one record, or a [`crate::rule::SequenceRule`] over records in time), its cases file, and one line
@@ -11,6 +12,7 @@ pub mod burst;
 pub mod cis_monitoring;
 pub mod common;
 pub mod document_risk;
+pub mod outsiders;
 pub(crate) mod spans;
 
 crate::registry::register! { cloudtrail:
@@ -77,4 +79,5 @@ crate::registry::register! { cloudtrail:
     single mfa_device_enabled_for_another_user::MfaDeviceEnabledForAnotherUser,
     single lambda_function_opened::LambdaFunctionOpened,
     single instance_ssh_key_pushed::InstanceSshKeyPushed,
+    single resource_shared_outside::ResourceSharedOutside,
 }

@@ -2,12 +2,12 @@
 //! unrestricted web identity assume the role (UpdateAssumeRolePolicy, CreateRole).
 
 use trailguard_event::Record;
-use trailguard_policy::{Effect, PolicyDocument, PrincipalKind, Statement};
+use trailguard_policy::{Effect, PolicyDocument, PrincipalKind};
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, policy_text, principal_account,
-    request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
 };
+use super::outsiders::{outsiders, without_statements};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -58,135 +58,88 @@ struct Opening {
     reason: String,
 }
 
-/// Condition keys that tie an outside principal to a known party.
-fn has_condition(statement: &Statement, keys: &[&str]) -> bool {
-    statement
-        .conditions
-        .iter()
-        .any(|c| keys.iter().any(|k| c.key.eq_ignore_ascii_case(k)))
-}
-
 fn openings(doc: &PolicyDocument, own_account: Option<&str>) -> Vec<Opening> {
-    let mut found = Vec::new();
-    for statement in &doc.statements {
-        if statement.effect != Effect::Allow {
-            continue;
-        }
-        let Some(principal) = &statement.principal else {
-            continue;
-        };
-        let org_bound = has_condition(
-            statement,
-            &[
-                "aws:PrincipalOrgID",
-                "aws:PrincipalOrgPaths",
-                "aws:PrincipalAccount",
-                "aws:SourceAccount",
-                "aws:PrincipalArn",
-            ],
-        );
-        let external_id = has_condition(statement, &["sts:ExternalId"]);
-        if principal.negated || principal.is_public() {
-            let (severity, reason) = if org_bound {
-                (
+    let mut found: Vec<Opening> = outsiders(doc, own_account, &[])
+        .into_iter()
+        .map(|outsider| {
+            let (severity, reason) = match outsider.account {
+                None if outsider.bound => (
                     Severity::Medium,
                     "trusts every AWS principal, limited by an account or organization condition"
                         .to_owned(),
-                )
-            } else if statement.has_conditions() {
-                (
+                ),
+                None if !outsider.condition_keys.is_empty() => (
                     Severity::High,
                     "trusts every AWS principal (`*`), limited only by conditions".to_owned(),
-                )
-            } else {
-                (
+                ),
+                None => (
                     Severity::Critical,
                     "trusts every AWS principal (`*`) without conditions".to_owned(),
-                )
+                ),
+                Some((account, value)) if outsider.external_id || outsider.bound => (
+                    Severity::Medium,
+                    format!(
+                        "trusts external account {account} (`{value}`) (with an external-id or \
+                         organization condition)"
+                    ),
+                ),
+                Some((account, value)) => (
+                    Severity::High,
+                    format!("trusts external account {account} (`{value}`)"),
+                ),
             };
-            found.push(Opening {
-                statement: statement.index,
+            Opening {
+                statement: outsider.statement,
                 severity,
                 reason,
-            });
+            }
+        })
+        .collect();
+    for statement in &doc.statements {
+        let Some(principal) = &statement.principal else {
+            continue;
+        };
+        if statement.effect != Effect::Allow || principal.negated || principal.is_public() {
             continue;
         }
-        for (kind, _key, values) in &principal.entries {
-            match kind {
-                PrincipalKind::Aws => {
-                    for value in values {
-                        let Some(account) = principal_account(value) else {
-                            continue;
-                        };
-                        if Some(account) == own_account {
-                            continue;
-                        }
-                        let (severity, how) = if external_id || org_bound {
-                            (
-                                Severity::Medium,
-                                " (with an external-id or organization condition)",
-                            )
-                        } else {
-                            (Severity::High, "")
-                        };
-                        found.push(Opening {
-                            statement: statement.index,
-                            severity,
-                            reason: format!("trusts external account {account} (`{value}`){how}"),
-                        });
-                    }
+        for (_, _, values) in principal
+            .entries
+            .iter()
+            .filter(|(kind, ..)| *kind == PrincipalKind::Federated)
+        {
+            for value in values {
+                // SAML providers and OIDC providers in the own account are normal federation; an OIDC
+                // provider without a subject condition lets every identity of that provider in.
+                if value.contains(":saml-provider/") {
+                    continue;
                 }
-                PrincipalKind::Federated => {
-                    for value in values {
-                        // SAML providers and OIDC providers in the own account are normal federation; an OIDC
-                        // provider without a subject condition lets every identity of that provider in.
-                        if value.contains(":saml-provider/") {
-                            continue;
-                        }
-                        let provider = value.rsplit(":oidc-provider/").next().unwrap_or(value);
-                        let sub_key = format!("{provider}:sub");
-                        let has_sub = statement.conditions.iter().any(|c| {
-                            c.key.eq_ignore_ascii_case(&sub_key)
-                                || c.key.to_ascii_lowercase().ends_with(":sub")
-                        });
-                        if has_sub {
-                            continue;
-                        }
-                        let severity = if provider.contains("token.actions.githubusercontent.com") {
-                            Severity::Critical
-                        } else {
-                            Severity::High
-                        };
-                        found.push(Opening {
-                            statement: statement.index,
-                            severity,
-                            reason: format!("trusts web identity provider `{provider}` without a `sub` condition"),
-                        });
-                    }
+                let provider = value.rsplit(":oidc-provider/").next().unwrap_or(value);
+                let sub_key = format!("{provider}:sub");
+                let has_sub = statement.conditions.iter().any(|c| {
+                    c.key.eq_ignore_ascii_case(&sub_key)
+                        || c.key.to_ascii_lowercase().ends_with(":sub")
+                });
+                if has_sub {
+                    continue;
                 }
-                PrincipalKind::CanonicalUser | PrincipalKind::Other | PrincipalKind::Service => {}
+                let severity = if provider.contains("token.actions.githubusercontent.com") {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                };
+                found.push(Opening {
+                    statement: statement.index,
+                    severity,
+                    reason: format!(
+                        "trusts web identity provider `{provider}` without a `sub` condition"
+                    ),
+                });
             }
         }
     }
+    // Statement order, as the document reads; within a statement, AWS principals first.
+    found.sort_by_key(|o| o.statement);
     found
-}
-
-/// The trust policy without the statements at `drop`, compact JSON.
-fn without_statements(text: &str, doc: &PolicyDocument, drop: &[usize]) -> Option<String> {
-    let kept: Vec<serde_json::Value> = doc
-        .statements
-        .iter()
-        .filter(|s| !drop.contains(&s.index))
-        .map(|s| s.to_json(text))
-        .collect();
-    if kept.is_empty() {
-        return None;
-    }
-    let version = doc
-        .version
-        .clone()
-        .unwrap_or_else(|| "2012-10-17".to_owned());
-    serde_json::to_string(&serde_json::json!({"Version": version, "Statement": kept})).ok()
 }
 
 /// Flags trust policies that let outside principals assume a role.
