@@ -116,6 +116,21 @@ pub fn request_evidence(finding: &mut Finding, params: Option<&Value>, keys: &[&
     }
 }
 
+/// Whether the call was refused because a principal its policy names does not exist: AWS validates every
+/// principal of a trust or resource policy, so the refusal (`MalformedPolicyDocument`, `MalformedPolicy`
+/// or an invalid-parameter error whose message names the principal) tells the caller the principal is
+/// missing. Nothing was opened; the call is a probe ([CT065](super::principal_enumeration_burst)).
+pub fn names_missing_principal(record: &Record<'_>) -> bool {
+    let (Some(code), Some(message)) = (
+        record.error_code.as_deref(),
+        record.error_message.as_deref(),
+    ) else {
+        return false;
+    };
+    (code.starts_with("MalformedPolicy") || code.starts_with("InvalidParameter"))
+        && message.to_ascii_lowercase().contains("principal")
+}
+
 /// An evidence item.
 pub fn evidence(path: impl Into<String>, value: impl Into<Value>) -> Evidence {
     let path = path.into();
@@ -722,6 +737,33 @@ mod tests {
         assert_eq!(sh("$(id)"), "'$(id)'");
         assert_eq!(sh(""), "''");
         assert_eq!(sh("a\nb"), r"$'a\nb'");
+    }
+
+    #[test]
+    fn a_refusal_for_a_missing_principal_is_told_from_other_failures() {
+        use testing::{with_record, TestEvent};
+        let failed = |code: &str, message: &str| {
+            let mut event = TestEvent::iam("UpdateAssumeRolePolicy");
+            event.error = Some((code.to_owned(), message.to_owned()));
+            with_record(&event.json(), names_missing_principal)
+        };
+        assert!(failed(
+            "MalformedPolicyDocumentException",
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::193672423079:role/admin\""
+        ));
+        assert!(failed("MalformedPolicy", "Invalid principal in policy"));
+        assert!(failed(
+            "InvalidParameterValueException",
+            "The provided principal was invalid. Please check the principal and try again."
+        ));
+        assert!(!failed(
+            "MalformedPolicyDocumentException",
+            "Syntax errors in policy."
+        ));
+        assert!(!failed("AccessDenied", "not authorized: principal"));
+        with_record(&TestEvent::iam("UpdateAssumeRolePolicy").json(), |record| {
+            assert!(!names_missing_principal(record));
+        });
     }
 
     #[test]

@@ -80,4 +80,5 @@ crate::registry::register! { cloudtrail:
     single lambda_function_opened::LambdaFunctionOpened,
     single instance_ssh_key_pushed::InstanceSshKeyPushed,
     single resource_shared_outside::ResourceSharedOutside,
+    sequence principal_enumeration_burst::PrincipalEnumerationBurst,
 }

@@ -8,8 +8,8 @@ use trailguard_event::Record;
 use trailguard_policy::PolicyDocument;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, policy_text, region_arg,
-    request_field, sh,
+    call_failed, describe_caller, event_in, evidence, finding_for, names_missing_principal,
+    policy_text, region_arg, request_field, sh,
 };
 use super::outsiders::{outsiders, without_statements, Outsider};
 use crate::finding::{Resource, Severity};
@@ -538,7 +538,8 @@ impl CloudTrailRule for ResourceSharedOutside {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        if !event_in(record, WATCHED) {
+        // A refusal for a principal that does not exist opened nothing: a probe (CT065).
+        if !event_in(record, WATCHED) || names_missing_principal(record) {
             return;
         }
         let params = record.request_parameters();

@@ -5,7 +5,8 @@ use trailguard_event::Record;
 use trailguard_policy::{Effect, PolicyDocument, PrincipalKind};
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, names_missing_principal, policy_text,
+    request_field, sh,
 };
 use super::outsiders::{outsiders, without_statements};
 use crate::finding::{Evidence, Resource, Severity};
@@ -152,6 +153,10 @@ impl CloudTrailRule for TrustPolicyOpened {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
+        // Refused because the outside principal does not exist: nothing opened, a probe (CT065).
+        if names_missing_principal(record) {
+            return;
+        }
         let params = record.request_parameters();
         let creating = record.event_name == "CreateRole";
         let key = if creating {
