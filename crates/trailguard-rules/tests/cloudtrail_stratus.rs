@@ -2,7 +2,7 @@
 //! `../shared/data/cloudtrail/` run through the whole built-in engine. For each technique file we assert
 //! exactly which rule codes fire; techniques outside identity, logging, network monitoring, credential
 //! access, access to instances and resources shared outside the account fire none (code execution on
-//! instances and in Lambda, DNS logs, flow logs, model invocation).
+//! instances and in Lambda, model invocation).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,6 +93,8 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.exfiltration.ec2-share-ami", vec!["CT064"]),
         ("aws.exfiltration.ec2-share-ebs-snapshot", vec!["CT064"]),
         ("aws.exfiltration.rds-share-snapshot", vec!["CT064"]),
+        ("aws.defense-evasion.dns-delete-logs", vec!["CT067"]),
+        ("aws.defense-evasion.vpc-remove-flow-logs", vec!["CT067"]),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],
@@ -245,7 +247,7 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044", "CT062", "CT064",
+        "CT044", "CT062", "CT064", "CT067",
     ] {
         assert!(
             by_rule.contains_key(code),

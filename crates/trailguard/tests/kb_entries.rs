@@ -325,6 +325,9 @@ fn related_events_are_real_event_names() {
         "securityhub",
         "secretsmanager",
         "ssm",
+        "ec2-instance-connect",
+        "guardduty",
+        "route53resolver",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -424,6 +427,8 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_securityhub",
         "aws_sdk_secretsmanager",
         "aws_sdk_ssm",
+        "aws_sdk_guardduty",
+        "aws_sdk_route53resolver",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {

@@ -81,4 +81,6 @@ crate::registry::register! { cloudtrail:
     single instance_ssh_key_pushed::InstanceSshKeyPushed,
     single resource_shared_outside::ResourceSharedOutside,
     sequence principal_enumeration_burst::PrincipalEnumerationBurst,
+    single guardduty_disrupted::GuarddutyDisrupted,
+    single network_logging_removed::NetworkLoggingRemoved,
 }
