@@ -83,4 +83,5 @@ crate::registry::register! { cloudtrail:
     sequence principal_enumeration_burst::PrincipalEnumerationBurst,
     single guardduty_disrupted::GuarddutyDisrupted,
     single network_logging_removed::NetworkLoggingRemoved,
+    single permissions_boundary_removed::PermissionsBoundaryRemoved,
 }
