@@ -95,6 +95,7 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.exfiltration.rds-share-snapshot", vec!["CT064"]),
         ("aws.defense-evasion.dns-delete-logs", vec!["CT067"]),
         ("aws.defense-evasion.vpc-remove-flow-logs", vec!["CT067"]),
+        ("aws.execution.ec2-user-data", vec!["CT070"]),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],

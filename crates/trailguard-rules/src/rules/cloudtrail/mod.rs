@@ -84,4 +84,6 @@ crate::registry::register! { cloudtrail:
     single guardduty_disrupted::GuarddutyDisrupted,
     single network_logging_removed::NetworkLoggingRemoved,
     single permissions_boundary_removed::PermissionsBoundaryRemoved,
+    single mfa_check_failed::MfaCheckFailed,
+    single instance_user_data_changed::InstanceUserDataChanged,
 }
