@@ -86,4 +86,5 @@ crate::registry::register! { cloudtrail:
     single permissions_boundary_removed::PermissionsBoundaryRemoved,
     single mfa_check_failed::MfaCheckFailed,
     single instance_user_data_changed::InstanceUserDataChanged,
+    single access_key_reactivated::AccessKeyReactivated,
 }
