@@ -30,6 +30,17 @@ pub enum IdentityKind {
     Role,
 }
 
+impl IdentityKind {
+    /// `user`, `group` or `role`: the word IAM uses in ARNs, and in descriptions and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::User => "user",
+            IdentityKind::Group => "group",
+            IdentityKind::Role => "role",
+        }
+    }
+}
+
 impl From<PrincipalKind> for IdentityKind {
     fn from(kind: PrincipalKind) -> IdentityKind {
         match kind {

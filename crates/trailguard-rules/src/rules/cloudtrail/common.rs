@@ -8,7 +8,7 @@ use trailguard_event::Record;
 
 use crate::finding::{Evidence, Finding, Resource, Severity};
 use crate::meta::RuleMeta;
-use crate::remediation::FixAction;
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{EventContext, FindingBuilder};
 
 /// A finding about `record` with everything rules share filled in: rule id/name/title, actor (ARN, type,
@@ -348,9 +348,15 @@ pub fn request_field(params: Option<&Value>, key: &str) -> Option<String> {
 
 /// The ARN of IAM user `name` in `account` (without path: CloudTrail's requestParameters carry none).
 pub fn user_arn(account: Option<&str>, name: &str) -> String {
+    identity_arn(IdentityKind::User, account, name)
+}
+
+/// The ARN of IAM user, group or role `name` in `account` (without path).
+pub fn identity_arn(kind: IdentityKind, account: Option<&str>, name: &str) -> String {
     format!(
-        "arn:aws:iam::{}:user/{name}",
-        account.unwrap_or("ACCOUNT_ID")
+        "arn:aws:iam::{}:{}/{name}",
+        account.unwrap_or("ACCOUNT_ID"),
+        kind.as_str()
     )
 }
 
@@ -372,12 +378,45 @@ pub fn principal_account(value: &str) -> Option<&str> {
     Some(account).filter(|a| !a.is_empty())
 }
 
-/// IAM user `name` of `account` as a finding's resource (its ARN as [`user_arn`] writes it).
+/// IAM user `name` of `account` as a finding's resource.
 pub fn user_resource(account: Option<&str>, name: &str) -> Resource {
+    identity_resource(IdentityKind::User, account, name)
+}
+
+/// The IAM user, group or role `name` of `account` as a finding's resource: `AwsIamUser`, `AwsIamGroup`
+/// or `AwsIamRole`, with its [`identity_arn`].
+pub fn identity_resource(kind: IdentityKind, account: Option<&str>, name: &str) -> Resource {
+    let resource_kind = match kind {
+        IdentityKind::User => "AwsIamUser",
+        IdentityKind::Group => "AwsIamGroup",
+        IdentityKind::Role => "AwsIamRole",
+    };
     Resource {
-        kind: "AwsIamUser".to_owned(),
-        id: user_arn(account, name),
+        kind: resource_kind.to_owned(),
+        id: identity_arn(kind, account, name),
         name: Some(name.to_owned()),
+    }
+}
+
+/// The root user of the record's account as a finding's resource (a sign-in by root).
+pub fn root_user_resource(record: &Record<'_>) -> Resource {
+    Resource {
+        kind: "AwsAccount".to_owned(),
+        id: record.account_id().unwrap_or("unknown").to_owned(),
+        name: Some("root".to_owned()),
+    }
+}
+
+/// EC2 instance `id` of the record's account and region as a finding's resource.
+pub fn instance_resource(record: &Record<'_>, id: &str) -> Resource {
+    Resource {
+        kind: "AwsEc2Instance".to_owned(),
+        id: format!(
+            "arn:aws:ec2:{}:{}:instance/{id}",
+            record.aws_region.as_deref().unwrap_or("REGION"),
+            record.account_id().unwrap_or("ACCOUNT_ID")
+        ),
+        name: Some(id.to_owned()),
     }
 }
 

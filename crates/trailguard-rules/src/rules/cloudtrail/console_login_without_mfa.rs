@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_for, sh, user_arn};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, root_user_resource, sh, user_arn,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -94,11 +96,7 @@ impl CloudTrailRule for ConsoleLoginWithoutMfa {
                     .unwrap_or_else(|| user_arn(record.account_id(), name)),
                 name: Some(name.clone()),
             },
-            _ => Resource {
-                kind: "AwsAccount".to_owned(),
-                id: record.account_id().unwrap_or("unknown").to_owned(),
-                name: Some("root".to_owned()),
-            },
+            _ => root_user_resource(record),
         });
         finding.evidence.push(evidence(
             "additionalEventData.MFAUsed",

@@ -4,8 +4,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, is_instance_id, region_arg,
-    request_evidence, request_field, role_session, sh,
+    call_failed, describe_caller, evidence, finding_for, instance_resource, is_instance_id,
+    region_arg, request_evidence, request_field, role_session, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -79,7 +79,6 @@ impl CloudTrailRule for InstanceSshKeyPushed {
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
         let field = |key: &str| request_field(params.as_ref(), key);
-        let region = record.aws_region.as_deref().unwrap_or("REGION");
         let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let from_instance = role_session(record)
             .map(|s| s.session_name)
@@ -131,11 +130,7 @@ impl CloudTrailRule for InstanceSshKeyPushed {
                     severity,
                     ("pushed", "push"),
                     what,
-                    Resource {
-                        kind: "AwsEc2Instance".to_owned(),
-                        id: format!("arn:aws:ec2:{region}:{account}:instance/{instance}"),
-                        name: Some(instance),
-                    },
+                    instance_resource(record, &instance),
                     command,
                 )
             }

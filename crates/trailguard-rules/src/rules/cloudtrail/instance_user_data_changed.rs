@@ -3,8 +3,10 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, event_in, finding_for, region_arg, sh};
-use crate::finding::{Resource, Severity};
+use super::common::{
+    call_failed, describe_caller, event_in, finding_for, instance_resource, region_arg, sh,
+};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
@@ -87,15 +89,7 @@ impl CloudTrailRule for InstanceUserDataChanged {
                  with the instance role's credentials."
             )
         };
-        finding.resource = Some(Resource {
-            kind: "AwsEc2Instance".to_owned(),
-            id: format!(
-                "arn:aws:ec2:{}:{}:instance/{instance}",
-                record.aws_region.as_deref().unwrap_or("REGION"),
-                record.account_id().unwrap_or("ACCOUNT_ID")
-            ),
-            name: Some(instance.clone()),
-        });
+        finding.resource = Some(instance_resource(record, &instance));
         if failed {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to replace the user data."

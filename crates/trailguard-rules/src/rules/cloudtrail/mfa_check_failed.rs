@@ -3,8 +3,8 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, user_resource};
-use crate::finding::{Resource, Severity};
+use super::common::{describe_caller, evidence, finding_for, root_user_resource, user_resource};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report};
 
@@ -84,11 +84,7 @@ impl CloudTrailRule for MfaCheckFailed {
         let account = record.account_id();
         finding.resource = Some(match record.user_identity.user_name.as_deref() {
             Some(user) if !root => user_resource(account, user),
-            _ => Resource {
-                kind: "AwsAccount".to_owned(),
-                id: account.unwrap_or("unknown").to_owned(),
-                name: Some("root".to_owned()),
-            },
+            _ => root_user_resource(record),
         });
         finding
             .evidence

@@ -4,12 +4,12 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, finding_for, privileged_policy,
-    request_evidence, request_field, role_session, sh, user_resource,
+    call_failed, caller_iam_user, describe_caller, finding_for, identity_resource,
+    privileged_policy, request_evidence, request_field, role_session, sh,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::FixAction;
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
@@ -121,18 +121,12 @@ impl CloudTrailRule for PermissionsBoundaryRemoved {
             format!("{who} {done} {what}: every policy it holds now applies in full.")
         };
         let account = record.account_id();
-        finding.resource = Some(if user {
-            user_resource(account, &target)
+        let identity = if user {
+            IdentityKind::User
         } else {
-            Resource {
-                kind: "AwsIamRole".to_owned(),
-                id: format!(
-                    "arn:aws:iam::{}:role/{target}",
-                    account.unwrap_or("ACCOUNT_ID")
-                ),
-                name: Some(target.clone()),
-            }
-        });
+            IdentityKind::Role
+        };
+        finding.resource = Some(identity_resource(identity, account, &target));
         request_evidence(&mut finding, params.as_ref(), &[key, "permissionsBoundary"]);
         if failed {
             finding.fix.summary =

@@ -3,11 +3,11 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, finding_id, privileged_policy,
-    request_field,
+    call_failed, describe_caller, evidence, finding_for, finding_id, identity_resource,
+    privileged_policy, request_field,
 };
 use crate::call::Call;
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -66,13 +66,13 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
         let Some(privileged) = privileged_policy(&policy_arn) else {
             return;
         };
-        let (kind, key, noun, resource_kind) = match record.event_name.as_ref() {
-            "AttachUserPolicy" => (IdentityKind::User, "userName", "user", "AwsIamUser"),
-            "AttachGroupPolicy" => (IdentityKind::Group, "groupName", "group", "AwsIamGroup"),
-            _ => (IdentityKind::Role, "roleName", "role", "AwsIamRole"),
+        let (kind, key) = match record.event_name.as_ref() {
+            "AttachUserPolicy" => (IdentityKind::User, "userName"),
+            "AttachGroupPolicy" => (IdentityKind::Group, "groupName"),
+            _ => (IdentityKind::Role, "roleName"),
         };
+        let noun = kind.as_str();
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
-        let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let mut finding = finding_for(&META, record, privileged.severity);
         finding.id = finding_id(&META, record, &[&principal, &policy_arn]);
         let who = describe_caller(&EventContext::from_record(record));
@@ -85,11 +85,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
             "{who} {verb} `{}` ({}) to {noun} `{principal}`.",
             privileged.name, privileged.why
         );
-        finding.resource = Some(Resource {
-            kind: resource_kind.to_owned(),
-            id: format!("arn:aws:iam::{account}:{noun}/{principal}"),
-            name: Some(principal.clone()),
-        });
+        finding.resource = Some(identity_resource(kind, record.account_id(), &principal));
         finding
             .evidence
             .push(evidence("requestParameters.policyArn", policy_arn.as_str()));

@@ -3,10 +3,11 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, finding_for, finding_id, policy_text, request_field, sh,
+    call_failed, describe_caller, finding_for, finding_id, identity_resource, policy_text,
+    request_field, sh,
 };
 use super::document_risk::{assess, unreadable};
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -60,24 +61,22 @@ impl CloudTrailRule for RiskyInlinePolicy {
         let Some(text) = policy_text(params.as_ref(), "policyDocument") else {
             return;
         };
-        let (kind, key, noun, resource_kind) = match record.event_name.as_ref() {
-            "PutUserPolicy" => (IdentityKind::User, "userName", "user", "AwsIamUser"),
-            "PutGroupPolicy" => (IdentityKind::Group, "groupName", "group", "AwsIamGroup"),
-            _ => (IdentityKind::Role, "roleName", "role", "AwsIamRole"),
+        let (kind, key) = match record.event_name.as_ref() {
+            "PutUserPolicy" => (IdentityKind::User, "userName"),
+            "PutGroupPolicy" => (IdentityKind::Group, "groupName"),
+            _ => (IdentityKind::Role, "roleName"),
         };
+        let noun = kind.as_str();
         let principal = request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
         let policy_name =
             request_field(params.as_ref(), "policyName").unwrap_or_else(|| "unknown".to_owned());
-        let principal_arn = format!(
-            "arn:aws:iam::{}:{noun}/{principal}",
-            record.account_id().unwrap_or("ACCOUNT_ID")
-        );
+        let resource = identity_resource(kind, record.account_id(), &principal);
         let risk = match assess(&text, "requestParameters.policyDocument") {
             Ok(Some(risk)) => risk,
             Ok(None) => return,
             Err(err) => {
                 if !call_failed(record) {
-                    out.push(unreadable(&META, record, &principal_arn, &err.0));
+                    out.push(unreadable(&META, record, &resource.id, &err.0));
                 }
                 return;
             }
@@ -94,11 +93,7 @@ impl CloudTrailRule for RiskyInlinePolicy {
             "{who} {verb} inline policy `{policy_name}` on {noun} `{principal}`; the document {}.",
             risk.reasons.join("; ")
         );
-        finding.resource = Some(Resource {
-            kind: resource_kind.to_owned(),
-            id: principal_arn,
-            name: Some(principal.clone()),
-        });
+        finding.resource = Some(resource);
         finding.evidence = risk.evidence.clone();
         if call_failed(record) {
             finding.fix.summary = "Nothing was put; find out why this principal tried.".to_owned();

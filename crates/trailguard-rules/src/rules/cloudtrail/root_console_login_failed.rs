@@ -2,8 +2,10 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failure, describe_caller, event_in, evidence, finding_for};
-use crate::finding::{Resource, Severity};
+use super::common::{
+    call_failure, describe_caller, event_in, evidence, finding_for, root_user_resource,
+};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
@@ -75,11 +77,7 @@ impl CloudTrailRule for RootConsoleLoginFailed {
             "{} failed to sign in to the console of account {account} ({reason}).",
             describe_caller(&context)
         );
-        finding.resource = Some(Resource {
-            kind: "AwsAccount".to_owned(),
-            id: account,
-            name: Some("root".to_owned()),
-        });
+        finding.resource = Some(root_user_resource(record));
         finding.evidence.push(evidence("userIdentity.type", "Root"));
         finding
             .evidence

@@ -5,13 +5,13 @@ use trailguard_event::Record;
 use trailguard_policy::{Effect, PolicyDocument, PrincipalKind};
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, names_missing_principal, policy_text,
-    request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, identity_resource,
+    names_missing_principal, policy_text, request_field, sh,
 };
 use super::outsiders::{outsiders, without_statements};
-use crate::finding::{Evidence, Resource, Severity};
+use crate::finding::{Evidence, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::FixAction;
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
@@ -191,14 +191,11 @@ impl CloudTrailRule for TrustPolicyOpened {
             (false, true) => "tried to change the trust policy of role",
         };
         finding.message = format!("{who} {verb} `{role}` so that it {reasons}.");
-        finding.resource = Some(Resource {
-            kind: "AwsIamRole".to_owned(),
-            id: format!(
-                "arn:aws:iam::{}:role/{role}",
-                record.account_id().unwrap_or("ACCOUNT_ID")
-            ),
-            name: Some(role.clone()),
-        });
+        finding.resource = Some(identity_resource(
+            IdentityKind::Role,
+            record.account_id(),
+            &role,
+        ));
         let mut dropped: Vec<usize> = found.iter().map(|o| o.statement).collect();
         dropped.dedup();
         finding.evidence = doc

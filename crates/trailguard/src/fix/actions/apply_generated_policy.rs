@@ -14,9 +14,7 @@ use serde_json::Value;
 use trailguard_rules::call::Call;
 use trailguard_rules::remediation::IdentityKind;
 
-use super::{
-    delete_inline_policy, detach_policy, kind_word, newest_first, unexpected, Context, Resolution,
-};
+use super::{delete_inline_policy, detach_policy, newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::{ApiError, InlinePolicy};
 use crate::fix::plan::Reversibility;
 
@@ -66,20 +64,20 @@ pub fn resolve(
             "the generated policy is {size} characters, over IAM's {} for a {}'s inline policies: \
              create it as a managed policy by hand (`aws iam create-policy`)",
             inline_cap(kind),
-            kind_word(kind)
+            kind.as_str()
         )));
     }
     let Some(aws) = cx.aws else {
         return Ok(Resolution::Skip(format!(
             "replacing the policies of {} `{principal}` needs its current policies (connect to AWS; \
              no offline plan)",
-            kind_word(kind)
+            kind.as_str()
         )));
     };
     let description = format!(
         "replace the policies of {} {principal} with the generated least-privilege policy {policy_name} \
          (every policy saved first)",
-        kind_word(kind)
+        kind.as_str()
     );
     let Some(attached) = aws.attached_policies(kind, principal)? else {
         return Ok(cx.missing_principal(kind, principal));

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
 use trailguard_rules::remediation::IdentityKind;
 
-use super::{kind_word, newest_first, unexpected, Context, Resolution};
+use super::{newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::ApiError;
 use crate::fix::plan::Reversibility;
 
@@ -24,7 +24,7 @@ pub fn resolve(
 ) -> Result<Resolution<Prior>, ApiError> {
     let description = format!(
         "delete inline policy {policy_name} of {} {principal} (saved first)",
-        kind_word(kind)
+        kind.as_str()
     );
     let call = Call::DeleteInlinePolicy {
         principal_kind: kind,

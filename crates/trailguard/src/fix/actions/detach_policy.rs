@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use trailguard_rules::call::Call;
 use trailguard_rules::remediation::IdentityKind;
 
-use super::{kind_word, newest_first, unexpected, Context, Resolution};
+use super::{newest_first, unexpected, Context, Resolution};
 use crate::fix::aws::ApiError;
 use crate::fix::plan::Reversibility;
 
@@ -22,7 +22,7 @@ pub fn resolve(
     principal: &str,
     policy_arn: &str,
 ) -> Result<Resolution<Prior>, ApiError> {
-    let description = format!("detach {policy_arn} from {} {principal}", kind_word(kind));
+    let description = format!("detach {policy_arn} from {} {principal}", kind.as_str());
     let call = Call::DetachPolicy {
         principal_kind: kind,
         principal_name: principal.to_owned(),

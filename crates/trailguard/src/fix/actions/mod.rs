@@ -199,7 +199,7 @@ impl Context<'_> {
     }
 
     fn missing_principal<P>(&self, kind: IdentityKind, name: &str) -> Resolution<P> {
-        self.missing(kind_word(kind), name)
+        self.missing(kind.as_str(), name)
     }
 
     /// "in account 123456789012", or "in the target account" when it is not known.
@@ -317,15 +317,6 @@ fn unexpected(call: &Call) -> String {
         "the journal records a {} call this fix never makes: not undone",
         call.api_form().operation
     )
-}
-
-/// `user`, `group` or `role`, for descriptions and messages.
-fn kind_word(kind: IdentityKind) -> &'static str {
-    match kind {
-        IdentityKind::User => "user",
-        IdentityKind::Group => "group",
-        IdentityKind::Role => "role",
-    }
 }
 
 #[cfg(test)]
