@@ -4,7 +4,9 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, finding_for, region_arg, request_evidence, sh};
+use super::common::{
+    call_failed, describe_caller, finding_for, region_arg, request_evidence, request_field, sh,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -81,7 +83,7 @@ impl CloudTrailRule for NetworkLoggingRemoved {
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters().unwrap_or(Value::Null);
-        let field = |key: &str| params.get(key).and_then(Value::as_str).map(str::to_owned);
+        let field = |key: &str| request_field(Some(&params), key);
         let region = record.aws_region.as_deref().unwrap_or("REGION");
         let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let region_flag = region_arg(record);

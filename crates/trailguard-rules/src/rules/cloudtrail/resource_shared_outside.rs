@@ -109,13 +109,9 @@ fn nested_policy(params: Option<&Value>, container: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn response_field(record: &Record<'_>, path: &[&str]) -> Option<String> {
-    let response = record.response_elements()?;
-    let mut value = &response;
-    for key in path {
-        value = value.get(*key)?;
-    }
-    value.as_str().map(str::to_owned)
+/// The string at `pointer` (RFC 6901) in `responseElements`, parsed once by the caller.
+fn response_field(response: Option<&Value>, pointer: &str) -> Option<String> {
+    response?.pointer(pointer)?.as_str().map(str::to_owned)
 }
 
 /// The name a request gives, else the last `separator`-separated part of the resource's URL or ARN.
@@ -124,6 +120,8 @@ fn name_or_last(name: Option<String>, id: Option<&str>, separator: char) -> Opti
 }
 
 fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
+    // A created key, queue or topic is named in the response.
+    let response = record.response_elements();
     let account = record.account_id().unwrap_or("ACCOUNT_ID");
     let region = record.aws_region.as_deref().unwrap_or("REGION");
     let field = |key: &str| request_field(params, key);
@@ -144,9 +142,9 @@ fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
         }
         "PutKeyPolicy" | "CreateKey" => {
             let key = field("keyId")
-                .or_else(|| response_field(record, &["keyMetadata", "keyId"]))
+                .or_else(|| response_field(response.as_ref(), "/keyMetadata/keyId"))
                 .unwrap_or_else(|| "(new key)".to_owned());
-            let arn = response_field(record, &["keyMetadata", "arn"]).unwrap_or_else(|| {
+            let arn = response_field(response.as_ref(), "/keyMetadata/arn").unwrap_or_else(|| {
                 if key.starts_with("arn:") {
                     key.clone()
                 } else {
@@ -168,7 +166,7 @@ fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
             )
         }
         "SetQueueAttributes" | "CreateQueue" => {
-            let url = field("queueUrl").or_else(|| response_field(record, &["queueUrl"]));
+            let url = field("queueUrl").or_else(|| response_field(response.as_ref(), "/queueUrl"));
             let name = name_or_last(field("queueName"), url.as_deref(), '/')?;
             (
                 "queue",
@@ -184,7 +182,7 @@ fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
             } else {
                 nested_policy(params, "attributes")?
             };
-            let arn = field("topicArn").or_else(|| response_field(record, &["topicArn"]));
+            let arn = field("topicArn").or_else(|| response_field(response.as_ref(), "/topicArn"));
             let name = name_or_last(field("name"), arn.as_deref(), ':')?;
             (
                 "topic",
