@@ -10,7 +10,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::common::{evidence, finding_from_event};
+use super::common::{evidence, failure_finding_from_event};
 use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::RuleMeta;
@@ -170,9 +170,7 @@ pub fn counted<'a>(counts: &'a BTreeMap<&str, u64>) -> impl Iterator<Item = Stri
 /// the run itself happened), the principal as resource. The rule adds evidence, message and fix.
 pub fn run_finding(meta: &'static RuleMeta, first: &Observation, severity: Severity) -> Finding {
     let event = &first.event;
-    let mut finding = finding_from_event(meta, event, severity);
-    finding.severity = severity;
-    finding.title = meta.title.to_owned();
+    let mut finding = failure_finding_from_event(meta, event, severity);
     finding.outcome = Outcome::Success;
     finding.id = Finding::stable_id(&[
         meta.code,

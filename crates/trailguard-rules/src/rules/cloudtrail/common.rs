@@ -30,6 +30,20 @@ pub fn finding_id(meta: &RuleMeta, record: &Record<'_>, about: &[&str]) -> Strin
     Finding::stable_id(&parts)
 }
 
+/// [`finding_from_event`] for a rule whose signal is the failure itself (a refused sign-in, a refused MFA
+/// code, a run of refusals): the rule's title and `severity` as judged, not an attempt's "Attempted:" one
+/// step lower. The outcome still records the failure.
+pub fn failure_finding_from_event(
+    meta: &'static RuleMeta,
+    event: &EventContext,
+    severity: Severity,
+) -> Finding {
+    let mut finding = finding_from_event(meta, event, severity);
+    finding.severity = severity;
+    finding.title = meta.title.to_owned();
+    finding
+}
+
 /// [`finding_for`] from an owned [`EventContext`] (sequence rules, after the input is gone).
 pub fn finding_from_event(
     meta: &'static RuleMeta,

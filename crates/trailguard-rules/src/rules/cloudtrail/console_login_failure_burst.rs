@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, evidence, finding_from_event, user_resource};
+use super::common::{call_failed, evidence, failure_finding_from_event, user_resource};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{EventContext, Observation, Observed, Report, SequenceRule};
@@ -232,9 +232,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
     } else {
         META.severity
     };
-    let mut finding = finding_from_event(&META, first, severity);
-    finding.severity = severity;
-    finding.title = META.title.to_owned();
+    let mut finding = failure_finding_from_event(&META, first, severity);
     finding.outcome = Outcome::Success;
     let key = match scope {
         Scope::User => burst.first.principal.as_ref(),

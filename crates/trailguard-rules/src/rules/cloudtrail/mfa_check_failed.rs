@@ -3,7 +3,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{describe_caller, evidence, finding_for, root_user_resource, user_resource};
+use super::common::{
+    describe_caller, evidence, failure_finding_from_event, root_user_resource, user_resource,
+};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, EventContext, Report};
@@ -61,9 +63,7 @@ impl CloudTrailRule for MfaCheckFailed {
         let severity = if root { Severity::High } else { META.severity };
         let context = EventContext::from_record(record);
         // The failure is the signal, not an attempt at something else: no "Attempted:", no step down.
-        let mut finding = finding_for(&META, record, severity);
-        finding.severity = severity;
-        finding.title = META.title.to_owned();
+        let mut finding = failure_finding_from_event(&META, &context, severity);
         let device = record
             .additional_event_data()
             .and_then(|a| a.get("MfaType")?.as_str().map(str::to_owned));

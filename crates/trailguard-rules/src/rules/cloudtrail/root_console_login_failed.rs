@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failure, describe_caller, event_in, evidence, finding_for, root_user_resource,
+    call_failure, describe_caller, event_in, evidence, failure_finding_from_event,
+    root_user_resource,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -68,10 +69,8 @@ impl CloudTrailRule for RootConsoleLoginFailed {
             return;
         };
         let context = EventContext::from_record(record);
-        let mut finding = finding_for(&META, record, META.severity);
         // A failed sign-in is this rule's subject, not a lesser form of it.
-        finding.severity = META.severity;
-        finding.title = META.title.to_owned();
+        let mut finding = failure_finding_from_event(&META, &context, META.severity);
         let account = record.account_id().unwrap_or("unknown").to_owned();
         finding.message = format!(
             "{} failed to sign in to the console of account {account} ({reason}).",
