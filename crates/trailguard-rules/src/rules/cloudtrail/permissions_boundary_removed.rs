@@ -137,11 +137,15 @@ impl CloudTrailRule for PermissionsBoundaryRemoved {
             finding.fix.summary = format!(
                 "Put the boundary of {kind} `{target}` back and review what it did without one."
             );
-            finding.fix.commands = vec![format!(
-                "aws iam put-{kind}-permissions-boundary {flag} {} --permissions-boundary \
-                 arn:aws:iam::{}:policy/PREVIOUS_BOUNDARY",
-                sh(&target),
+            // The account comes from the record like the name: both are quoted for the shell.
+            let previous = format!(
+                "arn:aws:iam::{}:policy/PREVIOUS_BOUNDARY",
                 account.unwrap_or("ACCOUNT_ID")
+            );
+            finding.fix.commands = vec![format!(
+                "aws iam put-{kind}-permissions-boundary {flag} {} --permissions-boundary {}",
+                sh(&target),
+                sh(&previous)
             )];
             finding.fix.actions.push(FixAction::Manual {
                 description: format!(
@@ -151,5 +155,35 @@ impl CloudTrailRule for PermissionsBoundaryRemoved {
             });
         }
         out.push(finding);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cloudtrail::common::testing::{with_record, TestEvent, ACCOUNT};
+
+    #[test]
+    fn the_fix_command_quotes_the_record_s_account_and_names() {
+        let text = TestEvent::iam("DeleteUserPermissionsBoundary")
+            .request(r#"{"userName":"temp contractor"}"#)
+            .json()
+            .replace(
+                &format!(r#""recipientAccountId":"{ACCOUNT}""#),
+                r#""recipientAccountId":"1; rm -rf ~""#,
+            );
+        let findings = with_record(&text, |record| {
+            let mut report = Report::default();
+            PermissionsBoundaryRemoved.check(record, &mut report);
+            report.into_findings()
+        });
+        assert_eq!(
+            findings[0].fix.commands,
+            vec![
+                "aws iam put-user-permissions-boundary --user-name 'temp contractor' \
+                 --permissions-boundary 'arn:aws:iam::1; rm -rf ~:policy/PREVIOUS_BOUNDARY'"
+                    .to_owned()
+            ]
+        );
     }
 }
