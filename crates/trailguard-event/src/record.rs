@@ -90,6 +90,10 @@ pub struct SessionContext<'a> {
     pub session_issuer: Option<SessionIssuer<'a>>,
     #[serde(borrow, default)]
     pub attributes: Option<SessionAttributes<'a>>,
+    /// `"1.0"` or `"2.0"`: the instance metadata service version that delivered these credentials. Only
+    /// an EC2 instance profile's session carries it, wherever the credentials are used from.
+    #[serde(borrow, default)]
+    pub ec2_role_delivery: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -234,6 +234,7 @@ fn session_context<'a>(cursor: &mut Cursor<'a>) -> Option<SessionContext<'a>> {
             context.attributes = optional(cursor, session_attributes)?;
             Some(())
         }
+        b"ec2RoleDelivery" => fields.text(2, cursor, &mut context.ec2_role_delivery),
         _ => skip(Some(()), cursor),
     })?;
     Some(context)

@@ -97,6 +97,10 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.defense-evasion.vpc-remove-flow-logs", vec!["CT067"]),
         ("aws.execution.ec2-user-data", vec!["CT070"]),
         (
+            "aws.credential-access.ec2-steal-instance-credentials",
+            vec!["CT072"],
+        ),
+        (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],
         ),
@@ -175,6 +179,31 @@ fn create_admin_user_findings_carry_real_values() {
 }
 
 #[test]
+fn stolen_instance_credentials_are_tied_to_the_command_that_took_them() {
+    let findings = stratus("aws.credential-access.ec2-steal-instance-credentials");
+    let [theft] = findings.as_slice() else {
+        panic!("{findings:#?}");
+    };
+    assert_eq!(theft.rule_id, "CT072");
+    assert_eq!(theft.severity, Severity::High);
+    // The finding sits on the stolen session's first call, and names the command that reached in.
+    assert_eq!(theft.event_name.as_deref(), Some("GetCallerIdentity"));
+    assert_eq!(
+        theft.resource.as_ref().and_then(|r| r.name.as_deref()),
+        Some("stratus-red-team-ec2-steal-credentials-role")
+    );
+    for part in [
+        "i-786a3A8B5C0d92eF4",
+        "18.236.253.47",
+        "user/christophe",
+        "`SendCommand`",
+        "2 calls",
+    ] {
+        assert!(theft.message.contains(part), "{part}: {}", theft.message);
+    }
+}
+
+#[test]
 fn leave_organization_was_denied_and_is_an_attempt() {
     let findings: Vec<_> = stratus("aws.defense-evasion.organizations-leave")
         .into_iter()
@@ -248,7 +277,7 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044", "CT062", "CT064", "CT067",
+        "CT044", "CT062", "CT064", "CT067", "CT072",
     ] {
         assert!(
             by_rule.contains_key(code),

@@ -260,13 +260,21 @@ pub fn role_session<'r>(record: &'r Record<'_>) -> Option<RoleSession<'r>> {
     })
 }
 
-/// Whether `name` is an EC2 instance id: `i-` and 8 (older) or 17 lowercase hex digits.
+/// The inline policy that denies every session issued before `cutoff` (an RFC 3339 time), as IAM's
+/// "Revoke active sessions" writes it: sessions started later, and the instance or person fetching fresh
+/// credentials, are not affected.
+pub fn deny_sessions_issued_before(cutoff: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{cutoff}"}}}}}}]}}"#
+    )
+}
+
+/// Whether `name` is an EC2 instance id: `i-` and 8 (older) or 17 hex digits. AWS writes them in lower
+/// case; anonymised logs (Stratus Red Team's detonation logs) mix cases, and reading those as instances
+/// costs nothing, since a session name is no proof of an instance either way.
 pub fn is_instance_id(name: &str) -> bool {
     name.strip_prefix("i-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17)
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
 

@@ -3,8 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, evidence, finding_for, policy_text,
-    request_field, sh,
+    call_failed, caller_iam_user, deny_sessions_issued_before, describe_caller, evidence,
+    finding_for, policy_text, request_field, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -115,9 +115,7 @@ impl CloudTrailRule for FederationTokenPersistence {
                 .map(|t| t + chrono::Duration::seconds(1))
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_else(|| record.event_time.to_string());
-            let deny = format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{cutoff}"}}}}}}]}}"#
-            );
+            let deny = deny_sessions_issued_before(&cutoff);
             finding.fix.summary = format!(
                 "If unexpected: deactivate key {key} of `{user}` and deny the sessions issued up to this token with an inline policy."
             );

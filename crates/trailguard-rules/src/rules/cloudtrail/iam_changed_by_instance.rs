@@ -244,12 +244,12 @@ mod tests {
 
     #[test]
     fn only_sessions_named_like_an_instance_count() {
-        for session in ["i-0a1b2c3d", "i-0a1b2c3d4e5f67890"] {
+        for session in ["i-0a1b2c3d", "i-0a1b2c3d4e5f67890", "i-0A1B2C3D"] {
             assert!(is_instance_id(session), "{session}");
         }
         for session in [
             "i-0a1b2c3",
-            "i-0A1B2C3D",
+            "i-0a1b2c3g",
             "i-0a1b2c3d4e5f6789",
             "alice",
             "i-",

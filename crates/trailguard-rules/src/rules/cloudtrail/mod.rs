@@ -87,4 +87,5 @@ crate::registry::register! { cloudtrail:
     single mfa_check_failed::MfaCheckFailed,
     single instance_user_data_changed::InstanceUserDataChanged,
     single access_key_reactivated::AccessKeyReactivated,
+    sequence instance_credentials_exfiltrated::InstanceCredentialsExfiltrated,
 }
