@@ -100,6 +100,7 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
             "aws.credential-access.ec2-steal-instance-credentials",
             vec!["CT072"],
         ),
+        ("aws.discovery.ec2-download-user-data", vec!["CT073"]),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],
@@ -277,7 +278,7 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044", "CT062", "CT064", "CT067", "CT072",
+        "CT044", "CT062", "CT064", "CT067", "CT072", "CT073",
     ] {
         assert!(
             by_rule.contains_key(code),

@@ -88,4 +88,5 @@ crate::registry::register! { cloudtrail:
     single instance_user_data_changed::InstanceUserDataChanged,
     single access_key_reactivated::AccessKeyReactivated,
     sequence instance_credentials_exfiltrated::InstanceCredentialsExfiltrated,
+    sequence instance_user_data_burst::InstanceUserDataBurst,
 }
