@@ -42,7 +42,8 @@ pub const META: RuleMeta = RuleMeta {
                except the calls that create or strip root credentials, which are kept whoever relays them (the \
                console relays a root access key creation). \
                Read-only calls are **medium**, changes **high**, and a few calls are **critical**: creating \
-               root access keys, removing the root MFA device, changing the root password (`PasswordUpdated`) \
+               root access keys, removing the root MFA device, changing the root password (`PasswordUpdated`, or \
+               `PasswordRecoveryCompleted` through the recovery email) \
                and root console sign-in without MFA. A failed root sign-in is left to CT024, which reports \
                each one. A failed call (see `call_failure`: error code, or a `Failure` response such as \
                `PasswordUpdated: Failure`) is an attempt, one severity lower. Calls are grouped per root session (the same credentials, or the same \
@@ -69,6 +70,8 @@ pub const META: RuleMeta = RuleMeta {
 const CRITICAL_ROOT_EVENTS: &[&str] = &[
     "CreateAccessKey",
     "PasswordUpdated",
+    // The "Forgot password?" email flow: a new root password set without the old one.
+    "PasswordRecoveryCompleted",
     "DeactivateMFADevice",
     "DeleteVirtualMFADevice",
     "UpdateLoginProfile",
