@@ -89,4 +89,5 @@ crate::registry::register! { cloudtrail:
     single access_key_reactivated::AccessKeyReactivated,
     sequence instance_credentials_exfiltrated::InstanceCredentialsExfiltrated,
     sequence instance_user_data_burst::InstanceUserDataBurst,
+    single workload_role_hijacked::WorkloadRoleHijacked,
 }
