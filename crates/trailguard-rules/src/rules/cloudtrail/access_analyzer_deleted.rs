@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, region_arg, regional_arn, request_field,
+    sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -96,10 +97,7 @@ impl CloudTrailRule for AccessAnalyzerDeleted {
         }
         finding.resource = Some(Resource {
             kind: "AwsAccessAnalyzer".to_owned(),
-            id: format!(
-                "arn:aws:access-analyzer:{region}:{}:analyzer/{analyzer}",
-                record.account_id().unwrap_or("ACCOUNT_ID")
-            ),
+            id: regional_arn(record, "access-analyzer", &format!("analyzer/{analyzer}")),
             name: Some(analyzer.clone()),
         });
         finding.evidence.insert(

@@ -3,7 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, region_arg, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, region_arg, regional_arn, request_field,
+    sh,
 };
 use crate::call::Call;
 use crate::finding::{Resource, Severity};
@@ -84,11 +85,7 @@ impl CloudTrailRule for CloudtrailLoggingStopped {
             id: if trail.starts_with("arn:") {
                 trail.clone()
             } else {
-                format!(
-                    "arn:aws:cloudtrail:{}:{}:trail/{trail}",
-                    record.aws_region.as_deref().unwrap_or("REGION"),
-                    record.account_id().unwrap_or("ACCOUNT_ID")
-                )
+                regional_arn(record, "cloudtrail", &format!("trail/{trail}"))
             },
             name: Some(trail_name.clone()),
         });

@@ -429,15 +429,21 @@ pub fn root_user_resource(record: &Record<'_>) -> Resource {
     }
 }
 
+/// `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE` for a resource in the record's region and account, with
+/// `REGION` and `ACCOUNT_ID` standing in for what the record does not say.
+pub fn regional_arn(record: &Record<'_>, service: &str, resource: &str) -> String {
+    format!(
+        "arn:aws:{service}:{}:{}:{resource}",
+        record.aws_region.as_deref().unwrap_or("REGION"),
+        record.account_id().unwrap_or("ACCOUNT_ID")
+    )
+}
+
 /// EC2 instance `id` of the record's account and region as a finding's resource.
 pub fn instance_resource(record: &Record<'_>, id: &str) -> Resource {
     Resource {
         kind: "AwsEc2Instance".to_owned(),
-        id: format!(
-            "arn:aws:ec2:{}:{}:instance/{id}",
-            record.aws_region.as_deref().unwrap_or("REGION"),
-            record.account_id().unwrap_or("ACCOUNT_ID")
-        ),
+        id: regional_arn(record, "ec2", &format!("instance/{id}")),
         name: Some(id.to_owned()),
     }
 }

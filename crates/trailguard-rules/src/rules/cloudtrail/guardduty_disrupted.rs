@@ -6,8 +6,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, finding_for, region_arg, request_evidence,
-    request_field, sh,
+    call_failed, describe_caller, event_in, finding_for, region_arg, regional_arn,
+    request_evidence, request_field, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -286,11 +286,7 @@ impl CloudTrailRule for GuarddutyDisrupted {
         };
         finding.resource = Some(Resource {
             kind: "AwsGuardDutyDetector".to_owned(),
-            id: format!(
-                "arn:aws:guardduty:{}:{}:detector/{detector}",
-                record.aws_region.as_deref().unwrap_or("REGION"),
-                record.account_id().unwrap_or("ACCOUNT_ID")
-            ),
+            id: regional_arn(record, "guardduty", &format!("detector/{detector}")),
             name: Some(detector.clone()),
         });
         request_evidence(

@@ -5,7 +5,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, finding_for, region_arg, request_evidence, request_field, sh,
+    call_failed, describe_caller, finding_for, region_arg, regional_arn, request_evidence,
+    request_field, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -84,8 +85,6 @@ impl CloudTrailRule for NetworkLoggingRemoved {
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters().unwrap_or(Value::Null);
         let field = |key: &str| request_field(Some(&params), key);
-        let region = record.aws_region.as_deref().unwrap_or("REGION");
-        let account = record.account_id().unwrap_or("ACCOUNT_ID");
         let region_flag = region_arg(record);
         let (done, resource, undo) = match record.event_name.as_ref() {
             "DeleteFlowLogs" => {
@@ -101,7 +100,7 @@ impl CloudTrailRule for NetworkLoggingRemoved {
                         kind: "AwsEc2FlowLog".to_owned(),
                         id: ids
                             .first()
-                            .map(|id| format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/{id}"))
+                            .map(|id| regional_arn(record, "ec2", &format!("vpc-flow-log/{id}")))
                             .unwrap_or_else(|| shown.clone()),
                         name: Some(shown),
                     },
@@ -143,8 +142,10 @@ impl CloudTrailRule for NetworkLoggingRemoved {
                     done,
                     Resource {
                         kind: "AwsRoute53ResolverQueryLogConfig".to_owned(),
-                        id: format!(
-                            "arn:aws:route53resolver:{region}:{account}:resolver-query-log-config/{config}"
+                        id: regional_arn(
+                            record,
+                            "route53resolver",
+                            &format!("resolver-query-log-config/{config}"),
                         ),
                         name: Some(config),
                     },

@@ -9,7 +9,7 @@ use trailguard_policy::PolicyDocument;
 
 use super::common::{
     call_failed, describe_caller, event_in, evidence, finding_for, names_missing_principal,
-    policy_text, region_arg, request_field, sh,
+    policy_text, region_arg, regional_arn, request_field, sh,
 };
 use super::outsiders::{outsiders, without_statements, Outsider};
 use crate::finding::{Resource, Severity};
@@ -122,8 +122,6 @@ fn name_or_last(name: Option<String>, id: Option<&str>, separator: char) -> Opti
 fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
     // A created key, queue or topic is named in the response.
     let response = record.response_elements();
-    let account = record.account_id().unwrap_or("ACCOUNT_ID");
-    let region = record.aws_region.as_deref().unwrap_or("REGION");
     let field = |key: &str| request_field(params, key);
     let resource = |kind: &str, id: String, name: String| Resource {
         kind: kind.to_owned(),
@@ -148,7 +146,7 @@ fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
                 if key.starts_with("arn:") {
                     key.clone()
                 } else {
-                    format!("arn:aws:kms:{region}:{account}:key/{key}")
+                    regional_arn(record, "kms", &format!("key/{key}"))
                 }
             });
             (
@@ -192,7 +190,7 @@ fn target(record: &Record<'_>, params: Option<&Value>) -> Option<Target> {
         }
         "SetRepositoryPolicy" => {
             let repository = field("repositoryName")?;
-            let arn = format!("arn:aws:ecr:{region}:{account}:repository/{repository}");
+            let arn = regional_arn(record, "ecr", &format!("repository/{repository}"));
             (
                 "repository",
                 resource("AwsEcrRepository", arn, repository),
@@ -237,7 +235,6 @@ fn ec2_added(params: Option<&Value>, member: &str) -> (Vec<String>, bool) {
 }
 
 fn share(record: &Record<'_>, params: Option<&Value>) -> Option<Share> {
-    let account = record.account_id().unwrap_or("ACCOUNT_ID");
     let region = record.aws_region.as_deref().unwrap_or("REGION");
     let field = |key: &str| request_field(params, key);
     let resource = |kind: &str, id: String, name: String| Resource {
@@ -295,9 +292,9 @@ fn share(record: &Record<'_>, params: Option<&Value>) -> Option<Share> {
             let arn = if snapshot.starts_with("arn:") {
                 snapshot.clone()
             } else if cluster {
-                format!("arn:aws:rds:{region}:{account}:cluster-snapshot:{snapshot}")
+                regional_arn(record, "rds", &format!("cluster-snapshot:{snapshot}"))
             } else {
-                format!("arn:aws:rds:{region}:{account}:snapshot:{snapshot}")
+                regional_arn(record, "rds", &format!("snapshot:{snapshot}"))
             };
             (
                 if cluster {

@@ -7,7 +7,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, made_by_aws, region_arg, sh,
+    call_failed, describe_caller, event_in, evidence, finding_for, made_by_aws, region_arg,
+    regional_arn, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -95,11 +96,7 @@ fn brings_key(params: &Value, key: &str) -> bool {
 fn workload(record: &Record<'_>, kind: &str, service: &str, path: &str, name: &str) -> Resource {
     Resource {
         kind: kind.to_owned(),
-        id: format!(
-            "arn:aws:{service}:{}:{}:{path}/{name}",
-            record.aws_region.as_deref().unwrap_or("REGION"),
-            record.account_id().unwrap_or("ACCOUNT_ID")
-        ),
+        id: regional_arn(record, service, &format!("{path}/{name}")),
         name: Some(name.to_owned()),
     }
 }
