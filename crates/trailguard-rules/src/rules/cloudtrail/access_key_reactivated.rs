@@ -5,7 +5,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, finding_for, finding_id, other_user_named,
-    request_evidence, request_field, session_named_like, sh, user_resource,
+    request_evidence, request_field, session_named_like, sh, user_resource, worth_reporting,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -76,7 +76,7 @@ impl CloudTrailRule for AccessKeyReactivated {
             Severity::Low
         };
         let failed = call_failed(record);
-        if failed && severity <= Severity::Low {
+        if !worth_reporting(failed, severity) {
             return;
         }
         let user = other

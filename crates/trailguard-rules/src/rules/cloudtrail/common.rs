@@ -60,6 +60,13 @@ pub fn call_failed(record: &Record<'_>) -> bool {
     call_failure(record).is_some()
 }
 
+/// Whether a call judged at `severity` is worth a finding, given whether it failed: a refused call is an
+/// attempt one step lower ([`finding_for`]), and a refused call that would have been low is routine
+/// noise (a console page probing what it may show), not an attempt anyone acts on.
+pub fn worth_reporting(failed: bool, severity: Severity) -> bool {
+    !failed || severity > Severity::Low
+}
+
 /// What a rule says about one call it reports as it is (no judgement beyond the event itself).
 pub struct Change<'a> {
     /// What the caller did, past tense, e.g. ``created account `dev` ``.

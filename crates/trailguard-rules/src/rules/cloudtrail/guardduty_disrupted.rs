@@ -7,7 +7,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, event_in, finding_for, region_arg, regional_arn,
-    request_evidence, request_field, sh,
+    request_evidence, request_field, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -271,7 +271,7 @@ impl CloudTrailRule for GuarddutyDisrupted {
             return;
         };
         let failed = call_failed(record);
-        if failed && disruption.severity <= Severity::Low {
+        if !worth_reporting(failed, disruption.severity) {
             return;
         }
         let mut finding = finding_for(&META, record, disruption.severity);

@@ -5,7 +5,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, instance_resource, is_instance_id,
-    region_arg, request_evidence, request_field, role_session, sh,
+    region_arg, request_evidence, request_field, role_session, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -136,7 +136,7 @@ impl CloudTrailRule for InstanceSshKeyPushed {
             }
             _ => return,
         };
-        if failed && severity <= Severity::Low {
+        if !worth_reporting(failed, severity) {
             return;
         }
         let mut finding = finding_for(&META, record, severity);

@@ -8,7 +8,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, principal_account, region_arg,
-    request_evidence, request_field, sh,
+    request_evidence, request_field, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -203,7 +203,7 @@ impl CloudTrailRule for LambdaFunctionOpened {
             return;
         };
         let failed = call_failed(record);
-        if failed && opening.severity <= Severity::Low {
+        if !worth_reporting(failed, opening.severity) {
             return;
         }
         let name = request_field(Some(&params), "functionName")

@@ -8,7 +8,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, event_in, evidence, finding_for, made_by_aws, region_arg,
-    regional_arn, sh,
+    regional_arn, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -203,7 +203,7 @@ impl CloudTrailRule for WorkloadRoleHijacked {
             return;
         };
         let failed = call_failed(record);
-        if failed && hijack.severity <= Severity::Low {
+        if !worth_reporting(failed, hijack.severity) {
             return;
         }
         let mut finding = finding_for(&META, record, hijack.severity);
