@@ -90,4 +90,5 @@ crate::registry::register! { cloudtrail:
     sequence instance_credentials_exfiltrated::InstanceCredentialsExfiltrated,
     sequence instance_user_data_burst::InstanceUserDataBurst,
     single workload_role_hijacked::WorkloadRoleHijacked,
+    single database_master_password_reset::DatabaseMasterPasswordReset,
 }

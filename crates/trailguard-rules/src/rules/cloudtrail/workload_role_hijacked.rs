@@ -7,8 +7,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, made_by_aws, region_arg,
-    regional_arn, sh, worth_reporting,
+    call_failed, describe_caller, event_in, finding_for, made_by_aws, region_arg, regional_arn,
+    request_evidence, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -217,14 +217,7 @@ impl CloudTrailRule for WorkloadRoleHijacked {
             )
         };
         finding.resource = Some(hijack.workload);
-        finding.evidence = hijack
-            .fields
-            .iter()
-            .filter_map(|key| {
-                let value = params.get(*key)?;
-                Some(evidence(format!("requestParameters.{key}"), value.clone()))
-            })
-            .collect();
+        request_evidence(&mut finding, Some(&params), hijack.fields);
         if failed {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to take over the workload's role."
