@@ -139,8 +139,10 @@ fn instance_of_caller<'r>(record: &'r Record<'_>) -> Option<&'r str> {
 }
 
 /// The instances a reach names (`instanceIds`, `target`, `instanceId`), each a well-formed instance id,
-/// joined by `,` (no id holds one).
+/// joined by `,` (no id holds one), less the caller's own instance: an instance commanding itself calls
+/// from its own address anyway.
 fn reached_instances(record: &Record<'_>) -> Option<String> {
+    let own = instance_of_caller(record);
     let params = record.request_parameters()?;
     let ids: Vec<&str> = match record.event_name.as_ref() {
         "SendCommand" => params
@@ -152,7 +154,10 @@ fn reached_instances(record: &Record<'_>) -> Option<String> {
         "StartSession" => vec![params.get("target")?.as_str()?],
         _ => vec![params.get("instanceId")?.as_str()?],
     };
-    let ids: Vec<&str> = ids.into_iter().filter(|id| is_instance_id(id)).collect();
+    let ids: Vec<&str> = ids
+        .into_iter()
+        .filter(|id| is_instance_id(id) && Some(*id) != own)
+        .collect();
     (!ids.is_empty()).then(|| ids.join(","))
 }
 
