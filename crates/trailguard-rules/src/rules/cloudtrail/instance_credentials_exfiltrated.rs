@@ -121,28 +121,21 @@ const FROM_INSTANCE: u8 = 0x02;
 #[derive(Debug, Default)]
 pub struct InstanceCredentialsExfiltrated;
 
-/// Whether the call's session carries `ec2RoleDelivery`: only credentials the instance metadata service
-/// served do.
-fn delivered_by_instance(record: &Record<'_>) -> bool {
-    (record.user_identity.session_context.as_ref()).is_some_and(|c| c.ec2_role_delivery.is_some())
-}
-
-/// The instance whose profile credentials made the call: served by the instance metadata service, in
-/// the session AWS names after the instance.
+/// The instance whose profile credentials made the call: served by the instance metadata service (only
+/// those sessions carry `ec2RoleDelivery`, tested first: it settles most records), in the session AWS
+/// names after the instance.
 fn instance_of_caller<'r>(record: &'r Record<'_>) -> Option<&'r str> {
-    if !delivered_by_instance(record) {
-        return None;
-    }
+    let context = record.user_identity.session_context.as_ref()?;
+    context.ec2_role_delivery.as_ref()?;
     role_session(record)
         .map(|s| s.session_name)
         .filter(|name| is_instance_id(name))
 }
 
 /// The instances a reach names (`instanceIds`, `target`, `instanceId`), each a well-formed instance id,
-/// joined by `,` (no id holds one), less the caller's own instance: an instance commanding itself calls
-/// from its own address anyway.
-fn reached_instances(record: &Record<'_>) -> Option<String> {
-    let own = instance_of_caller(record);
+/// joined by `,` (no id holds one), less `own`, the caller's own instance: an instance commanding itself
+/// calls from its own address anyway.
+fn reached_instances(record: &Record<'_>, own: Option<&str>) -> Option<String> {
     let params = record.request_parameters()?;
     let ids: Vec<&str> = match record.event_name.as_ref() {
         "SendCommand" => params
@@ -194,9 +187,10 @@ impl SequenceRule for InstanceCredentialsExfiltrated {
     }
 
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
-        // Most records offered are reads other rules peeked: settle those by the cheapest test first.
+        // Most records offered are reads other rules peeked, by no instance: settled here.
+        let own = instance_of_caller(record);
         let reach = REACHES.contains(&(record.event_source.as_ref(), record.event_name.as_ref()));
-        if !reach && !delivered_by_instance(record) {
+        if !reach && own.is_none() {
             return None;
         }
         if made_by_aws(record) || call_failed(record) {
@@ -204,16 +198,15 @@ impl SequenceRule for InstanceCredentialsExfiltrated {
         }
         let address = source_address(record)?;
         if reach {
-            let instances = reached_instances(record)?;
-            let kind = if instance_of_caller(record).is_some() {
+            let instances = reached_instances(record, own)?;
+            let kind = if own.is_some() {
                 REACH | FROM_INSTANCE
             } else {
                 REACH
             };
             return Observed::new(record, kind, 0, caller_key(record), instances, address);
         }
-        let instance = instance_of_caller(record)?;
-        Observed::new(record, USE, 1, caller_key(record), instance, address)
+        Observed::new(record, USE, 1, caller_key(record), own?, address)
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
@@ -238,7 +231,9 @@ struct Use {
 struct CredentialFold {
     reaches: HashMap<Box<str>, Vec<Observation>>,
     reach_count: usize,
-    uses: HashMap<(Box<str>, Box<str>), Use>,
+    /// Instance, then address: looked up by the call's own text, nothing copied for a known pair.
+    uses: HashMap<Box<str>, HashMap<Box<str>, Use>>,
+    use_count: usize,
     left_out: u64,
 }
 
@@ -252,27 +247,29 @@ impl CredentialFold {
         self.reaches.entry(instance.into()).or_default().push(reach);
     }
 
-    fn add_use(&mut self, key: (Box<str>, Box<str>), first: Observation, last_at: i64, calls: u64) {
-        let full = self.uses.len() >= USE_CAP;
-        match self.uses.get_mut(&key) {
-            Some(kept) => {
-                kept.calls += calls;
-                kept.last_at = kept.last_at.max(last_at);
-                if first.order() < kept.first.order() {
-                    kept.first = first;
-                }
-            }
-            None if full => self.left_out += calls,
-            None => {
-                self.uses.insert(
-                    key,
-                    Use {
-                        first,
-                        last_at,
-                        calls,
-                    },
-                );
-            }
+    /// The calls kept of `instance`'s role from `address`, found by the text given.
+    fn kept_use(&mut self, instance: &str, address: &str) -> Option<&mut Use> {
+        self.uses.get_mut(instance)?.get_mut(address)
+    }
+
+    /// Keeps the calls of a pair not seen yet, or counts them as left out beyond [`USE_CAP`].
+    fn insert_use(&mut self, instance: &str, address: &str, used: Use) {
+        if self.use_count >= USE_CAP {
+            self.left_out += used.calls;
+            return;
+        }
+        self.use_count += 1;
+        (self.uses.entry(instance.into()).or_default()).insert(address.into(), used);
+    }
+}
+
+impl Use {
+    /// Takes in the same pair's calls kept by another worker.
+    fn absorb(&mut self, other: Use) {
+        self.calls += other.calls;
+        self.last_at = self.last_at.max(other.last_at);
+        if other.first.order() < self.first.order() {
+            self.first = other.first;
         }
     }
 }
@@ -280,12 +277,8 @@ impl CredentialFold {
 impl SequenceFold for CredentialFold {
     fn add(&mut self, observed: Observed<'_>) {
         if observed.kind & USE != 0 {
-            let key: (Box<str>, Box<str>) = (
-                observed.subject.as_ref().into(),
-                observed.detail.as_ref().into(),
-            );
-            if let Some(kept) = self.uses.get_mut(&key) {
-                // Most calls of an instance come from its one address: a count, nothing copied.
+            // Most calls of an instance come from its one address: a count, nothing copied.
+            if let Some(kept) = self.kept_use(&observed.subject, &observed.detail) {
                 kept.calls += 1;
                 kept.last_at = kept.last_at.max(observed.at);
                 if observed.order() < kept.first.order() {
@@ -293,8 +286,15 @@ impl SequenceFold for CredentialFold {
                 }
                 return;
             }
-            let at = observed.at;
-            self.add_use(key, observed.into_observation(), at, 1);
+            let last_at = observed.at;
+            let first = observed.into_observation();
+            let (instance, address) = (first.subject.clone(), first.detail.clone());
+            let used = Use {
+                first,
+                last_at,
+                calls: 1,
+            };
+            self.insert_use(&instance, &address, used);
             return;
         }
         let reach = observed.into_observation();
@@ -314,8 +314,13 @@ impl SequenceFold for CredentialFold {
                 self.add_reach(&instance, reach);
             }
         }
-        for (key, used) in other.uses {
-            self.add_use(key, used.first, used.last_at, used.calls);
+        for (instance, addresses) in other.uses {
+            for (address, used) in addresses {
+                match self.kept_use(&instance, &address) {
+                    Some(kept) => kept.absorb(used),
+                    None => self.insert_use(&instance, &address, used),
+                }
+            }
         }
     }
 
@@ -327,7 +332,10 @@ impl SequenceFold for CredentialFold {
             ..
         } = *self;
         let mut found: Vec<Finding> = Vec::new();
-        for ((instance, address), used) in &uses {
+        let uses = uses.iter().flat_map(|(instance, addresses)| {
+            (addresses.iter()).map(move |(address, used)| (instance, address, used))
+        });
+        for (instance, address, used) in uses {
             let Some(reaches) = reaches.get(instance) else {
                 continue;
             };
