@@ -57,17 +57,67 @@ const WATCHED: &[(&str, &str)] = &[
 #[derive(Debug, Default)]
 pub struct DatabaseMasterPasswordReset;
 
-/// The database a call names, as `(kind, identifier key, ARN service, ARN resource type)`.
-fn database(record: &Record<'_>) -> (&'static str, &'static str, &'static str, &'static str) {
-    match (record.event_source.as_ref(), record.event_name.as_ref()) {
-        ("redshift.amazonaws.com", _) => (
-            "AwsRedshiftCluster",
-            "clusterIdentifier",
-            "redshift",
-            "cluster",
-        ),
-        (_, "ModifyDBCluster") => ("AwsRdsDbCluster", "dBClusterIdentifier", "rds", "cluster"),
-        _ => ("AwsRdsDbInstance", "dBInstanceIdentifier", "rds", "db"),
+/// The kind of database a call changes: each is named by its own request field, ARN and CLI call.
+#[derive(Clone, Copy)]
+enum Database {
+    Instance,
+    Cluster,
+    Redshift,
+}
+
+impl Database {
+    fn of(record: &Record<'_>) -> Database {
+        match (record.event_source.as_ref(), record.event_name.as_ref()) {
+            ("redshift.amazonaws.com", _) => Database::Redshift,
+            (_, "ModifyDBCluster") => Database::Cluster,
+            _ => Database::Instance,
+        }
+    }
+
+    /// The request field naming it.
+    fn id_key(self) -> &'static str {
+        match self {
+            Database::Instance => "dBInstanceIdentifier",
+            Database::Cluster => "dBClusterIdentifier",
+            Database::Redshift => "clusterIdentifier",
+        }
+    }
+
+    /// What a message calls it.
+    fn noun(self) -> &'static str {
+        match self {
+            Database::Instance => "database instance",
+            Database::Cluster => "database cluster",
+            Database::Redshift => "Redshift cluster",
+        }
+    }
+
+    fn resource(self, record: &Record<'_>, id: &str) -> Resource {
+        let (kind, service, path) = match self {
+            Database::Instance => ("AwsRdsDbInstance", "rds", "db"),
+            Database::Cluster => ("AwsRdsDbCluster", "rds", "cluster"),
+            Database::Redshift => ("AwsRedshiftCluster", "redshift", "cluster"),
+        };
+        Resource {
+            kind: kind.to_owned(),
+            id: regional_arn(record, service, &format!("{path}:{id}")),
+            name: Some(id.to_owned()),
+        }
+    }
+
+    /// The call that hands its master password to Secrets Manager (`id` already quoted for the shell).
+    fn manage_password_command(self, region: &str, id: &str) -> String {
+        match self {
+            Database::Instance => format!(
+                "aws rds modify-db-instance{region} --db-instance-identifier {id} --manage-master-user-password --apply-immediately"
+            ),
+            Database::Cluster => format!(
+                "aws rds modify-db-cluster{region} --db-cluster-identifier {id} --manage-master-user-password --apply-immediately"
+            ),
+            Database::Redshift => format!(
+                "aws redshift modify-cluster{region} --cluster-identifier {id} --manage-master-password"
+            ),
+        }
     }
 }
 
@@ -101,21 +151,21 @@ impl CloudTrailRule for DatabaseMasterPasswordReset {
         if !worth_reporting(failed, META.severity) {
             return;
         }
-        let (kind, id_key, service, resource_type) = database(record);
+        let database = Database::of(record);
         let id = params
-            .get(id_key)
+            .get(database.id_key())
             .and_then(Value::as_str)
             .unwrap_or("(unnamed)")
             .to_owned();
-        let what = match kind {
-            "AwsRedshiftCluster" => "Redshift cluster",
-            "AwsRdsDbCluster" => "database cluster",
-            _ => "database instance",
-        };
+        let what = database.noun();
         let who = describe_caller(&EventContext::from_record(record));
         let mut finding = finding_for(&META, record, META.severity);
         // The password itself is masked in the record, and never copied.
-        request_evidence(&mut finding, Some(&params), &[id_key, "applyImmediately"]);
+        request_evidence(
+            &mut finding,
+            Some(&params),
+            &[database.id_key(), "applyImmediately"],
+        );
         finding.message = if failed {
             format!("{who} tried to set a new master password on {what} `{id}`; the call failed.")
         } else {
@@ -124,11 +174,7 @@ impl CloudTrailRule for DatabaseMasterPasswordReset {
                  database's administrator."
             )
         };
-        finding.resource = Some(Resource {
-            kind: kind.to_owned(),
-            id: regional_arn(record, service, &format!("{resource_type}:{id}")),
-            name: Some(id.clone()),
-        });
+        finding.resource = Some(database.resource(record, &id));
         if failed {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to reset the password."
@@ -138,21 +184,10 @@ impl CloudTrailRule for DatabaseMasterPasswordReset {
         }
         finding.fix.summary =
             "If the reset was not planned, hand the password to Secrets Manager so \
-                               nobody knows it, and review the database's sessions since."
+             nobody knows it, and review the database's sessions since."
                 .to_owned();
-        let region = region_arg(record);
-        let id = sh(&id);
-        finding.fix.commands = vec![match kind {
-            "AwsRedshiftCluster" => format!(
-                "aws redshift modify-cluster{region} --cluster-identifier {id} --manage-master-password"
-            ),
-            "AwsRdsDbCluster" => format!(
-                "aws rds modify-db-cluster{region} --db-cluster-identifier {id} --manage-master-user-password --apply-immediately"
-            ),
-            _ => format!(
-                "aws rds modify-db-instance{region} --db-instance-identifier {id} --manage-master-user-password --apply-immediately"
-            ),
-        }];
+        finding.fix.commands =
+            vec![database.manage_password_command(&region_arg(record), &sh(&id))];
         out.push(finding);
     }
 }
