@@ -427,6 +427,17 @@ pub fn identity_resource(kind: IdentityKind, account: Option<&str>, name: &str) 
     }
 }
 
+/// The IAM user, role or group a request names, by `userName`, then `roleName`, then `groupName`.
+pub fn named_identity(params: Option<&Value>) -> Option<(IdentityKind, String)> {
+    [
+        (IdentityKind::User, "userName"),
+        (IdentityKind::Role, "roleName"),
+        (IdentityKind::Group, "groupName"),
+    ]
+    .into_iter()
+    .find_map(|(kind, key)| request_field(params, key).map(|name| (kind, name)))
+}
+
 /// The root user of the record's account as a finding's resource (a sign-in by root).
 pub fn root_user_resource(record: &Record<'_>) -> Resource {
     Resource {

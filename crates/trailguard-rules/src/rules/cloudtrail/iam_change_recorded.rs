@@ -4,7 +4,7 @@
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::common::{change_finding, request_field, Change};
+use super::common::{change_finding, identity_resource, named_identity, request_field, Change};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report};
@@ -93,37 +93,25 @@ impl CloudTrailRule for IamChangeRecorded {
         }
         let params = record.request_parameters();
         let field = |key: &str| request_field(params.as_ref(), key);
-        let principal = [
-            ("userName", "user", "AwsIamUser"),
-            ("roleName", "role", "AwsIamRole"),
-            ("groupName", "group", "AwsIamGroup"),
-        ]
-        .into_iter()
-        .find_map(|(key, word, kind)| field(key).map(|v| (word, kind, v)));
+        let principal =
+            named_identity(params.as_ref()).map(|(kind, value)| (kind, kind.as_str(), value));
         let (done, tried) = match (name, &principal, field("policyArn")) {
-            ("CreateUser" | "CreateRole" | "CreateGroup", Some((word, _, value)), _) => (
+            ("CreateUser" | "CreateRole" | "CreateGroup", Some((_, word, value)), _) => (
                 format!("created {word} `{value}`"),
                 format!("create {word} `{value}`"),
             ),
-            (n, Some((word, _, value)), Some(policy)) if n.starts_with("Attach") => (
+            (n, Some((_, word, value)), Some(policy)) if n.starts_with("Attach") => (
                 format!("attached managed policy `{policy}` to {word} `{value}`"),
                 format!("attach managed policy `{policy}` to {word} `{value}`"),
             ),
-            (_, Some((word, _, value)), _) => (
+            (_, Some((_, word, value)), _) => (
                 format!("called iam:{name} on {word} `{value}`"),
                 format!("call iam:{name} on {word} `{value}`"),
             ),
             _ => (format!("called iam:{name}"), format!("call iam:{name}")),
         };
         let resource = match &principal {
-            Some((word, kind, value)) => Resource {
-                kind: (*kind).to_owned(),
-                id: format!(
-                    "arn:aws:iam::{}:{word}/{value}",
-                    record.account_id().unwrap_or("ACCOUNT_ID")
-                ),
-                name: Some(value.clone()),
-            },
+            Some((kind, _, value)) => identity_resource(*kind, record.account_id(), value),
             None => Resource {
                 kind: "AwsAccount".to_owned(),
                 id: record.account_id().unwrap_or("unknown").to_owned(),

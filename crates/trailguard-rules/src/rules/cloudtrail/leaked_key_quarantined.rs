@@ -4,11 +4,12 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, request_field, sh,
+    call_failed, describe_caller, event_in, evidence, finding_for, identity_resource,
+    named_identity, request_field, sh,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::FixAction;
+use crate::remediation::{FixAction, IdentityKind};
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
@@ -96,14 +97,8 @@ impl CloudTrailRule for LeakedKeyQuarantined {
             return;
         };
         let removing = name.starts_with("Detach") || name == "DeleteUserPolicy";
-        let (kind, target) = [
-            ("AwsIamUser", "userName"),
-            ("AwsIamRole", "roleName"),
-            ("AwsIamGroup", "groupName"),
-        ]
-        .into_iter()
-        .find_map(|(kind, key)| request_field(params.as_ref(), key).map(|t| (kind, t)))
-        .unwrap_or(("AwsIamUser", "unknown".to_owned()));
+        let (kind, target) =
+            named_identity(params.as_ref()).unwrap_or((IdentityKind::User, "unknown".to_owned()));
         let severity = if removing {
             Severity::High
         } else {
@@ -134,19 +129,7 @@ impl CloudTrailRule for LeakedKeyQuarantined {
                 "{who} tried to remove `{policy}` from `{target}`; the call failed."
             ),
         };
-        finding.resource = Some(Resource {
-            kind: kind.to_owned(),
-            id: format!(
-                "arn:aws:iam::{}:{}/{target}",
-                record.account_id().unwrap_or("ACCOUNT_ID"),
-                match kind {
-                    "AwsIamRole" => "role",
-                    "AwsIamGroup" => "group",
-                    _ => "user",
-                }
-            ),
-            name: Some(target.clone()),
-        });
+        finding.resource = Some(identity_resource(kind, record.account_id(), &target));
         let path = if inline {
             "requestParameters.policyName"
         } else {
@@ -156,7 +139,7 @@ impl CloudTrailRule for LeakedKeyQuarantined {
         if call_failed(record) {
             finding.fix.summary =
                 "Nothing changed; find out why this principal tried to.".to_owned();
-        } else if kind == "AwsIamUser" {
+        } else if kind == IdentityKind::User {
             let user = sh(&target);
             finding.fix.summary = format!(
                 "Deactivate and delete `{target}`'s exposed access key, review what it did, and keep the \
