@@ -236,7 +236,24 @@ enum Verdict {
         shape: BurstShape,
         finding: fn(&Burst<'_>) -> Finding,
     },
-    Rule(fn(&RunCalls<'_>) -> Option<Finding>),
+    Rule {
+        could_be: fn(&RunOutline) -> bool,
+        judge: fn(&RunCalls<'_>) -> Option<Finding>,
+    },
+}
+
+/// A run as the fold holds it, before its calls are sorted: enough for a rule judging runs itself
+/// ([`BurstFold::judged_by`]) to pass over those that cannot be a finding without settling them (most
+/// runs are a workload's few routine calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOutline {
+    /// Calls, a repeated event counted each time it came.
+    pub calls: usize,
+    /// Distinct `detail` and `subject` values; [`NAMES_PER_RUN`] when more were seen than it names.
+    pub details: usize,
+    pub subjects: usize,
+    /// The `kind` bits of every call, or'ed.
+    pub kinds: u8,
 }
 
 /// Where an observation sorts: the engine's order (time, rank, event id).
@@ -310,6 +327,8 @@ struct FoldRun {
     latest: Latest,
     last_at: i64,
     calls: Vec<Call>,
+    /// Every call's `kind`, or'ed.
+    kinds: u8,
     details: Names,
     subjects: Names,
 }
@@ -445,6 +464,7 @@ impl FoldRun {
         latest.set(obs.order(), obs.event_time());
         Box::new(FoldRun {
             last_at: obs.at,
+            kinds: obs.kind,
             first: obs.into_observation(),
             latest,
             calls: {
@@ -465,6 +485,7 @@ impl FoldRun {
         let key = obs.order();
         let call = Call::of(&obs, key, &mut self.details, &mut self.subjects);
         self.calls.push(call);
+        self.kinds |= call.kind;
         if key > self.latest.key() {
             self.latest.set(key, obs.event_time());
         }
@@ -498,6 +519,7 @@ impl FoldRun {
             UNNAMED | NO_VALUE => index,
             i => map.get(i as usize).copied().unwrap_or(UNNAMED),
         };
+        self.kinds |= other.kinds;
         self.calls.extend(other.calls.iter().map(|call| Call {
             detail: moved(call.detail, &details),
             subject: moved(call.subject, &subjects),
@@ -601,6 +623,15 @@ impl FoldRun {
         })
     }
 
+    fn outline(&self) -> RunOutline {
+        RunOutline {
+            calls: self.calls.len(),
+            details: self.details.len(),
+            subjects: self.subjects.len(),
+            kinds: self.kinds,
+        }
+    }
+
     /// The run as a rule's own judgement reads it.
     fn calls(&mut self) -> RunCalls<'_> {
         self.settle();
@@ -662,13 +693,16 @@ impl BurstFold {
         BurstFold::with(meta, shape.window_ms, Verdict::Burst { shape, finding })
     }
 
-    /// A fold of the rule `meta` over runs with no gap over `window_ms`, each judged by `verdict`.
+    /// A fold of the rule `meta` over runs with no gap over `window_ms`, each judged by `judge` unless
+    /// its outline says it cannot be a finding (`could_be` false: it must never be for a run `judge`
+    /// would report).
     pub fn judged_by(
         meta: &'static RuleMeta,
         window_ms: i64,
-        verdict: fn(&RunCalls<'_>) -> Option<Finding>,
+        could_be: fn(&RunOutline) -> bool,
+        judge: fn(&RunCalls<'_>) -> Option<Finding>,
     ) -> BurstFold {
-        BurstFold::with(meta, window_ms, Verdict::Rule(verdict))
+        BurstFold::with(meta, window_ms, Verdict::Rule { could_be, judge })
     }
 
     fn with(meta: &'static RuleMeta, window_ms: i64, verdict: Verdict) -> BurstFold {
@@ -807,7 +841,9 @@ impl SequenceFold for BurstFold {
             for mut run in runs.into_values() {
                 let found = match verdict {
                     Verdict::Burst { shape, finding } => run.burst(shape).map(|b| finding(&b)),
-                    Verdict::Rule(judge) => judge(&run.calls()),
+                    Verdict::Rule { could_be, judge } => could_be(&run.outline())
+                        .then(|| judge(&run.calls()))
+                        .flatten(),
                 };
                 out.extend(found);
             }

@@ -91,4 +91,5 @@ crate::registry::register! { cloudtrail:
     sequence instance_user_data_burst::InstanceUserDataBurst,
     single workload_role_hijacked::WorkloadRoleHijacked,
     single database_master_password_reset::DatabaseMasterPasswordReset,
+    single identity_center_sign_in_trust_changed::IdentityCenterSignInTrustChanged,
 }

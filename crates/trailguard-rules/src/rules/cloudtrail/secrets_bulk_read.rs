@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::burst::{counted, run_finding, BurstFold, RunCalls, LIST_CAP, NAMES_PER_RUN};
+use super::burst::{
+    counted, run_finding, BurstFold, RunCalls, RunOutline, LIST_CAP, NAMES_PER_RUN,
+};
 use super::common::{
     call_failed, caller_key, describe_caller, evidence, made_by_aws, request_field,
 };
@@ -83,6 +85,8 @@ const HIGH_BULK_READS: usize = 5;
 /// `kind` bits of an observation.
 const BULK: u8 = 0x01;
 const LONG_TERM_KEY: u8 = 0x02;
+/// The call named several secrets (its subject is a list).
+const LISTED: u8 = 0x04;
 
 /// Bulk reads of secrets and SecureString parameters.
 #[derive(Debug, Default)]
@@ -223,7 +227,8 @@ impl SequenceRule for SecretsBulkRead {
         let read = secrets_read(record)?;
         let (mut kind, detail) = match &read {
             Read::Bulk(what) => (BULK, what.clone()),
-            _ => (0, String::new()),
+            Read::Listed(_) => (LISTED, String::new()),
+            Read::One(_) => (0, String::new()),
         };
         if record
             .user_identity
@@ -241,12 +246,17 @@ impl SequenceRule for SecretsBulkRead {
     /// Folded as the calls come: per principal, runs of calls and a few bytes per call, never the
     /// calls' events ([`BurstFold`]); each run is judged by [`judge`] at the end.
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
-        Some(Box::new(BurstFold::judged_by(&META, WINDOW_MS, judge)))
+        Some(Box::new(BurstFold::judged_by(
+            &META,
+            WINDOW_MS,
+            could_be_burst,
+            judge,
+        )))
     }
 
     /// The engine folds instead ([`SequenceRule::fold`]); this runs the same fold over a slice.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        let fold = BurstFold::judged_by(&META, WINDOW_MS, judge);
+        let fold = BurstFold::judged_by(&META, WINDOW_MS, could_be_burst, judge);
         let _limit = fold_all(Box::new(fold), observations, out);
     }
 }
@@ -317,6 +327,12 @@ impl Window {
         }
         self.calls.push_back((at, subject, target));
     }
+}
+
+/// Whether a run could read enough for [`judge`]: it read a list or in bulk, or it read one secret at a
+/// time and named enough of them (a lone name is one secret, so fewer subjects are fewer secrets).
+fn could_be_burst(run: &RunOutline) -> bool {
+    run.kinds & (BULK | LISTED) != 0 || run.subjects >= DISTINCT_SECRETS
 }
 
 /// The finding for one principal's run of reads, when some window of it read enough.
@@ -517,7 +533,12 @@ mod tests {
             calls.swap(i, (state % (i as u64 + 1)) as usize);
         }
         let (report, limit) = fold_dealt_to_two(calls, || {
-            Box::new(BurstFold::judged_by(&META, WINDOW_MS, judge))
+            Box::new(BurstFold::judged_by(
+                &META,
+                WINDOW_MS,
+                could_be_burst,
+                judge,
+            ))
         });
         assert_eq!(limit, None);
         let key = |f: &Finding| {
@@ -533,6 +554,28 @@ mod tests {
         folded.sort_by(|a, b| a.0.cmp(&b.0));
         walked.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(folded, walked);
+    }
+
+    /// The outline screen passes over only runs that cannot read ten secrets nor read in bulk: nine
+    /// names one at a time, however often; a list or a bulk read is always judged.
+    #[test]
+    fn runs_that_cannot_be_bursts_are_passed_over_unjudged() {
+        let outline = |subjects, kinds| RunOutline {
+            calls: 500,
+            details: 0,
+            subjects,
+            kinds,
+        };
+        assert!(!could_be_burst(&outline(
+            DISTINCT_SECRETS - 1,
+            LONG_TERM_KEY
+        )));
+        assert!(could_be_burst(&outline(DISTINCT_SECRETS, 0)));
+        assert!(could_be_burst(&outline(1, LISTED)));
+        assert!(could_be_burst(&outline(0, BULK)));
+        // Nine secrets read one at a time and then the same nine again: never ten, as judged in full.
+        let nine: Vec<_> = (0..18).map(|i| get_secret(i % 9, i)).collect();
+        assert!(run(&nine).is_empty());
     }
 
     #[test]
