@@ -89,6 +89,8 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
             vec!["CT027"],
         ),
         ("aws.persistence.lambda-backdoor-function", vec!["CT062"]),
+        ("aws.persistence.lambda-layer-extension", vec!["CT077"]),
+        ("aws.persistence.lambda-overwrite-code", vec!["CT077"]),
         ("aws.lateral-movement.ec2-instance-connect", vec!["CT063"]),
         ("aws.exfiltration.ec2-share-ami", vec!["CT064"]),
         ("aws.exfiltration.ec2-share-ebs-snapshot", vec!["CT064"]),
@@ -278,7 +280,7 @@ fn invictus_attack_dataset_fires_the_iam_and_logging_rules() {
     insta::assert_debug_snapshot!("invictus_rule_counts", by_rule);
     for code in [
         "CT005", "CT008", "CT009", "CT010", "CT017", "CT018", "CT021", "CT027", "CT032", "CT039",
-        "CT044", "CT062", "CT064", "CT067", "CT072", "CT073",
+        "CT044", "CT062", "CT064", "CT067", "CT072", "CT073", "CT077",
     ] {
         assert!(
             by_rule.contains_key(code),

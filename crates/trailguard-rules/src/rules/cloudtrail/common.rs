@@ -199,6 +199,40 @@ pub fn caller_key<'r>(record: &'r Record<'_>) -> &'r str {
         .unwrap_or("unknown")
 }
 
+/// The caller's access key when it is a long-term one (`AKIA…`, an IAM user's or the root user's), which
+/// a person or a forgotten script holds, rather than the session keys (`ASIA…`) of a role or of
+/// `GetSessionToken`.
+pub fn long_term_key<'r>(record: &'r Record<'_>) -> Option<&'r str> {
+    record
+        .user_identity
+        .access_key_id
+        .as_deref()
+        .filter(|key| key.starts_with("AKIA"))
+}
+
+/// The ARN of the Lambda function a request names: `functionName` may be a name, a partial ARN
+/// (`123456789012:function:name`) or a full ARN, with or without a qualifier.
+pub fn lambda_function_arn(record: &Record<'_>, name: &str, account: Option<&str>) -> String {
+    if name.starts_with("arn:") {
+        return name.to_owned();
+    }
+    let partition = record
+        .user_identity
+        .arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
+    let region = record.aws_region.as_deref().unwrap_or("REGION");
+    if name.contains(":function:") {
+        return format!("arn:{partition}:lambda:{region}:{name}");
+    }
+    format!(
+        "arn:{partition}:lambda:{region}:{}:function:{name}",
+        account.unwrap_or("ACCOUNT_ID")
+    )
+}
+
 /// The caller's own IAM user name when the caller is an IAM user.
 pub fn caller_iam_user<'r>(record: &'r Record<'_>) -> Option<&'r str> {
     let identity = &record.user_identity;

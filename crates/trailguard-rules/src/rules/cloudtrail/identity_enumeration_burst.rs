@@ -7,7 +7,9 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
-use super::common::{call_failed, caller_key, describe_caller, evidence, made_by_aws};
+use super::common::{
+    call_failed, caller_key, describe_caller, evidence, long_term_key, made_by_aws,
+};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule};
@@ -134,13 +136,10 @@ impl SequenceRule for IdentityEnumerationBurst {
         {
             return None;
         }
-        let long_term_key = identity.identity_type.as_deref() == Some("IAMUser")
-            && identity
-                .access_key_id
-                .as_deref()
-                .is_some_and(|k| k.starts_with("AKIA"));
+        let user_key =
+            identity.identity_type.as_deref() == Some("IAMUser") && long_term_key(record).is_some();
         let mut kind = if call_failed(record) { FAILED } else { 0 };
-        if long_term_key {
+        if user_key {
             kind |= LONG_TERM_KEY;
         }
         // Built by hand: `format!` here was about 1% of a scan (it runs on every IAM read).

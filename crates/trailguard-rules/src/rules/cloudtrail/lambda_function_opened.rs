@@ -7,8 +7,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, principal_account, region_arg,
-    request_evidence, request_field, sh, worth_reporting,
+    call_failed, describe_caller, evidence, finding_for, lambda_function_arn, principal_account,
+    region_arg, request_evidence, request_field, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -147,29 +147,6 @@ fn permission_opening(params: &Value, own_account: Option<&str>) -> Option<Openi
     })
 }
 
-/// The ARN of the function a request names: `functionName` may be a name, a partial ARN
-/// (`123456789012:function:name`) or a full ARN, with or without a qualifier.
-fn function_arn(record: &Record<'_>, name: &str, account: Option<&str>) -> String {
-    if name.starts_with("arn:") {
-        return name.to_owned();
-    }
-    let partition = record
-        .user_identity
-        .arn
-        .as_deref()
-        .and_then(|arn| arn.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws");
-    let region = record.aws_region.as_deref().unwrap_or("REGION");
-    if name.contains(":function:") {
-        return format!("arn:{partition}:lambda:{region}:{name}");
-    }
-    format!(
-        "arn:{partition}:lambda:{region}:{}:function:{name}",
-        account.unwrap_or("ACCOUNT_ID")
-    )
-}
-
 /// Flags function policies and URLs opened beyond the account.
 #[derive(Debug, Default)]
 pub struct LambdaFunctionOpened;
@@ -208,7 +185,7 @@ impl CloudTrailRule for LambdaFunctionOpened {
         }
         let name = request_field(Some(&params), "functionName")
             .unwrap_or_else(|| "(unnamed function)".to_owned());
-        let arn = function_arn(record, &name, own_account);
+        let arn = lambda_function_arn(record, &name, own_account);
         let statement_id = request_field(Some(&params), "statementId");
         let qualifier = request_field(Some(&params), "qualifier");
 

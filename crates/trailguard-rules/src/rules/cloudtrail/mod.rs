@@ -92,4 +92,5 @@ crate::registry::register! { cloudtrail:
     single workload_role_hijacked::WorkloadRoleHijacked,
     single database_master_password_reset::DatabaseMasterPasswordReset,
     single identity_center_sign_in_trust_changed::IdentityCenterSignInTrustChanged,
+    single lambda_code_replaced::LambdaCodeReplaced,
 }

@@ -3,8 +3,8 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, request_field,
-    sh, user_resource,
+    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, long_term_key,
+    request_field, sh, user_resource,
 };
 use crate::call::{Call, KeyStatus};
 use crate::finding::Severity;
@@ -65,12 +65,7 @@ impl CloudTrailRule for OwnAccessKeyAdded {
         let Some(caller) = caller_iam_user(record) else {
             return;
         };
-        let Some(calling_key) = record
-            .user_identity
-            .access_key_id
-            .as_deref()
-            .filter(|k| k.starts_with("AKIA"))
-        else {
+        let Some(calling_key) = long_term_key(record) else {
             return;
         };
         let params = record.request_parameters();

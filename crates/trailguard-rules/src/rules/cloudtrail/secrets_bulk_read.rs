@@ -13,7 +13,7 @@ use super::burst::{
     counted, run_finding, BurstFold, RunCalls, RunOutline, LIST_CAP, NAMES_PER_RUN,
 };
 use super::common::{
-    call_failed, caller_key, describe_caller, evidence, made_by_aws, request_field,
+    call_failed, caller_key, describe_caller, evidence, long_term_key, made_by_aws, request_field,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -230,12 +230,7 @@ impl SequenceRule for SecretsBulkRead {
             Read::Listed(_) => (LISTED, String::new()),
             Read::One(_) => (0, String::new()),
         };
-        if record
-            .user_identity
-            .access_key_id
-            .as_deref()
-            .is_some_and(|k| k.starts_with("AKIA"))
-        {
+        if long_term_key(record).is_some() {
             kind |= LONG_TERM_KEY;
         }
         // One name as it is, several as a JSON array: any text a name holds survives the round trip.

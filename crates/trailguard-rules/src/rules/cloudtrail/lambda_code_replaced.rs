@@ -1,0 +1,224 @@
+//! CT077 lambda-code-replaced: the code a Lambda function runs replaced (`UpdateFunctionCode`) or added
+//! to through layers (`UpdateFunctionConfiguration` with `layers`): the next invocation runs it with the
+//! function's execution role. Lambda records its API version in the event name
+//! (`UpdateFunctionCode20150331v2`), so the events are prefix patterns.
+
+use serde_json::Value;
+use trailguard_event::Record;
+
+use super::common::{
+    call_failed, change_finding, evidence, lambda_function_arn, long_term_key, made_by_aws,
+    principal_account, request_field, worth_reporting, Change,
+};
+use crate::finding::{Resource, Severity};
+use crate::meta::{Family, RuleDoc, RuleMeta};
+use crate::rule::{CloudTrailRule, Report};
+
+pub const META: RuleMeta = RuleMeta {
+    code: "CT077",
+    name: "lambda-code-replaced",
+    title: "Lambda function code replaced or extended with layers",
+    family: Family::Cloudtrail,
+    severity: Severity::Medium,
+    attack: &["T1648", "T1525", "T1098"],
+    compliance: &[],
+    events: &[
+        ("lambda.amazonaws.com", "UpdateFunctionCode*"),
+        ("lambda.amazonaws.com", "UpdateFunctionConfiguration*"),
+    ],
+    kb_entries: &[],
+    doc: RuleDoc {
+        what: "A Lambda function's code replaced (`UpdateFunctionCode`), or layers set on it \
+               (`UpdateFunctionConfiguration` with `layers`; a layer's code, an extension above all, runs \
+               inside every invocation). **medium** when a person's long-term access key (`AKIA…`, an IAM \
+               user or the root user) made the change, or a layer comes from another account than the \
+               function's; **low** otherwise (deployment pipelines replace code all day). Other \
+               configuration changes, and changes AWS services make on a principal's behalf (`invokedBy`, \
+               such as CloudFormation), are not reported. The finding names the execution role the code \
+               runs with. A refused call is an attempt, one step lower; a refused low one is not reported.",
+        why: "Whoever may change a function's code acts with its execution role without ever being \
+              allowed to assume it: the existing-function path of Lambda privilege escalation \
+              (`lambda:UpdateFunctionCode`), and a backdoor that runs on every event the function handles \
+              (ATT&CK T1648 Serverless Execution, T1525 Implant Internal Image; Stratus Red Team's \
+              `lambda-overwrite-code` and `lambda-layer-extension`). A layer is the quieter variant: the \
+              function's own code does not change, and an extension in the layer sees every request and \
+              the role's credentials.",
+        example: "IAM user `christophe`, with a long-term key, calls `UpdateFunctionConfiguration` on \
+                  `billing-export` to add the layer `arn:aws:lambda:us-east-1:111122223333:layer:telemetry:1`.",
+        fix: "Compare the function's code and layers with what the deployment pipeline last shipped \
+              (`aws lambda get-function`). If the change is unknown, redeploy the known version, remove the \
+              unknown layer, and review what the execution role did since, then revoke the caller's \
+              credentials.",
+        references: &[
+            "https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html",
+            "https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html",
+            "https://docs.aws.amazon.com/lambda/latest/dg/lambda-extensions.html",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-overwrite-code/",
+            "https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-layer-extension/",
+        ],
+    },
+};
+
+/// Flags a function's code replaced or given layers.
+#[derive(Debug, Default)]
+pub struct LambdaCodeReplaced;
+
+/// The account a layer version ARN (`arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`) belongs to.
+fn layer_account(layer: &str) -> Option<&str> {
+    let mut parts = layer.split(':');
+    match (parts.next(), parts.nth(3), parts.next()) {
+        (Some("arn"), Some(account), Some("layer")) if !account.is_empty() => Some(account),
+        _ => None,
+    }
+}
+
+/// A function's name from what `functionName` holds: a name, or a full or partial ARN with or without a
+/// qualifier (`…:function:billing-export:prod`).
+fn short_name(named: &str) -> &str {
+    named
+        .split_once(":function:")
+        .map_or(named, |(_, rest)| rest.split(':').next().unwrap_or(rest))
+}
+
+/// The layer ARNs a configuration change sets (`layers` as a list of ARNs; `None` when it sets none).
+fn layers_set(params: &Value) -> Option<Vec<&str>> {
+    let layers: Vec<&str> = params
+        .get("layers")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    (!layers.is_empty()).then_some(layers)
+}
+
+impl CloudTrailRule for LambdaCodeReplaced {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, record: &Record<'_>, out: &mut Report) {
+        if made_by_aws(record) {
+            return;
+        }
+        let Some(params) = record.request_parameters() else {
+            return;
+        };
+        let code = record.event_name.starts_with("UpdateFunctionCode");
+        let layers = if code { None } else { layers_set(&params) };
+        if !code && layers.is_none() {
+            return;
+        }
+        let named = request_field(Some(&params), "functionName")
+            .unwrap_or_else(|| "(unnamed function)".to_owned());
+        let account = record.account_id();
+        let arn = lambda_function_arn(record, &named, account);
+        let name = short_name(&named).to_owned();
+        let function_account = principal_account(&arn)
+            .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
+            .or(account);
+        // Without the function's account, no layer is called foreign.
+        let foreign: Vec<&str> = layers
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|layer| {
+                function_account.is_some()
+                    && layer_account(layer).is_some_and(|a| Some(a) != function_account)
+            })
+            .collect();
+        let personal_key = long_term_key(record).is_some();
+        let severity = if personal_key || !foreign.is_empty() {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        if !worth_reporting(call_failed(record), severity) {
+            return;
+        }
+        let role = record
+            .response_elements()
+            .and_then(|r| r.get("role").and_then(Value::as_str).map(str::to_owned));
+        let runs_as = role
+            .as_deref()
+            .map(|role| format!(", which runs with role `{role}`"))
+            .unwrap_or_default();
+        let (done, tried) = match &layers {
+            None => (
+                format!("replaced the code of Lambda function `{name}`{runs_as}"),
+                format!("replace the code of Lambda function `{name}`"),
+            ),
+            Some(layers) => {
+                let listed = layers
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let outside = if foreign.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} from another account)", foreign.len())
+                };
+                (
+                    format!(
+                        "set the layers of Lambda function `{name}` to {listed}{outside}{runs_as}"
+                    ),
+                    format!("set layers on Lambda function `{name}`"),
+                )
+            }
+        };
+        let mut finding = change_finding(
+            &META,
+            record,
+            severity,
+            Change {
+                done,
+                tried,
+                resource: Resource {
+                    kind: "AwsLambdaFunction".to_owned(),
+                    id: arn,
+                    name: Some(name),
+                },
+                evidence_keys: &["layers", "publish", "imageUri", "s3Bucket", "s3Key"],
+                summary: "Compare the code and layers with what the pipeline last deployed; if unknown, \
+                          redeploy the known version, remove unknown layers and review the role's activity."
+                    .to_owned(),
+            },
+        );
+        if let Some(role) = role {
+            finding
+                .evidence
+                .push(evidence("responseElements.role", role));
+        }
+        if personal_key {
+            finding.evidence.push(evidence(
+                "credential",
+                "a long-term access key (AKIA…), held by a person or a script, not a pipeline's role session",
+            ));
+        }
+        out.push(finding);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_belongs_to_the_account_in_its_arn() {
+        assert_eq!(
+            layer_account("arn:aws:lambda:us-east-1:464622532012:layer:Datadog-Extension:65"),
+            Some("464622532012")
+        );
+        assert_eq!(layer_account("telemetry"), None);
+        assert_eq!(
+            short_name("arn:aws:lambda:us-east-1:111122223333:function:billing-export:prod"),
+            "billing-export"
+        );
+        assert_eq!(short_name("billing-export"), "billing-export");
+        assert_eq!(layer_account("arn:aws:lambda:us-east-1::layer:x:1"), None);
+        assert_eq!(
+            layer_account("arn:aws:lambda:us-east-1:111122223333:function:x"),
+            None
+        );
+    }
+}
