@@ -1,14 +1,16 @@
 //! CT069 mfa-check-failed: a console sign-in whose password was right and whose MFA code was not
-//! (`CheckMfa` = `Failure`): someone holds the user's password.
+//! (`CheckMfa` = `Failure`, or a failed `ConsoleLogin` that records `MFAUsed` = `Yes`): someone holds the
+//! user's password.
 
 use trailguard_event::Record;
 
 use super::common::{
-    describe_caller, evidence, failure_finding_from_event, root_user_resource, user_resource,
+    describe_caller, event_in, evidence, failure_finding_from_event, root_user_resource,
+    user_resource,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, EventContext, Report};
+use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT069",
@@ -18,12 +20,15 @@ pub const META: RuleMeta = RuleMeta {
     severity: Severity::Medium,
     attack: &["T1110", "T1078.004", "T1621"],
     compliance: &["CIS-4.6"],
-    events: &[("signin.amazonaws.com", "CheckMfa")],
-    kb_entries: &["CheckMfa"],
+    events: &[ANY_EVENT],
+    kb_entries: &["CheckMfa", "ConsoleLogin"],
     doc: RuleDoc {
-        what: "A `CheckMfa` sign-in event with `responseElements.CheckMfa` = `Failure`: AWS Sign-In accepted the \
+        what: "A `CheckMfa` sign-in event with `responseElements.CheckMfa` = `Failure`, or a `ConsoleLogin` \
+               with `responseElements.ConsoleLogin` = `Failure` whose `additionalEventData.MFAUsed` is `Yes` \
+               (the form the same failure takes in the sign-in record itself): AWS Sign-In accepted the \
                password and then refused the MFA code. One finding per failure, **medium**; **high** for \
-               the root user. A successful check is not reported.",
+               the root user. A successful check, and a failure at the password (`MFAUsed` `No`, which \
+               CT016 counts), are not reported.",
         why: "AWS asks for the MFA code only after the password was accepted, so a failure here means \
               whoever was signing in had the right password: the user mistyping a code, or someone with a \
               phished, reused or leaked password stopped only by MFA, who may keep trying codes or turn to \
@@ -42,6 +47,37 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
+/// The fields that show a sign-in refused at the MFA step, when it was: `CheckMfa` failed, or a failed
+/// `ConsoleLogin` records that MFA was used (AWS asks for the code only once the password is right).
+fn refused_at_mfa(record: &Record<'_>) -> Option<Vec<(&'static str, &'static str)>> {
+    let response = record.response_elements()?;
+    let says = |key: &str, value: &str| response.get(key).and_then(|v| v.as_str()) == Some(value);
+    match record.event_name.as_ref() {
+        "CheckMfa" if says("CheckMfa", "Failure") => {
+            Some(vec![("responseElements.CheckMfa", "Failure")])
+        }
+        "ConsoleLogin" if says("ConsoleLogin", "Failure") => {
+            let mfa_used = record
+                .additional_event_data()
+                .and_then(|a| a.get("MFAUsed")?.as_str().map(|v| v == "Yes"))
+                .unwrap_or(false);
+            mfa_used.then(|| {
+                vec![
+                    ("responseElements.ConsoleLogin", "Failure"),
+                    ("additionalEventData.MFAUsed", "Yes"),
+                ]
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The sign-in events it judges by their outcome: most of either are not refusals at the MFA step.
+const WATCHED: &[(&str, &str)] = &[
+    ("signin.amazonaws.com", "CheckMfa"),
+    ("signin.amazonaws.com", "ConsoleLogin"),
+];
+
 /// Flags console sign-ins stopped at the MFA step.
 #[derive(Debug, Default)]
 pub struct MfaCheckFailed;
@@ -51,14 +87,17 @@ impl CloudTrailRule for MfaCheckFailed {
         &META
     }
 
+    fn watched(&self) -> &'static [(&'static str, &'static str)] {
+        WATCHED
+    }
+
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        let failed = record
-            .response_elements()
-            .and_then(|r| r.get("CheckMfa")?.as_str().map(|s| s == "Failure"))
-            .unwrap_or(false);
-        if !failed {
+        if !event_in(record, WATCHED) {
             return;
         }
+        let Some(refusal) = refused_at_mfa(record) else {
+            return;
+        };
         let root = record.user_identity.is_root();
         let severity = if root { Severity::High } else { META.severity };
         let context = EventContext::from_record(record);
@@ -86,9 +125,9 @@ impl CloudTrailRule for MfaCheckFailed {
             Some(user) if !root => user_resource(account, user),
             _ => root_user_resource(record),
         });
-        finding
-            .evidence
-            .push(evidence("responseElements.CheckMfa", "Failure"));
+        for (path, value) in refusal {
+            finding.evidence.push(evidence(path, value));
+        }
         if let Some(device) = device {
             finding
                 .evidence
