@@ -93,4 +93,5 @@ crate::registry::register! { cloudtrail:
     single database_master_password_reset::DatabaseMasterPasswordReset,
     single identity_center_sign_in_trust_changed::IdentityCenterSignInTrustChanged,
     single lambda_code_replaced::LambdaCodeReplaced,
+    single instance_metadata_v1_allowed::InstanceMetadataV1Allowed,
 }
