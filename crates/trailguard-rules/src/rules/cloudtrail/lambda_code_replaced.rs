@@ -4,11 +4,12 @@
 //! (`UpdateFunctionCode20150331v2`), so the events are prefix patterns.
 
 use serde_json::Value;
+use trailguard_event::peek::{contains, RawRecord};
 use trailguard_event::Record;
 
 use super::common::{
     call_failed, change_finding, evidence, lambda_function_arn, long_term_key, made_by_aws,
-    principal_account, request_field, worth_reporting, Change,
+    principal_account, request_field, role_session, worth_reporting, Change,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -28,14 +29,16 @@ pub const META: RuleMeta = RuleMeta {
     ],
     kb_entries: &[],
     doc: RuleDoc {
-        what: "A Lambda function's code replaced (`UpdateFunctionCode`), or layers set on it \
+        what: "A Lambda function's code replaced (`UpdateFunctionCode`) by a person, or layers set on it \
                (`UpdateFunctionConfiguration` with `layers`; a layer's code, an extension above all, runs \
-               inside every invocation). **medium** when a person's long-term access key (`AKIA…`, an IAM \
-               user or the root user) made the change, or a layer comes from another account than the \
-               function's; **low** otherwise (deployment pipelines replace code all day). Other \
-               configuration changes, and changes AWS services make on a principal's behalf (`invokedBy`, \
-               such as CloudFormation), are not reported. The finding names the execution role the code \
-               runs with. A refused call is an attempt, one step lower; a refused low one is not reported.",
+               inside every invocation). Code replaced: **medium** with a long-term access key (`AKIA…`, an \
+               IAM user or the root user) or by the root user, **low** from an IAM Identity Center session; \
+               other role sessions, which are how deployment pipelines replace code all day, are not \
+               reported. Layers set: **medium** with a long-term key, by root, or when a layer comes from \
+               another account than the function's; **low** otherwise. Other configuration changes, and \
+               changes AWS services make on a principal's behalf (`invokedBy`, such as CloudFormation), are \
+               not reported. The finding names the execution role the code runs with. A refused call is an \
+               attempt, one step lower; a refused low one is not reported.",
         why: "Whoever may change a function's code acts with its execution role without ever being \
               allowed to assume it: the existing-function path of Lambda privilege escalation \
               (`lambda:UpdateFunctionCode`), and a backdoor that runs on every event the function handles \
@@ -62,6 +65,29 @@ pub const META: RuleMeta = RuleMeta {
 /// Flags a function's code replaced or given layers.
 #[derive(Debug, Default)]
 pub struct LambdaCodeReplaced;
+
+/// Who made the change, as far as it tells a person from a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// A long-term access key or the root user: a person, or a script holding a person's key.
+    PersonalKey,
+    /// A person signed in through IAM Identity Center.
+    IdentityCenter,
+    /// Any other role session or identity: a pipeline, most of the time.
+    Other,
+}
+
+impl Caller {
+    fn of(record: &Record<'_>) -> Caller {
+        if long_term_key(record).is_some() || record.user_identity.is_root() {
+            Caller::PersonalKey
+        } else if role_session(record).is_some_and(|s| s.identity_center) {
+            Caller::IdentityCenter
+        } else {
+            Caller::Other
+        }
+    }
+}
 
 /// The account a layer version ARN (`arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`) belongs to.
 fn layer_account(layer: &str) -> Option<&str> {
@@ -96,6 +122,22 @@ impl CloudTrailRule for LambdaCodeReplaced {
         &META
     }
 
+    /// Settled from the text for most records: a configuration change that names no layers, or a code
+    /// update whose caller shows no long-term key, root or Identity Center role (a pipeline's session).
+    fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
+        let Some((_, name)) = raw.source_and_name() else {
+            return true;
+        };
+        if name.starts_with("UpdateFunctionConfiguration") {
+            return contains(raw.text(), br#""layers""#) || raw.escapes_in(raw.text());
+        }
+        let caller = raw.caller_text();
+        [&b"AKIA"[..], br#""Root""#, b"AWSReservedSSO_"]
+            .iter()
+            .any(|needle| contains(caller, needle))
+            || raw.escapes_in(caller)
+    }
+
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         if made_by_aws(record) {
             return;
@@ -126,11 +168,13 @@ impl CloudTrailRule for LambdaCodeReplaced {
                     && layer_account(layer).is_some_and(|a| Some(a) != function_account)
             })
             .collect();
-        let personal_key = long_term_key(record).is_some();
-        let severity = if personal_key || !foreign.is_empty() {
-            Severity::Medium
-        } else {
-            Severity::Low
+        let caller = Caller::of(record);
+        let personal_key = caller == Caller::PersonalKey;
+        let severity = match (&layers, caller) {
+            (_, Caller::PersonalKey) => Severity::Medium,
+            (Some(_), _) if !foreign.is_empty() => Severity::Medium,
+            (Some(_), _) | (None, Caller::IdentityCenter) => Severity::Low,
+            (None, Caller::Other) => return,
         };
         if !worth_reporting(call_failed(record), severity) {
             return;
@@ -202,6 +246,53 @@ impl CloudTrailRule for LambdaCodeReplaced {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::cloudtrail::common::testing::{
+        check, TestEvent, ASSUMED_ROLE_MFA, IAM_USER, ROOT,
+    };
+
+    /// The raw test declines only records `check` would not report: every caller and both calls, with
+    /// and without layers.
+    #[test]
+    fn the_raw_test_keeps_every_record_check_reports() {
+        let sso = ASSUMED_ROLE_MFA
+            .replace(":role/Admin", ":role/aws-reserved/sso.amazonaws.com/Admin")
+            .replace("Admin", "AWSReservedSSO_PowerUserAccess_1a2b3c4d5e6f7a8b");
+        let mut reported = 0;
+        for identity in [IAM_USER, ROOT, ASSUMED_ROLE_MFA, sso.as_str()] {
+            for (name, request) in [
+                (
+                    "UpdateFunctionCode20150331v2",
+                    r#"{"functionName":"billing-export"}"#,
+                ),
+                (
+                    "UpdateFunctionConfiguration20150331v2",
+                    r#"{"functionName":"billing-export","layers":["arn:aws:lambda:us-east-1:229654561268:layer:x:1"]}"#,
+                ),
+                (
+                    "UpdateFunctionConfiguration20150331v2",
+                    r#"{"functionName":"billing-export","timeout":30}"#,
+                ),
+            ] {
+                let event = TestEvent::new("lambda.amazonaws.com", name)
+                    .identity(identity)
+                    .request(request);
+                let found = check(&LambdaCodeReplaced, &event);
+                let text = event.json();
+                let raw = RawRecord::new(text.as_bytes());
+                if !found.is_empty() {
+                    reported += 1;
+                    assert!(LambdaCodeReplaced.wants_raw(&raw), "{name} by {identity}");
+                }
+            }
+        }
+        // Code by the key, root and Identity Center; layers by all four.
+        assert_eq!(reported, 7);
+        let pipeline = TestEvent::new("lambda.amazonaws.com", "UpdateFunctionCode20150331v2")
+            .identity(ASSUMED_ROLE_MFA)
+            .request(r#"{"functionName":"billing-export"}"#)
+            .json();
+        assert!(!LambdaCodeReplaced.wants_raw(&RawRecord::new(pipeline.as_bytes())));
+    }
 
     #[test]
     fn a_layer_belongs_to_the_account_in_its_arn() {
