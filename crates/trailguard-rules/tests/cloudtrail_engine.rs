@@ -46,7 +46,8 @@ fn aws_documentation_examples_fire_the_expected_rules() {
     let expected = [
         "ConsoleLogin IAMUser -> CT015:medium",
         "ConsoleLogin IAMUser -> ",
-        "ConsoleLogin IAMUser -> ",
+        // A failure that records `MFAUsed: Yes`: the password was accepted, the code was not.
+        "ConsoleLogin IAMUser -> CT069:medium",
         "CheckMfa IAMUser -> ",
         "CheckMfa IAMUser -> ",
         "ConsoleLogin Root -> CT014:critical,CT015:critical",
