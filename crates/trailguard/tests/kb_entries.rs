@@ -328,6 +328,7 @@ fn related_events_are_real_event_names() {
         "ec2-instance-connect",
         "guardduty",
         "route53resolver",
+        "account",
     ] {
         let model = kb_support::service_model(&data, service);
         known.extend(
@@ -429,6 +430,7 @@ fn rust_snippets_are_real_sdk_calls() {
         "aws_sdk_ssm",
         "aws_sdk_guardduty",
         "aws_sdk_route53resolver",
+        "aws_sdk_account",
     ];
     let mut problems = Vec::new();
     for entry in kb().entries() {

@@ -94,4 +94,5 @@ crate::registry::register! { cloudtrail:
     single identity_center_sign_in_trust_changed::IdentityCenterSignInTrustChanged,
     single lambda_code_replaced::LambdaCodeReplaced,
     single instance_metadata_v1_allowed::InstanceMetadataV1Allowed,
+    single region_opted_in::RegionOptedIn,
 }
