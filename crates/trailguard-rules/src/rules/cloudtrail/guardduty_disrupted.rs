@@ -33,7 +33,9 @@ pub const META: RuleMeta = RuleMeta {
                archives findings as they arrive (`CreateFilter`, `UpdateFilter` with action `ARCHIVE`); a \
                member account leaving its GuardDuty administrator (`DisassociateFromAdministratorAccount`, \
                `DisassociateFromMasterAccount`) or an administrator dropping members \
-               (`DisassociateMembers`, `DeleteMembers`, `StopMonitoringMembers`). **low**: a findings \
+               (`DisassociateMembers`, `DeleteMembers`, `StopMonitoringMembers`); a threat intelligence list \
+               deleted or deactivated (`DeleteThreatIntelSet`, `UpdateThreatIntelSet` with `activate: \
+               false`: its known-bad addresses no longer raise findings). **low**: a findings \
                export destination deleted (`DeletePublishingDestination`). A refused call is an attempt, one \
                step lower; a refused call that would be low is not reported.",
         why: "GuardDuty is what notices stolen credentials in use (calls from unusual networks, instance \
@@ -75,6 +77,8 @@ const WATCHED: &[(&str, &str)] = &[
     ("guardduty.amazonaws.com", "DeleteMembers"),
     ("guardduty.amazonaws.com", "StopMonitoringMembers"),
     ("guardduty.amazonaws.com", "DeletePublishingDestination"),
+    ("guardduty.amazonaws.com", "DeleteThreatIntelSet"),
+    ("guardduty.amazonaws.com", "UpdateThreatIntelSet"),
 ];
 
 /// What a call did to GuardDuty: its severity, a past-tense phrase, and the command that undoes it.
@@ -233,6 +237,32 @@ fn disruption(record: &Record<'_>, params: &Value, detector: &str) -> Option<Dis
                 None,
             )
         }
+        "DeleteThreatIntelSet" => (
+            Severity::Medium,
+            format!(
+                "deleted threat intelligence list `{}` (GuardDuty no longer flags traffic with the \
+                 addresses it named) of GuardDuty detector",
+                field("threatIntelSetId").unwrap_or_else(|| "(unnamed)".to_owned())
+            ),
+            None,
+        ),
+        "UpdateThreatIntelSet" => {
+            if params.get("activate").and_then(Value::as_bool) != Some(false) {
+                return None;
+            }
+            let id = field("threatIntelSetId").unwrap_or_else(|| "(unnamed)".to_owned());
+            (
+                Severity::Medium,
+                format!(
+                    "deactivated threat intelligence list `{id}` (GuardDuty no longer flags traffic \
+                     with the addresses it names) of GuardDuty detector"
+                ),
+                Some(format!(
+                    "aws guardduty update-threat-intel-set{region} --detector-id {d} --threat-intel-set-id {} --activate",
+                    sh(&id)
+                )),
+            )
+        }
         "DeletePublishingDestination" => (
             Severity::Low,
             "deleted a findings export destination of GuardDuty detector".to_owned(),
@@ -302,6 +332,7 @@ impl CloudTrailRule for GuarddutyDisrupted {
                 "action",
                 "findingCriteria",
                 "accountIds",
+                "threatIntelSetId",
             ],
         );
         if failed {
