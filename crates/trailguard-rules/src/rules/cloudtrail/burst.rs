@@ -247,10 +247,7 @@ enum Verdict {
 /// runs are a workload's few routine calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOutline {
-    /// Calls, a repeated event counted each time it came.
-    pub calls: usize,
-    /// Distinct `detail` and `subject` values; [`NAMES_PER_RUN`] when more were seen than it names.
-    pub details: usize,
+    /// Distinct `subject` values; [`NAMES_PER_RUN`] when more were seen than it names.
     pub subjects: usize,
     /// The `kind` bits of every call, or'ed.
     pub kinds: u8,
@@ -625,8 +622,6 @@ impl FoldRun {
 
     fn outline(&self) -> RunOutline {
         RunOutline {
-            calls: self.calls.len(),
-            details: self.details.len(),
             subjects: self.subjects.len(),
             kinds: self.kinds,
         }

@@ -555,12 +555,7 @@ mod tests {
     /// names one at a time, however often; a list or a bulk read is always judged.
     #[test]
     fn runs_that_cannot_be_bursts_are_passed_over_unjudged() {
-        let outline = |subjects, kinds| RunOutline {
-            calls: 500,
-            details: 0,
-            subjects,
-            kinds,
-        };
+        let outline = |subjects, kinds| RunOutline { subjects, kinds };
         assert!(!could_be_burst(&outline(
             DISTINCT_SECRETS - 1,
             LONG_TERM_KEY
