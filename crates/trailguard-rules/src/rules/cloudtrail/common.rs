@@ -409,6 +409,25 @@ pub fn request_field(params: Option<&Value>, key: &str) -> Option<String> {
     params?.get(key)?.as_str().map(str::to_owned)
 }
 
+/// A member of a request object named as CloudTrail writes most requests (`camelCase`), or as the API
+/// documents it (`PascalCase`), which some services' records and some producers use: Identity Center,
+/// EC2's wrapped `<Operation>Request` objects, the Account Management API. The `camelCase` one first.
+pub fn member_either_case<'v>(value: Option<&'v Value>, camel: &str) -> Option<&'v Value> {
+    let value = value?;
+    value.get(camel).or_else(|| {
+        let mut pascal = camel.to_owned();
+        pascal[..1].make_ascii_uppercase();
+        value.get(&pascal)
+    })
+}
+
+/// [`member_either_case`] when it is a string.
+pub fn member_str_either_case(value: Option<&Value>, camel: &str) -> Option<String> {
+    member_either_case(value, camel)?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The ARN of IAM user `name` in `account` (without path: CloudTrail's requestParameters carry none).
 pub fn user_arn(account: Option<&str>, name: &str) -> String {
     identity_arn(IdentityKind::User, account, name)

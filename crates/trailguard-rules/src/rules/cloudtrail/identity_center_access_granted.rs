@@ -6,7 +6,10 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{change_finding, policy_text, privileged_policy, Change};
+use super::common::{
+    change_finding, member_either_case, member_str_either_case, policy_text, privileged_policy,
+    Change,
+};
 use super::document_risk::assess;
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -65,26 +68,11 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// A member of `requestParameters` as CloudTrail writes it for Identity Center (`camelCase`), or as the
-/// API documents it (`PascalCase`), which some producers copy.
-fn member<'v>(value: Option<&'v Value>, camel: &str) -> Option<&'v Value> {
-    let value = value?;
-    value.get(camel).or_else(|| {
-        let mut pascal = camel.to_owned();
-        pascal[..1].make_ascii_uppercase();
-        value.get(&pascal)
-    })
-}
-
-fn member_str(value: Option<&Value>, camel: &str) -> Option<String> {
-    member(value, camel)?.as_str().map(str::to_owned)
-}
-
 /// `path` + `name` of a customer managed policy reference (`{"name", "path"}`), e.g. `/ops/Admin`: the key
 /// CT052 matches against policies created in the scan.
 pub fn customer_policy_key(reference: Option<&Value>) -> Option<String> {
-    let name = member_str(reference, "name")?;
-    let path = member_str(reference, "path").unwrap_or_else(|| "/".to_owned());
+    let name = member_str_either_case(reference, "name")?;
+    let path = member_str_either_case(reference, "path").unwrap_or_else(|| "/".to_owned());
     let path = if path.ends_with('/') {
         path
     } else {
@@ -112,9 +100,10 @@ pub struct PermissionSetChange {
 pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
     let params = record.request_parameters();
     let params = params.as_ref();
-    let field = |key: &str| member_str(params, key).unwrap_or_else(|| "unknown".to_owned());
-    let permission_set = member_str(params, "permissionSetArn")
-        .or_else(|| member_str(params, "name"))
+    let field =
+        |key: &str| member_str_either_case(params, key).unwrap_or_else(|| "unknown".to_owned());
+    let permission_set = member_str_either_case(params, "permissionSetArn")
+        .or_else(|| member_str_either_case(params, "name"))
         .unwrap_or_else(|| "unknown".to_owned());
     let ps = &permission_set;
     let (severity, privileged, done, tried) = match record.event_name.as_ref() {
@@ -165,7 +154,7 @@ pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
             )
         }
         "AttachCustomerManagedPolicyReferenceToPermissionSet" => {
-            let policy = customer_policy_key(member(params, "customerManagedPolicyReference"))
+            let policy = customer_policy_key(member_either_case(params, "customerManagedPolicyReference"))
                 .unwrap_or_else(|| "unknown".to_owned());
             (
                 Severity::Low,
@@ -178,15 +167,15 @@ pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
             )
         }
         "PutPermissionsBoundaryToPermissionSet" => {
-            let boundary = member(params, "permissionsBoundary");
-            let managed = member_str(boundary, "managedPolicyArn");
+            let boundary = member_either_case(params, "permissionsBoundary");
+            let managed = member_str_either_case(boundary, "managedPolicyArn");
             let unbounded = managed
                 .as_deref()
                 .and_then(privileged_policy)
                 .filter(|p| p.severity >= Severity::High);
             let named = managed
                 .clone()
-                .or_else(|| customer_policy_key(member(boundary, "customerManagedPolicyReference")))
+                .or_else(|| customer_policy_key(member_either_case(boundary, "customerManagedPolicyReference")))
                 .unwrap_or_else(|| "unknown".to_owned());
             match unbounded {
                 Some(p) => (

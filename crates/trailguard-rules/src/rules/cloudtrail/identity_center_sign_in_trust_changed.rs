@@ -5,7 +5,9 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{call_failed, change_finding, event_in, worth_reporting, Change};
+use super::common::{
+    call_failed, change_finding, event_in, request_field, worth_reporting, Change,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -186,11 +188,10 @@ const EVIDENCE_KEYS: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct IdentityCenterSignInTrustChanged;
 
-/// The first of `keys` the request names as a string.
-fn first_named<'v>(params: Option<&'v Value>, keys: &[&str]) -> Option<&'v str> {
-    let params = params?;
+/// The first of `keys` the request names as a string, unless that string is empty.
+fn first_named(params: Option<&Value>, keys: &[&str]) -> Option<String> {
     keys.iter()
-        .find_map(|key| params.get(*key).and_then(Value::as_str))
+        .find_map(|key| request_field(params, key))
         .filter(|name| !name.is_empty())
 }
 
@@ -217,15 +218,14 @@ impl CloudTrailRule for IdentityCenterSignInTrustChanged {
         }
         let params = record.request_parameters();
         let (kind, id) = match first_named(params.as_ref(), &["userId"]) {
-            Some(user) => ("AwsIdentityStoreUser", user.to_owned()),
+            Some(user) => ("AwsIdentityStoreUser", user),
             None => (
                 "AwsSsoInstance",
                 first_named(
                     params.as_ref(),
                     &["trustedTokenIssuerArn", "instanceArn", "directoryId"],
                 )
-                .unwrap_or("identity-center")
-                .to_owned(),
+                .unwrap_or_else(|| "identity-center".to_owned()),
             ),
         };
         let summary = if record.event_name.contains("Mfa") || record.event_name == "UpdatePassword"

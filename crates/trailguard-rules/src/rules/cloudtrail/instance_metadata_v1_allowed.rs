@@ -6,8 +6,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, change_finding, event_in, instance_resource, region_arg, regional_arn, sh,
-    worth_reporting, Change,
+    call_failed, change_finding, event_in, instance_resource, member_either_case, region_arg,
+    regional_arn, sh, worth_reporting, Change,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -61,19 +61,9 @@ pub struct InstanceMetadataV1Allowed;
 /// A request member, whether CloudTrail wrote the request flat (`httpTokens`) or wrapped in
 /// `<Operation>Request` with the API's own names (`HttpTokens`): EC2 records use both.
 fn member<'p>(params: &'p Value, wrapper: &str, camel: &str) -> Option<&'p str> {
-    let pascal = {
-        let mut name = camel.to_owned();
-        name[..1].make_ascii_uppercase();
-        name
-    };
-    [params, params.get(wrapper).unwrap_or(&Value::Null)]
+    [Some(params), params.get(wrapper)]
         .into_iter()
-        .find_map(|object| {
-            object
-                .get(camel)
-                .or_else(|| object.get(&pascal))
-                .and_then(Value::as_str)
-        })
+        .find_map(|object| member_either_case(object, camel)?.as_str())
 }
 
 impl CloudTrailRule for InstanceMetadataV1Allowed {

@@ -3,7 +3,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{change_finding, request_field, Change};
+use super::common::{change_finding, member_str_either_case, Change};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report};
@@ -53,14 +53,12 @@ impl CloudTrailRule for RegionOptedIn {
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let params = record.request_parameters();
-        // The API's members are `RegionName` and `AccountId`; a producer that rewrites names in camelCase
+        // The API's members are `RegionName` and `AccountId`; a producer that writes them in camelCase
         // is read too.
-        let field = |pascal: &str, camel: &str| {
-            request_field(params.as_ref(), pascal).or_else(|| request_field(params.as_ref(), camel))
-        };
-        let region = field("RegionName", "regionName").unwrap_or_else(|| "(unnamed)".to_owned());
+        let field = |camel: &str| member_str_either_case(params.as_ref(), camel);
+        let region = field("regionName").unwrap_or_else(|| "(unnamed)".to_owned());
         let caller_account = record.account_id().unwrap_or("unknown").to_owned();
-        let (account, whose) = match field("AccountId", "accountId") {
+        let (account, whose) = match field("accountId") {
             Some(member) if member != caller_account => {
                 let whose = format!(" for member account `{member}`");
                 (member, whose)
