@@ -95,4 +95,7 @@ crate::registry::register! { cloudtrail:
     single lambda_code_replaced::LambdaCodeReplaced,
     single instance_metadata_v1_allowed::InstanceMetadataV1Allowed,
     single region_opted_in::RegionOptedIn,
+    single alerting_tampered::AlertingTampered,
+    single kms_key_material_changed::KmsKeyMaterialChanged,
+    single task_credentials_read::TaskCredentialsRead,
 }
