@@ -98,4 +98,5 @@ crate::registry::register! { cloudtrail:
     single alerting_tampered::AlertingTampered,
     single kms_key_material_changed::KmsKeyMaterialChanged,
     single task_credentials_read::TaskCredentialsRead,
+    single offensive_tool_used::OffensiveToolUsed,
 }
