@@ -99,4 +99,5 @@ crate::registry::register! { cloudtrail:
     single kms_key_material_changed::KmsKeyMaterialChanged,
     single task_credentials_read::TaskCredentialsRead,
     single offensive_tool_used::OffensiveToolUsed,
+    single security_findings_suppressed::SecurityFindingsSuppressed,
 }

@@ -22,28 +22,54 @@ pub const META: RuleMeta = RuleMeta {
         ("organizations.amazonaws.com", "RemoveAccountFromOrganization"),
         ("organizations.amazonaws.com", "DeletePolicy"),
         ("organizations.amazonaws.com", "UpdatePolicy"),
+        ("organizations.amazonaws.com", "DisableAWSServiceAccess"),
+        ("organizations.amazonaws.com", "DeregisterDelegatedAdministrator"),
     ],
-    kb_entries: &[],
+    kb_entries: &["DisableAWSServiceAccess", "DeregisterDelegatedAdministrator"],
     doc: RuleDoc {
         what: "Guardrails of an AWS Organization taken away. **high**: a policy detached from a root, OU or \
                account (`DetachPolicy`), a policy type disabled for a root (`DisablePolicyType`, e.g. \
                `SERVICE_CONTROL_POLICY`: every SCP stops applying at once), an account removed from the \
-               organization (`RemoveAccountFromOrganization`). **medium**: a policy deleted (`DeletePolicy`, only \
-               possible once detached) or its content replaced (`UpdatePolicy`, which may weaken it).",
+               organization (`RemoveAccountFromOrganization`); trusted access turned off for a security or \
+               audit service (`DisableAWSServiceAccess` for CloudTrail, GuardDuty, Security Hub, Config, \
+               IAM Access Analyzer, IAM Identity Center, Macie, Inspector, Detective or Firewall Manager: \
+               an organization trail stops recording the members, the detectors stop being managed) or its \
+               delegated administrator removed (`DeregisterDelegatedAdministrator`: the security account \
+               loses its view of every member's findings). **medium**: a policy deleted (`DeletePolicy`, \
+               only possible once detached) or its content replaced (`UpdatePolicy`, which may weaken it); \
+               trusted access or a delegated administrator removed for any other service.",
         why: "SCPs and resource control policies are the limits no one in a member account can lift: deny \
               leaving the organization, deny disabling CloudTrail or GuardDuty, region locks. An attacker with \
               management-account access removes them first, then acts in the member accounts unhindered \
               (ATT&CK T1562.001, T1484.001).",
         example: "`aws organizations detach-policy --policy-id p-examplescp1 --target-id ou-ab12-prod0001`.",
         fix: "Re-attach the policy or re-enable the policy type (`enable-policy-type --root-id r-... \
-              --policy-type SERVICE_CONTROL_POLICY`), then review what the affected accounts did while \
-              unguarded. Limit `organizations:*Policy*` to a break-glass role.",
+              --policy-type SERVICE_CONTROL_POLICY`), or turn the service's trusted access back on \
+              (`enable-aws-service-access`) and re-register its delegated administrator, then review what \
+              the affected accounts did while unguarded. Limit `organizations:*Policy*` and these calls \
+              to a break-glass role.",
         references: &[
             "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html",
             "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DisablePolicyType.html",
+            "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_integrate_services_list.html",
         ],
     },
 };
+
+/// The services whose organization-wide integration is a guardrail: audit, detection and sign-in.
+const SECURITY_SERVICES: &[&str] = &[
+    "cloudtrail.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "securityhub.amazonaws.com",
+    "config.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "access-analyzer.amazonaws.com",
+    "sso.amazonaws.com",
+    "macie.amazonaws.com",
+    "inspector2.amazonaws.com",
+    "detective.amazonaws.com",
+    "fms.amazonaws.com",
+];
 
 /// Flags organization guardrails being removed or weakened.
 #[derive(Debug, Default)]
@@ -86,6 +112,34 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
                     account,
                 )
             }
+            name @ ("DisableAWSServiceAccess" | "DeregisterDelegatedAdministrator") => {
+                let service = field("servicePrincipal");
+                let severity = if SECURITY_SERVICES.contains(&service.to_ascii_lowercase().as_str())
+                {
+                    META.severity
+                } else {
+                    Severity::Medium
+                };
+                let (done, tried) = if name == "DisableAWSServiceAccess" {
+                    (
+                        format!(
+                            "turned off trusted access for `{service}` across the organization"
+                        ),
+                        format!("turn off trusted access for `{service}`"),
+                    )
+                } else {
+                    let account = field("accountId");
+                    (
+                        format!(
+                            "removed account `{account}` as delegated administrator of `{service}`"
+                        ),
+                        format!(
+                            "remove account `{account}` as delegated administrator of `{service}`"
+                        ),
+                    )
+                };
+                (severity, done, tried, service)
+            }
             "DeletePolicy" => {
                 let policy = field("policyId");
                 (
@@ -105,6 +159,8 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
                 )
             }
         };
+        let integration = record.event_name.contains("AWSServiceAccess")
+            || record.event_name.contains("DelegatedAdministrator");
         out.push(change_finding(
             &META,
             record,
@@ -112,15 +168,38 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
             Change {
                 done,
                 tried,
-                resource: Resource {
-                    kind: "AwsOrganizationsPolicy".to_owned(),
-                    id,
-                    name: None,
+                resource: if integration {
+                    Resource {
+                        kind: "AwsOrganizationsServiceIntegration".to_owned(),
+                        name: Some(id.clone()),
+                        id,
+                    }
+                } else {
+                    Resource {
+                        kind: "AwsOrganizationsPolicy".to_owned(),
+                        id,
+                        name: None,
+                    }
                 },
-                evidence_keys: &["policyId", "targetId", "policyType", "rootId", "accountId", "content"],
-                summary: "Restore the guardrail (re-attach the policy or re-enable the policy type) and review \
-                          what the affected accounts did meanwhile."
-                    .to_owned(),
+                evidence_keys: &[
+                    "policyId",
+                    "targetId",
+                    "policyType",
+                    "rootId",
+                    "accountId",
+                    "servicePrincipal",
+                    "content",
+                ],
+                summary: if integration {
+                    "Turn the service's trusted access back on (`aws organizations \
+                     enable-aws-service-access`) or re-register its delegated administrator, then \
+                     review what the member accounts did while the service did not cover them."
+                        .to_owned()
+                } else {
+                    "Restore the guardrail (re-attach the policy or re-enable the policy type) and \
+                     review what the affected accounts did meanwhile."
+                        .to_owned()
+                },
             },
         ));
     }
