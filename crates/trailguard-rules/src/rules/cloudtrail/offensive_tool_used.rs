@@ -171,10 +171,9 @@ impl CloudTrailRule for OffensiveToolUsed {
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
         let iam_write = record.event_source == "iam.amazonaws.com";
-        if !iam_write
-            && !(record.event_source == "sts.amazonaws.com"
-                && record.event_name == "GetCallerIdentity")
-        {
+        let verifies_key =
+            record.event_source == "sts.amazonaws.com" && record.event_name == "GetCallerIdentity";
+        if !(iam_write || verifies_key) {
             return;
         }
         let Some(tool) = record
