@@ -100,4 +100,5 @@ crate::registry::register! { cloudtrail:
     single task_credentials_read::TaskCredentialsRead,
     single offensive_tool_used::OffensiveToolUsed,
     single security_findings_suppressed::SecurityFindingsSuppressed,
+    sequence user_signed_in_after_reset::UserSignedInAfterReset,
 }

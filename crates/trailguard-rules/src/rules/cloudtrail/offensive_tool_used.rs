@@ -41,7 +41,10 @@ pub const META: RuleMeta = RuleMeta {
                IAM change (creating users, keys, login profiles or policies with it is a pattern of AWS \
                account takeovers); **medium** for a penetration-testing distribution (`kali`, `parrot` or \
                `pentoo` in the user agent's platform, as the AWS CLI and SDKs write it: what GuardDuty's \
-               `PenTest:IAMUser` findings look for). Read on `GetCallerIdentity` and IAM writes (`Create*`, \
+               `PenTest:IAMUser` findings look for); **low** for an IAM write that creates credentials or grants \
+               permissions (`CreateAccessKey`, `CreateUser`, login profiles, roles and trust policies, \
+               policies attached or put, group membership) from AWS CloudShell (`exec-env/CloudShell`: a \
+               console session, perhaps a hijacked one, making itself durable). Read on `GetCallerIdentity` and IAM writes (`Create*`, \
                `Put*`, `Attach*`, `Add*`, `Update*`), the first call made with a found key and the calls \
                that turn it into persistence; SigmaHQ's user-agent rules (`--sigma`) read every call. A \
                refused IAM write is an attempt, one step lower. The fix deactivates a long-term key.",
@@ -74,6 +77,8 @@ enum Tool {
     S3Browser,
     /// A penetration-testing distribution, by the name the user agent gives it.
     TestingDistribution(&'static str),
+    /// AWS CloudShell: the CLI there writes `exec-env/CloudShell` in its user agent.
+    CloudShell,
 }
 
 /// The distributions' names as they appear in a user agent's platform (`exe/x86_64.kali.2024`,
@@ -105,19 +110,43 @@ fn tool_in(user_agent: &[u8]) -> Option<Tool> {
     if find_ignoring_case(user_agent, "s3 browser", false) {
         return Some(Tool::S3Browser);
     }
-    DISTRIBUTIONS
+    if let Some(name) = DISTRIBUTIONS
         .iter()
         .copied()
         .find(|name| find_ignoring_case(user_agent, name, true))
-        .map(Tool::TestingDistribution)
+    {
+        return Some(Tool::TestingDistribution(name));
+    }
+    find_ignoring_case(user_agent, "exec-env/cloudshell", false).then_some(Tool::CloudShell)
 }
 
-/// How much a tool's call matters: `None` when it does not on this call.
-fn severity_of(tool: Tool, iam_write: bool) -> Option<Severity> {
+/// The IAM writes that turn a console session into credentials or permissions of its own: what a
+/// hijacked session does from CloudShell.
+const PERSISTENCE_WRITES: &[&str] = &[
+    "CreateAccessKey",
+    "CreateUser",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "AttachUserPolicy",
+    "AttachRolePolicy",
+    "PutUserPolicy",
+    "PutRolePolicy",
+    "AddUserToGroup",
+    "CreateInstanceProfile",
+    "AddRoleToInstanceProfile",
+];
+
+/// How much a tool's call (`event`, an IAM write when `iam_write`) matters: `None` when it does not.
+fn severity_of(tool: Tool, iam_write: bool, event: &str) -> Option<Severity> {
     match tool {
         Tool::TruffleHog => Some(Severity::High),
         Tool::S3Browser => iam_write.then_some(Severity::High),
         Tool::TestingDistribution(_) => Some(Severity::Medium),
+        Tool::CloudShell => {
+            (iam_write && PERSISTENCE_WRITES.contains(&event)).then_some(Severity::Low)
+        }
     }
 }
 
@@ -183,7 +212,7 @@ impl CloudTrailRule for OffensiveToolUsed {
         else {
             return;
         };
-        let Some(severity) = severity_of(tool, iam_write) else {
+        let Some(severity) = severity_of(tool, iam_write, &record.event_name) else {
             return;
         };
         let failed = call_failed(record);
@@ -206,6 +235,12 @@ impl CloudTrailRule for OffensiveToolUsed {
             Tool::S3Browser => format!(
                 "{who} made an IAM change ({call}) with S3 Browser, a tool seen creating users and keys \
                  in AWS account takeovers{}.",
+                if failed { "; the call failed" } else { "" }
+            ),
+            Tool::CloudShell => format!(
+                "{who} made an IAM change that creates credentials or grants permissions ({call}) from \
+                 AWS CloudShell, where a hijacked console session turns into persistence without any \
+                 tooling{}.",
                 if failed { "; the call failed" } else { "" }
             ),
             Tool::TestingDistribution(name) => format!(
