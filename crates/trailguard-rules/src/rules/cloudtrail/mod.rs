@@ -101,4 +101,5 @@ crate::registry::register! { cloudtrail:
     single offensive_tool_used::OffensiveToolUsed,
     single security_findings_suppressed::SecurityFindingsSuppressed,
     sequence user_signed_in_after_reset::UserSignedInAfterReset,
+    single instance_identity_credentials_used::InstanceIdentityCredentialsUsed,
 }
