@@ -6,7 +6,9 @@
 //! makes first with a key it found, and IAM writes, where a takeover turns into persistence. Both are
 //! source patterns, so the raw test ([`OffensiveToolUsed::wants_raw`]) settles the rest unparsed.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
@@ -85,39 +87,67 @@ enum Tool {
 /// `Linux/6.6.9-kali1-amd64`), lower case.
 const DISTRIBUTIONS: &[&str] = &["kali", "parrot", "pentoo"];
 
-/// Whether `needle` (lower case) occurs in `text` ignoring ASCII case, and, with `word`, not inside a
-/// longer run of letters.
-fn find_ignoring_case(text: &[u8], needle: &str, word: bool) -> bool {
-    let needle = needle.as_bytes();
-    if text.len() < needle.len() {
-        return false;
-    }
-    (0..=text.len() - needle.len()).any(|at| {
-        text[at..at + needle.len()].eq_ignore_ascii_case(needle)
-            && (!word
-                || (!text[..at].last().is_some_and(u8::is_ascii_alphabetic)
-                    && !text
-                        .get(at + needle.len())
-                        .is_some_and(u8::is_ascii_alphabetic)))
-    })
+/// A needle searched for in a lower-cased user agent, and whether it must stand as a word (no letter
+/// right before or after it).
+struct Needle {
+    finder: Finder<'static>,
+    word: bool,
 }
 
-/// The tool a user agent names, if any.
+impl Needle {
+    fn new(text: &'static str, word: bool) -> Needle {
+        Needle {
+            finder: Finder::new(text.as_bytes()),
+            word,
+        }
+    }
+
+    fn is_in(&self, lower: &[u8]) -> bool {
+        let len = self.finder.needle().len();
+        self.finder.find_iter(lower).any(|at| {
+            !self.word
+                || (!lower[..at].last().is_some_and(u8::is_ascii_alphabetic)
+                    && !lower.get(at + len).is_some_and(u8::is_ascii_alphabetic))
+        })
+    }
+}
+
+/// The needles, built once: searchers cost more to build than a user agent costs to search.
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
+    trufflehog: Needle::new("trufflehog", false),
+    s3_browser: Needle::new("s3 browser", false),
+    distributions: DISTRIBUTIONS
+        .iter()
+        .map(|name| (*name, Needle::new(name, true)))
+        .collect(),
+    cloudshell: Needle::new("exec-env/cloudshell", false),
+});
+
+struct Needles {
+    trufflehog: Needle,
+    s3_browser: Needle,
+    distributions: Vec<(&'static str, Needle)>,
+    cloudshell: Needle,
+}
+
+/// The tool a user agent names, if any (ASCII case ignored).
 fn tool_in(user_agent: &[u8]) -> Option<Tool> {
-    if find_ignoring_case(user_agent, "trufflehog", false) {
+    let lower = user_agent.to_ascii_lowercase();
+    let needles = &*NEEDLES;
+    if needles.trufflehog.is_in(&lower) {
         return Some(Tool::TruffleHog);
     }
-    if find_ignoring_case(user_agent, "s3 browser", false) {
+    if needles.s3_browser.is_in(&lower) {
         return Some(Tool::S3Browser);
     }
-    if let Some(name) = DISTRIBUTIONS
+    if let Some((name, _)) = needles
+        .distributions
         .iter()
-        .copied()
-        .find(|name| find_ignoring_case(user_agent, name, true))
+        .find(|(_, needle)| needle.is_in(&lower))
     {
         return Some(Tool::TestingDistribution(name));
     }
-    find_ignoring_case(user_agent, "exec-env/cloudshell", false).then_some(Tool::CloudShell)
+    needles.cloudshell.is_in(&lower).then_some(Tool::CloudShell)
 }
 
 /// The IAM writes that turn a console session into credentials or permissions of its own: what a
@@ -153,10 +183,11 @@ fn severity_of(tool: Tool, iam_write: bool, event: &str) -> Option<Severity> {
 /// Each `"userAgent"` member's string value in a record's raw text, or `None` when one cannot be read
 /// without parsing (an escape inside it, or a value that is not a plain string).
 fn raw_user_agents(text: &[u8]) -> Option<Vec<&[u8]>> {
-    const KEY: &[u8] = br#""userAgent""#;
+    static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""userAgent""#));
+    let key_len = KEY.needle().len();
     let mut values = Vec::new();
-    for at in memmem::find_iter(text, KEY) {
-        let mut rest = text.get(at + KEY.len()..)?;
+    for at in KEY.find_iter(text) {
+        let mut rest = text.get(at + key_len..)?;
         rest = rest.trim_ascii_start();
         // A match that is not followed by a colon is the key's text inside another string.
         let Some(after_colon) = rest.strip_prefix(b":") else {
