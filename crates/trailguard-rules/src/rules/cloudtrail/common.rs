@@ -60,6 +60,47 @@ pub fn call_failed(record: &Record<'_>) -> bool {
     call_failure(record).is_some()
 }
 
+/// What a console sign-in record (`ConsoleLogin`) says: whether it succeeded, and whether MFA was used.
+/// The one reading of these fields for every sign-in rule; each rule decides what an unknown means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// `Some(true)` for `responseElements.ConsoleLogin` `Success` on a call that did not otherwise fail,
+    /// `Some(false)` for `Failure` or the `Failed authentication` error message, `None` when the record
+    /// says neither.
+    pub succeeded: Option<bool>,
+    /// `additionalEventData.MFAUsed` as written (`Yes`, `No`), for evidence.
+    pub mfa_used_text: Option<String>,
+}
+
+impl SignIn {
+    pub fn of(record: &Record<'_>) -> SignIn {
+        let result = record
+            .response_elements()
+            .and_then(|r| r.get("ConsoleLogin")?.as_str().map(str::to_owned));
+        let succeeded = match result.as_deref() {
+            Some(r) if r.eq_ignore_ascii_case("Success") => Some(!call_failed(record)),
+            Some(r) if r.eq_ignore_ascii_case("Failure") => Some(false),
+            _ if record.error_message.as_deref() == Some("Failed authentication") => Some(false),
+            _ => None,
+        };
+        let mfa_used_text = record
+            .additional_event_data()
+            .and_then(|d| d.get("MFAUsed")?.as_str().map(str::to_owned));
+        SignIn {
+            succeeded,
+            mfa_used_text,
+        }
+    }
+
+    /// Whether MFA was used: `Some(true)` only for `Yes` (either case), `Some(false)` for any other
+    /// value, `None` when the record does not say (as the CIS 4.2 filter reads it, `MFAUsed != "Yes"`).
+    pub fn mfa_used(&self) -> Option<bool> {
+        self.mfa_used_text
+            .as_deref()
+            .map(|text| text.eq_ignore_ascii_case("yes"))
+    }
+}
+
 /// Whether a call judged at `severity` is worth a finding, given whether it failed: a refused call is an
 /// attempt one step lower ([`finding_for`]), and a refused call that would have been low is routine
 /// noise (a console page probing what it may show), not an attempt anyone acts on.
@@ -954,5 +995,48 @@ mod tests {
             privileged_policy("arn:aws:iam::111122223333:policy/AdministratorAccess").is_none()
         );
         assert!(privileged_policy("arn:aws:iam::aws:policy/ReadOnlyAccess").is_none());
+    }
+
+    #[test]
+    fn sign_in_reads_outcome_and_mfa_once_for_every_rule() {
+        use testing::{with_record, TestEvent};
+        let login = |response: &str, data: Option<&str>| {
+            let event = TestEvent::new("signin.amazonaws.com", "ConsoleLogin").response(response);
+            match data {
+                Some(data) => event.additional(data),
+                None => event,
+            }
+        };
+        let cases = [
+            (
+                login(
+                    r#"{"ConsoleLogin":"Success"}"#,
+                    Some(r#"{"MFAUsed":"Yes"}"#),
+                ),
+                Some(true),
+                Some(true),
+            ),
+            (
+                login(
+                    r#"{"ConsoleLogin":"Failure"}"#,
+                    Some(r#"{"MFAUsed":"yes"}"#),
+                ),
+                Some(false),
+                Some(true),
+            ),
+            (
+                login(r#"{"ConsoleLogin":"Success"}"#, Some(r#"{"MFAUsed":"No"}"#)),
+                Some(true),
+                Some(false),
+            ),
+            (login("null", None), None, None),
+        ];
+        for (event, succeeded, mfa_used) in cases {
+            with_record(&event.json(), |record| {
+                let sign_in = SignIn::of(record);
+                assert_eq!(sign_in.succeeded, succeeded, "{}", event.json());
+                assert_eq!(sign_in.mfa_used(), mfa_used, "{}", event.json());
+            });
+        }
     }
 }

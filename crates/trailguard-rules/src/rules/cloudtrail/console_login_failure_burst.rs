@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, evidence, failure_finding_from_event, user_resource};
+use super::common::{evidence, failure_finding_from_event, user_resource, SignIn};
 use crate::finding::{Outcome, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{EventContext, Observation, Observed, Report, SequenceRule};
@@ -60,15 +60,9 @@ const SUCCESS: u8 = 1;
 pub struct ConsoleLoginFailureBurst;
 
 fn login_result(record: &Record<'_>) -> Option<u8> {
-    let result = record
-        .response_elements()
-        .and_then(|r| r.get("ConsoleLogin")?.as_str().map(str::to_owned));
-    match result.as_deref() {
-        Some("Success") if !call_failed(record) => Some(SUCCESS),
-        Some("Failure") => Some(FAILURE),
-        _ if record.error_message.as_deref() == Some("Failed authentication") => Some(FAILURE),
-        _ => None,
-    }
+    SignIn::of(record)
+        .succeeded
+        .map(|ok| if ok { SUCCESS } else { FAILURE })
 }
 
 impl SequenceRule for ConsoleLoginFailureBurst {

@@ -3,7 +3,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, root_user_resource, sh, user_arn,
+    describe_caller, evidence, finding_for, root_user_resource, sh, user_arn, SignIn,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -55,23 +55,11 @@ impl CloudTrailRule for ConsoleLoginWithoutMfa {
         if !matches!(identity_type, Some("IAMUser") | Some("Root")) {
             return;
         }
-        let success = record
-            .response_elements()
-            .and_then(|r| r.get("ConsoleLogin")?.as_str().map(|s| s == "Success"))
-            .unwrap_or(false);
-        if !success || call_failed(record) {
+        let sign_in = SignIn::of(record);
+        if sign_in.succeeded != Some(true) || sign_in.mfa_used() == Some(true) {
             return;
         }
         let data = record.additional_event_data();
-        let mfa_used = data
-            .as_ref()
-            .and_then(|d| d.get("MFAUsed")?.as_str().map(str::to_owned));
-        if mfa_used
-            .as_deref()
-            .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-        {
-            return;
-        }
         let is_root = identity_type == Some("Root");
         let context = EventContext::from_record(record);
         let user = context.actor.user_name.clone();
@@ -100,7 +88,9 @@ impl CloudTrailRule for ConsoleLoginWithoutMfa {
         });
         finding.evidence.push(evidence(
             "additionalEventData.MFAUsed",
-            mfa_used.unwrap_or_else(|| "(absent)".to_owned()),
+            sign_in
+                .mfa_used_text
+                .unwrap_or_else(|| "(absent)".to_owned()),
         ));
         if let Some(login_to) = data
             .as_ref()

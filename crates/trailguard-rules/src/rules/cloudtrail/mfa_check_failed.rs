@@ -6,7 +6,7 @@ use trailguard_event::Record;
 
 use super::common::{
     describe_caller, event_in, evidence, failure_finding_from_event, root_user_resource,
-    user_resource,
+    user_resource, SignIn,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -56,12 +56,9 @@ fn refused_at_mfa(record: &Record<'_>) -> Option<Vec<(&'static str, &'static str
         "CheckMfa" if says("CheckMfa", "Failure") => {
             Some(vec![("responseElements.CheckMfa", "Failure")])
         }
-        "ConsoleLogin" if says("ConsoleLogin", "Failure") => {
-            let mfa_used = record
-                .additional_event_data()
-                .and_then(|a| a.get("MFAUsed")?.as_str().map(|v| v == "Yes"))
-                .unwrap_or(false);
-            mfa_used.then(|| {
+        "ConsoleLogin" => {
+            let sign_in = SignIn::of(record);
+            (sign_in.succeeded == Some(false) && sign_in.mfa_used() == Some(true)).then(|| {
                 vec![
                     ("responseElements.ConsoleLogin", "Failure"),
                     ("additionalEventData.MFAUsed", "Yes"),

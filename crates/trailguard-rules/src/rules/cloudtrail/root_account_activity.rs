@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_from_event, relayed_by_service, sh,
+    call_failed, describe_caller, evidence, finding_from_event, relayed_by_service, sh, SignIn,
 };
 use super::spans::{take_in_place, touching, Span};
 use crate::finding::{Resource, Severity};
@@ -146,15 +146,8 @@ impl SequenceRule for RootAccountActivity {
         if event_name == "ConsoleLogin" && failed {
             return None;
         }
-        let login_without_mfa = event_name == "ConsoleLogin"
-            && record
-                .additional_event_data()
-                .and_then(|d| {
-                    d.get("MFAUsed")?
-                        .as_str()
-                        .map(|v| !v.eq_ignore_ascii_case("yes"))
-                })
-                .unwrap_or(false);
+        let login_without_mfa =
+            event_name == "ConsoleLogin" && SignIn::of(record).mfa_used() == Some(false);
         let severity = if CRITICAL_ROOT_EVENTS.contains(&event_name) || login_without_mfa {
             Severity::Critical
         } else if record.read_only == Some(true) {
