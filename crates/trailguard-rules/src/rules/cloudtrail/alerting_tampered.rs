@@ -6,8 +6,7 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, change_finding, event_in, made_by_aws, region_arg, regional_arn, request_field,
-    sh, worth_reporting, Change,
+    event_in, made_by_aws, push_judged, region_arg, regional_arn, request_field, sh, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -82,18 +81,6 @@ fn trail_log_group(name: &str) -> bool {
     name.to_ascii_lowercase().contains("cloudtrail")
 }
 
-/// What a call took apart, before the caller is described.
-struct Tampering {
-    severity: Severity,
-    /// Past tense, after the caller: ``deleted CloudWatch alarm(s) `a`, `b` ``.
-    done: String,
-    /// Infinitive, for a refused call.
-    tried: String,
-    resource: Resource,
-    /// The command that undoes it, when one does.
-    undo: Option<String>,
-}
-
 /// `alarmNames` of a CloudWatch call, minus the alarms Auto Scaling target tracking creates and removes
 /// by itself.
 fn alarms(params: &Value) -> Vec<&str> {
@@ -115,7 +102,7 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
+fn tampering(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let field = |key: &str| request_field(Some(params), key);
     let region = region_arg(record);
     let group = || field("logGroupName").unwrap_or_else(|| "(unnamed)".to_owned());
@@ -160,7 +147,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
                     )),
                 )
             };
-            Tampering {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("{verb} CloudWatch alarm(s) {}", quoted(&names)),
                 tried: format!("{infinitive} CloudWatch alarm(s) {}", quoted(&names)),
@@ -180,7 +167,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
             } else {
                 "subscription filter (where the group streams its events)"
             };
-            Tampering {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("deleted {kind} `{filter}` of log group `{group}`"),
                 tried: format!("delete {kind} `{filter}` of log group `{group}`"),
@@ -195,7 +182,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
             } else {
                 (Severity::Low, "log group")
             };
-            Tampering {
+            Judged {
                 severity,
                 done: format!("deleted {whose} `{group}` and every event it held"),
                 tried: format!("delete {whose} `{group}`"),
@@ -209,7 +196,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
                 return None;
             }
             let stream = field("logStreamName").unwrap_or_else(|| "(unnamed)".to_owned());
-            Tampering {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("deleted stream `{stream}` of trail log group `{group}`"),
                 tried: format!("delete stream `{stream}` of trail log group `{group}`"),
@@ -223,7 +210,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
             if !trail_log_group(&group) || days > SHORT_RETENTION_DAYS {
                 return None;
             }
-            Tampering {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("cut the retention of trail log group `{group}` to {days} day(s)"),
                 tried: format!("cut the retention of trail log group `{group}` to {days} day(s)"),
@@ -236,7 +223,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
         }
         "DisableRule" => {
             let (name, resource, bus_arg) = event_rule();
-            Tampering {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("disabled EventBridge rule `{name}`"),
                 tried: format!("disable EventBridge rule `{name}`"),
@@ -260,7 +247,7 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Tampering> {
                     format!("remove the targets of EventBridge rule `{rule}`"),
                 )
             };
-            Tampering {
+            Judged {
                 severity: Severity::Low,
                 done,
                 tried,
@@ -294,39 +281,25 @@ impl CloudTrailRule for AlertingTampered {
         let Some(tampering) = tampering(record, &params) else {
             return;
         };
-        if !worth_reporting(call_failed(record), tampering.severity) {
-            return;
-        }
-        let mut finding = change_finding(
+        push_judged(
             &META,
             record,
-            tampering.severity,
-            Change {
-                done: tampering.done,
-                tried: tampering.tried,
-                resource: tampering.resource,
-                evidence_keys: &[
-                    "alarmNames",
-                    "logGroupName",
-                    "logStreamName",
-                    "filterName",
-                    "retentionInDays",
-                    "name",
-                    "rule",
-                    "eventBusName",
-                    "ids",
-                ],
-                summary:
-                    "Unless the monitoring team planned it, put it back from its source and review \
-                          what happened while nobody was told; treat the caller's credentials as \
-                          compromised."
-                        .to_owned(),
-            },
+            tampering,
+            &[
+                "alarmNames",
+                "logGroupName",
+                "logStreamName",
+                "filterName",
+                "retentionInDays",
+                "name",
+                "rule",
+                "eventBusName",
+                "ids",
+            ],
+            "Unless the monitoring team planned it, put it back from its source and review what \
+             happened while nobody was told; treat the caller's credentials as compromised.",
+            out,
         );
-        if !call_failed(record) {
-            finding.fix.commands = tampering.undo.into_iter().collect();
-        }
-        out.push(finding);
     }
 }
 

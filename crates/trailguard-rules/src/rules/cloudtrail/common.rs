@@ -9,7 +9,7 @@ use trailguard_event::Record;
 use crate::finding::{Evidence, Finding, Resource, Severity};
 use crate::meta::RuleMeta;
 use crate::remediation::{FixAction, IdentityKind};
-use crate::rule::{EventContext, FindingBuilder};
+use crate::rule::{EventContext, FindingBuilder, Report};
 
 /// A finding about `record` with everything rules share filled in: rule id/name/title, actor (ARN, type,
 /// user, access key, source IP, user agent, MFA), account, region, event time/name/source/id, ATT&CK and
@@ -153,6 +153,51 @@ pub fn change_finding(
         finding.fix.summary = change.summary;
     }
     finding
+}
+
+/// A call a watched rule judged worth reporting: how much it matters, what it did, and how to undo it.
+pub struct Judged {
+    pub severity: Severity,
+    /// What the caller did, past tense, e.g. ``deleted CloudWatch alarm(s) `a` ``.
+    pub done: String,
+    /// What the caller tried, infinitive, for a refused call.
+    pub tried: String,
+    pub resource: Resource,
+    /// The command that undoes it, offered only when the call took effect.
+    pub undo: Option<String>,
+}
+
+/// Pushes the finding for a judged call: none for a refused call that would be low
+/// ([`worth_reporting`]); otherwise [`change_finding`] with the named request members as evidence, and
+/// `judged.undo` as its command when the call took effect.
+pub fn push_judged(
+    meta: &'static RuleMeta,
+    record: &Record<'_>,
+    judged: Judged,
+    evidence_keys: &[&str],
+    summary: &str,
+    out: &mut Report,
+) {
+    let failed = call_failed(record);
+    if !worth_reporting(failed, judged.severity) {
+        return;
+    }
+    let mut finding = change_finding(
+        meta,
+        record,
+        judged.severity,
+        Change {
+            done: judged.done,
+            tried: judged.tried,
+            resource: judged.resource,
+            evidence_keys,
+            summary: summary.to_owned(),
+        },
+    );
+    if !failed {
+        finding.fix.commands = judged.undo.into_iter().collect();
+    }
+    out.push(finding);
 }
 
 /// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller

@@ -6,8 +6,7 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, change_finding, event_in, made_by_aws, member_str_either_case, regional_arn,
-    worth_reporting, Change,
+    event_in, made_by_aws, member_str_either_case, push_judged, regional_arn, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -94,14 +93,13 @@ fn valid_to(text: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.and_utc())
 }
 
-/// What the call did to the key or key store.
-struct KeyChange {
-    severity: Severity,
-    done: String,
-    tried: String,
-}
-
-fn key_change(record: &Record<'_>, params: Option<&Value>, subject: &str) -> Option<KeyChange> {
+/// How much the call matters to the key or key store `resource` (named `subject`), and what it did.
+fn key_change(
+    record: &Record<'_>,
+    params: Option<&Value>,
+    subject: &str,
+    resource: Resource,
+) -> Option<Judged> {
     let field = |camel: &str| member_str_either_case(params, camel);
     let says = |camel: &str| field(camel).is_some();
     let (severity, done, tried) = match record.event_name.as_ref() {
@@ -186,10 +184,12 @@ fn key_change(record: &Record<'_>, params: Option<&Value>, subject: &str) -> Opt
         ),
         _ => return None,
     };
-    Some(KeyChange {
+    Some(Judged {
         severity,
         done,
         tried,
+        resource,
+        undo: None,
     })
 }
 
@@ -245,41 +245,31 @@ impl CloudTrailRule for KmsKeyMaterialChanged {
             };
             (key, resource)
         };
-        let Some(change) = key_change(record, params.as_ref(), &subject) else {
+        let Some(change) = key_change(record, params.as_ref(), &subject, resource) else {
             return;
         };
-        if !worth_reporting(call_failed(record), change.severity) {
-            return;
-        }
-        out.push(change_finding(
+        push_judged(
             &META,
             record,
-            change.severity,
-            Change {
-                done: change.done,
-                tried: change.tried,
-                resource,
-                evidence_keys: &[
-                    "keyId",
-                    "expirationModel",
-                    "validTo",
-                    "importType",
-                    "customKeyStoreId",
-                    "customKeyStoreName",
-                    "customKeyStoreType",
-                    "xksProxyUriEndpoint",
-                    "xksProxyUriPath",
-                    "xksProxyVpcEndpointServiceName",
-                    "xksProxyConnectivity",
-                    "cloudHsmClusterId",
-                ],
-                summary:
-                    "Confirm the change with the key's owners; if it was not theirs, restore the \
-                          material or the key store's proxy and treat the caller's credentials as \
-                          compromised."
-                        .to_owned(),
-            },
-        ));
+            change,
+            &[
+                "keyId",
+                "expirationModel",
+                "validTo",
+                "importType",
+                "customKeyStoreId",
+                "customKeyStoreName",
+                "customKeyStoreType",
+                "xksProxyUriEndpoint",
+                "xksProxyUriPath",
+                "xksProxyVpcEndpointServiceName",
+                "xksProxyConnectivity",
+                "cloudHsmClusterId",
+            ],
+            "Confirm the change with the key's owners; if it was not theirs, restore the material or \
+             the key store's proxy and treat the caller's credentials as compromised.",
+            out,
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, change_finding, event_in, made_by_aws, member_either_case, member_str_either_case,
-    region_arg, regional_arn, sh, worth_reporting, Change,
+    event_in, made_by_aws, member_either_case, member_str_either_case, push_judged, region_arg,
+    regional_arn, sh, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -110,16 +110,7 @@ fn array<'v>(params: &'v Value, camel: &str) -> &'v [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// What the call hid.
-struct Hiding {
-    severity: Severity,
-    done: String,
-    tried: String,
-    resource: Resource,
-    undo: Option<String>,
-}
-
-fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
+fn hiding(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let field = |camel: &str| member_str_either_case(Some(params), camel);
     let region = region_arg(record);
     let hub = || Resource {
@@ -136,7 +127,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
             }
             let name = field("ruleName").unwrap_or_else(|| "(unnamed)".to_owned());
             let arn = member_str_either_case(record.response_elements().as_ref(), "ruleArn");
-            Hiding {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("created Security Hub automation rule `{name}`, which suppresses the findings it matches as they arrive"),
                 tried: format!("create Security Hub automation rule `{name}` suppressing findings"),
@@ -158,7 +149,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
                 .filter_map(|item| member_either_case(Some(item), "ruleArn")?.as_str())
                 .collect();
             let first = *arns.first()?;
-            Hiding {
+            Judged {
                 severity: Severity::Medium,
                 done: format!(
                     "set Security Hub automation rule(s) `{}` to suppress the findings they match",
@@ -182,7 +173,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
             }
             let control = field("standardsControlArn").unwrap_or_else(|| "(unnamed)".to_owned());
             let short = control.rsplit('/').next().unwrap_or(&control).to_owned();
-            Hiding {
+            Judged {
                 severity: Severity::Medium,
                 done: format!("disabled Security Hub control `{short}`, which stops failing"),
                 tried: format!("disable Security Hub control `{short}`"),
@@ -207,7 +198,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
                 .filter_map(|update| member_str_either_case(Some(update), "securityControlId"))
                 .collect();
             let first = controls.first()?.clone();
-            Hiding {
+            Judged {
                 severity: Severity::Medium,
                 done: format!(
                     "disabled Security Hub control(s) `{}`, which stop failing",
@@ -232,7 +223,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
             let detection = DETECTION_PRODUCTS
                 .iter()
                 .any(|p| lower.contains(&format!("/{p}")));
-            Hiding {
+            Judged {
                 severity: if detection {
                     Severity::Medium
                 } else {
@@ -272,7 +263,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
             } else {
                 ""
             };
-            Hiding {
+            Judged {
                 severity,
                 done: format!(
                     "suppressed {} Security Hub finding(s){whose}",
@@ -287,7 +278,7 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Hiding> {
             if !field("recordState").is_some_and(|s| s.eq_ignore_ascii_case("ARCHIVED")) {
                 return None;
             }
-            Hiding {
+            Judged {
                 severity: Severity::Low,
                 done: "archived the Security Hub findings its filters match".to_owned(),
                 tried: "archive Security Hub findings".to_owned(),
@@ -321,46 +312,33 @@ impl CloudTrailRule for SecurityFindingsSuppressed {
         let Some(hiding) = hiding(record, &params) else {
             return;
         };
-        let failed = call_failed(record);
-        if !worth_reporting(failed, hiding.severity) {
-            return;
-        }
-        let mut finding = change_finding(
+        push_judged(
             &META,
             record,
-            hiding.severity,
-            Change {
-                done: hiding.done,
-                tried: hiding.tried,
-                resource: hiding.resource,
-                evidence_keys: &[
-                    "ruleName",
-                    "ruleStatus",
-                    "criteria",
-                    "actions",
-                    "updateAutomationRulesRequestItems",
-                    "standardsControlArn",
-                    "controlStatus",
-                    "disabledReason",
-                    "standardsControlAssociationUpdates",
-                    "productSubscriptionArn",
-                    "findingIdentifiers",
-                    "workflow",
-                    "severity",
-                    "note",
-                    "filters",
-                    "recordState",
-                ],
-                summary: "Unless the security team decided it, undo it (delete the automation rule, enable the \
-                          control, import the product's findings again, set the findings back to NEW) and \
-                          review what was hidden."
-                    .to_owned(),
-            },
+            hiding,
+            &[
+                "ruleName",
+                "ruleStatus",
+                "criteria",
+                "actions",
+                "updateAutomationRulesRequestItems",
+                "standardsControlArn",
+                "controlStatus",
+                "disabledReason",
+                "standardsControlAssociationUpdates",
+                "productSubscriptionArn",
+                "findingIdentifiers",
+                "workflow",
+                "severity",
+                "note",
+                "filters",
+                "recordState",
+            ],
+            "Unless the security team decided it, undo it (delete the automation rule, enable the \
+             control, import the product's findings again, set the findings back to NEW) and review \
+             what was hidden.",
+            out,
         );
-        if !failed {
-            finding.fix.commands = hiding.undo.into_iter().collect();
-        }
-        out.push(finding);
     }
 }
 
