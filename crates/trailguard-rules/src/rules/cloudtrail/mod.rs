@@ -102,4 +102,5 @@ crate::registry::register! { cloudtrail:
     single security_findings_suppressed::SecurityFindingsSuppressed,
     sequence user_signed_in_after_reset::UserSignedInAfterReset,
     single instance_identity_credentials_used::InstanceIdentityCredentialsUsed,
+    sequence user_added_to_privileged_group::UserAddedToPrivilegedGroup,
 }
