@@ -514,6 +514,17 @@ pub fn member_str_either_case(value: Option<&Value>, camel: &str) -> Option<Stri
         .map(str::to_owned)
 }
 
+/// The key sequence rules meet on for an IAM user or group name in the record's account: `ACCOUNT/NAME`,
+/// so one name in two accounts of a scan stays apart. [`account_scoped_name`] reads the name back.
+pub fn account_scoped(record: &Record<'_>, name: &str) -> String {
+    format!("{}/{name}", record.account_id().unwrap_or(""))
+}
+
+/// The name in an [`account_scoped`] key (IAM user and group names hold no `/`).
+pub fn account_scoped_name(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(_, name)| name)
+}
+
 /// The ARN of IAM user `name` in `account` (without path: CloudTrail's requestParameters carry none).
 pub fn user_arn(account: Option<&str>, name: &str) -> String {
     identity_arn(IdentityKind::User, account, name)

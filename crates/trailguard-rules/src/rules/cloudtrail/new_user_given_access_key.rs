@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, caller_key, evidence, finding_from_event, request_field, sh,
-    user_resource,
+    account_scoped, account_scoped_name, call_failed, caller_iam_user, caller_key, evidence,
+    finding_from_event, request_field, sh, user_resource,
 };
 use crate::call::{Call, KeyStatus};
 use crate::finding::Severity;
@@ -61,7 +61,7 @@ pub(crate) fn target_user(record: &Record<'_>) -> Option<String> {
     let params = record.request_parameters();
     let user = request_field(params.as_ref(), "userName")
         .or_else(|| caller_iam_user(record).map(str::to_owned))?;
-    Some(format!("{}/{user}", record.account_id().unwrap_or("")))
+    Some(account_scoped(record, &user))
 }
 
 impl SequenceRule for NewUserGivenAccessKey {
@@ -125,11 +125,7 @@ impl SequenceRule for NewUserGivenAccessKey {
 }
 
 fn finding(creation: &Observation, key: &Observation) -> Finding {
-    let user = key
-        .subject
-        .split_once('/')
-        .map_or(key.subject.as_ref(), |(_, u)| u)
-        .to_owned();
+    let user = account_scoped_name(&key.subject).to_owned();
     let mut finding = finding_from_event(&META, &key.event, META.severity);
     let minutes = (key.at - creation.at) / 60_000;
     let key_text = if key.detail.is_empty() {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, caller_key, evidence, finding_from_event, policy_text,
-    privileged_policy, request_field, sh, user_resource,
+    account_scoped, account_scoped_name, call_failed, caller_iam_user, caller_key, evidence,
+    finding_from_event, policy_text, privileged_policy, request_field, sh, user_resource,
 };
 use super::document_risk::assess;
 use crate::finding::{Finding, Severity};
@@ -75,11 +75,6 @@ const JOINED: u8 = 2;
 #[derive(Debug, Default)]
 pub struct UserAddedToPrivilegedGroup;
 
-/// `account/group`, the key the grant and the membership meet on.
-fn account_group(record: &Record<'_>, group: &str) -> String {
-    format!("{}/{group}", record.account_id().unwrap_or(""))
-}
-
 impl SequenceRule for UserAddedToPrivilegedGroup {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -90,7 +85,7 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
             return None;
         }
         let params = record.request_parameters();
-        let group = account_group(record, &request_field(params.as_ref(), "groupName")?);
+        let group = account_scoped(record, &request_field(params.as_ref(), "groupName")?);
         let policy_arn = || request_field(params.as_ref(), "policyArn");
         let inline_name =
             || request_field(params.as_ref(), "policyName").map(|name| format!("inline:{name}"));
@@ -173,11 +168,7 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
 }
 
 fn finding(grant: &Observation, joined: &Observation) -> Finding {
-    let group = joined
-        .subject
-        .split_once('/')
-        .map_or(joined.subject.as_ref(), |(_, g)| g)
-        .to_owned();
+    let group = account_scoped_name(&joined.subject).to_owned();
     let user = joined.principal.to_string();
     let by_itself = joined.detail.as_ref() == "self";
     let severity = if by_itself {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_key, evidence, finding_from_event, policy_text, privileged_policy,
-    request_field, sh, user_resource,
+    account_scoped_name, call_failed, caller_key, evidence, finding_from_event, policy_text,
+    privileged_policy, request_field, sh, user_resource,
 };
 use super::new_user_given_access_key::target_user;
 use crate::call::{Call, KeyStatus};
@@ -160,11 +160,7 @@ impl SequenceRule for UserCreatedKeyedAndMadeAdmin {
 }
 
 fn finding(created: &Observation, credential: &Observation, admin: &Observation) -> Finding {
-    let user = created
-        .subject
-        .split_once('/')
-        .map_or(created.subject.as_ref(), |(_, u)| u)
-        .to_owned();
+    let user = account_scoped_name(&created.subject).to_owned();
     let mut finding = finding_from_event(&META, &created.event, META.severity);
     let last = [created, credential, admin]
         .into_iter()

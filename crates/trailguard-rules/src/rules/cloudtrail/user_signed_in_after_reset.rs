@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, caller_key, evidence, finding_from_event, other_user_named, sh,
-    user_resource,
+    account_scoped, account_scoped_name, call_failed, caller_iam_user, caller_key, evidence,
+    finding_from_event, other_user_named, sh, user_resource,
 };
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -63,11 +63,6 @@ const SIGN_IN: u8 = 1;
 #[derive(Debug, Default)]
 pub struct UserSignedInAfterReset;
 
-/// `account/user`, the key both halves meet on.
-fn account_user(record: &Record<'_>, user: &str) -> String {
-    format!("{}/{user}", record.account_id().unwrap_or(""))
-}
-
 impl SequenceRule for UserSignedInAfterReset {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -93,7 +88,7 @@ impl SequenceRule for UserSignedInAfterReset {
                 SIGN_IN,
                 1,
                 address.to_owned(),
-                account_user(record, user),
+                account_scoped(record, user),
                 "",
             );
         }
@@ -104,7 +99,7 @@ impl SequenceRule for UserSignedInAfterReset {
             RESET,
             0,
             address.to_owned(),
-            account_user(record, &user),
+            account_scoped(record, &user),
             caller_key(record).to_owned(),
         )
     }
@@ -134,11 +129,7 @@ impl SequenceRule for UserSignedInAfterReset {
 }
 
 fn finding(reset: &Observation, sign_in: &Observation) -> Finding {
-    let user = sign_in
-        .subject
-        .split_once('/')
-        .map_or(sign_in.subject.as_ref(), |(_, u)| u)
-        .to_owned();
+    let user = account_scoped_name(&sign_in.subject).to_owned();
     let mut finding = finding_from_event(&META, &sign_in.event, META.severity);
     let minutes = (sign_in.at - reset.at) / 60_000;
     finding.message = format!(
