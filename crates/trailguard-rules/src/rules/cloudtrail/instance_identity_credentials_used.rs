@@ -68,6 +68,8 @@ const AGENT_SERVICES: &[&str] = &[
 
 /// The AWS-reserved role and the session (an instance id) an identity role's ARN names.
 fn reserved_session(arn: &str) -> Option<(&str, &str)> {
+    // The prebuilt searcher first: `check` sees every record parsed for any rule.
+    RESERVED_ROLE.find(arn.as_bytes())?;
     let rest = arn.split_once(":assumed-role/")?.1;
     let (role, session) = rest.split_once('/')?;
     role.starts_with("aws:").then_some((role, session))

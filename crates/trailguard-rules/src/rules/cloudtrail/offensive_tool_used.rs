@@ -132,22 +132,35 @@ struct Needles {
 
 /// The tool a user agent names, if any (ASCII case ignored).
 fn tool_in(user_agent: &[u8]) -> Option<Tool> {
-    let lower = user_agent.to_ascii_lowercase();
+    // Lower-cased on the stack: user agents are short, and this runs on every `GetCallerIdentity`.
+    let mut buffer = [0u8; 512];
+    let owned;
+    let lower: &[u8] = match buffer.get_mut(..user_agent.len()) {
+        Some(slot) => {
+            slot.copy_from_slice(user_agent);
+            slot.make_ascii_lowercase();
+            slot
+        }
+        None => {
+            owned = user_agent.to_ascii_lowercase();
+            &owned
+        }
+    };
     let needles = &*NEEDLES;
-    if needles.trufflehog.is_in(&lower) {
+    if needles.trufflehog.is_in(lower) {
         return Some(Tool::TruffleHog);
     }
-    if needles.s3_browser.is_in(&lower) {
+    if needles.s3_browser.is_in(lower) {
         return Some(Tool::S3Browser);
     }
     if let Some((name, _)) = needles
         .distributions
         .iter()
-        .find(|(_, needle)| needle.is_in(&lower))
+        .find(|(_, needle)| needle.is_in(lower))
     {
         return Some(Tool::TestingDistribution(name));
     }
-    needles.cloudshell.is_in(&lower).then_some(Tool::CloudShell)
+    needles.cloudshell.is_in(lower).then_some(Tool::CloudShell)
 }
 
 /// The IAM writes that turn a console session into credentials or permissions of its own: what a
@@ -180,15 +193,13 @@ fn severity_of(tool: Tool, iam_write: bool, event: &str) -> Option<Severity> {
     }
 }
 
-/// Each `"userAgent"` member's string value in a record's raw text, or `None` when one cannot be read
-/// without parsing (an escape inside it, or a value that is not a plain string).
-fn raw_user_agents(text: &[u8]) -> Option<Vec<&[u8]>> {
+/// Whether any `"userAgent"` member's string value in a record's raw text passes `test`; `None` when one
+/// cannot be read without parsing (an escape inside it, or a value that is not a plain string).
+fn any_raw_user_agent(text: &[u8], mut test: impl FnMut(&[u8]) -> bool) -> Option<bool> {
     static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""userAgent""#));
     let key_len = KEY.needle().len();
-    let mut values = Vec::new();
     for at in KEY.find_iter(text) {
-        let mut rest = text.get(at + key_len..)?;
-        rest = rest.trim_ascii_start();
+        let rest = text.get(at + key_len..)?.trim_ascii_start();
         // A match that is not followed by a colon is the key's text inside another string.
         let Some(after_colon) = rest.strip_prefix(b":") else {
             continue;
@@ -202,9 +213,11 @@ fn raw_user_agents(text: &[u8]) -> Option<Vec<&[u8]>> {
         if body[end] == b'\\' {
             return None;
         }
-        values.push(&body[..end]);
+        if test(&body[..end]) {
+            return Some(true);
+        }
     }
-    Some(values)
+    Some(false)
 }
 
 /// Flags calls whose user agent names a secret scanner, S3 Browser or a testing distribution.
@@ -223,10 +236,7 @@ impl CloudTrailRule for OffensiveToolUsed {
         }) {
             return false;
         }
-        match raw_user_agents(raw.text()) {
-            Some(agents) => agents.iter().any(|ua| tool_in(ua).is_some()),
-            None => true,
-        }
+        any_raw_user_agent(raw.text(), |ua| tool_in(ua).is_some()).unwrap_or(true)
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
@@ -369,12 +379,17 @@ mod tests {
     #[test]
     fn the_raw_test_reads_every_user_agent_and_is_unsure_of_escapes() {
         let plain = br#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","userAgent": "TruffleHog","requestParameters":null}"#;
-        assert_eq!(raw_user_agents(plain), Some(vec![&b"TruffleHog"[..]]));
+        let mut seen = Vec::new();
+        let found = any_raw_user_agent(plain, |ua| {
+            seen.push(ua.to_vec());
+            false
+        });
+        assert_eq!((found, seen), (Some(false), vec![b"TruffleHog".to_vec()]));
         assert!(OffensiveToolUsed.wants_raw(&RawRecord::new(plain)));
         let quiet = br#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","userAgent":"aws-cli/2.15.30","requestParameters":{"note":"\"userAgent\" TruffleHog"}}"#;
         assert!(!OffensiveToolUsed.wants_raw(&RawRecord::new(quiet)));
         let escaped = br#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","userAgent":"Truffle\u0048og"}"#;
-        assert_eq!(raw_user_agents(escaped), None);
+        assert_eq!(any_raw_user_agent(escaped, |_| false), None);
         assert!(OffensiveToolUsed.wants_raw(&RawRecord::new(escaped)));
         let other_sts = br#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentityX","userAgent":"TruffleHog"}"#;
         assert!(!OffensiveToolUsed.wants_raw(&RawRecord::new(other_sts)));
