@@ -111,9 +111,7 @@ fn key_change(
         "ImportKeyMaterial" => {
             let expires = field("expirationModel").as_deref() == Some("KEY_MATERIAL_EXPIRES");
             let until = field("validTo").as_deref().and_then(valid_to);
-            let imported = DateTime::parse_from_rfc3339(&record.event_time)
-                .ok()
-                .map(|at| at.with_timezone(&Utc));
+            let imported = trailguard_event::parse_event_time(&record.event_time);
             let soon = match (expires, until, imported) {
                 (true, Some(until), Some(imported)) => until - imported <= SHORT_VALIDITY,
                 _ => false,

@@ -84,6 +84,12 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
         let params = record.request_parameters();
         let field =
             |key: &str| request_field(params.as_ref(), key).unwrap_or_else(|| "unknown".to_owned());
+        // Trusted access and delegated administrators: the organization's integrations with a service,
+        // reported on the service rather than a policy.
+        let integration = matches!(
+            record.event_name.as_ref(),
+            "DisableAWSServiceAccess" | "DeregisterDelegatedAdministrator"
+        );
         let (severity, done, tried, id) = match record.event_name.as_ref() {
             "DetachPolicy" => {
                 let (policy, target) = (field("policyId"), field("targetId"));
@@ -112,7 +118,7 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
                     account,
                 )
             }
-            name @ ("DisableAWSServiceAccess" | "DeregisterDelegatedAdministrator") => {
+            name if integration => {
                 let service = field("servicePrincipal");
                 let severity = if SECURITY_SERVICES.contains(&service.to_ascii_lowercase().as_str())
                 {
@@ -159,8 +165,6 @@ impl CloudTrailRule for OrganizationGuardrailRemoved {
                 )
             }
         };
-        let integration = record.event_name.contains("AWSServiceAccess")
-            || record.event_name.contains("DelegatedAdministrator");
         out.push(change_finding(
             &META,
             record,
