@@ -697,6 +697,23 @@ pub fn privileged_policy(policy_arn: &str) -> Option<&'static PrivilegedPolicy> 
     PRIVILEGED_POLICIES.iter().find(|p| p.name == name)
 }
 
+/// The ARN of the customer managed policy a `CreatePolicy` record made: `responseElements.policy.arn`, or,
+/// when the response is not recorded (a refused call), the ARN built from the request's `path` and
+/// `policyName` in the record's account.
+pub fn created_policy_arn(record: &Record<'_>, params: Option<&Value>) -> String {
+    record
+        .response_elements()
+        .and_then(|r| r.pointer("/policy/arn")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| {
+            let path = request_field(params, "path").unwrap_or_else(|| "/".to_owned());
+            let name = request_field(params, "policyName").unwrap_or_else(|| "unknown".to_owned());
+            format!(
+                "arn:aws:iam::{}:policy{path}{name}",
+                record.account_id().unwrap_or("ACCOUNT_ID")
+            )
+        })
+}
+
 /// The text of a policy document as CloudTrail records it in `requestParameters`: a JSON string holding
 /// the document (plain or URL-encoded), or, in some producers, the document object itself.
 pub fn policy_text(params: Option<&Value>, key: &str) -> Option<String> {

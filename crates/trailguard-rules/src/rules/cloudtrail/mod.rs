@@ -103,4 +103,5 @@ crate::registry::register! { cloudtrail:
     sequence user_signed_in_after_reset::UserSignedInAfterReset,
     single instance_identity_credentials_used::InstanceIdentityCredentialsUsed,
     sequence user_added_to_privileged_group::UserAddedToPrivilegedGroup,
+    sequence risky_customer_policy_attached::RiskyCustomerPolicyAttached,
 }

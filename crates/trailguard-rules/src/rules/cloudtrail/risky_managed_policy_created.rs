@@ -2,7 +2,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, finding_for, policy_text, request_field, sh};
+use super::common::{
+    call_failed, created_policy_arn, describe_caller, finding_for, policy_text, request_field, sh,
+};
 use super::document_risk::{assess, unreadable};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -55,16 +57,7 @@ impl CloudTrailRule for RiskyManagedPolicyCreated {
         };
         let name =
             request_field(params.as_ref(), "policyName").unwrap_or_else(|| "unknown".to_owned());
-        let arn = record
-            .response_elements()
-            .and_then(|r| r.pointer("/policy/arn")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| {
-                let path = request_field(params.as_ref(), "path").unwrap_or_else(|| "/".to_owned());
-                format!(
-                    "arn:aws:iam::{}:policy{path}{name}",
-                    record.account_id().unwrap_or("ACCOUNT_ID")
-                )
-            });
+        let arn = created_policy_arn(record, params.as_ref());
         let risk = match assess(&text, "requestParameters.policyDocument") {
             Ok(Some(risk)) => risk,
             Ok(None) => return,

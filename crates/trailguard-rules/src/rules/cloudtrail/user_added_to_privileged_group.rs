@@ -1,8 +1,9 @@
 //! CT087 user-added-to-privileged-group: a user put into an IAM group that the same scan saw given
-//! administrator-level power (a privileged AWS managed policy attached, or an inline policy the policy
-//! analyser rates high), while that power was still on the group: the user now holds it.
+//! administrator-level power (a privileged AWS managed policy attached, a customer managed policy whose
+//! document the scan saw rated high, or an inline policy the policy analyser rates high), while that power
+//! was still on the group: the user now holds it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use trailguard_event::Record;
 
@@ -11,6 +12,9 @@ use super::common::{
     finding_from_event, policy_text, privileged_policy, request_field, sh, user_resource,
 };
 use super::document_risk::assess;
+use super::risky_customer_policy_attached::{
+    customer_policy_change, is_customer_policy, CustomerPolicyChange,
+};
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -30,6 +34,9 @@ pub const META: RuleMeta = RuleMeta {
         ("iam.amazonaws.com", "DetachGroupPolicy"),
         ("iam.amazonaws.com", "DeleteGroupPolicy"),
         ("iam.amazonaws.com", "AddUserToGroup"),
+        ("iam.amazonaws.com", "CreatePolicy"),
+        ("iam.amazonaws.com", "CreatePolicyVersion"),
+        ("iam.amazonaws.com", "DeletePolicy"),
     ],
     kb_entries: &[
         "AttachGroupPolicy",
@@ -37,12 +44,17 @@ pub const META: RuleMeta = RuleMeta {
         "DetachGroupPolicy",
         "DeleteGroupPolicy",
         "AddUserToGroup",
+        "CreatePolicy",
+        "CreatePolicyVersion",
+        "DeletePolicy",
     ],
     doc: RuleDoc {
         what: "A successful `AddUserToGroup` into a group that, earlier in the scan, was given a privileged \
                AWS managed policy (`AttachGroupPolicy` with a policy CT005 rates, such as \
-               `AdministratorAccess` or `IAMFullAccess`) or an inline policy the policy analyser rates \
-               high or critical (`PutGroupPolicy`), and not since detached or deleted. **high**; \
+               `AdministratorAccess` or `IAMFullAccess`), a customer managed policy whose default document \
+               the scan saw rated high or critical (as CT088 reads `CreatePolicy` and `CreatePolicyVersion`), \
+               or an inline policy the policy analyser rates high or critical (`PutGroupPolicy`), and not \
+               since detached or deleted. **high**; \
                **critical** when the caller added itself (an IAM user putting itself in the group). One \
                finding per membership, naming the grant and who made it. Grants made before the scanned \
                period are not known to this rule: with `scan --snapshot`, CT054 judges every membership \
@@ -66,10 +78,14 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-/// Observation kinds.
+/// Observation kinds. A grant's `detail` is the policy ARN or `inline:NAME`; a customer managed policy's
+/// grant counts while its default document is risky ([`CUSTOMER_RISKY`], [`CUSTOMER_CLEARED`], whose
+/// `subject` is the policy ARN).
 const GRANTED: u8 = 0;
 const REVOKED: u8 = 1;
 const JOINED: u8 = 2;
+const CUSTOMER_RISKY: u8 = 3;
+const CUSTOMER_CLEARED: u8 = 4;
 
 /// Flags users added to groups the scan saw made privileged.
 #[derive(Debug, Default)]
@@ -81,6 +97,13 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
     }
 
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
+        if let Some(change) = customer_policy_change(record) {
+            let (kind, arn) = match change {
+                CustomerPolicyChange::Risky { arn, .. } => (CUSTOMER_RISKY, arn),
+                CustomerPolicyChange::Cleared { arn } => (CUSTOMER_CLEARED, arn),
+            };
+            return Observed::new(record, kind, 0, caller_key(record).to_owned(), arn, "");
+        }
         if call_failed(record) {
             return None;
         }
@@ -93,7 +116,9 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
         match record.event_name.as_ref() {
             "AttachGroupPolicy" => {
                 let arn = policy_arn()?;
-                privileged_policy(&arn)?;
+                if privileged_policy(&arn).is_none() && !is_customer_policy(&arn) {
+                    return None;
+                }
                 Observed::new(
                     record,
                     GRANTED,
@@ -139,9 +164,17 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         // Group → its privileged grants still in place, by policy ARN or `inline:NAME`.
         let mut grants: HashMap<&str, HashMap<&str, &Observation>> = HashMap::new();
+        // Customer managed policies whose default document is risky now, by ARN.
+        let mut risky_customer: HashSet<&str> = HashSet::new();
         for obs in observations {
             let group = obs.subject.as_ref();
             match obs.kind {
+                CUSTOMER_RISKY => {
+                    risky_customer.insert(obs.subject.as_ref());
+                }
+                CUSTOMER_CLEARED => {
+                    risky_customer.remove(obs.subject.as_ref());
+                }
                 GRANTED => {
                     grants
                         .entry(group)
@@ -154,9 +187,13 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
                     }
                 }
                 _ => {
+                    let in_force = |grant: &&&Observation| {
+                        let policy = grant.detail.as_ref();
+                        !is_customer_policy(policy) || risky_customer.contains(policy)
+                    };
                     let Some(grant) = grants
                         .get(group)
-                        .and_then(|held| held.values().min_by_key(|g| g.order()))
+                        .and_then(|held| held.values().filter(in_force).min_by_key(|g| g.order()))
                     else {
                         continue;
                     };
