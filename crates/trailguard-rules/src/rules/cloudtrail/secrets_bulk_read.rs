@@ -13,7 +13,8 @@ use super::burst::{
     counted, run_finding, BurstFold, RunCalls, RunOutline, LIST_CAP, NAMES_PER_RUN,
 };
 use super::common::{
-    call_failed, caller_key, describe_caller, evidence, long_term_key, made_by_aws, request_field,
+    call_failed, caller_key, describe_caller, evidence, long_term_key, made_by_aws,
+    member_either_case, request_field,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -42,8 +43,11 @@ pub const META: RuleMeta = RuleMeta {
                `GetParameter`/`GetParameters` with `withDecryption`) within 10 minutes, or bulk reads of at \
                least 3 different filters or paths in that time (`BatchGetSecretValue` by `filters`, \
                `GetParametersByPath` with decryption: they name no secret and return every match, a page at \
-               a time); with a long-term IAM user access key (`AKIA…`), 3 bulk reads of the same one. One \
-               finding per burst with the secrets named. **medium**; **high** with 25 or more secrets, 5 or \
+               a time); with a long-term IAM user access key (`AKIA…`), 3 bulk reads of the same one. A single \
+               catch-all read is a burst of its own: `BatchGetSecretValue` whose every filter value is \
+               negated (`!…`: every secret without that tag or name, which Stratus Red Team and intruders \
+               use to read them all), or `GetParametersByPath` on `/` with `recursive` (every parameter). \
+               One finding per burst with the secrets named. **medium**; **high** with 25 or more secrets, 5 or \
                more filters or paths, or a long-term key as the caller's credential. Refused calls \
                are left to CT034; plain `String` parameters (read without decryption) and calls AWS services \
                make on a principal's behalf (`invokedBy`, such as CloudFormation resolving a dynamic \
@@ -87,6 +91,8 @@ const BULK: u8 = 0x01;
 const LONG_TERM_KEY: u8 = 0x02;
 /// The call named several secrets (its subject is a list).
 const LISTED: u8 = 0x04;
+/// A bulk read that selects every secret or parameter ([`selects_everything`]).
+const CATCH_ALL: u8 = 0x08;
 
 /// Bulk reads of secrets and SecureString parameters.
 #[derive(Debug, Default)]
@@ -98,8 +104,36 @@ enum Read<'r> {
     One(Cow<'r, str>),
     /// Several, by name.
     Listed(Vec<String>),
-    /// Every match of a filter or path (described).
-    Bulk(String),
+    /// Every match of a filter or path (described), and whether that is everything
+    /// ([`selects_everything`]).
+    Bulk(String, bool),
+}
+
+/// Whether a bulk read's selection matches every secret or parameter: `BatchGetSecretValue` filters
+/// (values within a filter are alternatives, filters all apply) that only exclude (each value negated
+/// with `!`, as Secrets Manager's filter syntax allows), or `GetParametersByPath` on the root path `/`
+/// with `recursive`.
+fn selects_everything(params: &Value, event_name: &str) -> bool {
+    if event_name == "GetParametersByPath" {
+        let recursive = params
+            .get("recursive")
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+        return recursive && params.get("path").and_then(Value::as_str) == Some("/");
+    }
+    let Some(filters) = params.get("filters").and_then(Value::as_array) else {
+        return false;
+    };
+    let only_excludes = |filter: &Value| {
+        member_either_case(Some(filter), "values")
+            .and_then(Value::as_array)
+            .is_some_and(|values| {
+                !values.is_empty()
+                    && values
+                        .iter()
+                        .all(|v| v.as_str().is_some_and(|v| v.starts_with('!')))
+            })
+    };
+    !filters.is_empty() && filters.iter().all(only_excludes)
 }
 
 /// The few `requestParameters` a single-name read carries, read without building the whole object
@@ -167,7 +201,8 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
                     .get("filters")
                     .map(|f| f.to_string())
                     .unwrap_or_default();
-                Some(Read::Bulk(format!("filters {filters}")))
+                let everything = selects_everything(&params, "BatchGetSecretValue");
+                Some(Read::Bulk(format!("filters {filters}"), everything))
             } else {
                 Some(Read::Listed(named))
             }
@@ -176,7 +211,8 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
         ("ssm.amazonaws.com", "GetParameters") if decrypted => Some(Read::Listed(list("names"))),
         ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
             let path = request_field(Some(&params), "path").unwrap_or_default();
-            Some(Read::Bulk(format!("path {path}")))
+            let everything = selects_everything(&params, "GetParametersByPath");
+            Some(Read::Bulk(format!("path {path}"), everything))
         }
         _ => None,
     }
@@ -190,7 +226,7 @@ fn subject_of(read: Read<'_>) -> Option<Cow<'_, str>> {
         Read::One(name) => serde_json::to_string(&[name]).ok().map(Cow::Owned),
         Read::Listed(names) if names.is_empty() => None,
         Read::Listed(names) => serde_json::to_string(&names).ok().map(Cow::Owned),
-        Read::Bulk(_) => Some(Cow::Borrowed("")),
+        Read::Bulk(..) => Some(Cow::Borrowed("")),
     }
 }
 
@@ -226,7 +262,10 @@ impl SequenceRule for SecretsBulkRead {
         }
         let read = secrets_read(record)?;
         let (mut kind, detail) = match &read {
-            Read::Bulk(what) => (BULK, what.clone()),
+            Read::Bulk(what, everything) => (
+                if *everything { BULK | CATCH_ALL } else { BULK },
+                what.clone(),
+            ),
             Read::Listed(_) => (LISTED, String::new()),
             Read::One(_) => (0, String::new()),
         };
@@ -362,9 +401,11 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
     let mut window = Window::default();
     let (mut peak_secrets, mut peak_targets, mut peak_bulk_calls) = (0, 0, 0);
     let mut long_term_key = false;
+    let mut catch_all = false;
     let mut bulk_reads: BTreeMap<&str, u64> = BTreeMap::new();
     for call in &run.calls {
         long_term_key |= call.kind & LONG_TERM_KEY != 0;
+        catch_all |= call.kind & CATCH_ALL != 0;
         window.slide_to(call.at, &names);
         // Targets past the run's limit of names count as one more.
         let target = (call.kind & BULK != 0).then_some(match call.detail {
@@ -385,7 +426,8 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
     }
     // The same filter or path read again is an application reloading what it always reads (a
     // function's cold starts); a person's long-term key paging through one is not.
-    let burst = peak_secrets >= DISTINCT_SECRETS
+    let burst = catch_all
+        || peak_secrets >= DISTINCT_SECRETS
         || peak_targets >= BULK_READS
         || (long_term_key && peak_bulk_calls >= BULK_READS);
     if !burst {
@@ -414,12 +456,17 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
         read.push(format!("{bulk_count} bulk read(s) by filter or path"));
     }
     finding.message = format!(
-        "{} read {} in {} call(s) between {} and {}{}.",
+        "{} read {} in {} call(s) between {} and {}{}{}.",
         describe_caller(event),
         read.join(" and "),
         calls,
         event.event_time,
         run.last_time,
+        if catch_all {
+            ", with a selection that matches every secret or parameter"
+        } else {
+            ""
+        },
         if long_term_key {
             ", with a long-term access key"
         } else {
@@ -428,6 +475,9 @@ fn judge(run: &RunCalls<'_>) -> Option<Finding> {
     );
     finding.evidence.push(evidence("calls", calls));
     finding.evidence.push(evidence("secrets", secrets.len()));
+    if catch_all {
+        finding.evidence.push(evidence("catchAllSelection", true));
+    }
     let mut listed: Vec<String> = shown.into_iter().map(str::to_owned).collect();
     if more > 0 {
         listed.push(format!("{more} more"));
