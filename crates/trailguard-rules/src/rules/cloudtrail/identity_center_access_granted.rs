@@ -31,6 +31,8 @@ pub const META: RuleMeta = RuleMeta {
         ("sso.amazonaws.com", "PutPermissionsBoundaryToPermissionSet"),
         ("sso.amazonaws.com", "DeletePermissionsBoundaryFromPermissionSet"),
         ("sso.amazonaws.com", "CreateAccountAssignment"),
+        ("sso.amazonaws.com", "UpdatePermissionSet"),
+        ("sso.amazonaws.com", "ProvisionPermissionSet"),
     ],
     kb_entries: &[],
     doc: RuleDoc {
@@ -47,7 +49,10 @@ pub const META: RuleMeta = RuleMeta {
                principal, account and permission set in the evidence. **low**: `CreatePermissionSet`, \
                ordinary managed or inline policies, and `AttachCustomerManagedPolicyReferenceToPermissionSet` \
                (the policy's document lives in each account, not in the record; CT052 rates it when the scan \
-               saw that policy created). **info**: a restrictive permissions boundary put on a set.",
+               saw that policy created), and `UpdatePermissionSet` (its session duration, with how long a \
+               session now lasts, or its relay state). **info**: a restrictive permissions boundary put on a \
+               set, and `ProvisionPermissionSet` (the set's current policies pushed to the accounts it is \
+               assigned in: what makes the changes above take effect).",
         why: "In an organization using Identity Center, permission sets are the roles people sign in to; an \
               attacker with Identity Center admin rights gives a user they control an admin permission set in \
               every account (ATT&CK T1098.003), which no IAM user or access key ever shows. The Identity Center \
@@ -217,6 +222,45 @@ pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
                 format!("give `{principal}` permission set `{ps}` in account {account}"),
             )
         }
+        "UpdatePermissionSet" => {
+            let duration = member_str_either_case(params, "sessionDuration");
+            let relay = member_str_either_case(params, "relayState");
+            let mut what: Vec<String> = Vec::new();
+            if let Some(duration) = &duration {
+                what.push(format!(
+                    "session duration now `{duration}`{}",
+                    session_hours(duration)
+                        .map(|h| format!(" (a session, stolen or not, now lasts up to {h} hours)"))
+                        .unwrap_or_default()
+                ));
+            }
+            if let Some(relay) = &relay {
+                what.push(format!("relay state (the console page after sign-in) now `{relay}`"));
+            }
+            let what = if what.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", what.join(" and "))
+            };
+            (
+                Severity::Low,
+                false,
+                format!("updated permission set `{ps}`{what}"),
+                format!("update permission set `{ps}`{what}"),
+            )
+        }
+        "ProvisionPermissionSet" => {
+            let target = match field("targetType").as_str() {
+                "AWS_ACCOUNT" => format!("account {}", field("targetId")),
+                _ => "every account it is assigned in".to_owned(),
+            };
+            (
+                Severity::Info,
+                false,
+                format!("provisioned permission set `{ps}` to {target}: its current policies apply there now"),
+                format!("provision permission set `{ps}` to {target}"),
+            )
+        }
         "CreatePermissionSet" => (
             Severity::Low,
             false,
@@ -231,6 +275,32 @@ pub fn judge(record: &Record<'_>) -> Option<PermissionSetChange> {
         done,
         tried,
         privileged,
+    })
+}
+
+/// Hours of an ISO 8601 session duration as permission sets take it (`PT12H`, `PT1H30M`, `PT90M`),
+/// shown when at least one.
+fn session_hours(duration: &str) -> Option<String> {
+    let rest = duration.strip_prefix("PT")?;
+    let (mut minutes, mut number) = (0u64, String::new());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'H' => minutes += number.parse::<u64>().ok()?.checked_mul(60)?,
+            'M' => minutes += number.parse::<u64>().ok()?,
+            _ => return None,
+        }
+        if !c.is_ascii_digit() {
+            number.clear();
+        }
+    }
+    if !number.is_empty() || minutes < 60 {
+        return None;
+    }
+    Some(if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        format!("{:.1}", minutes as f64 / 60.0)
     })
 }
 
@@ -269,6 +339,7 @@ impl CloudTrailRule for IdentityCenterAccessGranted {
                     "targetId",
                     "targetType",
                     "sessionDuration",
+                    "relayState",
                 ],
                 summary: "Confirm the grant with the identity team; if unknown, remove it and re-provision the \
                           permission set."
@@ -293,6 +364,16 @@ mod tests {
     use crate::rules::cloudtrail::common::testing::{check, TestEvent, ASSUMED_ROLE_MFA};
 
     const PS: &str = "arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0123456789abcdef";
+
+    #[test]
+    fn session_durations_read_as_hours() {
+        assert_eq!(session_hours("PT12H").as_deref(), Some("12"));
+        assert_eq!(session_hours("PT1H30M").as_deref(), Some("1.5"));
+        assert_eq!(session_hours("PT90M").as_deref(), Some("1.5"));
+        assert_eq!(session_hours("PT30M"), None);
+        assert_eq!(session_hours("12 hours"), None);
+        assert_eq!(session_hours("PT99999999999999999999H"), None);
+    }
 
     #[test]
     fn admin_policies_on_permission_sets_are_high() {
