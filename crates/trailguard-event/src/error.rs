@@ -46,7 +46,7 @@ pub enum SkipReason {
     MissingEventSource,
     /// A field has the wrong type (for example `eventName` is a number).
     InvalidField,
-    /// `eventTime` is not an RFC 3339 time, so neither the `--since/--until` filter nor a time-based rule
+    /// `eventTime` is not a time (`parse_event_time`), so neither the `--since/--until` filter nor a time-based rule
     /// can place it.
     InvalidEventTime,
     /// A value inside a CloudTrail file that is not a CloudTrail event.

@@ -7,16 +7,19 @@
 //! visitor's raw test exactly as in a scan without filters. [`Filter::check`] decides on the parsed
 //! [`Record`]. The contract (tested on the real logs in `tests/filter_raw.rs`):
 //! - [`RawOutcome::Drop`] only when `check` would drop the parsed record;
-//! - [`RawOutcome::Keep`] only when `check` would keep it *and* its `eventTime` is an RFC 3339 time
+//! - [`RawOutcome::Keep`] only when `check` would keep it *and* its `eventTime` is a time
+//!   ([`parse_event_time`])
 //!   (the pipeline reports a kept record without one as bad input, so it must be parsed to be reported);
 //! - [`RawOutcome::Parse`] whenever the text alone cannot settle it the same way: a field escaped, of
-//!   another type or repeated, a key spelled with escapes, an `eventTime` that is not RFC 3339.
+//!   another type or repeated, a key spelled with escapes, an `eventTime` that is not a time.
 //!
 //! "Would" is for records serde reads. A record serde rejects (a repeated key the walk stopped before,
 //! a broken nested document) and the raw decision drops is counted as filtered, not reported: like a
 //! record the visitor declines from its text, it is checked for structure only.
 
-use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 use crate::peek::{Peeked, RawFields, RawRecord};
 use crate::record::Record;
@@ -41,7 +44,7 @@ pub struct Filter {
 pub enum FilterOutcome {
     Keep,
     Drop,
-    /// A time bound is set and `eventTime` is not an RFC 3339 time.
+    /// A time bound is set and `eventTime` is not a time ([`parse_event_time`]).
     BadTime,
 }
 
@@ -203,14 +206,39 @@ impl Filter {
     }
 }
 
-/// Parses a CloudTrail `eventTime` (RFC 3339, usually `2023-07-10T12:20:01Z`).
+/// Parses a CloudTrail `eventTime`: RFC 3339 as CloudTrail writes it (`2023-07-10T12:20:01Z`), or the
+/// zoneless form that copies of CloudTrail in query engines and data lakes write (Athena, Panther:
+/// `2023-07-10 12:20:01`, `2023-07-10 12:20:01.000000000`), which is UTC there as in CloudTrail.
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
     if let Some(time) = parse_plain_utc(text.as_bytes()) {
         return Some(time);
     }
     DateTime::parse_from_rfc3339(text)
-        .ok()
         .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| parse_zoneless_utc(text))
+}
+
+/// `eventTime` as findings show it: as written when it is RFC 3339, the zoneless form
+/// ([`parse_event_time`]) rewritten as RFC 3339 in UTC, so every finding's time reads one way; anything
+/// else (a record the pipeline reported) as written.
+pub fn event_time_rfc3339(text: &str) -> Cow<'_, str> {
+    if parse_plain_utc(text.as_bytes()).is_some() || DateTime::parse_from_rfc3339(text).is_ok() {
+        return Cow::Borrowed(text);
+    }
+    match parse_zoneless_utc(text) {
+        Some(time) => Cow::Owned(time.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`), with an optional fraction of up to nine digits and no zone, read
+/// as UTC.
+fn parse_zoneless_utc(text: &str) -> Option<DateTime<Utc>> {
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|time| time.and_utc())
 }
 
 /// The form CloudTrail writes, `YYYY-MM-DDTHH:MM:SSZ`, read without the general parser (a filtered
@@ -257,6 +285,43 @@ mod tests {
     }
 
     #[test]
+    fn zoneless_times_from_query_engines_read_as_utc() {
+        let utc = time("2022-09-27T17:09:18Z");
+        assert_eq!(parse_event_time("2022-09-27 17:09:18"), Some(utc));
+        assert_eq!(parse_event_time("2022-09-27T17:09:18"), Some(utc));
+        assert_eq!(parse_event_time("2022-09-27 17:09:18.000000000"), Some(utc));
+        assert_eq!(
+            parse_event_time("2022-09-27 17:09:18.250").map(|t| t.timestamp_millis()),
+            Some(utc.timestamp_millis() + 250)
+        );
+        assert_eq!(
+            event_time_rfc3339("2022-09-27 17:09:18.000000000"),
+            "2022-09-27T17:09:18Z"
+        );
+        assert_eq!(
+            event_time_rfc3339("2022-09-27 17:09:18.250"),
+            "2022-09-27T17:09:18.250Z"
+        );
+        for as_written in [
+            "2022-09-27T17:09:18Z",
+            "2022-09-27T19:09:18+02:00",
+            "redacted",
+        ] {
+            assert_eq!(event_time_rfc3339(as_written), as_written);
+        }
+        for not_a_time in [
+            "10/07/2023 12:20",
+            "2022-09-27",
+            "2022-09-27 17:09",
+            "2022-09-27 25:09:18",
+            "2022-09-27 17:09:18 UTC",
+            "redacted",
+        ] {
+            assert_eq!(parse_event_time(not_a_time), None, "{not_a_time}");
+        }
+    }
+
+    #[test]
     fn the_plain_time_reader_agrees_with_the_general_parser() {
         let general = |t: &str| {
             DateTime::parse_from_rfc3339(t)
@@ -283,7 +348,6 @@ mod tests {
             "2023-07-10T12:20:01.5Z",
             "2023-07-10T12:20:0aZ",
             "+023-07-10T12:20:01Z",
-            "2023-07-10T12:20:01",
             "",
         ] {
             assert_eq!(parse_event_time(text), general(text), "{text}");

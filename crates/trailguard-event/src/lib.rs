@@ -36,7 +36,7 @@ pub mod synth;
 pub mod typed_peek;
 
 pub use error::{InputError, ScanError, SkipReason};
-pub use filter::{parse_event_time, Filter, FilterOutcome, RawOutcome};
+pub use filter::{event_time_rfc3339, parse_event_time, Filter, FilterOutcome, RawOutcome};
 pub use pipeline::{
     scan, scan_one, scan_sources, CollectErrors, NoopObserver, Observer, Origin, RecordVisitor,
     ScanOptions,

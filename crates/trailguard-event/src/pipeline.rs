@@ -848,7 +848,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         file,
                         SkipReason::InvalidEventTime,
                         format!(
-                            "`eventTime` `{}` is not an RFC 3339 time",
+                            "`eventTime` `{}` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC)",
                             record.event_time
                         ),
                     )

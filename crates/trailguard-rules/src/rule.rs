@@ -321,7 +321,7 @@ impl EventContext {
             mfa: identity.mfa_authenticated(),
         };
         EventContext {
-            event_time: record.event_time.to_string(),
+            event_time: trailguard_event::event_time_rfc3339(&record.event_time).into_owned(),
             event_name: record.event_name.to_string(),
             event_source: record.event_source.to_string(),
             event_id: record.event_id.as_deref().map(str::to_owned),

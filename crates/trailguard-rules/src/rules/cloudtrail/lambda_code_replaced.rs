@@ -32,10 +32,14 @@ pub const META: RuleMeta = RuleMeta {
         what: "A Lambda function's code replaced (`UpdateFunctionCode`) by a person, or layers set on it \
                (`UpdateFunctionConfiguration` with `layers`; a layer's code, an extension above all, runs \
                inside every invocation). Code replaced: **medium** with a long-term access key (`AKIA…`, an \
-               IAM user or the root user) or by the root user, **low** from an IAM Identity Center session; \
-               other role sessions, which are how deployment pipelines replace code all day, are not \
-               reported. Layers set: **medium** with a long-term key, by root, or when a layer comes from \
-               another account than the function's; **low** otherwise. Other configuration changes, and \
+               IAM user or the root user) or by the root user, **low** from an IAM Identity Center session \
+               or a federated user's session (`GetFederationToken`); other role sessions, which are how \
+               deployment pipelines replace code all day, are not reported. Layers set: **medium** with a \
+               long-term key, by root, or when a layer comes from another account than the function's; \
+               **low** otherwise. A record whose request does not list the layers but whose response shows \
+               the function running some (copies of CloudTrail that keep only the response) is **low** when \
+               a person made the change, and not reported for other role sessions. Other configuration \
+               changes, and \
                changes AWS services make on a principal's behalf (`invokedBy`, such as CloudFormation), are \
                not reported. The finding names the execution role the code runs with. A refused call is an \
                attempt, one step lower; a refused low one is not reported.",
@@ -71,8 +75,9 @@ pub struct LambdaCodeReplaced;
 enum Caller {
     /// A long-term access key or the root user: a person, or a script holding a person's key.
     PersonalKey,
-    /// A person signed in through IAM Identity Center.
-    IdentityCenter,
+    /// A person signed in through IAM Identity Center, or a federated user's session (`GetFederationToken`,
+    /// which a person's key or a sign-in broker asks for).
+    SignedIn,
     /// Any other role session or identity: a pipeline, most of the time.
     Other,
 }
@@ -81,8 +86,10 @@ impl Caller {
     fn of(record: &Record<'_>) -> Caller {
         if long_term_key(record).is_some() || record.user_identity.is_root() {
             Caller::PersonalKey
-        } else if role_session(record).is_some_and(|s| s.identity_center) {
-            Caller::IdentityCenter
+        } else if role_session(record).is_some_and(|s| s.identity_center)
+            || record.user_identity.identity_type.as_deref() == Some("FederatedUser")
+        {
+            Caller::SignedIn
         } else {
             Caller::Other
         }
@@ -106,15 +113,38 @@ fn short_name(named: &str) -> &str {
         .map_or(named, |(_, rest)| rest.split(':').next().unwrap_or(rest))
 }
 
-/// The layer ARNs a configuration change sets (`layers` as a list of ARNs; `None` when it sets none).
-fn layers_set(params: &Value) -> Option<Vec<&str>> {
-    let layers: Vec<&str> = params
-        .get("layers")?
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    (!layers.is_empty()).then_some(layers)
+/// The layers a configuration change shows.
+struct Layers {
+    arns: Vec<String>,
+    /// Read from `requestParameters.layers`: what the call set. Otherwise from `responseElements.layers`
+    /// (`[{"arn": …}]`): what the function runs after it, which the call may or may not have changed.
+    set_by_call: bool,
+}
+
+/// The layer ARNs a configuration change sets (`requestParameters.layers`, a list of ARNs), or, when the
+/// request has no `layers` member at all, the ones its response shows the function running. `None` when
+/// neither names a layer (an empty request list removes every layer: nothing runs that was not there).
+fn layers_of(params: &Value, response: Option<&Value>) -> Option<Layers> {
+    let (arns, set_by_call): (Vec<String>, bool) = match params.get("layers") {
+        Some(requested) => (
+            requested
+                .as_array()?
+                .iter()
+                .filter_map(|l| l.as_str().map(str::to_owned))
+                .collect(),
+            true,
+        ),
+        None => (
+            response?
+                .get("layers")?
+                .as_array()?
+                .iter()
+                .filter_map(|l| l.get("arn").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            false,
+        ),
+    };
+    (!arns.is_empty()).then_some(Layers { arns, set_by_call })
 }
 
 impl CloudTrailRule for LambdaCodeReplaced {
@@ -146,7 +176,12 @@ impl CloudTrailRule for LambdaCodeReplaced {
             return;
         };
         let code = record.event_name.starts_with("UpdateFunctionCode");
-        let layers = if code { None } else { layers_set(&params) };
+        let response = record.response_elements();
+        let layers = if code {
+            None
+        } else {
+            layers_of(&params, response.as_ref())
+        };
         if !code && layers.is_none() {
             return;
         }
@@ -161,8 +196,7 @@ impl CloudTrailRule for LambdaCodeReplaced {
         // Without the function's account, no layer is called foreign.
         let foreign: Vec<&str> = layers
             .iter()
-            .flatten()
-            .copied()
+            .flat_map(|l| l.arns.iter().map(String::as_str))
             .filter(|layer| {
                 function_account.is_some()
                     && layer_account(layer).is_some_and(|a| Some(a) != function_account)
@@ -171,16 +205,19 @@ impl CloudTrailRule for LambdaCodeReplaced {
         let caller = Caller::of(record);
         let personal_key = caller == Caller::PersonalKey;
         let severity = match (&layers, caller) {
+            // Layers the function runs, which this call may not have set: a person's change only.
+            (Some(l), Caller::Other) if !l.set_by_call => return,
+            (Some(l), _) if !l.set_by_call => Severity::Low,
             (_, Caller::PersonalKey) => Severity::Medium,
             (Some(_), _) if !foreign.is_empty() => Severity::Medium,
-            (Some(_), _) | (None, Caller::IdentityCenter) => Severity::Low,
+            (Some(_), _) | (None, Caller::SignedIn) => Severity::Low,
             (None, Caller::Other) => return,
         };
         if !worth_reporting(call_failed(record), severity) {
             return;
         }
-        let role = record
-            .response_elements()
+        let role = response
+            .as_ref()
             .and_then(|r| r.get("role").and_then(Value::as_str).map(str::to_owned));
         let runs_as = role
             .as_deref()
@@ -193,6 +230,7 @@ impl CloudTrailRule for LambdaCodeReplaced {
             ),
             Some(layers) => {
                 let listed = layers
+                    .arns
                     .iter()
                     .map(|l| format!("`{l}`"))
                     .collect::<Vec<_>>()
@@ -202,12 +240,22 @@ impl CloudTrailRule for LambdaCodeReplaced {
                 } else {
                     format!(" ({} from another account)", foreign.len())
                 };
-                (
-                    format!(
-                        "set the layers of Lambda function `{name}` to {listed}{outside}{runs_as}"
-                    ),
-                    format!("set layers on Lambda function `{name}`"),
-                )
+                if layers.set_by_call {
+                    (
+                        format!(
+                            "set the layers of Lambda function `{name}` to {listed}{outside}{runs_as}"
+                        ),
+                        format!("set layers on Lambda function `{name}`"),
+                    )
+                } else {
+                    (
+                        format!(
+                            "changed the configuration of Lambda function `{name}`{runs_as}; it now runs \
+                             layers {listed}{outside}, and the record does not show which the call set"
+                        ),
+                        format!("change the configuration of Lambda function `{name}`"),
+                    )
+                }
             }
         };
         let mut finding = change_finding(
