@@ -268,11 +268,25 @@ pub fn relayed_by_service(record: &Record<'_>) -> bool {
         .is_some_and(|s| !s.is_empty())
 }
 
-/// Whether AWS made the call rather than a principal acting: relayed by a service, or an
-/// `AWSService` identity.
+/// Whether the caller is a session of a service-linked role (its issuer under the path
+/// `/aws-service-role/`, such as Identity Center's `AWSServiceRoleForSSO`): only the AWS service the role
+/// is linked to can assume it, so that service acted.
+pub fn service_linked_session(record: &Record<'_>) -> bool {
+    record
+        .user_identity
+        .session_context
+        .as_ref()
+        .and_then(|c| c.session_issuer.as_ref())
+        .and_then(|issuer| issuer.arn.as_deref())
+        .is_some_and(|arn| arn.contains(":role/aws-service-role/"))
+}
+
+/// Whether AWS made the call rather than a principal acting: relayed by a service, an `AWSService`
+/// identity, or a service-linked role's session.
 pub fn made_by_aws(record: &Record<'_>) -> bool {
     relayed_by_service(record)
         || record.user_identity.identity_type.as_deref() == Some("AWSService")
+        || service_linked_session(record)
 }
 
 /// A grouping key for the caller: its ARN, else principal id, else access key, else `unknown`.
@@ -407,9 +421,10 @@ pub fn is_instance_id(name: &str) -> bool {
 
 /// The caller's role session when its name is `user_name`, the IAM user a call acts on. Through IAM
 /// Identity Center that is the same person managing their own IAM user (AWS sets the session name to the
-/// person's user name); through any other role the name was chosen by whoever assumed it and proves
-/// nothing. The rules on calls "for another user" judge the first as the user's own and say which in the
-/// message ([`RoleSession::same_name_note`]) and the evidence ([`RoleSession::same_name_evidence`]).
+/// person's user name); through any other role the name was set by an identity provider or by whoever
+/// assumed it, which the record does not tell apart, so it proves nothing. The rules on calls "for another
+/// user" judge the first as the user's own (CT009 the second one step lower) and say which in the message
+/// ([`RoleSession::same_name_note`]) and the evidence ([`RoleSession::same_name_evidence`]).
 pub fn session_named_like<'r>(record: &'r Record<'_>, user_name: &str) -> Option<RoleSession<'r>> {
     role_session(record).filter(|s| s.session_name == user_name)
 }
@@ -424,8 +439,9 @@ impl RoleSession<'_> {
                 .to_owned()
         } else {
             format!(
-                " The session name `{}` equals the user name, but it was chosen by whoever assumed role `{}`, \
-                 so it does not show the caller is that user.",
+                " The session name `{}` equals the user name, but it was set by an identity provider or by \
+                 whoever assumed role `{}`, and the record does not show which, so it does not prove the \
+                 caller is that user.",
                 self.session_name, self.role_name
             )
         }
@@ -968,7 +984,7 @@ mod tests {
             assert!(!session.identity_center);
             assert!(session
                 .same_name_note()
-                .contains("chosen by whoever assumed role `Admin`"));
+                .contains("whoever assumed role `Admin`"));
             assert_eq!(
                 session.same_name_evidence().value["identityCenterSession"],
                 false

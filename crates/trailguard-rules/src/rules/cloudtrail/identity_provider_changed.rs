@@ -3,7 +3,9 @@
 
 use trailguard_event::Record;
 
-use super::common::{call_failed, describe_caller, evidence, finding_for, request_field, sh};
+use super::common::{
+    call_failed, describe_caller, evidence, finding_for, made_by_aws, request_field, sh,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -40,8 +42,10 @@ pub const META: RuleMeta = RuleMeta {
                created, its certificate thumbprints replaced, or a client id (audience) added \
                (`CreateOpenIDConnectProvider`, `UpdateOpenIDConnectProviderThumbprint`, \
                `AddClientIDToOpenIDConnectProvider`). **medium**: a provider deleted (federated sign-in breaks; \
-               also a way to cover tracks). **low**: a client id removed. The provider, its URL, client ids and \
-               thumbprints are in the evidence.",
+               also a way to cover tracks). **low**: a client id removed. **info**: any of these made by AWS \
+               (a service-linked role's session, as IAM Identity Center keeps its `AWSSSO_…` provider in each \
+               account, or a call a service relayed). The provider, its URL, client ids and thumbprints are \
+               in the evidence.",
         why: "Whoever controls a trusted identity provider can mint tokens that become sessions of every role \
               trusting it, without any IAM user or key: a persistence path that survives key rotation and user \
               clean-up (ATT&CK T1484.002, the \"Golden SAML\" family T1606.002). A new audience on an existing \
@@ -76,6 +80,8 @@ impl CloudTrailRule for IdentityProviderChanged {
         let name = record.event_name.as_ref();
         let saml = name.contains("SAML");
         let severity = match name {
+            // Identity Center keeps its own SAML provider in each account through its service-linked role.
+            _ if made_by_aws(record) => Severity::Info,
             "DeleteSAMLProvider" | "DeleteOpenIDConnectProvider" => Severity::Medium,
             "RemoveClientIDFromOpenIDConnectProvider" => Severity::Low,
             _ => META.severity,

@@ -39,7 +39,9 @@ pub const META: RuleMeta = RuleMeta {
                ARN or account; **low** for `*` or another account bound to an organization \
                (`principalOrgID`), and for an AWS service principal without `sourceArn` or \
                `sourceAccount` (any account's resource of that service could trigger the function). \
-               Principals of the same account and service principals tied to a source are not reported. \
+               A statement whose record names no principal (a copy of the record that dropped it) is \
+               **low**. Principals of the same account and service principals tied to a source are not \
+               reported. \
                A refused call is an attempt, one step lower; a refused call that would be low is not \
                reported.",
         why: "A function policy is a way into the account that no IAM user or role shows: an attacker who \
@@ -89,7 +91,14 @@ fn is_url_action(action: Option<&str>) -> bool {
 /// to a source of an AWS service).
 fn permission_opening(params: &Value, own_account: Option<&str>) -> Option<Opening> {
     let field = |key: &str| params.get(key)?.as_str().filter(|v| !v.is_empty());
-    let principal = field("principal")?;
+    let Some(principal) = field("principal") else {
+        // AWS always records the principal; a copy that dropped it cannot show the statement is safe.
+        return Some(Opening {
+            severity: Severity::Low,
+            reach: "a principal the record does not name call it (read the function's policy to see whom)"
+                .to_owned(),
+        });
+    };
     let action = field("action");
     let org = field("principalOrgID");
     let source = field("sourceArn").or(field("sourceAccount"));
@@ -331,6 +340,12 @@ mod tests {
                 .0,
             Severity::Low
         );
-        assert!(opening(json!({"action": "lambda:InvokeFunction"})).is_none());
+        let (severity, reach) = opening(json!({"action": "lambda:InvokeFunction"})).unwrap();
+        assert_eq!(
+            severity,
+            Severity::Low,
+            "no principal recorded: cannot be shown safe"
+        );
+        assert!(reach.contains("does not name"), "{reach}");
     }
 }

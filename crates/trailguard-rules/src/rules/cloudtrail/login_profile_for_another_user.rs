@@ -31,8 +31,10 @@ pub const META: RuleMeta = RuleMeta {
                out, because the person who set it keeps knowing it. A role session whose name equals the target \
                user is judged deliberately: through an IAM Identity Center role (`AWSReservedSSO_*`, whose session \
                name AWS sets to the signed-in user) it is the usual single-sign-on pattern of a person managing \
-               their own IAM user, reported at **low**; through any other role the session name is chosen by \
-               whoever assumed it, so it proves nothing and the finding stays **high**. The evidence says which.",
+               their own IAM user, reported at **low**; through any other role the name was set either by an \
+               identity provider (SAML federation names sessions after the person, as Identity Center does) or \
+               by whoever called `AssumeRole`, and the record cannot tell which, so it is reported one step \
+               lower, at **medium**, rather than dismissed. The evidence says which.",
         why: "Setting a console password for another user lets the caller sign in as that user: persistence \
               through a second identity (Stratus Red Team `iam-create-user-login-profile`) or privilege \
               escalation when the target holds more rights than the caller (`iam-update-user-login-profile`). \
@@ -64,13 +66,13 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         let Some(target) = other_user_named(record, params.as_ref()) else {
             return;
         };
-        // The same person through IAM Identity Center is low; any other same-named session stays high.
+        // The same person through IAM Identity Center is low; another same-named session, whose name an
+        // identity provider or the caller of AssumeRole set, medium.
         let same_name_session = session_named_like(record, &target);
-        let same_person = same_name_session.is_some_and(|s| s.identity_center);
-        let severity = if same_person {
-            Severity::Low
-        } else {
-            META.severity
+        let severity = match same_name_session {
+            Some(session) if session.identity_center => Severity::Low,
+            Some(_) => META.severity.lowered(),
+            None => META.severity,
         };
         let creating = record.event_name == "CreateLoginProfile";
         let reset_required = params
@@ -205,14 +207,14 @@ mod tests {
             .find(|e| e.path == "userIdentity.sessionName")
             .expect("the decision is in the evidence");
         assert_eq!(session.value["identityCenterSession"], true);
-        // Any other role: the session name was chosen by whoever assumed it.
+        // Any other role: the session name was set by an identity provider or whoever assumed it.
         let chosen = TestEvent::iam("UpdateLoginProfile")
             .identity(crate::rules::cloudtrail::common::testing::ASSUMED_ROLE_MFA)
             .request(r#"{"userName":"alice","passwordResetRequired":false}"#);
         let f = &check(&LoginProfileForAnotherUser, &chosen)[0];
-        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.severity, Severity::Medium);
         assert!(
-            f.message.contains("chosen by whoever assumed role `Admin`"),
+            f.message.contains("whoever assumed role `Admin`"),
             "{}",
             f.message
         );

@@ -160,7 +160,7 @@ mod tests {
             &MfaDeviceEnabledForAnotherUser,
             &enable("alice").identity(ASSUMED_ROLE_MFA),
         )[0];
-        assert!(f.message.contains("chosen by whoever"), "{}", f.message);
+        assert!(f.message.contains("whoever assumed"), "{}", f.message);
         let f = &check(&MfaDeviceEnabledForAnotherUser, &enable("carol").denied())[0];
         assert_eq!(f.severity, Severity::Low);
         assert!(f.fix.actions.is_empty());
