@@ -4,7 +4,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, made_by_aws, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, request_field, service_linked_session, sh,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -43,8 +43,8 @@ pub const META: RuleMeta = RuleMeta {
                (`CreateOpenIDConnectProvider`, `UpdateOpenIDConnectProviderThumbprint`, \
                `AddClientIDToOpenIDConnectProvider`). **medium**: a provider deleted (federated sign-in breaks; \
                also a way to cover tracks). **low**: a client id removed. **info**: any of these made by AWS \
-               (a service-linked role's session, as IAM Identity Center keeps its `AWSSSO_…` provider in each \
-               account, or a call a service relayed). The provider, its URL, client ids and thumbprints are \
+               through a service-linked role's session (IAM Identity Center keeps its `AWSSSO_…` provider in \
+               each account so); a call CloudFormation relays for a stack is the stack caller's change. The provider, its URL, client ids and thumbprints are \
                in the evidence.",
         why: "Whoever controls a trusted identity provider can mint tokens that become sessions of every role \
               trusting it, without any IAM user or key: a persistence path that survives key rotation and user \
@@ -81,7 +81,8 @@ impl CloudTrailRule for IdentityProviderChanged {
         let saml = name.contains("SAML");
         let severity = match name {
             // Identity Center keeps its own SAML provider in each account through its service-linked role.
-            _ if made_by_aws(record) => Severity::Info,
+            // A call CloudFormation relays is still the stack's caller's change, and judged as one.
+            _ if service_linked_session(record) => Severity::Info,
             "DeleteSAMLProvider" | "DeleteOpenIDConnectProvider" => Severity::Medium,
             "RemoveClientIDFromOpenIDConnectProvider" => Severity::Low,
             _ => META.severity,
