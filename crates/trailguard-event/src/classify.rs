@@ -153,8 +153,6 @@ fn record_error(err: &serde_json::Error) -> Classified<'static> {
     let message = err.to_string();
     let reason = if message.starts_with("missing field `eventName`") {
         SkipReason::MissingEventName
-    } else if message.starts_with("missing field `eventTime`") {
-        SkipReason::MissingEventTime
     } else if message.starts_with("missing field `eventSource`") {
         SkipReason::MissingEventSource
     } else if err.is_data() {
@@ -233,10 +231,11 @@ mod tests {
             event_name(classify(no_name.as_bytes(), UnitKind::RecordsElement)),
             "skip missing_event_name: missing field `eventName`"
         );
+        // A record without a time is still a record: the pipeline judges it and reports the time.
         let no_time = EVENT.replace(r#""eventTime":"2024-01-01T00:00:00Z","#, "");
         assert_eq!(
             event_name(classify(no_time.as_bytes(), UnitKind::Value)),
-            "skip missing_event_time: missing field `eventTime`"
+            "CreateAccountAlias"
         );
         let bad_type = EVENT.replace(r#""CreateAccountAlias""#, "42");
         assert!(event_name(classify(bad_type.as_bytes(), UnitKind::Value))

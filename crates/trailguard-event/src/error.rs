@@ -40,14 +40,16 @@ pub enum SkipReason {
     NotAnObject,
     /// The record has no `eventName`.
     MissingEventName,
-    /// The record has no `eventTime`.
+    /// The record has no `eventTime`: a reason skipped records no longer have (such a record is judged
+    /// without a time, [`crate::ScanStats::records_untimed`]), kept so earlier reports still read.
     MissingEventTime,
     /// The record has no `eventSource`.
     MissingEventSource,
     /// A field has the wrong type (for example `eventName` is a number).
     InvalidField,
-    /// `eventTime` is not a time (`parse_event_time`), so neither the `--since/--until` filter nor a time-based rule
-    /// can place it.
+    /// `eventTime` is missing or not a time (`parse_event_time`). With `--since/--until` the record is
+    /// skipped (the filter cannot place it); otherwise it is judged by the rules that judge one record, and
+    /// the report says that sequence rules could not place it.
     InvalidEventTime,
     /// A value inside a CloudTrail file that is not a CloudTrail event.
     NotAnEvent,

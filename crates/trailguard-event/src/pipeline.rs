@@ -803,16 +803,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
 
     fn deliver(&mut self, record: &Record<'_>, file: &Path, at: At) {
         let At { index, offset, .. } = at;
-        let outcome = match self.shared.filter.check(record) {
-            // Without a time bound the filter does not read the time. A record no rule can place in time
-            // is bad input all the same: counted and reported here, not dropped later without a word.
-            FilterOutcome::Keep
-                if crate::filter::parse_event_time(&record.event_time).is_none() =>
-            {
-                FilterOutcome::BadTime
-            }
-            outcome => outcome,
-        };
+        let outcome = self.shared.filter.check(record);
         match outcome {
             FilterOutcome::Keep => {
                 if let Some(field) = record.nested_too_deep() {
@@ -829,6 +820,24 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 }
                 self.stats.records_seen += 1;
                 self.stats.records_matched += 1;
+                if crate::filter::parse_event_time(&record.event_time).is_none() {
+                    // Judged all the same: losing a finding because the time is unreadable helps nobody.
+                    // What needs the time cannot place it, and the warning says so.
+                    self.stats.records_untimed += 1;
+                    self.report(
+                        InputError::file(
+                            file,
+                            SkipReason::InvalidEventTime,
+                            format!(
+                                "{}: judged by the rules that need no time; sequence rules cannot place it",
+                                unreadable_time(&record.event_time)
+                            ),
+                        )
+                        .at_record(index)
+                        .at_line(at.line)
+                        .at_byte(offset),
+                    );
+                }
                 let origin = Origin {
                     file,
                     record_index: index,
@@ -848,8 +857,8 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                         file,
                         SkipReason::InvalidEventTime,
                         format!(
-                            "`eventTime` `{}` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC)",
-                            record.event_time
+                            "{}: --since/--until cannot place it",
+                            unreadable_time(&record.event_time)
                         ),
                     )
                     .at_record(index)
@@ -858,6 +867,15 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                 );
             }
         }
+    }
+}
+
+/// What is wrong with a record's `eventTime`, for a warning.
+fn unreadable_time(event_time: &str) -> String {
+    if event_time.is_empty() {
+        "no `eventTime`".to_owned()
+    } else {
+        format!("`eventTime` `{event_time}` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC)")
     }
 }
 

@@ -15,7 +15,9 @@ use serde_json::value::RawValue;
 pub struct Record<'a> {
     #[serde(borrow, default)]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    /// As written; empty when the record has none. A record without a readable time is still judged by
+    /// the rules that need no time (the pipeline reports it).
+    #[serde(borrow, default)]
     pub event_time: Cow<'a, str>,
     #[serde(borrow)]
     pub event_source: Cow<'a, str>,

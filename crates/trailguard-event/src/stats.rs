@@ -29,6 +29,10 @@ pub struct ScanStats {
     pub records_unparsed: u64,
     /// Records skipped, by reason (not JSON, missing `eventName`, ...).
     pub records_skipped: BTreeMap<SkipReason, u64>,
+    /// Records handed to the visitor without a readable `eventTime` (missing, or not a time), each
+    /// reported: rules that judge one record judged them; nothing that needs the time (a sequence rule,
+    /// `--since/--until`) could place them. Part of [`ScanStats::records_matched`].
+    pub records_untimed: u64,
     /// Bytes read from files and stdin as stored (compressed for `.gz`).
     pub bytes_read: u64,
     /// Bytes after decompression: the JSON text that was split and parsed.
@@ -49,6 +53,7 @@ impl ScanStats {
         self.records_filtered += other.records_filtered;
         self.records_unparsed += other.records_unparsed;
         add_counts(&mut self.records_skipped, &other.records_skipped);
+        self.records_untimed += other.records_untimed;
         self.bytes_read += other.bytes_read;
         self.bytes_uncompressed += other.bytes_uncompressed;
         self.errors += other.errors;

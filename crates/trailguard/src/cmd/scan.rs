@@ -626,6 +626,13 @@ fn summarize(
     }
     summary.errors = stats.errors;
     summary.notes = notes.to_vec();
+    if stats.records_untimed > 0 {
+        summary.notes.push(format!(
+            "{} record(s) had no readable eventTime: the rules that judge one record judged them, but \
+             sequence rules could not place them in time (each is a warning above)",
+            stats.records_untimed
+        ));
+    }
     if stats.files_ignored > 0 {
         summary.notes.push(format!(
             "{} files in the directories are not logs by name or content (README, ...) and were ignored",
