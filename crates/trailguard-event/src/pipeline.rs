@@ -875,7 +875,9 @@ fn unreadable_time(event_time: &str) -> String {
     if event_time.is_empty() {
         "no `eventTime`".to_owned()
     } else {
-        format!("`eventTime` `{event_time}` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC)")
+        format!(
+            "`eventTime` `{event_time}` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC)"
+        )
     }
 }
 

@@ -26,13 +26,20 @@ pub const META: RuleMeta = RuleMeta {
         // The OIDC token call is recorded under the portal's event source, not `sso-oauth` (that one is
         // `CreateTokenWithIAM`'s): AWS's "IAM Identity Center information in CloudTrail" lists it so.
         ("sso.amazonaws.com", "CreateToken"),
+        // The two calls before it in the device sign-in of the CLI (and of device-code phishing), which
+        // AWS does not list among recorded events but exported logs and peer rule tests carry.
+        ("sso.amazonaws.com", "RegisterClient"),
+        ("sso.amazonaws.com", "StartDeviceAuthorization"),
     ],
     kb_entries: &[],
     doc: RuleDoc {
         what: "IAM Identity Center's sign-in events (`UserAuthentication`, `CredentialVerification`, \
                `CredentialChallenge`, `Authenticate`), a portal user opening an account's console \
                (`Federate`), role credentials handed to the CLI or SDK (`GetRoleCredentials`) and device or \
-               CLI tokens (the OIDC `CreateToken`, which CloudTrail records under `sso.amazonaws.com`). \
+               CLI tokens (the OIDC `CreateToken`, which CloudTrail records under `sso.amazonaws.com`, and \
+               the two calls that start a device sign-in before it, `RegisterClient` and \
+               `StartDeviceAuthorization`, where a log has them: AWS's list of recorded OIDC events names \
+               only `CreateToken`). \
                **info**, so a team has an audit trail of who entered which account and role; failed sign-ins \
                are attempts.",
         why: "Identity Center sign-ins never appear as IAM users or `ConsoleLogin` of the member account, so \
@@ -73,6 +80,19 @@ impl CloudTrailRule for IdentityCenterSignIn {
             }
             (name, _, _) => format!("an Identity Center sign-in step (`{name}`)"),
         };
+        let (done, tried) = match record.event_name.as_ref() {
+            "RegisterClient" => (
+                "registered an OIDC client (the first step of a CLI or device sign-in)".to_owned(),
+                "register an OIDC client".to_owned(),
+            ),
+            "StartDeviceAuthorization" => (
+                "started a device sign-in (a code that a person approves in a browser; whoever started \
+                 it receives the token)"
+                    .to_owned(),
+                "start a device sign-in".to_owned(),
+            ),
+            _ => (format!("obtained {what}"), format!("obtain {what}")),
+        };
         let user = record
             .user_identity
             .user_name
@@ -85,8 +105,8 @@ impl CloudTrailRule for IdentityCenterSignIn {
             record,
             META.severity,
             Change {
-                done: format!("obtained {what}"),
-                tried: format!("obtain {what}"),
+                done,
+                tried,
                 resource: Resource {
                     kind: "AwsSsoUser".to_owned(),
                     id: user,

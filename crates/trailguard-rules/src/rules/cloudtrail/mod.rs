@@ -104,4 +104,5 @@ crate::registry::register! { cloudtrail:
     single instance_identity_credentials_used::InstanceIdentityCredentialsUsed,
     sequence user_added_to_privileged_group::UserAddedToPrivilegedGroup,
     sequence risky_customer_policy_attached::RiskyCustomerPolicyAttached,
+    single organization_delegation_granted::OrganizationDelegationGranted,
 }

@@ -57,7 +57,7 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// The services whose organization-wide integration is a guardrail: audit, detection and sign-in.
-const SECURITY_SERVICES: &[&str] = &[
+pub const SECURITY_SERVICES: &[&str] = &[
     "cloudtrail.amazonaws.com",
     "guardduty.amazonaws.com",
     "securityhub.amazonaws.com",
