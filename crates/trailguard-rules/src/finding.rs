@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::remediation::FixAction;
+use crate::call::Call;
+use crate::remediation::{FixAction, IdentityKind};
 
 pub use trailguard_event::severity::{Severity, UnknownSeverity};
 
@@ -80,6 +81,24 @@ pub struct Fix {
     pub kb_entry: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<FixAction>,
+}
+
+impl Fix {
+    /// Detaching managed policy `policy_arn` from the principal: the action `trailguard fix` applies and
+    /// the AWS CLI command that does the same, the pair every "policy attached" finding offers.
+    pub fn push_detach_policy(&mut self, kind: IdentityKind, name: &str, policy_arn: &str) {
+        let call = Call::DetachPolicy {
+            principal_kind: kind,
+            principal_name: name.to_owned(),
+            policy_arn: policy_arn.to_owned(),
+        };
+        self.commands.push(call.to_cli());
+        self.actions.push(FixAction::DetachPolicy {
+            principal_kind: kind,
+            principal_name: name.to_owned(),
+            policy_arn: policy_arn.to_owned(),
+        });
+    }
 }
 
 /// A file position, for findings about policy files (SARIF needs it).

@@ -6,10 +6,9 @@ use super::common::{
     call_failed, describe_caller, evidence, finding_for, finding_id, identity_resource,
     privileged_policy, request_field,
 };
-use crate::call::Call;
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, IdentityKind};
+use crate::remediation::IdentityKind;
 use crate::rule::{CloudTrailRule, EventContext, Report};
 
 pub const META: RuleMeta = RuleMeta {
@@ -97,17 +96,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
                 "Detach `{}` from {noun} `{principal}` unless approved, then review the {noun}'s activity.",
                 privileged.name
             );
-            finding.fix.actions.push(FixAction::DetachPolicy {
-                principal_kind: kind,
-                principal_name: principal.clone(),
-                policy_arn: policy_arn.clone(),
-            });
-            let detach = Call::DetachPolicy {
-                principal_kind: kind,
-                principal_name: principal,
-                policy_arn,
-            };
-            finding.fix.commands = vec![detach.to_cli()];
+            finding.fix.push_detach_policy(kind, &principal, &policy_arn);
         }
         out.push(finding);
     }
@@ -116,6 +105,7 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remediation::FixAction;
     use crate::rules::cloudtrail::common::testing::{check, TestEvent};
 
     fn attach(event: &str, key: &str, name: &str, policy: &str) -> TestEvent {

@@ -15,10 +15,9 @@ use super::common::{
     finding_from_event, identity_resource, policy_text, request_field, role_session,
 };
 use super::document_risk::assess;
-use crate::call::Call;
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::remediation::{FixAction, IdentityKind};
+use crate::remediation::IdentityKind;
 use crate::rule::{Observation, Observed, Report, SequenceRule};
 
 pub const META: RuleMeta = RuleMeta {
@@ -288,17 +287,7 @@ fn finding(defined: &Observation, attached: &Observation) -> Option<Finding> {
         "Detach `{policy}` from {noun} `{name}` unless the grant was approved, narrow or delete the policy, \
          and review the {noun}'s activity since."
     );
-    finding.fix.actions.push(FixAction::DetachPolicy {
-        principal_kind: kind,
-        principal_name: name.to_owned(),
-        policy_arn: policy.clone(),
-    });
-    let detach = Call::DetachPolicy {
-        principal_kind: kind,
-        principal_name: name.to_owned(),
-        policy_arn: policy,
-    };
-    finding.fix.commands = vec![detach.to_cli()];
+    finding.fix.push_detach_policy(kind, name, &policy);
     Some(finding)
 }
 

@@ -257,17 +257,9 @@ fn finding(created: &Observation, credential: &Observation, admin: &Observation)
             });
         }
         None => {
-            let detach = Call::DetachPolicy {
-                principal_kind: IdentityKind::User,
-                principal_name: user.clone(),
-                policy_arn: admin.detail.to_string(),
-            };
-            finding.fix.commands.push(detach.to_cli());
-            finding.fix.actions.push(FixAction::DetachPolicy {
-                principal_kind: IdentityKind::User,
-                principal_name: user.clone(),
-                policy_arn: admin.detail.to_string(),
-            });
+            finding
+                .fix
+                .push_detach_policy(IdentityKind::User, &user, &admin.detail);
         }
     }
     finding.fix.kb_entry = Some("CreateUser".to_owned());
