@@ -587,7 +587,8 @@ impl FindingBuilder {
     pub fn with_event(mut self, event: &EventContext) -> FindingBuilder {
         let finding = &mut self.finding;
         finding.outcome = event.outcome();
-        finding.event_time = Some(event.event_time.clone());
+        // A record without a time (judged all the same, with a warning) gives a finding without one.
+        finding.event_time = Some(event.event_time.clone()).filter(|t| !t.is_empty());
         finding.event_name = Some(event.event_name.clone());
         finding.event_source = Some(event.event_source.clone());
         finding.event_id = event.event_id.clone();

@@ -79,6 +79,26 @@ fn aws_documentation_examples_fire_the_expected_rules() {
 /// The AWS documentation's failed root sign-in is a finding of its own (CT024), an attempt, not folded into
 /// a root session.
 #[test]
+fn a_record_without_a_time_is_judged_by_single_record_rules_and_shows_no_time() {
+    let engine = Engine::builtin();
+    let mut worker = engine.new_worker();
+    let text = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE123456789","userName":"bob"},"eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","requestParameters":{"userName":"bob","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"},"eventID":"untimed-1"}"#;
+    let raw: &RawValue = serde_json::from_str(text).unwrap();
+    worker.visit(&Record::from_raw(raw).unwrap());
+    let report = engine.finish_report(vec![worker]);
+    let admin = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "CT005")
+        .expect("the admin attachment is judged without a time");
+    assert_eq!(admin.severity, Severity::Critical);
+    assert_eq!(
+        admin.event_time, None,
+        "no time is shown as none, not as empty text"
+    );
+}
+
+#[test]
 fn failed_root_sign_in_is_an_attempt() {
     let text = std::fs::read_to_string(
         cloudtrail_data().join("aws-docs-examples/aws_docs_cloudtrail_examples.jsonl"),
