@@ -96,7 +96,9 @@ impl CloudTrailRule for PrivilegedPolicyAttached {
                 "Detach `{}` from {noun} `{principal}` unless approved, then review the {noun}'s activity.",
                 privileged.name
             );
-            finding.fix.push_detach_policy(kind, &principal, &policy_arn);
+            finding
+                .fix
+                .push_detach_policy(kind, &principal, &policy_arn);
         }
         out.push(finding);
     }
