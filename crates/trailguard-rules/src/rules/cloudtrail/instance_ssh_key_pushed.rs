@@ -1,11 +1,12 @@
 //! CT063 instance-ssh-key-pushed: an SSH public key pushed onto an EC2 instance through EC2 Instance
-//! Connect or its serial console, and serial console access switched on for the account.
+//! Connect or its serial console, an SSH key imported as an EC2 key pair, and serial console access
+//! switched on for the account.
 
 use trailguard_event::Record;
 
 use super::common::{
     call_failed, describe_caller, evidence, finding_for, instance_resource, is_instance_id,
-    region_arg, request_evidence, request_field, role_session, sh, worth_reporting,
+    region_arg, regional_arn, request_evidence, request_field, role_session, sh, worth_reporting,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -27,11 +28,13 @@ pub const META: RuleMeta = RuleMeta {
             "SendSerialConsoleSSHPublicKey",
         ),
         ("ec2.amazonaws.com", "EnableSerialConsoleAccess"),
+        ("ec2.amazonaws.com", "ImportKeyPair"),
     ],
     kb_entries: &[
         "SendSSHPublicKey",
         "SendSerialConsoleSSHPublicKey",
         "EnableSerialConsoleAccess",
+        "ImportKeyPair",
     ],
     doc: RuleDoc {
         what: "`SendSSHPublicKey` (EC2 Instance Connect puts a caller's public key on an instance for 60 \
@@ -40,8 +43,10 @@ pub const META: RuleMeta = RuleMeta {
                access allowed for the whole account and region, off by default). **low** for an Instance \
                Connect key; **medium** when the key is for `root` or `Administrator`, when the caller is \
                itself an EC2 instance's role (one instance reaching into another), for a serial console key \
-               and for serial console access switched on. A refused call is an attempt, one step lower; a \
-               refused call that would be low is not reported.",
+               and for serial console access switched on. `ImportKeyPair` (a public key the caller brought, \
+               registered as a key pair that new instances accept): **low**, **medium** from an EC2 \
+               instance's role. A refused call is an attempt, one step lower; a refused call that would be \
+               low is not reported.",
         why: "Anyone allowed `ec2-instance-connect:SendSSHPublicKey` can log in to an instance as any \
               operating-system user it names, without the instance's key pair: stolen AWS credentials become \
               a shell on the hosts (ATT&CK T1098.004, T1021.004; Stratus Red Team `ec2-instance-connect`). The \
@@ -134,14 +139,41 @@ impl CloudTrailRule for InstanceSshKeyPushed {
                     command,
                 )
             }
+            "ImportKeyPair" => {
+                let name = field("keyName").unwrap_or_else(|| "(unnamed)".to_owned());
+                let severity = if from_instance.is_some() {
+                    Severity::Medium
+                } else {
+                    Severity::Low
+                };
+                (
+                    severity,
+                    ("imported", "import"),
+                    format!(
+                        "SSH key pair `{name}`, a public key it brought: instances launched with it let in \
+                         whoever holds the private key"
+                    ),
+                    Resource {
+                        kind: "AwsEc2KeyPair".to_owned(),
+                        id: regional_arn(record, "ec2", &format!("key-pair/{name}")),
+                        name: Some(name.clone()),
+                    },
+                    format!("aws ec2 delete-key-pair{region_arg} --key-name {}", sh(&name)),
+                )
+            }
             _ => return,
         };
         if !worth_reporting(failed, severity) {
             return;
         }
         let mut finding = finding_for(&META, record, severity);
+        let reach = if record.event_name == "ImportKeyPair" {
+            "a workload's credentials registering SSH keys"
+        } else {
+            "one instance reaching into another"
+        };
         let pivot = from_instance
-            .map(|i| format!(" The caller is the role of EC2 instance {i}: one instance reaching into another."))
+            .map(|i| format!(" The caller is the role of EC2 instance {i}: {reach}."))
             .unwrap_or_default();
         finding.message = if failed {
             format!("{who} tried to {tried} {what}; the call failed.{pivot}")
@@ -152,7 +184,14 @@ impl CloudTrailRule for InstanceSshKeyPushed {
         request_evidence(
             &mut finding,
             params.as_ref(),
-            &["instanceId", "instanceOSUser", "serialPort", "sSHPublicKey"],
+            &[
+                "instanceId",
+                "instanceOSUser",
+                "serialPort",
+                "sSHPublicKey",
+                "keyName",
+                "keyPairId",
+            ],
         );
         if let Some(instance) = from_instance {
             finding
