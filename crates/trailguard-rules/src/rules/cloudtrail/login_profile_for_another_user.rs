@@ -34,7 +34,10 @@ pub const META: RuleMeta = RuleMeta {
                their own IAM user, reported at **low**; through any other role the name was set either by an \
                identity provider (SAML federation names sessions after the person, as Identity Center does) or \
                by whoever called `AssumeRole`, and the record cannot tell which, so it is reported one step \
-               lower, at **medium**, rather than dismissed. The evidence says which.",
+               lower, at **medium**, rather than dismissed. The evidence says which. A password changed with \
+               `passwordResetRequired` (a help-desk reset: the owner sets a new one at the next sign-in, and \
+               CT085 reports the resetter signing in first) is **medium**; a console password created for a \
+               user who had none stays **high**.",
         why: "Setting a console password for another user lets the caller sign in as that user: persistence \
               through a second identity (Stratus Red Team `iam-create-user-login-profile`) or privilege \
               escalation when the target holds more rights than the caller (`iam-update-user-login-profile`). \
@@ -69,16 +72,21 @@ impl CloudTrailRule for LoginProfileForAnotherUser {
         // The same person through IAM Identity Center is low; another same-named session, whose name an
         // identity provider or the caller of AssumeRole set, medium.
         let same_name_session = session_named_like(record, &target);
-        let severity = match same_name_session {
-            Some(session) if session.identity_center => Severity::Low,
-            Some(_) => META.severity.lowered(),
-            None => META.severity,
-        };
         let creating = record.event_name == "CreateLoginProfile";
         let reset_required = params
             .as_ref()
             .and_then(|p| p.get("passwordResetRequired"))
             .and_then(serde_json::Value::as_bool);
+        // A help-desk reset: the owner must choose a new password at the next sign-in, so the resetter's
+        // knowledge lasts only until then (and a sign-in as the user from the resetter's address is
+        // CT085's critical finding). A new password for a user who had none stays high either way.
+        let help_desk_reset = !creating && reset_required == Some(true);
+        let severity = match same_name_session {
+            Some(session) if session.identity_center => Severity::Low,
+            Some(_) => META.severity.lowered(),
+            None if help_desk_reset => META.severity.lowered(),
+            None => META.severity,
+        };
         let mut finding = finding_for(&META, record, severity);
         finding.id = finding_id(&META, record, &[&target]);
         let who = describe_caller(&EventContext::from_record(record));
