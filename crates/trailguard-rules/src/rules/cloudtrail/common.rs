@@ -530,6 +530,11 @@ pub fn member_str_either_case(value: Option<&Value>, camel: &str) -> Option<Stri
         .map(str::to_owned)
 }
 
+/// Whether a request flag is on: `true`, or the string `"true"` that some clients and exports write.
+pub fn flag_set(value: Option<&Value>) -> bool {
+    value.is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
+}
+
 /// The key sequence rules meet on for an IAM user or group name in the record's account: `ACCOUNT/NAME`,
 /// so one name in two accounts of a scan stays apart. [`account_scoped_name`] reads the name back.
 pub fn account_scoped(record: &Record<'_>, name: &str) -> String {

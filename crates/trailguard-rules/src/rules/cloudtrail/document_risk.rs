@@ -13,7 +13,9 @@ use std::rc::Rc;
 use trailguard_policy::analysis::{analyze, PolicyAnalysis};
 use trailguard_policy::PolicyDocument;
 
-use super::common::evidence;
+use serde_json::Value;
+
+use super::common::{evidence, policy_text};
 use crate::finding::{Evidence, Severity};
 
 /// Why a document is risky, most severe first.
@@ -142,6 +144,17 @@ fn assessment_bytes(assessment: &Assessment) -> usize {
                     .sum::<usize>()
         }
     }
+}
+
+/// The risk of the policy document in `requestParameters.KEY` (plain or URL-encoded JSON) when it rates
+/// high or critical: what makes a grant privileged for the rules that follow grants to their holders
+/// (CT052, CT087, CT088). `None` for no document, one that cannot be analysed, or a lower risk.
+pub fn privileged_document(params: Option<&Value>, key: &str) -> Option<Rc<DocumentRisk>> {
+    let text = policy_text(params, key)?;
+    assess(&text, &format!("requestParameters.{key}"))
+        .ok()
+        .flatten()
+        .filter(|risk| risk.severity >= Severity::High)
 }
 
 /// Whether `text` (plain or URL-encoded) grants every action on every resource. Shares the cache entry of

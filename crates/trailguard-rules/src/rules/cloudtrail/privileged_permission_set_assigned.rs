@@ -7,10 +7,9 @@ use std::collections::{HashMap, HashSet};
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_key, describe_caller, evidence, finding_from_event, policy_text,
-    request_field,
+    call_failed, caller_key, describe_caller, evidence, finding_from_event, request_field,
 };
-use super::document_risk::assess;
+use super::document_risk::privileged_document;
 use super::identity_center_access_granted::{customer_policy_key, judge};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -103,11 +102,7 @@ fn named_policy(record: &Record<'_>) -> String {
 /// `/path/name` of the policy an `iam:CreatePolicy` created, when its document rates high or worse.
 fn privileged_customer_policy(record: &Record<'_>) -> Option<String> {
     let params = record.request_parameters();
-    let text = policy_text(params.as_ref(), "policyDocument")?;
-    let risk = assess(&text, "requestParameters.policyDocument").ok()??;
-    if risk.severity < Severity::High {
-        return None;
-    }
+    privileged_document(params.as_ref(), "policyDocument")?;
     let reference = serde_json::json!({
         "name": request_field(params.as_ref(), "policyName")?,
         "path": request_field(params.as_ref(), "path").unwrap_or_else(|| "/".to_owned()),

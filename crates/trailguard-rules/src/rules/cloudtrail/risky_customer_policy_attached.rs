@@ -12,9 +12,9 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, caller_key, created_policy_arn, describe_caller, evidence,
-    finding_from_event, identity_resource, policy_text, request_field, role_session,
+    finding_from_event, flag_set, identity_resource, request_field, role_session,
 };
-use super::document_risk::assess;
+use super::document_risk::privileged_document;
 use crate::finding::{Finding, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::IdentityKind;
@@ -101,10 +101,7 @@ pub fn customer_policy_change(record: &Record<'_>) -> Option<CustomerPolicyChang
     let arn = match record.event_name.as_ref() {
         "CreatePolicy" => created_policy_arn(record, params),
         "CreatePolicyVersion" => {
-            let as_default = params
-                .and_then(|p| p.get("setAsDefault"))
-                .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-            if !as_default {
+            if !flag_set(params.and_then(|p| p.get("setAsDefault"))) {
                 return None;
             }
             request_field(params, "policyArn")?
@@ -116,14 +113,7 @@ pub fn customer_policy_change(record: &Record<'_>) -> Option<CustomerPolicyChang
         }
         _ => return None,
     };
-    let risk = policy_text(params, "policyDocument")
-        .and_then(|text| {
-            assess(&text, "requestParameters.policyDocument")
-                .ok()
-                .flatten()
-        })
-        .filter(|risk| risk.severity >= Severity::High);
-    Some(match risk {
+    Some(match privileged_document(params, "policyDocument") {
         Some(risk) => CustomerPolicyChange::Risky {
             arn,
             severity: risk.severity,

@@ -3,7 +3,7 @@
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, describe_caller, evidence, finding_for, policy_text, request_field, sh,
+    call_failed, describe_caller, evidence, finding_for, flag_set, policy_text, request_field, sh,
 };
 use super::document_risk::assess;
 use crate::call::Call;
@@ -60,10 +60,7 @@ impl CloudTrailRule for RiskyPolicyVersion {
         let Some(text) = policy_text(params.as_ref(), "policyDocument") else {
             return;
         };
-        let as_default = params
-            .as_ref()
-            .and_then(|p| p.get("setAsDefault"))
-            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+        let as_default = flag_set(params.as_ref().and_then(|p| p.get("setAsDefault")));
         let policy_arn =
             request_field(params.as_ref(), "policyArn").unwrap_or_else(|| "unknown".to_owned());
         let new_version = record.response_elements().and_then(|r| {

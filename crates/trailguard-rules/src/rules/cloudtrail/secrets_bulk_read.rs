@@ -13,7 +13,7 @@ use super::burst::{
     counted, run_finding, BurstFold, RunCalls, RunOutline, LIST_CAP, NAMES_PER_RUN,
 };
 use super::common::{
-    call_failed, caller_key, describe_caller, evidence, long_term_key, made_by_aws,
+    call_failed, caller_key, describe_caller, evidence, flag_set, long_term_key, made_by_aws,
     member_either_case, request_field,
 };
 use crate::finding::Severity;
@@ -91,7 +91,7 @@ const BULK: u8 = 0x01;
 const LONG_TERM_KEY: u8 = 0x02;
 /// The call named several secrets (its subject is a list).
 const LISTED: u8 = 0x04;
-/// A bulk read that selects every secret or parameter ([`selects_everything`]).
+/// A bulk read that selects every secret or parameter ([`Read::Bulk`]).
 const CATCH_ALL: u8 = 0x08;
 
 /// Bulk reads of secrets and SecureString parameters.
@@ -105,21 +105,19 @@ enum Read<'r> {
     /// Several, by name.
     Listed(Vec<String>),
     /// Every match of a filter or path (described), and whether that is everything
-    /// ([`selects_everything`]).
+    /// ([`filters_select_everything`], [`walks_every_parameter`]).
     Bulk(String, bool),
 }
 
-/// Whether a bulk read's selection matches every secret or parameter: `BatchGetSecretValue` filters
-/// (values within a filter are alternatives, filters all apply) that only exclude (each value negated
-/// with `!`, as Secrets Manager's filter syntax allows), or `GetParametersByPath` on the root path `/`
-/// with `recursive`.
-fn selects_everything(params: &Value, event_name: &str) -> bool {
-    if event_name == "GetParametersByPath" {
-        let recursive = params
-            .get("recursive")
-            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-        return recursive && params.get("path").and_then(Value::as_str) == Some("/");
-    }
+/// Whether `GetParametersByPath` walks every parameter: the root path `/` with `recursive`.
+fn walks_every_parameter(params: &Value) -> bool {
+    flag_set(params.get("recursive")) && params.get("path").and_then(Value::as_str) == Some("/")
+}
+
+/// Whether `BatchGetSecretValue` filters select every secret: filters (values within a filter are
+/// alternatives, filters all apply) that only exclude, each value negated with `!`, as Secrets Manager's
+/// filter syntax allows.
+fn filters_select_everything(params: &Value) -> bool {
     let Some(filters) = params.get("filters").and_then(Value::as_array) else {
         return false;
     };
@@ -154,10 +152,10 @@ fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// Whether the call asked for decrypted values (`withDecryption`: `true`, or the string `"true"` some
-/// clients send). Systems Manager returns SecureString values decrypted only when asked.
+/// Whether the call asked for decrypted values (`withDecryption`). Systems Manager returns SecureString
+/// values decrypted only when asked.
 fn decrypts(with_decryption: Option<&Value>) -> bool {
-    with_decryption.is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
+    flag_set(with_decryption)
 }
 
 fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
@@ -201,7 +199,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
                     .get("filters")
                     .map(|f| f.to_string())
                     .unwrap_or_default();
-                let everything = selects_everything(&params, "BatchGetSecretValue");
+                let everything = filters_select_everything(&params);
                 Some(Read::Bulk(format!("filters {filters}"), everything))
             } else {
                 Some(Read::Listed(named))
@@ -211,7 +209,7 @@ fn secrets_read<'r>(record: &'r Record<'r>) -> Option<Read<'r>> {
         ("ssm.amazonaws.com", "GetParameters") if decrypted => Some(Read::Listed(list("names"))),
         ("ssm.amazonaws.com", "GetParametersByPath") if decrypted => {
             let path = request_field(Some(&params), "path").unwrap_or_default();
-            let everything = selects_everything(&params, "GetParametersByPath");
+            let everything = walks_every_parameter(&params);
             Some(Read::Bulk(format!("path {path}"), everything))
         }
         _ => None,

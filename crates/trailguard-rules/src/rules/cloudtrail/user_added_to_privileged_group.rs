@@ -9,9 +9,9 @@ use trailguard_event::Record;
 
 use super::common::{
     account_scoped, account_scoped_name, call_failed, caller_iam_user, caller_key, evidence,
-    finding_from_event, policy_text, privileged_policy, request_field, sh, user_resource,
+    finding_from_event, privileged_policy, request_field, sh, user_resource,
 };
-use super::document_risk::assess;
+use super::document_risk::privileged_document;
 use super::risky_customer_policy_attached::{
     customer_policy_change, is_customer_policy, CustomerPolicyChange,
 };
@@ -129,11 +129,7 @@ impl SequenceRule for UserAddedToPrivilegedGroup {
                 )
             }
             "PutGroupPolicy" => {
-                let text = policy_text(params.as_ref(), "policyDocument")?;
-                let risk = assess(&text, "requestParameters.policyDocument").ok()??;
-                if risk.severity < Severity::High {
-                    return None;
-                }
+                privileged_document(params.as_ref(), "policyDocument")?;
                 let name = inline_name()?;
                 Observed::new(
                     record,
