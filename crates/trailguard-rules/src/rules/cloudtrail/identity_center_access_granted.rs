@@ -284,15 +284,19 @@ fn session_hours(duration: &str) -> Option<String> {
     let rest = duration.strip_prefix("PT")?;
     let (mut minutes, mut number) = (0u64, String::new());
     for c in rest.chars() {
-        match c {
-            '0'..='9' => number.push(c),
-            'H' => minutes += number.parse::<u64>().ok()?.checked_mul(60)?,
-            'M' => minutes += number.parse::<u64>().ok()?,
+        let unit = match c {
+            '0'..='9' => {
+                number.push(c);
+                continue;
+            }
+            'H' => 60,
+            'M' => 1,
             _ => return None,
-        }
-        if !c.is_ascii_digit() {
-            number.clear();
-        }
+        };
+        minutes += std::mem::take(&mut number)
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(unit)?;
     }
     if !number.is_empty() || minutes < 60 {
         return None;

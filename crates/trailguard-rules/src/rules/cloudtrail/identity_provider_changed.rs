@@ -44,8 +44,8 @@ pub const META: RuleMeta = RuleMeta {
                `AddClientIDToOpenIDConnectProvider`). **medium**: a provider deleted (federated sign-in breaks; \
                also a way to cover tracks). **low**: a client id removed. **info**: any of these made by AWS \
                through a service-linked role's session (IAM Identity Center keeps its `AWSSSO_…` provider in \
-               each account so); a call CloudFormation relays for a stack is the stack caller's change. The provider, its URL, client ids and thumbprints are \
-               in the evidence.",
+               each account so); a call CloudFormation relays for a stack is the stack caller's change. \
+               The provider, its URL, client ids and thumbprints are in the evidence.",
         why: "Whoever controls a trusted identity provider can mint tokens that become sessions of every role \
               trusting it, without any IAM user or key: a persistence path that survives key rotation and user \
               clean-up (ATT&CK T1484.002, the \"Golden SAML\" family T1606.002). A new audience on an existing \
