@@ -151,6 +151,12 @@ impl<'s> SigmaCollector<'s> {
     /// finding shown is built from the earliest record, and building one needs the parsed record).
     /// `false`: parse the record and [`SigmaCollector::evaluate`] it; nothing was counted.
     pub fn fold_raw(&mut self, raw: &RawRecord<'_>) -> bool {
+        self.fold_raw_peeked(raw, None)
+    }
+
+    /// [`SigmaCollector::fold_raw`] with the record's [`Record::peek_typed`] when the caller already
+    /// has it (the built-in rules peeked it), so that it is not peeked twice.
+    pub fn fold_raw_peeked(&mut self, raw: &RawRecord<'_>, peeked: Option<&Record<'_>>) -> bool {
         let set = self.set;
         let Some((source, name)) = raw.source_and_name() else {
             return false;
@@ -166,10 +172,18 @@ impl<'s> SigmaCollector<'s> {
         if !typed {
             return true;
         }
-        let Some(record) = Record::peek_typed(raw.text()) else {
-            return false;
+        let own_peek;
+        let record = match peeked {
+            Some(record) => record,
+            None => match Record::peek_typed(raw.text()) {
+                Some(record) => {
+                    own_peek = record;
+                    &own_peek
+                }
+                None => return false,
+            },
         };
-        let view = RecordView::new(&record);
+        let view = RecordView::new(record);
         self.scratch.clear();
         // The candidates `for_each_candidate` gives: the peeked name and source are the raw ones.
         for index in by_name.iter().copied().chain(others) {
@@ -181,7 +195,7 @@ impl<'s> SigmaCollector<'s> {
         if self.scratch.is_empty() {
             return true;
         }
-        let hash = group_hash_of(&record);
+        let hash = group_hash_of(record);
         let order = (
             &*record.event_time,
             record.event_id.as_deref().unwrap_or_default(),
@@ -407,17 +421,38 @@ level: low
         );
     }
 
-    /// Runs `records` through a collector the way a scan does: settled raw when `fold_raw` can,
-    /// parsed and evaluated otherwise. Returns the findings, matches and how many were settled raw.
+    /// How [`scan_like`] offers each record.
+    #[derive(Clone, Copy)]
+    enum Reading {
+        /// Parsed and evaluated, every one.
+        Parsed,
+        /// Settled raw when `fold_raw` can.
+        Raw,
+        /// Settled raw with the peek a caller made (the built-in rules' typed peek).
+        RawWithPeek,
+    }
+
+    /// Runs `records` through a collector the way a scan does: settled raw when it can (as `reading`
+    /// says), parsed and evaluated otherwise. Returns the findings, matches and how many were settled
+    /// raw.
     fn scan_like(
         set: &SigmaRuleSet,
         records: &[String],
-        raw_first: bool,
+        reading: Reading,
     ) -> (Vec<Finding>, u64, usize) {
         let mut collector = SigmaCollector::new(set);
         let mut settled = 0;
         for text in records {
-            if raw_first && collector.fold_raw(&RawRecord::new(text.as_bytes())) {
+            let raw = RawRecord::new(text.as_bytes());
+            let settled_raw = match reading {
+                Reading::Parsed => false,
+                Reading::Raw => collector.fold_raw(&raw),
+                Reading::RawWithPeek => {
+                    let peek = Record::peek_typed(text.as_bytes());
+                    collector.fold_raw_peeked(&raw, peek.as_ref())
+                }
+            };
+            if settled_raw {
                 settled += 1;
                 continue;
             }
@@ -454,8 +489,15 @@ level: low
         assert!(Record::peek_typed(escaped.as_bytes()).is_none());
         records.insert(2000, escaped);
         for set in [&sigmahq, &SigmaRuleSet::load_str(RULE, "test.yml").unwrap()] {
-            let (parsed, parsed_matches, none) = scan_like(set, &records, false);
-            let (folded, folded_matches, settled) = scan_like(set, &records, true);
+            let (parsed, parsed_matches, none) = scan_like(set, &records, Reading::Parsed);
+            let (folded, folded_matches, settled) = scan_like(set, &records, Reading::Raw);
+            let (given, given_matches, given_settled) =
+                scan_like(set, &records, Reading::RawWithPeek);
+            assert_eq!(
+                (given, given_matches, given_settled),
+                (folded.clone(), folded_matches, settled),
+                "a peek handed in reads as the collector's own"
+            );
             assert_eq!(none, 0);
             assert!(
                 parsed_matches > 100,
