@@ -105,4 +105,5 @@ crate::registry::register! { cloudtrail:
     sequence user_added_to_privileged_group::UserAddedToPrivilegedGroup,
     sequence risky_customer_policy_attached::RiskyCustomerPolicyAttached,
     single organization_delegation_granted::OrganizationDelegationGranted,
+    single own_mfa_device_enrolled_by_api::OwnMfaDeviceEnrolledByApi,
 }
