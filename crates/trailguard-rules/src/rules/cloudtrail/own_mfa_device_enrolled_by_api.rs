@@ -44,9 +44,10 @@ pub const META: RuleMeta = RuleMeta {
                   `GetSessionToken` and no MFA, runs `aws iam create-virtual-mfa-device` and `aws iam \
                   enable-mfa-device --user-name christophe` with two codes from a new authenticator.",
         fix: "Ask the user whether they enrolled the device. If not, deactivate and delete it, rotate the \
-              user's keys and password, and review what sessions with MFA did since. Require MFA-authenticated \
-              console sessions for `iam:EnableMFADevice` (`aws:ViaAWSService` or a condition on \
-              `aws:MultiFactorAuthPresent` for devices already enrolled) where that fits the account.",
+              user's keys and password, and review what sessions with MFA did since. Once every user has a \
+              device, denying `iam:CreateVirtualMFADevice` and `iam:EnableMFADevice` unless \
+              `aws:MultiFactorAuthPresent` is true keeps a session without MFA from adding one (new users then \
+              enrol through an administrator, which CT061 reports).",
         references: &[
             "https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableMFADevice.html",
             "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateVirtualMFADevice.html",
