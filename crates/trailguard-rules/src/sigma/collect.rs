@@ -172,16 +172,12 @@ impl<'s> SigmaCollector<'s> {
         if !typed {
             return true;
         }
-        let own_peek;
-        let record = match peeked {
-            Some(record) => record,
-            None => match Record::peek_typed(raw.text()) {
-                Some(record) => {
-                    own_peek = record;
-                    &own_peek
-                }
-                None => return false,
-            },
+        let own_peek = peeked
+            .is_none()
+            .then(|| Record::peek_typed(raw.text()))
+            .flatten();
+        let Some(record) = peeked.or(own_peek.as_ref()) else {
+            return false;
         };
         let view = RecordView::new(record);
         self.scratch.clear();

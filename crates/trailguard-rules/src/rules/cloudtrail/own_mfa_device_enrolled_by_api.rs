@@ -6,7 +6,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, flag_set,
-    made_by_aws, request_field, sh, user_resource, worth_reporting,
+    long_term_key, made_by_aws, request_field, sh, user_resource, worth_reporting,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -88,8 +88,41 @@ fn from_console(record: &Record<'_>) -> bool {
 enum Credential {
     /// Temporary keys whose session did not pass MFA: `GetSessionToken` without a code.
     SessionWithoutMfa,
-    /// A long-term key, or a session that already passed MFA.
-    Other,
+    /// Temporary keys whose session passed MFA: the user already has a factor and proved it.
+    SessionWithMfa,
+    /// A long-term access key (`AKIA…`).
+    LongTermKey,
+    /// No key id CloudTrail tells apart.
+    Unknown,
+}
+
+impl Credential {
+    fn of(record: &Record<'_>) -> Credential {
+        let key = record.user_identity.access_key_id.as_deref().unwrap_or("");
+        if long_term_key(record).is_some() {
+            Credential::LongTermKey
+        } else if !key.starts_with("ASIA") {
+            Credential::Unknown
+        } else if record.user_identity.mfa_authenticated() == Some(true) {
+            Credential::SessionWithMfa
+        } else {
+            Credential::SessionWithoutMfa
+        }
+    }
+
+    /// How the call was made, for the finding's message.
+    fn described(self, key: &str) -> String {
+        match self {
+            Credential::SessionWithoutMfa => format!(
+                "with temporary key {key} from a session that did not pass MFA and not from the console"
+            ),
+            Credential::SessionWithMfa => {
+                format!("with temporary key {key} from a session that passed MFA, not from the console")
+            }
+            Credential::LongTermKey => format!("with long-term key {key}, not from the console"),
+            Credential::Unknown => "through the API, not from the console".to_owned(),
+        }
+    }
 }
 
 impl CloudTrailRule for OwnMfaDeviceEnrolledByApi {
@@ -119,16 +152,11 @@ impl CloudTrailRule for OwnMfaDeviceEnrolledByApi {
             return;
         }
         let key = record.user_identity.access_key_id.as_deref().unwrap_or("");
-        let credential =
-            if key.starts_with("ASIA") && record.user_identity.mfa_authenticated() != Some(true) {
-                Credential::SessionWithoutMfa
-            } else {
-                Credential::Other
-            };
-        let severity = match (credential, binding) {
-            (Credential::SessionWithoutMfa, true) => Severity::Medium,
-            (Credential::SessionWithoutMfa, false) | (Credential::Other, true) => Severity::Low,
-            (Credential::Other, false) => Severity::Info,
+        let credential = Credential::of(record);
+        let severity = match (credential == Credential::SessionWithoutMfa, binding) {
+            (true, true) => Severity::Medium,
+            (true, false) | (false, true) => Severity::Low,
+            (false, false) => Severity::Info,
         };
         let failed = call_failed(record);
         if !worth_reporting(failed, severity) {
@@ -149,18 +177,7 @@ impl CloudTrailRule for OwnMfaDeviceEnrolledByApi {
             .or(device_name.as_deref())
             .map(|d| format!(" `{d}`"))
             .unwrap_or_default();
-        let how = match credential {
-            Credential::SessionWithoutMfa => format!(
-                "with temporary key {key} from a session that did not pass MFA and not from the console"
-            ),
-            Credential::Other if key.starts_with("AKIA") => {
-                format!("with long-term key {key}, not from the console")
-            }
-            Credential::Other if key.starts_with("ASIA") => {
-                format!("with temporary key {key} from a session that passed MFA, not from the console")
-            }
-            Credential::Other => "through the API, not from the console".to_owned(),
-        };
+        let how = credential.described(key);
         let who = describe_caller(&EventContext::from_record(record));
         let mut finding = finding_for(&META, record, severity);
         finding.message = match (binding, failed) {
