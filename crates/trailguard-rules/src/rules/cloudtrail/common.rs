@@ -783,6 +783,8 @@ pub(crate) mod testing {
         pub ip: String,
         pub event_type: String,
         pub read_only: bool,
+        /// `None`: the AWS CLI's agent for the call.
+        pub user_agent: Option<String>,
     }
 
     impl TestEvent {
@@ -801,6 +803,7 @@ pub(crate) mod testing {
                 ip: "198.51.100.23".to_owned(),
                 read_only: false,
                 event_type: "AwsApiCall".to_owned(),
+                user_agent: None,
             }
         }
         pub fn iam(name: &str) -> TestEvent {
@@ -842,6 +845,10 @@ pub(crate) mod testing {
             self.event_type = event_type.to_owned();
             self
         }
+        pub fn user_agent(mut self, agent: &str) -> Self {
+            self.user_agent = Some(agent.to_owned());
+            self
+        }
         /// The call was refused: `AccessDenied`, no response, as CloudTrail writes it.
         pub fn denied(mut self) -> Self {
             let action = format!(
@@ -874,7 +881,7 @@ pub(crate) mod testing {
                 .map(|a| format!(r#""additionalEventData":{a},"#))
                 .unwrap_or_default();
             format!(
-                r#"{{{additional}"awsRegion":"{region}","eventCategory":"Management",{error}"eventID":"{id}","eventName":"{name}","eventSource":"{source}","eventTime":"{time}","eventType":"{event_type}","eventVersion":"1.09","managementEvent":true,"readOnly":{read_only},"recipientAccountId":"{ACCOUNT}","requestID":"6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d","requestParameters":{request},"responseElements":{response},"sourceIPAddress":"{ip}","tlsDetails":{{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{host}","tlsVersion":"TLSv1.3"}},"userAgent":"aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/{cmd}","userIdentity":{identity}}}"#,
+                r#"{{{additional}"awsRegion":"{region}","eventCategory":"Management",{error}"eventID":"{id}","eventName":"{name}","eventSource":"{source}","eventTime":"{time}","eventType":"{event_type}","eventVersion":"1.09","managementEvent":true,"readOnly":{read_only},"recipientAccountId":"{ACCOUNT}","requestID":"6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d","requestParameters":{request},"responseElements":{response},"sourceIPAddress":"{ip}","tlsDetails":{{"cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{host}","tlsVersion":"TLSv1.3"}},"userAgent":{agent},"userIdentity":{identity}}}"#,
                 region = self.region,
                 ip = self.ip,
                 read_only = self.read_only,
@@ -886,7 +893,10 @@ pub(crate) mod testing {
                 request = self.request,
                 response = self.response,
                 host = self.source,
-                cmd = self.name.to_ascii_lowercase(),
+                agent = serde_json::Value::from(self.user_agent.clone().unwrap_or_else(|| format!(
+                    "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/{}",
+                    self.name.to_ascii_lowercase()
+                ))),
                 identity = self.identity,
             )
         }

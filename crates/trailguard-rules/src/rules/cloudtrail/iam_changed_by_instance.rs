@@ -12,8 +12,9 @@ use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 /// The IAM changes watched: users, their credentials and their permissions first (a workload rarely
-/// needs any of them: high), then roles and policies ([`ROLES_AND_POLICIES`]: medium).
-const WATCHED: &[(&str, &str)] = &[
+/// needs any of them: high), then roles and policies ([`ROLES_AND_POLICIES`]: medium). CT091 watches the
+/// same changes made from a Lambda function or an ECS task.
+pub(super) const WATCHED: &[(&str, &str)] = &[
     ("iam.amazonaws.com", "CreateUser"),
     ("iam.amazonaws.com", "CreateAccessKey"),
     ("iam.amazonaws.com", "CreateLoginProfile"),
@@ -35,7 +36,7 @@ const WATCHED: &[(&str, &str)] = &[
 ];
 
 /// The watched changes an infrastructure-as-code runner on an instance may make as its job: medium.
-const ROLES_AND_POLICIES: &[&str] = &[
+pub(super) const ROLES_AND_POLICIES: &[&str] = &[
     "CreateRole",
     "UpdateAssumeRolePolicy",
     "AttachRolePolicy",
@@ -90,7 +91,7 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// What the call changed, named from its request: the user, role, group or policy.
-fn changed(params: Option<&serde_json::Value>) -> Option<String> {
+pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     let params = params?;
     [
         "userName",

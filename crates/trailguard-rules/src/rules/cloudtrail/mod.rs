@@ -106,4 +106,5 @@ crate::registry::register! { cloudtrail:
     sequence risky_customer_policy_attached::RiskyCustomerPolicyAttached,
     single organization_delegation_granted::OrganizationDelegationGranted,
     single own_mfa_device_enrolled_by_api::OwnMfaDeviceEnrolledByApi,
+    single iam_changed_by_function_or_task::IamChangedByFunctionOrTask,
 }
