@@ -82,6 +82,21 @@ pub struct UserIdentity<'a> {
     pub invoked_by: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub session_context: Option<SessionContext<'a>>,
+    /// IAM Identity Center's portal, sign-in and token records name the directory user they act for here
+    /// (`IdentityCenterUser`, and `Unknown` in newer sign-in records).
+    #[serde(borrow, default)]
+    pub on_behalf_of: Option<OnBehalfOf<'a>>,
+}
+
+/// `userIdentity.onBehalfOf`: the Identity Center user a record acts for.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnBehalfOf<'a> {
+    /// The identity store's id of the user.
+    #[serde(borrow, default)]
+    pub user_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub identity_store_arn: Option<Cow<'a, str>>,
 }
 
 /// `userIdentity.sessionContext`: temporary-credential details, including whether MFA was used.

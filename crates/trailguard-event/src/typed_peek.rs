@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use crate::peek::{Cursor, Step};
-use crate::record::{SessionAttributes, SessionIssuer};
+use crate::record::{OnBehalfOf, SessionAttributes, SessionIssuer};
 use crate::{Record, SessionContext, UserIdentity};
 
 impl<'a> Record<'a> {
@@ -216,9 +216,24 @@ fn user_identity<'a>(cursor: &mut Cursor<'a>) -> Option<UserIdentity<'a>> {
             identity.session_context = optional(cursor, session_context)?;
             Some(())
         }
+        b"onBehalfOf" => {
+            fields.first(8)?;
+            identity.on_behalf_of = optional(cursor, on_behalf_of)?;
+            Some(())
+        }
         _ => skip(Some(()), cursor),
     })?;
     Some(identity)
+}
+
+fn on_behalf_of<'a>(cursor: &mut Cursor<'a>) -> Option<OnBehalfOf<'a>> {
+    let mut on_behalf_of = OnBehalfOf::default();
+    object(cursor, |fields, key, cursor| match key {
+        b"userId" => fields.text(0, cursor, &mut on_behalf_of.user_id),
+        b"identityStoreArn" => fields.text(1, cursor, &mut on_behalf_of.identity_store_arn),
+        _ => skip(Some(()), cursor),
+    })?;
+    Some(on_behalf_of)
 }
 
 fn session_context<'a>(cursor: &mut Cursor<'a>) -> Option<SessionContext<'a>> {
@@ -355,6 +370,20 @@ mod tests {
             serde_reading(&good),
             Record::peek_typed(good.as_bytes()).map(|r| typed(&r))
         );
+        // Identity Center's user, as its portal and token records name it.
+        let on_behalf = format!(
+            r#"{{{base},"userIdentity":{{"type":"IdentityCenterUser","onBehalfOf":{{"userId":"9067a1b2c3-0f1e","identityStoreArn":"arn:aws:identitystore::111122223333:identitystore/d-9067a1b2c3"}},"credentialId":"7e5d"}}}}"#
+        );
+        let peeked = Record::peek_typed(on_behalf.as_bytes()).expect("reads plainly");
+        assert_eq!(
+            peeked
+                .user_identity
+                .on_behalf_of
+                .as_ref()
+                .and_then(|o| o.user_id.as_deref()),
+            Some("9067a1b2c3-0f1e")
+        );
+        assert_eq!(serde_reading(&on_behalf), Some(typed(&peeked)));
         for broken in [
             // Required fields missing or null.
             r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateUser"}"#.to_owned(),
@@ -374,6 +403,8 @@ mod tests {
             format!(r#"{{{base},"userIdentity":"alice"}}"#),
             format!(r#"{{{base},"userIdentity":null}}"#),
             format!(r#"{{{base},"userIdentity":{{"sessionContext":[]}}}}"#),
+            format!(r#"{{{base},"userIdentity":{{"onBehalfOf":"d-1"}}}}"#),
+            format!(r#"{{{base},"userIdentity":{{"onBehalfOf":{{"userId":"a","userId":"b"}}}}}}"#),
             format!(r#"{{{base},"userIdentity":{{"type":"Root""#),
             format!(r#"{{{base}"#),
             format!(r#"{{{base},}}"#),

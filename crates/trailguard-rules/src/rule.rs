@@ -310,6 +310,8 @@ impl EventContext {
                         .user_name
                         .as_deref()
                 })
+                // An Identity Center user's newer records give its directory id only.
+                .or_else(|| identity.on_behalf_of.as_ref()?.user_id.as_deref())
                 .map(str::to_owned),
             access_key_id: identity
                 .access_key_id

@@ -299,6 +299,26 @@ pub fn caller_key<'r>(record: &'r Record<'_>) -> &'r str {
         .unwrap_or("unknown")
 }
 
+/// The IAM Identity Center user a portal, sign-in or token record acts for: the identity store user id in
+/// `userIdentity.onBehalfOf.userId`, else the `principalId` older records carry it in. Only for the identity
+/// types Identity Center writes for its users (`IdentityCenterUser`, `Unknown`): a role session's principal
+/// id is no user id.
+pub fn identity_center_user<'r>(record: &'r Record<'_>) -> Option<&'r str> {
+    let identity = &record.user_identity;
+    if !matches!(
+        identity.identity_type.as_deref(),
+        Some("IdentityCenterUser" | "Unknown")
+    ) {
+        return None;
+    }
+    identity
+        .on_behalf_of
+        .as_ref()
+        .and_then(|o| o.user_id.as_deref())
+        .or(identity.principal_id.as_deref())
+        .filter(|id| !id.is_empty())
+}
+
 /// The caller's access key when it is a long-term one (`AKIA…`, an IAM user's or the root user's), which
 /// a person or a forgotten script holds, rather than the session keys (`ASIA…`) of a role or of
 /// `GetSessionToken`.
@@ -478,9 +498,18 @@ pub fn describe_caller(event: &EventContext) -> String {
             actor.arn.as_deref().unwrap_or("unknown")
         ),
         Some("AWSService") => "an AWS service".to_owned(),
+        Some("IdentityCenterUser") => format!(
+            "Identity Center user `{}`",
+            actor.user_name.as_deref().unwrap_or("unknown")
+        ),
+        // Identity Center's portal sign-ins are `Unknown` with a user name and no ARN.
         Some(other) => format!(
             "{other} principal `{}`",
-            actor.arn.as_deref().unwrap_or("unknown")
+            actor
+                .arn
+                .as_deref()
+                .or(actor.user_name.as_deref())
+                .unwrap_or("unknown")
         ),
         None => format!("`{}`", actor.arn.as_deref().unwrap_or("an unknown caller")),
     };

@@ -107,4 +107,5 @@ crate::registry::register! { cloudtrail:
     single organization_delegation_granted::OrganizationDelegationGranted,
     single own_mfa_device_enrolled_by_api::OwnMfaDeviceEnrolledByApi,
     single iam_changed_by_function_or_task::IamChangedByFunctionOrTask,
+    sequence identity_center_token_collected_elsewhere::IdentityCenterTokenCollectedElsewhere,
 }
