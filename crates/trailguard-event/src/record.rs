@@ -86,6 +86,9 @@ pub struct UserIdentity<'a> {
     /// (`IdentityCenterUser`, and `Unknown` in newer sign-in records).
     #[serde(borrow, default)]
     pub on_behalf_of: Option<OnBehalfOf<'a>>,
+    /// Which Identity Center access token a portal call used (an id, not the token).
+    #[serde(borrow, default)]
+    pub credential_id: Option<Cow<'a, str>>,
 }
 
 /// `userIdentity.onBehalfOf`: the Identity Center user a record acts for.

@@ -221,6 +221,7 @@ fn user_identity<'a>(cursor: &mut Cursor<'a>) -> Option<UserIdentity<'a>> {
             identity.on_behalf_of = optional(cursor, on_behalf_of)?;
             Some(())
         }
+        b"credentialId" => fields.text(9, cursor, &mut identity.credential_id),
         _ => skip(Some(()), cursor),
     })?;
     Some(identity)
@@ -383,6 +384,7 @@ mod tests {
                 .and_then(|o| o.user_id.as_deref()),
             Some("9067a1b2c3-0f1e")
         );
+        assert_eq!(peeked.user_identity.credential_id.as_deref(), Some("7e5d"));
         assert_eq!(serde_reading(&on_behalf), Some(typed(&peeked)));
         for broken in [
             // Required fields missing or null.
