@@ -109,4 +109,5 @@ crate::registry::register! { cloudtrail:
     single iam_changed_by_function_or_task::IamChangedByFunctionOrTask,
     sequence identity_center_token_collected_elsewhere::IdentityCenterTokenCollectedElsewhere,
     sequence identity_center_token_used_from_several_networks::IdentityCenterTokenUsedFromSeveralNetworks,
+    single macie_disrupted::MacieDisrupted,
 }
