@@ -110,4 +110,5 @@ crate::registry::register! { cloudtrail:
     sequence identity_center_token_collected_elsewhere::IdentityCenterTokenCollectedElsewhere,
     sequence identity_center_token_used_from_several_networks::IdentityCenterTokenUsedFromSeveralNetworks,
     single macie_disrupted::MacieDisrupted,
+    single waf_protection_removed::WafProtectionRemoved,
 }
