@@ -3,7 +3,7 @@
 
 use trailguard_event::Record;
 
-use super::common::{change_finding, request_field, Change};
+use super::common::{change_finding, identity_center_user, request_field, Change};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report};
@@ -97,6 +97,7 @@ impl CloudTrailRule for IdentityCenterSignIn {
             .user_identity
             .user_name
             .as_deref()
+            .or_else(|| identity_center_user(record))
             .or(record.user_identity.principal_id.as_deref())
             .unwrap_or("unknown")
             .to_owned();
