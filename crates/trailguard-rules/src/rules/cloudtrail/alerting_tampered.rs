@@ -5,9 +5,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{
-    event_in, made_by_aws, push_judged, region_arg, regional_arn, request_field, sh, Judged,
-};
+use super::common::{region_arg, regional_arn, request_field, sh, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -260,6 +258,26 @@ fn tampering(record: &Record<'_>, params: &Value) -> Option<Judged> {
     Some(tampering)
 }
 
+/// The rule's calls, judgement and evidence ([`CallJudgement`]).
+const JUDGEMENT: CallJudgement = CallJudgement {
+    meta: &META,
+    watched: WATCHED,
+    judge: tampering,
+    evidence_keys: &[
+        "alarmNames",
+        "logGroupName",
+        "logStreamName",
+        "filterName",
+        "retentionInDays",
+        "name",
+        "rule",
+        "eventBusName",
+        "ids",
+    ],
+    summary: "Unless the monitoring team planned it, put it back from its source and review what \
+          happened while nobody was told; treat the caller's credentials as compromised.",
+};
+
 /// Flags alarms, log filters, trail log groups and EventBridge rules removed or silenced.
 #[derive(Debug, Default)]
 pub struct AlertingTampered;
@@ -274,32 +292,7 @@ impl CloudTrailRule for AlertingTampered {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        if !event_in(record, WATCHED) || made_by_aws(record) {
-            return;
-        }
-        let params = record.request_parameters().unwrap_or(Value::Null);
-        let Some(tampering) = tampering(record, &params) else {
-            return;
-        };
-        push_judged(
-            &META,
-            record,
-            tampering,
-            &[
-                "alarmNames",
-                "logGroupName",
-                "logStreamName",
-                "filterName",
-                "retentionInDays",
-                "name",
-                "rule",
-                "eventBusName",
-                "ids",
-            ],
-            "Unless the monitoring team planned it, put it back from its source and review what \
-             happened while nobody was told; treat the caller's credentials as compromised.",
-            out,
-        );
+        JUDGEMENT.check(record, out);
     }
 }
 

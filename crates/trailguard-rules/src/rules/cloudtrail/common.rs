@@ -200,6 +200,42 @@ pub fn push_judged(
     out.push(finding);
 }
 
+/// A watched rule that judges each of its calls from the record and its request alone: calls AWS makes
+/// are left out, and what [`CallJudgement::judge`] finds is reported by [`push_judged`]. Rules of that
+/// shape (CT080, CT084, CT094, CT095) keep their table, judgement and evidence here and call
+/// [`CallJudgement::check`] from their `check`.
+pub struct CallJudgement {
+    pub meta: &'static RuleMeta,
+    /// The calls judged, as the rule's `watched()` returns them.
+    pub watched: &'static [(&'static str, &'static str)],
+    /// What the call did, from the record and its `requestParameters` (`null` when it has none); `None`
+    /// when it weakened nothing.
+    pub judge: fn(&Record<'_>, &Value) -> Option<Judged>,
+    /// The request members shown as evidence.
+    pub evidence_keys: &'static [&'static str],
+    /// The fix's summary.
+    pub summary: &'static str,
+}
+
+impl CallJudgement {
+    pub fn check(&self, record: &Record<'_>, out: &mut Report) {
+        if !event_in(record, self.watched) || made_by_aws(record) {
+            return;
+        }
+        let params = record.request_parameters().unwrap_or(Value::Null);
+        if let Some(judged) = (self.judge)(record, &params) {
+            push_judged(
+                self.meta,
+                record,
+                judged,
+                self.evidence_keys,
+                self.summary,
+                out,
+            );
+        }
+    }
+}
+
 /// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller
 /// type, an outcome): it declares [`crate::rule::ANY_EVENT`], so the knowledge-base entry of each event
 /// need not show a record the rule fires on, and lists its events in a `WATCHED` table that its

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{event_in, made_by_aws, push_judged, region_arg, request_field, sh, Judged};
+use super::common::{region_arg, request_field, sh, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -289,6 +289,27 @@ fn disruption(record: &Record<'_>, params: &Value) -> Option<Judged> {
     })
 }
 
+/// The rule's calls, judgement and evidence ([`CallJudgement`]).
+const JUDGEMENT: CallJudgement = CallJudgement {
+    meta: &META,
+    watched: WATCHED,
+    judge: disruption,
+    evidence_keys: &[
+        "status",
+        "findingPublishingFrequency",
+        "id",
+        "adminAccountId",
+        "name",
+        "action",
+        "findingCriteria",
+        "jobId",
+        "jobStatus",
+        "securityHubConfiguration",
+    ],
+    summary: "Unless the security team decided it, undo it and review what Macie reported, or \
+          would have, since; then the caller's other activity.",
+};
+
 /// Flags Amazon Macie being turned off or made to look away.
 #[derive(Debug, Default)]
 pub struct MacieDisrupted;
@@ -303,33 +324,7 @@ impl CloudTrailRule for MacieDisrupted {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        if !event_in(record, WATCHED) || made_by_aws(record) {
-            return;
-        }
-        let params = record.request_parameters().unwrap_or(Value::Null);
-        let Some(judged) = disruption(record, &params) else {
-            return;
-        };
-        push_judged(
-            &META,
-            record,
-            judged,
-            &[
-                "status",
-                "findingPublishingFrequency",
-                "id",
-                "adminAccountId",
-                "name",
-                "action",
-                "findingCriteria",
-                "jobId",
-                "jobStatus",
-                "securityHubConfiguration",
-            ],
-            "Unless the security team decided it, undo it and review what Macie reported, or would have, \
-             since; then the caller's other activity.",
-            out,
-        );
+        JUDGEMENT.check(record, out);
     }
 }
 

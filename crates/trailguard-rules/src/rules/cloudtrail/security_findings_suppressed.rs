@@ -6,8 +6,7 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    event_in, made_by_aws, member_either_case, member_str_either_case, push_judged, region_arg,
-    regional_arn, sh, Judged,
+    member_either_case, member_str_either_case, region_arg, regional_arn, sh, CallJudgement, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -291,6 +290,35 @@ fn hiding(record: &Record<'_>, params: &Value) -> Option<Judged> {
     Some(hiding)
 }
 
+/// The rule's calls, judgement and evidence ([`CallJudgement`]).
+const JUDGEMENT: CallJudgement = CallJudgement {
+    meta: &META,
+    watched: WATCHED,
+    judge: hiding,
+    evidence_keys: &[
+        "ruleName",
+        "ruleStatus",
+        "criteria",
+        "actions",
+        "updateAutomationRulesRequestItems",
+        "standardsControlArn",
+        "controlStatus",
+        "disabledReason",
+        "standardsControlAssociationUpdates",
+        "productSubscriptionArn",
+        "findingIdentifiers",
+        "workflow",
+        "severity",
+        "note",
+        "filters",
+        "recordState",
+    ],
+    summary:
+        "Unless the security team decided it, undo it (delete the automation rule, enable the \
+          control, import the product's findings again, set the findings back to NEW) and review \
+          what was hidden.",
+};
+
 /// Flags Security Hub findings suppressed and controls disabled.
 #[derive(Debug, Default)]
 pub struct SecurityFindingsSuppressed;
@@ -305,40 +333,7 @@ impl CloudTrailRule for SecurityFindingsSuppressed {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        if !event_in(record, WATCHED) || made_by_aws(record) {
-            return;
-        }
-        let params = record.request_parameters().unwrap_or(Value::Null);
-        let Some(hiding) = hiding(record, &params) else {
-            return;
-        };
-        push_judged(
-            &META,
-            record,
-            hiding,
-            &[
-                "ruleName",
-                "ruleStatus",
-                "criteria",
-                "actions",
-                "updateAutomationRulesRequestItems",
-                "standardsControlArn",
-                "controlStatus",
-                "disabledReason",
-                "standardsControlAssociationUpdates",
-                "productSubscriptionArn",
-                "findingIdentifiers",
-                "workflow",
-                "severity",
-                "note",
-                "filters",
-                "recordState",
-            ],
-            "Unless the security team decided it, undo it (delete the automation rule, enable the \
-             control, import the product's findings again, set the findings back to NEW) and review \
-             what was hidden.",
-            out,
-        );
+        JUDGEMENT.check(record, out);
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{event_in, made_by_aws, push_judged, request_field, Judged};
+use super::common::{request_field, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -161,6 +161,24 @@ fn removal(record: &Record<'_>, params: &Value) -> Option<Judged> {
     })
 }
 
+/// The rule's calls, judgement and evidence ([`CallJudgement`]).
+const JUDGEMENT: CallJudgement = CallJudgement {
+    meta: &META,
+    watched: WATCHED,
+    judge: removal,
+    evidence_keys: &[
+        "resourceArn",
+        "name",
+        "id",
+        "webACLId",
+        "scope",
+        "defaultAction",
+        "rules",
+    ],
+    summary: "Unless the network team decided it, put the web ACL back (associate it, restore its \
+          rules, turn its logging on) and review the requests the application received meanwhile.",
+};
+
 /// Flags web application firewalls taken off, deleted, emptied or unlogged.
 #[derive(Debug, Default)]
 pub struct WafProtectionRemoved;
@@ -175,30 +193,7 @@ impl CloudTrailRule for WafProtectionRemoved {
     }
 
     fn check(&self, record: &Record<'_>, out: &mut Report) {
-        if !event_in(record, WATCHED) || made_by_aws(record) {
-            return;
-        }
-        let params = record.request_parameters().unwrap_or(Value::Null);
-        let Some(judged) = removal(record, &params) else {
-            return;
-        };
-        push_judged(
-            &META,
-            record,
-            judged,
-            &[
-                "resourceArn",
-                "name",
-                "id",
-                "webACLId",
-                "scope",
-                "defaultAction",
-                "rules",
-            ],
-            "Unless the network team decided it, put the web ACL back (associate it, restore its rules, turn \
-             its logging on) and review the requests the application received meanwhile.",
-            out,
-        );
+        JUDGEMENT.check(record, out);
     }
 }
 
