@@ -7,14 +7,12 @@
 
 use trailguard_event::Record;
 
-use super::common::{
-    call_failed, describe_caller, event_in, evidence, finding_for, is_instance_id, role_session, sh,
-};
-use super::iam_changed_by_instance::{changed, ROLES_AND_POLICIES, WATCHED};
+use super::common::{event_in, evidence, is_instance_id, role_session, sh};
+use super::iam_changed_by_instance::{workload_iam_change, WorkloadIamChange, WATCHED};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
-use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
+use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT091",
@@ -123,21 +121,14 @@ impl CloudTrailRule for IamChangedByFunctionOrTask {
             return;
         };
         let name = record.event_name.as_ref();
-        let severity = if ROLES_AND_POLICIES.contains(&name) {
-            Severity::Medium
-        } else {
-            Severity::High
-        };
-        let params = record.request_parameters();
-        let target = changed(params.as_ref());
-        let failed = call_failed(record);
         let region = record.aws_region.as_deref().unwrap_or("us-east-1");
-        let mut finding = finding_for(&META, record, severity);
-        let who = describe_caller(&EventContext::from_record(record));
-        let on = target
-            .as_deref()
-            .map(|t| format!(" on `{t}`"))
-            .unwrap_or_default();
+        let WorkloadIamChange {
+            mut finding,
+            who,
+            target,
+            on,
+            failed,
+        } = workload_iam_change(&META, record);
         let running = workload.described(session.session_name);
         finding.message = if failed {
             format!("{who}, {running}, tried to call iam:{name}{on}; the call failed.")

@@ -6,14 +6,14 @@ use trailguard_event::Record;
 use super::common::{
     call_failed, describe_caller, event_in, evidence, finding_for, is_instance_id, role_session, sh,
 };
-use crate::finding::{Resource, Severity};
+use crate::finding::{Finding, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{CloudTrailRule, EventContext, Report, ANY_EVENT};
 
 /// The IAM changes watched: users, their credentials and their permissions first (a workload rarely
 /// needs any of them: high), then roles and policies ([`ROLES_AND_POLICIES`]: medium). CT091 watches the
-/// same changes made from a Lambda function or an ECS task.
+/// same changes made from a Lambda function or an ECS task, starting its findings with [`workload_iam_change`].
 pub(super) const WATCHED: &[(&str, &str)] = &[
     ("iam.amazonaws.com", "CreateUser"),
     ("iam.amazonaws.com", "CreateAccessKey"),
@@ -36,7 +36,7 @@ pub(super) const WATCHED: &[(&str, &str)] = &[
 ];
 
 /// The watched changes an infrastructure-as-code runner on an instance may make as its job: medium.
-pub(super) const ROLES_AND_POLICIES: &[&str] = &[
+const ROLES_AND_POLICIES: &[&str] = &[
     "CreateRole",
     "UpdateAssumeRolePolicy",
     "AttachRolePolicy",
@@ -91,7 +91,7 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// What the call changed, named from its request: the user, role, group or policy.
-pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
+fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     let params = params?;
     [
         "userName",
@@ -103,6 +103,43 @@ pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     .iter()
     .find_map(|key| params.get(*key)?.as_str())
     .map(str::to_owned)
+}
+
+/// A watched IAM change as CT060 and CT091 start their finding: at its severity (high for users, their
+/// credentials and permissions, medium for roles and policies; [`finding_for`] lowers a refused call), with
+/// who made it and what it changed.
+pub(super) struct WorkloadIamChange {
+    pub finding: Finding,
+    /// The caller, described.
+    pub who: String,
+    /// The user, role, group or policy the request names.
+    pub target: Option<String>,
+    /// `` on `TARGET` `` for a message, empty when the request names nothing.
+    pub on: String,
+    pub failed: bool,
+}
+
+pub(super) fn workload_iam_change(
+    meta: &'static RuleMeta,
+    record: &Record<'_>,
+) -> WorkloadIamChange {
+    let severity = if ROLES_AND_POLICIES.contains(&record.event_name.as_ref()) {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    let target = changed(record.request_parameters().as_ref());
+    let on = target
+        .as_deref()
+        .map(|t| format!(" on `{t}`"))
+        .unwrap_or_default();
+    WorkloadIamChange {
+        finding: finding_for(meta, record, severity),
+        who: describe_caller(&EventContext::from_record(record)),
+        target,
+        on,
+        failed: call_failed(record),
+    }
 }
 
 /// Flags IAM changes made with instance-profile credentials.
@@ -126,21 +163,14 @@ impl CloudTrailRule for IamChangedByInstance {
             return;
         };
         let name = record.event_name.as_ref();
-        let severity = if ROLES_AND_POLICIES.contains(&name) {
-            Severity::Medium
-        } else {
-            Severity::High
-        };
         let instance = session.session_name;
-        let params = record.request_parameters();
-        let target = changed(params.as_ref());
-        let failed = call_failed(record);
-        let mut finding = finding_for(&META, record, severity);
-        let who = describe_caller(&EventContext::from_record(record));
-        let on = target
-            .as_deref()
-            .map(|t| format!(" on `{t}`"))
-            .unwrap_or_default();
+        let WorkloadIamChange {
+            mut finding,
+            who,
+            target,
+            on,
+            failed,
+        } = workload_iam_change(&META, record);
         finding.message = if failed {
             format!(
                 "{who}, the credentials of EC2 instance {instance}, tried to call iam:{name}{on}; the call failed."
