@@ -5,7 +5,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{region_arg, request_field, sh, CallJudgement, Judged};
+use super::common::{region_arg, regional_arn, request_field, sh, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -84,11 +84,12 @@ fn says(params: &Value, key: &str, value: &str) -> bool {
 fn disruption(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let field = |key: &str| request_field(Some(params), key);
     let region = region_arg(record);
-    let account = record.account_id().unwrap_or("ACCOUNT_ID");
+    // Macie's settings have no ARN: the account and region name them.
     let session = || Resource {
         kind: "AwsMacieSession".to_owned(),
         id: format!(
-            "{account}/{}",
+            "{}/{}",
+            record.account_id().unwrap_or("ACCOUNT_ID"),
             record.aws_region.as_deref().unwrap_or("REGION")
         ),
         name: None,
@@ -192,11 +193,8 @@ fn disruption(record: &Record<'_>, params: &Value) -> Option<Judged> {
                 .or_else(|| id.clone())
                 .unwrap_or_else(|| "(unnamed)".to_owned());
             let arn = request_field(response.as_ref(), "arn").unwrap_or_else(|| {
-                format!(
-                    "arn:aws:macie2:{}:{account}:findings-filter/{}",
-                    record.aws_region.as_deref().unwrap_or("REGION"),
-                    id.as_deref().unwrap_or(&filter)
-                )
+                let named = id.as_deref().unwrap_or(&filter);
+                regional_arn(record, "macie2", &format!("findings-filter/{named}"))
             });
             let verb = if name == "CreateFindingsFilter" {
                 "created"
@@ -250,10 +248,7 @@ fn disruption(record: &Record<'_>, params: &Value) -> Option<Judged> {
                 undo,
                 Resource {
                     kind: "AwsMacieClassificationJob".to_owned(),
-                    id: format!(
-                        "arn:aws:macie2:{}:{account}:classification-job/{job}",
-                        record.aws_region.as_deref().unwrap_or("REGION")
-                    ),
+                    id: regional_arn(record, "macie2", &format!("classification-job/{job}")),
                     name: Some(job),
                 },
             )

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{request_field, CallJudgement, Judged};
+use super::common::{regional_arn, request_field, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
@@ -96,11 +96,11 @@ fn removal(record: &Record<'_>, params: &Value) -> Option<Judged> {
                 "CLOUDFRONT" => "global",
                 _ => return None,
             };
-            Some(format!(
-                "arn:aws:wafv2:{}:{}:{scope}/webacl/{name}/{}",
-                record.aws_region.as_deref().unwrap_or("REGION"),
-                record.account_id().unwrap_or("ACCOUNT_ID"),
-                field("id")?
+            let id = field("id")?;
+            Some(regional_arn(
+                record,
+                "wafv2",
+                &format!("{scope}/webacl/{name}/{id}"),
             ))
         });
         Resource {
