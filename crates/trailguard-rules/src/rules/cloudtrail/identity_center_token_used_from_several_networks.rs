@@ -157,13 +157,14 @@ impl SequenceRule for IdentityCenterTokenUsedFromSeveralNetworks {
             }
             let seen = uses.entry(token).or_default();
             seen.retain(|u| obs.at - u.at <= WINDOW_MS);
-            seen.push(obs);
-            let networks: BTreeSet<String> = seen
+            // Until a token is flagged, the uses of each address family lie in one network, so one
+            // earlier use of this family tells whether this use is on another.
+            let earlier = seen
                 .iter()
-                .filter(|u| same_family(&u.principal, &obs.principal))
-                .filter_map(|u| network_of(&u.principal))
-                .collect();
-            if networks.len() < 2 {
+                .find(|u| same_family(&u.principal, &obs.principal))
+                .map(|u| network_of(&u.principal));
+            seen.push(obs);
+            if earlier.is_none_or(|network| network == network_of(&obs.principal)) {
                 continue;
             }
             let seen = uses.remove(token).unwrap_or_default();
