@@ -600,6 +600,22 @@ pub fn flag_set(value: Option<&Value>) -> bool {
     value.is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
 }
 
+/// Whether the call was made with a console session's credentials: the top-level
+/// `sessionCredentialFromConsole`, which AWS writes (as the string `"true"`) only when it holds. An IAM
+/// user's temporary key (`ASIA…`) without it came from `GetSessionToken` instead. Read from the parsed
+/// record's text: the typed record leaves the member out.
+pub fn session_from_console(record: &Record<'_>) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Console {
+        #[serde(rename = "sessionCredentialFromConsole")]
+        flag: Option<Value>,
+    }
+    record
+        .raw
+        .and_then(|raw| serde_json::from_str::<Console>(raw.get()).ok())
+        .is_some_and(|console| flag_set(console.flag.as_ref()))
+}
+
 /// The key sequence rules meet on for an IAM user or group name in the record's account: `ACCOUNT/NAME`,
 /// so one name in two accounts of a scan stays apart. [`account_scoped_name`] reads the name back.
 pub fn account_scoped(record: &Record<'_>, name: &str) -> String {

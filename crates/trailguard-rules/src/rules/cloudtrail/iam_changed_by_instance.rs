@@ -91,7 +91,7 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// What the call changed, named from its request: the user, role, group or policy.
-fn changed(params: Option<&serde_json::Value>) -> Option<String> {
+pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     let params = params?;
     [
         "userName",

@@ -111,4 +111,5 @@ crate::registry::register! { cloudtrail:
     sequence identity_center_token_used_from_several_networks::IdentityCenterTokenUsedFromSeveralNetworks,
     single macie_disrupted::MacieDisrupted,
     single waf_protection_removed::WafProtectionRemoved,
+    single iam_changed_with_user_session_token::IamChangedWithUserSessionToken,
 }

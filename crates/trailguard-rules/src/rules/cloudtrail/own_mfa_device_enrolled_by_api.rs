@@ -1,12 +1,11 @@
 //! CT090 own-mfa-device-enrolled-by-api: an IAM user enrolling an MFA device on itself
 //! (`CreateVirtualMFADevice`, `EnableMFADevice`) through the API rather than the console.
 
-use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, flag_set,
-    long_term_key, made_by_aws, request_field, sh, user_resource, worth_reporting,
+    call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, long_term_key,
+    made_by_aws, request_field, session_from_console, sh, user_resource, worth_reporting,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -69,20 +68,6 @@ const WATCHED: &[(&str, &str)] = &[ENABLE, CREATE_VIRTUAL];
 #[derive(Debug, Default)]
 pub struct OwnMfaDeviceEnrolledByApi;
 
-/// Whether the call was made with a console session's credentials (`sessionCredentialFromConsole`, a
-/// top-level member the typed record leaves out; AWS writes it only when true).
-fn from_console(record: &Record<'_>) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Console {
-        #[serde(rename = "sessionCredentialFromConsole")]
-        flag: Option<Value>,
-    }
-    record
-        .raw
-        .and_then(|raw| serde_json::from_str::<Console>(raw.get()).ok())
-        .is_some_and(|console| flag_set(console.flag.as_ref()))
-}
-
 /// The credential the enrolment was made with, as far as it rates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Credential {
@@ -141,7 +126,7 @@ impl CloudTrailRule for OwnMfaDeviceEnrolledByApi {
         let Some(caller) = caller_iam_user(record) else {
             return;
         };
-        if made_by_aws(record) || from_console(record) {
+        if made_by_aws(record) || session_from_console(record) {
             return;
         }
         let params = record.request_parameters();
