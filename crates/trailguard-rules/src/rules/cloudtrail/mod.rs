@@ -112,4 +112,5 @@ crate::registry::register! { cloudtrail:
     single macie_disrupted::MacieDisrupted,
     single waf_protection_removed::WafProtectionRemoved,
     single iam_changed_with_user_session_token::IamChangedWithUserSessionToken,
+    single identity_pool_guest_access::IdentityPoolGuestAccess,
 }
