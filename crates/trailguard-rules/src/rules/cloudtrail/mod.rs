@@ -113,4 +113,5 @@ crate::registry::register! { cloudtrail:
     single waf_protection_removed::WafProtectionRemoved,
     single iam_changed_with_user_session_token::IamChangedWithUserSessionToken,
     single identity_pool_guest_access::IdentityPoolGuestAccess,
+    single role_trust_granted_to_self::RoleTrustGrantedToSelf,
 }
