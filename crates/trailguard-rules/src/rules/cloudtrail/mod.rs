@@ -114,4 +114,5 @@ crate::registry::register! { cloudtrail:
     single iam_changed_with_user_session_token::IamChangedWithUserSessionToken,
     single identity_pool_guest_access::IdentityPoolGuestAccess,
     single role_trust_granted_to_self::RoleTrustGrantedToSelf,
+    single identity_store_changed::IdentityStoreChanged,
 }
