@@ -202,7 +202,7 @@ pub fn push_judged(
 
 /// A watched rule that judges each of its calls from the record and its request alone: calls AWS makes
 /// are left out, and what [`CallJudgement::judge`] finds is reported by [`push_judged`]. Rules of that
-/// shape (CT080, CT084, CT094, CT095, CT097, CT099) keep their table, judgement and evidence here and call
+/// shape (CT080, CT084, CT094, CT095, CT097, CT099, CT100) keep their table, judgement and evidence here and call
 /// [`CallJudgement::check`] from their `check`.
 pub struct CallJudgement {
     pub meta: &'static RuleMeta,
@@ -586,6 +586,14 @@ pub fn member_either_case<'v>(value: Option<&'v Value>, camel: &str) -> Option<&
         pascal[..1].make_ascii_uppercase();
         value.get(&pascal)
     })
+}
+
+/// A request member, whether CloudTrail wrote the request flat (`httpTokens`) or wrapped in `wrapper`
+/// (`<Operation>Request`) with the API's own names (`HttpTokens`): EC2 records use both.
+pub fn ec2_request_member<'p>(params: &'p Value, wrapper: &str, camel: &str) -> Option<&'p Value> {
+    [Some(params), params.get(wrapper)]
+        .into_iter()
+        .find_map(|object| member_either_case(object, camel))
 }
 
 /// [`member_either_case`] when it is a string.

@@ -6,7 +6,7 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    call_failed, change_finding, event_in, instance_resource, member_either_case, region_arg,
+    call_failed, change_finding, ec2_request_member, event_in, instance_resource, region_arg,
     regional_arn, sh, worth_reporting, Change,
 };
 use crate::finding::{Resource, Severity};
@@ -58,12 +58,9 @@ const WATCHED: &[(&str, &str)] = &[
 #[derive(Debug, Default)]
 pub struct InstanceMetadataV1Allowed;
 
-/// A request member, whether CloudTrail wrote the request flat (`httpTokens`) or wrapped in
-/// `<Operation>Request` with the API's own names (`HttpTokens`): EC2 records use both.
+/// [`ec2_request_member`] when it is a string.
 fn member<'p>(params: &'p Value, wrapper: &str, camel: &str) -> Option<&'p str> {
-    [Some(params), params.get(wrapper)]
-        .into_iter()
-        .find_map(|object| member_either_case(object, camel)?.as_str())
+    ec2_request_member(params, wrapper, camel)?.as_str()
 }
 
 impl CloudTrailRule for InstanceMetadataV1Allowed {

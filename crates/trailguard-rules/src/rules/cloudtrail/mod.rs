@@ -115,4 +115,5 @@ crate::registry::register! { cloudtrail:
     single identity_pool_guest_access::IdentityPoolGuestAccess,
     single role_trust_granted_to_self::RoleTrustGrantedToSelf,
     single identity_store_changed::IdentityStoreChanged,
+    single workload_role_swapped::WorkloadRoleSwapped,
 }
