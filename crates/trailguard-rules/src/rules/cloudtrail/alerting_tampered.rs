@@ -5,10 +5,12 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{region_arg, regional_arn, request_field, sh, CallJudgement, Judged};
+use super::common::{
+    call_judgement_rule, region_arg, regional_arn, request_field, sh, CallJudgement, Judged,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT080",
@@ -278,23 +280,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
           happened while nobody was told; treat the caller's credentials as compromised.",
 };
 
-/// Flags alarms, log filters, trail log groups and EventBridge rules removed or silenced.
-#[derive(Debug, Default)]
-pub struct AlertingTampered;
-
-impl CloudTrailRule for AlertingTampered {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags alarms, log filters, trail log groups and EventBridge rules removed or silenced.
+    AlertingTampered,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

@@ -236,6 +236,39 @@ impl CallJudgement {
     }
 }
 
+/// Declares the rule of a [`CallJudgement`]: a unit struct whose `meta`, `watched` and `check` are the
+/// judgement's, so that such a rule's file holds its table and judgement and nothing else.
+///
+/// ```text
+/// call_judgement_rule!(
+///     /// Flags web application firewalls taken off.
+///     WafProtectionRemoved,
+///     JUDGEMENT
+/// );
+/// ```
+macro_rules! call_judgement_rule {
+    ($(#[$doc:meta])* $rule:ident, $judgement:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub struct $rule;
+
+        impl $crate::rule::CloudTrailRule for $rule {
+            fn meta(&self) -> &'static $crate::meta::RuleMeta {
+                $judgement.meta
+            }
+
+            fn watched(&self) -> &'static [(&'static str, &'static str)] {
+                $judgement.watched
+            }
+
+            fn check(&self, record: &trailguard_event::Record<'_>, out: &mut $crate::rule::Report) {
+                $judgement.check(record, out);
+            }
+        }
+    };
+}
+pub(crate) use call_judgement_rule;
+
 /// For a single-record rule that judges only a few of the calls its events carry (a policy name, a caller
 /// type, an outcome): it declares [`crate::rule::ANY_EVENT`], so the knowledge-base entry of each event
 /// need not show a record the rule fires on, and lists its events in a `WATCHED` table that its

@@ -6,11 +6,12 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    flag_set, member_either_case, member_str_either_case, regional_arn, CallJudgement, Judged,
+    call_judgement_rule, flag_set, member_either_case, member_str_either_case, regional_arn,
+    CallJudgement, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT097",
@@ -163,23 +164,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
               check what its unauthenticated role allows.",
 };
 
-/// Flags identity pools opened to unauthenticated callers.
-#[derive(Debug, Default)]
-pub struct IdentityPoolGuestAccess;
-
-impl CloudTrailRule for IdentityPoolGuestAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags identity pools opened to unauthenticated callers.
+    IdentityPoolGuestAccess,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

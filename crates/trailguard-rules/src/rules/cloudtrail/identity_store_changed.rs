@@ -6,10 +6,12 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{member_either_case, member_str_either_case, CallJudgement, Judged};
+use super::common::{
+    call_judgement_rule, member_either_case, member_str_either_case, CallJudgement, Judged,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT099",
@@ -210,23 +212,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
               nobody asked for it.",
 };
 
-/// Flags Identity Center directory changes made by hand.
-#[derive(Debug, Default)]
-pub struct IdentityStoreChanged;
-
-impl CloudTrailRule for IdentityStoreChanged {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags Identity Center directory changes made by hand.
+    IdentityStoreChanged,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,12 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{region_arg, regional_arn, request_field, sh, CallJudgement, Judged};
+use super::common::{
+    call_judgement_rule, region_arg, regional_arn, request_field, sh, CallJudgement, Judged,
+};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT094",
@@ -305,23 +307,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
           would have, since; then the caller's other activity.",
 };
 
-/// Flags Amazon Macie being turned off or made to look away.
-#[derive(Debug, Default)]
-pub struct MacieDisrupted;
-
-impl CloudTrailRule for MacieDisrupted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags Amazon Macie being turned off or made to look away.
+    MacieDisrupted,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,11 +6,12 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    member_either_case, member_str_either_case, region_arg, regional_arn, sh, CallJudgement, Judged,
+    call_judgement_rule, member_either_case, member_str_either_case, region_arg, regional_arn, sh,
+    CallJudgement, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT084",
@@ -319,23 +320,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
           what was hidden.",
 };
 
-/// Flags Security Hub findings suppressed and controls disabled.
-#[derive(Debug, Default)]
-pub struct SecurityFindingsSuppressed;
-
-impl CloudTrailRule for SecurityFindingsSuppressed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags Security Hub findings suppressed and controls disabled.
+    SecurityFindingsSuppressed,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,10 @@
 use serde_json::Value;
 use trailguard_event::Record;
 
-use super::common::{regional_arn, request_field, CallJudgement, Judged};
+use super::common::{call_judgement_rule, regional_arn, request_field, CallJudgement, Judged};
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT095",
@@ -179,23 +179,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
           rules, turn its logging on) and review the requests the application received meanwhile.",
 };
 
-/// Flags web application firewalls taken off, deleted, emptied or unlogged.
-#[derive(Debug, Default)]
-pub struct WafProtectionRemoved;
-
-impl CloudTrailRule for WafProtectionRemoved {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags web application firewalls taken off, deleted, emptied or unlogged.
+    WafProtectionRemoved,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,12 +7,12 @@ use serde_json::Value;
 use trailguard_event::Record;
 
 use super::common::{
-    ec2_request_member, instance_resource, lambda_function_arn, member_either_case,
-    member_str_either_case, regional_arn, CallJudgement, Judged,
+    call_judgement_rule, ec2_request_member, instance_resource, lambda_function_arn,
+    member_either_case, member_str_either_case, regional_arn, CallJudgement, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{CloudTrailRule, Report, ANY_EVENT};
+use crate::rule::ANY_EVENT;
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT100",
@@ -225,23 +225,11 @@ const JUDGEMENT: CallJudgement = CallJudgement {
               previous role and revoke the sessions of the one given.",
 };
 
-/// Flags running workloads given another IAM role.
-#[derive(Debug, Default)]
-pub struct WorkloadRoleSwapped;
-
-impl CloudTrailRule for WorkloadRoleSwapped {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn watched(&self) -> &'static [(&'static str, &'static str)] {
-        WATCHED
-    }
-
-    fn check(&self, record: &Record<'_>, out: &mut Report) {
-        JUDGEMENT.check(record, out);
-    }
-}
+call_judgement_rule!(
+    /// Flags running workloads given another IAM role.
+    WorkloadRoleSwapped,
+    JUDGEMENT
+);
 
 #[cfg(test)]
 mod tests {
