@@ -641,6 +641,16 @@ pub fn flag_set(value: Option<&Value>) -> bool {
     value.is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
 }
 
+/// The caller's session MFA flag as evidence (`userIdentity.sessionContext.attributes.mfaAuthenticated`),
+/// when the record carries one.
+pub fn session_mfa_evidence(record: &Record<'_>) -> Option<Evidence> {
+    let mfa = record.user_identity.mfa_authenticated()?;
+    Some(evidence(
+        "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        mfa.to_string(),
+    ))
+}
+
 /// Whether the call was made with a console session's credentials: the top-level
 /// `sessionCredentialFromConsole`, which AWS writes (as the string `"true"`) only when it holds. An IAM
 /// user's temporary key (`ASIA…`) without it came from `GetSessionToken` instead. Read from the parsed

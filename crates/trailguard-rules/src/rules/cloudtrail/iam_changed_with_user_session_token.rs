@@ -9,7 +9,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, made_by_aws,
-    session_from_console, sh, user_resource, worth_reporting,
+    session_from_console, session_mfa_evidence, sh, user_resource, worth_reporting,
 };
 use super::iam_changed_by_instance::{changed, WATCHED};
 use crate::finding::Severity;
@@ -141,12 +141,7 @@ impl CloudTrailRule for IamChangedWithUserSessionToken {
         finding
             .evidence
             .push(evidence("userIdentity.accessKeyId", key));
-        if let Some(mfa) = record.user_identity.mfa_authenticated() {
-            finding.evidence.push(evidence(
-                "userIdentity.sessionContext.attributes.mfaAuthenticated",
-                mfa.to_string(),
-            ));
-        }
+        finding.evidence.extend(session_mfa_evidence(record));
         if let Some(target) = &target {
             finding.evidence.push(evidence("changed", target.as_str()));
         }

@@ -5,7 +5,8 @@ use trailguard_event::Record;
 
 use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, long_term_key,
-    made_by_aws, request_field, session_from_console, sh, user_resource, worth_reporting,
+    made_by_aws, request_field, session_from_console, session_mfa_evidence, sh, user_resource,
+    worth_reporting,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -185,12 +186,7 @@ impl CloudTrailRule for OwnMfaDeviceEnrolledByApi {
         finding
             .evidence
             .push(evidence("userIdentity.accessKeyId", key));
-        if let Some(mfa) = record.user_identity.mfa_authenticated() {
-            finding.evidence.push(evidence(
-                "userIdentity.sessionContext.attributes.mfaAuthenticated",
-                mfa.to_string(),
-            ));
-        }
+        finding.evidence.extend(session_mfa_evidence(record));
         match (&serial, binding) {
             (Some(serial), true) => finding
                 .evidence
