@@ -35,6 +35,8 @@ pub const META: RuleMeta = RuleMeta {
         ("sso.amazonaws.com", "DeletePermissionSet"),
         ("sso.amazonaws.com", "CreateAccountAssignment"),
         ("iam.amazonaws.com", "CreatePolicy"),
+        (IDENTITY_STORE, "CreateGroupMembership"),
+        (CONSOLE_DIRECTORY, "AddMemberToGroup"),
     ],
     kb_entries: &[],
     doc: RuleDoc {
@@ -45,7 +47,10 @@ pub const META: RuleMeta = RuleMeta {
                counts: a set assigned first and made privileged later gives its holders the same power once \
                provisioned. A privilege detached, deleted or its set deleted before the assignment no longer \
                counts. One **high** finding per assignment, naming the principal, account, set and the call \
-               that made it privileged.",
+               that made it privileged. A user added to a group that holds such an assignment \
+               (`identitystore` `CreateGroupMembership`, or the console's `sso-directory` \
+               `AddMemberToGroup`), before or after, is one more **high** finding, naming the user, the \
+               group and the assignment it inherits.",
         why: "CT037 rates each call on its own; the threat is their sum: someone now holds administrator \
               rights in an account through a role no IAM user, key or trust policy shows (ATT&CK T1098.003). \
               An attacker with Identity Center admin rights makes a set privileged in one call and assigns it \
@@ -76,6 +81,25 @@ const PRIVILEGED_CUSTOMER_POLICY: u8 = 2;
 const REVOKED: u8 = 3;
 /// The set assigned; `detail`: `TYPE principalId account`.
 const ASSIGNED: u8 = 4;
+/// A user added to a group: `subject` the group id, `detail` the user id.
+const MEMBER_ADDED: u8 = 5;
+
+const IDENTITY_STORE: &str = "identitystore.amazonaws.com";
+const CONSOLE_DIRECTORY: &str = "sso-directory.amazonaws.com";
+
+/// The group and user a membership call names: the Identity Store API's `groupId` and
+/// `memberId.userId`, or the console API's `groupId` and `member.memberId`.
+fn membership(record: &Record<'_>) -> Option<(String, String)> {
+    let params = record.request_parameters();
+    let params = params.as_ref();
+    let group = request_field(params, "groupId")?;
+    let member = params.and_then(|p| {
+        p.pointer("/memberId/userId")
+            .or_else(|| p.pointer("/member/memberId"))
+            .and_then(|v| v.as_str())
+    })?;
+    Some((group, member.to_owned()))
+}
 
 /// Follows privileged permission sets to their assignments.
 #[derive(Debug, Default)]
@@ -141,6 +165,10 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
                     ),
                 )
             }
+            "CreateGroupMembership" | "AddMemberToGroup" => {
+                let (group, member) = membership(record)?;
+                (MEMBER_ADDED, group, member)
+            }
             "AttachCustomerManagedPolicyReferenceToPermissionSet" => {
                 (CUSTOMER_REFERENCE, set, named_policy(record))
             }
@@ -169,22 +197,15 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
         let mut references: HashMap<&str, Vec<&Observation>> = HashMap::new();
         let mut customer: HashMap<&str, &Observation> = HashMap::new();
         let mut assigned: HashMap<&str, Vec<&Observation>> = HashMap::new();
-        let mut reported: HashSet<*const Observation> = HashSet::new();
-        let mut report = |assignment: &Observation,
-                          grant: &Observation,
-                          policy: Option<&Observation>,
-                          out: &mut Report| {
-            if reported.insert(assignment as *const Observation) {
-                out.push(finding(assignment, grant, policy));
-            }
-        };
+        let mut joins = Joins::default();
         for obs in observations {
             let set = obs.subject.as_ref();
             match obs.kind {
+                MEMBER_ADDED => joins.member_added(obs, out),
                 PRIVILEGED => {
                     privileged.insert(set, (obs, None));
                     for assignment in assigned.get(set).into_iter().flatten() {
-                        report(assignment, obs, None, out);
+                        joins.report(assignment, obs, None, out);
                     }
                 }
                 PRIVILEGED_CUSTOMER_POLICY => {
@@ -193,7 +214,7 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
                         if let Some(reference) = refs.iter().find(|r| r.detail == obs.subject) {
                             privileged.insert(ps, (reference, Some(obs)));
                             for assignment in assigned.get(ps).into_iter().flatten() {
-                                report(assignment, reference, Some(obs), out);
+                                joins.report(assignment, reference, Some(obs), out);
                             }
                         }
                     }
@@ -203,7 +224,7 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
                     if let Some(&policy) = customer.get(obs.detail.as_ref()) {
                         privileged.insert(set, (obs, Some(policy)));
                         for assignment in assigned.get(set).into_iter().flatten() {
-                            report(assignment, obs, Some(policy), out);
+                            joins.report(assignment, obs, Some(policy), out);
                         }
                     }
                 }
@@ -212,6 +233,7 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
                         privileged.remove(set);
                         references.remove(set);
                         assigned.remove(set);
+                        joins.forget_set(set);
                     } else {
                         if let Some(refs) = references.get_mut(set) {
                             refs.retain(|r| r.detail != obs.detail);
@@ -221,18 +243,160 @@ impl SequenceRule for PrivilegedPermissionSetAssigned {
                             .is_some_and(|(grant, _)| grant.detail == obs.detail)
                         {
                             privileged.remove(set);
+                            joins.forget_set(set);
                         }
                     }
                 }
                 _ => {
                     assigned.entry(set).or_default().push(obs);
                     if let Some(&(grant, policy)) = privileged.get(set) {
-                        report(obs, grant, policy, out);
+                        joins.report(obs, grant, policy, out);
                     }
                 }
             }
         }
     }
+}
+
+/// A privileged assignment: the assignment, the call that made its set privileged, and for a customer
+/// managed reference the policy's creation.
+#[derive(Clone, Copy)]
+struct Grant<'o> {
+    assignment: &'o Observation,
+    grant: &'o Observation,
+    policy: Option<&'o Observation>,
+}
+
+/// What `evaluate` has reported, and the groups it follows memberships into.
+#[derive(Default)]
+struct Joins<'o> {
+    reported: HashSet<*const Observation>,
+    /// Group id -> the users the scan saw added to it.
+    members: HashMap<&'o str, Vec<&'o Observation>>,
+    /// Group id -> the first privileged assignment it was seen to hold.
+    privileged_groups: HashMap<&'o str, Grant<'o>>,
+}
+
+impl<'o> Joins<'o> {
+    /// Reports a privileged assignment once; for a group's, also every member added to it so far.
+    fn report(
+        &mut self,
+        assignment: &'o Observation,
+        grant: &'o Observation,
+        policy: Option<&'o Observation>,
+        out: &mut Report,
+    ) {
+        if !self.reported.insert(assignment as *const Observation) {
+            return;
+        }
+        out.push(finding(assignment, grant, policy));
+        let Some(group) = assigned_group(assignment) else {
+            return;
+        };
+        let held = *self.privileged_groups.entry(group).or_insert(Grant {
+            assignment,
+            grant,
+            policy,
+        });
+        for &member in self.members.get(group).into_iter().flatten() {
+            if self.reported.insert(member as *const Observation) {
+                out.push(membership_finding(member, &held));
+            }
+        }
+    }
+
+    /// Follows a membership; reports it when its group already holds a privileged assignment.
+    fn member_added(&mut self, member: &'o Observation, out: &mut Report) {
+        let group = member.subject.as_ref();
+        self.members.entry(group).or_default().push(member);
+        if let Some(held) = self.privileged_groups.get(group) {
+            if self.reported.insert(member as *const Observation) {
+                out.push(membership_finding(member, held));
+            }
+        }
+    }
+
+    /// The set is no longer privileged (or gone): its groups no longer pass a privilege to new members.
+    fn forget_set(&mut self, set: &str) {
+        self.privileged_groups
+            .retain(|_, held| held.assignment.subject.as_ref() != set);
+    }
+}
+
+/// The group an assignment's `detail` (`TYPE principalId account`) names, when it is a group.
+fn assigned_group(assignment: &Observation) -> Option<&str> {
+    let mut parts = assignment.detail.splitn(3, ' ');
+    let kind = parts.next()?;
+    let principal = parts.next()?;
+    (kind.eq_ignore_ascii_case("GROUP") && !principal.is_empty()).then_some(principal)
+}
+
+/// A user added to a group that holds a privileged assignment, in either order.
+fn membership_finding(member: &Observation, held: &Grant<'_>) -> Finding {
+    let assignment = held.assignment;
+    let account = assignment.detail.splitn(3, ' ').nth(2).unwrap_or_default();
+    let set = assignment.subject.as_ref();
+    let group = member.subject.as_ref();
+    let user = member.detail.as_ref();
+    let mut finding = finding_from_event(&META, &member.event, META.severity);
+    let order = if assignment.at <= member.at {
+        "already held"
+    } else {
+        "was given afterwards"
+    };
+    finding.message = format!(
+        "{} added Identity Center user `{user}` to group `{group}`, which {order} privileged permission set \
+         `{set}` in account {account} (assigned by `{}` at {}; made privileged by `{}` at {}).",
+        describe_caller(&member.event),
+        assignment.principal,
+        assignment.event.event_time,
+        held.grant.principal,
+        held.grant.event.event_time,
+    );
+    finding.resource = Some(Resource {
+        kind: "AwsIdentityStoreGroup".to_owned(),
+        id: group.to_owned(),
+        name: None,
+    });
+    finding.evidence.push(evidence("memberId.userId", user));
+    finding.evidence.push(evidence("groupId", group));
+    finding.evidence.push(evidence(
+        "assignment",
+        serde_json::json!({
+            "permissionSet": set,
+            "account": account,
+            "eventID": assignment.event.event_id,
+            "eventTime": assignment.event.event_time,
+        }),
+    ));
+    finding.evidence.push(evidence(
+        "privilegedBy",
+        serde_json::json!({
+            "eventName": held.grant.event.event_name,
+            "eventID": held.grant.event.event_id,
+            "eventTime": held.grant.event.event_time,
+            "policy": held.grant.detail.as_ref(),
+        }),
+    ));
+    if let Some(created) = held.policy {
+        finding.evidence.push(evidence(
+            "policyCreatedBy",
+            serde_json::json!({
+                "eventID": created.event.event_id,
+                "eventTime": created.event.event_time,
+                "account": created.event.account,
+                "policy": created.subject.as_ref(),
+            }),
+        ));
+    }
+    let summary = "Confirm the membership with the identity team; if unknown, remove the user from the group \
+                   and review the user's sessions in the accounts the group reaches."
+        .to_owned();
+    finding.fix.actions.push(FixAction::Manual {
+        description: summary.clone(),
+    });
+    finding.fix.summary = summary;
+    finding
 }
 
 fn finding(assignment: &Observation, grant: &Observation, policy: Option<&Observation>) -> Finding {
@@ -338,6 +502,104 @@ mod tests {
     }
 
     const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+    const GROUP: &str = "f4d8c4a8-e011-70a6-bc6f-55a4d5b1c001";
+
+    fn assign_group(time: &str) -> TestEvent {
+        sso(
+            "CreateAccountAssignment",
+            format!(
+                r#"{{"targetId":"111122223333","targetType":"AWS_ACCOUNT","permissionSetArn":"{PS}","principalType":"GROUP","principalId":"{GROUP}"}}"#
+            ),
+            time,
+        )
+    }
+
+    /// A user added to `group` through the Identity Store API (`console`: the console's own API).
+    fn add_member(group: &str, user: &str, console: bool, time: &str) -> TestEvent {
+        let (source, name, request) = if console {
+            (
+                "sso-directory.amazonaws.com",
+                "AddMemberToGroup",
+                format!(r#"{{"groupId":"{group}","member":{{"memberId":"{user}"}}}}"#),
+            )
+        } else {
+            (
+                "identitystore.amazonaws.com",
+                "CreateGroupMembership",
+                format!(
+                    r#"{{"identityStoreId":"d-9067642ac7","groupId":"{group}","memberId":{{"userId":"{user}"}}}}"#
+                ),
+            )
+        };
+        TestEvent::new(source, name)
+            .request(&request)
+            .time(time)
+            .id(&format!("{name}-{user}-{time}"))
+    }
+
+    #[test]
+    fn a_member_added_to_a_privileged_group_in_any_order_is_high() {
+        let member = |console, time| add_member(GROUP, "94482488-user", console, time);
+        for events in [
+            vec![
+                attach(ADMIN, "2024-08-01T10:01:00Z"),
+                assign_group("2024-08-01T10:02:00Z"),
+                member(false, "2024-08-01T10:03:00Z"),
+            ],
+            vec![
+                member(true, "2024-08-01T10:01:00Z"),
+                assign_group("2024-08-01T10:02:00Z"),
+                attach(ADMIN, "2024-08-01T10:03:00Z"),
+            ],
+        ] {
+            let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
+            assert_eq!(findings.len(), 2, "{findings:#?}");
+            let joined: Vec<_> = findings
+                .iter()
+                .filter(|f| {
+                    f.message
+                        .contains("added Identity Center user `94482488-user`")
+                })
+                .collect();
+            assert_eq!(joined.len(), 1, "{findings:#?}");
+            assert_eq!(joined[0].severity, Severity::High);
+            assert!(joined[0].message.contains(GROUP), "{}", joined[0].message);
+        }
+    }
+
+    #[test]
+    fn members_of_other_groups_or_of_a_set_made_harmless_are_not_reported() {
+        let events = [
+            attach(ADMIN, "2024-08-01T10:01:00Z"),
+            assign_group("2024-08-01T10:02:00Z"),
+            add_member(
+                "other-group",
+                "94482488-user",
+                false,
+                "2024-08-01T10:03:00Z",
+            ),
+        ];
+        let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
+        assert_eq!(findings.len(), 1, "only the assignment: {findings:#?}");
+        let detach = sso(
+            "DetachManagedPolicyFromPermissionSet",
+            format!(r#"{{"permissionSetArn":"{PS}","managedPolicyArn":"{ADMIN}"}}"#),
+            "2024-08-01T10:04:00Z",
+        );
+        let events = [
+            attach(ADMIN, "2024-08-01T10:01:00Z"),
+            assign_group("2024-08-01T10:02:00Z"),
+            detach,
+            add_member(GROUP, "94482488-user", false, "2024-08-01T10:05:00Z"),
+        ];
+        let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
+        assert_eq!(
+            findings.len(),
+            1,
+            "the membership came after the set lost its privilege: {findings:#?}"
+        );
+    }
 
     #[test]
     fn admin_set_assigned_in_either_order_is_one_high_finding() {
