@@ -11,7 +11,7 @@ use super::common::{
 };
 use super::document_risk::privileged_document;
 use super::identity_center_access_granted::{customer_policy_key, judge};
-use crate::finding::{Resource, Severity};
+use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
 use crate::rule::{Observation, Observed, Report, SequenceRule};
@@ -369,26 +369,9 @@ fn membership_finding(member: &Observation, held: &Grant<'_>) -> Finding {
             "eventTime": assignment.event.event_time,
         }),
     ));
-    finding.evidence.push(evidence(
-        "privilegedBy",
-        serde_json::json!({
-            "eventName": held.grant.event.event_name,
-            "eventID": held.grant.event.event_id,
-            "eventTime": held.grant.event.event_time,
-            "policy": held.grant.detail.as_ref(),
-        }),
-    ));
-    if let Some(created) = held.policy {
-        finding.evidence.push(evidence(
-            "policyCreatedBy",
-            serde_json::json!({
-                "eventID": created.event.event_id,
-                "eventTime": created.event.event_time,
-                "account": created.event.account,
-                "policy": created.subject.as_ref(),
-            }),
-        ));
-    }
+    finding
+        .evidence
+        .extend(grant_evidence(held.grant, held.policy));
     let summary = "Confirm the membership with the identity team; if unknown, remove the user from the group \
                    and review the user's sessions in the accounts the group reaches."
         .to_owned();
@@ -397,6 +380,32 @@ fn membership_finding(member: &Observation, held: &Grant<'_>) -> Finding {
     });
     finding.fix.summary = summary;
     finding
+}
+
+/// The call that made a set privileged and, for a customer managed reference, the policy's creation, as
+/// evidence.
+fn grant_evidence(grant: &Observation, policy: Option<&Observation>) -> Vec<Evidence> {
+    let mut found = vec![evidence(
+        "privilegedBy",
+        serde_json::json!({
+            "eventName": grant.event.event_name,
+            "eventID": grant.event.event_id,
+            "eventTime": grant.event.event_time,
+            "policy": grant.detail.as_ref(),
+        }),
+    )];
+    found.extend(policy.map(|created| {
+        evidence(
+            "policyCreatedBy",
+            serde_json::json!({
+                "eventID": created.event.event_id,
+                "eventTime": created.event.event_time,
+                "account": created.event.account,
+                "policy": created.subject.as_ref(),
+            }),
+        )
+    }));
+    found
 }
 
 fn finding(assignment: &Observation, grant: &Observation, policy: Option<&Observation>) -> Finding {
@@ -439,26 +448,7 @@ fn finding(assignment: &Observation, grant: &Observation, policy: Option<&Observ
     finding
         .evidence
         .push(evidence("requestParameters.targetId", account));
-    finding.evidence.push(evidence(
-        "privilegedBy",
-        serde_json::json!({
-            "eventName": grant.event.event_name,
-            "eventID": grant.event.event_id,
-            "eventTime": grant.event.event_time,
-            "policy": grant.detail.as_ref(),
-        }),
-    ));
-    if let Some(created) = policy {
-        finding.evidence.push(evidence(
-            "policyCreatedBy",
-            serde_json::json!({
-                "eventID": created.event.event_id,
-                "eventTime": created.event.event_time,
-                "account": created.event.account,
-                "policy": created.subject.as_ref(),
-            }),
-        ));
-    }
+    finding.evidence.extend(grant_evidence(grant, policy));
     let summary = "Confirm the assignment with the identity team; if unknown, delete it, remove the \
                    privileged policy from the set and re-provision it, then review the principal's sessions."
         .to_owned();
