@@ -143,64 +143,80 @@ fn swap(record: &Record<'_>, params: &Value) -> Option<Judged> {
             )
         });
     }
-    if record.event_source == LAMBDA {
-        let role = member_str_either_case(Some(params), "role")?;
-        let function = member_str_either_case(Some(params), "functionName")
-            .unwrap_or_else(|| "(unnamed function)".to_owned());
-        let arn = lambda_function_arn(record, &function, record.account_id());
-        return Some(judged(
-            Severity::Medium,
-            format!(
-                "changed the execution role of Lambda function `{function}` to `{role}`: its code now runs \
-                 with that role"
-            ),
-            format!("change the execution role of Lambda function `{function}` to `{role}`"),
-            Resource {
-                kind: "AwsLambdaFunction".to_owned(),
-                id: arn,
-                name: Some(function),
-            },
-        ));
-    }
-    if name == "UpdateProject" {
-        let role = member_str_either_case(Some(params), "serviceRole")?;
-        let project = member_str_either_case(Some(params), "name")
-            .unwrap_or_else(|| "(unnamed project)".to_owned());
-        return Some(judged(
-            Severity::Medium,
-            format!(
-                "changed the service role of CodeBuild project `{project}` to `{role}`: its builds now run \
-                 with that role"
-            ),
-            format!("change the service role of CodeBuild project `{project}` to `{role}`"),
-            Resource {
-                kind: "AwsCodeBuildProject".to_owned(),
-                id: regional_arn(record, "codebuild", &format!("project/{project}")),
-                name: Some(project),
-            },
-        ));
-    }
-    let role = member_str_either_case(Some(params), "roleArn")?;
-    let notebook = member_str_either_case(Some(params), "notebookInstanceName")
-        .unwrap_or_else(|| "(unnamed notebook)".to_owned());
+    let setting = ROLE_SETTINGS
+        .iter()
+        .find(|setting| setting.source == record.event_source)?;
+    let role = member_str_either_case(Some(params), setting.role_key)?;
+    let workload = member_str_either_case(Some(params), setting.name_key)
+        .unwrap_or_else(|| format!("(unnamed {})", setting.unnamed));
+    let what = format!("{} `{workload}` to `{role}`", setting.which_role);
     Some(judged(
         Severity::Medium,
-        format!(
-            "changed the role of SageMaker notebook instance `{notebook}` to `{role}`: code run in it gets \
-             that role's credentials"
-        ),
-        format!("change the role of SageMaker notebook instance `{notebook}` to `{role}`"),
+        format!("changed {what}: {}", setting.consequence),
+        format!("change {what}"),
         Resource {
-            kind: "AwsSageMakerNotebookInstance".to_owned(),
-            id: regional_arn(
-                record,
-                "sagemaker",
-                &format!("notebook-instance/{}", notebook.to_ascii_lowercase()),
-            ),
-            name: Some(notebook),
+            kind: setting.kind.to_owned(),
+            id: (setting.arn)(record, &workload),
+            name: Some(workload),
         },
     ))
 }
+
+/// A workload whose role one request member sets: where to read the role and the workload's name, how to
+/// say what changed, and the workload as a resource.
+struct RoleSetting {
+    source: &'static str,
+    role_key: &'static str,
+    name_key: &'static str,
+    /// The workload's kind, for a request that names none: `(unnamed function)`.
+    unnamed: &'static str,
+    /// Whose role changed, before the workload's name: `the execution role of Lambda function`.
+    which_role: &'static str,
+    /// What the new role means, after the change.
+    consequence: &'static str,
+    kind: &'static str,
+    arn: fn(&Record<'_>, &str) -> String,
+}
+
+/// The non-EC2 watched calls, each setting one workload's role.
+const ROLE_SETTINGS: &[RoleSetting] = &[
+    RoleSetting {
+        source: LAMBDA,
+        role_key: "role",
+        name_key: "functionName",
+        unnamed: "function",
+        which_role: "the execution role of Lambda function",
+        consequence: "its code now runs with that role",
+        kind: "AwsLambdaFunction",
+        arn: |record, function| lambda_function_arn(record, function, record.account_id()),
+    },
+    RoleSetting {
+        source: "codebuild.amazonaws.com",
+        role_key: "serviceRole",
+        name_key: "name",
+        unnamed: "project",
+        which_role: "the service role of CodeBuild project",
+        consequence: "its builds now run with that role",
+        kind: "AwsCodeBuildProject",
+        arn: |record, project| regional_arn(record, "codebuild", &format!("project/{project}")),
+    },
+    RoleSetting {
+        source: "sagemaker.amazonaws.com",
+        role_key: "roleArn",
+        name_key: "notebookInstanceName",
+        unnamed: "notebook",
+        which_role: "the role of SageMaker notebook instance",
+        consequence: "code run in it gets that role's credentials",
+        kind: "AwsSageMakerNotebookInstance",
+        arn: |record, notebook| {
+            regional_arn(
+                record,
+                "sagemaker",
+                &format!("notebook-instance/{}", notebook.to_ascii_lowercase()),
+            )
+        },
+    },
+];
 
 /// The rule's calls, judgement and evidence ([`CallJudgement`]).
 const JUDGEMENT: CallJudgement = CallJudgement {
