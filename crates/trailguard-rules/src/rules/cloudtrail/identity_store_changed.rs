@@ -55,8 +55,9 @@ pub const META: RuleMeta = RuleMeta {
     },
 };
 
-const IDENTITY_STORE: &str = "identitystore.amazonaws.com";
-const CONSOLE_DIRECTORY: &str = "sso-directory.amazonaws.com";
+/// The two sources of directory writes: the public Identity Store API and the console's own API.
+pub(super) const IDENTITY_STORE: &str = "identitystore.amazonaws.com";
+pub(super) const CONSOLE_DIRECTORY: &str = "sso-directory.amazonaws.com";
 
 const WATCHED: &[(&str, &str)] = &[
     (IDENTITY_STORE, "UpdateUser"),
@@ -114,8 +115,8 @@ fn subject(record: &Record<'_>, params: &Value, key: &str, kind: &str) -> Resour
 }
 
 /// The member a membership call adds: `memberId.userId` (Identity Store API), else whatever id the
-/// console's request gives.
-fn member(params: &Value) -> Option<String> {
+/// console's request gives. CT052 reads memberships through it too.
+pub(super) fn added_member(params: &Value) -> Option<String> {
     let member = member_either_case(Some(params), "memberId")
         .or_else(|| member_either_case(Some(params), "member"));
     member
@@ -155,7 +156,7 @@ fn directory_change(record: &Record<'_>, params: &Value) -> Option<Judged> {
         "CreateGroupMembership" | "AddMemberToGroup" => {
             let group = group();
             let label = group.name.clone().unwrap_or_default();
-            let who = member(params).unwrap_or_else(|| "(unnamed)".to_owned());
+            let who = added_member(params).unwrap_or_else(|| "(unnamed)".to_owned());
             judged(
                 Severity::Low,
                 format!(

@@ -11,6 +11,7 @@ use super::common::{
 };
 use super::document_risk::privileged_document;
 use super::identity_center_access_granted::{customer_policy_key, judge};
+use super::identity_store_changed::{added_member, CONSOLE_DIRECTORY, IDENTITY_STORE};
 use crate::finding::{Evidence, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -84,21 +85,12 @@ const ASSIGNED: u8 = 4;
 /// A user added to a group: `subject` the group id, `detail` the user id.
 const MEMBER_ADDED: u8 = 5;
 
-const IDENTITY_STORE: &str = "identitystore.amazonaws.com";
-const CONSOLE_DIRECTORY: &str = "sso-directory.amazonaws.com";
-
-/// The group and user a membership call names: the Identity Store API's `groupId` and
-/// `memberId.userId`, or the console API's `groupId` and `member.memberId`.
+/// The group and user a membership call names: its `groupId`, and the member as CT099 reads it
+/// ([`added_member`]: the Identity Store API's `memberId.userId` or the console API's `member.memberId`).
 fn membership(record: &Record<'_>) -> Option<(String, String)> {
-    let params = record.request_parameters();
-    let params = params.as_ref();
-    let group = request_field(params, "groupId")?;
-    let member = params.and_then(|p| {
-        p.pointer("/memberId/userId")
-            .or_else(|| p.pointer("/member/memberId"))
-            .and_then(|v| v.as_str())
-    })?;
-    Some((group, member.to_owned()))
+    let params = record.request_parameters()?;
+    let group = request_field(Some(&params), "groupId")?;
+    Some((group, added_member(&params)?))
 }
 
 /// Follows privileged permission sets to their assignments.
