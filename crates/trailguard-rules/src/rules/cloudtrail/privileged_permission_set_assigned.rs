@@ -473,6 +473,14 @@ mod tests {
         )
     }
 
+    fn detach(policy: &str, time: &str) -> TestEvent {
+        sso(
+            "DetachManagedPolicyFromPermissionSet",
+            format!(r#"{{"permissionSetArn":"{PS}","managedPolicyArn":"{policy}"}}"#),
+            time,
+        )
+    }
+
     fn assign(time: &str) -> TestEvent {
         sso(
             "CreateAccountAssignment",
@@ -564,15 +572,10 @@ mod tests {
         ];
         let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
         assert_eq!(findings.len(), 1, "only the assignment: {findings:#?}");
-        let detach = sso(
-            "DetachManagedPolicyFromPermissionSet",
-            format!(r#"{{"permissionSetArn":"{PS}","managedPolicyArn":"{ADMIN}"}}"#),
-            "2024-08-01T10:04:00Z",
-        );
         let events = [
             attach(ADMIN, "2024-08-01T10:01:00Z"),
             assign_group("2024-08-01T10:02:00Z"),
-            detach,
+            detach(ADMIN, "2024-08-01T10:04:00Z"),
             add_member(GROUP, "94482488-user", false, "2024-08-01T10:05:00Z"),
         ];
         let findings = run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events);
@@ -608,14 +611,9 @@ mod tests {
 
     #[test]
     fn detached_before_the_assignment_or_read_only_is_not_privileged() {
-        let detach = sso(
-            "DetachManagedPolicyFromPermissionSet",
-            format!(r#"{{"permissionSetArn":"{PS}","managedPolicyArn":"{ADMIN}"}}"#),
-            "2024-08-01T10:03:00Z",
-        );
         let events = [
             attach(ADMIN, "2024-08-01T10:02:00Z"),
-            detach,
+            detach(ADMIN, "2024-08-01T10:03:00Z"),
             assign("2024-08-01T10:05:00Z"),
         ];
         assert!(run_sequence(Box::new(PrivilegedPermissionSetAssigned), &events).is_empty());
