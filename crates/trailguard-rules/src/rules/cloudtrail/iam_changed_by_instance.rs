@@ -91,7 +91,7 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// What the call changed, named from its request: the user, role, group or policy.
-pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
+fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     let params = params?;
     [
         "userName",
@@ -103,6 +103,17 @@ pub(super) fn changed(params: Option<&serde_json::Value>) -> Option<String> {
     .iter()
     .find_map(|key| params.get(*key)?.as_str())
     .map(str::to_owned)
+}
+
+/// What a watched IAM change changed ([`changed`]), and `` on `TARGET` `` for a message (empty when the
+/// request names nothing). CT060, CT091 and CT096 say it the same way.
+pub(super) fn change_target(record: &Record<'_>) -> (Option<String>, String) {
+    let target = changed(record.request_parameters().as_ref());
+    let on = target
+        .as_deref()
+        .map(|t| format!(" on `{t}`"))
+        .unwrap_or_default();
+    (target, on)
 }
 
 /// A watched IAM change as CT060 and CT091 start their finding: at its severity (high for users, their
@@ -128,11 +139,7 @@ pub(super) fn workload_iam_change(
     } else {
         Severity::High
     };
-    let target = changed(record.request_parameters().as_ref());
-    let on = target
-        .as_deref()
-        .map(|t| format!(" on `{t}`"))
-        .unwrap_or_default();
+    let (target, on) = change_target(record);
     WorkloadIamChange {
         finding: finding_for(meta, record, severity),
         who: describe_caller(&EventContext::from_record(record)),

@@ -2,8 +2,8 @@
 //! with temporary credentials from `GetSessionToken` (an `ASIA…` key on an `IAMUser` identity, not from a
 //! console sign-in).
 //!
-//! The watched changes are CT060's ([`super::iam_changed_by_instance`]); the severity comes from the
-//! session, not the change: whether it passed MFA.
+//! The watched changes and how a change is named are CT060's ([`super::iam_changed_by_instance`]); the
+//! severity comes from the session, not the change: whether it passed MFA.
 
 use trailguard_event::Record;
 
@@ -11,7 +11,7 @@ use super::common::{
     call_failed, caller_iam_user, describe_caller, event_in, evidence, finding_for, made_by_aws,
     session_from_console, session_mfa_evidence, sh, user_resource, worth_reporting,
 };
-use super::iam_changed_by_instance::{changed, WATCHED};
+use super::iam_changed_by_instance::{change_target, WATCHED};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::remediation::FixAction;
@@ -119,11 +119,7 @@ impl CloudTrailRule for IamChangedWithUserSessionToken {
             return;
         }
         let name = record.event_name.as_ref();
-        let target = changed(record.request_parameters().as_ref());
-        let on = target
-            .as_deref()
-            .map(|t| format!(" on `{t}`"))
-            .unwrap_or_default();
+        let (target, on) = change_target(record);
         let who = describe_caller(&EventContext::from_record(record));
         let mut finding = finding_for(&META, record, severity);
         finding.message = if failed {
