@@ -25,7 +25,8 @@ pub const META: RuleMeta = RuleMeta {
     doc: RuleDoc {
         what: "AWS's own response to a leaked key: the AWS managed policy `AWSCompromisedKeyQuarantine` (any \
                version: `V2`, `V3`, ...) attached to a principal, or the inline policy \
-               `AWSExposedCredentialPolicy_DO_NOT_REMOVE` put on a user (**critical**). Taking either off again \
+               `AWSExposedCredentialPolicy_DO_NOT_REMOVE` (or one named `AWSCompromisedKeyQuarantine...`) put \
+               on a user (**critical**). Taking either off again \
                (`Detach*Policy`, `DeleteUserPolicy`) is reported at **high**: it lifts the only brake on a key \
                that is public.",
         why: "AWS attaches these policies when it finds a user's secret access key in a public place (a public \
@@ -60,12 +61,20 @@ const WATCHED: &[(&str, &str)] = &[
 
 /// The inline policy name AWS puts on a user whose key it found exposed.
 const EXPOSED_INLINE_POLICY: &str = "AWSExposedCredentialPolicy_DO_NOT_REMOVE";
+/// The name of AWS's managed quarantine policies, before the version suffix (`V2`, `V3`, ...).
+const QUARANTINE_POLICY: &str = "AWSCompromisedKeyQuarantine";
 
 /// Whether `policy_arn` is one of AWS's quarantine policies, whatever its version suffix.
 fn is_quarantine_arn(policy_arn: &str) -> bool {
     policy_arn
         .split_once(":iam::aws:policy/")
-        .is_some_and(|(_, name)| name.starts_with("AWSCompromisedKeyQuarantine"))
+        .is_some_and(|(_, name)| name.starts_with(QUARANTINE_POLICY))
+}
+
+/// Whether an inline policy's name is one AWS gives its quarantine: the exposed-credential policy, or a
+/// copy of the managed quarantine put inline under that policy's name (as AWS has done on some users).
+fn is_quarantine_inline(policy_name: &str) -> bool {
+    policy_name == EXPOSED_INLINE_POLICY || policy_name.starts_with(QUARANTINE_POLICY)
 }
 
 /// Flags AWS's quarantine of a leaked key, and its removal.
@@ -89,7 +98,7 @@ impl CloudTrailRule for LeakedKeyQuarantined {
         let name = record.event_name.as_ref();
         let inline = matches!(name, "PutUserPolicy" | "DeleteUserPolicy");
         let policy = if inline {
-            request_field(params.as_ref(), "policyName").filter(|p| p == EXPOSED_INLINE_POLICY)
+            request_field(params.as_ref(), "policyName").filter(|p| is_quarantine_inline(p))
         } else {
             request_field(params.as_ref(), "policyArn").filter(|p| is_quarantine_arn(p))
         };
