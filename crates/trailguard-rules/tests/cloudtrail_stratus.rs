@@ -1,8 +1,8 @@
 //! Real-data evidence: the Stratus Red Team detonation logs and the Invictus IR attack dataset in
 //! `../shared/data/cloudtrail/` run through the whole built-in engine. For each technique file we assert
 //! exactly which rule codes fire; techniques outside identity, logging, network monitoring, credential
-//! access, access to instances and resources shared outside the account fire none (code execution on
-//! instances and in Lambda, model invocation).
+//! access, access to instances, containers and models, and resources shared outside the account fire
+//! none (an unusual instance type launched).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,8 +100,11 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.execution.ec2-user-data", vec!["CT070"]),
         (
             "aws.credential-access.ec2-steal-instance-credentials",
-            vec!["CT072"],
+            vec!["CT072", "CT101"],
         ),
+        ("aws.execution.ssm-send-command", vec!["CT101"]),
+        ("aws.execution.ssm-start-session", vec!["CT101"]),
+        ("aws.impact.bedrock-invoke-model", vec!["CT102"]),
         ("aws.discovery.ec2-download-user-data", vec!["CT073"]),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
@@ -184,9 +187,12 @@ fn create_admin_user_findings_carry_real_values() {
 #[test]
 fn stolen_instance_credentials_are_tied_to_the_command_that_took_them() {
     let findings = stratus("aws.credential-access.ec2-steal-instance-credentials");
-    let [theft] = findings.as_slice() else {
+    // The command itself is CT101's; the theft it led to is CT072's.
+    let [command, theft] = findings.as_slice() else {
         panic!("{findings:#?}");
     };
+    assert_eq!(command.rule_id, "CT101");
+    assert_eq!(command.severity, Severity::Medium);
     assert_eq!(theft.rule_id, "CT072");
     assert_eq!(theft.severity, Severity::High);
     // The finding sits on the stolen session's first call, and names the command that reached in.

@@ -202,8 +202,8 @@ pub fn push_judged(
 
 /// A watched rule that judges each of its calls from the record and its request alone: calls AWS makes
 /// are left out, and what [`CallJudgement::judge`] finds is reported by [`push_judged`]. Rules of that
-/// shape (CT080, CT084, CT094, CT095, CT097, CT099, CT100) keep their table, judgement and evidence
-/// here and call [`CallJudgement::check`] from their `check`.
+/// shape (CT080, CT084, CT094, CT095, CT097, CT099, CT100, CT101, CT102) keep their table, judgement and
+/// evidence here and call [`CallJudgement::check`] from their `check`.
 pub struct CallJudgement {
     pub meta: &'static RuleMeta,
     /// The calls judged, as the rule's `watched()` returns them.

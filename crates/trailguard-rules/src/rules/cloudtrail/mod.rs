@@ -116,4 +116,6 @@ crate::registry::register! { cloudtrail:
     single role_trust_granted_to_self::RoleTrustGrantedToSelf,
     single identity_store_changed::IdentityStoreChanged,
     single workload_role_swapped::WorkloadRoleSwapped,
+    single command_run_in_workload::CommandRunInWorkload,
+    single bedrock_safeguards_changed::BedrockSafeguardsChanged,
 }
