@@ -125,26 +125,19 @@ fn logging_replaced(record: &Record<'_>, params: &Value, region: &str) -> Judged
             ", without text delivery: prompts and answers are no longer recorded".to_owned(),
         )
     };
-    Judged {
+    Judged::new(
         severity,
-        done: format!(
+        format!(
             "replaced Bedrock's model invocation logging in {region}, sending it to {to}{consequence}"
         ),
-        tried: format!("replace Bedrock's model invocation logging in {region}"),
-        resource: bedrock_settings(record),
-        undo: None,
-    }
+        format!("replace Bedrock's model invocation logging in {region}"),
+        bedrock_settings(record),
+    )
 }
 
 fn safeguard(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let region = record.aws_region.as_deref().unwrap_or("its region");
-    let judged = |severity, done: String, tried: String, resource| Judged {
-        severity,
-        done,
-        tried,
-        resource,
-        undo: None,
-    };
+    let judged = Judged::new;
     Some(match record.event_name.as_ref() {
         "DeleteModelInvocationLoggingConfiguration" => judged(
             Severity::Medium,

@@ -9,7 +9,7 @@ use trailguard_event::Record;
 
 use super::common::{
     call_judgement_rule, instance_resource, is_instance_id, member_either_case,
-    member_str_either_case, regional_arn, CallJudgement, Judged,
+    member_str_either_case, notebook_instance_arn, regional_arn, CallJudgement, Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -204,13 +204,12 @@ fn send_command(record: &Record<'_>, params: &Value) -> Option<Judged> {
             },
         ),
     };
-    Some(Judged {
+    Some(Judged::new(
         severity,
-        done: format!("ran Systems Manager document `{document}` ({reach}) on {on}"),
-        tried: format!("run Systems Manager document `{document}` on {on}"),
+        format!("ran Systems Manager document `{document}` ({reach}) on {on}"),
+        format!("run Systems Manager document `{document}` on {on}"),
         resource,
-        undo: None,
-    })
+    ))
 }
 
 /// A document's ARN: as named, or built from its name (AWS's own documents have no account).
@@ -252,13 +251,12 @@ fn start_session(record: &Record<'_>, params: &Value) -> Option<Judged> {
             name: Some(target.clone()),
         }
     };
-    Some(Judged {
-        severity: Severity::Low,
-        done: format!("opened {kind} on `{target}` through Session Manager{reason}"),
-        tried: format!("open {kind} on `{target}` through Session Manager"),
+    Some(Judged::new(
+        Severity::Low,
+        format!("opened {kind} on `{target}` through Session Manager{reason}"),
+        format!("open {kind} on `{target}` through Session Manager"),
         resource,
-        undo: None,
-    })
+    ))
 }
 
 fn execute_command(record: &Record<'_>, params: &Value) -> Option<Judged> {
@@ -277,39 +275,35 @@ fn execute_command(record: &Record<'_>, params: &Value) -> Option<Judged> {
         let cluster_name = cluster.rsplit('/').next().unwrap_or(&cluster);
         regional_arn(record, "ecs", &format!("task/{cluster_name}/{task}"))
     };
-    Some(Judged {
-        severity: Severity::Low,
-        done: format!("ran {command} in{container} ECS task `{task}` (ECS Exec)"),
-        tried: format!("run {command} in{container} ECS task `{task}` (ECS Exec)"),
-        resource: Resource {
-            kind: "AwsEcsTask".to_owned(),
-            id: task_arn,
-            name: Some(task),
-        },
-        undo: None,
-    })
+    let resource = Resource {
+        kind: "AwsEcsTask".to_owned(),
+        id: task_arn,
+        name: Some(task.clone()),
+    };
+    Some(Judged::new(
+        Severity::Low,
+        format!("ran {command} in{container} ECS task `{task}` (ECS Exec)"),
+        format!("run {command} in{container} ECS task `{task}` (ECS Exec)"),
+        resource,
+    ))
 }
 
 fn open_notebook(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let notebook = member_str_either_case(Some(params), "notebookInstanceName")?;
-    Some(Judged {
-        severity: Severity::Low,
-        done: format!(
+    let resource = Resource {
+        kind: "AwsSageMakerNotebookInstance".to_owned(),
+        id: notebook_instance_arn(record, &notebook),
+        name: Some(notebook.clone()),
+    };
+    Some(Judged::new(
+        Severity::Low,
+        format!(
             "opened SageMaker notebook instance `{notebook}` (a signed URL to its Jupyter server, whose \
              terminal runs as the notebook's role)"
         ),
-        tried: format!("open SageMaker notebook instance `{notebook}`"),
-        resource: Resource {
-            kind: "AwsSageMakerNotebookInstance".to_owned(),
-            id: regional_arn(
-                record,
-                "sagemaker",
-                &format!("notebook-instance/{}", notebook.to_ascii_lowercase()),
-            ),
-            name: Some(notebook),
-        },
-        undo: None,
-    })
+        format!("open SageMaker notebook instance `{notebook}`"),
+        resource,
+    ))
 }
 
 fn reach(record: &Record<'_>, params: &Value) -> Option<Judged> {

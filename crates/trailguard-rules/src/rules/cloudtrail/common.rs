@@ -167,6 +167,19 @@ pub struct Judged {
     pub undo: Option<String>,
 }
 
+impl Judged {
+    /// A judged call with no command to undo it.
+    pub fn new(severity: Severity, done: String, tried: String, resource: Resource) -> Self {
+        Judged {
+            severity,
+            done,
+            tried,
+            resource,
+            undo: None,
+        }
+    }
+}
+
 /// Pushes the finding for a judged call: none for a refused call that would be low
 /// ([`worth_reporting`]); otherwise [`change_finding`] with the named request members as evidence, and
 /// `judged.undo` as its command when the call took effect.
@@ -757,6 +770,16 @@ pub fn regional_arn(record: &Record<'_>, service: &str, resource: &str) -> Strin
         "arn:aws:{service}:{}:{}:{resource}",
         record.aws_region.as_deref().unwrap_or("REGION"),
         record.account_id().unwrap_or("ACCOUNT_ID")
+    )
+}
+
+/// The ARN of SageMaker notebook instance `name` in the record's account and region (ARNs hold the name
+/// in lower case).
+pub fn notebook_instance_arn(record: &Record<'_>, name: &str) -> String {
+    regional_arn(
+        record,
+        "sagemaker",
+        &format!("notebook-instance/{}", name.to_ascii_lowercase()),
     )
 }
 

@@ -129,13 +129,7 @@ pub(super) fn added_member(params: &Value) -> Option<String> {
 }
 
 fn directory_change(record: &Record<'_>, params: &Value) -> Option<Judged> {
-    let judged = |severity, done: String, tried: String, resource| Judged {
-        severity,
-        done,
-        tried,
-        resource,
-        undo: None,
-    };
+    let judged = Judged::new;
     let user = || subject(record, params, "userId", "AwsIdentityStoreUser");
     let group = || subject(record, params, "groupId", "AwsIdentityStoreGroup");
     let name = record.event_name.as_ref();

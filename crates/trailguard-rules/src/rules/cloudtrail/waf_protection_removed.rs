@@ -109,13 +109,7 @@ fn removal(record: &Record<'_>, params: &Value) -> Option<Judged> {
             name: Some(name),
         }
     };
-    let judged = |severity, done: String, tried: String, resource| Judged {
-        severity,
-        done,
-        tried,
-        resource,
-        undo: None,
-    };
+    let judged = Judged::new;
     Some(match record.event_name.as_ref() {
         "DisassociateWebACL" => {
             let protected = field("resourceArn").unwrap_or_else(|| "(unnamed)".to_owned());

@@ -8,7 +8,8 @@ use trailguard_event::Record;
 
 use super::common::{
     call_judgement_rule, ec2_request_member, instance_resource, lambda_function_arn,
-    member_either_case, member_str_either_case, regional_arn, CallJudgement, Judged,
+    member_either_case, member_str_either_case, notebook_instance_arn, regional_arn, CallJudgement,
+    Judged,
 };
 use crate::finding::{Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -97,13 +98,7 @@ fn instance_of(record: &Record<'_>, params: &Value, wrapper: &str) -> Option<Str
 }
 
 fn swap(record: &Record<'_>, params: &Value) -> Option<Judged> {
-    let judged = |severity, done: String, tried: String, resource| Judged {
-        severity,
-        done,
-        tried,
-        resource,
-        undo: None,
-    };
+    let judged = Judged::new;
     let name = record.event_name.as_ref();
     if record.event_source == EC2 {
         let wrapper = format!("{name}Request");
@@ -208,13 +203,7 @@ const ROLE_SETTINGS: &[RoleSetting] = &[
         which_role: "the role of SageMaker notebook instance",
         consequence: "code run in it gets that role's credentials",
         kind: "AwsSageMakerNotebookInstance",
-        arn: |record, notebook| {
-            regional_arn(
-                record,
-                "sagemaker",
-                &format!("notebook-instance/{}", notebook.to_ascii_lowercase()),
-            )
-        },
+        arn: notebook_instance_arn,
     },
 ];
 
