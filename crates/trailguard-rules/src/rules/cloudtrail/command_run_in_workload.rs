@@ -1,6 +1,7 @@
 //! CT101 command-run-in-workload: a principal running commands on instances through Systems Manager
 //! (`SendCommand`), opening a Session Manager session on one (`StartSession`), running a command in an
-//! ECS container (`ExecuteCommand`) or opening a SageMaker notebook (`CreatePresignedNotebookInstanceUrl`).
+//! ECS container (`ExecuteCommand`), opening a SageMaker notebook (`CreatePresignedNotebookInstanceUrl`)
+//! or a tunnel to a private instance through an EC2 Instance Connect Endpoint (`OpenTunnel`).
 //! Whoever does so acts as the instance's, task's or notebook's role: the `ssm:SendCommand`,
 //! `ssm:StartSession` and `sagemaker:CreatePresignedNotebookInstanceUrl` escalation paths.
 
@@ -34,7 +35,8 @@ pub const META: RuleMeta = RuleMeta {
                (`StartSession`: a shell, an SSH session or a port forward through the instance); a command \
                run in an ECS container (`ExecuteCommand`, ECS Exec); a SageMaker notebook instance opened \
                (`CreatePresignedNotebookInstanceUrl`: a Jupyter terminal as the notebook's role, also how \
-               the console opens a notebook). **info**: other AWS documents \
+               the console opens a notebook); a tunnel opened to a private address through an EC2 Instance \
+               Connect Endpoint (`OpenTunnel`: SSH or RDP to instances with no public address). **info**: other AWS documents \
                (patching, agent updates, inventory). The finding names the document, the instances (or \
                the `targets` that select them, `*` meaning every managed instance) and the session's \
                reason when one was given. A refused call is an attempt, one step lower; a refused low one \
@@ -64,6 +66,7 @@ pub const META: RuleMeta = RuleMeta {
             "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_StartSession.html",
             "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html",
             "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreatePresignedNotebookInstanceUrl.html",
+            "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/log-ec2-instance-connect-endpoint-using-cloudtrail.html",
             "https://attack.mitre.org/techniques/T1651/",
             "https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ssm-send-command/",
         ],
@@ -73,12 +76,14 @@ pub const META: RuleMeta = RuleMeta {
 const SSM: &str = "ssm.amazonaws.com";
 const ECS: &str = "ecs.amazonaws.com";
 const SAGEMAKER: &str = "sagemaker.amazonaws.com";
+const INSTANCE_CONNECT: &str = "ec2-instance-connect.amazonaws.com";
 
 const WATCHED: &[(&str, &str)] = &[
     (SSM, "SendCommand"),
     (SSM, "StartSession"),
     (ECS, "ExecuteCommand"),
     (SAGEMAKER, "CreatePresignedNotebookInstanceUrl"),
+    (INSTANCE_CONNECT, "OpenTunnel"),
 ];
 
 /// AWS documents that run what the caller passes them: a script, a script's URL, another document, a
@@ -306,12 +311,47 @@ fn open_notebook(record: &Record<'_>, params: &Value) -> Option<Judged> {
     ))
 }
 
+/// A tunnel through an EC2 Instance Connect Endpoint: its request names the endpoint, the private address
+/// and the port, not the instance.
+fn open_tunnel(record: &Record<'_>, params: &Value) -> Option<Judged> {
+    let endpoint = member_str_either_case(Some(params), "instanceConnectEndpointId")?;
+    let address = member_str_either_case(Some(params), "privateIpAddress")
+        .unwrap_or_else(|| "(unnamed address)".to_owned());
+    let port = member_either_case(Some(params), "remotePort")
+        .map(|port| match port {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+        .map(|port| format!(" port {port}"))
+        .unwrap_or_default();
+    let resource = Resource {
+        kind: "AwsEc2InstanceConnectEndpoint".to_owned(),
+        id: regional_arn(
+            record,
+            "ec2",
+            &format!("instance-connect-endpoint/{endpoint}"),
+        ),
+        name: Some(endpoint.clone()),
+    };
+    Some(Judged::new(
+        Severity::Low,
+        format!(
+            "opened a tunnel to {address}{port} through EC2 Instance Connect Endpoint `{endpoint}`"
+        ),
+        format!(
+            "open a tunnel to {address}{port} through EC2 Instance Connect Endpoint `{endpoint}`"
+        ),
+        resource,
+    ))
+}
+
 fn reach(record: &Record<'_>, params: &Value) -> Option<Judged> {
     match record.event_name.as_ref() {
         "SendCommand" => send_command(record, params),
         "StartSession" => start_session(record, params),
         "ExecuteCommand" => execute_command(record, params),
         "CreatePresignedNotebookInstanceUrl" => open_notebook(record, params),
+        "OpenTunnel" => open_tunnel(record, params),
         _ => None,
     }
 }
@@ -332,6 +372,9 @@ const JUDGEMENT: CallJudgement = CallJudgement {
         "container",
         "command",
         "notebookInstanceName",
+        "instanceConnectEndpointId",
+        "privateIpAddress",
+        "remotePort",
     ],
     summary:
         "Ask the caller what the command or session was for and read its output; if it was not \
@@ -436,6 +479,16 @@ mod tests {
         assert!(
             notebook_arn.ends_with(":notebook-instance/research-nb"),
             "{notebook_arn}"
+        );
+        let tunnel = TestEvent::new(INSTANCE_CONNECT, "OpenTunnel")
+            .identity(IAM_USER)
+            .request(r#"{"instanceConnectEndpointId":"eice-0123456789abcdef0","maxTunnelDuration":"3600","remotePort":"22","privateIpAddress":"10.0.1.25"}"#);
+        let found = check(&CommandRunInWorkload, &tunnel);
+        assert_eq!(found[0].severity, Severity::Low);
+        assert!(
+            found[0].message.contains("10.0.1.25 port 22"),
+            "{}",
+            found[0].message
         );
         assert!(check(&CommandRunInWorkload, &session.denied()).is_empty());
     }
