@@ -36,18 +36,18 @@ pub const META: RuleMeta = RuleMeta {
                run in an ECS container (`ExecuteCommand`, ECS Exec); a SageMaker notebook instance opened \
                (`CreatePresignedNotebookInstanceUrl`: a Jupyter terminal as the notebook's role, also how \
                the console opens a notebook); a tunnel opened to a private address through an EC2 Instance \
-               Connect Endpoint (`OpenTunnel`: SSH or RDP to instances with no public address). **info**: other AWS documents \
-               (patching, agent updates, inventory). The finding names the document, the instances (or \
-               the `targets` that select them, `*` meaning every managed instance) and the session's \
-               reason when one was given. A refused call is an attempt, one step lower; a refused low one \
+               Connect Endpoint (`OpenTunnel`: SSH or RDP to instances with no public address). **info**: \
+               other AWS documents (patching, agent updates, inventory). The finding names the document, \
+               the instances (or the `targets` that select them, `*` meaning every managed instance) and \
+               the session's reason when one was given. A refused call is an attempt, one step lower; a refused low one \
                is not reported. Commands Systems Manager sends itself (State Manager associations, \
                Maintenance Windows) are left out.",
         why: "An instance runs with its profile's role, a task with its task role, and whatever runs on \
               them can read those credentials from the metadata endpoint. With `ssm:SendCommand` or \
               `ssm:StartSession` on an instance whose role is stronger than their own, attackers gain that \
               role without passing it to anything (the documented `ssm:SendCommand`, `ssm:StartSession` \
-              and `sagemaker:CreatePresignedNotebookInstanceUrl` privilege-escalation paths, pathfinding.cloud \
-              ssm-001, ssm-002 and sagemaker-004; Stratus Red Team `ssm-send-command`, \
+              and `sagemaker:CreatePresignedNotebookInstanceUrl` privilege-escalation paths, \
+              pathfinding.cloud ssm-001, ssm-002 and sagemaker-004; Stratus Red Team `ssm-send-command`, \
               `ssm-start-session`). The same calls run ransomware or miners on a fleet at once (ATT&CK \
               T1651 Cloud Administration Command). CloudTrail hides the commands of `SendCommand` \
               (`HIDDEN_DUE_TO_SECURITY_REASONS`): the document and the targets are what the record tells. \
@@ -121,15 +121,15 @@ fn document_name(document: &str) -> &str {
         .map_or(document, |(_, name)| name)
 }
 
-/// What a document may run, and the severity that follows.
-fn document_reach(document: &str) -> (Severity, &'static str) {
+/// What a document may run, and the severity that follows. Only AWS names documents `AWS…` or
+/// `Amazon…` (the prefixes are reserved), so a name settles whose a document is; an ARN also tells which
+/// account shares it.
+fn document_reach(document: &str, account: Option<&str>) -> (Severity, &'static str) {
     let name = document_name(document);
-    if document.starts_with("arn:") && !name.starts_with("AWS") {
-        return (
-            Severity::Low,
-            "a document shared from another account, which runs whatever it holds",
-        );
-    }
+    let owner = document
+        .strip_prefix("arn:")
+        .and_then(|arn| arn.split(':').nth(3))
+        .filter(|owner| !owner.is_empty());
     if ARBITRARY_COMMAND_DOCUMENTS.contains(&name) {
         (
             Severity::Medium,
@@ -137,6 +137,11 @@ fn document_reach(document: &str) -> (Severity, &'static str) {
         )
     } else if AWS_DOCUMENT_PREFIXES.iter().any(|p| name.starts_with(p)) {
         (Severity::Info, "an AWS document with a fixed task")
+    } else if owner.is_some_and(|owner| Some(owner) != account) {
+        (
+            Severity::Low,
+            "a document shared from another account, which runs whatever it holds",
+        )
     } else {
         (
             Severity::Low,
@@ -189,7 +194,7 @@ fn targets(params: &Value) -> Option<String> {
 
 fn send_command(record: &Record<'_>, params: &Value) -> Option<Judged> {
     let document = member_str_either_case(Some(params), "documentName")?;
-    let (severity, reach) = document_reach(&document);
+    let (severity, reach) = document_reach(&document, record.account_id());
     let instances = strings(member_either_case(Some(params), "instanceIds"));
     let (on, resource) = match (instances.first(), targets(params)) {
         (Some(first), _) => (
@@ -411,6 +416,10 @@ mod tests {
                 "arn:aws:ssm:us-east-1:444455556666:document/Collect",
                 Some(Severity::Low),
             ),
+            (
+                "arn:aws:ssm:us-east-1::document/AWS-RunShellScript",
+                Some(Severity::Medium),
+            ),
         ];
         for (document, expected) in cases {
             let found = check(
@@ -421,6 +430,18 @@ mod tests {
             );
             assert_eq!(found.first().map(|f| f.severity), expected, "{document}");
         }
+        // An ARN of the caller's own account is the account's document, not a shared one.
+        let own = check(
+            &CommandRunInWorkload,
+            &send(
+                r#"{"documentName":"arn:aws:ssm:us-east-1:229654561268:document/Collect","instanceIds":["i-0786a3a8b5c0d92ef"]}"#,
+            ),
+        );
+        assert!(
+            own[0].message.contains("of the account's own"),
+            "{}",
+            own[0].message
+        );
     }
 
     #[test]
