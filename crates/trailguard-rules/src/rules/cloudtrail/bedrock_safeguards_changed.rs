@@ -26,18 +26,18 @@ pub const META: RuleMeta = RuleMeta {
     doc: RuleDoc {
         what: "**medium**: Bedrock's model invocation logging deleted in a region \
                (`DeleteModelInvocationLoggingConfiguration`: prompts and answers are no longer recorded) or \
-               replaced by one that does not deliver text (`PutModelInvocationLoggingConfiguration` without \
-               `textDataDeliveryEnabled`), a guardrail deleted (`DeleteGuardrail`), the organization's \
-               enforced guardrail removed (`DeleteEnforcedGuardrailConfiguration`). **low**: logging \
-               replaced with another destination (the finding names the bucket and log group: logs sent \
-               where nobody reads them are logs lost), a guardrail updated (`UpdateGuardrail`: CloudTrail \
-               hides the new settings, so a weakened filter looks like any edit), the enforced guardrail \
-               replaced (`PutEnforcedGuardrailConfiguration`); access to a \
-               foundation model switched on (`PutFoundationModelEntitlement`, \
-               `CreateFoundationModelAgreement`, `PutUseCaseForModelAccess`), **medium** when that is done \
-               with an IAM user's long-term access key, the credential most often stolen for this. A \
-               refused call is an attempt, one step lower; a refused low one is not reported. Calls AWS \
-               services make are left out.",
+               replaced by one that does not deliver text or delivers nowhere \
+               (`PutModelInvocationLoggingConfiguration` without `textDataDeliveryEnabled` or a \
+               destination), a guardrail deleted (`DeleteGuardrail`), the organization's enforced guardrail \
+               removed (`DeleteEnforcedGuardrailConfiguration`). **low**: logging replaced with another \
+               destination (the finding names the bucket and log group: logs sent where nobody reads them \
+               are logs lost), a guardrail updated (`UpdateGuardrail`: CloudTrail hides the new settings, so \
+               a weakened filter looks like any edit), the enforced guardrail replaced \
+               (`PutEnforcedGuardrailConfiguration`); access to a foundation model switched on \
+               (`PutFoundationModelEntitlement`, `CreateFoundationModelAgreement`, \
+               `PutUseCaseForModelAccess`), **medium** when that is done with an IAM user's long-term access \
+               key, the credential most often stolen for this. A refused call is an attempt, one step lower; \
+               a refused low one is not reported. Calls AWS services make are left out.",
         why: "Stolen keys are sold for their access to hosted models: the intruder switches on models the \
               account never used, removes the invocation log so the prompts leave no trace, and deletes \
               guardrails that would refuse their content (ATT&CK T1496 Resource Hijacking, T1562.008 \
@@ -103,7 +103,7 @@ fn bedrock_settings(record: &Record<'_>) -> Resource {
 }
 
 /// A logging configuration put in place of the region's one: medium when it no longer delivers prompts
-/// and answers as text, else low, naming where the logs now go.
+/// and answers as text, or delivers them nowhere; else low, naming where the logs now go.
 fn logging_replaced(record: &Record<'_>, params: &Value, region: &str) -> Judged {
     let config = member_either_case(Some(params), "loggingConfig");
     let text = flag_set(member_either_case(config, "textDataDeliveryEnabled"));
@@ -113,23 +113,27 @@ fn logging_replaced(record: &Record<'_>, params: &Value, region: &str) -> Judged
     let group = member_either_case(config, "cloudWatchConfig")
         .and_then(|cw| member_str_either_case(Some(cw), "logGroupName"))
         .map(|group| format!("log group `{group}`"));
-    let to = match [bucket, group].into_iter().flatten().collect::<Vec<_>>() {
-        destinations if destinations.is_empty() => "no destination".to_owned(),
-        destinations => destinations.join(" and "),
-    };
-    let (severity, consequence) = if text {
-        (Severity::Low, String::new())
-    } else {
-        (
+    let destinations: Vec<String> = [bucket, group].into_iter().flatten().collect();
+    let (severity, outcome) = match (destinations.is_empty(), text) {
+        (true, _) => (
             Severity::Medium,
-            ", without text delivery: prompts and answers are no longer recorded".to_owned(),
-        )
+            "with no destination: prompts and answers are no longer recorded".to_owned(),
+        ),
+        (false, false) => (
+            Severity::Medium,
+            format!(
+                "sending it to {} without text delivery: prompts and answers are no longer recorded",
+                destinations.join(" and ")
+            ),
+        ),
+        (false, true) => (
+            Severity::Low,
+            format!("sending it to {}", destinations.join(" and ")),
+        ),
     };
     Judged::new(
         severity,
-        format!(
-            "replaced Bedrock's model invocation logging in {region}, sending it to {to}{consequence}"
-        ),
+        format!("replaced Bedrock's model invocation logging in {region}, {outcome}"),
         format!("replace Bedrock's model invocation logging in {region}"),
         bedrock_settings(record),
     )
@@ -283,6 +287,16 @@ mod tests {
         assert_eq!(
             check(&BedrockSafeguardsChanged, &blind)[0].severity,
             Severity::Medium
+        );
+        let nowhere = TestEvent::new(BEDROCK, "PutModelInvocationLoggingConfiguration")
+            .identity(ASSUMED_ROLE_MFA)
+            .request(r#"{"loggingConfig":{"textDataDeliveryEnabled":true}}"#);
+        let found = check(&BedrockSafeguardsChanged, &nowhere);
+        assert_eq!(found[0].severity, Severity::Medium);
+        assert!(
+            found[0].message.contains("no destination"),
+            "{}",
+            found[0].message
         );
     }
 
