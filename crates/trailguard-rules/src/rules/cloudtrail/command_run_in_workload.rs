@@ -51,7 +51,7 @@ pub const META: RuleMeta = RuleMeta {
               `ssm-start-session`). The same calls run ransomware or miners on a fleet at once (ATT&CK \
               T1651 Cloud Administration Command). CloudTrail hides the commands of `SendCommand` \
               (`HIDDEN_DUE_TO_SECURITY_REASONS`): the document and the targets are what the record tells. \
-              [CT072](instance-credentials-exfiltrated) reports the stolen role then used from the \
+              CT072 (instance-credentials-exfiltrated) reports the stolen role then used from the \
               caller's address.",
         example: "IAM user `christophe` runs `AWS-RunShellScript` on `i-00456a8d163f546ff`, \
                   `i-0cfe23b1a7ceba6f8` and `i-09d40ccfc0ae91cfa` with his access key.",
