@@ -121,6 +121,13 @@ fn document_name(document: &str) -> &str {
         .map_or(document, |(_, name)| name)
 }
 
+/// Whether a document name is one AWS publishes.
+fn is_aws_document(name: &str) -> bool {
+    AWS_DOCUMENT_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
 /// What a document may run, and the severity that follows. Only AWS names documents `AWS…` or
 /// `Amazon…` (the prefixes are reserved), so a name settles whose a document is; an ARN also tells which
 /// account shares it.
@@ -135,7 +142,7 @@ fn document_reach(document: &str, account: Option<&str>) -> (Severity, &'static 
             Severity::Medium,
             "which runs whatever commands the caller passes",
         )
-    } else if AWS_DOCUMENT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+    } else if is_aws_document(name) {
         (Severity::Info, "an AWS document with a fixed task")
     } else if owner.is_some_and(|owner| Some(owner) != account) {
         (
@@ -222,21 +229,17 @@ fn send_command(record: &Record<'_>, params: &Value) -> Option<Judged> {
     ))
 }
 
-/// A document's ARN: as named, or built from its name (AWS's own documents have no account).
+/// A document's ARN: as named, or built from its name. AWS's own documents belong to no account: their
+/// ARNs leave it empty.
 fn document_arn(record: &Record<'_>, document: &str) -> String {
     if document.starts_with("arn:") {
         return document.to_owned();
     }
-    let arn = regional_arn(record, "ssm", &format!("document/{document}"));
-    if AWS_DOCUMENT_PREFIXES
-        .iter()
-        .any(|p| document.starts_with(p))
-    {
-        let (region_part, _) = arn.rsplit_once(':').unwrap_or((&arn, ""));
-        let (before_account, _) = region_part.rsplit_once(':').unwrap_or((region_part, ""));
-        return format!("{before_account}::document/{document}");
+    if is_aws_document(document) {
+        let region = record.aws_region.as_deref().unwrap_or("REGION");
+        return format!("arn:aws:ssm:{region}::document/{document}");
     }
-    arn
+    regional_arn(record, "ssm", &format!("document/{document}"))
 }
 
 fn start_session(record: &Record<'_>, params: &Value) -> Option<Judged> {
