@@ -363,8 +363,11 @@ mod tests {
         let report = engine.finish_report(vec![worker, other]);
         assert_eq!(report.stats.observations, 3);
         assert_eq!(report.stats.observations_dropped, 3);
-        // The burst rule saw only 3 failures: below its threshold, so nothing fires, and nothing is noted.
-        assert!(report.findings.is_empty());
+        // The burst rule saw only 3 failures: below its threshold, so no burst, only its record of the
+        // three it kept (the dropped ones are counted above, not judged).
+        assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+        assert_eq!(report.findings[0].severity, crate::finding::Severity::Info);
+        assert_eq!(report.findings[0].evidence[0].value, 3);
         // The budget is back for the next run.
         let mut again = engine.new_worker();
         visit_all(&mut again, &events[..5]);

@@ -357,7 +357,10 @@ fn a_repeated_event_counts_once_towards_a_burst() {
         )),
     ];
     let (found, outcome) = scan(&engine, sources);
-    assert!(found.is_empty(), "{found:#?}");
+    // One failure is recorded on its own (info), counted once.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Info);
+    assert_eq!(found[0].evidence[0].value, 1);
     assert_eq!(outcome.engine.observations_repeated, 11);
 
     // Six distinct failures are (the positive control for the same rule and record shape).
@@ -373,4 +376,5 @@ fn a_repeated_event_counts_once_towards_a_burst() {
     );
     let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
     assert_eq!(rules, ["CT016"], "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Medium);
 }

@@ -117,13 +117,28 @@ pub fn bursts<'o>(
     shape: BurstShape,
     mut emit: impl FnMut(&Burst<'o>),
 ) {
+    runs(observations, shape, |run, is_burst| {
+        if is_burst {
+            emit(run);
+        }
+    });
+}
+
+/// Calls `emit` once per run in `observations` (sorted by time), grouped by `principal`: a principal's
+/// calls with no gap over the window, with whether the run was a burst. For the rules that report the
+/// calls that made no burst too.
+pub fn runs<'o>(
+    observations: &'o [Observation],
+    shape: BurstShape,
+    mut emit: impl FnMut(&Burst<'o>, bool),
+) {
     let mut runs: HashMap<&'o str, Run<'o>> = HashMap::new();
     for (n, obs) in observations.iter().enumerate() {
         if n % 1024 == 0 {
             runs.retain(|_, run| {
                 let open = obs.at - run.last.at <= shape.window_ms;
-                if !open && run.qualified {
-                    emit(&run.burst);
+                if !open {
+                    emit(&run.burst, run.qualified);
                 }
                 open
             });
@@ -132,17 +147,15 @@ pub fn bursts<'o>(
             .entry(obs.principal.as_ref())
             .or_insert_with(|| Run::new(obs));
         if obs.at - run.last.at > shape.window_ms {
-            if run.qualified {
-                emit(&run.burst);
-            }
+            emit(&run.burst, run.qualified);
             *run = Run::new(obs);
         }
         run.add(obs, shape);
     }
-    let mut rest: Vec<_> = runs.into_values().filter(|r| r.qualified).collect();
+    let mut rest: Vec<_> = runs.into_values().collect();
     rest.sort_by_key(|r| r.burst.first.at);
     for run in rest {
-        emit(&run.burst);
+        emit(&run.burst, run.qualified);
     }
 }
 

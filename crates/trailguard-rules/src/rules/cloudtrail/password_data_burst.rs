@@ -1,9 +1,9 @@
 //! CT032 password-data-burst: one principal retrieving many EC2 Windows administrator passwords
-//! (`GetPasswordData`) in a short time. A sequence rule.
+//! (`GetPasswordData`) in a short time; fewer retrievals are recorded at info. A sequence rule.
 
 use trailguard_event::Record;
 
-use super::burst::{burst_finding, bursts, list_counts, Burst, BurstShape, FAILED};
+use super::burst::{burst_finding, list_counts, runs, Burst, BurstShape, FAILED};
 use super::common::{call_failed, caller_key, describe_caller, evidence};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -13,7 +13,7 @@ use crate::Finding;
 pub const META: RuleMeta = RuleMeta {
     code: "CT032",
     name: "password-data-burst",
-    title: "Burst of EC2 password retrievals",
+    title: "EC2 Windows password retrievals",
     family: Family::Cloudtrail,
     severity: Severity::Medium,
     attack: &["T1552.005", "T1555"],
@@ -24,7 +24,10 @@ pub const META: RuleMeta = RuleMeta {
         what: "At least 5 `GetPasswordData` calls by one principal within 10 minutes: the encrypted Windows \
                administrator password of EC2 instances fetched in bulk. One finding per burst with the count, \
                how many were refused (`Client.UnauthorizedOperation`) and the instances asked for. **medium**; \
-               **high** when at least one call succeeded and three or more instances were asked for.",
+               **high** when at least one call succeeded and three or more instances were asked for. A \
+               principal's calls that make no burst (fewer, or too slow) are one finding per stretch of \
+               calls (each within 10 minutes of the next) at **info**, naming the instances and the \
+               refusals: the record of who read which password.",
         why: "An administrator fetches the password of the one instance they are about to connect to. Many in a \
               row, or one refusal after another, is credential harvesting by a tool trying every instance in \
               the region (ATT&CK T1552.005; Stratus Red Team `ec2-get-password-data` makes dozens of calls). \
@@ -77,7 +80,13 @@ impl SequenceRule for PasswordDataBurst {
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        bursts(observations, SHAPE, |burst| out.push(finding(burst)));
+        runs(observations, SHAPE, |run, is_burst| {
+            out.push(if is_burst {
+                finding(run)
+            } else {
+                lone_finding(run)
+            })
+        });
     }
 }
 
@@ -114,6 +123,45 @@ fn finding(burst: &Burst<'_>) -> Finding {
     finding
 }
 
+/// A principal's few retrievals, or a trickle too slow for a burst: **info**, an administrator's usual
+/// fetch of the password of the instance they are about to connect to, kept as the record of who read
+/// which password.
+fn lone_finding(run: &Burst<'_>) -> Finding {
+    let event = &run.first.event;
+    let mut finding = burst_finding(&META, run, Severity::Info);
+    let instances = run.subjects.iter().copied().collect::<Vec<_>>();
+    let refused = match (run.failed, run.count) {
+        (0, _) => String::new(),
+        (failed, count) if failed == count => " (refused)".to_owned(),
+        (failed, _) => format!(" ({failed} refused)"),
+    };
+    let calls = if run.count == 1 {
+        format!("at {}", event.event_time)
+    } else {
+        format!(
+            "{} times between {} and {}",
+            run.count, event.event_time, run.last_time
+        )
+    };
+    let named = if instances.is_empty() {
+        "no instance named".to_owned()
+    } else {
+        instances.join(", ")
+    };
+    finding.message = format!(
+        "{} called GetPasswordData {calls}{refused} for {named}.",
+        describe_caller(event),
+    );
+    finding
+        .evidence
+        .push(evidence("requestParameters.instanceId", instances));
+    finding.fix.summary =
+        "Nothing to do if the principal administers these Windows instances; otherwise find \
+                           out why it read their administrator password."
+            .to_owned();
+    finding
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,11 +190,31 @@ mod tests {
     }
 
     #[test]
-    fn a_few_retrievals_or_a_slow_trickle_are_not_a_burst() {
+    fn a_few_retrievals_or_a_slow_trickle_are_recorded_at_info_not_as_a_burst() {
         let few: Vec<_> = (0..3).map(|i| get_password(i, 31)).collect();
-        assert!(run_sequence(Box::new(PasswordDataBurst), &few).is_empty());
+        let findings = run_sequence(Box::new(PasswordDataBurst), &few);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Info);
+        assert!(
+            findings[0].message.ends_with(
+                "called GetPasswordData 3 times between 2024-07-30T21:31:21Z and 2024-07-30T21:31:21Z \
+                 for i-0a1b2c3d4e5f60000, i-0a1b2c3d4e5f60001, i-0a1b2c3d4e5f60002."
+            ),
+            "{}",
+            findings[0].message
+        );
         // One every three minutes: a single run, but never five within ten minutes.
         let trickle: Vec<_> = (0..6).map(|i| get_password(i, i * 3)).collect();
-        assert!(run_sequence(Box::new(PasswordDataBurst), &trickle).is_empty());
+        let findings = run_sequence(Box::new(PasswordDataBurst), &trickle);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Info);
+        let refused = run_sequence(Box::new(PasswordDataBurst), &[get_password(7, 40).denied()]);
+        assert!(
+            refused[0]
+                .message
+                .ends_with("(refused) for i-0a1b2c3d4e5f60007."),
+            "{}",
+            refused[0].message
+        );
     }
 }
