@@ -723,6 +723,28 @@ pub fn principal_account(value: &str) -> Option<&str> {
     Some(account).filter(|a| !a.is_empty())
 }
 
+/// The network of an address, as the rules that compare places read it without address-ownership data:
+/// an IPv4 `/16` or an IPv6 `/48` (two addresses of one office or one home fall in one, a laptop and an
+/// attacker's server do not). `None` for what is not an address (`AWS Internal`, a service name).
+pub fn network_of(address: &str) -> Option<String> {
+    match address.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            Some(format!("{a}.{b}.0.0/16"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let [a, b, c, ..] = v6.segments();
+            Some(format!("{a:x}:{b:x}:{c:x}::/48"))
+        }
+    }
+}
+
+/// Whether two addresses are both IPv4 or both IPv6: only those are compared, as a dual-stack machine
+/// uses both.
+pub fn same_address_family(a: &str, b: &str) -> bool {
+    a.contains(':') == b.contains(':')
+}
+
 /// IAM user `name` of `account` as a finding's resource.
 pub fn user_resource(account: Option<&str>, name: &str) -> Resource {
     identity_resource(IdentityKind::User, account, name)

@@ -8,13 +8,12 @@
 //! and an attacker's server do not.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
 
 use trailguard_event::Record;
 
 use super::common::{
     account_scoped, account_scoped_name, call_failed, evidence, finding_from_event,
-    identity_center_user, request_field,
+    identity_center_user, network_of, request_field, same_address_family,
 };
 use crate::finding::{Finding, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -72,26 +71,6 @@ pub const WINDOW_MS: i64 = 2 * 60 * 60 * 1000;
 
 const LISTED: u8 = 0;
 const OBTAINED: u8 = 1;
-
-/// The network of an address, as the rule compares them: an IPv4 `/16` or an IPv6 `/48`. `None` for what
-/// is not an address (`AWS Internal`, a service name).
-fn network_of(address: &str) -> Option<String> {
-    match address.parse::<IpAddr>().ok()? {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            Some(format!("{a}.{b}.0.0/16"))
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, ..] = v6.segments();
-            Some(format!("{a:x}:{b:x}:{c:x}::/48"))
-        }
-    }
-}
-
-/// Whether two addresses are both IPv4 or both IPv6: only those are compared.
-fn same_family(a: &str, b: &str) -> bool {
-    a.contains(':') == b.contains(':')
-}
 
 /// Flags one Identity Center token used from several networks.
 #[derive(Debug, Default)]
@@ -161,7 +140,7 @@ impl SequenceRule for IdentityCenterTokenUsedFromSeveralNetworks {
             // earlier use of this family tells whether this use is on another.
             let earlier = seen
                 .iter()
-                .find(|u| same_family(&u.principal, &obs.principal))
+                .find(|u| same_address_family(&u.principal, &obs.principal))
                 .map(|u| network_of(&u.principal));
             seen.push(obs);
             if earlier.is_none_or(|network| network == network_of(&obs.principal)) {
@@ -186,7 +165,8 @@ fn finding(uses: &[&Observation]) -> Finding {
         .iter()
         .copied()
         .filter(|u| {
-            same_family(&u.principal, &first.principal) && network_of(&u.principal) != first_network
+            same_address_family(&u.principal, &first.principal)
+                && network_of(&u.principal) != first_network
         })
         .collect();
     let obtained_elsewhere = elsewhere.iter().any(|u| u.kind == OBTAINED);

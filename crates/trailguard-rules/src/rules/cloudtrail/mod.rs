@@ -118,4 +118,5 @@ crate::registry::register! { cloudtrail:
     single workload_role_swapped::WorkloadRoleSwapped,
     single command_run_in_workload::CommandRunInWorkload,
     single bedrock_safeguards_changed::BedrockSafeguardsChanged,
+    sequence console_sign_ins_from_two_networks::ConsoleSignInsFromTwoNetworks,
 }
