@@ -26,7 +26,10 @@ pub const META: RuleMeta = RuleMeta {
         what: "At least 10 calls refused for lack of permission within 10 minutes by one principal, across at \
                least 3 different APIs, following the CIS 4.1 metric filter (`errorCode` `AccessDenied*` or \
                `*UnauthorizedOperation`). One finding per burst with every API refused and the services \
-               involved. **medium**; **high** when the refusals span 4 or more services.",
+               involved. **medium**; **high** when the refusals span 4 or more services. A refused \
+               `sts:AssumeRole*` counts each role it named (in `errorMessage`) as an API of its own, so 10 \
+               refusals trying 3 or more roles are a burst too: role names guessed, or a stolen credential \
+               trying the organization's roles in other accounts; retries of one role are not.",
         why: "A principal that keeps being refused across APIs is probing what its credentials allow: the \
               signature of stolen credentials being tested (enumerate-iam, Pacu, Stratus Red Team runs) or of \
               a compromised workload reaching beyond its job. One refusal is routine; a spread of them is not. \
@@ -77,7 +80,10 @@ impl SequenceRule for AccessDeniedBurst {
             return None;
         }
         let service = record.event_source.trim_end_matches(".amazonaws.com");
-        let api = format!("{service}:{}", record.event_name);
+        let api = match role_refused(record) {
+            Some(role) => format!("{service}:{} {role}", record.event_name),
+            None => format!("{service}:{}", record.event_name),
+        };
         Observed::new(record, FAILED, 0, caller_key(record), service, api)
     }
 
@@ -94,6 +100,22 @@ impl SequenceRule for AccessDeniedBurst {
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         bursts(observations, SHAPE, |burst| out.push(finding(burst)));
     }
+}
+
+/// The role a refused `sts:AssumeRole*` call named, read from its `errorMessage` (`… is not authorized
+/// to perform: sts:AssumeRole on resource: arn:aws:iam::…:role/…`, the typed peek holds no request): each
+/// role tried counts as an API of its own, so trying several roles is a spread of refusals.
+fn role_refused<'r>(record: &'r Record<'r>) -> Option<&'r str> {
+    if record.event_source != "sts.amazonaws.com" || !record.event_name.starts_with("AssumeRole") {
+        return None;
+    }
+    let (_, rest) = record
+        .error_message
+        .as_deref()?
+        .split_once(" on resource: ")?;
+    let role = rest.split_whitespace().next()?;
+    // An ARN is at most 2,048 characters; anything longer is not one.
+    (role.starts_with("arn:") && role.len() <= 2048).then_some(role)
 }
 
 fn finding(burst: &Burst<'_>) -> Finding {
@@ -166,6 +188,50 @@ mod tests {
         );
         let three = run_sequence(Box::new(AccessDeniedBurst), &probes(12, 3));
         assert_eq!(three[0].severity, Severity::Medium);
+    }
+
+    fn assume_role_refused(i: usize, roles: usize) -> TestEvent {
+        let role = format!(
+            "arn:aws:iam::444455556666:role/{}",
+            [
+                "Admin",
+                "OrganizationAccountAccessRole",
+                "deploy",
+                "ReadOnly"
+            ][i % roles]
+        );
+        let mut event = TestEvent::new("sts.amazonaws.com", "AssumeRole")
+            .request(&format!(
+                r#"{{"roleArn":"{role}","roleSessionName":"s{i}"}}"#
+            ))
+            .time(&format!("2024-08-01T13:20:{i:02}Z"))
+            .id(&format!("assume-{i}"));
+        event.error = Some((
+            "AccessDenied".to_owned(),
+            format!(
+                "User: arn:aws:iam::229654561268:user/christophe is not authorized to perform: \
+                 sts:AssumeRole on resource: {role}"
+            ),
+        ));
+        event.response = "null".to_owned();
+        event
+    }
+
+    #[test]
+    fn trying_several_roles_is_a_burst_retrying_one_is_not() {
+        let guessing: Vec<_> = (0..12).map(|i| assume_role_refused(i, 4)).collect();
+        let findings = run_sequence(Box::new(AccessDeniedBurst), &guessing);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Medium);
+        assert!(
+            findings[0].message.contains(
+                "sts:AssumeRole arn:aws:iam::444455556666:role/OrganizationAccountAccessRole ×3"
+            ),
+            "{}",
+            findings[0].message
+        );
+        let retrying: Vec<_> = (0..12).map(|i| assume_role_refused(i, 1)).collect();
+        assert!(run_sequence(Box::new(AccessDeniedBurst), &retrying).is_empty());
     }
 
     #[test]
