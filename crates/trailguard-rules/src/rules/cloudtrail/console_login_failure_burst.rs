@@ -221,7 +221,8 @@ struct Burst<'o> {
 
 impl<'o> Tracker<'o> {
     fn failure(&mut self, obs: &'o Observation, scope: Scope, out: &mut Report) {
-        if self.burst.is_some() && obs.at - self.last_at > WINDOW_MS {
+        // A gap over the window ends the burst, or the stretch of failures that made none.
+        if obs.at - self.last_at > WINDOW_MS {
             self.close(scope, out);
         }
         self.last_at = obs.at;
@@ -512,9 +513,9 @@ mod tests {
             "4 failed console sign-ins between 2024-08-02T08:00:00Z and 2024-08-02T08:03:00Z for user \
              `alice`, from 203.0.113.50."
         );
-        // Five failures, each 11 minutes apart: never five inside one window, but a guesser pacing itself.
+        // Five failures, each 9 minutes apart: never five inside one window, but a guesser pacing itself.
         let spread: Vec<TestEvent> = (0..5)
-            .map(|i| login("alice", "203.0.113.50", i * 11, 0, false))
+            .map(|i| login("alice", "203.0.113.50", i * 9, 0, false))
             .collect();
         let findings = run_sequence(Box::new(ConsoleLoginFailureBurst), &spread);
         assert_eq!(findings.len(), 1, "{findings:#?}");
@@ -524,6 +525,13 @@ mod tests {
             "{}",
             findings[0].message
         );
+        // Failures more than 10 minutes apart are stretches of their own.
+        let apart: Vec<TestEvent> = (0..3)
+            .map(|i| login("alice", "203.0.113.50", i * 11, 0, false))
+            .collect();
+        let findings = run_sequence(Box::new(ConsoleLoginFailureBurst), &apart);
+        assert_eq!(findings.len(), 3, "{findings:#?}");
+        assert!(findings.iter().all(|f| f.severity == Severity::Info));
     }
 
     #[test]
