@@ -119,4 +119,5 @@ crate::registry::register! { cloudtrail:
     single command_run_in_workload::CommandRunInWorkload,
     single bedrock_safeguards_changed::BedrockSafeguardsChanged,
     sequence console_sign_ins_from_two_networks::ConsoleSignInsFromTwoNetworks,
+    sequence federation_provider_used_after_change::FederationProviderUsedAfterChange,
 }
