@@ -1129,11 +1129,16 @@ pub(crate) mod testing {
     }
 
     pub fn run_sequence(rule: Box<dyn SequenceRule>, events: &[TestEvent]) -> Vec<Finding> {
+        let texts: Vec<String> = events.iter().map(TestEvent::json).collect();
+        run_sequence_texts(rule, &texts)
+    }
+
+    /// [`run_sequence`] over records given as text, for members [`TestEvent`] does not write.
+    pub fn run_sequence_texts(rule: Box<dyn SequenceRule>, texts: &[String]) -> Vec<Finding> {
         let engine = Engine::from_rules(Vec::new(), vec![rule]);
         let mut worker = engine.new_worker();
-        for event in events {
-            let json = event.json();
-            with_record(&json, |record| worker.visit(record));
+        for json in texts {
+            with_record(json, |record| worker.visit(record));
         }
         engine.finish(vec![worker])
     }

@@ -68,7 +68,8 @@ const CIS_4_4: &[&str] = &[
     "DetachGroupPolicy",
 ];
 
-fn is_iam_change(source: &str, name: &str) -> bool {
+/// Whether a call is an IAM change: any IAM call but a read ([`READ_PREFIXES`]).
+pub fn is_iam_change(source: &str, name: &str) -> bool {
     source == "iam.amazonaws.com" && !READ_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 

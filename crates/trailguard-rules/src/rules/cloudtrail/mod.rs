@@ -120,4 +120,5 @@ crate::registry::register! { cloudtrail:
     single bedrock_safeguards_changed::BedrockSafeguardsChanged,
     sequence console_sign_ins_from_two_networks::ConsoleSignInsFromTwoNetworks,
     sequence federation_provider_used_after_change::FederationProviderUsedAfterChange,
+    sequence console_session_used_from_another_network::ConsoleSessionUsedFromAnotherNetwork,
 }
