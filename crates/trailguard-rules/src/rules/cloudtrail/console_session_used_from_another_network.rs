@@ -163,9 +163,8 @@ impl SequenceRule for ConsoleSessionUsedFromAnotherNetwork {
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         // signer → its sign-ins of the last session length.
         let mut sign_ins: HashMap<&str, Vec<&Observation>> = HashMap::new();
-        // (signer, other network) → the sign-ins then, and the changes made from there.
-        let mut away: HashMap<(&str, String), (Vec<&Observation>, Vec<&Observation>)> =
-            HashMap::new();
+        // (signer, other network) → what was seen away.
+        let mut away: HashMap<(&str, String), Away<'_>> = HashMap::new();
         let mut order: Vec<(&str, String)> = Vec::new();
         for obs in observations {
             let signer = obs.principal.as_ref();
@@ -188,16 +187,25 @@ impl SequenceRule for ConsoleSessionUsedFromAnotherNetwork {
             let key = (signer, network.unwrap_or_default());
             let entry = away.entry(key.clone()).or_insert_with(|| {
                 order.push(key);
-                (comparable, Vec::new())
+                Away {
+                    sign_ins: comparable,
+                    changes: Vec::new(),
+                }
             });
-            entry.1.push(obs);
+            entry.changes.push(obs);
         }
         for key in order {
-            if let Some((signed, changes)) = away.remove(&key) {
-                out.push(finding(&signed, &changes));
+            if let Some(seen) = away.remove(&key) {
+                out.push(finding(&seen.sign_ins, &seen.changes));
             }
         }
     }
+}
+
+/// One signer's changes from one other network, and the sign-ins they were compared with.
+struct Away<'o> {
+    sign_ins: Vec<&'o Observation>,
+    changes: Vec<&'o Observation>,
 }
 
 fn finding(sign_ins: &[&Observation], changes: &[&Observation]) -> Finding {
