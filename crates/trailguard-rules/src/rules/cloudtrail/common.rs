@@ -723,6 +723,20 @@ pub fn principal_account(value: &str) -> Option<&str> {
     Some(account).filter(|a| !a.is_empty())
 }
 
+/// Who signed in to the console, as a `ConsoleLogin` and the calls of its session both name it:
+/// `ACCOUNT/user/NAME` for an IAM user, `ACCOUNT/root`, or `ACCOUNT/` and a federated session's ARN.
+/// `None` for any other caller.
+pub fn console_signer(record: &Record<'_>) -> Option<String> {
+    let identity = &record.user_identity;
+    let who = match identity.identity_type.as_deref() {
+        Some("IAMUser") => format!("user/{}", identity.user_name.as_deref()?),
+        Some("Root") => "root".to_owned(),
+        Some("AssumedRole" | "FederatedUser") => identity.arn.as_deref()?.to_owned(),
+        _ => return None,
+    };
+    Some(format!("{}/{who}", record.account_id().unwrap_or("")))
+}
+
 /// The network of an address, as the rules that compare places read it without address-ownership data:
 /// an IPv4 `/16` or an IPv6 `/48` (two addresses of one office or one home fall in one, a laptop and an
 /// attacker's server do not). `None` for what is not an address (`AWS Internal`, a service name).

@@ -12,7 +12,7 @@ use trailguard_event::peek::{contains, RawRecord};
 use trailguard_event::Record;
 
 use super::common::{
-    describe_caller, evidence, finding_from_event, network_of, same_address_family,
+    console_signer, describe_caller, evidence, finding_from_event, network_of, same_address_family,
     session_from_console, SignIn,
 };
 use super::iam_change_recorded::is_iam_change;
@@ -94,19 +94,6 @@ const CREDENTIAL_CHANGES: &[&str] = &[
     "CreateOpenIDConnectProvider",
 ];
 
-/// The signer a sign-in and its session's calls share: `ACCOUNT/…` of the IAM user, the root user, or the
-/// role session's ARN.
-fn signer_key(record: &Record<'_>) -> Option<String> {
-    let identity = &record.user_identity;
-    let who = match identity.identity_type.as_deref() {
-        Some("IAMUser") => format!("user/{}", identity.user_name.as_deref()?),
-        Some("Root") => "root".to_owned(),
-        Some("AssumedRole" | "FederatedUser") => identity.arn.as_deref()?.to_owned(),
-        _ => return None,
-    };
-    Some(format!("{}/{who}", record.account_id().unwrap_or("")))
-}
-
 /// Flags IAM changes made by a console session away from the networks its user signed in from.
 #[derive(Debug, Default)]
 pub struct ConsoleSessionUsedFromAnotherNetwork;
@@ -154,7 +141,7 @@ impl SequenceRule for ConsoleSessionUsedFromAnotherNetwork {
             record,
             kind,
             rank,
-            signer_key(record)?,
+            console_signer(record)?,
             address,
             record.event_name.to_string(),
         )

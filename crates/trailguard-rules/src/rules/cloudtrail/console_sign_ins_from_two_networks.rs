@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use trailguard_event::Record;
 
 use super::common::{
-    evidence, finding_from_event, network_of, same_address_family, user_resource, SignIn,
+    console_signer, evidence, finding_from_event, network_of, same_address_family, user_resource,
+    SignIn,
 };
 use crate::finding::{Finding, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -83,12 +84,11 @@ impl SequenceRule for ConsoleSignInsFromTwoNetworks {
         let address = record.source_ip_address.as_deref()?;
         network_of(address)?;
         let identity = &record.user_identity;
+        let signer = console_signer(record)?;
+        // Shown by name: the user's, else the session's ARN.
         let who = match identity.identity_type.as_deref() {
             Some("IAMUser") => identity.user_name.as_deref()?,
-            _ => identity
-                .arn
-                .as_deref()
-                .or(identity.principal_id.as_deref())?,
+            _ => identity.arn.as_deref()?,
         };
         let federated = !matches!(identity.identity_type.as_deref(), Some("IAMUser" | "Root"));
         let kind = if federated { FEDERATED } else { 0 }
@@ -97,8 +97,7 @@ impl SequenceRule for ConsoleSignInsFromTwoNetworks {
             } else {
                 0
             };
-        let account = record.account_id().unwrap_or("");
-        Observed::new(record, kind, 0, format!("{account}/{who}"), address, who)
+        Observed::new(record, kind, 0, signer, address, who)
     }
 
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {

@@ -323,27 +323,18 @@ mod tests {
             "{}",
             f.message
         );
-        let f = &check(
-            &S3BucketPolicyChanged,
-            &lifecycle(
-                r#"{"ID":"x","Status":"Enabled","Expiration":{"Date":"2024-08-05T00:00:00Z"}}"#,
-            ),
-        )[0];
-        assert!(f.message.contains("after 2 day(s)"), "{}", f.message);
-        let f = &check(
-            &S3BucketPolicyChanged,
-            &lifecycle(
-                r#"{"ID":"x","Status":"Enabled","Expiration":{"Date":"2020-01-01T00:00:00Z"}}"#,
-            ),
-        )[0];
-        assert!(f.message.contains("after 0 day(s)"), "{}", f.message);
-        let f = &check(
-            &S3BucketPolicyChanged,
-            &lifecycle(
-                r#"{"ID":"x","Status":"Enabled","Expiration":{"Date":"2025-01-01T00:00:00Z"}}"#,
-            ),
-        )[0];
-        assert_eq!(f.severity, Severity::Low);
+        // A date counts from the call (2024-08-02T10:00:00Z); a date already past is 0 days.
+        for (date, days, severity) in [
+            ("2024-08-05T00:00:00Z", "after 2 day(s)", Severity::High),
+            ("2020-01-01T00:00:00Z", "after 0 day(s)", Severity::High),
+            ("2025-01-01T00:00:00Z", "", Severity::Low),
+        ] {
+            let rule =
+                format!(r#"{{"ID":"x","Status":"Enabled","Expiration":{{"Date":"{date}"}}}}"#);
+            let f = &check(&S3BucketPolicyChanged, &lifecycle(&rule))[0];
+            assert_eq!(f.severity, severity, "{date}");
+            assert!(f.message.contains(days), "{}", f.message);
+        }
     }
 
     #[test]
