@@ -116,7 +116,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
         let mut ips: HashMap<&str, Tracker<'_>> = HashMap::new();
         for (n, obs) in observations.iter().enumerate() {
             if n % 1024 == 0 {
-                prune(&mut users, obs.at, Scope::User { can_burst: true }, out);
+                prune(&mut users, obs.at, Scope::User, out);
                 prune(&mut ips, obs.at, Scope::Address, out);
             }
             let user_hidden = obs.detail.as_ref() == HIDDEN_USER;
@@ -125,7 +125,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
                     if obs.at - tracker.last_at <= WINDOW_MS {
                         if let Some(burst) = tracker.burst.as_mut() {
                             burst.success = Some(obs);
-                            tracker.close(Scope::User { can_burst: true }, out);
+                            tracker.close(Scope::User, out);
                         } else {
                             tracker.success_after = Some(obs);
                         }
@@ -137,17 +137,16 @@ impl SequenceRule for ConsoleLoginFailureBurst {
             // are reported, but never as one user's burst.
             users.entry(obs.principal.as_ref()).or_default().failure(
                 obs,
-                Scope::User {
-                    can_burst: !user_hidden,
-                },
+                Scope::User,
+                !user_hidden,
                 out,
             );
             ips.entry(obs.subject.as_ref())
                 .or_default()
-                .failure(obs, Scope::Address, out);
+                .failure(obs, Scope::Address, true, out);
         }
         for tracker in users.values_mut() {
-            tracker.close(Scope::User { can_burst: true }, out);
+            tracker.close(Scope::User, out);
         }
         for tracker in ips.values_mut() {
             tracker.close(Scope::Address, out);
@@ -157,10 +156,7 @@ impl SequenceRule for ConsoleLoginFailureBurst {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    /// One user's failures; `can_burst` is false for the names CloudTrail hides (they are many users).
-    User {
-        can_burst: bool,
-    },
+    User,
     Address,
 }
 
@@ -220,7 +216,9 @@ struct Burst<'o> {
 }
 
 impl<'o> Tracker<'o> {
-    fn failure(&mut self, obs: &'o Observation, scope: Scope, out: &mut Report) {
+    /// Counts a failure; `can_burst` is false for the names CloudTrail hides, which are many users under
+    /// one key.
+    fn failure(&mut self, obs: &'o Observation, scope: Scope, can_burst: bool, out: &mut Report) {
         // A gap over the window ends the burst, or the stretch of failures that made none.
         if obs.at - self.last_at > WINDOW_MS {
             self.close(scope, out);
@@ -246,14 +244,16 @@ impl<'o> Tracker<'o> {
             .filter(|o| obs.at - o.at > WINDOW_MS)
         {
             self.window.pop_front();
-            if matches!(scope, Scope::User { .. }) {
+            if matches!(scope, Scope::User) {
                 Lone::add(&mut self.lone, old);
             }
         }
         let users: BTreeSet<&str> = self.window.iter().map(|o| o.detail.as_ref()).collect();
         let starts = match scope {
-            Scope::User { can_burst } => can_burst && self.window.len() >= USER_THRESHOLD,
-            Scope::Address => self.window.len() >= IP_THRESHOLD && users.len() >= SPRAY_MIN_USERS,
+            Scope::User => can_burst && self.window.len() >= USER_THRESHOLD,
+            Scope::Address => {
+                can_burst && self.window.len() >= IP_THRESHOLD && users.len() >= SPRAY_MIN_USERS
+            }
         };
         if starts {
             self.report_lone(out);
@@ -276,7 +276,7 @@ impl<'o> Tracker<'o> {
     }
 
     fn close(&mut self, scope: Scope, out: &mut Report) {
-        if matches!(scope, Scope::User { .. }) {
+        if matches!(scope, Scope::User) {
             for obs in self.window.drain(..) {
                 Lone::add(&mut self.lone, obs);
             }
@@ -318,12 +318,12 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
     let mut finding = failure_finding_from_event(&META, first, severity);
     finding.outcome = Outcome::Success;
     let key = match scope {
-        Scope::User { .. } => burst.first.principal.as_ref(),
+        Scope::User => burst.first.principal.as_ref(),
         Scope::Address => burst.first.subject.as_ref(),
     };
     finding.id = Finding::stable_id(&[
         META.code,
-        if matches!(scope, Scope::User { .. }) {
+        if matches!(scope, Scope::User) {
             "user"
         } else {
             "address"
@@ -338,7 +338,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
         first.event_time, burst.last.event.event_time
     );
     finding.message = match scope {
-        Scope::User { .. } => format!(
+        Scope::User => format!(
             "{} failed console sign-ins for user `{}` {span}, from {ips}.",
             burst.count, burst.first.detail
         ),
@@ -360,7 +360,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
         ));
     }
     finding.resource = Some(match scope {
-        Scope::User { .. } => user_resource(first.account.as_deref(), &burst.first.detail),
+        Scope::User => user_resource(first.account.as_deref(), &burst.first.detail),
         Scope::Address => Resource {
             kind: "IpAddress".to_owned(),
             id: burst.first.subject.to_string(),
@@ -379,7 +379,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
     } else {
         "Block the source addresses if you can and make sure every console user has MFA.".to_owned()
     };
-    if let (Scope::User { .. }, Some(_)) = (scope, burst.success) {
+    if let (Scope::User, Some(_)) = (scope, burst.success) {
         let user = super::common::sh(&burst.first.detail).into_owned();
         finding.fix.commands = vec![
             format!("aws iam update-login-profile --user-name {user} --password-reset-required"),
