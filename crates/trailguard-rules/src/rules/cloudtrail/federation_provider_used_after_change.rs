@@ -4,9 +4,13 @@
 //! the roles and subjects that came in through it.
 //!
 //! A sequence rule with a one-day reach. Changes and uses meet on the provider's key, `saml-provider/NAME`
-//! or `oidc-provider/HOST` in the account that recorded them ([`provider_key`]).
+//! or `oidc-provider/HOST` in the account that recorded them ([`provider_key`]). Uses are many where
+//! Kubernetes pods or CI jobs federate all day, so the rule folds ([`ProviderFold`]): per provider, its
+//! changes whole and, per hour, the first [`USES_PER_HOUR`] uses whole and a count of the others, never
+//! the engine's shared budget of observations.
 
-use std::collections::{BTreeSet, HashMap};
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use trailguard_event::Record;
 
@@ -16,7 +20,7 @@ use super::common::{
 };
 use crate::finding::{Finding, Resource, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
-use crate::rule::{Observation, Observed, Report, SequenceRule};
+use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule, StateLimit};
 
 pub const META: RuleMeta = RuleMeta {
     code: "CT104",
@@ -81,6 +85,12 @@ pub const META: RuleMeta = RuleMeta {
 /// How long after a change a use is joined to it.
 pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Uses of one provider a fold keeps whole per hour; the others are counted.
+pub const USES_PER_HOUR: usize = 8;
+/// Uses a fold keeps whole, all providers together (a few hundred bytes each).
+pub const USES_CAP: usize = 65_536;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
 /// `kind`: a provider created.
 const CREATED: u8 = 0;
 /// `kind`: a provider's certificate, thumbprints or audiences changed.
@@ -135,6 +145,10 @@ impl SequenceRule for FederationProviderUsedAfterChange {
 
     fn reach_ms(&self) -> Option<i64> {
         Some(WINDOW_MS)
+    }
+
+    fn fold(&self) -> Option<Box<dyn SequenceFold>> {
+        Some(Box::<ProviderFold>::default())
     }
 
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
@@ -201,6 +215,8 @@ impl SequenceRule for FederationProviderUsedAfterChange {
         )
     }
 
+    /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls,
+    /// keeping every use.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         // provider → its latest change and the uses since.
         let mut open: HashMap<&str, (&Observation, Vec<&Observation>)> = HashMap::new();
@@ -230,10 +246,135 @@ fn report(change: &Observation, uses: &[&Observation], out: &mut Report) {
     if uses.is_empty() {
         return;
     }
-    out.push(finding(change, uses));
+    out.push(finding(change, uses, 0));
 }
 
-fn finding(change: &Observation, uses: &[&Observation]) -> Finding {
+/// The fold of [`FederationProviderUsedAfterChange`]: per provider key, its changes and its uses by hour.
+#[derive(Default)]
+pub struct ProviderFold {
+    providers: HashMap<Box<str>, Provider>,
+    uses_kept: usize,
+    left_out: u64,
+}
+
+#[derive(Default)]
+struct Provider {
+    changes: Vec<Observation>,
+    /// Hour (event time / one hour) → the uses kept whole then, and how many more there were.
+    hours: BTreeMap<i64, (Vec<Observation>, u64)>,
+}
+
+impl ProviderFold {
+    fn add_use(&mut self, provider: Box<str>, observation: Observation) {
+        let hour = observation.at.div_euclid(HOUR_MS);
+        let (kept, more) = self
+            .providers
+            .entry(provider)
+            .or_default()
+            .hours
+            .entry(hour)
+            .or_default();
+        if kept.len() >= USES_PER_HOUR {
+            *more += 1;
+        } else if self.uses_kept >= USES_CAP {
+            *more += 1;
+            self.left_out += 1;
+        } else {
+            kept.push(observation);
+            self.uses_kept += 1;
+        }
+    }
+}
+
+impl SequenceFold for ProviderFold {
+    fn add(&mut self, observed: Observed<'_>) {
+        let observation = observed.into_observation();
+        let provider = observation.principal.clone();
+        if observation.kind == USED {
+            self.add_use(provider, observation);
+        } else {
+            // Changes are rare: all kept.
+            self.providers
+                .entry(provider)
+                .or_default()
+                .changes
+                .push(observation);
+        }
+    }
+
+    fn merge(&mut self, other: Box<dyn SequenceFold>) {
+        let Ok(other) = other.into_any().downcast::<ProviderFold>() else {
+            return;
+        };
+        self.left_out += other.left_out;
+        for (key, provider) in other.providers {
+            self.providers
+                .entry(key.clone())
+                .or_default()
+                .changes
+                .extend(provider.changes);
+            for (hour, (kept, more)) in provider.hours {
+                for observation in kept {
+                    self.add_use(key.clone(), observation);
+                }
+                if let Some(bucket) = self
+                    .providers
+                    .get_mut(&key)
+                    .and_then(|p| p.hours.get_mut(&hour))
+                {
+                    bucket.1 += more;
+                }
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, out: &mut Report) -> Option<StateLimit> {
+        let mut findings = Vec::new();
+        for provider in self.providers.values() {
+            let mut changes: Vec<&Observation> = provider.changes.iter().collect();
+            changes.sort_by(|a, b| a.order().cmp(&b.order()));
+            for (i, change) in changes.iter().enumerate() {
+                // A use belongs to the latest change before it, within the window.
+                let until = changes.get(i + 1).map_or(change.at + WINDOW_MS, |next| {
+                    next.at.min(change.at + WINDOW_MS)
+                });
+                let after = |at: i64| at >= change.at && at <= until;
+                let mut uses: Vec<&Observation> = Vec::new();
+                let mut more = 0;
+                for (_, (kept, others)) in provider
+                    .hours
+                    .range(change.at.div_euclid(HOUR_MS)..=until.div_euclid(HOUR_MS))
+                {
+                    uses.extend(kept.iter().filter(|u| after(u.at)));
+                    // The uses counted but not kept: those of the hour, as the kept ones' times are
+                    // all that is known of them.
+                    if kept.iter().any(|u| after(u.at)) {
+                        more += others;
+                    }
+                }
+                if uses.is_empty() {
+                    continue;
+                }
+                uses.sort_by(|a, b| a.order().cmp(&b.order()));
+                findings.push((change.order(), finding(change, &uses, more)));
+            }
+        }
+        findings.sort_by(|a, b| a.0.cmp(&b.0));
+        out.extend(findings.into_iter().map(|(_, f)| f));
+        (self.left_out > 0).then(|| StateLimit {
+            rule: META.code,
+            events_left_out: self.left_out,
+            limit: format!("{USES_CAP} federated sign-ins kept"),
+        })
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// `uses` kept whole (sorted), `more` counted beside them.
+fn finding(change: &Observation, uses: &[&Observation], more: u64) -> Finding {
     let created = change.kind == CREATED;
     let severity = if created {
         Severity::Medium
@@ -276,7 +417,7 @@ fn finding(change: &Observation, uses: &[&Observation]) -> Finding {
         describe_caller(&change.event),
         if created { "created" } else { "changed" },
         change.event.event_time,
-        uses.len(),
+        uses.len() as u64 + more,
         first_use.event.event_time,
         join(&roles),
         if subjects.is_empty() {
@@ -414,6 +555,49 @@ mod tests {
         assert!(run_sequence(Box::new(FederationProviderUsedAfterChange), &uses).is_empty());
         let unused = [create_saml("backup-idp", "2024-08-02T02:10:00Z")];
         assert!(run_sequence(Box::new(FederationProviderUsedAfterChange), &unused).is_empty());
+    }
+
+    #[test]
+    fn many_uses_an_hour_are_counted_not_kept() {
+        let mut events = vec![create_saml("backup-idp", "2024-08-02T02:10:00Z")];
+        events.extend((0..20).map(|i| {
+            saml_sign_in(
+                "backup-idp",
+                "Developer",
+                &format!("user{i:02}@example.com"),
+                &format!("2024-08-02T02:{:02}:00Z", 11 + i),
+            )
+        }));
+        let findings = run_sequence(Box::new(FederationProviderUsedAfterChange), &events);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert!(f.message.contains("20 time(s)"), "{}", f.message);
+        let subjects = f.evidence.iter().find(|e| e.path == "subjects").unwrap();
+        assert_eq!(
+            subjects.value.as_array().map(Vec::len),
+            Some(USES_PER_HOUR),
+            "{subjects:?}"
+        );
+        // The sorted walk keeps them all, and counts the same.
+        let mut out = Report::default();
+        let texts: Vec<String> = events.iter().map(TestEvent::json).collect();
+        let mut observations = Vec::new();
+        for text in &texts {
+            crate::rules::cloudtrail::common::testing::with_record(text, |record| {
+                if let Some(observed) = FederationProviderUsedAfterChange.observe(record) {
+                    observations.push(observed.into_observation());
+                }
+            });
+        }
+        observations.sort_by(|a, b| a.order().cmp(&b.order()));
+        FederationProviderUsedAfterChange.evaluate(&observations, &mut out);
+        let walked = out.into_findings();
+        assert!(
+            walked[0].message.contains("20 time(s)"),
+            "{}",
+            walked[0].message
+        );
+        assert_eq!(walked[0].id, f.id);
     }
 
     #[test]
