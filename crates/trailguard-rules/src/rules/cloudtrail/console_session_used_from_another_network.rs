@@ -119,15 +119,18 @@ impl SequenceRule for ConsoleSessionUsedFromAnotherNetwork {
     }
 
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
-        let address = record.source_ip_address.as_deref()?;
-        network_of(address)?;
+        // The engine offers every IAM record its other rules want: the cheap tests first.
         let kind = if record.event_name == "ConsoleLogin" {
             if SignIn::of(record).succeeded != Some(true) {
                 return None;
             }
             SIGNED_IN
         } else {
+            let flagged = |raw: &serde_json::value::RawValue| {
+                contains(raw.get().as_bytes(), b"sessionCredentialFromConsole")
+            };
             if !is_iam_change(&record.event_source, &record.event_name)
+                || !record.raw.is_some_and(flagged)
                 || !session_from_console(record)
             {
                 return None;
@@ -135,6 +138,8 @@ impl SequenceRule for ConsoleSessionUsedFromAnotherNetwork {
             let opens = CREDENTIAL_CHANGES.contains(&record.event_name.as_ref());
             CHANGED | if opens { CREDENTIALS } else { 0 }
         };
+        let address = record.source_ip_address.as_deref()?;
+        network_of(address)?;
         // Sign-ins sort before changes of the same instant.
         let rank = u8::from(kind != SIGNED_IN);
         Observed::new(
