@@ -445,7 +445,16 @@ fn lone_finding(lone: &Lone<'_>, success: Option<&Observation>) -> Finding {
             .push_str(", never five within 10 minutes: a guesser may be pacing itself."),
         None => finding.message.push('.'),
     }
-    finding.resource = Some(user_resource(first.account.as_deref(), user));
+    finding.resource = Some(if user == HIDDEN_USER {
+        // Names that are no user: the account they were tried against.
+        Resource {
+            kind: "AwsAccount".to_owned(),
+            id: first.account.clone().unwrap_or_default(),
+            name: None,
+        }
+    } else {
+        user_resource(first.account.as_deref(), user)
+    });
     finding
         .evidence
         .insert(0, evidence("failures", lone.count as u64));
