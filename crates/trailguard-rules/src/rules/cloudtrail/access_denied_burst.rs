@@ -200,21 +200,13 @@ mod tests {
                 "ReadOnly"
             ][i % roles]
         );
-        let mut event = TestEvent::new("sts.amazonaws.com", "AssumeRole")
+        TestEvent::new("sts.amazonaws.com", "AssumeRole")
             .request(&format!(
                 r#"{{"roleArn":"{role}","roleSessionName":"s{i}"}}"#
             ))
             .time(&format!("2024-08-01T13:20:{i:02}Z"))
-            .id(&format!("assume-{i}"));
-        event.error = Some((
-            "AccessDenied".to_owned(),
-            format!(
-                "User: arn:aws:iam::229654561268:user/christophe is not authorized to perform: \
-                 sts:AssumeRole on resource: {role}"
-            ),
-        ));
-        event.response = "null".to_owned();
-        event
+            .id(&format!("assume-{i}"))
+            .denied_on(&role)
     }
 
     #[test]

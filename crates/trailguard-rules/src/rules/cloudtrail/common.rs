@@ -1041,7 +1041,11 @@ pub(crate) mod testing {
             self
         }
         /// The call was refused: `AccessDenied`, no response, as CloudTrail writes it.
-        pub fn denied(mut self) -> Self {
+        pub fn denied(self) -> Self {
+            self.denied_on("*")
+        }
+        /// [`TestEvent::denied`], with the resource the refusal names (a role's ARN for `AssumeRole`).
+        pub fn denied_on(mut self, resource: &str) -> Self {
             let action = format!(
                 "{}:{}",
                 self.source.trim_end_matches(".amazonaws.com"),
@@ -1049,7 +1053,7 @@ pub(crate) mod testing {
             );
             self.error = Some((
                 "AccessDenied".to_owned(),
-                format!("User: arn:aws:iam::229654561268:user/christophe is not authorized to perform: {action} on resource: * because no identity-based policy allows the {action} action"),
+                format!("User: arn:aws:iam::229654561268:user/christophe is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"),
             ));
             self.response = "null".to_owned();
             self

@@ -244,7 +244,7 @@ impl<'o> Tracker<'o> {
             .filter(|o| obs.at - o.at > WINDOW_MS)
         {
             self.window.pop_front();
-            if matches!(scope, Scope::User) {
+            if scope == Scope::User {
                 Lone::add(&mut self.lone, old);
             }
         }
@@ -276,7 +276,7 @@ impl<'o> Tracker<'o> {
     }
 
     fn close(&mut self, scope: Scope, out: &mut Report) {
-        if matches!(scope, Scope::User) {
+        if scope == Scope::User {
             for obs in self.window.drain(..) {
                 Lone::add(&mut self.lone, obs);
             }
@@ -323,7 +323,7 @@ fn burst_finding(burst: &Burst<'_>, scope: Scope) -> Finding {
     };
     finding.id = Finding::stable_id(&[
         META.code,
-        if matches!(scope, Scope::User) {
+        if scope == Scope::User {
             "user"
         } else {
             "address"

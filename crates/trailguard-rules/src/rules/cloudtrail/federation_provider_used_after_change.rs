@@ -317,13 +317,9 @@ impl SequenceFold for ProviderFold {
                 for observation in kept {
                     self.add_use(key.clone(), observation);
                 }
-                if let Some(bucket) = self
-                    .providers
-                    .get_mut(&key)
-                    .and_then(|p| p.hours.get_mut(&hour))
-                {
-                    bucket.1 += more;
-                }
+                // The other fold's count stays with its hour, even when it kept no use of it.
+                let provider = self.providers.entry(key.clone()).or_default();
+                provider.hours.entry(hour).or_default().1 += more;
             }
         }
     }
