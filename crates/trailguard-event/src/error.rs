@@ -48,8 +48,8 @@ pub enum SkipReason {
     /// A field has the wrong type (for example `eventName` is a number).
     InvalidField,
     /// `eventTime` is missing or not a time (`parse_event_time`). With `--since/--until` the record is
-    /// skipped (the filter cannot place it); otherwise it is judged by the rules that judge one record, and
-    /// the report says that sequence rules could not place it.
+    /// skipped (the filter cannot place it); otherwise every rule judges it on its own (a sequence rule as a
+    /// sequence of one), and the report says that no rule could combine it with other events.
     InvalidEventTime,
     /// A value inside a CloudTrail file that is not a CloudTrail event.
     NotAnEvent,

@@ -829,7 +829,7 @@ impl<'s, V: RecordVisitor> Worker<'s, V> {
                             file,
                             SkipReason::InvalidEventTime,
                             format!(
-                                "{}: judged by the rules that need no time; sequence rules cannot place it",
+                                "{}: judged on its own, never combined with other events (its place among them is unknown)",
                                 unreadable_time(&record.event_time)
                             ),
                         )

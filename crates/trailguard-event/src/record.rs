@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 pub struct Record<'a> {
     #[serde(borrow, default)]
     pub event_version: Option<Cow<'a, str>>,
-    /// As written; empty when the record has none. A record without a readable time is still judged by
-    /// the rules that need no time (the pipeline reports it).
+    /// As written; empty when the record has none. A record without a readable time is still judged, on
+    /// its own (the pipeline reports it).
     #[serde(borrow, default)]
     pub event_time: Cow<'a, str>,
     #[serde(borrow)]

@@ -128,7 +128,7 @@ fn unreadable_event_time_is_reported_without_a_filter_and_string_flags_are_read(
     assert_eq!(
         lines,
         [format!(
-            "logs/t.json: record 1 (byte {offset_1}): `eventTime` `10/07/2023 12:20` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC): judged by the rules that need no time; sequence rules cannot place it"
+            "logs/t.json: record 1 (byte {offset_1}): `eventTime` `10/07/2023 12:20` is not a time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC): judged on its own, never combined with other events (its place among them is unknown)"
         )]
     );
     let ids: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();

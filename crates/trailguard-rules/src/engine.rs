@@ -100,8 +100,9 @@ pub struct EngineStats {
     pub observations: u64,
     /// Observations dropped because the cap was reached (sequence results may be incomplete).
     pub observations_dropped: u64,
-    /// Observations dropped because their `eventTime` could not be read.
-    pub observations_bad_time: u64,
+    /// Observations whose `eventTime` could not be read: each was judged on its own, never combined
+    /// with others (its place in time is unknown).
+    pub observations_untimed: u64,
     /// Observations of an event a sequence rule had already seen (same `eventID`: CloudTrail delivers some
     /// events twice, and a file may be scanned twice). A repeat must not count twice towards a burst.
     /// Folds that drop repeats themselves ([`SequenceFold::drops_repeats`]) are not counted here.
@@ -480,7 +481,7 @@ impl Engine {
             stats.records_seen += worker.stats.records_seen;
             stats.records_dispatched += worker.stats.records_dispatched;
             stats.observations_dropped += worker.stats.observations_dropped;
-            stats.observations_bad_time += worker.stats.observations_bad_time;
+            stats.observations_untimed += worker.stats.observations_untimed;
             stats.observations_repeated += worker.stats.observations_repeated;
             stats.duplicates_removed += worker.fold.folded();
             findings.extend(worker.findings);
@@ -814,6 +815,29 @@ impl EngineWorker<'_> {
         }
     }
 
+    /// Judges an observation whose `eventTime` cannot be read on its own: its place among the others is
+    /// unknown, so it is never combined with them, but what it shows alone (a root call, a failed sign-in,
+    /// a catch-all secrets read) is still reported. Placed at the epoch, so no rule's window sums overflow.
+    fn judge_alone(&mut self, sequence: &dyn SequenceRule, index: u16, observed: Observed<'_>) {
+        let mut observation = observed.into_observation();
+        observation.rule = index;
+        observation.at = 0;
+        let alone = std::slice::from_ref(&observation);
+        let mut report = Report::default();
+        match sequence.fold() {
+            Some(fold) => {
+                // One observation cannot reach a fold's state limit.
+                let _ = fold_all(fold, alone, &mut report);
+            }
+            None => sequence.evaluate(alone, &mut report),
+        }
+        for finding in report.into_findings() {
+            if self.fold.first_time(&finding) {
+                self.findings.push(finding);
+            }
+        }
+    }
+
     fn observe(&mut self, index: u16, record: &Record<'_>) {
         let Some(sequence) = self.engine.sequences.get(usize::from(index)) else {
             return;
@@ -822,7 +846,8 @@ impl EngineWorker<'_> {
             return;
         };
         if observed.at == Observation::UNREADABLE_TIME {
-            self.stats.observations_bad_time += 1;
+            self.stats.observations_untimed += 1;
+            self.judge_alone(sequence.as_ref(), index, observed);
             return;
         }
         if let (Some(id), Some(Some(seen))) = (

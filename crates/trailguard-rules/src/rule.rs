@@ -422,7 +422,7 @@ enum ObservedEvent<'r> {
 
 impl<'r> Observed<'r> {
     /// An observation of `record` (`at` read from its `eventTime`; when it cannot be read, the engine
-    /// counts and drops it: a sequence cannot place it in time).
+    /// counts it and judges it on its own: a sequence cannot place it among others).
     pub fn new(
         record: &'r Record<'r>,
         kind: u8,

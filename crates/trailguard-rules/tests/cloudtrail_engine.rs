@@ -262,13 +262,22 @@ fn odd_shapes_never_panic() {
             }
         }
     }
-    // A bad eventTime reaches the engine too: sequences skip it, single-record rules still work.
-    let bad_time = r#"{"eventTime":"yesterday","eventSource":"iam.amazonaws.com","eventName":"CreateUser","userIdentity":{"type":"Root"},"requestParameters":{"userName":"x"}}"#;
+    // A bad eventTime reaches the engine too: sequence rules judge it on its own, never with others.
+    let bad_time = r#"{"eventTime":"yesterday","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"untimed-root","userIdentity":{"type":"Root","arn":"arn:aws:iam::229654561268:root","accountId":"229654561268"},"requestParameters":{"userName":"x"}}"#;
     let raw: &RawValue = serde_json::from_str(bad_time).unwrap();
     worker.visit(&Record::from_raw(raw).unwrap());
     let report = engine.finish_report(vec![worker]);
     // Three sequence rules wanted that record (root activity, new user keyed, admin user play).
-    assert_eq!(report.stats.observations_bad_time, 3);
+    assert_eq!(report.stats.observations_untimed, 3);
+    // Root activity (CT014, a sequence rule) is a finding by itself, time or not; the other two need a
+    // second event. CT050 judges one record and never needed the time.
+    let untimed: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.event_id.as_deref() == Some("untimed-root"))
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    assert_eq!(untimed, ["CT014", "CT050"], "{untimed:?}");
     let findings = report.findings;
     assert!(n > 1000, "only {n} odd records");
     assert!(!findings.is_empty());

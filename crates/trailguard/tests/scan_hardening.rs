@@ -305,3 +305,70 @@ fn repeated_records_print_one_finding_and_count_the_repeats() {
     assert!(err.contains("5000 records"), "{err}");
     assert!(err.contains("repeats   4999 "), "{err}");
 }
+
+/// Scans `records` written as one CloudTrail file `name`, with only `rule`: (findings' rule ids and
+/// severities, stderr).
+fn scan_records(records: &[serde_json::Value], name: &str, rule: &str) -> (Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join(name);
+    std::fs::write(&log, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let out = run(&[
+        "scan",
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--rule",
+        rule,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let findings = text(&out.stdout)
+        .lines()
+        .map(|line| {
+            let finding: Finding = serde_json::from_str(line).unwrap();
+            format!("{} {}", finding.rule_id, finding.severity)
+        })
+        .collect();
+    (findings, text(&out.stderr))
+}
+
+/// Records whose `eventTime` cannot be read are judged one by one: what a record shows alone (a catch-all
+/// secrets read) is reported, but nothing is combined with them (a burst needs their order).
+#[test]
+fn records_without_a_time_are_judged_alone_never_combined() {
+    let stratus =
+        trailguard_testkit::shared_data().join("cloudtrail/stratus-red-team/docs/detonation-logs");
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(stratus.join(name)).unwrap()).unwrap()
+    };
+    // Stratus's harvest of 20 secrets is a burst with its times...
+    let mut harvest = read("aws.credential-access.secretsmanager-retrieve-secrets.json");
+    let (timed, _) = scan_records(&harvest, "timed.json", "CT057");
+    assert_eq!(timed, ["CT057 high"]);
+    // ...and none without: one secret read per record, each warned about and counted.
+    for record in &mut harvest {
+        record.as_object_mut().unwrap().remove("eventTime");
+    }
+    let (untimed, err) = scan_records(&harvest, "untimed.json", "CT057");
+    assert!(untimed.is_empty(), "{untimed:?}");
+    assert!(
+        err.contains("untimed.json: record 0 (byte 12): no `eventTime`: judged on its own"),
+        "{err}"
+    );
+    // The one `ListSecrets` is read by no rule of this run, so its time is never asked for.
+    assert!(
+        err.contains("20 record(s) had no readable eventTime"),
+        "{err}"
+    );
+    // A read of every secret at once is a finding by itself, time or not.
+    let mut batch = read("aws.credential-access.secretsmanager-batch-retrieve-secrets.json")
+        .into_iter()
+        .find(|r| r["eventName"] == "BatchGetSecretValue")
+        .unwrap();
+    batch["requestParameters"]["filters"][0]["values"] = serde_json::json!(["!NoSuchTag"]);
+    batch["eventTime"] = serde_json::json!("31/07/2024 12:29");
+    let (alone, err) = scan_records(&[batch], "catch-all.json", "CT057");
+    // High: the caller used a long-term key (`AKIA…`).
+    assert_eq!(alone, ["CT057 high"], "{err}");
+}

@@ -628,8 +628,8 @@ fn summarize(
     summary.notes = notes.to_vec();
     if stats.records_untimed > 0 {
         summary.notes.push(format!(
-            "{} record(s) had no readable eventTime: the rules that judge one record judged them, but \
-             sequence rules could not place them in time (each is a warning above)",
+            "{} record(s) had no readable eventTime: each was judged on its own, but no rule could \
+             combine them with other events, such as into a burst (each is a warning above)",
             stats.records_untimed
         ));
     }
