@@ -60,14 +60,17 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ),
         (
             "aws.defense-evasion.organizations-leave",
-            vec!["CT021", "CT049"],
+            vec!["CT021", "CT034", "CT049"],
         ),
         (
             "aws.initial-access.console-login-without-mfa",
             vec!["CT015"],
         ),
         ("aws.persistence.sts-federation-token", vec!["CT023"]),
-        ("aws.credential-access.ec2-get-password-data", vec!["CT032"]),
+        (
+            "aws.credential-access.ec2-get-password-data",
+            vec!["CT032", "CT034"],
+        ),
         (
             "aws.credential-access.secretsmanager-retrieve-secrets",
             vec!["CT057"],
@@ -105,11 +108,16 @@ fn expected() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("aws.execution.ssm-send-command", vec!["CT101"]),
         ("aws.execution.ssm-start-session", vec!["CT101"]),
         ("aws.impact.bedrock-invoke-model", vec!["CT102"]),
-        ("aws.discovery.ec2-download-user-data", vec!["CT073"]),
+        (
+            "aws.discovery.ec2-download-user-data",
+            vec!["CT034", "CT073"],
+        ),
         (
             "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
             vec!["CT063"],
         ),
+        // GPU instances the role may not launch: the refusals, at info (CIS 4.1).
+        ("aws.execution.ec2-launch-unusual-instances", vec!["CT034"]),
     ])
 }
 

@@ -321,14 +321,22 @@ fn a_repeated_event_counts_once_towards_a_folded_burst() {
         )
     };
     // Four refusals of three kinds, each delivered three times over two files: twelve deliveries, four
-    // calls, under the ten a burst needs.
+    // calls, under the ten a burst needs: recorded at info as four calls.
     let four: String = (1..=4).map(|n| event(n) + "\n").collect();
     let sources: Vec<Box<dyn Source>> = vec![
         Box::new(MemorySource::new("a.jsonl", four.repeat(2).into_bytes())),
         Box::new(MemorySource::new("b.jsonl", four.into_bytes())),
     ];
     let (found, outcome) = scan(&engine, sources);
-    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Info);
+    let calls = |f: &Finding| {
+        f.evidence
+            .iter()
+            .find(|e| e.path == "calls")
+            .map(|e| e.value.clone())
+    };
+    assert_eq!(calls(&found[0]), Some(serde_json::json!(4)), "{found:#?}");
     assert_eq!(outcome.stats.records_seen, 12);
 
     // Twelve distinct refusals are a burst (the positive control).
@@ -339,6 +347,8 @@ fn a_repeated_event_counts_once_towards_a_folded_burst() {
     );
     let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
     assert_eq!(rules, ["CT034"], "{found:#?}");
+    assert!(found[0].severity >= Severity::Medium, "{found:#?}");
+    assert_eq!(calls(&found[0]), Some(serde_json::json!(12)), "{found:#?}");
 }
 
 #[test]

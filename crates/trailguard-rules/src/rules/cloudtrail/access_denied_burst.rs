@@ -1,13 +1,14 @@
 //! CT034 access-denied-burst: one principal collecting AccessDenied / UnauthorizedOperation refusals across
-//! several APIs (CIS "unauthorized API calls"). A sequence rule over every record (cheap raw test), folded
-//! as the refusals come ([`BurstFold`]: runs per principal, never the calls' events).
+//! several APIs (CIS "unauthorized API calls"), and the refusals that make no burst at info. A sequence
+//! rule over every record (cheap raw test), folded as the refusals come ([`BurstFold`]: runs per
+//! principal, never the calls' events).
 
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::burst::{burst_finding, bursts, list_counts, Burst, BurstFold, BurstShape, FAILED};
+use super::burst::{burst_finding, list_counts, runs, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{caller_key, describe_caller, evidence};
-use crate::finding::Severity;
+use crate::finding::{Outcome, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
 use crate::rule::{Observation, Observed, Report, SequenceFold, SequenceRule, ANY_EVENT};
 use crate::Finding;
@@ -15,7 +16,7 @@ use crate::Finding;
 pub const META: RuleMeta = RuleMeta {
     code: "CT034",
     name: "access-denied-burst",
-    title: "Burst of unauthorized API calls",
+    title: "Unauthorized API calls",
     family: Family::Cloudtrail,
     severity: Severity::Medium,
     attack: &["T1580", "T1526", "T1087.004"],
@@ -29,7 +30,10 @@ pub const META: RuleMeta = RuleMeta {
                involved. **medium**; **high** when the refusals span 4 or more services. A refused \
                `sts:AssumeRole*` counts each role it named (in `errorMessage`) as an API of its own, so 10 \
                refusals trying 3 or more roles are a burst too: role names guessed, or a stolen credential \
-               trying the organization's roles in other accounts; retries of one role are not.",
+               trying the organization's roles in other accounts; retries of one role are not. Refusals \
+               that make no burst are reported too, as the CIS alarm fires on any: one **info** finding \
+               per principal's stretch of them (each within 10 minutes of the next), naming what was \
+               refused.",
         why: "A principal that keeps being refused across APIs is probing what its credentials allow: the \
               signature of stolen credentials being tested (enumerate-iam, Pacu, Stratus Red Team runs) or of \
               a compromised workload reaching beyond its job. One refusal is routine; a spread of them is not. \
@@ -37,7 +41,8 @@ pub const META: RuleMeta = RuleMeta {
         example: "A role session is refused `s3:ListBuckets`, `iam:ListUsers`, `ec2:DescribeInstances`, \
                   `secretsmanager:ListSecrets` and 20 more within five minutes.",
         fix: "Identify the principal and where it called from. If the calls are not a misconfigured deployment, \
-              revoke the credentials and look at what the calls that succeeded did.",
+              revoke the credentials and look at what the calls that succeeded did. A few refusals of a \
+              known principal (an info finding) usually mean a policy lacks a permission its job needs.",
         references: &[
             "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-2",
             "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-record-contents.html",
@@ -88,7 +93,7 @@ impl SequenceRule for AccessDeniedBurst {
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
-        Some(Box::new(BurstFold::new(&META, SHAPE, finding)))
+        Some(Box::new(BurstFold::every_run(&META, SHAPE, finding)))
     }
 
     /// `observe` reads names, identity and outcome only: the engine peeks, never parses, for it.
@@ -98,7 +103,9 @@ impl SequenceRule for AccessDeniedBurst {
 
     /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
-        bursts(observations, SHAPE, |burst| out.push(finding(burst)));
+        runs(observations, SHAPE, |run, is_burst| {
+            out.push(finding(run, is_burst));
+        });
     }
 }
 
@@ -118,34 +125,48 @@ fn role_refused<'r>(record: &'r Record<'r>) -> Option<&'r str> {
     (role.starts_with("arn:") && role.len() <= 2048).then_some(role)
 }
 
-fn finding(burst: &Burst<'_>) -> Finding {
-    let event = &burst.first.event;
-    let severity = if burst.subjects.len() >= 4 {
-        Severity::High
-    } else {
-        META.severity
+/// A principal's run of refusals: a burst at medium or high, fewer (or slower) at info.
+fn finding(run: &Burst<'_>, is_burst: bool) -> Finding {
+    let event = &run.first.event;
+    let severity = match (is_burst, run.subjects.len()) {
+        (false, _) => Severity::Info,
+        (true, services) if services >= 4 => Severity::High,
+        (true, _) => META.severity,
     };
-    let mut finding = burst_finding(&META, burst, severity);
-    let services = burst.subjects.iter().copied().collect::<Vec<_>>();
+    let mut finding = burst_finding(&META, run, severity);
+    // Every call of the run was refused: an attempt, so nothing borrows commands to undo the first.
+    finding.outcome = Outcome::Attempt {
+        error_code: event.error_code.clone().unwrap_or_default(),
+    };
+    let services = run.subjects.iter().copied().collect::<Vec<_>>();
+    let when = if run.count == 1 {
+        format!("1 call at {}", event.event_time)
+    } else {
+        format!(
+            "{} calls between {} and {}",
+            run.count, event.event_time, run.last_time
+        )
+    };
     finding.message = format!(
-        "{} was refused {} calls in {} service(s) ({}) between {} and {}: {}.",
+        "{} was refused {when} in {} service(s) ({}): {}.",
         describe_caller(event),
-        burst.count,
         services.len(),
         services.join(", "),
-        event.event_time,
-        burst.last_time,
-        list_counts(&burst.details, burst.other_details),
+        list_counts(&run.details, run.other_details),
     );
     finding.evidence.push(evidence("services", services));
     finding.evidence.push(evidence(
         "eventNames",
-        serde_json::to_value(&burst.details).unwrap_or_default(),
+        serde_json::to_value(&run.details).unwrap_or_default(),
     ));
-    finding.fix.summary =
-        "Identify the principal; unless it is a misconfigured deployment, revoke its \
-                           credentials and review the calls that succeeded."
-            .to_owned();
+    finding.fix.summary = if is_burst {
+        "Identify the principal; unless it is a misconfigured deployment, revoke its credentials and \
+         review the calls that succeeded."
+    } else {
+        "Nothing to do if the principal's job does not need these calls; otherwise grant what it lacks. \
+         If the principal should not be calling them at all, find out who holds its credentials."
+    }
+    .to_owned();
     finding
 }
 
@@ -182,7 +203,7 @@ mod tests {
         let f = &findings[0];
         assert_eq!(f.severity, Severity::High);
         assert!(
-            f.message.contains("refused 15 calls in 5 service(s)"),
+            f.message.contains("refused 15 calls between 2024-08-01T13:10:00Z and 2024-08-01T13:10:14Z in 5 service(s)"),
             "{}",
             f.message
         );
@@ -223,13 +244,42 @@ mod tests {
             findings[0].message
         );
         let retrying: Vec<_> = (0..12).map(|i| assume_role_refused(i, 1)).collect();
-        assert!(run_sequence(Box::new(AccessDeniedBurst), &retrying).is_empty());
+        assert_eq!(severities(&retrying), [Severity::Info]);
+    }
+
+    fn severities(events: &[TestEvent]) -> Vec<Severity> {
+        run_sequence(Box::new(AccessDeniedBurst), events)
+            .iter()
+            .map(|f| f.severity)
+            .collect()
     }
 
     #[test]
-    fn one_api_refused_again_and_again_or_a_few_refusals_are_not() {
-        assert!(run_sequence(Box::new(AccessDeniedBurst), &probes(30, 1)).is_empty());
-        assert!(run_sequence(Box::new(AccessDeniedBurst), &probes(6, 5)).is_empty());
+    fn one_api_refused_again_and_again_or_a_few_refusals_are_no_burst_but_recorded() {
+        assert_eq!(severities(&probes(30, 1)), [Severity::Info]);
+        let few = run_sequence(Box::new(AccessDeniedBurst), &probes(6, 5));
+        assert_eq!(few.len(), 1, "{few:#?}");
+        assert_eq!(few[0].severity, Severity::Info);
+        assert!(
+            few[0].message.contains("refused 6 calls between")
+                && few[0]
+                    .message
+                    .contains("s3:ListBuckets ×2, secretsmanager:ListSecrets"),
+            "{}",
+            few[0].message
+        );
+        // One refusal alone says when, and a quiet hour splits the stretches.
+        let alone = run_sequence(Box::new(AccessDeniedBurst), &probes(1, 1));
+        assert!(
+            alone[0].message.contains(
+                "refused 1 call at 2024-08-01T13:10:00Z in 1 service(s) (s3): s3:ListBuckets."
+            ),
+            "{}",
+            alone[0].message
+        );
+        let mut apart = probes(2, 2);
+        apart[1] = apart[1].clone().time("2024-08-01T14:10:00Z");
+        assert_eq!(severities(&apart), [Severity::Info, Severity::Info]);
         // Other errors are not refusals.
         let throttled: Vec<_> = probes(15, 5)
             .into_iter()

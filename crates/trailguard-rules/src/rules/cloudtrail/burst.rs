@@ -249,6 +249,10 @@ enum Verdict {
         shape: BurstShape,
         finding: fn(&Burst<'_>) -> Finding,
     },
+    EveryRun {
+        shape: BurstShape,
+        finding: fn(&Burst<'_>, bool) -> Finding,
+    },
     Rule {
         could_be: fn(&RunOutline) -> bool,
         judge: fn(&RunCalls<'_>) -> Option<Finding>,
@@ -559,8 +563,20 @@ impl FoldRun {
         if self.calls.len() < shape.threshold {
             return None;
         }
+        let (burst, is_burst) = self.summary(shape);
+        is_burst.then_some(burst)
+    }
+
+    /// The run as [`runs`] reports it, with whether it is a burst of `shape`.
+    fn summary(&mut self, shape: BurstShape) -> (Burst<'_>, bool) {
         self.settle();
-        // The time at which the run holds `min_kinds` distinct details (unnamed ones count as one more).
+        let is_burst = self.is_dense(shape);
+        (self.summarised(), is_burst)
+    }
+
+    /// Whether the settled run holds `threshold` calls within the window, ending at a call no earlier
+    /// than the one that brought its `min_kinds`-th distinct detail (unnamed ones count as one more).
+    fn is_dense(&self, shape: BurstShape) -> bool {
         let mut firsts: Vec<i64> = self.details.iter().map(|n| n.first.0).collect();
         if let Some(at) = self
             .calls
@@ -572,10 +588,10 @@ impl FoldRun {
             firsts.push(at);
         }
         firsts.sort_unstable();
-        let kinds_at = *firsts.get(shape.min_kinds.max(1) - 1)?;
-        // Dense: `threshold` calls within the window ending at a call no earlier than `kinds_at`.
+        let Some(&kinds_at) = firsts.get(shape.min_kinds.max(1) - 1) else {
+            return false;
+        };
         let mut start = 0;
-        let mut dense = false;
         for (end, call) in self.calls.iter().enumerate() {
             while call.at - self.calls[start].at > shape.window_ms {
                 start += 1;
@@ -587,13 +603,14 @@ impl FoldRun {
                 .count()
                 + end;
             if call.at >= kinds_at && group_end - start >= shape.threshold {
-                dense = true;
-                break;
+                return true;
             }
         }
-        if !dense {
-            return None;
-        }
+        false
+    }
+
+    /// The settled run's counts and names, as a [`Burst`] whether it is one or not.
+    fn summarised(&self) -> Burst<'_> {
         let mut detail_counts = vec![0u64; self.details.len()];
         let mut unnamed_details = 0u64;
         let mut failed = 0;
@@ -622,7 +639,7 @@ impl FoldRun {
             .take(LIST_CAP)
             .map(|n| &*n.name)
             .collect();
-        Some(Burst {
+        Burst {
             first: &self.first,
             last_time: &self.latest.time,
             count: self.calls.len() as u64,
@@ -630,7 +647,7 @@ impl FoldRun {
             subjects,
             details,
             other_details,
-        })
+        }
     }
 
     fn outline(&self) -> RunOutline {
@@ -699,6 +716,16 @@ impl BurstFold {
         finding: fn(&Burst<'_>) -> Finding,
     ) -> BurstFold {
         BurstFold::with(meta, shape.window_ms, Verdict::Burst { shape, finding })
+    }
+
+    /// A fold of the rule `meta` reporting every run through `finding`, with whether it is a burst of
+    /// `shape`, exactly as [`runs`] does over the time-sorted observations.
+    pub fn every_run(
+        meta: &'static RuleMeta,
+        shape: BurstShape,
+        finding: fn(&Burst<'_>, bool) -> Finding,
+    ) -> BurstFold {
+        BurstFold::with(meta, shape.window_ms, Verdict::EveryRun { shape, finding })
     }
 
     /// A fold of the rule `meta` over runs with no gap over `window_ms`, each judged by `judge` unless
@@ -849,6 +876,10 @@ impl SequenceFold for BurstFold {
             for mut run in runs.into_values() {
                 let found = match verdict {
                     Verdict::Burst { shape, finding } => run.burst(shape).map(|b| finding(&b)),
+                    Verdict::EveryRun { shape, finding } => {
+                        let (run, is_burst) = run.summary(shape);
+                        Some(finding(&run, is_burst))
+                    }
                     Verdict::Rule { could_be, judge } => could_be(&run.outline())
                         .then(|| judge(&run.calls()))
                         .flatten(),
@@ -913,6 +944,13 @@ mod tests {
         finding
     }
 
+    /// [`described`], with whether the run was a burst.
+    fn described_run(run: &Burst<'_>, is_burst: bool) -> Finding {
+        let mut finding = described(run);
+        finding.message = format!("{is_burst} {}", finding.message);
+        finding
+    }
+
     /// A small deterministic generator (xorshift), so failures replay.
     struct Rng(u64);
 
@@ -953,10 +991,12 @@ mod tests {
     }
 
     /// The fold, fed in any order, split over two workers and merged, with events delivered twice,
-    /// reports exactly what the time-sorted walk reports.
+    /// reports exactly what the time-sorted walk reports: its bursts, and with
+    /// [`BurstFold::every_run`] every run.
     #[test]
     fn the_fold_finds_the_bursts_of_the_sorted_walk_whatever_the_order() {
         let mut bursts_seen = 0;
+        let mut quiet_runs_seen = 0;
         for seed in 1..=60u64 {
             let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let count = 50 + rng.below(400) as usize;
@@ -979,12 +1019,26 @@ mod tests {
             let mut expected = Vec::new();
             bursts(&sorted, SHAPE, |burst| expected.push(described(burst)));
             bursts_seen += expected.len();
+            let mut expected_runs = Vec::new();
+            runs(&sorted, SHAPE, |run, is_burst| {
+                quiet_runs_seen += usize::from(!is_burst);
+                expected_runs.push(described_run(run, is_burst));
+            });
 
             // Shuffled, dealt to two folds.
             for i in (1..calls.len()).rev() {
                 let j = rng.below(i as u64 + 1) as usize;
                 calls.swap(i, j);
             }
+            let (every, limit) = fold_dealt_to_two(calls.clone(), || {
+                Box::new(BurstFold::every_run(&META, SHAPE, described_run))
+            });
+            assert_eq!(limit, None);
+            assert_eq!(
+                messages(every.into_findings()),
+                messages(expected_runs),
+                "seed {seed}, every run"
+            );
             let (report, limit) =
                 fold_dealt_to_two(calls, || Box::new(BurstFold::new(&META, SHAPE, described)));
             assert_eq!(limit, None);
@@ -995,8 +1049,8 @@ mod tests {
             );
         }
         assert!(
-            bursts_seen > 20,
-            "the inputs must hold bursts: {bursts_seen}"
+            bursts_seen > 20 && quiet_runs_seen > 20,
+            "the inputs must hold bursts and quiet runs: {bursts_seen}, {quiet_runs_seen}"
         );
     }
 
