@@ -8,6 +8,7 @@
 //! on one record, or a [`crate::rule::SequenceRule`] over records in time), its cases file, and one line
 //! below ([`crate::registry`]).
 
+pub mod aws_networks;
 pub mod burst;
 pub mod cis_monitoring;
 pub mod common;
@@ -121,4 +122,5 @@ crate::registry::register! { cloudtrail:
     sequence console_sign_ins_from_two_networks::ConsoleSignInsFromTwoNetworks,
     sequence federation_provider_used_after_change::FederationProviderUsedAfterChange,
     sequence console_session_used_from_another_network::ConsoleSessionUsedFromAnotherNetwork,
+    sequence instance_credentials_used_outside_aws::InstanceCredentialsUsedOutsideAws,
 }
