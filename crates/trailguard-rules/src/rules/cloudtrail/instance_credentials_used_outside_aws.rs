@@ -94,14 +94,13 @@ impl SequenceRule for InstanceCredentialsUsedOutsideAws {
         Some(SHAPE.window_ms)
     }
 
-    /// Asked of every record: only an instance's session has `ec2RoleDelivery`, or `:i-` (its principal
-    /// id names the instance), in the caller's text; an escape could spell either.
+    /// Asked of every record: an instance's session, served by the metadata service or only named after
+    /// the instance, has `:i-` in the caller's text (its principal id ends with the instance id); an
+    /// escape could spell it. One search of the caller's few hundred bytes.
     fn wants_raw(&self, raw: &RawRecord<'_>) -> bool {
-        static DELIVERED: LazyLock<Finder<'static>> =
-            LazyLock::new(|| Finder::new(br#""ec2RoleDelivery""#));
         static NAMED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b":i-"));
         let caller = raw.caller_text();
-        NAMED.find(caller).is_some() || DELIVERED.find(caller).is_some() || raw.escapes_in(caller)
+        NAMED.find(caller).is_some() || raw.escapes_in(caller)
     }
 
     /// `observe` reads the identity, the address, names and outcome: a typed peek serves it.
@@ -227,7 +226,7 @@ fn finding(run: &Burst<'_>) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent};
+    use crate::rules::cloudtrail::common::testing::{run_sequence, TestEvent, ASSUMED_ROLE_MFA};
 
     const SERVED: &str = r#"{"type":"AssumedRole","principalId":"AROAQXHN7L2UCJ5K4EXMP:i-0786a3a8b5c0d92ef","arn":"arn:aws:sts::229654561268:assumed-role/ec2-app-role/i-0786a3a8b5c0d92ef","accountId":"229654561268","accessKeyId":"ASIAQXHN7L2UDEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAQXHN7L2UCJ5K4EXMP","arn":"arn:aws:iam::229654561268:role/ec2-app-role","accountId":"229654561268","userName":"ec2-app-role"},"attributes":{"creationDate":"2024-08-01T13:00:12Z","mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}}"#;
 
@@ -297,6 +296,23 @@ mod tests {
         ];
         let findings = run_sequence(Box::new(InstanceCredentialsUsedOutsideAws), &events);
         assert!(findings.is_empty(), "{findings:#?}");
+    }
+
+    #[test]
+    fn the_raw_test_takes_instance_sessions_only() {
+        let wants = |event: &TestEvent| {
+            let text = event.json();
+            InstanceCredentialsUsedOutsideAws.wants_raw(&RawRecord::new(text.as_bytes()))
+        };
+        let served = call("DescribeInstances", "45.33.32.156", 1);
+        assert!(wants(&served));
+        let named_only = SERVED.replace(r#","ec2RoleDelivery":"2.0""#, "");
+        assert!(wants(&served.clone().identity(&named_only)));
+        let person = TestEvent::new("ec2.amazonaws.com", "DescribeInstances")
+            .identity(ASSUMED_ROLE_MFA)
+            .source_ip("45.33.32.156");
+        assert!(!wants(&person));
+        assert!(!wants(&TestEvent::new("s3.amazonaws.com", "ListBuckets")));
     }
 
     #[test]
