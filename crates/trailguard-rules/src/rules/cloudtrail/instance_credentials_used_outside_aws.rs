@@ -12,7 +12,7 @@ use super::aws_networks::outside_aws;
 use super::burst::{burst_finding, list_counts, runs, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{
     call_failed, caller_key, deny_sessions_issued_before, evidence, identity_resource,
-    is_instance_id, made_by_aws, role_session, sh,
+    is_instance_id, made_by_aws, sh,
 };
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -108,21 +108,28 @@ impl SequenceRule for InstanceCredentialsUsedOutsideAws {
         true
     }
 
+    /// Offered every record another rule wants parsed, whatever the raw test said: the tests that
+    /// settle most records (the caller's type, its principal id) come first, the address last.
     fn observe<'r>(&self, record: &'r Record<'r>) -> Option<Observed<'r>> {
-        let session = role_session(record)?;
-        let served = record
-            .user_identity
-            .session_context
-            .as_ref()
-            .is_some_and(|c| c.ec2_role_delivery.is_some());
-        if !served && !is_instance_id(session.session_name) {
+        let identity = &record.user_identity;
+        if identity.identity_type.as_deref() != Some("AssumedRole") {
             return None;
         }
-        if made_by_aws(record) {
+        // An instance's session is named after it: `AROA…:i-…`. Served credentials carry
+        // `ec2RoleDelivery` too; a name alone is weaker (see the doc).
+        let session_name = match identity.principal_id.as_deref() {
+            Some(id) => id.rsplit_once(':')?.1,
+            None => identity.arn.as_deref()?.rsplit_once('/')?.1,
+        };
+        if !is_instance_id(session_name) || made_by_aws(record) {
             return None;
         }
         let address = record.source_ip_address.as_deref()?;
         outside_aws(address)?;
+        let served = identity
+            .session_context
+            .as_ref()
+            .is_some_and(|c| c.ec2_role_delivery.is_some());
         let mut kind = if served { SERVED_BY_METADATA } else { 0 };
         if call_failed(record) {
             kind |= FAILED;
