@@ -768,12 +768,7 @@ impl EngineWorker<'_> {
                 if let Some(rule) = self.engine.rules.get(usize::from(i)) {
                     let mut report = Report::default();
                     rule.check(record, &mut report);
-                    // Repeats of a finding this worker already produced are dropped as they come.
-                    for finding in report.into_findings() {
-                        if self.fold.first_time(&finding) {
-                            self.findings.push(finding);
-                        }
-                    }
+                    self.keep_new(report);
                 }
             }
             Target::Sequence(i) => self.observe(i, record),
@@ -831,6 +826,11 @@ impl EngineWorker<'_> {
             }
             None => sequence.evaluate(alone, &mut report),
         }
+        self.keep_new(report);
+    }
+
+    /// Keeps the findings of `report` this worker has not produced yet; repeats are dropped as they come.
+    fn keep_new(&mut self, report: Report) {
         for finding in report.into_findings() {
             if self.fold.first_time(&finding) {
                 self.findings.push(finding);

@@ -7,6 +7,7 @@ use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
 use super::burst::{burst_finding, list_counts, runs, Burst, BurstFold, BurstShape, FAILED};
+use super::common::service_api;
 use super::common::{caller_key, describe_caller, evidence};
 use crate::finding::{Outcome, Severity};
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -85,10 +86,11 @@ impl SequenceRule for AccessDeniedBurst {
             return None;
         }
         let service = record.event_source.trim_end_matches(".amazonaws.com");
-        let api = match role_refused(record) {
-            Some(role) => format!("{service}:{} {role}", record.event_name),
-            None => format!("{service}:{}", record.event_name),
-        };
+        let mut api = service_api(record);
+        if let Some(role) = role_refused(record) {
+            api.push(' ');
+            api.push_str(role);
+        }
         Observed::new(record, FAILED, 0, caller_key(record), service, api)
     }
 

@@ -481,14 +481,29 @@ pub struct RoleSession<'r> {
     pub identity_center: bool,
 }
 
+/// The role and session names of an assumed-role ARN, `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+pub fn assumed_role_parts(arn: &str) -> Option<(&str, &str)> {
+    arn.split_once(":assumed-role/")?.1.split_once('/')
+}
+
+/// `service:EventName` of the call (`iam:ListUsers`), built without `format!`: burst rules make one for
+/// every call they count.
+pub fn service_api(record: &Record<'_>) -> String {
+    let service = record.event_source.trim_end_matches(".amazonaws.com");
+    let mut api = String::with_capacity(service.len() + 1 + record.event_name.len());
+    api.push_str(service);
+    api.push(':');
+    api.push_str(&record.event_name);
+    api
+}
+
 /// The caller's role session, read from `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
 pub fn role_session<'r>(record: &'r Record<'_>) -> Option<RoleSession<'r>> {
     let identity = &record.user_identity;
     if identity.identity_type.as_deref() != Some("AssumedRole") {
         return None;
     }
-    let (_, rest) = identity.arn.as_deref()?.split_once(":assumed-role/")?;
-    let (role_name, session_name) = rest.split_once('/')?;
+    let (role_name, session_name) = assumed_role_parts(identity.arn.as_deref()?)?;
     let issuer = identity
         .session_context
         .as_ref()

@@ -12,6 +12,7 @@ use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
+use super::common::assumed_role_parts;
 use super::common::{
     call_failed, caller_key, deny_sessions_issued_before, evidence, finding_from_event,
     identity_resource, is_instance_id, made_by_aws, role_session, sh,
@@ -382,11 +383,7 @@ fn finding(instance: &str, address: &str, reach: &Observation, used: &Use) -> Fi
     let mut finding = finding_from_event(&META, use_event, severity);
     // One finding per instance, address and caller, whichever of its calls came first.
     finding.id = Finding::stable_id(&[META.code, instance, address, &reach.principal]);
-    let role = used
-        .first
-        .principal
-        .split_once(":assumed-role/")
-        .and_then(|(_, rest)| rest.split_once('/'))
+    let role = assumed_role_parts(&used.first.principal)
         .map_or("ROLE", |(role, _)| role)
         .to_owned();
     let reacher = &reach.principal;

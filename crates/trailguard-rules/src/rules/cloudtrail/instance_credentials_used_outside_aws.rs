@@ -10,6 +10,7 @@ use trailguard_event::Record;
 
 use super::aws_networks::outside_aws;
 use super::burst::{burst_finding, list_counts, runs, Burst, BurstFold, BurstShape, FAILED};
+use super::common::{assumed_role_parts, service_api};
 use super::common::{
     call_failed, caller_key, deny_sessions_issued_before, evidence, identity_resource,
     is_instance_id, made_by_aws, sh,
@@ -134,9 +135,14 @@ impl SequenceRule for InstanceCredentialsUsedOutsideAws {
         if call_failed(record) {
             kind |= FAILED;
         }
-        let service = record.event_source.trim_end_matches(".amazonaws.com");
-        let api = format!("{service}:{}", record.event_name);
-        Observed::new(record, kind, 0, caller_key(record), address, api)
+        Observed::new(
+            record,
+            kind,
+            0,
+            caller_key(record),
+            address,
+            service_api(record),
+        )
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
@@ -162,12 +168,7 @@ fn finding(run: &Burst<'_>) -> Finding {
         Severity::Medium
     };
     let mut finding = burst_finding(&META, run, severity);
-    let (role, instance) = run
-        .first
-        .principal
-        .split_once(":assumed-role/")
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .unwrap_or(("ROLE", "INSTANCE"));
+    let (role, instance) = assumed_role_parts(&run.first.principal).unwrap_or(("ROLE", "INSTANCE"));
     let addresses = run.subjects.iter().copied().collect::<Vec<_>>();
     let calls = if run.count == 1 {
         format!("1 call at {}", event.event_time)

@@ -9,6 +9,7 @@ use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
+use super::common::assumed_role_parts;
 use super::common::{call_failed, describe_caller, finding_for, instance_resource};
 use crate::finding::Severity;
 use crate::meta::{Family, RuleDoc, RuleMeta};
@@ -70,8 +71,7 @@ const AGENT_SERVICES: &[&str] = &[
 fn reserved_session(arn: &str) -> Option<(&str, &str)> {
     // The prebuilt searcher first: `check` sees every record parsed for any rule.
     RESERVED_ROLE.find(arn.as_bytes())?;
-    let rest = arn.split_once(":assumed-role/")?.1;
-    let (role, session) = rest.split_once('/')?;
+    let (role, session) = assumed_role_parts(arn)?;
     role.starts_with("aws:").then_some((role, session))
 }
 
