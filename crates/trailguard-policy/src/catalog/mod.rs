@@ -15,6 +15,10 @@ use crate::glob::glob_match;
 
 const CATALOG_TSV: &str = include_str!("catalog.tsv");
 
+/// Fields after a line's kind that any line kind reads (an action's: name, levels, resources, keys,
+/// flags); more are ignored.
+const MAX_FIELDS: usize = 5;
+
 /// Index of an action in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ActionId(pub u32);
@@ -151,7 +155,9 @@ impl Catalog {
         }
     }
 
-    /// Parses the generated catalog text.
+    /// Parses the generated catalog text. Every table is sized from a count of the lines first and
+    /// each line's fields are read in place: growing the tables and a vector per line were most of
+    /// the parse, which every scan that finds a policy change pays.
     pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::empty();
         let err = |line: usize, message: &str| CatalogError {
@@ -166,20 +172,33 @@ impl Catalog {
                 .map(|n| n.parse::<u16>().map_err(|_| err(line, "bad index")))
                 .collect()
         };
+        let lines_of = |kind: &str| text.lines().filter(|l| l.starts_with(kind)).count();
+        let (action_count, service_count) = (lines_of("A\t"), lines_of("S\t"));
+        catalog.actions.reserve_exact(action_count);
+        catalog.lower_names.reserve_exact(action_count);
+        catalog.by_name.reserve(action_count);
+        catalog.services.reserve_exact(service_count);
+        catalog.by_service.reserve(service_count);
         for (n, line) in text.lines().enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            match fields[0] {
-                "V" => catalog.version = fields.get(1).unwrap_or(&"").to_string(),
+            let mut split = line.split('\t');
+            let kind = split.next().unwrap_or_default();
+            let mut fields = [""; MAX_FIELDS];
+            let mut count = 0;
+            for (slot, field) in fields.iter_mut().zip(&mut split) {
+                *slot = field;
+                count += 1;
+            }
+            let field = |i: usize| (i < count).then(|| fields[i]);
+            match kind {
+                "V" => catalog.version = field(0).unwrap_or_default().to_owned(),
                 "S" => {
-                    let prefix = fields
-                        .get(1)
-                        .ok_or_else(|| err(n, "service without prefix"))?;
+                    let prefix = field(0).ok_or_else(|| err(n, "service without prefix"))?;
                     let id = u16::try_from(catalog.services.len())
                         .map_err(|_| err(n, "too many services"))?;
                     catalog.by_service.insert(prefix.to_ascii_lowercase(), id);
                     catalog.services.push(Service {
-                        prefix: prefix.to_string(),
-                        name: fields.get(2).unwrap_or(prefix).to_string(),
+                        prefix: prefix.to_owned(),
+                        name: field(1).unwrap_or(prefix).to_owned(),
                         condition_keys: Vec::new(),
                         resource_types: Vec::new(),
                         first: catalog.actions.len() as u32,
@@ -193,27 +212,26 @@ impl Catalog {
                         .checked_sub(1)
                         .ok_or_else(|| err(n, "entry before any service"))?;
                     let service = &mut catalog.services[service_id];
-                    match fields[0] {
+                    match kind {
                         "K" => service.condition_keys.push(ConditionKey {
-                            name: fields
-                                .get(1)
+                            name: field(0)
                                 .ok_or_else(|| err(n, "key without name"))?
-                                .to_string(),
-                            key_type: fields.get(2).unwrap_or(&"String").to_string(),
+                                .to_owned(),
+                            key_type: field(1).unwrap_or("String").to_owned(),
                         }),
                         "R" => service.resource_types.push(ResourceType {
-                            name: fields
-                                .get(1)
+                            name: field(0)
                                 .ok_or_else(|| err(n, "resource without name"))?
-                                .to_string(),
-                            arn: fields.get(2).unwrap_or(&"").to_string(),
-                            condition_keys: index_list(fields.get(3).unwrap_or(&""), n)?,
+                                .to_owned(),
+                            arn: field(1).unwrap_or_default().to_owned(),
+                            condition_keys: index_list(field(2).unwrap_or_default(), n)?,
                         }),
                         _ => {
-                            if fields.len() < 6 {
+                            if count < 5 {
                                 return Err(err(n, "action line needs 6 fields"));
                             }
-                            let levels = fields[2].bytes().fold(0u8, |acc, b| {
+                            let [name, levels, resources, keys, flags, ..] = fields;
+                            let levels = levels.bytes().fold(0u8, |acc, b| {
                                 acc | match b {
                                     b'L' => 1,
                                     b'R' => 2,
@@ -224,8 +242,8 @@ impl Catalog {
                                 }
                             });
                             let mut resource_types = Vec::new();
-                            if !fields[3].is_empty() {
-                                for r in fields[3].split(',') {
+                            if !resources.is_empty() {
+                                for r in resources.split(',') {
                                     let required = r.ends_with('*');
                                     let idx = r
                                         .trim_end_matches('*')
@@ -235,18 +253,22 @@ impl Catalog {
                                 }
                             }
                             let id = ActionId(catalog.actions.len() as u32);
-                            let lower =
-                                format!("{}:{}", service.prefix, fields[1]).to_ascii_lowercase();
+                            let mut lower =
+                                String::with_capacity(service.prefix.len() + 1 + name.len());
+                            lower.push_str(&service.prefix);
+                            lower.push(':');
+                            lower.push_str(name);
+                            lower.make_ascii_lowercase();
                             catalog.by_name.insert(lower.clone(), id);
                             catalog.lower_names.push(lower);
                             service.count += 1;
                             catalog.actions.push(Action {
                                 service: service_id as u16,
-                                name: fields[1].to_string(),
+                                name: name.to_owned(),
                                 levels,
                                 resource_types,
-                                condition_keys: index_list(fields[4], n)?,
-                                deprecated: fields[5].contains('d'),
+                                condition_keys: index_list(keys, n)?,
+                                deprecated: flags.contains('d'),
                             });
                         }
                     }
