@@ -34,7 +34,10 @@ pub const META: RuleMeta = RuleMeta {
                trying the organization's roles in other accounts; retries of one role are not. Refusals \
                that make no burst are reported too, as the CIS alarm fires on any: one **info** finding \
                per principal's stretch of them (each within 10 minutes of the next), naming what was \
-               refused.",
+               refused. Like the CIS filter (v1.5 onwards), a stretch only of refusals of AWS's log \
+               delivery (`sourceIPAddress` `delivery.logs.amazonaws.com`: a bucket policy that does not \
+               let flow or access logs in yet) or of `HeadBucket` (the console checking buckets it may \
+               not read) is not reported; such refusals still count toward a burst.",
         why: "A principal that keeps being refused across APIs is probing what its credentials allow: the \
               signature of stolen credentials being tested (enumerate-iam, Pacu, Stratus Red Team runs) or of \
               a compromised workload reaching beyond its job. One refusal is routine; a spread of them is not. \
@@ -60,6 +63,16 @@ const SHAPE: BurstShape = BurstShape {
 /// Whether `code` is a refusal for lack of permission, as the CIS 4.1 filter reads it.
 fn is_unauthorized(code: &str) -> bool {
     code.starts_with("AccessDenied") || code.ends_with("UnauthorizedOperation")
+}
+
+/// `kind` bit: a refusal the CIS 4.1 filter counts. Since v1.5 the filter leaves out refusals of AWS's
+/// log delivery service and of `HeadBucket`, which the console sends for every bucket it lists:
+/// routine noise alone, though still part of a spread of refusals.
+const CIS_COUNTED: u8 = 0x02;
+
+fn cis_counts(record: &Record<'_>) -> bool {
+    record.source_ip_address.as_deref() != Some("delivery.logs.amazonaws.com")
+        && record.event_name != "HeadBucket"
 }
 
 /// Bursts of refused calls by one principal.
@@ -91,7 +104,12 @@ impl SequenceRule for AccessDeniedBurst {
             api.push(' ');
             api.push_str(role);
         }
-        Observed::new(record, FAILED, 0, caller_key(record), service, api)
+        let kind = if cis_counts(record) {
+            FAILED | CIS_COUNTED
+        } else {
+            FAILED
+        };
+        Observed::new(record, kind, 0, caller_key(record), service, api)
     }
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
@@ -106,7 +124,7 @@ impl SequenceRule for AccessDeniedBurst {
     /// The engine folds instead ([`SequenceRule::fold`]); this is the same judgement over sorted calls.
     fn evaluate(&self, observations: &[Observation], out: &mut Report) {
         runs(observations, SHAPE, |run, is_burst| {
-            out.push(finding(run, is_burst));
+            out.extend(finding(run, is_burst));
         });
     }
 }
@@ -127,8 +145,12 @@ fn role_refused<'r>(record: &'r Record<'r>) -> Option<&'r str> {
     (role.starts_with("arn:") && role.len() <= 2048).then_some(role)
 }
 
-/// A principal's run of refusals: a burst at medium or high, fewer (or slower) at info.
-fn finding(run: &Burst<'_>, is_burst: bool) -> Finding {
+/// A principal's run of refusals: a burst at medium or high, fewer (or slower) at info, unless the CIS
+/// filter would count none of them.
+fn finding(run: &Burst<'_>, is_burst: bool) -> Option<Finding> {
+    if !is_burst && run.kinds & CIS_COUNTED == 0 {
+        return None;
+    }
     let event = &run.first.event;
     let severity = match (is_burst, run.subjects.len()) {
         (false, _) => Severity::Info,
@@ -169,7 +191,7 @@ fn finding(run: &Burst<'_>, is_burst: bool) -> Finding {
          If the principal should not be calling them at all, find out who holds its credentials."
     }
     .to_owned();
-    finding
+    Some(finding)
 }
 
 #[cfg(test)]
@@ -291,5 +313,46 @@ mod tests {
             })
             .collect();
         assert!(run_sequence(Box::new(AccessDeniedBurst), &throttled).is_empty());
+    }
+
+    #[test]
+    fn refusals_the_cis_filter_leaves_out_are_reported_only_beside_others_or_in_a_burst() {
+        let head_bucket = |i: usize| {
+            TestEvent::new("s3.amazonaws.com", "HeadBucket")
+                .read_only(true)
+                .time(&format!("2024-08-01T13:10:{i:02}Z"))
+                .id(&format!("head-{i}"))
+                .denied()
+        };
+        let log_delivery = |i: usize, (source, name): (&str, &str)| {
+            TestEvent::new(source, name)
+                .source_ip("delivery.logs.amazonaws.com")
+                .time(&format!("2024-08-01T13:20:{i:02}Z"))
+                .id(&format!("delivery-{i}"))
+                .denied()
+        };
+        // Alone, neither is reported.
+        let heads: Vec<_> = (0..4).map(head_bucket).collect();
+        assert!(severities(&heads).is_empty());
+        let deliveries: Vec<_> = (0..3)
+            .map(|i| log_delivery(i, ("s3.amazonaws.com", "PutObject")))
+            .collect();
+        assert!(severities(&deliveries).is_empty());
+        // Beside a refusal the filter counts, the stretch is reported with all of them.
+        let mut mixed = heads.clone();
+        mixed.push(probes(1, 1).remove(0).time("2024-08-01T13:10:30Z"));
+        let found = run_sequence(Box::new(AccessDeniedBurst), &mixed);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0]
+                .message
+                .contains("s3:HeadBucket ×4, s3:ListBuckets"),
+            "{}",
+            found[0].message
+        );
+        // A spread of them is still a burst.
+        let spread: Vec<_> = (0..12).map(|i| log_delivery(i, PROBES[i % 3])).collect();
+        assert_eq!(severities(&spread), [Severity::Medium]);
     }
 }

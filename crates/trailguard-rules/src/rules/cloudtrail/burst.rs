@@ -40,6 +40,8 @@ pub struct Burst<'o> {
     pub count: u64,
     /// Observations whose `kind` had [`FAILED`] set.
     pub failed: u64,
+    /// Every observation's `kind`, or'ed: whether any call of the run had a rule's mark.
+    pub kinds: u8,
     /// Distinct `subject` values (capped at [`LIST_CAP`]).
     pub subjects: BTreeSet<&'o str>,
     /// Count per `detail` value (the first [`LIST_CAP`] values; the rest in `other_details`).
@@ -67,6 +69,7 @@ impl<'o> Run<'o> {
                 last_time: obs.event.event_time.as_str(),
                 count: 0,
                 failed: 0,
+                kinds: 0,
                 subjects: BTreeSet::new(),
                 details: BTreeMap::new(),
                 other_details: 0,
@@ -80,6 +83,7 @@ impl<'o> Run<'o> {
         self.last = obs;
         burst.last_time = obs.event.event_time.as_str();
         burst.count += 1;
+        burst.kinds |= obs.kind;
         if obs.kind & FAILED != 0 {
             burst.failed += 1;
         }
@@ -251,7 +255,7 @@ enum Verdict {
     },
     EveryRun {
         shape: BurstShape,
-        finding: fn(&Burst<'_>, bool) -> Finding,
+        finding: fn(&Burst<'_>, bool) -> Option<Finding>,
     },
     Rule {
         could_be: fn(&RunOutline) -> bool,
@@ -384,6 +388,8 @@ fn id_hash(id: &str) -> u64 {
 #[derive(Default)]
 struct Names {
     list: Vec<Named>,
+    /// Each value's hash, in the list's order: a scan reads these eight to a cache line, not the values.
+    hashes: Vec<u64>,
     /// Each value's place by its hash ([`Named::hash`]), so the map holds no copy of the text. Two values
     /// sharing a hash (made on purpose: the hash is unkeyed) keep the first in the map; the second is
     /// found by a scan of the list, at most [`NAMES_PER_RUN`] long.
@@ -431,9 +437,7 @@ impl Names {
 
     fn find(&self, name: &str, hash: u64) -> Option<usize> {
         let scan = || {
-            self.list
-                .iter()
-                .position(|n| n.hash == hash && &*n.name == name)
+            (self.hashes.iter().zip(&self.list)).position(|(&h, n)| h == hash && &*n.name == name)
         };
         if self.list.len() <= SCANNED_NAMES {
             return scan();
@@ -451,6 +455,7 @@ impl Names {
         if self.list.len() >= NAMES_PER_RUN {
             return UNNAMED;
         }
+        self.hashes.push(named.hash);
         self.list.push(named);
         let last = self.list.len() - 1;
         if self.list.len() > SCANNED_NAMES {
@@ -644,6 +649,7 @@ impl FoldRun {
             last_time: &self.latest.time,
             count: self.calls.len() as u64,
             failed,
+            kinds: self.kinds,
             subjects,
             details,
             other_details,
@@ -718,12 +724,12 @@ impl BurstFold {
         BurstFold::with(meta, shape.window_ms, Verdict::Burst { shape, finding })
     }
 
-    /// A fold of the rule `meta` reporting every run through `finding`, with whether it is a burst of
-    /// `shape`, exactly as [`runs`] does over the time-sorted observations.
+    /// A fold of the rule `meta` handing every run to `finding`, with whether it is a burst of
+    /// `shape`, exactly as [`runs`] does over the time-sorted observations (`None`: nothing to report).
     pub fn every_run(
         meta: &'static RuleMeta,
         shape: BurstShape,
-        finding: fn(&Burst<'_>, bool) -> Finding,
+        finding: fn(&Burst<'_>, bool) -> Option<Finding>,
     ) -> BurstFold {
         BurstFold::with(meta, shape.window_ms, Verdict::EveryRun { shape, finding })
     }
@@ -836,6 +842,14 @@ impl SequenceFold for BurstFold {
                     Some(back) => observed = back,
                 }
                 let touched: Vec<i64> = touching(list, at, at, window).collect();
+                if touched.is_empty() && self.runs < RUN_CAP {
+                    // A call of a known principal far from its runs starts one: what `insert` does,
+                    // without looking the principal up twice more or gathering one run to merge.
+                    list.insert(at, FoldRun::new(observed));
+                    self.runs += 1;
+                    self.calls += 1;
+                    return;
+                }
                 if let Some((mut merged, unnamed)) = merge_touched(list, &touched, None) {
                     self.unnamed += unnamed + merged.take(observed);
                     self.runs = self.runs + 1 - touched.len();
@@ -878,7 +892,7 @@ impl SequenceFold for BurstFold {
                     Verdict::Burst { shape, finding } => run.burst(shape).map(|b| finding(&b)),
                     Verdict::EveryRun { shape, finding } => {
                         let (run, is_burst) = run.summary(shape);
-                        Some(finding(&run, is_burst))
+                        finding(&run, is_burst)
                     }
                     Verdict::Rule { could_be, judge } => could_be(&run.outline())
                         .then(|| judge(&run.calls()))
@@ -931,12 +945,13 @@ mod tests {
     fn described(burst: &Burst<'_>) -> Finding {
         let mut finding = burst_finding(&META, burst, Severity::Low);
         finding.message = format!(
-            "{} {:?} {} {} {} {:?} {:?} {}",
+            "{} {:?} {} {} {} {:#04x} {:?} {:?} {}",
             burst.first.principal,
             burst.first.event.event_id,
             burst.last_time,
             burst.count,
             burst.failed,
+            burst.kinds,
             burst.subjects,
             burst.details,
             burst.other_details
@@ -945,10 +960,10 @@ mod tests {
     }
 
     /// [`described`], with whether the run was a burst.
-    fn described_run(run: &Burst<'_>, is_burst: bool) -> Finding {
+    fn described_run(run: &Burst<'_>, is_burst: bool) -> Option<Finding> {
         let mut finding = described(run);
         finding.message = format!("{is_burst} {}", finding.message);
-        finding
+        Some(finding)
     }
 
     /// A small deterministic generator (xorshift), so failures replay.
@@ -971,7 +986,8 @@ mod tests {
         Observation {
             at,
             rank: 0,
-            kind: if rng.below(4) == 0 { FAILED } else { 0 },
+            // FAILED, and now and then a rule's own mark (kept or'ed per run).
+            kind: [0, 0, FAILED, 0x02, FAILED | 0x04][rng.below(5) as usize],
             principal: format!("arn:aws:iam::111122223333:user/u{}", rng.below(3)).into(),
             subject: ["", "s3", "iam", "ec2", "kms"][rng.below(5) as usize].into(),
             detail: format!("api{}", rng.below(30)).into(),
@@ -1022,7 +1038,7 @@ mod tests {
             let mut expected_runs = Vec::new();
             runs(&sorted, SHAPE, |run, is_burst| {
                 quiet_runs_seen += usize::from(!is_burst);
-                expected_runs.push(described_run(run, is_burst));
+                expected_runs.extend(described_run(run, is_burst));
             });
 
             // Shuffled, dealt to two folds.

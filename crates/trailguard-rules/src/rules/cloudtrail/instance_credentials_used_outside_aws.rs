@@ -147,7 +147,7 @@ impl SequenceRule for InstanceCredentialsUsedOutsideAws {
 
     fn fold(&self) -> Option<Box<dyn SequenceFold>> {
         Some(Box::new(BurstFold::every_run(&META, SHAPE, |run, _| {
-            finding(run)
+            Some(finding(run))
         })))
     }
 
