@@ -97,7 +97,8 @@ macro_rules! register {
     (@raised $other:ident) => { false };
     (@sequence raised $module:ident :: $rule:ident) => { None };
     (@sequence sequence $module:ident :: $rule:ident) => {
-        Some(Box::new($module::$rule) as Box<dyn $crate::rule::SequenceRule>)
+        // Built as `Default` builds it: a rule a run may configure (CT106's networks) holds its default.
+        Some(Box::new(<$module::$rule>::default()) as Box<dyn $crate::rule::SequenceRule>)
     };
     (@sequence single $module:ident :: $rule:ident) => { None };
 

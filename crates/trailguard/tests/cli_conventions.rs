@@ -319,3 +319,136 @@ fn an_event_name_in_the_wrong_case_is_refused_with_the_right_spelling() {
         stderr(&out)
     );
 }
+
+/// `--aws-ip-ranges FILE` (and `TRAILGUARD_AWS_IP_RANGES`, as `serve` and `lambda` are configured) adds a
+/// current copy of AWS's list to the snapshot CT106 reads: an instance session calling from a network the
+/// snapshot does not hold is outside AWS until the list names it. A file that is not AWS's list stops the
+/// run, naming the file and where it went wrong.
+#[test]
+fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail.json");
+    // An instance's served credentials calling from 45.33.32.156, in none of the snapshot's networks.
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAQXHN7L2UCJ5K4EXMP:i-0786a3a8b5c0d92ef",
+            "arn": "arn:aws:sts::229654561268:assumed-role/ec2-app-role/i-0786a3a8b5c0d92ef",
+            "accountId": "229654561268",
+            "accessKeyId": "ASIAQXHN7L2UDEXAMPLE",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAQXHN7L2UCJ5K4EXMP",
+                    "arn": "arn:aws:iam::229654561268:role/ec2-app-role",
+                    "accountId": "229654561268",
+                    "userName": "ec2-app-role"
+                },
+                "attributes": {"creationDate": "2024-08-01T13:00:12Z", "mfaAuthenticated": "false"},
+                "ec2RoleDelivery": "2.0"
+            }
+        },
+        "eventTime": "2024-08-01T14:01:10Z",
+        "eventSource": "sts.amazonaws.com",
+        "eventName": "GetCallerIdentity",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "45.33.32.156",
+        "userAgent": "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22",
+        "requestParameters": null,
+        "responseElements": null,
+        "requestID": "5d1b2c3e-8a9f-4b0c-9d1e-2f3a4b5c6d7e",
+        "eventID": "0c9e8d7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f",
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "229654561268",
+        "eventCategory": "Management"
+    });
+    std::fs::write(
+        &trail,
+        serde_json::json!({ "Records": [record] }).to_string(),
+    )
+    .unwrap();
+    let list = |prefix: &str| {
+        serde_json::json!({
+            "syncToken": "1764022387",
+            "createDate": "2026-11-24-22-13-07",
+            "prefixes": [{"ip_prefix": prefix, "region": "us-east-1", "service": "EC2",
+                          "network_border_group": "us-east-1"}],
+            "ipv6_prefixes": []
+        })
+        .to_string()
+    };
+    let current = dir.path().join("ip-ranges.json");
+    let elsewhere = dir.path().join("ip-ranges-elsewhere.json");
+    std::fs::write(&current, list("45.33.32.0/24")).unwrap();
+    std::fs::write(&elsewhere, list("45.33.33.0/24")).unwrap();
+    let ct106 = |extra: &[&str], vars: &[(&str, &str)]| -> usize {
+        let mut args = vec![
+            "scan",
+            trail.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ];
+        args.extend_from_slice(extra);
+        let out = trailguard_with_env(&args, vars);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(r#""rule_id":"CT106""#))
+            .count()
+    };
+    assert_eq!(ct106(&[], &[]), 1, "outside the snapshot");
+    assert_eq!(
+        ct106(&["--aws-ip-ranges", elsewhere.to_str().unwrap()], &[]),
+        1,
+        "a list without the address"
+    );
+    assert_eq!(
+        ct106(&["--aws-ip-ranges", current.to_str().unwrap()], &[]),
+        0,
+        "a list naming the address's network"
+    );
+    assert_eq!(
+        ct106(
+            &[],
+            &[("TRAILGUARD_AWS_IP_RANGES", current.to_str().unwrap())]
+        ),
+        0,
+        "the same from the environment"
+    );
+
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        "{\"createDate\": \"2026-11-24\",\n \"prefixes\": [{\"ip_prefix\": ",
+    )
+    .unwrap();
+    let out = trailguard(&[
+        "scan",
+        trail.to_str().unwrap(),
+        "--aws-ip-ranges",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!("--aws-ip-ranges `{}`", broken.display()))
+            && message.contains("not AWS's ip-ranges.json")
+            && message.contains("line 2 column"),
+        "{message}"
+    );
+    assert!(out.stdout.is_empty(), "no report after a failed start");
+    let missing = dir.path().join("missing.json");
+    let out = trailguard(&[
+        "scan",
+        trail.to_str().unwrap(),
+        "--aws-ip-ranges",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+}

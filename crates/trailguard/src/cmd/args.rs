@@ -6,11 +6,16 @@
 //! (repeatable or comma-separated; `policy check` also takes its old `--select`), and `--min-severity`
 //! drops findings below a severity from the report.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+use anyhow::Context;
 
 use trailguard_rules::engine::Engine;
 use trailguard_rules::meta::resolve_codes;
 use trailguard_rules::output::{Format, RunSummary};
+use trailguard_rules::rules::cloudtrail::aws_networks::AwsNetworks;
+use trailguard_rules::rules::cloudtrail::instance_credentials_used_outside_aws::InstanceCredentialsUsedOutsideAws;
 use trailguard_rules::Severity;
 
 /// `--fail-on`: a severity threshold, or never fail on findings.
@@ -39,8 +44,8 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     }
 }
 
-/// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`, `lambda`). Both
-/// also come from the environment, as a Lambda function or a container is configured; a scan's summary
+/// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`, `lambda`), and
+/// `--aws-ip-ranges`, what one of them knows. All also come from the environment, as a Lambda function or a container is configured; a scan's summary
 /// names the rules left out, so a variable set and forgotten shows in every report.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RuleChoice {
@@ -62,6 +67,12 @@ pub struct RuleChoice {
         value_delimiter = ','
     )]
     pub ignore: Vec<String>,
+
+    /// A current copy of AWS's ip-ranges.json (https://ip-ranges.amazonaws.com/ip-ranges.json), added to
+    /// the snapshot of AWS's networks this build carries: CT106 then reads a network AWS announced since
+    /// as AWS's, not as outside.
+    #[arg(long, env = "TRAILGUARD_AWS_IP_RANGES", value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 impl RuleChoice {
@@ -74,6 +85,12 @@ impl RuleChoice {
     /// [`RuleChoice::apply`], and the codes `--ignore` took out of what would have run (what `--rule`
     /// left out is not among them), for a report to name.
     pub fn apply_listing(&self, engine: Engine) -> anyhow::Result<(Engine, Vec<&'static str>)> {
+        let engine = match &self.aws_ip_ranges {
+            Some(path) => engine.with_sequence(Box::new(
+                InstanceCredentialsUsedOutsideAws::knowing(aws_networks_from(path)?),
+            )),
+            None => engine,
+        };
         if self.rule.is_empty() && self.ignore.is_empty() {
             return Ok((engine, Vec::new()));
         }
@@ -104,6 +121,15 @@ impl RuleChoice {
         }
         Ok((engine, left_out))
     }
+}
+
+/// The snapshot of AWS's networks united with the copy of `ip-ranges.json` at `path`, for the rest of the
+/// process (a run reads it once, `serve` and `lambda` for as long as they run).
+fn aws_networks_from(path: &Path) -> anyhow::Result<&'static AwsNetworks> {
+    let flag = || format!("--aws-ip-ranges `{}`", path.display());
+    let text = std::fs::read_to_string(path).with_context(flag)?;
+    let networks = AwsNetworks::with_published(&text).with_context(flag)?;
+    Ok(Box::leak(Box::new(networks)))
 }
 
 /// The AWS flags, one home for every command that calls AWS with the usual settings (`policy check`

@@ -1,10 +1,12 @@
 //! Where an address is: one of AWS's own (the snapshot of AWS's `ip-ranges.json` in
-//! `data/aws-ip-ranges.txt`, every service's prefixes united and merged by `scripts/aws-ip-ranges.py`),
-//! one no one reaches from the internet (private, shared, loopback, link-local), or outside both. A
-//! credential that only works inside AWS showing up at an outside address has left AWS.
+//! `data/aws-ip-ranges.txt`, every service's prefixes united and merged by `scripts/aws-ip-ranges.py`,
+//! and any current copy of the list a run is given: [`AwsNetworks::with_published`]), one no one reaches
+//! from the internet (private, shared, loopback, link-local), or outside both. A credential that only
+//! works inside AWS showing up at an outside address has left AWS.
 //!
-//! The snapshot ages: a network AWS announced after it reads as outside. Regenerate it from the current
-//! list when it is more than a year old (its dates are in the file's header).
+//! The snapshot ages: a network AWS announced after it reads as outside. A run given the current list
+//! (`--aws-ip-ranges FILE`) reads it as AWS's; the snapshot itself is regenerated when it is more than a
+//! year old (its dates are in the file's header).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -13,17 +15,124 @@ use ipnet::IpNet;
 
 const SNAPSHOT: &str = include_str!("../../../data/aws-ip-ranges.txt");
 
-/// Disjoint networks as sorted inclusive ranges, per family.
-struct Networks {
+/// AWS's networks as sorted, disjoint, inclusive ranges per family.
+#[derive(Debug)]
+pub struct AwsNetworks {
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
+    /// The `createDate` of the list added to the snapshot, when one was.
+    published: Option<String>,
 }
 
-static AWS: LazyLock<Networks> = LazyLock::new(|| networks(SNAPSHOT));
+static BUILTIN: LazyLock<AwsNetworks> = LazyLock::new(|| networks(SNAPSHOT));
+
+/// A copy of `ip-ranges.json` that cannot be read as AWS publishes it.
+#[derive(Debug, thiserror::Error)]
+pub enum IpRangesError {
+    /// Not a source of the error: its text is all of it, said once.
+    #[error("not AWS's ip-ranges.json: {0}")]
+    Json(serde_json::Error),
+    #[error("{list}[{index}]: `{text}` is not a network")]
+    Prefix {
+        list: &'static str,
+        index: usize,
+        text: String,
+    },
+    #[error("lists no prefix (AWS's list holds thousands)")]
+    Empty,
+}
+
+/// The members of `ip-ranges.json` read here; the others (`region`, `service`, ...) are left alone.
+#[derive(serde::Deserialize)]
+struct IpRanges {
+    #[serde(default, rename = "createDate")]
+    create_date: Option<String>,
+    prefixes: Vec<Ipv4Prefix>,
+    #[serde(default)]
+    ipv6_prefixes: Vec<Ipv6Prefix>,
+}
+
+#[derive(serde::Deserialize)]
+struct Ipv4Prefix {
+    ip_prefix: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Ipv6Prefix {
+    ipv6_prefix: String,
+}
+
+impl AwsNetworks {
+    /// The snapshot this build carries.
+    pub fn builtin() -> &'static AwsNetworks {
+        &BUILTIN
+    }
+
+    /// The snapshot united with every prefix of `json`, a copy of AWS's `ip-ranges.json` (as
+    /// downloaded from `https://ip-ranges.amazonaws.com/ip-ranges.json`): a network either lists is
+    /// AWS's, so older logs still read AWS's former addresses as AWS's.
+    pub fn with_published(json: &str) -> Result<AwsNetworks, IpRangesError> {
+        let list: IpRanges = serde_json::from_str(json).map_err(IpRangesError::Json)?;
+        if list.prefixes.is_empty() && list.ipv6_prefixes.is_empty() {
+            return Err(IpRangesError::Empty);
+        }
+        let builtin = AwsNetworks::builtin();
+        let (mut v4, mut v6) = (builtin.v4.clone(), builtin.v6.clone());
+        // The text is the file's: quoted short, whatever it holds.
+        let not_a_network = |list, index, text: &str| IpRangesError::Prefix {
+            list,
+            index,
+            text: text
+                .chars()
+                .take(80)
+                .collect::<String>()
+                .escape_debug()
+                .to_string(),
+        };
+        for (index, p) in list.prefixes.iter().enumerate() {
+            match p.ip_prefix.parse::<IpNet>() {
+                Ok(IpNet::V4(n)) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
+                _ => return Err(not_a_network("prefixes", index, &p.ip_prefix)),
+            }
+        }
+        for (index, p) in list.ipv6_prefixes.iter().enumerate() {
+            match p.ipv6_prefix.parse::<IpNet>() {
+                Ok(IpNet::V6(n)) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
+                _ => return Err(not_a_network("ipv6_prefixes", index, &p.ipv6_prefix)),
+            }
+        }
+        Ok(AwsNetworks {
+            v4: merged(v4),
+            v6: merged(v6),
+            published: Some(list.create_date.unwrap_or_default()),
+        })
+    }
+
+    /// The `createDate` of the list added to the snapshot (empty when it had none), if one was.
+    pub fn published(&self) -> Option<&str> {
+        self.published.as_deref()
+    }
+
+    /// Whether `ip` is in one of these networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match canonical(ip) {
+            IpAddr::V4(v4) => within(&self.v4, u32::from(v4)),
+            IpAddr::V6(v6) => within(&self.v6, u128::from(v6)),
+        }
+    }
+
+    /// `address` when it is an IP address on the internet outside these networks. `None` for AWS's own
+    /// and internal addresses, and for what is not an address (AWS writes a service's name, or
+    /// `AWS Internal`, where its own calls come from).
+    pub fn outside(&self, address: &str) -> Option<IpAddr> {
+        let ip = address.parse::<IpAddr>().ok()?;
+        (!is_internal_address(ip) && !self.contains(ip)).then_some(ip)
+    }
+}
 
 /// The networks listed in `text`, one CIDR a line (`#` starts a comment). A line that is not a network is
 /// a defect of the file, which this crate ships: it is left out here and a test fails on it.
-fn networks(text: &str) -> Networks {
+fn networks(text: &str) -> AwsNetworks {
     let mut v4 = Vec::new();
     let mut v6 = Vec::new();
     for net in listed(text).filter_map(Result::ok) {
@@ -32,9 +141,24 @@ fn networks(text: &str) -> Networks {
             IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
         }
     }
-    v4.sort_unstable();
-    v6.sort_unstable();
-    Networks { v4, v6 }
+    AwsNetworks {
+        v4: merged(v4),
+        v6: merged(v6),
+        published: None,
+    }
+}
+
+/// `ranges` sorted, those that overlap joined: what [`within`]'s binary search needs.
+fn merged<T: Ord + Copy>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 fn listed(text: &str) -> impl Iterator<Item = Result<IpNet, String>> + '_ {
@@ -50,12 +174,9 @@ fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     after > 0 && ranges[after - 1].1 >= x
 }
 
-/// Whether `ip` is in one of AWS's published networks.
+/// Whether `ip` is in one of AWS's networks as this build's snapshot lists them.
 pub fn is_aws_address(ip: IpAddr) -> bool {
-    match canonical(ip) {
-        IpAddr::V4(v4) => within(&AWS.v4, u32::from(v4)),
-        IpAddr::V6(v6) => within(&AWS.v6, u128::from(v6)),
-    }
+    BUILTIN.contains(ip)
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) as the IPv4 address it is.
@@ -98,12 +219,10 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80
 }
 
-/// `address` when it is an IP address on the internet outside AWS's networks. `None` for AWS's own and
-/// internal addresses, and for what is not an address (AWS writes a service's name, or `AWS Internal`,
-/// where its own calls come from).
+/// `address` when it is an IP address on the internet outside the networks of this build's snapshot
+/// ([`AwsNetworks::outside`]).
 pub fn outside_aws(address: &str) -> Option<IpAddr> {
-    let ip = address.parse::<IpAddr>().ok()?;
-    (!is_internal_address(ip) && !is_aws_address(ip)).then_some(ip)
+    BUILTIN.outside(address)
 }
 
 #[cfg(test)]
@@ -116,10 +235,10 @@ mod tests {
         assert!(bad.is_empty(), "not networks: {bad:?}");
         let count = listed(SNAPSHOT).count();
         assert!(count > 1_000, "only {count} networks");
-        assert_eq!(AWS.v4.len() + AWS.v6.len(), count);
+        assert_eq!(BUILTIN.v4.len() + BUILTIN.v6.len(), count);
         // Merged by the script: sorted, disjoint, never adjacent-and-overlapping.
-        assert!(AWS.v4.windows(2).all(|w| w[0].1 < w[1].0));
-        assert!(AWS.v6.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(BUILTIN.v4.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(BUILTIN.v6.windows(2).all(|w| w[0].1 < w[1].0));
     }
 
     #[test]
@@ -175,5 +294,81 @@ mod tests {
             &n.v6,
             u128::from("2600:1f18:8000::".parse::<Ipv6Addr>().unwrap())
         ));
+    }
+
+    /// A small `ip-ranges.json` as AWS writes it.
+    fn published(prefixes: &[&str], ipv6: &[&str]) -> String {
+        let v4: Vec<_> = prefixes
+            .iter()
+            .map(|p| serde_json::json!({"ip_prefix": p, "region": "us-east-1", "service": "EC2", "network_border_group": "us-east-1"}))
+            .collect();
+        let v6: Vec<_> = ipv6
+            .iter()
+            .map(|p| serde_json::json!({"ipv6_prefix": p, "region": "us-east-1", "service": "EC2", "network_border_group": "us-east-1"}))
+            .collect();
+        serde_json::json!({"syncToken": "1764000000", "createDate": "2026-11-24-21-13-07", "prefixes": v4, "ipv6_prefixes": v6})
+            .to_string()
+    }
+
+    #[test]
+    fn a_current_list_adds_its_networks_to_the_snapshot() {
+        // 45.33.32.0/24 is not AWS's; say AWS announced it, overlapping networks of the snapshot too.
+        let json = published(
+            &["45.33.32.0/24", "52.4.0.0/16", "52.4.0.0/14"],
+            &["2001:db8::/32"],
+        );
+        let current = AwsNetworks::with_published(&json).unwrap();
+        assert_eq!(current.published(), Some("2026-11-24-21-13-07"));
+        assert_eq!(AwsNetworks::builtin().published(), None);
+        for now_aws in ["45.33.32.156", "2001:db8::1"] {
+            assert!(
+                AwsNetworks::builtin().outside(now_aws).is_some(),
+                "{now_aws}"
+            );
+            assert_eq!(current.outside(now_aws), None, "{now_aws}");
+        }
+        // The snapshot's networks stay AWS's; others stay outside.
+        for aws in ["18.236.253.47", "52.4.0.1", "52.7.255.255", "2600:1f18::1"] {
+            assert_eq!(current.outside(aws), None, "{aws}");
+        }
+        for outside in ["45.33.33.1", "198.51.100.23", "2001:db9::1"] {
+            assert!(current.outside(outside).is_some(), "{outside}");
+        }
+        assert!(current.v4.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(current.v6.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(current.v4.len() <= BUILTIN.v4.len() + 1);
+    }
+
+    #[test]
+    fn a_list_that_is_not_aws_s_is_refused_saying_where() {
+        let error = |json: &str| AwsNetworks::with_published(json).unwrap_err().to_string();
+        let truncated = error("{\"createDate\": \"2026-11-24\",\n \"prefixes\": [");
+        assert!(
+            truncated.starts_with("not AWS's ip-ranges.json: ")
+                && truncated.contains("line 2 column"),
+            "{truncated}"
+        );
+        let wrong_shape = error(r#"{"prefixes": [{"ip_prefix": 7}]}"#);
+        assert!(wrong_shape.contains("line 1 column"), "{wrong_shape}");
+        assert_eq!(
+            error(&published(&["52.4.0.0/14", "52.4.0.0/33"], &[])),
+            "prefixes[1]: `52.4.0.0/33` is not a network"
+        );
+        assert_eq!(
+            error(&published(&[], &["10.0.0.0/8"])),
+            "ipv6_prefixes[0]: `10.0.0.0/8` is not a network"
+        );
+        assert_eq!(
+            error(&published(&["2600:1f18::/33"], &[])),
+            "prefixes[0]: `2600:1f18::/33` is not a network"
+        );
+        assert_eq!(
+            error(&published(&["bad\u{1b}[31m"], &[])),
+            "prefixes[0]: `bad\\u{1b}[31m` is not a network"
+        );
+        assert_eq!(
+            error(&published(&[], &[])),
+            "lists no prefix (AWS's list holds thousands)"
+        );
     }
 }

@@ -8,7 +8,7 @@ use memchr::memmem::Finder;
 use trailguard_event::peek::RawRecord;
 use trailguard_event::Record;
 
-use super::aws_networks::outside_aws;
+use super::aws_networks::AwsNetworks;
 use super::burst::{burst_finding, list_counts, runs, Burst, BurstFold, BurstShape, FAILED};
 use super::common::{assumed_role_parts, service_api};
 use super::common::{
@@ -42,7 +42,9 @@ pub const META: RuleMeta = RuleMeta {
                chooses the session name). Calls AWS services make on the session's behalf (`invokedBy`) \
                and source addresses that are a service's name are left out. The networks are a snapshot \
                shipped with trailguard (its dates are in `data/aws-ip-ranges.txt`): a network AWS \
-               announced later reads as outside until the snapshot is renewed. Where instances reach the \
+               announced later reads as outside, unless the run is given the current list \
+               (`--aws-ip-ranges FILE`, a download of `ip-ranges.json`, added to the snapshot). Where \
+               instances reach the \
                internet through the company's own egress (a proxy or firewall on premises, addresses \
                brought to AWS with BYOIP), those addresses read as outside too: mute them once \
                (`trailguard mute add --rule CT106 --source-ip CIDR`).",
@@ -82,9 +84,25 @@ const SHAPE: BurstShape = BurstShape {
 /// `kind` bit: the session carries `ec2RoleDelivery` (served by the instance metadata service).
 const SERVED_BY_METADATA: u8 = 0x02;
 
-/// Instance role credentials used from outside AWS.
-#[derive(Debug, Default)]
-pub struct InstanceCredentialsUsedOutsideAws;
+/// Instance role credentials used from outside AWS, judged against AWS's networks as this build's
+/// snapshot lists them ([`Default`]) or as a run was told ([`InstanceCredentialsUsedOutsideAws::knowing`]).
+#[derive(Debug)]
+pub struct InstanceCredentialsUsedOutsideAws {
+    networks: &'static AwsNetworks,
+}
+
+impl Default for InstanceCredentialsUsedOutsideAws {
+    fn default() -> Self {
+        InstanceCredentialsUsedOutsideAws::knowing(AwsNetworks::builtin())
+    }
+}
+
+impl InstanceCredentialsUsedOutsideAws {
+    /// The rule reading `networks` as AWS's (`--aws-ip-ranges`: the snapshot and a current list).
+    pub fn knowing(networks: &'static AwsNetworks) -> Self {
+        InstanceCredentialsUsedOutsideAws { networks }
+    }
+}
 
 impl SequenceRule for InstanceCredentialsUsedOutsideAws {
     fn meta(&self) -> &'static RuleMeta {
@@ -126,7 +144,7 @@ impl SequenceRule for InstanceCredentialsUsedOutsideAws {
             return None;
         }
         let address = record.source_ip_address.as_deref()?;
-        outside_aws(address)?;
+        self.networks.outside(address)?;
         let served = identity
             .session_context
             .as_ref()
@@ -257,7 +275,10 @@ mod tests {
             call("DescribeInstances", "10.0.1.50", 4),
             call("DescribeVolumes", "2001:db8::7", 30),
         ];
-        let findings = run_sequence(Box::new(InstanceCredentialsUsedOutsideAws), &events);
+        let findings = run_sequence(
+            Box::new(InstanceCredentialsUsedOutsideAws::default()),
+            &events,
+        );
         assert_eq!(findings.len(), 1, "{findings:#?}");
         let f = &findings[0];
         assert_eq!(f.severity, Severity::High);
@@ -285,7 +306,10 @@ mod tests {
     fn only_instance_sessions_calling_for_themselves_count() {
         let named_only = SERVED.replace(r#","ec2RoleDelivery":"2.0""#, "");
         let by_name = call("GetCallerIdentity", "45.33.32.156", 1).identity(&named_only);
-        let findings = run_sequence(Box::new(InstanceCredentialsUsedOutsideAws), &[by_name]);
+        let findings = run_sequence(
+            Box::new(InstanceCredentialsUsedOutsideAws::default()),
+            &[by_name],
+        );
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Medium);
 
@@ -302,7 +326,10 @@ mod tests {
             relayed,
             named_by_service,
         ];
-        let findings = run_sequence(Box::new(InstanceCredentialsUsedOutsideAws), &events);
+        let findings = run_sequence(
+            Box::new(InstanceCredentialsUsedOutsideAws::default()),
+            &events,
+        );
         assert!(findings.is_empty(), "{findings:#?}");
     }
 
@@ -310,7 +337,7 @@ mod tests {
     fn the_raw_test_takes_instance_sessions_only() {
         let wants = |event: &TestEvent| {
             let text = event.json();
-            InstanceCredentialsUsedOutsideAws.wants_raw(&RawRecord::new(text.as_bytes()))
+            InstanceCredentialsUsedOutsideAws::default().wants_raw(&RawRecord::new(text.as_bytes()))
         };
         let served = call("DescribeInstances", "45.33.32.156", 1);
         assert!(wants(&served));
@@ -329,7 +356,10 @@ mod tests {
             call("DescribeInstances", "45.33.32.156", 1),
             call("DescribeInstances", "45.33.32.156", 2).time("2024-08-01T21:00:00Z"),
         ];
-        let findings = run_sequence(Box::new(InstanceCredentialsUsedOutsideAws), &events);
+        let findings = run_sequence(
+            Box::new(InstanceCredentialsUsedOutsideAws::default()),
+            &events,
+        );
         assert_eq!(findings.len(), 2, "{findings:#?}");
     }
 }
