@@ -421,6 +421,24 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
         "the same from the environment"
     );
 
+    // The report says which list it was given.
+    let out = trailguard(&[
+        "scan",
+        trail.to_str().unwrap(),
+        "--fail-on",
+        "never",
+        "--aws-ip-ranges",
+        current.to_str().unwrap(),
+    ]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!(
+            "CT106 reads AWS's networks from this build's snapshot and `{}` (createDate 2026-11-24-22-13-07)",
+            current.display()
+        )),
+        "{report}"
+    );
+
     let broken = dir.path().join("broken.json");
     std::fs::write(
         &broken,

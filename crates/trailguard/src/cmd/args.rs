@@ -82,17 +82,25 @@ impl RuleChoice {
         self.apply_listing(engine).map(|(engine, _)| engine)
     }
 
-    /// [`RuleChoice::apply`], and the codes `--ignore` took out of what would have run (what `--rule`
-    /// left out is not among them), for a report to name.
-    pub fn apply_listing(&self, engine: Engine) -> anyhow::Result<(Engine, Vec<&'static str>)> {
-        let engine = match &self.aws_ip_ranges {
-            Some(path) => engine.with_sequence(Box::new(
-                InstanceCredentialsUsedOutsideAws::knowing(aws_networks_from(path)?),
-            )),
-            None => engine,
+    /// [`RuleChoice::apply`], and the notes a report makes of the choice: the codes `--ignore` took out of
+    /// what would have run (what `--rule` left out is not among them), and the list of AWS's networks
+    /// CT106 was given.
+    pub fn apply_listing(&self, engine: Engine) -> anyhow::Result<(Engine, Vec<String>)> {
+        let (engine, mut notes) = match &self.aws_ip_ranges {
+            Some(path) => {
+                let networks = aws_networks_from(path)?;
+                let note = format!(
+                    "CT106 reads AWS's networks from this build's snapshot and `{}` (createDate {})",
+                    path.display(),
+                    networks.published().filter(|d| !d.is_empty()).unwrap_or("not given")
+                );
+                let rule = InstanceCredentialsUsedOutsideAws::knowing(networks);
+                (engine.with_sequence(Box::new(rule)), vec![note])
+            }
+            None => (engine, Vec::new()),
         };
         if self.rule.is_empty() && self.ignore.is_empty() {
-            return Ok((engine, Vec::new()));
+            return Ok((engine, notes));
         }
         let metas = trailguard_rules::registry::family_metas(trailguard_rules::Family::Cloudtrail);
         let resolve = |flag: &str, entries: &[String]| {
@@ -119,7 +127,14 @@ impl RuleChoice {
                 asked.join(" ")
             );
         }
-        Ok((engine, left_out))
+        if !engine.rule_codes().contains(&"CT106") {
+            // Nothing read the list: the note would say otherwise.
+            notes.clear();
+        }
+        if !left_out.is_empty() {
+            notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
+        }
+        Ok((engine, notes))
     }
 }
 

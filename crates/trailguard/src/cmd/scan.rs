@@ -237,13 +237,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         (engine, snapshot_watch) = (seeded, Some(watch));
     }
     // Every entry must name a rule: `--rule CT001,CT999` is a usage error, not a silent CT001.
-    let left_out;
-    (engine, left_out) = args.rules.apply_listing(engine)?;
-    let mut notes = Vec::new();
-    // A report says what it did not look for (nothing to say for `TRAILGUARD_IGNORE=`).
-    if !left_out.is_empty() {
-        notes.push(format!("not run (--ignore): {}", left_out.join(", ")));
-    }
+    // A report says what it did not look for (nothing to say for `TRAILGUARD_IGNORE=`), and which list of
+    // AWS's networks it was given.
+    let mut notes;
+    (engine, notes) = args.rules.apply_listing(engine)?;
     // A mistyped `--sigma` path is a usage error, said before any scanning.
     if let Some(missing) = args.sigma.iter().find(|p| !p.exists()) {
         bail!("--sigma `{}`: no such file or directory", missing.display());
