@@ -421,16 +421,18 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
         "the same from the environment"
     );
 
+    let scan_with = |list: &Path| {
+        trailguard(&[
+            "scan",
+            trail.to_str().unwrap(),
+            "--fail-on",
+            "never",
+            "--aws-ip-ranges",
+            list.to_str().unwrap(),
+        ])
+    };
     // The report says which list it was given.
-    let out = trailguard(&[
-        "scan",
-        trail.to_str().unwrap(),
-        "--fail-on",
-        "never",
-        "--aws-ip-ranges",
-        current.to_str().unwrap(),
-    ]);
-    let report = String::from_utf8_lossy(&out.stdout);
+    let report = String::from_utf8_lossy(&scan_with(&current).stdout).into_owned();
     assert!(
         report.contains(&format!(
             "CT106 reads AWS's networks from this build's snapshot and `{}` (createDate 2026-11-24-22-13-07)",
@@ -439,34 +441,27 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
         "{report}"
     );
 
+    // A broken or missing list is a usage error naming the file (and where it broke), and no report.
     let broken = dir.path().join("broken.json");
     std::fs::write(
         &broken,
         "{\"createDate\": \"2026-11-24\",\n \"prefixes\": [{\"ip_prefix\": ",
     )
     .unwrap();
-    let out = trailguard(&[
-        "scan",
-        trail.to_str().unwrap(),
-        "--aws-ip-ranges",
-        broken.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let message = stderr(&out);
-    assert!(
-        message.contains(&format!("--aws-ip-ranges `{}`", broken.display()))
-            && message.contains("not AWS's ip-ranges.json")
-            && message.contains("line 2 column"),
-        "{message}"
-    );
-    assert!(out.stdout.is_empty(), "no report after a failed start");
     let missing = dir.path().join("missing.json");
-    let out = trailguard(&[
-        "scan",
-        trail.to_str().unwrap(),
-        "--aws-ip-ranges",
-        missing.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+    for (list, says) in [
+        (&broken, "not AWS's ip-ranges.json"),
+        (&missing, "No such file"),
+    ] {
+        let out = scan_with(list);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let message = stderr(&out);
+        assert!(
+            message.contains(&format!("--aws-ip-ranges `{}`: ", list.display()))
+                && message.contains(says),
+            "{message}"
+        );
+        assert!(out.stdout.is_empty(), "no report after a failed start");
+    }
+    assert!(stderr(&scan_with(&broken)).contains("line 2 column"));
 }
