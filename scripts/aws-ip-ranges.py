@@ -6,7 +6,8 @@ usage: scripts/aws-ip-ranges.py ip-ranges.json [older-ip-ranges.json ...]
 Every prefix of every service (IPv4 and IPv6) is kept, the snapshots are united (an address AWS announced
 once is still read as AWS's in older logs) and overlapping or adjacent prefixes are merged, so the file
 lists each AWS network once. CT106 reads it to tell addresses outside AWS from AWS's own.
-Download the current list from https://ip-ranges.amazonaws.com/ip-ranges.json.
+Download the current list from https://ip-ranges.amazonaws.com/ip-ranges.json. Without a rebuild, a run
+adds a downloaded list to the snapshot with `--aws-ip-ranges FILE` (or TRAILGUARD_AWS_IP_RANGES).
 """
 import ipaddress
 import json
