@@ -465,3 +465,29 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
     }
     assert!(stderr(&scan_with(&broken)).contains("line 2 column"));
 }
+
+/// `-o -` writes the findings to stdout, as `-` means in most tools, and creates no file named `-`.
+#[test]
+fn output_dash_is_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = samples();
+    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
+        .args([
+            "scan",
+            samples.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "-o",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("trailguard runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, scan_findings(&[]).len());
+    assert!(lines > 0);
+    assert!(!dir.path().join("-").exists(), "no file named `-`");
+}

@@ -75,7 +75,7 @@ pub struct ScanArgs {
     #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
     pub format: Format,
 
-    /// Write findings to FILE instead of stdout (the summary then goes to stderr).
+    /// Write findings to FILE instead of stdout (the summary then goes to stderr); `-` is stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -270,11 +270,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Open the output first: a path that cannot be written fails now, not after a long scan. Never over
-    // an input: that would destroy the logs before they are read.
-    if let Some(path) = &args.output {
+    // an input: that would destroy the logs before they are read. `-o -` is stdout, as in most tools.
+    let output_path = (args.output.as_deref()).filter(|path| *path != std::path::Path::new("-"));
+    if let Some(path) = output_path {
         refuse_output_over_input(path, &args.paths)?;
     }
-    let sink: Box<dyn Write> = match &args.output {
+    let sink: Box<dyn Write> = match output_path {
         Some(path) => {
             Box::new(BufWriter::new(File::create(path).with_context(|| {
                 format!("cannot create `{}`", path.display())
@@ -282,7 +283,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
+    let to_terminal = output_path.is_none() && ui::stdout_is_terminal();
     let output_options = OutputOptions {
         color: args.color.resolve(to_terminal),
         width: if to_terminal {
@@ -375,7 +376,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if !nothing_read {
         output.finish(writer.as_mut(), &summary)?;
     }
-    if !nothing_read && !args.quiet && (!args.format.is_human() || args.output.is_some()) {
+    if !nothing_read && !args.quiet && (!args.format.is_human() || output_path.is_some()) {
         let color = args.color.resolve(ui::stderr_is_terminal());
         eprint!("{}", output::text::render_summary(&summary, color));
     }
