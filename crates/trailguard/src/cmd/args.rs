@@ -45,8 +45,9 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
 }
 
 /// `--rule` and `--ignore`: which built-in CloudTrail rules a run keeps (`scan`, `serve`, `lambda`), and
-/// `--aws-ip-ranges`, what one of them knows. All also come from the environment, as a Lambda function or a container is configured; a scan's summary
-/// names the rules left out, so a variable set and forgotten shows in every report.
+/// `--aws-ip-ranges`, what one of them knows. All also come from the environment, as a Lambda function or
+/// a container is configured; a scan's notes name the rules left out and the list given, so a variable
+/// set and forgotten shows in every report.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RuleChoice {
     /// Run only these built-in rules (code like CT001 or name). Repeatable or comma-separated; default all.
