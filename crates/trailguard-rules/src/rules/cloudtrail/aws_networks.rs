@@ -174,11 +174,6 @@ fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     after > 0 && ranges[after - 1].1 >= x
 }
 
-/// Whether `ip` is in one of AWS's networks as this build's snapshot lists them.
-pub fn is_aws_address(ip: IpAddr) -> bool {
-    BUILTIN.contains(ip)
-}
-
 /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) as the IPv4 address it is.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -219,12 +214,6 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80
 }
 
-/// `address` when it is an IP address on the internet outside the networks of this build's snapshot
-/// ([`AwsNetworks::outside`]).
-pub fn outside_aws(address: &str) -> Option<IpAddr> {
-    BUILTIN.outside(address)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,10 +241,10 @@ mod tests {
             "2600:1f18::1",
             "::ffff:52.4.0.1",
         ] {
-            assert_eq!(outside_aws(aws), None, "{aws}");
+            assert_eq!(BUILTIN.outside(aws), None, "{aws}");
         }
         for outside in ["45.33.32.156", "198.51.100.23", "2001:db8::1"] {
-            assert!(outside_aws(outside).is_some(), "{outside}");
+            assert!(BUILTIN.outside(outside).is_some(), "{outside}");
         }
     }
 
@@ -272,10 +261,10 @@ mod tests {
             "fe80::1",
         ] {
             assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
-            assert_eq!(outside_aws(internal), None, "{internal}");
+            assert_eq!(BUILTIN.outside(internal), None, "{internal}");
         }
         for name in ["ec2.amazonaws.com", "AWS Internal", "", "1.2.3"] {
-            assert_eq!(outside_aws(name), None, "{name}");
+            assert_eq!(BUILTIN.outside(name), None, "{name}");
         }
     }
 
