@@ -104,7 +104,13 @@ impl AwsNetworks {
         Ok(AwsNetworks {
             v4: merged(v4),
             v6: merged(v6),
-            published: Some(list.create_date.unwrap_or_default()),
+            // Shown in a run's notes: escaped and short, whatever the file holds.
+            published: Some(
+                (list.create_date.unwrap_or_default().chars().take(40))
+                    .collect::<String>()
+                    .escape_debug()
+                    .to_string(),
+            ),
         })
     }
 
@@ -308,6 +314,9 @@ mod tests {
         );
         let current = AwsNetworks::with_published(&json).unwrap();
         assert_eq!(current.published(), Some("2026-11-24-21-13-07"));
+        let hostile = json.replace("2026-11-24-21-13-07", r"\u001b[2J2026");
+        let shown = AwsNetworks::with_published(&hostile).unwrap();
+        assert_eq!(shown.published(), Some("\\u{1b}[2J2026"));
         assert_eq!(AwsNetworks::builtin().published(), None);
         for now_aws in ["45.33.32.156", "2001:db8::1"] {
             assert!(
