@@ -457,28 +457,82 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
     }
 }
 
-/// `-o -` writes the findings to stdout, as `-` means in most tools, and creates no file named `-`.
+/// `-o -` writes the report to stdout, as `-` means in most tools, and creates no file named `-`: in
+/// `scan`, `policy check` and `audit`, each run in an empty directory, each giving the report it gives
+/// without `-o` (the same lines; a scan's timings and the audit's clock aside, the same findings).
 #[test]
 fn output_dash_is_stdout() {
-    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        trailguard_testkit::shared_data().join("peer-suites/cloudsplaining/example.json"),
+        snapshot
+            .path()
+            .join("get-account-authorization-details.json"),
+    )
+    .expect("reference data present");
+    let admin = work.path().join("admin.json");
+    std::fs::write(
+        &admin,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
     let samples = samples();
-    let out = Command::new(env!("CARGO_BIN_EXE_trailguard"))
-        .args([
-            "scan",
-            samples.to_str().unwrap(),
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "-o",
-            "-",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .expect("trailguard runs");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert_eq!(lines, scan_findings(&[]).len());
-    assert!(lines > 0);
-    assert!(!dir.path().join("-").exists(), "no file named `-`");
+    let json = ["--format", "json", "--fail-on", "never"];
+    let commands: [Vec<&str>; 3] = [
+        vec!["scan", samples.to_str().unwrap()],
+        vec!["policy", "check", admin.to_str().unwrap()],
+        vec![
+            "audit",
+            "--offline",
+            snapshot.path().to_str().unwrap(),
+            "--now",
+            "2024-01-01T00:00:00Z",
+        ],
+    ];
+    let empty = tempfile::tempdir().unwrap();
+    let rule_ids = |stdout: &[u8]| -> Vec<String> {
+        let mut ids: Vec<String> = String::from_utf8_lossy(stdout)
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON lines"))
+            .filter_map(|value| {
+                value
+                    .get("rule_id")
+                    .map(|id| format!("{id}/{}", value["id"]))
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    for command in commands {
+        let run = |extra: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_trailguard"))
+                .args(&command)
+                .args(json)
+                .args(extra)
+                .current_dir(empty.path())
+                .output()
+                .expect("trailguard runs")
+        };
+        let (plain, dashed) = (run(&[]), run(&["-o", "-"]));
+        assert_eq!(
+            dashed.status.code(),
+            Some(0),
+            "{command:?}: {}",
+            stderr(&dashed)
+        );
+        assert_eq!(
+            plain.status.code(),
+            Some(0),
+            "{command:?}: {}",
+            stderr(&plain)
+        );
+        let found = rule_ids(&dashed.stdout);
+        assert!(!found.is_empty(), "{command:?} reports findings");
+        assert_eq!(found, rule_ids(&plain.stdout), "{command:?}");
+        assert!(
+            !empty.path().join("-").exists(),
+            "{command:?} made a file named `-`"
+        );
+    }
 }

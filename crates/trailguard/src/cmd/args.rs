@@ -4,7 +4,8 @@
 //! filters say what they filter, e.g. `scan --event-region`), `--profile` and `--endpoint-url` pick the
 //! credentials and endpoint, `--rule CODE` selects rules and `--ignore CODE` leaves them out
 //! (repeatable or comma-separated; `policy check` also takes its old `--select`), and `--min-severity`
-//! drops findings below a severity from the report.
+//! drops findings below a severity from the report, and `-o FILE` writes the report to FILE (`-o -`
+//! to stdout, as `-` means in most tools: [`output_file`]).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -17,6 +18,28 @@ use trailguard_rules::output::{Format, RunSummary};
 use trailguard_rules::rules::cloudtrail::aws_networks::AwsNetworks;
 use trailguard_rules::rules::cloudtrail::instance_credentials_used_outside_aws::InstanceCredentialsUsedOutsideAws;
 use trailguard_rules::Severity;
+
+/// The file `--output` names, or `None` for stdout: no `--output`, or `-`.
+pub fn output_file(output: Option<&Path>) -> Option<&Path> {
+    output.filter(|path| path.as_os_str() != "-")
+}
+
+/// Writes a report built whole in memory to `--output` ([`output_file`]): the file, or stdout. A reader
+/// that closes stdout early (`| head`) has what it wanted, so that is not an error.
+pub fn write_report(output: Option<&Path>, report: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match output_file(output) {
+        Some(path) => std::fs::write(path, report)
+            .with_context(|| format!("cannot write `{}`", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(report).and_then(|()| out.flush()) {
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write the report to stdout"),
+            }
+        }
+    }
+}
 
 /// `--fail-on`: a severity threshold, or never fail on findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -150,7 +150,7 @@ pub struct AuditRunArgs {
     #[arg(long = "min-severity", value_name = "SEVERITY", value_parser = parse_severity)]
     pub min_severity: Option<Severity>,
 
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout; `-` is stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -454,7 +454,8 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
     summary.finished_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     triage.finish(&mut summary, false, Utc::now())?;
 
-    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
+    let to_terminal =
+        super::args::output_file(args.output.as_deref()).is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
         color: args.color.resolve(to_terminal),
         rules: trailguard_rules::registry::metas(),
@@ -509,18 +510,7 @@ fn run_audit(args: AuditRunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    match &args.output {
-        Some(path) => std::fs::write(path, &buffer)
-            .with_context(|| format!("cannot write `{}`", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(&buffer).and_then(|_| out.flush()) {
-                // `| head` closing the pipe early is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("cannot write the report")?,
-            }
-        }
-    }
+    super::args::write_report(args.output.as_deref(), &buffer)?;
     let failing = args.fail_on.failing(&summary);
     Ok(if failing > 0 {
         ExitCode::from(1)

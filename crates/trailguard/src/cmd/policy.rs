@@ -123,7 +123,7 @@ pub struct CheckArgs {
     #[arg(long = "all-versions")]
     pub all_versions: bool,
 
-    /// Write the report here instead of stdout.
+    /// Write the report here instead of stdout; `-` is stdout.
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -364,7 +364,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    let to_terminal = args.output.is_none() && ui::stdout_is_terminal();
+    let to_terminal =
+        super::args::output_file(args.output.as_deref()).is_none() && ui::stdout_is_terminal();
     let options = OutputOptions {
         color: args.color.resolve(to_terminal),
         rules: trailguard_rules::registry::metas(),
@@ -388,16 +389,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         triage.finish(&mut summary, false, Utc::now())?;
         writer.finish(&summary)?;
     }
-    match &args.output {
-        Some(path) => std::fs::write(path, &buffer)
-            .with_context(|| format!("cannot write `{}`", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buffer)
-                .and_then(|_| out.flush())
-                .context("cannot write to stdout")?;
-        }
-    }
+    super::args::write_report(args.output.as_deref(), &buffer)?;
     if !args.quiet && !args.format.is_human() {
         let color = args.color.resolve(ui::stderr_is_terminal());
         eprint!("{}", output::text::render_summary(&summary, color));

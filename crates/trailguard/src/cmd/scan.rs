@@ -271,7 +271,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
     // Open the output first: a path that cannot be written fails now, not after a long scan. Never over
     // an input: that would destroy the logs before they are read. `-o -` is stdout, as in most tools.
-    let output_path = (args.output.as_deref()).filter(|path| *path != std::path::Path::new("-"));
+    let output_path = super::args::output_file(args.output.as_deref());
     if let Some(path) = output_path {
         refuse_output_over_input(path, &args.paths)?;
     }
