@@ -78,16 +78,10 @@ impl AwsNetworks {
         }
         let builtin = AwsNetworks::builtin();
         let (mut v4, mut v6) = (builtin.v4.clone(), builtin.v6.clone());
-        // The text is the file's: quoted short, whatever it holds.
         let not_a_network = |list, index, text: &str| IpRangesError::Prefix {
             list,
             index,
-            text: text
-                .chars()
-                .take(80)
-                .collect::<String>()
-                .escape_debug()
-                .to_string(),
+            text: shown(text, 80),
         };
         for (index, p) in list.prefixes.iter().enumerate() {
             match p.ip_prefix.parse::<IpNet>() {
@@ -104,13 +98,8 @@ impl AwsNetworks {
         Ok(AwsNetworks {
             v4: merged(v4),
             v6: merged(v6),
-            // Shown in a run's notes: escaped and short, whatever the file holds.
-            published: Some(
-                (list.create_date.unwrap_or_default().chars().take(40))
-                    .collect::<String>()
-                    .escape_debug()
-                    .to_string(),
-            ),
+            // Shown in a run's notes.
+            published: Some(shown(&list.create_date.unwrap_or_default(), 40)),
         })
     }
 
@@ -178,6 +167,13 @@ fn listed(text: &str) -> impl Iterator<Item = Result<IpNet, String>> + '_ {
 fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
     let after = ranges.partition_point(|&(start, _)| start <= x);
     after > 0 && ranges[after - 1].1 >= x
+}
+
+/// Text of the file for a message or a note: its first `max` characters, escaped, whatever it holds.
+fn shown(text: &str, max: usize) -> String {
+    (text.chars().take(max).collect::<String>())
+        .escape_debug()
+        .to_string()
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) as the IPv4 address it is.
