@@ -458,8 +458,8 @@ fn a_current_list_of_aws_networks_is_read_with_aws_ip_ranges() {
 }
 
 /// `-o -` writes the report to stdout, as `-` means in most tools, and creates no file named `-`: in
-/// `scan`, `policy check` and `audit`, each run in an empty directory, each giving the report it gives
-/// without `-o` (the same lines; a scan's timings and the audit's clock aside, the same findings).
+/// `scan`, `policy check` and `audit`, each run in an empty directory, each giving the findings (rule and
+/// id) it gives without `-o`.
 #[test]
 fn output_dash_is_stdout() {
     let work = tempfile::tempdir().unwrap();
@@ -491,7 +491,7 @@ fn output_dash_is_stdout() {
         ],
     ];
     let empty = tempfile::tempdir().unwrap();
-    let rule_ids = |stdout: &[u8]| -> Vec<String> {
+    let findings = |stdout: &[u8]| -> Vec<String> {
         let mut ids: Vec<String> = String::from_utf8_lossy(stdout)
             .lines()
             .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON lines"))
@@ -527,9 +527,9 @@ fn output_dash_is_stdout() {
             "{command:?}: {}",
             stderr(&plain)
         );
-        let found = rule_ids(&dashed.stdout);
+        let found = findings(&dashed.stdout);
         assert!(!found.is_empty(), "{command:?} reports findings");
-        assert_eq!(found, rule_ids(&plain.stdout), "{command:?}");
+        assert_eq!(found, findings(&plain.stdout), "{command:?}");
         assert!(
             !empty.path().join("-").exists(),
             "{command:?} made a file named `-`"
