@@ -8,18 +8,26 @@ use crate::output::{FindingWriter, RunSummary};
 
 pub struct JsonLinesWriter<W: Write> {
     out: W,
+    /// One finding's line, built here and handed to `out` whole: serde_json writes a finding as a few
+    /// hundred small pieces, each a call through `out` (often a `Box<dyn Write>`) when written there.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonLinesWriter<W> {
     pub fn new(out: W) -> Self {
-        JsonLinesWriter { out }
+        JsonLinesWriter {
+            out,
+            line: Vec::new(),
+        }
     }
 }
 
 impl<W: Write> FindingWriter for JsonLinesWriter<W> {
     fn write(&mut self, finding: &Finding) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, finding)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, finding)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self, _summary: &RunSummary) -> io::Result<()> {
