@@ -12,7 +12,9 @@
 #
 # Environment: SIZE_MB (600), CORPUS (bench-data), THREADS (0 = all cores), SIGMA (Sigma rule directory,
 # empty to skip), PYTHON (python3), BOMB_MB (2048; 0 skips the bomb), SERVE_BENCH (1; 0 skips the service
-# benchmark, scripts/bench-serve.sh).
+# benchmark, scripts/bench-serve.sh), BASELINE (a git revision, e.g. e9cca53: built once in a worktree under
+# target/baseline/ and its scan phases run interleaved with this build's, ROUNDS times each (7), against the
+# MAX_SLOWDOWN target (1.10)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,20 @@ BOMB_MB=${BOMB_MB:-2048}
 cargo build --release -p trailguard
 bin=target/release/trailguard
 
+baseline_args=()
+if [[ -n "${BASELINE:-}" ]]; then
+    rev=$(git rev-parse --short "$BASELINE^{commit}")
+    tree="target/baseline/$rev"
+    if [[ ! -x "$tree/target/release/trailguard" ]]; then
+        git worktree prune
+        [[ -d "$tree" ]] || git worktree add --detach "$tree" "$rev"
+        echo "== building the baseline $rev in $tree"
+        (cd "$tree" && cargo build --release -p trailguard)
+    fi
+    baseline_args=(--baseline "$tree/target/release/trailguard" --rounds "${ROUNDS:-7}"
+        --max-slowdown "${MAX_SLOWDOWN:-1.10}")
+fi
+
 sigma_args=()
 if [[ -n "$SIGMA" && -d "$SIGMA" ]]; then
     sigma_args=(--sigma "$SIGMA")
@@ -33,7 +49,7 @@ fi
 
 echo "== trailguard bench (release, $(nproc) cores on this machine)"
 "$bin" bench --corpus "$CORPUS" --generate --size-mb "$SIZE_MB" --threads "$THREADS" \
-    "${sigma_args[@]}" --save "$CORPUS/results.jsonl"
+    "${sigma_args[@]}" "${baseline_args[@]}" --save "$CORPUS/results.jsonl"
 
 echo
 echo "== Python baseline: json.load per file, then a loop doing the same event filter"

@@ -58,6 +58,17 @@ pub struct BenchArgs {
     /// Also write one JSON object per phase to this file.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Another trailguard build to compare the scan with, such as the commit a speed goal was set on
+    /// (`scripts/bench.sh` builds one from `BASELINE`). Its scan phases run interleaved with this
+    /// build's, `--rounds` times each, so that a busy machine slows both alike; medians are compared.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Runs of each scan phase per build when comparing with `--baseline`.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+    /// The most this build's scan may take against the baseline's, as a ratio of median times.
+    #[arg(long, default_value_t = 1.10)]
+    max_slowdown: f64,
     /// Run one phase in this process and print its result as JSON (the bench runs itself this way).
     #[arg(long, value_enum, hide = true)]
     phase: Option<Phase>,
@@ -171,6 +182,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(baseline) = &args.baseline {
+        if !baseline.is_file() {
+            bail!(
+                "--baseline `{}`: no such file (give a trailguard executable)",
+                baseline.display()
+            );
+        }
+    }
     let manifest = ensure_corpus(&args)?;
     if !args.json {
         println!(
@@ -236,6 +255,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         if !args.json {
             print_summary(format, &results);
         }
+        if let Some(baseline) = &args.baseline {
+            for comparison in compare_with_baseline(&args, baseline, format, threads)? {
+                if args.json {
+                    println!("{}", serde_json::to_string(&comparison)?);
+                } else {
+                    println!("{}", comparison.line(args.max_slowdown));
+                }
+                saved.push_str(&serde_json::to_string(&comparison)?);
+                saved.push('\n');
+            }
+        }
     }
     if let Some(path) = &args.save {
         std::fs::write(path, saved)
@@ -289,7 +319,7 @@ fn print_summary(format: Format, results: &[PhaseResult]) {
     }
 }
 
-/// Runs one phase in a child process and reads its JSON result.
+/// Runs one phase in a child process of this build and reads its JSON result.
 fn run_child(
     args: &BenchArgs,
     phase: Phase,
@@ -297,6 +327,18 @@ fn run_child(
     threads: usize,
 ) -> anyhow::Result<PhaseResult> {
     let exe = std::env::current_exe().context("cannot find the trailguard executable")?;
+    run_phase_of(&exe, args, phase, format, threads)
+}
+
+/// Runs one phase with the trailguard executable `exe` (this build or a baseline) and reads its JSON
+/// result.
+fn run_phase_of(
+    exe: &Path,
+    args: &BenchArgs,
+    phase: Phase,
+    format: Format,
+    threads: usize,
+) -> anyhow::Result<PhaseResult> {
     let mut command = Command::new(exe);
     command
         .arg("bench")
@@ -307,14 +349,19 @@ fn run_child(
     if let Some(sigma) = &args.sigma {
         command.arg("--sigma").arg(sigma);
     }
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run bench phase `{}`", phase.arg()))?;
+    let output = command.output().with_context(|| {
+        format!(
+            "cannot run bench phase `{}` with `{}`",
+            phase.arg(),
+            exe.display()
+        )
+    })?;
     if !output.status.success() {
         bail!(
-            "bench phase `{}` on {} failed: {}",
+            "bench phase `{}` on {} failed with `{}`: {}",
             phase.arg(),
             format.dir(),
+            exe.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
@@ -322,6 +369,110 @@ fn run_child(
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line)
         .with_context(|| format!("bench phase `{}` printed `{line}`", phase.arg()))
+}
+
+/// One scan phase of this build against the baseline build's, from interleaved runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Comparison {
+    format: Format,
+    /// This build's phase.
+    phase: Phase,
+    /// The baseline's phase it is held against: the same one, except that this build's `scan-no-bulk`
+    /// is held against the baseline's full `scan` (what the engine and the other rules cost now).
+    baseline_phase: Phase,
+    seconds: Vec<f64>,
+    baseline_seconds: Vec<f64>,
+}
+
+impl Comparison {
+    fn ratio(&self) -> f64 {
+        median(&self.seconds) / median(&self.baseline_seconds).max(1e-9)
+    }
+
+    /// Whether this build is within `max_slowdown` of the baseline, by median.
+    fn within(&self, max_slowdown: f64) -> bool {
+        self.ratio() <= max_slowdown
+    }
+
+    fn line(&self, max_slowdown: f64) -> String {
+        let against = if self.baseline_phase == self.phase {
+            "the baseline's".to_owned()
+        } else {
+            format!("the baseline's `{}`", self.baseline_phase.arg())
+        };
+        format!(
+            "{:<6} `{}` {:.3} s against {against} {:.3} s (medians of {} interleaved runs): {:.2}x (target <= {max_slowdown:.2}x): {}",
+            self.format.dir(),
+            self.phase.arg(),
+            median(&self.seconds),
+            median(&self.baseline_seconds),
+            self.seconds.len(),
+            self.ratio(),
+            if self.within(max_slowdown) { "met" } else { "NOT met" }
+        )
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Runs this build's scan phases and the baseline's interleaved, `--rounds` times, on one format: the full
+/// scan, the scan with the Sigma rules when `--sigma` is given, and the scan without the bulk watchers
+/// (held against the baseline's full scan).
+fn compare_with_baseline(
+    args: &BenchArgs,
+    baseline: &Path,
+    format: Format,
+    threads: usize,
+) -> anyhow::Result<Vec<Comparison>> {
+    let ours = std::env::current_exe().context("cannot find the trailguard executable")?;
+    let mut pairs = vec![(Phase::Scan, Phase::Scan), (Phase::ScanNoBulk, Phase::Scan)];
+    if args.sigma.is_some() {
+        pairs.push((Phase::ScanSigma, Phase::ScanSigma));
+    }
+    let mut comparisons: Vec<Comparison> = pairs
+        .iter()
+        .map(|&(phase, baseline_phase)| Comparison {
+            format,
+            phase,
+            baseline_phase,
+            seconds: Vec::new(),
+            baseline_seconds: Vec::new(),
+        })
+        .collect();
+    for round in 0..args.rounds {
+        for comparison in &mut comparisons {
+            // Each build goes first every other round: neither always finds the other's caches warm.
+            let run = |exe: &Path, phase| run_phase_of(exe, args, phase, format, threads);
+            let (mine, theirs) = if round % 2 == 0 {
+                let mine = run(&ours, comparison.phase)?;
+                (mine, run(baseline, comparison.baseline_phase)?)
+            } else {
+                let theirs = run(baseline, comparison.baseline_phase)?;
+                (run(&ours, comparison.phase)?, theirs)
+            };
+            if mine.records != theirs.records {
+                bail!(
+                    "bench: `{}` on {} read {} records with this build and {} with the baseline",
+                    comparison.phase.arg(),
+                    format.dir(),
+                    mine.records,
+                    theirs.records
+                );
+            }
+            comparison.seconds.push(mine.seconds);
+            comparison.baseline_seconds.push(theirs.seconds);
+        }
+    }
+    Ok(comparisons)
 }
 
 fn run_phase(args: &BenchArgs, phase: Phase, threads: usize) -> anyhow::Result<PhaseResult> {
@@ -610,6 +761,9 @@ mod tests {
             formats: vec![Format::Gz, Format::Json],
             json: true,
             save: None,
+            baseline: None,
+            rounds: 1,
+            max_slowdown: 1.10,
             phase: None,
             format: Format::Gz,
         }
@@ -678,6 +832,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_comparison_holds_medians_against_the_target() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        let comparison = |seconds: Vec<f64>| Comparison {
+            format: Format::Gz,
+            phase: Phase::Scan,
+            baseline_phase: Phase::Scan,
+            seconds,
+            // An outlier in the baseline's runs moves no median.
+            baseline_seconds: vec![1.0, 1.0, 9.0],
+        };
+        let slower = comparison(vec![1.2, 1.25, 0.5]);
+        assert!((slower.ratio() - 1.2).abs() < 1e-9);
+        assert!(!slower.within(1.10) && slower.within(1.25));
+        let line = slower.line(1.10);
+        assert!(
+            line.contains("`scan` 1.200 s against the baseline's 1.000 s (medians of 3 interleaved runs): 1.20x (target <= 1.10x): NOT met"),
+            "{line}"
+        );
+        let mut no_bulk = comparison(vec![0.8, 0.7, 0.9]);
+        no_bulk.phase = Phase::ScanNoBulk;
+        let line = no_bulk.line(1.10);
+        assert!(
+            line.contains("`scan-no-bulk` 0.800 s against the baseline's `scan` 1.000 s")
+                && line.ends_with("0.80x (target <= 1.10x): met"),
+            "{line}"
+        );
     }
 
     /// The `scan-no-bulk` phase leaves out exactly the bulk watchers: on real logs where they find
