@@ -94,7 +94,8 @@ targets = {"gz": 5.0, "json": 10.0}
 print(f"{'format':<6} {'python s':>9} {'python rec/s':>13} {'python MB':>10} {'scan s':>8} {'speed-up':>9} {'target':>7}")
 for fmt in ("gz", "json"):
     py = json.load(open(f"{corpus}/python-{fmt}.json"))
-    scans = [r for r in results if r["format"] == fmt and r["phase"] == "scan"]
+    # Phase results only: with BASELINE, comparison lines (which name a baseline_phase) follow them.
+    scans = [r for r in results if r["format"] == fmt and r["phase"] == "scan" and "baseline_phase" not in r]
     if not scans:
         continue
     scan = scans[0]
