@@ -67,7 +67,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
     /// The most this build's scan may take against the baseline's, as a ratio of median times.
-    #[arg(long, default_value_t = 1.10)]
+    #[arg(long, default_value_t = 1.10, value_parser = parse_slowdown)]
     max_slowdown: f64,
     /// Run one phase in this process and print its result as JSON (the bench runs itself this way).
     #[arg(long, value_enum, hide = true)]
@@ -369,6 +369,16 @@ fn run_phase_of(
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line)
         .with_context(|| format!("bench phase `{}` printed `{line}`", phase.arg()))
+}
+
+/// `--max-slowdown`: a ratio of times, so a positive number (1.10 allows 10% slower).
+fn parse_slowdown(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ratio) if ratio.is_finite() && ratio > 0.0 => Ok(ratio),
+        _ => Err(format!(
+            "`{text}` is not a ratio of times: give a positive number such as 1.10"
+        )),
+    }
 }
 
 /// One scan phase of this build against the baseline build's, from interleaved runs.
@@ -831,6 +841,15 @@ mod tests {
                     "{fast_stats:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_slowdown_target_is_a_positive_ratio() {
+        assert_eq!(parse_slowdown("1.10"), Ok(1.10));
+        for bad in ["0", "-1", "NaN", "inf", "ten percent"] {
+            let err = parse_slowdown(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
         }
     }
 
