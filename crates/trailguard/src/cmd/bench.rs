@@ -215,12 +215,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.sigma.is_some() {
         phases.push(Phase::ScanSigma);
     }
+    let ours = std::env::current_exe().context("cannot find the trailguard executable")?;
     let mut failed = false;
     let mut saved = String::new();
     for &format in &args.formats {
         let mut results = Vec::new();
         for &phase in &phases {
-            let result = run_child(&args, phase, format, threads)?;
+            let result = run_phase_of(&ours, &args, phase, format, threads)?;
             let line = serde_json::to_string(&result)?;
             saved.push_str(&line);
             saved.push('\n');
@@ -256,14 +257,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             print_summary(format, &results);
         }
         if let Some(baseline) = &args.baseline {
-            for comparison in compare_with_baseline(&args, baseline, format, threads)? {
+            for comparison in compare_with_baseline(&args, &ours, baseline, format, threads)? {
+                let line = serde_json::to_string(&comparison)?;
+                saved.push_str(&line);
+                saved.push('\n');
                 if args.json {
-                    println!("{}", serde_json::to_string(&comparison)?);
+                    println!("{line}");
                 } else {
                     println!("{}", comparison.line(args.max_slowdown));
                 }
-                saved.push_str(&serde_json::to_string(&comparison)?);
-                saved.push('\n');
             }
         }
     }
@@ -319,19 +321,8 @@ fn print_summary(format: Format, results: &[PhaseResult]) {
     }
 }
 
-/// Runs one phase in a child process of this build and reads its JSON result.
-fn run_child(
-    args: &BenchArgs,
-    phase: Phase,
-    format: Format,
-    threads: usize,
-) -> anyhow::Result<PhaseResult> {
-    let exe = std::env::current_exe().context("cannot find the trailguard executable")?;
-    run_phase_of(&exe, args, phase, format, threads)
-}
-
-/// Runs one phase with the trailguard executable `exe` (this build or a baseline) and reads its JSON
-/// result.
+/// Runs one phase in a child process of the trailguard executable `exe` (this build or a baseline) and
+/// reads its JSON result.
 fn run_phase_of(
     exe: &Path,
     args: &BenchArgs,
@@ -439,11 +430,11 @@ fn median(values: &[f64]) -> f64 {
 /// (held against the baseline's full scan).
 fn compare_with_baseline(
     args: &BenchArgs,
+    ours: &Path,
     baseline: &Path,
     format: Format,
     threads: usize,
 ) -> anyhow::Result<Vec<Comparison>> {
-    let ours = std::env::current_exe().context("cannot find the trailguard executable")?;
     let mut pairs = vec![(Phase::Scan, Phase::Scan), (Phase::ScanNoBulk, Phase::Scan)];
     if args.sigma.is_some() {
         pairs.push((Phase::ScanSigma, Phase::ScanSigma));
@@ -463,11 +454,11 @@ fn compare_with_baseline(
             // Each build goes first every other round: neither always finds the other's caches warm.
             let run = |exe: &Path, phase| run_phase_of(exe, args, phase, format, threads);
             let (mine, theirs) = if round % 2 == 0 {
-                let mine = run(&ours, comparison.phase)?;
+                let mine = run(ours, comparison.phase)?;
                 (mine, run(baseline, comparison.baseline_phase)?)
             } else {
                 let theirs = run(baseline, comparison.baseline_phase)?;
-                (run(&ours, comparison.phase)?, theirs)
+                (run(ours, comparison.phase)?, theirs)
             };
             if mine.records != theirs.records {
                 bail!(
